@@ -1,0 +1,46 @@
+// Package apperr holds the transport-free errors every domain package returns.
+// The GraphQL error presenter maps each of them to one extensions.code; anything
+// else is an internal error.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Wrap them with fmt.Errorf("...: %w", err) to add context.
+var (
+	// ErrNotFound means the object does not exist or is outside the caller's domain.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique value (an email in a domain, a slug) is taken.
+	ErrConflict = errors.New("already exists")
+	// ErrUnauthenticated means no valid session came with the request.
+	ErrUnauthenticated = errors.New("not signed in")
+	// ErrForbidden means the caller is signed in but may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrInvalidCredentials is the one answer for an unknown account or a wrong password.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrAccountDisabled means the account exists, the caller proved who they are, and it is disabled.
+	ErrAccountDisabled = errors.New("This account has been disabled. Please contact customer support.")
+	// ErrRateLimited means the caller must slow down.
+	ErrRateLimited = errors.New("too many requests, try again later")
+	// ErrUnavailable means the store cannot be reached right now.
+	ErrUnavailable = errors.New("service temporarily unavailable")
+)
+
+// ValidationError reports one bad input value: which field, a stable code and a
+// sentence for a person.
+type ValidationError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Field, e.Message)
+}
+
+// Invalid returns a *ValidationError.
+func Invalid(field, code, message string) error {
+	return &ValidationError{Field: field, Code: code, Message: message}
+}

@@ -1,0 +1,48 @@
+// Package devices describes the connected things a customer owns and operates
+// from the dashboard.
+package devices
+
+import (
+	"context"
+	"time"
+)
+
+// Mode is a device's operating mode.
+type Mode string
+
+// Modes.
+const (
+	ModeOff  Mode = "OFF"
+	ModeHeat Mode = "HEAT"
+	ModeCool Mode = "COOL"
+	ModeAuto Mode = "AUTO"
+	ModeEco  Mode = "ECO"
+)
+
+// Settings are what a customer can change on a device.
+type Settings struct {
+	TargetTemperature float64 // degrees Celsius
+	Mode              Mode
+	Notifications     bool
+}
+
+// Device is one connected thing owned by a customer.
+type Device struct {
+	ID         string
+	DomainID   string
+	CustomerID string
+	Name       string
+	Model      string
+	Online     bool
+	Settings   Settings
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Store persists devices.
+type Store interface {
+	// InsertDevices stores new devices in one batch.
+	InsertDevices(ctx context.Context, ds []Device) error
+	// DevicesByCustomer returns a customer's devices ordered by name then id.
+	DevicesByCustomer(ctx context.Context, customerID string) ([]Device, error)
+}

@@ -1,0 +1,39 @@
+// Package events describes the domain events every state change produces; they
+// feed subscriptions and reach other server instances through the store.
+package events
+
+import (
+	"context"
+	"time"
+)
+
+// Type names a kind of event.
+type Type string
+
+// Event types.
+const (
+	StatusChanged  Type = "STATUS_CHANGED"
+	PasswordReset  Type = "PASSWORD_RESET"
+	AssistStarted  Type = "ASSIST_STARTED"
+	AssistEnded    Type = "ASSIST_ENDED"
+	SessionRevoked Type = "SESSION_REVOKED"
+)
+
+// Event is one state change.
+type Event struct {
+	ID         string
+	DomainID   string
+	Type       Type
+	CustomerID string
+	ActorID    string
+	Data       map[string]string
+	OccurredAt time.Time
+}
+
+// Store persists events.
+type Store interface {
+	// AppendEvent stores e.
+	AppendEvent(ctx context.Context, e Event) error
+	// RecentEvents returns the newest limit events of a domain, newest first.
+	RecentEvents(ctx context.Context, domainID string, limit int) ([]Event, error)
+}

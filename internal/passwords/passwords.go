@@ -1,0 +1,126 @@
+// Package passwords hashes and verifies passwords with argon2id, with a bound
+// on how many hashes run at once so that a burst of logins cannot exhaust the
+// machine's memory or starve other requests.
+package passwords
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // iterations
+	Threads uint8
+	SaltLen uint32
+	KeyLen  uint32
+}
+
+// OWASP is the OWASP Password Storage Cheat Sheet's first argon2id
+// configuration: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
+var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// ErrMalformedHash means a stored hash is not an argon2id PHC string.
+var ErrMalformedHash = errors.New("malformed password hash")
+
+// Hasher hashes and verifies passwords, at most a fixed number at a time.
+type Hasher struct {
+	params Params
+	slots  chan struct{}
+	wait   time.Duration
+}
+
+// NewHasher returns a Hasher that runs at most concurrency hashes at once and
+// waits at most wait for a free slot.
+func NewHasher(params Params, concurrency int, wait time.Duration) *Hasher {
+	return &Hasher{params: params, slots: make(chan struct{}, max(1, concurrency)), wait: wait}
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	timer := time.NewTimer(h.wait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("password hashing is saturated: %w", apperr.ErrRateLimited)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of password:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>. It returns apperr.ErrRateLimited
+// when no hashing slot frees up in time.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return Encode(h.params, password), nil
+}
+
+// Encode hashes password with p without waiting for a slot; it is for tools
+// that hash once (seeding), not for request paths.
+func Encode(p Params, password string) string {
+	salt := make([]byte, p.SaltLen)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Verify reports whether password matches the PHC string encoded. It returns
+// ErrMalformedHash for a hash it cannot read and apperr.ErrRateLimited when
+// no hashing slot frees up in time.
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	p, salt, key, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+func decode(encoded string) (Params, []byte, []byte, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil || len(key) == 0 {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

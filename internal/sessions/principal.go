@@ -1,0 +1,37 @@
+package sessions
+
+import (
+	"context"
+
+	"github.com/iotconsole/bff/internal/operators"
+)
+
+// Principal is who a request runs as, derived from its session and the
+// current state of the account behind it.
+type Principal struct {
+	Kind        Kind
+	TokenHash   string
+	DomainID    string
+	OperatorID  string // the operator, for operator and assist sessions
+	CustomerID  string // the customer, for customer and assist sessions
+	Role        operators.Role
+	DisplayName string
+}
+
+// Can reports whether p is an operator whose role grants perm.
+func (p Principal) Can(perm operators.Permission) bool {
+	return p.Kind == KindOperator && operators.Can(p.Role, perm)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal ctx carries, if any.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

@@ -1,0 +1,185 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/operators"
+)
+
+type domainDoc struct {
+	ID            string    `bson:"_id"`
+	Slug          string    `bson:"slug"`
+	Name          string    `bson:"name"`
+	DefaultRegion string    `bson:"defaultRegion"`
+	CreatedAt     time.Time `bson:"createdAt"`
+}
+
+// CreateDomain implements domains.Store.
+func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
+	_, err := s.domains.InsertOne(ctx, domainDoc(d))
+	if err != nil {
+		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
+	}
+	return nil
+}
+
+// DomainBySlug implements domains.Store.
+func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, error) {
+	return s.findDomain(ctx, bson.D{{Key: "slug", Value: slug}})
+}
+
+// DomainByID implements domains.Store.
+func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, error) {
+	return s.findDomain(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+func (s *Store) findDomain(ctx context.Context, filter bson.D) (domains.Domain, error) {
+	var doc domainDoc
+	if err := s.domains.FindOne(ctx, filter).Decode(&doc); err != nil {
+		return domains.Domain{}, fmt.Errorf("domain: %w", mapErr(err))
+	}
+	doc.CreatedAt = doc.CreatedAt.UTC()
+	return domains.Domain(doc), nil
+}
+
+type operatorDoc struct {
+	ID           string           `bson:"_id"`
+	DomainID     string           `bson:"domainId"`
+	Name         string           `bson:"name"`
+	Email        string           `bson:"email"`
+	Role         operators.Role   `bson:"role"`
+	Status       operators.Status `bson:"status"`
+	PasswordHash string           `bson:"passwordHash"`
+	CreatedAt    time.Time        `bson:"createdAt"`
+	UpdatedAt    time.Time        `bson:"updatedAt"`
+}
+
+// CreateOperator implements operators.Store.
+func (s *Store) CreateOperator(ctx context.Context, o operators.Operator) error {
+	if _, err := s.operators.InsertOne(ctx, operatorDoc(o)); err != nil {
+		return fmt.Errorf("create operator: %w", mapErr(err))
+	}
+	return nil
+}
+
+// OperatorByEmail implements operators.Store.
+func (s *Store) OperatorByEmail(ctx context.Context, domainID, email string) (operators.Operator, error) {
+	return s.findOperator(ctx, bson.D{{Key: "domainId", Value: domainID}, {Key: "email", Value: email}})
+}
+
+// OperatorByID implements operators.Store.
+func (s *Store) OperatorByID(ctx context.Context, id string) (operators.Operator, error) {
+	return s.findOperator(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+func (s *Store) findOperator(ctx context.Context, filter bson.D) (operators.Operator, error) {
+	var doc operatorDoc
+	if err := s.operators.FindOne(ctx, filter).Decode(&doc); err != nil {
+		return operators.Operator{}, fmt.Errorf("operator: %w", mapErr(err))
+	}
+	doc.CreatedAt, doc.UpdatedAt = doc.CreatedAt.UTC(), doc.UpdatedAt.UTC()
+	return operators.Operator(doc), nil
+}
+
+type customerDoc struct {
+	ID           string           `bson:"_id"`
+	DomainID     string           `bson:"domainId"`
+	FirstName    string           `bson:"firstName"`
+	LastName     string           `bson:"lastName"`
+	Email        string           `bson:"email"`
+	Phone        string           `bson:"phone"`
+	Status       customers.Status `bson:"status"`
+	PasswordHash string           `bson:"passwordHash"`
+	SearchTokens []string         `bson:"searchTokens"`
+	Version      int64            `bson:"version"`
+	CreatedAt    time.Time        `bson:"createdAt"`
+	UpdatedAt    time.Time        `bson:"updatedAt"`
+}
+
+func (d customerDoc) customer() customers.Customer {
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return customers.Customer(d)
+}
+
+// InsertCustomers implements customers.Store. The batch is one ordered
+// insertMany: MongoDB has no all-or-none without transactions, so a conflict
+// part-way leaves the customers before it stored.
+func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
+	docs := make([]any, len(cs))
+	for i, c := range cs {
+		docs[i] = customerDoc(c)
+	}
+	if _, err := s.customers.InsertMany(ctx, docs); err != nil {
+		return fmt.Errorf("insert customers: %w", mapErr(err))
+	}
+	return nil
+}
+
+// CustomerByID implements customers.Store.
+func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
+	var doc customerDoc
+	if err := s.customers.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, mapErr(err))
+	}
+	return doc.customer(), nil
+}
+
+// CountCustomers implements customers.Store.
+func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
+	n, err := s.customers.CountDocuments(ctx, bson.D{{Key: "domainId", Value: domainID}})
+	if err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
+
+type deviceDoc struct {
+	ID         string           `bson:"_id"`
+	DomainID   string           `bson:"domainId"`
+	CustomerID string           `bson:"customerId"`
+	Name       string           `bson:"name"`
+	Model      string           `bson:"model"`
+	Online     bool             `bson:"online"`
+	Settings   devices.Settings `bson:"settings"`
+	CreatedAt  time.Time        `bson:"createdAt"`
+	UpdatedAt  time.Time        `bson:"updatedAt"`
+}
+
+// InsertDevices implements devices.Store.
+func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
+	docs := make([]any, len(ds))
+	for i, d := range ds {
+		docs[i] = deviceDoc(d)
+	}
+	if _, err := s.devices.InsertMany(ctx, docs); err != nil {
+		return fmt.Errorf("insert devices: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DevicesByCustomer implements devices.Store.
+func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}})
+	cur, err := s.devices.Find(ctx, bson.D{{Key: "customerId", Value: customerID}}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+	}
+	var docs []deviceDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+	}
+	out := make([]devices.Device, len(docs))
+	for i, d := range docs {
+		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+		out[i] = devices.Device(d)
+	}
+	return out, nil
+}

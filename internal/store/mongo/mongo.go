@@ -1,0 +1,133 @@
+// Package mongo is the scale-out store on MongoDB (go.mongodb.org/mongo-driver/v2).
+// It uses only what both MongoDB and FerretDB v1.24 (the test server) support:
+// single-document writes, ordinary, unique and multikey indexes, and a capped
+// collection for events. It uses no transactions, no TTL indexes, no $text.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+// DefaultDatabase is used when the URI names no database.
+const DefaultDatabase = "iotconsole"
+
+// eventsCapBytes is the size of the capped events collection: at about 300
+// bytes an event, the newest 200,000 or so events.
+const eventsCapBytes = 64 << 20
+
+// Store implements store.Store on MongoDB.
+type Store struct {
+	client    *mongo.Client
+	domains   *mongo.Collection
+	operators *mongo.Collection
+	customers *mongo.Collection
+	devices   *mongo.Collection
+	sessions  *mongo.Collection
+	audit     *mongo.Collection
+	events    *mongo.Collection
+}
+
+// Open connects to uri, checks the server answers within the context's
+// deadline (or 10 s) and ensures collections and indexes exist. It returns an
+// error if the URI is malformed or the server cannot be reached.
+func Open(ctx context.Context, uri string) (*Store, error) {
+	cs, err := connstring.ParseAndValidate(uri)
+	if err != nil {
+		return nil, fmt.Errorf("parse MONGODB_URI: %w", err)
+	}
+	dbName := cs.Database
+	if dbName == "" {
+		dbName = DefaultDatabase
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second).SetTimeout(30 * time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("reach MongoDB at %s: %w", cs.Hosts, err)
+	}
+	db := client.Database(dbName)
+	s := &Store{
+		client:    client,
+		domains:   db.Collection("domains"),
+		operators: db.Collection("operators"),
+		customers: db.Collection("customers"),
+		devices:   db.Collection("devices"),
+		sessions:  db.Collection("sessions"),
+		audit:     db.Collection("audit"),
+		events:    db.Collection("events"),
+	}
+	if err := s.ensureSchema(ctx, db); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
+	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: "events"}})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
+	if len(names) == 0 {
+		opts := options.CreateCollection().SetCapped(true).SetSizeInBytes(eventsCapBytes)
+		if err := db.CreateCollection(ctx, "events", opts); err != nil {
+			return fmt.Errorf("create capped events collection: %w", err)
+		}
+	}
+	unique := options.Index().SetUnique(true)
+	indexes := []struct {
+		coll  *mongo.Collection
+		model mongo.IndexModel
+	}{
+		{s.domains, mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: unique}},
+		{s.operators, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "email", Value: 1}}, Options: unique}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "email", Value: 1}}, Options: unique}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "lastName", Value: 1}, {Key: "firstName", Value: 1}, {Key: "_id", Value: 1}}}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "status", Value: 1}, {Key: "lastName", Value: 1}, {Key: "firstName", Value: 1}, {Key: "_id", Value: 1}}}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "searchTokens", Value: 1}}}},
+		{s.devices, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}}}},
+		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "subjectId", Value: 1}}}},
+		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}}},
+		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}}},
+		{s.events, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "_id", Value: -1}}}},
+	}
+	for _, ix := range indexes {
+		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {
+			return fmt.Errorf("ensure index on %s: %w", ix.coll.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Ping returns an error if the primary cannot be reached.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.client.Ping(ctx, nil)
+}
+
+// Close disconnects from the server.
+func (s *Store) Close(ctx context.Context) error {
+	return s.client.Disconnect(ctx)
+}
+
+// mapErr turns driver errors into apperr sentinels.
+func mapErr(err error) error {
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return apperr.ErrNotFound
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("%w: %v", apperr.ErrConflict, err)
+	}
+	return err
+}

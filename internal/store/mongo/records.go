@@ -1,0 +1,146 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/sessions"
+)
+
+type sessionDoc struct {
+	TokenHash    string        `bson:"_id"`
+	Kind         sessions.Kind `bson:"kind"`
+	DomainID     string        `bson:"domainId"`
+	SubjectID    string        `bson:"subjectId"`
+	ActorID      string        `bson:"actorId"`
+	CreatedAt    time.Time     `bson:"createdAt"`
+	ExpiresAt    time.Time     `bson:"expiresAt"`
+	RevokedAt    time.Time     `bson:"revokedAt"`
+	RevokeReason string        `bson:"revokeReason"`
+}
+
+// CreateSession implements sessions.Store.
+func (s *Store) CreateSession(ctx context.Context, sess sessions.Session) error {
+	if _, err := s.sessions.InsertOne(ctx, sessionDoc(sess)); err != nil {
+		return fmt.Errorf("create session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// SessionByHash implements sessions.Store.
+func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.Session, error) {
+	var doc sessionDoc
+	if err := s.sessions.FindOne(ctx, bson.D{{Key: "_id", Value: tokenHash}}).Decode(&doc); err != nil {
+		return sessions.Session{}, fmt.Errorf("session: %w", mapErr(err))
+	}
+	doc.CreatedAt, doc.ExpiresAt = doc.CreatedAt.UTC(), doc.ExpiresAt.UTC()
+	if !doc.RevokedAt.IsZero() {
+		doc.RevokedAt = doc.RevokedAt.UTC()
+	}
+	return sessions.Session(doc), nil
+}
+
+// RevokeSession implements sessions.Store.
+func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error {
+	filter := bson.D{{Key: "_id", Value: tokenHash}, {Key: "revokedAt", Value: time.Time{}}}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}, {Key: "revokeReason", Value: reason}}}}
+	if _, err := s.sessions.UpdateOne(ctx, filter, update); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions implements sessions.Store; it is the sweeper that
+// stands in for a TTL index, which FerretDB lacks.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.sessions.DeleteMany(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: before}}}})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return res.DeletedCount, nil
+}
+
+type auditDoc struct {
+	ID         string    `bson:"_id"`
+	DomainID   string    `bson:"domainId"`
+	At         time.Time `bson:"at"`
+	ActorType  string    `bson:"actorType"`
+	ActorID    string    `bson:"actorId"`
+	ActingFor  string    `bson:"actingFor"`
+	Action     string    `bson:"action"`
+	TargetType string    `bson:"targetType"`
+	TargetID   string    `bson:"targetId"`
+	Reason     string    `bson:"reason"`
+	RequestID  string    `bson:"requestId"`
+	Outcome    string    `bson:"outcome"`
+}
+
+// AppendAudit implements audit.Store.
+func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
+	if _, err := s.audit.InsertOne(ctx, auditDoc(r)); err != nil {
+		return fmt.Errorf("append audit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// AuditRecords implements audit.Store.
+func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	cur, err := s.audit.Find(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("audit records: %w", err)
+	}
+	var docs []auditDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("audit records: %w", err)
+	}
+	out := make([]audit.Record, len(docs))
+	for i, d := range docs {
+		d.At = d.At.UTC()
+		out[i] = audit.Record(d)
+	}
+	return out, nil
+}
+
+type eventDoc struct {
+	ID         string            `bson:"_id"`
+	DomainID   string            `bson:"domainId"`
+	Type       events.Type       `bson:"type"`
+	CustomerID string            `bson:"customerId"`
+	ActorID    string            `bson:"actorId"`
+	Data       map[string]string `bson:"data"`
+	OccurredAt time.Time         `bson:"occurredAt"`
+}
+
+// AppendEvent implements events.Store.
+func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
+	if _, err := s.events.InsertOne(ctx, eventDoc(e)); err != nil {
+		return fmt.Errorf("append event: %w", mapErr(err))
+	}
+	return nil
+}
+
+// RecentEvents implements events.Store.
+func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([]events.Event, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	cur, err := s.events.Find(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("recent events: %w", err)
+	}
+	var docs []eventDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("recent events: %w", err)
+	}
+	out := make([]events.Event, len(docs))
+	for i, d := range docs {
+		d.OccurredAt = d.OccurredAt.UTC()
+		out[i] = events.Event(d)
+	}
+	return out, nil
+}

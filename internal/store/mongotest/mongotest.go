@@ -1,0 +1,118 @@
+// Package mongotest gives tests a MongoDB-wire server: MONGODB_URI when it is
+// set, otherwise an in-process FerretDB v1.24 (SQLite handler, temp dir,
+// loopback port) started once per test binary.
+package mongotest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/iotconsole/bff/internal/ids"
+)
+
+var (
+	once     sync.Once
+	baseURI  string
+	isFerret bool
+	startErr error
+)
+
+// URI returns a connection string to a database of its own for this test
+// (dropped when the test ends).
+func URI(t testing.TB) string {
+	t.Helper()
+	once.Do(start)
+	if startErr != nil {
+		t.Fatalf("start MongoDB test server: %v", startErr)
+	}
+	u, err := url.Parse(baseURI)
+	if err != nil {
+		t.Fatalf("parse MongoDB URI: %v", err)
+	}
+	db := "t" + ids.New()[:20]
+	u.Path = "/" + db
+	uri := u.String()
+	t.Cleanup(func() {
+		client, err := mongo.Connect(options.Client().ApplyURI(uri))
+		if err != nil {
+			return
+		}
+		defer client.Disconnect(context.Background())
+		_ = client.Database(db).Drop(context.Background())
+	})
+	return uri
+}
+
+// IsFerretDB reports whether the test server is FerretDB, whose writes are
+// not atomic under concurrency: tests that race writers skip on it.
+func IsFerretDB(t testing.TB) bool {
+	t.Helper()
+	once.Do(start)
+	return isFerret
+}
+
+// SkipIfFerretDB skips a test that needs single-document atomicity under
+// concurrent writers, which FerretDB v1.24 does not give.
+func SkipIfFerretDB(t testing.TB) {
+	t.Helper()
+	if IsFerretDB(t) {
+		t.Skip("FerretDB v1.24 does not make concurrent conditional updates atomic (8 racing writers: several winners); run with MONGODB_URI against MongoDB")
+	}
+}
+
+func start() {
+	if uri := os.Getenv("MONGODB_URI"); uri != "" {
+		baseURI = uri
+		isFerret, startErr = detectFerret(uri)
+		return
+	}
+	dir, err := os.MkdirTemp("", "ferretdb-")
+	if err != nil {
+		startErr = err
+		return
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		startErr = fmt.Errorf("configure FerretDB: %w", err)
+		return
+	}
+	// The server lives as long as the test binary; the OS reclaims it.
+	go f.Run(context.Background())
+	baseURI = f.MongoDBURI()
+	isFerret = true
+}
+
+func detectFerret(uri string) (bool, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		return false, err
+	}
+	defer client.Disconnect(context.Background())
+	var info bson.M
+	if err := client.Database("admin").RunCommand(context.Background(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, err
+	}
+	for k := range info {
+		if strings.HasPrefix(k, "ferretdb") {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/operators"
+)
+
+// CreateDomain implements domains.Store.
+func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, ?, ?, ?, ?)`,
+		d.ID, d.Slug, d.Name, d.DefaultRegion, millis(d.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
+	}
+	return nil
+}
+
+// DomainBySlug implements domains.Store.
+func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, error) {
+	return s.domainWhere(ctx, "slug = ?", slug)
+}
+
+// DomainByID implements domains.Store.
+func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, error) {
+	return s.domainWhere(ctx, "id = ?", id)
+}
+
+func (s *Store) domainWhere(ctx context.Context, where string, arg string) (domains.Domain, error) {
+	var d domains.Domain
+	var created int64
+	err := s.read.QueryRowContext(ctx, `SELECT id, slug, name, default_region, created_at FROM domains WHERE `+where, arg).
+		Scan(&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &created)
+	if err != nil {
+		return domains.Domain{}, fmt.Errorf("domain %s: %w", arg, mapErr(err))
+	}
+	d.CreatedAt = fromMillis(created)
+	return d, nil
+}
+
+// CreateOperator implements operators.Store.
+func (s *Store) CreateOperator(ctx context.Context, o operators.Operator) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO operators (id, domain_id, name, email, role, status, password_hash, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.DomainID, o.Name, o.Email, o.Role, o.Status, o.PasswordHash, millis(o.CreatedAt), millis(o.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create operator: %w", mapErr(err))
+	}
+	return nil
+}
+
+// OperatorByEmail implements operators.Store.
+func (s *Store) OperatorByEmail(ctx context.Context, domainID, email string) (operators.Operator, error) {
+	return s.operatorWhere(ctx, "domain_id = ? AND email = ?", domainID, email)
+}
+
+// OperatorByID implements operators.Store.
+func (s *Store) OperatorByID(ctx context.Context, id string) (operators.Operator, error) {
+	return s.operatorWhere(ctx, "id = ?", id)
+}
+
+func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (operators.Operator, error) {
+	var o operators.Operator
+	var created, updated int64
+	err := s.read.QueryRowContext(ctx, `SELECT id, domain_id, name, email, role, status, password_hash, created_at, updated_at
+		FROM operators WHERE `+where, args...).
+		Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated)
+	if err != nil {
+		return operators.Operator{}, fmt.Errorf("operator: %w", mapErr(err))
+	}
+	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return o, nil
+}
+
+// InsertCustomers implements customers.Store: all or none are stored.
+func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
+			password_hash, search_tokens, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		index, err := tx.PrepareContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer index.Close()
+		for _, c := range cs {
+			tokens := strings.Join(c.SearchTokens, " ")
+			res, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+				c.PasswordHash, tokens, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt))
+			if err != nil {
+				return err
+			}
+			seq, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if _, err := index.ExecContext(ctx, seq, tokens); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert customers: %w", mapErr(err))
+	}
+	return nil
+}
+
+const customerColumns = `id, domain_id, first_name, last_name, email, phone, status, password_hash, search_tokens, version, created_at, updated_at`
+
+func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, error) {
+	var c customers.Customer
+	var tokens string
+	var created, updated int64
+	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
+		&tokens, &c.Version, &created, &updated)
+	if err != nil {
+		return customers.Customer{}, mapErr(err)
+	}
+	c.SearchTokens = strings.Fields(tokens)
+	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return c, nil
+}
+
+// CustomerByID implements customers.Store.
+func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
+	c, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = ?`, id))
+	if err != nil {
+		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// CountCustomers implements customers.Store.
+func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
+	var n int64
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE domain_id = ?`, domainID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
+
+// InsertDevices implements devices.Store: all or none are stored.
+func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, online,
+			target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		for _, d := range ds {
+			if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.Online,
+				d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert devices: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DevicesByCustomer implements devices.Store.
+func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, customer_id, name, model, online, target_temperature, mode,
+		notifications, created_at, updated_at FROM devices WHERE customer_id = ? ORDER BY name, id`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+	}
+	defer rows.Close()
+	var out []devices.Device
+	for rows.Next() {
+		var d devices.Device
+		var created, updated int64
+		if err := rows.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.Online, &d.Settings.TargetTemperature,
+			&d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
+			return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		}
+		d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

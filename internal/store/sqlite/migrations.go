@@ -1,0 +1,140 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each once, each in its own transaction.
+// Never edit one that has shipped; append a new one.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE domains (
+	id             TEXT PRIMARY KEY,
+	slug           TEXT NOT NULL UNIQUE,
+	name           TEXT NOT NULL,
+	default_region TEXT NOT NULL,
+	created_at     INTEGER NOT NULL
+);
+CREATE TABLE operators (
+	id            TEXT PRIMARY KEY,
+	domain_id     TEXT NOT NULL REFERENCES domains(id),
+	name          TEXT NOT NULL,
+	email         TEXT NOT NULL,
+	role          TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	UNIQUE (domain_id, email)
+);
+CREATE TABLE customers (
+	seq           INTEGER PRIMARY KEY,
+	id            TEXT NOT NULL UNIQUE,
+	domain_id     TEXT NOT NULL REFERENCES domains(id),
+	first_name    TEXT NOT NULL,
+	last_name     TEXT NOT NULL,
+	email         TEXT NOT NULL,
+	phone         TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	search_tokens TEXT NOT NULL,
+	version       INTEGER NOT NULL,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX customers_domain_email ON customers (domain_id, email);
+CREATE INDEX customers_domain_name ON customers (domain_id, last_name, first_name, id);
+CREATE INDEX customers_domain_status_name ON customers (domain_id, status, last_name, first_name, id);
+CREATE VIRTUAL TABLE customer_search USING fts5 (
+	tokens,
+	content = '',
+	contentless_delete = 1,
+	prefix = '1 2 3',
+	tokenize = "unicode61 remove_diacritics 0 tokenchars '@.+-_'"
+);
+CREATE TABLE devices (
+	id                 TEXT PRIMARY KEY,
+	domain_id          TEXT NOT NULL REFERENCES domains(id),
+	customer_id        TEXT NOT NULL REFERENCES customers(id),
+	name               TEXT NOT NULL,
+	model              TEXT NOT NULL,
+	online             INTEGER NOT NULL,
+	target_temperature REAL NOT NULL,
+	mode               TEXT NOT NULL,
+	notifications      INTEGER NOT NULL,
+	created_at         INTEGER NOT NULL,
+	updated_at         INTEGER NOT NULL
+);
+CREATE INDEX devices_customer ON devices (customer_id, name, id);
+CREATE TABLE sessions (
+	token_hash    TEXT PRIMARY KEY,
+	kind          TEXT NOT NULL,
+	domain_id     TEXT NOT NULL,
+	subject_id    TEXT NOT NULL,
+	actor_id      TEXT NOT NULL,
+	created_at    INTEGER NOT NULL,
+	expires_at    INTEGER NOT NULL,
+	revoked_at    INTEGER NOT NULL,
+	revoke_reason TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_subject ON sessions (subject_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE TABLE audit (
+	id          TEXT PRIMARY KEY,
+	domain_id   TEXT NOT NULL,
+	at          INTEGER NOT NULL,
+	actor_type  TEXT NOT NULL,
+	actor_id    TEXT NOT NULL,
+	acting_for  TEXT NOT NULL,
+	action      TEXT NOT NULL,
+	target_type TEXT NOT NULL,
+	target_id   TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	request_id  TEXT NOT NULL,
+	outcome     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX audit_domain_at ON audit (domain_id, at DESC, id DESC);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TABLE events (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	id          TEXT NOT NULL UNIQUE,
+	domain_id   TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	customer_id TEXT NOT NULL,
+	actor_id    TEXT NOT NULL,
+	data        TEXT NOT NULL,
+	occurred_at INTEGER NOT NULL
+);
+CREATE INDEX events_domain_seq ON events (domain_id, seq);
+`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var applied int
+	if err := s.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if applied > len(migrations) {
+		return fmt.Errorf("migrate: database is at version %d, newer than this binary (%d)", applied, len(migrations))
+	}
+	for v := applied + 1; v <= len(migrations); v++ {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/sessions"
+)
+
+// CreateSession implements sessions.Store.
+func (s *Store) CreateSession(ctx context.Context, sess sessions.Session) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (token_hash, kind, domain_id, subject_id, actor_id, created_at,
+		expires_at, revoked_at, revoke_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.TokenHash, sess.Kind, sess.DomainID, sess.SubjectID, sess.ActorID, millis(sess.CreatedAt), millis(sess.ExpiresAt),
+		millis(sess.RevokedAt), sess.RevokeReason)
+	if err != nil {
+		return fmt.Errorf("create session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// SessionByHash implements sessions.Store.
+func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.Session, error) {
+	var sess sessions.Session
+	var created, expires, revoked int64
+	err := s.read.QueryRowContext(ctx, `SELECT token_hash, kind, domain_id, subject_id, actor_id, created_at, expires_at,
+		revoked_at, revoke_reason FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason)
+	if err != nil {
+		return sessions.Session{}, fmt.Errorf("session: %w", mapErr(err))
+	}
+	sess.CreatedAt, sess.ExpiresAt, sess.RevokedAt = fromMillis(created), fromMillis(expires), fromMillis(revoked)
+	return sess, nil
+}
+
+// RevokeSession implements sessions.Store.
+func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE token_hash = ? AND revoked_at = 0`,
+		millis(at), reason, tokenHash)
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions implements sessions.Store.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// AppendAudit implements audit.Store.
+func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO audit (id, domain_id, at, actor_type, actor_id, acting_for, action,
+		target_type, target_id, reason, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.DomainID, millis(r.At), r.ActorType, r.ActorID, r.ActingFor, r.Action, r.TargetType, r.TargetID, r.Reason,
+		r.RequestID, r.Outcome)
+	if err != nil {
+		return fmt.Errorf("append audit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// AuditRecords implements audit.Store.
+func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, at, actor_type, actor_id, acting_for, action, target_type,
+		target_id, reason, request_id, outcome FROM audit WHERE domain_id = ? ORDER BY at DESC, id DESC LIMIT ?`, domainID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit records: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		var r audit.Record
+		var at int64
+		if err := rows.Scan(&r.ID, &r.DomainID, &at, &r.ActorType, &r.ActorID, &r.ActingFor, &r.Action, &r.TargetType,
+			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome); err != nil {
+			return nil, fmt.Errorf("audit records: %w", err)
+		}
+		r.At = fromMillis(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AppendEvent implements events.Store.
+func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	_, err = s.write.ExecContext(ctx, `INSERT INTO events (id, domain_id, type, customer_id, actor_id, data, occurred_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.DomainID, e.Type, e.CustomerID, e.ActorID, string(data), millis(e.OccurredAt))
+	if err != nil {
+		return fmt.Errorf("append event: %w", mapErr(err))
+	}
+	return nil
+}
+
+// RecentEvents implements events.Store.
+func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([]events.Event, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, type, customer_id, actor_id, data, occurred_at
+		FROM events WHERE domain_id = ? ORDER BY seq DESC LIMIT ?`, domainID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent events: %w", err)
+	}
+	defer rows.Close()
+	var out []events.Event
+	for rows.Next() {
+		var e events.Event
+		var data string
+		var at int64
+		if err := rows.Scan(&e.ID, &e.DomainID, &e.Type, &e.CustomerID, &e.ActorID, &data, &at); err != nil {
+			return nil, fmt.Errorf("recent events: %w", err)
+		}
+		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
+			return nil, fmt.Errorf("recent events: %w", err)
+		}
+		e.OccurredAt = fromMillis(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

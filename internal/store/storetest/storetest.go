@@ -1,0 +1,296 @@
+// Package storetest is the contract every storage backend passes: the same
+// cases run against SQLite and against MongoDB (or FerretDB).
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
+)
+
+// Opener returns a new, empty store that lives until the test ends.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole contract against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Domains", testDomains},
+		{"Operators", testOperators},
+		{"Customers", testCustomers},
+		{"Devices", testDevices},
+		{"Sessions", testSessions},
+		{"Audit", testAudit},
+		{"Events", testEvents},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+}
+
+// now is a time the stores can round-trip exactly (millisecond precision, UTC).
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// NewDomain stores and returns a domain with a unique slug.
+func NewDomain(t *testing.T, s store.Store) domains.Domain {
+	t.Helper()
+	id := ids.New()
+	d := domains.Domain{ID: id, Slug: "d-" + id[20:], Name: "Domain " + id[20:], DefaultRegion: "US", CreatedAt: now()}
+	if err := s.CreateDomain(context.Background(), d); err != nil {
+		t.Fatalf("CreateDomain: %v", err)
+	}
+	return d
+}
+
+// NewCustomer returns (without storing) a customer of domain d.
+func NewCustomer(d domains.Domain, first, last, email, phone string) customers.Customer {
+	c := customers.Customer{
+		ID: ids.New(), DomainID: d.ID, FirstName: first, LastName: last, Email: email, Phone: phone,
+		Status: customers.StatusActive, PasswordHash: "$argon2id$test", Version: 1, CreatedAt: now(), UpdatedAt: now(),
+	}
+	c.SearchTokens = customers.SearchTokens(c, d.DefaultRegion)
+	return c
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error = %v, want %v", err, target)
+	}
+}
+
+func wantEqual(t *testing.T, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func testDomains(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	got, err := s.DomainBySlug(ctx, d.Slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, d)
+	got, err = s.DomainByID(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, d)
+	dup := d
+	dup.ID = ids.New()
+	wantErr(t, s.CreateDomain(ctx, dup), apperr.ErrConflict)
+	_, err = s.DomainBySlug(ctx, "no-such-domain")
+	wantErr(t, err, apperr.ErrNotFound)
+	_, err = s.DomainByID(ctx, ids.New())
+	wantErr(t, err, apperr.ErrNotFound)
+}
+
+func testOperators(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := NewDomain(t, s), NewDomain(t, s)
+	op := operators.Operator{ID: ids.New(), DomainID: a.ID, Name: "Ann Admin", Email: "ann@a.test", Role: operators.RoleAdmin,
+		Status: operators.StatusActive, PasswordHash: "$argon2id$x", CreatedAt: now(), UpdatedAt: now()}
+	if err := s.CreateOperator(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OperatorByEmail(ctx, a.ID, "ann@a.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, op)
+	got, err = s.OperatorByID(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, op)
+
+	same := op
+	same.ID = ids.New()
+	wantErr(t, s.CreateOperator(ctx, same), apperr.ErrConflict)
+	other := op
+	other.ID, other.DomainID = ids.New(), b.ID
+	if err := s.CreateOperator(ctx, other); err != nil {
+		t.Fatalf("the same email in another domain: %v", err)
+	}
+	_, err = s.OperatorByEmail(ctx, b.ID, "nobody@a.test")
+	wantErr(t, err, apperr.ErrNotFound)
+	_, err = s.OperatorByID(ctx, ids.New())
+	wantErr(t, err, apperr.ErrNotFound)
+}
+
+func testCustomers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := NewDomain(t, s), NewDomain(t, s)
+	batch := make([]customers.Customer, 50)
+	for i := range batch {
+		batch[i] = NewCustomer(a, "Zoë", fmt.Sprintf("O'Brien-%d", i), fmt.Sprintf("zoe.%d@example.com", i), "+1 (555) 010-0199")
+	}
+	if err := s.InsertCustomers(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CustomerByID(ctx, batch[7].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, batch[7])
+
+	n, err := s.CountCustomers(ctx, a.ID)
+	if err != nil || n != 50 {
+		t.Fatalf("CountCustomers(a) = %d, %v; want 50", n, err)
+	}
+	n, err = s.CountCustomers(ctx, b.ID)
+	if err != nil || n != 0 {
+		t.Fatalf("CountCustomers(b) = %d, %v; want 0", n, err)
+	}
+
+	dup := NewCustomer(a, "Other", "Person", batch[0].Email, "")
+	wantErr(t, s.InsertCustomers(ctx, []customers.Customer{dup}), apperr.ErrConflict)
+	elsewhere := NewCustomer(b, "Other", "Person", batch[0].Email, "")
+	if err := s.InsertCustomers(ctx, []customers.Customer{elsewhere}); err != nil {
+		t.Fatalf("the same email in another domain: %v", err)
+	}
+	_, err = s.CustomerByID(ctx, ids.New())
+	wantErr(t, err, apperr.ErrNotFound)
+}
+
+func testDevices(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
+	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string) devices.Device {
+		return devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: name, Model: "T-100", Online: true,
+			Settings: devices.Settings{TargetTemperature: 21.5, Mode: devices.ModeEco, Notifications: true}, CreatedAt: now(), UpdatedAt: now()}
+	}
+	kitchen, bedroom := mk("Kitchen"), mk("Bedroom")
+	if err := s.InsertDevices(ctx, []devices.Device{kitchen, bedroom}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DevicesByCustomer(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, []devices.Device{bedroom, kitchen})
+	got, err = s.DevicesByCustomer(ctx, ids.New())
+	if err != nil || len(got) != 0 {
+		t.Fatalf("devices of nobody = %v, %v", got, err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	live := sessions.Session{TokenHash: sessions.HashToken(sessions.NewToken()), Kind: sessions.KindOperator, DomainID: d.ID,
+		SubjectID: ids.New(), CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}
+	expired := live
+	expired.TokenHash = sessions.HashToken(sessions.NewToken())
+	expired.ExpiresAt = now().Add(-time.Minute)
+	for _, sess := range []sessions.Session{live, expired} {
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.SessionByHash(ctx, live.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, live)
+
+	at := now()
+	if err := s.RevokeSession(ctx, live.TokenHash, sessions.RevokedAccountDisabled, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeSession(ctx, live.TokenHash, sessions.RevokedLogout, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.SessionByHash(ctx, live.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.RevokedAt.Equal(at) || got.RevokeReason != sessions.RevokedAccountDisabled {
+		t.Fatalf("after two revocations: revoked at %v for %q; want the first (%v, %q)", got.RevokedAt, got.RevokeReason, at, sessions.RevokedAccountDisabled)
+	}
+
+	n, err := s.DeleteExpiredSessions(ctx, now())
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want 1", n, err)
+	}
+	_, err = s.SessionByHash(ctx, expired.TokenHash)
+	wantErr(t, err, apperr.ErrNotFound)
+	if _, err := s.SessionByHash(ctx, live.TokenHash); err != nil {
+		t.Fatalf("the unexpired session went with the sweep: %v", err)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := NewDomain(t, s), NewDomain(t, s)
+	base := now()
+	var want []audit.Record
+	for i := range 3 {
+		r := audit.Record{ID: ids.New(), DomainID: a.ID, At: base.Add(time.Duration(i) * time.Second), ActorType: audit.ActorOperator,
+			ActorID: "op", ActingFor: "cust", Action: audit.ActionLoginSuccess, TargetType: "operator", TargetID: "op",
+			Reason: "because", RequestID: "req", Outcome: audit.OutcomeSuccess}
+		if err := s.AppendAudit(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]audit.Record{r}, want...)
+	}
+	if err := s.AppendAudit(ctx, audit.Record{ID: ids.New(), DomainID: b.ID, At: base, Action: audit.ActionLogout}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AuditRecords(ctx, a.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, want)
+	got, err = s.AuditRecords(ctx, a.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, want[:2])
+}
+
+func testEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := NewDomain(t, s), NewDomain(t, s)
+	var want []events.Event
+	for i := range 3 {
+		e := events.Event{ID: ids.New(), DomainID: a.ID, Type: events.StatusChanged, CustomerID: fmt.Sprint("c", i), ActorID: "op",
+			Data: map[string]string{"status": "DISABLED"}, OccurredAt: now()}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]events.Event{e}, want...)
+		time.Sleep(2 * time.Millisecond) // ids order by millisecond
+	}
+	if err := s.AppendEvent(ctx, events.Event{ID: ids.New(), DomainID: b.ID, Type: events.PasswordReset, Data: map[string]string{}, OccurredAt: now()}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RecentEvents(ctx, a.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, want)
+}
