@@ -15,9 +15,17 @@ import (
 // that the last digits a caller reads out ("0199") find the customer.
 const minPhoneSuffix = 4
 
+// undecomposable spells out the Latin letters that carry their mark inside
+// the letter, so no Unicode decomposition strips it ("Łukasz", "Øster", "Weiß").
+var undecomposable = strings.NewReplacer(
+	"ł", "l", "ø", "o", "đ", "d", "ħ", "h", "ı", "i", "ŧ", "t", "ß", "ss", "æ", "ae", "œ", "oe", "þ", "th", "ð", "d",
+)
+
 // Fold returns s in the form every search token and query term is compared in:
 // compatibility-decomposed (full-width letters become ASCII), combining marks
-// removed ("Müller" becomes "muller") and lower case. Invalid UTF-8 bytes are dropped.
+// removed ("Müller" becomes "muller"), lower case, and the few Latin letters
+// with built-in marks spelled plainly ("Łukasz" becomes "lukasz"). Invalid
+// UTF-8 bytes are dropped.
 func Fold(s string) string {
 	s = strings.ToValidUTF8(s, "")
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
@@ -25,7 +33,7 @@ func Fold(s string) string {
 	if err != nil {
 		folded = s
 	}
-	return strings.ToLower(folded)
+	return undecomposable.Replace(strings.ToLower(folded))
 }
 
 // words splits folded text on everything that is not a letter or a digit.
@@ -85,7 +93,7 @@ func PhoneTokens(phone, region string) []string {
 	}
 	tokens := []string{raw}
 	num, err := phonenumbers.Parse(phone, region)
-	if err != nil {
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
 		return tokens
 	}
 	e164 := strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
@@ -95,5 +103,6 @@ func PhoneTokens(phone, region string) []string {
 	for i := 1; len(national)-i >= minPhoneSuffix; i++ {
 		tokens = append(tokens, national[i:])
 	}
-	return tokens
+	slices.Sort(tokens)
+	return slices.Compact(tokens)
 }

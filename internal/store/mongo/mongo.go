@@ -38,7 +38,7 @@ type Store struct {
 }
 
 // Open connects to uri, checks the server answers within the context's
-// deadline (or 10 s) and ensures collections and indexes exist. It returns an
+// deadline (or 10 s, or the URI's serverSelectionTimeoutMS) and ensures collections and indexes exist. It returns an
 // error if the URI is malformed or the server cannot be reached.
 func Open(ctx context.Context, uri string) (*Store, error) {
 	cs, err := connstring.ParseAndValidate(uri)
@@ -49,7 +49,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	if dbName == "" {
 		dbName = DefaultDatabase
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second).SetTimeout(30 * time.Second))
+	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(10 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri))
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}

@@ -1,0 +1,78 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/sessions"
+)
+
+type tokenKey struct{}
+
+// WithToken returns ctx carrying the bearer token a request or WebSocket
+// connection presented. The token is checked lazily, once per operation.
+func WithToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+type authKey struct{}
+
+// authState memoizes one operation's authentication, so that a query asking
+// for many fields checks its session once, and every operation (including each
+// one sent over a long-lived WebSocket) checks it afresh.
+type authState struct {
+	once      sync.Once
+	token     string
+	principal sessions.Principal
+	err       error
+}
+
+// AroundOperations starts a fresh authentication for every operation. The
+// server installs it with handler.AroundOperations.
+func AroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	token, _ := ctx.Value(tokenKey{}).(string)
+	return next(context.WithValue(ctx, authKey{}, &authState{token: token}))
+}
+
+// principal returns who the operation runs as, checked against the current
+// state of the session and account. It returns apperr.ErrUnauthenticated
+// without a valid session and apperr.ErrAccountDisabled for a disabled account.
+func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
+	st, ok := ctx.Value(authKey{}).(*authState)
+	if !ok {
+		return sessions.Principal{}, apperr.ErrUnauthenticated
+	}
+	st.once.Do(func() {
+		if st.token == "" {
+			st.err = apperr.ErrUnauthenticated
+			return
+		}
+		st.principal, st.err = r.Sessions.Authenticate(ctx, st.token)
+		if st.err == nil {
+			p := st.principal
+			zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context {
+				return c.Str("operator_id", p.OperatorID).Str("customer_id", p.CustomerID)
+			})
+		}
+	})
+	return st.principal, st.err
+}
+
+// operator returns the signed-in operator if its role grants perm. It returns
+// apperr.ErrForbidden for a customer or an operator without perm.
+func (r *Resolver) operator(ctx context.Context, perm operators.Permission) (sessions.Principal, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return sessions.Principal{}, err
+	}
+	if !p.Can(perm) {
+		return sessions.Principal{}, fmt.Errorf("%s: %w", perm, apperr.ErrForbidden)
+	}
+	return p, nil
+}

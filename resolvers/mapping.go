@@ -1,0 +1,109 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/operators"
+)
+
+// Global id type names.
+const (
+	typeCustomer = "Customer"
+	typeOperator = "Operator"
+	typeDevice   = "Device"
+)
+
+// globalID returns the opaque id clients see: base64url of "Type:id".
+func globalID(typ, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id))
+}
+
+// parseGlobalID returns the type and internal id inside gid. It returns
+// apperr.ErrNotFound for anything that is not a well-formed global id, so a
+// forged id looks like a missing object.
+func parseGlobalID(gid string) (typ, id string, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(gid)
+	if err != nil || len(raw) > 200 {
+		return "", "", fmt.Errorf("global id: %w", apperr.ErrNotFound)
+	}
+	typ, id, ok := strings.Cut(string(raw), ":")
+	if !ok || typ == "" || id == "" {
+		return "", "", fmt.Errorf("global id: %w", apperr.ErrNotFound)
+	}
+	return typ, id, nil
+}
+
+// idOf returns the internal id inside gid if it names an object of type typ.
+func idOf(typ, gid string) (string, error) {
+	t, id, err := parseGlobalID(gid)
+	if err != nil {
+		return "", err
+	}
+	if t != typ {
+		return "", fmt.Errorf("global id of %s, want %s: %w", t, typ, apperr.ErrNotFound)
+	}
+	return id, nil
+}
+
+func mapCustomer(c customers.Customer) *model.Customer {
+	return &model.Customer{
+		ID: globalID(typeCustomer, c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		Status: model.AccountStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {
+	perms := operators.Permissions(o.Role)
+	out := make([]model.Permission, len(perms))
+	for i, p := range perms {
+		out[i] = model.Permission(p)
+	}
+	return &model.Operator{
+		ID: globalID(typeOperator, o.ID), Name: o.Name, Email: o.Email, Role: model.OperatorRole(o.Role),
+		Status: model.OperatorStatus(o.Status), Permissions: out, Domain: mapDomain(d),
+	}
+}
+
+func mapDevice(d devices.Device) model.Device {
+	return model.Device{
+		ID: globalID(typeDevice, d.ID), Name: d.Name, Model: d.Model, Online: d.Online,
+		Settings: &model.DeviceSettings{TargetTemperature: d.Settings.TargetTemperature, Mode: model.DeviceMode(d.Settings.Mode), Notifications: d.Settings.Notifications},
+	}
+}
+
+func mapDomain(d domains.Domain) *model.Domain {
+	return &model.Domain{ID: d.ID, Slug: d.Slug, Name: d.Name, DefaultRegion: d.DefaultRegion}
+}
+
+// userErrors turns the expected failures of a mutation into userErrors; any
+// other error is returned to become a top-level error.
+func userErrors(err error) ([]model.UserError, error) {
+	var ve *apperr.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return []model.UserError{{Field: []string{ve.Field}, Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil
+	case errors.Is(err, apperr.ErrInvalidCredentials):
+		return []model.UserError{{Message: "The email or password is incorrect.", Code: model.UserErrorCodeInvalidCredentials}}, nil
+	case errors.Is(err, apperr.ErrAccountDisabled):
+		return []model.UserError{{Message: apperr.ErrAccountDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}, nil
+	}
+	return nil, err
+}
+
+// operatorNode maps o together with its domain.
+func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*model.Operator, error) {
+	d, err := r.Domains.DomainByID(ctx, o.DomainID)
+	if err != nil {
+		return nil, err
+	}
+	return mapOperator(o, d), nil
+}

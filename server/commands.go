@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
+)
+
+// Demo data.
+const (
+	demoSlug          = "demo"
+	demoCustomerCount = 2000
+	demoAdminEmail    = "admin@demo.test"
+	demoSupportEmail  = "support@demo.test"
+)
+
+// randomPassword returns 20 characters from an alphabet without look-alikes.
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// ensureDemo creates the demo domain, its two operators and its customers
+// unless it exists, and prints how to sign in. The password is DEMO_PASSWORD,
+// or a random one printed only this once.
+func ensureDemo(ctx context.Context, st store.Store, password string, out io.Writer) error {
+	if _, err := st.DomainBySlug(ctx, demoSlug); err == nil {
+		fmt.Fprintf(out, "Demo domain %q: sign in as %s or %s with the password printed at its first start (or DEMO_PASSWORD).\n",
+			demoSlug, demoAdminEmail, demoSupportEmail)
+		return nil
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return fmt.Errorf("look up demo domain: %w", err)
+	}
+	shown := password
+	if shown == "" {
+		shown = randomPassword()
+	}
+	at := now()
+	d := domains.Domain{ID: ids.New(), Slug: demoSlug, Name: "Demo Heating Co.", DefaultRegion: "US", CreatedAt: at}
+	if err := st.CreateDomain(ctx, d); err != nil {
+		return err
+	}
+	for _, o := range []struct {
+		name, email string
+		role        operators.Role
+	}{{"Ada Admin", demoAdminEmail, operators.RoleAdmin}, {"Sam Support", demoSupportEmail, operators.RoleSupport}} {
+		err := st.CreateOperator(ctx, operators.Operator{ID: ids.New(), DomainID: d.ID, Name: o.name, Email: o.email, Role: o.role,
+			Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, shown), CreatedAt: at, UpdatedAt: at})
+		if err != nil {
+			return fmt.Errorf("create demo operator: %w", err)
+		}
+	}
+	first, err := insertGenerated(ctx, st, demo.NewGenerator(d, passwords.Encode(passwords.OWASP, shown), 0, at), demoCustomerCount, 500, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `Demo domain %q created with %d customers.
+  Console sign-in (ADMIN):    domain=%s  email=%s    password=%s
+  Console sign-in (SUPPORT):  domain=%s  email=%s  password=%s
+  Every demo customer signs in with the same password, e.g. email=%s
+This password is shown only now; set DEMO_PASSWORD before the first start to choose it.
+`, demoSlug, demoCustomerCount, demoSlug, demoAdminEmail, shown, demoSlug, demoSupportEmail, shown, first)
+	return nil
+}
+
+// insertGenerated stores n generated customers and their devices in batches
+// and returns the first customer's email. progress, if set, is told the count
+// after each batch.
+func insertGenerated(ctx context.Context, st store.Store, g *demo.Generator, n, batch int, progress func(done int)) (string, error) {
+	var first string
+	for done := 0; done < n; {
+		size := min(batch, n-done)
+		cs := make([]customers.Customer, 0, size)
+		var ds []devices.Device
+		for range size {
+			c, cds := g.Next()
+			cs = append(cs, c)
+			ds = append(ds, cds...)
+		}
+		if first == "" {
+			first = cs[0].Email
+		}
+		if err := st.InsertCustomers(ctx, cs); err != nil {
+			return "", err
+		}
+		if len(ds) > 0 {
+			if err := st.InsertDevices(ctx, ds); err != nil {
+				return "", err
+			}
+		}
+		done += size
+		if progress != nil {
+			progress(done)
+		}
+	}
+	return first, nil
+}
+
+// storeFlags adds the store location flags every subcommand shares.
+func storeFlags(fs *flag.FlagSet, getenv func(string) string) *config {
+	cfg := &config{}
+	dataDir := getenv("DATA_DIR")
+	if dataDir == "" {
+		dataDir = "./data"
+	}
+	fs.StringVar(&cfg.DataDir, "data-dir", dataDir, "directory of the embedded SQLite store (DATA_DIR)")
+	fs.StringVar(&cfg.MongoURI, "mongodb-uri", getenv("MONGODB_URI"), "MongoDB connection string (MONGODB_URI)")
+	return cfg
+}
+
+func parseSubcommand(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+		}
+		return fmt.Errorf("bad command line for %s: %w", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bad command line for %s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// runSeed adds generated customers to an existing domain, with a progress bar.
+// Seeded customers get DEMO_PASSWORD, or else a random password nobody knows.
+func runSeed(ctx context.Context, args []string, getenv func(string) string, progressOut io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	cfg := storeFlags(fs, getenv)
+	slug := fs.String("domain", demoSlug, "slug of the domain to add customers to")
+	n := fs.Int("n", 10000, "how many customers to add")
+	batch := fs.Int("batch", 2000, "customers per write")
+	if err := parseSubcommand(fs, args); err != nil {
+		return err
+	}
+	if *n <= 0 || *batch <= 0 {
+		return errors.New("bad command line for seed: -n and -batch must be positive")
+	}
+	st, err := openStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	d, err := st.DomainBySlug(ctx, *slug)
+	if err != nil {
+		return fmt.Errorf("domain %q: %w", *slug, err)
+	}
+	existing, err := st.CountCustomers(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	password := getenv("DEMO_PASSWORD")
+	if password == "" {
+		password = randomPassword()
+	}
+	started := time.Now()
+	bar := func(done int) {
+		rate := float64(done) / time.Since(started).Seconds()
+		filled := done * 30 / *n
+		fmt.Fprintf(progressOut, "\r[%s%s] %3d%% %d/%d  %.0f customers/s ", strings.Repeat("#", filled), strings.Repeat(".", 30-filled),
+			done*100 / *n, done, *n, rate)
+	}
+	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), now())
+	if _, err := insertGenerated(ctx, st, g, *n, *batch, bar); err != nil {
+		fmt.Fprintln(progressOut)
+		return err
+	}
+	fmt.Fprintf(progressOut, "\nseeded %d customers into %q in %s\n", *n, *slug, time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// runCreateOperator adds an operator to a domain, creating the domain when
+// -domain-name is given and it does not exist. The password is read from
+// standard input with -password-stdin, otherwise generated and printed once.
+func runCreateOperator(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("create-operator", flag.ContinueOnError)
+	cfg := storeFlags(fs, getenv)
+	slug := fs.String("domain", "", "slug of the operator's domain (required)")
+	domainName := fs.String("domain-name", "", "create the domain with this display name if it does not exist")
+	region := fs.String("region", "US", "default phone region of a domain created here")
+	email := fs.String("email", "", "the operator's email (required)")
+	name := fs.String("name", "", "the operator's display name (required)")
+	role := fs.String("role", string(operators.RoleSupport), "SUPPORT or ADMIN")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if err := parseSubcommand(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" || *email == "" || *name == "" {
+		return errors.New("bad command line for create-operator: -domain, -email and -name are required")
+	}
+	if !operators.ValidRole(operators.Role(*role)) {
+		return fmt.Errorf("bad command line for create-operator: role %q, want SUPPORT or ADMIN", *role)
+	}
+	password := randomPassword()
+	if *fromStdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password: %w", err)
+		}
+		if password = strings.TrimRight(line, "\r\n"); len(password) < 12 {
+			return errors.New("the password must have at least 12 characters")
+		}
+	}
+	st, err := openStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	at := now()
+	d, err := st.DomainBySlug(ctx, *slug)
+	if errors.Is(err, apperr.ErrNotFound) && *domainName != "" {
+		d = domains.Domain{ID: ids.New(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
+		if err = d.Validate(); err == nil {
+			err = st.CreateDomain(ctx, d)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("domain %q: %w", *slug, err)
+	}
+	op := operators.Operator{ID: ids.New(), DomainID: d.ID, Name: *name, Email: sessions.NormalizeEmail(*email), Role: operators.Role(*role),
+		Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, password), CreatedAt: at, UpdatedAt: at}
+	if err := st.CreateOperator(ctx, op); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "operator %s (%s) created in domain %q\n", op.Email, op.Role, d.Slug)
+	if !*fromStdin {
+		fmt.Fprintf(out, "password (shown only now): %s\n", password)
+	}
+	return nil
+}

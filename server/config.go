@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// config is everything the service reads at start-up. Each setting comes from
+// a flag, else from the environment variable named beside it, else a default.
+type config struct {
+	ListenAddr     string        // LISTEN_ADDR
+	DataDir        string        // DATA_DIR: the embedded store's directory
+	MongoURI       string        // MONGODB_URI: when set, the Mongo store is used instead
+	AllowedOrigins []string      // ALLOWED_ORIGINS: comma-separated browser origins allowed besides the server's own
+	Playground     bool          // PLAYGROUND: serve /playground and allow introspection
+	LogLevel       zerolog.Level // LOG_LEVEL: trace, debug, info, warn, error
+	Demo           bool          // DEMO: create the demo domain on an empty embedded store
+	DemoPassword   string        // DEMO_PASSWORD (environment only: flags show up in process lists)
+	SessionTTL     time.Duration // SESSION_TTL
+	ShutdownGrace  time.Duration // SHUTDOWN_GRACE: how long in-flight requests get to finish
+	ComplexityMax  int           // COMPLEXITY_LIMIT
+	TokenLimit     int           // TOKEN_LIMIT: the GraphQL parser's token limit
+}
+
+// errHelp is returned after -h printed the usage: not a failure.
+var errHelp = errors.New("help requested")
+
+// parseConfig reads args (without the program name) and the environment.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var c config
+	var origins, level, playground, demo string
+	envs := &envParser{getenv: getenv}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.ListenAddr, "listen-addr", env("LISTEN_ADDR", ":8080"), "address to serve HTTP and WebSocket on (LISTEN_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory of the embedded SQLite store (DATA_DIR)")
+	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
+	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
+	fs.StringVar(&playground, "playground", env("PLAYGROUND", "off"), "on: serve /playground and allow introspection (PLAYGROUND)")
+	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "trace, debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&demo, "demo", env("DEMO", "on"), "on: create the demo domain on an empty embedded store (DEMO)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", 12*time.Hour), "how long a session lives (SESSION_TTL)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", 15*time.Second), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
+	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 500), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
+	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", 5000), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(usage)
+			fs.PrintDefaults()
+			return config{}, errHelp
+		}
+		return config{}, fmt.Errorf("bad command line: %w", err)
+	}
+	if envs.err != nil {
+		return config{}, envs.err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("bad command line: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.LogLevel, err = zerolog.ParseLevel(strings.ToLower(level)); err != nil || level == "" {
+		return config{}, fmt.Errorf("bad LOG_LEVEL %q: want trace, debug, info, warn or error", level)
+	}
+	if c.Playground, err = parseSwitch("PLAYGROUND", playground); err != nil {
+		return config{}, err
+	}
+	if c.Demo, err = parseSwitch("DEMO", demo); err != nil {
+		return config{}, err
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(o, "/"))
+		}
+	}
+	c.DemoPassword = getenv("DEMO_PASSWORD")
+	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 {
+		return config{}, errors.New("bad configuration: durations and limits must be positive")
+	}
+	return c, nil
+}
+
+func parseSwitch(name, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "1", "yes":
+		return true, nil
+	case "off", "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("bad %s %q: want on or off", name, v)
+}
+
+// envParser reads typed environment variables, remembering the first
+// malformed one so that it is reported like a bad flag.
+type envParser struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envParser) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("bad %s %q: want a duration such as 30s or 12h", name, v)
+	}
+	return d
+}
+
+func (e *envParser) int(name string, def int) int {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("bad %s %q: want a whole number", name, v)
+	}
+	return n
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/rs/zerolog"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/iotconsole/bff/graph"
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/resolvers"
+)
+
+// newGraphQLHandler returns the /graphql handler: POST (application/json) and
+// WebSocket only, with limits, one error presenter and panic recovery.
+func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSockets, m *metrics) *handler.Server {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}))
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.Websocket{
+		Implementation:        sockets,
+		InitFunc:              socketInit(r.Sessions),
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second, // legacy graphql-ws "ka"
+		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering
+	})
+	srv.SetParserTokenLimit(cfg.TokenLimit)
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
+	if cfg.Playground {
+		srv.Use(extension.Introspection{})
+	}
+	srv.AroundOperations(m.aroundOperations)
+	srv.AroundOperations(resolvers.AroundOperations)
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := presentError(ctx, err)
+		code, _ := gerr.Extensions["code"].(string)
+		m.errors.WithLabelValues(code).Inc()
+		return gerr
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(p)).Msg("resolver panicked")
+		return errors.New("internal error")
+	})
+	return srv
+}
+
+// Error codes in extensions.code.
+const (
+	codeUnauthenticated = "UNAUTHENTICATED"
+	codeForbidden       = "FORBIDDEN"
+	codeNotFound        = "NOT_FOUND"
+	codeBadUserInput    = "BAD_USER_INPUT"
+	codeRateLimited     = "RATE_LIMITED"
+	codeAccountDisabled = "ACCOUNT_DISABLED"
+	codeUnavailable     = "UNAVAILABLE"
+	codeInternal        = "INTERNAL"
+)
+
+// presentError maps a domain error to a GraphQL error with extensions.code.
+// Errors gqlgen made itself (parse, validation, limits) keep their code;
+// anything unexpected is logged with the request id and shown as "internal error".
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	if gerr.Extensions == nil {
+		gerr.Extensions = map[string]any{}
+	}
+	var ve *apperr.ValidationError
+	kinds := []struct {
+		target  error
+		code    string
+		message string
+	}{
+		{apperr.ErrUnauthenticated, codeUnauthenticated, "sign in first"},
+		{apperr.ErrInvalidCredentials, codeUnauthenticated, "the email or password is incorrect"},
+		{apperr.ErrAccountDisabled, codeAccountDisabled, apperr.ErrAccountDisabled.Error()},
+		{apperr.ErrForbidden, codeForbidden, "you may not do this"},
+		{apperr.ErrNotFound, codeNotFound, "not found"},
+		{apperr.ErrRateLimited, codeRateLimited, apperr.ErrRateLimited.Error()},
+		{apperr.ErrUnavailable, codeUnavailable, apperr.ErrUnavailable.Error()},
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.target) {
+			gerr.Message, gerr.Extensions["code"] = k.message, k.code
+			return gerr
+		}
+	}
+	if errors.As(err, &ve) {
+		gerr.Message, gerr.Extensions["code"] = ve.Message, codeBadUserInput
+		gerr.Extensions["field"] = ve.Field
+		return gerr
+	}
+	var own *gqlerror.Error
+	if errors.As(err, &own) && own.Extensions["code"] != nil {
+		return gerr // gqlgen's own: parse and validation failures, complexity limit
+	}
+	if errors.Is(err, context.Canceled) {
+		gerr.Message, gerr.Extensions["code"] = "request cancelled", codeInternal
+		return gerr
+	}
+	zerolog.Ctx(ctx).Error().Err(err).Msg("internal error")
+	gerr.Message, gerr.Extensions["code"] = "internal error", codeInternal
+	return gerr
+}
+
+// socketInit authenticates a WebSocket at connection_init: the token comes in
+// the payload as {"Authorization": "Bearer <token>"} or {"token": "<token>"}.
+// Without a valid session the socket closes with 4401, for a disabled account
+// with 4403. Every operation on the socket is authorized again when it starts.
+func socketInit(svc *sessions.Service) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token := bearerToken(payload.Authorization())
+		if token == "" {
+			token = payload.GetString("token")
+		}
+		if token == "" {
+			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("unauthorized: send a session token in connection_init")
+		}
+		if _, err := svc.Authenticate(ctx, token); err != nil {
+			if errors.Is(err, apperr.ErrAccountDisabled) {
+				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errors.New("forbidden: account disabled")
+			}
+			if errors.Is(err, apperr.ErrUnauthenticated) {
+				return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("unauthorized: session not valid")
+			}
+			zerolog.Ctx(ctx).Error().Err(err).Msg("websocket authentication failed")
+			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
+		}
+		return resolvers.WithToken(ctx, token), nil, nil
+	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>" value, or "".
+func bearerToken(header string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+const testPassword = "correct horse battery staple"
+
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testInstance struct {
+	*server
+	cfg  config
+	logs *syncBuffer
+}
+
+// startTest starts a real server on a loopback port with the demo domain on a
+// fresh embedded store (edit lets a test change the configuration) and stops
+// it when the test ends.
+func startTest(t *testing.T, edit func(*config)) *testInstance {
+	t.Helper()
+	cfg := config{
+		ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true, DemoPassword: testPassword,
+		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
+		ComplexityMax: 500, TokenLimit: 5000,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	logs := &syncBuffer{}
+	srv, err := start(context.Background(), cfg, zerolog.New(logs).Level(cfg.LogLevel), io.Discard)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	inst := &testInstance{server: srv, cfg: cfg, logs: logs}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.shutdown(ctx)
+	})
+	return inst
+}
+
+// gqlResponse is a GraphQL response as a client sees it.
+type gqlResponse struct {
+	Data   map[string]any `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+// code returns the extensions.code of the first error, or "".
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	code, _ := r.Errors[0].Extensions["code"].(string)
+	return code
+}
+
+// post sends one GraphQL request over real HTTP.
+func (s *testInstance) post(t *testing.T, token, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode response (status %d): %v", resp.StatusCode, err)
+	}
+	return out
+}
+
+const loginMutation = `mutation($domain: String!, $email: String!, $password: String!) {
+  operatorLogin(input: {domain: $domain, email: $email, password: $password}) {
+    token operator { id email role permissions domain { slug } } userErrors { field message code }
+  }
+}`
+
+// login signs an operator of the demo domain in and returns its token.
+func (s *testInstance) login(t *testing.T, email string) string {
+	t.Helper()
+	resp := s.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": email, "password": testPassword})
+	token, _ := dig(resp.Data, "operatorLogin", "token").(string)
+	if token == "" {
+		t.Fatalf("login %s: %+v", email, resp)
+	}
+	return token
+}
+
+// dig walks nested JSON objects.
+func dig(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}

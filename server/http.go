@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/resolvers"
+)
+
+// maxBodyBytes bounds a request body; GraphQL requests are small.
+const maxBodyBytes = 1 << 20
+
+// routes returns the service's HTTP handler.
+func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", gql)
+	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			http.Error(w, "use POST with Content-Type: application/json, or a WebSocket", http.StatusMethodNotAllowed)
+			return
+		}
+		gql.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ping(ctx); err != nil {
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("store not reachable")
+			http.Error(w, "store not reachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	if cfg.Playground {
+		mux.Handle("GET /playground", playground.Handler("IoT Console GraphQL", "/graphql"))
+	}
+
+	var h http.Handler = mux
+	h = withSession(h)
+	h = withRequestID(h)
+	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		// The path only: query strings, headers and bodies may carry secrets.
+		hlog.FromRequest(r).Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+			Int("size", size).Dur("duration", d).Msg("request")
+	})(h)
+	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
+	h = hlog.NewHandler(log)(h)
+	return h
+}
+
+// withRequestID hands the request id to the domain layer for audit records.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := hlog.IDFromRequest(r); ok {
+			r = r.WithContext(audit.WithRequestID(r.Context(), id.String()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withSession carries the bearer token (checked lazily per operation) and
+// bounds the body size.
+func withSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if token := bearerToken(r.Header.Get("Authorization")); token != "" {
+			r = r.WithContext(resolvers.WithToken(r.Context(), token))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

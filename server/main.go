@@ -1,0 +1,207 @@
+// Command server runs the IoT Console backend-for-frontend: GraphQL over HTTP
+// and WebSocket on /graphql, on the embedded SQLite store by default or on
+// MongoDB when MONGODB_URI is set.
+//
+//	server [flags]                   serve (see -h for every setting)
+//	server seed -domain demo -n N    add N generated customers to a domain
+//	server create-operator ...       add an operator (and its domain) for a real deployment
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
+	"github.com/iotconsole/bff/internal/store/mongo"
+	"github.com/iotconsole/bff/internal/store/sqlite"
+	"github.com/iotconsole/bff/resolvers"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		// One line, in the same JSON form as every other log line.
+		log := zerolog.New(os.Stderr).With().Timestamp().Logger()
+		log.Error().Err(err).Msg("server stopped")
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; main only adds the process around it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "seed":
+			return runSeed(ctx, args[1:], getenv, stderr)
+		case "create-operator":
+			return runCreateOperator(ctx, args[1:], getenv, stdout)
+		}
+	}
+	cfg, err := parseConfig(args, getenv, stdout)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	srv, err := start(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	return srv.shutdown(shutdownCtx)
+}
+
+// newLogger writes JSON lines, or readable colored lines when w is a terminal.
+func newLogger(level zerolog.Level, w io.Writer) zerolog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
+		}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// openStore opens MongoDB when cfg names one, otherwise the embedded store.
+func openStore(ctx context.Context, cfg config) (store.Store, error) {
+	if cfg.MongoURI != "" {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		return mongo.Open(ctx, cfg.MongoURI)
+	}
+	return sqlite.Open(ctx, cfg.DataDir)
+}
+
+// server is one running instance.
+type server struct {
+	log      zerolog.Logger
+	store    store.Store
+	http     *http.Server
+	listener net.Listener
+	sockets  *gorillaSockets
+	stop     context.CancelFunc // stops background work
+	done     chan struct{}      // closed when Serve returns
+}
+
+// start opens the store, creates the demo domain if due, and serves on
+// cfg.ListenAddr in the background. It returns an error, having released
+// everything, if any of that fails.
+func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer) (*server, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
+	if cfg.MongoURI == "" && cfg.Demo {
+		if err := ensureDemo(ctx, st, cfg.DemoPassword, stdout); err != nil {
+			_ = st.Close(ctx)
+			return nil, err
+		}
+	}
+	listener, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		_ = st.Close(ctx)
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	sessionService := sessions.NewService(st, hasher, now, cfg.SessionTTL)
+	r := &resolvers.Resolver{
+		Sessions:      sessionService,
+		Operators:     operators.NewService(st),
+		Customers:     customers.NewService(st),
+		DeviceService: devices.NewService(st),
+		Domains:       st,
+	}
+	m := newMetrics()
+	sockets := newGorillaSockets(cfg.AllowedOrigins, func(open int) { m.websockets.Set(float64(open)) })
+	gql := newGraphQLHandler(cfg, r, sockets, m)
+	bg, stop := context.WithCancel(context.Background())
+	s := &server{
+		log:   log,
+		store: st,
+		http: &http.Server{
+			Handler:           routes(cfg, log, gql, st.Ping, m),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return log.WithContext(bg) },
+		},
+		listener: listener,
+		sockets:  sockets,
+		stop:     stop,
+		done:     make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("serve")
+		}
+	}()
+	go sweepSessions(bg, sessionService, log)
+	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
+	return s, nil
+}
+
+// now is the clock: UTC, at the millisecond precision both stores keep.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func storeName(cfg config) string {
+	if cfg.MongoURI != "" {
+		return "mongodb"
+	}
+	return "sqlite"
+}
+
+// sweepSessions deletes expired sessions every minute: neither store has a
+// TTL index we can rely on (FerretDB has none), and reads ignore them anyway.
+func sweepSessions(ctx context.Context, svc *sessions.Service, log zerolog.Logger) {
+	ticker := time.NewTicker(time.Minute)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if n, err := svc.SweepExpired(ctx); err != nil {
+				log.Warn().Err(err).Msg("sweep expired sessions")
+			} else if n > 0 {
+				log.Debug().Int64("count", n).Msg("swept expired sessions")
+			}
+		}
+	}
+}
+
+// URL returns the base URL the server answers on.
+func (s *server) URL() string {
+	return "http://" + s.listener.Addr().String()
+}
+
+// shutdown stops accepting, closes WebSockets with 1001, lets in-flight
+// requests finish within ctx, and closes the store.
+func (s *server) shutdown(ctx context.Context) error {
+	s.sockets.CloseAll(closeGoingAway, "server shutting down")
+	err := s.http.Shutdown(ctx)
+	s.sockets.CloseAll(closeGoingAway, "server shutting down") // any upgraded meanwhile
+	<-s.done
+	s.stop()
+	return errors.Join(err, s.store.Close(context.Background()))
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
+
+func TestDemoServerAnswersAnOperator(t *testing.T) {
+	s := startTest(t, nil)
+	ctx := context.Background()
+	if code, body := get(t, s.URL()+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %q", code, body)
+	}
+	if code, _ := get(t, s.URL()+"/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d", code)
+	}
+	d, err := s.store.DomainBySlug(ctx, demoSlug)
+	if err != nil {
+		t.Fatalf("demo domain: %v", err)
+	}
+	if n, _ := s.store.CountCustomers(ctx, d.ID); n != demoCustomerCount {
+		t.Fatalf("demo customers = %d, want %d", n, demoCustomerCount)
+	}
+
+	token := s.login(t, demoAdminEmail)
+	resp := s.post(t, token, `{ viewer { __typename ... on Operator { email role domain { slug } } } }`, nil)
+	if got := dig(resp.Data, "viewer", "email"); got != demoAdminEmail {
+		t.Fatalf("viewer = %+v", resp)
+	}
+
+	// The request is in the metrics.
+	_, metrics := get(t, s.URL()+"/metrics")
+	for _, series := range []string{"bff_graphql_operation_duration_seconds_count", "bff_http_requests_total", "bff_websocket_connections"} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+}
+
+func TestOperatorLoginFailuresAreGeneric(t *testing.T) {
+	s := startTest(t, nil)
+	tests := []struct{ name, domain, email, password string }{
+		{"wrong password", "demo", demoAdminEmail, "not the password at all"},
+		{"unknown email", "demo", "nobody@demo.test", testPassword},
+		{"unknown domain", "nope", demoAdminEmail, testPassword},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := s.post(t, "", loginMutation, map[string]any{"domain": tt.domain, "email": tt.email, "password": tt.password})
+			if token := dig(resp.Data, "operatorLogin", "token"); token != nil {
+				t.Fatalf("got a token: %+v", resp)
+			}
+			errs, _ := dig(resp.Data, "operatorLogin", "userErrors").([]any)
+			if len(errs) != 1 || dig(errs[0], "code") != "INVALID_CREDENTIALS" {
+				t.Fatalf("userErrors = %+v, want one INVALID_CREDENTIALS", errs)
+			}
+		})
+	}
+	// Emails are case-insensitive.
+	resp := s.post(t, "", loginMutation, map[string]any{"domain": "DEMO", "email": " Admin@Demo.Test ", "password": testPassword})
+	if dig(resp.Data, "operatorLogin", "token") == nil {
+		t.Fatalf("login with a differently written email failed: %+v", resp)
+	}
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	s := startTest(t, nil)
+	want := map[string][]string{
+		demoSupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST"},
+		demoAdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS"},
+	}
+	ids := map[string]string{}
+	tokens := map[string]string{}
+	for email, perms := range want {
+		resp := s.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": email, "password": testPassword})
+		var got []string
+		for _, p := range dig(resp.Data, "operatorLogin", "operator", "permissions").([]any) {
+			got = append(got, p.(string))
+		}
+		if !slices.Equal(got, perms) {
+			t.Errorf("%s permissions = %v, want %v", email, got, perms)
+		}
+		ids[email] = dig(resp.Data, "operatorLogin", "operator", "id").(string)
+		tokens[email] = dig(resp.Data, "operatorLogin", "token").(string)
+	}
+	// MANAGE_OPERATORS: an admin can read another operator, support cannot.
+	q := `query($id: ID!) { node(id: $id) { id } }`
+	if got := dig(s.post(t, tokens[demoAdminEmail], q, map[string]any{"id": ids[demoSupportEmail]}).Data, "node", "id"); got != ids[demoSupportEmail] {
+		t.Errorf("admin reading support operator: node = %v", got)
+	}
+	if got := dig(s.post(t, tokens[demoSupportEmail], q, map[string]any{"id": ids[demoAdminEmail]}).Data, "node"); got != nil {
+		t.Errorf("support reading admin operator: node = %v, want null", got)
+	}
+}
+
+func TestDomainsAreWalls(t *testing.T) {
+	s := startTest(t, nil)
+	other := storetest.NewDomain(t, s.store)
+	stranger := storetest.NewCustomer(other, "Stan", "Stranger", "stan@other.test", "")
+	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{stranger}); err != nil {
+		t.Fatal(err)
+	}
+	token := s.login(t, demoAdminEmail)
+	resp := s.post(t, token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": globalIDForTest("Customer", stranger.ID)})
+	if resp.Data["node"] != nil || len(resp.Errors) != 0 {
+		t.Fatalf("an operator of demo read a customer of %s: %+v", other.Slug, resp)
+	}
+	// The same query for a customer of its own domain works.
+	d, _ := s.store.DomainBySlug(context.Background(), demoSlug)
+	own := storetest.NewCustomer(d, "Olga", "Own", "olga@demo.test", "")
+	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{own}); err != nil {
+		t.Fatal(err)
+	}
+	resp = s.post(t, token, `query($id: ID!) { node(id: $id) { ... on Customer { email } } }`, map[string]any{"id": globalIDForTest("Customer", own.ID)})
+	if got := dig(resp.Data, "node", "email"); got != "olga@demo.test" {
+		t.Fatalf("own customer: %+v", resp)
+	}
+}
+
+func TestUnauthenticatedAndForgedRequests(t *testing.T) {
+	s := startTest(t, nil)
+	resp := s.post(t, "", `{ viewer { __typename } }`, nil)
+	if resp.Data["viewer"] != nil || len(resp.Errors) != 0 {
+		t.Fatalf("viewer without a session: %+v", resp)
+	}
+	resp = s.post(t, "forged-token", `query { node(id: "x") { id } }`, nil)
+	if resp.code() != "UNAUTHENTICATED" {
+		t.Fatalf("forged token: %+v, want UNAUTHENTICATED", resp)
+	}
+	token := s.login(t, demoAdminEmail)
+	if resp := s.post(t, token, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {
+		t.Fatalf("logout: %+v", resp)
+	}
+	if resp := s.post(t, token, `query { node(id: "x") { id } }`, nil); resp.code() != "UNAUTHENTICATED" {
+		t.Fatalf("token after logout: %+v, want UNAUTHENTICATED", resp)
+	}
+}
+
+func TestMongoStoreServesWithoutDemoData(t *testing.T) {
+	uri := mongotest.URI(t)
+	s := startTest(t, func(c *config) { c.MongoURI = uri })
+	if code, body := get(t, s.URL()+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %q", code, body)
+	}
+	if _, err := s.store.DomainBySlug(context.Background(), demoSlug); !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("demo domain in MongoDB: err = %v, want not found", err)
+	}
+}
+
+func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
+	s := startTest(t, nil)
+	token := s.login(t, demoAdminEmail)
+	s.post(t, token, `{ viewer { __typename } }`, nil)
+	logs := s.logs.String()
+	if !strings.Contains(logs, `"req_id"`) {
+		t.Errorf("no req_id in logs:\n%s", logs)
+	}
+	for _, secret := range []string{token, testPassword} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain a secret %q", secret)
+		}
+	}
+}
+
+// globalIDForTest builds a global id the way a client would forge one.
+func globalIDForTest(typ, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id))
+}

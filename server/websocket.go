@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+)
+
+// Close codes the server sends besides the RFC 6455 ones.
+const (
+	closeGoingAway    = websocket.CloseGoingAway // 1001: the server is shutting down
+	closeUnauthorized = 4401                     // graphql-transport-ws: no valid session
+	closeForbidden    = 4403                     // graphql-transport-ws: the account may not connect
+)
+
+// gorillaSockets adapts github.com/gorilla/websocket to gqlgen's
+// transport.WebsocketImplementation (gqlgen dropped its own gorilla transport
+// in v0.17.92) and keeps every open connection, so that shutdown can close
+// them all with 1001 and the metrics can count them.
+type gorillaSockets struct {
+	upgrader websocket.Upgrader
+	onChange func(open int)
+
+	mu    sync.Mutex
+	conns map[*gorillaConn]struct{}
+}
+
+// newGorillaSockets accepts connections from the server's own origin, from
+// clients that send no Origin (native apps), and from allowedOrigins.
+func newGorillaSockets(allowedOrigins []string, onChange func(open int)) *gorillaSockets {
+	return &gorillaSockets{
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: 10 * time.Second,
+			CheckOrigin:      func(r *http.Request) bool { return originAllowed(r, allowedOrigins) },
+		},
+		onChange: onChange,
+		conns:    map[*gorillaConn]struct{}{},
+	}
+}
+
+// originAllowed reports whether a request's Origin may use the API: absent
+// (not a browser), the server's own host, or one of allowed.
+func originAllowed(r *http.Request, allowed []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, origin) })
+}
+
+// Accept implements transport.WebsocketImplementation.
+func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	upgrader := s.upgrader
+	upgrader.Subprotocols = opts.Subprotocols
+	ws, err := upgrader.Upgrade(w, r, opts.ResponseHeader)
+	if err != nil {
+		return nil, err // Upgrade has already answered the client
+	}
+	c := &gorillaConn{Conn: ws, sockets: s}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	open := len(s.conns)
+	s.mu.Unlock()
+	s.onChange(open)
+	return c, nil
+}
+
+func (s *gorillaSockets) forget(c *gorillaConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	open := len(s.conns)
+	s.mu.Unlock()
+	s.onChange(open)
+}
+
+// CloseAll closes every open connection with code and reason.
+func (s *gorillaSockets) CloseAll(code int, reason string) {
+	s.mu.Lock()
+	conns := make([]*gorillaConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(code, reason)
+	}
+}
+
+// Open returns how many connections are open.
+func (s *gorillaSockets) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// gorillaConn is one connection; gqlgen serializes its own writes, and
+// closeWith uses WriteControl, which gorilla allows concurrently.
+type gorillaConn struct {
+	*websocket.Conn
+	sockets   *gorillaSockets
+	closeOnce sync.Once
+}
+
+var (
+	_ transport.WebsocketConn          = (*gorillaConn)(nil)
+	_ transport.WebsocketReadLimiter   = (*gorillaConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*gorillaConn)(nil)
+)
+
+// NextReader maps a peer's normal close to transport.ErrWebsocketClosed.
+func (c *gorillaConn) NextReader() (int, io.Reader, error) {
+	mt, r, err := c.Conn.NextReader()
+	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+		return mt, nil, transport.ErrWebsocketClosed
+	}
+	return mt, r, err
+}
+
+// WriteClose sends a close frame, unless the server already closed the connection.
+func (c *gorillaConn) WriteClose(code int, message string) error {
+	var err error
+	c.closeOnce.Do(func() { err = c.writeCloseFrame(code, message) })
+	return err
+}
+
+func (c *gorillaConn) writeCloseFrame(code int, message string) error {
+	return c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, message), time.Now().Add(time.Second))
+}
+
+// closeWith sends a close frame with code and drops the connection; gqlgen
+// then sees its read fail and cleans up the operations.
+func (c *gorillaConn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		_ = c.writeCloseFrame(code, reason)
+		_ = c.Conn.Close()
+	})
+}
+
+// Close drops the connection.
+func (c *gorillaConn) Close() error {
+	c.sockets.forget(c)
+	err := c.Conn.Close()
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	return err
+}
