@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg.LogLevel, stderr)
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(log.With().Str("source", "stdlib").Logger()) // libraries that use package log
 	srv, err := start(ctx, cfg, log, stdout)
 	if err != nil {
 		return err

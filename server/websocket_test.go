@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// wsClient speaks either GraphQL WebSocket subprotocol over a real socket.
+type wsClient struct {
+	t        *testing.T
+	conn     *websocket.Conn
+	protocol string
+}
+
+func dialWS(t *testing.T, s *testInstance, protocol, origin string) (*wsClient, *http.Response, error) {
+	t.Helper()
+	header := http.Header{}
+	if origin != "" {
+		header.Set("Origin", origin)
+	}
+	dialer := websocket.Dialer{Subprotocols: []string{protocol}, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := dialer.Dial("ws"+strings.TrimPrefix(s.URL(), "http")+"/graphql", header)
+	if err != nil {
+		return nil, resp, err
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &wsClient{t: t, conn: conn, protocol: protocol}, resp, nil
+}
+
+func (c *wsClient) send(msg map[string]any) {
+	c.t.Helper()
+	if err := c.conn.WriteJSON(msg); err != nil {
+		c.t.Fatalf("write %v: %v", msg["type"], err)
+	}
+}
+
+// next returns the next message that is not a keep-alive, answering pings.
+func (c *wsClient) next() (map[string]any, error) {
+	for {
+		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var msg map[string]any
+		if err := c.conn.ReadJSON(&msg); err != nil {
+			return nil, err
+		}
+		switch msg["type"] {
+		case "ka", "pong":
+			continue
+		case "ping":
+			c.send(map[string]any{"type": "pong"})
+			continue
+		}
+		return msg, nil
+	}
+}
+
+func (c *wsClient) init(payload map[string]any) (map[string]any, error) {
+	c.send(map[string]any{"type": "connection_init", "payload": payload})
+	return c.next()
+}
+
+// query runs one operation and returns its data message's payload.
+func (c *wsClient) query(id, query string) map[string]any {
+	c.t.Helper()
+	start, data := "subscribe", "next"
+	if c.protocol == "graphql-ws" {
+		start, data = "start", "data"
+	}
+	c.send(map[string]any{"id": id, "type": start, "payload": map[string]any{"query": query}})
+	msg, err := c.next()
+	if err != nil {
+		c.t.Fatalf("read result: %v", err)
+	}
+	if msg["type"] != data {
+		c.t.Fatalf("got %v, want a %s message", msg, data)
+	}
+	payload, _ := msg["payload"].(map[string]any)
+	return payload
+}
+
+func closeCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return 0
+}
+
+func TestWebSocketSpeaksBothSubprotocols(t *testing.T) {
+	s := startTest(t, nil)
+	token := s.login(t, demoAdminEmail)
+	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(protocol, func(t *testing.T) {
+			c, _, err := dialWS(t, s, protocol, s.URL())
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			if got := c.conn.Subprotocol(); got != protocol {
+				t.Fatalf("negotiated %q", got)
+			}
+			ack, err := c.init(map[string]any{"Authorization": "Bearer " + token})
+			if err != nil || ack["type"] != "connection_ack" {
+				t.Fatalf("init: %v %v", ack, err)
+			}
+			payload := c.query("1", `{ viewer { ... on Operator { email } } }`)
+			if got := dig(payload, "data", "viewer", "email"); got != demoAdminEmail {
+				t.Fatalf("viewer over %s = %v", protocol, payload)
+			}
+		})
+	}
+}
+
+func TestWebSocketChecksOrigin(t *testing.T) {
+	s := startTest(t, func(c *config) { c.AllowedOrigins = []string{"https://console.example.com"} })
+	_, resp, err := dialWS(t, s, "graphql-transport-ws", "https://evil.example")
+	if err == nil {
+		t.Fatal("a foreign Origin was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign Origin: response %v, want 403", resp)
+	}
+	for _, origin := range []string{"https://console.example.com", s.URL(), ""} {
+		if _, _, err := dialWS(t, s, "graphql-transport-ws", origin); err != nil {
+			t.Errorf("Origin %q refused: %v", origin, err)
+		}
+	}
+}
+
+func TestWebSocketWithoutSessionIsClosed(t *testing.T) {
+	s := startTest(t, nil)
+	for name, payload := range map[string]map[string]any{
+		"no token":     {},
+		"forged token": {"Authorization": "Bearer forged"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msg map[string]any
+			msg, err = c.init(payload)
+			for err == nil && msg["type"] != "connection_ack" { // a connection_error may come first
+				msg, err = c.next()
+			}
+			if code := closeCode(err); code != closeUnauthorized {
+				t.Fatalf("got %v / %v, want close %d", msg, err, closeUnauthorized)
+			}
+		})
+	}
+}
+
+func TestShutdownClosesWebSocketsWithGoingAway(t *testing.T) {
+	s := startTest(t, nil)
+	token := s.login(t, demoSupportEmail)
+	c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	if s.sockets.Open() != 1 {
+		t.Fatalf("open sockets = %d, want 1", s.sockets.Open())
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown(t.Context()) }()
+	_, err = c.next()
+	if code := closeCode(err); code != websocket.CloseGoingAway {
+		t.Fatalf("after shutdown: %v, want close 1001", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
