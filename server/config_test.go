@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -149,5 +150,32 @@ func TestParserTokenAndComplexityLimits(t *testing.T) {
 	complex := `{ a: viewer { __typename } b: viewer { __typename } c: viewer { __typename } d: viewer { __typename } e: viewer { __typename } f: viewer { __typename } }`
 	if resp := s.post(t, "", complex, nil); resp.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
 		t.Errorf("a query over the complexity limit: %+v, want COMPLEXITY_LIMIT_EXCEEDED", resp)
+	}
+}
+
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "DATA_DIR="+t.TempDir(), "LISTEN_ADDR=127.0.0.1:0", "DEMO_PASSWORD="+testPassword)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), `"message":"ready"`) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("never ready:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Fatalf("no shutdown line:\n%s", stderr.String())
 	}
 }
