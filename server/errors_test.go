@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/resolvers"
+)
+
+func TestPresentErrorMapsDomainErrorsToCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		code string
+	}{
+		{fmt.Errorf("load: %w", apperr.ErrNotFound), codeNotFound},
+		{apperr.ErrUnauthenticated, codeUnauthenticated},
+		{fmt.Errorf("x: %w", apperr.ErrForbidden), codeForbidden},
+		{apperr.ErrAccountDisabled, codeAccountDisabled},
+		{apperr.ErrRateLimited, codeRateLimited},
+		{apperr.ErrUnavailable, codeUnavailable},
+		{apperr.Invalid("query", "TOO_LONG", "too long"), codeBadUserInput},
+	}
+	for _, tt := range tests {
+		if got := presentError(context.Background(), tt.err).Extensions["code"]; got != tt.code {
+			t.Errorf("presentError(%v) code = %v, want %s", tt.err, got, tt.code)
+		}
+	}
+}
+
+func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
+	var logs bytes.Buffer
+	ctx := zerolog.New(&logs).WithContext(context.Background())
+	gerr := presentError(ctx, errors.New("dial tcp 10.0.0.7:27017: secret internals"))
+	if gerr.Message != "internal error" || gerr.Extensions["code"] != codeInternal {
+		t.Fatalf("presented %q %v", gerr.Message, gerr.Extensions)
+	}
+	if !strings.Contains(logs.String(), "secret internals") {
+		t.Fatalf("the cause was not logged: %q", logs.String())
+	}
+}
+
+// A resolver that panics (here: a service left out of the wiring) answers
+// "internal error" with the request id in the log, and the server keeps serving.
+func TestPanicsAreRecovered(t *testing.T) {
+	var logs syncBuffer
+	cfg := config{ComplexityMax: 100, TokenLimit: 1000}
+	m := newMetrics()
+	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, func(int) {}), m)
+	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for range 2 {
+		body := `{"query":"mutation { operatorLogin(input:{domain:\"d\",email:\"e\",password:\"p\"}) { token } }"}`
+		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out gqlResponse
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if out.code() != codeInternal || out.Errors[0].Message != "internal error" {
+			t.Fatalf("panic answered %+v", out)
+		}
+	}
+	if !strings.Contains(logs.String(), "resolver panicked") || !strings.Contains(logs.String(), `"req_id"`) {
+		t.Fatalf("panic not logged with a request id: %s", logs.String())
+	}
+}
