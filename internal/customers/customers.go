@@ -44,4 +44,5 @@ type Store interface {
 	CustomerByID(ctx context.Context, id string) (Customer, error)
 	// CountCustomers returns how many customers the domain has.
 	CountCustomers(ctx context.Context, domainID string) (int64, error)
+	SearchStore
 }

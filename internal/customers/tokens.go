@@ -37,6 +37,9 @@ func Fold(s string) string {
 }
 
 // words splits folded text on everything that is not a letter or a digit.
+// Every token is also cleaned (cleanToken) so that it holds only letters,
+// digits and the punctuation of email addresses: the characters query terms
+// keep too.
 func words(folded string) []string {
 	return strings.FieldsFunc(folded, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
@@ -67,6 +70,9 @@ func SearchTokens(c Customer, region string) []string {
 		}
 	}
 	tokens = append(tokens, PhoneTokens(c.Phone, region)...)
+	for i, t := range tokens {
+		tokens[i] = cleanToken(t)
+	}
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
 }

@@ -102,11 +102,25 @@ type customerDoc struct {
 	Version      int64            `bson:"version"`
 	CreatedAt    time.Time        `bson:"createdAt"`
 	UpdatedAt    time.Time        `bson:"updatedAt"`
+	LastKey      string           `bson:"lastKey"` // customers.SortKeys: what search results are ordered by
+	FirstKey     string           `bson:"firstKey"`
+}
+
+func newCustomerDoc(c customers.Customer) customerDoc {
+	last, first := customers.SortKeys(c)
+	return customerDoc{
+		ID: c.ID, DomainID: c.DomainID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Version: c.Version,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastKey: last, FirstKey: first,
+	}
 }
 
 func (d customerDoc) customer() customers.Customer {
-	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-	return customers.Customer(d)
+	return customers.Customer{
+		ID: d.ID, DomainID: d.DomainID, FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, Phone: d.Phone,
+		Status: d.Status, PasswordHash: d.PasswordHash, SearchTokens: d.SearchTokens, Version: d.Version,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+	}
 }
 
 // InsertCustomers implements customers.Store. The batch is one ordered
@@ -115,7 +129,7 @@ func (d customerDoc) customer() customers.Customer {
 func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
 	docs := make([]any, len(cs))
 	for i, c := range cs {
-		docs[i] = customerDoc(c)
+		docs[i] = newCustomerDoc(c)
 	}
 	if _, err := s.customers.InsertMany(ctx, docs); err != nil {
 		return fmt.Errorf("insert customers: %w", mapErr(err))

@@ -82,7 +82,8 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
-			password_hash, search_tokens, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -93,17 +94,17 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 		}
 		defer index.Close()
 		for _, c := range cs {
+			lastKey, firstKey := customers.SortKeys(c)
+			orderKey, err := nextOrderKey(ctx, tx, lastKey, firstKey)
+			if err != nil {
+				return err
+			}
 			tokens := strings.Join(c.SearchTokens, " ")
-			res, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
-				c.PasswordHash, tokens, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt))
-			if err != nil {
+			if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+				c.PasswordHash, tokens, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, orderKey); err != nil {
 				return err
 			}
-			seq, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			if _, err := index.ExecContext(ctx, seq, tokens); err != nil {
+			if _, err := index.ExecContext(ctx, orderKey, domainMarker(c.DomainID)+" "+tokens); err != nil {
 				return err
 			}
 		}
@@ -115,25 +116,28 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 	return nil
 }
 
-const customerColumns = `id, domain_id, first_name, last_name, email, phone, status, password_hash, search_tokens, version, created_at, updated_at`
+// customerColumns are read by scanCustomer, with the alias c for customers.
+const customerColumns = `c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
+	c.search_tokens, c.version, c.created_at, c.updated_at`
 
-func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, error) {
+// scanCustomer reads customerColumns: a customer and its order key.
+func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, int64, error) {
 	var c customers.Customer
+	var orderKey, created, updated int64
 	var tokens string
-	var created, updated int64
-	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
+	err := row.Scan(&orderKey, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
 		&tokens, &c.Version, &created, &updated)
 	if err != nil {
-		return customers.Customer{}, mapErr(err)
+		return customers.Customer{}, 0, mapErr(err)
 	}
 	c.SearchTokens = strings.Fields(tokens)
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return c, nil
+	return c, orderKey, nil
 }
 
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
-	c, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = ?`, id))
+	c, _, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = ?`, id))
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
 	}

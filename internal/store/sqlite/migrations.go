@@ -31,8 +31,7 @@ CREATE TABLE operators (
 	UNIQUE (domain_id, email)
 );
 CREATE TABLE customers (
-	seq           INTEGER PRIMARY KEY,
-	id            TEXT NOT NULL UNIQUE,
+	id            TEXT PRIMARY KEY,
 	domain_id     TEXT NOT NULL REFERENCES domains(id),
 	first_name    TEXT NOT NULL,
 	last_name     TEXT NOT NULL,
@@ -43,16 +42,23 @@ CREATE TABLE customers (
 	search_tokens TEXT NOT NULL,
 	version       INTEGER NOT NULL,
 	created_at    INTEGER NOT NULL,
-	updated_at    INTEGER NOT NULL
+	updated_at    INTEGER NOT NULL,
+	last_key      TEXT NOT NULL,
+	first_key     TEXT NOT NULL,
+	sort_seq      INTEGER NOT NULL UNIQUE -- the customer_search rowid, see orderKey
 );
 CREATE UNIQUE INDEX customers_domain_email ON customers (domain_id, email);
-CREATE INDEX customers_domain_name ON customers (domain_id, last_name, first_name, id);
-CREATE INDEX customers_domain_status_name ON customers (domain_id, status, last_name, first_name, id);
+CREATE INDEX customers_domain_name ON customers (domain_id, last_key, first_key, id);
+CREATE INDEX customers_domain_status_name ON customers (domain_id, status, last_key, first_key, id);
+-- One row per customer, rowid = customers.sort_seq, so that matches come out
+-- in name order: its domain marker (see domainMarker) and its search tokens.
+-- detail=none: terms are single tokens, no positions needed.
 CREATE VIRTUAL TABLE customer_search USING fts5 (
 	tokens,
 	content = '',
 	contentless_delete = 1,
-	prefix = '1 2 3',
+	detail = none,
+	prefix = '1 2 3 4 5 6 7 8',
 	tokenize = "unicode61 remove_diacritics 0 tokenchars '@.+-_'"
 );
 CREATE TABLE devices (

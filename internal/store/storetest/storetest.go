@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Domains", testDomains},
 		{"Operators", testOperators},
 		{"Customers", testCustomers},
+		{"Search", testSearch},
 		{"Devices", testDevices},
 		{"Sessions", testSessions},
 		{"Audit", testAudit},

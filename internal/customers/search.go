@@ -1,0 +1,181 @@
+package customers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+// Search limits. Longer input is refused with a *apperr.ValidationError
+// rather than silently cut, so a client learns its input was not searched.
+const (
+	MaxQueryLength = 200 // characters
+	MaxQueryTerms  = 8
+	MaxPageSize    = 100
+)
+
+// SearchRequest is one page of a customer search.
+type SearchRequest struct {
+	Text   string  // what the operator typed; empty or blank lists everyone
+	Status Status  // "" for any status
+	First  int     // page size, 1 to MaxPageSize
+	After  *Cursor // continue after this position; nil for the first page
+}
+
+// Cursor is a position in the search order: exact matches first, then by
+// folded last name, folded first name and id.
+type Cursor struct {
+	Exact    bool   `json:"e"`
+	LastKey  string `json:"l"`
+	FirstKey string `json:"f"`
+	ID       string `json:"i"`
+}
+
+// Less reports whether a sorts before b in the search order.
+func (a Cursor) Less(b Cursor) bool {
+	if a.Exact != b.Exact {
+		return a.Exact
+	}
+	if a.LastKey != b.LastKey {
+		return a.LastKey < b.LastKey
+	}
+	if a.FirstKey != b.FirstKey {
+		return a.FirstKey < b.FirstKey
+	}
+	return a.ID < b.ID
+}
+
+// Hit is one customer in a search result, with its position.
+type Hit struct {
+	Customer Customer
+	Cursor   Cursor
+}
+
+// SearchQuery is one tier of a search, for a store to execute. Every term
+// must be the prefix of some search token of a customer (AND). The exact tier
+// holds the customers for whom every term equals one of their tokens; the
+// other tier those that match as prefixes but not all exactly. Without terms,
+// every customer of the domain is in the non-exact tier.
+type SearchQuery struct {
+	DomainID string
+	Terms    []string
+	Status   Status  // "" for any
+	Exact    bool    // which tier
+	After    *Cursor // nil, or a position in the same tier
+	Limit    int
+}
+
+// SearchStore is what search needs from storage.
+type SearchStore interface {
+	// SearchCustomers returns up to q.Limit hits of q's tier after q.After, in
+	// search order (folded last name, folded first name, id).
+	SearchCustomers(ctx context.Context, q SearchQuery) ([]Hit, error)
+	// CountCustomerMatches returns how many customers match q in either tier
+	// (ignoring Exact, After and Limit).
+	CountCustomerMatches(ctx context.Context, q SearchQuery) (int64, error)
+}
+
+// SortKeys returns the keys customers are ordered by: folded last and first name.
+func SortKeys(c Customer) (last, first string) {
+	return Fold(c.LastName), Fold(c.FirstName)
+}
+
+// CursorOf returns c's position in the search order.
+func CursorOf(c Customer, exact bool) Cursor {
+	last, first := SortKeys(c)
+	return Cursor{Exact: exact, LastKey: last, FirstKey: first, ID: c.ID}
+}
+
+// IsExactMatch reports whether every term equals one of tokens.
+func IsExactMatch(terms, tokens []string) bool {
+	for _, t := range terms {
+		found := false
+		for _, tok := range tokens {
+			if tok == t {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// isPhoneText reports whether s reads like a phone number: digits with only
+// phone punctuation around them, and at least three digits.
+func isPhoneText(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-()./ ", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
+
+// tokenRune reports whether r may appear in a search token or term: letters,
+// digits, and the punctuation of email addresses.
+func tokenRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || strings.ContainsRune("@.+-_", r)
+}
+
+// cleanToken keeps only the runes tokenRune allows.
+func cleanToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		if tokenRune(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// ParseQuery turns what an operator typed into search terms, folded like the
+// stored tokens. A query that reads like a phone number is one term of its
+// digits ("+1 (555) 010-0199" becomes "15550100199"). Otherwise each
+// whitespace-separated word is a term: one containing "@" or an inner "."
+// keeps that punctuation (an email, a local part, a domain); any other has its
+// punctuation removed ("O'Brien" becomes "obrien"). It returns a
+// *apperr.ValidationError when the text is longer than MaxQueryLength
+// characters or has more than MaxQueryTerms terms.
+func ParseQuery(text string) ([]string, error) {
+	text = strings.ToValidUTF8(text, "")
+	if utf8.RuneCountInString(text) > MaxQueryLength {
+		return nil, apperr.Invalid("query", "TOO_LONG", fmt.Sprintf("search text is limited to %d characters", MaxQueryLength))
+	}
+	folded := Fold(text)
+	if isPhoneText(strings.TrimSpace(folded)) {
+		return []string{Digits(folded)}, nil
+	}
+	var terms []string
+	for _, word := range strings.FieldsFunc(folded, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		word = strings.TrimFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+		var term string
+		if strings.Contains(word, "@") || strings.Contains(word, ".") {
+			term = cleanToken(word)
+		} else {
+			term = strings.Map(func(r rune) rune {
+				if unicode.IsLetter(r) || unicode.IsNumber(r) {
+					return r
+				}
+				return -1
+			}, word)
+		}
+		if term != "" {
+			terms = append(terms, term)
+		}
+	}
+	if len(terms) > MaxQueryTerms {
+		return nil, apperr.Invalid("query", "TOO_LONG", fmt.Sprintf("search text is limited to %d words", MaxQueryTerms))
+	}
+	return terms, nil
+}

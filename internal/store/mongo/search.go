@@ -1,0 +1,79 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/iotconsole/bff/internal/customers"
+)
+
+// Search uses the multikey index on {domainId, searchTokens}: each term is an
+// anchored, escaped prefix regex, which MongoDB answers with an index range
+// scan. MongoDB's $text index is not used: it matches whole stemmed words, so
+// "jo" would never find "John" (and FerretDB has no $text at all).
+
+// searchFilter returns the filter of one tier of q (see customers.SearchQuery).
+func searchFilter(q customers.SearchQuery, tier bool) bson.D {
+	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}}
+	if q.Status != "" {
+		and = append(and, bson.D{{Key: "status", Value: q.Status}})
+	}
+	if len(q.Terms) > 0 {
+		exact := bson.D{{Key: "searchTokens", Value: bson.D{{Key: "$all", Value: q.Terms}}}}
+		switch {
+		case tier && q.Exact:
+			and = append(and, exact)
+		default:
+			for _, t := range q.Terms {
+				prefix := bson.Regex{Pattern: "^" + regexp.QuoteMeta(t)}
+				and = append(and, bson.D{{Key: "searchTokens", Value: prefix}})
+			}
+			if tier {
+				and = append(and, bson.D{{Key: "$nor", Value: bson.A{exact}}})
+			}
+		}
+	}
+	if tier && q.After != nil {
+		a := q.After
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "lastKey", Value: bson.D{{Key: "$gt", Value: a.LastKey}}}},
+			bson.D{{Key: "lastKey", Value: a.LastKey}, {Key: "firstKey", Value: bson.D{{Key: "$gt", Value: a.FirstKey}}}},
+			bson.D{{Key: "lastKey", Value: a.LastKey}, {Key: "firstKey", Value: a.FirstKey}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: a.ID}}}},
+		}}})
+	}
+	return bson.D{{Key: "$and", Value: and}}
+}
+
+// SearchCustomers implements customers.SearchStore.
+func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([]customers.Hit, error) {
+	opts := options.Find().
+		SetSort(bson.D{{Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}).
+		SetLimit(int64(q.Limit))
+	cur, err := s.customers.Find(ctx, searchFilter(q, true), opts)
+	if err != nil {
+		return nil, fmt.Errorf("search customers: %w", err)
+	}
+	var docs []customerDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("search customers: %w", err)
+	}
+	hits := make([]customers.Hit, len(docs))
+	for i, d := range docs {
+		c := d.customer()
+		hits[i] = customers.Hit{Customer: c, Cursor: customers.CursorOf(c, q.Exact && len(q.Terms) > 0)}
+	}
+	return hits, nil
+}
+
+// CountCustomerMatches implements customers.SearchStore.
+func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuery) (int64, error) {
+	n, err := s.customers.CountDocuments(ctx, searchFilter(q, false))
+	if err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
