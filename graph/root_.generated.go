@@ -43,6 +43,17 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	CustomerConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CustomerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Device struct {
 		ID       func(childComplexity int) int
 		Model    func(childComplexity int) int
@@ -90,9 +101,16 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	PageInfo struct {
+		EndCursor   func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+	}
+
 	Query struct {
-		Node   func(childComplexity int, id string) int
-		Viewer func(childComplexity int) int
+		Customer  func(childComplexity int, id string) int
+		Customers func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
+		Node      func(childComplexity int, id string) int
+		Viewer    func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -170,6 +188,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.UpdatedAt(childComplexity), true
+
+	case "CustomerConnection.edges":
+		if e.ComplexityRoot.CustomerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.Edges(childComplexity), true
+	case "CustomerConnection.pageInfo":
+		if e.ComplexityRoot.CustomerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.PageInfo(childComplexity), true
+	case "CustomerConnection.totalCount":
+		if e.ComplexityRoot.CustomerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.TotalCount(childComplexity), true
+
+	case "CustomerEdge.cursor":
+		if e.ComplexityRoot.CustomerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.Cursor(childComplexity), true
+	case "CustomerEdge.node":
+		if e.ComplexityRoot.CustomerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
 	case "Device.id":
 		if e.ComplexityRoot.Device.ID == nil {
@@ -338,6 +388,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OperatorLoginPayload.UserErrors(childComplexity), true
+
+	case "PageInfo.endCursor":
+		if e.ComplexityRoot.PageInfo.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.EndCursor(childComplexity), true
+	case "PageInfo.hasNextPage":
+		if e.ComplexityRoot.PageInfo.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "Query.customer":
+		if e.ComplexityRoot.Query.Customer == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customer(childComplexity, args["id"].(string)), true
+	case "Query.customers":
+		if e.ComplexityRoot.Query.Customers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["query"].(*string), args["status"].(*model.AccountStatus), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -532,6 +618,24 @@ enum DeviceMode {
 
 "An RFC 3339 date and time."
 scalar Time
+
+"A page of customers."
+type CustomerConnection {
+  "The customers of this page, in order."
+  edges: [CustomerEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+  "How many customers match in all; computed only when asked for."
+  totalCount: Int!
+}
+
+"One customer in a page."
+type CustomerEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this customer."
+  cursor: String!
+  "The customer."
+  node: Customer!
+}
 `, BuiltIn: false},
 	{Name: "../schema/operators.graphqls", Input: `"A tenant: one IoT company, with its own operators and customers."
 type Domain {
@@ -666,6 +770,33 @@ type Query {
   viewer: Viewer
   "Any object by its global id, if the caller may see it; null otherwise."
   node("A global id, as returned in an ` + "`" + `id` + "`" + ` field." id: ID!): Node
+  """
+  The operator's domain's customers matching ` + "`" + `query` + "`" + `, as the operator types: the query is folded
+  (case, accents, width) and split into words, and every word must start one of the customer's
+  names, email (whole, local part, domain) or phone number (international, national, digits, last
+  digits). Exact word matches come first, then by last name, first name and id. A blank query lists
+  everyone. Needs SEARCH_CUSTOMERS. ` + "`" + `query` + "`" + ` is limited to 200 characters and 8 words, ` + "`" + `first` + "`" + ` to 1..100.
+  """
+  customers(
+    "What the operator typed."
+    query: String
+    "Only customers with this status."
+    status: AccountStatus
+    "Page size, 1 to 100."
+    first: Int = 20
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): CustomerConnection!
+  "One customer of the operator's domain, or null. Needs VIEW_CUSTOMER."
+  customer("The customer's global id." id: ID!): Customer
+}
+
+"Information to fetch the next page of a connection."
+type PageInfo {
+  "Whether another page follows."
+  hasNextPage: Boolean!
+  "The cursor to pass as ` + "`" + `after` + "`" + ` for the next page; null on an empty page."
+  endCursor: String
 }
 
 "The entry points for changing state."
@@ -685,6 +816,52 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Customer_id(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Customer_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_Customer_lastName(ctx, field)
+	case "email":
+		return ec.fieldContext_Customer_email(ctx, field)
+	case "phone":
+		return ec.fieldContext_Customer_phone(ctx, field)
+	case "status":
+		return ec.fieldContext_Customer_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Customer_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Customer_updatedAt(ctx, field)
+	case "devices":
+		return ec.fieldContext_Customer_devices(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CustomerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CustomerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CustomerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -768,6 +945,16 @@ func (ec *executionContext) childFields_OperatorLoginPayload(ctx context.Context
 		return ec.fieldContext_OperatorLoginPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OperatorLoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

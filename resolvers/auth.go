@@ -53,7 +53,7 @@ func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
 			st.err = apperr.ErrUnauthenticated
 			return
 		}
-		st.principal, st.err = r.Sessions.Authenticate(ctx, st.token)
+		st.principal, st.err = r.SessionService.Authenticate(ctx, st.token)
 		if st.err == nil {
 			p := st.principal
 			zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context {

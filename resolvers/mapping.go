@@ -1,11 +1,15 @@
 package resolvers
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
@@ -101,9 +105,58 @@ func userErrors(err error) ([]model.UserError, error) {
 
 // operatorNode maps o together with its domain.
 func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*model.Operator, error) {
-	d, err := r.Domains.DomainByID(ctx, o.DomainID)
+	d, err := r.DomainStore.DomainByID(ctx, o.DomainID)
 	if err != nil {
 		return nil, err
 	}
 	return mapOperator(o, d), nil
+}
+
+// maxCursorLength bounds the cursor text a client may send.
+const maxCursorLength = 1024
+
+// encodeCursor returns the opaque form of a search position.
+func encodeCursor(c customers.Cursor) string {
+	b, _ := json.Marshal(c) // a struct of strings and a bool always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor reads a cursor made by encodeCursor. It returns a
+// *apperr.ValidationError for anything else.
+func decodeCursor(s string) (*customers.Cursor, error) {
+	bad := apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
+	if len(s) > maxCursorLength {
+		return nil, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var c customers.Cursor
+	if err := dec.Decode(&c); err != nil || c.ID == "" || dec.More() {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+// fieldRequested reports whether the client selected the named field of the
+// object the current resolver returns.
+func fieldRequested(ctx context.Context, name string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -12,11 +12,13 @@ import (
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
-// Resolver holds the domain services every resolver calls.
+// Resolver holds the domain services every resolver calls. The fields end in
+// Service so that they never clash with the resolver methods gqlgen names
+// after schema fields (Customers, Devices, ...).
 type Resolver struct {
-	Sessions      *sessions.Service
-	Operators     *operators.Service
-	Customers     *customers.Service
-	DeviceService *devices.Service // not "Devices": Customer.devices is a resolver method of that name
-	Domains       domains.Store
+	SessionService  *sessions.Service
+	OperatorService *operators.Service
+	CustomerService *customers.Service
+	DeviceService   *devices.Service
+	DomainStore     domains.Store
 }

@@ -19,7 +19,7 @@ import (
 
 // OperatorLogin is the resolver for the operatorLogin field.
 func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
-	token, op, err := r.Sessions.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
+	token, op, err := r.SessionService.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err
@@ -37,7 +37,7 @@ func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, er
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Sessions.Logout(ctx, p); err != nil {
+	if err := r.SessionService.Logout(ctx, p); err != nil {
 		return nil, err
 	}
 	return &model.LogoutPayload{Success: true, UserErrors: []model.UserError{}}, nil
@@ -53,13 +53,13 @@ func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
 		return nil, err
 	}
 	if p.Kind == sessions.KindOperator {
-		o, err := r.Operators.Get(ctx, p.DomainID, p.OperatorID)
+		o, err := r.OperatorService.Get(ctx, p.DomainID, p.OperatorID)
 		if err != nil {
 			return nil, err
 		}
 		return r.operatorNode(ctx, o)
 	}
-	c, err := r.Customers.Get(ctx, p.DomainID, p.CustomerID)
+	c, err := r.CustomerService.Get(ctx, p.DomainID, p.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +80,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	switch {
 	case typ == typeCustomer && (p.Can(operators.PermViewCustomer) || p.CustomerID == internalID):
 		var c customers.Customer
-		if c, err = r.Customers.Get(ctx, p.DomainID, internalID); err == nil {
+		if c, err = r.CustomerService.Get(ctx, p.DomainID, internalID); err == nil {
 			node = mapCustomer(c)
 		}
 	case typ == typeOperator && (p.Can(operators.PermManageOperators) || p.OperatorID == internalID):
 		var o operators.Operator
-		if o, err = r.Operators.Get(ctx, p.DomainID, internalID); err == nil {
+		if o, err = r.OperatorService.Get(ctx, p.DomainID, internalID); err == nil {
 			node, err = r.operatorNode(ctx, o)
 		}
 	}
@@ -93,6 +93,59 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		return nil, nil
 	}
 	return node, err
+}
+
+// Customers is the resolver for the customers field.
+func (r *queryResolver) Customers(ctx context.Context, query *string, status *model.AccountStatus, first *int, after *string) (*model.CustomerConnection, error) {
+	p, err := r.operator(ctx, operators.PermSearchCustomers)
+	if err != nil {
+		return nil, err
+	}
+	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first)}
+	if after != nil {
+		if req.After, err = decodeCursor(*after); err != nil {
+			return nil, err
+		}
+	}
+	page, err := r.CustomerService.Search(ctx, p.DomainID, req)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CustomerConnection{Edges: make([]model.CustomerEdge, len(page.Hits)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
+	for i, h := range page.Hits {
+		conn.Edges[i] = model.CustomerEdge{Cursor: encodeCursor(h.Cursor), Node: mapCustomer(h.Customer)}
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	}
+	if fieldRequested(ctx, "totalCount") {
+		n, err := r.CustomerService.Count(ctx, p.DomainID, req.Text, req.Status)
+		if err != nil {
+			return nil, err
+		}
+		conn.TotalCount = int(n)
+	}
+	return conn, nil
+}
+
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Customer, error) {
+	p, err := r.operator(ctx, operators.PermViewCustomer)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := idOf(typeCustomer, id)
+	if err != nil {
+		return nil, nil
+	}
+	c, err := r.CustomerService.Get(ctx, p.DomainID, customerID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return mapCustomer(c), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

@@ -54,7 +54,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&demo, "demo", env("DEMO", "on"), "on: create the demo domain on an empty embedded store (DEMO)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", 12*time.Hour), "how long a session lives (SESSION_TTL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", 15*time.Second), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
-	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 500), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
+	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 3000), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
 	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", 5000), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/iotconsole/bff/graph"
+	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/resolvers"
@@ -23,11 +24,20 @@ import (
 // newGraphQLHandler returns the /graphql handler: POST (application/json) and
 // WebSocket only, with limits, one error presenter and panic recovery.
 func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSockets, m *metrics) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}))
+	gcfg := graph.Config{Resolvers: r}
+	// A connection costs its page size times what each node asks for.
+	gcfg.Complexity.Query.Customers = func(child int, _ *string, _ *model.AccountStatus, first *int, _ *string) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = *first
+		}
+		return 1 + n*child
+	}
+	srv := handler.New(graph.NewExecutableSchema(gcfg))
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.Websocket{
 		Implementation:        sockets,
-		InitFunc:              socketInit(r.Sessions),
+		InitFunc:              socketInit(r.SessionService),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second, // legacy graphql-ws "ka"
 		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering

@@ -128,11 +128,11 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 	}
 	sessionService := sessions.NewService(st, hasher, now, cfg.SessionTTL)
 	r := &resolvers.Resolver{
-		Sessions:      sessionService,
-		Operators:     operators.NewService(st),
-		Customers:     customers.NewService(st),
-		DeviceService: devices.NewService(st),
-		Domains:       st,
+		SessionService:  sessionService,
+		OperatorService: operators.NewService(st),
+		CustomerService: customers.NewService(st),
+		DeviceService:   devices.NewService(st),
+		DomainStore:     st,
 	}
 	m := newMetrics()
 	sockets := newGorillaSockets(cfg.AllowedOrigins, func(open int) { m.websockets.Set(float64(open)) })

@@ -46,6 +46,24 @@ func (Customer) IsNode() {}
 
 func (Customer) IsViewer() {}
 
+// A page of customers.
+type CustomerConnection struct {
+	// The customers of this page, in order.
+	Edges []CustomerEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many customers match in all; computed only when asked for.
+	TotalCount int `json:"totalCount"`
+}
+
+// One customer in a page.
+type CustomerEdge struct {
+	// Pass as `after` to continue after this customer.
+	Cursor string `json:"cursor"`
+	// The customer.
+	Node *Customer `json:"node"`
+}
+
 // A connected thing a customer owns.
 type Device struct {
 	// The device's opaque global id.
@@ -136,6 +154,14 @@ type OperatorLoginPayload struct {
 	Operator *Operator `json:"operator,omitempty"`
 	// Why signing in failed, if it did.
 	UserErrors []UserError `json:"userErrors"`
+}
+
+// Information to fetch the next page of a connection.
+type PageInfo struct {
+	// Whether another page follows.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor to pass as `after` for the next page; null on an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // The entry points for reading.
