@@ -87,33 +87,58 @@ This password is shown only now; set DEMO_PASSWORD before the first start to cho
 }
 
 // insertGenerated stores n generated customers and their devices in batches
-// and returns the first customer's email. progress, if set, is told the count
-// after each batch.
+// (generating the next batch while the store writes one) and returns the
+// first customer's email. progress, if set, is told the count after each
+// batch. Afterwards it lets the store optimize itself for reading, if it can.
 func insertGenerated(ctx context.Context, st store.Store, g *demo.Generator, n, batch int, progress func(done int)) (string, error) {
+	type work struct {
+		customers []customers.Customer
+		devices   []devices.Device
+	}
+	batches := make(chan work, 1)
+	go func() {
+		defer close(batches)
+		for done := 0; done < n && ctx.Err() == nil; {
+			size := min(batch, n-done)
+			w := work{customers: make([]customers.Customer, 0, size)}
+			for range size {
+				c, ds := g.Next()
+				w.customers = append(w.customers, c)
+				w.devices = append(w.devices, ds...)
+			}
+			batches <- w
+			done += size
+		}
+	}()
 	var first string
-	for done := 0; done < n; {
-		size := min(batch, n-done)
-		cs := make([]customers.Customer, 0, size)
-		var ds []devices.Device
-		for range size {
-			c, cds := g.Next()
-			cs = append(cs, c)
-			ds = append(ds, cds...)
-		}
+	done := 0
+	for w := range batches {
 		if first == "" {
-			first = cs[0].Email
+			first = w.customers[0].Email
 		}
-		if err := st.InsertCustomers(ctx, cs); err != nil {
+		if err := st.InsertCustomers(ctx, w.customers); err != nil {
+			for range batches { // let the generator finish
+			}
 			return "", err
 		}
-		if len(ds) > 0 {
-			if err := st.InsertDevices(ctx, ds); err != nil {
+		if len(w.devices) > 0 {
+			if err := st.InsertDevices(ctx, w.devices); err != nil {
+				for range batches {
+				}
 				return "", err
 			}
 		}
-		done += size
+		done += len(w.customers)
 		if progress != nil {
 			progress(done)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if o, ok := st.(interface{ Optimize(context.Context) error }); ok && n > 10_000 {
+		if err := o.Optimize(ctx); err != nil {
+			return "", err
 		}
 	}
 	return first, nil
@@ -131,6 +156,11 @@ func storeFlags(fs *flag.FlagSet, getenv func(string) string) *config {
 	return cfg
 }
 
+// flagSet returns a FlagSet for a subcommand.
+func flagSet(name string) *flag.FlagSet {
+	return flag.NewFlagSet(name, flag.ContinueOnError)
+}
+
 func parseSubcommand(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -146,10 +176,12 @@ func parseSubcommand(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// runSeed adds generated customers to an existing domain, with a progress bar.
+// runSeed adds generated customers to an existing domain (the demo domain is
+// created first if it is the one named and the store is the embedded one),
+// with a progress bar.
 // Seeded customers get DEMO_PASSWORD, or else a random password nobody knows.
 func runSeed(ctx context.Context, args []string, getenv func(string) string, progressOut io.Writer) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs := flagSet("seed")
 	cfg := storeFlags(fs, getenv)
 	slug := fs.String("domain", demoSlug, "slug of the domain to add customers to")
 	n := fs.Int("n", 10000, "how many customers to add")
@@ -165,6 +197,11 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 		return err
 	}
 	defer st.Close(context.Background())
+	if *slug == demoSlug && cfg.MongoURI == "" {
+		if err := ensureDemo(ctx, st, getenv("DEMO_PASSWORD"), progressOut); err != nil {
+			return err
+		}
+	}
 	d, err := st.DomainBySlug(ctx, *slug)
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", *slug, err)
@@ -197,7 +234,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 // -domain-name is given and it does not exist. The password is read from
 // standard input with -password-stdin, otherwise generated and printed once.
 func runCreateOperator(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
-	fs := flag.NewFlagSet("create-operator", flag.ContinueOnError)
+	fs := flagSet("create-operator")
 	cfg := storeFlags(fs, getenv)
 	slug := fs.String("domain", "", "slug of the operator's domain (required)")
 	domainName := fs.String("domain-name", "", "create the domain with this display name if it does not exist")

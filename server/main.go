@@ -5,6 +5,7 @@
 //	server [flags]                   serve (see -h for every setting)
 //	server seed -domain demo -n N    add N generated customers to a domain
 //	server create-operator ...       add an operator (and its domain) for a real deployment
+//	server bench-search -n N         seed N customers and measure search over HTTP (docs/BENCHMARKS.md)
 package main
 
 import (
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runSeed(ctx, args[1:], getenv, stderr)
 		case "create-operator":
 			return runCreateOperator(ctx, args[1:], getenv, stdout)
+		case "bench-search":
+			return runBenchSearch(ctx, args[1:], stdout)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stdout)

@@ -35,8 +35,8 @@ func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, erro
 func (s *Store) domainWhere(ctx context.Context, where string, arg string) (domains.Domain, error) {
 	var d domains.Domain
 	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, slug, name, default_region, created_at FROM domains WHERE `+where, arg).
-		Scan(&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &created)
+	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, created_at FROM domains WHERE `+where, []any{arg},
+		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &created)
 	if err != nil {
 		return domains.Domain{}, fmt.Errorf("domain %s: %w", arg, mapErr(err))
 	}
@@ -68,9 +68,9 @@ func (s *Store) OperatorByID(ctx context.Context, id string) (operators.Operator
 func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (operators.Operator, error) {
 	var o operators.Operator
 	var created, updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, domain_id, name, email, role, status, password_hash, created_at, updated_at
-		FROM operators WHERE `+where, args...).
-		Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated)
+	err := s.queryRow(ctx, `SELECT id, domain_id, name, email, role, status, password_hash, created_at, updated_at
+		FROM operators WHERE `+where, args,
+		&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated)
 	if err != nil {
 		return operators.Operator{}, fmt.Errorf("operator: %w", mapErr(err))
 	}
@@ -88,23 +88,17 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 			return err
 		}
 		defer insert.Close()
-		index, err := tx.PrepareContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer index.Close()
 		for _, c := range cs {
 			lastKey, firstKey := customers.SortKeys(c)
-			orderKey, err := nextOrderKey(ctx, tx, lastKey, firstKey)
+			label, err := allocateLabel(ctx, tx, orderKey{lastKey, firstKey, c.ID})
 			if err != nil {
 				return err
 			}
-			tokens := strings.Join(c.SearchTokens, " ")
 			if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
-				c.PasswordHash, tokens, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, orderKey); err != nil {
+				c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label); err != nil {
 				return err
 			}
-			if _, err := index.ExecContext(ctx, orderKey, domainMarker(c.DomainID)+" "+tokens); err != nil {
+			if err := indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens); err != nil {
 				return err
 			}
 		}
@@ -137,7 +131,11 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, int6
 
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
-	c, _, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = ?`, id))
+	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = ?`)
+	if err != nil {
+		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
+	}
+	c, _, err := scanCustomer(stmt.QueryRowContext(ctx, id))
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
 	}

@@ -45,8 +45,9 @@ CREATE TABLE customers (
 	updated_at    INTEGER NOT NULL,
 	last_key      TEXT NOT NULL,
 	first_key     TEXT NOT NULL,
-	sort_seq      INTEGER NOT NULL UNIQUE -- the customer_search rowid, see orderKey
+	sort_seq      INTEGER NOT NULL UNIQUE -- the customer_search rowid, see order.go
 );
+CREATE INDEX customers_order ON customers (last_key, first_key, id);
 CREATE UNIQUE INDEX customers_domain_email ON customers (domain_id, email);
 CREATE INDEX customers_domain_name ON customers (domain_id, last_key, first_key, id);
 CREATE INDEX customers_domain_status_name ON customers (domain_id, status, last_key, first_key, id);

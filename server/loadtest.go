@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/sqlite"
+)
+
+// The search benchmark: `server bench-search` seeds the embedded store, starts
+// the real server as a child process and replays an as-you-type workload over
+// HTTP. docs/BENCHMARKS.md has the command and the figures.
+
+const searchBenchQuery = `query Search($q: String) {
+  customers(query: $q, first: 20) {
+    edges { cursor node { id firstName lastName email phone status } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`
+
+// graphqlClient posts GraphQL requests with a bearer token.
+type graphqlClient struct {
+	url   string
+	token string
+	http  *http.Client
+}
+
+func newGraphQLClient(baseURL string, conns int) *graphqlClient {
+	return &graphqlClient{url: baseURL + "/graphql", http: &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns},
+	}}
+}
+
+// do sends one operation and decodes its data into out (when not nil). It
+// returns an error for a transport failure or any GraphQL error.
+func (c *graphqlClient) do(ctx context.Context, query string, vars map[string]any, out any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var decoded struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&decoded); err != nil {
+		return fmt.Errorf("status %d: %w", resp.StatusCode, err)
+	}
+	if len(decoded.Errors) > 0 {
+		return errors.New(decoded.Errors[0].Message)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(decoded.Data, out)
+}
+
+func (c *graphqlClient) operatorLogin(ctx context.Context, domain, email, password string) error {
+	var out struct {
+		OperatorLogin struct {
+			Token *string `json:"token"`
+		} `json:"operatorLogin"`
+	}
+	q := `mutation($d: String!, $e: String!, $p: String!) { operatorLogin(input: {domain: $d, email: $e, password: $p}) { token } }`
+	if err := c.do(ctx, q, map[string]any{"d": domain, "e": email, "p": password}, &out); err != nil {
+		return err
+	}
+	if out.OperatorLogin.Token == nil {
+		return errors.New("operator login refused")
+	}
+	c.token = *out.OperatorLogin.Token
+	return nil
+}
+
+// searchWorkload returns what operators type: for customers found by single
+// letters, each prefix (1 to 8 characters) of a first name, a last name, an
+// email or the phone digits, and of two-term queries, in typing order.
+func searchWorkload(ctx context.Context, c *graphqlClient, seed uint64) ([]string, error) {
+	type person struct{ FirstName, LastName, Email, Phone string }
+	var people []person
+	for letter := 'a'; letter <= 'z'; letter++ {
+		var out struct {
+			Customers struct {
+				Edges []struct{ Node person } `json:"edges"`
+			} `json:"customers"`
+		}
+		q := `query($q: String) { customers(query: $q, first: 100) { edges { node { firstName lastName email phone } } } }`
+		if err := c.do(ctx, q, map[string]any{"q": string(letter)}, &out); err != nil {
+			return nil, fmt.Errorf("sample customers: %w", err)
+		}
+		for _, e := range out.Customers.Edges {
+			people = append(people, e.Node)
+		}
+	}
+	if len(people) == 0 {
+		return nil, errors.New("sample customers: the domain has none")
+	}
+	typing := func(s string) []string {
+		r := []rune(s)
+		var out []string
+		for n := 1; n <= min(8, len(r)); n++ {
+			out = append(out, string(r[:n]))
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var queries []string
+	for range 4000 {
+		p := people[rng.IntN(len(people))]
+		switch rng.IntN(5) {
+		case 0:
+			queries = append(queries, typing(p.FirstName)...)
+		case 1:
+			queries = append(queries, typing(p.LastName)...)
+		case 2:
+			queries = append(queries, typing(p.Email)...)
+		case 3:
+			if digits := customers.Digits(p.Phone); digits != "" {
+				queries = append(queries, typing(digits)...)
+				continue
+			}
+			queries = append(queries, typing(p.LastName)...)
+		default:
+			first := []rune(p.FirstName)
+			for _, last := range typing(p.LastName)[:min(4, len([]rune(p.LastName)))] {
+				queries = append(queries, string(first[:min(3, len(first))])+" "+last)
+			}
+		}
+	}
+	return queries, nil
+}
+
+// loadResult summarizes one run of the workload.
+type loadResult struct {
+	Concurrency   int
+	Requests      int
+	Errors        int
+	PerSecond     float64
+	P50, P95, P99 time.Duration
+}
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("| %d | %d | %d | %.0f | %.2f | %.2f | %.2f |", r.Concurrency, r.Requests, r.Errors, r.PerSecond,
+		ms(r.P50), ms(r.P95), ms(r.P99))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// runLoad sends queries (cycling through them) from concurrency workers for
+// duration and measures each request's latency.
+func runLoad(ctx context.Context, c *graphqlClient, queries []string, concurrency int, duration time.Duration) loadResult {
+	ctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	var next atomic.Int64
+	var errCount atomic.Int64
+	latencies := make([][]time.Duration, concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				q := queries[int(next.Add(1))%len(queries)]
+				t0 := time.Now()
+				err := c.do(ctx, searchBenchQuery, map[string]any{"q": q}, nil)
+				if ctx.Err() != nil {
+					return // cut off by the end of the run: not a measurement
+				}
+				latencies[w] = append(latencies[w], time.Since(t0))
+				if err != nil {
+					errCount.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(p*float64(len(all))))]
+	}
+	return loadResult{Concurrency: concurrency, Requests: len(all), Errors: int(errCount.Load()),
+		PerSecond: float64(len(all)) / elapsed.Seconds(), P50: pct(.50), P95: pct(.95), P99: pct(.99)}
+}
+
+// benchSearchPassword signs in to the benchmark's own data directory only.
+const benchSearchPassword = "bench-search-password"
+
+// runBenchSearch is `server bench-search`.
+func runBenchSearch(ctx context.Context, args []string, out io.Writer) error {
+	fs := flagSet("bench-search")
+	dataDir := fs.String("data-dir", "./bench-data", "embedded store to seed and serve (kept between runs)")
+	n := fs.Int("n", 1_000_000, "customers in the demo domain")
+	duration := fs.Duration("duration", 20*time.Second, "length of each concurrency level")
+	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
+	addr := fs.String("listen-addr", "127.0.0.1:18090", "where the server under test listens")
+	if err := parseSubcommand(fs, args); err != nil {
+		return err
+	}
+	var concurrency []int
+	for _, l := range strings.Split(*levels, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad -concurrency %q", *levels)
+		}
+		concurrency = append(concurrency, c)
+	}
+	if err := seedForBench(ctx, *dataDir, *n, out); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.CommandContext(ctx, self)
+	child.Env = append(os.Environ(), "DATA_DIR="+*dataDir, "LISTEN_ADDR="+*addr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+benchSearchPassword)
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	base := "http://" + *addr
+	if err := waitReady(ctx, base); err != nil {
+		return err
+	}
+	client := newGraphQLClient(base, 64)
+	if err := client.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
+		return err
+	}
+	queries, err := searchWorkload(ctx, client, 42)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "workload: %d queries; warming up\n", len(queries))
+	runLoad(ctx, client, queries, 8, 5*time.Second)
+	fmt.Fprintf(out, "\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range concurrency {
+		fmt.Fprintln(out, runLoad(ctx, client, queries, c, *duration))
+	}
+	fmt.Fprintf(out, "\nserver RSS: %s; database on disk: %.0f MiB (%s)\n", processRSS(child.Process.Pid), float64(dirSize(*dataDir))/(1<<20), *dataDir)
+	return nil
+}
+
+// seedForBench brings the demo domain of the store in dir to n customers.
+func seedForBench(ctx context.Context, dir string, n int, out io.Writer) error {
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	if err := ensureDemo(ctx, st, benchSearchPassword, io.Discard); err != nil {
+		return err
+	}
+	d, err := st.DomainBySlug(ctx, demoSlug)
+	if err != nil {
+		return err
+	}
+	have, err := st.CountCustomers(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	missing := n - int(have)
+	if missing <= 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "seeding %d customers into %s\n", missing, dir)
+	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, benchSearchPassword), int(have), now())
+	_, err = insertGenerated(ctx, st, g, missing, 5000, nil)
+	return err
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("the server did not become ready within 60 s")
+}
+
+// processRSS returns a process's resident memory as /proc reports it.
+func processRSS(pid int) string {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return "unknown"
+}
+
+func dirSize(dir string) int64 {
+	var total int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
