@@ -10,8 +10,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/rs/zerolog"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/iotconsole/bff/graph"
@@ -43,6 +45,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000)) // parse and validate each distinct query once
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
 	if cfg.Playground {
 		srv.Use(extension.Introspection{})

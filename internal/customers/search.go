@@ -84,29 +84,6 @@ func SortKeys(c Customer) (last, first string) {
 	return Fold(c.LastName), Fold(c.FirstName)
 }
 
-// CursorOf returns c's position in the search order.
-func CursorOf(c Customer, exact bool) Cursor {
-	last, first := SortKeys(c)
-	return Cursor{Exact: exact, LastKey: last, FirstKey: first, ID: c.ID}
-}
-
-// IsExactMatch reports whether every term equals one of tokens.
-func IsExactMatch(terms, tokens []string) bool {
-	for _, t := range terms {
-		found := false
-		for _, tok := range tokens {
-			if tok == t {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 // isPhoneText reports whether s reads like a phone number: digits with only
 // phone punctuation around them, and at least three digits.
 func isPhoneText(s string) bool {

@@ -63,8 +63,8 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	}
 	hits := make([]customers.Hit, len(docs))
 	for i, d := range docs {
-		c := d.customer()
-		hits[i] = customers.Hit{Customer: c, Cursor: customers.CursorOf(c, q.Exact && len(q.Terms) > 0)}
+		cur := customers.Cursor{Exact: q.Exact && len(q.Terms) > 0, LastKey: d.LastKey, FirstKey: d.FirstKey, ID: d.ID}
+		hits[i] = customers.Hit{Customer: d.customer(), Cursor: cur}
 	}
 	return hits, nil
 }

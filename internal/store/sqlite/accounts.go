@@ -111,22 +111,25 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
-const customerColumns = `c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
-	c.search_tokens, c.version, c.created_at, c.updated_at`
+const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
+	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key`
 
-// scanCustomer reads customerColumns: a customer and its order key.
-func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, int64, error) {
+// scanCustomer reads customerColumns: a customer and its position in the
+// search order (in the non-exact tier) from the stored sort keys.
+func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, customers.Cursor, error) {
 	var c customers.Customer
-	var orderKey, created, updated int64
+	var cur customers.Cursor
+	var created, updated int64
 	var tokens string
-	err := row.Scan(&orderKey, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
-		&tokens, &c.Version, &created, &updated)
+	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
+		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey)
 	if err != nil {
-		return customers.Customer{}, 0, mapErr(err)
+		return customers.Customer{}, customers.Cursor{}, mapErr(err)
 	}
 	c.SearchTokens = strings.Fields(tokens)
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return c, orderKey, nil
+	cur.ID = c.ID
+	return c, cur, nil
 }
 
 // CustomerByID implements customers.Store.

@@ -91,11 +91,12 @@ func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any)
 	defer rows.Close()
 	var hits []customers.Hit
 	for rows.Next() {
-		c, _, err := scanCustomer(rows)
+		c, cur, err := scanCustomer(rows)
 		if err != nil {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}
-		hits = append(hits, customers.Hit{Customer: c, Cursor: customers.CursorOf(c, exact)})
+		cur.Exact = exact
+		hits = append(hits, customers.Hit{Customer: c, Cursor: cur})
 	}
 	return hits, rows.Err()
 }
