@@ -24,6 +24,8 @@ var (
 	ErrAccountDisabled = errors.New("This account has been disabled. Please contact customer support.")
 	// ErrRateLimited means the caller must slow down.
 	ErrRateLimited = errors.New("too many requests, try again later")
+	// ErrPasswordChangeRequired means the session may only change the password.
+	ErrPasswordChangeRequired = errors.New("change your password first")
 	// ErrUnavailable means the store cannot be reached right now.
 	ErrUnavailable = errors.New("service temporarily unavailable")
 )

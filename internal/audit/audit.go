@@ -27,7 +27,31 @@ const (
 	ActionLoginFail    = "authn_login_fail"
 	ActionLogout       = "authn_logout"
 	ActionUserCreated  = "user_created"
+	// ActionPasswordReset is an operator setting a customer's password.
+	ActionPasswordReset = "authn_password_reset"
+	// ActionPasswordChange is a customer changing its own password.
+	ActionPasswordChange = "authn_password_change"
+	// ActionUserDisabled and ActionUserEnabled change an account's status.
+	ActionUserDisabled = "user_disabled"
+	ActionUserEnabled  = "user_enabled"
+	// ActionDeviceUpdated is a change of a device's name or settings.
+	ActionDeviceUpdated = "device_updated"
 )
+
+// Actor is who did something, for the audit record.
+type Actor struct {
+	Type      string // ActorOperator, ActorCustomer, ...
+	ID        string
+	ActingFor string // the customer an assisting operator acts as
+	DomainID  string
+}
+
+// Record returns a record of action by a on a target, to be completed with
+// its ID and time by the writer.
+func (a Actor) Record(action, targetType, targetID, reason string) Record {
+	return Record{DomainID: a.DomainID, ActorType: a.Type, ActorID: a.ID, ActingFor: a.ActingFor, Action: action,
+		TargetType: targetType, TargetID: targetID, Reason: reason, Outcome: OutcomeSuccess}
+}
 
 // Record is one audit entry. Records are never updated or deleted.
 type Record struct {

@@ -5,6 +5,9 @@ package customers
 import (
 	"context"
 	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 )
 
 // Status is a customer's account state.
@@ -29,6 +32,13 @@ type Customer struct {
 	// SearchTokens are the normalized words a search term may be a prefix of;
 	// see SearchTokens. Stores keep them in sync with the fields above.
 	SearchTokens []string
+	// MustChangePassword restricts the next sessions to changing the password.
+	MustChangePassword bool
+	// SessionEpoch grows whenever all sessions of the customer must end
+	// (password reset, disabling): a session is valid only while the epoch it
+	// was opened in is current, so ending them all is part of the customer's
+	// own single-row (single-document) update.
+	SessionEpoch int64
 	// Version grows by one with every change; updates are conditional on it.
 	Version   int64
 	CreatedAt time.Time
@@ -42,7 +52,27 @@ type Store interface {
 	InsertCustomers(ctx context.Context, cs []Customer) error
 	// CustomerByID returns apperr.ErrNotFound if no customer has that id.
 	CustomerByID(ctx context.Context, id string) (Customer, error)
+	// CustomerByEmail returns apperr.ErrNotFound if the domain has no customer with that (lower-case) email.
+	CustomerByEmail(ctx context.Context, domainID, email string) (Customer, error)
 	// CountCustomers returns how many customers the domain has.
 	CountCustomers(ctx context.Context, domainID string) (int64, error)
+	// UpdateCustomer applies u if the customer is still at u.Version, together
+	// with u's audit record and events: all of it or nothing. It returns the
+	// customer as changed, apperr.ErrNotFound, or apperr.ErrConflict when the
+	// version moved (the caller reads again and retries).
+	UpdateCustomer(ctx context.Context, u Update) (Customer, error)
 	SearchStore
+}
+
+// Update is one change of a customer; nil fields stay as they are.
+type Update struct {
+	ID                 string
+	Version            int64 // the version the change was decided on
+	PasswordHash       *string
+	Status             *Status
+	MustChangePassword *bool
+	EndSessions        bool // advance SessionEpoch
+	At                 time.Time
+	Audit              audit.Record
+	Events             []events.Event
 }

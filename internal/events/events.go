@@ -36,4 +36,8 @@ type Store interface {
 	AppendEvent(ctx context.Context, e Event) error
 	// RecentEvents returns the newest limit events of a domain, newest first.
 	RecentEvents(ctx context.Context, domainID string, limit int) ([]Event, error)
+	// TailEvents calls handle, in order, with every event appended by any
+	// process sharing the store after TailEvents started, until ctx ends or
+	// the store fails.
+	TailEvents(ctx context.Context, handle func(Event)) error
 }

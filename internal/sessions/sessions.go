@@ -53,7 +53,20 @@ type Session struct {
 	ExpiresAt    time.Time
 	RevokedAt    time.Time // zero while the session is live
 	RevokeReason string
+	// Epoch is the customer's SessionEpoch when the session opened; the
+	// session ends when the customer's epoch moves on.
+	Epoch int64
+	Scope Scope
 }
+
+// Scope limits what a session may do.
+type Scope string
+
+// Scopes.
+const (
+	ScopeFull           Scope = ""
+	ScopePasswordChange Scope = "password_change" // may only change the password (and sign out)
+)
 
 // Store is what the session service needs from storage.
 type Store interface {

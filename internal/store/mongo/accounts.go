@@ -2,12 +2,15 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -104,6 +107,9 @@ type customerDoc struct {
 	UpdatedAt    time.Time        `bson:"updatedAt"`
 	LastKey      string           `bson:"lastKey"` // customers.SortKeys: what search results are ordered by
 	FirstKey     string           `bson:"firstKey"`
+	MustChange   bool             `bson:"mustChangePassword"`
+	SessionEpoch int64            `bson:"sessionEpoch"`
+	Outbox       []outboxDoc      `bson:"outbox,omitempty"` // records not yet relayed, see outbox.go
 }
 
 func newCustomerDoc(c customers.Customer) customerDoc {
@@ -112,6 +118,7 @@ func newCustomerDoc(c customers.Customer) customerDoc {
 		ID: c.ID, DomainID: c.DomainID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastKey: last, FirstKey: first,
+		MustChange: c.MustChangePassword, SessionEpoch: c.SessionEpoch,
 	}
 }
 
@@ -119,7 +126,7 @@ func (d customerDoc) customer() customers.Customer {
 	return customers.Customer{
 		ID: d.ID, DomainID: d.DomainID, FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, Phone: d.Phone,
 		Status: d.Status, PasswordHash: d.PasswordHash, SearchTokens: d.SearchTokens, Version: d.Version,
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), MustChangePassword: d.MustChange, SessionEpoch: d.SessionEpoch,
 	}
 }
 
@@ -139,9 +146,59 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
+	return s.findCustomer(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+// CustomerByEmail implements customers.Store.
+func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error) {
+	return s.findCustomer(ctx, bson.D{{Key: "domainId", Value: domainID}, {Key: "email", Value: email}})
+}
+
+func (s *Store) findCustomer(ctx context.Context, filter bson.D) (customers.Customer, error) {
 	var doc customerDoc
-	if err := s.customers.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, mapErr(err))
+	if err := s.customers.FindOne(ctx, filter).Decode(&doc); err != nil {
+		return customers.Customer{}, fmt.Errorf("customer: %w", mapErr(err))
+	}
+	return doc.customer(), nil
+}
+
+// UpdateCustomer implements customers.Store. The change, its audit record and
+// its events are one single-document update (the records go into the
+// customer's outbox), then relayed to their collections.
+func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error) {
+	set := bson.D{{Key: "updatedAt", Value: u.At}}
+	if u.PasswordHash != nil {
+		set = append(set, bson.E{Key: "passwordHash", Value: *u.PasswordHash})
+	}
+	if u.Status != nil {
+		set = append(set, bson.E{Key: "status", Value: *u.Status})
+	}
+	if u.MustChangePassword != nil {
+		set = append(set, bson.E{Key: "mustChangePassword", Value: *u.MustChangePassword})
+	}
+	inc := bson.D{{Key: "version", Value: 1}}
+	if u.EndSessions {
+		inc = append(inc, bson.E{Key: "sessionEpoch", Value: 1})
+	}
+	items := outboxItems(u.Audit, u.Events)
+	update := bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: inc}}
+	if len(items) > 0 {
+		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}})
+	}
+	filter := bson.D{{Key: "_id", Value: u.ID}, {Key: "version", Value: u.Version}}
+	var doc customerDoc
+	err := s.customers.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, err := s.CustomerByID(ctx, u.ID); err != nil {
+			return customers.Customer{}, err
+		}
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, apperr.ErrConflict)
+	}
+	if err != nil {
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
+	}
+	if err := s.relay(ctx, s.customers, u.ID, items); err != nil {
+		return customers.Customer{}, err
 	}
 	return doc.customer(), nil
 }

@@ -14,15 +14,17 @@ import (
 )
 
 type sessionDoc struct {
-	TokenHash    string        `bson:"_id"`
-	Kind         sessions.Kind `bson:"kind"`
-	DomainID     string        `bson:"domainId"`
-	SubjectID    string        `bson:"subjectId"`
-	ActorID      string        `bson:"actorId"`
-	CreatedAt    time.Time     `bson:"createdAt"`
-	ExpiresAt    time.Time     `bson:"expiresAt"`
-	RevokedAt    time.Time     `bson:"revokedAt"`
-	RevokeReason string        `bson:"revokeReason"`
+	TokenHash    string         `bson:"_id"`
+	Kind         sessions.Kind  `bson:"kind"`
+	DomainID     string         `bson:"domainId"`
+	SubjectID    string         `bson:"subjectId"`
+	ActorID      string         `bson:"actorId"`
+	CreatedAt    time.Time      `bson:"createdAt"`
+	ExpiresAt    time.Time      `bson:"expiresAt"`
+	RevokedAt    time.Time      `bson:"revokedAt"`
+	RevokeReason string         `bson:"revokeReason"`
+	Epoch        int64          `bson:"epoch"`
+	Scope        sessions.Scope `bson:"scope"`
 }
 
 // CreateSession implements sessions.Store.
@@ -143,4 +145,40 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 		out[i] = events.Event(d)
 	}
 	return out, nil
+}
+
+// TailEvents implements events.Store with a tailable-await cursor on the
+// capped events collection, which MongoDB and FerretDB both support. When the
+// cursor dies (no match yet, a lost connection) it is opened again from the
+// last event seen.
+func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
+	since := time.Now().UTC().Truncate(time.Millisecond)
+	seen := map[string]bool{} // ids already handled at time `since`
+	opts := options.Find().SetCursorType(options.TailableAwait).SetMaxAwaitTime(500 * time.Millisecond)
+	for ctx.Err() == nil {
+		cur, err := s.events.Find(ctx, bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: since}}}}, opts)
+		if err == nil {
+			for cur.Next(ctx) {
+				var d eventDoc
+				if err := cur.Decode(&d); err != nil {
+					continue
+				}
+				d.OccurredAt = d.OccurredAt.UTC()
+				if seen[d.ID] {
+					continue
+				}
+				if d.OccurredAt.After(since) {
+					since, seen = d.OccurredAt, map[string]bool{}
+				}
+				seen[d.ID] = true
+				handle(events.Event(d))
+			}
+			_ = cur.Close(context.Background())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return ctx.Err()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -82,8 +83,8 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
-			password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -95,7 +96,8 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 				return err
 			}
 			if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
-				c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label); err != nil {
+				c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
+				c.MustChangePassword, c.SessionEpoch); err != nil {
 				return err
 			}
 			if err := indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens); err != nil {
@@ -112,7 +114,7 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
 const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
-	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key`
+	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch`
 
 // scanCustomer reads customerColumns: a customer and its position in the
 // search order (in the non-exact tier) from the stored sort keys.
@@ -122,7 +124,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var created, updated int64
 	var tokens string
 	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
-		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey)
+		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
 	}
@@ -134,15 +136,69 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = ?`)
+	return s.customerWhere(ctx, `c.id = ?`, id)
+}
+
+// CustomerByEmail implements customers.Store.
+func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error) {
+	return s.customerWhere(ctx, `c.domain_id = ? AND c.email = ?`, domainID, email)
+}
+
+func (s *Store) customerWhere(ctx context.Context, where string, args ...any) (customers.Customer, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM customers c WHERE `+where)
 	if err != nil {
-		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
+		return customers.Customer{}, fmt.Errorf("customer: %w", err)
 	}
-	c, _, err := scanCustomer(stmt.QueryRowContext(ctx, id))
+	c, _, err := scanCustomer(stmt.QueryRowContext(ctx, args...))
 	if err != nil {
-		return customers.Customer{}, fmt.Errorf("customer %s: %w", id, err)
+		return customers.Customer{}, fmt.Errorf("customer: %w", err)
 	}
 	return c, nil
+}
+
+// UpdateCustomer implements customers.Store: one transaction holds the
+// change, its audit record and its events.
+func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error) {
+	sets := []string{"version = version + 1", "updated_at = ?"}
+	args := []any{millis(u.At)}
+	if u.PasswordHash != nil {
+		sets, args = append(sets, "password_hash = ?"), append(args, *u.PasswordHash)
+	}
+	if u.Status != nil {
+		sets, args = append(sets, "status = ?"), append(args, *u.Status)
+	}
+	if u.MustChangePassword != nil {
+		sets, args = append(sets, "must_change_password = ?"), append(args, *u.MustChangePassword)
+	}
+	if u.EndSessions {
+		sets = append(sets, "session_epoch = session_epoch + 1")
+	}
+	args = append(args, u.ID, u.Version)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?)`, u.ID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return apperr.ErrConflict
+			}
+			return apperr.ErrNotFound
+		}
+		return writeRecords(ctx, tx, u.Audit, u.Events...)
+	})
+	if err != nil {
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
+	}
+	return s.CustomerByID(ctx, u.ID)
 }
 
 // CountCustomers implements customers.Store.

@@ -118,6 +118,13 @@ CREATE TABLE events (
 );
 CREATE INDEX events_domain_seq ON events (domain_id, seq);
 `,
+	// 2: sessions end with the customer's session epoch; restricted sessions.
+	`
+ALTER TABLE customers ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

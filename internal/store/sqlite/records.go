@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -14,9 +15,9 @@ import (
 // CreateSession implements sessions.Store.
 func (s *Store) CreateSession(ctx context.Context, sess sessions.Session) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (token_hash, kind, domain_id, subject_id, actor_id, created_at,
-		expires_at, revoked_at, revoke_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		expires_at, revoked_at, revoke_reason, epoch, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.TokenHash, sess.Kind, sess.DomainID, sess.SubjectID, sess.ActorID, millis(sess.CreatedAt), millis(sess.ExpiresAt),
-		millis(sess.RevokedAt), sess.RevokeReason)
+		millis(sess.RevokedAt), sess.RevokeReason, sess.Epoch, sess.Scope)
 	if err != nil {
 		return fmt.Errorf("create session: %w", mapErr(err))
 	}
@@ -28,8 +29,9 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.S
 	var sess sessions.Session
 	var created, expires, revoked int64
 	err := s.queryRow(ctx, `SELECT token_hash, kind, domain_id, subject_id, actor_id, created_at, expires_at,
-		revoked_at, revoke_reason FROM sessions WHERE token_hash = ?`, []any{tokenHash},
-		&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason)
+		revoked_at, revoke_reason, epoch, scope FROM sessions WHERE token_hash = ?`, []any{tokenHash},
+		&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason,
+		&sess.Epoch, &sess.Scope)
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("session: %w", mapErr(err))
 	}
@@ -58,12 +60,33 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 
 // AppendAudit implements audit.Store.
 func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO audit (id, domain_id, at, actor_type, actor_id, acting_for, action,
-		target_type, target_id, reason, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.DomainID, millis(r.At), r.ActorType, r.ActorID, r.ActingFor, r.Action, r.TargetType, r.TargetID, r.Reason,
-		r.RequestID, r.Outcome)
-	if err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return writeRecords(ctx, tx, r) }); err != nil {
 		return fmt.Errorf("append audit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// writeRecords writes an audit record (if it has an id) and events in tx.
+func writeRecords(ctx context.Context, tx *sql.Tx, r audit.Record, evs ...events.Event) error {
+	if r.ID != "" {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit (id, domain_id, at, actor_type, actor_id, acting_for, action,
+			target_type, target_id, reason, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.DomainID, millis(r.At), r.ActorType, r.ActorID, r.ActingFor, r.Action, r.TargetType, r.TargetID, r.Reason,
+			r.RequestID, r.Outcome)
+		if err != nil {
+			return err
+		}
+	}
+	for _, e := range evs {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO events (id, domain_id, type, customer_id, actor_id, data, occurred_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.DomainID, e.Type, e.CustomerID, e.ActorID, string(data), millis(e.OccurredAt))
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -92,13 +115,7 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 
 // AppendEvent implements events.Store.
 func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
-	data, err := json.Marshal(e.Data)
-	if err != nil {
-		return fmt.Errorf("append event: %w", err)
-	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO events (id, domain_id, type, customer_id, actor_id, data, occurred_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.DomainID, e.Type, e.CustomerID, e.ActorID, string(data), millis(e.OccurredAt))
-	if err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return writeRecords(ctx, tx, audit.Record{}, e) }); err != nil {
 		return fmt.Errorf("append event: %w", mapErr(err))
 	}
 	return nil
@@ -127,4 +144,50 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// tailInterval is how often TailEvents looks for new events.
+const tailInterval = 100 * time.Millisecond
+
+// TailEvents implements events.Store by polling the events table: this store
+// serves one process, so the delay only adds to the 100 ms poll.
+func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
+	var last int64
+	if err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
+		return fmt.Errorf("tail events: %w", err)
+	}
+	ticker := time.NewTicker(tailInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT seq, id, domain_id, type, customer_id, actor_id, data, occurred_at
+			FROM events WHERE seq > ? ORDER BY seq LIMIT 500`, last)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("tail events: %w", err)
+		}
+		var batch []events.Event
+		for rows.Next() {
+			var e events.Event
+			var data string
+			var at int64
+			if err := rows.Scan(&last, &e.ID, &e.DomainID, &e.Type, &e.CustomerID, &e.ActorID, &data, &at); err != nil {
+				rows.Close()
+				return fmt.Errorf("tail events: %w", err)
+			}
+			_ = json.Unmarshal([]byte(data), &e.Data) // written by writeRecords as a JSON object
+			e.OccurredAt = fromMillis(at)
+			batch = append(batch, e)
+		}
+		rows.Close()
+		for _, e := range batch {
+			handle(e)
+		}
+	}
 }

@@ -1,0 +1,142 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
+)
+
+func testUpdateCustomer(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
+	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CustomerByEmail(ctx, d.ID, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, c)
+	if _, err := s.CustomerByEmail(ctx, d.ID, "nobody@example.com"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("unknown email: %v", err)
+	}
+
+	hash, status, must := "$argon2id$new", customers.StatusDisabled, true
+	rec := audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), ActorType: audit.ActorOperator, ActorID: "op", Action: audit.ActionUserDisabled,
+		TargetType: "customer", TargetID: c.ID, Reason: "fraud", Outcome: audit.OutcomeSuccess}
+	ev := events.Event{ID: ids.New(), DomainID: d.ID, Type: events.StatusChanged, CustomerID: c.ID, ActorID: "op",
+		Data: map[string]string{"status": "DISABLED"}, OccurredAt: now()}
+	updated, err := s.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, PasswordHash: &hash, Status: &status,
+		MustChangePassword: &must, EndSessions: true, At: now(), Audit: rec, Events: []events.Event{ev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.PasswordHash != hash || updated.Status != status || !updated.MustChangePassword ||
+		updated.SessionEpoch != c.SessionEpoch+1 || updated.Version != c.Version+1 || updated.FirstName != c.FirstName {
+		t.Fatalf("updated = %+v", updated)
+	}
+	reread, err := s.CustomerByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, reread, updated)
+	records, err := s.AuditRecords(ctx, d.ID, 10)
+	if err != nil || len(records) != 1 {
+		t.Fatalf("audit after update: %v %v", records, err)
+	}
+	wantEqual(t, records[0], rec)
+	evs, err := s.RecentEvents(ctx, d.ID, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events after update: %v %v", evs, err)
+	}
+	wantEqual(t, evs[0], ev)
+
+	// A change decided on an old version is refused and changes nothing.
+	stale := customers.Status(customers.StatusActive)
+	_, err = s.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, Status: &stale, At: now(),
+		Audit: audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), Action: audit.ActionUserEnabled}})
+	if !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("stale version: %v, want a conflict", err)
+	}
+	if again, _ := s.CustomerByID(ctx, c.ID); again.Status != customers.StatusDisabled {
+		t.Fatalf("a refused update changed the status")
+	}
+	if records, _ := s.AuditRecords(ctx, d.ID, 10); len(records) != 1 {
+		t.Fatalf("a refused update wrote audit records: %d", len(records))
+	}
+	_, err = s.UpdateCustomer(ctx, customers.Update{ID: ids.New(), Version: 1, At: now()})
+	if !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("unknown customer: %v", err)
+	}
+}
+
+func testSessionScopeAndEpoch(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	sess := sessions.Session{TokenHash: sessions.HashToken(sessions.NewToken()), Kind: sessions.KindCustomer, DomainID: d.ID,
+		SubjectID: ids.New(), CreatedAt: now(), ExpiresAt: now().Add(time.Hour), Epoch: 7, Scope: sessions.ScopePasswordChange}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionByHash(ctx, sess.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, got, sess)
+}
+
+func testTailEvents(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := NewDomain(t, s)
+	before := events.Event{ID: ids.New(), DomainID: d.ID, Type: events.StatusChanged, Data: map[string]string{}, OccurredAt: now().Add(-time.Hour)}
+	if err := s.AppendEvent(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- s.TailEvents(ctx, func(e events.Event) {
+			mu.Lock()
+			got = append(got, e.ID)
+			mu.Unlock()
+		})
+	}()
+	time.Sleep(300 * time.Millisecond) // let the tail start
+	var want []string
+	for range 3 {
+		e := events.Event{ID: ids.New(), DomainID: d.ID, Type: events.PasswordReset, CustomerID: "c", Data: map[string]string{"k": "v"}, OccurredAt: now()}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e.ID)
+		time.Sleep(5 * time.Millisecond)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	wantEqual(t, got, want)
+}

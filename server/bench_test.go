@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+)
+
+// BenchmarkSearchMongo replays the search workload of `server bench-search`
+// against the Mongo store with 10,000 customers: on in-process FerretDB
+// (which uses no index, so the figures are for information only) or on
+// MONGODB_URI. Run it with
+//
+//	go test ./server -run '^$' -bench SearchMongo -benchtime 1x
+func BenchmarkSearchMongo(b *testing.B) {
+	ctx := context.Background()
+	cfg := config{ListenAddr: "127.0.0.1:0", MongoURI: mongotest.URI(b), LogLevel: zerolog.WarnLevel,
+		SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second, ComplexityMax: 3000, TokenLimit: 5000}
+	srv, err := start(ctx, cfg, zerolog.New(io.Discard), io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.shutdown(ctx)
+	if err := ensureDemo(ctx, srv.store, benchSearchPassword, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	d, err := srv.store.DomainBySlug(ctx, demoSlug)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, benchSearchPassword), demoCustomerCount, now())
+	if _, err := insertGenerated(ctx, srv.store, g, 10_000-demoCustomerCount, 2000, nil); err != nil {
+		b.Fatal(err)
+	}
+	client := newGraphQLClient(srv.URL(), 64)
+	if err := client.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
+		b.Fatal(err)
+	}
+	queries, err := searchWorkload(ctx, client, 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := "FerretDB (in-process)"
+	if !mongotest.IsFerretDB(b) {
+		server = "MongoDB"
+	}
+	for b.Loop() {
+		fmt.Fprintf(os.Stdout, "\n%s, 10,000 customers\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n", server)
+		for _, c := range []int{1, 8, 32} {
+			fmt.Fprintln(os.Stdout, runLoad(ctx, client, queries, c, 10*time.Second))
+		}
+	}
+}
