@@ -967,4 +967,27 @@ func (ec *executionContext) marshalOCustomer2ᚖgithubᚗcomᚋiotconsoleᚋbff�
 	return ec._Customer(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalODevice2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDevice(ctx context.Context, sel ast.SelectionSet, v *model.Device) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODeviceMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDeviceMode(ctx context.Context, v any) (*model.DeviceMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DeviceMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODeviceMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDeviceMode(ctx context.Context, sel ast.SelectionSet, v *model.DeviceMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 // endregion ***************************** type.gotpl *****************************

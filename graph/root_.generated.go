@@ -25,12 +25,28 @@ type ResolverRoot interface {
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountEvent struct {
+		ID             func(childComplexity int) int
+		OccurredAt     func(childComplexity int) int
+		PreviousStatus func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Type           func(childComplexity int) int
+	}
+
+	ChangePasswordPayload struct {
+		Customer   func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Customer struct {
 		CreatedAt func(childComplexity int) int
 		Devices   func(childComplexity int) int
@@ -75,14 +91,26 @@ type ComplexityRoot struct {
 		Slug          func(childComplexity int) int
 	}
 
+	LoginPayload struct {
+		Customer           func(childComplexity int) int
+		MustChangePassword func(childComplexity int) int
+		Token              func(childComplexity int) int
+		UserErrors         func(childComplexity int) int
+	}
+
 	LogoutPayload struct {
 		Success    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
 	Mutation struct {
-		Logout        func(childComplexity int) int
-		OperatorLogin func(childComplexity int, input model.OperatorLoginInput) int
+		ChangePassword   func(childComplexity int, input model.ChangePasswordInput) int
+		Login            func(childComplexity int, input model.LoginInput) int
+		Logout           func(childComplexity int) int
+		OperatorLogin    func(childComplexity int, input model.OperatorLoginInput) int
+		ResetPassword    func(childComplexity int, input model.ResetPasswordInput) int
+		SetAccountStatus func(childComplexity int, input model.SetAccountStatusInput) int
+		UpdateDevice     func(childComplexity int, input model.UpdateDeviceInput) int
 	}
 
 	Operator struct {
@@ -113,6 +141,26 @@ type ComplexityRoot struct {
 		Viewer    func(childComplexity int) int
 	}
 
+	ResetPasswordPayload struct {
+		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	SetAccountStatusPayload struct {
+		Changed    func(childComplexity int) int
+		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	Subscription struct {
+		AccountEvents func(childComplexity int) int
+	}
+
+	UpdateDevicePayload struct {
+		Device     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UserError struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
@@ -133,6 +181,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccountEvent.id":
+		if e.ComplexityRoot.AccountEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.ID(childComplexity), true
+	case "AccountEvent.occurredAt":
+		if e.ComplexityRoot.AccountEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.OccurredAt(childComplexity), true
+	case "AccountEvent.previousStatus":
+		if e.ComplexityRoot.AccountEvent.PreviousStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.PreviousStatus(childComplexity), true
+	case "AccountEvent.reason":
+		if e.ComplexityRoot.AccountEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.Reason(childComplexity), true
+	case "AccountEvent.status":
+		if e.ComplexityRoot.AccountEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.Status(childComplexity), true
+	case "AccountEvent.type":
+		if e.ComplexityRoot.AccountEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.Type(childComplexity), true
+
+	case "ChangePasswordPayload.customer":
+		if e.ComplexityRoot.ChangePasswordPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangePasswordPayload.Customer(childComplexity), true
+	case "ChangePasswordPayload.token":
+		if e.ComplexityRoot.ChangePasswordPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangePasswordPayload.Token(childComplexity), true
+	case "ChangePasswordPayload.userErrors":
+		if e.ComplexityRoot.ChangePasswordPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
 
 	case "Customer.createdAt":
 		if e.ComplexityRoot.Customer.CreatedAt == nil {
@@ -296,6 +400,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Domain.Slug(childComplexity), true
 
+	case "LoginPayload.customer":
+		if e.ComplexityRoot.LoginPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.Customer(childComplexity), true
+	case "LoginPayload.mustChangePassword":
+		if e.ComplexityRoot.LoginPayload.MustChangePassword == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.MustChangePassword(childComplexity), true
+	case "LoginPayload.token":
+		if e.ComplexityRoot.LoginPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.Token(childComplexity), true
+	case "LoginPayload.userErrors":
+		if e.ComplexityRoot.LoginPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.UserErrors(childComplexity), true
+
 	case "LogoutPayload.success":
 		if e.ComplexityRoot.LogoutPayload.Success == nil {
 			break
@@ -309,6 +438,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.UserErrors(childComplexity), true
 
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.login":
+		if e.ComplexityRoot.Mutation.Login == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_login_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
 	case "Mutation.logout":
 		if e.ComplexityRoot.Mutation.Logout == nil {
 			break
@@ -326,6 +477,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OperatorLogin(childComplexity, args["input"].(model.OperatorLoginInput)), true
+	case "Mutation.resetPassword":
+		if e.ComplexityRoot.Mutation.ResetPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["input"].(model.ResetPasswordInput)), true
+	case "Mutation.setAccountStatus":
+		if e.ComplexityRoot.Mutation.SetAccountStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAccountStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAccountStatus(childComplexity, args["input"].(model.SetAccountStatusInput)), true
+	case "Mutation.updateDevice":
+		if e.ComplexityRoot.Mutation.UpdateDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDevice(childComplexity, args["input"].(model.UpdateDeviceInput)), true
 
 	case "Operator.domain":
 		if e.ComplexityRoot.Operator.Domain == nil {
@@ -443,6 +627,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "ResetPasswordPayload.customer":
+		if e.ComplexityRoot.ResetPasswordPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetPasswordPayload.Customer(childComplexity), true
+	case "ResetPasswordPayload.userErrors":
+		if e.ComplexityRoot.ResetPasswordPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetPasswordPayload.UserErrors(childComplexity), true
+
+	case "SetAccountStatusPayload.changed":
+		if e.ComplexityRoot.SetAccountStatusPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetAccountStatusPayload.Changed(childComplexity), true
+	case "SetAccountStatusPayload.customer":
+		if e.ComplexityRoot.SetAccountStatusPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetAccountStatusPayload.Customer(childComplexity), true
+	case "SetAccountStatusPayload.userErrors":
+		if e.ComplexityRoot.SetAccountStatusPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetAccountStatusPayload.UserErrors(childComplexity), true
+
+	case "Subscription.accountEvents":
+		if e.ComplexityRoot.Subscription.AccountEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AccountEvents(childComplexity), true
+
+	case "UpdateDevicePayload.device":
+		if e.ComplexityRoot.UpdateDevicePayload.Device == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateDevicePayload.Device(childComplexity), true
+	case "UpdateDevicePayload.userErrors":
+		if e.ComplexityRoot.UpdateDevicePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateDevicePayload.UserErrors(childComplexity), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -471,7 +707,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
+			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OperatorLoginInput", ec.unmarshalInputOperatorLoginInput),
+			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
+			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
+			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
 		)
 	}
 	first := true
@@ -522,6 +764,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -548,6 +807,144 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/accounts.graphqls", Input: `"Sign-in details of a customer."
+input LoginInput {
+  "The domain's slug."
+  domain: String!
+  "The customer's email."
+  email: String!
+  "The customer's password."
+  password: String!
+}
+
+"The result of ` + "`" + `login` + "`" + `."
+type LoginPayload {
+  "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  token: String
+  "The signed-in customer; null on failure."
+  customer: Customer
+  "True when the session may only call ` + "`" + `changePassword` + "`" + ` (an operator asked for a new password)."
+  mustChangePassword: Boolean!
+  "Why signing in failed, if it did."
+  userErrors: [UserError!]!
+}
+
+"A customer's new password."
+input ChangePasswordInput {
+  "The password in use now."
+  currentPassword: String!
+  "The new password: at least the policy's minimum length, not a common password, not the email or name."
+  newPassword: String!
+}
+
+"The result of ` + "`" + `changePassword` + "`" + `."
+type ChangePasswordPayload {
+  "A new session token replacing the one the request came with; null on failure."
+  token: String
+  "The customer."
+  customer: Customer
+  "Why the password was not changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"What to change on a device; omitted fields stay as they are."
+input UpdateDeviceInput {
+  "The device's global id."
+  deviceId: ID!
+  "A new name, 1 to 64 characters."
+  name: String
+  "New settings."
+  settings: DeviceSettingsInput
+}
+
+"Device settings to change; omitted fields stay as they are."
+input DeviceSettingsInput {
+  "Target temperature in degrees Celsius, 5 to 35."
+  targetTemperature: Float
+  "Operating mode."
+  mode: DeviceMode
+  "Whether the device sends notifications."
+  notifications: Boolean
+}
+
+"The result of ` + "`" + `updateDevice` + "`" + `."
+type UpdateDevicePayload {
+  "The device as changed; null on failure."
+  device: Device
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"An operator's reset of a customer's password."
+input ResetPasswordInput {
+  "The customer's global id."
+  customerId: ID!
+  "The new password."
+  newPassword: String!
+  "The new password again."
+  confirmPassword: String!
+  "Make the customer choose a new password at the next sign-in."
+  requireChangeOnNextLogin: Boolean = false
+}
+
+"The result of ` + "`" + `resetPassword` + "`" + `."
+type ResetPasswordPayload {
+  "The customer; null on failure."
+  customer: Customer
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"An operator's change of a customer's account status."
+input SetAccountStatusInput {
+  "The customer's global id."
+  customerId: ID!
+  "The status to set."
+  status: AccountStatus!
+  "Why; required to disable, up to 500 characters. Kept in the audit log."
+  reason: String
+}
+
+"The result of ` + "`" + `setAccountStatus` + "`" + `."
+type SetAccountStatusPayload {
+  "The customer; null on failure."
+  customer: Customer
+  "False when the account already had that status: nothing was written."
+  changed: Boolean!
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"Something that happened to a customer's account."
+type AccountEvent {
+  "The event's id."
+  id: ID!
+  "What happened."
+  type: AccountEventType!
+  "When it happened."
+  occurredAt: Time!
+  "For STATUS_CHANGED: the new status."
+  status: AccountStatus
+  "For STATUS_CHANGED: the status before."
+  previousStatus: AccountStatus
+  "The reason given, if any."
+  reason: String
+}
+
+"The kinds of account events."
+enum AccountEventType {
+  "The account was disabled or enabled."
+  STATUS_CHANGED
+  "An operator set a new password; every session ended."
+  PASSWORD_RESET
+  "An operator started assisting the customer."
+  ASSIST_STARTED
+  "Assistance ended."
+  ASSIST_ENDED
+  "Sessions of the customer were ended."
+  SESSION_REVOKED
+}
+`, BuiltIn: false},
 	{Name: "../schema/customers.graphqls", Input: `"An end user of a domain, who uses the mobile app and the web dashboard."
 type Customer implements Node {
   "The customer's opaque global id."
@@ -762,6 +1159,14 @@ enum UserErrorCode {
   INVALID
   "A value is longer than allowed."
   TOO_LONG
+  "A password is shorter than the policy's minimum."
+  TOO_SHORT
+  "A password is one of the 10,000 most common ones."
+  COMMON_PASSWORD
+  "A password equals the account's email address or name."
+  MATCHES_ACCOUNT
+  "A confirmation does not match what it confirms."
+  MISMATCH
 }
 
 "The entry points for reading."
@@ -805,6 +1210,39 @@ type Mutation {
   operatorLogin(input: OperatorLoginInput!): OperatorLoginPayload!
   "Ends the session the request was made with. Signing out twice is not an error."
   logout: LogoutPayload!
+  """
+  Signs a customer in (mobile app, web dashboard). A wrong password and an unknown email give the
+  same INVALID_CREDENTIALS; the right password of a disabled account gives ACCOUNT_DISABLED.
+  Repeated failures per account and per client back off (RATE_LIMITED).
+  """
+  login(input: LoginInput!): LoginPayload!
+  """
+  Changes the signed-in customer's password. It ends every other session of the customer and
+  returns a new token for this one. Not available while an operator assists.
+  """
+  changePassword(input: ChangePasswordInput!): ChangePasswordPayload!
+  "Renames one of the signed-in customer's devices or changes its settings."
+  updateDevice(input: UpdateDeviceInput!): UpdateDevicePayload!
+  """
+  Sets a customer's password (RESET_PASSWORD). It takes effect at once: every session of the customer
+  ends, and the old password stops working on the next request.
+  """
+  resetPassword(input: ResetPasswordInput!): ResetPasswordPayload!
+  """
+  Disables or enables a customer's account (SET_ACCOUNT_STATUS). Disabling takes effect at once: every
+  session ends, sign-in is refused with ACCOUNT_DISABLED and open sockets are closed (4403).
+  Setting the status the account already has changes nothing (` + "`" + `changed: false` + "`" + `).
+  """
+  setAccountStatus(input: SetAccountStatusInput!): SetAccountStatusPayload!
+}
+
+"Live updates, over WebSocket."
+type Subscription {
+  """
+  What happens to the signed-in customer's own account: status changes, password resets, sessions
+  ended. When the account is disabled the event arrives and then the socket is closed (4403).
+  """
+  accountEvents: AccountEvent!
 }
 
 "The signed-in principal."
@@ -816,6 +1254,36 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccountEvent_id(ctx, field)
+	case "type":
+		return ec.fieldContext_AccountEvent_type(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AccountEvent_occurredAt(ctx, field)
+	case "status":
+		return ec.fieldContext_AccountEvent_status(ctx, field)
+	case "previousStatus":
+		return ec.fieldContext_AccountEvent_previousStatus(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccountEvent_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_ChangePasswordPayload_token(ctx, field)
+	case "customer":
+		return ec.fieldContext_ChangePasswordPayload_customer(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ChangePasswordPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangePasswordPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -905,6 +1373,20 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
 
+func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_LoginPayload_token(ctx, field)
+	case "customer":
+		return ec.fieldContext_LoginPayload_customer(ctx, field)
+	case "mustChangePassword":
+		return ec.fieldContext_LoginPayload_mustChangePassword(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_LoginPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "success":
@@ -955,6 +1437,38 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ResetPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_ResetPasswordPayload_customer(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ResetPasswordPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResetPasswordPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetAccountStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_SetAccountStatusPayload_customer(ctx, field)
+	case "changed":
+		return ec.fieldContext_SetAccountStatusPayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetAccountStatusPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetAccountStatusPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "device":
+		return ec.fieldContext_UpdateDevicePayload_device(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateDevicePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateDevicePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

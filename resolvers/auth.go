@@ -61,7 +61,15 @@ func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
 			})
 		}
 	})
-	return st.principal, st.err
+	if st.err != nil {
+		return sessions.Principal{}, st.err
+	}
+	// A session opened to change a forced password may do that and sign out,
+	// nothing else; checked for every root field of the operation.
+	if st.principal.Scope == sessions.ScopePasswordChange && !passwordChangeFields[rootField(ctx)] {
+		return sessions.Principal{}, apperr.ErrPasswordChangeRequired
+	}
+	return st.principal, nil
 }
 
 // operator returns the signed-in operator if its role grants perm. It returns
@@ -73,6 +81,30 @@ func (r *Resolver) operator(ctx context.Context, perm operators.Permission) (ses
 	}
 	if !p.Can(perm) {
 		return sessions.Principal{}, fmt.Errorf("%s: %w", perm, apperr.ErrForbidden)
+	}
+	return p, nil
+}
+
+// passwordChangeFields are what a ScopePasswordChange session may call.
+var passwordChangeFields = map[string]bool{"changePassword": true, "logout": true}
+
+// rootField returns the name of the root field being resolved, or "".
+func rootField(ctx context.Context) string {
+	if rf := graphql.GetRootFieldContext(ctx); rf != nil && rf.Field.Field != nil {
+		return rf.Field.Name
+	}
+	return ""
+}
+
+// customer returns the signed-in customer, or the customer an operator
+// assists. It returns apperr.ErrForbidden for operator sessions.
+func (r *Resolver) customer(ctx context.Context) (sessions.Principal, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return sessions.Principal{}, err
+	}
+	if p.Kind != sessions.KindCustomer && p.Kind != sessions.KindAssist {
+		return sessions.Principal{}, fmt.Errorf("customer operation as %s: %w", p.Kind, apperr.ErrForbidden)
 	}
 	return p, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -94,7 +95,7 @@ func userErrors(err error) ([]model.UserError, error) {
 	var ve *apperr.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return []model.UserError{{Field: []string{ve.Field}, Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil
+		return []model.UserError{{Field: strings.Split(ve.Field, "."), Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil
 	case errors.Is(err, apperr.ErrInvalidCredentials):
 		return []model.UserError{{Message: "The email or password is incorrect.", Code: model.UserErrorCodeInvalidCredentials}}, nil
 	case errors.Is(err, apperr.ErrAccountDisabled):
@@ -159,4 +160,20 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+func mapAccountEvent(e events.Event) *model.AccountEvent {
+	ev := &model.AccountEvent{ID: e.ID, Type: model.AccountEventType(e.Type), OccurredAt: e.OccurredAt}
+	if v, ok := e.Data["status"]; ok {
+		status := model.AccountStatus(v)
+		ev.Status = &status
+	}
+	if v, ok := e.Data["previousStatus"]; ok {
+		status := model.AccountStatus(v)
+		ev.PreviousStatus = &status
+	}
+	if v := e.Data["reason"]; v != "" {
+		ev.Reason = &v
+	}
+	return ev
 }

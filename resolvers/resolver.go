@@ -8,6 +8,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -21,4 +22,5 @@ type Resolver struct {
 	CustomerService *customers.Service
 	DeviceService   *devices.Service
 	DomainStore     domains.Store
+	EventBroker     *events.Broker
 }

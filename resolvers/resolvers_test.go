@@ -61,11 +61,13 @@ func setup(t *testing.T) (*countingStore, string, string) {
 	if err := st.CreateSession(ctx, sessions.Session{TokenHash: sessions.HashToken(token), Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	hasher, clock := passwords.NewHasher(passwords.OWASP, 1, time.Second), func() time.Time { return time.Now().UTC() }
+	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
 	r := &resolvers.Resolver{
-		SessionService:  sessions.NewService(st, passwords.NewHasher(passwords.OWASP, 1, time.Second), func() time.Time { return time.Now().UTC() }, time.Hour),
+		SessionService:  sessions.NewService(st, hasher, policy, clock, time.Hour),
 		OperatorService: operators.NewService(st),
-		CustomerService: customers.NewService(st),
-		DeviceService:   devices.NewService(st),
+		CustomerService: customers.NewService(st, hasher, policy, clock),
+		DeviceService:   devices.NewService(st, clock),
 		DomainStore:     st,
 	}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}))

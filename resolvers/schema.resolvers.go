@@ -13,6 +13,8 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -41,6 +43,93 @@ func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, er
 		return nil, err
 	}
 	return &model.LogoutPayload{Success: true, UserErrors: []model.UserError{}}, nil
+}
+
+// Login is the resolver for the login field.
+func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
+	token, c, err := r.SessionService.CustomerLogin(ctx, input.Domain, input.Email, input.Password)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.LoginPayload{UserErrors: ues}, err
+	}
+	return &model.LoginPayload{Token: &token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, UserErrors: []model.UserError{}}, nil
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, input model.ChangePasswordInput) (*model.ChangePasswordPayload, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	token, c, err := r.SessionService.ChangePassword(ctx, p, input.CurrentPassword, input.NewPassword)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ChangePasswordPayload{UserErrors: ues}, err
+	}
+	return &model.ChangePasswordPayload{Token: &token, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
+}
+
+// UpdateDevice is the resolver for the updateDevice field.
+func (r *mutationResolver) UpdateDevice(ctx context.Context, input model.UpdateDeviceInput) (*model.UpdateDevicePayload, error) {
+	p, err := r.customer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deviceID, err := idOf(typeDevice, input.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	ch := devices.Change{Name: input.Name}
+	if s := input.Settings; s != nil {
+		ch.TargetTemperature, ch.Notifications = s.TargetTemperature, s.Notifications
+		if s.Mode != nil {
+			mode := devices.Mode(*s.Mode)
+			ch.Mode = &mode
+		}
+	}
+	d, err := r.DeviceService.Update(ctx, p.Actor(), p.CustomerID, deviceID, ch)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.UpdateDevicePayload{UserErrors: ues}, err
+	}
+	device := mapDevice(d)
+	return &model.UpdateDevicePayload{Device: &device, UserErrors: []model.UserError{}}, nil
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, input model.ResetPasswordInput) (*model.ResetPasswordPayload, error) {
+	p, err := r.operator(ctx, operators.PermResetPassword)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := idOf(typeCustomer, input.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.CustomerService.ResetPassword(ctx, p.Actor(), customerID, input.NewPassword, input.ConfirmPassword, deref(input.RequireChangeOnNextLogin))
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ResetPasswordPayload{UserErrors: ues}, err
+	}
+	return &model.ResetPasswordPayload{Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
+}
+
+// SetAccountStatus is the resolver for the setAccountStatus field.
+func (r *mutationResolver) SetAccountStatus(ctx context.Context, input model.SetAccountStatusInput) (*model.SetAccountStatusPayload, error) {
+	p, err := r.operator(ctx, operators.PermSetAccountStatus)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := idOf(typeCustomer, input.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	c, changed, err := r.CustomerService.SetStatus(ctx, p.Actor(), customerID, customers.Status(input.Status), deref(input.Reason))
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.SetAccountStatusPayload{UserErrors: ues}, err
+	}
+	return &model.SetAccountStatusPayload{Customer: mapCustomer(c), Changed: changed, UserErrors: []model.UserError{}}, nil
 }
 
 // Viewer is the resolver for the viewer field.
@@ -148,13 +237,49 @@ func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Custome
 	return mapCustomer(c), nil
 }
 
+// AccountEvents is the resolver for the accountEvents field.
+func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model.AccountEvent, error) {
+	p, err := r.customer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub := r.EventBroker.Subscribe(func(e events.Event) bool {
+		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID
+	})
+	out := make(chan *model.AccountEvent)
+	go func() {
+		defer close(out)
+		defer sub.Cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, open := <-sub.C:
+				if !open {
+					return
+				}
+				select {
+				case out <- mapAccountEvent(e):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns graph.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

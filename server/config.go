@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // config is everything the service reads at start-up. Each setting comes from
@@ -27,6 +29,7 @@ type config struct {
 	ShutdownGrace  time.Duration // SHUTDOWN_GRACE: how long in-flight requests get to finish
 	ComplexityMax  int           // COMPLEXITY_LIMIT
 	TokenLimit     int           // TOKEN_LIMIT: the GraphQL parser's token limit
+	PasswordMin    int           // PASSWORD_MIN_LENGTH: 8 to 64
 }
 
 // errHelp is returned after -h printed the usage: not a failure.
@@ -56,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", 15*time.Second), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
 	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 3000), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
 	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", 5000), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
+	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(usage)
@@ -88,6 +92,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	c.DemoPassword = getenv("DEMO_PASSWORD")
 	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 {
 		return config{}, errors.New("bad configuration: durations and limits must be positive")
+	}
+	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {
+		return config{}, fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
 	}
 	return c, nil
 }

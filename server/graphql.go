@@ -39,7 +39,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.Websocket{
 		Implementation:        sockets,
-		InitFunc:              socketInit(r.SessionService),
+		InitFunc:              socketInit(r.SessionService, sockets),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second, // legacy graphql-ws "ka"
 		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering
@@ -74,7 +74,10 @@ const (
 	codeRateLimited     = "RATE_LIMITED"
 	codeAccountDisabled = "ACCOUNT_DISABLED"
 	codeUnavailable     = "UNAVAILABLE"
-	codeInternal        = "INTERNAL"
+	codeConflict        = "CONFLICT"
+
+	codePasswordChangeRequired = "PASSWORD_CHANGE_REQUIRED"
+	codeInternal               = "INTERNAL"
 )
 
 // presentError maps a domain error to a GraphQL error with extensions.code.
@@ -98,6 +101,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		{apperr.ErrNotFound, codeNotFound, "not found"},
 		{apperr.ErrRateLimited, codeRateLimited, apperr.ErrRateLimited.Error()},
 		{apperr.ErrUnavailable, codeUnavailable, apperr.ErrUnavailable.Error()},
+		{apperr.ErrPasswordChangeRequired, codePasswordChangeRequired, apperr.ErrPasswordChangeRequired.Error()},
+		{apperr.ErrConflict, codeConflict, "changed by someone else meanwhile; try again"},
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.target) {
@@ -127,7 +132,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 // the payload as {"Authorization": "Bearer <token>"} or {"token": "<token>"}.
 // Without a valid session the socket closes with 4401, for a disabled account
 // with 4403. Every operation on the socket is authorized again when it starts.
-func socketInit(svc *sessions.Service) transport.WebsocketInitFunc {
+func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		token := bearerToken(payload.Authorization())
 		if token == "" {
@@ -136,7 +141,8 @@ func socketInit(svc *sessions.Service) transport.WebsocketInitFunc {
 		if token == "" {
 			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("unauthorized: send a session token in connection_init")
 		}
-		if _, err := svc.Authenticate(ctx, token); err != nil {
+		p, err := svc.Authenticate(ctx, token)
+		if err != nil {
 			if errors.Is(err, apperr.ErrAccountDisabled) {
 				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errors.New("forbidden: account disabled")
 			}
@@ -146,6 +152,11 @@ func socketInit(svc *sessions.Service) transport.WebsocketInitFunc {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("websocket authentication failed")
 			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
 		}
+		subject := p.CustomerID
+		if p.Kind == sessions.KindOperator {
+			subject = p.OperatorID
+		}
+		sockets.bind(ctx, subject)
 		return resolvers.WithToken(ctx, token), nil, nil
 	}
 }

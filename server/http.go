@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/resolvers"
 )
 
@@ -27,7 +29,7 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 			http.Error(w, "use POST with Content-Type: application/json, or a WebSocket", http.StatusMethodNotAllowed)
 			return
 		}
-		gql.ServeHTTP(w, r)
+		gql.ServeHTTP(w, withSocketSlot(r))
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -80,6 +82,11 @@ func withRequestID(next http.Handler) http.Handler {
 func withSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		r = r.WithContext(sessions.WithClientAddr(r.Context(), host))
 		if token := bearerToken(r.Header.Get("Authorization")); token != "" {
 			r = r.WithContext(resolvers.WithToken(r.Context(), token))
 		}

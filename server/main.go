@@ -26,6 +26,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -124,6 +125,11 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		return nil, err
 	}
 	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
+	policy, err := passwords.NewPolicy(cfg.PasswordMin)
+	if err != nil {
+		_ = st.Close(ctx)
+		return nil, err
+	}
 	if cfg.MongoURI == "" && cfg.Demo {
 		if err := ensureDemo(ctx, st, cfg.DemoPassword, stdout); err != nil {
 			_ = st.Close(ctx)
@@ -135,13 +141,15 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		_ = st.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	sessionService := sessions.NewService(st, hasher, now, cfg.SessionTTL)
+	sessionService := sessions.NewService(st, hasher, policy, now, cfg.SessionTTL)
+	broker := events.NewBroker()
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
 		OperatorService: operators.NewService(st),
-		CustomerService: customers.NewService(st),
-		DeviceService:   devices.NewService(st),
+		CustomerService: customers.NewService(st, hasher, policy, now),
+		DeviceService:   devices.NewService(st, now),
 		DomainStore:     st,
+		EventBroker:     broker,
 	}
 	m := newMetrics()
 	sockets := newGorillaSockets(cfg.AllowedOrigins, func(open int) { m.websockets.Set(float64(open)) })
@@ -169,6 +177,8 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		}
 	}()
 	go sweepSessions(bg, sessionService, log)
+	go tailEvents(bg, st, broker, log)
+	go closeEndedSockets(bg, broker, sockets)
 	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
 	return s, nil
 }
@@ -198,6 +208,50 @@ func sweepSessions(ctx context.Context, svc *sessions.Service, log zerolog.Logge
 			} else if n > 0 {
 				log.Debug().Int64("count", n).Msg("swept expired sessions")
 			}
+		}
+	}
+}
+
+// tailEvents feeds the broker with the events of every process sharing the
+// store, restarting the tail when the store fails.
+func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, log zerolog.Logger) {
+	for ctx.Err() == nil {
+		if err := st.TailEvents(ctx, broker.Publish); err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("event tail stopped; restarting")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// socketCloseDelay lets a disabled customer's subscriptions deliver the
+// status event before the server closes the socket.
+const socketCloseDelay = 250 * time.Millisecond
+
+// closeEndedSockets closes the sockets of customers whose sessions all
+// ended: 4403 when the account was disabled, 4401 after a password reset.
+func closeEndedSockets(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
+	endsSessions := func(e events.Event) bool {
+		return (e.Type == events.StatusChanged && e.Data["status"] == string(customers.StatusDisabled)) || e.Type == events.PasswordReset
+	}
+	sub := broker.Subscribe(endsSessions)
+	defer func() { sub.Cancel() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, open := <-sub.C:
+			if !open { // fell behind: resubscribe rather than miss the next ones
+				sub = broker.Subscribe(endsSessions)
+				continue
+			}
+			code, reason := closeForbidden, "account disabled"
+			if e.Type == events.PasswordReset {
+				code, reason = closeUnauthorized, "session ended by a password reset"
+			}
+			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(e.CustomerID, code, reason) })
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -29,8 +30,9 @@ type gorillaSockets struct {
 	upgrader websocket.Upgrader
 	onChange func(open int)
 
-	mu    sync.Mutex
-	conns map[*gorillaConn]struct{}
+	mu        sync.Mutex
+	conns     map[*gorillaConn]struct{}
+	bySubject map[string]map[*gorillaConn]struct{}
 }
 
 // newGorillaSockets accepts connections from the server's own origin, from
@@ -41,8 +43,9 @@ func newGorillaSockets(allowedOrigins []string, onChange func(open int)) *gorill
 			HandshakeTimeout: 10 * time.Second,
 			CheckOrigin:      func(r *http.Request) bool { return originAllowed(r, allowedOrigins) },
 		},
-		onChange: onChange,
-		conns:    map[*gorillaConn]struct{}{},
+		onChange:  onChange,
+		conns:     map[*gorillaConn]struct{}{},
+		bySubject: map[string]map[*gorillaConn]struct{}{},
 	}
 }
 
@@ -72,6 +75,9 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 		return nil, err // Upgrade has already answered the client
 	}
 	c := &gorillaConn{Conn: ws, sockets: s}
+	if slot := slotOf(r.Context()); slot != nil {
+		slot.conn = c
+	}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	open := len(s.conns)
@@ -83,6 +89,12 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 func (s *gorillaSockets) forget(c *gorillaConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if subs := s.bySubject[c.subject]; subs != nil {
+		delete(subs, c)
+		if len(subs) == 0 {
+			delete(s.bySubject, c.subject)
+		}
+	}
 	open := len(s.conns)
 	s.mu.Unlock()
 	s.onChange(open)
@@ -114,6 +126,7 @@ type gorillaConn struct {
 	*websocket.Conn
 	sockets   *gorillaSockets
 	closeOnce sync.Once
+	subject   string // guarded by sockets.mu
 }
 
 var (
@@ -159,4 +172,56 @@ func (c *gorillaConn) Close() error {
 		return nil
 	}
 	return err
+}
+
+// A socketSlot travels in the upgrade request's context from the HTTP
+// handler to Accept (which fills in the connection) and on to the
+// connection_init check (which names who the connection belongs to), so
+// that the server can later close the sockets of one customer.
+type socketSlot struct {
+	conn *gorillaConn
+}
+
+type socketSlotKey struct{}
+
+// withSocketSlot returns r carrying an empty slot.
+func withSocketSlot(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), socketSlotKey{}, &socketSlot{}))
+}
+
+func slotOf(ctx context.Context) *socketSlot {
+	slot, _ := ctx.Value(socketSlotKey{}).(*socketSlot)
+	return slot
+}
+
+// bind records that the connection in ctx's slot belongs to subject (a
+// customer or operator id).
+func (s *gorillaSockets) bind(ctx context.Context, subject string) {
+	slot := slotOf(ctx)
+	if slot == nil || slot.conn == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, open := s.conns[slot.conn]; !open {
+		return
+	}
+	slot.conn.subject = subject
+	if s.bySubject[subject] == nil {
+		s.bySubject[subject] = map[*gorillaConn]struct{}{}
+	}
+	s.bySubject[subject][slot.conn] = struct{}{}
+}
+
+// CloseSubject closes every connection bound to subject.
+func (s *gorillaSockets) CloseSubject(subject string, code int, reason string) {
+	s.mu.Lock()
+	conns := make([]*gorillaConn, 0, len(s.bySubject[subject]))
+	for c := range s.bySubject[subject] {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(code, reason)
+	}
 }

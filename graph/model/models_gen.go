@@ -20,6 +20,40 @@ type Viewer interface {
 	IsViewer()
 }
 
+// Something that happened to a customer's account.
+type AccountEvent struct {
+	// The event's id.
+	ID string `json:"id"`
+	// What happened.
+	Type AccountEventType `json:"type"`
+	// When it happened.
+	OccurredAt time.Time `json:"occurredAt"`
+	// For STATUS_CHANGED: the new status.
+	Status *AccountStatus `json:"status,omitempty"`
+	// For STATUS_CHANGED: the status before.
+	PreviousStatus *AccountStatus `json:"previousStatus,omitempty"`
+	// The reason given, if any.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// A customer's new password.
+type ChangePasswordInput struct {
+	// The password in use now.
+	CurrentPassword string `json:"currentPassword"`
+	// The new password: at least the policy's minimum length, not a common password, not the email or name.
+	NewPassword string `json:"newPassword"`
+}
+
+// The result of `changePassword`.
+type ChangePasswordPayload struct {
+	// A new session token replacing the one the request came with; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The customer.
+	Customer *Customer `json:"customer,omitempty"`
+	// Why the password was not changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // An end user of a domain, who uses the mobile app and the web dashboard.
 type Customer struct {
 	// The customer's opaque global id.
@@ -90,6 +124,16 @@ type DeviceSettings struct {
 	Notifications bool `json:"notifications"`
 }
 
+// Device settings to change; omitted fields stay as they are.
+type DeviceSettingsInput struct {
+	// Target temperature in degrees Celsius, 5 to 35.
+	TargetTemperature *float64 `json:"targetTemperature,omitempty"`
+	// Operating mode.
+	Mode *DeviceMode `json:"mode,omitempty"`
+	// Whether the device sends notifications.
+	Notifications *bool `json:"notifications,omitempty"`
+}
+
 // A tenant: one IoT company, with its own operators and customers.
 type Domain struct {
 	// The domain's opaque id.
@@ -100,6 +144,28 @@ type Domain struct {
 	Name string `json:"name"`
 	// The ISO 3166 region phone numbers without a country code are read in.
 	DefaultRegion string `json:"defaultRegion"`
+}
+
+// Sign-in details of a customer.
+type LoginInput struct {
+	// The domain's slug.
+	Domain string `json:"domain"`
+	// The customer's email.
+	Email string `json:"email"`
+	// The customer's password.
+	Password string `json:"password"`
+}
+
+// The result of `login`.
+type LoginPayload struct {
+	// The session token, to send as `Authorization: Bearer <token>`; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The signed-in customer; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// True when the session may only call `changePassword` (an operator asked for a new password).
+	MustChangePassword bool `json:"mustChangePassword"`
+	// Why signing in failed, if it did.
+	UserErrors []UserError `json:"userErrors"`
 }
 
 // The result of `logout`.
@@ -168,6 +234,68 @@ type PageInfo struct {
 type Query struct {
 }
 
+// An operator's reset of a customer's password.
+type ResetPasswordInput struct {
+	// The customer's global id.
+	CustomerID string `json:"customerId"`
+	// The new password.
+	NewPassword string `json:"newPassword"`
+	// The new password again.
+	ConfirmPassword string `json:"confirmPassword"`
+	// Make the customer choose a new password at the next sign-in.
+	RequireChangeOnNextLogin *bool `json:"requireChangeOnNextLogin,omitempty"`
+}
+
+// The result of `resetPassword`.
+type ResetPasswordPayload struct {
+	// The customer; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// An operator's change of a customer's account status.
+type SetAccountStatusInput struct {
+	// The customer's global id.
+	CustomerID string `json:"customerId"`
+	// The status to set.
+	Status AccountStatus `json:"status"`
+	// Why; required to disable, up to 500 characters. Kept in the audit log.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The result of `setAccountStatus`.
+type SetAccountStatusPayload struct {
+	// The customer; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// False when the account already had that status: nothing was written.
+	Changed bool `json:"changed"`
+	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// Live updates, over WebSocket.
+type Subscription struct {
+}
+
+// What to change on a device; omitted fields stay as they are.
+type UpdateDeviceInput struct {
+	// The device's global id.
+	DeviceID string `json:"deviceId"`
+	// A new name, 1 to 64 characters.
+	Name *string `json:"name,omitempty"`
+	// New settings.
+	Settings *DeviceSettingsInput `json:"settings,omitempty"`
+}
+
+// The result of `updateDevice`.
+type UpdateDevicePayload struct {
+	// The device as changed; null on failure.
+	Device *Device `json:"device,omitempty"`
+	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // An expected failure of a mutation: which input field, a stable code and a sentence for a person.
 // Nothing was changed when a payload carries user errors.
 type UserError struct {
@@ -177,6 +305,73 @@ type UserError struct {
 	Message string `json:"message"`
 	// A stable code for programs.
 	Code UserErrorCode `json:"code"`
+}
+
+// The kinds of account events.
+type AccountEventType string
+
+const (
+	// The account was disabled or enabled.
+	AccountEventTypeStatusChanged AccountEventType = "STATUS_CHANGED"
+	// An operator set a new password; every session ended.
+	AccountEventTypePasswordReset AccountEventType = "PASSWORD_RESET"
+	// An operator started assisting the customer.
+	AccountEventTypeAssistStarted AccountEventType = "ASSIST_STARTED"
+	// Assistance ended.
+	AccountEventTypeAssistEnded AccountEventType = "ASSIST_ENDED"
+	// Sessions of the customer were ended.
+	AccountEventTypeSessionRevoked AccountEventType = "SESSION_REVOKED"
+)
+
+var AllAccountEventType = []AccountEventType{
+	AccountEventTypeStatusChanged,
+	AccountEventTypePasswordReset,
+	AccountEventTypeAssistStarted,
+	AccountEventTypeAssistEnded,
+	AccountEventTypeSessionRevoked,
+}
+
+func (e AccountEventType) IsValid() bool {
+	switch e {
+	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked:
+		return true
+	}
+	return false
+}
+
+func (e AccountEventType) String() string {
+	return string(e)
+}
+
+func (e *AccountEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AccountEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AccountEventType", str)
+	}
+	return nil
+}
+
+func (e AccountEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AccountEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AccountEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Whether a customer's account may be used.
@@ -507,6 +702,14 @@ const (
 	UserErrorCodeInvalid UserErrorCode = "INVALID"
 	// A value is longer than allowed.
 	UserErrorCodeTooLong UserErrorCode = "TOO_LONG"
+	// A password is shorter than the policy's minimum.
+	UserErrorCodeTooShort UserErrorCode = "TOO_SHORT"
+	// A password is one of the 10,000 most common ones.
+	UserErrorCodeCommonPassword UserErrorCode = "COMMON_PASSWORD"
+	// A password equals the account's email address or name.
+	UserErrorCodeMatchesAccount UserErrorCode = "MATCHES_ACCOUNT"
+	// A confirmation does not match what it confirms.
+	UserErrorCodeMismatch UserErrorCode = "MISMATCH"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -515,11 +718,15 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeRequired,
 	UserErrorCodeInvalid,
 	UserErrorCodeTooLong,
+	UserErrorCodeTooShort,
+	UserErrorCodeCommonPassword,
+	UserErrorCodeMatchesAccount,
+	UserErrorCodeMismatch,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeMismatch:
 		return true
 	}
 	return false

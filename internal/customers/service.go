@@ -4,18 +4,137 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // Service reads and changes customers, always within one domain.
 type Service struct {
-	store Store
+	store  Store
+	hasher *passwords.Hasher
+	policy passwords.Policy
+	now    func() time.Time
 }
 
-// NewService returns a Service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store}
+// NewService returns a Service over store; new passwords are hashed by
+// hasher and must pass policy.
+func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
+	return &Service{store: store, hasher: hasher, policy: policy, now: now}
+}
+
+// MaxReasonLength bounds the reason an operator gives for a change.
+const MaxReasonLength = 500
+
+// PersonalWords returns what a customer's password must not be: the email,
+// its local part and the names.
+func PersonalWords(c Customer) []string {
+	local, _, _ := strings.Cut(c.Email, "@")
+	return []string{c.Email, local, c.FirstName, c.LastName, c.FirstName + " " + c.LastName, c.FirstName + c.LastName}
+}
+
+// AuditRecord returns the audit record of action on customer id by actor.
+func AuditRecord(actor audit.Actor, action, customerID, reason string, at time.Time, requestID string) audit.Record {
+	r := actor.Record(action, "customer", customerID, reason)
+	r.ID, r.At, r.RequestID = ids.New(), at, requestID
+	return r
+}
+
+// maxUpdateAttempts bounds retries when another change wins the race for a
+// customer's version.
+const maxUpdateAttempts = 3
+
+// update reads customer id of domainID, lets decide build the change from it
+// and applies it, reading again and retrying when another change got there
+// first. decide may return a nil *Update to change nothing.
+func (s *Service) update(ctx context.Context, domainID, id string, decide func(c Customer) (*Update, error)) (Customer, bool, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := s.Get(ctx, domainID, id)
+		if err != nil {
+			return Customer{}, false, err
+		}
+		u, err := decide(c)
+		if err != nil || u == nil {
+			return c, false, err
+		}
+		u.ID, u.Version = c.ID, c.Version
+		updated, err := s.store.UpdateCustomer(ctx, *u)
+		if errors.Is(err, apperr.ErrConflict) && attempt < maxUpdateAttempts {
+			continue
+		}
+		if err != nil {
+			return Customer{}, false, err
+		}
+		return updated, true, nil
+	}
+}
+
+// ResetPassword sets a customer's password for an operator: it takes effect at
+// once, ends every session of the customer (assist sessions included) and is
+// audited with a PASSWORD_RESET event, all in one write. With
+// requireChange, the next sign-in may only change the password. Mismatched
+// or unacceptable passwords are *apperr.ValidationError and change nothing.
+func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, password, confirmation string, requireChange bool) (Customer, error) {
+	if password != confirmation {
+		return Customer{}, apperr.Invalid("confirmPassword", "MISMATCH", "The two passwords do not match.")
+	}
+	var hash string
+	c, _, err := s.update(ctx, actor.DomainID, id, func(c Customer) (*Update, error) {
+		if err := s.policy.Check("newPassword", password, PersonalWords(c)...); err != nil {
+			return nil, err
+		}
+		if hash == "" {
+			var err error
+			if hash, err = s.hasher.Hash(ctx, password); err != nil {
+				return nil, err
+			}
+		}
+		at := s.now()
+		return &Update{
+			PasswordHash: &hash, MustChangePassword: &requireChange, EndSessions: true, At: at,
+			Audit: AuditRecord(actor, audit.ActionPasswordReset, c.ID, "", at, audit.RequestID(ctx)),
+			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.PasswordReset, CustomerID: c.ID, ActorID: actor.ID,
+				Data: map[string]string{"requireChange": fmt.Sprint(requireChange)}, OccurredAt: at}},
+		}, nil
+	})
+	return c, err
+}
+
+// SetStatus disables or enables a customer's account for an operator.
+// Disabling ends every session at once. Setting the status it already has
+// changes nothing and writes nothing: the bool result says whether it changed.
+// A reason (up to MaxReasonLength characters) is required to disable.
+func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, status Status, reason string) (Customer, bool, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case status != StatusActive && status != StatusDisabled:
+		return Customer{}, false, apperr.Invalid("status", "INVALID", "status must be ACTIVE or DISABLED")
+	case utf8.RuneCountInString(reason) > MaxReasonLength:
+		return Customer{}, false, apperr.Invalid("reason", "TOO_LONG", fmt.Sprintf("Use at most %d characters.", MaxReasonLength))
+	case status == StatusDisabled && reason == "":
+		return Customer{}, false, apperr.Invalid("reason", "REQUIRED", "Say why the account is disabled.")
+	}
+	return s.update(ctx, actor.DomainID, id, func(c Customer) (*Update, error) {
+		if c.Status == status {
+			return nil, nil
+		}
+		at, action := s.now(), audit.ActionUserEnabled
+		if status == StatusDisabled {
+			action = audit.ActionUserDisabled
+		}
+		return &Update{
+			Status: &status, EndSessions: status == StatusDisabled, At: at,
+			Audit: AuditRecord(actor, action, c.ID, reason, at, audit.RequestID(ctx)),
+			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.StatusChanged, CustomerID: c.ID, ActorID: actor.ID,
+				Data: map[string]string{"previousStatus": string(c.Status), "status": string(status), "reason": reason}, OccurredAt: at}},
+		}, nil
+	})
 }
 
 // Get returns customer id of domainID. It returns apperr.ErrNotFound when the

@@ -5,6 +5,8 @@ package devices
 import (
 	"context"
 	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
 )
 
 // Mode is a device's operating mode.
@@ -45,4 +47,9 @@ type Store interface {
 	InsertDevices(ctx context.Context, ds []Device) error
 	// DevicesByCustomer returns a customer's devices ordered by name then id.
 	DevicesByCustomer(ctx context.Context, customerID string) ([]Device, error)
+	// DeviceByID returns apperr.ErrNotFound if no device has that id.
+	DeviceByID(ctx context.Context, id string) (Device, error)
+	// UpdateDevice stores d's name, settings and update time together with
+	// its audit record: both or neither.
+	UpdateDevice(ctx context.Context, d Device, rec audit.Record) error
 }

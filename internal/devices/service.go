@@ -2,17 +2,37 @@ package devices
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/ids"
 )
+
+// Limits of what a customer may set.
+const (
+	MaxNameLength  = 64
+	MinTemperature = 5.0
+	MaxTemperature = 35.0
+)
+
+var modes = []Mode{ModeOff, ModeHeat, ModeCool, ModeAuto, ModeEco}
 
 // Service reads and changes devices.
 type Service struct {
 	store Store
+	now   func() time.Time
 }
 
 // NewService returns a Service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store}
+func NewService(store Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
 }
 
 // OfCustomer returns the devices customerID owns in domainID, by name.
@@ -22,4 +42,56 @@ func (s *Service) OfCustomer(ctx context.Context, domainID, customerID string) (
 		return nil, err
 	}
 	return slices.DeleteFunc(ds, func(d Device) bool { return d.DomainID != domainID }), nil
+}
+
+// Change is what a customer changes on a device; nil fields stay.
+type Change struct {
+	Name              *string
+	TargetTemperature *float64
+	Mode              *Mode
+	Notifications     *bool
+}
+
+// Update applies ch to device id of customerID (for actor, who is the
+// customer or an operator assisting it) and audits it. It returns
+// apperr.ErrNotFound for a device the customer does not own and a
+// *apperr.ValidationError for values out of range, changing nothing.
+func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id string, ch Change) (Device, error) {
+	d, err := s.store.DeviceByID(ctx, id)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && (d.CustomerID != customerID || d.DomainID != actor.DomainID)) {
+		return Device{}, fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	if ch.Name != nil {
+		name := strings.TrimSpace(*ch.Name)
+		if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
+			return Device{}, apperr.Invalid("name", "INVALID", fmt.Sprintf("A device name has 1 to %d characters.", MaxNameLength))
+		}
+		d.Name = name
+	}
+	if t := ch.TargetTemperature; t != nil {
+		if math.IsNaN(*t) || *t < MinTemperature || *t > MaxTemperature {
+			return Device{}, apperr.Invalid("settings.targetTemperature", "INVALID",
+				fmt.Sprintf("The target temperature is between %g and %g °C.", MinTemperature, MaxTemperature))
+		}
+		d.Settings.TargetTemperature = *t
+	}
+	if ch.Mode != nil {
+		if !slices.Contains(modes, *ch.Mode) {
+			return Device{}, apperr.Invalid("settings.mode", "INVALID", "Unknown mode.")
+		}
+		d.Settings.Mode = *ch.Mode
+	}
+	if ch.Notifications != nil {
+		d.Settings.Notifications = *ch.Notifications
+	}
+	d.UpdatedAt = s.now()
+	rec := actor.Record(audit.ActionDeviceUpdated, "device", d.ID, "")
+	rec.ID, rec.At, rec.RequestID = ids.New(), d.UpdatedAt, audit.RequestID(ctx)
+	if err := s.store.UpdateDevice(ctx, d, rec); err != nil {
+		return Device{}, err
+	}
+	return d, nil
 }

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -16,6 +17,18 @@ type Principal struct {
 	CustomerID  string // the customer, for customer and assist sessions
 	Role        operators.Role
 	DisplayName string
+	Scope       Scope
+}
+
+// Actor returns p as the actor of an audit record.
+func (p Principal) Actor() audit.Actor {
+	switch p.Kind {
+	case KindOperator:
+		return audit.Actor{Type: audit.ActorOperator, ID: p.OperatorID, DomainID: p.DomainID}
+	case KindAssist:
+		return audit.Actor{Type: audit.ActorOperator, ID: p.OperatorID, ActingFor: p.CustomerID, DomainID: p.DomainID}
+	}
+	return audit.Actor{Type: audit.ActorCustomer, ID: p.CustomerID, DomainID: p.DomainID}
 }
 
 // Can reports whether p is an operator whose role grants perm.

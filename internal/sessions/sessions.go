@@ -20,9 +20,11 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/throttle"
 )
 
 // Kind says what a session stands for.
@@ -73,7 +75,9 @@ type Store interface {
 	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
 	OperatorByEmail(ctx context.Context, domainID, email string) (operators.Operator, error)
 	OperatorByID(ctx context.Context, id string) (operators.Operator, error)
+	CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error)
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
+	UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error)
 	AppendAudit(ctx context.Context, r audit.Record) error
 
 	// CreateSession stores s.
@@ -86,18 +90,35 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
-// Service signs operators in and out and authenticates tokens.
+// Login throttling: failures allowed before back-off, and its bounds.
+const (
+	freeFailuresPerAccount = 5
+	freeFailuresPerClient  = 20
+	backoffBase            = time.Second
+	backoffMax             = 15 * time.Minute
+)
+
+// Service signs operators and customers in and out and authenticates tokens.
 type Service struct {
 	store     Store
 	hasher    *passwords.Hasher
+	policy    passwords.Policy
 	now       func() time.Time
 	ttl       time.Duration
-	dummyHash string // verified against for unknown accounts, so they cost the same time
+	dummyHash string            // verified against for unknown accounts, so they cost the same time
+	accounts  *throttle.Limiter // failed sign-ins per account
+	clients   *throttle.Limiter // failed sign-ins per client address
 }
 
-// NewService returns a Service whose sessions live for ttl.
-func NewService(store Store, hasher *passwords.Hasher, now func() time.Time, ttl time.Duration) *Service {
-	return &Service{store: store, hasher: hasher, now: now, ttl: ttl, dummyHash: passwords.Encode(passwords.OWASP, NewToken())}
+// NewService returns a Service whose sessions live for ttl and whose new
+// passwords must pass policy.
+func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time, ttl time.Duration) *Service {
+	return &Service{
+		store: store, hasher: hasher, policy: policy, now: now, ttl: ttl,
+		dummyHash: passwords.Encode(passwords.OWASP, NewToken()),
+		accounts:  throttle.New(freeFailuresPerAccount, backoffBase, backoffMax, now),
+		clients:   throttle.New(freeFailuresPerClient, backoffBase, backoffMax, now),
+	}
 }
 
 // NewToken returns a new random 256-bit token, base64url without padding.
@@ -113,57 +134,179 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// OperatorLogin checks an operator's credentials and opens a session. It
-// returns apperr.ErrInvalidCredentials for an unknown domain, unknown email or
-// wrong password alike, apperr.ErrAccountDisabled only when the password is
-// right but the operator is disabled, and apperr.ErrRateLimited when hashing
-// is saturated.
-func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (string, operators.Operator, error) {
-	op, err := s.findOperator(ctx, domainSlug, email)
-	if errors.Is(err, apperr.ErrNotFound) {
-		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
-			return "", operators.Operator{}, err
-		}
-		s.audit(ctx, audit.Record{ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail, TargetType: "operator", Reason: "unknown account", Outcome: audit.OutcomeFailure})
-		return "", operators.Operator{}, apperr.ErrInvalidCredentials
-	}
-	if err != nil {
-		return "", operators.Operator{}, err
-	}
-	ok, err := s.hasher.Verify(ctx, op.PasswordHash, password)
-	if err != nil {
-		return "", operators.Operator{}, fmt.Errorf("verify operator %s: %w", op.ID, err)
-	}
-	failure := audit.Record{DomainID: op.DomainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail, TargetType: "operator", TargetID: op.ID, Outcome: audit.OutcomeFailure}
-	if !ok {
-		failure.Reason = "wrong password"
-		s.audit(ctx, failure)
-		return "", operators.Operator{}, apperr.ErrInvalidCredentials
-	}
-	if op.Status != operators.StatusActive {
-		failure.Reason = "account disabled"
-		s.audit(ctx, failure)
-		return "", operators.Operator{}, apperr.ErrAccountDisabled
-	}
-	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID})
-	if err != nil {
-		return "", operators.Operator{}, err
-	}
-	s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorOperator, ActorID: op.ID, Action: audit.ActionLoginSuccess, TargetType: "operator", TargetID: op.ID, Outcome: audit.OutcomeSuccess})
-	return token, op, nil
-}
-
-func (s *Service) findOperator(ctx context.Context, domainSlug, email string) (operators.Operator, error) {
-	d, err := s.store.DomainBySlug(ctx, strings.ToLower(strings.TrimSpace(domainSlug)))
-	if err != nil {
-		return operators.Operator{}, err
-	}
-	return s.store.OperatorByEmail(ctx, d.ID, NormalizeEmail(email))
-}
-
 // NormalizeEmail returns email trimmed and in lower case, the form emails are stored in.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr returns ctx carrying the address of the client, for throttling.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+func clientAddr(ctx context.Context) string {
+	addr, _ := ctx.Value(clientAddrKey{}).(string)
+	return addr
+}
+
+// account is what signing in needs to know of an operator or a customer.
+type account struct {
+	id, domainID, hash string
+	active             bool
+}
+
+// checkPassword is the sign-in sequence shared by operators and customers:
+// throttle, look up, verify, audit. It returns apperr.ErrRateLimited while the
+// account or the client address is backing off (before any hash is
+// computed), apperr.ErrInvalidCredentials for an unknown domain, unknown email
+// or wrong password alike, and apperr.ErrAccountDisabled only when the
+// password is right but the account is disabled.
+func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, email, password string,
+	lookup func(domainID, email string) (account, error)) (account, error) {
+	domainSlug, email = strings.ToLower(strings.TrimSpace(domainSlug)), NormalizeEmail(email)
+	accountKey, clientKey := string(kind)+":"+domainSlug+":"+email, clientAddr(ctx)
+	if wait := max(s.accounts.Wait(accountKey), s.clients.Wait(clientKey)); wait > 0 {
+		return account{}, fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+	}
+	fail := func(r audit.Record) (account, error) {
+		s.accounts.Fail(accountKey)
+		s.clients.Fail(clientKey)
+		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, string(kind), audit.OutcomeFailure
+		s.audit(ctx, r)
+		return account{}, apperr.ErrInvalidCredentials
+	}
+	acct, err := s.findAccount(ctx, domainSlug, email, lookup)
+	if errors.Is(err, apperr.ErrNotFound) {
+		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
+			return account{}, err
+		}
+		return fail(audit.Record{Reason: "unknown account"})
+	}
+	if err != nil {
+		return account{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, acct.hash, password)
+	if err != nil {
+		return account{}, fmt.Errorf("verify %s %s: %w", kind, acct.id, err)
+	}
+	if !ok {
+		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "wrong password"})
+	}
+	s.accounts.Reset(accountKey)
+	if !acct.active {
+		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
+			TargetType: string(kind), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
+		return account{}, apperr.ErrAccountDisabled
+	}
+	return acct, nil
+}
+
+func (s *Service) findAccount(ctx context.Context, domainSlug, email string, lookup func(domainID, email string) (account, error)) (account, error) {
+	d, err := s.store.DomainBySlug(ctx, domainSlug)
+	if err != nil {
+		return account{}, err
+	}
+	return lookup(d.ID, email)
+}
+
+// OperatorLogin checks an operator's credentials and opens a session; see
+// checkPassword for the errors.
+func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (string, operators.Operator, error) {
+	var op operators.Operator
+	acct, err := s.checkPassword(ctx, KindOperator, domainSlug, email, password, func(domainID, email string) (account, error) {
+		var err error
+		op, err = s.store.OperatorByEmail(ctx, domainID, email)
+		return account{id: op.ID, domainID: op.DomainID, hash: op.PasswordHash, active: op.Status == operators.StatusActive}, err
+	})
+	if err != nil {
+		return "", operators.Operator{}, err
+	}
+	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: acct.domainID, SubjectID: acct.id})
+	if err != nil {
+		return "", operators.Operator{}, err
+	}
+	s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorOperator, ActorID: op.ID, Action: audit.ActionLoginSuccess,
+		TargetType: string(KindOperator), TargetID: op.ID, Outcome: audit.OutcomeSuccess})
+	return token, op, nil
+}
+
+// CustomerLogin checks a customer's credentials and opens a session, limited
+// to changing the password when an operator asked for that; see
+// checkPassword for the errors.
+func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password string) (string, customers.Customer, error) {
+	var c customers.Customer
+	acct, err := s.checkPassword(ctx, KindCustomer, domainSlug, email, password, func(domainID, email string) (account, error) {
+		var err error
+		c, err = s.store.CustomerByEmail(ctx, domainID, email)
+		return account{id: c.ID, domainID: c.DomainID, hash: c.PasswordHash, active: c.Status == customers.StatusActive}, err
+	})
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	sess := Session{Kind: KindCustomer, DomainID: acct.domainID, SubjectID: acct.id, Epoch: c.SessionEpoch}
+	if c.MustChangePassword {
+		sess.Scope = ScopePasswordChange
+	}
+	token, err := s.open(ctx, sess)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	s.audit(ctx, audit.Record{DomainID: c.DomainID, ActorType: audit.ActorCustomer, ActorID: c.ID, Action: audit.ActionLoginSuccess,
+		TargetType: string(KindCustomer), TargetID: c.ID, Outcome: audit.OutcomeSuccess})
+	return token, c, nil
+}
+
+// ChangePassword sets a signed-in customer's new password after checking the
+// current one (throttled like sign-in), ends every other session of the
+// customer and returns a new token for this one. Wrong current passwords and
+// policy failures are *apperr.ValidationError; assist sessions get
+// apperr.ErrForbidden.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (string, customers.Customer, error) {
+	if p.Kind != KindCustomer {
+		return "", customers.Customer{}, fmt.Errorf("change password as %s: %w", p.Kind, apperr.ErrForbidden)
+	}
+	accountKey := "change:" + p.CustomerID
+	if wait := s.accounts.Wait(accountKey); wait > 0 {
+		return "", customers.Customer{}, fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+	}
+	c, err := s.store.CustomerByID(ctx, p.CustomerID)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, c.PasswordHash, current)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	if !ok {
+		s.accounts.Fail(accountKey)
+		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
+	}
+	s.accounts.Reset(accountKey)
+	if err := s.policy.Check("newPassword", next, customers.PersonalWords(c)...); err != nil {
+		return "", customers.Customer{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	at, mustChange := s.now(), false
+	actor := p.Actor()
+	c, err = s.store.UpdateCustomer(ctx, customers.Update{
+		ID: c.ID, Version: c.Version, PasswordHash: &hash, MustChangePassword: &mustChange, EndSessions: true, At: at,
+		Audit: customers.AuditRecord(actor, audit.ActionPasswordChange, c.ID, "", at, audit.RequestID(ctx)),
+		Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.SessionRevoked, CustomerID: c.ID, ActorID: c.ID,
+			Data: map[string]string{"reason": "password_changed"}, OccurredAt: at}},
+	})
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	token, err := s.open(ctx, Session{Kind: KindCustomer, DomainID: c.DomainID, SubjectID: c.ID, Epoch: c.SessionEpoch})
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	return token, c, nil
 }
 
 func (s *Service) open(ctx context.Context, sess Session) (string, error) {
@@ -217,7 +360,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if c.Status != customers.StatusActive {
 			return Principal{}, apperr.ErrAccountDisabled
 		}
-		p.CustomerID, p.DisplayName = c.ID, c.FirstName+" "+c.LastName
+		if sess.Epoch != c.SessionEpoch {
+			return Principal{}, apperr.ErrUnauthenticated // ended by a password reset, change or disabling
+		}
+		p.CustomerID, p.DisplayName, p.Scope = c.ID, c.FirstName+" "+c.LastName, sess.Scope
 	default:
 		return Principal{}, apperr.ErrUnauthenticated
 	}

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -233,24 +235,69 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 	return nil
 }
 
+const deviceColumns = `id, domain_id, customer_id, name, model, online, target_temperature, mode, notifications, created_at, updated_at`
+
+func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
+	var d devices.Device
+	var created, updated int64
+	if err := row.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.Online, &d.Settings.TargetTemperature,
+		&d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
+		return devices.Device{}, mapErr(err)
+	}
+	d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return d, nil
+}
+
 // DevicesByCustomer implements devices.Store.
 func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, customer_id, name, model, online, target_temperature, mode,
-		notifications, created_at, updated_at FROM devices WHERE customer_id = ? ORDER BY name, id`, customerID)
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE customer_id = ? ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+	}
+	rows, err := stmt.QueryContext(ctx, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
 	}
 	defer rows.Close()
 	var out []devices.Device
 	for rows.Next() {
-		var d devices.Device
-		var created, updated int64
-		if err := rows.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.Online, &d.Settings.TargetTemperature,
-			&d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
+		d, err := scanDevice(rows)
+		if err != nil {
 			return nil, fmt.Errorf("devices of %s: %w", customerID, err)
 		}
-		d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// DeviceByID implements devices.Store.
+func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`)
+	if err != nil {
+		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	d, err := scanDevice(stmt.QueryRowContext(ctx, id))
+	if err != nil {
+		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// UpdateDevice implements devices.Store.
+func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
+			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), d.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, apperr.ErrNotFound)
+		}
+		return writeRecords(ctx, tx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("update device %s: %w", d.ID, err)
+	}
+	return nil
 }

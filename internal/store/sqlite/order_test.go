@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -57,7 +59,7 @@ func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
 		t.Fatalf("search index has %d rows (want %d), %d customers without their row", indexed, n+2, mismatched)
 	}
 
-	svc := customers.NewService(s)
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	var got []string
 	var after *customers.Cursor
 	for {

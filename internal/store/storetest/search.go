@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store"
 )
 
@@ -104,7 +106,7 @@ func searchAll(t *testing.T, svc *customers.Service, domainID, text string, stat
 
 func testSearch(t *testing.T, s store.Store) {
 	a, b := seedSearch(t, s)
-	svc := customers.NewService(s)
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	ctx := context.Background()
 
 	const (

@@ -200,6 +200,30 @@ func testDevices(t *testing.T, s store.Store) {
 	if err != nil || len(got) != 0 {
 		t.Fatalf("devices of nobody = %v, %v", got, err)
 	}
+
+	one, err := s.DeviceByID(ctx, kitchen.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, one, kitchen)
+	_, err = s.DeviceByID(ctx, ids.New())
+	wantErr(t, err, apperr.ErrNotFound)
+
+	kitchen.Name, kitchen.Settings.Mode, kitchen.UpdatedAt = "Cuisine", devices.ModeHeat, now().Add(time.Second)
+	rec := audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), ActorType: audit.ActorCustomer, ActorID: c.ID,
+		Action: audit.ActionDeviceUpdated, TargetType: "device", TargetID: kitchen.ID, Outcome: audit.OutcomeSuccess}
+	if err := s.UpdateDevice(ctx, kitchen, rec); err != nil {
+		t.Fatal(err)
+	}
+	if one, _ = s.DeviceByID(ctx, kitchen.ID); !reflect.DeepEqual(one, kitchen) {
+		t.Fatalf("after update: %+v\nwant %+v", one, kitchen)
+	}
+	if records, _ := s.AuditRecords(ctx, d.ID, 5); len(records) != 1 || records[0] != rec {
+		t.Fatalf("audit of the device update: %+v", records)
+	}
+	missing := kitchen
+	missing.ID = ids.New()
+	wantErr(t, s.UpdateDevice(ctx, missing, audit.Record{ID: ids.New(), DomainID: d.ID}), apperr.ErrNotFound)
 }
 
 func testSessions(t *testing.T, s store.Store) {
