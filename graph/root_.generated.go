@@ -1171,7 +1171,10 @@ enum UserErrorCode {
 
 "The entry points for reading."
 type Query {
-  "Who is signed in: an ` + "`" + `Operator` + "`" + ` or a ` + "`" + `Customer` + "`" + `; null without a valid session."
+  """
+  Who is signed in: an ` + "`" + `Operator` + "`" + ` or a ` + "`" + `Customer` + "`" + `. Null when the request carries no token; an error
+  (UNAUTHENTICATED, ACCOUNT_DISABLED) when it carries one that no longer works.
+  """
   viewer: Viewer
   "Any object by its global id, if the caller may see it; null otherwise."
   node("A global id, as returned in an ` + "`" + `id` + "`" + ` field." id: ID!): Node

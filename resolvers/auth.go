@@ -21,6 +21,12 @@ func WithToken(ctx context.Context, token string) context.Context {
 	return context.WithValue(ctx, tokenKey{}, token)
 }
 
+// hasToken reports whether the request or connection presented a token.
+func hasToken(ctx context.Context) bool {
+	token, _ := ctx.Value(tokenKey{}).(string)
+	return token != ""
+}
+
 type authKey struct{}
 
 // authState memoizes one operation's authentication, so that a query asking

@@ -134,12 +134,12 @@ func (r *mutationResolver) SetAccountStatus(ctx context.Context, input model.Set
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
-	p, err := r.principal(ctx)
-	if errors.Is(err, apperr.ErrUnauthenticated) {
-		return nil, nil
+	if !hasToken(ctx) {
+		return nil, nil // nobody signed in: not an error
 	}
+	p, err := r.principal(ctx)
 	if err != nil {
-		return nil, err
+		return nil, err // a token that no longer works: the client must know
 	}
 	if p.Kind == sessions.KindOperator {
 		o, err := r.OperatorService.Get(ctx, p.DomainID, p.OperatorID)

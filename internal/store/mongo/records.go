@@ -154,7 +154,7 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
 	since := time.Now().UTC().Truncate(time.Millisecond)
 	seen := map[string]bool{} // ids already handled at time `since`
-	opts := options.Find().SetCursorType(options.TailableAwait).SetMaxAwaitTime(500 * time.Millisecond)
+	opts := options.Find().SetCursorType(options.TailableAwait).SetMaxAwaitTime(200 * time.Millisecond)
 	for ctx.Err() == nil {
 		cur, err := s.events.Find(ctx, bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: since}}}}, opts)
 		if err == nil {

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
+
+const (
+	customerPassword = "tulip-lantern-orbit-42"
+	customerEmail    = "casey.customer@example.com"
+	newPassword      = "a brand new passphrase"
+)
+
+// storeKinds runs a test against a server on each store.
+var storeKinds = []struct {
+	name string
+	edit func(t *testing.T) func(*config)
+}{
+	{"sqlite", func(*testing.T) func(*config) { return nil }},
+	{"mongo", func(t *testing.T) func(*config) {
+		uri := mongotest.URI(t)
+		return func(c *config) { c.MongoURI = uri }
+	}},
+}
+
+// accountFixture is a server with the demo domain and one customer with a
+// known password and a device.
+type accountFixture struct {
+	*testInstance
+	customer customers.Customer
+	device   devices.Device
+}
+
+func newAccountFixture(t *testing.T, edit func(*config)) *accountFixture {
+	t.Helper()
+	s := startTest(t, edit)
+	return addCustomer(t, s)
+}
+
+func addCustomer(t *testing.T, s *testInstance) *accountFixture {
+	t.Helper()
+	ctx := context.Background()
+	if err := ensureDemo(ctx, s.store, testPassword, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.store.DomainBySlug(ctx, demoSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.store.CustomerByEmail(ctx, d.ID, customerEmail)
+	if err != nil { // the first instance of a shared store creates it
+		c = storetest.NewCustomer(d, "Casey", "Customer", customerEmail, "+1 555 010 7777")
+		c.PasswordHash = passwords.Encode(passwords.OWASP, customerPassword)
+		if err := s.store.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+			t.Fatal(err)
+		}
+		dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
+			Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: now(), UpdatedAt: now()}
+		if err := s.store.InsertDevices(ctx, []devices.Device{dev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := s.store.DevicesByCustomer(ctx, c.ID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("devices: %v %v", ds, err)
+	}
+	return &accountFixture{testInstance: s, customer: c, device: ds[0]}
+}
+
+func (f *accountFixture) customerID() string { return globalIDForTest("Customer", f.customer.ID) }
+
+const customerLoginMutation = `mutation($email: String!, $password: String!) {
+  login(input: {domain: "demo", email: $email, password: $password}) {
+    token mustChangePassword customer { email } userErrors { field message code }
+  }
+}`
+
+// customerLogin returns the token, or "" and the first user error's code and message.
+func (f *accountFixture) customerLogin(t *testing.T, password string) (token, code, message string) {
+	t.Helper()
+	resp := f.post(t, "", customerLoginMutation, map[string]any{"email": customerEmail, "password": password})
+	if len(resp.Errors) > 0 {
+		return "", resp.code(), resp.Errors[0].Message
+	}
+	if tok, _ := dig(resp.Data, "login", "token").(string); tok != "" {
+		return tok, "", ""
+	}
+	errs, _ := dig(resp.Data, "login", "userErrors").([]any)
+	if len(errs) == 0 {
+		t.Fatalf("login: neither token nor error: %+v", resp)
+	}
+	return "", dig(errs[0], "code").(string), dig(errs[0], "message").(string)
+}
+
+const setStatusMutation = `mutation($id: ID!, $status: AccountStatus!, $reason: String) {
+  setAccountStatus(input: {customerId: $id, status: $status, reason: $reason}) {
+    changed customer { status } userErrors { field code }
+  }
+}`
+
+const resetMutation = `mutation($id: ID!, $pw: String!, $confirm: String!, $require: Boolean) {
+  resetPassword(input: {customerId: $id, newPassword: $pw, confirmPassword: $confirm, requireChangeOnNextLogin: $require}) {
+    customer { id } userErrors { field code message }
+  }
+}`
+
+const viewerQuery = `{ viewer { ... on Customer { email devices { name } } } }`
+
+// wsMessage is one read from a socket and when it completed.
+type wsMessage struct {
+	msg map[string]any
+	err error
+	at  time.Time
+}
+
+// readAll reads c in the background until it fails, timing every message.
+func (c *wsClient) readAll() <-chan wsMessage {
+	out := make(chan wsMessage, 16)
+	go func() {
+		defer close(out)
+		for {
+			msg, err := c.next()
+			out <- wsMessage{msg, err, time.Now()}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// subscribeAccountEvents opens a socket as the customer and subscribes.
+func (f *accountFixture) subscribeAccountEvents(t *testing.T, token string) *wsClient {
+	t.Helper()
+	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	c.send(map[string]any{"id": "events", "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type status previousStatus reason } }`}})
+	time.Sleep(150 * time.Millisecond) // the subscription is registered when its resolver has run
+	return c
+}
+
+func TestDisablingTakesEffectImmediately(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			token, _, _ := f.customerLogin(t, customerPassword)
+			if token == "" {
+				t.Fatal("the customer cannot sign in")
+			}
+			if resp := f.post(t, token, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
+				t.Fatalf("viewer before: %+v", resp)
+			}
+			admin := f.login(t, demoAdminEmail)
+			ws := f.subscribeAccountEvents(t, token).readAll()
+
+			resp := f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "chargeback fraud"})
+			returned := time.Now()
+			if dig(resp.Data, "setAccountStatus", "changed") != true || dig(resp.Data, "setAccountStatus", "customer", "status") != "DISABLED" {
+				t.Fatalf("disable: %+v", resp)
+			}
+
+			// The old token fails at once, with ACCOUNT_DISABLED.
+			if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeAccountDisabled {
+				t.Fatalf("old token after disabling: %+v, want ACCOUNT_DISABLED", resp)
+			}
+			// Sign-in: generic for a wrong password, clear for the right one.
+			if _, code, _ := f.customerLogin(t, "wrong password entirely"); code != "INVALID_CREDENTIALS" {
+				t.Fatalf("wrong password of a disabled account: %s", code)
+			}
+			if _, code, msg := f.customerLogin(t, customerPassword); code != "ACCOUNT_DISABLED" || msg != "This account has been disabled. Please contact customer support." {
+				t.Fatalf("right password of a disabled account: %s %q", code, msg)
+			}
+			// The open socket gets the event, then is closed with 4403.
+			event, closed := <-ws, <-ws
+			if event.err != nil || dig(event.msg, "payload", "data", "accountEvents", "type") != "STATUS_CHANGED" ||
+				dig(event.msg, "payload", "data", "accountEvents", "status") != "DISABLED" {
+				t.Fatalf("socket got %v, %v; want the STATUS_CHANGED event", event.msg, event.err)
+			}
+			if code := closeCode(closed.err); code != closeForbidden {
+				t.Fatalf("socket after the event: %v, want close 4403", closed.err)
+			}
+			t.Logf("event %v and close %v after the mutation returned", event.at.Sub(returned).Round(time.Millisecond), closed.at.Sub(returned).Round(time.Millisecond))
+			if waited := closed.at.Sub(returned); waited > 3*time.Second {
+				t.Fatalf("socket closed only after %v", waited)
+			}
+
+			// Disabling again changes nothing and writes no event.
+			before, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 100)
+			resp = f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "again"})
+			if dig(resp.Data, "setAccountStatus", "changed") != false {
+				t.Fatalf("second disable: %+v", resp)
+			}
+			if after, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 100); len(after) != len(before) {
+				t.Fatalf("a no-op disable wrote %d events", len(after)-len(before))
+			}
+
+			// Enabling lets the customer in again; the old session stays dead.
+			resp = f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "ACTIVE"})
+			if dig(resp.Data, "setAccountStatus", "changed") != true {
+				t.Fatalf("enable: %+v", resp)
+			}
+			if tok, code, _ := f.customerLogin(t, customerPassword); tok == "" {
+				t.Fatalf("sign-in after enabling: %s", code)
+			}
+			if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("the session ended by disabling came back: %+v", resp)
+			}
+
+			records, _ := f.store.AuditRecords(context.Background(), f.customer.DomainID, 50)
+			found := false
+			for _, r := range records {
+				found = found || (r.Action == "user_disabled" && r.TargetID == f.customer.ID && r.Reason == "chargeback fraud" && r.ActorType == "operator")
+			}
+			if !found {
+				t.Fatalf("no audit record of the disabling: %+v", records)
+			}
+		})
+	}
+}
+
+func TestResetPasswordTakesEffectImmediately(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			token, _, _ := f.customerLogin(t, customerPassword)
+			support := f.login(t, demoSupportEmail)
+
+			refusals := []struct {
+				pw, confirm, field, code string
+			}{
+				{newPassword, "something else", "confirmPassword", "MISMATCH"},
+				{"short", "short", "newPassword", "TOO_SHORT"},
+				{"1qaz2wsx3edc", "1qaz2wsx3edc", "newPassword", "COMMON_PASSWORD"},
+				{customerEmail, customerEmail, "newPassword", "MATCHES_ACCOUNT"},
+			}
+			for _, r := range refusals {
+				resp := f.post(t, support, resetMutation, map[string]any{"id": f.customerID(), "pw": r.pw, "confirm": r.confirm})
+				errs, _ := dig(resp.Data, "resetPassword", "userErrors").([]any)
+				if len(errs) != 1 || dig(errs[0], "code") != r.code || dig(errs[0], "field").([]any)[0] != r.field {
+					t.Fatalf("reset to %q: %+v, want %s on %s", r.pw, resp, r.code, r.field)
+				}
+			}
+			if resp := f.post(t, token, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
+				t.Fatalf("a refused reset changed something: %+v", resp)
+			}
+
+			resp := f.post(t, support, resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword})
+			if dig(resp.Data, "resetPassword", "customer", "id") != f.customerID() {
+				t.Fatalf("reset: %+v", resp)
+			}
+			if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("session after the reset: %+v, want UNAUTHENTICATED", resp)
+			}
+			if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
+				t.Fatalf("old password after the reset: %s", code)
+			}
+			if tok, code, _ := f.customerLogin(t, newPassword); tok == "" {
+				t.Fatalf("new password after the reset: %s", code)
+			}
+			evs, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 10)
+			if len(evs) == 0 || evs[0].Type != "PASSWORD_RESET" || evs[0].CustomerID != f.customer.ID {
+				t.Fatalf("no PASSWORD_RESET event: %+v", evs)
+			}
+
+			// With requireChangeOnNextLogin the next session may only change the password.
+			resp = f.post(t, support, resetMutation, map[string]any{"id": f.customerID(), "pw": customerPassword, "confirm": customerPassword, "require": true})
+			if errs, _ := dig(resp.Data, "resetPassword", "userErrors").([]any); len(errs) != 0 {
+				t.Fatalf("reset with change required: %+v", resp)
+			}
+			login := f.post(t, "", customerLoginMutation, map[string]any{"email": customerEmail, "password": customerPassword})
+			restricted, _ := dig(login.Data, "login", "token").(string)
+			if restricted == "" || dig(login.Data, "login", "mustChangePassword") != true {
+				t.Fatalf("login after a forced reset: %+v", login)
+			}
+			if resp := f.post(t, restricted, viewerQuery, nil); resp.code() != codePasswordChangeRequired {
+				t.Fatalf("restricted session reading: %+v", resp)
+			}
+			change := f.post(t, restricted, `mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token userErrors { code } } }`,
+				map[string]any{"c": customerPassword, "n": "my very own secret"})
+			full, _ := dig(change.Data, "changePassword", "token").(string)
+			if full == "" {
+				t.Fatalf("changePassword: %+v", change)
+			}
+			if resp := f.post(t, full, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
+				t.Fatalf("session after changing the password: %+v", resp)
+			}
+			if resp := f.post(t, restricted, viewerQuery, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("the restricted session outlived the change: %+v", resp)
+			}
+		})
+	}
+}
+
+func TestCustomerSelfService(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	changeQ := `mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token userErrors { field code } } }`
+	resp := f.post(t, token, changeQ, map[string]any{"c": "not my password", "n": newPassword})
+	if errs, _ := dig(resp.Data, "changePassword", "userErrors").([]any); len(errs) != 1 || dig(errs[0], "code") != "INVALID_CREDENTIALS" {
+		t.Fatalf("wrong current password: %+v", resp)
+	}
+	resp = f.post(t, token, changeQ, map[string]any{"c": customerPassword, "n": "Casey"})
+	if errs, _ := dig(resp.Data, "changePassword", "userErrors").([]any); len(errs) != 1 || dig(errs[0], "code") != "TOO_SHORT" {
+		t.Fatalf("weak new password: %+v", resp)
+	}
+
+	deviceID := globalIDForTest("Device", f.device.ID)
+	update := `mutation($id: ID!, $name: String, $t: Float) { updateDevice(input: {deviceId: $id, name: $name, settings: {targetTemperature: $t, mode: ECO}}) {
+	  device { name settings { targetTemperature mode } } userErrors { field code } } }`
+	resp = f.post(t, token, update, map[string]any{"id": deviceID, "name": "  Living room  ", "t": 21.5})
+	if dig(resp.Data, "updateDevice", "device", "name") != "Living room" || dig(resp.Data, "updateDevice", "device", "settings", "mode") != "ECO" {
+		t.Fatalf("updateDevice: %+v", resp)
+	}
+	resp = f.post(t, token, update, map[string]any{"id": deviceID, "t": 99.0})
+	errs, _ := dig(resp.Data, "updateDevice", "userErrors").([]any)
+	if len(errs) != 1 || strings.Join([]string{dig(errs[0], "field").([]any)[0].(string), dig(errs[0], "field").([]any)[1].(string)}, ".") != "settings.targetTemperature" {
+		t.Fatalf("out-of-range temperature: %+v", resp)
+	}
+	if d, _ := f.store.DeviceByID(context.Background(), f.device.ID); d.Settings.TargetTemperature != 21.5 {
+		t.Fatalf("a refused update changed the device: %+v", d)
+	}
+	// Another customer's device does not exist for this one.
+	d, _ := f.store.DomainBySlug(context.Background(), demoSlug)
+	other := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
+	_ = f.store.InsertCustomers(context.Background(), []customers.Customer{other})
+	foreign := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: other.ID, Name: "Theirs", Settings: devices.Settings{Mode: devices.ModeOff}}
+	_ = f.store.InsertDevices(context.Background(), []devices.Device{foreign})
+	if resp := f.post(t, token, update, map[string]any{"id": globalIDForTest("Device", foreign.ID), "name": "Mine now"}); resp.code() != codeNotFound {
+		t.Fatalf("renaming another customer's device: %+v", resp)
+	}
+}
+
+func TestAccountActionsAreAuthorized(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	customer, _, _ := f.customerLogin(t, customerPassword)
+	support := f.login(t, demoSupportEmail)
+	vars := map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"}
+	if resp := f.post(t, support, setStatusMutation, vars); resp.code() != codeForbidden {
+		t.Errorf("SUPPORT disabling: %+v", resp)
+	}
+	if resp := f.post(t, customer, setStatusMutation, vars); resp.code() != codeForbidden {
+		t.Errorf("a customer disabling: %+v", resp)
+	}
+	if resp := f.post(t, customer, resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword}); resp.code() != codeForbidden {
+		t.Errorf("a customer resetting: %+v", resp)
+	}
+	if resp := f.post(t, support, `{ customers(query: "") { totalCount } }`, nil); resp.code() != "" {
+		t.Errorf("SUPPORT searching: %+v", resp)
+	}
+	if resp := f.post(t, customer, `{ customers(query: "") { totalCount } }`, nil); resp.code() != codeForbidden {
+		t.Errorf("a customer searching: %+v", resp)
+	}
+	// An operator of another domain finds no such customer.
+	other := storetest.NewDomain(t, f.store)
+	addOperator(t, f, other.ID, "admin@other.test")
+	stranger := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
+	tok, _ := dig(stranger.Data, "operatorLogin", "token").(string)
+	if resp := f.post(t, tok, setStatusMutation, vars); resp.code() != codeNotFound {
+		t.Errorf("another domain's admin disabling: %+v", resp)
+	}
+	if resp := f.post(t, tok, resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword}); resp.code() != codeNotFound {
+		t.Errorf("another domain's admin resetting: %+v", resp)
+	}
+	if c, _ := f.store.CustomerByID(context.Background(), f.customer.ID); c.Status != customers.StatusActive || c.PasswordHash != f.customer.PasswordHash {
+		t.Errorf("a refused action changed the customer")
+	}
+}
+
+func TestBruteForceBacksOffBeforeHashing(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	for i := range 5 {
+		if _, code, _ := f.customerLogin(t, "guess number "+string(rune('a'+i))); code != "INVALID_CREDENTIALS" {
+			t.Fatalf("guess %d: %s", i, code)
+		}
+	}
+	// One more failure starts the back-off; from then on even the right password waits.
+	f.customerLogin(t, "guess number f")
+	start := time.Now()
+	if _, code, _ := f.customerLogin(t, customerPassword); code != codeRateLimited {
+		t.Fatalf("during back-off: %s, want RATE_LIMITED", code)
+	}
+	if took := time.Since(start); took > 20*time.Millisecond {
+		t.Logf("a refused attempt took %v (no hash should run)", took)
+	}
+	// Another account from the same client is not blocked yet.
+	resp := f.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": demoAdminEmail, "password": testPassword})
+	if dig(resp.Data, "operatorLogin", "token") == nil {
+		t.Fatalf("another account was blocked too: %+v", resp)
+	}
+}
+
+func TestNoSecretsInLogs(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	admin := f.login(t, demoAdminEmail)
+	f.post(t, admin, resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword})
+	f.customerLogin(t, "a wrong password here")
+	f.post(t, token, viewerQuery, nil)
+	logs := f.logs.String()
+	for _, secret := range []string{customerPassword, newPassword, token, admin, testPassword, "a wrong password here"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs contain a secret: %q", secret)
+		}
+	}
+	if !strings.Contains(logs, "req_id") {
+		t.Error("the logs were not captured")
+	}
+}
+
+func TestTwoInstancesShareOneMongoStore(t *testing.T) {
+	uri := mongotest.URI(t)
+	edit := func(c *config) { c.MongoURI = uri }
+	a := newAccountFixture(t, edit)
+	b := addCustomer(t, startTest(t, edit))
+	token, _, _ := a.customerLogin(t, customerPassword)
+	admin := b.login(t, demoAdminEmail)
+	ws := a.subscribeAccountEvents(t, token).readAll()
+
+	resp := b.post(t, admin, setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "disabled on B"})
+	returned := time.Now()
+	if dig(resp.Data, "setAccountStatus", "changed") != true {
+		t.Fatalf("disable on B: %+v", resp)
+	}
+	if resp := a.post(t, token, viewerQuery, nil); resp.code() != codeAccountDisabled {
+		t.Fatalf("request on A after disabling on B: %+v", resp)
+	}
+	event, closed := <-ws, <-ws
+	if event.err != nil || dig(event.msg, "payload", "data", "accountEvents", "reason") != "disabled on B" {
+		t.Fatalf("socket on A got %v, %v; want the event from B", event.msg, event.err)
+	}
+	if closeCode(closed.err) != closeForbidden {
+		t.Fatalf("socket on A: %v, want close 4403", closed.err)
+	}
+	t.Logf("on A: event %v and close %v after the mutation on B returned", event.at.Sub(returned).Round(time.Millisecond), closed.at.Sub(returned).Round(time.Millisecond))
+}
+
+// addOperator adds an ADMIN with testPassword to the domain.
+func addOperator(t *testing.T, f *accountFixture, domainID, email string) {
+	t.Helper()
+	op := operators.Operator{ID: ids.New(), DomainID: domainID, Name: "Other Admin", Email: email, Role: operators.RoleAdmin,
+		Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, testPassword), CreatedAt: now(), UpdatedAt: now()}
+	if err := f.store.CreateOperator(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+}
