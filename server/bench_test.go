@@ -56,7 +56,7 @@ func BenchmarkSearchMongo(b *testing.B) {
 	for b.Loop() {
 		fmt.Fprintf(os.Stdout, "\n%s, 10,000 customers\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n", server)
 		for _, c := range []int{1, 8, 32} {
-			fmt.Fprintln(os.Stdout, runLoad(ctx, client, queries, c, 10*time.Second))
+			fmt.Fprintln(os.Stdout, runLoad(ctx, c, 10*time.Second, searching(client, queries)))
 		}
 	}
 }

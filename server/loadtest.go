@@ -176,9 +176,9 @@ func (r loadResult) String() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// runLoad sends queries (cycling through them) from concurrency workers for
-// duration and measures each request's latency.
-func runLoad(ctx context.Context, c *graphqlClient, queries []string, concurrency int, duration time.Duration) loadResult {
+// runLoad calls do from concurrency workers for duration (n counts the calls
+// across workers) and measures each call's latency.
+func runLoad(ctx context.Context, concurrency int, duration time.Duration, do func(ctx context.Context, n int) error) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	var next atomic.Int64
@@ -191,9 +191,8 @@ func runLoad(ctx context.Context, c *graphqlClient, queries []string, concurrenc
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				q := queries[int(next.Add(1))%len(queries)]
 				t0 := time.Now()
-				err := c.do(ctx, searchBenchQuery, map[string]any{"q": q}, nil)
+				err := do(ctx, int(next.Add(1)))
 				if ctx.Err() != nil {
 					return // cut off by the end of the run: not a measurement
 				}
@@ -216,6 +215,13 @@ func runLoad(ctx context.Context, c *graphqlClient, queries []string, concurrenc
 	}
 	return loadResult{Concurrency: concurrency, Requests: len(all), Errors: int(errCount.Load()),
 		PerSecond: float64(len(all)) / elapsed.Seconds(), P50: pct(.50), P95: pct(.95), P99: pct(.99)}
+}
+
+// searching returns a load function that runs the search workload.
+func searching(c *graphqlClient, queries []string) func(context.Context, int) error {
+	return func(ctx context.Context, n int) error {
+		return c.do(ctx, searchBenchQuery, map[string]any{"q": queries[n%len(queries)]}, nil)
+	}
 }
 
 // benchSearchPassword signs in to the benchmark's own data directory only.
@@ -243,21 +249,11 @@ func runBenchSearch(ctx context.Context, args []string, out io.Writer) error {
 	if err := seedForBench(ctx, *dataDir, *n, out); err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	child, base, err := startChild(ctx, *dataDir, *addr)
 	if err != nil {
 		return err
 	}
-	child := exec.CommandContext(ctx, self)
-	child.Env = append(os.Environ(), "DATA_DIR="+*dataDir, "LISTEN_ADDR="+*addr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+benchSearchPassword)
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		return err
-	}
 	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
-	base := "http://" + *addr
-	if err := waitReady(ctx, base); err != nil {
-		return err
-	}
 	client := newGraphQLClient(base, 64)
 	if err := client.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
 		return err
@@ -267,10 +263,10 @@ func runBenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "workload: %d queries; warming up\n", len(queries))
-	runLoad(ctx, client, queries, 8, 5*time.Second)
+	runLoad(ctx, 8, 5*time.Second, searching(client, queries))
 	fmt.Fprintf(out, "\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range concurrency {
-		fmt.Fprintln(out, runLoad(ctx, client, queries, c, *duration))
+		fmt.Fprintln(out, runLoad(ctx, c, *duration, searching(client, queries)))
 	}
 	fmt.Fprintf(out, "\nserver RSS: %s; database on disk: %.0f MiB (%s)\n", processRSS(child.Process.Pid), float64(dirSize(*dataDir))/(1<<20), *dataDir)
 	return nil
@@ -345,4 +341,110 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return total
+}
+
+// runBenchLogin is `server bench-login`: sign-in throughput with the real
+// hashing parameters, and search latency while one account is brute-forced.
+func runBenchLogin(ctx context.Context, args []string, out io.Writer) error {
+	fs := flagSet("bench-login")
+	dataDir := fs.String("data-dir", "./bench-login-data", "embedded store to serve (created with the demo domain)")
+	duration := fs.Duration("duration", 20*time.Second, "length of each run")
+	addr := fs.String("listen-addr", "127.0.0.1:18091", "where the server under test listens")
+	if err := parseSubcommand(fs, args); err != nil {
+		return err
+	}
+	child, base, err := startChild(ctx, *dataDir, *addr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	operator := newGraphQLClient(base, 64)
+	if err := operator.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
+		return err
+	}
+	var page struct {
+		Customers struct {
+			Edges []struct {
+				Node struct{ Email, Status string }
+			} `json:"edges"`
+		} `json:"customers"`
+	}
+	if err := operator.do(ctx, `{ customers(status: ACTIVE, first: 100) { edges { node { email status } } } }`, nil, &page); err != nil {
+		return err
+	}
+	var emails []string
+	for _, e := range page.Customers.Edges {
+		emails = append(emails, e.Node.Email)
+	}
+	customer := newGraphQLClient(base, 16)
+	login := func(password string) func(context.Context, int) error {
+		return func(ctx context.Context, n int) error {
+			var res struct {
+				Login struct {
+					Token *string `json:"token"`
+				} `json:"login"`
+			}
+			q := `mutation($e: String!, $p: String!) { login(input: {domain: "demo", email: $e, password: $p}) { token } }`
+			if err := customer.do(ctx, q, map[string]any{"e": emails[n%len(emails)], "p": password}, &res); err != nil {
+				return err
+			}
+			if res.Login.Token == nil {
+				return errors.New("login refused")
+			}
+			return nil
+		}
+	}
+	fmt.Fprintf(out, "| run | concurrency | requests | errors | per second | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n")
+	row := func(name string, r loadResult) {
+		fmt.Fprintf(out, "| %s %s\n", name, strings.TrimPrefix(r.String(), "|"))
+	}
+	row("customer logins", runLoad(ctx, 4, *duration, login(benchSearchPassword)))
+
+	queries, err := searchWorkload(ctx, operator, 7)
+	if err != nil {
+		return err
+	}
+	row("search, idle", runLoad(ctx, 4, *duration, searching(operator, queries)))
+	burstCtx, stopBurst := context.WithCancel(ctx)
+	attacker := newGraphQLClient(base, 16)
+	var guesses atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for burstCtx.Err() == nil {
+				q := `mutation($p: String!) { login(input: {domain: "demo", email: "` + emails[0] + `", password: $p}) { token } }`
+				_ = attacker.do(burstCtx, q, map[string]any{"p": fmt.Sprint("guess-", guesses.Add(1))}, nil)
+			}
+		}()
+	}
+	searchUnderAttack := runLoad(ctx, 4, *duration, searching(operator, queries))
+	stopBurst()
+	wg.Wait()
+	row("search, brute force on one account", searchUnderAttack)
+	fmt.Fprintf(out, "\nbrute force: %d wrong-password logins sent by 8 workers during the run\n", guesses.Load())
+	return nil
+}
+
+// startChild starts this binary as the server on the embedded store in dir
+// (creating the demo domain with the benchmark password) and waits until ready.
+func startChild(ctx context.Context, dir, addr string) (*exec.Cmd, string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	child := exec.CommandContext(ctx, self)
+	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+benchSearchPassword)
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		return nil, "", err
+	}
+	base := "http://" + addr
+	if err := waitReady(ctx, base); err != nil {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		return nil, "", err
+	}
+	return child, base, nil
 }

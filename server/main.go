@@ -6,6 +6,7 @@
 //	server seed -domain demo -n N    add N generated customers to a domain
 //	server create-operator ...       add an operator (and its domain) for a real deployment
 //	server bench-search -n N         seed N customers and measure search over HTTP (docs/BENCHMARKS.md)
+//	server bench-login               measure sign-in, and search under a brute-force burst
 package main
 
 import (
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runCreateOperator(ctx, args[1:], getenv, stdout)
 		case "bench-search":
 			return runBenchSearch(ctx, args[1:], stdout)
+		case "bench-login":
+			return runBenchLogin(ctx, args[1:], stdout)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
