@@ -36,6 +36,11 @@ const (
 	ActionUserEnabled  = "user_enabled"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
+	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;
+	// ActionAssistRedeemed is its ticket turned into a session.
+	ActionAssistStarted  = "assist_started"
+	ActionAssistRedeemed = "assist_redeemed"
+	ActionAssistEnded    = "assist_ended"
 )
 
 // Actor is who did something, for the audit record.
@@ -43,13 +48,14 @@ type Actor struct {
 	Type      string // ActorOperator, ActorCustomer, ...
 	ID        string
 	ActingFor string // the customer an assisting operator acts as
+	AssistID  string // the assist session, when assisting
 	DomainID  string
 }
 
 // Record returns a record of action by a on a target, to be completed with
 // its ID and time by the writer.
 func (a Actor) Record(action, targetType, targetID, reason string) Record {
-	return Record{DomainID: a.DomainID, ActorType: a.Type, ActorID: a.ID, ActingFor: a.ActingFor, Action: action,
+	return Record{DomainID: a.DomainID, ActorType: a.Type, ActorID: a.ID, ActingFor: a.ActingFor, AssistID: a.AssistID, Action: action,
 		TargetType: targetType, TargetID: targetID, Reason: reason, Outcome: OutcomeSuccess}
 }
 
@@ -67,6 +73,7 @@ type Record struct {
 	Reason     string
 	RequestID  string
 	Outcome    string
+	AssistID   string // the remote assistance the action was part of, if any
 }
 
 // Store persists audit records.

@@ -59,6 +59,8 @@ type Session struct {
 	// session ends when the customer's epoch moves on.
 	Epoch int64
 	Scope Scope
+	// AssistID is the remote assistance an assist session belongs to.
+	AssistID string
 }
 
 // Scope limits what a session may do.

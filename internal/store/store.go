@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
@@ -24,6 +25,7 @@ type Store interface {
 	sessions.Store
 	audit.Store
 	events.Store
+	assist.Store
 
 	// Ping returns an error if the backend cannot serve requests right now.
 	Ping(ctx context.Context) error

@@ -35,6 +35,7 @@ type Store struct {
 	sessions  *mongo.Collection
 	audit     *mongo.Collection
 	events    *mongo.Collection
+	assists   *mongo.Collection
 }
 
 // Open connects to uri, checks the server answers within the context's
@@ -67,6 +68,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		sessions:  db.Collection("sessions"),
 		audit:     db.Collection("audit"),
 		events:    db.Collection("events"),
+		assists:   db.Collection("assists"),
 	}
 	if err := s.ensureSchema(ctx, db); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -106,6 +108,11 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}}},
 		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.events, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "_id", Value: -1}}}},
+		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "assistId", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetSparse(true)}},
+		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "ticketHash", Value: 1}}, Options: unique}},
+		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
+		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
+		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "operatorId", Value: 1}}}},
 	}
 	for _, ix := range indexes {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {

@@ -25,6 +25,7 @@ type sessionDoc struct {
 	RevokeReason string         `bson:"revokeReason"`
 	Epoch        int64          `bson:"epoch"`
 	Scope        sessions.Scope `bson:"scope"`
+	AssistID     string         `bson:"assistId,omitempty"`
 }
 
 // CreateSession implements sessions.Store.
@@ -81,6 +82,7 @@ type auditDoc struct {
 	Reason     string    `bson:"reason"`
 	RequestID  string    `bson:"requestId"`
 	Outcome    string    `bson:"outcome"`
+	AssistID   string    `bson:"assistId,omitempty"`
 }
 
 // AppendAudit implements audit.Store.
@@ -94,7 +96,17 @@ func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
 // AuditRecords implements audit.Store.
 func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
-	cur, err := s.audit.Find(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
+	return s.findAudit(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
+}
+
+// AuditRecordsOfAssist implements assist.Store.
+func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})
+	return s.findAudit(ctx, bson.D{{Key: "assistId", Value: id}}, opts)
+}
+
+func (s *Store) findAudit(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]audit.Record, error) {
+	cur, err := s.audit.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, fmt.Errorf("audit records: %w", err)
 	}

@@ -125,6 +125,31 @@ ALTER TABLE customers ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 `,
+	// 3: remote assistance.
+	`
+CREATE TABLE assists (
+	id                TEXT PRIMARY KEY,
+	domain_id         TEXT NOT NULL,
+	customer_id       TEXT NOT NULL,
+	operator_id       TEXT NOT NULL,
+	reason            TEXT NOT NULL,
+	started_at        INTEGER NOT NULL,
+	expires_at        INTEGER NOT NULL,
+	state             TEXT NOT NULL,
+	ended_at          INTEGER NOT NULL,
+	ended_by          TEXT NOT NULL,
+	ticket_hash       TEXT NOT NULL UNIQUE,
+	ticket_expires_at INTEGER NOT NULL,
+	ticket_used       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX assists_domain_started ON assists (domain_id, started_at DESC, id DESC);
+CREATE INDEX assists_customer_started ON assists (customer_id, started_at DESC, id DESC);
+CREATE INDEX assists_active_operator ON assists (operator_id) WHERE state = 'ACTIVE';
+CREATE INDEX assists_active_expiry ON assists (expires_at) WHERE state = 'ACTIVE';
+ALTER TABLE audit ADD COLUMN assist_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_assist ON audit (assist_id, at) WHERE assist_id != '';
+ALTER TABLE sessions ADD COLUMN assist_id TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

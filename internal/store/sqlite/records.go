@@ -15,9 +15,9 @@ import (
 // CreateSession implements sessions.Store.
 func (s *Store) CreateSession(ctx context.Context, sess sessions.Session) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (token_hash, kind, domain_id, subject_id, actor_id, created_at,
-		expires_at, revoked_at, revoke_reason, epoch, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		expires_at, revoked_at, revoke_reason, epoch, scope, assist_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.TokenHash, sess.Kind, sess.DomainID, sess.SubjectID, sess.ActorID, millis(sess.CreatedAt), millis(sess.ExpiresAt),
-		millis(sess.RevokedAt), sess.RevokeReason, sess.Epoch, sess.Scope)
+		millis(sess.RevokedAt), sess.RevokeReason, sess.Epoch, sess.Scope, sess.AssistID)
 	if err != nil {
 		return fmt.Errorf("create session: %w", mapErr(err))
 	}
@@ -29,9 +29,9 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.S
 	var sess sessions.Session
 	var created, expires, revoked int64
 	err := s.queryRow(ctx, `SELECT token_hash, kind, domain_id, subject_id, actor_id, created_at, expires_at,
-		revoked_at, revoke_reason, epoch, scope FROM sessions WHERE token_hash = ?`, []any{tokenHash},
+		revoked_at, revoke_reason, epoch, scope, assist_id FROM sessions WHERE token_hash = ?`, []any{tokenHash},
 		&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason,
-		&sess.Epoch, &sess.Scope)
+		&sess.Epoch, &sess.Scope, &sess.AssistID)
 	if err != nil {
 		return sessions.Session{}, fmt.Errorf("session: %w", mapErr(err))
 	}
@@ -70,9 +70,9 @@ func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
 func writeRecords(ctx context.Context, tx *sql.Tx, r audit.Record, evs ...events.Event) error {
 	if r.ID != "" {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit (id, domain_id, at, actor_type, actor_id, acting_for, action,
-			target_type, target_id, reason, request_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			target_type, target_id, reason, request_id, outcome, assist_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.DomainID, millis(r.At), r.ActorType, r.ActorID, r.ActingFor, r.Action, r.TargetType, r.TargetID, r.Reason,
-			r.RequestID, r.Outcome)
+			r.RequestID, r.Outcome, r.AssistID)
 		if err != nil {
 			return err
 		}
@@ -93,8 +93,17 @@ func writeRecords(ctx context.Context, tx *sql.Tx, r audit.Record, evs ...events
 
 // AuditRecords implements audit.Store.
 func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
+	return s.auditWhere(ctx, `domain_id = ? ORDER BY at DESC, id DESC LIMIT ?`, domainID, limit)
+}
+
+// AuditRecordsOfAssist implements assist.Store.
+func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
+	return s.auditWhere(ctx, `assist_id = ? ORDER BY at, id`, id)
+}
+
+func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]audit.Record, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, at, actor_type, actor_id, acting_for, action, target_type,
-		target_id, reason, request_id, outcome FROM audit WHERE domain_id = ? ORDER BY at DESC, id DESC LIMIT ?`, domainID, limit)
+		target_id, reason, request_id, outcome, assist_id FROM audit WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit records: %w", err)
 	}
@@ -104,7 +113,7 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 		var r audit.Record
 		var at int64
 		if err := rows.Scan(&r.ID, &r.DomainID, &at, &r.ActorType, &r.ActorID, &r.ActingFor, &r.Action, &r.TargetType,
-			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome); err != nil {
+			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome, &r.AssistID); err != nil {
 			return nil, fmt.Errorf("audit records: %w", err)
 		}
 		r.At = fromMillis(at)

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateCustomer", testUpdateCustomer},
 		{"SessionScopeAndEpoch", testSessionScopeAndEpoch},
 		{"TailEvents", testTailEvents},
+		{"Assists", testAssists},
 		{"Devices", testDevices},
 		{"Sessions", testSessions},
 		{"Audit", testAudit},

@@ -1,0 +1,145 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
+)
+
+const assistColumns = `id, domain_id, customer_id, operator_id, reason, started_at, expires_at, state, ended_at, ended_by,
+	ticket_hash, ticket_expires_at, ticket_used`
+
+func scanAssist(row interface{ Scan(...any) error }) (assist.Session, error) {
+	var a assist.Session
+	var started, expires, ended, ticketExpires int64
+	err := row.Scan(&a.ID, &a.DomainID, &a.CustomerID, &a.OperatorID, &a.Reason, &started, &expires, &a.State, &ended, &a.EndedBy,
+		&a.TicketHash, &ticketExpires, &a.TicketUsed)
+	if err != nil {
+		return assist.Session{}, mapErr(err)
+	}
+	a.StartedAt, a.ExpiresAt, a.EndedAt, a.TicketExpiresAt = fromMillis(started), fromMillis(expires), fromMillis(ended), fromMillis(ticketExpires)
+	return a, nil
+}
+
+// CreateAssist implements assist.Store.
+func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Record, evs []events.Event) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO assists (`+assistColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.DomainID, a.CustomerID, a.OperatorID, a.Reason, millis(a.StartedAt), millis(a.ExpiresAt), a.State,
+			millis(a.EndedAt), a.EndedBy, a.TicketHash, millis(a.TicketExpiresAt), a.TicketUsed)
+		if err != nil {
+			return err
+		}
+		return writeRecords(ctx, tx, rec, evs...)
+	})
+	if err != nil {
+		return fmt.Errorf("create assist: %w", mapErr(err))
+	}
+	return nil
+}
+
+// AssistByID implements assist.Store.
+func (s *Store) AssistByID(ctx context.Context, id string) (assist.Session, error) {
+	return s.assistWhere(ctx, `id = ?`, id)
+}
+
+// AssistByTicket implements assist.Store.
+func (s *Store) AssistByTicket(ctx context.Context, ticketHash string) (assist.Session, error) {
+	return s.assistWhere(ctx, `ticket_hash = ?`, ticketHash)
+}
+
+func (s *Store) assistWhere(ctx context.Context, where string, arg string) (assist.Session, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+assistColumns+` FROM assists WHERE `+where)
+	if err != nil {
+		return assist.Session{}, fmt.Errorf("assist: %w", err)
+	}
+	a, err := scanAssist(stmt.QueryRowContext(ctx, arg))
+	if err != nil {
+		return assist.Session{}, fmt.Errorf("assist: %w", err)
+	}
+	return a, nil
+}
+
+// UseTicket implements assist.Store.
+func (s *Store) UseTicket(ctx context.Context, id string) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE assists SET ticket_used = 1 WHERE id = ? AND ticket_used = 0`, id)
+	if err != nil {
+		return fmt.Errorf("use ticket: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("use ticket: %w", apperr.ErrConflict)
+	}
+	return nil
+}
+
+// EndAssist implements assist.Store.
+func (s *Store) EndAssist(ctx context.Context, id string, state assist.State, endedBy string, at time.Time, rec audit.Record, evs []events.Event) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE assists SET state = ?, ended_at = ?, ended_by = ? WHERE id = ? AND state = 'ACTIVE'`,
+			state, millis(at), endedBy, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return apperr.ErrConflict
+		}
+		return writeRecords(ctx, tx, rec, evs...)
+	})
+	if err != nil {
+		return fmt.Errorf("end assist %s: %w", id, err)
+	}
+	return nil
+}
+
+// AssistSessions implements assist.Store.
+func (s *Store) AssistSessions(ctx context.Context, q assist.Query) ([]assist.Session, error) {
+	where, args := `domain_id = ?`, []any{q.DomainID}
+	if q.CustomerID != "" {
+		where, args = where+` AND customer_id = ?`, append(args, q.CustomerID)
+	}
+	if q.State != "" {
+		where, args = where+` AND state = ?`, append(args, q.State)
+	}
+	if q.Before != nil {
+		where, args = where+` AND (started_at, id) < (?, ?)`, append(args, millis(q.Before.StartedAt), q.Before.ID)
+	}
+	return s.assists(ctx, where+` ORDER BY started_at DESC, id DESC LIMIT ?`, append(args, q.Limit)...)
+}
+
+// ActiveAssists implements assist.Store.
+func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]assist.Session, error) {
+	where, args := `state = 'ACTIVE'`, []any{}
+	if f.OperatorID != "" {
+		where, args = where+` AND operator_id = ?`, append(args, f.OperatorID)
+	}
+	if f.CustomerID != "" {
+		where, args = where+` AND customer_id = ?`, append(args, f.CustomerID)
+	}
+	if !f.ExpiredAfter.IsZero() {
+		where, args = where+` AND expires_at <= ?`, append(args, millis(f.ExpiredAfter))
+	}
+	return s.assists(ctx, where+` ORDER BY started_at`, args...)
+}
+
+func (s *Store) assists(ctx context.Context, where string, args ...any) ([]assist.Session, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+assistColumns+` FROM assists WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("assists: %w", err)
+	}
+	defer rows.Close()
+	var out []assist.Session
+	for rows.Next() {
+		a, err := scanAssist(rows)
+		if err != nil {
+			return nil, fmt.Errorf("assists: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
