@@ -32,6 +32,17 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessChange struct {
+		Action     func(childComplexity int) int
+		At         func(childComplexity int) int
+		TargetType func(childComplexity int) int
+	}
+
+	AccessRecord struct {
+		AssistSession func(childComplexity int) int
+		Changes       func(childComplexity int) int
+	}
+
 	AccountEvent struct {
 		ID             func(childComplexity int) int
 		OccurredAt     func(childComplexity int) int
@@ -41,6 +52,33 @@ type ComplexityRoot struct {
 		Type           func(childComplexity int) int
 	}
 
+	AssistSession struct {
+		Customer  func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		EndedBy   func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Operator  func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
+	AssistSessionConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AssistSessionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AssistingOperator struct {
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
 	ChangePasswordPayload struct {
 		Customer   func(childComplexity int) int
 		Token      func(childComplexity int) int
@@ -48,15 +86,16 @@ type ComplexityRoot struct {
 	}
 
 	Customer struct {
-		CreatedAt func(childComplexity int) int
-		Devices   func(childComplexity int) int
-		Email     func(childComplexity int) int
-		FirstName func(childComplexity int) int
-		ID        func(childComplexity int) int
-		LastName  func(childComplexity int) int
-		Phone     func(childComplexity int) int
-		Status    func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		AccessHistory func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Devices       func(childComplexity int) int
+		Email         func(childComplexity int) int
+		FirstName     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastName      func(childComplexity int) int
+		Phone         func(childComplexity int) int
+		Status        func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	CustomerConnection struct {
@@ -91,6 +130,11 @@ type ComplexityRoot struct {
 		Slug          func(childComplexity int) int
 	}
 
+	EndAssistPayload struct {
+		AssistSession func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
 	LoginPayload struct {
 		Customer           func(childComplexity int) int
 		MustChangePassword func(childComplexity int) int
@@ -104,13 +148,16 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ChangePassword   func(childComplexity int, input model.ChangePasswordInput) int
-		Login            func(childComplexity int, input model.LoginInput) int
-		Logout           func(childComplexity int) int
-		OperatorLogin    func(childComplexity int, input model.OperatorLoginInput) int
-		ResetPassword    func(childComplexity int, input model.ResetPasswordInput) int
-		SetAccountStatus func(childComplexity int, input model.SetAccountStatusInput) int
-		UpdateDevice     func(childComplexity int, input model.UpdateDeviceInput) int
+		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
+		EndAssist          func(childComplexity int, input model.EndAssistInput) int
+		Login              func(childComplexity int, input model.LoginInput) int
+		Logout             func(childComplexity int) int
+		OperatorLogin      func(childComplexity int, input model.OperatorLoginInput) int
+		RedeemAssistTicket func(childComplexity int, input model.RedeemAssistTicketInput) int
+		ResetPassword      func(childComplexity int, input model.ResetPasswordInput) int
+		SetAccountStatus   func(childComplexity int, input model.SetAccountStatusInput) int
+		StartAssist        func(childComplexity int, input model.StartAssistInput) int
+		UpdateDevice       func(childComplexity int, input model.UpdateDeviceInput) int
 	}
 
 	Operator struct {
@@ -135,10 +182,18 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Customer  func(childComplexity int, id string) int
-		Customers func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
-		Node      func(childComplexity int, id string) int
-		Viewer    func(childComplexity int) int
+		AssistSessions func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
+		Assistance     func(childComplexity int) int
+		Customer       func(childComplexity int, id string) int
+		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
+		Node           func(childComplexity int, id string) int
+		Viewer         func(childComplexity int) int
+	}
+
+	RedeemAssistTicketPayload struct {
+		AssistSession func(childComplexity int) int
+		Token         func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	ResetPasswordPayload struct {
@@ -150,6 +205,13 @@ type ComplexityRoot struct {
 		Changed    func(childComplexity int) int
 		Customer   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	StartAssistPayload struct {
+		AssistSession func(childComplexity int) int
+		DashboardURL  func(childComplexity int) int
+		Ticket        func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -181,6 +243,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessChange.action":
+		if e.ComplexityRoot.AccessChange.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.Action(childComplexity), true
+	case "AccessChange.at":
+		if e.ComplexityRoot.AccessChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.At(childComplexity), true
+	case "AccessChange.targetType":
+		if e.ComplexityRoot.AccessChange.TargetType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessChange.TargetType(childComplexity), true
+
+	case "AccessRecord.assistSession":
+		if e.ComplexityRoot.AccessRecord.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.AssistSession(childComplexity), true
+	case "AccessRecord.changes":
+		if e.ComplexityRoot.AccessRecord.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Changes(childComplexity), true
 
 	case "AccountEvent.id":
 		if e.ComplexityRoot.AccountEvent.ID == nil {
@@ -219,6 +313,100 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountEvent.Type(childComplexity), true
 
+	case "AssistSession.customer":
+		if e.ComplexityRoot.AssistSession.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.Customer(childComplexity), true
+	case "AssistSession.endedAt":
+		if e.ComplexityRoot.AssistSession.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.EndedAt(childComplexity), true
+	case "AssistSession.endedBy":
+		if e.ComplexityRoot.AssistSession.EndedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.EndedBy(childComplexity), true
+	case "AssistSession.expiresAt":
+		if e.ComplexityRoot.AssistSession.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.ExpiresAt(childComplexity), true
+	case "AssistSession.id":
+		if e.ComplexityRoot.AssistSession.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.ID(childComplexity), true
+	case "AssistSession.operator":
+		if e.ComplexityRoot.AssistSession.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.Operator(childComplexity), true
+	case "AssistSession.reason":
+		if e.ComplexityRoot.AssistSession.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.Reason(childComplexity), true
+	case "AssistSession.startedAt":
+		if e.ComplexityRoot.AssistSession.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.StartedAt(childComplexity), true
+	case "AssistSession.state":
+		if e.ComplexityRoot.AssistSession.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.State(childComplexity), true
+
+	case "AssistSessionConnection.edges":
+		if e.ComplexityRoot.AssistSessionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSessionConnection.Edges(childComplexity), true
+	case "AssistSessionConnection.pageInfo":
+		if e.ComplexityRoot.AssistSessionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSessionConnection.PageInfo(childComplexity), true
+
+	case "AssistSessionEdge.cursor":
+		if e.ComplexityRoot.AssistSessionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSessionEdge.Cursor(childComplexity), true
+	case "AssistSessionEdge.node":
+		if e.ComplexityRoot.AssistSessionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSessionEdge.Node(childComplexity), true
+
+	case "AssistingOperator.id":
+		if e.ComplexityRoot.AssistingOperator.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistingOperator.ID(childComplexity), true
+	case "AssistingOperator.name":
+		if e.ComplexityRoot.AssistingOperator.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistingOperator.Name(childComplexity), true
+
 	case "ChangePasswordPayload.customer":
 		if e.ComplexityRoot.ChangePasswordPayload.Customer == nil {
 			break
@@ -238,6 +426,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
 
+	case "Customer.accessHistory":
+		if e.ComplexityRoot.Customer.AccessHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AccessHistory(childComplexity), true
 	case "Customer.createdAt":
 		if e.ComplexityRoot.Customer.CreatedAt == nil {
 			break
@@ -400,6 +594,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Domain.Slug(childComplexity), true
 
+	case "EndAssistPayload.assistSession":
+		if e.ComplexityRoot.EndAssistPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndAssistPayload.AssistSession(childComplexity), true
+	case "EndAssistPayload.userErrors":
+		if e.ComplexityRoot.EndAssistPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndAssistPayload.UserErrors(childComplexity), true
+
 	case "LoginPayload.customer":
 		if e.ComplexityRoot.LoginPayload.Customer == nil {
 			break
@@ -449,6 +656,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.endAssist":
+		if e.ComplexityRoot.Mutation.EndAssist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endAssist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndAssist(childComplexity, args["input"].(model.EndAssistInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -477,6 +695,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OperatorLogin(childComplexity, args["input"].(model.OperatorLoginInput)), true
+	case "Mutation.redeemAssistTicket":
+		if e.ComplexityRoot.Mutation.RedeemAssistTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeemAssistTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeemAssistTicket(childComplexity, args["input"].(model.RedeemAssistTicketInput)), true
 	case "Mutation.resetPassword":
 		if e.ComplexityRoot.Mutation.ResetPassword == nil {
 			break
@@ -499,6 +728,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountStatus(childComplexity, args["input"].(model.SetAccountStatusInput)), true
+	case "Mutation.startAssist":
+		if e.ComplexityRoot.Mutation.StartAssist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startAssist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartAssist(childComplexity, args["input"].(model.StartAssistInput)), true
 	case "Mutation.updateDevice":
 		if e.ComplexityRoot.Mutation.UpdateDevice == nil {
 			break
@@ -586,6 +826,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Query.assistSessions":
+		if e.ComplexityRoot.Query.AssistSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assistSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssistSessions(childComplexity, args["customerId"].(*string), args["state"].(*model.AssistState), args["first"].(*int), args["after"].(*string)), true
+	case "Query.assistance":
+		if e.ComplexityRoot.Query.Assistance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Assistance(childComplexity), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -627,6 +884,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "RedeemAssistTicketPayload.assistSession":
+		if e.ComplexityRoot.RedeemAssistTicketPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedeemAssistTicketPayload.AssistSession(childComplexity), true
+	case "RedeemAssistTicketPayload.token":
+		if e.ComplexityRoot.RedeemAssistTicketPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedeemAssistTicketPayload.Token(childComplexity), true
+	case "RedeemAssistTicketPayload.userErrors":
+		if e.ComplexityRoot.RedeemAssistTicketPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedeemAssistTicketPayload.UserErrors(childComplexity), true
+
 	case "ResetPasswordPayload.customer":
 		if e.ComplexityRoot.ResetPasswordPayload.Customer == nil {
 			break
@@ -658,6 +934,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetAccountStatusPayload.UserErrors(childComplexity), true
+
+	case "StartAssistPayload.assistSession":
+		if e.ComplexityRoot.StartAssistPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartAssistPayload.AssistSession(childComplexity), true
+	case "StartAssistPayload.dashboardUrl":
+		if e.ComplexityRoot.StartAssistPayload.DashboardURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartAssistPayload.DashboardURL(childComplexity), true
+	case "StartAssistPayload.ticket":
+		if e.ComplexityRoot.StartAssistPayload.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartAssistPayload.Ticket(childComplexity), true
+	case "StartAssistPayload.userErrors":
+		if e.ComplexityRoot.StartAssistPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StartAssistPayload.UserErrors(childComplexity), true
 
 	case "Subscription.accountEvents":
 		if e.ComplexityRoot.Subscription.AccountEvents == nil {
@@ -709,10 +1010,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
+			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OperatorLoginInput", ec.unmarshalInputOperatorLoginInput),
+			graphql.NewInputUnmarshaler("RedeemAssistTicketInput", ec.unmarshalInputRedeemAssistTicketInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
 			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
+			graphql.NewInputUnmarshaler("StartAssistInput", ec.unmarshalInputStartAssistInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
 		)
 	}
@@ -943,6 +1247,176 @@ enum AccountEventType {
   ASSIST_ENDED
   "Sessions of the customer were ended."
   SESSION_REVOKED
+}
+`, BuiltIn: false},
+	{Name: "../schema/assist.graphqls", Input: `extend type Query {
+  """
+  Remote assistance sessions of the operator's domain, newest first, optionally of one customer or
+  in one state. Needs REMOTE_ASSIST.
+  """
+  assistSessions(
+    "Only this customer's sessions."
+    customerId: ID
+    "Only sessions in this state."
+    state: AssistState
+    "Page size, 1 to 100."
+    first: Int = 20
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): AssistSessionConnection!
+  "The remote assistance this request runs in, when an operator assists; null otherwise. For the dashboard's banner."
+  assistance: AssistSession
+}
+
+extend type Mutation {
+  """
+  Opens the customer's own dashboard for the operator (REMOTE_ASSIST): returns a one-time ticket,
+  valid for about a minute, and the dashboard URL that carries it in its fragment. The dashboard
+  redeems it with ` + "`" + `redeemAssistTicket` + "`" + `. The customer is told (ASSIST_STARTED) and sees it in
+  ` + "`" + `accessHistory` + "`" + `.
+  """
+  startAssist(input: StartAssistInput!): StartAssistPayload!
+  """
+  Exchanges a ticket from ` + "`" + `startAssist` + "`" + ` for a session token that acts as the customer until the
+  assistance ends. A ticket works once.
+  """
+  redeemAssistTicket(input: RedeemAssistTicketInput!): RedeemAssistTicketPayload!
+  "Ends a remote assistance: by the operator who started it or an ADMIN of the domain."
+  endAssist(input: EndAssistInput!): EndAssistPayload!
+}
+
+extend type Customer {
+  """
+  Every remote assistance of this customer, newest first, with what was changed during it. Visible to
+  the customer and to operators with VIEW_CUSTOMER.
+  """
+  accessHistory: [AccessRecord!]!
+}
+
+"One remote assistance: an operator acting as a customer, for a limited time."
+type AssistSession implements Node {
+  "The session's global id."
+  id: ID!
+  "The customer assisted."
+  customer: Customer!
+  "Who assists."
+  operator: AssistingOperator!
+  "Why, as the operator wrote it."
+  reason: String!
+  "Where it stands."
+  state: AssistState!
+  "When it started."
+  startedAt: Time!
+  "When it ends at the latest."
+  expiresAt: Time!
+  "When it ended, if it has."
+  endedAt: Time
+  "Who ended it: an operator's name, or ` + "`" + `system` + "`" + ` (expiry, the account disabled or its password reset)."
+  endedBy: String
+}
+
+"The operator of an assist session, as the customer may see them."
+type AssistingOperator {
+  "The operator's global id."
+  id: ID!
+  "The operator's name."
+  name: String!
+}
+
+"Where an assist session stands."
+enum AssistState {
+  "Running: its token works."
+  ACTIVE
+  "Ended by an operator."
+  ENDED
+  "Its time ran out."
+  EXPIRED
+  "Ended because the account was disabled or got a new password."
+  REVOKED
+}
+
+"A page of assist sessions."
+type AssistSessionConnection {
+  "The sessions of this page."
+  edges: [AssistSessionEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+}
+
+"One assist session in a page."
+type AssistSessionEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this session."
+  cursor: String!
+  "The session."
+  node: AssistSession!
+}
+
+"One remote assistance and what happened during it."
+type AccessRecord {
+  "The assistance."
+  assistSession: AssistSession!
+  "What was done, oldest first."
+  changes: [AccessChange!]!
+}
+
+"One action taken during a remote assistance."
+type AccessChange {
+  "What was done, in the audit log's vocabulary (e.g. device_updated)."
+  action: String!
+  "What kind of thing it was done to."
+  targetType: String!
+  "When."
+  at: Time!
+}
+
+"What ` + "`" + `startAssist` + "`" + ` needs."
+input StartAssistInput {
+  "The customer's global id."
+  customerId: ID!
+  "Why, 1 to 500 characters; the customer will see it."
+  reason: String!
+}
+
+"The result of ` + "`" + `startAssist` + "`" + `."
+type StartAssistPayload {
+  "The new session; null on failure."
+  assistSession: AssistSession
+  "The one-time ticket (about 60 s); null on failure."
+  ticket: String
+  "The customer dashboard's URL with the ticket in its fragment, to open in a new tab."
+  dashboardUrl: String
+  "Why nothing was started, if it was not."
+  userErrors: [UserError!]!
+}
+
+"What ` + "`" + `redeemAssistTicket` + "`" + ` needs."
+input RedeemAssistTicketInput {
+  "The ticket from ` + "`" + `startAssist` + "`" + `."
+  ticket: String!
+}
+
+"The result of ` + "`" + `redeemAssistTicket` + "`" + `."
+type RedeemAssistTicketPayload {
+  "The assist session token; null on failure."
+  token: String
+  "The session; null on failure."
+  assistSession: AssistSession
+  "Why the ticket did not work, if it did not."
+  userErrors: [UserError!]!
+}
+
+"What ` + "`" + `endAssist` + "`" + ` needs."
+input EndAssistInput {
+  "The session's global id."
+  assistSessionId: ID!
+}
+
+"The result of ` + "`" + `endAssist` + "`" + `."
+type EndAssistPayload {
+  "The session as it stands now."
+  assistSession: AssistSession
+  "Why nothing was ended, if it was not."
+  userErrors: [UserError!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/customers.graphqls", Input: `"An end user of a domain, who uses the mobile app and the web dashboard."
@@ -1258,6 +1732,28 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccessChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_AccessChange_action(ctx, field)
+	case "targetType":
+		return ec.fieldContext_AccessChange_targetType(ctx, field)
+	case "at":
+		return ec.fieldContext_AccessChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessChange", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_AccessRecord_assistSession(ctx, field)
+	case "changes":
+		return ec.fieldContext_AccessRecord_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRecord", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1274,6 +1770,60 @@ func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field 
 		return ec.fieldContext_AccountEvent_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssistSession_id(ctx, field)
+	case "customer":
+		return ec.fieldContext_AssistSession_customer(ctx, field)
+	case "operator":
+		return ec.fieldContext_AssistSession_operator(ctx, field)
+	case "reason":
+		return ec.fieldContext_AssistSession_reason(ctx, field)
+	case "state":
+		return ec.fieldContext_AssistSession_state(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_AssistSession_startedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_AssistSession_expiresAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_AssistSession_endedAt(ctx, field)
+	case "endedBy":
+		return ec.fieldContext_AssistSession_endedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistSession", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistSessionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AssistSessionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AssistSessionConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistSessionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistSessionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AssistSessionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AssistSessionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistSessionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistingOperator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssistingOperator_id(ctx, field)
+	case "name":
+		return ec.fieldContext_AssistingOperator_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistingOperator", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1308,6 +1858,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_updatedAt(ctx, field)
 	case "devices":
 		return ec.fieldContext_Customer_devices(ctx, field)
+	case "accessHistory":
+		return ec.fieldContext_Customer_accessHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -1376,6 +1928,16 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
 
+func (ec *executionContext) childFields_EndAssistPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_EndAssistPayload_assistSession(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_EndAssistPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EndAssistPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -1442,6 +2004,18 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_RedeemAssistTicketPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_RedeemAssistTicketPayload_token(ctx, field)
+	case "assistSession":
+		return ec.fieldContext_RedeemAssistTicketPayload_assistSession(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RedeemAssistTicketPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedeemAssistTicketPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ResetPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "customer":
@@ -1462,6 +2036,20 @@ func (ec *executionContext) childFields_SetAccountStatusPayload(ctx context.Cont
 		return ec.fieldContext_SetAccountStatusPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetAccountStatusPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StartAssistPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_StartAssistPayload_assistSession(ctx, field)
+	case "ticket":
+		return ec.fieldContext_StartAssistPayload_ticket(ctx, field)
+	case "dashboardUrl":
+		return ec.fieldContext_StartAssistPayload_dashboardUrl(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_StartAssistPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StartAssistPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -25,6 +26,7 @@ const (
 	typeCustomer = "Customer"
 	typeOperator = "Operator"
 	typeDevice   = "Device"
+	typeAssist   = "AssistSession"
 )
 
 // globalID returns the opaque id clients see: base64url of "Type:id".
@@ -117,27 +119,41 @@ func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*mod
 const maxCursorLength = 1024
 
 // encodeCursor returns the opaque form of a search position.
-func encodeCursor(c customers.Cursor) string {
-	b, _ := json.Marshal(c) // a struct of strings and a bool always marshals
+func encodeCursor(c customers.Cursor) string { return encodeCursorOf(c) }
+
+// encodeCursorOf returns the opaque form of any position: base64url of JSON.
+func encodeCursorOf(position any) string {
+	b, _ := json.Marshal(position) // positions are structs of plain fields
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor reads a cursor made by encodeCursor. It returns a
-// *apperr.ValidationError for anything else.
-func decodeCursor(s string) (*customers.Cursor, error) {
-	bad := apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
+// decodeCursorInto reads a cursor made by encodeCursorOf into position,
+// refusing anything else.
+func decodeCursorInto(s string, position any) error {
 	if len(s) > maxCursorLength {
-		return nil, bad
+		return errors.New("cursor too long")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, bad
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
+	if err := dec.Decode(position); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the cursor")
+	}
+	return nil
+}
+
+// decodeCursor reads a search cursor made by encodeCursor. It returns a
+// *apperr.ValidationError for anything else.
+func decodeCursor(s string) (*customers.Cursor, error) {
 	var c customers.Cursor
-	if err := dec.Decode(&c); err != nil || c.ID == "" || dec.More() {
-		return nil, bad
+	if err := decodeCursorInto(s, &c); err != nil || c.ID == "" {
+		return nil, apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
 	}
 	return &c, nil
 }
@@ -176,4 +192,31 @@ func mapAccountEvent(e events.Event) *model.AccountEvent {
 		ev.Reason = &v
 	}
 	return ev
+}
+
+// assistNode maps an assist session with its customer and operator.
+func (r *Resolver) assistNode(ctx context.Context, a assist.Session) (*model.AssistSession, error) {
+	c, err := r.CustomerService.Get(ctx, a.DomainID, a.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	op, err := r.OperatorService.Get(ctx, a.DomainID, a.OperatorID)
+	if err != nil {
+		return nil, err
+	}
+	node := &model.AssistSession{
+		ID: globalID(typeAssist, a.ID), Customer: mapCustomer(c),
+		Operator: &model.AssistingOperator{ID: globalID(typeOperator, op.ID), Name: op.Name},
+		Reason:   a.Reason, State: model.AssistState(r.AssistService.Current(a)), StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt,
+	}
+	if !a.EndedAt.IsZero() {
+		endedBy := assist.SystemActor
+		if a.EndedBy == op.ID {
+			endedBy = op.Name
+		} else if other, err := r.OperatorService.Get(ctx, a.DomainID, a.EndedBy); err == nil {
+			endedBy = other.Name
+		}
+		node.EndedAt, node.EndedBy = &a.EndedAt, &endedBy
+	}
+	return node, nil
 }

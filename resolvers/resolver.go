@@ -5,6 +5,7 @@ package resolvers
 //go:generate go tool gqlgen generate
 
 import (
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -23,4 +24,8 @@ type Resolver struct {
 	DeviceService   *devices.Service
 	DomainStore     domains.Store
 	EventBroker     *events.Broker
+	AssistService   *assist.Service
+	// DashboardURL is where the customer dashboard is served; startAssist
+	// appends "#assist=<ticket>".
+	DashboardURL string
 }

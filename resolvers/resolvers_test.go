@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/tokens"
+
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
@@ -56,9 +58,9 @@ func setup(t *testing.T) (*countingStore, string, string) {
 	if err := st.CreateOperator(ctx, op); err != nil {
 		t.Fatal(err)
 	}
-	token := sessions.NewToken()
+	token := tokens.New()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err := st.CreateSession(ctx, sessions.Session{TokenHash: sessions.HashToken(token), Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if err := st.CreateSession(ctx, sessions.Session{TokenHash: tokens.Hash(token), Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	hasher, clock := passwords.NewHasher(passwords.OWASP, 1, time.Second), func() time.Time { return time.Now().UTC() }

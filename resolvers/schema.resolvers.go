@@ -12,6 +12,7 @@ import (
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/events"
@@ -40,6 +41,17 @@ func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, er
 		return nil, err
 	}
 	if err := r.SessionService.Logout(ctx, p); err != nil {
+		return nil, err
+	}
+	// Signing out ends the operator's assistance too (or, from the
+	// dashboard, the assistance the session belongs to).
+	switch p.Kind {
+	case sessions.KindOperator:
+		err = r.AssistService.EndAll(ctx, p.Actor(), assist.ActiveFilter{OperatorID: p.OperatorID}, assist.StateEnded, "the operator signed out")
+	case sessions.KindAssist:
+		err = r.AssistService.EndAll(ctx, p.Actor(), assist.ActiveFilter{CustomerID: p.CustomerID, OperatorID: p.OperatorID}, assist.StateEnded, "the operator signed out")
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &model.LogoutPayload{Success: true, UserErrors: []model.UserError{}}, nil
@@ -171,6 +183,11 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		var c customers.Customer
 		if c, err = r.CustomerService.Get(ctx, p.DomainID, internalID); err == nil {
 			node = mapCustomer(c)
+		}
+	case typ == typeAssist && p.Can(operators.PermRemoteAssist):
+		var a assist.Session
+		if a, err = r.AssistService.Get(ctx, p.DomainID, internalID); err == nil {
+			node, err = r.assistNode(ctx, a)
 		}
 	case typ == typeOperator && (p.Can(operators.PermManageOperators) || p.OperatorID == internalID):
 		var o operators.Operator

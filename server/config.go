@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
@@ -30,6 +31,8 @@ type config struct {
 	ComplexityMax  int           // COMPLEXITY_LIMIT
 	TokenLimit     int           // TOKEN_LIMIT: the GraphQL parser's token limit
 	PasswordMin    int           // PASSWORD_MIN_LENGTH: 8 to 64
+	AssistTTL      time.Duration // ASSIST_TTL: how long a remote assistance lasts
+	DashboardURL   string        // DASHBOARD_URL: where startAssist sends the operator
 }
 
 // errHelp is returned after -h printed the usage: not a failure.
@@ -59,6 +62,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", 15*time.Second), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
 	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 3000), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
 	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", 5000), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
+	fs.DurationVar(&c.AssistTTL, "assist-ttl", envs.duration("ASSIST_TTL", assist.DefaultTTL), "how long a remote assistance lasts (ASSIST_TTL)")
+	fs.StringVar(&c.DashboardURL, "dashboard-url", env("DASHBOARD_URL", "/dashboard"), "the customer dashboard's URL, for remote assistance links (DASHBOARD_URL)")
 	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -90,7 +95,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 	}
 	c.DemoPassword = getenv("DEMO_PASSWORD")
-	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 {
+	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 || c.AssistTTL <= 0 {
 		return config{}, errors.New("bad configuration: durations and limits must be positive")
 	}
 	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {

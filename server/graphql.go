@@ -153,8 +153,11 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
 		}
 		subject := p.CustomerID
-		if p.Kind == sessions.KindOperator {
+		switch p.Kind {
+		case sessions.KindOperator:
 			subject = p.OperatorID
+		case sessions.KindAssist:
+			subject = assistSubject(p.AssistID)
 		}
 		sockets.bind(ctx, subject)
 		return resolvers.WithToken(ctx, token), nil, nil

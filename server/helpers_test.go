@@ -48,7 +48,7 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 	cfg := config{
 		ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true, DemoPassword: testPassword,
 		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
-		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12,
+		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -25,6 +25,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/events"
@@ -146,6 +148,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 	}
 	sessionService := sessions.NewService(st, hasher, policy, now, cfg.SessionTTL)
 	broker := events.NewBroker()
+	assistService := assist.NewService(st, now, cfg.AssistTTL)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
 		OperatorService: operators.NewService(st),
@@ -153,6 +156,8 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		DeviceService:   devices.NewService(st, now),
 		DomainStore:     st,
 		EventBroker:     broker,
+		AssistService:   assistService,
+		DashboardURL:    cfg.DashboardURL,
 	}
 	m := newMetrics()
 	sockets := newGorillaSockets(cfg.AllowedOrigins, func(open int) { m.websockets.Set(float64(open)) })
@@ -179,9 +184,9 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 			log.Error().Err(err).Msg("serve")
 		}
 	}()
-	go sweepSessions(bg, sessionService, log)
+	go sweep(bg, sessionService, assistService, log)
 	go tailEvents(bg, st, broker, log)
-	go closeEndedSockets(bg, broker, sockets)
+	go endWithTheAccount(bg, broker, sockets, assistService, log)
 	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
 	return s, nil
 }
@@ -196,9 +201,10 @@ func storeName(cfg config) string {
 	return "sqlite"
 }
 
-// sweepSessions deletes expired sessions every minute: neither store has a
-// TTL index we can rely on (FerretDB has none), and reads ignore them anyway.
-func sweepSessions(ctx context.Context, svc *sessions.Service, log zerolog.Logger) {
+// sweep deletes expired sessions every minute (neither store has a TTL
+// index we can rely on: FerretDB has none; reads ignore them anyway) and
+// records the end of remote assistance whose time ran out.
+func sweep(ctx context.Context, svc *sessions.Service, assists *assist.Service, log zerolog.Logger) {
 	ticker := time.NewTicker(time.Minute)
 	defer ticker.Stop()
 	for {
@@ -210,6 +216,9 @@ func sweepSessions(ctx context.Context, svc *sessions.Service, log zerolog.Logge
 				log.Warn().Err(err).Msg("sweep expired sessions")
 			} else if n > 0 {
 				log.Debug().Int64("count", n).Msg("swept expired sessions")
+			}
+			if err := assists.SweepExpired(ctx); err != nil {
+				log.Warn().Err(err).Msg("sweep expired assistance")
 			}
 		}
 	}
@@ -233,31 +242,49 @@ func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, log 
 // status event before the server closes the socket.
 const socketCloseDelay = 250 * time.Millisecond
 
-// closeEndedSockets closes the sockets of customers whose sessions all
-// ended: 4403 when the account was disabled, 4401 after a password reset.
-func closeEndedSockets(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
-	endsSessions := func(e events.Event) bool {
-		return (e.Type == events.StatusChanged && e.Data["status"] == string(customers.StatusDisabled)) || e.Type == events.PasswordReset
+// endWithTheAccount reacts to events that end sessions: a disabled account
+// or a password reset closes the customer's sockets (4403, 4401) and revokes
+// its remote assistance; an ended assistance closes the assisting sockets.
+func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gorillaSockets, assists *assist.Service, log zerolog.Logger) {
+	relevant := func(e events.Event) bool {
+		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded
 	}
-	sub := broker.Subscribe(endsSessions)
+	sub := broker.Subscribe(relevant)
 	defer func() { sub.Cancel() }()
+	system := audit.Actor{Type: audit.ActorSystem, ID: assist.SystemActor}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e, open := <-sub.C:
 			if !open { // fell behind: resubscribe rather than miss the next ones
-				sub = broker.Subscribe(endsSessions)
+				sub = broker.Subscribe(relevant)
 				continue
 			}
-			code, reason := closeForbidden, "account disabled"
-			if e.Type == events.PasswordReset {
+			subject, code, reason := e.CustomerID, closeForbidden, "account disabled"
+			switch {
+			case e.Type == events.AssistEnded:
+				subject, code, reason = assistSubject(e.Data["assistId"]), closeUnauthorized, "assistance ended"
+			case e.Type == events.PasswordReset:
 				code, reason = closeUnauthorized, "session ended by a password reset"
+			case e.Data["status"] != string(customers.StatusDisabled):
+				continue
 			}
-			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(e.CustomerID, code, reason) })
+			if e.Type != events.AssistEnded {
+				// Every instance tries; the first one's conditional update wins.
+				actor := system
+				actor.DomainID = e.DomainID
+				if err := assists.EndAll(ctx, actor, assist.ActiveFilter{CustomerID: e.CustomerID}, assist.StateRevoked, reason); err != nil {
+					log.Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
+				}
+			}
+			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(subject, code, reason) })
 		}
 	}
 }
+
+// assistSubject is the socket subject of an assist session's connections.
+func assistSubject(assistID string) string { return "assist:" + assistID }
 
 // URL returns the base URL the server answers on.
 func (s *server) URL() string {

@@ -20,6 +20,24 @@ type Viewer interface {
 	IsViewer()
 }
 
+// One action taken during a remote assistance.
+type AccessChange struct {
+	// What was done, in the audit log's vocabulary (e.g. device_updated).
+	Action string `json:"action"`
+	// What kind of thing it was done to.
+	TargetType string `json:"targetType"`
+	// When.
+	At time.Time `json:"at"`
+}
+
+// One remote assistance and what happened during it.
+type AccessRecord struct {
+	// The assistance.
+	AssistSession *AssistSession `json:"assistSession"`
+	// What was done, oldest first.
+	Changes []AccessChange `json:"changes"`
+}
+
 // Something that happened to a customer's account.
 type AccountEvent struct {
 	// The event's id.
@@ -34,6 +52,54 @@ type AccountEvent struct {
 	PreviousStatus *AccountStatus `json:"previousStatus,omitempty"`
 	// The reason given, if any.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// One remote assistance: an operator acting as a customer, for a limited time.
+type AssistSession struct {
+	// The session's global id.
+	ID string `json:"id"`
+	// The customer assisted.
+	Customer *Customer `json:"customer"`
+	// Who assists.
+	Operator *AssistingOperator `json:"operator"`
+	// Why, as the operator wrote it.
+	Reason string `json:"reason"`
+	// Where it stands.
+	State AssistState `json:"state"`
+	// When it started.
+	StartedAt time.Time `json:"startedAt"`
+	// When it ends at the latest.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// When it ended, if it has.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	// Who ended it: an operator's name, or `system` (expiry, the account disabled or its password reset).
+	EndedBy *string `json:"endedBy,omitempty"`
+}
+
+func (AssistSession) IsNode() {}
+
+// A page of assist sessions.
+type AssistSessionConnection struct {
+	// The sessions of this page.
+	Edges []AssistSessionEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One assist session in a page.
+type AssistSessionEdge struct {
+	// Pass as `after` to continue after this session.
+	Cursor string `json:"cursor"`
+	// The session.
+	Node *AssistSession `json:"node"`
+}
+
+// The operator of an assist session, as the customer may see them.
+type AssistingOperator struct {
+	// The operator's global id.
+	ID string `json:"id"`
+	// The operator's name.
+	Name string `json:"name"`
 }
 
 // A customer's new password.
@@ -74,6 +140,9 @@ type Customer struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// The customer's devices, by name.
 	Devices []Device `json:"devices"`
+	// Every remote assistance of this customer, newest first, with what was changed during it. Visible to
+	// the customer and to operators with VIEW_CUSTOMER.
+	AccessHistory []AccessRecord `json:"accessHistory"`
 }
 
 func (Customer) IsNode() {}
@@ -144,6 +213,20 @@ type Domain struct {
 	Name string `json:"name"`
 	// The ISO 3166 region phone numbers without a country code are read in.
 	DefaultRegion string `json:"defaultRegion"`
+}
+
+// What `endAssist` needs.
+type EndAssistInput struct {
+	// The session's global id.
+	AssistSessionID string `json:"assistSessionId"`
+}
+
+// The result of `endAssist`.
+type EndAssistPayload struct {
+	// The session as it stands now.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// Why nothing was ended, if it was not.
+	UserErrors []UserError `json:"userErrors"`
 }
 
 // Sign-in details of a customer.
@@ -234,6 +317,22 @@ type PageInfo struct {
 type Query struct {
 }
 
+// What `redeemAssistTicket` needs.
+type RedeemAssistTicketInput struct {
+	// The ticket from `startAssist`.
+	Ticket string `json:"ticket"`
+}
+
+// The result of `redeemAssistTicket`.
+type RedeemAssistTicketPayload struct {
+	// The assist session token; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The session; null on failure.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// Why the ticket did not work, if it did not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // An operator's reset of a customer's password.
 type ResetPasswordInput struct {
 	// The customer's global id.
@@ -271,6 +370,26 @@ type SetAccountStatusPayload struct {
 	// False when the account already had that status: nothing was written.
 	Changed bool `json:"changed"`
 	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// What `startAssist` needs.
+type StartAssistInput struct {
+	// The customer's global id.
+	CustomerID string `json:"customerId"`
+	// Why, 1 to 500 characters; the customer will see it.
+	Reason string `json:"reason"`
+}
+
+// The result of `startAssist`.
+type StartAssistPayload struct {
+	// The new session; null on failure.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// The one-time ticket (about 60 s); null on failure.
+	Ticket *string `json:"ticket,omitempty"`
+	// The customer dashboard's URL with the ticket in its fragment, to open in a new tab.
+	DashboardURL *string `json:"dashboardUrl,omitempty"`
+	// Why nothing was started, if it was not.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -427,6 +546,70 @@ func (e *AccountStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e AccountStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where an assist session stands.
+type AssistState string
+
+const (
+	// Running: its token works.
+	AssistStateActive AssistState = "ACTIVE"
+	// Ended by an operator.
+	AssistStateEnded AssistState = "ENDED"
+	// Its time ran out.
+	AssistStateExpired AssistState = "EXPIRED"
+	// Ended because the account was disabled or got a new password.
+	AssistStateRevoked AssistState = "REVOKED"
+)
+
+var AllAssistState = []AssistState{
+	AssistStateActive,
+	AssistStateEnded,
+	AssistStateExpired,
+	AssistStateRevoked,
+}
+
+func (e AssistState) IsValid() bool {
+	switch e {
+	case AssistStateActive, AssistStateEnded, AssistStateExpired, AssistStateRevoked:
+		return true
+	}
+	return false
+}
+
+func (e AssistState) String() string {
+	return string(e)
+}
+
+func (e *AssistState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AssistState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AssistState", str)
+	}
+	return nil
+}
+
+func (e AssistState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AssistState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AssistState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

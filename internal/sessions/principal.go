@@ -18,6 +18,7 @@ type Principal struct {
 	Role        operators.Role
 	DisplayName string
 	Scope       Scope
+	AssistID    string // for assist sessions
 }
 
 // Actor returns p as the actor of an audit record.
@@ -26,7 +27,7 @@ func (p Principal) Actor() audit.Actor {
 	case KindOperator:
 		return audit.Actor{Type: audit.ActorOperator, ID: p.OperatorID, DomainID: p.DomainID}
 	case KindAssist:
-		return audit.Actor{Type: audit.ActorOperator, ID: p.OperatorID, ActingFor: p.CustomerID, DomainID: p.DomainID}
+		return audit.Actor{Type: audit.ActorOperator, ID: p.OperatorID, ActingFor: p.CustomerID, AssistID: p.AssistID, DomainID: p.DomainID}
 	}
 	return audit.Actor{Type: audit.ActorCustomer, ID: p.CustomerID, DomainID: p.DomainID}
 }

@@ -5,10 +5,6 @@ package sessions
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
@@ -25,6 +22,7 @@ import (
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/throttle"
+	"github.com/iotconsole/bff/internal/tokens"
 )
 
 // Kind says what a session stands for.
@@ -81,6 +79,9 @@ type Store interface {
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
 	UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error)
 	AppendAudit(ctx context.Context, r audit.Record) error
+	AssistByID(ctx context.Context, id string) (assist.Session, error)
+	AssistByTicket(ctx context.Context, ticketHash string) (assist.Session, error)
+	UseTicket(ctx context.Context, id string) error
 
 	// CreateSession stores s.
 	CreateSession(ctx context.Context, s Session) error
@@ -117,23 +118,10 @@ type Service struct {
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time, ttl time.Duration) *Service {
 	return &Service{
 		store: store, hasher: hasher, policy: policy, now: now, ttl: ttl,
-		dummyHash: passwords.Encode(passwords.OWASP, NewToken()),
+		dummyHash: passwords.Encode(passwords.OWASP, tokens.New()),
 		accounts:  throttle.New(freeFailuresPerAccount, backoffBase, backoffMax, now),
 		clients:   throttle.New(freeFailuresPerClient, backoffBase, backoffMax, now),
 	}
-}
-
-// NewToken returns a new random 256-bit token, base64url without padding.
-func NewToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// HashToken returns the hex SHA-256 of token, the only form a token is stored in.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // NormalizeEmail returns email trimmed and in lower case, the form emails are stored in.
@@ -311,11 +299,58 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	return token, c, nil
 }
 
+// errBadTicket is the one answer for a ticket that cannot be redeemed,
+// whatever the reason, so a guesser learns nothing.
+var errBadTicket = apperr.Invalid("ticket", "INVALID", "This assistance link is invalid, used or expired. Start the assistance again.")
+
+// RedeemAssistTicket turns a one-time assist ticket into an assist session
+// token that runs as the customer, with the operator as the actor, until the
+// assistance ends. An unknown, used or expired ticket, an assistance that has
+// ended, or a customer that is no longer active all give one
+// *apperr.ValidationError.
+func (s *Service) RedeemAssistTicket(ctx context.Context, ticket string) (string, assist.Session, error) {
+	a, err := s.store.AssistByTicket(ctx, tokens.Hash(ticket))
+	if errors.Is(err, apperr.ErrNotFound) {
+		return "", assist.Session{}, errBadTicket
+	}
+	if err != nil {
+		return "", assist.Session{}, err
+	}
+	now := s.now()
+	if a.TicketUsed || !now.Before(a.TicketExpiresAt) || a.Current(now) != assist.StateActive {
+		return "", assist.Session{}, errBadTicket
+	}
+	c, err := s.store.CustomerByID(ctx, a.CustomerID)
+	if err != nil {
+		return "", assist.Session{}, err
+	}
+	if c.Status != customers.StatusActive {
+		return "", assist.Session{}, errBadTicket
+	}
+	if err := s.store.UseTicket(ctx, a.ID); errors.Is(err, apperr.ErrConflict) {
+		return "", assist.Session{}, errBadTicket
+	} else if err != nil {
+		return "", assist.Session{}, err
+	}
+	token, err := s.openUntil(ctx, Session{Kind: KindAssist, DomainID: a.DomainID, SubjectID: a.CustomerID, ActorID: a.OperatorID,
+		Epoch: c.SessionEpoch, AssistID: a.ID}, a.ExpiresAt)
+	if err != nil {
+		return "", assist.Session{}, err
+	}
+	s.audit(ctx, audit.Record{DomainID: a.DomainID, ActorType: audit.ActorOperator, ActorID: a.OperatorID, ActingFor: a.CustomerID,
+		AssistID: a.ID, Action: audit.ActionAssistRedeemed, TargetType: string(KindCustomer), TargetID: a.CustomerID, Outcome: audit.OutcomeSuccess})
+	return token, a, nil
+}
+
 func (s *Service) open(ctx context.Context, sess Session) (string, error) {
-	token := NewToken()
-	sess.TokenHash = HashToken(token)
+	return s.openUntil(ctx, sess, s.now().Add(s.ttl))
+}
+
+func (s *Service) openUntil(ctx context.Context, sess Session, expires time.Time) (string, error) {
+	token := tokens.New()
+	sess.TokenHash = tokens.Hash(token)
 	sess.CreatedAt = s.now()
-	sess.ExpiresAt = sess.CreatedAt.Add(s.ttl)
+	sess.ExpiresAt = expires
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", fmt.Errorf("create session: %w", err)
 	}
@@ -327,7 +362,7 @@ func (s *Service) open(ctx context.Context, sess Session) (string, error) {
 // unknown, expired or revoked token, and apperr.ErrAccountDisabled when the
 // account behind it is disabled or the session was revoked because it was.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
-	sess, err := s.store.SessionByHash(ctx, HashToken(token))
+	sess, err := s.store.SessionByHash(ctx, tokens.Hash(token))
 	if errors.Is(err, apperr.ErrNotFound) {
 		return Principal{}, apperr.ErrUnauthenticated
 	}
@@ -366,6 +401,29 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, apperr.ErrUnauthenticated // ended by a password reset, change or disabling
 		}
 		p.CustomerID, p.DisplayName, p.Scope = c.ID, c.FirstName+" "+c.LastName, sess.Scope
+	case KindAssist:
+		c, err := s.store.CustomerByID(ctx, sess.SubjectID)
+		if err != nil {
+			return Principal{}, accountGone(err)
+		}
+		if c.Status != customers.StatusActive || sess.Epoch != c.SessionEpoch {
+			return Principal{}, apperr.ErrUnauthenticated // the assistance ended with the customer's sessions
+		}
+		a, err := s.store.AssistByID(ctx, sess.AssistID)
+		if err != nil {
+			return Principal{}, accountGone(err)
+		}
+		if a.Current(s.now()) != assist.StateActive {
+			return Principal{}, apperr.ErrUnauthenticated
+		}
+		op, err := s.store.OperatorByID(ctx, a.OperatorID)
+		if err != nil {
+			return Principal{}, accountGone(err)
+		}
+		if op.Status != operators.StatusActive {
+			return Principal{}, apperr.ErrUnauthenticated
+		}
+		p.CustomerID, p.OperatorID, p.AssistID, p.DisplayName = c.ID, op.ID, a.ID, c.FirstName+" "+c.LastName
 	default:
 		return Principal{}, apperr.ErrUnauthenticated
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/tokens"
+
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
@@ -84,7 +86,7 @@ func testUpdateCustomer(t *testing.T, s store.Store) {
 func testSessionScopeAndEpoch(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	d := NewDomain(t, s)
-	sess := sessions.Session{TokenHash: sessions.HashToken(sessions.NewToken()), Kind: sessions.KindCustomer, DomainID: d.ID,
+	sess := sessions.Session{TokenHash: tokens.Hash(tokens.New()), Kind: sessions.KindCustomer, DomainID: d.ID,
 		SubjectID: ids.New(), CreatedAt: now(), ExpiresAt: now().Add(time.Hour), Epoch: 7, Scope: sessions.ScopePasswordChange}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/tokens"
+
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
@@ -230,10 +232,10 @@ func testDevices(t *testing.T, s store.Store) {
 func testSessions(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	d := NewDomain(t, s)
-	live := sessions.Session{TokenHash: sessions.HashToken(sessions.NewToken()), Kind: sessions.KindOperator, DomainID: d.ID,
+	live := sessions.Session{TokenHash: tokens.Hash(tokens.New()), Kind: sessions.KindOperator, DomainID: d.ID,
 		SubjectID: ids.New(), CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}
 	expired := live
-	expired.TokenHash = sessions.HashToken(sessions.NewToken())
+	expired.TokenHash = tokens.Hash(tokens.New())
 	expired.ExpiresAt = now().Add(-time.Minute)
 	for _, sess := range []sessions.Session{live, expired} {
 		if err := s.CreateSession(ctx, sess); err != nil {

@@ -1,0 +1,159 @@
+package assist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/tokens"
+)
+
+// Defaults.
+const (
+	DefaultTTL      = 30 * time.Minute
+	TicketTTL       = time.Minute
+	MaxReasonLength = 500
+	// SystemActor ends sessions nobody ended by hand: expiry, revocation.
+	SystemActor = "system"
+)
+
+// ServiceStore is what the assist service needs from storage.
+type ServiceStore interface {
+	Store
+	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
+}
+
+// Service starts, ends and lists remote assistance.
+type Service struct {
+	store ServiceStore
+	now   func() time.Time
+	ttl   time.Duration
+}
+
+// NewService returns a Service whose sessions last ttl.
+func NewService(store ServiceStore, now func() time.Time, ttl time.Duration) *Service {
+	return &Service{store: store, now: now, ttl: ttl}
+}
+
+// Start opens a remote assistance of customer id for an operator (actor) and
+// returns it with its one-time ticket. Refusals: a reason that is blank or
+// too long, a customer that is disabled (*apperr.ValidationError), a
+// customer outside the operator's domain (apperr.ErrNotFound).
+func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reason string) (Session, string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Session{}, "", apperr.Invalid("reason", "REQUIRED", "Say why you are assisting the customer.")
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonLength {
+		return Session{}, "", apperr.Invalid("reason", "TOO_LONG", fmt.Sprintf("Use at most %d characters.", MaxReasonLength))
+	}
+	c, err := s.store.CustomerByID(ctx, customerID)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && c.DomainID != actor.DomainID) {
+		return Session{}, "", fmt.Errorf("customer %s: %w", customerID, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Session{}, "", err
+	}
+	if c.Status != customers.StatusActive {
+		return Session{}, "", apperr.Invalid("customerId", "ACCOUNT_DISABLED", "A disabled account cannot be assisted.")
+	}
+	at, ticket := s.now(), tokens.New()
+	a := Session{
+		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason,
+		StartedAt: at, ExpiresAt: at.Add(s.ttl), State: StateActive,
+		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(TicketTTL),
+	}
+	actor.AssistID = a.ID
+	rec := s.record(ctx, actor, audit.ActionAssistStarted, a, reason, at)
+	ev := s.event(events.AssistStarted, a, actor.ID, at, map[string]string{"reason": reason, "expiresAt": a.ExpiresAt.Format(time.RFC3339)})
+	if err := s.store.CreateAssist(ctx, a, rec, []events.Event{ev}); err != nil {
+		return Session{}, "", err
+	}
+	return a, ticket, nil
+}
+
+func (s *Service) record(ctx context.Context, actor audit.Actor, action string, a Session, reason string, at time.Time) audit.Record {
+	r := actor.Record(action, "customer", a.CustomerID, reason)
+	r.ID, r.At, r.RequestID, r.AssistID = ids.New(), at, audit.RequestID(ctx), a.ID
+	return r
+}
+
+func (s *Service) event(t events.Type, a Session, actorID string, at time.Time, data map[string]string) events.Event {
+	data["assistId"] = a.ID
+	data["operatorId"] = a.OperatorID
+	return events.Event{ID: ids.New(), DomainID: a.DomainID, Type: t, CustomerID: a.CustomerID, ActorID: actorID, Data: data, OccurredAt: at}
+}
+
+// Current returns a's state now.
+func (s *Service) Current(a Session) State {
+	return a.Current(s.now())
+}
+
+// Get returns assist session id of domainID, or apperr.ErrNotFound.
+func (s *Service) Get(ctx context.Context, domainID, id string) (Session, error) {
+	a, err := s.store.AssistByID(ctx, id)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && a.DomainID != domainID) {
+		return Session{}, fmt.Errorf("assist %s: %w", id, apperr.ErrNotFound)
+	}
+	return a, err
+}
+
+// End ends an active session as state, for actor (an operator, or the
+// system). It returns the session as ended; ending one that has already
+// ended is not an error and changes nothing.
+func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state State, why string) (Session, error) {
+	at := s.now()
+	endedBy := actor.ID
+	if actor.Type == audit.ActorSystem {
+		endedBy = SystemActor
+	}
+	actor.AssistID = a.ID
+	rec := s.record(ctx, actor, audit.ActionAssistEnded, a, why, at)
+	ev := s.event(events.AssistEnded, a, endedBy, at, map[string]string{"state": string(state), "reason": why})
+	err := s.store.EndAssist(ctx, a.ID, state, endedBy, at, rec, []events.Event{ev})
+	if err != nil && !errors.Is(err, apperr.ErrConflict) {
+		return Session{}, err
+	}
+	return s.store.AssistByID(ctx, a.ID)
+}
+
+// EndAll ends every active session f selects, as state, for actor.
+func (s *Service) EndAll(ctx context.Context, actor audit.Actor, f ActiveFilter, state State, why string) error {
+	active, err := s.store.ActiveAssists(ctx, f)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range active {
+		act := actor
+		if act.DomainID == "" {
+			act.DomainID = a.DomainID
+		}
+		_, err := s.End(ctx, act, a, state, why)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// SweepExpired records the end of every session whose time ran out.
+func (s *Service) SweepExpired(ctx context.Context) error {
+	return s.EndAll(ctx, audit.Actor{Type: audit.ActorSystem, ID: SystemActor}, ActiveFilter{ExpiredAfter: s.now()}, StateExpired, "expired")
+}
+
+// List returns sessions of the domain matching q, newest first.
+func (s *Service) List(ctx context.Context, q Query) ([]Session, error) {
+	return s.store.AssistSessions(ctx, q)
+}
+
+// Changes returns what was done during session id, oldest first.
+func (s *Service) Changes(ctx context.Context, id string) ([]audit.Record, error) {
+	return s.store.AuditRecordsOfAssist(ctx, id)
+}
