@@ -20,16 +20,9 @@ import (
 
 // AccessHistory is the resolver for the accessHistory field.
 func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Customer) ([]model.AccessRecord, error) {
-	p, err := r.principal(ctx)
+	p, customerID, err := r.customerDetails(ctx, obj)
 	if err != nil {
 		return nil, err
-	}
-	customerID, err := idOf(typeCustomer, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	if p.CustomerID != customerID && !p.Can(operators.PermViewCustomer) {
-		return nil, fmt.Errorf("access history: %w", apperr.ErrForbidden)
 	}
 	sessions, err := r.AssistService.List(ctx, assist.Query{DomainID: p.DomainID, CustomerID: customerID, Limit: customers.MaxPageSize})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rs/zerolog"
 
+	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -113,4 +114,22 @@ func (r *Resolver) customer(ctx context.Context) (sessions.Principal, error) {
 		return sessions.Principal{}, fmt.Errorf("customer operation as %s: %w", p.Kind, apperr.ErrForbidden)
 	}
 	return p, nil
+}
+
+// customerDetails authorizes reading the details (devices, access history)
+// of customer c: the customer itself (or who assists it), or an operator
+// with VIEW_CUSTOMER. It returns the principal and the customer's id.
+func (r *Resolver) customerDetails(ctx context.Context, c *model.Customer) (sessions.Principal, string, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return sessions.Principal{}, "", err
+	}
+	customerID, err := idOf(typeCustomer, c.ID)
+	if err != nil {
+		return sessions.Principal{}, "", err
+	}
+	if p.CustomerID != customerID && !p.Can(operators.PermViewCustomer) {
+		return sessions.Principal{}, "", fmt.Errorf("details of customer %s: %w", customerID, apperr.ErrForbidden)
+	}
+	return p, customerID, nil
 }

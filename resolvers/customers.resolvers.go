@@ -14,11 +14,7 @@ import (
 
 // Devices is the resolver for the devices field.
 func (r *customerResolver) Devices(ctx context.Context, obj *model.Customer) ([]model.Device, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	customerID, err := idOf(typeCustomer, obj.ID)
+	p, customerID, err := r.customerDetails(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
