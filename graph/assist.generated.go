@@ -1510,4 +1510,11 @@ func (ec *executionContext) marshalOAssistState2ᚖgithubᚗcomᚋiotconsoleᚋb
 	return v
 }
 
+func (ec *executionContext) marshalOAssistingOperator2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistingOperator(ctx context.Context, sel ast.SelectionSet, v *model.AssistingOperator) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssistingOperator(ctx, sel, v)
+}
+
 // endregion ***************************** type.gotpl *****************************

@@ -109,6 +109,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CustomerStatusChange struct {
+		ChangedBy      func(childComplexity int) int
+		Customer       func(childComplexity int) int
+		OccurredAt     func(childComplexity int) int
+		PreviousStatus func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
 	Device struct {
 		ID       func(childComplexity int) int
 		Model    func(childComplexity int) int
@@ -215,7 +224,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		AccountEvents func(childComplexity int) int
+		AccountEvents         func(childComplexity int) int
+		CustomerStatusChanged func(childComplexity int, customerID *string) int
 	}
 
 	UpdateDevicePayload struct {
@@ -518,6 +528,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "CustomerStatusChange.changedBy":
+		if e.ComplexityRoot.CustomerStatusChange.ChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.ChangedBy(childComplexity), true
+	case "CustomerStatusChange.customer":
+		if e.ComplexityRoot.CustomerStatusChange.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.Customer(childComplexity), true
+	case "CustomerStatusChange.occurredAt":
+		if e.ComplexityRoot.CustomerStatusChange.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.OccurredAt(childComplexity), true
+	case "CustomerStatusChange.previousStatus":
+		if e.ComplexityRoot.CustomerStatusChange.PreviousStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.PreviousStatus(childComplexity), true
+	case "CustomerStatusChange.reason":
+		if e.ComplexityRoot.CustomerStatusChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.Reason(childComplexity), true
+	case "CustomerStatusChange.status":
+		if e.ComplexityRoot.CustomerStatusChange.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerStatusChange.Status(childComplexity), true
 
 	case "Device.id":
 		if e.ComplexityRoot.Device.ID == nil {
@@ -966,6 +1013,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AccountEvents(childComplexity), true
+	case "Subscription.customerStatusChanged":
+		if e.ComplexityRoot.Subscription.CustomerStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerStatusChanged(childComplexity, args["customerId"].(*string)), true
 
 	case "UpdateDevicePayload.device":
 		if e.ComplexityRoot.UpdateDevicePayload.Device == nil {
@@ -1247,6 +1305,30 @@ enum AccountEventType {
   ASSIST_ENDED
   "Sessions of the customer were ended."
   SESSION_REVOKED
+}
+
+extend type Subscription {
+  """
+  Status changes of the operator's domain's customers, as they happen on any server instance: of one
+  customer, or of every customer when ` + "`" + `customerId` + "`" + ` is omitted. Needs VIEW_CUSTOMER.
+  """
+  customerStatusChanged("Only this customer's changes." customerId: ID): CustomerStatusChange!
+}
+
+"A customer's account was disabled or enabled."
+type CustomerStatusChange {
+  "The customer, as it is now."
+  customer: Customer!
+  "The status before."
+  previousStatus: AccountStatus!
+  "The status now."
+  status: AccountStatus!
+  "Why, as the operator wrote it."
+  reason: String
+  "Who changed it."
+  changedBy: AssistingOperator
+  "When."
+  occurredAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/assist.graphqls", Input: `extend type Query {
@@ -1884,6 +1966,24 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerStatusChange_customer(ctx, field)
+	case "previousStatus":
+		return ec.fieldContext_CustomerStatusChange_previousStatus(ctx, field)
+	case "status":
+		return ec.fieldContext_CustomerStatusChange_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_CustomerStatusChange_reason(ctx, field)
+	case "changedBy":
+		return ec.fieldContext_CustomerStatusChange_changedBy(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_CustomerStatusChange_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerStatusChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -220,3 +220,34 @@ func (r *Resolver) assistNode(ctx context.Context, a assist.Session) (*model.Ass
 	}
 	return node, nil
 }
+
+// forward turns a broker subscription into a subscription resolver's
+// channel: each event mapped (and skipped when mapping says so) until the
+// operation's context ends or the subscription is dropped.
+func forward[T any](ctx context.Context, sub *events.Subscription, mapping func(events.Event) (T, bool)) <-chan T {
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		defer sub.Cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, open := <-sub.C:
+				if !open {
+					return
+				}
+				v, ok := mapping(e)
+				if !ok {
+					continue
+				}
+				select {
+				case out <- v:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}

@@ -263,27 +263,7 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 	sub := r.EventBroker.Subscribe(func(e events.Event) bool {
 		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID
 	})
-	out := make(chan *model.AccountEvent)
-	go func() {
-		defer close(out)
-		defer sub.Cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, open := <-sub.C:
-				if !open {
-					return
-				}
-				select {
-				case out <- mapAccountEvent(e):
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return forward(ctx, sub, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

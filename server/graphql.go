@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -40,7 +41,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.AddTransport(transport.Websocket{
 		Implementation:        sockets,
 		InitFunc:              socketInit(r.SessionService, sockets),
-		InitTimeout:           10 * time.Second,
+		InitTimeout:           cfg.WSInitTimeout,
 		KeepAlivePingInterval: 15 * time.Second, // legacy graphql-ws "ka"
 		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering
 	})
@@ -51,6 +52,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		srv.Use(extension.Introspection{})
 	}
 	srv.AroundOperations(m.aroundOperations)
+	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := presentError(ctx, err)
@@ -160,6 +162,7 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			subject = assistSubject(p.AssistID)
 		}
 		sockets.bind(ctx, subject)
+		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}
 }
@@ -171,4 +174,27 @@ func bearerToken(header string) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
+}
+
+// maxSubscriptionsPerSocket bounds what one connection can hold open.
+const maxSubscriptionsPerSocket = 20
+
+type subscriptionBudgetKey struct{}
+
+// limitSubscriptions refuses a subscription beyond maxSubscriptionsPerSocket
+// on one WebSocket; the count drops when a subscription ends.
+func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	budget, onSocket := ctx.Value(subscriptionBudgetKey{}).(*atomic.Int32)
+	if !onSocket || oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	if budget.Add(1) > maxSubscriptionsPerSocket {
+		budget.Add(-1)
+		err := &gqlerror.Error{Message: fmt.Sprintf("at most %d subscriptions per connection", maxSubscriptionsPerSocket),
+			Extensions: map[string]any{"code": codeRateLimited}}
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
+	}
+	context.AfterFunc(ctx, func() { budget.Add(-1) })
+	return next(ctx)
 }

@@ -38,6 +38,15 @@ type testInstance struct {
 	*server
 	cfg  config
 	logs *syncBuffer
+	url  string // set for a server in another process
+}
+
+// URL returns the base URL of the server under test.
+func (s *testInstance) URL() string {
+	if s.url != "" {
+		return s.url
+	}
+	return s.server.URL()
 }
 
 // startTest starts a real server on a loopback port with the demo domain on a
@@ -49,6 +58,7 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 		ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true, DemoPassword: testPassword,
 		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
+		WSInitTimeout: 10 * time.Second,
 	}
 	if edit != nil {
 		edit(&cfg)

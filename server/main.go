@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := newLogger(cfg.LogLevel, stderr)
+	raiseOpenFileLimit(log)
 	if getenv("GOGC") == "" {
 		// The heap is small (tens of MiB) and requests allocate a lot: trading
 		// memory for fewer collections gave 25% more searches per second.
@@ -98,6 +99,20 @@ func newLogger(level zerolog.Level, w io.Writer) zerolog.Logger {
 		}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// raiseOpenFileLimit lifts the soft limit on open files to the hard limit:
+// every WebSocket is a file, and the usual soft limit of 1,024 is far below
+// the sockets one instance serves.
+func raiseOpenFileLimit(log zerolog.Logger) {
+	var limit syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil || limit.Cur >= limit.Max {
+		return
+	}
+	limit.Cur = limit.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil {
+		log.Warn().Err(err).Msg("raise the open file limit")
+	}
 }
 
 // openStore opens MongoDB when cfg names one, otherwise the embedded store.

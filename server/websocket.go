@@ -41,7 +41,12 @@ func newGorillaSockets(allowedOrigins []string, onChange func(open int)) *gorill
 	return &gorillaSockets{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			CheckOrigin:      func(r *http.Request) bool { return originAllowed(r, allowedOrigins) },
+			// Small buffers and a shared write-buffer pool keep an idle
+			// subscriber cheap: tens of thousands of sockets per instance.
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     func(r *http.Request) bool { return originAllowed(r, allowedOrigins) },
 		},
 		onChange:  onChange,
 		conns:     map[*gorillaConn]struct{}{},
@@ -144,8 +149,17 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 	return mt, r, err
 }
 
+// gqlgen's own reason when no connection_init arrives in time; the
+// graphql-transport-ws protocol closes with 4408 for that, gqlgen with 1002.
+const initTimeoutReason = "connection initialisation timeout"
+
+const closeInitTimeout = 4408
+
 // WriteClose sends a close frame, unless the server already closed the connection.
 func (c *gorillaConn) WriteClose(code int, message string) error {
+	if code == websocket.CloseProtocolError && message == initTimeoutReason {
+		code = closeInitTimeout
+	}
 	var err error
 	c.closeOnce.Do(func() { err = c.writeCloseFrame(code, message) })
 	return err

@@ -167,6 +167,22 @@ type CustomerEdge struct {
 	Node *Customer `json:"node"`
 }
 
+// A customer's account was disabled or enabled.
+type CustomerStatusChange struct {
+	// The customer, as it is now.
+	Customer *Customer `json:"customer"`
+	// The status before.
+	PreviousStatus AccountStatus `json:"previousStatus"`
+	// The status now.
+	Status AccountStatus `json:"status"`
+	// Why, as the operator wrote it.
+	Reason *string `json:"reason,omitempty"`
+	// Who changed it.
+	ChangedBy *AssistingOperator `json:"changedBy,omitempty"`
+	// When.
+	OccurredAt time.Time `json:"occurredAt"`
+}
+
 // A connected thing a customer owns.
 type Device struct {
 	// The device's opaque global id.

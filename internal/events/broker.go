@@ -6,7 +6,7 @@ import (
 
 // subscriberBuffer is how many events a subscriber may fall behind before it
 // is dropped (its channel closed) rather than slowing everyone down.
-const subscriberBuffer = 64
+const subscriberBuffer = 16
 
 // Broker fans events out to the subscribers of this process. The store's
 // tail feeds it, so events of every process sharing the store arrive here.

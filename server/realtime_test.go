@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/store/mongo"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
+
+const statusSubscription = `subscription($id: ID) {
+  customerStatusChanged(customerId: $id) { customer { email status } previousStatus status reason changedBy { name } }
+}`
+
+// subscribe opens a socket with token over protocol and starts query.
+func subscribe(t *testing.T, s *testInstance, protocol, token, query string, vars map[string]any) *wsClient {
+	t.Helper()
+	c, _, err := dialWS(t, s, protocol, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	start := "subscribe"
+	if protocol == "graphql-ws" {
+		start = "start"
+	}
+	c.send(map[string]any{"id": "1", "type": start, "payload": map[string]any{"query": query, "variables": vars}})
+	time.Sleep(150 * time.Millisecond) // registered once its resolver ran
+	return c
+}
+
+func dataOf(m wsMessage) map[string]any {
+	d, _ := dig(m.msg, "payload", "data").(map[string]any)
+	return d
+}
+
+func TestOperatorsSeeStatusChangesLive(t *testing.T) {
+	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(protocol, func(t *testing.T) {
+			f := newAccountFixture(t, nil)
+			support := f.login(t, demoSupportEmail)
+			all := subscribe(t, f.testInstance, protocol, support, statusSubscription, nil).readAll()
+			one := subscribe(t, f.testInstance, protocol, support, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
+			admin := f.login(t, demoAdminEmail)
+			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "lost phone"})
+			for name, ch := range map[string]<-chan wsMessage{"domain": all, "customer": one} {
+				select {
+				case m := <-ch:
+					ev, _ := dataOf(m)["customerStatusChanged"].(map[string]any)
+					if dig(ev, "customer", "email") != customerEmail || ev["previousStatus"] != "ACTIVE" || ev["status"] != "DISABLED" ||
+						ev["reason"] != "lost phone" || dig(ev, "changedBy", "name") != "Ada Admin" {
+						t.Fatalf("%s subscription got %v %v", name, m.msg, m.err)
+					}
+				case <-time.After(3 * time.Second):
+					t.Fatalf("%s subscription got nothing", name)
+				}
+			}
+		})
+	}
+}
+
+func TestEventsStayInTheirDomain(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	other := storetest.NewDomain(t, f.store)
+	addOperator(t, f, other.ID, "admin@other.test")
+	stranger := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
+	strangerToken, _ := dig(stranger.Data, "operatorLogin", "token").(string)
+	theirs := subscribe(t, f.testInstance, "graphql-transport-ws", strangerToken, statusSubscription, nil).readAll()
+	ours := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demoSupportEmail), statusSubscription, nil).readAll()
+	// The other domain's operator cannot even name our customer.
+	pinned := subscribe(t, f.testInstance, "graphql-transport-ws", strangerToken, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
+
+	f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+	select {
+	case <-ours:
+	case <-time.After(3 * time.Second):
+		t.Fatal("our operator got nothing")
+	}
+	select {
+	case m := <-theirs:
+		t.Fatalf("another domain's operator received %v", m.msg)
+	case m := <-pinned:
+		t.Fatalf("another domain's operator received %v", m.msg)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestSocketLimits(t *testing.T) {
+	t.Run("subscriptions per connection", func(t *testing.T) {
+		f := newAccountFixture(t, nil)
+		c := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demoSupportEmail), statusSubscription, nil)
+		const extra = 5
+		for i := 2; i <= maxSubscriptionsPerSocket+extra; i++ { // subscriptions start concurrently: any 5 may be refused
+			c.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": statusSubscription}})
+		}
+		refused := 0
+		for refused < extra {
+			m, err := c.next()
+			if err != nil {
+				t.Fatalf("%d refusals of %d subscriptions over the limit: %v", refused, extra, err)
+			}
+			if strings.Contains(fmt.Sprint(m["payload"]), "at most 20 subscriptions") {
+				refused++
+			}
+		}
+		if m, err := c.next(); err == nil && strings.Contains(fmt.Sprint(m["payload"]), "at most") {
+			t.Fatalf("more refusals than subscriptions over the limit: %v", m)
+		}
+	})
+	t.Run("connection_init timeout", func(t *testing.T) {
+		s := startTest(t, func(c *config) { c.WSInitTimeout = 300 * time.Millisecond })
+		c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.next(); closeCode(err) != closeInitTimeout {
+			t.Fatalf("silent socket: %v, want close 4408", err)
+		}
+	})
+	t.Run("disabled account at connection_init", func(t *testing.T) {
+		f := newAccountFixture(t, nil)
+		token, _, _ := f.customerLogin(t, customerPassword)
+		f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+		c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := c.init(map[string]any{"Authorization": "Bearer " + token})
+		for err == nil {
+			msg, err = c.next()
+		}
+		if closeCode(err) != closeForbidden {
+			t.Fatalf("a disabled customer's socket: %v %v, want close 4403", msg, err)
+		}
+	})
+}
+
+// freeAddr returns a loopback address with a port nobody listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess runs this test binary as the server with env, until the test
+// ends, and returns a client-side handle on it (no in-process state).
+func startProcess(t *testing.T, env ...string) *testInstance {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "LOG_LEVEL=warn")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	if err := waitReady(context.Background(), "http://"+addr); err != nil {
+		t.Fatal(err)
+	}
+	return &testInstance{url: "http://" + addr}
+}
+
+func TestTwoServerProcessesShareEvents(t *testing.T) {
+	uri := mongotest.URI(t)
+	ctx := context.Background()
+	st, err := mongo.Open(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	customer := addCustomer(t, &testInstance{server: &server{store: st}}).customer
+	a := &accountFixture{testInstance: startProcess(t, "MONGODB_URI="+uri), customer: customer}
+	b := &accountFixture{testInstance: startProcess(t, "MONGODB_URI="+uri), customer: customer}
+
+	customerToken, _, _ := a.customerLogin(t, customerPassword)
+	customerSocket := a.subscribeAccountEvents(t, customerToken).readAll()
+	watcher := subscribe(t, a.testInstance, "graphql-transport-ws", a.login(t, demoSupportEmail), statusSubscription, nil).readAll()
+
+	resp := b.post(t, b.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "from B"})
+	returned := time.Now()
+	if dig(resp.Data, "setAccountStatus", "changed") != true {
+		t.Fatalf("disable on B: %+v", resp)
+	}
+	select {
+	case m := <-watcher:
+		ev, _ := dataOf(m)["customerStatusChanged"].(map[string]any)
+		if ev["reason"] != "from B" {
+			t.Fatalf("operator on A got %v %v", m.msg, m.err)
+		}
+		t.Logf("operator on A got the event %v after the mutation on B returned", m.at.Sub(returned).Round(time.Millisecond))
+	case <-time.After(3 * time.Second):
+		t.Fatal("the operator on A got nothing")
+	}
+	event, closed := <-customerSocket, <-customerSocket
+	if dataOf(event)["accountEvents"] == nil || closeCode(closed.err) != closeForbidden {
+		t.Fatalf("customer socket on A: %v / %v", event.msg, closed.err)
+	}
+	t.Logf("customer socket on A closed %v after the mutation on B returned", closed.at.Sub(returned).Round(time.Millisecond))
+}
