@@ -29,18 +29,7 @@ func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, custom
 		return e.Type == events.StatusChanged && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
 	})
 	return forward(ctx, sub, func(e events.Event) (*model.CustomerStatusChange, bool) {
-		c, err := r.CustomerService.Get(ctx, e.DomainID, e.CustomerID)
-		if err != nil {
-			return nil, false // deleted meanwhile, or the store is unreachable: skip rather than end the stream
-		}
-		change := &model.CustomerStatusChange{Customer: mapCustomer(c), PreviousStatus: model.AccountStatus(e.Data["previousStatus"]),
-			Status: model.AccountStatus(e.Data["status"]), OccurredAt: e.OccurredAt}
-		if reason := e.Data["reason"]; reason != "" {
-			change.Reason = &reason
-		}
-		if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {
-			change.ChangedBy = &model.AssistingOperator{ID: globalID(typeOperator, op.ID), Name: op.Name}
-		}
-		return change, true
+		change, err := r.statusChanges.get(e.ID, func() (*model.CustomerStatusChange, error) { return r.statusChange(context.WithoutCancel(ctx), e) })
+		return change, err == nil // skip an event whose customer cannot be read rather than end the stream
 	}), nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -250,4 +251,59 @@ func forward[T any](ctx context.Context, sub *events.Subscription, mapping func(
 		}
 	}()
 	return out
+}
+
+// statusChange reads what a STATUS_CHANGED event's subscribers are sent.
+func (r *Resolver) statusChange(ctx context.Context, e events.Event) (*model.CustomerStatusChange, error) {
+	c, err := r.CustomerService.Get(ctx, e.DomainID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	change := &model.CustomerStatusChange{Customer: mapCustomer(c), PreviousStatus: model.AccountStatus(e.Data["previousStatus"]),
+		Status: model.AccountStatus(e.Data["status"]), OccurredAt: e.OccurredAt}
+	if reason := e.Data["reason"]; reason != "" {
+		change.Reason = &reason
+	}
+	if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {
+		change.ChangedBy = &model.AssistingOperator{ID: globalID(typeOperator, op.ID), Name: op.Name}
+	}
+	return change, nil
+}
+
+// eventMemo computes what one event's subscribers are sent once, however
+// many they are: every subscriber of a domain gets the same event, and ten
+// thousand of them must not each read the store. It keeps the newest
+// memoSize events.
+type eventMemo[T any] struct {
+	mu    sync.Mutex
+	order []string
+	calls map[string]*memoCall[T]
+}
+
+type memoCall[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+const memoSize = 64
+
+func (m *eventMemo[T]) get(id string, compute func() (T, error)) (T, error) {
+	m.mu.Lock()
+	if m.calls == nil {
+		m.calls = map[string]*memoCall[T]{}
+	}
+	c, ok := m.calls[id]
+	if !ok {
+		c = &memoCall[T]{}
+		m.calls[id] = c
+		m.order = append(m.order, id)
+		if len(m.order) > memoSize {
+			delete(m.calls, m.order[0])
+			m.order = m.order[1:]
+		}
+	}
+	m.mu.Unlock()
+	c.once.Do(func() { c.v, c.err = compute() })
+	return c.v, c.err
 }

@@ -5,6 +5,7 @@ package resolvers
 //go:generate go tool gqlgen generate
 
 import (
+	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
@@ -28,4 +29,6 @@ type Resolver struct {
 	// DashboardURL is where the customer dashboard is served; startAssist
 	// appends "#assist=<ticket>".
 	DashboardURL string
+
+	statusChanges eventMemo[*model.CustomerStatusChange]
 }

@@ -7,6 +7,7 @@
 //	server create-operator ...       add an operator (and its domain) for a real deployment
 //	server bench-search -n N         seed N customers and measure search over HTTP (docs/BENCHMARKS.md)
 //	server bench-login               measure sign-in, and search under a brute-force burst
+//	server bench-sockets -n N        N WebSocket subscribers: memory, goroutines, delivery latency
 package main
 
 import (
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runBenchSearch(ctx, args[1:], stdout)
 		case "bench-login":
 			return runBenchLogin(ctx, args[1:], stdout)
+		case "bench-sockets":
+			return runBenchSockets(ctx, args[1:], stdout)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
