@@ -426,7 +426,7 @@ func runBenchLogin(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "| run | concurrency | requests | errors | per second | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n")
 	row := func(name string, r loadResult) {
-		fmt.Fprintf(out, "| %s %s\n", name, strings.TrimPrefix(r.String(), "|"))
+		fmt.Fprintf(out, "| %s %s\n", name, r.String())
 	}
 	row("customer logins", runLoad(ctx, 4, *duration, login(benchSearchPassword)))
 

@@ -99,6 +99,12 @@ const (
 	freeFailuresPerClient  = 20
 	backoffBase            = time.Second
 	backoffMax             = 15 * time.Minute
+	// A refused attempt is answered after up to tarpitMax (its remaining
+	// back-off), so a guesser's loop slows to a crawl instead of costing the
+	// server thousands of cheap refusals a second; at most tarpitSlots
+	// answers wait at once, later ones are answered at once.
+	tarpitMax   = time.Second
+	tarpitSlots = 256
 )
 
 // Service signs operators and customers in and out and authenticates tokens.
@@ -111,6 +117,7 @@ type Service struct {
 	dummyHash string            // verified against for unknown accounts, so they cost the same time
 	accounts  *throttle.Limiter // failed sign-ins per account
 	clients   *throttle.Limiter // failed sign-ins per client address
+	tarpit    chan struct{}
 }
 
 // NewService returns a Service whose sessions live for ttl and whose new
@@ -121,7 +128,25 @@ func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, 
 		dummyHash: passwords.Encode(passwords.OWASP, tokens.New()),
 		accounts:  throttle.New(freeFailuresPerAccount, backoffBase, backoffMax, now),
 		clients:   throttle.New(freeFailuresPerClient, backoffBase, backoffMax, now),
+		tarpit:    make(chan struct{}, tarpitSlots),
 	}
+}
+
+// refuse answers an attempt made during back-off: apperr.ErrRateLimited,
+// after holding the answer for up to tarpitMax.
+func (s *Service) refuse(ctx context.Context, wait time.Duration) error {
+	select {
+	case s.tarpit <- struct{}{}:
+		timer := time.NewTimer(min(wait, tarpitMax))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+		}
+		<-s.tarpit
+	default: // every slot busy: answer now rather than hold more goroutines
+	}
+	return fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
 }
 
 // NormalizeEmail returns email trimmed and in lower case, the form emails are stored in.
@@ -158,7 +183,7 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 	domainSlug, email = strings.ToLower(strings.TrimSpace(domainSlug)), NormalizeEmail(email)
 	accountKey, clientKey := string(kind)+":"+domainSlug+":"+email, clientAddr(ctx)
 	if wait := max(s.accounts.Wait(accountKey), s.clients.Wait(clientKey)); wait > 0 {
-		return account{}, fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+		return account{}, s.refuse(ctx, wait)
 	}
 	fail := func(r audit.Record) (account, error) {
 		s.accounts.Fail(accountKey)
@@ -259,7 +284,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	}
 	accountKey := "change:" + p.CustomerID
 	if wait := s.accounts.Wait(accountKey); wait > 0 {
-		return "", customers.Customer{}, fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+		return "", customers.Customer{}, s.refuse(ctx, wait)
 	}
 	c, err := s.store.CustomerByID(ctx, p.CustomerID)
 	if err != nil {
