@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -42,8 +41,8 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		Implementation:        sockets,
 		InitFunc:              socketInit(r.SessionService, sockets),
 		InitTimeout:           cfg.WSInitTimeout,
-		KeepAlivePingInterval: 15 * time.Second, // legacy graphql-ws "ka"
-		PingPongInterval:      15 * time.Second, // graphql-transport-ws ping, drops peers that stop answering
+		KeepAlivePingInterval: cfg.WSPing, // legacy graphql-ws "ka"
+		PingPongInterval:      cfg.WSPing, // graphql-transport-ws ping; a peer that does not answer within two is dropped
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000)) // parse and validate each distinct query once

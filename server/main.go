@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
 	"github.com/iotconsole/bff/internal/assist"
@@ -204,7 +205,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		}
 	}()
 	go sweep(bg, sessionService, assistService, log)
-	go tailEvents(bg, st, broker, log)
+	go tailEvents(bg, st, broker, sockets, log)
 	go endWithTheAccount(bg, broker, sockets, assistService, log)
 	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
 	return s, nil
@@ -244,10 +245,21 @@ func sweep(ctx context.Context, svc *sessions.Service, assists *assist.Service, 
 }
 
 // tailEvents feeds the broker with the events of every process sharing the
-// store, restarting the tail when the store fails.
-func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, log zerolog.Logger) {
+// store, restarting the tail when the store fails. When the store lost
+// events before this process read them, every socket is closed (1012,
+// "service restart") so that clients reconnect and read the state afresh
+// instead of trusting a stream with a hole in it.
+func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, sockets *gorillaSockets, log zerolog.Logger) {
+	handle := func(e events.Event) {
+		if e.Type == events.TailGap {
+			log.Warn().Int("sockets", sockets.Open()).Msg("events were lost before this instance read them; closing every socket so clients resynchronize")
+			sockets.CloseAll(websocket.CloseServiceRestart, "events were missed; reconnect")
+			return
+		}
+		broker.Publish(e)
+	}
 	for ctx.Err() == nil {
-		if err := st.TailEvents(ctx, broker.Publish); err != nil && ctx.Err() == nil {
+		if err := st.TailEvents(ctx, handle); err != nil && ctx.Err() == nil {
 			log.Warn().Err(err).Msg("event tail stopped; restarting")
 			select {
 			case <-ctx.Done():

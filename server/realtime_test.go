@@ -126,6 +126,30 @@ func TestSocketLimits(t *testing.T) {
 			t.Fatalf("silent socket: %v, want close 4408", err)
 		}
 	})
+	t.Run("peers that stop answering pings are dropped", func(t *testing.T) {
+		f := newAccountFixture(t, func(c *config) { c.WSPing = 200 * time.Millisecond })
+		c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := c.init(map[string]any{"token": f.login(t, demoSupportEmail)}); err != nil || ack["type"] != "connection_ack" {
+			t.Fatalf("init: %v %v", ack, err)
+		}
+		pings, start := 0, time.Now()
+		for { // read without answering
+			_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var msg map[string]any
+			if err := c.conn.ReadJSON(&msg); err != nil {
+				if pings == 0 || time.Since(start) > 3*time.Second {
+					t.Fatalf("after %d unanswered pings and %v: %v", pings, time.Since(start), err)
+				}
+				return
+			}
+			if msg["type"] == "ping" {
+				pings++
+			}
+		}
+	})
 	t.Run("disabled account at connection_init", func(t *testing.T) {
 		f := newAccountFixture(t, nil)
 		token, _, _ := f.customerLogin(t, customerPassword)

@@ -17,6 +17,9 @@ const (
 	AssistStarted  Type = "ASSIST_STARTED"
 	AssistEnded    Type = "ASSIST_ENDED"
 	SessionRevoked Type = "SESSION_REVOKED"
+	// TailGap is not stored: the store's tail hands it out when events were
+	// lost before this process read them.
+	TailGap Type = "TAIL_GAP"
 )
 
 // Event is one state change.

@@ -161,13 +161,20 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 
 // TailEvents implements events.Store with a tailable-await cursor on the
 // capped events collection, which MongoDB and FerretDB both support. When the
-// cursor dies (no match yet, a lost connection) it is opened again from the
-// last event seen.
+// cursor dies (no match yet, a lost connection, its position overwritten) it
+// is opened again from the last event seen; if the capped collection has
+// meanwhile dropped events newer than that, handle gets an events.TailGap
+// event first, so that what depends on the stream can start over.
 func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
 	since := time.Now().UTC().Truncate(time.Millisecond)
 	seen := map[string]bool{} // ids already handled at time `since`
 	opts := options.Find().SetCursorType(options.TailableAwait).SetMaxAwaitTime(200 * time.Millisecond)
 	for ctx.Err() == nil {
+		if len(seen) > 0 {
+			if lost, err := s.eventsLostSince(ctx, since); err == nil && lost {
+				handle(events.Event{Type: events.TailGap, OccurredAt: time.Now().UTC()})
+			}
+		}
 		cur, err := s.events.Find(ctx, bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: since}}}}, opts)
 		if err == nil {
 			for cur.Next(ctx) {
@@ -193,4 +200,16 @@ func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error
 		}
 	}
 	return ctx.Err()
+}
+
+// eventsLostSince reports whether the capped collection no longer holds the
+// event at time since: its oldest event is newer, so events between were
+// overwritten before this process read them.
+func (s *Store) eventsLostSince(ctx context.Context, since time.Time) (bool, error) {
+	var oldest eventDoc
+	opts := options.FindOne().SetSort(bson.D{{Key: "occurredAt", Value: 1}})
+	if err := s.events.FindOne(ctx, bson.D{}, opts).Decode(&oldest); err != nil {
+		return false, err
+	}
+	return oldest.OccurredAt.After(since), nil
 }
