@@ -25,10 +25,10 @@ func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, custom
 			return nil, err
 		}
 	}
-	sub := r.EventBroker.Subscribe(func(e events.Event) bool {
+	inDomain := func(e events.Event) bool {
 		return e.Type == events.StatusChanged && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
-	})
-	return forward(ctx, sub, func(e events.Event) (*model.CustomerStatusChange, bool) {
+	}
+	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (*model.CustomerStatusChange, bool) {
 		change, err := r.statusChanges.get(e.ID, func() (*model.CustomerStatusChange, error) { return r.statusChange(context.WithoutCancel(ctx), e) })
 		return change, err == nil // skip an event whose customer cannot be read rather than end the stream
 	}), nil

@@ -222,34 +222,29 @@ func (r *Resolver) assistNode(ctx context.Context, a assist.Session) (*model.Ass
 	return node, nil
 }
 
-// forward turns a broker subscription into a subscription resolver's
-// channel: each event mapped (and skipped when mapping says so) until the
-// operation's context ends or the subscription is dropped.
-func forward[T any](ctx context.Context, sub *events.Subscription, mapping func(events.Event) (T, bool)) <-chan T {
-	out := make(chan T)
-	go func() {
-		defer close(out)
-		defer sub.Cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, open := <-sub.C:
-				if !open {
-					return
-				}
-				v, ok := mapping(e)
-				if !ok {
-					continue
-				}
-				select {
-				case out <- v:
-				case <-ctx.Done():
-					return
-				}
-			}
+// subscriptionBuffer is how many events a subscription may fall behind
+// before it is ended; its client subscribes again.
+const subscriptionBuffer = 16
+
+// forward subscribes to the broker's events that filter accepts and returns
+// a subscription resolver's channel of their mappings (skipping those mapping
+// refuses), closed when the operation ends or the subscriber falls behind.
+// It runs no goroutine of its own: each one costs memory at every socket.
+func forward[T any](ctx context.Context, broker *events.Broker, filter func(events.Event) bool, mapping func(events.Event) (T, bool)) <-chan T {
+	out := make(chan T, subscriptionBuffer)
+	sub := broker.SubscribeFunc(filter, func(e events.Event) bool {
+		v, ok := mapping(e)
+		if !ok {
+			return true
 		}
-	}()
+		select {
+		case out <- v:
+			return true
+		default:
+			return false
+		}
+	}, func() { close(out) })
+	context.AfterFunc(ctx, sub.Cancel)
 	return out
 }
 

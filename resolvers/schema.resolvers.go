@@ -260,10 +260,8 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 	if err != nil {
 		return nil, err
 	}
-	sub := r.EventBroker.Subscribe(func(e events.Event) bool {
-		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID
-	})
-	return forward(ctx, sub, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
+	own := func(e events.Event) bool { return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID }
+	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.
