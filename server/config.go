@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type config struct {
 	DashboardURL   string        // DASHBOARD_URL: where startAssist sends the operator
 	WSInitTimeout  time.Duration // WS_INIT_TIMEOUT: how long a socket may wait before connection_init
 	WSPing         time.Duration // WS_PING_INTERVAL: keep-alive period; a peer silent for two is dropped
+	InstanceID     string        // INSTANCE_ID: names this instance's saved position in the event stream
 }
 
 // errHelp is returned after -h printed the usage: not a failure.
@@ -68,6 +70,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.DashboardURL, "dashboard-url", env("DASHBOARD_URL", "/dashboard"), "the customer dashboard's URL, for remote assistance links (DASHBOARD_URL)")
 	fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", envs.duration("WS_INIT_TIMEOUT", 10*time.Second), "time a WebSocket has to send connection_init (WS_INIT_TIMEOUT)")
 	fs.DurationVar(&c.WSPing, "ws-ping-interval", envs.duration("WS_PING_INTERVAL", 15*time.Second), "WebSocket keep-alive period; peers that miss two pings are dropped (WS_PING_INTERVAL)")
+	fs.StringVar(&c.InstanceID, "instance-id", env("INSTANCE_ID", ""), "stable name of this instance, to resume the event stream after a restart (INSTANCE_ID; default host name and listen address)")
 	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -99,6 +102,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 	}
 	c.DemoPassword = getenv("DEMO_PASSWORD")
+	if c.InstanceID == "" {
+		host, _ := os.Hostname()
+		c.InstanceID = host + c.ListenAddr
+	}
 	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 || c.AssistTTL <= 0 || c.WSInitTimeout <= 0 || c.WSPing <= 0 {
 		return config{}, errors.New("bad configuration: durations and limits must be positive")
 	}

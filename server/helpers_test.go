@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/ids"
 )
 
 const testPassword = "correct horse battery staple"
@@ -58,7 +60,7 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 		ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true, DemoPassword: testPassword,
 		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
-		WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second,
+		WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: ids.New(),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -139,6 +140,7 @@ type server struct {
 	sockets  *gorillaSockets
 	stop     context.CancelFunc // stops background work
 	done     chan struct{}      // closed when Serve returns
+	tailDone chan struct{}      // closed when the event tail has saved its position
 }
 
 // start opens the store, creates the demo domain if due, and serves on
@@ -197,6 +199,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		sockets:  sockets,
 		stop:     stop,
 		done:     make(chan struct{}),
+		tailDone: make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)
@@ -205,7 +208,10 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		}
 	}()
 	go sweep(bg, sessionService, assistService, log)
-	go tailEvents(bg, st, broker, sockets, log)
+	go func() {
+		defer close(s.tailDone)
+		tailEvents(bg, st, cfg.InstanceID, broker, sockets, log)
+	}()
 	go endWithTheAccount(bg, broker, sockets, assistService, log)
 	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
 	return s, nil
@@ -244,12 +250,22 @@ func sweep(ctx context.Context, svc *sessions.Service, assists *assist.Service, 
 	}
 }
 
+// tailPositionEvery is how often an instance saves how far it has read.
+const tailPositionEvery = 5 * time.Second
+
 // tailEvents feeds the broker with the events of every process sharing the
-// store, restarting the tail when the store fails. When the store lost
-// events before this process read them, every socket is closed (1012,
-// "service restart") so that clients reconnect and read the state afresh
-// instead of trusting a stream with a hole in it.
-func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, sockets *gorillaSockets, log zerolog.Logger) {
+// store, from where this instance (by its id) left off before a restart,
+// saving its position every few seconds and when it stops, and reopening
+// the tail when the store fails. When the store lost events before this
+// process read them, every socket is closed (1012, "service restart") so
+// that clients reconnect and read the state afresh instead of trusting a
+// stream with a hole in it.
+func tailEvents(ctx context.Context, st store.Store, instance string, broker *events.Broker, sockets *gorillaSockets, log zerolog.Logger) {
+	position, err := st.TailPosition(ctx, instance)
+	if err != nil {
+		log.Warn().Err(err).Msg("read the saved event position; starting from now")
+	}
+	var mu sync.Mutex
 	handle := func(e events.Event) {
 		if e.Type == events.TailGap {
 			log.Warn().Int("sockets", sockets.Open()).Msg("events were lost before this instance read them; closing every socket so clients resynchronize")
@@ -257,14 +273,50 @@ func tailEvents(ctx context.Context, st store.Store, broker *events.Broker, sock
 			return
 		}
 		broker.Publish(e)
+		mu.Lock()
+		position = e.Position
+		mu.Unlock()
 	}
-	for ctx.Err() == nil {
-		if err := st.TailEvents(ctx, handle); err != nil && ctx.Err() == nil {
-			log.Warn().Err(err).Msg("event tail stopped; restarting")
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
+	current := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return position
+	}
+	saved := current()
+	save := func(ctx context.Context) {
+		if p := current(); p != saved {
+			if err := st.SaveTailPosition(ctx, instance, p); err != nil {
+				log.Warn().Err(err).Msg("save the event position")
+				return
 			}
+			saved = p
+		}
+	}
+	tailCtx, stopTail := context.WithCancel(ctx)
+	tailDone := make(chan struct{})
+	go func() {
+		defer close(tailDone)
+		for tailCtx.Err() == nil {
+			if err := st.TailEvents(tailCtx, current(), handle); err != nil && tailCtx.Err() == nil {
+				log.Warn().Err(err).Msg("event tail stopped; restarting")
+				select {
+				case <-tailCtx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	ticker := time.NewTicker(tailPositionEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			save(ctx)
+		case <-ctx.Done():
+			stopTail()
+			<-tailDone
+			save(context.Background())
+			return
 		}
 	}
 }
@@ -330,5 +382,6 @@ func (s *server) shutdown(ctx context.Context) error {
 	s.sockets.CloseAll(closeGoingAway, "server shutting down") // any upgraded meanwhile
 	<-s.done
 	s.stop()
+	<-s.tailDone
 	return errors.Join(err, s.store.Close(context.Background()))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -10,8 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/sqlite"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -232,4 +238,49 @@ func TestTwoServerProcessesShareEvents(t *testing.T) {
 		t.Fatalf("customer socket on A: %v / %v", event.msg, closed.err)
 	}
 	t.Logf("customer socket on A closed %v after the mutation on B returned", closed.at.Sub(returned).Round(time.Millisecond))
+}
+
+// An instance that was down while an event was written reacts to it after a
+// restart: it resumes the stream from where it saved its position.
+func TestRestartedInstanceResumesTheEventStream(t *testing.T) {
+	edit := func(c *config) { c.InstanceID = "resume-test" }
+	f := newAccountFixture(t, edit)
+	support := f.login(t, demoSupportEmail)
+	assistGID, _ := f.startAssist(t, support, "help") // its ASSIST_STARTED event gives the instance a position
+	time.Sleep(300 * time.Millisecond)
+	ctx := context.Background()
+	if err := f.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// While the instance is down, the customer is disabled by someone else.
+	st, err := sqlite.Open(ctx, f.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := st.CustomerByID(ctx, f.customer.ID)
+	disabled := customers.StatusDisabled
+	at := now()
+	_, err = st.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, Status: &disabled, EndSessions: true, At: at,
+		Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.StatusChanged, CustomerID: c.ID,
+			Data: map[string]string{"status": "DISABLED", "previousStatus": "ACTIVE"}, OccurredAt: at}}})
+	_ = st.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := startTest(t, func(c *config) { edit(c); c.DataDir = f.cfg.DataDir })
+	assistID, _ := base64.RawURLEncoding.DecodeString(assistGID)
+	id := strings.TrimPrefix(string(assistID), "AssistSession:")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		a, err := restarted.store.AssistByID(ctx, id)
+		if err == nil && a.State == assist.StateRevoked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the assistance of the customer disabled while the instance was down is %v (%v), want REVOKED", a.State, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -31,6 +31,10 @@ type Event struct {
 	ActorID    string
 	Data       map[string]string
 	OccurredAt time.Time
+	// Position is where the event stands in the store's stream: set by
+	// TailEvents (empty otherwise), and given back to it to resume after the
+	// event.
+	Position string `json:"-"`
 }
 
 // Store persists events.
@@ -40,7 +44,13 @@ type Store interface {
 	// RecentEvents returns the newest limit events of a domain, newest first.
 	RecentEvents(ctx context.Context, domainID string, limit int) ([]Event, error)
 	// TailEvents calls handle, in order, with every event appended by any
-	// process sharing the store after TailEvents started, until ctx ends or
-	// the store fails.
-	TailEvents(ctx context.Context, handle func(Event)) error
+	// process sharing the store after the event at position after (or, when
+	// after is empty, after TailEvents started), until ctx ends or the store
+	// fails. When events after that position are no longer stored, handle
+	// gets a TailGap event first.
+	TailEvents(ctx context.Context, after string, handle func(Event)) error
+	// SaveTailPosition remembers the position an instance has read up to.
+	SaveTailPosition(ctx context.Context, instance, position string) error
+	// TailPosition returns what SaveTailPosition remembered for instance, or "".
+	TailPosition(ctx context.Context, instance string) (string, error)
 }

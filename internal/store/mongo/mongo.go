@@ -36,6 +36,8 @@ type Store struct {
 	audit     *mongo.Collection
 	events    *mongo.Collection
 	assists   *mongo.Collection
+	// tailPositions remembers how far each instance read the events.
+	tailPositions *mongo.Collection
 }
 
 // Open connects to uri, checks the server answers within the context's
@@ -69,6 +71,8 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		audit:     db.Collection("audit"),
 		events:    db.Collection("events"),
 		assists:   db.Collection("assists"),
+
+		tailPositions: db.Collection("tailPositions"),
 	}
 	if err := s.ensureSchema(ctx, db); err != nil {
 		_ = client.Disconnect(context.Background())

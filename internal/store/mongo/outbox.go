@@ -31,7 +31,7 @@ func outboxItems(r audit.Record, evs []events.Event) []outboxDoc {
 		items = append(items, outboxDoc{ID: r.ID, Audit: &rec})
 	}
 	for _, e := range evs {
-		ev := eventDoc(e)
+		ev := newEventDoc(e)
 		items = append(items, outboxDoc{ID: e.ID, Event: &ev})
 	}
 	return items

@@ -2,10 +2,14 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/iotconsole/bff/internal/audit"
@@ -132,9 +136,17 @@ type eventDoc struct {
 	OccurredAt time.Time         `bson:"occurredAt"`
 }
 
+func newEventDoc(e events.Event) eventDoc {
+	return eventDoc{ID: e.ID, DomainID: e.DomainID, Type: e.Type, CustomerID: e.CustomerID, ActorID: e.ActorID, Data: e.Data, OccurredAt: e.OccurredAt}
+}
+
+func (d eventDoc) event() events.Event {
+	return events.Event{ID: d.ID, DomainID: d.DomainID, Type: d.Type, CustomerID: d.CustomerID, ActorID: d.ActorID, Data: d.Data, OccurredAt: d.OccurredAt.UTC()}
+}
+
 // AppendEvent implements events.Store.
 func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
-	if _, err := s.events.InsertOne(ctx, eventDoc(e)); err != nil {
+	if _, err := s.events.InsertOne(ctx, newEventDoc(e)); err != nil {
 		return fmt.Errorf("append event: %w", mapErr(err))
 	}
 	return nil
@@ -153,8 +165,7 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 	}
 	out := make([]events.Event, len(docs))
 	for i, d := range docs {
-		d.OccurredAt = d.OccurredAt.UTC()
-		out[i] = events.Event(d)
+		out[i] = d.event()
 	}
 	return out, nil
 }
@@ -165,9 +176,17 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 // is opened again from the last event seen; if the capped collection has
 // meanwhile dropped events newer than that, handle gets an events.TailGap
 // event first, so that what depends on the stream can start over.
-func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
+//
+// Positions are "<milliseconds>:<event id>": events can share a millisecond,
+// so the ids already seen at that millisecond are skipped on reopening.
+func (s *Store) TailEvents(ctx context.Context, after string, handle func(events.Event)) error {
 	since := time.Now().UTC().Truncate(time.Millisecond)
 	seen := map[string]bool{} // ids already handled at time `since`
+	if ms, id, ok := strings.Cut(after, ":"); ok {
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			since, seen = time.UnixMilli(n).UTC(), map[string]bool{id: true}
+		}
+	}
 	opts := options.Find().SetCursorType(options.TailableAwait).SetMaxAwaitTime(200 * time.Millisecond)
 	for ctx.Err() == nil {
 		if len(seen) > 0 {
@@ -190,7 +209,9 @@ func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error
 					since, seen = d.OccurredAt, map[string]bool{}
 				}
 				seen[d.ID] = true
-				handle(events.Event(d))
+				e := events.Event{ID: d.ID, DomainID: d.DomainID, Type: d.Type, CustomerID: d.CustomerID, ActorID: d.ActorID,
+					Data: d.Data, OccurredAt: d.OccurredAt, Position: fmt.Sprintf("%d:%s", d.OccurredAt.UnixMilli(), d.ID)}
+				handle(e)
 			}
 			_ = cur.Close(context.Background())
 		}
@@ -212,4 +233,30 @@ func (s *Store) eventsLostSince(ctx context.Context, since time.Time) (bool, err
 		return false, err
 	}
 	return oldest.OccurredAt.After(since), nil
+}
+
+// SaveTailPosition implements events.Store.
+func (s *Store) SaveTailPosition(ctx context.Context, instance, position string) error {
+	_, err := s.tailPositions.UpdateOne(ctx, bson.D{{Key: "_id", Value: instance}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "position", Value: position}, {Key: "updatedAt", Value: time.Now().UTC()}}}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("save tail position: %w", err)
+	}
+	return nil
+}
+
+// TailPosition implements events.Store.
+func (s *Store) TailPosition(ctx context.Context, instance string) (string, error) {
+	var doc struct {
+		Position string `bson:"position"`
+	}
+	err := s.tailPositions.FindOne(ctx, bson.D{{Key: "_id", Value: instance}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("tail position: %w", err)
+	}
+	return doc.Position, nil
 }

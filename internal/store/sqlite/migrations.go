@@ -150,6 +150,14 @@ ALTER TABLE audit ADD COLUMN assist_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_assist ON audit (assist_id, at) WHERE assist_id != '';
 ALTER TABLE sessions ADD COLUMN assist_id TEXT NOT NULL DEFAULT '';
 `,
+	// 4: where each instance has read the events up to.
+	`
+CREATE TABLE tail_positions (
+	instance   TEXT PRIMARY KEY,
+	position   TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
@@ -159,11 +161,14 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 const tailInterval = 100 * time.Millisecond
 
 // TailEvents implements events.Store by polling the events table: this store
-// serves one process, so the delay only adds to the 100 ms poll.
-func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error {
-	var last int64
-	if err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
-		return fmt.Errorf("tail events: %w", err)
+// serves one process, so the delay only adds to the 100 ms poll. Positions
+// are event sequence numbers; nothing is ever dropped, so there is no gap.
+func (s *Store) TailEvents(ctx context.Context, after string, handle func(events.Event)) error {
+	last, err := strconv.ParseInt(after, 10, 64)
+	if after == "" || err != nil {
+		if err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
+			return fmt.Errorf("tail events: %w", err)
+		}
 	}
 	ticker := time.NewTicker(tailInterval)
 	defer ticker.Stop()
@@ -191,7 +196,7 @@ func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error
 				return fmt.Errorf("tail events: %w", err)
 			}
 			_ = json.Unmarshal([]byte(data), &e.Data) // written by writeRecords as a JSON object
-			e.OccurredAt = fromMillis(at)
+			e.OccurredAt, e.Position = fromMillis(at), strconv.FormatInt(last, 10)
 			batch = append(batch, e)
 		}
 		rows.Close()
@@ -199,4 +204,28 @@ func (s *Store) TailEvents(ctx context.Context, handle func(events.Event)) error
 			handle(e)
 		}
 	}
+}
+
+// SaveTailPosition implements events.Store.
+func (s *Store) SaveTailPosition(ctx context.Context, instance, position string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO tail_positions (instance, position, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (instance) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+		instance, position, millis(time.Now()))
+	if err != nil {
+		return fmt.Errorf("save tail position: %w", err)
+	}
+	return nil
+}
+
+// TailPosition implements events.Store.
+func (s *Store) TailPosition(ctx context.Context, instance string) (string, error) {
+	var position string
+	err := s.read.QueryRowContext(ctx, `SELECT position FROM tail_positions WHERE instance = ?`, instance).Scan(&position)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("tail position: %w", err)
+	}
+	return position, nil
 }

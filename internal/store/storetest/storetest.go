@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateCustomer", testUpdateCustomer},
 		{"SessionScopeAndEpoch", testSessionScopeAndEpoch},
 		{"TailEvents", testTailEvents},
+		{"TailResumes", testTailResumes},
 		{"Assists", testAssists},
 		{"Devices", testDevices},
 		{"Sessions", testSessions},
