@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,13 +36,14 @@ func TestEventsLostSinceAPositionOverwritten(t *testing.T) {
 	defer s.Close(ctx)
 
 	position := time.Now().UTC().Truncate(time.Millisecond)
-	if err := s.AppendEvent(ctx, events.Event{ID: ids.New(), DomainID: "d", Type: events.StatusChanged, Data: map[string]string{}, OccurredAt: position}); err != nil {
+	first := events.Event{ID: ids.New(), DomainID: "d", Type: events.StatusChanged, Data: map[string]string{}, OccurredAt: position}
+	if err := s.AppendEvent(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	if lost, err := s.eventsLostSince(ctx, position); err != nil || lost {
 		t.Fatalf("nothing overwritten yet: lost = %v, %v", lost, err)
 	}
-	for i := range 200 { // far more than 4 KiB
+	for i := range 200 { // far more than 4 KiB and 20 documents
 		e := events.Event{ID: ids.New(), DomainID: "d", Type: events.StatusChanged, Data: map[string]string{"filler": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
 			OccurredAt: position.Add(time.Duration(i+1) * time.Millisecond)}
 		if err := s.AppendEvent(ctx, e); err != nil {
@@ -50,11 +52,27 @@ func TestEventsLostSinceAPositionOverwritten(t *testing.T) {
 	}
 	if n, _ := s.events.CountDocuments(ctx, bson.D{}); n >= 201 {
 		// Embedded FerretDB v1.24 never trims capped collections (its cleanup
-		// interval is 0), so no position is ever lost there.
-		t.Skipf("the test server kept all %d events of a 20-document capped collection (FerretDB does not trim); run with MONGODB_URI against MongoDB", n)
+		// interval is 0): drop the oldest events the way MongoDB would have.
+		if _, err := s.events.DeleteMany(ctx, bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$lte", Value: position.Add(100 * time.Millisecond)}}}}); err != nil {
+			t.Skipf("cannot simulate an overwritten capped collection here: %v", err)
+		}
 	}
 	if lost, err := s.eventsLostSince(ctx, position); err != nil || !lost {
 		t.Fatalf("position overwritten: lost = %v, %v", lost, err)
+	}
+
+	// Resuming from the lost position announces the gap before anything else.
+	tailCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan events.Event, 300)
+	go func() { _ = s.TailEvents(tailCtx, fmt.Sprintf("%d:%s", position.UnixMilli(), first.ID), func(e events.Event) { got <- e }) }()
+	select {
+	case e := <-got:
+		if e.Type != events.TailGap {
+			t.Fatalf("first event after resuming from a lost position: %s, want %s", e.Type, events.TailGap)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("nothing from the tail")
 	}
 }
 
