@@ -75,15 +75,21 @@ func TestOperatorsSeeStatusChangesLive(t *testing.T) {
 }
 
 func TestEventsStayInTheirDomain(t *testing.T) {
+	for _, protocol := range subprotocols {
+		t.Run(protocol, func(t *testing.T) { testEventsStayInTheirDomain(t, protocol) })
+	}
+}
+
+func testEventsStayInTheirDomain(t *testing.T, protocol string) {
 	f := newAccountFixture(t, nil)
 	other := storetest.NewDomain(t, f.store)
 	addOperator(t, f, other.ID, "admin@other.test")
 	stranger := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
 	strangerToken, _ := dig(stranger.Data, "operatorLogin", "token").(string)
-	theirs := subscribe(t, f.testInstance, "graphql-transport-ws", strangerToken, statusSubscription, nil).readAll()
-	ours := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demoSupportEmail), statusSubscription, nil).readAll()
+	theirs := subscribe(t, f.testInstance, protocol, strangerToken, statusSubscription, nil).readAll()
+	ours := subscribe(t, f.testInstance, protocol, f.login(t, demoSupportEmail), statusSubscription, nil).readAll()
 	// The other domain's operator cannot even name our customer.
-	pinned := subscribe(t, f.testInstance, "graphql-transport-ws", strangerToken, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
+	pinned := subscribe(t, f.testInstance, protocol, strangerToken, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
 
 	f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 	select {
@@ -97,6 +103,24 @@ func TestEventsStayInTheirDomain(t *testing.T) {
 	case m := <-pinned:
 		t.Fatalf("another domain's operator received %v", m.msg)
 	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestDisablingClosesSocketsOfBothProtocols(t *testing.T) {
+	for _, protocol := range subprotocols {
+		t.Run(protocol, func(t *testing.T) {
+			f := newAccountFixture(t, nil)
+			token, _, _ := f.customerLogin(t, customerPassword)
+			ws := subscribe(t, f.testInstance, protocol, token, `subscription { accountEvents { type status } }`, nil).readAll()
+			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			event, closed := <-ws, <-ws
+			if dig(dataOf(event)["accountEvents"], "status") != "DISABLED" {
+				t.Fatalf("over %s: %v %v, want the status event", protocol, event.msg, event.err)
+			}
+			if closeCode(closed.err) != closeForbidden {
+				t.Fatalf("over %s: %v, want close 4403", protocol, closed.err)
+			}
+		})
 	}
 }
 

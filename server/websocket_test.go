@@ -114,42 +114,50 @@ func TestWebSocketSpeaksBothSubprotocols(t *testing.T) {
 	}
 }
 
+var subprotocols = []string{"graphql-transport-ws", "graphql-ws"}
+
 func TestWebSocketChecksOrigin(t *testing.T) {
 	s := startTest(t, func(c *config) { c.AllowedOrigins = []string{"https://console.example.com"} })
-	_, resp, err := dialWS(t, s, "graphql-transport-ws", "https://evil.example")
-	if err == nil {
-		t.Fatal("a foreign Origin was accepted")
-	}
-	if resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign Origin: response %v, want 403", resp)
-	}
-	for _, origin := range []string{"https://console.example.com", s.URL(), ""} {
-		if _, _, err := dialWS(t, s, "graphql-transport-ws", origin); err != nil {
-			t.Errorf("Origin %q refused: %v", origin, err)
-		}
+	for _, protocol := range subprotocols {
+		t.Run(protocol, func(t *testing.T) {
+			_, resp, err := dialWS(t, s, protocol, "https://evil.example")
+			if err == nil {
+				t.Fatal("a foreign Origin was accepted")
+			}
+			if resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("foreign Origin: response %v, want 403", resp)
+			}
+			for _, origin := range []string{"https://console.example.com", s.URL(), ""} {
+				if _, _, err := dialWS(t, s, protocol, origin); err != nil {
+					t.Errorf("Origin %q refused: %v", origin, err)
+				}
+			}
+		})
 	}
 }
 
 func TestWebSocketWithoutSessionIsClosed(t *testing.T) {
 	s := startTest(t, nil)
-	for name, payload := range map[string]map[string]any{
-		"no token":     {},
-		"forged token": {"Authorization": "Bearer forged"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			c, _, err := dialWS(t, s, "graphql-transport-ws", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var msg map[string]any
-			msg, err = c.init(payload)
-			for err == nil && msg["type"] != "connection_ack" { // a connection_error may come first
-				msg, err = c.next()
-			}
-			if code := closeCode(err); code != closeUnauthorized {
-				t.Fatalf("got %v / %v, want close %d", msg, err, closeUnauthorized)
-			}
-		})
+	for _, protocol := range subprotocols {
+		for name, payload := range map[string]map[string]any{
+			"no token":     {},
+			"forged token": {"Authorization": "Bearer forged"},
+		} {
+			t.Run(protocol+"/"+name, func(t *testing.T) {
+				c, _, err := dialWS(t, s, protocol, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var msg map[string]any
+				msg, err = c.init(payload)
+				for err == nil && msg["type"] != "connection_ack" { // a connection_error may come first
+					msg, err = c.next()
+				}
+				if code := closeCode(err); code != closeUnauthorized {
+					t.Fatalf("got %v / %v, want close %d", msg, err, closeUnauthorized)
+				}
+			})
+		}
 	}
 }
 
