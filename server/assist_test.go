@@ -144,7 +144,13 @@ func TestRemoteAssistanceEndToEnd(t *testing.T) {
 }
 
 func TestAssistRefusals(t *testing.T) {
-	f := newAccountFixture(t, nil)
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testAssistRefusals(t, kind.edit(t)) })
+	}
+}
+
+func testAssistRefusals(t *testing.T, edit func(*config)) {
+	f := newAccountFixture(t, edit)
 	support := f.login(t, demoSupportEmail)
 	ctx := context.Background()
 	for name, reason := range map[string]string{"blank reason": "   ", "long reason": strings.Repeat("x", 501)} {
@@ -194,8 +200,21 @@ func TestAssistRefusals(t *testing.T) {
 }
 
 func TestAssistanceEnds(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) { testAssistanceEnds(t, kind.edit) })
+	}
+}
+
+// testAssistanceEnds gives every case a store of its own (newStore).
+func testAssistanceEnds(t *testing.T, newStore func(*testing.T) func(*config)) {
 	t.Run("when it expires", func(t *testing.T) {
-		f := newAccountFixture(t, func(c *config) { c.AssistTTL = 1500 * time.Millisecond })
+		edit := newStore(t)
+		f := newAccountFixture(t, func(c *config) {
+			if edit != nil {
+				edit(c)
+			}
+			c.AssistTTL = 1500 * time.Millisecond
+		})
 		support := f.login(t, demoSupportEmail)
 		id, ticket := f.startAssist(t, support, "short")
 		token, _ := f.redeem(t, ticket)
@@ -223,7 +242,7 @@ func TestAssistanceEnds(t *testing.T) {
 	}
 	for name, end := range endings {
 		t.Run(name, func(t *testing.T) {
-			f := newAccountFixture(t, nil)
+			f := newAccountFixture(t, newStore(t))
 			support := f.login(t, demoSupportEmail)
 			_, ticket := f.startAssist(t, support, "help")
 			token, _ := f.redeem(t, ticket)
