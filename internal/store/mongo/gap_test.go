@@ -65,7 +65,9 @@ func TestEventsLostSinceAPositionOverwritten(t *testing.T) {
 	tailCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	got := make(chan events.Event, 300)
-	go func() { _ = s.TailEvents(tailCtx, fmt.Sprintf("%d:%s", position.UnixMilli(), first.ID), func(e events.Event) { got <- e }) }()
+	go func() {
+		_ = s.TailEvents(tailCtx, fmt.Sprintf("%d:%s", position.UnixMilli(), first.ID), func(e events.Event) { got <- e })
+	}()
 	select {
 	case e := <-got:
 		if e.Type != events.TailGap {
