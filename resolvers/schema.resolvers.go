@@ -184,6 +184,14 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		if c, err = r.CustomerService.Get(ctx, p.DomainID, internalID); err == nil {
 			node = mapCustomer(c)
 		}
+	case typ == typeDevice:
+		var d devices.Device
+		if d, err = r.DeviceService.Get(ctx, p.DomainID, internalID); err == nil {
+			if d.CustomerID == p.CustomerID || p.Can(operators.PermViewCustomer) {
+				device := mapDevice(d)
+				node = &device
+			}
+		}
 	case typ == typeAssist && p.Can(operators.PermRemoteAssist):
 		var a assist.Session
 		if a, err = r.AssistService.Get(ctx, p.DomainID, internalID); err == nil {

@@ -344,6 +344,13 @@ func TestCustomerSelfService(t *testing.T) {
 	if resp := f.post(t, token, update, map[string]any{"id": globalIDForTest("Device", foreign.ID), "name": "Mine now"}); resp.code() != codeNotFound {
 		t.Fatalf("renaming another customer's device: %+v", resp)
 	}
+	nodeQ := `query($id: ID!) { node(id: $id) { ... on Device { name } } }`
+	if resp := f.post(t, token, nodeQ, map[string]any{"id": deviceID}); dig(resp.Data, "node", "name") != "Living room" {
+		t.Fatalf("node of the customer's own device: %+v", resp)
+	}
+	if resp := f.post(t, token, nodeQ, map[string]any{"id": globalIDForTest("Device", foreign.ID)}); resp.Data["node"] != nil {
+		t.Fatalf("node of another customer's device: %+v", resp)
+	}
 }
 
 func TestAccountActionsAreAuthorized(t *testing.T) {

@@ -44,6 +44,16 @@ func (s *Service) OfCustomer(ctx context.Context, domainID, customerID string) (
 	return slices.DeleteFunc(ds, func(d Device) bool { return d.DomainID != domainID }), nil
 }
 
+// Get returns device id of domainID, or apperr.ErrNotFound when it does not
+// exist or belongs to another domain.
+func (s *Service) Get(ctx context.Context, domainID, id string) (Device, error) {
+	d, err := s.store.DeviceByID(ctx, id)
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && d.DomainID != domainID) {
+		return Device{}, fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
+	}
+	return d, err
+}
+
 // Change is what a customer changes on a device; nil fields stay.
 type Change struct {
 	Name              *string
@@ -57,9 +67,9 @@ type Change struct {
 // apperr.ErrNotFound for a device the customer does not own and a
 // *apperr.ValidationError for values out of range, changing nothing.
 func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id string, ch Change) (Device, error) {
-	d, err := s.store.DeviceByID(ctx, id)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && (d.CustomerID != customerID || d.DomainID != actor.DomainID)) {
-		return Device{}, fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
+	d, err := s.Get(ctx, actor.DomainID, id)
+	if err == nil && d.CustomerID != customerID {
+		err = fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
 	}
 	if err != nil {
 		return Device{}, err

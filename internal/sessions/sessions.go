@@ -467,11 +467,8 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if err := s.store.RevokeSession(ctx, p.TokenHash, RevokedLogout, s.now()); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
-	actorType, actorID := audit.ActorCustomer, p.CustomerID
-	if p.Kind == KindOperator {
-		actorType, actorID = audit.ActorOperator, p.OperatorID
-	}
-	s.audit(ctx, audit.Record{DomainID: p.DomainID, ActorType: actorType, ActorID: actorID, Action: audit.ActionLogout, TargetType: string(p.Kind), TargetID: actorID, Outcome: audit.OutcomeSuccess})
+	actor := p.Actor()
+	s.audit(ctx, actor.Record(audit.ActionLogout, string(p.Kind), actor.ID, ""))
 	return nil
 }
 
