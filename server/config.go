@@ -37,6 +37,11 @@ type config struct {
 	WSInitTimeout  time.Duration // WS_INIT_TIMEOUT: how long a socket may wait before connection_init
 	WSPing         time.Duration // WS_PING_INTERVAL: keep-alive period; a peer silent for two is dropped
 	InstanceID     string        // INSTANCE_ID: names this instance's saved position in the event stream
+	MaxDepth       int           // MAX_DEPTH: deepest selection nesting
+	MaxAliases     int           // MAX_ALIASES: aliases in one operation
+	MaxRootFields  int           // MAX_ROOT_FIELDS: root fields in one operation
+	MaxBodyBytes   int           // MAX_BODY_BYTES: largest HTTP request body
+	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
 }
 
 // errHelp is returned after -h printed the usage: not a failure.
@@ -71,6 +76,11 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", envs.duration("WS_INIT_TIMEOUT", 10*time.Second), "time a WebSocket has to send connection_init (WS_INIT_TIMEOUT)")
 	fs.DurationVar(&c.WSPing, "ws-ping-interval", envs.duration("WS_PING_INTERVAL", 15*time.Second), "WebSocket keep-alive period; peers that miss two pings are dropped (WS_PING_INTERVAL)")
 	fs.StringVar(&c.InstanceID, "instance-id", env("INSTANCE_ID", ""), "stable name of this instance, to resume the event stream after a restart (INSTANCE_ID; default host name and listen address)")
+	fs.IntVar(&c.MaxDepth, "max-depth", envs.int("MAX_DEPTH", 12), "deepest selection nesting (MAX_DEPTH)")
+	fs.IntVar(&c.MaxAliases, "max-aliases", envs.int("MAX_ALIASES", 30), "aliases in one operation (MAX_ALIASES)")
+	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", 10), "root fields in one operation (MAX_ROOT_FIELDS)")
+	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", 1<<20), "largest HTTP request body (MAX_BODY_BYTES)")
+	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", 64<<10), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
 	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -106,7 +116,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		host, _ := os.Hostname()
 		c.InstanceID = host + c.ListenAddr
 	}
-	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 || c.AssistTTL <= 0 || c.WSInitTimeout <= 0 || c.WSPing <= 0 {
+	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 || c.AssistTTL <= 0 || c.WSInitTimeout <= 0 || c.WSPing <= 0 ||
+		c.MaxDepth <= 0 || c.MaxAliases < 0 || c.MaxRootFields <= 0 || c.MaxBodyBytes <= 0 || c.WSMaxMessage <= 0 {
 		return config{}, errors.New("bad configuration: durations and limits must be positive")
 	}
 	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {

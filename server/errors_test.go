@@ -38,6 +38,24 @@ func TestPresentErrorMapsDomainErrorsToCodes(t *testing.T) {
 	}
 }
 
+func TestMalformedBodiesAreNotLogged(t *testing.T) {
+	s := startTest(t, nil)
+	secret := "hunter2-secret-password"
+	resp, err := http.Post(s.URL()+"/graphql", "application/json", strings.NewReader(`{"query": "mutation", "variables": {"password": "`+secret+`"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out gqlResponse
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if out.code() != codeBadRequest {
+		t.Fatalf("malformed body: %+v, want BAD_REQUEST", out)
+	}
+	if strings.Contains(s.logs.String(), secret) {
+		t.Fatal("the malformed body reached the logs")
+	}
+}
+
 func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 	var logs bytes.Buffer
 	ctx := zerolog.New(&logs).WithContext(context.Background())
@@ -54,7 +72,7 @@ func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 // "internal error" with the request id in the log, and the server keeps serving.
 func TestPanicsAreRecovered(t *testing.T) {
 	var logs syncBuffer
-	cfg := config{ComplexityMax: 100, TokenLimit: 1000}
+	cfg := config{ComplexityMax: 100, TokenLimit: 1000, MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, WSMaxMessage: 1 << 16}
 	m := newMetrics()
 	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, func(int) {}), m)
 	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))

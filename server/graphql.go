@@ -26,6 +26,7 @@ import (
 // newGraphQLHandler returns the /graphql handler: POST (application/json) and
 // WebSocket only, with limits, one error presenter and panic recovery.
 func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSockets, m *metrics) *handler.Server {
+	wsReadLimit := int64(cfg.WSMaxMessage)
 	gcfg := graph.Config{Resolvers: r}
 	// A connection costs its page size times what each node asks for.
 	gcfg.Complexity.Query.Customers = func(child int, _ *string, _ *model.AccountStatus, first *int, _ *string) int {
@@ -41,12 +42,14 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		Implementation:        sockets,
 		InitFunc:              socketInit(r.SessionService, sockets),
 		InitTimeout:           cfg.WSInitTimeout,
+		PayloadReadLimit:      &wsReadLimit,
 		KeepAlivePingInterval: cfg.WSPing, // legacy graphql-ws "ka"
 		PingPongInterval:      cfg.WSPing, // graphql-transport-ws ping; a peer that does not answer within two is dropped
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000)) // parse and validate each distinct query once
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
+	srv.Use(shapeLimits{maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
 	if cfg.Playground {
 		srv.Use(extension.Introspection{})
 	}
@@ -76,6 +79,7 @@ const (
 	codeAccountDisabled = "ACCOUNT_DISABLED"
 	codeUnavailable     = "UNAVAILABLE"
 	codeConflict        = "CONFLICT"
+	codeBadRequest      = "BAD_REQUEST"
 
 	codePasswordChangeRequired = "PASSWORD_CHANGE_REQUIRED"
 	codeInternal               = "INTERNAL"
@@ -117,8 +121,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return gerr
 	}
 	var own *gqlerror.Error
-	if errors.As(err, &own) && own.Extensions["code"] != nil {
-		return gerr // gqlgen's own: parse and validation failures, complexity limit
+	if errors.As(err, &own) && own.Err == nil {
+		// gqlgen's own, about the request itself (parse and validation
+		// failures, limits, an undecodable body): the client's doing, never
+		// logged (it may quote the body, passwords and all).
+		if gerr.Extensions["code"] == nil {
+			gerr.Extensions["code"] = codeBadRequest
+		}
+		return gerr
 	}
 	if errors.Is(err, context.Canceled) {
 		gerr.Message, gerr.Extensions["code"] = "request cancelled", codeInternal

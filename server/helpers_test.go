@@ -61,6 +61,7 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
 		WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: ids.New(),
+		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxBodyBytes: 1 << 20, WSMaxMessage: 64 << 10,
 	}
 	if edit != nil {
 		edit(&cfg)

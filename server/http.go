@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
@@ -16,9 +18,6 @@ import (
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/resolvers"
 )
-
-// maxBodyBytes bounds a request body; GraphQL requests are small.
-const maxBodyBytes = 1 << 20
 
 // routes returns the service's HTTP handler.
 func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics) http.Handler {
@@ -50,7 +49,8 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 	}
 
 	var h http.Handler = mux
-	h = withSession(h)
+	h = withSession(h, int64(cfg.MaxBodyBytes))
+	h = withCORS(h, cfg.AllowedOrigins)
 	h = withRequestID(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
 		route := r.Pattern
@@ -79,9 +79,13 @@ func withRequestID(next http.Handler) http.Handler {
 
 // withSession carries the bearer token (checked lazily per operation) and
 // bounds the body size.
-func withSession(next http.Handler) http.Handler {
+func withSession(next http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if r.ContentLength > maxBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody) // for bodies that do not say their length
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
@@ -89,6 +93,34 @@ func withSession(next http.Handler) http.Handler {
 		r = r.WithContext(sessions.WithClientAddr(r.Context(), host))
 		if token := bearerToken(r.Header.Get("Authorization")); token != "" {
 			r = r.WithContext(resolvers.WithToken(r.Context(), token))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withCORS answers cross-origin requests only for the configured origins:
+// their preflight gets the headers a browser needs to send a bearer token
+// in a JSON POST, and their responses are readable. Every other origin gets
+// no CORS headers at all (and a preflight is refused), so browsers keep its
+// scripts out. Same-origin requests need none of this.
+func withCORS(next http.Handler, allowed []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		ok := origin != "" && slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, origin) })
+		if ok {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !ok {
+				http.Error(w, "origin not allowed", http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", "POST")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
