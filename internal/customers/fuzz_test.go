@@ -1,0 +1,70 @@
+package customers
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+var hostile = []string{
+	"", " ", "jo smi", `.* ( [ \ " ^ $ + ? | { NEAR AND OR`, "O'Brien", "+1 (555) 010-0199", "smith@exa",
+	"\x00\xff\xfe", "ｊｏｈｎ", strings.Repeat("a", 300), "a b c d e f g h i", `"*"`, "john*", "-john", "NOT john",
+}
+
+// Every term is a non-empty run of token characters: nothing can reach a
+// query language as an operator, a quote or a wildcard.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		terms, err := ParseQuery(text)
+		var ve *apperr.ValidationError
+		if err != nil {
+			if !errors.As(err, &ve) {
+				t.Fatalf("ParseQuery(%q) failed with %v, want a validation error", text, err)
+			}
+			return
+		}
+		if len(terms) > MaxQueryTerms {
+			t.Fatalf("%d terms", len(terms))
+		}
+		for _, term := range terms {
+			if term == "" || !utf8.ValidString(term) {
+				t.Fatalf("bad term %q from %q", term, text)
+			}
+			for _, r := range term {
+				if !tokenRune(r) {
+					t.Fatalf("term %q from %q holds %q", term, text, r)
+				}
+			}
+		}
+	})
+}
+
+// Tokens are sorted, distinct, non-empty and made of token characters only,
+// whatever a customer's name, email or phone holds.
+func FuzzSearchTokens(f *testing.F) {
+	f.Add("Zoë", "O'Brien", "zoe.o@example.com", "+1 (555) 010-0199", "US")
+	f.Add("\x00", "\xff", "@@", "+", "ZZ")
+	f.Fuzz(func(t *testing.T, first, last, email, phone, region string) {
+		tokens := SearchTokens(Customer{FirstName: first, LastName: last, Email: email, Phone: phone}, region)
+		if !slices.IsSorted(tokens) || len(slices.Compact(slices.Clone(tokens))) != len(tokens) {
+			t.Fatalf("tokens not sorted and distinct: %q", tokens)
+		}
+		for _, tok := range tokens {
+			if tok == "" {
+				t.Fatal("empty token")
+			}
+			for _, r := range tok {
+				if !tokenRune(r) {
+					t.Fatalf("token %q holds %q", tok, r)
+				}
+			}
+		}
+	})
+}
