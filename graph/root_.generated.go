@@ -79,6 +79,31 @@ type ComplexityRoot struct {
 		Name func(childComplexity int) int
 	}
 
+	AuditEntry struct {
+		ActingFor       func(childComplexity int) int
+		Action          func(childComplexity int) int
+		ActorID         func(childComplexity int) int
+		ActorType       func(childComplexity int) int
+		AssistSessionID func(childComplexity int) int
+		At              func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Outcome         func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		RequestID       func(childComplexity int) int
+		TargetID        func(childComplexity int) int
+		TargetType      func(childComplexity int) int
+	}
+
+	AuditLogConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AuditLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	ChangePasswordPayload struct {
 		Customer   func(childComplexity int) int
 		Token      func(childComplexity int) int
@@ -193,6 +218,7 @@ type ComplexityRoot struct {
 	Query struct {
 		AssistSessions func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
 		Assistance     func(childComplexity int) int
+		AuditLog       func(childComplexity int, customerID *string, operatorID *string, action *string, first *int, after *string) int
 		Customer       func(childComplexity int, id string) int
 		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
 		Node           func(childComplexity int, id string) int
@@ -416,6 +442,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistingOperator.Name(childComplexity), true
+
+	case "AuditEntry.actingFor":
+		if e.ComplexityRoot.AuditEntry.ActingFor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ActingFor(childComplexity), true
+	case "AuditEntry.action":
+		if e.ComplexityRoot.AuditEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Action(childComplexity), true
+	case "AuditEntry.actorId":
+		if e.ComplexityRoot.AuditEntry.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ActorID(childComplexity), true
+	case "AuditEntry.actorType":
+		if e.ComplexityRoot.AuditEntry.ActorType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ActorType(childComplexity), true
+	case "AuditEntry.assistSessionId":
+		if e.ComplexityRoot.AuditEntry.AssistSessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.AssistSessionID(childComplexity), true
+	case "AuditEntry.at":
+		if e.ComplexityRoot.AuditEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.id":
+		if e.ComplexityRoot.AuditEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.ID(childComplexity), true
+	case "AuditEntry.outcome":
+		if e.ComplexityRoot.AuditEntry.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Outcome(childComplexity), true
+	case "AuditEntry.reason":
+		if e.ComplexityRoot.AuditEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Reason(childComplexity), true
+	case "AuditEntry.requestId":
+		if e.ComplexityRoot.AuditEntry.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.RequestID(childComplexity), true
+	case "AuditEntry.targetId":
+		if e.ComplexityRoot.AuditEntry.TargetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.TargetID(childComplexity), true
+	case "AuditEntry.targetType":
+		if e.ComplexityRoot.AuditEntry.TargetType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.TargetType(childComplexity), true
+
+	case "AuditLogConnection.edges":
+		if e.ComplexityRoot.AuditLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.Edges(childComplexity), true
+	case "AuditLogConnection.pageInfo":
+		if e.ComplexityRoot.AuditLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.PageInfo(childComplexity), true
+
+	case "AuditLogEdge.cursor":
+		if e.ComplexityRoot.AuditLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEdge.Cursor(childComplexity), true
+	case "AuditLogEdge.node":
+		if e.ComplexityRoot.AuditLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
 	case "ChangePasswordPayload.customer":
 		if e.ComplexityRoot.ChangePasswordPayload.Customer == nil {
@@ -890,6 +1015,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Assistance(childComplexity), true
+	case "Query.auditLog":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["customerId"].(*string), args["operatorId"].(*string), args["action"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -1501,6 +1637,70 @@ type EndAssistPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/audit.graphqls", Input: `extend type Query {
+  """
+  The domain's audit log, newest first (VIEW_AUDIT_LOG): every privileged action with its actor, the
+  customer acted for, the action (OWASP logging vocabulary where it has a name), the target, the
+  reason and the request id. Entries cannot be changed or deleted through the API.
+  """
+  auditLog(
+    "Only entries about this customer or done as this customer."
+    customerId: ID
+    "Only entries by this operator."
+    operatorId: ID
+    "Only this action, e.g. ` + "`" + `user_disabled` + "`" + `."
+    action: String
+    "Page size, 1 to 100."
+    first: Int = 50
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): AuditLogConnection!
+}
+
+"A page of audit entries."
+type AuditLogConnection {
+  "The entries of this page, newest first."
+  edges: [AuditLogEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+}
+
+"One audit entry in a page."
+type AuditLogEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this entry."
+  cursor: String!
+  "The entry."
+  node: AuditEntry!
+}
+
+"One privileged action."
+type AuditEntry {
+  "The entry's id."
+  id: ID!
+  "When it happened."
+  at: Time!
+  "operator, customer, anonymous or system."
+  actorType: String!
+  "The actor's global id, when the actor is an operator or a customer."
+  actorId: ID
+  "The customer an assisting operator acted as, as a global id."
+  actingFor: ID
+  "What was done."
+  action: String!
+  "What kind of thing it was done to."
+  targetType: String!
+  "The target's global id (or the raw id of a kind without one)."
+  targetId: String
+  "The reason given."
+  reason: String
+  "The request that did it, as in the logs."
+  requestId: String
+  "success or failure."
+  outcome: String!
+  "The remote assistance it was part of, as a global id."
+  assistSessionId: ID
+}
+`, BuiltIn: false},
 	{Name: "../schema/customers.graphqls", Input: `"An end user of a domain, who uses the mobile app and the web dashboard."
 type Customer implements Node {
   "The customer's opaque global id."
@@ -1906,6 +2106,56 @@ func (ec *executionContext) childFields_AssistingOperator(ctx context.Context, f
 		return ec.fieldContext_AssistingOperator_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssistingOperator", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEntry_id(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEntry_at(ctx, field)
+	case "actorType":
+		return ec.fieldContext_AuditEntry_actorType(ctx, field)
+	case "actorId":
+		return ec.fieldContext_AuditEntry_actorId(ctx, field)
+	case "actingFor":
+		return ec.fieldContext_AuditEntry_actingFor(ctx, field)
+	case "action":
+		return ec.fieldContext_AuditEntry_action(ctx, field)
+	case "targetType":
+		return ec.fieldContext_AuditEntry_targetType(ctx, field)
+	case "targetId":
+		return ec.fieldContext_AuditEntry_targetId(ctx, field)
+	case "reason":
+		return ec.fieldContext_AuditEntry_reason(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditEntry_requestId(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AuditEntry_outcome(ctx, field)
+	case "assistSessionId":
+		return ec.fieldContext_AuditEntry_assistSessionId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditLogConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AuditLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -301,4 +302,33 @@ func (m *eventMemo[T]) get(id string, compute func() (T, error)) (T, error) {
 	m.mu.Unlock()
 	c.once.Do(func() { c.v, c.err = compute() })
 	return c.v, c.err
+}
+
+// auditTypes are the global id types of audit targets that have one.
+var auditTypes = map[string]string{"customer": typeCustomer, "operator": typeOperator, "device": typeDevice}
+
+func mapAuditEntry(r audit.Record) *model.AuditEntry {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	e := &model.AuditEntry{ID: r.ID, At: r.At, ActorType: r.ActorType, Action: r.Action, TargetType: r.TargetType,
+		Reason: opt(r.Reason), RequestID: opt(r.RequestID), Outcome: r.Outcome}
+	if typ, ok := auditTypes[r.ActorType]; ok && r.ActorID != "" {
+		e.ActorID = opt(globalID(typ, r.ActorID))
+	}
+	if r.ActingFor != "" {
+		e.ActingFor = opt(globalID(typeCustomer, r.ActingFor))
+	}
+	if r.AssistID != "" {
+		e.AssistSessionID = opt(globalID(typeAssist, r.AssistID))
+	}
+	if typ, ok := auditTypes[r.TargetType]; ok && r.TargetID != "" {
+		e.TargetID = opt(globalID(typ, r.TargetID))
+	} else {
+		e.TargetID = opt(r.TargetID)
+	}
+	return e
 }

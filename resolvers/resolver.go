@@ -7,6 +7,7 @@ package resolvers
 import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -26,6 +27,7 @@ type Resolver struct {
 	DomainStore     domains.Store
 	EventBroker     *events.Broker
 	AssistService   *assist.Service
+	AuditService    *audit.Service
 	// DashboardURL is where the customer dashboard is served; startAssist
 	// appends "#assist=<ticket>".
 	DashboardURL string

@@ -179,6 +179,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		DomainStore:     st,
 		EventBroker:     broker,
 		AssistService:   assistService,
+		AuditService:    audit.NewService(st),
 		DashboardURL:    cfg.DashboardURL,
 	}
 	m := newMetrics()

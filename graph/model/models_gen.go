@@ -102,6 +102,50 @@ type AssistingOperator struct {
 	Name string `json:"name"`
 }
 
+// One privileged action.
+type AuditEntry struct {
+	// The entry's id.
+	ID string `json:"id"`
+	// When it happened.
+	At time.Time `json:"at"`
+	// operator, customer, anonymous or system.
+	ActorType string `json:"actorType"`
+	// The actor's global id, when the actor is an operator or a customer.
+	ActorID *string `json:"actorId,omitempty"`
+	// The customer an assisting operator acted as, as a global id.
+	ActingFor *string `json:"actingFor,omitempty"`
+	// What was done.
+	Action string `json:"action"`
+	// What kind of thing it was done to.
+	TargetType string `json:"targetType"`
+	// The target's global id (or the raw id of a kind without one).
+	TargetID *string `json:"targetId,omitempty"`
+	// The reason given.
+	Reason *string `json:"reason,omitempty"`
+	// The request that did it, as in the logs.
+	RequestID *string `json:"requestId,omitempty"`
+	// success or failure.
+	Outcome string `json:"outcome"`
+	// The remote assistance it was part of, as a global id.
+	AssistSessionID *string `json:"assistSessionId,omitempty"`
+}
+
+// A page of audit entries.
+type AuditLogConnection struct {
+	// The entries of this page, newest first.
+	Edges []AuditLogEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One audit entry in a page.
+type AuditLogEdge struct {
+	// Pass as `after` to continue after this entry.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *AuditEntry `json:"node"`
+}
+
 // A customer's new password.
 type ChangePasswordInput struct {
 	// The password in use now.

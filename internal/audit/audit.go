@@ -76,12 +76,30 @@ type Record struct {
 	AssistID   string // the remote assistance the action was part of, if any
 }
 
-// Store persists audit records.
+// Query selects audit records of a domain, newest first.
+type Query struct {
+	DomainID   string
+	CustomerID string  // records about the customer or done as the customer ("" for any)
+	ActorID    string  // records by this actor ("" for any)
+	Action     string  // "" for any
+	Before     *Cursor // continue after this position
+	Limit      int
+}
+
+// Cursor is a position in the newest-first order.
+type Cursor struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// Store persists audit records. There is no way to change or delete one.
 type Store interface {
 	// AppendAudit stores r.
 	AppendAudit(ctx context.Context, r Record) error
 	// AuditRecords returns the newest limit records of a domain, newest first.
 	AuditRecords(ctx context.Context, domainID string, limit int) ([]Record, error)
+	// FindAudit returns the records q selects, newest first.
+	FindAudit(ctx context.Context, q Query) ([]Record, error)
 }
 
 type requestIDKey struct{}

@@ -103,6 +103,31 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 	return s.findAudit(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
 }
 
+// FindAudit implements audit.Store.
+func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
+	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}}
+	if q.CustomerID != "" {
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "targetType", Value: "customer"}, {Key: "targetId", Value: q.CustomerID}},
+			bson.D{{Key: "actingFor", Value: q.CustomerID}},
+		}}})
+	}
+	if q.ActorID != "" {
+		and = append(and, bson.D{{Key: "actorId", Value: q.ActorID}})
+	}
+	if q.Action != "" {
+		and = append(and, bson.D{{Key: "action", Value: q.Action}})
+	}
+	if b := q.Before; b != nil {
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: b.At}}}},
+			bson.D{{Key: "at", Value: b.At}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: b.ID}}}},
+		}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit))
+	return s.findAudit(ctx, bson.D{{Key: "$and", Value: and}}, opts)
+}
+
 // AuditRecordsOfAssist implements assist.Store.
 func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})

@@ -98,6 +98,24 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 	return s.auditWhere(ctx, `domain_id = ? ORDER BY at DESC, id DESC LIMIT ?`, domainID, limit)
 }
 
+// FindAudit implements audit.Store.
+func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
+	where, args := `domain_id = ?`, []any{q.DomainID}
+	if q.CustomerID != "" {
+		where, args = where+` AND ((target_type = 'customer' AND target_id = ?) OR acting_for = ?)`, append(args, q.CustomerID, q.CustomerID)
+	}
+	if q.ActorID != "" {
+		where, args = where+` AND actor_id = ?`, append(args, q.ActorID)
+	}
+	if q.Action != "" {
+		where, args = where+` AND action = ?`, append(args, q.Action)
+	}
+	if q.Before != nil {
+		where, args = where+` AND (at, id) < (?, ?)`, append(args, millis(q.Before.At), q.Before.ID)
+	}
+	return s.auditWhere(ctx, where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, q.Limit)...)
+}
+
 // AuditRecordsOfAssist implements assist.Store.
 func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
 	return s.auditWhere(ctx, `assist_id = ? ORDER BY at, id`, id)

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Devices", testDevices},
 		{"Sessions", testSessions},
 		{"Audit", testAudit},
+		{"FindAudit", testFindAudit},
 		{"Events", testEvents},
 	}
 	for _, tt := range tests {
