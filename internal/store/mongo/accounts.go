@@ -208,7 +208,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
 	n, err := s.customers.CountDocuments(ctx, bson.D{{Key: "domainId", Value: domainID}})
 	if err != nil {
-		return 0, fmt.Errorf("count customers: %w", err)
+		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
 }

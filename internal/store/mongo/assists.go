@@ -72,7 +72,7 @@ func (s *Store) UseTicket(ctx context.Context, id string) error {
 	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "ticketUsed", Value: false}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "ticketUsed", Value: true}}}})
 	if err != nil {
-		return fmt.Errorf("use ticket: %w", err)
+		return fmt.Errorf("use ticket: %w", mapErr(err))
 	}
 	if res.ModifiedCount == 0 {
 		return fmt.Errorf("use ticket: %w", apperr.ErrConflict)
@@ -134,11 +134,11 @@ func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]ass
 func (s *Store) findAssists(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]assist.Session, error) {
 	cur, err := s.assists.Find(ctx, filter, opts)
 	if err != nil {
-		return nil, fmt.Errorf("assists: %w", err)
+		return nil, fmt.Errorf("assists: %w", mapErr(err))
 	}
 	var docs []assistDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("assists: %w", err)
+		return nil, fmt.Errorf("assists: %w", mapErr(err))
 	}
 	out := make([]assist.Session, len(docs))
 	for i, d := range docs {

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/iotconsole/bff/internal/apperr"
 )
@@ -52,7 +53,9 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	if dbName == "" {
 		dbName = DefaultDatabase
 	}
-	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(10 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri))
+	// A request waits at most 2 s for a reachable server, then fails with
+	// apperr.ErrUnavailable; the driver reconnects by itself when it is back.
+	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(2 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri))
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
@@ -128,7 +131,10 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 
 // Ping returns an error if the primary cannot be reached.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.client.Ping(ctx, nil)
+	if err := s.client.Ping(ctx, nil); err != nil {
+		return mapErr(err)
+	}
+	return nil
 }
 
 // Close disconnects from the server.
@@ -136,13 +142,17 @@ func (s *Store) Close(ctx context.Context) error {
 	return s.client.Disconnect(ctx)
 }
 
-// mapErr turns driver errors into apperr sentinels.
+// mapErr turns driver errors into apperr sentinels: a missing document,
+// a duplicate key, and a server that cannot be reached (which the API shows
+// as UNAVAILABLE).
 func mapErr(err error) error {
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return apperr.ErrNotFound
 	case mongo.IsDuplicateKeyError(err):
 		return fmt.Errorf("%w: %v", apperr.ErrConflict, err)
+	case mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &topology.ServerSelectionError{}):
+		return fmt.Errorf("%w: %v", apperr.ErrUnavailable, err)
 	}
 	return err
 }

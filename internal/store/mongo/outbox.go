@@ -64,14 +64,14 @@ func (s *Store) RelayOutboxes(ctx context.Context) error {
 	for _, coll := range []*mongo.Collection{s.customers, s.devices, s.assists} {
 		cur, err := coll.Find(ctx, bson.D{{Key: "outbox.0", Value: bson.D{{Key: "$exists", Value: true}}}})
 		if err != nil {
-			return fmt.Errorf("find outboxes: %w", err)
+			return fmt.Errorf("find outboxes: %w", mapErr(err))
 		}
 		var docs []struct {
 			ID     string      `bson:"_id"`
 			Outbox []outboxDoc `bson:"outbox"`
 		}
 		if err := cur.All(ctx, &docs); err != nil {
-			return fmt.Errorf("find outboxes: %w", err)
+			return fmt.Errorf("find outboxes: %w", mapErr(err))
 		}
 		for _, d := range docs {
 			if err := s.relay(ctx, coll, d.ID, d.Outbox); err != nil {

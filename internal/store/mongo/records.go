@@ -58,7 +58,7 @@ func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at 
 	filter := bson.D{{Key: "_id", Value: tokenHash}, {Key: "revokedAt", Value: time.Time{}}}
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}, {Key: "revokeReason", Value: reason}}}}
 	if _, err := s.sessions.UpdateOne(ctx, filter, update); err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+		return fmt.Errorf("revoke session: %w", mapErr(err))
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at 
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.sessions.DeleteMany(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: before}}}})
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
+		return 0, fmt.Errorf("delete expired sessions: %w", mapErr(err))
 	}
 	return res.DeletedCount, nil
 }
@@ -137,11 +137,11 @@ func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Re
 func (s *Store) findAudit(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]audit.Record, error) {
 	cur, err := s.audit.Find(ctx, filter, opts)
 	if err != nil {
-		return nil, fmt.Errorf("audit records: %w", err)
+		return nil, fmt.Errorf("audit records: %w", mapErr(err))
 	}
 	var docs []auditDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("audit records: %w", err)
+		return nil, fmt.Errorf("audit records: %w", mapErr(err))
 	}
 	out := make([]audit.Record, len(docs))
 	for i, d := range docs {
@@ -182,11 +182,11 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
 	cur, err := s.events.Find(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("recent events: %w", err)
+		return nil, fmt.Errorf("recent events: %w", mapErr(err))
 	}
 	var docs []eventDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("recent events: %w", err)
+		return nil, fmt.Errorf("recent events: %w", mapErr(err))
 	}
 	out := make([]events.Event, len(docs))
 	for i, d := range docs {
@@ -266,7 +266,7 @@ func (s *Store) SaveTailPosition(ctx context.Context, instance, position string)
 		bson.D{{Key: "$set", Value: bson.D{{Key: "position", Value: position}, {Key: "updatedAt", Value: time.Now().UTC()}}}},
 		options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return fmt.Errorf("save tail position: %w", err)
+		return fmt.Errorf("save tail position: %w", mapErr(err))
 	}
 	return nil
 }
@@ -281,7 +281,7 @@ func (s *Store) TailPosition(ctx context.Context, instance string) (string, erro
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("tail position: %w", err)
+		return "", fmt.Errorf("tail position: %w", mapErr(err))
 	}
 	return doc.Position, nil
 }

@@ -55,11 +55,11 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 		SetLimit(int64(q.Limit))
 	cur, err := s.customers.Find(ctx, searchFilter(q, true), opts)
 	if err != nil {
-		return nil, fmt.Errorf("search customers: %w", err)
+		return nil, fmt.Errorf("search customers: %w", mapErr(err))
 	}
 	var docs []customerDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("search customers: %w", err)
+		return nil, fmt.Errorf("search customers: %w", mapErr(err))
 	}
 	hits := make([]customers.Hit, len(docs))
 	for i, d := range docs {
@@ -73,7 +73,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuery) (int64, error) {
 	n, err := s.customers.CountDocuments(ctx, searchFilter(q, false))
 	if err != nil {
-		return 0, fmt.Errorf("count customers: %w", err)
+		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -115,4 +116,65 @@ func detectFerret(uri string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// Server is a FerretDB of one test's own, which the test can stop and
+// start again at the same address with the same data: for fault tests.
+type Server struct {
+	t    testing.TB
+	addr string
+	dir  string
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// Private starts a FerretDB for t alone and stops it when t ends.
+func Private(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	s := &Server{t: t, addr: addr, dir: t.TempDir()}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// URI returns the connection string of the server's test database.
+func (s *Server) URI() string {
+	return "mongodb://" + s.addr + "/private"
+}
+
+// Start runs the server (again) at its address.
+func (s *Server) Start() {
+	s.t.Helper()
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: s.addr},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + s.dir + "/",
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		s.t.Fatalf("start FerretDB: %v", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop, s.done = stop, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		_ = f.Run(ctx)
+	}()
+	_ = f.MongoDBURI() // waits until it listens
+}
+
+// Stop stops the server; connections to it fail until Start.
+func (s *Server) Stop() {
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	<-s.done
+	s.stop = nil
 }
