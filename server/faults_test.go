@@ -1,11 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/faults"
+	"github.com/iotconsole/bff/internal/store"
+	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
 // When the store goes away the service says so quickly and recovers by
@@ -51,5 +63,95 @@ func TestStoreOutage(t *testing.T) {
 			t.Fatalf("not recovered 20 s after the store came back: /readyz %d, %+v", code, resp)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A process killed between a customer's change and the writing of its audit
+// record and event leaves, after a restart, the change with exactly one
+// record and one event, or none of the three.
+func TestKilledBetweenChangeAndRecords(t *testing.T) {
+	for _, kind := range []string{"sqlite", "mongo"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			var env []string
+			var open func() store.Store
+			switch kind {
+			case "sqlite":
+				dir := t.TempDir()
+				env = []string{"DATA_DIR=" + dir}
+				open = func() store.Store {
+					st, err := sqlite.Open(ctx, dir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+			default:
+				uri := mongotest.URI(t)
+				env = []string{"MONGODB_URI=" + uri}
+				open = func() store.Store {
+					st, err := mongo.Open(ctx, uri)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+			}
+			st := open()
+			customer := addCustomer(t, &testInstance{server: &server{store: st}}).customer
+			_ = st.Close(ctx)
+
+			addr := freeAddr(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "LOG_LEVEL=error",
+				"DEMO_PASSWORD="+testPassword, "BFF_TEST_FAULT="+faults.AfterCustomerChange)...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			if err := waitReady(ctx, "http://"+addr); err != nil {
+				t.Fatal(err)
+			}
+			victim := &accountFixture{testInstance: &testInstance{url: "http://" + addr}, customer: customer}
+			admin := victim.login(t, demoAdminEmail)
+			body, _ := json.Marshal(map[string]any{"query": setStatusMutation, "variables": map[string]any{"id": victim.customerID(), "status": "DISABLED", "reason": "crash"}})
+			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+admin)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("the mutation was answered (%d): the fault did not fire", resp.StatusCode)
+			}
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the process did not die")
+			}
+
+			// The restart: opening the store repairs what the crash left.
+			st = open()
+			defer st.Close(ctx)
+			c, err := st.CustomerByID(ctx, customer.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := 0
+			if c.Status == customers.StatusDisabled {
+				changed = 1
+			}
+			records, _ := st.FindAudit(ctx, audit.Query{DomainID: c.DomainID, CustomerID: c.ID, Action: audit.ActionUserDisabled, Limit: 10})
+			evs, _ := st.RecentEvents(ctx, c.DomainID, 100)
+			statusEvents := 0
+			for _, e := range evs {
+				if e.Type == events.StatusChanged && e.CustomerID == c.ID {
+					statusEvents++
+				}
+			}
+			if len(records) != changed || statusEvents != changed {
+				t.Fatalf("after the crash: changed %d, %d audit records, %d events; want all equal", changed, len(records), statusEvents)
+			}
+			t.Logf("%s: change applied %d time(s), with %d audit record(s) and %d event(s)", kind, changed, len(records), statusEvents)
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -198,6 +199,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
 	}
+	faults.Crash(faults.AfterCustomerChange)
 	if err := s.relay(ctx, s.customers, u.ID, items); err != nil {
 		return customers.Customer{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -195,7 +196,11 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 			}
 			return apperr.ErrNotFound
 		}
-		return writeRecords(ctx, tx, u.Audit, u.Events...)
+		if err := writeRecords(ctx, tx, u.Audit, u.Events...); err != nil {
+			return err
+		}
+		faults.Crash(faults.AfterCustomerChange)
+		return nil
 	})
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
