@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/faults"
+	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
@@ -154,4 +158,66 @@ func TestKilledBetweenChangeAndRecords(t *testing.T) {
 			t.Logf("%s: change applied %d time(s), with %d audit record(s) and %d event(s)", kind, changed, len(records), statusEvents)
 		})
 	}
+}
+
+// Shutting down while writes pour in loses none that was acknowledged.
+func TestShutdownUnderLoadKeepsAcknowledgedWrites(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	ctx := context.Background()
+	token, _, _ := f.customerLogin(t, customerPassword)
+	const writers = 4
+	deviceIDs := []string{f.device.ID}
+	for i := 1; i < writers; i++ {
+		d := f.device
+		d.ID, d.Name = ids.New(), fmt.Sprintf("Extra %d", i)
+		if err := f.store.InsertDevices(ctx, []devices.Device{d}); err != nil {
+			t.Fatal(err)
+		}
+		deviceIDs = append(deviceIDs, d.ID)
+	}
+	rename := `mutation($id: ID!, $name: String!) { updateDevice(input: {deviceId: $id, name: $name}) { device { name } } }`
+	acknowledged := make([]int, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := newGraphQLClient(f.URL(), 1)
+			client.token = token
+			for n := 1; ; n++ {
+				vars := map[string]any{"id": globalIDForTest("Device", deviceIDs[w]), "name": fmt.Sprintf("write %d", n)}
+				if err := client.do(ctx, rename, vars, nil); err != nil {
+					return // the server is gone
+				}
+				acknowledged[w] = n
+			}
+		}()
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := f.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	reopened, err := sqlite.Open(ctx, f.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close(ctx)
+	total := 0
+	for w, id := range deviceIDs {
+		d, err := reopened.DeviceByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored int
+		if _, err := fmt.Sscanf(d.Name, "write %d", &stored); err != nil || stored < acknowledged[w] {
+			t.Fatalf("device %d holds %q, but write %d was acknowledged", w, d.Name, acknowledged[w])
+		}
+		total += acknowledged[w]
+	}
+	if total == 0 {
+		t.Fatal("no write was acknowledged before the shutdown")
+	}
+	t.Logf("%d acknowledged writes, all kept", total)
 }
