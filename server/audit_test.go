@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/iotconsole/bff/graph"
 	"strings"
 	"testing"
 
@@ -60,10 +61,9 @@ func TestAuditLog(t *testing.T) {
 	if resp := f.post(t, f.login(t, demoSupportEmail), auditQuery, nil); resp.code() != codeForbidden {
 		t.Fatalf("SUPPORT reading the audit log: %+v", resp)
 	}
-	schema := f.post(t, admin, `{ __type(name: "Mutation") { fields { name } } }`, nil)
-	for _, field := range dig(schema.Data, "__type", "fields").([]any) {
-		if name := strings.ToLower(dig(field, "name").(string)); strings.Contains(name, "audit") {
-			t.Fatalf("a mutation touches the audit log: %s", name)
+	for _, field := range graph.NewExecutableSchema(graph.Config{}).Schema().Mutation.Fields {
+		if name := strings.ToLower(field.Name); strings.Contains(name, "audit") {
+			t.Fatalf("a mutation touches the audit log: %s", field.Name)
 		}
 	}
 	// Another domain's admin sees none of it.

@@ -23,7 +23,7 @@ type config struct {
 	DataDir        string        // DATA_DIR: the embedded store's directory
 	MongoURI       string        // MONGODB_URI: when set, the Mongo store is used instead
 	AllowedOrigins []string      // ALLOWED_ORIGINS: comma-separated browser origins allowed besides the server's own
-	Playground     bool          // PLAYGROUND: serve /playground and allow introspection
+	Playground     bool          // PLAYGROUND: serve /playground, with introspection for ADMINs through it
 	LogLevel       zerolog.Level // LOG_LEVEL: trace, debug, info, warn, error
 	Demo           bool          // DEMO: create the demo domain on an empty embedded store
 	DemoPassword   string        // DEMO_PASSWORD (environment only: flags show up in process lists)
@@ -64,7 +64,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory of the embedded SQLite store (DATA_DIR)")
 	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
 	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
-	fs.StringVar(&playground, "playground", env("PLAYGROUND", "off"), "on: serve /playground and allow introspection (PLAYGROUND)")
+	fs.StringVar(&playground, "playground", env("PLAYGROUND", "off"), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "trace, debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&demo, "demo", env("DEMO", "on"), "on: create the demo domain on an empty embedded store (DEMO)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", 12*time.Hour), "how long a session lives (SESSION_TTL)")

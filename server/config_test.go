@@ -128,15 +128,47 @@ func TestGraphQLOnlyOverPostJSONAndWebSocket(t *testing.T) {
 	}
 }
 
-func TestIntrospectionAndPlaygroundOnlyWhenConfigured(t *testing.T) {
+func TestIntrospectionOnlyThroughThePlaygroundForAdmins(t *testing.T) {
+	const introspect = `{ __schema { queryType { name } } }`
 	for _, on := range []bool{false, true} {
 		s := startTest(t, func(c *config) { c.Playground = on })
-		resp := s.post(t, "", `{ __schema { queryType { name } } }`, nil)
-		if got := dig(resp.Data, "__schema", "queryType", "name") == "Query"; got != on {
-			t.Errorf("playground %v: introspection answered = %v (%+v)", on, got, resp)
+		admin, support := s.login(t, "admin@demo.test"), s.login(t, "support@demo.test")
+		if resp := s.post(t, admin, introspect, nil); dig(resp.Data, "__schema") != nil || len(resp.Errors) == 0 {
+			t.Errorf("playground %v: /graphql answered introspection: %+v", on, resp)
 		}
 		if code, _ := get(t, s.URL()+"/playground"); (code == 200) != on {
 			t.Errorf("playground %v: /playground = %d", on, code)
+		}
+		if !on {
+			resp, err := http.Post(s.URL()+"/playground/graphql", "application/json", strings.NewReader(`{"query":"{ __typename }"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("playground off: /playground/graphql = %d, want 404", resp.StatusCode)
+			}
+			continue
+		}
+		if status, resp := postTo(t, s.URL()+"/playground/graphql", admin, introspect, nil); dig(resp.Data, "__schema", "queryType", "name") != "Query" {
+			t.Errorf("an admin's introspection through the playground: %d %+v", status, resp)
+		}
+		// As deep as GraphiQL's own introspection query, deeper than MAX_DEPTH.
+		deep := `{ __schema { types { fields { type { ` + strings.Repeat("ofType { ", 10) + "name" + strings.Repeat(" }", 15)
+		if status, resp := postTo(t, s.URL()+"/playground/graphql", admin, deep, nil); dig(resp.Data, "__schema") == nil {
+			t.Errorf("a deep introspection through the playground: %d %+v", status, resp)
+		}
+		if status, resp := postTo(t, s.URL()+"/playground/graphql", admin, `{ viewer { ... on Operator { role } } }`, nil); dig(resp.Data, "viewer", "role") != "ADMIN" {
+			t.Errorf("the playground does not run an admin's query: %d %+v", status, resp)
+		}
+		for _, c := range []struct {
+			token, code string
+			status      int
+		}{{support, codeForbidden, 403}, {"", codeUnauthenticated, 401}, {"not-a-session", codeUnauthenticated, 401}} {
+			status, resp := postTo(t, s.URL()+"/playground/graphql", c.token, introspect, nil)
+			if status != c.status || resp.code() != c.code || resp.Data != nil {
+				t.Errorf("token %.8q: %d %+v, want %d %s and no data", c.token, status, resp, c.status, c.code)
+			}
 		}
 	}
 }

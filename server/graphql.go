@@ -50,9 +50,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000)) // parse and validate each distinct query once
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
 	srv.Use(shapeLimits{maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
-	if cfg.Playground {
-		srv.Use(extension.Introspection{})
-	}
+	srv.Use(playgroundIntrospection{})
 	srv.AroundOperations(m.aroundOperations)
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
@@ -206,4 +204,26 @@ func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) grap
 	}
 	context.AfterFunc(ctx, func() { budget.Add(-1) })
 	return next(ctx)
+}
+
+type introspectionKey struct{}
+
+// withIntrospection marks a request from the playground's endpoint, which
+// has checked that an ADMIN signed it.
+func withIntrospection(ctx context.Context) context.Context {
+	return context.WithValue(ctx, introspectionKey{}, true)
+}
+
+// playgroundIntrospection answers introspection only for requests marked by
+// withIntrospection: /graphql never does.
+type playgroundIntrospection struct{}
+
+func (playgroundIntrospection) ExtensionName() string                   { return "PlaygroundIntrospection" }
+func (playgroundIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (playgroundIntrospection) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if allowed, _ := ctx.Value(introspectionKey{}).(bool); allowed {
+		oc.DisableIntrospection = false
+	}
+	return nil
 }

@@ -98,25 +98,32 @@ func (r gqlResponse) code() string {
 	return code
 }
 
-// post sends one GraphQL request over real HTTP.
+// post sends one GraphQL request to /graphql over real HTTP.
 func (s *testInstance) post(t *testing.T, token, query string, vars map[string]any) gqlResponse {
 	t.Helper()
+	_, resp := postTo(t, s.URL()+"/graphql", token, query, vars)
+	return resp
+}
+
+// postTo sends one GraphQL request to url and returns the status and the answer.
+func postTo(t *testing.T, url, token, query string, vars map[string]any) (int, gqlResponse) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/graphql", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /graphql: %v", err)
+		t.Fatalf("POST %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	var out gqlResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("decode response (status %d): %v", resp.StatusCode, err)
 	}
-	return out
+	return resp.StatusCode, out
 }
 
 const loginMutation = `mutation($domain: String!, $email: String!, $password: String!) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -9,18 +11,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/web"
 	"github.com/iotconsole/bff/resolvers"
 )
 
 // routes returns the service's HTTP handler.
-func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics) http.Handler {
+func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics, sessionService *sessions.Service) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", gql)
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
@@ -45,8 +49,9 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	if cfg.Playground {
-		mux.Handle("GET /playground", playground.Handler("IoT Console GraphQL", "/graphql"))
+		mux.Handle("POST /playground/graphql", adminsOnly(sessionService, gql))
 	}
+	web.Register(mux, cfg.Playground)
 
 	var h http.Handler = mux
 	h = withSession(h, int64(cfg.MaxBodyBytes))
@@ -123,5 +128,37 @@ func withCORS(next http.Handler, allowed []string) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// adminsOnly serves the playground's endpoint: the same API, with
+// introspection, for requests signed by an ADMIN operator's session. Anyone
+// else gets a GraphQL error and nothing runs.
+func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse := func(status int, code, message string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"errors": []map[string]any{{"message": message, "extensions": map[string]string{"code": code}}},
+			})
+		}
+		token := bearerToken(r.Header.Get("Authorization"))
+		if token == "" {
+			refuse(http.StatusUnauthorized, codeUnauthenticated, "sign in first")
+			return
+		}
+		p, err := svc.Authenticate(r.Context(), token)
+		switch {
+		case errors.Is(err, apperr.ErrUnauthenticated), errors.Is(err, apperr.ErrAccountDisabled):
+			refuse(http.StatusUnauthorized, codeUnauthenticated, "sign in first")
+		case err != nil:
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("playground authentication failed")
+			refuse(http.StatusServiceUnavailable, codeUnavailable, "try again later")
+		case p.Kind != sessions.KindOperator || p.Role != operators.RoleAdmin:
+			refuse(http.StatusForbidden, codeForbidden, "the playground is for administrators")
+		default:
+			gql.ServeHTTP(w, r.WithContext(withIntrospection(r.Context())))
+		}
 	})
 }

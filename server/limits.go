@@ -52,14 +52,19 @@ func (l shapeLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 type shape struct{ depth, aliases int }
 
 // measure returns the depth and alias count of a selection set, following
-// fragments (each fragment once per path, so cycles cannot loop).
+// fragments (each fragment once per path, so cycles cannot loop). The depth
+// below __schema and __type does not count: introspection costs what the
+// schema's size costs, whatever its depth (GraphiQL's query is 15 deep), and
+// only the admin playground may run it at all.
 func measure(set ast.SelectionSet, fragments ast.FragmentDefinitionList, depth int, visiting map[string]bool) shape {
 	out := shape{depth: depth - 1}
 	for _, sel := range set {
 		var inner shape
 		switch s := sel.(type) {
 		case *ast.Field:
-			inner = measure(s.SelectionSet, fragments, depth+1, visiting)
+			if s.Name != "__schema" && s.Name != "__type" {
+				inner = measure(s.SelectionSet, fragments, depth+1, visiting)
+			}
 			inner.depth = max(inner.depth, depth)
 			if s.Alias != "" && s.Alias != s.Name {
 				inner.aliases++

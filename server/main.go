@@ -190,7 +190,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		log:   log,
 		store: st,
 		http: &http.Server{
-			Handler:           routes(cfg, log, gql, st.Ping, m),
+			Handler:           routes(cfg, log, gql, st.Ping, m, sessionService),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			IdleTimeout:       120 * time.Second,

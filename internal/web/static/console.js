@@ -1,0 +1,347 @@
+// The operator console: sign-in, the Customers screen and its three actions.
+import { request, subscribe, errorCode } from './gql.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel } from './ui.js';
+
+const TOKEN_KEY = 'bff.console.token';
+const DOMAIN_KEY = 'bff.console.domain';
+const PAGE_SIZE = 25;
+const DEBOUNCE_MS = 100;
+const SPINNER_AFTER_MS = 200;
+
+const CUSTOMER_FIELDS = 'id firstName lastName email phone status';
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) || '',
+  operator: null,
+  customers: [], // the list as shown, in order
+  endCursor: null,
+  latestRequest: 0, // responses to older requests are discarded
+  selected: null, // the customer shown in the details pane
+  unsubscribe: null,
+};
+
+const fullName = (c) => `${c.firstName} ${c.lastName}`;
+const can = (permission) => state.operator?.permissions.includes(permission);
+
+// ---- Session ----
+
+async function call(query, variables, options = {}) {
+  try {
+    return await request(query, variables, { token: state.token, ...options });
+  } catch (err) {
+    if (errorCode(err) === 'UNAUTHENTICATED') signOut('Your session has ended. Sign in again.');
+    throw err;
+  }
+}
+
+function signOut(message = '') {
+  state.unsubscribe?.();
+  state.unsubscribe = null;
+  state.token = '';
+  state.operator = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+  $('who').hidden = true;
+  $('sign-in-notice').textContent = message;
+  $('sign-in-domain').value = localStorage.getItem(DOMAIN_KEY) || new URLSearchParams(location.search).get('domain') || '';
+  showSection('sign-in');
+  ($('sign-in-domain').value ? $('sign-in-email') : $('sign-in-domain')).focus();
+}
+
+$('sign-in-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
+  await busy(form, async () => {
+    try {
+      const data = await request(`mutation($input: OperatorLoginInput!) {
+        operatorLogin(input: $input) { token userErrors { field message code } } }`, { input });
+      const payload = data.operatorLogin;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      state.token = payload.token;
+      sessionStorage.setItem(TOKEN_KEY, state.token);
+      localStorage.setItem(DOMAIN_KEY, input.domain);
+      form.password.value = '';
+      $('sign-in-notice').textContent = '';
+      await enter();
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+$('sign-out').addEventListener('click', async () => {
+  try { await call('mutation { logout { success } }'); } catch { /* signed out locally either way */ }
+  signOut('You are signed out.');
+});
+
+async function enter() {
+  const data = await call(`{ viewer { ... on Operator { id name email role permissions domain { name } } } }`);
+  if (!data.viewer?.permissions) return signOut('This console is for operators.');
+  state.operator = data.viewer;
+  $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
+  $('who').hidden = false;
+  showSection('customers');
+  $('search').focus();
+  watchStatusChanges();
+  await search();
+}
+
+// ---- Search as you type ----
+
+let debounceTimer;
+$('search').addEventListener('input', () => {
+  clearTimeout(debounceTimer);
+  debounceTimer = setTimeout(() => search(), DEBOUNCE_MS);
+});
+$('more').addEventListener('click', () => search({ more: true }));
+// Infinite scroll: the "Load more" button loads the next page when it scrolls into view.
+new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting) && !$('more').hidden && !$('more').disabled) search({ more: true });
+}).observe($('more'));
+
+let inFlight;
+async function search({ more = false } = {}) {
+  const id = ++state.latestRequest;
+  inFlight?.abort();
+  inFlight = new AbortController();
+  const spinnerTimer = setTimeout(() => { if (id === state.latestRequest) $('spinner').hidden = false; }, SPINNER_AFTER_MS);
+  $('more').disabled = true;
+  try {
+    const data = await call(`query($query: String, $first: Int, $after: String) {
+      customers(query: $query, first: $first, after: $after) {
+        totalCount edges { node { ${CUSTOMER_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+    { query: $('search').value, first: PAGE_SIZE, after: more ? state.endCursor : null }, { signal: inFlight.signal });
+    if (id !== state.latestRequest) return; // a newer request is on its way
+    const page = data.customers;
+    const found = page.edges.map((e) => e.node);
+    state.customers = more ? state.customers.concat(found) : found;
+    state.endCursor = page.pageInfo.endCursor;
+    renderResults(page.totalCount, page.pageInfo.hasNextPage);
+  } catch (err) {
+    if (err.name === 'AbortError' || id !== state.latestRequest) return;
+    $('result-count').textContent = err.message;
+  } finally {
+    clearTimeout(spinnerTimer);
+    if (id === state.latestRequest) {
+      $('spinner').hidden = true;
+      $('more').disabled = false;
+    }
+  }
+}
+
+function renderResults(total, hasNext) {
+  $('result-count').textContent = total === 0 ? 'No customers match.' : `${total} customer${total === 1 ? '' : 's'}`;
+  $('more').hidden = !hasNext;
+  renderList();
+}
+
+function renderList() {
+  $('results').replaceChildren(...state.customers.map((c) => h('li', {},
+    h('button', {
+      type: 'button', class: 'result', 'data-id': c.id, 'aria-current': String(c.id === state.selected?.id),
+      onclick: () => select(c.id),
+    },
+    h('span', { class: 'name' }, fullName(c)),
+    h('span', { class: 'contact' }, [c.email, c.phone].filter(Boolean).join(' · ')),
+    h('span', { class: `badge ${c.status.toLowerCase()}` }, statusLabel(c.status))))));
+}
+
+// ---- Details and actions ----
+
+async function select(id) {
+  try {
+    const data = await call(`query($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS} createdAt
+      devices { id name model online } } }`, { id });
+    if (!data.customer) return announce('That customer no longer exists.');
+    state.selected = data.customer;
+    renderDetails();
+    renderList();
+    $('details').focus();
+  } catch (err) {
+    announce(err.message);
+  }
+}
+
+function renderDetails() {
+  const c = state.selected;
+  const disabled = c.status === 'DISABLED';
+  $('details').hidden = false;
+  $('details').replaceChildren(
+    h('h3', { id: 'details-name' }, fullName(c)),
+    h('dl', {},
+      h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${c.status.toLowerCase()}`, id: 'details-status' }, statusLabel(c.status))),
+      h('dt', {}, 'Email'), h('dd', {}, c.email),
+      h('dt', {}, 'Phone'), h('dd', {}, c.phone || '—'),
+      h('dt', {}, 'Customer since'), h('dd', {}, formatTime(c.createdAt))),
+    h('h3', {}, 'Devices'),
+    c.devices.length
+      ? h('ul', { class: 'plain' }, c.devices.map((d) => h('li', {}, `${d.name} · ${d.model} · ${d.online ? 'online' : 'offline'}`)))
+      : h('p', { class: 'hint' }, 'No devices.'),
+    h('div', { class: 'actions' },
+      can('RESET_PASSWORD') && h('button', { type: 'button', onclick: openReset }, 'Reset Password'),
+      can('SET_ACCOUNT_STATUS') && h('button', { type: 'button', class: disabled ? '' : 'danger', id: 'status-action', onclick: openStatus },
+        disabled ? 'Enable Account' : 'Disable Account'),
+      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', onclick: openAssist, disabled }, 'Remote Assistance')));
+}
+
+// Dialogs: native <dialog> gives the focus trap, Escape to close and focus back to the opener.
+function openDialog(id) {
+  const dialog = $(id);
+  const form = dialog.querySelector('form');
+  form.reset();
+  clearErrors(form);
+  for (const el of dialog.querySelectorAll('[data-customer-name]')) el.textContent = fullName(state.selected);
+  dialog.showModal();
+  return form;
+}
+for (const button of document.querySelectorAll('dialog [data-close]')) {
+  button.addEventListener('click', () => button.closest('dialog').close());
+}
+
+function openReset() {
+  openDialog('reset-dialog');
+}
+
+$('reset-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const customer = state.selected;
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: ResetPasswordInput!) {
+        resetPassword(input: $input) { customer { id } userErrors { field message code } } }`, {
+        input: {
+          customerId: customer.id, newPassword: form.newPassword.value, confirmPassword: form.confirmPassword.value,
+          requireChangeOnNextLogin: form.requireChangeOnNextLogin.checked,
+        },
+      });
+      if (data.resetPassword.userErrors.length) return showErrors(form, data.resetPassword.userErrors);
+      form.closest('dialog').close();
+      announce(`${fullName(customer)} has a new password; their sessions have ended.`);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+function openStatus() {
+  const disabling = state.selected.status === 'ACTIVE';
+  const form = openDialog('status-dialog');
+  const name = fullName(state.selected);
+  $('status-title').textContent = disabling ? `Disable ${name}'s account?` : `Enable ${name}'s account?`;
+  $('status-explanation').textContent = disabling
+    ? 'The customer is signed out everywhere at once and cannot sign in until the account is enabled again.'
+    : 'The customer can sign in again with their password.';
+  $('status-reason-label').textContent = disabling ? 'Reason (kept in the audit log)' : 'Reason (optional)';
+  form.reason.required = disabling;
+  $('status-confirm').textContent = disabling ? 'Disable Account' : 'Enable Account';
+  $('status-confirm').className = disabling ? 'danger' : '';
+}
+
+$('status-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const customer = state.selected;
+  const status = customer.status === 'ACTIVE' ? 'DISABLED' : 'ACTIVE';
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: SetAccountStatusInput!) {
+        setAccountStatus(input: $input) { customer { ${CUSTOMER_FIELDS} } userErrors { field message code } } }`, {
+        input: { customerId: customer.id, status, reason: form.reason.value.trim() || null },
+      });
+      const payload = data.setAccountStatus;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      form.closest('dialog').close();
+      updateCustomer(payload.customer);
+      announce(`${fullName(customer)}'s account is ${statusLabel(payload.customer.status).toLowerCase()}.`);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+function openAssist() {
+  openDialog('assist-dialog');
+  $('assist-link').hidden = true;
+}
+
+$('assist-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (!form.reason.value.trim()) {
+    return showErrors(form, [{ field: ['reason'], message: 'Give a reason: the customer will see it.' }]);
+  }
+  // Opened now, while the click still counts as the user's, so no popup blocker stops it.
+  const tab = window.open('', '_blank');
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: StartAssistInput!) {
+        startAssist(input: $input) { dashboardUrl userErrors { field message code } } }`,
+      { input: { customerId: state.selected.id, reason: form.reason.value.trim() } });
+      const payload = data.startAssist;
+      if (payload.userErrors.length) {
+        tab?.close();
+        return showErrors(form, payload.userErrors);
+      }
+      const url = new URL(payload.dashboardUrl, location.href).href;
+      if (!tab) {
+        const link = $('assist-link');
+        link.querySelector('a').href = url;
+        link.hidden = false;
+        return;
+      }
+      tab.opener = null;
+      tab.location.href = url;
+      form.closest('dialog').close();
+      announce(`Remote assistance for ${fullName(state.selected)} opened in a new tab.`);
+    } catch (err) {
+      tab?.close();
+      formError(form, err.message);
+    }
+  });
+});
+$('assist-link').querySelector('a').addEventListener('click', () => $('assist-dialog').close());
+
+// ---- Live status changes ----
+
+function updateCustomer(changed) {
+  state.customers = state.customers.map((c) => (c.id === changed.id ? { ...c, ...changed } : c));
+  for (const badge of document.querySelectorAll(`.result[data-id="${CSS.escape(changed.id)}"] .badge`)) {
+    badge.className = `badge ${changed.status.toLowerCase()}`;
+    badge.textContent = statusLabel(changed.status);
+  }
+  if (state.selected?.id === changed.id) {
+    state.selected = { ...state.selected, ...changed };
+    const focused = document.activeElement?.id === 'status-action';
+    renderDetails();
+    if (focused) $('status-action').focus();
+  }
+}
+
+function watchStatusChanges() {
+  state.unsubscribe?.();
+  state.unsubscribe = subscribe(`subscription { customerStatusChanged {
+      customer { ${CUSTOMER_FIELDS} } status changedBy { id name } } }`, {}, {
+    token: state.token,
+    onData: (data) => {
+      const change = data.customerStatusChanged;
+      updateCustomer(change.customer);
+      if (change.changedBy && change.changedBy.id !== state.operator?.id) {
+        announce(`${fullName(change.customer)} was ${statusLabel(change.status).toLowerCase()} by ${change.changedBy.name}.`);
+      }
+    },
+    onReconnect: () => { search(); if (state.selected) select(state.selected.id); },
+    onEnd: () => signOut('Your session has ended. Sign in again.'),
+  });
+}
+
+// ---- Start ----
+
+if (state.token) enter().catch(() => signOut(''));
+else signOut('');

@@ -1,0 +1,84 @@
+// Small DOM helpers shared by the console and the dashboard.
+
+/** Builds an element: h('li', { class: 'x', onclick: fn }, 'text', child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value == null) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'class') el.className = value;
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  el.append(...children.flat().filter((c) => c != null && c !== false));
+  return el;
+}
+
+/** Shows only the section with the given id among the page's sections. */
+export function showSection(id) {
+  for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== id;
+}
+
+/** Removes the error messages a previous submit left on form. */
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const el of form.querySelectorAll('.field-error')) el.remove();
+  const general = form.querySelector('.form-error');
+  if (general) general.textContent = '';
+}
+
+/**
+ * Shows userErrors at their fields: an input whose name is the error's field
+ * path joined with '.' gets aria-invalid and a message it is described by;
+ * errors about no known field go to the form's .form-error. Focuses the first
+ * field at fault.
+ */
+export function showErrors(form, userErrors) {
+  clearErrors(form);
+  let first = null;
+  for (const e of userErrors) {
+    const input = e.field && form.elements.namedItem(e.field.join('.'));
+    if (input instanceof HTMLElement) {
+      const id = `${input.id}-error`;
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', id);
+      input.closest('.field').append(h('p', { class: 'field-error', id }, e.message));
+      first ??= input;
+    } else {
+      formError(form, e.message);
+    }
+  }
+  first?.focus();
+}
+
+/** Shows a message about the whole form. */
+export function formError(form, message) {
+  const general = form.querySelector('.form-error');
+  general.textContent = general.textContent ? `${general.textContent} ${message}` : message;
+}
+
+/** Disables a form's controls while fn runs. */
+export async function busy(form, fn) {
+  const controls = [...form.querySelectorAll('button, input, select, textarea')].filter((c) => !c.disabled);
+  controls.forEach((c) => { c.disabled = true; });
+  form.setAttribute('aria-busy', 'true');
+  try {
+    return await fn();
+  } finally {
+    controls.forEach((c) => { c.disabled = false; });
+    form.removeAttribute('aria-busy');
+  }
+}
+
+/** Announces text to screen readers (and shows it) in the page's status line. */
+export function announce(text) {
+  const status = document.getElementById('status');
+  status.textContent = text;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Formats an RFC 3339 time for people. */
+export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '');
+
+/** "Active" / "Disabled" for an AccountStatus. */
+export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowerCase();

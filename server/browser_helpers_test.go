@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's headless Chromium through the DevTools
+// protocol (chromedp). Without a Chromium they skip, unless
+// BFF_REQUIRE_BROWSER=1 (set by .ci/run, which installs it), when they fail.
+
+// chromiumPath returns the Chromium to drive, or "".
+func chromiumPath() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser is one headless Chromium for one test. Every step of every page
+// is photographed; when the test fails the photographs are written to a
+// directory the test log names.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu      sync.Mutex
+	shots   []shot
+	console []string // what the pages wrote to their consoles, for a failure's log
+}
+
+type shot struct {
+	name string
+	png  []byte
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if os.Getenv("BFF_REQUIRE_BROWSER") == "1" {
+			t.Fatal("no Chromium found (install Debian's chromium, or set CHROMIUM)")
+		}
+		t.Skip("no Chromium found: install Debian's chromium (.ci/run does) to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		cancel()
+		cancelAlloc()
+		t.Fatalf("start %s: %v", path, err)
+	}
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		b.saveShotsIfFailed()
+		cancel()
+		cancelAlloc()
+	})
+	return b
+}
+
+// saveShotsIfFailed writes every step's screenshot when the test failed.
+func (b *browser) saveShotsIfFailed() {
+	if !b.t.Failed() {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "bff-browser-tests", fmt.Sprintf("%s-%d", strings.ReplaceAll(b.t.Name(), "/", "_"), time.Now().Unix()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Logf("screenshots not saved: %v", err)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, line := range b.console {
+		b.t.Logf("console %s", line)
+	}
+	for i, s := range b.shots {
+		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i+1, s.name)), s.png, 0o644)
+	}
+	b.t.Logf("screenshots of each step: %s", dir)
+}
+
+// page is one tab in its own browser context (separate cookies and storage),
+// like a second person on another computer.
+type page struct {
+	b    *browser
+	name string
+	ctx  context.Context
+}
+
+// newPage opens a tab in a new browser context.
+func (b *browser) newPage(name string) *page {
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	p := &page{b: b, name: name, ctx: ctx}
+	p.attach()
+	return p
+}
+
+// attach opens the page's tab (or attaches to it) and records its console.
+// It runs without a timeout: the first run on a context owns its tab.
+func (p *page) attach() {
+	p.b.t.Helper()
+	if err := chromedp.Do(p.ctx); err != nil {
+		p.b.t.Fatalf("%s: open the tab: %v", p.name, err)
+	}
+	p.recordConsole()
+}
+
+// recordConsole keeps the page's console messages and uncaught exceptions.
+func (p *page) recordConsole() {
+	go func() {
+		for m, err := range chromedp.Console(p.ctx) {
+			if err != nil {
+				return
+			}
+			p.b.mu.Lock()
+			p.b.console = append(p.b.console, p.name+": "+m.String())
+			p.b.mu.Unlock()
+		}
+	}()
+}
+
+// do runs the actions of one step (15 s at most), then photographs the page.
+// A step that fails ends the test.
+func (p *page) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	p.b.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, actions...)
+	p.photograph(step)
+	if err != nil {
+		p.b.t.Fatalf("%s: %s: %v", p.name, step, err)
+	}
+}
+
+func (p *page) photograph(step string) {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return
+	}
+	p.b.mu.Lock()
+	defer p.b.mu.Unlock()
+	p.b.shots = append(p.b.shots, shot{name: p.name + "-" + strings.ReplaceAll(step, " ", "-"), png: png})
+}
+
+// waitFor polls a JavaScript expression until it is true.
+func waitFor(expression string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expression, chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// eval returns the value of a JavaScript expression in p.
+func eval[T any](p *page, expression string) T {
+	p.b.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression))
+	if err != nil {
+		p.photograph("eval")
+		p.b.t.Fatalf("%s: evaluate %s: %v", p.name, expression, err)
+	}
+	return v
+}
+
+// fill replaces the value of the input matched by sel with text, as a
+// person does: select what is there, delete it, type key by key.
+func fill(sel, text string) chromedp.Action[chromedp.Void] {
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Focus(chromedp.CSS(sel)),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).select()`, sel)))
+			return err
+		}),
+		chromedp.KeyEvent("\b"),
+	}
+	if text != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.CSS(sel), text))
+	}
+	return chromedp.Steps(steps...)
+}
+
+// click clicks the element matched by the CSS selector sel.
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+// visible waits until the element matched by the CSS selector sel is visible.
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+// openedTab runs the actions of step and returns the tab they opened.
+func (p *page) openedTab(step, name string, actions ...chromedp.Action[chromedp.Void]) *page {
+	p.b.t.Helper()
+	opened := chromedp.WaitNewTarget(p.ctx, func(i *target.Info) bool { return i.Type == "page" })
+	p.do(step, actions...)
+	var id target.ID
+	select {
+	case id = <-opened:
+	case <-time.After(10 * time.Second):
+		p.b.t.Fatalf("%s: %s opened no tab", p.name, step)
+	}
+	ctx, cancel := chromedp.NewContext(p.ctx, chromedp.WithTargetID(id))
+	p.b.t.Cleanup(cancel)
+	tab := &page{b: p.b, name: name, ctx: ctx}
+	tab.attach()
+	return tab
+}
+
+// consoleSignIn opens the console in p and signs an operator of the demo domain in.
+func (p *page) consoleSignIn(base, email string) {
+	p.b.t.Helper()
+	p.do("console sign-in",
+		chromedp.Navigate(base+"/console"),
+		fill("#sign-in-domain", "demo"),
+		fill("#sign-in-email", email),
+		fill("#sign-in-password", testPassword),
+		click(`#sign-in-form button[type=submit]`),
+		visible("#search"),
+		waitFor(`document.querySelectorAll('#results li').length > 0`),
+	)
+}
+
+// dashboardSignIn opens the dashboard in p and signs a customer of the demo domain in.
+func (p *page) dashboardSignIn(base, email, password string) {
+	p.b.t.Helper()
+	p.do("dashboard sign-in",
+		chromedp.Navigate(base+"/dashboard"),
+		fill("#sign-in-domain", "demo"),
+		fill("#sign-in-email", email),
+		fill("#sign-in-password", password),
+		click(`#sign-in-form button[type=submit]`),
+		visible("#devices form"),
+	)
+}
+
+// selectCustomer searches the console for query and opens the customer named name.
+func (p *page) selectCustomer(query, name string) {
+	p.b.t.Helper()
+	p.do("select "+name,
+		fill("#search", query),
+		waitFor(fmt.Sprintf(`[...document.querySelectorAll('#results .name')].some(e => e.textContent === %q)`, name)),
+		chromedp.Click(fmt.Sprintf(`//ul[@id="results"]//button[.//span[@class="name" and text()=%q]]`, name)),
+		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, name)),
+	)
+}

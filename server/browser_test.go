@@ -1,0 +1,294 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// The issue's flows, the way a person does them: real pages served by a real
+// server on the embedded store, in headless Chromium.
+
+const (
+	caseyName = "Casey Customer"
+	adminName = "Ada Admin"
+)
+
+func TestBrowserSearchAsYouTypeNarrowsTheList(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	console := newBrowser(t).newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+
+	if n := eval[int](console, `document.querySelectorAll('#results li').length`); n != 25 {
+		t.Errorf("a blank search lists %d customers, want the first page of 25", n)
+	}
+	if text := eval[string](console, `document.querySelector('#result-count').textContent`); text != "2001 customers" {
+		t.Errorf("count = %q, want 2001 customers (2000 demo customers and Casey)", text)
+	}
+	// Typed key by key: every keystroke may send a request, only the last answer counts.
+	console.do("type casey", fill("#search", "casey cust"),
+		waitFor(`document.querySelectorAll('#results li').length === 1`))
+	names := eval[[]string](console, `[...document.querySelectorAll('#results .name')].map(e => e.textContent)`)
+	if len(names) != 1 || names[0] != caseyName {
+		t.Errorf("after typing: %v, want only %s", names, caseyName)
+	}
+	row := eval[string](console, `document.querySelector('#results .result').textContent`)
+	for _, want := range []string{caseyName, customerEmail, "+1 555 010 7777", "Active"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("result row %q lacks %q", row, want)
+		}
+	}
+	console.do("no match", fill("#search", "zzzz nobody"),
+		waitFor(`document.querySelector('#result-count').textContent === 'No customers match.'`))
+	// By phone, as support staff read it out.
+	console.do("type phone", fill("#search", "5550107777"),
+		waitFor(`[...document.querySelectorAll('#results .name')].map(e => e.textContent).join() === 'Casey Customer'`))
+
+	// Scrolling to the end of the list loads the next page.
+	console.do("scroll", fill("#search", ""),
+		waitFor(`document.querySelectorAll('#results li').length === 25`),
+		chromedp.ScrollIntoView(chromedp.CSS("#more")),
+		waitFor(`document.querySelectorAll('#results li').length === 50`))
+
+	// Keyboard: the results are buttons; Enter opens the details.
+	console.do("keyboard select", fill("#search", "casey"),
+		waitFor(`document.querySelectorAll('#results li').length === 1`),
+		chromedp.Focus(chromedp.CSS("#results .result")),
+		chromedp.KeyEvent("\r"),
+		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, caseyName)))
+}
+
+func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	console := b.newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.selectCustomer("casey", caseyName)
+
+	console.do("open reset dialog", chromedp.Click(`//button[text()="Reset Password"]`),
+		visible("#reset-dialog"),
+		waitFor(`document.querySelector('#reset-dialog').contains(document.activeElement)`))
+	if text := eval[string](console, `document.querySelector('#reset-reminder').textContent`); !strings.Contains(text, "takes effect immediately") || !strings.Contains(text, caseyName) {
+		t.Errorf("reminder = %q", text)
+	}
+	// The policy's errors appear at the field, and nothing changes.
+	console.do("too short", fill("#reset-new", "hunter2"), fill("#reset-confirm", "hunter2"),
+		click(`#reset-form button[type=submit]`),
+		waitFor(`document.querySelector('#reset-new').getAttribute('aria-invalid') === 'true'`))
+	if msg := eval[string](console, `document.querySelector('#reset-new-error').textContent`); msg == "" {
+		t.Error("no message at the new password field")
+	}
+	console.do("mismatch", fill("#reset-new", "violet-harbor-canyon-93"), fill("#reset-confirm", "violet-harbor-canyon-39"),
+		click(`#reset-form button[type=submit]`),
+		waitFor(`document.querySelector('#reset-confirm').getAttribute('aria-invalid') === 'true'`),
+		waitFor(`document.querySelector('#reset-new').getAttribute('aria-invalid') === null`))
+	if resp := f.post(t, "", customerLoginMutation, map[string]any{"email": customerEmail, "password": customerPassword}); dig(resp.Data, "login", "token") == nil {
+		t.Fatalf("the old password stopped working after refused resets: %+v", resp)
+	}
+	console.do("reset", fill("#reset-confirm", "violet-harbor-canyon-93"),
+		click(`#reset-form button[type=submit]`),
+		waitFor(`!document.querySelector('#reset-dialog').open`),
+		waitFor(`document.querySelector('#status').textContent.includes('new password')`))
+
+	dashboard := b.newPage("customer")
+	dashboard.do("old password refused", chromedp.Navigate(f.URL()+"/dashboard"),
+		fill("#sign-in-domain", "demo"), fill("#sign-in-email", customerEmail), fill("#sign-in-password", customerPassword),
+		click(`#sign-in-form button[type=submit]`),
+		waitFor(`document.querySelector('#sign-in-form .form-error, #sign-in-form .field-error')?.textContent !== ''`))
+	dashboard.dashboardSignIn(f.URL(), customerEmail, "violet-harbor-canyon-93")
+	if names := eval[[]string](dashboard, `[...document.querySelectorAll('#devices h3')].map(e => e.textContent)`); len(names) != 1 || names[0] != "Hall" {
+		t.Errorf("the customer's devices: %v, want [Hall]", names)
+	}
+}
+
+func TestBrowserDisableShowsTheOpenDashboardTheDisabledMessage(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	dashboard := b.newPage("customer") // a second browser context: another person, another computer
+	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	console := b.newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.selectCustomer("casey", caseyName)
+
+	console.do("open disable dialog", click(`#status-action`), visible("#status-dialog"),
+		waitFor(`document.querySelector('#status-confirm').textContent === 'Disable Account'`),
+		waitFor(`document.querySelector('#status-dialog').contains(document.activeElement)`))
+	console.do("reason required", click(`#status-confirm`),
+		waitFor(`document.querySelector('#status-reason').getAttribute('aria-invalid') === 'true'`))
+	if resp := f.post(t, "", customerLoginMutation, map[string]any{"email": customerEmail, "password": customerPassword}); dig(resp.Data, "login", "token") == nil {
+		t.Fatalf("a refused disable changed the account: %+v", resp)
+	}
+	console.do("disable", fill("#status-reason", "chargeback under review"), click(`#status-confirm`),
+		waitFor(`!document.querySelector('#status-dialog').open`),
+		waitFor(`document.querySelector('#details-status').textContent === 'Disabled'`),
+		waitFor(`document.querySelector('#status-action').textContent === 'Enable Account'`),
+		waitFor(`document.querySelector('#results .badge').textContent === 'Disabled'`))
+
+	dashboard.do("disabled message", waitFor(`document.querySelector('#notice').textContent.includes('disabled')`),
+		visible("#sign-in-form"))
+	if left := eval[string](dashboard, `sessionStorage.getItem('bff.dashboard.token') || ''`); left != "" {
+		t.Error("the disabled customer's dashboard kept its token")
+	}
+	if n := eval[int](dashboard, `document.querySelectorAll('#devices form').length`); n != 0 {
+		t.Errorf("the disabled customer's dashboard still shows %d devices", n)
+	}
+
+	console.do("enable", click(`#status-action`), visible("#status-dialog"),
+		waitFor(`document.querySelector('#status-confirm').textContent === 'Enable Account'`),
+		click(`#status-confirm`),
+		waitFor(`!document.querySelector('#status-dialog').open`),
+		waitFor(`document.querySelector('#details-status').textContent === 'Active'`),
+		waitFor(`document.querySelector('#status-action').textContent === 'Disable Account'`))
+	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+
+	// Another operator's change appears in the open console without a reload.
+	other := f.login(t, "admin@demo.test")
+	setStatus := `mutation($id: ID!, $status: AccountStatus!) { setAccountStatus(input: {customerId: $id, status: $status, reason: "fraud check"}) { changed } }`
+	if resp := f.post(t, other, setStatus, map[string]any{"id": f.customerID(), "status": "DISABLED"}); dig(resp.Data, "setAccountStatus", "changed") != true {
+		t.Fatalf("disable through the API: %+v", resp)
+	}
+	console.do("live disabled", waitFor(`document.querySelector('#details-status').textContent === 'Disabled'`),
+		waitFor(`document.querySelector('#results .badge').textContent === 'Disabled'`))
+	dashboard.do("disabled again", waitFor(`document.querySelector('#notice').textContent.includes('disabled')`))
+}
+
+func TestBrowserRemoteAssistance(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	console := b.newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.selectCustomer("casey", caseyName)
+	console.do("open assist dialog", chromedp.Click(`//button[text()="Remote Assistance"]`), visible("#assist-dialog"))
+	console.do("reason required", click(`#assist-form button[type=submit]`),
+		waitFor(`document.querySelector('#assist-reason').getAttribute('aria-invalid') === 'true'`))
+	assisted := console.openedTab("start assist", "assisted",
+		fill("#assist-reason", "thermostat will not connect"),
+		click(`#assist-form button[type=submit]`))
+
+	assisted.do("banner", visible("#assist-banner"), visible("#devices form"),
+		waitFor(fmt.Sprintf(`document.querySelector('#assist-operator').textContent === %q`, adminName)),
+		waitFor(`/\d+:\d\d left/.test(document.querySelector('#assist-left').textContent)`))
+	if url := eval[string](assisted, `location.href`); strings.Contains(url, "assist=") {
+		t.Errorf("the ticket stayed in the address bar: %s", url)
+	}
+	if reason := eval[string](assisted, `document.querySelector('#assist-reason').textContent`); reason != "thermostat will not connect" {
+		t.Errorf("banner reason = %q", reason)
+	}
+	assisted.do("rename device", fill("#device-0-name", "Hallway"), click(`#devices form button[type=submit]`),
+		waitFor(`document.querySelector('#devices .saved').textContent === 'Saved.'`),
+		waitFor(`document.querySelector('#devices h3').textContent === 'Hallway'`))
+	assisted.do("activity", click("#tab-activity"), visible("#activity-view"),
+		waitFor(fmt.Sprintf(`document.querySelector('#activity').textContent.includes(%q)`, adminName)),
+		waitFor(`document.querySelector('#activity').textContent.includes('changed a device')`),
+		visible("#assist-banner")) // on every view
+
+	// The audit log names the operator as the actor, acting for the customer.
+	admin := f.login(t, "admin@demo.test")
+	resp := f.post(t, admin, `query($id: ID!) { viewer { ... on Operator { id } }
+	  auditLog(customerId: $id, action: "device_updated") { edges { node { actorType actorId actingFor assistSessionId } } } }`,
+		map[string]any{"id": f.customerID()})
+	entries, _ := dig(resp.Data, "auditLog", "edges").([]any)
+	if len(entries) != 1 {
+		t.Fatalf("device_updated entries: %+v", resp)
+	}
+	entry := dig(entries[0], "node")
+	if dig(entry, "actorType") != "operator" || dig(entry, "actorId") != dig(resp.Data, "viewer", "id") ||
+		dig(entry, "actingFor") != f.customerID() || dig(entry, "assistSessionId") == nil {
+		t.Errorf("the rename's audit entry = %+v, want the admin acting for Casey in an assist session", entry)
+	}
+
+	assisted.do("end assistance", click("#end-assist"),
+		waitFor(`document.querySelector('#notice').textContent.includes('Assistance ended')`),
+		waitFor(`document.querySelector('#assist-banner').hidden`),
+		waitFor(`document.querySelectorAll('#devices form').length === 0`))
+	if left := eval[string](assisted, `sessionStorage.getItem('bff.dashboard.token') || ''`); left != "" {
+		t.Error("the ended assistance left its token in the tab")
+	}
+	state := f.post(t, admin, `query($id: ID!) { assistSessions(customerId: $id) { edges { node { state } } } }`, map[string]any{"id": f.customerID()})
+	if got := dig(state.Data, "assistSessions", "edges"); fmt.Sprint(got) != "[map[node:map[state:ENDED]]]" {
+		t.Errorf("assist sessions after ending: %v", got)
+	}
+}
+
+func TestBrowserPlaygroundWorksOfflineForAdmins(t *testing.T) {
+	s := startTest(t, func(c *config) { c.Playground = true })
+	playground := newBrowser(t).newPage("playground")
+	signIn := func(email string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(fill("#sign-in-domain", "demo"), fill("#sign-in-email", email), fill("#sign-in-password", testPassword),
+			click(`#sign-in-form button[type=submit]`))
+	}
+	playground.do("support refused", chromedp.Navigate(s.URL()+"/playground"), signIn("support@demo.test"),
+		waitFor(`document.querySelector('#sign-in-form .form-error').textContent.includes('administrators')`))
+	playground.do("admin", signIn("admin@demo.test"), visible(".graphiql-container"))
+	// GraphiQL introspects at start; the documentation explorer shows the schema it got.
+	playground.do("schema", click(`[aria-label="Show Documentation Explorer"]`),
+		waitFor(`document.querySelector('.graphiql-doc-explorer')?.textContent.includes('Query')`))
+	resources := eval[[]string](playground, `performance.getEntriesByType('resource').map(e => e.name).concat([location.href])`)
+	for _, r := range resources {
+		if !strings.HasPrefix(r, s.URL()+"/") {
+			t.Errorf("the playground loaded %s from elsewhere", r)
+		}
+	}
+	if len(resources) < 5 {
+		t.Errorf("resources = %v, want the page, its scripts and styles", resources)
+	}
+}
+
+// noOverflow and labelled are checked on every screen of the phone test.
+const (
+	noOverflow = `document.documentElement.scrollWidth <= window.innerWidth`
+	labelled   = `[...document.querySelectorAll('input, select, textarea')].every(e => e.labels.length > 0 || e.hasAttribute('aria-label'))`
+)
+
+func TestBrowserPagesOnAPhoneWithTheKeyboard(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1))
+	console := b.newPage("console")
+	console.do("phone size", phone)
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.selectCustomer("casey", caseyName)
+	console.do("customers screen fits", waitFor(noOverflow), waitFor(labelled))
+
+	// A dialog takes the focus, Escape closes it, and the focus returns to the button that opened it.
+	console.do("dialog by keyboard", chromedp.Focus(chromedp.Search(`//button[text()="Reset Password"]`)), chromedp.KeyEvent("\r"),
+		waitFor(`document.querySelector('#reset-dialog').open && document.activeElement === document.querySelector('#reset-new')`),
+		waitFor(noOverflow), waitFor(labelled),
+		chromedp.KeyEvent(kb.Escape),
+		waitFor(`!document.querySelector('#reset-dialog').open && document.activeElement.textContent === 'Reset Password'`))
+
+	dashboard := b.newPage("customer")
+	dashboard.do("phone size", phone)
+	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	dashboard.do("devices fit", waitFor(noOverflow), waitFor(labelled))
+	// Tabs move with the arrow keys.
+	dashboard.do("activity by keyboard", chromedp.Focus(chromedp.CSS("#tab-devices")), chromedp.KeyEvent(kb.ArrowRight),
+		visible("#activity-view"), waitFor(`document.activeElement.id === 'tab-activity'`), waitFor(noOverflow))
+}
+
+// TestBrowserREADMEScreenshots refreshes the README's pictures:
+// BFF_SCREENSHOTS=$PWD/docs go test ./server -run READMEScreenshots
+func TestBrowserREADMEScreenshots(t *testing.T) {
+	dir := os.Getenv("BFF_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set BFF_SCREENSHOTS to a directory to write the README's screenshots")
+	}
+	f := newAccountFixture(t, nil)
+	console := newBrowser(t).newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.do("a search", fill("#search", "mar"),
+		waitFor(`[...document.querySelectorAll('#results .result')].every(r => r.textContent.normalize('NFD').toLowerCase().includes('mar'))`),
+		click("#results li:nth-child(2) button"), visible("#details-name"), chromedp.Blur(chromedp.CSS("#details")))
+	png, err := chromedp.Run(console.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "customers.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
