@@ -90,6 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	printPages(stdout, srv.listener.Addr(), cfg.Playground)
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
@@ -216,6 +217,20 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 	go endWithTheAccount(bg, broker, sockets, assistService, log)
 	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
 	return s, nil
+}
+
+// printPages tells whoever started the service where its pages are.
+func printPages(w io.Writer, addr net.Addr, playground bool) {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	fmt.Fprintf(w, "Console (operators):    %s/console\n", base)
+	fmt.Fprintf(w, "Dashboard (customers):  %s/dashboard\n", base)
+	if playground {
+		fmt.Fprintf(w, "Playground (admins):    %s/playground\n", base)
+	}
 }
 
 // now is the clock: UTC, at the millisecond precision both stores keep.

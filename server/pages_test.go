@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestPagesAreServedWithTheirHeaders(t *testing.T) {
+	s := startTest(t, func(c *config) { c.Playground = true })
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	fetch := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := noRedirects.Get(s.URL() + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	for _, c := range []struct{ path, contentType string }{
+		{"/console", "text/html"}, {"/dashboard", "text/html"}, {"/playground", "text/html"},
+		{"/assets/console.js", "text/javascript"}, {"/assets/app.css", "text/css"},
+		{"/assets/vendor/graphiql.min.js", "text/javascript"},
+	} {
+		resp, body := fetch(c.path)
+		h := resp.Header
+		if resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), c.contentType) || body == "" {
+			t.Errorf("%s: %d %s", c.path, resp.StatusCode, h.Get("Content-Type"))
+		}
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: Content-Security-Policy %q", c.path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: headers %v", c.path, h)
+		}
+	}
+	if resp, _ := fetch("/"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console" {
+		t.Errorf("/ = %d to %q, want a redirect to /console", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, path := range []string{"/assets/", "/assets/vendor/", "/assets/nothing.js"} {
+		if resp, _ := fetch(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s = %d, want 404 (no listings)", path, resp.StatusCode)
+		}
+	}
+
+	// The vendored files are the ones the playground's integrity attributes name.
+	_, page := fetch("/playground")
+	refs := regexp.MustCompile(`(?:src|href)="(/assets/vendor/[^"]+)" integrity="sha256-([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(refs) != 4 {
+		t.Fatalf("the playground names %d vendored files with their hashes, want 4", len(refs))
+	}
+	for _, ref := range refs {
+		_, body := fetch(ref[1])
+		sum := sha256.Sum256([]byte(body))
+		if got := base64.StdEncoding.EncodeToString(sum[:]); got != ref[2] {
+			t.Errorf("%s: sha256-%s, the page expects sha256-%s", ref[1], got, ref[2])
+		}
+	}
+	// Nothing on the pages comes from another origin.
+	for _, path := range []string{"/console", "/dashboard", "/playground"} {
+		if _, body := fetch(path); strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+			t.Errorf("%s refers to another origin", path)
+		}
+	}
+}
