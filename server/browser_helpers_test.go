@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -61,6 +62,7 @@ func newBrowser(t *testing.T) *browser {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true), // containers often have a tiny /dev/shm
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -268,4 +270,30 @@ func (p *page) selectCustomer(query, name string) {
 		chromedp.Click(fmt.Sprintf(`//ul[@id="results"]//button[.//span[@class="name" and text()=%q]]`, name)),
 		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, name)),
 	)
+}
+
+// slowGraphQL holds each of the page's POST /graphql requests for as long as
+// delay says, given the request body: a slow network, as the page sees it.
+func (p *page) slowGraphQL(delay func(body string) time.Duration) {
+	p.b.t.Helper()
+	err := chromedp.Listen(p.ctx, func(ev any) {
+		e, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		var body strings.Builder
+		for _, entry := range e.Request.PostDataEntries {
+			body.Write(entry.Bytes)
+		}
+		go func() { // never call the browser from the listener itself
+			time.Sleep(delay(body.String()))
+			_, _ = chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}()
+	})
+	if err == nil {
+		_, err = chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/graphql"}}})
+	}
+	if err != nil {
+		p.b.t.Fatalf("%s: hold requests: %v", p.name, err)
+	}
 }

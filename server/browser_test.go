@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -32,9 +33,12 @@ func TestBrowserSearchAsYouTypeNarrowsTheList(t *testing.T) {
 	}
 	// Typed key by key: the debounce sends fewer requests than keystrokes, and
 	// only the answer to the last one shows.
-	console.do("type casey", chromedp.Evaluate[chromedp.Void](`performance.clearResourceTimings()`),
+	console.do("type casey", chromedp.Evaluate[chromedp.Void](`performance.clearResourceTimings();
+		  document.querySelector('#search').addEventListener('keydown', () => { window.lastKey = performance.now(); });
+		  new MutationObserver(() => { window.lastRender = performance.now(); }).observe(document.querySelector('#results'), { childList: true })`),
 		fill("#search", "casey cust"),
 		waitFor(`document.querySelectorAll('#results li').length === 1`))
+	t.Logf("last keystroke to the narrowed list: %.0f ms (100 ms of it is the debounce)", eval[float64](console, `window.lastRender - window.lastKey`))
 	if n := eval[int](console, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/graphql')).length`); n < 1 || n >= len("casey cust") {
 		t.Errorf("typing 10 keys sent %d searches, want at least 1 and fewer than 10", n)
 	} else {
@@ -68,6 +72,29 @@ func TestBrowserSearchAsYouTypeNarrowsTheList(t *testing.T) {
 		chromedp.Focus(chromedp.CSS("#results .result")),
 		chromedp.KeyEvent("\r"),
 		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, caseyName)))
+}
+
+func TestBrowserSearchOnASlowNetwork(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	console := newBrowser(t).newPage("console")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	// The search for "ca" answers after 1.5 s, every other request at once.
+	console.slowGraphQL(func(body string) time.Duration {
+		if strings.Contains(body, `"query":"ca"`) {
+			return 1500 * time.Millisecond
+		}
+		return 0
+	})
+	console.do("slow search shows the spinner", fill("#search", "ca"),
+		waitFor(`!document.querySelector('#spinner').hidden`))
+	// Typing on while the slow answer is out: the newer search wins, the older answer is dropped.
+	console.do("newer search wins", chromedp.SendKeys(chromedp.CSS("#search"), "sey cust"),
+		waitFor(`document.querySelectorAll('#results li').length === 1`),
+		waitFor(`document.querySelector('#spinner').hidden`),
+		chromedp.Sleep(2*time.Second)) // past the slow answer
+	if names := eval[[]string](console, `[...document.querySelectorAll('#results .name')].map(e => e.textContent)`); len(names) != 1 || names[0] != caseyName {
+		t.Errorf("after the slow answer came: %v, want only %s", names, caseyName)
+	}
 }
 
 func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {

@@ -41,6 +41,20 @@ func TestPagesAreServedWithTheirHeaders(t *testing.T) {
 			t.Errorf("%s: headers %v", c.path, h)
 		}
 	}
+	// Revalidation: the same content answers 304.
+	for _, path := range []string{"/console", "/assets/console.js"} {
+		resp, _ := fetch(path)
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+path, nil)
+		req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+		again, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Body.Close()
+		if resp.Header.Get("ETag") == "" || again.StatusCode != http.StatusNotModified {
+			t.Errorf("%s: ETag %q, revalidation %d, want 304", path, resp.Header.Get("ETag"), again.StatusCode)
+		}
+	}
 	if resp, _ := fetch("/"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console" {
 		t.Errorf("/ = %d to %q, want a redirect to /console", resp.StatusCode, resp.Header.Get("Location"))
 	}

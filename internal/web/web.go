@@ -5,7 +5,9 @@
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -28,9 +30,11 @@ func Register(mux *http.ServeMux, playground bool) {
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
+	etags := contentTags(assets)
 	page := func(name string) http.Handler {
 		return withHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", etags[name])
 			http.ServeFileFS(w, r, assets, name)
 		}))
 	}
@@ -46,9 +50,35 @@ func Register(mux *http.ServeMux, playground bool) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-cache") // pages and scripts change together
+		// Revalidated on every use (pages and their modules change together), answered 304 by ETag.
+		w.Header().Set("Cache-Control", "no-cache")
+		if tag, ok := etags[strings.TrimPrefix(r.URL.Path, "/assets/")]; ok {
+			w.Header().Set("ETag", tag)
+		}
 		files.ServeHTTP(w, r)
 	})))
+}
+
+// contentTags returns an ETag for every file of fsys, from its content (the
+// embedded files have no modification times to revalidate by).
+func contentTags(fsys fs.FS) map[string]string {
+	tags := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[path] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return tags
 }
 
 // withHeaders sets the security headers every page and asset gets.
