@@ -43,6 +43,7 @@ function signOut(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   $('who').hidden = true;
+  announce('');
   $('sign-in-notice').textContent = message;
   $('sign-in-domain').value = localStorage.getItem(DOMAIN_KEY) || new URLSearchParams(location.search).get('domain') || '';
   showSection('sign-in');

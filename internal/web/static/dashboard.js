@@ -42,6 +42,7 @@ function end(message, isError = false) {
   $('who').hidden = true;
   $('devices').replaceChildren();
   $('activity').replaceChildren();
+  announce('');
   $('notice').textContent = message;
   $('notice').classList.toggle('error', isError);
   if (wasAssist) {
