@@ -234,31 +234,26 @@ func (p *page) openedTab(step, name string, actions ...chromedp.Action[chromedp.
 	return tab
 }
 
+// signIn fills a page's sign-in form (the same on every page) and sends it.
+func signIn(email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		fill("#sign-in-domain", "demo"),
+		fill("#sign-in-email", email),
+		fill("#sign-in-password", password),
+		click(`#sign-in-form button[type=submit]`))
+}
+
 // consoleSignIn opens the console in p and signs an operator of the demo domain in.
 func (p *page) consoleSignIn(base, email string) {
 	p.b.t.Helper()
-	p.do("console sign-in",
-		chromedp.Navigate(base+"/console"),
-		fill("#sign-in-domain", "demo"),
-		fill("#sign-in-email", email),
-		fill("#sign-in-password", testPassword),
-		click(`#sign-in-form button[type=submit]`),
-		visible("#search"),
-		waitFor(`document.querySelectorAll('#results li').length > 0`),
-	)
+	p.do("console sign-in", chromedp.Navigate(base+"/console"), signIn(email, testPassword),
+		visible("#search"), waitFor(`document.querySelectorAll('#results li').length > 0`))
 }
 
 // dashboardSignIn opens the dashboard in p and signs a customer of the demo domain in.
 func (p *page) dashboardSignIn(base, email, password string) {
 	p.b.t.Helper()
-	p.do("dashboard sign-in",
-		chromedp.Navigate(base+"/dashboard"),
-		fill("#sign-in-domain", "demo"),
-		fill("#sign-in-email", email),
-		fill("#sign-in-password", password),
-		click(`#sign-in-form button[type=submit]`),
-		visible("#devices form"),
-	)
+	p.do("dashboard sign-in", chromedp.Navigate(base+"/dashboard"), signIn(email, password), visible("#devices form"))
 }
 
 // selectCustomer searches the console for query and opens the customer named name.

@@ -131,9 +131,7 @@ func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {
 		waitFor(`document.querySelector('#status').textContent.includes('new password')`))
 
 	dashboard := b.newPage("customer")
-	dashboard.do("old password refused", chromedp.Navigate(f.URL()+"/dashboard"),
-		fill("#sign-in-domain", "demo"), fill("#sign-in-email", customerEmail), fill("#sign-in-password", customerPassword),
-		click(`#sign-in-form button[type=submit]`),
+	dashboard.do("old password refused", chromedp.Navigate(f.URL()+"/dashboard"), signIn(customerEmail, customerPassword),
 		waitFor(`document.querySelector('#sign-in-form .form-error, #sign-in-form .field-error')?.textContent !== ''`))
 	// The operator asked for a new password at the next sign-in: the customer chooses one first.
 	dashboard.do("new password signs in", fill("#sign-in-password", "violet-harbor-canyon-93"),
@@ -260,13 +258,9 @@ func TestBrowserRemoteAssistance(t *testing.T) {
 func TestBrowserPlaygroundWorksOfflineForAdmins(t *testing.T) {
 	s := startTest(t, func(c *config) { c.Playground = true })
 	playground := newBrowser(t).newPage("playground")
-	signIn := func(email string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(fill("#sign-in-domain", "demo"), fill("#sign-in-email", email), fill("#sign-in-password", testPassword),
-			click(`#sign-in-form button[type=submit]`))
-	}
-	playground.do("support refused", chromedp.Navigate(s.URL()+"/playground"), signIn("support@demo.test"),
+	playground.do("support refused", chromedp.Navigate(s.URL()+"/playground"), signIn("support@demo.test", testPassword),
 		waitFor(`document.querySelector('#sign-in-form .form-error').textContent.includes('administrators')`))
-	playground.do("admin", signIn("admin@demo.test"), visible(".graphiql-container"))
+	playground.do("admin", signIn("admin@demo.test", testPassword), visible(".graphiql-container"))
 	// GraphiQL introspects at start; the documentation explorer shows the schema it got.
 	playground.do("schema", click(`[aria-label="Show Documentation Explorer"]`),
 		waitFor(`document.querySelector('.graphiql-doc-explorer')?.textContent.includes('Query')`))

@@ -1,6 +1,6 @@
 // The operator console: sign-in, the Customers screen and its three actions.
 import { request, subscribe, errorCode } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
@@ -50,27 +50,13 @@ function signOut(message = '') {
   ($('sign-in-domain').value ? $('sign-in-email') : $('sign-in-domain')).focus();
 }
 
-$('sign-in-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  clearErrors(form);
-  const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
-  await busy(form, async () => {
-    try {
-      const data = await request(`mutation($input: OperatorLoginInput!) {
-        operatorLogin(input: $input) { token userErrors { field message code } } }`, { input });
-      const payload = data.operatorLogin;
-      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
-      state.token = payload.token;
-      sessionStorage.setItem(TOKEN_KEY, state.token);
-      localStorage.setItem(DOMAIN_KEY, input.domain);
-      form.password.value = '';
-      $('sign-in-notice').textContent = '';
-      await enter();
-    } catch (err) {
-      formError(form, err.message);
-    }
-  });
+handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
+  operatorLogin(input: $input) { token userErrors { field message code } } }`, async (payload, input) => {
+  state.token = payload.token;
+  sessionStorage.setItem(TOKEN_KEY, state.token);
+  localStorage.setItem(DOMAIN_KEY, input.domain);
+  $('sign-in-notice').textContent = '';
+  await enter();
 });
 
 $('sign-out').addEventListener('click', async () => {

@@ -1,7 +1,7 @@
 // The customer dashboard: sign-in, devices, account activity, and remote
 // assistance (an operator acting as the customer, with a banner on every view).
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
@@ -53,32 +53,18 @@ function end(message, isError = false) {
   showSection('sign-in');
 }
 
-$('sign-in-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  clearErrors(form);
-  const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
-  await busy(form, async () => {
-    try {
-      const data = await request(`mutation($input: LoginInput!) {
-        login(input: $input) { token mustChangePassword userErrors { field message code } } }`, { input });
-      const payload = data.login;
-      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
-      state.token = payload.token;
-      sessionStorage.setItem(TOKEN_KEY, state.token);
-      localStorage.setItem(DOMAIN_KEY, input.domain);
-      form.password.value = '';
-      $('notice').textContent = '';
-      if (payload.mustChangePassword) {
-        showSection('change-password');
-        $('change-current').focus();
-        return;
-      }
-      await enter();
-    } catch (err) {
-      formError(form, err.message);
-    }
-  });
+handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
+  login(input: $input) { token mustChangePassword userErrors { field message code } } }`, async (payload, input) => {
+  state.token = payload.token;
+  sessionStorage.setItem(TOKEN_KEY, state.token);
+  localStorage.setItem(DOMAIN_KEY, input.domain);
+  $('notice').textContent = '';
+  if (payload.mustChangePassword) {
+    showSection('change-password');
+    $('change-current').focus();
+    return;
+  }
+  await enter();
 });
 
 $('change-form').addEventListener('submit', async (event) => {

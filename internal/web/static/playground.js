@@ -1,7 +1,7 @@
 // The admin playground: GraphiQL (served by the BFF) against /playground/graphql,
 // the one endpoint that answers introspection, and only for ADMIN operators.
 import { request } from './gql.js';
-import { showSection, showErrors, clearErrors, formError, busy } from './ui.js';
+import { showSection, formError, handleSignIn } from './ui.js';
 
 const TOKEN_KEY = 'bff.playground.token';
 const $ = (id) => document.getElementById(id);
@@ -38,23 +38,8 @@ async function enter(token) {
   root.render(window.React.createElement(window.GraphiQL, { fetcher, defaultEditorToolsVisibility: true }));
 }
 
-$('sign-in-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  clearErrors(form);
-  const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
-  await busy(form, async () => {
-    try {
-      const data = await request(`mutation($input: OperatorLoginInput!) {
-        operatorLogin(input: $input) { token userErrors { field message code } } }`, { input });
-      if (data.operatorLogin.userErrors.length) return showErrors(form, data.operatorLogin.userErrors);
-      form.password.value = '';
-      await enter(data.operatorLogin.token);
-    } catch (err) {
-      formError(form, err.message);
-    }
-  });
-});
+handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
+  operatorLogin(input: $input) { token userErrors { field message code } } }`, (payload) => enter(payload.token));
 
 $('sign-out').addEventListener('click', async () => {
   const token = sessionStorage.getItem(TOKEN_KEY);

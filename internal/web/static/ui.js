@@ -1,4 +1,5 @@
-// Small DOM helpers shared by the console and the dashboard.
+// Small DOM helpers shared by the console, the dashboard and the playground.
+import { request } from './gql.js';
 
 /** Builds an element: h('li', { class: 'x', onclick: fn }, 'text', child). */
 export function h(tag, attrs = {}, ...children) {
@@ -82,3 +83,28 @@ export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '');
 
 /** "Active" / "Disabled" for an AccountStatus. */
 export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowerCase();
+
+/**
+ * Wires a sign-in form (domain, email, password; the same on every page):
+ * sends `mutation` with them as $input, shows its userErrors at the fields,
+ * and hands a successful payload (the mutation's root field) and the input to
+ * onSignedIn.
+ */
+export function handleSignIn(form, mutation, onSignedIn) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
+    await busy(form, async () => {
+      try {
+        const data = await request(mutation, { input });
+        const payload = Object.values(data)[0];
+        if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+        form.password.value = '';
+        await onSignedIn(payload, input);
+      } catch (err) {
+        formError(form, err.message);
+      }
+    });
+  });
+}
