@@ -72,6 +72,11 @@ func TestBrowserSearchAsYouTypeNarrowsTheList(t *testing.T) {
 		chromedp.Focus(chromedp.CSS("#results .result")),
 		chromedp.KeyEvent("\r"),
 		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, caseyName)))
+
+	// Signing out leaves nothing of the session on the page.
+	console.do("sign out", click("#sign-out"), visible("#sign-in-form"),
+		waitFor(`document.querySelectorAll('#results li').length === 0 && document.querySelector('#details').hidden`),
+		waitFor(`sessionStorage.length === 0`))
 }
 
 func TestBrowserSearchOnASlowNetwork(t *testing.T) {

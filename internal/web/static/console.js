@@ -40,7 +40,14 @@ function signOut(message = '') {
   state.unsubscribe = null;
   state.token = '';
   state.operator = null;
+  state.customers = [];
+  state.selected = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  $('search').value = '';
+  $('results').replaceChildren();
+  $('result-count').textContent = '';
+  $('more').hidden = true;
+  $('details').hidden = true; // nothing of this session stays on the page for the next one
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   $('who').hidden = true;
   announce('');
