@@ -43,6 +43,23 @@ type ComplexityRoot struct {
 		Changes       func(childComplexity int) int
 	}
 
+	AccountActivity struct {
+		Action  func(childComplexity int) int
+		At      func(childComplexity int) int
+		By      func(childComplexity int) int
+		Outcome func(childComplexity int) int
+	}
+
+	AccountActivityConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AccountActivityEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AccountEvent struct {
 		ID             func(childComplexity int) int
 		OccurredAt     func(childComplexity int) int
@@ -112,6 +129,7 @@ type ComplexityRoot struct {
 
 	Customer struct {
 		AccessHistory func(childComplexity int) int
+		Activity      func(childComplexity int, first *int, after *string) int
 		CreatedAt     func(childComplexity int) int
 		Devices       func(childComplexity int) int
 		Email         func(childComplexity int) int
@@ -311,6 +329,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessRecord.Changes(childComplexity), true
+
+	case "AccountActivity.action":
+		if e.ComplexityRoot.AccountActivity.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivity.Action(childComplexity), true
+	case "AccountActivity.at":
+		if e.ComplexityRoot.AccountActivity.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivity.At(childComplexity), true
+	case "AccountActivity.by":
+		if e.ComplexityRoot.AccountActivity.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivity.By(childComplexity), true
+	case "AccountActivity.outcome":
+		if e.ComplexityRoot.AccountActivity.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivity.Outcome(childComplexity), true
+
+	case "AccountActivityConnection.edges":
+		if e.ComplexityRoot.AccountActivityConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivityConnection.Edges(childComplexity), true
+	case "AccountActivityConnection.pageInfo":
+		if e.ComplexityRoot.AccountActivityConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivityConnection.PageInfo(childComplexity), true
+
+	case "AccountActivityEdge.cursor":
+		if e.ComplexityRoot.AccountActivityEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivityEdge.Cursor(childComplexity), true
+	case "AccountActivityEdge.node":
+		if e.ComplexityRoot.AccountActivityEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountActivityEdge.Node(childComplexity), true
 
 	case "AccountEvent.id":
 		if e.ComplexityRoot.AccountEvent.ID == nil {
@@ -567,6 +636,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AccessHistory(childComplexity), true
+	case "Customer.activity":
+		if e.ComplexityRoot.Customer.Activity == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_activity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Activity(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Customer.createdAt":
 		if e.ComplexityRoot.Customer.CreatedAt == nil {
 			break
@@ -1466,6 +1546,65 @@ type CustomerStatusChange {
   "When."
   occurredAt: Time!
 }
+
+extend type Customer {
+  """
+  What happened to the account, newest first: sign-ins and failed attempts, password changes and
+  resets, status changes, device changes and remote assistance. Visible to the customer and to
+  operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
+  ` + "`" + `auditLog` + "`" + `.
+  """
+  activity(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): AccountActivityConnection!
+}
+
+"A page of account activity."
+type AccountActivityConnection {
+  "The entries of this page, newest first."
+  edges: [AccountActivityEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+}
+
+"One entry of account activity in a page."
+type AccountActivityEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this entry."
+  cursor: String!
+  "The entry."
+  node: AccountActivity!
+}
+
+"One thing that happened to a customer's account."
+type AccountActivity {
+  "When it happened."
+  at: Time!
+  """
+  What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
+  ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `,
+  ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
+  """
+  action: String!
+  "Who did it, as the customer may know it."
+  by: ActivityActor!
+  "Whether it worked: ` + "`" + `success` + "`" + ` or ` + "`" + `failure` + "`" + `."
+  outcome: String!
+}
+
+"Who did something to an account, as the customer may know it."
+enum ActivityActor {
+  "The customer."
+  CUSTOMER
+  "The company's support staff, directly or while assisting the customer."
+  SUPPORT
+  "The service itself, e.g. an assistance that ran out of time."
+  SYSTEM
+  "Someone not signed in, e.g. a failed sign-in attempt."
+  UNKNOWN
+}
 `, BuiltIn: false},
 	{Name: "../schema/assist.graphqls", Input: `extend type Query {
   """
@@ -2036,6 +2175,40 @@ func (ec *executionContext) childFields_AccessRecord(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type AccessRecord", field.Name)
 }
 
+func (ec *executionContext) childFields_AccountActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_AccountActivity_at(ctx, field)
+	case "action":
+		return ec.fieldContext_AccountActivity_action(ctx, field)
+	case "by":
+		return ec.fieldContext_AccountActivity_by(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AccountActivity_outcome(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountActivity", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountActivityConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AccountActivityConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AccountActivityConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountActivityConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountActivityEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AccountActivityEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AccountActivityEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountActivityEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2190,6 +2363,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_updatedAt(ctx, field)
 	case "devices":
 		return ec.fieldContext_Customer_devices(ctx, field)
+	case "activity":
+		return ec.fieldContext_Customer_activity(ctx, field)
 	case "accessHistory":
 		return ec.fieldContext_Customer_accessHistory(ctx, field)
 	}

@@ -9,9 +9,30 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 )
+
+// Activity is the resolver for the activity field.
+func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, first *int, after *string) (*model.AccountActivityConnection, error) {
+	p, customerID, err := r.customerDetails(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	records, more, err := r.findAudit(ctx, audit.Query{DomainID: p.DomainID, CustomerID: customerID}, first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.AccountActivityConnection{Edges: make([]model.AccountActivityEdge, len(records)), PageInfo: &model.PageInfo{HasNextPage: more}}
+	for i, rec := range records {
+		conn.Edges[i] = model.AccountActivityEdge{Cursor: auditCursor(rec), Node: mapActivity(rec)}
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	}
+	return conn, nil
+}
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.
 func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error) {

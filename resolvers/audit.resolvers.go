@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/operators"
 )
@@ -32,20 +31,13 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 			return empty, nil
 		}
 	}
-	if after != nil {
-		var c audit.Cursor
-		if err := decodeCursorInto(*after, &c); err != nil || c.ID == "" {
-			return nil, apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
-		}
-		q.Before = &c
-	}
-	records, more, err := r.AuditService.Find(ctx, q, deref(first))
+	records, more, err := r.findAudit(ctx, q, first, after)
 	if err != nil {
 		return nil, err
 	}
 	conn := &model.AuditLogConnection{Edges: make([]model.AuditLogEdge, len(records)), PageInfo: &model.PageInfo{HasNextPage: more}}
 	for i, rec := range records {
-		conn.Edges[i] = model.AuditLogEdge{Cursor: encodeCursorOf(audit.Cursor{At: rec.At, ID: rec.ID}), Node: mapAuditEntry(rec)}
+		conn.Edges[i] = model.AuditLogEdge{Cursor: auditCursor(rec), Node: mapAuditEntry(rec)}
 	}
 	if n := len(conn.Edges); n > 0 {
 		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor

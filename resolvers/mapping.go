@@ -332,3 +332,36 @@ func mapAuditEntry(r audit.Record) *model.AuditEntry {
 	}
 	return e
 }
+
+// findAudit returns a page of the audit records q selects, after the
+// position of the cursor after (from auditCursor), if given.
+func (r *Resolver) findAudit(ctx context.Context, q audit.Query, first *int, after *string) ([]audit.Record, bool, error) {
+	if after != nil {
+		var c audit.Cursor
+		if err := decodeCursorInto(*after, &c); err != nil || c.ID == "" {
+			return nil, false, apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
+		}
+		q.Before = &c
+	}
+	return r.AuditService.Find(ctx, q, deref(first))
+}
+
+// auditCursor is the cursor of an audit record's position.
+func auditCursor(rec audit.Record) string {
+	return encodeCursorOf(audit.Cursor{At: rec.At, ID: rec.ID})
+}
+
+// mapActivity shows an audit record to the customer it concerns: what, when
+// and who in broad terms; reasons, request ids and operators stay internal.
+func mapActivity(rec audit.Record) *model.AccountActivity {
+	by := model.ActivityActorUnknown
+	switch rec.ActorType {
+	case audit.ActorCustomer:
+		by = model.ActivityActorCustomer
+	case audit.ActorOperator:
+		by = model.ActivityActorSupport
+	case audit.ActorSystem:
+		by = model.ActivityActorSystem
+	}
+	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: by, Outcome: rec.Outcome}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -464,5 +465,64 @@ func addOperator(t *testing.T, f *accountFixture, domainID, email string) {
 		Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, testPassword), CreatedAt: now(), UpdatedAt: now()}
 	if err := f.store.CreateOperator(context.Background(), op); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCustomersSeeTheirAccountActivity(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			if _, code, _ := f.customerLogin(t, "not the password"); code != "INVALID_CREDENTIALS" {
+				t.Fatalf("a wrong password: %s", code)
+			}
+			first, _, _ := f.customerLogin(t, customerPassword)
+			admin := f.login(t, demoAdminEmail)
+			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "internal: chargeback"})
+			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "ACTIVE"})
+			token, _, _ := f.customerLogin(t, customerPassword)
+			if token == "" || first == "" {
+				t.Fatal("the customer cannot sign in")
+			}
+
+			const activity = `query($after: String) { viewer { ... on Customer {
+			  activity(first: 2, after: $after) { edges { node { action by outcome at } } pageInfo { hasNextPage endCursor } } } } }`
+			var got []string
+			for after := any(nil); ; {
+				resp := f.post(t, token, activity, map[string]any{"after": after})
+				page := dig(resp.Data, "viewer", "activity")
+				if page == nil {
+					t.Fatalf("activity: %+v", resp)
+				}
+				for _, e := range dig(page, "edges").([]any) {
+					got = append(got, fmt.Sprintf("%v by %v: %v", dig(e, "node", "action"), dig(e, "node", "by"), dig(e, "node", "outcome")))
+				}
+				if dig(page, "pageInfo", "hasNextPage") != true {
+					break
+				}
+				after = dig(page, "pageInfo", "endCursor")
+			}
+			want := []string{
+				"authn_login_success by CUSTOMER: success",
+				"user_enabled by SUPPORT: success",
+				"user_disabled by SUPPORT: success",
+				"authn_login_success by CUSTOMER: success",
+				"authn_login_fail by UNKNOWN: failure",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("activity, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+
+			// Operators who may view the customer see the same; nobody else does.
+			byID := `query($id: ID!) { customer(id: $id) { activity(first: 100) { edges { node { action } } } } }`
+			if resp := f.post(t, f.login(t, demoSupportEmail), byID, map[string]any{"id": f.customerID()}); len(dig(resp.Data, "customer", "activity", "edges").([]any)) < len(want) {
+				t.Errorf("SUPPORT's view of the activity: %+v", resp)
+			}
+			if resp := f.post(t, token, byID, map[string]any{"id": f.customerID()}); resp.code() != codeForbidden {
+				t.Errorf("a customer through customer(id): %+v, want FORBIDDEN", resp)
+			}
+			if resp := f.post(t, token, activity, map[string]any{"after": "not-a-cursor"}); resp.code() != codeBadUserInput {
+				t.Errorf("a forged cursor: %+v, want BAD_USER_INPUT", resp)
+			}
+		})
 	}
 }

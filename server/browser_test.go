@@ -190,6 +190,12 @@ func TestBrowserDisableShowsTheOpenDashboardTheDisabledMessage(t *testing.T) {
 		waitFor(`document.querySelector('#details-status').textContent === 'Active'`),
 		waitFor(`document.querySelector('#status-action').textContent === 'Disable Account'`))
 	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	dashboard.do("activity shows it", click("#tab-activity"),
+		waitFor(`document.querySelector('#recent').textContent.includes('Account disabled by support')`),
+		waitFor(`document.querySelector('#recent').textContent.includes('Account enabled by support')`))
+	if text := eval[string](dashboard, `document.querySelector('#recent').textContent`); strings.Contains(text, "chargeback") {
+		t.Errorf("the customer sees the operator's internal reason: %q", text)
+	}
 
 	// Another operator's change appears in the open console without a reload.
 	other := f.login(t, "admin@demo.test")
@@ -229,7 +235,7 @@ func TestBrowserRemoteAssistance(t *testing.T) {
 		waitFor(`document.querySelector('#devices h3').textContent === 'Hallway'`))
 	assisted.do("activity", click("#tab-activity"), visible("#activity-view"),
 		waitFor(fmt.Sprintf(`document.querySelector('#activity').textContent.includes(%q)`, adminName)),
-		waitFor(`document.querySelector('#activity').textContent.includes('changed a device')`),
+		waitFor(`document.querySelector('#activity').textContent.includes('device changed')`),
 		visible("#assist-banner")) // on every view
 
 	// The audit log names the operator as the actor, acting for the customer.

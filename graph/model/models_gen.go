@@ -38,6 +38,36 @@ type AccessRecord struct {
 	Changes []AccessChange `json:"changes"`
 }
 
+// One thing that happened to a customer's account.
+type AccountActivity struct {
+	// When it happened.
+	At time.Time `json:"at"`
+	// What happened, in the audit log's vocabulary: `authn_login_success`, `authn_login_fail`,
+	// `authn_logout`, `authn_password_change`, `authn_password_reset`, `user_disabled`, `user_enabled`,
+	// `device_updated`, `assist_started`, `assist_redeemed`, `assist_ended`.
+	Action string `json:"action"`
+	// Who did it, as the customer may know it.
+	By ActivityActor `json:"by"`
+	// Whether it worked: `success` or `failure`.
+	Outcome string `json:"outcome"`
+}
+
+// A page of account activity.
+type AccountActivityConnection struct {
+	// The entries of this page, newest first.
+	Edges []AccountActivityEdge `json:"edges"`
+	// Where this page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One entry of account activity in a page.
+type AccountActivityEdge struct {
+	// Pass as `after` to continue after this entry.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *AccountActivity `json:"node"`
+}
+
 // Something that happened to a customer's account.
 type AccountEvent struct {
 	// The event's id.
@@ -184,6 +214,11 @@ type Customer struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// The customer's devices, by name.
 	Devices []Device `json:"devices"`
+	// What happened to the account, newest first: sign-ins and failed attempts, password changes and
+	// resets, status changes, device changes and remote assistance. Visible to the customer and to
+	// operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
+	// `auditLog`.
+	Activity *AccountActivityConnection `json:"activity"`
 	// Every remote assistance of this customer, newest first, with what was changed during it. Visible to
 	// the customer and to operators with VIEW_CUSTOMER.
 	AccessHistory []AccessRecord `json:"accessHistory"`
@@ -606,6 +641,70 @@ func (e *AccountStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e AccountStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who did something to an account, as the customer may know it.
+type ActivityActor string
+
+const (
+	// The customer.
+	ActivityActorCustomer ActivityActor = "CUSTOMER"
+	// The company's support staff, directly or while assisting the customer.
+	ActivityActorSupport ActivityActor = "SUPPORT"
+	// The service itself, e.g. an assistance that ran out of time.
+	ActivityActorSystem ActivityActor = "SYSTEM"
+	// Someone not signed in, e.g. a failed sign-in attempt.
+	ActivityActorUnknown ActivityActor = "UNKNOWN"
+)
+
+var AllActivityActor = []ActivityActor{
+	ActivityActorCustomer,
+	ActivityActorSupport,
+	ActivityActorSystem,
+	ActivityActorUnknown,
+}
+
+func (e ActivityActor) IsValid() bool {
+	switch e {
+	case ActivityActorCustomer, ActivityActorSupport, ActivityActorSystem, ActivityActorUnknown:
+		return true
+	}
+	return false
+}
+
+func (e ActivityActor) String() string {
+	return string(e)
+}
+
+func (e *ActivityActor) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ActivityActor(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ActivityActor", str)
+	}
+	return nil
+}
+
+func (e ActivityActor) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ActivityActor) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ActivityActor) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

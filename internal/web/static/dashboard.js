@@ -41,6 +41,7 @@ function end(message, isError = false) {
   $('assist-banner').hidden = true;
   $('who').hidden = true;
   $('devices').replaceChildren();
+  $('recent').replaceChildren();
   $('activity').replaceChildren();
   announce('');
   $('notice').textContent = message;
@@ -120,6 +121,7 @@ async function redeem(ticket) {
 const ACCOUNT = `{
   viewer { ... on Customer { id firstName lastName
     devices { id name model online settings { targetTemperature mode notifications } }
+    activity(first: 20) { edges { node { action by outcome at } } }
     accessHistory { assistSession { id reason state startedAt endedAt endedBy operator { name } } changes { action targetType at } } } }
   assistance { id reason expiresAt operator { name } }
 }`;
@@ -133,7 +135,7 @@ async function enter() {
   $('who').hidden = false;
   $('sign-out').hidden = Boolean(state.assistance); // while assisting, "End assistance" signs out
   renderDevices(customer.devices);
-  renderActivity(customer.accessHistory);
+  renderActivity(customer);
   showBanner();
   showSection('account');
   watchAccount();
@@ -141,7 +143,7 @@ async function enter() {
 
 async function refreshActivity() {
   const data = await call(ACCOUNT);
-  renderActivity(data.viewer.accessHistory);
+  renderActivity(data.viewer);
 }
 
 function showBanner() {
@@ -217,20 +219,30 @@ function deviceForm(device, prefix) {
   return form;
 }
 
-const ACTIONS = { device_updated: 'changed a device', user_updated: 'changed the account' };
+const ACTIVITY = {
+  authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_logout: 'Signed out',
+  authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_disabled: 'Account disabled',
+  user_enabled: 'Account enabled', device_updated: 'Device changed', assist_started: 'Remote assistance started',
+  assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+};
+const BY = { CUSTOMER: ' by you', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
 const STATES = { ACTIVE: 'still running', ENDED: 'ended', EXPIRED: 'time ran out', REVOKED: 'ended by the system' };
 
-function renderActivity(history) {
-  if (!history.length) {
+/** Shows the account's recent activity and every remote assistance with what it changed. */
+function renderActivity({ activity, accessHistory }) {
+  const recent = activity.edges.map(({ node: a }) => h('li', {},
+    `${formatTime(a.at)}: ${ACTIVITY[a.action] || a.action}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`));
+  $('recent').replaceChildren(...(recent.length ? recent : [h('li', { class: 'hint' }, 'Nothing yet.')]));
+  if (!accessHistory.length) {
     $('activity').replaceChildren(h('li', { class: 'hint' }, 'Support has not accessed your account.'));
     return;
   }
-  $('activity').replaceChildren(...history.map(({ assistSession: a, changes }) => h('li', { class: 'card' },
+  $('activity').replaceChildren(...accessHistory.map(({ assistSession: a, changes }) => h('li', { class: 'card' },
     h('p', {}, h('strong', {}, a.operator.name), ` assisted you on ${formatTime(a.startedAt)}`,
       a.endedAt ? ` until ${formatTime(a.endedAt)}` : '', ` (${STATES[a.state] || a.state}).`),
     h('p', { class: 'hint' }, `Reason: ${a.reason}`),
     changes.length
-      ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${ACTIONS[c.action] || c.action}`)))
+      ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${(ACTIVITY[c.action] || c.action).toLowerCase()}`)))
       : h('p', { class: 'hint' }, 'Nothing was changed.'))));
 }
 
