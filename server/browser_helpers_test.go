@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,20 @@ func (p *page) consoleSignIn(base, email string) {
 func (p *page) dashboardSignIn(base, email, password string) {
 	p.b.t.Helper()
 	p.do("dashboard sign-in", chromedp.Navigate(base+"/dashboard"), signIn(email, password), visible("#devices form"))
+	p.checkNoLeakedValues("#account")
+}
+
+// leakedValue matches what a page shows when a script renders a value it
+// should not have: false, undefined, null, NaN, [object Object].
+var leakedValue = regexp.MustCompile(`\b(false|true|undefined|null|NaN)\b|\[object Object\]`)
+
+// checkNoLeakedValues fails the test when the text of sel shows a leaked value.
+func (p *page) checkNoLeakedValues(sel string) {
+	p.b.t.Helper()
+	if text := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, sel)); leakedValue.MatchString(text) {
+		p.photograph("leaked value")
+		p.b.t.Errorf("%s: %s shows %q: %q", p.name, sel, leakedValue.FindString(text), text)
+	}
 }
 
 // selectCustomer searches the console for query and opens the customer named name.
@@ -265,6 +280,7 @@ func (p *page) selectCustomer(query, name string) {
 		chromedp.Click(fmt.Sprintf(`//ul[@id="results"]//button[.//span[@class="name" and text()=%q]]`, name)),
 		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, name)),
 	)
+	p.checkNoLeakedValues("#details")
 }
 
 // slowGraphQL holds each of the page's POST /graphql requests for as long as

@@ -1,6 +1,6 @@
 // The operator console: sign-in, the Customers screen and its three actions.
 import { request, subscribe, errorCode } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
@@ -145,25 +145,39 @@ function renderList() {
 
 // ---- Details and actions ----
 
-async function select(id) {
+const DETAILS = `query($id: ID!, $assist: Boolean!) {
+  customer(id: $id) { ${CUSTOMER_FIELDS} createdAt devices { id name model online }
+    activity(first: 8) { edges { node { action by outcome at } } } }
+  assistSessions(customerId: $id, state: ACTIVE, first: 5) @include(if: $assist) {
+    edges { node { id startedAt expiresAt operator { id name } } } } }`;
+
+/** Shows a customer's details; focus moves there unless the refresh is a side effect. */
+async function select(id, { focus = true } = {}) {
   try {
-    const data = await call(`query($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS} createdAt
-      devices { id name model online } } }`, { id });
+    const data = await call(DETAILS, { id, assist: Boolean(can('REMOTE_ASSIST')) });
     if (!data.customer) return announce('That customer no longer exists.');
-    state.selected = data.customer;
+    state.selected = {
+      ...data.customer,
+      activity: data.customer.activity.edges.map((e) => e.node),
+      assists: (data.assistSessions?.edges || []).map((e) => e.node),
+    };
     renderDetails();
     renderList();
-    $('details').focus();
+    if (focus) $('details').focus();
   } catch (err) {
     announce(err.message);
   }
 }
 
+const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
+
 function renderDetails() {
   const c = state.selected;
   const disabled = c.status === 'DISABLED';
+  const mayEnd = (a) => a.operator.id === state.operator.id || state.operator.role === 'ADMIN';
+  const focused = $('details').contains(document.activeElement) ? document.activeElement.id : '';
   $('details').hidden = false;
-  $('details').replaceChildren(
+  $('details').replaceChildren(...[
     h('h3', { id: 'details-name' }, fullName(c)),
     h('dl', {},
       h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${c.status.toLowerCase()}`, id: 'details-status' }, statusLabel(c.status))),
@@ -178,7 +192,30 @@ function renderDetails() {
       can('RESET_PASSWORD') && h('button', { type: 'button', onclick: openReset }, 'Reset Password'),
       can('SET_ACCOUNT_STATUS') && h('button', { type: 'button', class: disabled ? '' : 'danger', id: 'status-action', onclick: openStatus },
         disabled ? 'Enable Account' : 'Disable Account'),
-      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', onclick: openAssist, disabled }, 'Remote Assistance')));
+      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', onclick: openAssist, disabled }, 'Remote Assistance')),
+    c.assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
+      h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
+      h('ul', { class: 'plain' }, c.assists.map((a) => h('li', {},
+        `${a.operator.name}, since ${formatTime(a.startedAt)}, until ${formatTime(a.expiresAt)} `,
+        mayEnd(a) && h('button', { type: 'button', class: 'secondary', onclick: () => endAssist(a) }, 'End assistance'))))),
+    h('h3', { class: 'spaced' }, 'Recent activity'),
+    c.activity.length
+      ? h('ul', { class: 'plain', id: 'details-activity' }, c.activity.map((a) => h('li', {},
+        `${formatTime(a.at)}: ${activityLabel(a.action)}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`)))
+      : h('p', { class: 'hint' }, 'Nothing yet.'),
+  ].filter(Boolean));
+  if (focused) $(focused)?.focus(); // a refresh keeps the keyboard where it was
+}
+
+async function endAssist(assistance) {
+  try {
+    const data = await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { userErrors { message } } }`, { id: assistance.id });
+    const errors = data.endAssist.userErrors;
+    announce(errors.length ? errors[0].message : `The remote assistance by ${assistance.operator.name} has ended.`);
+  } catch (err) {
+    announce(err.message);
+  }
+  await select(state.selected.id, { focus: false });
 }
 
 // Dialogs: native <dialog> gives the focus trap, Escape to close and focus back to the opener.
@@ -252,6 +289,7 @@ $('status-form').addEventListener('submit', async (event) => {
       if (payload.userErrors.length) return showErrors(form, payload.userErrors);
       form.closest('dialog').close();
       updateCustomer(payload.customer);
+      select(customer.id, { focus: false }); // its activity, and assistance the change ended
       announce(`${fullName(customer)}'s account is ${statusLabel(payload.customer.status).toLowerCase()}.`);
     } catch (err) {
       formError(form, err.message);
@@ -294,6 +332,7 @@ $('assist-form').addEventListener('submit', async (event) => {
       tab.location.href = url;
       form.closest('dialog').close();
       announce(`Remote assistance for ${fullName(state.selected)} opened in a new tab.`);
+      await select(state.selected.id, { focus: false });
     } catch (err) {
       tab?.close();
       formError(form, err.message);
@@ -312,9 +351,7 @@ function updateCustomer(changed) {
   }
   if (state.selected?.id === changed.id) {
     state.selected = { ...state.selected, ...changed };
-    const focused = document.activeElement?.id === 'status-action';
     renderDetails();
-    if (focused) $('status-action').focus();
   }
 }
 

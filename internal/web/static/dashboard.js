@@ -1,7 +1,7 @@
 // The customer dashboard: sign-in, devices, account activity, and remote
 // assistance (an operator acting as the customer, with a banner on every view).
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
@@ -219,19 +219,13 @@ function deviceForm(device, prefix) {
   return form;
 }
 
-const ACTIVITY = {
-  authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_logout: 'Signed out',
-  authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_disabled: 'Account disabled',
-  user_enabled: 'Account enabled', device_updated: 'Device changed', assist_started: 'Remote assistance started',
-  assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
-};
 const BY = { CUSTOMER: ' by you', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
 const STATES = { ACTIVE: 'still running', ENDED: 'ended', EXPIRED: 'time ran out', REVOKED: 'ended by the system' };
 
 /** Shows the account's recent activity and every remote assistance with what it changed. */
 function renderActivity({ activity, accessHistory }) {
   const recent = activity.edges.map(({ node: a }) => h('li', {},
-    `${formatTime(a.at)}: ${ACTIVITY[a.action] || a.action}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`));
+    `${formatTime(a.at)}: ${activityLabel(a.action)}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`));
   $('recent').replaceChildren(...(recent.length ? recent : [h('li', { class: 'hint' }, 'Nothing yet.')]));
   if (!accessHistory.length) {
     $('activity').replaceChildren(h('li', { class: 'hint' }, 'Support has not accessed your account.'));
@@ -242,7 +236,7 @@ function renderActivity({ activity, accessHistory }) {
       a.endedAt ? ` until ${formatTime(a.endedAt)}` : '', ` (${STATES[a.state] || a.state}).`),
     h('p', { class: 'hint' }, `Reason: ${a.reason}`),
     changes.length
-      ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${(ACTIVITY[c.action] || c.action).toLowerCase()}`)))
+      ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${activityLabel(c.action).toLowerCase()}`)))
       : h('p', { class: 'hint' }, 'Nothing was changed.'))));
 }
 

@@ -81,6 +81,16 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
 /** Formats an RFC 3339 time for people. */
 export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '');
 
+const ACTIVITY = {
+  authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_logout: 'Signed out',
+  authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_disabled: 'Account disabled',
+  user_enabled: 'Account enabled', device_updated: 'Device changed', assist_started: 'Remote assistance started',
+  assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+};
+
+/** A sentence for an audit action of Customer.activity. */
+export const activityLabel = (action) => ACTIVITY[action] || action;
+
 /** "Active" / "Disabled" for an AccountStatus. */
 export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowerCase();
 
