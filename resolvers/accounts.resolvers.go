@@ -24,14 +24,10 @@ func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, fi
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.AccountActivityConnection{Edges: make([]model.AccountActivityEdge, len(records)), PageInfo: &model.PageInfo{HasNextPage: more}}
-	for i, rec := range records {
-		conn.Edges[i] = model.AccountActivityEdge{Cursor: auditCursor(rec), Node: mapActivity(rec)}
-	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
-	}
-	return conn, nil
+	edges, info := auditPage(records, more, func(cursor string, rec audit.Record) model.AccountActivityEdge {
+		return model.AccountActivityEdge{Cursor: cursor, Node: mapActivity(rec)}
+	})
+	return &model.AccountActivityConnection{Edges: edges, PageInfo: info}, nil
 }
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.

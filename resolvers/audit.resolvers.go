@@ -35,12 +35,8 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.AuditLogConnection{Edges: make([]model.AuditLogEdge, len(records)), PageInfo: &model.PageInfo{HasNextPage: more}}
-	for i, rec := range records {
-		conn.Edges[i] = model.AuditLogEdge{Cursor: auditCursor(rec), Node: mapAuditEntry(rec)}
-	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
-	}
-	return conn, nil
+	edges, info := auditPage(records, more, func(cursor string, rec audit.Record) model.AuditLogEdge {
+		return model.AuditLogEdge{Cursor: cursor, Node: mapAuditEntry(rec)}
+	})
+	return &model.AuditLogConnection{Edges: edges, PageInfo: info}, nil
 }

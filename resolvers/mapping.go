@@ -346,9 +346,17 @@ func (r *Resolver) findAudit(ctx context.Context, q audit.Query, first *int, aft
 	return r.AuditService.Find(ctx, q, deref(first))
 }
 
-// auditCursor is the cursor of an audit record's position.
-func auditCursor(rec audit.Record) string {
-	return encodeCursorOf(audit.Cursor{At: rec.At, ID: rec.ID})
+// auditPage turns a page of audit records into edges, each with the cursor
+// of its position, and the page's PageInfo.
+func auditPage[E any](records []audit.Record, more bool, edge func(cursor string, rec audit.Record) E) ([]E, *model.PageInfo) {
+	edges := make([]E, len(records))
+	info := &model.PageInfo{HasNextPage: more}
+	for i, rec := range records {
+		cursor := encodeCursorOf(audit.Cursor{At: rec.At, ID: rec.ID})
+		edges[i] = edge(cursor, rec)
+		info.EndCursor = &cursor
+	}
+	return edges, info
 }
 
 // mapActivity shows an audit record to the customer it concerns: what, when
