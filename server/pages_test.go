@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
@@ -71,10 +73,33 @@ func TestPagesAreServedWithTheirHeaders(t *testing.T) {
 		t.Fatalf("the playground names %d vendored files with their hashes, want 4", len(refs))
 	}
 	for _, ref := range refs {
-		_, body := fetch(ref[1])
-		sum := sha256.Sum256([]byte(body))
-		if got := base64.StdEncoding.EncodeToString(sum[:]); got != ref[2] {
-			t.Errorf("%s: sha256-%s, the page expects sha256-%s", ref[1], got, ref[2])
+		for _, encoding := range []string{"identity", "gzip"} {
+			req, _ := http.NewRequest(http.MethodGet, s.URL()+ref[1], nil)
+			req.Header.Set("Accept-Encoding", encoding) // set by hand: the client passes the body on as it came
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body := sent
+			if got := resp.Header.Get("Content-Encoding"); encoding == "gzip" {
+				if got != "gzip" {
+					t.Fatalf("%s with gzip accepted: Content-Encoding %q", ref[1], got)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(sent))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(zr)
+				t.Logf("%s: %d bytes, %d gzipped", ref[1], len(body), len(sent))
+			} else if got != "" {
+				t.Errorf("%s without gzip: Content-Encoding %q", ref[1], got)
+			}
+			sum := sha256.Sum256(body)
+			if got := base64.StdEncoding.EncodeToString(sum[:]); got != ref[2] {
+				t.Errorf("%s (%s): sha256-%s, the page expects sha256-%s", ref[1], encoding, got, ref[2])
+			}
 		}
 	}
 	// Nothing on the pages comes from another origin.

@@ -5,12 +5,18 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"io/fs"
+	"mime"
 	"net/http"
+	"path"
 	"strings"
+	"sync"
+	"time"
 )
 
 //go:embed static
@@ -26,69 +32,90 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // Register adds the pages and their assets to mux. The playground page is
 // added only when playground is true.
 func Register(mux *http.ServeMux, playground bool) {
-	assets, err := fs.Sub(static, "static")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	etags := contentTags(assets)
-	page := func(name string) http.Handler {
-		return withHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "no-cache")
-			w.Header().Set("ETag", etags[name])
-			http.ServeFileFS(w, r, assets, name)
-		}))
-	}
+	assets := loadAssets()
 	mux.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusFound))
-	mux.Handle("GET /console", page("console.html"))
-	mux.Handle("GET /dashboard", page("dashboard.html"))
+	mux.Handle("GET /console", assets["console.html"])
+	mux.Handle("GET /dashboard", assets["dashboard.html"])
 	if playground {
-		mux.Handle("GET /playground", page("playground.html"))
+		mux.Handle("GET /playground", assets["playground.html"])
 	}
-	files := http.StripPrefix("/assets/", http.FileServerFS(assets))
-	mux.Handle("GET /assets/", withHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+	mux.HandleFunc("GET /assets/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		a, ok := assets[r.PathValue("path")]
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		// Revalidated on every use (pages and their modules change together), answered 304 by ETag.
-		w.Header().Set("Cache-Control", "no-cache")
-		if tag, ok := etags[strings.TrimPrefix(r.URL.Path, "/assets/")]; ok {
-			w.Header().Set("ETag", tag)
-		}
-		files.ServeHTTP(w, r)
-	})))
+		a.ServeHTTP(w, r)
+	})
 }
 
-// contentTags returns an ETag for every file of fsys, from its content (the
-// embedded files have no modification times to revalidate by).
-func contentTags(fsys fs.FS) map[string]string {
-	tags := map[string]string{}
-	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+// asset is one embedded file, served with its security headers, revalidated
+// by a content ETag, and gzipped for clients that take it.
+type asset struct {
+	name string
+	raw  []byte
+	etag string
+
+	once sync.Once
+	gz   []byte // raw gzipped, made at the first request that takes gzip; nil when no smaller
+}
+
+// loadAssets reads every embedded file, by its path below static/.
+func loadAssets() map[string]*asset {
+	assets := map[string]*asset{}
+	err := fs.WalkDir(static, "static", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := fs.ReadFile(fsys, path)
+		raw, err := static.ReadFile(name)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		tags[path] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		sum := sha256.Sum256(raw)
+		rel := strings.TrimPrefix(name, "static/")
+		assets[rel] = &asset{name: rel, raw: raw, etag: hex.EncodeToString(sum[:8])}
 		return nil
 	})
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	return tags
+	return assets
 }
 
-// withHeaders sets the security headers every page and asset gets.
-func withHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-		next.ServeHTTP(w, r)
+func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+	h.Set("Cache-Control", "no-cache") // revalidated on every use: pages and their modules change together
+	h.Add("Vary", "Accept-Encoding")
+	contentType := mime.TypeByExtension(path.Ext(a.name))
+	if contentType == "" {
+		contentType = "text/plain; charset=utf-8" // licences and notes
+	}
+	h.Set("Content-Type", contentType)
+	body, etag := a.raw, a.etag
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		if gz := a.gzipped(); gz != nil {
+			body, etag = gz, etag+"-gzip"
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", `"`+etag+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// gzipped returns the asset gzipped, or nil when that is not smaller.
+func (a *asset) gzipped() []byte {
+	a.once.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		_, _ = zw.Write(a.raw)
+		_ = zw.Close()
+		if b.Len() < len(a.raw) {
+			a.gz = b.Bytes()
+		}
 	})
+	return a.gz
 }
