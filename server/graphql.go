@@ -168,7 +168,7 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 		case sessions.KindAssist:
 			subject = assistSubject(p.AssistID)
 		}
-		sockets.bind(ctx, subject)
+		sockets.bind(ctx, subject, sessionSubject(p.TokenHash))
 		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}

@@ -346,7 +346,8 @@ const socketCloseDelay = 250 * time.Millisecond
 // its remote assistance; an ended assistance closes the assisting sockets.
 func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gorillaSockets, assists *assist.Service, log zerolog.Logger) {
 	relevant := func(e events.Event) bool {
-		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded
+		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded ||
+			(e.Type == events.SessionRevoked && e.Data["session"] != "")
 	}
 	sub := broker.Subscribe(relevant)
 	defer func() { sub.Cancel() }()
@@ -362,6 +363,9 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 			}
 			subject, code, reason := e.CustomerID, closeForbidden, "account disabled"
 			switch {
+			case e.Type == events.SessionRevoked: // signed out: that session's sockets only
+				time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(sessionSubject(e.Data["session"]), closeUnauthorized, "signed out") })
+				continue
 			case e.Type == events.AssistEnded:
 				subject, code, reason = assistSubject(e.Data["assistId"]), closeUnauthorized, "assistance ended"
 			case e.Type == events.PasswordReset:
@@ -384,6 +388,9 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 
 // assistSubject is the socket subject of an assist session's connections.
 func assistSubject(assistID string) string { return "assist:" + assistID }
+
+// sessionSubject is the socket subject of one session's connections.
+func sessionSubject(tokenHash string) string { return "session:" + tokenHash }
 
 // URL returns the base URL the server answers on.
 func (s *server) URL() string {

@@ -308,3 +308,43 @@ func TestRestartedInstanceResumesTheEventStream(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestSigningOutClosesThatSessionsSockets(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			signedOut, other := f.login(t, demoSupportEmail), f.login(t, demoSupportEmail)
+			ended := subscribe(t, f.testInstance, "graphql-transport-ws", signedOut, statusSubscription, nil).readAll()
+			kept := subscribe(t, f.testInstance, "graphql-transport-ws", other, statusSubscription, nil).readAll()
+			customer, _, _ := f.customerLogin(t, customerPassword)
+			customerSocket := subscribe(t, f.testInstance, "graphql-transport-ws", customer, `subscription { accountEvents { type } }`, nil).readAll()
+
+			start := time.Now()
+			if resp := f.post(t, signedOut, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {
+				t.Fatalf("logout: %+v", resp)
+			}
+			select {
+			case m := <-ended:
+				if closeCode(m.err) != closeUnauthorized {
+					t.Fatalf("the signed-out session's socket got %v / %v, want close 4401", m.msg, m.err)
+				}
+				t.Logf("socket closed %v after the logout", m.at.Sub(start).Round(time.Millisecond))
+			case <-time.After(5 * time.Second):
+				t.Fatal("the signed-out session's socket is still open")
+			}
+			// The same operator's other session, and the customer, keep their sockets and hear nothing of it.
+			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			select {
+			case m := <-kept:
+				if m.err != nil || dataOf(m)["customerStatusChanged"] == nil {
+					t.Fatalf("the other session got %v / %v, want the status change", m.msg, m.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the other session's socket heard nothing")
+			}
+			if m := <-customerSocket; dig(dataOf(m)["accountEvents"], "type") != "STATUS_CHANGED" {
+				t.Fatalf("the customer's first message after an operator's logout: %v / %v, want its own STATUS_CHANGED", m.msg, m.err)
+			}
+		})
+	}
+}

@@ -94,10 +94,12 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 func (s *gorillaSockets) forget(c *gorillaConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if subs := s.bySubject[c.subject]; subs != nil {
-		delete(subs, c)
-		if len(subs) == 0 {
-			delete(s.bySubject, c.subject)
+	for _, subject := range c.subjects {
+		if subs := s.bySubject[subject]; subs != nil {
+			delete(subs, c)
+			if len(subs) == 0 {
+				delete(s.bySubject, subject)
+			}
 		}
 	}
 	open := len(s.conns)
@@ -131,7 +133,7 @@ type gorillaConn struct {
 	*websocket.Conn
 	sockets   *gorillaSockets
 	closeOnce sync.Once
-	subject   string // guarded by sockets.mu
+	subjects  []string // guarded by sockets.mu
 }
 
 var (
@@ -208,9 +210,9 @@ func slotOf(ctx context.Context) *socketSlot {
 	return slot
 }
 
-// bind records that the connection in ctx's slot belongs to subject (a
-// customer or operator id).
-func (s *gorillaSockets) bind(ctx context.Context, subject string) {
+// bind records that the connection in ctx's slot belongs to subjects (its
+// account and its session), so that CloseSubject of any of them closes it.
+func (s *gorillaSockets) bind(ctx context.Context, subjects ...string) {
 	slot := slotOf(ctx)
 	if slot == nil || slot.conn == nil {
 		return
@@ -220,11 +222,13 @@ func (s *gorillaSockets) bind(ctx context.Context, subject string) {
 	if _, open := s.conns[slot.conn]; !open {
 		return
 	}
-	slot.conn.subject = subject
-	if s.bySubject[subject] == nil {
-		s.bySubject[subject] = map[*gorillaConn]struct{}{}
+	slot.conn.subjects = subjects
+	for _, subject := range subjects {
+		if s.bySubject[subject] == nil {
+			s.bySubject[subject] = map[*gorillaConn]struct{}{}
+		}
+		s.bySubject[subject][slot.conn] = struct{}{}
 	}
-	s.bySubject[subject][slot.conn] = struct{}{}
 }
 
 // CloseSubject closes every connection bound to subject.

@@ -79,6 +79,7 @@ type Store interface {
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
 	UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error)
 	AppendAudit(ctx context.Context, r audit.Record) error
+	AppendEvent(ctx context.Context, e events.Event) error
 	AssistByID(ctx context.Context, id string) (assist.Session, error)
 	AssistByTicket(ctx context.Context, ticketHash string) (assist.Session, error)
 	UseTicket(ctx context.Context, id string) error
@@ -469,6 +470,14 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	}
 	actor := p.Actor()
 	s.audit(ctx, actor.Record(audit.ActionLogout, string(p.Kind), actor.ID, ""))
+	// Every instance closes the session's WebSockets when the event reaches
+	// it. No customer id: the customer's other sessions need not hear of it.
+	ended := events.Event{ID: ids.New(), DomainID: p.DomainID, Type: events.SessionRevoked, ActorID: actor.ID,
+		Data: map[string]string{"session": p.TokenHash, "reason": "logout"}, OccurredAt: s.now()}
+	if err := s.store.AppendEvent(ctx, ended); err != nil {
+		// The session is revoked: its token fails at the next operation anyway.
+		zerolog.Ctx(ctx).Error().Err(err).Msg("session end event not written")
+	}
 	return nil
 }
 
