@@ -343,11 +343,13 @@ const socketCloseDelay = 250 * time.Millisecond
 
 // endWithTheAccount reacts to events that end sessions: a disabled account
 // or a password reset closes the customer's sockets (4403, 4401) and revokes
-// its remote assistance; an ended assistance closes the assisting sockets.
+// its remote assistance; an ended assistance closes the assisting sockets;
+// signing out closes that session's sockets, and a customer's own password
+// change every socket of the customer but the new session's (4401).
 func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gorillaSockets, assists *assist.Service, log zerolog.Logger) {
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded ||
-			(e.Type == events.SessionRevoked && e.Data["session"] != "")
+			(e.Type == events.SessionRevoked && (e.Data["session"] != "" || e.Data["keep"] != ""))
 	}
 	sub := broker.Subscribe(relevant)
 	defer func() { sub.Cancel() }()
@@ -363,8 +365,13 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 			}
 			subject, code, reason := e.CustomerID, closeForbidden, "account disabled"
 			switch {
-			case e.Type == events.SessionRevoked: // signed out: that session's sockets only
+			case e.Type == events.SessionRevoked && e.Data["session"] != "": // signed out: that session's sockets only
 				time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(sessionSubject(e.Data["session"]), closeUnauthorized, "signed out") })
+				continue
+			case e.Type == events.SessionRevoked: // a new password: every socket of the customer but the new session's
+				time.AfterFunc(socketCloseDelay, func() {
+					sockets.CloseSubjectExcept(e.CustomerID, sessionSubject(e.Data["keep"]), closeUnauthorized, "session ended by a password change")
+				})
 				continue
 			case e.Type == events.AssistEnded:
 				subject, code, reason = assistSubject(e.Data["assistId"]), closeUnauthorized, "assistance ended"

@@ -348,3 +348,62 @@ func TestSigningOutClosesThatSessionsSockets(t *testing.T) {
 		})
 	}
 }
+
+func TestChangingThePasswordClosesTheOtherSessionsSockets(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			const events = `subscription { accountEvents { type status } }`
+			phone, _, _ := f.customerLogin(t, customerPassword)
+			laptop, _, _ := f.customerLogin(t, customerPassword)
+			onPhone := subscribe(t, f.testInstance, "graphql-transport-ws", phone, events, nil).readAll()
+			onLaptop := subscribe(t, f.testInstance, "graphql-transport-ws", laptop, events, nil).readAll()
+
+			resp := f.post(t, laptop, `mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token } }`,
+				map[string]any{"c": customerPassword, "n": newPassword})
+			renewed, _ := dig(resp.Data, "changePassword", "token").(string)
+			if renewed == "" {
+				t.Fatalf("changePassword: %+v", resp)
+			}
+			onRenewed := subscribe(t, f.testInstance, "graphql-transport-ws", renewed, events, nil).readAll()
+
+			for name, socket := range map[string]<-chan wsMessage{"the other session's": onPhone, "the old token's": onLaptop} {
+				deadline := time.After(5 * time.Second)
+			read:
+				for {
+					select {
+					case m := <-socket:
+						if m.err == nil {
+							continue // the SESSION_REVOKED event itself
+						}
+						if closeCode(m.err) != closeUnauthorized {
+							t.Fatalf("%s socket: %v, want close 4401", name, m.err)
+						}
+						break read
+					case <-deadline:
+						t.Fatalf("%s socket is still open", name)
+					}
+				}
+			}
+			// The new session's socket stays and hears what comes next (it may
+			// hear the SESSION_REVOKED first, when it subscribed before that reached it).
+			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			deadline := time.After(5 * time.Second)
+			for {
+				select {
+				case m := <-onRenewed:
+					event := dataOf(m)["accountEvents"]
+					if m.err == nil && dig(event, "type") == "SESSION_REVOKED" {
+						continue
+					}
+					if dig(event, "status") != "DISABLED" {
+						t.Fatalf("the new session's socket: %v / %v, want the status change", m.msg, m.err)
+					}
+				case <-deadline:
+					t.Fatal("the new session's socket heard nothing")
+				}
+				break
+			}
+		})
+	}
+}

@@ -233,10 +233,18 @@ func (s *gorillaSockets) bind(ctx context.Context, subjects ...string) {
 
 // CloseSubject closes every connection bound to subject.
 func (s *gorillaSockets) CloseSubject(subject string, code int, reason string) {
+	s.CloseSubjectExcept(subject, "", code, reason)
+}
+
+// CloseSubjectExcept closes every connection bound to subject but those
+// also bound to except.
+func (s *gorillaSockets) CloseSubjectExcept(subject, except string, code int, reason string) {
 	s.mu.Lock()
 	conns := make([]*gorillaConn, 0, len(s.bySubject[subject]))
 	for c := range s.bySubject[subject] {
-		conns = append(conns, c)
+		if _, kept := s.bySubject[except][c]; !kept {
+			conns = append(conns, c)
+		}
 	}
 	s.mu.Unlock()
 	for _, c := range conns {

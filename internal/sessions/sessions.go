@@ -309,17 +309,20 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	}
 	at, mustChange := s.now(), false
 	actor := p.Actor()
+	// The session that replaces this one is named in the event, so that
+	// instances close every socket of the customer but its own.
+	token := tokens.New()
 	c, err = s.store.UpdateCustomer(ctx, customers.Update{
 		ID: c.ID, Version: c.Version, PasswordHash: &hash, MustChangePassword: &mustChange, EndSessions: true, At: at,
 		Audit: customers.AuditRecord(actor, audit.ActionPasswordChange, c.ID, "", at, audit.RequestID(ctx)),
 		Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.SessionRevoked, CustomerID: c.ID, ActorID: c.ID,
-			Data: map[string]string{"reason": "password_changed"}, OccurredAt: at}},
+			Data: map[string]string{"reason": "password_changed", "keep": tokens.Hash(token)}, OccurredAt: at}},
 	})
 	if err != nil {
 		return "", customers.Customer{}, err
 	}
-	token, err := s.open(ctx, Session{Kind: KindCustomer, DomainID: c.DomainID, SubjectID: c.ID, Epoch: c.SessionEpoch})
-	if err != nil {
+	sess := Session{Kind: KindCustomer, DomainID: c.DomainID, SubjectID: c.ID, Epoch: c.SessionEpoch}
+	if err := s.openToken(ctx, token, sess, s.now().Add(s.ttl)); err != nil {
 		return "", customers.Customer{}, err
 	}
 	return token, c, nil
@@ -374,13 +377,21 @@ func (s *Service) open(ctx context.Context, sess Session) (string, error) {
 
 func (s *Service) openUntil(ctx context.Context, sess Session, expires time.Time) (string, error) {
 	token := tokens.New()
+	if err := s.openToken(ctx, token, sess, expires); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// openToken stores sess for a token from tokens.New, until expires.
+func (s *Service) openToken(ctx context.Context, token string, sess Session, expires time.Time) error {
 	sess.TokenHash = tokens.Hash(token)
 	sess.CreatedAt = s.now()
 	sess.ExpiresAt = expires
 	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("create session: %w", err)
 	}
-	return token, nil
+	return nil
 }
 
 // Authenticate returns the principal a token stands for, checked against the
