@@ -1,0 +1,75 @@
+// Package names holds the one rule for the names people and tools give
+// things (device names, operator and customer names, domain names): text that
+// a console shows to another person, so it must show exactly what is stored.
+package names
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+// Codes of the *apperr.ValidationError that Clean returns. They are values of
+// the API's UserErrorCode enum.
+const (
+	CodeRequired          = "REQUIRED"
+	CodeTooLong           = "TOO_LONG"
+	CodeInvalidCharacters = "INVALID" // the API has no narrower code; the message says which
+)
+
+// Clean returns value as it is to be stored: in Unicode Normalization Form C
+// (so "e" + COMBINING ACUTE ACCENT and "é" are one name), without leading and
+// trailing white space. It returns a *apperr.ValidationError on field, and no
+// name, when value
+//
+//   - is not valid UTF-8;
+//   - contains a control character (Unicode category Cc: C0 including NUL,
+//     tab, line feed and carriage return, DEL, C1 including NEXT LINE), or a
+//     line or paragraph separator (U+2028, U+2029): a name is one line;
+//   - contains a bidirectional formatting character (the Bidi_Control
+//     property: U+061C ARABIC LETTER MARK, U+200E/U+200F LEFT-TO-RIGHT and
+//     RIGHT-TO-LEFT MARK, the embeddings and overrides U+202A..U+202E and the
+//     isolates U+2066..U+2069). Unicode TR9, the Bidirectional Algorithm
+//     (section 2, "Directional Formatting Characters"), defines them to
+//     reorder the text around them, invisibly; UTS #39, Unicode Security
+//     Mechanisms (section 3.1, General Security Profile for Identifiers),
+//     restricts them (Identifier_Type Default_Ignorable) because they make
+//     one string display as another ("Trojan Source", CVE-2021-42574).
+//     Names in right-to-left scripts need none of them: the algorithm orders
+//     a name from its letters alone;
+//   - is blank, or longer than maxRunes characters once normalised.
+//
+// ZERO WIDTH JOINER and NON-JOINER and variation selectors stay allowed:
+// emoji sequences and scripts such as Persian and Devanagari need them.
+func Clean(field, value string, maxRunes int) (string, error) {
+	if !utf8.ValidString(value) {
+		return "", invalidCharacters(field)
+	}
+	value = norm.NFC.String(value)
+	if strings.IndexFunc(value, refused) >= 0 {
+		return "", invalidCharacters(field)
+	}
+	value = strings.TrimFunc(value, unicode.IsSpace)
+	switch n := utf8.RuneCountInString(value); {
+	case n == 0:
+		return "", apperr.Invalid(field, CodeRequired, "This cannot be blank.")
+	case n > maxRunes:
+		return "", apperr.Invalid(field, CodeTooLong, fmt.Sprintf("Use at most %d characters.", maxRunes))
+	}
+	return value, nil
+}
+
+// refused reports whether Clean refuses r anywhere in a name.
+func refused(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
+}
+
+func invalidCharacters(field string) error {
+	return apperr.Invalid(field, CodeInvalidCharacters,
+		"Remove the control or text-direction characters: they make a name show differently from what it is.")
+}

@@ -1,0 +1,99 @@
+package names
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+func TestClean(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // when code is ""
+		code     string
+	}{
+		{"NUL", "Hall\x00way", "", CodeInvalidCharacters},
+		{"right-to-left override", "Kitchen\u202egnp.exe", "", CodeInvalidCharacters},
+		{"left-to-right embedding", "\u202aHall", "", CodeInvalidCharacters},
+		{"pop directional formatting", "Hall\u202c", "", CodeInvalidCharacters},
+		{"left-to-right isolate", "\u2066Hall\u2069", "", CodeInvalidCharacters},
+		{"first strong isolate", "Hall\u2068x", "", CodeInvalidCharacters},
+		{"right-to-left mark", "Hall\u200f", "", CodeInvalidCharacters},
+		{"left-to-right mark", "\u200eHall", "", CodeInvalidCharacters},
+		{"arabic letter mark", "\u061cHall", "", CodeInvalidCharacters},
+		{"tab inside", "Hall\tway", "", CodeInvalidCharacters},
+		{"tab around", "\tHall\t", "", CodeInvalidCharacters},
+		{"newline", "Hall\nOperator note: verified", "", CodeInvalidCharacters},
+		{"carriage return", "Hall\r", "", CodeInvalidCharacters},
+		{"escape", "Hall\x1b[31m", "", CodeInvalidCharacters},
+		{"DEL", "Hall\x7f", "", CodeInvalidCharacters},
+		{"C1 next line", "Hall\u0085", "", CodeInvalidCharacters},
+		{"C1 CSI", "Hall\u009b", "", CodeInvalidCharacters},
+		{"line separator", "Hall\u2028way", "", CodeInvalidCharacters},
+		{"paragraph separator", "Hall\u2029", "", CodeInvalidCharacters},
+		{"invalid UTF-8", "Hall\xff", "", CodeInvalidCharacters},
+		{"truncated UTF-8", "Caf\xc3", "", CodeInvalidCharacters},
+		{"encoded surrogate", "\xed\xa0\x80", "", CodeInvalidCharacters},
+		{"blank", "   ", "", CodeRequired},
+		{"empty", "", "", CodeRequired},
+		{"no-break spaces only", "\u00a0\u3000", "", CodeRequired},
+		{"too long", strings.Repeat("a", 21), "", CodeTooLong},
+		{"decomposed e acute becomes NFC", "e\u0301", "\u00e9", ""},
+		{"decomposed within", "Rene\u0301e Lefe\u0300vre", "Ren\u00e9e Lef\u00e8vre", ""},
+		{"decomposed counts once", strings.Repeat("e\u0301", 20), strings.Repeat("\u00e9", 20), ""},
+		{"trimmed", "  Living room  ", "Living room", ""},
+		{"ideographic space trimmed", "\u3000Hall\u3000", "Hall", ""},
+		{"ascii", "Ada Admin", "Ada Admin", ""},
+		{"apostrophe and hyphen", "O'Brien-Smith", "O'Brien-Smith", ""},
+		{"CJK", "客厅空调", "客厅空调", ""},
+		{"Japanese", "リビング", "リビング", ""},
+		{"Arabic", "غرفة المعيشة", "غرفة المعيشة", ""},
+		{"Hebrew", "סלון", "סלון", ""},
+		{"Vietnamese", "Nguyễn Văn", "Nguyễn Văn", ""},
+		{"Persian with ZWNJ", "می\u200cخواهم", "می\u200cخواهم", ""},
+		{"emoji", "Nursery 👶🏽", "Nursery 👶🏽", ""},
+		{"emoji ZWJ sequence", "🧖\u200d♀\ufe0f", "🧖\u200d♀\ufe0f", ""},
+		{"exactly the limit", "01234567890123456789", "01234567890123456789", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Clean("name", tt.in, 20)
+			if tt.code == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("Clean(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				}
+				return
+			}
+			var ve *apperr.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "name" || ve.Code != tt.code || ve.Message == "" {
+				t.Fatalf("Clean(%q) = %q, %v; want a ValidationError on name with code %s", tt.in, got, err, tt.code)
+			}
+			if got != "" {
+				t.Fatalf("Clean(%q) refused but returned %q", tt.in, got)
+			}
+		})
+	}
+}
+
+// FuzzClean checks that whatever Clean accepts is valid NFC UTF-8 without any
+// refused character, within the limit, and stays the same when cleaned again.
+func FuzzClean(f *testing.F) {
+	for _, s := range []string{"Hall", "e\u0301", "a\u202eb", "\u2066x\u2069", "\x00", "\xff", " 客厅 ", "Ω\u0345\u0301"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := Clean("name", s, 64)
+		if err != nil {
+			return
+		}
+		if strings.IndexFunc(got, refused) >= 0 {
+			t.Fatalf("Clean(%q) = %q, which has a refused character", s, got)
+		}
+		again, err := Clean("name", got, 64)
+		if err != nil || again != got {
+			t.Fatalf("Clean is not idempotent: %q -> %q -> %q, %v", s, got, again, err)
+		}
+	})
+}
