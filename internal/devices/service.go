@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/names"
 )
 
 // Limits of what a customer may set.
 const (
-	MaxNameLength  = 64
+	MaxNameLength  = 64 // characters, after NFC normalisation
 	MinTemperature = 5.0
 	MaxTemperature = 35.0
 )
@@ -65,7 +64,8 @@ type Change struct {
 // Update applies ch to device id of customerID (for actor, who is the
 // customer or an operator assisting it) and audits it. It returns
 // apperr.ErrNotFound for a device the customer does not own and a
-// *apperr.ValidationError for values out of range, changing nothing.
+// *apperr.ValidationError for values out of range or a name names.Clean
+// refuses, changing nothing. A new name is stored as names.Clean returns it.
 func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id string, ch Change) (Device, error) {
 	d, err := s.Get(ctx, actor.DomainID, id)
 	if err == nil && d.CustomerID != customerID {
@@ -75,9 +75,9 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 		return Device{}, err
 	}
 	if ch.Name != nil {
-		name := strings.TrimSpace(*ch.Name)
-		if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
-			return Device{}, apperr.Invalid("name", "INVALID", fmt.Sprintf("A device name has 1 to %d characters.", MaxNameLength))
+		name, err := names.Clean("name", *ch.Name, MaxNameLength)
+		if err != nil {
+			return Device{}, err
 		}
 		d.Name = name
 	}
