@@ -1,0 +1,55 @@
+package emails
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/apperr"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in, want, code string
+	}{
+		{"admin@acme.example", "admin@acme.example", ""},
+		{"  Alex.Admin+ops@Acme.Example ", "alex.admin+ops@acme.example", ""},
+		{"o'brien@mail.example.org", "o'brien@mail.example.org", ""},
+		{"jürgen@müller.example", "jürgen@müller.example", ""},
+		{"not-an-email", "", "INVALID"},
+		{"", "", "REQUIRED"},
+		{"   ", "", "REQUIRED"},
+		{"alex@localhost", "", "INVALID"},
+		{"alex@acme.", "", "INVALID"},
+		{"alex@.acme.example", "", "INVALID"},
+		{"alex@acme..example", "", "INVALID"},
+		{"@acme.example", "", "INVALID"},
+		{"alex@", "", "INVALID"},
+		{"alex@@acme.example", "", "INVALID"},
+		{"Alex <alex@acme.example>", "", "INVALID"},
+		{"<alex@acme.example>", "", "INVALID"},
+		{"alex@acme.example (Alex)", "", "INVALID"},
+		{"alex@acme.example, eve@evil.example", "", "INVALID"},
+		{"alex smith@acme.example", "", "INVALID"},
+		{"alex@[127.0.0.1]", "", "INVALID"},
+		{"alex\u202e@acme.example", "", "INVALID"},
+		{"alex@acme.example\x00", "", "INVALID"},
+		{"alex@acme.example\nBcc: eve@evil.example", "", "INVALID"},
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com", "", "TOO_LONG"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Parse("email", tt.in)
+			if tt.code == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("Parse(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				}
+				return
+			}
+			var ve *apperr.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "email" || ve.Code != tt.code || got != "" {
+				t.Fatalf("Parse(%q) = %q, %v; want a ValidationError on email with code %s", tt.in, got, err, tt.code)
+			}
+		})
+	}
+}
