@@ -1,6 +1,9 @@
 // Package demo generates realistic, deterministic customers and devices: the
 // demo domain of a fresh embedded store, and any number of customers for load
-// tests. The same seed and start always give the same people.
+// tests. The same start always gives the same people (names, emails, phones,
+// devices); their ids are new every time (ids.New), like every other stored
+// object's, so that generated customers never collide with the customers of
+// another domain, another run or anything else in the store.
 package demo
 
 import (
@@ -12,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
 )
 
 var firstNames = []string{
@@ -60,8 +64,6 @@ func NewGenerator(d domains.Domain, passwordHash string, start int, now time.Tim
 }
 
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
-
-func (g *Generator) id() string { return fmt.Sprintf("%016x%016x", g.rng.Uint64(), g.rng.Uint64()) }
 
 // emailLocal returns an ASCII local part for a name: accents dropped, spaces
 // and apostrophes removed.
@@ -112,7 +114,7 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 		status = customers.StatusDisabled
 	}
 	c := customers.Customer{
-		ID: g.id(), DomainID: g.domain.ID, FirstName: first, LastName: last,
+		ID: ids.New(), DomainID: g.domain.ID, FirstName: first, LastName: last,
 		Email:  fmt.Sprintf("%s.%s%d@%s", emailLocal(first), emailLocal(last), n, g.pick(emailDomains)),
 		Phone:  g.phone(),
 		Status: status, PasswordHash: g.passwordHash, Version: 1, CreatedAt: created, UpdatedAt: created,
@@ -121,7 +123,7 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 	ds := make([]devices.Device, g.rng.IntN(4))
 	for i := range ds {
 		ds[i] = devices.Device{
-			ID: g.id(), DomainID: g.domain.ID, CustomerID: c.ID, Name: deviceNames[(n+i)%len(deviceNames)], Model: g.pick(deviceModels),
+			ID: ids.New(), DomainID: g.domain.ID, CustomerID: c.ID, Name: deviceNames[(n+i)%len(deviceNames)], Model: g.pick(deviceModels),
 			Online: g.rng.IntN(10) < 8,
 			Settings: devices.Settings{
 				TargetTemperature: 16 + float64(g.rng.IntN(17))/2, Mode: modes[g.rng.IntN(len(modes))], Notifications: g.rng.IntN(2) == 0,
