@@ -20,7 +20,6 @@ import (
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
-	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/internal/store"
 )
 
@@ -234,8 +233,18 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 // -domain-name is given and it does not exist. The password is read from
 // standard input with -password-stdin, otherwise generated and printed once.
 func runCreateOperator(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	return createOperator(ctx, args, getenv, os.Stdin, out)
+}
+
+// createOperator is runCreateOperator reading a -password-stdin password from
+// stdin. The operator and a new domain pass the same rules as everywhere else
+// (operators.Draft.Check: the password policy of PASSWORD_MIN_LENGTH with the
+// operator's email and name, email syntax, names.Clean), all checked before
+// anything is written: a refusal writes nothing.
+func createOperator(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, out io.Writer) error {
 	fs := flagSet("create-operator")
 	cfg := storeFlags(fs, getenv)
+	envs := &envParser{getenv: getenv}
 	slug := fs.String("domain", "", "slug of the operator's domain (required)")
 	domainName := fs.String("domain-name", "", "create the domain with this display name if it does not exist")
 	region := fs.String("region", "US", "default phone region of a domain created here")
@@ -243,23 +252,38 @@ func runCreateOperator(ctx context.Context, args []string, getenv func(string) s
 	name := fs.String("name", "", "the operator's display name (required)")
 	role := fs.String("role", string(operators.RoleSupport), "SUPPORT or ADMIN")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	minLength := fs.Int("password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength),
+		"minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := parseSubcommand(fs, args); err != nil {
 		return err
+	}
+	if envs.err != nil {
+		return envs.err
 	}
 	if *slug == "" || *email == "" || *name == "" {
 		return errors.New("bad command line for create-operator: -domain, -email and -name are required")
 	}
-	if !operators.ValidRole(operators.Role(*role)) {
-		return fmt.Errorf("bad command line for create-operator: role %q, want SUPPORT or ADMIN", *role)
+	policy, err := passwords.NewPolicy(*minLength)
+	if err != nil {
+		return fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
 	}
 	password := randomPassword()
 	if *fromStdin {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read password: %w", err)
 		}
-		if password = strings.TrimRight(line, "\r\n"); len(password) < 12 {
-			return errors.New("the password must have at least 12 characters")
+		password = strings.TrimRight(line, "\r\n")
+	}
+	draft, err := operators.Draft{Name: *name, Email: *email, Role: operators.Role(*role), Password: password}.Check(policy)
+	if err != nil {
+		return refusedInput("create-operator", err, map[string]string{"name": "-name", "email": "-email", "role": "-role", "password": "the password"})
+	}
+	at := now()
+	newDomain := domains.Domain{ID: ids.New(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
+	if *domainName != "" {
+		if newDomain, err = newDomain.Check(); err != nil {
+			return refusedInput("create-operator", err, map[string]string{"slug": "-domain", "name": "-domain-name", "defaultRegion": "-region"})
 		}
 	}
 	st, err := openStore(ctx, *cfg)
@@ -267,20 +291,16 @@ func runCreateOperator(ctx context.Context, args []string, getenv func(string) s
 		return err
 	}
 	defer st.Close(context.Background())
-	at := now()
 	d, err := st.DomainBySlug(ctx, *slug)
 	if errors.Is(err, apperr.ErrNotFound) && *domainName != "" {
-		d = domains.Domain{ID: ids.New(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
-		if err = d.Validate(); err == nil {
-			err = st.CreateDomain(ctx, d)
-		}
+		d, err = newDomain, st.CreateDomain(ctx, newDomain)
 	}
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", *slug, err)
 	}
-	op := operators.Operator{ID: ids.New(), DomainID: d.ID, Name: *name, Email: sessions.NormalizeEmail(*email), Role: operators.Role(*role),
-		Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, password), CreatedAt: at, UpdatedAt: at}
-	if err := st.CreateOperator(ctx, op); err != nil {
+	draft.DomainID = d.ID
+	op, err := operators.NewService(st).Create(ctx, draft, policy, passwords.OWASP, at)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "operator %s (%s) created in domain %q\n", op.Email, op.Role, d.Slug)
@@ -289,3 +309,31 @@ func runCreateOperator(ctx context.Context, args []string, getenv func(string) s
 	}
 	return nil
 }
+
+// refusedInput returns err, when it is a *apperr.ValidationError, as an
+// *inputError of command naming the flag (flags, by field) the value came
+// from; any other error as it is.
+func refusedInput(command string, err error, flags map[string]string) error {
+	var ve *apperr.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	source := flags[ve.Field]
+	if source == "" {
+		source = ve.Field
+	}
+	return &inputError{command: command, source: source, err: ve}
+}
+
+// inputError is a value of a subcommand's command line that the rules refuse:
+// where it came from and why. It unwraps to the *apperr.ValidationError.
+type inputError struct {
+	command, source string
+	err             *apperr.ValidationError
+}
+
+func (e *inputError) Error() string {
+	return fmt.Sprintf("bad command line for %s: %s: %s (%s)", e.command, e.source, e.err.Message, e.err.Code)
+}
+
+func (e *inputError) Unwrap() error { return e.err }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/names"
 )
 
 // Domain is one tenant.
@@ -31,18 +32,30 @@ type Store interface {
 	DomainByID(ctx context.Context, id string) (Domain, error)
 }
 
-var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var (
+	slugPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	regionPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+)
 
-// Validate returns a *apperr.ValidationError for the first bad field of d.
-func (d Domain) Validate() error {
+// MaxNameLength bounds a domain's display name, in characters after NFC
+// normalisation.
+const MaxNameLength = 100
+
+// Check returns d with its name as it is to be stored (names.Clean), or a
+// *apperr.ValidationError for the first bad field: the slug (1 to 63
+// lower-case letters, digits or dashes), the name, or the default region
+// (two upper-case letters).
+func (d Domain) Check() (Domain, error) {
 	if !slugPattern.MatchString(d.Slug) {
-		return apperr.Invalid("slug", "INVALID", "slug must be 1 to 63 lower-case letters, digits or dashes")
+		return Domain{}, apperr.Invalid("slug", "INVALID", "slug must be 1 to 63 lower-case letters, digits or dashes")
 	}
-	if d.Name == "" {
-		return apperr.Invalid("name", "REQUIRED", "name is required")
+	name, err := names.Clean("name", d.Name, MaxNameLength)
+	if err != nil {
+		return Domain{}, err
 	}
-	if len(d.DefaultRegion) != 2 {
-		return apperr.Invalid("defaultRegion", "INVALID", "default region must be a two-letter region code")
+	d.Name = name
+	if !regionPattern.MatchString(d.DefaultRegion) {
+		return Domain{}, apperr.Invalid("defaultRegion", "INVALID", "default region must be a two-letter region code")
 	}
-	return nil
+	return d, nil
 }

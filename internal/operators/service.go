@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/emails"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/names"
+	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // Service reads and manages operators, always within one domain.
@@ -26,4 +32,62 @@ func (s *Service) Get(ctx context.Context, domainID, id string) (Operator, error
 		return Operator{}, fmt.Errorf("operator %s: %w", id, apperr.ErrNotFound)
 	}
 	return o, err
+}
+
+// MaxNameLength bounds an operator's display name, in characters after NFC
+// normalisation.
+const MaxNameLength = 100
+
+// Draft is a new operator as a person or a tool described it, not yet checked.
+type Draft struct {
+	DomainID string
+	Name     string
+	Email    string
+	Role     Role
+	Password string
+}
+
+// Check returns d with its name and email as they are to be stored, or a
+// *apperr.ValidationError for the first bad field: name (names.Clean), email
+// (emails.Parse), role (SUPPORT or ADMIN) or password (policy, which refuses
+// among others the operator's email, its local part and name: PersonalWords).
+func (d Draft) Check(policy passwords.Policy) (Draft, error) {
+	var err error
+	if d.Name, err = names.Clean("name", d.Name, MaxNameLength); err != nil {
+		return Draft{}, err
+	}
+	if d.Email, err = emails.Parse("email", d.Email); err != nil {
+		return Draft{}, err
+	}
+	if !ValidRole(d.Role) {
+		return Draft{}, apperr.Invalid("role", "INVALID", "The role is SUPPORT or ADMIN.")
+	}
+	if err := policy.Check("password", d.Password, PersonalWords(d.Name, d.Email)...); err != nil {
+		return Draft{}, err
+	}
+	return d, nil
+}
+
+// PersonalWords returns what an operator's password must not be: the email,
+// its local part and the name (with and without its spaces).
+func PersonalWords(name, email string) []string {
+	local, _, _ := strings.Cut(email, "@")
+	return []string{email, local, name, strings.ReplaceAll(name, " ", "")}
+}
+
+// Create checks d (see Draft.Check) and stores it as an active operator of
+// d.DomainID whose password is hashed with params. It returns a
+// *apperr.ValidationError for a bad field and apperr.ErrConflict (wrapped)
+// when the email is taken in the domain; either way nothing is stored.
+func (s *Service) Create(ctx context.Context, d Draft, policy passwords.Policy, params passwords.Params, at time.Time) (Operator, error) {
+	d, err := d.Check(policy)
+	if err != nil {
+		return Operator{}, err
+	}
+	o := Operator{ID: ids.New(), DomainID: d.DomainID, Name: d.Name, Email: d.Email, Role: d.Role, Status: StatusActive,
+		PasswordHash: passwords.Encode(params, d.Password), CreatedAt: at, UpdatedAt: at}
+	if err := s.store.CreateOperator(ctx, o); err != nil {
+		return Operator{}, fmt.Errorf("create operator %s: %w", o.Email, err)
+	}
+	return o, nil
 }

@@ -1,0 +1,99 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/passwords"
+)
+
+// memStore is an honest in-memory operators.Store.
+type memStore struct{ ops []Operator }
+
+func (m *memStore) CreateOperator(_ context.Context, o Operator) error {
+	for _, x := range m.ops {
+		if x.DomainID == o.DomainID && x.Email == o.Email {
+			return apperr.ErrConflict
+		}
+	}
+	m.ops = append(m.ops, o)
+	return nil
+}
+
+func (m *memStore) OperatorByEmail(_ context.Context, domainID, email string) (Operator, error) {
+	for _, o := range m.ops {
+		if o.DomainID == domainID && o.Email == email {
+			return o, nil
+		}
+	}
+	return Operator{}, apperr.ErrNotFound
+}
+
+func (m *memStore) OperatorByID(_ context.Context, id string) (Operator, error) {
+	for _, o := range m.ops {
+		if o.ID == id {
+			return o, nil
+		}
+	}
+	return Operator{}, apperr.ErrNotFound
+}
+
+// cheap keeps hashing fast in tests; the parameters are not what is tested.
+var cheap = passwords.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func TestCreateAppliesTheRules(t *testing.T) {
+	policy, _ := passwords.NewPolicy(12)
+	ok := Draft{DomainID: "d1", Name: "Alex Admin", Email: "alex@acme.example", Role: RoleAdmin, Password: "tulip-lantern-orbit-42"}
+	for _, tt := range []struct {
+		name        string
+		edit        func(*Draft)
+		field, code string
+	}{
+		{"common password", func(d *Draft) { d.Password = "123qweasdzxc" }, "password", "COMMON_PASSWORD"},
+		{"password is the email", func(d *Draft) { d.Password = "Alex@Acme.example" }, "password", "MATCHES_ACCOUNT"},
+		{"password is the local part", func(d *Draft) { d.Email, d.Password = "alexandra.admin@acme.example", "alexandra.admin" }, "password", "MATCHES_ACCOUNT"},
+		{"password is the name", func(d *Draft) { d.Name, d.Password = "Alexandra Admin", "alexandra admin" }, "password", "MATCHES_ACCOUNT"},
+		{"password is the name without spaces", func(d *Draft) { d.Name, d.Password = "Alexandra Admin", "AlexandraAdmin" }, "password", "MATCHES_ACCOUNT"},
+		{"short password", func(d *Draft) { d.Password = "short" }, "password", "TOO_SHORT"},
+		{"not an email", func(d *Draft) { d.Email = "not-an-email" }, "email", "INVALID"},
+		{"email with a display name", func(d *Draft) { d.Email = "Alex <alex@acme.example>" }, "email", "INVALID"},
+		{"email without a dot in the domain", func(d *Draft) { d.Email = "alex@localhost" }, "email", "INVALID"},
+		{"bidi override in the name", func(d *Draft) { d.Name = "Alex \u202enimdA" }, "name", "INVALID"},
+		{"isolate in the name", func(d *Draft) { d.Name = "\u2066Alex\u2069" }, "name", "INVALID"},
+		{"NUL in the name", func(d *Draft) { d.Name = "Alex\x00Admin" }, "name", "INVALID"},
+		{"newline in the name", func(d *Draft) { d.Name = "Alex\nAdmin" }, "name", "INVALID"},
+		{"blank name", func(d *Draft) { d.Name = "  " }, "name", "REQUIRED"},
+		{"unknown role", func(d *Draft) { d.Role = "ROOT" }, "role", "INVALID"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &memStore{}
+			d := ok
+			tt.edit(&d)
+			_, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now())
+			var ve *apperr.ValidationError
+			if !errors.As(err, &ve) || ve.Field != tt.field || ve.Code != tt.code {
+				t.Fatalf("Create(%+v) = %v, want %s on %s", d, err, tt.code, tt.field)
+			}
+			if len(st.ops) != 0 {
+				t.Fatalf("a refused operator was stored: %+v", st.ops)
+			}
+		})
+	}
+
+	st := &memStore{}
+	d := ok
+	d.Name, d.Email = " Rene\u0301e Admin ", " Renee@ACME.example "
+	o, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now())
+	if err != nil || o.Name != "Ren\u00e9e Admin" || o.Email != "renee@acme.example" || o.Status != StatusActive || len(st.ops) != 1 {
+		t.Fatalf("Create(%+v) = %+v, %v; want the NFC name and the lower-case email stored", d, o, err)
+	}
+	if ok, err := passwords.NewHasher(cheap, 1, time.Second).Verify(context.Background(), o.PasswordHash, d.Password); !ok || err != nil {
+		t.Fatalf("the stored hash does not verify the password: %v", err)
+	}
+	if _, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now()); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("the same email again: %v, want ErrConflict", err)
+	}
+}

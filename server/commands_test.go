@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/store"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+)
+
+// commandStores are the stores a subcommand can be pointed at: an embedded
+// SQLite file store and the Mongo store (the in-process FerretDB, or
+// MONGODB_URI), each with the flags that select it and the server
+// configuration that opens the same store.
+var commandStores = []struct {
+	name  string
+	store func(t *testing.T) (flags []string, edit func(*config))
+}{
+	{"sqlite", func(t *testing.T) ([]string, func(*config)) {
+		dir := t.TempDir()
+		return []string{"-data-dir", dir}, func(c *config) { c.DataDir, c.Demo = dir, false }
+	}},
+	{"mongo", func(t *testing.T) ([]string, func(*config)) {
+		uri := mongotest.URI(t)
+		return []string{"-mongodb-uri", uri}, func(c *config) { c.MongoURI = uri }
+	}},
+}
+
+// runCreateOperatorTest runs create-operator with password on standard input.
+func runCreateOperatorTest(t *testing.T, storeFlags []string, password string, args ...string) (string, error) {
+	t.Helper()
+	var out strings.Builder
+	args = append(append(append([]string{}, storeFlags...), "-password-stdin"), args...)
+	err := createOperator(context.Background(), args, func(string) string { return "" }, strings.NewReader(password+"\n"), &out)
+	return out.String(), err
+}
+
+// openCommandStore opens the store the flags name, as the subcommands do.
+func openCommandStore(t *testing.T, flags []string) store.Store {
+	t.Helper()
+	fs := flagSet("test")
+	cfg := storeFlags(fs, func(string) string { return "" })
+	if err := fs.Parse(flags); err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), *cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
+// TestCreateOperatorAppliesTheRules checks that the command line refuses what
+// the API refuses: a password the policy refuses (common, the email, the name,
+// too short), an address that is not one, and names with control or
+// text-direction characters, each with an error naming the flag, and writes
+// nothing: neither the operator nor the domain it would have created.
+func TestCreateOperatorAppliesTheRules(t *testing.T) {
+	const good = "tulip-lantern-orbit-42"
+	for _, kind := range commandStores {
+		t.Run(kind.name, func(t *testing.T) {
+			flags, _ := kind.store(t)
+			newDomain := []string{"-domain", "acme", "-domain-name", "Acme Heating", "-role", "ADMIN"}
+			for _, tt := range []struct {
+				name, password string
+				args           []string
+				flag, code     string
+			}{
+				{"common password", "123qweasdzxc", []string{"-email", "alex@acme.example", "-name", "Alex Admin"}, "password", "COMMON_PASSWORD"},
+				{"password is the email", "alex@acme.example", []string{"-email", "alex@acme.example", "-name", "Alex Admin"}, "password", "MATCHES_ACCOUNT"},
+				{"password is the name", "Alexandra Admin", []string{"-email", "alex@acme.example", "-name", "Alexandra Admin"}, "password", "MATCHES_ACCOUNT"},
+				{"short password", "short", []string{"-email", "alex@acme.example", "-name", "Alex Admin"}, "password", "TOO_SHORT"},
+				{"not an email", good, []string{"-email", "not-an-email", "-name", "Alex Admin"}, "-email", "INVALID"},
+				{"email with a display name", good, []string{"-email", "Alex <alex@acme.example>", "-name", "Alex Admin"}, "-email", "INVALID"},
+				{"email without a dotted domain", good, []string{"-email", "alex@localhost", "-name", "Alex Admin"}, "-email", "INVALID"},
+				{"bidi override in the name", good, []string{"-email", "alex@acme.example", "-name", "Alex \u202enimdA"}, "-name", "INVALID"},
+				{"newline in the name", good, []string{"-email", "alex@acme.example", "-name", "Alex\nAdmin"}, "-name", "INVALID"},
+				{"bidi isolate in the domain name", good, []string{"-email", "alex@acme.example", "-name", "Alex Admin", "-domain-name", "\u2067Acme\u2069"}, "-domain-name", "INVALID"},
+				{"NUL in the domain name", good, []string{"-email", "alex@acme.example", "-name", "Alex Admin", "-domain-name", "Acme\x00"}, "-domain-name", "INVALID"},
+			} {
+				args := append(append([]string{}, newDomain...), tt.args...)
+				out, err := runCreateOperatorTest(t, flags, tt.password, args...)
+				var ve *apperr.ValidationError
+				if !errors.As(err, &ve) || ve.Code != tt.code || !strings.Contains(err.Error(), tt.flag+": ") || !strings.Contains(err.Error(), ve.Message) {
+					t.Fatalf("%s: err %v (output %q), want a %s error naming %s", tt.name, err, out, tt.code, tt.flag)
+				}
+				if strings.Contains(err.Error(), tt.password) && tt.flag == "password" {
+					t.Fatalf("%s: the error shows the password: %v", tt.name, err)
+				}
+			}
+			st := openCommandStore(t, flags)
+			if _, err := st.DomainBySlug(context.Background(), "acme"); !errors.Is(err, apperr.ErrNotFound) {
+				t.Fatalf("refused commands created the domain: %v", err)
+			}
+			st.Close(context.Background())
+
+			// The rules accept what they should, normalised; refusals on an
+			// existing domain write nothing either.
+			if out, err := runCreateOperatorTest(t, flags, good, append(newDomain, "-email", " Alex@ACME.example", "-name", "Rene\u0301e Admin")...); err != nil {
+				t.Fatalf("a good operator: %v (%s)", err, out)
+			}
+			if _, err := runCreateOperatorTest(t, flags, "123qweasdzxc", "-domain", "acme", "-email", "sam@acme.example", "-name", "Sam Support"); err == nil {
+				t.Fatal("a common password on an existing domain was accepted")
+			}
+			st = openCommandStore(t, flags)
+			d, err := st.DomainBySlug(context.Background(), "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, err := st.OperatorByEmail(context.Background(), d.ID, "alex@acme.example"); err != nil || o.Name != "Ren\u00e9e Admin" {
+				t.Fatalf("the good operator: %+v, %v; want the name in NFC", o, err)
+			}
+			if _, err := st.OperatorByEmail(context.Background(), d.ID, "sam@acme.example"); !errors.Is(err, apperr.ErrNotFound) {
+				t.Fatalf("a refused operator was stored: %v", err)
+			}
+		})
+	}
+}
+
+// TestSeedingSeveralDomains seeds generated customers into several domains of
+// one store (on SQLite the first is the demo domain, as `server seed` creates
+// it) and continues one of them, then checks over the API that each domain's
+// operator finds exactly its own customers, on both stores.
+func TestSeedingSeveralDomains(t *testing.T) {
+	for _, kind := range commandStores {
+		t.Run(kind.name, func(t *testing.T) {
+			flags, edit := kind.store(t)
+			ctx := context.Background()
+			noEnv := func(string) string { return "" }
+			want := map[string]int{"acme": 0, "globex": 0}
+			if kind.name == "sqlite" {
+				if err := runSeed(ctx, append(flags, "-domain", demoSlug, "-n", "10"), func(k string) string {
+					if k == "DEMO_PASSWORD" {
+						return testPassword
+					}
+					return ""
+				}, io.Discard); err != nil {
+					t.Fatalf("seed the demo domain: %v", err)
+				}
+			}
+			for slug := range want {
+				if out, err := runCreateOperatorTest(t, flags, testPassword, "-domain", slug, "-domain-name", slug+" Heating",
+					"-email", "admin@"+slug+".example", "-name", "Admin of "+slug, "-role", "ADMIN"); err != nil {
+					t.Fatalf("create %s: %v (%s)", slug, err, out)
+				}
+			}
+			for _, run := range []struct {
+				slug string
+				n    int
+			}{{"acme", 40}, {"globex", 40}, {"acme", 25}} {
+				if err := runSeed(ctx, append(flags, "-domain", run.slug, "-n", fmt.Sprint(run.n), "-batch", "16"), noEnv, io.Discard); err != nil {
+					t.Fatalf("seed %d into %s: %v", run.n, run.slug, err)
+				}
+				want[run.slug] += run.n
+			}
+
+			s := startTest(t, edit)
+			if kind.name == "sqlite" {
+				want[demoSlug] = demoCustomerCount + 10
+			}
+			for slug, n := range want {
+				email := "admin@" + slug + ".example"
+				if slug == demoSlug {
+					email = demoAdminEmail
+				}
+				resp := s.post(t, "", loginMutation, map[string]any{"domain": slug, "email": email, "password": testPassword})
+				token, _ := dig(resp.Data, "operatorLogin", "token").(string)
+				if token == "" {
+					t.Fatalf("sign in to %s: %+v", slug, resp)
+				}
+				resp = s.post(t, token, customersQuery, map[string]any{"first": 100})
+				if got := dig(resp.Data, "customers", "totalCount"); got != float64(n) {
+					t.Fatalf("%s lists %v customers, want %d: %+v", slug, got, n, resp.Errors)
+				}
+				// Search by a word of the first listed customer finds it.
+				first := dig(edgesOf(t, resp)[0], "node").(map[string]any)
+				edges := edgesOf(t, s.post(t, token, customersQuery, map[string]any{"q": first["email"], "first": 5}))
+				if len(edges) != 1 || dig(edges[0], "node", "id") != first["id"] {
+					t.Fatalf("searching %s for %v: %v", slug, first["email"], edges)
+				}
+			}
+		})
+	}
+}
