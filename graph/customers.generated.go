@@ -19,12 +19,26 @@ import (
 type CustomerResolver interface {
 	Devices(ctx context.Context, obj *model.Customer) ([]model.Device, error)
 	Activity(ctx context.Context, obj *model.Customer, first *int, after *string) (*model.AccountActivityConnection, error)
-	AccessHistory(ctx context.Context, obj *model.Customer) ([]model.AccessRecord, error)
+	AccessHistory(ctx context.Context, obj *model.Customer, first *int) ([]model.AccessRecord, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Customer_accessHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Customer_activity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -321,7 +335,8 @@ func (ec *executionContext) _Customer_accessHistory(ctx context.Context, field g
 			return ec.fieldContext_Customer_accessHistory(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().AccessHistory(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().AccessHistory(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessRecord) graphql.Marshaler {
@@ -331,7 +346,7 @@ func (ec *executionContext) _Customer_accessHistory(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Customer_accessHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Customer_accessHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
@@ -340,6 +355,17 @@ func (ec *executionContext) fieldContext_Customer_accessHistory(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AccessRecord(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_accessHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

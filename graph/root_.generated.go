@@ -128,7 +128,7 @@ type ComplexityRoot struct {
 	}
 
 	Customer struct {
-		AccessHistory func(childComplexity int) int
+		AccessHistory func(childComplexity int, first *int) int
 		Activity      func(childComplexity int, first *int, after *string) int
 		CreatedAt     func(childComplexity int) int
 		Devices       func(childComplexity int) int
@@ -635,7 +635,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Customer.AccessHistory(childComplexity), true
+		args, err := ec.field_Customer_accessHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AccessHistory(childComplexity, args["first"].(*int)), true
 	case "Customer.activity":
 		if e.ComplexityRoot.Customer.Activity == nil {
 			break
@@ -1644,10 +1649,13 @@ extend type Mutation {
 
 extend type Customer {
   """
-  Every remote assistance of this customer, newest first, with what was changed during it. Visible to
-  the customer and to operators with VIEW_CUSTOMER.
+  The customer's latest remote assistance, newest first, with what was changed during each. Visible
+  to the customer and to operators with VIEW_CUSTOMER.
   """
-  accessHistory: [AccessRecord!]!
+  accessHistory(
+    "How many, 1 to 100."
+    first: Int = 20
+  ): [AccessRecord!]!
 }
 
 "One remote assistance: an operator acting as a customer, for a limited time."

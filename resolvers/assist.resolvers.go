@@ -13,18 +13,21 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
-	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
 // AccessHistory is the resolver for the accessHistory field.
-func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Customer) ([]model.AccessRecord, error) {
+func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Customer, first *int) ([]model.AccessRecord, error) {
 	p, customerID, err := r.customerDetails(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := r.AssistService.List(ctx, assist.Query{DomainID: p.DomainID, CustomerID: customerID, Limit: customers.MaxPageSize})
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := r.AssistService.List(ctx, assist.Query{DomainID: p.DomainID, CustomerID: customerID, Limit: n})
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +122,9 @@ func (r *queryResolver) AssistSessions(ctx context.Context, customerID *string, 
 	if err != nil {
 		return nil, err
 	}
-	n := deref(first)
-	if n < 1 || n > customers.MaxPageSize {
-		return nil, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", customers.MaxPageSize))
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
 	}
 	q := assist.Query{DomainID: p.DomainID, State: assist.State(deref(state)), Limit: n + 1}
 	if customerID != nil {

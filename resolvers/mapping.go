@@ -171,6 +171,16 @@ func fieldRequested(ctx context.Context, name string) bool {
 	return false
 }
 
+// pageSize returns the page size a `first` argument asks for, or an
+// *apperr.ValidationError outside 1..customers.MaxPageSize.
+func pageSize(first *int) (int, error) {
+	n := deref(first)
+	if n < 1 || n > customers.MaxPageSize {
+		return 0, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", customers.MaxPageSize))
+	}
+	return n, nil
+}
+
 // deref returns *p, or the zero value for nil.
 func deref[T any](p *T) T {
 	var zero T

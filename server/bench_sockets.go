@@ -25,11 +25,12 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 	dataDir := fs.String("data-dir", "./bench-sockets-data", "embedded store to serve (created with the demo domain)")
 	n := fs.Int("n", 10_000, "WebSocket subscribers")
 	addr := fs.String("listen-addr", "127.0.0.1:18092", "where the server under test listens")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:18093", "where the server under test serves /metrics")
 	if err := parseSubcommand(fs, args); err != nil {
 		return err
 	}
 	raiseOpenFileLimit(zerolog.New(io.Discard))
-	child, base, err := startChild(ctx, *dataDir, *addr)
+	child, base, err := startChild(ctx, *dataDir, *addr, *metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 	}
 	target := page.Customers.Edges[0].Node.ID
 
-	baseline, err := serverGauges(base)
+	baseline, err := serverGauges("http://" + *metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("%d sockets failed, first: %w", len(errs), <-errs)
 	}
 	fmt.Fprintf(out, "%d subscribers connected and subscribed in %s\n", *n, time.Since(opened).Round(time.Millisecond)-2*time.Second)
-	atRest, err := serverGauges(base)
+	atRest, err := serverGauges("http://" + *metricsAddr)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 	var after map[string]float64
 	for {
 		time.Sleep(5 * time.Second)
-		if after, err = serverGauges(base); err != nil {
+		if after, err = serverGauges("http://" + *metricsAddr); err != nil {
 			return err
 		}
 		back := after["go_goroutines"] <= baseline["go_goroutines"] && after["go_memstats_heap_inuse_bytes"] <= 1.1*baseline["go_memstats_heap_inuse_bytes"]

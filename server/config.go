@@ -20,6 +20,7 @@ import (
 // a flag, else from the environment variable named beside it, else a default.
 type config struct {
 	ListenAddr     string        // LISTEN_ADDR
+	MetricsAddr    string        // METRICS_ADDR: the metrics listener's address, "" when off
 	DataDir        string        // DATA_DIR: the embedded store's directory
 	MongoURI       string        // MONGODB_URI: when set, the Mongo store is used instead
 	AllowedOrigins []string      // ALLOWED_ORIGINS: comma-separated browser origins allowed besides the server's own
@@ -44,6 +45,12 @@ type config struct {
 	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
 }
 
+// defaultMetricsAddr keeps /metrics on the loopback interface: what a
+// process exports about itself (routes, error rates, connection counts) is
+// for the machine's own scraper, not for the service's public port.
+// 9464 is the port OpenTelemetry's Prometheus exporter uses.
+const defaultMetricsAddr = "127.0.0.1:9464"
+
 // errHelp is returned after -h printed the usage: not a failure.
 var errHelp = errors.New("help requested")
 
@@ -61,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return def
 	}
 	fs.StringVar(&c.ListenAddr, "listen-addr", env("LISTEN_ADDR", ":8080"), "address to serve HTTP and WebSocket on (LISTEN_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", defaultMetricsAddr), "address of the Prometheus /metrics listener, or off (METRICS_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory of the embedded SQLite store (DATA_DIR)")
 	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
 	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
@@ -110,6 +118,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(o, "/"))
 		}
+	}
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
 	}
 	c.DemoPassword = getenv("DEMO_PASSWORD")
 	if c.InstanceID == "" {

@@ -133,8 +133,14 @@ func TestIntrospectionOnlyThroughThePlaygroundForAdmins(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		s := startTest(t, func(c *config) { c.Playground = on })
 		admin, support := s.login(t, "admin@demo.test"), s.login(t, "support@demo.test")
-		if resp := s.post(t, admin, introspect, nil); dig(resp.Data, "__schema") != nil || len(resp.Errors) == 0 {
-			t.Errorf("playground %v: /graphql answered introspection: %+v", on, resp)
+		for _, q := range []string{introspect, `{ __type(name: "Query") { name } }`, `query { ...I } fragment I on Query { __schema { types { name } } }`} {
+			// A client's mistake: a client error code, and no error in the log.
+			if resp := s.post(t, admin, q, nil); dig(resp.Data, "__schema") != nil || dig(resp.Data, "__type") != nil || resp.code() != "GRAPHQL_VALIDATION_FAILED" {
+				t.Errorf("playground %v: /graphql answered introspection %s: %+v", on, q, resp)
+			}
+		}
+		if strings.Contains(s.logs.String(), `"level":"error"`) {
+			t.Errorf("refused introspection logged as an error:\n%s", s.logs.String())
 		}
 		if code, _ := get(t, s.URL()+"/playground"); (code == 200) != on {
 			t.Errorf("playground %v: /playground = %d", on, code)

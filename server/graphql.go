@@ -10,14 +10,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/iotconsole/bff/graph"
-	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/resolvers"
@@ -28,14 +26,7 @@ import (
 func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSockets, m *metrics) *handler.Server {
 	wsReadLimit := int64(cfg.WSMaxMessage)
 	gcfg := graph.Config{Resolvers: r}
-	// A connection costs its page size times what each node asks for.
-	gcfg.Complexity.Query.Customers = func(child int, _ *string, _ *model.AccountStatus, first *int, _ *string) int {
-		n := 20
-		if first != nil && *first > 0 {
-			n = *first
-		}
-		return 1 + n*child
-	}
+	setListComplexity(&gcfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(gcfg))
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.Websocket{
@@ -47,10 +38,11 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		PingPongInterval:      cfg.WSPing, // graphql-transport-ws ping; a peer that does not answer within two is dropped
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000)) // parse and validate each distinct query once
+	srv.SetQueryCache(newQueryCache(queryCacheBytes, queryCacheMaxDocument)) // parse and validate each distinct query once
+	// Shape first: it refuses, in time linear in the document, what the
+	// complexity walk would take exponential time to refuse.
+	srv.Use(shapeLimits{maxFields: cfg.ComplexityMax, maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
-	srv.Use(shapeLimits{maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
-	srv.Use(playgroundIntrospection{})
 	srv.AroundOperations(m.aroundOperations)
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
@@ -125,6 +117,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		// logged (it may quote the body, passwords and all).
 		if gerr.Extensions["code"] == nil {
 			gerr.Extensions["code"] = codeBadRequest
+		}
+		if !introspectionAllowed(ctx) {
+			// "Did you mean ..." names fields, arguments, types and enum
+			// values: the schema, to callers who may not introspect it.
+			gerr.Message, _, _ = strings.Cut(gerr.Message, " Did you mean ")
 		}
 		return gerr
 	}
@@ -209,21 +206,14 @@ func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) grap
 type introspectionKey struct{}
 
 // withIntrospection marks a request from the playground's endpoint, which
-// has checked that an ADMIN signed it.
+// has checked that an ADMIN signed it: it may introspect, and its validation
+// errors keep their suggestions.
 func withIntrospection(ctx context.Context) context.Context {
 	return context.WithValue(ctx, introspectionKey{}, true)
 }
 
-// playgroundIntrospection answers introspection only for requests marked by
-// withIntrospection: /graphql never does.
-type playgroundIntrospection struct{}
-
-func (playgroundIntrospection) ExtensionName() string                   { return "PlaygroundIntrospection" }
-func (playgroundIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (playgroundIntrospection) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if allowed, _ := ctx.Value(introspectionKey{}).(bool); allowed {
-		oc.DisableIntrospection = false
-	}
-	return nil
+// introspectionAllowed reports whether ctx was marked by withIntrospection.
+func introspectionAllowed(ctx context.Context) bool {
+	allowed, _ := ctx.Value(introspectionKey{}).(bool)
+	return allowed
 }

@@ -51,18 +51,25 @@ func (s *testInstance) URL() string {
 	return s.server.URL()
 }
 
-// startTest starts a real server on a loopback port with the demo domain on a
-// fresh embedded store (edit lets a test change the configuration) and stops
-// it when the test ends.
-func startTest(t *testing.T, edit func(*config)) *testInstance {
-	t.Helper()
-	cfg := config{
-		ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true, DemoPassword: testPassword,
+// testConfig returns the configuration of a test server: a loopback port,
+// the demo domain, the defaults' limits.
+func testConfig() config {
+	return config{
+		ListenAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Demo: true, DemoPassword: testPassword,
 		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
 		WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: ids.New(),
 		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxBodyBytes: 1 << 20, WSMaxMessage: 64 << 10,
 	}
+}
+
+// startTest starts a real server on a loopback port with the demo domain on a
+// fresh embedded store (edit lets a test change the configuration) and stops
+// it when the test ends.
+func startTest(t *testing.T, edit func(*config)) *testInstance {
+	t.Helper()
+	cfg := testConfig()
+	cfg.DataDir = t.TempDir()
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -78,6 +85,11 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 		_ = srv.shutdown(ctx)
 	})
 	return inst
+}
+
+// metricsURL returns the URL of the server's /metrics, on its own listener.
+func (s *testInstance) metricsURL() string {
+	return "http://" + s.metricsListener.Addr().String() + "/metrics"
 }
 
 // gqlResponse is a GraphQL response as a client sees it.

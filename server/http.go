@@ -23,21 +23,22 @@ import (
 	"github.com/iotconsole/bff/resolvers"
 )
 
-// routes returns the service's HTTP handler.
+// routes returns the service's HTTP handler. /metrics is not among its
+// routes: metricsRoutes serves it on a listener of its own.
 func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics, sessionService *sessions.Service) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", gql)
-	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /graphql", apiHeaders(gql))
+	mux.Handle("GET /graphql", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
 			http.Error(w, "use POST with Content-Type: application/json, or a WebSocket", http.StatusMethodNotAllowed)
 			return
 		}
 		gql.ServeHTTP(w, withSocketSlot(r))
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	})))
+	mux.Handle("GET /healthz", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("GET /readyz", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := ping(ctx); err != nil {
@@ -46,10 +47,9 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	})))
 	if cfg.Playground {
-		mux.Handle("POST /playground/graphql", adminsOnly(sessionService, gql))
+		mux.Handle("POST /playground/graphql", apiHeaders(adminsOnly(sessionService, gql)))
 	}
 	web.Register(mux, cfg.Playground)
 
@@ -70,6 +70,24 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
 	h = hlog.NewHandler(log)(h)
 	return h
+}
+
+// metricsRoutes returns the handler of the metrics listener: Prometheus
+// metrics at /metrics and nothing else.
+func metricsRoutes(m *metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", apiHeaders(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})))
+	return mux
+}
+
+// apiHeaders marks API answers (they carry tokens and personal data) as
+// never to be stored by a browser or a proxy, nor sniffed as another type.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // withRequestID hands the request id to the domain layer for audit records.

@@ -279,7 +279,7 @@ func runBenchSearch(ctx context.Context, args []string, out io.Writer) error {
 	if err := seedForBench(ctx, *dataDir, *n, out); err != nil {
 		return err
 	}
-	child, base, err := startChild(ctx, *dataDir, *addr)
+	child, base, err := startChild(ctx, *dataDir, *addr, "off")
 	if err != nil {
 		return err
 	}
@@ -383,7 +383,7 @@ func runBenchLogin(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseSubcommand(fs, args); err != nil {
 		return err
 	}
-	child, base, err := startChild(ctx, *dataDir, *addr)
+	child, base, err := startChild(ctx, *dataDir, *addr, "off")
 	if err != nil {
 		return err
 	}
@@ -459,13 +459,13 @@ func runBenchLogin(ctx context.Context, args []string, out io.Writer) error {
 
 // startChild starts this binary as the server on the embedded store in dir
 // (creating the demo domain with the benchmark password) and waits until ready.
-func startChild(ctx context.Context, dir, addr string) (*exec.Cmd, string, error) {
+func startChild(ctx context.Context, dir, addr, metricsAddr string) (*exec.Cmd, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
 	child := exec.CommandContext(ctx, self)
-	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+benchSearchPassword)
+	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+benchSearchPassword)
 	child.Stderr = os.Stderr
 	if err := child.Start(); err != nil {
 		return nil, "", err

@@ -138,10 +138,13 @@ type server struct {
 	store    store.Store
 	http     *http.Server
 	listener net.Listener
+	metrics  *http.Server // /metrics, on metricsListener when configured
 	sockets  *gorillaSockets
-	stop     context.CancelFunc // stops background work
-	done     chan struct{}      // closed when Serve returns
-	tailDone chan struct{}      // closed when the event tail has saved its position
+
+	metricsListener net.Listener
+	stop            context.CancelFunc // stops background work
+	done            chan struct{}      // closed when Serve returns
+	tailDone        chan struct{}      // closed when the event tail has saved its position
 }
 
 // start opens the store, creates the demo domain if due, and serves on
@@ -168,6 +171,14 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 	if err != nil {
 		_ = st.Close(ctx)
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	var metricsListener net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = listener.Close()
+			_ = st.Close(ctx)
+			return nil, fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
+		}
 	}
 	sessionService := sessions.NewService(st, hasher, policy, now, cfg.SessionTTL)
 	broker := events.NewBroker()
@@ -198,6 +209,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 			BaseContext:       func(net.Listener) context.Context { return log.WithContext(bg) },
 		},
 		listener: listener,
+		metrics:  &http.Server{Handler: metricsRoutes(m), ReadHeaderTimeout: 10 * time.Second},
 		sockets:  sockets,
 		stop:     stop,
 		done:     make(chan struct{}),
@@ -209,13 +221,25 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 			log.Error().Err(err).Msg("serve")
 		}
 	}()
+	if metricsListener != nil {
+		s.metricsListener = metricsListener
+		go func() {
+			if err := s.metrics.Serve(metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("serve metrics")
+			}
+		}()
+	}
 	go sweep(bg, sessionService, assistService, log)
 	go func() {
 		defer close(s.tailDone)
 		tailEvents(bg, st, cfg.InstanceID, broker, sockets, log)
 	}()
 	go endWithTheAccount(bg, broker, sockets, assistService, log)
-	log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg)).Msg("ready")
+	ready := log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg))
+	if metricsListener != nil {
+		ready = ready.Str("metrics_addr", metricsListener.Addr().String())
+	}
+	ready.Msg("ready")
 	return s, nil
 }
 
@@ -409,6 +433,7 @@ func (s *server) URL() string {
 func (s *server) shutdown(ctx context.Context) error {
 	s.sockets.CloseAll(closeGoingAway, "server shutting down")
 	err := s.http.Shutdown(ctx)
+	_ = s.metrics.Close()
 	s.sockets.CloseAll(closeGoingAway, "server shutting down") // any upgraded meanwhile
 	<-s.done
 	s.stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -37,8 +38,11 @@ func TestDemoServerAnswersAnOperator(t *testing.T) {
 		t.Fatalf("viewer = %+v", resp)
 	}
 
-	// The request is in the metrics.
-	_, metrics := get(t, s.URL()+"/metrics")
+	// The request is in the metrics, served on their own listener only.
+	if code, _ := get(t, s.URL()+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the service port answered %d", code)
+	}
+	_, metrics := get(t, s.metricsURL())
 	for _, series := range []string{"bff_graphql_operation_duration_seconds_count", "bff_http_requests_total", "bff_websocket_connections"} {
 		if !strings.Contains(metrics, series) {
 			t.Errorf("/metrics lacks %s", series)

@@ -219,8 +219,8 @@ type Customer struct {
 	// operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
 	// `auditLog`.
 	Activity *AccountActivityConnection `json:"activity"`
-	// Every remote assistance of this customer, newest first, with what was changed during it. Visible to
-	// the customer and to operators with VIEW_CUSTOMER.
+	// The customer's latest remote assistance, newest first, with what was changed during each. Visible
+	// to the customer and to operators with VIEW_CUSTOMER.
 	AccessHistory []AccessRecord `json:"accessHistory"`
 }
 

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
@@ -23,6 +26,13 @@ const (
 	MaxReasonLength = 500
 	// SystemActor ends sessions nobody ended by hand: expiry, revocation.
 	SystemActor = "system"
+	// StartBurst and StartInterval limit how fast one operator starts
+	// remote assistance: StartBurst at once, then one per StartInterval
+	// (a token bucket). Each assistance adds to what every customer,
+	// accessHistory and assistSessions read costs; nobody helping callers
+	// on the phone starts more than a few a minute.
+	StartBurst    = 10
+	StartInterval = 30 * time.Second
 )
 
 // ServiceStore is what the assist service needs from storage.
@@ -36,17 +46,52 @@ type Service struct {
 	store ServiceStore
 	now   func() time.Time
 	ttl   time.Duration
+
+	mu     sync.Mutex
+	starts map[string]*rate.Limiter // per operator id
 }
 
 // NewService returns a Service whose sessions last ttl.
 func NewService(store ServiceStore, now func() time.Time, ttl time.Duration) *Service {
-	return &Service{store: store, now: now, ttl: ttl}
+	return &Service{store: store, now: now, ttl: ttl, starts: map[string]*rate.Limiter{}}
+}
+
+// maxStartLimiters bounds the per-operator limiters kept; past it, those
+// whose bucket has refilled (nothing to remember) are dropped.
+const maxStartLimiters = 10_000
+
+// allowStart takes one start from operatorID's bucket, or returns
+// apperr.ErrRateLimited with the time until the next one. Buckets live in
+// this process: with several instances, each counts the starts it serves.
+func (s *Service) allowStart(operatorID string) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lim := s.starts[operatorID]
+	if lim == nil {
+		if len(s.starts) >= maxStartLimiters {
+			for id, l := range s.starts {
+				if l.TokensAt(now) >= StartBurst {
+					delete(s.starts, id)
+				}
+			}
+		}
+		lim = rate.NewLimiter(rate.Every(StartInterval), StartBurst)
+		s.starts[operatorID] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return fmt.Errorf("start assistance: retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+	}
+	return nil
 }
 
 // Start opens a remote assistance of customer id for an operator (actor) and
 // returns it with its one-time ticket. Refusals: a reason that is blank or
 // too long, a customer that is disabled (*apperr.ValidationError), a
-// customer outside the operator's domain (apperr.ErrNotFound).
+// customer outside the operator's domain (apperr.ErrNotFound), an operator
+// past StartBurst and StartInterval (apperr.ErrRateLimited).
 func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reason string) (Session, string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
@@ -64,6 +109,9 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	}
 	if c.Status != customers.StatusActive {
 		return Session{}, "", apperr.Invalid("customerId", "ACCOUNT_DISABLED", "A disabled account cannot be assisted.")
+	}
+	if err := s.allowStart(actor.ID); err != nil {
+		return Session{}, "", err
 	}
 	at, ticket := s.now(), tokens.New()
 	a := Session{

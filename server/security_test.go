@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/assist"
+)
+
+func TestAPIAnswersAreNeitherStoredNorSniffed(t *testing.T) {
+	s := startTest(t, func(c *config) { c.Playground = true })
+	check := func(name string, resp *http.Response) {
+		t.Helper()
+		resp.Body.Close()
+		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %v", name, resp.StatusCode, resp.Header)
+		}
+	}
+	for _, url := range []string{s.URL() + "/healthz", s.URL() + "/readyz", s.URL() + "/graphql", s.metricsURL()} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("GET "+url, resp)
+	}
+	for _, path := range []string{"/graphql", "/playground/graphql"} {
+		resp, err := http.Post(s.URL()+path, "application/json", strings.NewReader(`{"query":"{ __typename }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("POST "+path, resp)
+	}
+}
+
+func TestMetricsListenOnTheirOwnAddress(t *testing.T) {
+	cfg, err := parseConfig(nil, func(string) string { return "" }, nil)
+	if err != nil || cfg.MetricsAddr != "127.0.0.1:9464" {
+		t.Fatalf("default METRICS_ADDR = %q, %v; want loopback", cfg.MetricsAddr, err)
+	}
+	cfg, err = parseConfig([]string{"-metrics-addr", "off"}, func(string) string { return "" }, nil)
+	if err != nil || cfg.MetricsAddr != "" {
+		t.Fatalf("METRICS_ADDR=off gives %q, %v", cfg.MetricsAddr, err)
+	}
+	s := startTest(t, func(c *config) { c.MetricsAddr = "" })
+	if s.metricsListener != nil {
+		t.Fatal("metrics served although turned off")
+	}
+	if code, _ := get(t, s.URL()+"/metrics"); code != http.StatusNotFound {
+		t.Fatalf("/metrics on the service port: %d", code)
+	}
+}
+
+func TestNoSchemaSuggestionsOutsideThePlayground(t *testing.T) {
+	s := startTest(t, func(c *config) { c.Playground = true })
+	admin := s.login(t, demoAdminEmail)
+	for _, q := range []string{
+		`{ auditLg { totalCount } }`,                  // a field
+		`{ customers(frist: 1) { totalCount } }`,      // an argument
+		`{ customers(status: ACTIV) { totalCount } }`, // an enum value
+	} {
+		for _, token := range []string{"", admin} {
+			resp := s.post(t, token, q, nil)
+			if len(resp.Errors) == 0 || strings.Contains(resp.Errors[0].Message, "Did you mean") {
+				t.Errorf("/graphql %s: %+v", q, resp)
+			}
+		}
+		// The admin playground keeps them: it may introspect anyway.
+		if _, resp := postTo(t, s.URL()+"/playground/graphql", admin, q, nil); len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, "Did you mean") {
+			t.Errorf("playground %s: %+v", q, resp)
+		}
+	}
+}
+
+func TestQueryCacheIsBoundedByBytes(t *testing.T) {
+	s := startTest(t, func(c *config) { c.MaxBodyBytes = 2 << 20 })
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	// 100 distinct valid documents of 1 MiB each (a comment pads them, so
+	// they stay far under the token limit), then 200 of 60 KiB.
+	for i := range 300 {
+		size := 1 << 20
+		if i >= 100 {
+			size = 60 << 10
+		}
+		q := fmt.Sprintf("{ __typename } # %d %s", i, strings.Repeat("x", size))
+		if resp := s.post(t, "", q, nil); dig(resp.Data, "__typename") != "Query" {
+			t.Fatalf("query %d: %+v", i, resp.Errors)
+		}
+	}
+	after := heap()
+	grown := int64(after) - int64(before)
+	t.Logf("live heap grew by %.1f MiB after 100 MiB + 12 MiB of distinct queries", float64(grown)/(1<<20))
+	// queryCacheBytes of text plus their parsed documents, with room for the
+	// server's own allocations; gqlgen's 1,000-entry cache kept 75 MiB here.
+	if grown > 3*queryCacheBytes+8<<20 {
+		t.Fatalf("live heap grew by %d bytes", grown)
+	}
+}
+
+func TestListsCountWithTheirPageSize(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demoAdminEmail)
+	for i := range 3 {
+		f.startAssist(t, admin, fmt.Sprint("history ", i))
+	}
+	id := f.customerID()
+	nested := func(levels int, first string) string {
+		q := "id"
+		for range levels {
+			q = fmt.Sprintf("customer { accessHistory%s { assistSession { %s } } }", first, q)
+		}
+		return fmt.Sprintf(`{ node(id: %q) { ... on Customer { accessHistory%s { assistSession { %s } } } } }`, id, first, q)
+	}
+	for _, c := range []struct {
+		name, query, code string
+	}{
+		{"one level", nested(0, ""), ""},
+		{"two levels", nested(1, ""), ""},
+		{"three levels: the cube of the assistances", nested(2, ""), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"two levels of 100", nested(1, "(first: 100)"), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"100 customers' devices", `{ customers(first: 100) { edges { node { devices { id name model online } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"25 customers' devices", `{ customers(first: 25) { edges { node { devices { id name model online } } } } }`, ""},
+		{"a page past the bound", fmt.Sprintf(`{ node(id: %q) { ... on Customer { accessHistory(first: 101) { changes { action } } } } }`, id), "BAD_USER_INPUT"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if resp := f.post(t, admin, c.query, nil); resp.code() != c.code {
+				t.Fatalf("code %q, want %q: %+v", resp.code(), c.code, resp.Errors)
+			}
+		})
+	}
+}
+
+func TestStartAssistIsRateLimitedPerOperator(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	support, admin := f.login(t, demoSupportEmail), f.login(t, demoAdminEmail)
+	for i := range assist.StartBurst {
+		f.startAssist(t, support, fmt.Sprint("call ", i))
+	}
+	resp := f.post(t, support, startAssistMutation, map[string]any{"id": f.customerID(), "reason": "one more"})
+	if resp.code() != codeRateLimited {
+		t.Fatalf("start %d: %+v", assist.StartBurst+1, resp)
+	}
+	// Another operator has a bucket of its own.
+	f.startAssist(t, admin, "escalated")
+}
