@@ -137,7 +137,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 // socketInit authenticates a WebSocket at connection_init: the token comes in
 // the payload as {"Authorization": "Bearer <token>"} or {"token": "<token>"}.
 // Without a valid session the socket closes with 4401, for a disabled account
-// with 4403. Every operation on the socket is authorized again when it starts.
+// with 4403. Every operation on the socket is authorized again when it
+// starts, and the socket closes with 4401 at the moment the session (or the
+// assistance behind it) expires, whatever the traffic on it.
 func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		token := bearerToken(payload.Authorization())
@@ -165,7 +167,7 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 		case sessions.KindAssist:
 			subject = assistSubject(p.AssistID)
 		}
-		sockets.bind(ctx, subject, sessionSubject(p.TokenHash))
+		sockets.bind(ctx, p.ExpiresAt, subject, sessionSubject(p.TokenHash))
 		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}

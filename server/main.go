@@ -369,7 +369,8 @@ const socketCloseDelay = 250 * time.Millisecond
 // or a password reset closes the customer's sockets (4403, 4401) and revokes
 // its remote assistance; an ended assistance closes the assisting sockets;
 // signing out closes that session's sockets, and a customer's own password
-// change every socket of the customer but the new session's (4401).
+// change every socket of the customer but the new session's (4401) and
+// revokes its remote assistance.
 func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gorillaSockets, assists *assist.Service, log zerolog.Logger) {
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded ||
@@ -377,7 +378,13 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 	}
 	sub := broker.Subscribe(relevant)
 	defer func() { sub.Cancel() }()
-	system := audit.Actor{Type: audit.ActorSystem, ID: assist.SystemActor}
+	revokeAssistance := func(e events.Event, reason string) {
+		// Every instance tries; the first one's conditional update wins.
+		actor := audit.Actor{Type: audit.ActorSystem, ID: assist.SystemActor, DomainID: e.DomainID}
+		if err := assists.EndAll(ctx, actor, assist.ActiveFilter{CustomerID: e.CustomerID}, assist.StateRevoked, reason); err != nil {
+			log.Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -393,6 +400,7 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 				time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(sessionSubject(e.Data["session"]), closeUnauthorized, "signed out") })
 				continue
 			case e.Type == events.SessionRevoked: // a new password: every socket of the customer but the new session's
+				revokeAssistance(e, "session ended by a password change")
 				time.AfterFunc(socketCloseDelay, func() {
 					sockets.CloseSubjectExcept(e.CustomerID, sessionSubject(e.Data["keep"]), closeUnauthorized, "session ended by a password change")
 				})
@@ -405,12 +413,7 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 				continue
 			}
 			if e.Type != events.AssistEnded {
-				// Every instance tries; the first one's conditional update wins.
-				actor := system
-				actor.DomainID = e.DomainID
-				if err := assists.EndAll(ctx, actor, assist.ActiveFilter{CustomerID: e.CustomerID}, assist.StateRevoked, reason); err != nil {
-					log.Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
-				}
+				revokeAssistance(e, reason)
 			}
 			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(subject, code, reason) })
 		}

@@ -175,6 +175,17 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	}
 }
 
+// rawIDForTest returns the store id inside a global id.
+func rawIDForTest(t *testing.T, gid string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(gid)
+	_, id, ok := strings.Cut(string(b), ":")
+	if err != nil || !ok {
+		t.Fatalf("not a global id: %q", gid)
+	}
+	return id
+}
+
 // globalIDForTest builds a global id the way a client would forge one.
 func globalIDForTest(typ, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id))

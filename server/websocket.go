@@ -94,6 +94,9 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 func (s *gorillaSockets) forget(c *gorillaConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	for _, subject := range c.subjects {
 		if subs := s.bySubject[subject]; subs != nil {
 			delete(subs, c)
@@ -133,7 +136,8 @@ type gorillaConn struct {
 	*websocket.Conn
 	sockets   *gorillaSockets
 	closeOnce sync.Once
-	subjects  []string // guarded by sockets.mu
+	subjects  []string    // guarded by sockets.mu
+	expiry    *time.Timer // closes the connection when its session expires; guarded by sockets.mu
 }
 
 var (
@@ -211,8 +215,9 @@ func slotOf(ctx context.Context) *socketSlot {
 }
 
 // bind records that the connection in ctx's slot belongs to subjects (its
-// account and its session), so that CloseSubject of any of them closes it.
-func (s *gorillaSockets) bind(ctx context.Context, subjects ...string) {
+// account and its session), so that CloseSubject of any of them closes it,
+// and closes it with 4401 at expires, when its authority ends.
+func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, subjects ...string) {
 	slot := slotOf(ctx)
 	if slot == nil || slot.conn == nil {
 		return
@@ -222,7 +227,9 @@ func (s *gorillaSockets) bind(ctx context.Context, subjects ...string) {
 	if _, open := s.conns[slot.conn]; !open {
 		return
 	}
-	slot.conn.subjects = subjects
+	c := slot.conn
+	c.expiry = time.AfterFunc(time.Until(expires), func() { c.closeWith(closeUnauthorized, "session expired") })
+	c.subjects = subjects
 	for _, subject := range subjects {
 		if s.bySubject[subject] == nil {
 			s.bySubject[subject] = map[*gorillaConn]struct{}{}

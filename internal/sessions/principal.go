@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/operators"
@@ -19,6 +20,9 @@ type Principal struct {
 	DisplayName string
 	Scope       Scope
 	AssistID    string // for assist sessions
+	// ExpiresAt is when the principal's authority ends by itself: the
+	// session's expiry, or the assistance's when that comes first.
+	ExpiresAt time.Time
 }
 
 // Actor returns p as the actor of an audit record.

@@ -415,7 +415,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if !s.now().Before(sess.ExpiresAt) {
 		return Principal{}, apperr.ErrUnauthenticated
 	}
-	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID}
+	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID, ExpiresAt: sess.ExpiresAt}
 	switch sess.Kind {
 	case KindOperator:
 		op, err := s.store.OperatorByID(ctx, sess.SubjectID)
@@ -461,6 +461,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, apperr.ErrUnauthenticated
 		}
 		p.CustomerID, p.OperatorID, p.AssistID, p.DisplayName = c.ID, op.ID, a.ID, c.FirstName+" "+c.LastName
+		if a.ExpiresAt.Before(p.ExpiresAt) {
+			p.ExpiresAt = a.ExpiresAt
+		}
 	default:
 		return Principal{}, apperr.ErrUnauthenticated
 	}
