@@ -204,6 +204,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 	}
 	if errors.Is(err, apperr.ErrNotFound) {
+		r.RecordRefusal(ctx, err) // another domain's object leaves a trace
 		return nil, nil
 	}
 	return node, err
@@ -254,6 +255,7 @@ func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Custome
 	}
 	c, err := r.CustomerService.Get(ctx, p.DomainID, customerID)
 	if errors.Is(err, apperr.ErrNotFound) {
+		r.RecordRefusal(ctx, err) // another domain's object leaves a trace
 		return nil, nil
 	}
 	if err != nil {

@@ -48,7 +48,7 @@ func TestBadConfigurationStopsWithOneLogLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "BFF_TEST_ARGS="+tt.args, "DATA_DIR="+t.TempDir(), "LISTEN_ADDR=127.0.0.1:0")
+			cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "BFF_TEST_ARGS="+tt.args, "DATA_DIR="+t.TempDir(), "LISTEN_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0")
 			cmd.Env = append(cmd.Env, tt.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -193,7 +193,7 @@ func TestParserTokenAndComplexityLimits(t *testing.T) {
 
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "DATA_DIR="+t.TempDir(), "LISTEN_ADDR=127.0.0.1:0", "DEMO_PASSWORD="+testPassword)
+	cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "DATA_DIR="+t.TempDir(), "LISTEN_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0", "DEMO_PASSWORD="+testPassword)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

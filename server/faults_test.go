@@ -107,7 +107,7 @@ func TestKilledBetweenChangeAndRecords(t *testing.T) {
 
 			addr := freeAddr(t)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "LOG_LEVEL=error",
+			cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=error",
 				"DEMO_PASSWORD="+testPassword, "BFF_TEST_FAULT="+faults.AfterCustomerChange)...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -47,6 +47,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		r.RecordRefusal(ctx, err)
 		gerr := presentError(ctx, err)
 		code, _ := gerr.Extensions["code"].(string)
 		m.errors.WithLabelValues(code).Inc()

@@ -191,7 +191,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		DomainStore:     st,
 		EventBroker:     broker,
 		AssistService:   assistService,
-		AuditService:    audit.NewService(st),
+		AuditService:    audit.NewService(st, now),
 		DashboardURL:    cfg.DashboardURL,
 	}
 	m := newMetrics()

@@ -215,7 +215,7 @@ func startProcess(t *testing.T, env ...string) *testInstance {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "LOG_LEVEL=warn")...)
+	cmd.Env = append(os.Environ(), append(env, "BFF_TEST_MAIN=1", "LISTEN_ADDR="+addr, "METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

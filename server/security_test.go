@@ -152,3 +152,28 @@ func TestStartAssistIsRateLimitedPerOperator(t *testing.T) {
 	// Another operator has a bucket of its own.
 	f.startAssist(t, admin, "escalated")
 }
+
+func TestReasonsCannotLieToTheCustomer(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			admin := f.login(t, demoAdminEmail)
+			resp := f.post(t, admin, startAssistMutation, map[string]any{"id": f.customerID(), "reason": "Ticket \u202e1174"})
+			if code := dig(resp.Data, "startAssist", "userErrors"); resp.code() != "" || fmt.Sprint(code) != "[map[code:INVALID field:[reason]]]" {
+				t.Fatalf("a reason with a bidi override: %+v", resp)
+			}
+			resp = f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "fraud\u2066ring"})
+			if dig(resp.Data, "setAccountStatus", "changed") != false || dig(resp.Data, "setAccountStatus", "customer") != nil {
+				t.Fatalf("a disable reason with a bidi isolate: %+v", resp)
+			}
+			sessions := f.post(t, admin, `query($id: ID) { assistSessions(customerId: $id) { edges { node { id } } } }`, map[string]any{"id": f.customerID()})
+			if edges, _ := dig(sessions.Data, "assistSessions", "edges").([]any); len(edges) != 0 {
+				t.Fatalf("refused reasons started an assistance: %+v", sessions)
+			}
+			// Several lines are a reason's right.
+			if _, ticket := f.startAssist(t, admin, "Ticket 4711\nCaller verified"); ticket == "" {
+				t.Fatal("a two-line reason was refused")
+			}
+		})
+	}
+}

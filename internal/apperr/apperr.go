@@ -12,6 +12,11 @@ import (
 var (
 	// ErrNotFound means the object does not exist or is outside the caller's domain.
 	ErrNotFound = errors.New("not found")
+	// ErrOtherDomain means the object exists in another domain than the
+	// caller's. It is an ErrNotFound (errors.Is holds), so callers answer
+	// it exactly as a missing object; the error presenter also records the
+	// attempt.
+	ErrOtherDomain = fmt.Errorf("%w (another domain's)", ErrNotFound)
 	// ErrConflict means a unique value (an email in a domain, a slug) is taken.
 	ErrConflict = errors.New("already exists")
 	// ErrUnauthenticated means no valid session came with the request.

@@ -4,26 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/names"
 	"github.com/iotconsole/bff/internal/tokens"
 )
 
 // Defaults.
 const (
-	DefaultTTL      = 30 * time.Minute
-	TicketTTL       = time.Minute
-	MaxReasonLength = 500
+	DefaultTTL = 30 * time.Minute
+	TicketTTL  = time.Minute
 	// SystemActor ends sessions nobody ended by hand: expiry, revocation.
 	SystemActor = "system"
 	// StartBurst and StartInterval limit how fast one operator starts
@@ -93,18 +92,15 @@ func (s *Service) allowStart(operatorID string) error {
 // customer outside the operator's domain (apperr.ErrNotFound), an operator
 // past StartBurst and StartInterval (apperr.ErrRateLimited).
 func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reason string) (Session, string, error) {
-	reason = strings.TrimSpace(reason)
+	reason, err := names.Reason("reason", reason)
+	if err != nil {
+		return Session{}, "", err
+	}
 	if reason == "" {
 		return Session{}, "", apperr.Invalid("reason", "REQUIRED", "Say why you are assisting the customer.")
 	}
-	if utf8.RuneCountInString(reason) > MaxReasonLength {
-		return Session{}, "", apperr.Invalid("reason", "TOO_LONG", fmt.Sprintf("Use at most %d characters.", MaxReasonLength))
-	}
 	c, err := s.store.CustomerByID(ctx, customerID)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && c.DomainID != actor.DomainID) {
-		return Session{}, "", fmt.Errorf("customer %s: %w", customerID, apperr.ErrNotFound)
-	}
-	if err != nil {
+	if err := domains.Owned("customer", customerID, c.DomainID, actor.DomainID, err); err != nil {
 		return Session{}, "", err
 	}
 	if c.Status != customers.StatusActive {
@@ -148,10 +144,10 @@ func (s *Service) Current(a Session) State {
 // Get returns assist session id of domainID, or apperr.ErrNotFound.
 func (s *Service) Get(ctx context.Context, domainID, id string) (Session, error) {
 	a, err := s.store.AssistByID(ctx, id)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && a.DomainID != domainID) {
-		return Session{}, fmt.Errorf("assist %s: %w", id, apperr.ErrNotFound)
+	if err := domains.Owned("assist session", id, a.DomainID, domainID, err); err != nil {
+		return Session{}, err
 	}
-	return a, err
+	return a, nil
 }
 
 // End ends an active session as state, for actor (an operator, or the

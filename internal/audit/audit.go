@@ -41,6 +41,22 @@ const (
 	ActionAssistStarted  = "assist_started"
 	ActionAssistRedeemed = "assist_redeemed"
 	ActionAssistEnded    = "assist_ended"
+	// ActionAuthzFail is a signed-in caller refused an operation, or an
+	// object of another domain (ASVS 16.3.2).
+	ActionAuthzFail = "authz_fail"
+	// ActionRateLimited is a signed-in caller refused for going too fast.
+	ActionRateLimited = "excess_rate_limit_exceeded"
+	// ActionLoginLock is an account or a client address made to wait after
+	// too many failed attempts (ASVS 16.3.1).
+	ActionLoginLock = "authn_login_lock"
+)
+
+// Target types of records that are not about a stored object.
+const (
+	// TargetOperation names a GraphQL root field (an operation refused).
+	TargetOperation = "operation"
+	// TargetClientAddress names the network address of a client.
+	TargetClientAddress = "client_address"
 )
 
 // Actor is who did something, for the audit record.

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/names"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
@@ -28,9 +29,6 @@ type Service struct {
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
 	return &Service{store: store, hasher: hasher, policy: policy, now: now}
 }
-
-// MaxReasonLength bounds the reason an operator gives for a change.
-const MaxReasonLength = 500
 
 // PersonalWords returns what a customer's password must not be: the email,
 // its local part and the names.
@@ -109,14 +107,14 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 // SetStatus disables or enables a customer's account for an operator.
 // Disabling ends every session at once. Setting the status it already has
 // changes nothing and writes nothing: the bool result says whether it changed.
-// A reason (up to MaxReasonLength characters) is required to disable.
+// A reason (see names.Reason) is required to disable.
 func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, status Status, reason string) (Customer, bool, error) {
-	reason = strings.TrimSpace(reason)
+	reason, err := names.Reason("reason", reason)
 	switch {
 	case status != StatusActive && status != StatusDisabled:
 		return Customer{}, false, apperr.Invalid("status", "INVALID", "status must be ACTIVE or DISABLED")
-	case utf8.RuneCountInString(reason) > MaxReasonLength:
-		return Customer{}, false, apperr.Invalid("reason", "TOO_LONG", fmt.Sprintf("Use at most %d characters.", MaxReasonLength))
+	case err != nil:
+		return Customer{}, false, err
 	case status == StatusDisabled && reason == "":
 		return Customer{}, false, apperr.Invalid("reason", "REQUIRED", "Say why the account is disabled.")
 	}
@@ -142,10 +140,10 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 // from outside, so nobody learns what other domains hold.
 func (s *Service) Get(ctx context.Context, domainID, id string) (Customer, error) {
 	c, err := s.store.CustomerByID(ctx, id)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && c.DomainID != domainID) {
-		return Customer{}, fmt.Errorf("customer %s: %w", id, apperr.ErrNotFound)
+	if err := domains.Owned("customer", id, c.DomainID, domainID, err); err != nil {
+		return Customer{}, err
 	}
-	return c, err
+	return c, nil
 }
 
 // Page is one page of search hits.

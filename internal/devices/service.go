@@ -2,7 +2,6 @@ package devices
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
 )
@@ -47,10 +47,10 @@ func (s *Service) OfCustomer(ctx context.Context, domainID, customerID string) (
 // exist or belongs to another domain.
 func (s *Service) Get(ctx context.Context, domainID, id string) (Device, error) {
 	d, err := s.store.DeviceByID(ctx, id)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && d.DomainID != domainID) {
-		return Device{}, fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
+	if err := domains.Owned("device", id, d.DomainID, domainID, err); err != nil {
+		return Device{}, err
 	}
-	return d, err
+	return d, nil
 }
 
 // Change is what a customer changes on a device; nil fields stay.

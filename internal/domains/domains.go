@@ -4,6 +4,7 @@ package domains
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"time"
 
@@ -20,6 +21,21 @@ type Domain struct {
 	// without a country code ("US", "DE").
 	DefaultRegion string
 	CreatedAt     time.Time
+}
+
+// Owned checks a look-up of an object (what, id) made for a caller of
+// callerDomain. It returns the look-up's error, wrapped with what and id;
+// apperr.ErrOtherDomain when the object belongs to objectDomain, another
+// domain (which answers as apperr.ErrNotFound: nobody learns what other
+// domains hold); nil when it is the caller's domain's.
+func Owned(what, id, objectDomain, callerDomain string, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	case objectDomain != callerDomain:
+		return fmt.Errorf("%s %s: %w", what, id, apperr.ErrOtherDomain)
+	}
+	return nil
 }
 
 // Store persists domains.

@@ -47,6 +47,29 @@ const (
 // ZERO WIDTH JOINER and NON-JOINER and variation selectors stay allowed:
 // emoji sequences and scripts such as Persian and Devanagari need them.
 func Clean(field, value string, maxRunes int) (string, error) {
+	return clean(field, value, maxRunes, refused)
+}
+
+// MaxReasonLength bounds the reason an operator gives for an action (a
+// disabling, a remote assistance), in characters.
+const MaxReasonLength = 500
+
+// Reason returns the reason an operator gave for an action as it is to be
+// stored, "" when it is blank (whether one is required is the caller's
+// rule). It follows Clean, except that a reason is free text of several
+// lines: line feeds are allowed (CR LF and CR become LF). The customer sees
+// some reasons (a remote assistance's, on the dashboard), so they too must
+// show exactly what is stored. It returns a *apperr.ValidationError on field
+// for refused characters or more than MaxReasonLength characters.
+func Reason(field, value string) (string, error) {
+	value = strings.ReplaceAll(strings.ReplaceAll(value, "\r\n", "\n"), "\r", "\n")
+	if strings.TrimSpace(value) == "" {
+		return "", nil
+	}
+	return clean(field, value, MaxReasonLength, func(r rune) bool { return r != '\n' && refused(r) })
+}
+
+func clean(field, value string, maxRunes int, refused func(rune) bool) (string, error) {
 	if !utf8.ValidString(value) {
 		return "", invalidCharacters(field)
 	}
@@ -71,5 +94,5 @@ func refused(r rune) bool {
 
 func invalidCharacters(field string) error {
 	return apperr.Invalid(field, CodeInvalidCharacters,
-		"Remove the control or text-direction characters: they make a name show differently from what it is.")
+		"Remove the control or text-direction characters: they make text show differently from what it is.")
 }

@@ -97,3 +97,35 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestReason(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // when code is ""
+		code     string
+	}{
+		{"blank", "  \n ", "", ""},
+		{"one line", " The customer called about billing ", "The customer called about billing", ""},
+		{"several lines", "Ticket 4711\r\nCaller verified\rby phone", "Ticket 4711\nCaller verified\nby phone", ""},
+		{"decomposed", "Rene\u0301 asked", "René asked", ""},
+		{"right-to-left override", "Ticket \u202e1174", "", CodeInvalidCharacters},
+		{"isolate", "\u2066Ticket\u2069", "", CodeInvalidCharacters},
+		{"tab", "Ticket\t4711", "", CodeInvalidCharacters},
+		{"NUL", "Ticket\x00", "", CodeInvalidCharacters},
+		{"invalid UTF-8", "Ticket \xff", "", CodeInvalidCharacters},
+		{"too long", strings.Repeat("é", MaxReasonLength+1), "", CodeTooLong},
+		{"as long as allowed", strings.Repeat("é", MaxReasonLength), strings.Repeat("é", MaxReasonLength), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Reason("reason", tt.in)
+			var ve *apperr.ValidationError
+			switch {
+			case tt.code == "" && (err != nil || got != tt.want):
+				t.Fatalf("Reason(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			case tt.code != "" && (!errors.As(err, &ve) || ve.Code != tt.code || ve.Field != "reason" || got != ""):
+				t.Fatalf("Reason(%q) = %q, %v; want code %s on reason", tt.in, got, err, tt.code)
+			}
+		})
+	}
+}

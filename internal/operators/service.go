@@ -2,12 +2,12 @@ package operators
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/emails"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
@@ -28,10 +28,10 @@ func NewService(store Store) *Service {
 // exist or belongs to another domain.
 func (s *Service) Get(ctx context.Context, domainID, id string) (Operator, error) {
 	o, err := s.store.OperatorByID(ctx, id)
-	if errors.Is(err, apperr.ErrNotFound) || (err == nil && o.DomainID != domainID) {
-		return Operator{}, fmt.Errorf("operator %s: %w", id, apperr.ErrNotFound)
+	if err := domains.Owned("operator", id, o.DomainID, domainID, err); err != nil {
+		return Operator{}, err
 	}
-	return o, err
+	return o, nil
 }
 
 // MaxNameLength bounds an operator's display name, in characters after NFC

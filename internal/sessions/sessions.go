@@ -187,18 +187,24 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 		return account{}, s.refuse(ctx, wait)
 	}
 	fail := func(r audit.Record) (account, error) {
-		s.accounts.Fail(accountKey)
-		s.clients.Fail(clientKey)
 		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, string(kind), audit.OutcomeFailure
 		s.audit(ctx, r)
+		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
+		if wait := s.accounts.Fail(accountKey); wait > 0 {
+			s.lockedOut(ctx, r.DomainID, string(kind), r.TargetID, wait, "failed sign-ins to the account")
+		}
+		if wait := s.clients.Fail(clientKey); wait > 0 {
+			s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, clientKey, wait, "failed sign-ins from the address")
+		}
 		return account{}, apperr.ErrInvalidCredentials
 	}
-	acct, err := s.findAccount(ctx, domainSlug, email, lookup)
+	acct, domainID, err := s.findAccount(ctx, domainSlug, email, lookup)
 	if errors.Is(err, apperr.ErrNotFound) {
 		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
 			return account{}, err
 		}
-		return fail(audit.Record{Reason: "unknown account"})
+		// The domain, when it exists, so that its ADMINs see the attempt.
+		return fail(audit.Record{DomainID: domainID, Reason: "unknown account"})
 	}
 	if err != nil {
 		return account{}, err
@@ -214,17 +220,31 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 	if !acct.active {
 		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
 			TargetType: string(kind), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
+		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", acct.domainID).Str("target_id", acct.id).Msg("sign-in to a disabled account")
 		return account{}, apperr.ErrAccountDisabled
 	}
 	return acct, nil
 }
 
-func (s *Service) findAccount(ctx context.Context, domainSlug, email string, lookup func(domainID, email string) (account, error)) (account, error) {
+// findAccount returns the account of email in the domain of domainSlug, and
+// that domain's id even when the account does not exist.
+func (s *Service) findAccount(ctx context.Context, domainSlug, email string, lookup func(domainID, email string) (account, error)) (account, string, error) {
 	d, err := s.store.DomainBySlug(ctx, domainSlug)
 	if err != nil {
-		return account{}, err
+		return account{}, "", err
 	}
-	return lookup(d.ID, email)
+	acct, err := lookup(d.ID, email)
+	return acct, d.ID, err
+}
+
+// lockedOut records that an account or a client address (targetType and
+// targetID) must now wait before its next attempt: an audit record the
+// domain's ADMINs see (ASVS 16.3.1) and a warn-level log line.
+func (s *Service) lockedOut(ctx context.Context, domainID, targetType, targetID string, wait time.Duration, why string) {
+	s.audit(ctx, audit.Record{DomainID: domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginLock,
+		TargetType: targetType, TargetID: targetID, Reason: fmt.Sprintf("%s: next attempt in %s", why, wait), Outcome: audit.OutcomeFailure})
+	zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginLock).Str("domain_id", domainID).Str("target_type", targetType).
+		Dur("wait", wait).Msg("locked out after failed attempts")
 }
 
 // OperatorLogin checks an operator's credentials and opens a session; see
@@ -296,7 +316,13 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return "", customers.Customer{}, err
 	}
 	if !ok {
-		s.accounts.Fail(accountKey)
+		rec := p.Actor().Record(audit.ActionPasswordChange, string(KindCustomer), c.ID, "wrong current password")
+		rec.Outcome = audit.OutcomeFailure
+		s.audit(ctx, rec)
+		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Str("customer_id", c.ID).Msg("password change refused: wrong current password")
+		if wait := s.accounts.Fail(accountKey); wait > 0 {
+			s.lockedOut(ctx, c.DomainID, string(KindCustomer), c.ID, wait, "wrong current passwords")
+		}
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}
 	s.accounts.Reset(accountKey)
@@ -500,13 +526,8 @@ func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
 	return s.store.DeleteExpiredSessions(ctx, s.now())
 }
 
-// audit writes r. A sign-in must not fail because its audit record could not
-// be written, so the failure is logged and the sign-in goes on.
+// audit writes r with audit.Append: a sign-in must not fail because its
+// audit record could not be written.
 func (s *Service) audit(ctx context.Context, r audit.Record) {
-	r.ID = ids.New()
-	r.At = s.now()
-	r.RequestID = audit.RequestID(ctx)
-	if err := s.store.AppendAudit(ctx, r); err != nil {
-		zerolog.Ctx(ctx).Error().Err(err).Str("op", r.Action).Msg("audit record not written")
-	}
+	audit.Append(ctx, s.store, s.now(), r)
 }

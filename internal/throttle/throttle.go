@@ -45,8 +45,10 @@ func (l *Limiter) Wait(key string) time.Duration {
 	return max(0, r.blockedUntil.Sub(l.now()))
 }
 
-// Fail records a failed attempt of key.
-func (l *Limiter) Fail(key string) {
+// Fail records a failed attempt of key and returns the back-off it imposed:
+// zero while key is within its free failures. Every non-zero answer starts a
+// lock-out (attempts are refused, not counted, while one runs).
+func (l *Limiter) Fail(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -64,13 +66,16 @@ func (l *Limiter) Fail(key string) {
 	}
 	r.count++
 	r.last = now
-	if over := r.count - l.free; over > 0 {
-		backoff := l.max
-		if over < 30 && l.base<<(over-1) < l.max {
-			backoff = l.base << (over - 1)
-		}
-		r.blockedUntil = now.Add(backoff)
+	over := r.count - l.free
+	if over <= 0 {
+		return 0
 	}
+	backoff := l.max
+	if over < 30 && l.base<<(over-1) < l.max {
+		backoff = l.base << (over - 1)
+	}
+	r.blockedUntil = now.Add(backoff)
+	return backoff
 }
 
 // Reset forgets key's failures, after a success.

@@ -1,0 +1,50 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+)
+
+// RecordRefusal leaves the trace of a refused attempt (OWASP ASVS 16.3):
+// for an operation refused as FORBIDDEN, an object of another domain, or
+// RATE_LIMITED, a warn-level log line (with the request id the logger
+// carries) and, when the caller is signed in, an audit record of its domain
+// that its ADMINs can filter by action (audit.ActionAuthzFail,
+// audit.ActionRateLimited). Anything else is not a refusal and leaves
+// nothing. The error presenter calls it for every error it answers;
+// resolvers that answer another domain's object as null call it themselves.
+// Failed sign-ins and lock-outs are recorded where they happen, in sessions.
+func (r *Resolver) RecordRefusal(ctx context.Context, err error) {
+	action := ""
+	switch {
+	case errors.Is(err, apperr.ErrForbidden), errors.Is(err, apperr.ErrOtherDomain):
+		action = audit.ActionAuthzFail
+	case errors.Is(err, apperr.ErrRateLimited):
+		action = audit.ActionRateLimited
+	default:
+		return
+	}
+	op := rootField(ctx)
+	if op == "" {
+		if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil {
+			op = string(oc.Operation.Operation)
+		}
+	}
+	zerolog.Ctx(ctx).Warn().Str("op", op).Str("refusal", action).Err(err).Msg("operation refused")
+	if !hasToken(ctx) {
+		return
+	}
+	p, perr := r.principal(ctx)
+	if perr != nil {
+		return
+	}
+	rec := p.Actor().Record(action, audit.TargetOperation, op, err.Error())
+	rec.Outcome = audit.OutcomeFailure
+	r.AuditService.Record(ctx, rec)
+}
