@@ -1999,6 +1999,10 @@ enum Permission {
   VIEW_AUDIT_LOG
   "Create and manage operators."
   MANAGE_OPERATORS
+  "End another operator's remote assistance (an operator may always end its own)."
+  END_ANY_ASSIST
+  "Use the admin playground, the one endpoint that answers introspection."
+  USE_PLAYGROUND
 }
 
 "Sign-in details of an operator."

@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
@@ -99,14 +98,8 @@ func (r *mutationResolver) EndAssist(ctx context.Context, input model.EndAssistI
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.AssistService.Get(ctx, p.DomainID, id)
+	a, err := r.AssistService.EndBy(ctx, p.Actor(), p.Can(operators.PermEndAnyAssist), id)
 	if err != nil {
-		return nil, err
-	}
-	if a.OperatorID != p.OperatorID && p.Role != operators.RoleAdmin {
-		return nil, fmt.Errorf("end another operator's assistance: %w", apperr.ErrForbidden)
-	}
-	if a, err = r.AssistService.End(ctx, p.Actor(), a, assist.StateEnded, "ended by the operator"); err != nil {
 		return nil, err
 	}
 	node, err := r.assistNode(ctx, a)

@@ -192,15 +192,15 @@ func deref[T any](p *T) T {
 
 func mapAccountEvent(e events.Event) *model.AccountEvent {
 	ev := &model.AccountEvent{ID: e.ID, Type: model.AccountEventType(e.Type), OccurredAt: e.OccurredAt}
-	if v, ok := e.Data["status"]; ok {
+	if v, ok := e.Data[events.KeyStatus]; ok {
 		status := model.AccountStatus(v)
 		ev.Status = &status
 	}
-	if v, ok := e.Data["previousStatus"]; ok {
+	if v, ok := e.Data[events.KeyPreviousStatus]; ok {
 		status := model.AccountStatus(v)
 		ev.PreviousStatus = &status
 	}
-	if v := e.Data["reason"]; v != "" {
+	if v := e.Data[events.KeyReason]; v != "" {
 		ev.Reason = &v
 	}
 	return ev
@@ -265,9 +265,9 @@ func (r *Resolver) statusChange(ctx context.Context, e events.Event) (*model.Cus
 	if err != nil {
 		return nil, err
 	}
-	change := &model.CustomerStatusChange{Customer: mapCustomer(c), PreviousStatus: model.AccountStatus(e.Data["previousStatus"]),
-		Status: model.AccountStatus(e.Data["status"]), OccurredAt: e.OccurredAt}
-	if reason := e.Data["reason"]; reason != "" {
+	change := &model.CustomerStatusChange{Customer: mapCustomer(c), PreviousStatus: model.AccountStatus(e.Data[events.KeyPreviousStatus]),
+		Status: model.AccountStatus(e.Data[events.KeyStatus]), OccurredAt: e.OccurredAt}
+	if reason := e.Data[events.KeyReason]; reason != "" {
 		change.Reason = &reason
 	}
 	if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {

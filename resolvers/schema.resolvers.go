@@ -43,15 +43,7 @@ func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, er
 	if err := r.SessionService.Logout(ctx, p); err != nil {
 		return nil, err
 	}
-	// Signing out ends the operator's assistance too (or, from the
-	// dashboard, the assistance the session belongs to).
-	switch p.Kind {
-	case sessions.KindOperator:
-		err = r.AssistService.EndAll(ctx, p.Actor(), assist.ActiveFilter{OperatorID: p.OperatorID}, assist.StateEnded, "the operator signed out")
-	case sessions.KindAssist:
-		err = r.AssistService.EndAll(ctx, p.Actor(), assist.ActiveFilter{CustomerID: p.CustomerID, OperatorID: p.OperatorID}, assist.StateEnded, "the operator signed out")
-	}
-	if err != nil {
+	if err := r.AssistService.EndForSignOut(ctx, p.Actor()); err != nil {
 		return nil, err
 	}
 	return &model.LogoutPayload{Success: true, UserErrors: []model.UserError{}}, nil

@@ -173,7 +173,7 @@ func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
 		case err != nil:
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("playground authentication failed")
 			refuse(http.StatusServiceUnavailable, codeUnavailable, "try again later")
-		case p.Kind != sessions.KindOperator || p.Role != operators.RoleAdmin:
+		case !p.Can(operators.PermUsePlayground):
 			refuse(http.StatusForbidden, codeForbidden, "the playground is for administrators")
 		default:
 			gql.ServeHTTP(w, r.WithContext(withIntrospection(r.Context())))

@@ -80,7 +80,7 @@ func TestPermissionMatrix(t *testing.T) {
 	s := startTest(t, nil)
 	want := map[string][]string{
 		demoSupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST"},
-		demoAdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS"},
+		demoAdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
 	}
 	ids := map[string]string{}
 	tokens := map[string]string{}

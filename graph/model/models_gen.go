@@ -975,6 +975,10 @@ const (
 	PermissionViewAuditLog Permission = "VIEW_AUDIT_LOG"
 	// Create and manage operators.
 	PermissionManageOperators Permission = "MANAGE_OPERATORS"
+	// End another operator's remote assistance (an operator may always end its own).
+	PermissionEndAnyAssist Permission = "END_ANY_ASSIST"
+	// Use the admin playground, the one endpoint that answers introspection.
+	PermissionUsePlayground Permission = "USE_PLAYGROUND"
 )
 
 var AllPermission = []Permission{
@@ -985,11 +989,13 @@ var AllPermission = []Permission{
 	PermissionSetAccountStatus,
 	PermissionViewAuditLog,
 	PermissionManageOperators,
+	PermissionEndAnyAssist,
+	PermissionUsePlayground,
 }
 
 func (e Permission) IsValid() bool {
 	switch e {
-	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators:
+	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground:
 		return true
 	}
 	return false

@@ -117,7 +117,7 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	}
 	actor.AssistID = a.ID
 	rec := s.record(ctx, actor, audit.ActionAssistStarted, a, reason, at)
-	ev := s.event(events.AssistStarted, a, actor.ID, at, map[string]string{"reason": reason, "expiresAt": a.ExpiresAt.Format(time.RFC3339)})
+	ev := s.event(events.AssistStarted, a, actor.ID, at, map[string]string{events.KeyReason: reason, events.KeyExpiresAt: a.ExpiresAt.Format(time.RFC3339)})
 	if err := s.store.CreateAssist(ctx, a, rec, []events.Event{ev}); err != nil {
 		return Session{}, "", err
 	}
@@ -131,8 +131,8 @@ func (s *Service) record(ctx context.Context, actor audit.Actor, action string, 
 }
 
 func (s *Service) event(t events.Type, a Session, actorID string, at time.Time, data map[string]string) events.Event {
-	data["assistId"] = a.ID
-	data["operatorId"] = a.OperatorID
+	data[events.KeyAssistID] = a.ID
+	data[events.KeyOperatorID] = a.OperatorID
 	return events.Event{ID: ids.New(), DomainID: a.DomainID, Type: t, CustomerID: a.CustomerID, ActorID: actorID, Data: data, OccurredAt: at}
 }
 
@@ -161,7 +161,7 @@ func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state S
 	}
 	actor.AssistID = a.ID
 	rec := s.record(ctx, actor, audit.ActionAssistEnded, a, why, at)
-	ev := s.event(events.AssistEnded, a, endedBy, at, map[string]string{"state": string(state), "reason": why})
+	ev := s.event(events.AssistEnded, a, endedBy, at, map[string]string{events.KeyState: string(state), events.KeyReason: why})
 	err := s.store.EndAssist(ctx, a.ID, state, endedBy, at, rec, []events.Event{ev})
 	if err != nil && !errors.Is(err, apperr.ErrConflict) {
 		return Session{}, err

@@ -98,7 +98,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 			PasswordHash: &hash, MustChangePassword: &requireChange, EndSessions: true, At: at,
 			Audit: AuditRecord(actor, audit.ActionPasswordReset, c.ID, "", at, audit.RequestID(ctx)),
 			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.PasswordReset, CustomerID: c.ID, ActorID: actor.ID,
-				Data: map[string]string{"requireChange": fmt.Sprint(requireChange)}, OccurredAt: at}},
+				Data: map[string]string{events.KeyRequireChange: fmt.Sprint(requireChange)}, OccurredAt: at}},
 		}, nil
 	})
 	return c, err
@@ -130,7 +130,7 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 			Status: &status, EndSessions: status == StatusDisabled, At: at,
 			Audit: AuditRecord(actor, action, c.ID, reason, at, audit.RequestID(ctx)),
 			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.StatusChanged, CustomerID: c.ID, ActorID: actor.ID,
-				Data: map[string]string{"previousStatus": string(c.Status), "status": string(status), "reason": reason}, OccurredAt: at}},
+				Data: map[string]string{events.KeyPreviousStatus: string(c.Status), events.KeyStatus: string(status), events.KeyReason: reason}, OccurredAt: at}},
 		}, nil
 	})
 }

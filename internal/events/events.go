@@ -22,6 +22,24 @@ const (
 	TailGap Type = "TAIL_GAP"
 )
 
+// Keys of Event.Data: what an event carries besides its common fields.
+const (
+	KeyStatus         = "status"         // STATUS_CHANGED: the new status
+	KeyPreviousStatus = "previousStatus" // STATUS_CHANGED: the status before
+	KeyReason         = "reason"         // why: the operator's reason, or what ended a session or an assistance
+	KeyRequireChange  = "requireChange"  // PASSWORD_RESET: "true" when the customer must choose a new password
+	KeyAssistID       = "assistId"       // ASSIST_STARTED, ASSIST_ENDED: the assist session
+	KeyOperatorID     = "operatorId"     // ASSIST_STARTED, ASSIST_ENDED: the assisting operator
+	KeyExpiresAt      = "expiresAt"      // ASSIST_STARTED: RFC 3339
+	KeyState          = "state"          // ASSIST_ENDED: the state it ended in
+	// KeySession is the token hash of the one session a SESSION_REVOKED
+	// event ends (signing out); KeyKeepSession the one session it spares
+	// when it ends every other session of the customer (its own password
+	// change).
+	KeySession     = "session"
+	KeyKeepSession = "keep"
+)
+
 // Event is one state change.
 type Event struct {
 	ID         string

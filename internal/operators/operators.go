@@ -38,6 +38,12 @@ const (
 	PermSetAccountStatus Permission = "SET_ACCOUNT_STATUS"
 	PermViewAuditLog     Permission = "VIEW_AUDIT_LOG"
 	PermManageOperators  Permission = "MANAGE_OPERATORS"
+	// PermEndAnyAssist ends another operator's remote assistance (its own
+	// operator may always end one).
+	PermEndAnyAssist Permission = "END_ANY_ASSIST"
+	// PermUsePlayground uses the admin playground, the one endpoint that
+	// answers introspection.
+	PermUsePlayground Permission = "USE_PLAYGROUND"
 )
 
 var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist}
@@ -45,7 +51,8 @@ var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, Per
 // permissions is deny-by-default: a role or permission missing here grants nothing.
 var permissions = map[Role][]Permission{
 	RoleSupport: supportPermissions,
-	RoleAdmin:   append(slices.Clone(supportPermissions), PermSetAccountStatus, PermViewAuditLog, PermManageOperators),
+	RoleAdmin: append(slices.Clone(supportPermissions), PermSetAccountStatus, PermViewAuditLog, PermManageOperators,
+		PermEndAnyAssist, PermUsePlayground),
 }
 
 // Permissions returns what role may do, in a stable order.

@@ -342,7 +342,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		ID: c.ID, Version: c.Version, PasswordHash: &hash, MustChangePassword: &mustChange, EndSessions: true, At: at,
 		Audit: customers.AuditRecord(actor, audit.ActionPasswordChange, c.ID, "", at, audit.RequestID(ctx)),
 		Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.SessionRevoked, CustomerID: c.ID, ActorID: c.ID,
-			Data: map[string]string{"reason": "password_changed", "keep": tokens.Hash(token)}, OccurredAt: at}},
+			Data: map[string]string{events.KeyReason: "password_changed", events.KeyKeepSession: tokens.Hash(token)}, OccurredAt: at}},
 	})
 	if err != nil {
 		return "", customers.Customer{}, err
@@ -513,7 +513,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	// Every instance closes the session's WebSockets when the event reaches
 	// it. No customer id: the customer's other sessions need not hear of it.
 	ended := events.Event{ID: ids.New(), DomainID: p.DomainID, Type: events.SessionRevoked, ActorID: actor.ID,
-		Data: map[string]string{"session": p.TokenHash, "reason": "logout"}, OccurredAt: s.now()}
+		Data: map[string]string{events.KeySession: p.TokenHash, events.KeyReason: "logout"}, OccurredAt: s.now()}
 	if err := s.store.AppendEvent(ctx, ended); err != nil {
 		// The session is revoked: its token fails at the next operation anyway.
 		zerolog.Ctx(ctx).Error().Err(err).Msg("session end event not written")

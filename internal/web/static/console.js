@@ -174,7 +174,7 @@ const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', SYSTEM: ' aut
 function renderDetails() {
   const c = state.selected;
   const disabled = c.status === 'DISABLED';
-  const mayEnd = (a) => a.operator.id === state.operator.id || state.operator.role === 'ADMIN';
+  const mayEnd = (a) => a.operator.id === state.operator.id || can('END_ANY_ASSIST');
   const focused = $('details').contains(document.activeElement) ? document.activeElement.id : '';
   $('details').hidden = false;
   $('details').replaceChildren(...[

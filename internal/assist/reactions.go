@@ -1,0 +1,83 @@
+package assist
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+)
+
+// accountEnd returns why e ends the customer's sessions, and so its remote
+// assistance: the account disabled, a password set by support, or the
+// customer's own new password. It returns "" for any other event.
+func accountEnd(e events.Event) string {
+	switch {
+	case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
+		return "account disabled"
+	case e.Type == events.PasswordReset:
+		return "session ended by a password reset"
+	case e.Type == events.SessionRevoked && e.Data[events.KeyKeepSession] != "":
+		return "session ended by a password change"
+	}
+	return ""
+}
+
+// RevokeOnAccountEnd revokes (state REVOKED) every running assistance of a
+// customer whose sessions end (see accountEnd), as the events reach broker,
+// until ctx ends. Every instance runs it and reacts to every event: the
+// first conditional update wins, the others change nothing.
+func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker) {
+	ended := func(e events.Event) bool { return accountEnd(e) != "" }
+	sub := broker.Subscribe(ended)
+	defer func() { sub.Cancel() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, open := <-sub.C:
+			if !open { // fell behind: resubscribe rather than miss the next ones
+				sub = broker.Subscribe(ended)
+				continue
+			}
+			actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
+			if err := s.EndAll(ctx, actor, ActiveFilter{CustomerID: e.CustomerID}, StateRevoked, accountEnd(e)); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
+			}
+		}
+	}
+}
+
+// EndForSignOut ends what signing out ends: for an operator's own session,
+// every assistance the operator runs; for an assist session (actor acting
+// for a customer), that assistance.
+func (s *Service) EndForSignOut(ctx context.Context, actor audit.Actor) error {
+	if actor.Type != audit.ActorOperator {
+		return nil
+	}
+	f := ActiveFilter{OperatorID: actor.ID}
+	if actor.ActingFor != "" {
+		f.CustomerID = actor.ActingFor
+	}
+	return s.EndAll(ctx, actor, f, StateEnded, "the operator signed out")
+}
+
+// EndBy ends assistance id of the actor's domain for an operator (actor):
+// the operator who started it may, another operator only when
+// mayEndOthers (the END_ANY_ASSIST permission). It returns the session as
+// ended, apperr.ErrNotFound for an id of no assistance of the domain, and
+// apperr.ErrForbidden for another operator's without mayEndOthers.
+func (s *Service) EndBy(ctx context.Context, actor audit.Actor, mayEndOthers bool, id string) (Session, error) {
+	a, err := s.Get(ctx, actor.DomainID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if a.OperatorID != actor.ID && !mayEndOthers {
+		return Session{}, fmt.Errorf("end another operator's assistance %s: %w", id, apperr.ErrForbidden)
+	}
+	return s.End(ctx, actor, a, StateEnded, "ended by the operator")
+}
