@@ -1,6 +1,7 @@
-// Package demo generates realistic, deterministic customers and devices: the
-// demo domain of a fresh embedded store, and any number of customers for load
-// tests. The same start always gives the same people (names, emails, phones,
+// Package demo generates realistic, deterministic customers and devices and
+// writes them to a store: the demo domain of a fresh embedded store (Ensure),
+// and any number of customers for load tests and the seed command (Seed,
+// Insert). The same start always gives the same people (names, emails, phones,
 // devices); their ids are new every time (ids.New), like every other stored
 // object's, so that generated customers never collide with the customers of
 // another domain, another run or anything else in the store.

@@ -1,0 +1,186 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/passwords"
+)
+
+// The demo domain that Ensure creates.
+const (
+	Slug          = "demo"
+	CustomerCount = 2000
+	AdminEmail    = "admin@demo.test"
+	SupportEmail  = "support@demo.test"
+)
+
+// Store is what seeding reads and writes; every store backend implements it.
+type Store interface {
+	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
+	CreateDomain(ctx context.Context, d domains.Domain) error
+	CreateOperator(ctx context.Context, o operators.Operator) error
+	InsertCustomers(ctx context.Context, cs []customers.Customer) error
+	InsertDevices(ctx context.Context, ds []devices.Device) error
+	CountCustomers(ctx context.Context, domainID string) (int64, error)
+}
+
+// Ensure creates the demo domain, its two operators and its customers at
+// time at unless the domain exists, and prints to out how to sign in. The
+// password is password, or a random one printed only this once when it is
+// empty. It returns the store's error if a read or write fails.
+func Ensure(ctx context.Context, st Store, password string, at time.Time, out io.Writer) error {
+	if _, err := st.DomainBySlug(ctx, Slug); err == nil {
+		fmt.Fprintf(out, "Demo domain %q: sign in as %s or %s with the password printed at its first start (or DEMO_PASSWORD).\n",
+			Slug, AdminEmail, SupportEmail)
+		return nil
+	} else if !errors.Is(err, apperr.ErrNotFound) {
+		return fmt.Errorf("look up demo domain: %w", err)
+	}
+	shown := password
+	if shown == "" {
+		shown = randomPassword()
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	d := domains.Domain{ID: ids.New(), Slug: Slug, Name: "Demo Heating Co.", DefaultRegion: "US", CreatedAt: at}
+	if err := st.CreateDomain(ctx, d); err != nil {
+		return err
+	}
+	for _, o := range []struct {
+		name, email string
+		role        operators.Role
+	}{{"Ada Admin", AdminEmail, operators.RoleAdmin}, {"Sam Support", SupportEmail, operators.RoleSupport}} {
+		err := st.CreateOperator(ctx, operators.Operator{ID: ids.New(), DomainID: d.ID, Name: o.name, Email: o.email, Role: o.role,
+			Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, shown), CreatedAt: at, UpdatedAt: at})
+		if err != nil {
+			return fmt.Errorf("create demo operator: %w", err)
+		}
+	}
+	first, err := Insert(ctx, st, NewGenerator(d, passwords.Encode(passwords.OWASP, shown), 0, at), CustomerCount, 500, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `Demo domain %q created with %d customers.
+  Console sign-in (ADMIN):    domain=%s  email=%s    password=%s
+  Console sign-in (SUPPORT):  domain=%s  email=%s  password=%s
+  Every demo customer signs in with the same password, e.g. email=%s
+This password is shown only now; set DEMO_PASSWORD before the first start to choose it.
+`, Slug, CustomerCount, Slug, AdminEmail, shown, Slug, SupportEmail, shown, first)
+	return nil
+}
+
+// Insert stores n customers of g and their devices in batches of batch
+// (generating the next batch while the store writes one) and returns the
+// first customer's email. progress, if set, is told the count after each
+// batch. Afterwards it lets the store optimize itself for reading, if it
+// can and n is large. It returns the first error of the store or of ctx.
+func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress func(done int)) (string, error) {
+	type work struct {
+		customers []customers.Customer
+		devices   []devices.Device
+	}
+	batches := make(chan work, 1)
+	go func() {
+		defer close(batches)
+		for done := 0; done < n && ctx.Err() == nil; {
+			size := min(batch, n-done)
+			w := work{customers: make([]customers.Customer, 0, size)}
+			for range size {
+				c, ds := g.Next()
+				w.customers = append(w.customers, c)
+				w.devices = append(w.devices, ds...)
+			}
+			batches <- w
+			done += size
+		}
+	}()
+	var first string
+	done := 0
+	for w := range batches {
+		if first == "" {
+			first = w.customers[0].Email
+		}
+		if err := st.InsertCustomers(ctx, w.customers); err != nil {
+			for range batches { // let the generator finish
+			}
+			return "", err
+		}
+		if len(w.devices) > 0 {
+			if err := st.InsertDevices(ctx, w.devices); err != nil {
+				for range batches {
+				}
+				return "", err
+			}
+		}
+		done += len(w.customers)
+		if progress != nil {
+			progress(done)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if o, ok := st.(interface{ Optimize(context.Context) error }); ok && n > 10_000 {
+		if err := o.Optimize(ctx); err != nil {
+			return "", err
+		}
+	}
+	return first, nil
+}
+
+// Seed adds n generated customers to the existing domain slug at time at,
+// in batches of batch, drawing a progress bar on out. They all get password,
+// or a random password nobody knows when it is empty. It returns an error
+// if the domain does not exist or the store fails.
+func Seed(ctx context.Context, st Store, slug string, n, batch int, password string, at time.Time, out io.Writer) error {
+	if n <= 0 || batch <= 0 {
+		return errors.New("seed: the count and the batch size must be positive")
+	}
+	d, err := st.DomainBySlug(ctx, slug)
+	if err != nil {
+		return fmt.Errorf("domain %q: %w", slug, err)
+	}
+	existing, err := st.CountCustomers(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	if password == "" {
+		password = randomPassword()
+	}
+	started := time.Now()
+	bar := func(done int) {
+		rate := float64(done) / time.Since(started).Seconds()
+		filled := done * 30 / n
+		fmt.Fprintf(out, "\r[%s%s] %3d%% %d/%d  %.0f customers/s ", strings.Repeat("#", filled), strings.Repeat(".", 30-filled),
+			done*100/n, done, n, rate)
+	}
+	g := NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), at)
+	if _, err := Insert(ctx, st, g, n, batch, bar); err != nil {
+		fmt.Fprintln(out)
+		return err
+	}
+	fmt.Fprintf(out, "\nseeded %d customers into %q in %s\n", n, slug, time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// randomPassword returns 20 characters from an alphabet without look-alikes.
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
