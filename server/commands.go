@@ -10,25 +10,13 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
-	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/demo"
-	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
-	"github.com/iotconsole/bff/internal/store"
-)
-
-// Demo data.
-const (
-	demoSlug          = "demo"
-	demoCustomerCount = 2000
-	demoAdminEmail    = "admin@demo.test"
-	demoSupportEmail  = "support@demo.test"
 )
 
 // randomPassword returns 20 characters from an alphabet without look-alikes.
@@ -40,107 +28,6 @@ func randomPassword() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
-}
-
-// ensureDemo creates the demo domain, its two operators and its customers
-// unless it exists, and prints how to sign in. The password is DEMO_PASSWORD,
-// or a random one printed only this once.
-func ensureDemo(ctx context.Context, st store.Store, password string, out io.Writer) error {
-	if _, err := st.DomainBySlug(ctx, demoSlug); err == nil {
-		fmt.Fprintf(out, "Demo domain %q: sign in as %s or %s with the password printed at its first start (or DEMO_PASSWORD).\n",
-			demoSlug, demoAdminEmail, demoSupportEmail)
-		return nil
-	} else if !errors.Is(err, apperr.ErrNotFound) {
-		return fmt.Errorf("look up demo domain: %w", err)
-	}
-	shown := password
-	if shown == "" {
-		shown = randomPassword()
-	}
-	at := now()
-	d := domains.Domain{ID: ids.New(), Slug: demoSlug, Name: "Demo Heating Co.", DefaultRegion: "US", CreatedAt: at}
-	if err := st.CreateDomain(ctx, d); err != nil {
-		return err
-	}
-	for _, o := range []struct {
-		name, email string
-		role        operators.Role
-	}{{"Ada Admin", demoAdminEmail, operators.RoleAdmin}, {"Sam Support", demoSupportEmail, operators.RoleSupport}} {
-		err := st.CreateOperator(ctx, operators.Operator{ID: ids.New(), DomainID: d.ID, Name: o.name, Email: o.email, Role: o.role,
-			Status: operators.StatusActive, PasswordHash: passwords.Encode(passwords.OWASP, shown), CreatedAt: at, UpdatedAt: at})
-		if err != nil {
-			return fmt.Errorf("create demo operator: %w", err)
-		}
-	}
-	first, err := insertGenerated(ctx, st, demo.NewGenerator(d, passwords.Encode(passwords.OWASP, shown), 0, at), demoCustomerCount, 500, nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, `Demo domain %q created with %d customers.
-  Console sign-in (ADMIN):    domain=%s  email=%s    password=%s
-  Console sign-in (SUPPORT):  domain=%s  email=%s  password=%s
-  Every demo customer signs in with the same password, e.g. email=%s
-This password is shown only now; set DEMO_PASSWORD before the first start to choose it.
-`, demoSlug, demoCustomerCount, demoSlug, demoAdminEmail, shown, demoSlug, demoSupportEmail, shown, first)
-	return nil
-}
-
-// insertGenerated stores n generated customers and their devices in batches
-// (generating the next batch while the store writes one) and returns the
-// first customer's email. progress, if set, is told the count after each
-// batch. Afterwards it lets the store optimize itself for reading, if it can.
-func insertGenerated(ctx context.Context, st store.Store, g *demo.Generator, n, batch int, progress func(done int)) (string, error) {
-	type work struct {
-		customers []customers.Customer
-		devices   []devices.Device
-	}
-	batches := make(chan work, 1)
-	go func() {
-		defer close(batches)
-		for done := 0; done < n && ctx.Err() == nil; {
-			size := min(batch, n-done)
-			w := work{customers: make([]customers.Customer, 0, size)}
-			for range size {
-				c, ds := g.Next()
-				w.customers = append(w.customers, c)
-				w.devices = append(w.devices, ds...)
-			}
-			batches <- w
-			done += size
-		}
-	}()
-	var first string
-	done := 0
-	for w := range batches {
-		if first == "" {
-			first = w.customers[0].Email
-		}
-		if err := st.InsertCustomers(ctx, w.customers); err != nil {
-			for range batches { // let the generator finish
-			}
-			return "", err
-		}
-		if len(w.devices) > 0 {
-			if err := st.InsertDevices(ctx, w.devices); err != nil {
-				for range batches {
-				}
-				return "", err
-			}
-		}
-		done += len(w.customers)
-		if progress != nil {
-			progress(done)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	if o, ok := st.(interface{ Optimize(context.Context) error }); ok && n > 10_000 {
-		if err := o.Optimize(ctx); err != nil {
-			return "", err
-		}
-	}
-	return first, nil
 }
 
 // storeFlags adds the store location flags every subcommand shares.
@@ -175,14 +62,14 @@ func parseSubcommand(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// runSeed adds generated customers to an existing domain (the demo domain is
-// created first if it is the one named and the store is the embedded one),
-// with a progress bar.
-// Seeded customers get DEMO_PASSWORD, or else a random password nobody knows.
+// runSeed is `server seed`: it adds generated customers to an existing
+// domain (creating the demo domain first if it is the one named and the
+// store is the embedded one), with a progress bar on progressOut. Seeded
+// customers get DEMO_PASSWORD, or else a random password nobody knows.
 func runSeed(ctx context.Context, args []string, getenv func(string) string, progressOut io.Writer) error {
 	fs := flagSet("seed")
 	cfg := storeFlags(fs, getenv)
-	slug := fs.String("domain", demoSlug, "slug of the domain to add customers to")
+	slug := fs.String("domain", demo.Slug, "slug of the domain to add customers to")
 	n := fs.Int("n", 10000, "how many customers to add")
 	batch := fs.Int("batch", 2000, "customers per write")
 	if err := parseSubcommand(fs, args); err != nil {
@@ -196,37 +83,12 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 		return err
 	}
 	defer st.Close(context.Background())
-	if *slug == demoSlug && cfg.MongoURI == "" {
-		if err := ensureDemo(ctx, st, getenv("DEMO_PASSWORD"), progressOut); err != nil {
+	if *slug == demo.Slug && cfg.MongoURI == "" {
+		if err := demo.Ensure(ctx, st, getenv("DEMO_PASSWORD"), now(), progressOut); err != nil {
 			return err
 		}
 	}
-	d, err := st.DomainBySlug(ctx, *slug)
-	if err != nil {
-		return fmt.Errorf("domain %q: %w", *slug, err)
-	}
-	existing, err := st.CountCustomers(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	password := getenv("DEMO_PASSWORD")
-	if password == "" {
-		password = randomPassword()
-	}
-	started := time.Now()
-	bar := func(done int) {
-		rate := float64(done) / time.Since(started).Seconds()
-		filled := done * 30 / *n
-		fmt.Fprintf(progressOut, "\r[%s%s] %3d%% %d/%d  %.0f customers/s ", strings.Repeat("#", filled), strings.Repeat(".", 30-filled),
-			done*100 / *n, done, *n, rate)
-	}
-	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), now())
-	if _, err := insertGenerated(ctx, st, g, *n, *batch, bar); err != nil {
-		fmt.Fprintln(progressOut)
-		return err
-	}
-	fmt.Fprintf(progressOut, "\nseeded %d customers into %q in %s\n", *n, *slug, time.Since(started).Round(time.Millisecond))
-	return nil
+	return demo.Seed(ctx, st, *slug, *n, *batch, getenv("DEMO_PASSWORD"), now(), progressOut)
 }
 
 // runCreateOperator adds an operator to a domain, creating the domain when

@@ -1,46 +1,44 @@
-package main
+package loadgen
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/demo"
 )
 
-// runBenchSockets is `server bench-sockets`: n authenticated WebSocket
+// BenchSockets is `server bench-sockets`: n authenticated WebSocket
 // subscribers on one instance, the memory and goroutines they cost, how long
 // one status change takes to reach all of them, and whether everything is
-// given back when they leave.
-func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
-	fs := flagSet("bench-sockets")
+// given back when they leave. The caller raises the process's limit on open
+// files: every subscriber is one.
+func BenchSockets(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("bench-sockets")
 	dataDir := fs.String("data-dir", "./bench-sockets-data", "embedded store to serve (created with the demo domain)")
 	n := fs.Int("n", 10_000, "WebSocket subscribers")
 	addr := fs.String("listen-addr", "127.0.0.1:18092", "where the server under test listens")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:18093", "where the server under test serves /metrics")
-	if err := parseSubcommand(fs, args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	raiseOpenFileLimit(zerolog.New(io.Discard))
 	child, base, err := startChild(ctx, *dataDir, *addr, *metricsAddr)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
-	operators := newGraphQLClient(base, 4)
-	if err := operators.operatorLogin(ctx, demoSlug, demoSupportEmail, benchSearchPassword); err != nil {
+	defer stopChild(child)
+	ops := NewClient(base, 4)
+	if err := ops.OperatorLogin(ctx, demo.Slug, demo.SupportEmail, Password); err != nil {
 		return err
 	}
-	watcherToken := operators.token
-	if err := operators.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
+	watcherToken := ops.Token
+	if err := ops.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
 		return err
 	}
 	var page struct {
@@ -50,7 +48,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 			} `json:"edges"`
 		} `json:"customers"`
 	}
-	if err := operators.do(ctx, `{ customers(status: ACTIVE, first: 1) { edges { node { id } } } }`, nil, &page); err != nil || len(page.Customers.Edges) == 0 {
+	if err := ops.Do(ctx, `{ customers(status: ACTIVE, first: 1) { edges { node { id } } } }`, nil, &page); err != nil || len(page.Customers.Edges) == 0 {
 		return fmt.Errorf("find a customer to disable: %v", err)
 	}
 	target := page.Customers.Edges[0].Node.ID
@@ -108,7 +106,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 
 	sent := time.Now()
 	q := `mutation($id: ID!) { setAccountStatus(input: {customerId: $id, status: DISABLED, reason: "bench"}) { changed } }`
-	if err := operators.do(ctx, q, map[string]any{"id": target}, nil); err != nil {
+	if err := ops.Do(ctx, q, map[string]any{"id": target}, nil); err != nil {
 		return err
 	}
 	time.Sleep(5 * time.Second)
@@ -119,12 +117,7 @@ func runBenchSockets(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	slices.Sort(delays)
-	pct := func(p float64) time.Duration {
-		if len(delays) == 0 {
-			return 0
-		}
-		return delays[min(len(delays)-1, int(p*float64(len(delays))))]
-	}
+	pct := func(p float64) time.Duration { return percentile(delays, p) }
 
 	for _, c := range conns {
 		if c != nil {
@@ -187,25 +180,4 @@ func subscriber(url, token string) (*websocket.Conn, error) {
 	err = c.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
 		"query": `subscription { customerStatusChanged { status customer { id } } }`}})
 	return c, err
-}
-
-// serverGauges reads the Prometheus gauges of the server at base.
-func serverGauges(base string) (map[string]float64, error) {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	gauges := map[string]float64{}
-	scanner := bufio.NewScanner(resp.Body)
-	for scanner.Scan() {
-		name, value, ok := strings.Cut(scanner.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			gauges[name] = v
-		}
-	}
-	return gauges, scanner.Err()
 }

@@ -1,0 +1,107 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/sqlite"
+)
+
+// BenchSearch is `server bench-search`: it seeds the demo domain of an
+// embedded store, starts the server on it and replays the as-you-type
+// search workload over HTTP at each concurrency level, then prints the
+// server's RSS, heap, collections and CPU time, and the database's size.
+func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("bench-search")
+	dataDir := fs.String("data-dir", "./bench-data", "embedded store to seed and serve (kept between runs)")
+	n := fs.Int("n", 1_000_000, "customers in the demo domain")
+	duration := fs.Duration("duration", 20*time.Second, "length of each concurrency level")
+	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
+	addr := fs.String("listen-addr", "127.0.0.1:18090", "where the server under test listens")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:18094", "where the server under test serves /metrics")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var concurrency []int
+	for _, l := range strings.Split(*levels, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(l))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad -concurrency %q", *levels)
+		}
+		concurrency = append(concurrency, c)
+	}
+	if err := seed(ctx, *dataDir, *n, out); err != nil {
+		return err
+	}
+	child, base, err := startChild(ctx, *dataDir, *addr, *metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer stopChild(child)
+	client := NewClient(base, 64)
+	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
+		return err
+	}
+	queries, err := SearchWorkload(ctx, client, 42)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "workload: %d queries; warming up\n", len(queries))
+	Run(ctx, 8, 5*time.Second, Searches(client, queries))
+	before, err := serverGauges("http://" + *metricsAddr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
+	searches := 0
+	for _, c := range concurrency {
+		r := Run(ctx, c, *duration, Searches(client, queries))
+		searches += r.Requests
+		fmt.Fprintln(out, r)
+	}
+	after, err := serverGauges("http://" + *metricsAddr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nserver RSS: %s; database on disk: %.0f MiB (%s)\n", processRSS(child.Process.Pid), float64(dirSize(*dataDir))/(1<<20), *dataDir)
+	cpu := after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]
+	fmt.Fprintf(out, "server during the runs: %.0f collections, heap in use %.1f MiB at the end, %.1f s of CPU (%.2f ms a search)\n",
+		after["go_gc_duration_seconds_count"]-before["go_gc_duration_seconds_count"], after["go_memstats_heap_inuse_bytes"]/(1<<20),
+		cpu, 1000*cpu/float64(max(searches, 1)))
+	return nil
+}
+
+// seed brings the demo domain of the embedded store in dir to n customers.
+func seed(ctx context.Context, dir string, n int, out io.Writer) error {
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	at := time.Now()
+	if err := demo.Ensure(ctx, st, Password, at, io.Discard); err != nil {
+		return err
+	}
+	d, err := st.DomainBySlug(ctx, demo.Slug)
+	if err != nil {
+		return err
+	}
+	have, err := st.CountCustomers(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	missing := n - int(have)
+	if missing <= 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "seeding %d customers into %s\n", missing, dir)
+	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, Password), int(have), at)
+	_, err = demo.Insert(ctx, st, g, missing, 5000, nil)
+	return err
+}
