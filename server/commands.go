@@ -35,7 +35,7 @@ func storeFlags(fs *flag.FlagSet, getenv func(string) string) *config {
 	cfg := &config{}
 	dataDir := getenv("DATA_DIR")
 	if dataDir == "" {
-		dataDir = "./data"
+		dataDir = defaultConfig().DataDir
 	}
 	fs.StringVar(&cfg.DataDir, "data-dir", dataDir, "directory of the embedded SQLite store (DATA_DIR)")
 	fs.StringVar(&cfg.MongoURI, "mongodb-uri", getenv("MONGODB_URI"), "MongoDB connection string (MONGODB_URI)")
@@ -114,7 +114,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	name := fs.String("name", "", "the operator's display name (required)")
 	role := fs.String("role", string(operators.RoleSupport), "SUPPORT or ADMIN")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	minLength := fs.Int("password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength),
+	minLength := fs.Int("password-min-length", envs.int("PASSWORD_MIN_LENGTH", defaultConfig().PasswordMin),
 		"minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := parseSubcommand(fs, args); err != nil {
 		return err

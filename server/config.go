@@ -51,14 +51,85 @@ type config struct {
 // 9464 is the port OpenTelemetry's Prometheus exporter uses.
 const defaultMetricsAddr = "127.0.0.1:9464"
 
+// defaultConfig returns the defaults of every setting: what the service runs
+// with when neither a flag nor the environment says otherwise, and what the
+// tests and the subcommands start from. InstanceID is left empty: its
+// default depends on the host and the listen address.
+func defaultConfig() config {
+	return config{
+		ListenAddr:    ":8080",
+		MetricsAddr:   defaultMetricsAddr,
+		DataDir:       "./data",
+		LogLevel:      zerolog.InfoLevel,
+		Demo:          true,
+		SessionTTL:    12 * time.Hour,
+		ShutdownGrace: 15 * time.Second,
+		ComplexityMax: 3000,
+		TokenLimit:    5000,
+		PasswordMin:   passwords.DefaultMinLength,
+		AssistTTL:     assist.DefaultTTL,
+		DashboardURL:  "/dashboard",
+		WSInitTimeout: 10 * time.Second,
+		WSPing:        15 * time.Second,
+		MaxDepth:      12,
+		MaxAliases:    30,
+		MaxRootFields: 10,
+		MaxBodyBytes:  1 << 20,
+		WSMaxMessage:  64 << 10,
+	}
+}
+
+// validate returns an error naming the first setting the service cannot run
+// with: a duration or limit that is not positive (MAX_ALIASES may be 0), a
+// password minimum outside 8 to 64, no listen address, no store or no
+// instance id.
+func (c config) validate() error {
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"SESSION_TTL", c.SessionTTL}, {"SHUTDOWN_GRACE", c.ShutdownGrace}, {"ASSIST_TTL", c.AssistTTL},
+		{"WS_INIT_TIMEOUT", c.WSInitTimeout}, {"WS_PING_INTERVAL", c.WSPing},
+	} {
+		if d.value <= 0 {
+			return fmt.Errorf("bad %s %s: want a positive duration", d.name, d.value)
+		}
+	}
+	for _, l := range []struct {
+		name       string
+		value, min int
+	}{
+		{"COMPLEXITY_LIMIT", c.ComplexityMax, 1}, {"TOKEN_LIMIT", c.TokenLimit, 1}, {"MAX_DEPTH", c.MaxDepth, 1},
+		{"MAX_ALIASES", c.MaxAliases, 0}, {"MAX_ROOT_FIELDS", c.MaxRootFields, 1}, {"MAX_BODY_BYTES", c.MaxBodyBytes, 1},
+		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1},
+	} {
+		if l.value < l.min {
+			return fmt.Errorf("bad %s %d: want at least %d", l.name, l.value, l.min)
+		}
+	}
+	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {
+		return fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
+	}
+	switch {
+	case c.ListenAddr == "":
+		return errors.New("bad LISTEN_ADDR: empty")
+	case c.MongoURI == "" && c.DataDir == "":
+		return errors.New("bad DATA_DIR: empty, and no MONGODB_URI")
+	case c.InstanceID == "":
+		return errors.New("bad INSTANCE_ID: empty")
+	}
+	return nil
+}
+
 // errHelp is returned after -h printed the usage: not a failure.
 var errHelp = errors.New("help requested")
 
-// parseConfig reads args (without the program name) and the environment.
+// parseConfig reads args (without the program name) and the environment
+// over defaultConfig() and returns the result if it validates.
 func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var c config
+	c := defaultConfig()
 	var origins, level, playground, demo string
 	envs := &envParser{getenv: getenv}
 	env := func(name, def string) string {
@@ -67,29 +138,29 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 		return def
 	}
-	fs.StringVar(&c.ListenAddr, "listen-addr", env("LISTEN_ADDR", ":8080"), "address to serve HTTP and WebSocket on (LISTEN_ADDR)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", defaultMetricsAddr), "address of the Prometheus /metrics listener, or off (METRICS_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory of the embedded SQLite store (DATA_DIR)")
-	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", ""), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
-	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
-	fs.StringVar(&playground, "playground", env("PLAYGROUND", "off"), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
-	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "trace, debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&demo, "demo", env("DEMO", "on"), "on: create the demo domain on an empty embedded store (DEMO)")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", 12*time.Hour), "how long a session lives (SESSION_TTL)")
-	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", 15*time.Second), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
-	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", 3000), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
-	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", 5000), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
-	fs.DurationVar(&c.AssistTTL, "assist-ttl", envs.duration("ASSIST_TTL", assist.DefaultTTL), "how long a remote assistance lasts (ASSIST_TTL)")
-	fs.StringVar(&c.DashboardURL, "dashboard-url", env("DASHBOARD_URL", "/dashboard"), "the customer dashboard's URL, for remote assistance links (DASHBOARD_URL)")
-	fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", envs.duration("WS_INIT_TIMEOUT", 10*time.Second), "time a WebSocket has to send connection_init (WS_INIT_TIMEOUT)")
-	fs.DurationVar(&c.WSPing, "ws-ping-interval", envs.duration("WS_PING_INTERVAL", 15*time.Second), "WebSocket keep-alive period; peers that miss two pings are dropped (WS_PING_INTERVAL)")
-	fs.StringVar(&c.InstanceID, "instance-id", env("INSTANCE_ID", ""), "stable name of this instance, to resume the event stream after a restart (INSTANCE_ID; default host name and listen address)")
-	fs.IntVar(&c.MaxDepth, "max-depth", envs.int("MAX_DEPTH", 12), "deepest selection nesting (MAX_DEPTH)")
-	fs.IntVar(&c.MaxAliases, "max-aliases", envs.int("MAX_ALIASES", 30), "aliases in one operation (MAX_ALIASES)")
-	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", 10), "root fields in one operation (MAX_ROOT_FIELDS)")
-	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", 1<<20), "largest HTTP request body (MAX_BODY_BYTES)")
-	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", 64<<10), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
-	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", passwords.DefaultMinLength), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
+	fs.StringVar(&c.ListenAddr, "listen-addr", env("LISTEN_ADDR", c.ListenAddr), "address to serve HTTP and WebSocket on (LISTEN_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", c.MetricsAddr), "address of the Prometheus /metrics listener, or off (METRICS_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", c.DataDir), "directory of the embedded SQLite store (DATA_DIR)")
+	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", c.MongoURI), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
+	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", strings.Join(c.AllowedOrigins, ",")), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
+	fs.StringVar(&playground, "playground", env("PLAYGROUND", onOff(c.Playground)), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
+	fs.StringVar(&level, "log-level", env("LOG_LEVEL", c.LogLevel.String()), "trace, debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on an empty embedded store (DEMO)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", c.SessionTTL), "how long a session lives (SESSION_TTL)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", c.ShutdownGrace), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
+	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", c.ComplexityMax), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")
+	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", c.TokenLimit), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
+	fs.DurationVar(&c.AssistTTL, "assist-ttl", envs.duration("ASSIST_TTL", c.AssistTTL), "how long a remote assistance lasts (ASSIST_TTL)")
+	fs.StringVar(&c.DashboardURL, "dashboard-url", env("DASHBOARD_URL", c.DashboardURL), "the customer dashboard's URL, for remote assistance links (DASHBOARD_URL)")
+	fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", envs.duration("WS_INIT_TIMEOUT", c.WSInitTimeout), "time a WebSocket has to send connection_init (WS_INIT_TIMEOUT)")
+	fs.DurationVar(&c.WSPing, "ws-ping-interval", envs.duration("WS_PING_INTERVAL", c.WSPing), "WebSocket keep-alive period; peers that miss two pings are dropped (WS_PING_INTERVAL)")
+	fs.StringVar(&c.InstanceID, "instance-id", env("INSTANCE_ID", c.InstanceID), "stable name of this instance, to resume the event stream after a restart (INSTANCE_ID; default host name and listen address)")
+	fs.IntVar(&c.MaxDepth, "max-depth", envs.int("MAX_DEPTH", c.MaxDepth), "deepest selection nesting (MAX_DEPTH)")
+	fs.IntVar(&c.MaxAliases, "max-aliases", envs.int("MAX_ALIASES", c.MaxAliases), "aliases in one operation (MAX_ALIASES)")
+	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", c.MaxRootFields), "root fields in one operation (MAX_ROOT_FIELDS)")
+	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", c.MaxBodyBytes), "largest HTTP request body (MAX_BODY_BYTES)")
+	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", c.WSMaxMessage), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", c.PasswordMin), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(usage)
@@ -114,6 +185,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if c.Demo, err = parseSwitch("DEMO", demo); err != nil {
 		return config{}, err
 	}
+	c.AllowedOrigins = nil
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(o, "/"))
@@ -127,14 +199,18 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		host, _ := os.Hostname()
 		c.InstanceID = host + c.ListenAddr
 	}
-	if c.SessionTTL <= 0 || c.ShutdownGrace <= 0 || c.ComplexityMax <= 0 || c.TokenLimit <= 0 || c.AssistTTL <= 0 || c.WSInitTimeout <= 0 || c.WSPing <= 0 ||
-		c.MaxDepth <= 0 || c.MaxAliases < 0 || c.MaxRootFields <= 0 || c.MaxBodyBytes <= 0 || c.WSMaxMessage <= 0 {
-		return config{}, errors.New("bad configuration: durations and limits must be positive")
-	}
-	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {
-		return config{}, fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
+	if err := c.validate(); err != nil {
+		return config{}, err
 	}
 	return c, nil
+}
+
+// onOff returns a switch's value as the flags spell it.
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 func parseSwitch(name, v string) (bool, error) {

@@ -51,16 +51,19 @@ func (s *testInstance) URL() string {
 	return s.server.URL()
 }
 
-// testConfig returns the configuration of a test server: a loopback port,
-// the demo domain, the defaults' limits.
+// testConfig returns the configuration of a test server: the defaults, on
+// loopback ports picked by the system, with the demo domain signed in with
+// testPassword, debug logs and an instance id of its own. DataDir is empty,
+// which start refuses: startTest gives each test a directory of its own, so
+// that no test writes to the default ./data.
 func testConfig() config {
-	return config{
-		ListenAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Demo: true, DemoPassword: testPassword,
-		LogLevel: zerolog.DebugLevel, SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second,
-		ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: 30 * time.Minute, DashboardURL: "/dashboard",
-		WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: ids.New(),
-		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxBodyBytes: 1 << 20, WSMaxMessage: 64 << 10,
-	}
+	cfg := defaultConfig()
+	cfg.ListenAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DataDir = ""
+	cfg.Demo, cfg.DemoPassword = true, testPassword
+	cfg.LogLevel = zerolog.DebugLevel
+	cfg.InstanceID = ids.New()
+	return cfg
 }
 
 // startTest starts a real server on a loopback port with the demo domain on a

@@ -152,8 +152,11 @@ type server struct {
 
 // start opens the store, creates the demo domain if due, and serves on
 // cfg.ListenAddr in the background. It returns an error, having released
-// everything, if any of that fails.
+// everything, if cfg does not validate or any of that fails.
 func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer) (*server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
