@@ -1,6 +1,8 @@
 // Package store names the whole of what a storage backend implements: every
 // domain package's Store interface. internal/store/sqlite and
 // internal/store/mongo implement it, internal/store/storetest checks both.
+// Where a query follows a domain rule, the rule is said once here and each
+// backend translates it (AboutCustomer).
 package store
 
 import (

@@ -10,7 +10,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
@@ -191,17 +190,14 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	var doc customerDoc
 	err := s.customers.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		if _, err := s.CustomerByID(ctx, u.ID); err != nil {
-			return customers.Customer{}, err
-		}
-		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, apperr.ErrConflict)
+		err = missed(ctx, s.customers, u.ID)
 	}
 	if err != nil {
-		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, mapErr(err))
 	}
 	faults.Crash(faults.AfterCustomerChange)
 	if err := s.relay(ctx, s.customers, u.ID, items); err != nil {
-		return customers.Customer{}, err
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
 	}
 	return doc.customer(), nil
 }
@@ -255,11 +251,11 @@ func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]dev
 	opts := options.Find().SetSort(bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}})
 	cur, err := s.devices.Find(ctx, bson.D{{Key: "customerId", Value: customerID}}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
 	var docs []deviceDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
 	out := make([]devices.Device, len(docs))
 	for i, d := range docs {
@@ -286,11 +282,14 @@ func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Re
 		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
 	}
 	res, err := s.devices.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, update)
+	if err == nil {
+		err = noneChanged(res, mongo.ErrNoDocuments)
+	}
+	if err == nil {
+		err = s.relay(ctx, s.devices, d.ID, items)
+	}
 	if err != nil {
-		return fmt.Errorf("update device %s: %w", d.ID, err)
+		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))
 	}
-	if res.MatchedCount == 0 {
-		return fmt.Errorf("update device %s: %w", d.ID, apperr.ErrNotFound)
-	}
-	return s.relay(ctx, s.devices, d.ID, items)
+	return nil
 }

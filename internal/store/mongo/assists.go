@@ -8,7 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
@@ -43,10 +42,14 @@ func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Re
 	doc := assistDoc{ID: a.ID, DomainID: a.DomainID, CustomerID: a.CustomerID, OperatorID: a.OperatorID, Reason: a.Reason,
 		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, State: a.State, EndedAt: a.EndedAt, EndedBy: a.EndedBy,
 		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, Outbox: items}
-	if _, err := s.assists.InsertOne(ctx, doc); err != nil {
+	_, err := s.assists.InsertOne(ctx, doc)
+	if err == nil {
+		err = s.relay(ctx, s.assists, a.ID, items)
+	}
+	if err != nil {
 		return fmt.Errorf("create assist: %w", mapErr(err))
 	}
-	return s.relay(ctx, s.assists, a.ID, items)
+	return nil
 }
 
 // AssistByID implements assist.Store.
@@ -71,11 +74,11 @@ func (s *Store) findAssist(ctx context.Context, filter bson.D) (assist.Session, 
 func (s *Store) UseTicket(ctx context.Context, id string) error {
 	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "ticketUsed", Value: false}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "ticketUsed", Value: true}}}})
+	if err == nil {
+		err = noneChanged(res, errStale)
+	}
 	if err != nil {
 		return fmt.Errorf("use ticket: %w", mapErr(err))
-	}
-	if res.ModifiedCount == 0 {
-		return fmt.Errorf("use ticket: %w", apperr.ErrConflict)
 	}
 	return nil
 }
@@ -88,13 +91,16 @@ func (s *Store) EndAssist(ctx context.Context, id string, state assist.State, en
 		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
 	}
 	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "state", Value: assist.StateActive}}, update)
+	if err == nil {
+		err = noneChanged(res, errStale)
+	}
+	if err == nil {
+		err = s.relay(ctx, s.assists, id, items)
+	}
 	if err != nil {
-		return fmt.Errorf("end assist %s: %w", id, err)
+		return fmt.Errorf("end assist %s: %w", id, mapErr(err))
 	}
-	if res.ModifiedCount == 0 {
-		return fmt.Errorf("end assist %s: %w", id, apperr.ErrConflict)
-	}
-	return s.relay(ctx, s.assists, id, items)
+	return nil
 }
 
 // AssistSessions implements assist.Store.

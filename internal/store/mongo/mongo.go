@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
@@ -57,11 +58,11 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	// apperr.ErrUnavailable; the driver reconnects by itself when it is back.
 	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(2 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri))
 	if err != nil {
-		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+		return nil, fmt.Errorf("connect to MongoDB: %w", mapErr(err))
 	}
 	if err := client.Ping(ctx, nil); err != nil {
 		_ = client.Disconnect(context.Background())
-		return nil, fmt.Errorf("reach MongoDB at %s: %w", cs.Hosts, err)
+		return nil, fmt.Errorf("reach MongoDB at %s: %w", cs.Hosts, mapErr(err))
 	}
 	db := client.Database(dbName)
 	s := &Store{
@@ -91,12 +92,12 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: "events"}})
 	if err != nil {
-		return fmt.Errorf("list collections: %w", err)
+		return fmt.Errorf("list collections: %w", mapErr(err))
 	}
 	if len(names) == 0 {
 		opts := options.CreateCollection().SetCapped(true).SetSizeInBytes(eventsCapBytes)
 		if err := db.CreateCollection(ctx, "events", opts); err != nil {
-			return fmt.Errorf("create capped events collection: %w", err)
+			return fmt.Errorf("create capped events collection: %w", mapErr(err))
 		}
 	}
 	unique := options.Index().SetUnique(true)
@@ -123,7 +124,7 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 	}
 	for _, ix := range indexes {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {
-			return fmt.Errorf("ensure index on %s: %w", ix.coll.Name(), err)
+			return fmt.Errorf("ensure index on %s: %w", ix.coll.Name(), mapErr(err))
 		}
 	}
 	return nil
@@ -131,28 +132,70 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 
 // Ping returns an error if the primary cannot be reached.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx, nil); err != nil {
-		return mapErr(err)
-	}
-	return nil
+	return mapErr(s.client.Ping(ctx, nil))
 }
 
 // Close disconnects from the server.
 func (s *Store) Close(ctx context.Context) error {
-	return s.client.Disconnect(ctx)
+	return mapErr(s.client.Disconnect(ctx))
 }
 
-// mapErr turns driver errors into apperr sentinels: a missing document,
-// a duplicate key, and a server that cannot be reached (which the API shows
-// as UNAVAILABLE).
+// errStale is what a conditional write (on a version, a state, an unused
+// ticket) that changed no document hands to mapErr when its document may
+// exist: the document no longer meets the condition. A write that changed no
+// document because there is none hands mongo.ErrNoDocuments, as a read of a
+// missing document does.
+var errStale = errors.New("the document no longer meets the write's condition")
+
+// mapErr is the one place this store decides what a driver's error means to
+// its callers; every method passes every driver error through it. A missing
+// document is apperr.ErrNotFound; a duplicate key and a stale conditional
+// write are apperr.ErrConflict; a server that cannot be reached, that
+// dropped the connection or that does not answer in time is
+// apperr.ErrUnavailable (the API's UNAVAILABLE); anything else is returned
+// as it is.
 func mapErr(err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return apperr.ErrNotFound
-	case mongo.IsDuplicateKeyError(err):
+	case errors.Is(err, errStale), mongo.IsDuplicateKeyError(err):
 		return fmt.Errorf("%w: %v", apperr.ErrConflict, err)
-	case mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &topology.ServerSelectionError{}):
+	case mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &topology.ServerSelectionError{}) || poolCleared(err):
 		return fmt.Errorf("%w: %v", apperr.ErrUnavailable, err)
 	}
 	return err
+}
+
+// poolCleared reports whether err is the driver's "connection pool was
+// cleared" error: another operation's network error emptied the pool, and
+// this operation failed with it (the error wraps nothing, and its type is
+// unexported; it is the one driver.RetryablePoolError).
+func poolCleared(err error) bool {
+	var pce driver.RetryablePoolError
+	return errors.As(err, &pce) && pce.Retryable()
+}
+
+// missed returns what a conditional write on document id of coll that
+// changed nothing hands to mapErr: errStale if the document exists,
+// mongo.ErrNoDocuments if not, or the error of finding out.
+func missed(ctx context.Context, coll *mongo.Collection, id string) error {
+	n, err := coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}, options.Count().SetLimit(1))
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return mongo.ErrNoDocuments
+	}
+	return errStale
+}
+
+// noneChanged returns ifNone (errStale or mongo.ErrNoDocuments, for mapErr)
+// when a write matched no document.
+func noneChanged(res *mongo.UpdateResult, ifNone error) error {
+	if res.MatchedCount == 0 {
+		return ifNone
+	}
+	return nil
 }

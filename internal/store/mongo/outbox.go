@@ -2,11 +2,13 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
 )
@@ -48,12 +50,14 @@ func (s *Store) relay(ctx context.Context, coll *mongo.Collection, id string, it
 		case it.Event != nil:
 			_, err = s.events.InsertOne(ctx, it.Event)
 		}
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
+		// A copy that already exists (a conflict) is this record, relayed
+		// before: the relay goes on.
+		if err := mapErr(err); err != nil && !errors.Is(err, apperr.ErrConflict) {
 			return fmt.Errorf("relay %s: %w", it.ID, err)
 		}
 		pull := bson.D{{Key: "$pull", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "id", Value: it.ID}}}}}}
 		if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, pull); err != nil {
-			return fmt.Errorf("relay %s: %w", it.ID, err)
+			return fmt.Errorf("relay %s: %w", it.ID, mapErr(err))
 		}
 	}
 	return nil

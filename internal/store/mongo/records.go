@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
 )
 
 type sessionDoc struct {
@@ -107,10 +108,7 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}}
 	if q.CustomerID != "" {
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "targetType", Value: "customer"}, {Key: "targetId", Value: q.CustomerID}},
-			bson.D{{Key: "actingFor", Value: q.CustomerID}},
-		}}})
+		and = append(and, auditFilterBSON(store.AboutCustomer(q.CustomerID)))
 	}
 	if q.ActorID != "" {
 		and = append(and, bson.D{{Key: "actorId", Value: q.ActorID}})
@@ -126,6 +124,33 @@ func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit))
 	return s.findAudit(ctx, bson.D{{Key: "$and", Value: and}}, opts)
+}
+
+// auditFilterBSON returns f as a filter on the audit collection.
+func auditFilterBSON(f store.AuditFilter) bson.D {
+	anyOf := bson.A{}
+	for _, clause := range f {
+		allOf := bson.D{}
+		for _, eq := range clause {
+			allOf = append(allOf, bson.E{Key: auditKey(eq.Field), Value: eq.Value})
+		}
+		anyOf = append(anyOf, allOf)
+	}
+	return bson.D{{Key: "$or", Value: anyOf}}
+}
+
+// auditKey returns the key of an audit field in auditDoc. It panics for a
+// field this store does not know, which the contract suite would show first.
+func auditKey(f store.AuditField) string {
+	switch f {
+	case store.AuditTargetType:
+		return "targetType"
+	case store.AuditTargetID:
+		return "targetId"
+	case store.AuditActingFor:
+		return "actingFor"
+	}
+	panic(fmt.Sprintf("mongo: no key for audit field %d", f))
 }
 
 // AuditRecordsOfAssist implements assist.Store.
@@ -255,7 +280,7 @@ func (s *Store) eventsLostSince(ctx context.Context, since time.Time) (bool, err
 	var oldest eventDoc
 	opts := options.FindOne().SetSort(bson.D{{Key: "occurredAt", Value: 1}})
 	if err := s.events.FindOne(ctx, bson.D{}, opts).Decode(&oldest); err != nil {
-		return false, err
+		return false, mapErr(err)
 	}
 	return oldest.OccurredAt.After(since), nil
 }
@@ -276,12 +301,12 @@ func (s *Store) TailPosition(ctx context.Context, instance string) (string, erro
 	var doc struct {
 		Position string `bson:"position"`
 	}
-	err := s.tailPositions.FindOne(ctx, bson.D{{Key: "_id", Value: instance}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := mapErr(s.tailPositions.FindOne(ctx, bson.D{{Key: "_id", Value: instance}}).Decode(&doc))
+	if errors.Is(err, apperr.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("tail position: %w", mapErr(err))
+		return "", fmt.Errorf("tail position: %w", err)
 	}
 	return doc.Position, nil
 }

@@ -3,11 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
@@ -150,7 +148,7 @@ func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (cu
 func (s *Store) customerWhere(ctx context.Context, where string, args ...any) (customers.Customer, error) {
 	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM customers c WHERE `+where)
 	if err != nil {
-		return customers.Customer{}, fmt.Errorf("customer: %w", err)
+		return customers.Customer{}, fmt.Errorf("customer: %w", mapErr(err))
 	}
 	c, _, err := scanCustomer(stmt.QueryRowContext(ctx, args...))
 	if err != nil {
@@ -187,14 +185,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 			return err
 		}
 		if n == 0 {
-			var exists bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?)`, u.ID).Scan(&exists); err != nil {
-				return err
-			}
-			if exists {
-				return apperr.ErrConflict
-			}
-			return apperr.ErrNotFound
+			return missed(ctx, tx, "customers", u.ID)
 		}
 		if err := writeRecords(ctx, tx, u.Audit, u.Events...); err != nil {
 			return err
@@ -203,7 +194,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		return nil
 	})
 	if err != nil {
-		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, mapErr(err))
 	}
 	return s.CustomerByID(ctx, u.ID)
 }
@@ -212,7 +203,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
 	var n int64
 	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE domain_id = ?`, domainID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count customers: %w", err)
+		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
 }
@@ -257,11 +248,11 @@ func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
 	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE customer_id = ? ORDER BY name, id`)
 	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
 	rows, err := stmt.QueryContext(ctx, customerID)
 	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
 	defer rows.Close()
 	var out []devices.Device
@@ -272,14 +263,17 @@ func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]dev
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
+	}
+	return out, nil
 }
 
 // DeviceByID implements devices.Store.
 func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
 	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`)
 	if err != nil {
-		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
+		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
 	}
 	d, err := scanDevice(stmt.QueryRowContext(ctx, id))
 	if err != nil {
@@ -296,13 +290,13 @@ func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Re
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, apperr.ErrNotFound)
+		if err := noneChanged(res, sql.ErrNoRows); err != nil {
+			return err
 		}
 		return writeRecords(ctx, tx, rec)
 	})
 	if err != nil {
-		return fmt.Errorf("update device %s: %w", d.ID, err)
+		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
@@ -57,7 +56,7 @@ func (s *Store) AssistByTicket(ctx context.Context, ticketHash string) (assist.S
 func (s *Store) assistWhere(ctx context.Context, where string, arg string) (assist.Session, error) {
 	stmt, err := s.readStmt(ctx, `SELECT `+assistColumns+` FROM assists WHERE `+where)
 	if err != nil {
-		return assist.Session{}, fmt.Errorf("assist: %w", err)
+		return assist.Session{}, fmt.Errorf("assist: %w", mapErr(err))
 	}
 	a, err := scanAssist(stmt.QueryRowContext(ctx, arg))
 	if err != nil {
@@ -69,11 +68,11 @@ func (s *Store) assistWhere(ctx context.Context, where string, arg string) (assi
 // UseTicket implements assist.Store.
 func (s *Store) UseTicket(ctx context.Context, id string) error {
 	res, err := s.write.ExecContext(ctx, `UPDATE assists SET ticket_used = 1 WHERE id = ? AND ticket_used = 0`, id)
-	if err != nil {
-		return fmt.Errorf("use ticket: %w", err)
+	if err == nil {
+		err = noneChanged(res, errStale)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("use ticket: %w", apperr.ErrConflict)
+	if err != nil {
+		return fmt.Errorf("use ticket: %w", mapErr(err))
 	}
 	return nil
 }
@@ -86,13 +85,13 @@ func (s *Store) EndAssist(ctx context.Context, id string, state assist.State, en
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return apperr.ErrConflict
+		if err := noneChanged(res, errStale); err != nil {
+			return err
 		}
 		return writeRecords(ctx, tx, rec, evs...)
 	})
 	if err != nil {
-		return fmt.Errorf("end assist %s: %w", id, err)
+		return fmt.Errorf("end assist %s: %w", id, mapErr(err))
 	}
 	return nil
 }
@@ -130,7 +129,7 @@ func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]ass
 func (s *Store) assists(ctx context.Context, where string, args ...any) ([]assist.Session, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+assistColumns+` FROM assists WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("assists: %w", err)
+		return nil, fmt.Errorf("assists: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var out []assist.Session
@@ -141,5 +140,8 @@ func (s *Store) assists(ctx context.Context, where string, args ...any) ([]assis
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("assists: %w", mapErr(err))
+	}
+	return out, nil
 }

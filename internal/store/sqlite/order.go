@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/iotconsole/bff/internal/apperr"
 )
 
 // Every customer has an order label, customers.sort_seq, which is also its
@@ -35,14 +37,14 @@ type orderKey struct{ last, first, id string }
 // in name order, or minLabel-1 / maxLabel+1 when there is none.
 func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after int64, err error) {
 	before, after = minLabel-1, maxLabel+1
-	err = tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
-		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
+		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before))
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) > (?, ?, ?)
-		ORDER BY last_key, first_key, id LIMIT 1`, k.last, k.first, k.id).Scan(&after)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) > (?, ?, ?)
+		ORDER BY last_key, first_key, id LIMIT 1`, k.last, k.first, k.id).Scan(&after))
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, err
 	}
 	return before, after, nil

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/sessions"
+	"github.com/iotconsole/bff/internal/store"
 )
 
 // CreateSession implements sessions.Store.
@@ -46,7 +49,7 @@ func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at 
 	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE token_hash = ? AND revoked_at = 0`,
 		millis(at), reason, tokenHash)
 	if err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+		return fmt.Errorf("revoke session: %w", mapErr(err))
 	}
 	return nil
 }
@@ -55,9 +58,13 @@ func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at 
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, millis(before))
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
+		return 0, fmt.Errorf("delete expired sessions: %w", mapErr(err))
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", mapErr(err))
+	}
+	return n, nil
 }
 
 // AppendAudit implements audit.Store.
@@ -102,7 +109,8 @@ func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([
 func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	where, args := `domain_id = ?`, []any{q.DomainID}
 	if q.CustomerID != "" {
-		where, args = where+` AND ((target_type = 'customer' AND target_id = ?) OR acting_for = ?)`, append(args, q.CustomerID, q.CustomerID)
+		cond, condArgs := auditFilterSQL(store.AboutCustomer(q.CustomerID))
+		where, args = where+` AND `+cond, append(args, condArgs...)
 	}
 	if q.ActorID != "" {
 		where, args = where+` AND actor_id = ?`, append(args, q.ActorID)
@@ -116,6 +124,36 @@ func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 	return s.auditWhere(ctx, where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, q.Limit)...)
 }
 
+// auditFilterSQL returns f as an SQL condition on the audit table and its
+// arguments.
+func auditFilterSQL(f store.AuditFilter) (string, []any) {
+	var anyOf []string
+	var args []any
+	for _, clause := range f {
+		var allOf []string
+		for _, eq := range clause {
+			allOf = append(allOf, auditColumn(eq.Field)+" = ?")
+			args = append(args, eq.Value)
+		}
+		anyOf = append(anyOf, "("+strings.Join(allOf, " AND ")+")")
+	}
+	return "(" + strings.Join(anyOf, " OR ") + ")", args
+}
+
+// auditColumn returns the column of an audit field. It panics for a field
+// this store does not know, which the contract suite would show first.
+func auditColumn(f store.AuditField) string {
+	switch f {
+	case store.AuditTargetType:
+		return "target_type"
+	case store.AuditTargetID:
+		return "target_id"
+	case store.AuditActingFor:
+		return "acting_for"
+	}
+	panic(fmt.Sprintf("sqlite: no column for audit field %d", f))
+}
+
 // AuditRecordsOfAssist implements assist.Store.
 func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
 	return s.auditWhere(ctx, `assist_id = ? ORDER BY at, id`, id)
@@ -125,7 +163,7 @@ func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]au
 	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, at, actor_type, actor_id, acting_for, action, target_type,
 		target_id, reason, request_id, outcome, assist_id FROM audit WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("audit records: %w", err)
+		return nil, fmt.Errorf("audit records: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var out []audit.Record
@@ -134,12 +172,15 @@ func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]au
 		var at int64
 		if err := rows.Scan(&r.ID, &r.DomainID, &at, &r.ActorType, &r.ActorID, &r.ActingFor, &r.Action, &r.TargetType,
 			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome, &r.AssistID); err != nil {
-			return nil, fmt.Errorf("audit records: %w", err)
+			return nil, fmt.Errorf("audit records: %w", mapErr(err))
 		}
 		r.At = fromMillis(at)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit records: %w", mapErr(err))
+	}
+	return out, nil
 }
 
 // AppendEvent implements events.Store.
@@ -155,7 +196,7 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, type, customer_id, actor_id, data, occurred_at
 		FROM events WHERE domain_id = ? ORDER BY seq DESC LIMIT ?`, domainID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("recent events: %w", err)
+		return nil, fmt.Errorf("recent events: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var out []events.Event
@@ -164,7 +205,7 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 		var data string
 		var at int64
 		if err := rows.Scan(&e.ID, &e.DomainID, &e.Type, &e.CustomerID, &e.ActorID, &data, &at); err != nil {
-			return nil, fmt.Errorf("recent events: %w", err)
+			return nil, fmt.Errorf("recent events: %w", mapErr(err))
 		}
 		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
 			return nil, fmt.Errorf("recent events: %w", err)
@@ -172,7 +213,10 @@ func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([
 		e.OccurredAt = fromMillis(at)
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recent events: %w", mapErr(err))
+	}
+	return out, nil
 }
 
 // tailInterval is how often TailEvents looks for new events.
@@ -185,7 +229,7 @@ func (s *Store) TailEvents(ctx context.Context, after string, handle func(events
 	last, err := strconv.ParseInt(after, 10, 64)
 	if after == "" || err != nil {
 		if err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&last); err != nil {
-			return fmt.Errorf("tail events: %w", err)
+			return fmt.Errorf("tail events: %w", mapErr(err))
 		}
 	}
 	ticker := time.NewTicker(tailInterval)
@@ -202,7 +246,7 @@ func (s *Store) TailEvents(ctx context.Context, after string, handle func(events
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("tail events: %w", err)
+			return fmt.Errorf("tail events: %w", mapErr(err))
 		}
 		var batch []events.Event
 		for rows.Next() {
@@ -211,7 +255,7 @@ func (s *Store) TailEvents(ctx context.Context, after string, handle func(events
 			var at int64
 			if err := rows.Scan(&last, &e.ID, &e.DomainID, &e.Type, &e.CustomerID, &e.ActorID, &data, &at); err != nil {
 				rows.Close()
-				return fmt.Errorf("tail events: %w", err)
+				return fmt.Errorf("tail events: %w", mapErr(err))
 			}
 			_ = json.Unmarshal([]byte(data), &e.Data) // written by writeRecords as a JSON object
 			e.OccurredAt, e.Position = fromMillis(at), strconv.FormatInt(last, 10)
@@ -230,7 +274,7 @@ func (s *Store) SaveTailPosition(ctx context.Context, instance, position string)
 		ON CONFLICT (instance) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
 		instance, position, millis(time.Now()))
 	if err != nil {
-		return fmt.Errorf("save tail position: %w", err)
+		return fmt.Errorf("save tail position: %w", mapErr(err))
 	}
 	return nil
 }
@@ -238,8 +282,8 @@ func (s *Store) SaveTailPosition(ctx context.Context, instance, position string)
 // TailPosition implements events.Store.
 func (s *Store) TailPosition(ctx context.Context, instance string) (string, error) {
 	var position string
-	err := s.read.QueryRowContext(ctx, `SELECT position FROM tail_positions WHERE instance = ?`, instance).Scan(&position)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := mapErr(s.read.QueryRowContext(ctx, `SELECT position FROM tail_positions WHERE instance = ?`, instance).Scan(&position))
+	if errors.Is(err, apperr.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {

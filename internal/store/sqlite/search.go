@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
 )
 
@@ -60,9 +60,9 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	if q.After != nil {
 		// The greatest label at or before the cursor's position, found anew so
 		// that relabelling since the previous page changes nothing.
-		err := s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) <= (?, ?, ?)
-			ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, []any{q.After.LastKey, q.After.FirstKey, q.After.ID}, &start)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) <= (?, ?, ?)
+			ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, []any{q.After.LastKey, q.After.FirstKey, q.After.ID}, &start))
+		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}
 	}
@@ -82,11 +82,11 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any) ([]customers.Hit, error) {
 	stmt, err := s.readStmt(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("search customers: %w", err)
+		return nil, fmt.Errorf("search customers: %w", mapErr(err))
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("search customers: %w", err)
+		return nil, fmt.Errorf("search customers: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var hits []customers.Hit
@@ -98,7 +98,10 @@ func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any)
 		cur.Exact = exact
 		hits = append(hits, customers.Hit{Customer: c, Cursor: cur})
 	}
-	return hits, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search customers: %w", mapErr(err))
+	}
+	return hits, nil
 }
 
 // listCustomers pages through a domain in name order, with no search terms.
@@ -135,7 +138,7 @@ func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuer
 	}
 	var n int64
 	if err := s.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count customers: %w", err)
+		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
 }

@@ -75,7 +75,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 // Ping returns an error if the database cannot be read.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return mapErr(s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
 // Close closes both connection pools.
@@ -127,19 +127,67 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// mapErr turns driver errors into apperr sentinels.
+// errStale is what a conditional write (on a version, a state, an unused
+// ticket) that changed no row hands to mapErr when its row may exist: the
+// row no longer meets the condition. A write that changed no row because
+// there is none hands sql.ErrNoRows, as a read of a missing row does.
+var errStale = errors.New("the row no longer meets the write's condition")
+
+// mapErr is the one place this store decides what a driver's error means to
+// its callers; every method passes its errors through it. A missing row is
+// apperr.ErrNotFound; a unique or primary key violation and a stale
+// conditional write are apperr.ErrConflict; a database another process has
+// kept locked for longer than the busy timeout (a second server on the same
+// data directory, a maintenance session) is apperr.ErrUnavailable, the
+// embedded store's one outage; anything else, a closed database included,
+// is returned as it is.
 func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return apperr.ErrNotFound
 	}
+	if errors.Is(err, errStale) {
+		return fmt.Errorf("%w: %v", apperr.ErrConflict, err)
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		switch code := se.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %v", apperr.ErrConflict, err)
+		case code&0xff == sqlite3.SQLITE_BUSY: // and its extended codes
+			return fmt.Errorf("%w: %v", apperr.ErrUnavailable, err)
 		}
 	}
 	return err
+}
+
+// missed returns what a conditional write on row id of table that changed
+// nothing hands to mapErr: errStale if the row exists, sql.ErrNoRows if not.
+func missed(ctx context.Context, tx *sql.Tx, table, id string) error {
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return errStale
+	}
+	return sql.ErrNoRows
+}
+
+// noneChanged returns ifNone (errStale or sql.ErrNoRows, for mapErr) when
+// the write whose result is res changed no row, the driver's error when it
+// cannot tell, and nil when it changed some.
+func noneChanged(res sql.Result, ifNone error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ifNone
+	}
+	return nil
 }
 
 func millis(t time.Time) int64 {
@@ -161,7 +209,7 @@ func fromMillis(ms int64) time.Time {
 // It takes about 15 s per million customers; searches go on meanwhile.
 func (s *Store) Optimize(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('optimize')`); err != nil {
-		return fmt.Errorf("optimize search index: %w", err)
+		return fmt.Errorf("optimize search index: %w", mapErr(err))
 	}
 	return nil
 }

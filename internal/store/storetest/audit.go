@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,11 @@ func testFindAudit(t *testing.T, s store.Store) {
 	base := now()
 	var all []audit.Record
 	add := func(domainID, actor, action, targetType, target, actingFor string, i int) audit.Record {
-		r := audit.Record{ID: ids.New(), DomainID: domainID, At: base.Add(time.Duration(i) * time.Second), ActorType: audit.ActorOperator,
+		actorType := audit.ActorOperator
+		if strings.HasPrefix(actor, "cust-") {
+			actorType = audit.ActorCustomer
+		}
+		r := audit.Record{ID: ids.New(), DomainID: domainID, At: base.Add(time.Duration(i) * time.Second), ActorType: actorType,
 			ActorID: actor, ActingFor: actingFor, Action: action, TargetType: targetType, TargetID: target, Outcome: audit.OutcomeSuccess}
 		if err := s.AppendAudit(ctx, r); err != nil {
 			t.Fatal(err)
@@ -31,6 +36,12 @@ func testFindAudit(t *testing.T, s store.Store) {
 	rename := add(d.ID, "op-1", audit.ActionDeviceUpdated, "device", "dev-9", "cust-1", 3)
 	add(d.ID, "op-1", audit.ActionLoginSuccess, "operator", "op-1", "", 4)
 	add(other.ID, "op-x", audit.ActionUserDisabled, "customer", "cust-1", "", 5)
+	// Records that only look like records about cust-1: another type of
+	// target with the same id, another customer, and cust-1's own change of
+	// its device (it is the actor, not the target, and acts for nobody).
+	add(d.ID, "op-1", audit.ActionUserCreated, "operator", "cust-1", "", 6)
+	add(d.ID, "op-1", audit.ActionUserDisabled, "customer", "cust-2", "", 7)
+	add(d.ID, "cust-1", audit.ActionDeviceUpdated, "device", "dev-9", "", 8)
 
 	find := func(q audit.Query) []audit.Record {
 		t.Helper()
@@ -45,7 +56,22 @@ func testFindAudit(t *testing.T, s store.Store) {
 		return got
 	}
 	wantEqual(t, find(audit.Query{}), all)
-	wantEqual(t, find(audit.Query{CustomerID: "cust-1"}), []audit.Record{rename, disable, reset})
+	// "Records about a customer", said once in store.AboutCustomer: what the
+	// store selects is what the rule selects, and that is the records that
+	// target the customer or were done acting for it.
+	about := find(audit.Query{CustomerID: "cust-1"})
+	wantEqual(t, about, []audit.Record{rename, disable, reset})
+	var ruled []audit.Record
+	for _, r := range all {
+		if store.AboutCustomer("cust-1").Match(r) {
+			ruled = append(ruled, r)
+		}
+	}
+	wantEqual(t, about, ruled)
+	// The rule is one condition among the others, all of which hold.
+	wantEqual(t, find(audit.Query{CustomerID: "cust-1", Action: audit.ActionUserDisabled}), []audit.Record{disable})
+	wantEqual(t, find(audit.Query{CustomerID: "cust-1", ActorID: "op-1"}), []audit.Record{rename, reset})
+	wantEqual(t, find(audit.Query{CustomerID: "cust-1", Limit: 1, Before: &audit.Cursor{At: rename.At, ID: rename.ID}}), []audit.Record{disable})
 	wantEqual(t, find(audit.Query{ActorID: "op-2"}), []audit.Record{disable})
 	wantEqual(t, find(audit.Query{Action: audit.ActionPasswordReset}), []audit.Record{reset})
 	page := find(audit.Query{Limit: 2})
