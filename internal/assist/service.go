@@ -125,7 +125,7 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 }
 
 func (s *Service) record(ctx context.Context, actor audit.Actor, action string, a Session, reason string, at time.Time) audit.Record {
-	r := actor.Record(action, "customer", a.CustomerID, reason)
+	r := actor.Record(action, audit.TargetCustomer, a.CustomerID, reason)
 	r.ID, r.At, r.RequestID, r.AssistID = ids.New(), at, audit.RequestID(ctx), a.ID
 	return r
 }

@@ -51,8 +51,13 @@ const (
 	ActionLoginLock = "authn_login_lock"
 )
 
-// Target types of records that are not about a stored object.
+// Target types: what a record is about. The first three are stored
+// objects; their TargetID is the object's id.
 const (
+	TargetCustomer = "customer"
+	TargetOperator = "operator"
+	TargetDevice   = "device"
+
 	// TargetOperation names a GraphQL root field (an operation refused).
 	TargetOperation = "operation"
 	// TargetClientAddress names the network address of a client.

@@ -39,7 +39,7 @@ func PersonalWords(c Customer) []string {
 
 // AuditRecord returns the audit record of action on customer id by actor.
 func AuditRecord(actor audit.Actor, action, customerID, reason string, at time.Time, requestID string) audit.Record {
-	r := actor.Record(action, "customer", customerID, reason)
+	r := actor.Record(action, audit.TargetCustomer, customerID, reason)
 	r.ID, r.At, r.RequestID = ids.New(), at, requestID
 	return r
 }

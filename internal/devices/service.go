@@ -98,7 +98,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 		d.Settings.Notifications = *ch.Notifications
 	}
 	d.UpdatedAt = s.now()
-	rec := actor.Record(audit.ActionDeviceUpdated, "device", d.ID, "")
+	rec := actor.Record(audit.ActionDeviceUpdated, audit.TargetDevice, d.ID, "")
 	rec.ID, rec.At, rec.RequestID = ids.New(), d.UpdatedAt, audit.RequestID(ctx)
 	if err := s.store.UpdateDevice(ctx, d, rec); err != nil {
 		return Device{}, err

@@ -35,6 +35,15 @@ const (
 	KindAssist   Kind = "assist"
 )
 
+// auditTarget is the audit target type of the account a session of kind k
+// stands for.
+func (k Kind) auditTarget() string {
+	if k == KindOperator {
+		return audit.TargetOperator
+	}
+	return audit.TargetCustomer
+}
+
 // Revoke reasons, stored with a revoked session so that its next use says why.
 const (
 	RevokedLogout          = "logout"
@@ -187,11 +196,11 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 		return account{}, s.refuse(ctx, wait)
 	}
 	fail := func(r audit.Record) (account, error) {
-		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, string(kind), audit.OutcomeFailure
+		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, kind.auditTarget(), audit.OutcomeFailure
 		s.audit(ctx, r)
 		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
 		if wait := s.accounts.Fail(accountKey); wait > 0 {
-			s.lockedOut(ctx, r.DomainID, string(kind), r.TargetID, wait, "failed sign-ins to the account")
+			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins to the account")
 		}
 		if wait := s.clients.Fail(clientKey); wait > 0 {
 			s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, clientKey, wait, "failed sign-ins from the address")
@@ -219,7 +228,7 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 	s.accounts.Reset(accountKey)
 	if !acct.active {
 		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
-			TargetType: string(kind), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
+			TargetType: kind.auditTarget(), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", acct.domainID).Str("target_id", acct.id).Msg("sign-in to a disabled account")
 		return account{}, apperr.ErrAccountDisabled
 	}
@@ -264,7 +273,7 @@ func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password
 		return "", operators.Operator{}, err
 	}
 	s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorOperator, ActorID: op.ID, Action: audit.ActionLoginSuccess,
-		TargetType: string(KindOperator), TargetID: op.ID, Outcome: audit.OutcomeSuccess})
+		TargetType: audit.TargetOperator, TargetID: op.ID, Outcome: audit.OutcomeSuccess})
 	return token, op, nil
 }
 
@@ -290,7 +299,7 @@ func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password
 		return "", customers.Customer{}, err
 	}
 	s.audit(ctx, audit.Record{DomainID: c.DomainID, ActorType: audit.ActorCustomer, ActorID: c.ID, Action: audit.ActionLoginSuccess,
-		TargetType: string(KindCustomer), TargetID: c.ID, Outcome: audit.OutcomeSuccess})
+		TargetType: audit.TargetCustomer, TargetID: c.ID, Outcome: audit.OutcomeSuccess})
 	return token, c, nil
 }
 
@@ -316,12 +325,12 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return "", customers.Customer{}, err
 	}
 	if !ok {
-		rec := p.Actor().Record(audit.ActionPasswordChange, string(KindCustomer), c.ID, "wrong current password")
+		rec := p.Actor().Record(audit.ActionPasswordChange, audit.TargetCustomer, c.ID, "wrong current password")
 		rec.Outcome = audit.OutcomeFailure
 		s.audit(ctx, rec)
 		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Str("customer_id", c.ID).Msg("password change refused: wrong current password")
 		if wait := s.accounts.Fail(accountKey); wait > 0 {
-			s.lockedOut(ctx, c.DomainID, string(KindCustomer), c.ID, wait, "wrong current passwords")
+			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, wait, "wrong current passwords")
 		}
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}
@@ -393,7 +402,7 @@ func (s *Service) RedeemAssistTicket(ctx context.Context, ticket string) (string
 		return "", assist.Session{}, err
 	}
 	s.audit(ctx, audit.Record{DomainID: a.DomainID, ActorType: audit.ActorOperator, ActorID: a.OperatorID, ActingFor: a.CustomerID,
-		AssistID: a.ID, Action: audit.ActionAssistRedeemed, TargetType: string(KindCustomer), TargetID: a.CustomerID, Outcome: audit.OutcomeSuccess})
+		AssistID: a.ID, Action: audit.ActionAssistRedeemed, TargetType: audit.TargetCustomer, TargetID: a.CustomerID, Outcome: audit.OutcomeSuccess})
 	return token, a, nil
 }
 

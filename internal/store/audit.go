@@ -56,11 +56,6 @@ func (f AuditFilter) Match(r audit.Record) bool {
 	return false
 }
 
-// targetCustomer is the target type of records about a customer's account,
-// as customers, assist and sessions (string(sessions.KindCustomer)) write
-// them; internal/audit names no target type of a stored object.
-const targetCustomer = "customer"
-
 // AboutCustomer returns the filter of audit.Query.CustomerID, the one rule
 // of "records about a customer" (the auditLog's customerId argument and a
 // customer's activity): the records whose target is the customer's account
@@ -71,7 +66,7 @@ const targetCustomer = "customer"
 // not selected.
 func AboutCustomer(customerID string) AuditFilter {
 	return AuditFilter{
-		{{AuditTargetType, targetCustomer}, {AuditTargetID, customerID}},
+		{{AuditTargetType, audit.TargetCustomer}, {AuditTargetID, customerID}},
 		{{AuditActingFor, customerID}},
 	}
 }
