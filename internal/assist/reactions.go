@@ -29,11 +29,17 @@ func accountEnd(e events.Event) string {
 
 // RevokeOnAccountEnd revokes (state REVOKED) every running assistance of a
 // customer whose sessions end (see accountEnd), as the events reach broker,
-// until ctx ends. Every instance runs it and reacts to every event: the
-// first conditional update wins, the others change nothing.
+// until ctx ends. It subscribes before it returns, so no event published
+// after the call is missed, and reacts in a goroutine of its own. Every
+// instance runs it and reacts to every event: the first conditional update
+// wins, the others change nothing.
 func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker) {
 	ended := func(e events.Event) bool { return accountEnd(e) != "" }
 	sub := broker.Subscribe(ended)
+	go s.revokeOnAccountEnd(ctx, broker, ended, sub)
+}
+
+func (s *Service) revokeOnAccountEnd(ctx context.Context, broker *events.Broker, ended func(events.Event) bool, sub *events.Subscription) {
 	defer func() { sub.Cancel() }()
 	for {
 		select {

@@ -96,10 +96,7 @@ func TestRevokeOnAccountEnd(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			broker := events.NewBroker()
-			go f.svc.RevokeOnAccountEnd(ctx, broker)
-			for broker.Subscribers() == 0 {
-				time.Sleep(time.Millisecond) // until it listens
-			}
+			f.svc.RevokeOnAccountEnd(ctx, broker)
 			mine, untouched, marker := f.start(t, f.alice, f.first), f.start(t, f.alice, f.second), f.start(t, f.alice, f.third)
 			e := tt.event(f.first)
 			e.ID, e.DomainID, e.CustomerID, e.OccurredAt = ids.New(), f.domain, f.first.ID, time.Now()
