@@ -271,11 +271,65 @@ func (p *page) checkNoLeakedValues(sel string) {
 	}
 }
 
+// searchProbe keeps, in the console's page, the order of two things the
+// page does not show: every edit of the search box (its input events) and
+// every new search the page sends (a POST /graphql of the customers query
+// without a cursor: "Load more" is not a new search), with the text searched
+// for. One counter numbers both, so that a search sent after the last
+// keystroke tells itself apart from an older one for the same text. It is
+// installed once per document (a reload needs it again) and changes nothing
+// the page does.
+const searchProbe = `(() => {
+  if (window.searchProbe) return;
+  const probe = window.searchProbe = { seq: 0, input: 0, sent: 0, query: null };
+  document.addEventListener('input', (e) => { if (e.target.id === 'search') probe.input = ++probe.seq; }, true);
+  const send = window.fetch;
+  window.fetch = function (resource, init) {
+    try {
+      const body = JSON.parse(init?.body ?? 'null');
+      if (body?.query?.includes('customers(') && body.variables?.after == null) {
+        probe.sent = ++probe.seq;
+        probe.query = body.variables.query;
+      }
+    } catch { /* not a GraphQL request */ }
+    return send.apply(this, arguments);
+  };
+})()`
+
+// searchFor types query (not empty) into the console's search box and waits
+// until the list shows the answer to it: rows of an intermediate answer (for
+// "cas" while "casey" is being typed) are replaced when the final one
+// arrives, and a click on one of them would find no node.
+func searchFor(query string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Evaluate[chromedp.Void](searchProbe), fill("#search", query), searchSettled(query))
+}
+
+// searchSettled waits until the console's list shows the answer to the
+// search for query, the text in the search box (typed after searchFor
+// installed its probe): a new search for it was sent after the last edit of
+// the box, and no search is in flight any more (the page keeps "Load more"
+// disabled from the moment it sends a search until it has shown the answer
+// to the latest one). The list is then left two frames to start a "Load
+// more" (infinite scroll, when the button shows in view) before the wait
+// checks again.
+func searchSettled(query string) chromedp.Action[chromedp.Void] {
+	settled := waitFor(fmt.Sprintf(`(() => {
+		const probe = window.searchProbe, q = %q;
+		return document.querySelector('#search').value === q && probe.sent > probe.input && probe.query === q &&
+			!document.querySelector('#more').disabled;
+	})()`, query))
+	twoFrames := chromedp.Evaluate[chromedp.Void](`new Promise((done) => {
+		requestAnimationFrame(() => requestAnimationFrame(() => done()));
+		setTimeout(done, 200); // a page that draws no frames goes on all the same
+	})`, chromedp.EvalAwaitPromise)
+	return chromedp.Steps(settled, twoFrames, settled)
+}
+
 // selectCustomer searches the console for query and opens the customer named name.
 func (p *page) selectCustomer(query, name string) {
 	p.b.t.Helper()
 	p.do("select "+name,
-		fill("#search", query),
+		searchFor(query),
 		waitFor(fmt.Sprintf(`[...document.querySelectorAll('#results .name')].some(e => e.textContent === %q)`, name)),
 		chromedp.Click(fmt.Sprintf(`//ul[@id="results"]//button[.//span[@class="name" and text()=%q]]`, name)),
 		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, name)),

@@ -67,7 +67,7 @@ func TestBrowserSearchAsYouTypeNarrowsTheList(t *testing.T) {
 		waitFor(`document.querySelectorAll('#results li').length === 50`))
 
 	// Keyboard: the results are buttons; Enter opens the details.
-	console.do("keyboard select", fill("#search", "casey"),
+	console.do("keyboard select", searchFor("casey"),
 		waitFor(`document.querySelectorAll('#results li').length === 1`),
 		chromedp.Focus(chromedp.CSS("#results .result")),
 		chromedp.KeyEvent("\r"),
@@ -327,7 +327,7 @@ func TestBrowserREADMEScreenshots(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	console := newBrowser(t).newPage("console")
 	console.consoleSignIn(f.URL(), "admin@demo.test")
-	console.do("a search", fill("#search", "mar"),
+	console.do("a search", searchFor("mar"),
 		waitFor(`[...document.querySelectorAll('#results .result')].every(r => r.textContent.normalize('NFD').toLowerCase().includes('mar'))`),
 		click("#results li:nth-child(2) button"), visible("#details-name"), chromedp.Blur(chromedp.CSS("#details")))
 	save := func(p *page, name string) {
