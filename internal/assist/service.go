@@ -152,9 +152,16 @@ func (s *Service) Get(ctx context.Context, domainID, id string) (Session, error)
 
 // End ends an active session as state, for actor (an operator, or the
 // system). It returns the session as ended; ending one that has already
-// ended is not an error and changes nothing.
+// ended is not an error and changes nothing, and one whose time has run out
+// ends as StateExpired, by the system, whoever asked.
 func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state State, why string) (Session, error) {
 	at := s.now()
+	if a.Current(at) == StateExpired && a.State == StateActive {
+		// Its time ran out before anyone ended it (the sweeper has not
+		// recorded it yet): it ends as what it is, expired, not as ended by
+		// whoever came too late.
+		actor, state, why = audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID}, StateExpired, "expired"
+	}
 	endedBy := actor.ID
 	if actor.Type == audit.ActorSystem {
 		endedBy = SystemActor

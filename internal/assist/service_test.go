@@ -333,6 +333,23 @@ func TestServiceEnd(t *testing.T) {
 	}
 }
 
+func TestServiceEndAfterExpiryRecordsTheExpiry(t *testing.T) {
+	f := newSvcFixture(t)
+	a, _ := f.startAssist(t, f.ann, f.ada)
+	f.clk.Advance(svcTTL) // expired; the sweeper has not run
+	got, err := f.svc.End(context.Background(), f.ann, a, assist.StateEnded, "done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != assist.StateExpired || got.EndedBy != assist.SystemActor {
+		t.Fatalf("ended after its expiry: %+v, want EXPIRED by the system", got)
+	}
+	recs := f.changes(t, a.ID)
+	if last := recs[len(recs)-1]; last.Action != audit.ActionAssistEnded || last.ActorType != audit.ActorSystem || last.Reason != "expired" {
+		t.Fatalf("its last record: %+v", last)
+	}
+}
+
 func TestServiceEndAll(t *testing.T) {
 	f := newSvcFixture(t)
 	ctx := context.Background()
