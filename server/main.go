@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"time"
 
@@ -235,12 +234,19 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 			}
 		}()
 	}
-	go sweep(bg, sessionService, assistService, log)
+	relay := &events.Relay{Store: st, Broker: broker, Instance: cfg.InstanceID, Log: log,
+		OnGap: func() { sockets.CloseAll(websocket.CloseServiceRestart, "events were missed; reconnect") }}
 	go func() {
 		defer close(s.tailDone)
-		tailEvents(bg, st, cfg.InstanceID, broker, sockets, log)
+		relay.Run(bg)
 	}()
-	go endWithTheAccount(bg, broker, sockets, assistService, log)
+	assistService.RevokeOnAccountEnd(log.WithContext(bg), broker)
+	go closeSocketsOnEvents(bg, broker, sockets)
+	go every(bg, sweepEvery, log, "sweep expired sessions", func(ctx context.Context) error {
+		_, err := sessionService.SweepExpired(ctx)
+		return err
+	})
+	go every(bg, sweepEvery, log, "record expired assistance", assistService.SweepExpired)
 	ready := log.Info().Str("addr", listener.Addr().String()).Str("store", storeName(cfg))
 	if metricsListener != nil {
 		ready = ready.Str("metrics_addr", metricsListener.Addr().String())
@@ -273,96 +279,23 @@ func storeName(cfg config) string {
 	return "sqlite"
 }
 
-// sweep deletes expired sessions every minute (neither store has a TTL
-// index we can rely on: FerretDB has none; reads ignore them anyway) and
-// records the end of remote assistance whose time ran out.
-func sweep(ctx context.Context, svc *sessions.Service, assists *assist.Service, log zerolog.Logger) {
-	ticker := time.NewTicker(time.Minute)
+// sweepEvery is how often expired sessions are deleted (neither store has a
+// TTL index to rely on: FerretDB has none; reads ignore them anyway) and
+// expired assistance recorded as EXPIRED.
+const sweepEvery = time.Minute
+
+// every calls f every period until ctx ends, logging its failures as what.
+func every(ctx context.Context, period time.Duration, log zerolog.Logger, what string, f func(context.Context) error) {
+	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if n, err := svc.SweepExpired(ctx); err != nil {
-				log.Warn().Err(err).Msg("sweep expired sessions")
-			} else if n > 0 {
-				log.Debug().Int64("count", n).Msg("swept expired sessions")
+			if err := f(ctx); err != nil {
+				log.Warn().Err(err).Msg(what)
 			}
-			if err := assists.SweepExpired(ctx); err != nil {
-				log.Warn().Err(err).Msg("sweep expired assistance")
-			}
-		}
-	}
-}
-
-// tailPositionEvery is how often an instance saves how far it has read.
-const tailPositionEvery = 5 * time.Second
-
-// tailEvents feeds the broker with the events of every process sharing the
-// store, from where this instance (by its id) left off before a restart,
-// saving its position every few seconds and when it stops, and reopening
-// the tail when the store fails. When the store lost events before this
-// process read them, every socket is closed (1012, "service restart") so
-// that clients reconnect and read the state afresh instead of trusting a
-// stream with a hole in it.
-func tailEvents(ctx context.Context, st store.Store, instance string, broker *events.Broker, sockets *gorillaSockets, log zerolog.Logger) {
-	position, err := st.TailPosition(ctx, instance)
-	if err != nil {
-		log.Warn().Err(err).Msg("read the saved event position; starting from now")
-	}
-	var mu sync.Mutex
-	handle := func(e events.Event) {
-		if e.Type == events.TailGap {
-			log.Warn().Int("sockets", sockets.Open()).Msg("events were lost before this instance read them; closing every socket so clients resynchronize")
-			sockets.CloseAll(websocket.CloseServiceRestart, "events were missed; reconnect")
-			return
-		}
-		broker.Publish(e)
-		mu.Lock()
-		position = e.Position
-		mu.Unlock()
-	}
-	current := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return position
-	}
-	saved := current()
-	save := func(ctx context.Context) {
-		if p := current(); p != saved {
-			if err := st.SaveTailPosition(ctx, instance, p); err != nil {
-				log.Warn().Err(err).Msg("save the event position")
-				return
-			}
-			saved = p
-		}
-	}
-	tailCtx, stopTail := context.WithCancel(ctx)
-	tailDone := make(chan struct{})
-	go func() {
-		defer close(tailDone)
-		for tailCtx.Err() == nil {
-			if err := st.TailEvents(tailCtx, current(), handle); err != nil && tailCtx.Err() == nil {
-				log.Warn().Err(err).Msg("event tail stopped; restarting")
-				select {
-				case <-tailCtx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-		}
-	}()
-	ticker := time.NewTicker(tailPositionEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			save(ctx)
-		case <-ctx.Done():
-			stopTail()
-			<-tailDone
-			save(context.Background())
-			return
 		}
 	}
 }
@@ -371,26 +304,19 @@ func tailEvents(ctx context.Context, st store.Store, instance string, broker *ev
 // status event before the server closes the socket.
 const socketCloseDelay = 250 * time.Millisecond
 
-// endWithTheAccount reacts to events that end sessions: a disabled account
-// or a password reset closes the customer's sockets (4403, 4401) and revokes
-// its remote assistance; an ended assistance closes the assisting sockets;
-// signing out closes that session's sockets, and a customer's own password
-// change every socket of the customer but the new session's (4401) and
-// revokes its remote assistance.
-func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gorillaSockets, assists *assist.Service, log zerolog.Logger) {
+// closeSocketsOnEvents is the socket half of what events end (the rules
+// live with their services: sessions end in the store's write, assistance in
+// assist.RevokeOnAccountEnd): a disabled account closes the customer's
+// sockets (4403), a password reset closes them (4401), the customer's own
+// password change closes all but the new session's (4401), signing out
+// closes that session's (4401), an ended assistance closes the assisting
+// sockets (4401).
+func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
 	relevant := func(e events.Event) bool {
-		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded ||
-			(e.Type == events.SessionRevoked && (e.Data["session"] != "" || e.Data["keep"] != ""))
+		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked
 	}
 	sub := broker.Subscribe(relevant)
 	defer func() { sub.Cancel() }()
-	revokeAssistance := func(e events.Event, reason string) {
-		// Every instance tries; the first one's conditional update wins.
-		actor := audit.Actor{Type: audit.ActorSystem, ID: assist.SystemActor, DomainID: e.DomainID}
-		if err := assists.EndAll(ctx, actor, assist.ActiveFilter{CustomerID: e.CustomerID}, assist.StateRevoked, reason); err != nil {
-			log.Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
-		}
-	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -400,28 +326,22 @@ func endWithTheAccount(ctx context.Context, broker *events.Broker, sockets *gori
 				sub = broker.Subscribe(relevant)
 				continue
 			}
-			subject, code, reason := e.CustomerID, closeForbidden, "account disabled"
+			subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
 			switch {
-			case e.Type == events.SessionRevoked && e.Data["session"] != "": // signed out: that session's sockets only
-				time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(sessionSubject(e.Data["session"]), closeUnauthorized, "signed out") })
-				continue
-			case e.Type == events.SessionRevoked: // a new password: every socket of the customer but the new session's
-				revokeAssistance(e, "session ended by a password change")
-				time.AfterFunc(socketCloseDelay, func() {
-					sockets.CloseSubjectExcept(e.CustomerID, sessionSubject(e.Data["keep"]), closeUnauthorized, "session ended by a password change")
-				})
-				continue
+			case e.Type == events.SessionRevoked && e.Data[events.KeySession] != "":
+				subject, reason = sessionSubject(e.Data[events.KeySession]), "signed out"
+			case e.Type == events.SessionRevoked && e.Data[events.KeyKeepSession] != "":
+				except, reason = sessionSubject(e.Data[events.KeyKeepSession]), "session ended by a password change"
 			case e.Type == events.AssistEnded:
-				subject, code, reason = assistSubject(e.Data["assistId"]), closeUnauthorized, "assistance ended"
+				subject, reason = assistSubject(e.Data[events.KeyAssistID]), "assistance ended"
 			case e.Type == events.PasswordReset:
-				code, reason = closeUnauthorized, "session ended by a password reset"
-			case e.Data["status"] != string(customers.StatusDisabled):
+				reason = "session ended by a password reset"
+			case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
+				code, reason = closeForbidden, "account disabled"
+			default:
 				continue
 			}
-			if e.Type != events.AssistEnded {
-				revokeAssistance(e, reason)
-			}
-			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubject(subject, code, reason) })
+			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, code, reason) })
 		}
 	}
 }
