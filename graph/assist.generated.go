@@ -16,6 +16,16 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
+type AccessRecordResolver interface {
+	Changes(ctx context.Context, obj *model.AccessRecord) ([]model.AccessChange, error)
+}
+type AssistSessionResolver interface {
+	Customer(ctx context.Context, obj *model.AssistSession) (*model.Customer, error)
+	Operator(ctx context.Context, obj *model.AssistSession) (*model.AssistingOperator, error)
+
+	EndedBy(ctx context.Context, obj *model.AssistSession) (*string, error)
+}
+
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
@@ -134,7 +144,7 @@ func (ec *executionContext) _AccessRecord_changes(ctx context.Context, field gra
 			return ec.fieldContext_AccessRecord_changes(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Changes, nil
+			return ec.Resolvers.AccessRecord().Changes(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessChange) graphql.Marshaler {
@@ -148,8 +158,8 @@ func (ec *executionContext) fieldContext_AccessRecord_changes(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "AccessRecord",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AccessChange(ctx, field)
 		},
@@ -189,7 +199,7 @@ func (ec *executionContext) _AssistSession_customer(ctx context.Context, field g
 			return ec.fieldContext_AssistSession_customer(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
+			return ec.Resolvers.AssistSession().Customer(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Customer) graphql.Marshaler {
@@ -203,8 +213,8 @@ func (ec *executionContext) fieldContext_AssistSession_customer(_ context.Contex
 	fc = &graphql.FieldContext{
 		Object:     "AssistSession",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Customer(ctx, field)
 		},
@@ -221,7 +231,7 @@ func (ec *executionContext) _AssistSession_operator(ctx context.Context, field g
 			return ec.fieldContext_AssistSession_operator(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Operator, nil
+			return ec.Resolvers.AssistSession().Operator(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistingOperator) graphql.Marshaler {
@@ -235,8 +245,8 @@ func (ec *executionContext) fieldContext_AssistSession_operator(_ context.Contex
 	fc = &graphql.FieldContext{
 		Object:     "AssistSession",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AssistingOperator(ctx, field)
 		},
@@ -368,7 +378,7 @@ func (ec *executionContext) _AssistSession_endedBy(ctx context.Context, field gr
 			return ec.fieldContext_AssistSession_endedBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.EndedBy, nil
+			return ec.Resolvers.AssistSession().EndedBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -379,7 +389,7 @@ func (ec *executionContext) _AssistSession_endedBy(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_AssistSession_endedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "String")
+	return graphql.NewScalarFieldContext("AssistSession", field, true, true, "String")
 }
 
 func (ec *executionContext) _AssistSessionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AssistSessionConnection) (ret graphql.Marshaler) {
@@ -1010,13 +1020,14 @@ func (ec *executionContext) _AccessRecord(ctx context.Context, sel ast.Selection
 		case "assistSession":
 			out.Values[i] = ec._AccessRecord_assistSession(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "changes":
-			out.Values[i] = ec._AccessRecord_changes(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessRecord_changes(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1048,48 +1059,51 @@ func (ec *executionContext) _AssistSession(ctx context.Context, sel ast.Selectio
 		case "id":
 			out.Values[i] = ec._AssistSession_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customer":
-			out.Values[i] = ec._AssistSession_customer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssistSession_customer(ctx, field, obj)
+				})
 		case "operator":
-			out.Values[i] = ec._AssistSession_operator(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssistSession_operator(ctx, field, obj)
+				})
 		case "reason":
 			out.Values[i] = ec._AssistSession_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "state":
 			out.Values[i] = ec._AssistSession_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startedAt":
 			out.Values[i] = ec._AssistSession_startedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "expiresAt":
 			out.Values[i] = ec._AssistSession_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endedAt":
 			out.Values[i] = ec._AssistSession_endedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endedBy":
-			out.Values[i] = ec._AssistSession_endedBy(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssistSession_endedBy(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -22,6 +22,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccessRecord() AccessRecordResolver
+	AssistSession() AssistSessionResolver
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -1390,227 +1392,6 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema/accounts.graphqls", Input: `"Sign-in details of a customer."
-input LoginInput {
-  "The domain's slug."
-  domain: String!
-  "The customer's email."
-  email: String!
-  "The customer's password."
-  password: String!
-}
-
-"The result of ` + "`" + `login` + "`" + `."
-type LoginPayload {
-  "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
-  token: String
-  "The signed-in customer; null on failure."
-  customer: Customer
-  "True when the session may only call ` + "`" + `changePassword` + "`" + ` (an operator asked for a new password)."
-  mustChangePassword: Boolean!
-  "Why signing in failed, if it did."
-  userErrors: [UserError!]!
-}
-
-"A customer's new password."
-input ChangePasswordInput {
-  "The password in use now."
-  currentPassword: String!
-  "The new password: at least the policy's minimum length, not a common password, not the email or name."
-  newPassword: String!
-}
-
-"The result of ` + "`" + `changePassword` + "`" + `."
-type ChangePasswordPayload {
-  "A new session token replacing the one the request came with; null on failure."
-  token: String
-  "The customer."
-  customer: Customer
-  "Why the password was not changed, if it was not."
-  userErrors: [UserError!]!
-}
-
-"What to change on a device; omitted fields stay as they are."
-input UpdateDeviceInput {
-  "The device's global id."
-  deviceId: ID!
-  "A new name, 1 to 64 characters."
-  name: String
-  "New settings."
-  settings: DeviceSettingsInput
-}
-
-"Device settings to change; omitted fields stay as they are."
-input DeviceSettingsInput {
-  "Target temperature in degrees Celsius, 5 to 35."
-  targetTemperature: Float
-  "Operating mode."
-  mode: DeviceMode
-  "Whether the device sends notifications."
-  notifications: Boolean
-}
-
-"The result of ` + "`" + `updateDevice` + "`" + `."
-type UpdateDevicePayload {
-  "The device as changed; null on failure."
-  device: Device
-  "Why nothing was changed, if it was not."
-  userErrors: [UserError!]!
-}
-
-"An operator's reset of a customer's password."
-input ResetPasswordInput {
-  "The customer's global id."
-  customerId: ID!
-  "The new password."
-  newPassword: String!
-  "The new password again."
-  confirmPassword: String!
-  "Make the customer choose a new password at the next sign-in."
-  requireChangeOnNextLogin: Boolean = false
-}
-
-"The result of ` + "`" + `resetPassword` + "`" + `."
-type ResetPasswordPayload {
-  "The customer; null on failure."
-  customer: Customer
-  "Why nothing was changed, if it was not."
-  userErrors: [UserError!]!
-}
-
-"An operator's change of a customer's account status."
-input SetAccountStatusInput {
-  "The customer's global id."
-  customerId: ID!
-  "The status to set."
-  status: AccountStatus!
-  "Why; required to disable, up to 500 characters. Kept in the audit log."
-  reason: String
-}
-
-"The result of ` + "`" + `setAccountStatus` + "`" + `."
-type SetAccountStatusPayload {
-  "The customer; null on failure."
-  customer: Customer
-  "False when the account already had that status: nothing was written."
-  changed: Boolean!
-  "Why nothing was changed, if it was not."
-  userErrors: [UserError!]!
-}
-
-"Something that happened to a customer's account."
-type AccountEvent {
-  "The event's id."
-  id: ID!
-  "What happened."
-  type: AccountEventType!
-  "When it happened."
-  occurredAt: Time!
-  "For STATUS_CHANGED: the new status."
-  status: AccountStatus
-  "For STATUS_CHANGED: the status before."
-  previousStatus: AccountStatus
-  "The reason given, if any."
-  reason: String
-}
-
-"The kinds of account events."
-enum AccountEventType {
-  "The account was disabled or enabled."
-  STATUS_CHANGED
-  "An operator set a new password; every session ended."
-  PASSWORD_RESET
-  "An operator started assisting the customer."
-  ASSIST_STARTED
-  "Assistance ended."
-  ASSIST_ENDED
-  "Sessions of the customer were ended."
-  SESSION_REVOKED
-}
-
-extend type Subscription {
-  """
-  Status changes of the operator's domain's customers, as they happen on any server instance: of one
-  customer, or of every customer when ` + "`" + `customerId` + "`" + ` is omitted. Needs VIEW_CUSTOMER.
-  """
-  customerStatusChanged("Only this customer's changes." customerId: ID): CustomerStatusChange!
-}
-
-"A customer's account was disabled or enabled."
-type CustomerStatusChange {
-  "The customer, as it is now."
-  customer: Customer!
-  "The status before."
-  previousStatus: AccountStatus!
-  "The status now."
-  status: AccountStatus!
-  "Why, as the operator wrote it."
-  reason: String
-  "Who changed it."
-  changedBy: AssistingOperator
-  "When."
-  occurredAt: Time!
-}
-
-extend type Customer {
-  """
-  What happened to the account, newest first: sign-ins and failed attempts, password changes and
-  resets, status changes, device changes and remote assistance. Visible to the customer and to
-  operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
-  ` + "`" + `auditLog` + "`" + `.
-  """
-  activity(
-    "Page size, 1 to 100."
-    first: Int = 20
-    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
-    after: String
-  ): AccountActivityConnection!
-}
-
-"A page of account activity."
-type AccountActivityConnection {
-  "The entries of this page, newest first."
-  edges: [AccountActivityEdge!]!
-  "Where this page ends."
-  pageInfo: PageInfo!
-}
-
-"One entry of account activity in a page."
-type AccountActivityEdge {
-  "Pass as ` + "`" + `after` + "`" + ` to continue after this entry."
-  cursor: String!
-  "The entry."
-  node: AccountActivity!
-}
-
-"One thing that happened to a customer's account."
-type AccountActivity {
-  "When it happened."
-  at: Time!
-  """
-  What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
-  ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `,
-  ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
-  """
-  action: String!
-  "Who did it, as the customer may know it."
-  by: ActivityActor!
-  "Whether it worked: ` + "`" + `success` + "`" + ` or ` + "`" + `failure` + "`" + `."
-  outcome: String!
-}
-
-"Who did something to an account, as the customer may know it."
-enum ActivityActor {
-  "The customer."
-  CUSTOMER
-  "The company's support staff, directly or while assisting the customer."
-  SUPPORT
-  "The service itself, e.g. an assistance that ran out of time."
-  SYSTEM
-  "Someone not signed in, e.g. a failed sign-in attempt."
-  UNKNOWN
-}
-`, BuiltIn: false},
 	{Name: "../schema/assist.graphqls", Input: `extend type Query {
   """
   Remote assistance sessions of the operator's domain, newest first, optionally of one customer or
@@ -1847,8 +1628,116 @@ type AuditEntry {
   "The remote assistance it was part of, as a global id."
   assistSessionId: ID
 }
+
+extend type Customer {
+  """
+  What happened to the account, newest first: sign-ins and failed attempts, password changes and
+  resets, status changes, device changes and remote assistance. Visible to the customer and to
+  operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
+  ` + "`" + `auditLog` + "`" + `.
+  """
+  activity(
+    "Page size, 1 to 100."
+    first: Int = 20
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): AccountActivityConnection!
+}
+
+"A page of account activity."
+type AccountActivityConnection {
+  "The entries of this page, newest first."
+  edges: [AccountActivityEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+}
+
+"One entry of account activity in a page."
+type AccountActivityEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this entry."
+  cursor: String!
+  "The entry."
+  node: AccountActivity!
+}
+
+"One thing that happened to a customer's account."
+type AccountActivity {
+  "When it happened."
+  at: Time!
+  """
+  What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
+  ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `,
+  ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
+  """
+  action: String!
+  "Who did it, as the customer may know it."
+  by: ActivityActor!
+  "Whether it worked: ` + "`" + `success` + "`" + ` or ` + "`" + `failure` + "`" + `."
+  outcome: String!
+}
+
+"Who did something to an account, as the customer may know it."
+enum ActivityActor {
+  "The customer."
+  CUSTOMER
+  "The company's support staff, directly or while assisting the customer."
+  SUPPORT
+  "The service itself, e.g. an assistance that ran out of time."
+  SYSTEM
+  "Someone not signed in, e.g. a failed sign-in attempt."
+  UNKNOWN
+}
 `, BuiltIn: false},
-	{Name: "../schema/customers.graphqls", Input: `"An end user of a domain, who uses the mobile app and the web dashboard."
+	{Name: "../schema/customers.graphqls", Input: `extend type Query {
+  """
+  The operator's domain's customers matching ` + "`" + `query` + "`" + `, as the operator types: the query is folded
+  (case, accents, width) and split into words, and every word must start one of the customer's
+  names, email (whole, local part, domain) or phone number (international, national, digits, last
+  digits). Exact word matches come first, then by last name, first name and id. A blank query lists
+  everyone. Needs SEARCH_CUSTOMERS. ` + "`" + `query` + "`" + ` is limited to 200 characters and 8 words, ` + "`" + `first` + "`" + ` to 1..100.
+  """
+  customers(
+    "What the operator typed."
+    query: String
+    "Only customers with this status."
+    status: AccountStatus
+    "Page size, 1 to 100."
+    first: Int = 20
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): CustomerConnection!
+  "One customer of the operator's domain, or null. Needs VIEW_CUSTOMER."
+  customer("The customer's global id." id: ID!): Customer
+}
+
+extend type Mutation {
+  """
+  Sets a customer's password (RESET_PASSWORD). It takes effect at once: every session of the customer
+  ends, and the old password stops working on the next request.
+  """
+  resetPassword(input: ResetPasswordInput!): ResetPasswordPayload!
+  """
+  Disables or enables a customer's account (SET_ACCOUNT_STATUS). Disabling takes effect at once: every
+  session ends, sign-in is refused with ACCOUNT_DISABLED and open sockets are closed (4403).
+  Setting the status the account already has changes nothing (` + "`" + `changed: false` + "`" + `).
+  """
+  setAccountStatus(input: SetAccountStatusInput!): SetAccountStatusPayload!
+}
+
+extend type Subscription {
+  """
+  What happens to the signed-in customer's own account: status changes, password resets, sessions
+  ended. When the account is disabled the event arrives and then the socket is closed (4403).
+  """
+  accountEvents: AccountEvent!
+  """
+  Status changes of the operator's domain's customers, as they happen on any server instance: of one
+  customer, or of every customer when ` + "`" + `customerId` + "`" + ` is omitted. Needs VIEW_CUSTOMER.
+  """
+  customerStatusChanged("Only this customer's changes." customerId: ID): CustomerStatusChange!
+}
+
+"An end user of a domain, who uses the mobile app and the web dashboard."
 type Customer implements Node {
   "The customer's opaque global id."
   id: ID!
@@ -1866,8 +1755,6 @@ type Customer implements Node {
   createdAt: Time!
   "When the account last changed."
   updatedAt: Time!
-  "The customer's devices, by name."
-  devices: [Device!]!
 }
 
 "Whether a customer's account may be used."
@@ -1876,6 +1763,120 @@ enum AccountStatus {
   ACTIVE
   "Every session is ended and sign-in is refused."
   DISABLED
+}
+
+"A page of customers."
+type CustomerConnection {
+  "The customers of this page, in order."
+  edges: [CustomerEdge!]!
+  "Where this page ends."
+  pageInfo: PageInfo!
+  "How many customers match in all; computed only when asked for."
+  totalCount: Int!
+}
+
+"One customer in a page."
+type CustomerEdge {
+  "Pass as ` + "`" + `after` + "`" + ` to continue after this customer."
+  cursor: String!
+  "The customer."
+  node: Customer!
+}
+
+"An operator's reset of a customer's password."
+input ResetPasswordInput {
+  "The customer's global id."
+  customerId: ID!
+  "The new password."
+  newPassword: String!
+  "The new password again."
+  confirmPassword: String!
+  "Make the customer choose a new password at the next sign-in."
+  requireChangeOnNextLogin: Boolean = false
+}
+
+"The result of ` + "`" + `resetPassword` + "`" + `."
+type ResetPasswordPayload {
+  "The customer; null on failure."
+  customer: Customer
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"An operator's change of a customer's account status."
+input SetAccountStatusInput {
+  "The customer's global id."
+  customerId: ID!
+  "The status to set."
+  status: AccountStatus!
+  "Why; required to disable, up to 500 characters. Kept in the audit log."
+  reason: String
+}
+
+"The result of ` + "`" + `setAccountStatus` + "`" + `."
+type SetAccountStatusPayload {
+  "The customer; null on failure."
+  customer: Customer
+  "False when the account already had that status: nothing was written."
+  changed: Boolean!
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"Something that happened to a customer's account."
+type AccountEvent {
+  "The event's id."
+  id: ID!
+  "What happened."
+  type: AccountEventType!
+  "When it happened."
+  occurredAt: Time!
+  "For STATUS_CHANGED: the new status."
+  status: AccountStatus
+  "For STATUS_CHANGED: the status before."
+  previousStatus: AccountStatus
+  "The reason given, if any."
+  reason: String
+}
+
+"The kinds of account events."
+enum AccountEventType {
+  "The account was disabled or enabled."
+  STATUS_CHANGED
+  "An operator set a new password; every session ended."
+  PASSWORD_RESET
+  "An operator started assisting the customer."
+  ASSIST_STARTED
+  "Assistance ended."
+  ASSIST_ENDED
+  "Sessions of the customer were ended."
+  SESSION_REVOKED
+}
+
+"A customer's account was disabled or enabled."
+type CustomerStatusChange {
+  "The customer, as it is now."
+  customer: Customer!
+  "The status before."
+  previousStatus: AccountStatus!
+  "The status now."
+  status: AccountStatus!
+  "Why, as the operator wrote it."
+  reason: String
+  "Who changed it."
+  changedBy: AssistingOperator
+  "When."
+  occurredAt: Time!
+}
+`, BuiltIn: false},
+	{Name: "../schema/devices.graphqls", Input: `extend type Customer {
+  "The customer's devices, by name."
+  devices: [Device!]!
+}
+
+extend type Mutation {
+  "Renames one of the signed-in customer's devices or changes its settings."
+  updateDevice(input: UpdateDeviceInput!): UpdateDevicePayload!
 }
 
 "A connected thing a customer owns."
@@ -1916,38 +1917,128 @@ enum DeviceMode {
   ECO
 }
 
+"What to change on a device; omitted fields stay as they are."
+input UpdateDeviceInput {
+  "The device's global id."
+  deviceId: ID!
+  "A new name, 1 to 64 characters."
+  name: String
+  "New settings."
+  settings: DeviceSettingsInput
+}
+
+"Device settings to change; omitted fields stay as they are."
+input DeviceSettingsInput {
+  "Target temperature in degrees Celsius, 5 to 35."
+  targetTemperature: Float
+  "Operating mode."
+  mode: DeviceMode
+  "Whether the device sends notifications."
+  notifications: Boolean
+}
+
+"The result of ` + "`" + `updateDevice` + "`" + `."
+type UpdateDevicePayload {
+  "The device as changed; null on failure."
+  device: Device
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/schema.graphqls", Input: `"""
+An object with a globally unique, opaque id. Any such id can be fetched again with ` + "`" + `node` + "`" + `.
+"""
+interface Node {
+  "The object's opaque global id."
+  id: ID!
+}
+
+"""
+An expected failure of a mutation: which input field, a stable code and a sentence for a person.
+Nothing was changed when a payload carries user errors.
+"""
+type UserError {
+  "The path of the input field at fault, starting below ` + "`" + `input` + "`" + `; null when it concerns the input as a whole."
+  field: [String!]
+  "A sentence that can be shown to the person who made the request."
+  message: String!
+  "A stable code for programs."
+  code: UserErrorCode!
+}
+
+"The codes a ` + "`" + `UserError` + "`" + ` can carry."
+enum UserErrorCode {
+  "The sign-in details do not match an active account."
+  INVALID_CREDENTIALS
+  "The account exists and the password is right, but the account is disabled."
+  ACCOUNT_DISABLED
+  "A required value is missing or blank."
+  REQUIRED
+  "A value has the wrong form."
+  INVALID
+  "A value is longer than allowed."
+  TOO_LONG
+  "A password is shorter than the policy's minimum."
+  TOO_SHORT
+  "A password is one of the 10,000 most common ones."
+  COMMON_PASSWORD
+  "A password equals the account's email address or name."
+  MATCHES_ACCOUNT
+  "A confirmation does not match what it confirms."
+  MISMATCH
+}
+
+"The entry points for reading."
+type Query {
+  "Any object by its global id, if the caller may see it; null otherwise."
+  node("A global id, as returned in an ` + "`" + `id` + "`" + ` field." id: ID!): Node
+}
+
+"Information to fetch the next page of a connection."
+type PageInfo {
+  "Whether another page follows."
+  hasNextPage: Boolean!
+  "The cursor to pass as ` + "`" + `after` + "`" + ` for the next page; null on an empty page."
+  endCursor: String
+}
+
 "An RFC 3339 date and time."
 scalar Time
 
-"A page of customers."
-type CustomerConnection {
-  "The customers of this page, in order."
-  edges: [CustomerEdge!]!
-  "Where this page ends."
-  pageInfo: PageInfo!
-  "How many customers match in all; computed only when asked for."
-  totalCount: Int!
+"The entry points for changing state."
+type Mutation
+
+"Live updates, over WebSocket."
+type Subscription
+`, BuiltIn: false},
+	{Name: "../schema/sessions.graphqls", Input: `extend type Query {
+  """
+  Who is signed in: an ` + "`" + `Operator` + "`" + ` or a ` + "`" + `Customer` + "`" + `. Null when the request carries no token; an error
+  (UNAUTHENTICATED, ACCOUNT_DISABLED) when it carries one that no longer works.
+  """
+  viewer: Viewer
 }
 
-"One customer in a page."
-type CustomerEdge {
-  "Pass as ` + "`" + `after` + "`" + ` to continue after this customer."
-  cursor: String!
-  "The customer."
-  node: Customer!
+extend type Mutation {
+  "Signs an operator in to its domain and returns a session token for ` + "`" + `Authorization: Bearer` + "`" + `."
+  operatorLogin(input: OperatorLoginInput!): OperatorLoginPayload!
+  """
+  Signs a customer in (mobile app, web dashboard). A wrong password and an unknown email give the
+  same INVALID_CREDENTIALS; the right password of a disabled account gives ACCOUNT_DISABLED.
+  Repeated failures per account and per client back off (RATE_LIMITED).
+  """
+  login(input: LoginInput!): LoginPayload!
+  "Ends the session the request was made with. Signing out twice is not an error."
+  logout: LogoutPayload!
+  """
+  Changes the signed-in customer's password. It ends every other session of the customer and
+  returns a new token for this one. Not available while an operator assists.
+  """
+  changePassword(input: ChangePasswordInput!): ChangePasswordPayload!
 }
-`, BuiltIn: false},
-	{Name: "../schema/operators.graphqls", Input: `"A tenant: one IoT company, with its own operators and customers."
-type Domain {
-  "The domain's opaque id."
-  id: ID!
-  "The short name operators and customers sign in with."
-  slug: String!
-  "The company's display name."
-  name: String!
-  "The ISO 3166 region phone numbers without a country code are read in."
-  defaultRegion: String!
-}
+
+"The signed-in principal."
+union Viewer = Operator | Customer
 
 "A member of a domain's support team."
 type Operator implements Node {
@@ -1965,6 +2056,18 @@ type Operator implements Node {
   domain: Domain!
   "What the role allows, so that a client can show only the actions that will work."
   permissions: [Permission!]!
+}
+
+"A tenant: one IoT company, with its own operators and customers."
+type Domain {
+  "The domain's opaque id."
+  id: ID!
+  "The short name operators and customers sign in with."
+  slug: String!
+  "The company's display name."
+  name: String!
+  "The ISO 3166 region phone numbers without a country code are read in."
+  defaultRegion: String!
 }
 
 "An operator's role."
@@ -2025,6 +2128,28 @@ type OperatorLoginPayload {
   userErrors: [UserError!]!
 }
 
+"Sign-in details of a customer."
+input LoginInput {
+  "The domain's slug."
+  domain: String!
+  "The customer's email."
+  email: String!
+  "The customer's password."
+  password: String!
+}
+
+"The result of ` + "`" + `login` + "`" + `."
+type LoginPayload {
+  "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  token: String
+  "The signed-in customer; null on failure."
+  customer: Customer
+  "True when the session may only call ` + "`" + `changePassword` + "`" + ` (an operator asked for a new password)."
+  mustChangePassword: Boolean!
+  "Why signing in failed, if it did."
+  userErrors: [UserError!]!
+}
+
 "The result of ` + "`" + `logout` + "`" + `."
 type LogoutPayload {
   "True when the session is now ended."
@@ -2032,131 +2157,24 @@ type LogoutPayload {
   "Always empty today; kept for the payload convention."
   userErrors: [UserError!]!
 }
-`, BuiltIn: false},
-	{Name: "../schema/schema.graphqls", Input: `"""
-An object with a globally unique, opaque id. Any such id can be fetched again with ` + "`" + `node` + "`" + `.
-"""
-interface Node {
-  "The object's opaque global id."
-  id: ID!
+
+"A customer's new password."
+input ChangePasswordInput {
+  "The password in use now."
+  currentPassword: String!
+  "The new password: at least the policy's minimum length, not a common password, not the email or name."
+  newPassword: String!
 }
 
-"""
-An expected failure of a mutation: which input field, a stable code and a sentence for a person.
-Nothing was changed when a payload carries user errors.
-"""
-type UserError {
-  "The path of the input field at fault, starting below ` + "`" + `input` + "`" + `; null when it concerns the input as a whole."
-  field: [String!]
-  "A sentence that can be shown to the person who made the request."
-  message: String!
-  "A stable code for programs."
-  code: UserErrorCode!
+"The result of ` + "`" + `changePassword` + "`" + `."
+type ChangePasswordPayload {
+  "A new session token replacing the one the request came with; null on failure."
+  token: String
+  "The customer."
+  customer: Customer
+  "Why the password was not changed, if it was not."
+  userErrors: [UserError!]!
 }
-
-"The codes a ` + "`" + `UserError` + "`" + ` can carry."
-enum UserErrorCode {
-  "The sign-in details do not match an active account."
-  INVALID_CREDENTIALS
-  "The account exists and the password is right, but the account is disabled."
-  ACCOUNT_DISABLED
-  "A required value is missing or blank."
-  REQUIRED
-  "A value has the wrong form."
-  INVALID
-  "A value is longer than allowed."
-  TOO_LONG
-  "A password is shorter than the policy's minimum."
-  TOO_SHORT
-  "A password is one of the 10,000 most common ones."
-  COMMON_PASSWORD
-  "A password equals the account's email address or name."
-  MATCHES_ACCOUNT
-  "A confirmation does not match what it confirms."
-  MISMATCH
-}
-
-"The entry points for reading."
-type Query {
-  """
-  Who is signed in: an ` + "`" + `Operator` + "`" + ` or a ` + "`" + `Customer` + "`" + `. Null when the request carries no token; an error
-  (UNAUTHENTICATED, ACCOUNT_DISABLED) when it carries one that no longer works.
-  """
-  viewer: Viewer
-  "Any object by its global id, if the caller may see it; null otherwise."
-  node("A global id, as returned in an ` + "`" + `id` + "`" + ` field." id: ID!): Node
-  """
-  The operator's domain's customers matching ` + "`" + `query` + "`" + `, as the operator types: the query is folded
-  (case, accents, width) and split into words, and every word must start one of the customer's
-  names, email (whole, local part, domain) or phone number (international, national, digits, last
-  digits). Exact word matches come first, then by last name, first name and id. A blank query lists
-  everyone. Needs SEARCH_CUSTOMERS. ` + "`" + `query` + "`" + ` is limited to 200 characters and 8 words, ` + "`" + `first` + "`" + ` to 1..100.
-  """
-  customers(
-    "What the operator typed."
-    query: String
-    "Only customers with this status."
-    status: AccountStatus
-    "Page size, 1 to 100."
-    first: Int = 20
-    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
-    after: String
-  ): CustomerConnection!
-  "One customer of the operator's domain, or null. Needs VIEW_CUSTOMER."
-  customer("The customer's global id." id: ID!): Customer
-}
-
-"Information to fetch the next page of a connection."
-type PageInfo {
-  "Whether another page follows."
-  hasNextPage: Boolean!
-  "The cursor to pass as ` + "`" + `after` + "`" + ` for the next page; null on an empty page."
-  endCursor: String
-}
-
-"The entry points for changing state."
-type Mutation {
-  "Signs an operator in to its domain and returns a session token for ` + "`" + `Authorization: Bearer` + "`" + `."
-  operatorLogin(input: OperatorLoginInput!): OperatorLoginPayload!
-  "Ends the session the request was made with. Signing out twice is not an error."
-  logout: LogoutPayload!
-  """
-  Signs a customer in (mobile app, web dashboard). A wrong password and an unknown email give the
-  same INVALID_CREDENTIALS; the right password of a disabled account gives ACCOUNT_DISABLED.
-  Repeated failures per account and per client back off (RATE_LIMITED).
-  """
-  login(input: LoginInput!): LoginPayload!
-  """
-  Changes the signed-in customer's password. It ends every other session of the customer and
-  returns a new token for this one. Not available while an operator assists.
-  """
-  changePassword(input: ChangePasswordInput!): ChangePasswordPayload!
-  "Renames one of the signed-in customer's devices or changes its settings."
-  updateDevice(input: UpdateDeviceInput!): UpdateDevicePayload!
-  """
-  Sets a customer's password (RESET_PASSWORD). It takes effect at once: every session of the customer
-  ends, and the old password stops working on the next request.
-  """
-  resetPassword(input: ResetPasswordInput!): ResetPasswordPayload!
-  """
-  Disables or enables a customer's account (SET_ACCOUNT_STATUS). Disabling takes effect at once: every
-  session ends, sign-in is refused with ACCOUNT_DISABLED and open sockets are closed (4403).
-  Setting the status the account already has changes nothing (` + "`" + `changed: false` + "`" + `).
-  """
-  setAccountStatus(input: SetAccountStatusInput!): SetAccountStatusPayload!
-}
-
-"Live updates, over WebSocket."
-type Subscription {
-  """
-  What happens to the signed-in customer's own account: status changes, password resets, sessions
-  ended. When the account is disabled the event arrives and then the socket is closed (4403).
-  """
-  accountEvents: AccountEvent!
-}
-
-"The signed-in principal."
-union Viewer = Operator | Customer
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2373,12 +2391,12 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Customer_updatedAt(ctx, field)
-	case "devices":
-		return ec.fieldContext_Customer_devices(ctx, field)
-	case "activity":
-		return ec.fieldContext_Customer_activity(ctx, field)
 	case "accessHistory":
 		return ec.fieldContext_Customer_accessHistory(ctx, field)
+	case "activity":
+		return ec.fieldContext_Customer_activity(ctx, field)
+	case "devices":
+		return ec.fieldContext_Customer_devices(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }

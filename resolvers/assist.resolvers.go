@@ -8,13 +8,57 @@ package resolvers
 import (
 	"context"
 
+	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
-	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
+
+// Changes is the resolver for the changes field.
+func (r *accessRecordResolver) Changes(ctx context.Context, obj *model.AccessRecord) ([]model.AccessChange, error) {
+	a := obj.AssistSession.Session
+	records, err := r.loaders(ctx).changes.Load(ctx, loaderKey{a.DomainID, a.ID})
+	if err != nil {
+		return nil, err
+	}
+	return assistChanges(records), nil
+}
+
+// Customer is the resolver for the customer field.
+func (r *assistSessionResolver) Customer(ctx context.Context, obj *model.AssistSession) (*model.Customer, error) {
+	c, err := r.loaders(ctx).customers.Load(ctx, loaderKey{obj.Session.DomainID, obj.Session.CustomerID})
+	if err != nil {
+		return nil, err
+	}
+	return mapCustomer(c), nil
+}
+
+// Operator is the resolver for the operator field.
+func (r *assistSessionResolver) Operator(ctx context.Context, obj *model.AssistSession) (*model.AssistingOperator, error) {
+	op, err := r.loaders(ctx).operators.Load(ctx, loaderKey{obj.Session.DomainID, obj.Session.OperatorID})
+	if err != nil {
+		return nil, err
+	}
+	return mapAssistingOperator(op), nil
+}
+
+// EndedBy is the resolver for the endedBy field.
+func (r *assistSessionResolver) EndedBy(ctx context.Context, obj *model.AssistSession) (*string, error) {
+	a := obj.Session
+	if a.EndedAt.IsZero() {
+		return nil, nil
+	}
+	// Whoever is not an operator of the domain (the system, the customer
+	// signing out) shows as the system.
+	endedBy := assist.SystemActor
+	if a.EndedBy != assist.SystemActor {
+		if op, err := r.loaders(ctx).operators.Load(ctx, loaderKey{a.DomainID, a.EndedBy}); err == nil {
+			endedBy = op.Name
+		}
+	}
+	return &endedBy, nil
+}
 
 // AccessHistory is the resolver for the accessHistory field.
 func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Customer, first *int) ([]model.AccessRecord, error) {
@@ -32,21 +76,7 @@ func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Custome
 	}
 	out := make([]model.AccessRecord, len(sessions))
 	for i, a := range sessions {
-		node, err := r.assistNode(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		records, err := r.AssistService.Changes(ctx, a.ID)
-		if err != nil {
-			return nil, err
-		}
-		changes := []model.AccessChange{}
-		for _, rec := range records {
-			if rec.Action != audit.ActionAssistStarted && rec.Action != audit.ActionAssistEnded && rec.Action != audit.ActionAssistRedeemed {
-				changes = append(changes, model.AccessChange{Action: rec.Action, TargetType: rec.TargetType, At: rec.At})
-			}
-		}
-		out[i] = model.AccessRecord{AssistSession: node, Changes: changes}
+		out[i] = model.AccessRecord{AssistSession: r.mapAssist(a)}
 	}
 	return out, nil
 }
@@ -66,10 +96,7 @@ func (r *mutationResolver) StartAssist(ctx context.Context, input model.StartAss
 		ues, err := userErrors(err)
 		return &model.StartAssistPayload{UserErrors: ues}, err
 	}
-	node, err := r.assistNode(ctx, a)
-	if err != nil {
-		return nil, err
-	}
+	node := r.mapAssist(a)
 	url := r.DashboardURL + "#assist=" + ticket
 	return &model.StartAssistPayload{AssistSession: node, Ticket: &ticket, DashboardURL: &url, UserErrors: []model.UserError{}}, nil
 }
@@ -81,10 +108,7 @@ func (r *mutationResolver) RedeemAssistTicket(ctx context.Context, input model.R
 		ues, err := userErrors(err)
 		return &model.RedeemAssistTicketPayload{UserErrors: ues}, err
 	}
-	node, err := r.assistNode(ctx, a)
-	if err != nil {
-		return nil, err
-	}
+	node := r.mapAssist(a)
 	return &model.RedeemAssistTicketPayload{Token: &token, AssistSession: node, UserErrors: []model.UserError{}}, nil
 }
 
@@ -102,10 +126,7 @@ func (r *mutationResolver) EndAssist(ctx context.Context, input model.EndAssistI
 	if err != nil {
 		return nil, err
 	}
-	node, err := r.assistNode(ctx, a)
-	if err != nil {
-		return nil, err
-	}
+	node := r.mapAssist(a)
 	return &model.EndAssistPayload{AssistSession: node, UserErrors: []model.UserError{}}, nil
 }
 
@@ -125,30 +146,18 @@ func (r *queryResolver) AssistSessions(ctx context.Context, customerID *string, 
 			return &model.AssistSessionConnection{Edges: []model.AssistSessionEdge{}, PageInfo: &model.PageInfo{}}, nil
 		}
 	}
-	if after != nil {
-		var c assist.Cursor
-		if err := decodeCursorInto(*after, &c); err != nil || c.ID == "" {
-			return nil, apperr.Invalid("after", "INVALID", "after is not a cursor returned by this API")
-		}
-		q.Before = &c
+	if q.Before, err = decodeAfter(after, func(c assist.Cursor) string { return c.ID }); err != nil {
+		return nil, err
 	}
 	list, err := r.AssistService.List(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.AssistSessionConnection{Edges: []model.AssistSessionEdge{}, PageInfo: &model.PageInfo{HasNextPage: len(list) > n}}
-	for _, a := range list[:min(n, len(list))] {
-		node, err := r.assistNode(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		cursor := encodeCursorOf(assist.Cursor{StartedAt: a.StartedAt, ID: a.ID})
-		conn.Edges = append(conn.Edges, model.AssistSessionEdge{Cursor: cursor, Node: node})
-	}
-	if k := len(conn.Edges); k > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[k-1].Cursor
-	}
-	return conn, nil
+	position := func(a assist.Session) any { return assist.Cursor{StartedAt: a.StartedAt, ID: a.ID} }
+	edges, info := pageEdges(list[:min(n, len(list))], len(list) > n, position, func(cursor string, a assist.Session) model.AssistSessionEdge {
+		return model.AssistSessionEdge{Cursor: cursor, Node: r.mapAssist(a)}
+	})
+	return &model.AssistSessionConnection{Edges: edges, PageInfo: info}, nil
 }
 
 // Assistance is the resolver for the assistance field.
@@ -163,9 +172,20 @@ func (r *queryResolver) Assistance(ctx context.Context) (*model.AssistSession, e
 	if p.Kind != sessions.KindAssist {
 		return nil, nil
 	}
-	a, err := r.AssistService.Get(ctx, p.DomainID, p.AssistID)
+	a, err := r.loaders(ctx).assists.Load(ctx, loaderKey{p.DomainID, p.AssistID})
 	if err != nil {
 		return nil, err
 	}
-	return r.assistNode(ctx, a)
+	return r.mapAssist(a), nil
 }
+
+// AccessRecord returns graph.AccessRecordResolver implementation.
+func (r *Resolver) AccessRecord() graph.AccessRecordResolver { return &accessRecordResolver{r} }
+
+// AssistSession returns graph.AssistSessionResolver implementation.
+func (r *Resolver) AssistSession() graph.AssistSessionResolver { return &assistSessionResolver{r} }
+
+type (
+	accessRecordResolver  struct{ *Resolver }
+	assistSessionResolver struct{ *Resolver }
+)

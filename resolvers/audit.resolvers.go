@@ -13,6 +13,22 @@ import (
 	"github.com/iotconsole/bff/internal/operators"
 )
 
+// Activity is the resolver for the activity field.
+func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, first *int, after *string) (*model.AccountActivityConnection, error) {
+	p, customerID, err := r.customerDetails(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	records, more, err := r.findAudit(ctx, audit.Query{DomainID: p.DomainID, CustomerID: customerID}, first, after)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := pageEdges(records, more, auditPosition, func(cursor string, rec audit.Record) model.AccountActivityEdge {
+		return model.AccountActivityEdge{Cursor: cursor, Node: mapActivity(rec)}
+	})
+	return &model.AccountActivityConnection{Edges: edges, PageInfo: info}, nil
+}
+
 // AuditLog is the resolver for the auditLog field.
 func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operatorID *string, action *string, first *int, after *string) (*model.AuditLogConnection, error) {
 	p, err := r.operator(ctx, operators.PermViewAuditLog)
@@ -35,7 +51,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 	if err != nil {
 		return nil, err
 	}
-	edges, info := auditPage(records, more, func(cursor string, rec audit.Record) model.AuditLogEdge {
+	edges, info := pageEdges(records, more, auditPosition, func(cursor string, rec audit.Record) model.AuditLogEdge {
 		return model.AuditLogEdge{Cursor: cursor, Node: mapAuditEntry(rec)}
 	})
 	return &model.AuditLogConnection{Edges: edges, PageInfo: info}, nil

@@ -40,11 +40,11 @@ type authState struct {
 	err       error
 }
 
-// AroundOperations starts a fresh authentication for every operation. The
-// server installs it with handler.AroundOperations.
+// AroundOperations starts a fresh authentication and fresh dataloaders for
+// every operation. The server installs it with handler.AroundOperations.
 func AroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	token, _ := ctx.Value(tokenKey{}).(string)
-	return next(context.WithValue(ctx, authKey{}, &authState{token: token}))
+	return next(withLoaders(context.WithValue(ctx, authKey{}, &authState{token: token})))
 }
 
 // principal returns who the operation runs as, checked against the current

@@ -7,26 +7,131 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/operators"
 )
 
-// Devices is the resolver for the devices field.
-func (r *customerResolver) Devices(ctx context.Context, obj *model.Customer) ([]model.Device, error) {
-	p, customerID, err := r.customerDetails(ctx, obj)
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, input model.ResetPasswordInput) (*model.ResetPasswordPayload, error) {
+	p, err := r.operator(ctx, operators.PermResetPassword)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := r.DeviceService.OfCustomer(ctx, p.DomainID, customerID)
+	customerID, err := idOf(typeCustomer, input.CustomerID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.Device, len(ds))
-	for i, d := range ds {
-		out[i] = mapDevice(d)
+	c, err := r.CustomerService.ResetPassword(ctx, p.Actor(), customerID, input.NewPassword, input.ConfirmPassword, deref(input.RequireChangeOnNextLogin))
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ResetPasswordPayload{UserErrors: ues}, err
 	}
-	return out, nil
+	return &model.ResetPasswordPayload{Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
+}
+
+// SetAccountStatus is the resolver for the setAccountStatus field.
+func (r *mutationResolver) SetAccountStatus(ctx context.Context, input model.SetAccountStatusInput) (*model.SetAccountStatusPayload, error) {
+	p, err := r.operator(ctx, operators.PermSetAccountStatus)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := idOf(typeCustomer, input.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	c, changed, err := r.CustomerService.SetStatus(ctx, p.Actor(), customerID, customers.Status(input.Status), deref(input.Reason))
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.SetAccountStatusPayload{UserErrors: ues}, err
+	}
+	return &model.SetAccountStatusPayload{Customer: mapCustomer(c), Changed: changed, UserErrors: []model.UserError{}}, nil
+}
+
+// Customers is the resolver for the customers field.
+func (r *queryResolver) Customers(ctx context.Context, query *string, status *model.AccountStatus, first *int, after *string) (*model.CustomerConnection, error) {
+	p, err := r.operator(ctx, operators.PermSearchCustomers)
+	if err != nil {
+		return nil, err
+	}
+	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first)}
+	if req.After, err = decodeAfter(after, func(c customers.Cursor) string { return c.ID }); err != nil {
+		return nil, err
+	}
+	page, err := r.CustomerService.Search(ctx, p.DomainID, req)
+	if err != nil {
+		return nil, err
+	}
+	position := func(h customers.Hit) any { return h.Cursor }
+	edges, info := pageEdges(page.Hits, page.HasNext, position, func(cursor string, h customers.Hit) model.CustomerEdge {
+		return model.CustomerEdge{Cursor: cursor, Node: mapCustomer(h.Customer)}
+	})
+	conn := &model.CustomerConnection{Edges: edges, PageInfo: info}
+	if fieldRequested(ctx, "totalCount") {
+		n, err := r.CustomerService.Count(ctx, p.DomainID, req.Text, req.Status)
+		if err != nil {
+			return nil, err
+		}
+		conn.TotalCount = int(n)
+	}
+	return conn, nil
+}
+
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Customer, error) {
+	p, err := r.operator(ctx, operators.PermViewCustomer)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := idOf(typeCustomer, id)
+	if err != nil {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).customers.Load(ctx, loaderKey{p.DomainID, customerID})
+	if errors.Is(err, apperr.ErrNotFound) {
+		r.RecordRefusal(ctx, err) // another domain's object leaves a trace
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return mapCustomer(c), nil
+}
+
+// AccountEvents is the resolver for the accountEvents field.
+func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model.AccountEvent, error) {
+	p, err := r.customer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := func(e events.Event) bool { return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID }
+	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
+}
+
+// CustomerStatusChanged is the resolver for the customerStatusChanged field.
+func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error) {
+	p, err := r.operator(ctx, operators.PermViewCustomer)
+	if err != nil {
+		return nil, err
+	}
+	only := ""
+	if customerID != nil {
+		if only, err = idOf(typeCustomer, *customerID); err != nil {
+			return nil, err
+		}
+	}
+	inDomain := func(e events.Event) bool {
+		return e.Type == events.StatusChanged && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
+	}
+	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (*model.CustomerStatusChange, bool) {
+		change, err := r.statusChanges.get(e.ID, func() (*model.CustomerStatusChange, error) { return r.statusChange(context.WithoutCancel(ctx), e) })
+		return change, err == nil // skip an event whose customer cannot be read rather than end the stream
+	}), nil
 }
 
 // Customer returns graph.CustomerResolver implementation.

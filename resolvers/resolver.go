@@ -34,3 +34,12 @@ type Resolver struct {
 
 	statusChanges eventMemo[*model.CustomerStatusChange]
 }
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

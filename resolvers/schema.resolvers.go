@@ -15,149 +15,8 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
-	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
-	"github.com/iotconsole/bff/internal/sessions"
 )
-
-// OperatorLogin is the resolver for the operatorLogin field.
-func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
-	token, op, err := r.SessionService.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.OperatorLoginPayload{UserErrors: ues}, err
-	}
-	node, err := r.operatorNode(ctx, op)
-	if err != nil {
-		return nil, err
-	}
-	return &model.OperatorLoginPayload{Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
-}
-
-// Logout is the resolver for the logout field.
-func (r *mutationResolver) Logout(ctx context.Context) (*model.LogoutPayload, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.SessionService.Logout(ctx, p); err != nil {
-		return nil, err
-	}
-	if err := r.AssistService.EndForSignOut(ctx, p.Actor()); err != nil {
-		return nil, err
-	}
-	return &model.LogoutPayload{Success: true, UserErrors: []model.UserError{}}, nil
-}
-
-// Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
-	token, c, err := r.SessionService.CustomerLogin(ctx, input.Domain, input.Email, input.Password)
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.LoginPayload{UserErrors: ues}, err
-	}
-	return &model.LoginPayload{Token: &token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, UserErrors: []model.UserError{}}, nil
-}
-
-// ChangePassword is the resolver for the changePassword field.
-func (r *mutationResolver) ChangePassword(ctx context.Context, input model.ChangePasswordInput) (*model.ChangePasswordPayload, error) {
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	token, c, err := r.SessionService.ChangePassword(ctx, p, input.CurrentPassword, input.NewPassword)
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.ChangePasswordPayload{UserErrors: ues}, err
-	}
-	return &model.ChangePasswordPayload{Token: &token, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
-}
-
-// UpdateDevice is the resolver for the updateDevice field.
-func (r *mutationResolver) UpdateDevice(ctx context.Context, input model.UpdateDeviceInput) (*model.UpdateDevicePayload, error) {
-	p, err := r.customer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	deviceID, err := idOf(typeDevice, input.DeviceID)
-	if err != nil {
-		return nil, err
-	}
-	ch := devices.Change{Name: input.Name}
-	if s := input.Settings; s != nil {
-		ch.TargetTemperature, ch.Notifications = s.TargetTemperature, s.Notifications
-		if s.Mode != nil {
-			mode := devices.Mode(*s.Mode)
-			ch.Mode = &mode
-		}
-	}
-	d, err := r.DeviceService.Update(ctx, p.Actor(), p.CustomerID, deviceID, ch)
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.UpdateDevicePayload{UserErrors: ues}, err
-	}
-	device := mapDevice(d)
-	return &model.UpdateDevicePayload{Device: &device, UserErrors: []model.UserError{}}, nil
-}
-
-// ResetPassword is the resolver for the resetPassword field.
-func (r *mutationResolver) ResetPassword(ctx context.Context, input model.ResetPasswordInput) (*model.ResetPasswordPayload, error) {
-	p, err := r.operator(ctx, operators.PermResetPassword)
-	if err != nil {
-		return nil, err
-	}
-	customerID, err := idOf(typeCustomer, input.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := r.CustomerService.ResetPassword(ctx, p.Actor(), customerID, input.NewPassword, input.ConfirmPassword, deref(input.RequireChangeOnNextLogin))
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.ResetPasswordPayload{UserErrors: ues}, err
-	}
-	return &model.ResetPasswordPayload{Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
-}
-
-// SetAccountStatus is the resolver for the setAccountStatus field.
-func (r *mutationResolver) SetAccountStatus(ctx context.Context, input model.SetAccountStatusInput) (*model.SetAccountStatusPayload, error) {
-	p, err := r.operator(ctx, operators.PermSetAccountStatus)
-	if err != nil {
-		return nil, err
-	}
-	customerID, err := idOf(typeCustomer, input.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	c, changed, err := r.CustomerService.SetStatus(ctx, p.Actor(), customerID, customers.Status(input.Status), deref(input.Reason))
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.SetAccountStatusPayload{UserErrors: ues}, err
-	}
-	return &model.SetAccountStatusPayload{Customer: mapCustomer(c), Changed: changed, UserErrors: []model.UserError{}}, nil
-}
-
-// Viewer is the resolver for the viewer field.
-func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
-	if !hasToken(ctx) {
-		return nil, nil // nobody signed in: not an error
-	}
-	p, err := r.principal(ctx)
-	if err != nil {
-		return nil, err // a token that no longer works: the client must know
-	}
-	if p.Kind == sessions.KindOperator {
-		o, err := r.OperatorService.Get(ctx, p.DomainID, p.OperatorID)
-		if err != nil {
-			return nil, err
-		}
-		return r.operatorNode(ctx, o)
-	}
-	c, err := r.CustomerService.Get(ctx, p.DomainID, p.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	return mapCustomer(c), nil
-}
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
@@ -173,7 +32,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	switch {
 	case typ == typeCustomer && (p.Can(operators.PermViewCustomer) || p.CustomerID == internalID):
 		var c customers.Customer
-		if c, err = r.CustomerService.Get(ctx, p.DomainID, internalID); err == nil {
+		if c, err = r.loaders(ctx).customers.Load(ctx, loaderKey{p.DomainID, internalID}); err == nil {
 			node = mapCustomer(c)
 		}
 	case typ == typeDevice:
@@ -186,12 +45,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		}
 	case typ == typeAssist && p.Can(operators.PermRemoteAssist):
 		var a assist.Session
-		if a, err = r.AssistService.Get(ctx, p.DomainID, internalID); err == nil {
-			node, err = r.assistNode(ctx, a)
+		if a, err = r.loaders(ctx).assists.Load(ctx, loaderKey{p.DomainID, internalID}); err == nil {
+			node = r.mapAssist(a)
 		}
 	case typ == typeOperator && (p.Can(operators.PermManageOperators) || p.OperatorID == internalID):
 		var o operators.Operator
-		if o, err = r.OperatorService.Get(ctx, p.DomainID, internalID); err == nil {
+		if o, err = r.loaders(ctx).operators.Load(ctx, loaderKey{p.DomainID, internalID}); err == nil {
 			node, err = r.operatorNode(ctx, o)
 		}
 	}
@@ -200,70 +59,6 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		return nil, nil
 	}
 	return node, err
-}
-
-// Customers is the resolver for the customers field.
-func (r *queryResolver) Customers(ctx context.Context, query *string, status *model.AccountStatus, first *int, after *string) (*model.CustomerConnection, error) {
-	p, err := r.operator(ctx, operators.PermSearchCustomers)
-	if err != nil {
-		return nil, err
-	}
-	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first)}
-	if after != nil {
-		if req.After, err = decodeCursor(*after); err != nil {
-			return nil, err
-		}
-	}
-	page, err := r.CustomerService.Search(ctx, p.DomainID, req)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.CustomerConnection{Edges: make([]model.CustomerEdge, len(page.Hits)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
-	for i, h := range page.Hits {
-		conn.Edges[i] = model.CustomerEdge{Cursor: encodeCursor(h.Cursor), Node: mapCustomer(h.Customer)}
-	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
-	}
-	if fieldRequested(ctx, "totalCount") {
-		n, err := r.CustomerService.Count(ctx, p.DomainID, req.Text, req.Status)
-		if err != nil {
-			return nil, err
-		}
-		conn.TotalCount = int(n)
-	}
-	return conn, nil
-}
-
-// Customer is the resolver for the customer field.
-func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Customer, error) {
-	p, err := r.operator(ctx, operators.PermViewCustomer)
-	if err != nil {
-		return nil, err
-	}
-	customerID, err := idOf(typeCustomer, id)
-	if err != nil {
-		return nil, nil
-	}
-	c, err := r.CustomerService.Get(ctx, p.DomainID, customerID)
-	if errors.Is(err, apperr.ErrNotFound) {
-		r.RecordRefusal(ctx, err) // another domain's object leaves a trace
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return mapCustomer(c), nil
-}
-
-// AccountEvents is the resolver for the accountEvents field.
-func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model.AccountEvent, error) {
-	p, err := r.customer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	own := func(e events.Event) bool { return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID }
-	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

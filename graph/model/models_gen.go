@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/iotconsole/bff/internal/assist"
 )
 
 // An object with a globally unique, opaque id. Any such id can be fetched again with `node`.
@@ -34,8 +36,6 @@ type AccessChange struct {
 type AccessRecord struct {
 	// The assistance.
 	AssistSession *AssistSession `json:"assistSession"`
-	// What was done, oldest first.
-	Changes []AccessChange `json:"changes"`
 }
 
 // One thing that happened to a customer's account.
@@ -88,10 +88,6 @@ type AccountEvent struct {
 type AssistSession struct {
 	// The session's global id.
 	ID string `json:"id"`
-	// The customer assisted.
-	Customer *Customer `json:"customer"`
-	// Who assists.
-	Operator *AssistingOperator `json:"operator"`
 	// Why, as the operator wrote it.
 	Reason string `json:"reason"`
 	// Where it stands.
@@ -102,8 +98,8 @@ type AssistSession struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// When it ended, if it has.
 	EndedAt *time.Time `json:"endedAt,omitempty"`
-	// Who ended it: an operator's name, or `system` (expiry, the account disabled or its password reset).
-	EndedBy *string `json:"endedBy,omitempty"`
+	// The stored session; the customer, operator and endedBy resolvers read who it names through the operation's dataloaders.
+	Session assist.Session `json:"-"`
 }
 
 func (AssistSession) IsNode() {}
@@ -212,16 +208,6 @@ type Customer struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// When the account last changed.
 	UpdatedAt time.Time `json:"updatedAt"`
-	// The customer's devices, by name.
-	Devices []Device `json:"devices"`
-	// What happened to the account, newest first: sign-ins and failed attempts, password changes and
-	// resets, status changes, device changes and remote assistance. Visible to the customer and to
-	// operators with VIEW_CUSTOMER. Reasons, request ids and which operator did it stay in the operators'
-	// `auditLog`.
-	Activity *AccountActivityConnection `json:"activity"`
-	// The customer's latest remote assistance, newest first, with what was changed during each. Visible
-	// to the customer and to operators with VIEW_CUSTOMER.
-	AccessHistory []AccessRecord `json:"accessHistory"`
 }
 
 func (Customer) IsNode() {}
@@ -376,9 +362,9 @@ type Operator struct {
 	Permissions []Permission `json:"permissions"`
 }
 
-func (Operator) IsNode() {}
-
 func (Operator) IsViewer() {}
+
+func (Operator) IsNode() {}
 
 // Sign-in details of an operator.
 type OperatorLoginInput struct {

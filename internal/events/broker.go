@@ -18,8 +18,8 @@ type Broker struct {
 // Subscription receives the events its filter accepts until it is
 // cancelled or falls behind.
 type Subscription struct {
-	// C carries the events of a subscription made with Subscribe; it is
-	// closed when the subscription ends.
+	// C carries the events of a subscription made with Subscribe (nil for
+	// Feed and SubscribeFunc); it is closed when the subscription ends.
 	C <-chan Event
 
 	filter  func(Event) bool
@@ -34,19 +34,36 @@ func NewBroker() *Broker {
 	return &Broker{subs: map[*Subscription]struct{}{}}
 }
 
-// Subscribe returns a subscription whose channel C receives the events filter accepts.
+// Subscribe returns a subscription whose channel C receives the events
+// filter accepts, as Feed does.
 func (b *Broker) Subscribe(filter func(Event) bool) *Subscription {
-	c := make(chan Event, subscriberBuffer)
+	s, c := Feed(b, filter, func(e Event) (Event, bool) { return e, true })
+	s.C = c
+	return s
+}
+
+// Feed subscribes to the events of b that filter accepts and returns the
+// subscription and a channel of their mappings, skipping the events mapping
+// refuses. The channel holds subscriberBuffer values: a subscriber that
+// falls further behind is dropped rather than slowing everyone down. It is
+// closed when the subscription ends, cancelled or dropped. mapping runs in
+// the publishing goroutine, like SubscribeFunc's deliver; Feed needs no
+// goroutine of its own.
+func Feed[T any](b *Broker, filter func(Event) bool, mapping func(Event) (T, bool)) (*Subscription, <-chan T) {
+	c := make(chan T, subscriberBuffer)
 	s := b.SubscribeFunc(filter, func(e Event) bool {
+		v, ok := mapping(e)
+		if !ok {
+			return true
+		}
 		select {
-		case c <- e:
+		case c <- v:
 			return true
 		default:
 			return false
 		}
 	}, func() { close(c) })
-	s.C = c
-	return s
+	return s, c
 }
 
 // SubscribeFunc calls deliver, from the publishing goroutine, with every

@@ -30,3 +30,27 @@ func TestBrokerFiltersAndDropsSlowSubscribers(t *testing.T) {
 		t.Fatal("cancelled subscription still open")
 	}
 }
+
+func TestFeedMapsSkipsAndDropsSlowSubscribers(t *testing.T) {
+	b := NewBroker()
+	sub, c := Feed(b, func(e Event) bool { return e.CustomerID == "me" }, func(e Event) (string, bool) {
+		return "mapped " + e.ID, e.Type != "skip"
+	})
+	b.Publish(Event{ID: "1", CustomerID: "other"})
+	b.Publish(Event{ID: "2", CustomerID: "me", Type: "skip"})
+	b.Publish(Event{ID: "3", CustomerID: "me"})
+	if v := <-c; v != "mapped 3" {
+		t.Fatalf("got %q, want only event 3, mapped", v)
+	}
+	for i := range subscriberBuffer + 1 {
+		b.Publish(Event{ID: string(rune('a' + i)), CustomerID: "me"})
+	}
+	n := 0
+	for range c {
+		n++
+	}
+	if n != subscriberBuffer || b.Subscribers() != 0 {
+		t.Fatalf("slow feed got %d values before being dropped (want %d); %d subscribers left", n, subscriberBuffer, b.Subscribers())
+	}
+	sub.Cancel() // after being dropped: harmless
+}

@@ -1,0 +1,62 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+)
+
+// pageSize returns the page size a `first` argument asks for, or an
+// *apperr.ValidationError outside 1..customers.MaxPageSize. Every page size
+// the resolvers check themselves goes through it; the services check theirs.
+func pageSize(first *int) (int, error) {
+	n := deref(first)
+	if n < 1 || n > customers.MaxPageSize {
+		return 0, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", customers.MaxPageSize))
+	}
+	return n, nil
+}
+
+// pageEdges turns a page of items into a connection's edges, each with the
+// cursor of the item's position, and the page's PageInfo.
+func pageEdges[T, E any](items []T, more bool, position func(T) any, edge func(cursor string, item T) E) ([]E, *model.PageInfo) {
+	out := make([]E, len(items))
+	info := &model.PageInfo{HasNextPage: more}
+	for i, item := range items {
+		cursor := encodeCursor(position(item))
+		out[i] = edge(cursor, item)
+		info.EndCursor = &cursor
+	}
+	return out, info
+}
+
+// fieldRequested reports whether the client selected the named field of the
+// object the current resolver returns, so that a connection computes its
+// totalCount only when asked.
+func fieldRequested(ctx context.Context, name string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// findAudit returns a page of the audit records q selects, after the
+// position of the cursor after, if given, and whether more follow.
+func (r *Resolver) findAudit(ctx context.Context, q audit.Query, first *int, after *string) ([]audit.Record, bool, error) {
+	var err error
+	if q.Before, err = decodeAfter(after, func(c audit.Cursor) string { return c.ID }); err != nil {
+		return nil, false, err
+	}
+	return r.AuditService.Find(ctx, q, deref(first))
+}
+
+// auditPosition is the position of an audit record in its newest-first list.
+func auditPosition(rec audit.Record) any { return audit.Cursor{At: rec.At, ID: rec.ID} }

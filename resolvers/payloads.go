@@ -1,0 +1,162 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/operators"
+)
+
+func mapCustomer(c customers.Customer) *model.Customer {
+	return &model.Customer{
+		ID: globalID(typeCustomer, c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		Status: model.AccountStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {
+	perms := operators.Permissions(o.Role)
+	out := make([]model.Permission, len(perms))
+	for i, p := range perms {
+		out[i] = model.Permission(p)
+	}
+	return &model.Operator{
+		ID: globalID(typeOperator, o.ID), Name: o.Name, Email: o.Email, Role: model.OperatorRole(o.Role),
+		Status: model.OperatorStatus(o.Status), Permissions: out, Domain: mapDomain(d),
+	}
+}
+
+func mapDevice(d devices.Device) model.Device {
+	return model.Device{
+		ID: globalID(typeDevice, d.ID), Name: d.Name, Model: d.Model, Online: d.Online,
+		Settings: &model.DeviceSettings{TargetTemperature: d.Settings.TargetTemperature, Mode: model.DeviceMode(d.Settings.Mode), Notifications: d.Settings.Notifications},
+	}
+}
+
+func mapDomain(d domains.Domain) *model.Domain {
+	return &model.Domain{ID: d.ID, Slug: d.Slug, Name: d.Name, DefaultRegion: d.DefaultRegion}
+}
+
+// mapAssist maps an assist session; the resolvers of its customer, operator
+// and endedBy read those, batched, when they are selected.
+func (r *Resolver) mapAssist(a assist.Session) *model.AssistSession {
+	node := &model.AssistSession{
+		ID: globalID(typeAssist, a.ID), Reason: a.Reason, State: model.AssistState(r.AssistService.Current(a)),
+		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, Session: a,
+	}
+	if !a.EndedAt.IsZero() {
+		node.EndedAt = &a.EndedAt
+	}
+	return node
+}
+
+// mapAssistingOperator shows an operator the way a customer may see it.
+func mapAssistingOperator(o operators.Operator) *model.AssistingOperator {
+	return &model.AssistingOperator{ID: globalID(typeOperator, o.ID), Name: o.Name}
+}
+
+// assistChanges are the records of what was done during an assistance,
+// without the records of the assistance itself.
+func assistChanges(records []audit.Record) []model.AccessChange {
+	changes := []model.AccessChange{}
+	for _, rec := range records {
+		if rec.Action != audit.ActionAssistStarted && rec.Action != audit.ActionAssistEnded && rec.Action != audit.ActionAssistRedeemed {
+			changes = append(changes, model.AccessChange{Action: rec.Action, TargetType: rec.TargetType, At: rec.At})
+		}
+	}
+	return changes
+}
+
+// userErrors turns the expected failures of a mutation into userErrors; any
+// other error is returned to become a top-level error.
+func userErrors(err error) ([]model.UserError, error) {
+	var ve *apperr.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return []model.UserError{{Field: strings.Split(ve.Field, "."), Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil
+	case errors.Is(err, apperr.ErrInvalidCredentials):
+		return []model.UserError{{Message: "The email or password is incorrect.", Code: model.UserErrorCodeInvalidCredentials}}, nil
+	case errors.Is(err, apperr.ErrAccountDisabled):
+		return []model.UserError{{Message: apperr.ErrAccountDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}, nil
+	}
+	return nil, err
+}
+
+// operatorNode maps o together with its domain.
+func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*model.Operator, error) {
+	d, err := r.DomainStore.DomainByID(ctx, o.DomainID)
+	if err != nil {
+		return nil, err
+	}
+	return mapOperator(o, d), nil
+}
+
+func mapAccountEvent(e events.Event) *model.AccountEvent {
+	ev := &model.AccountEvent{ID: e.ID, Type: model.AccountEventType(e.Type), OccurredAt: e.OccurredAt}
+	if v, ok := e.Data[events.KeyStatus]; ok {
+		status := model.AccountStatus(v)
+		ev.Status = &status
+	}
+	if v, ok := e.Data[events.KeyPreviousStatus]; ok {
+		status := model.AccountStatus(v)
+		ev.PreviousStatus = &status
+	}
+	if v := e.Data[events.KeyReason]; v != "" {
+		ev.Reason = &v
+	}
+	return ev
+}
+
+// auditTypes are the global id types of the audit actors and targets that
+// have one (actor types share the names of the target types).
+var auditTypes = map[string]string{audit.TargetCustomer: typeCustomer, audit.TargetOperator: typeOperator, audit.TargetDevice: typeDevice}
+
+func mapAuditEntry(r audit.Record) *model.AuditEntry {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	e := &model.AuditEntry{ID: r.ID, At: r.At, ActorType: r.ActorType, Action: r.Action, TargetType: r.TargetType,
+		Reason: opt(r.Reason), RequestID: opt(r.RequestID), Outcome: r.Outcome}
+	if typ, ok := auditTypes[r.ActorType]; ok && r.ActorID != "" {
+		e.ActorID = opt(globalID(typ, r.ActorID))
+	}
+	if r.ActingFor != "" {
+		e.ActingFor = opt(globalID(typeCustomer, r.ActingFor))
+	}
+	if r.AssistID != "" {
+		e.AssistSessionID = opt(globalID(typeAssist, r.AssistID))
+	}
+	if typ, ok := auditTypes[r.TargetType]; ok && r.TargetID != "" {
+		e.TargetID = opt(globalID(typ, r.TargetID))
+	} else {
+		e.TargetID = opt(r.TargetID)
+	}
+	return e
+}
+
+// mapActivity shows an audit record to the customer it concerns: what, when
+// and who in broad terms; reasons, request ids and operators stay internal.
+func mapActivity(rec audit.Record) *model.AccountActivity {
+	by := model.ActivityActorUnknown
+	switch rec.ActorType {
+	case audit.ActorCustomer:
+		by = model.ActivityActorCustomer
+	case audit.ActorOperator:
+		by = model.ActivityActorSupport
+	case audit.ActorSystem:
+		by = model.ActivityActorSystem
+	}
+	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: by, Outcome: rec.Outcome}
+}

@@ -1,0 +1,76 @@
+package resolvers
+
+import (
+	"context"
+	"sync"
+
+	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/events"
+)
+
+// forward returns a subscription resolver's channel: the mappings of the
+// broker's events that filter accepts (see events.Feed), until the
+// operation ends or the subscriber falls behind; its client subscribes
+// again.
+func forward[T any](ctx context.Context, broker *events.Broker, filter func(events.Event) bool, mapping func(events.Event) (T, bool)) <-chan T {
+	sub, c := events.Feed(broker, filter, mapping)
+	context.AfterFunc(ctx, sub.Cancel)
+	return c
+}
+
+// statusChange reads what a STATUS_CHANGED event's subscribers are sent.
+// It reads without the operation's dataloaders: a subscription lives long,
+// and each event must show the customer as it is now.
+func (r *Resolver) statusChange(ctx context.Context, e events.Event) (*model.CustomerStatusChange, error) {
+	c, err := r.CustomerService.Get(ctx, e.DomainID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	change := &model.CustomerStatusChange{Customer: mapCustomer(c), PreviousStatus: model.AccountStatus(e.Data[events.KeyPreviousStatus]),
+		Status: model.AccountStatus(e.Data[events.KeyStatus]), OccurredAt: e.OccurredAt}
+	if reason := e.Data[events.KeyReason]; reason != "" {
+		change.Reason = &reason
+	}
+	if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {
+		change.ChangedBy = mapAssistingOperator(op)
+	}
+	return change, nil
+}
+
+// eventMemo computes what one event's subscribers are sent once, however
+// many they are: every subscriber of a domain gets the same event, and ten
+// thousand of them must not each read the store. It keeps the newest
+// memoSize events.
+type eventMemo[T any] struct {
+	mu    sync.Mutex
+	order []string
+	calls map[string]*memoCall[T]
+}
+
+type memoCall[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+const memoSize = 64
+
+func (m *eventMemo[T]) get(id string, compute func() (T, error)) (T, error) {
+	m.mu.Lock()
+	if m.calls == nil {
+		m.calls = map[string]*memoCall[T]{}
+	}
+	c, ok := m.calls[id]
+	if !ok {
+		c = &memoCall[T]{}
+		m.calls[id] = c
+		m.order = append(m.order, id)
+		if len(m.order) > memoSize {
+			delete(m.calls, m.order[0])
+			m.order = m.order[1:]
+		}
+	}
+	m.mu.Unlock()
+	c.once.Do(func() { c.v, c.err = compute() })
+	return c.v, c.err
+}
