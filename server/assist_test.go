@@ -208,20 +208,15 @@ func TestAssistanceEnds(t *testing.T) {
 // testAssistanceEnds gives every case a store of its own (newStore).
 func testAssistanceEnds(t *testing.T, newStore func(*testing.T) func(*config)) {
 	t.Run("when it expires", func(t *testing.T) {
-		edit := newStore(t)
-		f := newAccountFixture(t, func(c *config) {
-			if edit != nil {
-				edit(c)
-			}
-			c.AssistTTL = 1500 * time.Millisecond
-		})
+		f := newAccountFixture(t, newStore(t))
 		support := f.login(t, demoSupportEmail)
 		id, ticket := f.startAssist(t, support, "short")
 		token, _ := f.redeem(t, ticket)
+		f.clock.Advance(f.cfg.AssistTTL - time.Millisecond)
 		if resp := f.post(t, token, viewerQuery, nil); resp.code() != "" {
-			t.Fatalf("before expiry: %+v", resp)
+			t.Fatalf("a millisecond before expiry: %+v", resp)
 		}
-		time.Sleep(1600 * time.Millisecond)
+		f.clock.Advance(time.Millisecond)
 		if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
 			t.Fatalf("after expiry: %+v", resp)
 		}

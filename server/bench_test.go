@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/iotconsole/bff/internal/clock"
 	"io"
 	"os"
 	"testing"
@@ -26,7 +27,7 @@ func BenchmarkSearchMongo(b *testing.B) {
 	cfg := config{ListenAddr: "127.0.0.1:0", MongoURI: mongotest.URI(b), LogLevel: zerolog.WarnLevel,
 		SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second, ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: time.Minute, WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: "bench",
 		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxBodyBytes: 1 << 20, WSMaxMessage: 64 << 10}
-	srv, err := start(ctx, cfg, zerolog.New(io.Discard), io.Discard)
+	srv, err := start(ctx, cfg, clock.System(), zerolog.New(io.Discard), io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
@@ -84,11 +85,11 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 	}
 	defer st.Close(context.Background())
 	if *slug == demo.Slug && cfg.MongoURI == "" {
-		if err := demo.Ensure(ctx, st, getenv("DEMO_PASSWORD"), now(), progressOut); err != nil {
+		if err := demo.Ensure(ctx, st, getenv("DEMO_PASSWORD"), clock.System().Now(), progressOut); err != nil {
 			return err
 		}
 	}
-	return demo.Seed(ctx, st, *slug, *n, *batch, getenv("DEMO_PASSWORD"), now(), progressOut)
+	return demo.Seed(ctx, st, *slug, *n, *batch, getenv("DEMO_PASSWORD"), clock.System().Now(), progressOut)
 }
 
 // runCreateOperator adds an operator to a domain, creating the domain when
@@ -141,7 +142,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return refusedInput("create-operator", err, map[string]string{"name": "-name", "email": "-email", "role": "-role", "password": "the password"})
 	}
-	at := now()
+	at := clock.System().Now()
 	newDomain := domains.Domain{ID: ids.New(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
 	if *domainName != "" {
 		if newDomain, err = newDomain.Check(); err != nil {

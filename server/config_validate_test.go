@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/iotconsole/bff/internal/clock"
 	"io"
 	"os"
 	"reflect"
@@ -36,7 +37,7 @@ func TestConfigStartRefusesInvalid(t *testing.T) {
 			cfg := testConfig()
 			cfg.DataDir = t.TempDir()
 			tt.edit(&cfg)
-			srv, err := start(context.Background(), cfg, zerolog.New(io.Discard), io.Discard)
+			srv, err := start(context.Background(), cfg, clock.System(), zerolog.New(io.Discard), io.Discard)
 			if err == nil {
 				_ = srv.shutdown(context.Background())
 				t.Fatal("start accepted the configuration")

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/resolvers"
 )
 
@@ -74,7 +75,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	var logs syncBuffer
 	cfg := config{ComplexityMax: 100, TokenLimit: 1000, MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, WSMaxMessage: 1 << 16}
 	m := newMetrics()
-	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, func(int) {}), m)
+	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), m)
 	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

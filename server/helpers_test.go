@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/ids"
 )
 
@@ -41,7 +42,13 @@ type testInstance struct {
 	cfg  config
 	logs *syncBuffer
 	url  string // set for a server in another process
+	// clock is the server's: Advance moves its time (sessions and
+	// assistance expire, their sockets close) without sleeping.
+	clock *clock.Shifted
 }
+
+// now returns the time of the machine, as the stores keep it.
+func now() time.Time { return clock.System().Now() }
 
 // URL returns the base URL of the server under test.
 func (s *testInstance) URL() string {
@@ -77,11 +84,12 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 		edit(&cfg)
 	}
 	logs := &syncBuffer{}
-	srv, err := start(context.Background(), cfg, zerolog.New(logs).Level(cfg.LogLevel), io.Discard)
+	clk := &clock.Shifted{}
+	srv, err := start(context.Background(), cfg, clk, zerolog.New(logs).Level(cfg.LogLevel), io.Discard)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	inst := &testInstance{server: srv, cfg: cfg, logs: logs}
+	inst := &testInstance{server: srv, cfg: cfg, logs: logs, clock: clk}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -29,6 +29,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/devices"
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	raiseOpenFileLimit(log)
 	stdlog.SetFlags(0)
 	stdlog.SetOutput(log.With().Str("source", "stdlib").Logger()) // libraries that use package log
-	srv, err := start(ctx, cfg, log, stdout)
+	srv, err := start(ctx, cfg, clock.System(), log, stdout)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ type server struct {
 // start opens the store, creates the demo domain if due, and serves on
 // cfg.ListenAddr in the background. It returns an error, having released
 // everything, if cfg does not validate or any of that fails.
-func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer) (*server, error) {
+func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger, stdout io.Writer) (*server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 		return nil, err
 	}
 	if cfg.MongoURI == "" && cfg.Demo {
-		if err := demo.Ensure(ctx, st, cfg.DemoPassword, now(), stdout); err != nil {
+		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
 			_ = st.Close(ctx)
 			return nil, err
 		}
@@ -185,22 +186,22 @@ func start(ctx context.Context, cfg config, log zerolog.Logger, stdout io.Writer
 			return nil, fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
 		}
 	}
-	sessionService := sessions.NewService(st, hasher, policy, now, cfg.SessionTTL)
+	sessionService := sessions.NewService(st, hasher, policy, clk.Now, cfg.SessionTTL)
 	broker := events.NewBroker()
-	assistService := assist.NewService(st, now, cfg.AssistTTL)
+	assistService := assist.NewService(st, clk.Now, cfg.AssistTTL)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
 		OperatorService: operators.NewService(st),
-		CustomerService: customers.NewService(st, hasher, policy, now),
-		DeviceService:   devices.NewService(st, now),
+		CustomerService: customers.NewService(st, hasher, policy, clk.Now),
+		DeviceService:   devices.NewService(st, clk.Now),
 		DomainStore:     st,
 		EventBroker:     broker,
 		AssistService:   assistService,
-		AuditService:    audit.NewService(st, now),
+		AuditService:    audit.NewService(st, clk.Now),
 		DashboardURL:    cfg.DashboardURL,
 	}
 	m := newMetrics()
-	sockets := newGorillaSockets(cfg.AllowedOrigins, func(open int) { m.websockets.Set(float64(open)) })
+	sockets := newGorillaSockets(cfg.AllowedOrigins, clk, func(open int) { m.websockets.Set(float64(open)) })
 	gql := newGraphQLHandler(cfg, r, sockets, m)
 	bg, stop := context.WithCancel(context.Background())
 	s := &server{
@@ -268,9 +269,6 @@ func printPages(w io.Writer, addr net.Addr, playground bool) {
 		fmt.Fprintf(w, "Playground (admins):    %s/playground\n", base)
 	}
 }
-
-// now is the clock: UTC, at the millisecond precision both stores keep.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func storeName(cfg config) string {
 	if cfg.MongoURI != "" {

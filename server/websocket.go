@@ -13,6 +13,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+
+	"github.com/iotconsole/bff/internal/clock"
 )
 
 // Close codes the server sends besides the RFC 6455 ones.
@@ -28,6 +30,7 @@ const (
 // them all with 1001 and the metrics can count them.
 type gorillaSockets struct {
 	upgrader websocket.Upgrader
+	clock    clock.Clock // for each connection's expiry
 	onChange func(open int)
 
 	mu        sync.Mutex
@@ -37,7 +40,7 @@ type gorillaSockets struct {
 
 // newGorillaSockets accepts connections from the server's own origin, from
 // clients that send no Origin (native apps), and from allowedOrigins.
-func newGorillaSockets(allowedOrigins []string, onChange func(open int)) *gorillaSockets {
+func newGorillaSockets(allowedOrigins []string, clk clock.Clock, onChange func(open int)) *gorillaSockets {
 	return &gorillaSockets{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
@@ -48,6 +51,7 @@ func newGorillaSockets(allowedOrigins []string, onChange func(open int)) *gorill
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     func(r *http.Request) bool { return originAllowed(r, allowedOrigins) },
 		},
+		clock:     clk,
 		onChange:  onChange,
 		conns:     map[*gorillaConn]struct{}{},
 		bySubject: map[string]map[*gorillaConn]struct{}{},
@@ -137,7 +141,7 @@ type gorillaConn struct {
 	sockets   *gorillaSockets
 	closeOnce sync.Once
 	subjects  []string    // guarded by sockets.mu
-	expiry    *time.Timer // closes the connection when its session expires; guarded by sockets.mu
+	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
 }
 
 var (
@@ -228,7 +232,7 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, subjects .
 		return
 	}
 	c := slot.conn
-	c.expiry = time.AfterFunc(time.Until(expires), func() { c.closeWith(closeUnauthorized, "session expired") })
+	c.expiry = s.clock.AfterFunc(expires.Sub(s.clock.Now()), func() { c.closeWith(closeUnauthorized, "session expired") })
 	c.subjects = subjects
 	for _, subject := range subjects {
 		if s.bySubject[subject] == nil {
