@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/domains"
@@ -162,7 +163,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("domain %q: %w", *slug, err)
 	}
 	draft.DomainID = d.ID
-	op, err := operators.NewService(st).Create(ctx, draft, policy, passwords.OWASP, at)
+	op, err := operators.NewService(st).Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "create-operator"}, draft, policy, passwords.OWASP, at)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
 )
 
 // Role is an operator's role within its domain.
@@ -92,4 +94,6 @@ type Store interface {
 	OperatorByEmail(ctx context.Context, domainID, email string) (Operator, error)
 	// OperatorByID returns apperr.ErrNotFound if no operator has that id.
 	OperatorByID(ctx context.Context, id string) (Operator, error)
+	// AppendAudit stores an audit record (of an operator's creation).
+	AppendAudit(ctx context.Context, r audit.Record) error
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/emails"
 	"github.com/iotconsole/bff/internal/ids"
@@ -75,11 +76,12 @@ func PersonalWords(name, email string) []string {
 	return []string{email, local, name, strings.ReplaceAll(name, " ", "")}
 }
 
-// Create checks d (see Draft.Check) and stores it as an active operator of
-// d.DomainID whose password is hashed with params. It returns a
-// *apperr.ValidationError for a bad field and apperr.ErrConflict (wrapped)
-// when the email is taken in the domain; either way nothing is stored.
-func (s *Service) Create(ctx context.Context, d Draft, policy passwords.Policy, params passwords.Params, at time.Time) (Operator, error) {
+// Create checks d (see Draft.Check), stores it as an active operator of
+// d.DomainID whose password is hashed with params, and records
+// audit.ActionUserCreated by actor. It returns a *apperr.ValidationError for
+// a bad field and apperr.ErrConflict (wrapped) when the email is taken in the
+// domain; either way nothing is stored.
+func (s *Service) Create(ctx context.Context, actor audit.Actor, d Draft, policy passwords.Policy, params passwords.Params, at time.Time) (Operator, error) {
 	d, err := d.Check(policy)
 	if err != nil {
 		return Operator{}, err
@@ -89,5 +91,7 @@ func (s *Service) Create(ctx context.Context, d Draft, policy passwords.Policy, 
 	if err := s.store.CreateOperator(ctx, o); err != nil {
 		return Operator{}, fmt.Errorf("create operator %s: %w", o.Email, err)
 	}
+	actor.DomainID = o.DomainID
+	audit.Append(ctx, s.store, at, actor.Record(audit.ActionUserCreated, audit.TargetOperator, o.ID, ""))
 	return o, nil
 }

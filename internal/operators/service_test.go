@@ -7,11 +7,20 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // memStore is an honest in-memory operators.Store.
-type memStore struct{ ops []Operator }
+type memStore struct {
+	ops     []Operator
+	records []audit.Record
+}
+
+func (m *memStore) AppendAudit(_ context.Context, r audit.Record) error {
+	m.records = append(m.records, r)
+	return nil
+}
 
 func (m *memStore) CreateOperator(_ context.Context, o Operator) error {
 	for _, x := range m.ops {
@@ -40,6 +49,9 @@ func (m *memStore) OperatorByID(_ context.Context, id string) (Operator, error) 
 	}
 	return Operator{}, apperr.ErrNotFound
 }
+
+// commandLine is who creates operators from the command line.
+var commandLine = audit.Actor{Type: audit.ActorSystem, ID: "create-operator"}
 
 // cheap keeps hashing fast in tests; the parameters are not what is tested.
 var cheap = passwords.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -72,13 +84,13 @@ func TestCreateAppliesTheRules(t *testing.T) {
 			st := &memStore{}
 			d := ok
 			tt.edit(&d)
-			_, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now())
+			_, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
 			var ve *apperr.ValidationError
 			if !errors.As(err, &ve) || ve.Field != tt.field || ve.Code != tt.code {
 				t.Fatalf("Create(%+v) = %v, want %s on %s", d, err, tt.code, tt.field)
 			}
-			if len(st.ops) != 0 {
-				t.Fatalf("a refused operator was stored: %+v", st.ops)
+			if len(st.ops) != 0 || len(st.records) != 0 {
+				t.Fatalf("a refused operator was stored: %+v %+v", st.ops, st.records)
 			}
 		})
 	}
@@ -86,14 +98,18 @@ func TestCreateAppliesTheRules(t *testing.T) {
 	st := &memStore{}
 	d := ok
 	d.Name, d.Email = " Rene\u0301e Admin ", " Renee@ACME.example "
-	o, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now())
+	o, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
 	if err != nil || o.Name != "Ren\u00e9e Admin" || o.Email != "renee@acme.example" || o.Status != StatusActive || len(st.ops) != 1 {
 		t.Fatalf("Create(%+v) = %+v, %v; want the NFC name and the lower-case email stored", d, o, err)
+	}
+	if len(st.records) != 1 || st.records[0].Action != audit.ActionUserCreated || st.records[0].TargetID != o.ID ||
+		st.records[0].ActorType != audit.ActorSystem || st.records[0].DomainID != "d1" {
+		t.Fatalf("the creation's audit records: %+v", st.records)
 	}
 	if ok, err := passwords.NewHasher(cheap, 1, time.Second).Verify(context.Background(), o.PasswordHash, d.Password); !ok || err != nil {
 		t.Fatalf("the stored hash does not verify the password: %v", err)
 	}
-	if _, err := NewService(st).Create(context.Background(), d, policy, cheap, time.Now()); !errors.Is(err, apperr.ErrConflict) {
+	if _, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now()); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("the same email again: %v, want ErrConflict", err)
 	}
 }

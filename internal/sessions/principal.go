@@ -1,7 +1,6 @@
 package sessions
 
 import (
-	"context"
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
@@ -39,17 +38,4 @@ func (p Principal) Actor() audit.Actor {
 // Can reports whether p is an operator whose role grants perm.
 func (p Principal) Can(perm operators.Permission) bool {
 	return p.Kind == KindOperator && operators.Can(p.Role, perm)
-}
-
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying p.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the principal ctx carries, if any.
-func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
 }

@@ -816,13 +816,6 @@ func TestPrincipal(t *testing.T) {
 					t.Errorf("Can(%s) = %v, want %v", perm, got, want)
 				}
 			}
-			got, ok := sessions.PrincipalFrom(sessions.WithPrincipal(context.Background(), tt.p))
-			if !ok || got != tt.p {
-				t.Errorf("PrincipalFrom(WithPrincipal(p)) = %+v, %v", got, ok)
-			}
 		})
-	}
-	if _, ok := sessions.PrincipalFrom(context.Background()); ok {
-		t.Error("a principal from a context without one")
 	}
 }
