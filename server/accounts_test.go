@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
@@ -52,10 +53,10 @@ func newAccountFixture(t *testing.T, edit func(*config)) *accountFixture {
 func addCustomer(t *testing.T, s *testInstance) *accountFixture {
 	t.Helper()
 	ctx := context.Background()
-	if err := ensureDemo(ctx, s.store, testPassword, io.Discard); err != nil {
+	if err := demo.Ensure(ctx, s.store, testPassword, now(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.store.DomainBySlug(ctx, demoSlug)
+	d, err := s.store.DomainBySlug(ctx, demo.Slug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestDisablingTakesEffectImmediately(t *testing.T) {
 			if resp := f.post(t, token, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
 				t.Fatalf("viewer before: %+v", resp)
 			}
-			admin := f.login(t, demoAdminEmail)
+			admin := f.login(t, demo.AdminEmail)
 			ws := f.subscribeAccountEvents(t, token).readAll()
 
 			resp := f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "chargeback fraud"})
@@ -240,7 +241,7 @@ func TestResetPasswordTakesEffectImmediately(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
 			token, _, _ := f.customerLogin(t, customerPassword)
-			support := f.login(t, demoSupportEmail)
+			support := f.login(t, demo.SupportEmail)
 
 			refusals := []struct {
 				pw, confirm, field, code string
@@ -337,7 +338,7 @@ func TestCustomerSelfService(t *testing.T) {
 		t.Fatalf("a refused update changed the device: %+v", d)
 	}
 	// Another customer's device does not exist for this one.
-	d, _ := f.store.DomainBySlug(context.Background(), demoSlug)
+	d, _ := f.store.DomainBySlug(context.Background(), demo.Slug)
 	other := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
 	_ = f.store.InsertCustomers(context.Background(), []customers.Customer{other})
 	foreign := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: other.ID, Name: "Theirs", Settings: devices.Settings{Mode: devices.ModeOff}}
@@ -357,7 +358,7 @@ func TestCustomerSelfService(t *testing.T) {
 func TestAccountActionsAreAuthorized(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	customer, _, _ := f.customerLogin(t, customerPassword)
-	support := f.login(t, demoSupportEmail)
+	support := f.login(t, demo.SupportEmail)
 	vars := map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"}
 	if resp := f.post(t, support, setStatusMutation, vars); resp.code() != codeForbidden {
 		t.Errorf("SUPPORT disabling: %+v", resp)
@@ -407,7 +408,7 @@ func TestBruteForceBacksOffBeforeHashing(t *testing.T) {
 		t.Logf("a refused attempt took %v (no hash should run)", took)
 	}
 	// Another account from the same client is not blocked yet.
-	resp := f.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": demoAdminEmail, "password": testPassword})
+	resp := f.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": demo.AdminEmail, "password": testPassword})
 	if dig(resp.Data, "operatorLogin", "token") == nil {
 		t.Fatalf("another account was blocked too: %+v", resp)
 	}
@@ -416,7 +417,7 @@ func TestBruteForceBacksOffBeforeHashing(t *testing.T) {
 func TestNoSecretsInLogs(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	token, _, _ := f.customerLogin(t, customerPassword)
-	admin := f.login(t, demoAdminEmail)
+	admin := f.login(t, demo.AdminEmail)
 	f.post(t, admin, resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword})
 	f.customerLogin(t, "a wrong password here")
 	f.post(t, token, viewerQuery, nil)
@@ -437,7 +438,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	a := newAccountFixture(t, edit)
 	b := addCustomer(t, startTest(t, edit))
 	token, _, _ := a.customerLogin(t, customerPassword)
-	admin := b.login(t, demoAdminEmail)
+	admin := b.login(t, demo.AdminEmail)
 	ws := a.subscribeAccountEvents(t, token).readAll()
 
 	resp := b.post(t, admin, setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "disabled on B"})
@@ -476,7 +477,7 @@ func TestCustomersSeeTheirAccountActivity(t *testing.T) {
 				t.Fatalf("a wrong password: %s", code)
 			}
 			first, _, _ := f.customerLogin(t, customerPassword)
-			admin := f.login(t, demoAdminEmail)
+			admin := f.login(t, demo.AdminEmail)
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "internal: chargeback"})
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "ACTIVE"})
 			token, _, _ := f.customerLogin(t, customerPassword)
@@ -514,7 +515,7 @@ func TestCustomersSeeTheirAccountActivity(t *testing.T) {
 
 			// Operators who may view the customer see the same; nobody else does.
 			byID := `query($id: ID!) { customer(id: $id) { activity(first: 100) { edges { node { action } } } } }`
-			if resp := f.post(t, f.login(t, demoSupportEmail), byID, map[string]any{"id": f.customerID()}); len(dig(resp.Data, "customer", "activity", "edges").([]any)) < len(want) {
+			if resp := f.post(t, f.login(t, demo.SupportEmail), byID, map[string]any{"id": f.customerID()}); len(dig(resp.Data, "customer", "activity", "edges").([]any)) < len(want) {
 				t.Errorf("SUPPORT's view of the activity: %+v", resp)
 			}
 			if resp := f.post(t, token, byID, map[string]any{"id": f.customerID()}); resp.code() != codeForbidden {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -55,7 +56,7 @@ func TestRemoteAssistanceEndToEnd(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
 			own, _, _ := f.customerLogin(t, customerPassword)
-			support := f.login(t, demoSupportEmail)
+			support := f.login(t, demo.SupportEmail)
 			events := f.subscribeAccountEvents(t, own).readAll()
 
 			resp := f.post(t, support, startAssistMutation, map[string]any{"id": f.customerID(), "reason": "thermostat offline"})
@@ -96,7 +97,7 @@ func TestRemoteAssistanceEndToEnd(t *testing.T) {
 					rec = r
 				}
 			}
-			op, _ := f.store.OperatorByEmail(context.Background(), f.customer.DomainID, demoSupportEmail)
+			op, _ := f.store.OperatorByEmail(context.Background(), f.customer.DomainID, demo.SupportEmail)
 			if rec.ActorID != op.ID || rec.ActorType != audit.ActorOperator || rec.ActingFor != f.customer.ID || rec.AssistID == "" {
 				t.Fatalf("audit of the rename: %+v, want the operator acting for the customer", rec)
 			}
@@ -151,7 +152,7 @@ func TestAssistRefusals(t *testing.T) {
 
 func testAssistRefusals(t *testing.T, edit func(*config)) {
 	f := newAccountFixture(t, edit)
-	support := f.login(t, demoSupportEmail)
+	support := f.login(t, demo.SupportEmail)
 	ctx := context.Background()
 	for name, reason := range map[string]string{"blank reason": "   ", "long reason": strings.Repeat("x", 501)} {
 		resp := f.post(t, support, startAssistMutation, map[string]any{"id": f.customerID(), "reason": reason})
@@ -165,8 +166,8 @@ func testAssistRefusals(t *testing.T, edit func(*config)) {
 		t.Errorf("unknown customer: %+v", resp)
 	}
 	// An expired ticket.
-	d, _ := f.store.DomainBySlug(ctx, demoSlug)
-	op, _ := f.store.OperatorByEmail(ctx, d.ID, demoSupportEmail)
+	d, _ := f.store.DomainBySlug(ctx, demo.Slug)
+	op, _ := f.store.OperatorByEmail(ctx, d.ID, demo.SupportEmail)
 	ticket := tokens.New()
 	stale := assist.Session{ID: ids.New(), DomainID: d.ID, CustomerID: f.customer.ID, OperatorID: op.ID, Reason: "old",
 		StartedAt: now().Add(-2 * time.Minute), ExpiresAt: now().Add(time.Hour), State: assist.StateActive,
@@ -191,7 +192,7 @@ func testAssistRefusals(t *testing.T, edit func(*config)) {
 		t.Errorf("a disabled operator starting: %+v", resp)
 	}
 	// A disabled customer cannot be assisted.
-	admin := f.login(t, demoAdminEmail)
+	admin := f.login(t, demo.AdminEmail)
 	f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "test"})
 	resp := f.post(t, support, startAssistMutation, map[string]any{"id": f.customerID(), "reason": "help"})
 	if errs, _ := dig(resp.Data, "startAssist", "userErrors").([]any); len(errs) != 1 || dig(errs[0], "code") != "ACCOUNT_DISABLED" {
@@ -209,7 +210,7 @@ func TestAssistanceEnds(t *testing.T) {
 func testAssistanceEnds(t *testing.T, newStore func(*testing.T) func(*config)) {
 	t.Run("when it expires", func(t *testing.T) {
 		f := newAccountFixture(t, newStore(t))
-		support := f.login(t, demoSupportEmail)
+		support := f.login(t, demo.SupportEmail)
 		id, ticket := f.startAssist(t, support, "short")
 		token, _ := f.redeem(t, ticket)
 		f.clock.Advance(f.cfg.AssistTTL - time.Millisecond)
@@ -229,16 +230,16 @@ func testAssistanceEnds(t *testing.T, newStore func(*testing.T) func(*config)) {
 			f.post(t, support, `mutation { logout { success } }`, nil)
 		},
 		"when the customer is disabled": func(t *testing.T, f *accountFixture, _ string) {
-			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 		},
 		"when the password is reset": func(t *testing.T, f *accountFixture, _ string) {
-			f.post(t, f.login(t, demoAdminEmail), resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword})
+			f.post(t, f.login(t, demo.AdminEmail), resetMutation, map[string]any{"id": f.customerID(), "pw": newPassword, "confirm": newPassword})
 		},
 	}
 	for name, end := range endings {
 		t.Run(name, func(t *testing.T) {
 			f := newAccountFixture(t, newStore(t))
-			support := f.login(t, demoSupportEmail)
+			support := f.login(t, demo.SupportEmail)
 			_, ticket := f.startAssist(t, support, "help")
 			token, _ := f.redeem(t, ticket)
 			end(t, f, support)

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"github.com/iotconsole/bff/graph"
 	"strings"
 	"testing"
 
+	"github.com/iotconsole/bff/graph"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -17,7 +18,7 @@ const auditQuery = `query($customer: ID, $action: String, $first: Int, $after: S
 
 func TestAuditLog(t *testing.T) {
 	f := newAccountFixture(t, func(c *config) { c.Playground = true })
-	admin := f.login(t, demoAdminEmail)
+	admin := f.login(t, demo.AdminEmail)
 	f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "fraud ring"})
 	f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "ACTIVE"})
 
@@ -58,7 +59,7 @@ func TestAuditLog(t *testing.T) {
 	}
 
 	// SUPPORT may not read it; nothing in the API changes or deletes it.
-	if resp := f.post(t, f.login(t, demoSupportEmail), auditQuery, nil); resp.code() != codeForbidden {
+	if resp := f.post(t, f.login(t, demo.SupportEmail), auditQuery, nil); resp.code() != codeForbidden {
 		t.Fatalf("SUPPORT reading the audit log: %+v", resp)
 	}
 	for _, field := range graph.NewExecutableSchema(graph.Config{}).Schema().Mutation.Fields {

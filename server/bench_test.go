@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/iotconsole/bff/internal/clock"
 	"io"
 	"os"
 	"testing"
@@ -11,7 +10,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/loadgen"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store/mongotest"
 )
@@ -32,22 +33,22 @@ func BenchmarkSearchMongo(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.shutdown(ctx)
-	if err := ensureDemo(ctx, srv.store, benchSearchPassword, io.Discard); err != nil {
+	if err := demo.Ensure(ctx, srv.store, loadgen.Password, now(), io.Discard); err != nil {
 		b.Fatal(err)
 	}
-	d, err := srv.store.DomainBySlug(ctx, demoSlug)
+	d, err := srv.store.DomainBySlug(ctx, demo.Slug)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, benchSearchPassword), demoCustomerCount, now())
-	if _, err := insertGenerated(ctx, srv.store, g, 10_000-demoCustomerCount, 2000, nil); err != nil {
+	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, loadgen.Password), demo.CustomerCount, now())
+	if _, err := demo.Insert(ctx, srv.store, g, 10_000-demo.CustomerCount, 2000, nil); err != nil {
 		b.Fatal(err)
 	}
-	client := newGraphQLClient(srv.URL(), 64)
-	if err := client.operatorLogin(ctx, demoSlug, demoAdminEmail, benchSearchPassword); err != nil {
+	client := loadgen.NewClient(srv.URL(), 64)
+	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, loadgen.Password); err != nil {
 		b.Fatal(err)
 	}
-	queries, err := searchWorkload(ctx, client, 42)
+	queries, err := loadgen.SearchWorkload(ctx, client, 42)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func BenchmarkSearchMongo(b *testing.B) {
 	for b.Loop() {
 		fmt.Fprintf(os.Stdout, "\n%s, 10,000 customers\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n", server)
 		for _, c := range []int{1, 8, 32} {
-			fmt.Fprintln(os.Stdout, runLoad(ctx, c, 10*time.Second, searching(client, queries)))
+			fmt.Fprintln(os.Stdout, loadgen.Run(ctx, c, 10*time.Second, loadgen.Searches(client, queries)))
 		}
 	}
 }

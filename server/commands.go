@@ -21,17 +21,6 @@ import (
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
-// randomPassword returns 20 characters from an alphabet without look-alikes.
-func randomPassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 20)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
 // storeFlags adds the store location flags every subcommand shares.
 func storeFlags(fs *flag.FlagSet, getenv func(string) string) *config {
 	cfg := &config{}
@@ -131,7 +120,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
 	}
-	password := randomPassword()
+	password := rand.Text() // 26 characters, 128 bits
 	if *fromStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/mongotest"
 )
@@ -135,7 +136,7 @@ func TestSeedingSeveralDomains(t *testing.T) {
 			noEnv := func(string) string { return "" }
 			want := map[string]int{"acme": 0, "globex": 0}
 			if kind.name == "sqlite" {
-				if err := runSeed(ctx, append(flags, "-domain", demoSlug, "-n", "10"), func(k string) string {
+				if err := runSeed(ctx, append(flags, "-domain", demo.Slug, "-n", "10"), func(k string) string {
 					if k == "DEMO_PASSWORD" {
 						return testPassword
 					}
@@ -162,12 +163,12 @@ func TestSeedingSeveralDomains(t *testing.T) {
 
 			s := startTest(t, edit)
 			if kind.name == "sqlite" {
-				want[demoSlug] = demoCustomerCount + 10
+				want[demo.Slug] = demo.CustomerCount + 10
 			}
 			for slug, n := range want {
 				email := "admin@" + slug + ".example"
-				if slug == demoSlug {
-					email = demoAdminEmail
+				if slug == demo.Slug {
+					email = demo.AdminEmail
 				}
 				resp := s.post(t, "", loginMutation, map[string]any{"domain": slug, "email": email, "password": testPassword})
 				token, _ := dig(resp.Data, "operatorLogin", "token").(string)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/iotconsole/bff/internal/clock"
 	"io"
 	"os"
 	"reflect"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/clock"
 )
 
 // TestConfigStartRefusesInvalid checks that start validates the configuration

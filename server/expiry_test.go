@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/demo"
 )
 
 // waitClose returns the close code of the first error on socket, skipping
@@ -47,11 +48,11 @@ func TestSocketsEndWhenTheirSessionExpires(t *testing.T) {
 				}
 				c.WSPing = 100 * time.Millisecond // traffic on a socket must not keep it alive
 			})
-			operatorToken := f.login(t, demoSupportEmail)
+			operatorToken := f.login(t, demo.SupportEmail)
 			operator := subscribe(t, f.testInstance, "graphql-transport-ws", operatorToken, statusSubscription, nil).readAll()
 			own, _, _ := f.customerLogin(t, customerPassword)
 			customer := f.subscribeAccountEvents(t, own).readAll()
-			_, ticket := f.startAssist(t, f.login(t, demoAdminEmail), "expiry")
+			_, ticket := f.startAssist(t, f.login(t, demo.AdminEmail), "expiry")
 			assisting, _ := f.redeem(t, ticket)
 			assisted := f.subscribeAccountEvents(t, assisting).readAll()
 
@@ -89,7 +90,7 @@ func TestCustomersOwnPasswordChangeRevokesItsAssistance(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
-			id, ticket := f.startAssist(t, f.login(t, demoSupportEmail), "help with the thermostat")
+			id, ticket := f.startAssist(t, f.login(t, demo.SupportEmail), "help with the thermostat")
 			assisting, _ := f.redeem(t, ticket)
 			assisted := f.subscribeAccountEvents(t, assisting).readAll()
 			own, _, _ := f.customerLogin(t, customerPassword)

@@ -14,10 +14,12 @@ import (
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/loadgen"
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
@@ -31,7 +33,7 @@ func TestStoreOutage(t *testing.T) {
 	s := startTest(t, func(c *config) { c.MongoURI = db.URI() })
 	login := func() (gqlResponse, time.Duration) {
 		start := time.Now()
-		resp := s.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": demoAdminEmail, "password": "whatever-it-is"})
+		resp := s.post(t, "", loginMutation, map[string]any{"domain": "demo", "email": demo.AdminEmail, "password": "whatever-it-is"})
 		return resp, time.Since(start)
 	}
 	if code, _ := get(t, s.URL()+"/readyz"); code != http.StatusOK {
@@ -114,11 +116,11 @@ func TestKilledBetweenChangeAndRecords(t *testing.T) {
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
-			if err := waitReady(ctx, "http://"+addr); err != nil {
+			if err := loadgen.WaitReady(ctx, "http://"+addr); err != nil {
 				t.Fatal(err)
 			}
 			victim := &accountFixture{testInstance: &testInstance{url: "http://" + addr}, customer: customer}
-			admin := victim.login(t, demoAdminEmail)
+			admin := victim.login(t, demo.AdminEmail)
 			body, _ := json.Marshal(map[string]any{"query": setStatusMutation, "variables": map[string]any{"id": victim.customerID(), "status": "DISABLED", "reason": "crash"}})
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/graphql", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
@@ -182,11 +184,11 @@ func TestShutdownUnderLoadKeepsAcknowledgedWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := newGraphQLClient(f.URL(), 1)
-			client.token = token
+			client := loadgen.NewClient(f.URL(), 1)
+			client.Token = token
 			for n := 1; ; n++ {
 				vars := map[string]any{"id": globalIDForTest("Device", deviceIDs[w]), "name": fmt.Sprintf("write %d", n)}
-				if err := client.do(ctx, rename, vars, nil); err != nil {
+				if err := client.Do(ctx, rename, vars, nil); err != nil {
 					return // the server is gone
 				}
 				acknowledged[w] = n

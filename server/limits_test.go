@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/iotconsole/bff/internal/demo"
 )
 
 func TestOperationShapeLimits(t *testing.T) {
 	s := startTest(t, func(c *config) { c.MaxDepth = 4 })
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	aliases := func(n int, field string) string {
 		var b strings.Builder
 		for i := range n {
@@ -75,7 +77,7 @@ func TestWebSocketMessageSizeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ack, err := c.init(map[string]any{"token": s.login(t, demoSupportEmail)}); err != nil || ack["type"] != "connection_ack" {
+	if ack, err := c.init(map[string]any{"token": s.login(t, demo.SupportEmail)}); err != nil || ack["type"] != "connection_ack" {
 		t.Fatalf("init: %v %v", ack, err)
 	}
 	c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }", "variables": map[string]any{"pad": strings.Repeat("x", 4096)}}})

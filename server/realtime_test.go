@@ -13,8 +13,10 @@ import (
 
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/loadgen"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
 	"github.com/iotconsole/bff/internal/store/sqlite"
@@ -53,10 +55,10 @@ func TestOperatorsSeeStatusChangesLive(t *testing.T) {
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			f := newAccountFixture(t, nil)
-			support := f.login(t, demoSupportEmail)
+			support := f.login(t, demo.SupportEmail)
 			all := subscribe(t, f.testInstance, protocol, support, statusSubscription, nil).readAll()
 			one := subscribe(t, f.testInstance, protocol, support, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
-			admin := f.login(t, demoAdminEmail)
+			admin := f.login(t, demo.AdminEmail)
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "lost phone"})
 			for name, ch := range map[string]<-chan wsMessage{"domain": all, "customer": one} {
 				select {
@@ -87,11 +89,11 @@ func testEventsStayInTheirDomain(t *testing.T, protocol string) {
 	stranger := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
 	strangerToken, _ := dig(stranger.Data, "operatorLogin", "token").(string)
 	theirs := subscribe(t, f.testInstance, protocol, strangerToken, statusSubscription, nil).readAll()
-	ours := subscribe(t, f.testInstance, protocol, f.login(t, demoSupportEmail), statusSubscription, nil).readAll()
+	ours := subscribe(t, f.testInstance, protocol, f.login(t, demo.SupportEmail), statusSubscription, nil).readAll()
 	// The other domain's operator cannot even name our customer.
 	pinned := subscribe(t, f.testInstance, protocol, strangerToken, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
 
-	f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+	f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 	select {
 	case <-ours:
 	case <-time.After(3 * time.Second):
@@ -112,7 +114,7 @@ func TestDisablingClosesSocketsOfBothProtocols(t *testing.T) {
 			f := newAccountFixture(t, nil)
 			token, _, _ := f.customerLogin(t, customerPassword)
 			ws := subscribe(t, f.testInstance, protocol, token, `subscription { accountEvents { type status } }`, nil).readAll()
-			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 			event, closed := <-ws, <-ws
 			if dig(dataOf(event)["accountEvents"], "status") != "DISABLED" {
 				t.Fatalf("over %s: %v %v, want the status event", protocol, event.msg, event.err)
@@ -127,7 +129,7 @@ func TestDisablingClosesSocketsOfBothProtocols(t *testing.T) {
 func TestSocketLimits(t *testing.T) {
 	t.Run("subscriptions per connection", func(t *testing.T) {
 		f := newAccountFixture(t, nil)
-		c := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demoSupportEmail), statusSubscription, nil)
+		c := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demo.SupportEmail), statusSubscription, nil)
 		const extra = 5
 		for i := 2; i <= maxSubscriptionsPerSocket+extra; i++ { // subscriptions start concurrently: any 5 may be refused
 			c.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": statusSubscription}})
@@ -162,7 +164,7 @@ func TestSocketLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ack, err := c.init(map[string]any{"token": f.login(t, demoSupportEmail)}); err != nil || ack["type"] != "connection_ack" {
+		if ack, err := c.init(map[string]any{"token": f.login(t, demo.SupportEmail)}); err != nil || ack["type"] != "connection_ack" {
 			t.Fatalf("init: %v %v", ack, err)
 		}
 		pings, start := 0, time.Now()
@@ -183,7 +185,7 @@ func TestSocketLimits(t *testing.T) {
 	t.Run("disabled account at connection_init", func(t *testing.T) {
 		f := newAccountFixture(t, nil)
 		token, _, _ := f.customerLogin(t, customerPassword)
-		f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+		f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 		c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
 		if err != nil {
 			t.Fatal(err)
@@ -220,7 +222,7 @@ func startProcess(t *testing.T, env ...string) *testInstance {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
-	if err := waitReady(context.Background(), "http://"+addr); err != nil {
+	if err := loadgen.WaitReady(context.Background(), "http://"+addr); err != nil {
 		t.Fatal(err)
 	}
 	return &testInstance{url: "http://" + addr}
@@ -240,9 +242,9 @@ func TestTwoServerProcessesShareEvents(t *testing.T) {
 
 	customerToken, _, _ := a.customerLogin(t, customerPassword)
 	customerSocket := a.subscribeAccountEvents(t, customerToken).readAll()
-	watcher := subscribe(t, a.testInstance, "graphql-transport-ws", a.login(t, demoSupportEmail), statusSubscription, nil).readAll()
+	watcher := subscribe(t, a.testInstance, "graphql-transport-ws", a.login(t, demo.SupportEmail), statusSubscription, nil).readAll()
 
-	resp := b.post(t, b.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "from B"})
+	resp := b.post(t, b.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "from B"})
 	returned := time.Now()
 	if dig(resp.Data, "setAccountStatus", "changed") != true {
 		t.Fatalf("disable on B: %+v", resp)
@@ -269,7 +271,7 @@ func TestTwoServerProcessesShareEvents(t *testing.T) {
 func TestRestartedInstanceResumesTheEventStream(t *testing.T) {
 	edit := func(c *config) { c.InstanceID = "resume-test" }
 	f := newAccountFixture(t, edit)
-	support := f.login(t, demoSupportEmail)
+	support := f.login(t, demo.SupportEmail)
 	assistGID, _ := f.startAssist(t, support, "help") // its ASSIST_STARTED event gives the instance a position
 	time.Sleep(300 * time.Millisecond)
 	ctx := context.Background()
@@ -313,7 +315,7 @@ func TestSigningOutClosesThatSessionsSockets(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
-			signedOut, other := f.login(t, demoSupportEmail), f.login(t, demoSupportEmail)
+			signedOut, other := f.login(t, demo.SupportEmail), f.login(t, demo.SupportEmail)
 			ended := subscribe(t, f.testInstance, "graphql-transport-ws", signedOut, statusSubscription, nil).readAll()
 			kept := subscribe(t, f.testInstance, "graphql-transport-ws", other, statusSubscription, nil).readAll()
 			customer, _, _ := f.customerLogin(t, customerPassword)
@@ -333,7 +335,7 @@ func TestSigningOutClosesThatSessionsSockets(t *testing.T) {
 				t.Fatal("the signed-out session's socket is still open")
 			}
 			// The same operator's other session, and the customer, keep their sockets and hear nothing of it.
-			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 			select {
 			case m := <-kept:
 				if m.err != nil || dataOf(m)["customerStatusChanged"] == nil {
@@ -387,7 +389,7 @@ func TestChangingThePasswordClosesTheOtherSessionsSockets(t *testing.T) {
 			}
 			// The new session's socket stays and hears what comes next (it may
 			// hear the SESSION_REVOKED first, when it subscribed before that reached it).
-			f.post(t, f.login(t, demoAdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "x"})
 			deadline := time.After(5 * time.Second)
 			for {
 				select {

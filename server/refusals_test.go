@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -42,7 +43,7 @@ func TestRefusalsLeaveATrace(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
 			ctx := context.Background()
-			admin, support := f.login(t, demoAdminEmail), f.login(t, demoSupportEmail)
+			admin, support := f.login(t, demo.AdminEmail), f.login(t, demo.SupportEmail)
 			supportID := dig(f.post(t, support, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id")
 
 			// A role refused: FORBIDDEN.
@@ -97,7 +98,7 @@ func TestFailedSignInsAndLockOutsAreAudited(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
-			admin := f.login(t, demoAdminEmail)
+			admin := f.login(t, demo.AdminEmail)
 			// An unknown email of the domain: the domain's ADMINs see it.
 			resp := f.post(t, "", customerLoginMutation, map[string]any{"email": "nobody@example.com", "password": "whatever it is"})
 			if dig(resp.Data, "login", "token") != nil {

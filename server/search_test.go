@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -28,12 +29,12 @@ func edgesOf(t *testing.T, resp gqlResponse) []any {
 
 func TestSearchAsYouTypeOverHTTP(t *testing.T) {
 	s := startTest(t, nil)
-	d, _ := s.store.DomainBySlug(context.Background(), demoSlug)
+	d, _ := s.store.DomainBySlug(context.Background(), demo.Slug)
 	ada := storetest.NewCustomer(d, "Ada", "Quistgaard-Lovelace", "ada.q@analytical.example", "+1 (415) 555-0142")
 	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{ada}); err != nil {
 		t.Fatal(err)
 	}
-	token := s.login(t, demoSupportEmail) // SUPPORT may search
+	token := s.login(t, demo.SupportEmail) // SUPPORT may search
 	for _, typed := range []string{"q", "qu", "quis", "quistgaard", "ada quist", "ADA.Q@", "analytical.example", "415", "(415) 555-01", "0142"} {
 		edges := edgesOf(t, s.post(t, token, customersQuery, map[string]any{"q": typed, "first": 100}))
 		found := false
@@ -71,7 +72,7 @@ func TestSearchAsYouTypeOverHTTP(t *testing.T) {
 
 func TestSearchRefusesBadInput(t *testing.T) {
 	s := startTest(t, nil)
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	tests := map[string]map[string]any{
 		"query over 200 characters": {"q": strings.Repeat("x", 10000)},
 		"first 0":                   {"first": 0},
@@ -110,7 +111,7 @@ func TestCustomerLookupsStayInTheDomain(t *testing.T) {
 	if err := s.store.InsertCustomers(ctx, []customers.Customer{twin}); err != nil {
 		t.Fatal(err)
 	}
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	gid := globalIDForTest("Customer", twin.ID)
 	if edges := edgesOf(t, s.post(t, token, customersQuery, map[string]any{"q": "zwilling"})); len(edges) != 0 {
 		t.Errorf("customers found another domain's customer: %v", edges)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/demo"
 )
 
 func TestAPIAnswersAreNeitherStoredNorSniffed(t *testing.T) {
@@ -55,7 +56,7 @@ func TestMetricsListenOnTheirOwnAddress(t *testing.T) {
 
 func TestNoSchemaSuggestionsOutsideThePlayground(t *testing.T) {
 	s := startTest(t, func(c *config) { c.Playground = true })
-	admin := s.login(t, demoAdminEmail)
+	admin := s.login(t, demo.AdminEmail)
 	for _, q := range []string{
 		`{ auditLg { totalCount } }`,                  // a field
 		`{ customers(frist: 1) { totalCount } }`,      // an argument
@@ -108,7 +109,7 @@ func TestQueryCacheIsBoundedByBytes(t *testing.T) {
 
 func TestListsCountWithTheirPageSize(t *testing.T) {
 	f := newAccountFixture(t, nil)
-	admin := f.login(t, demoAdminEmail)
+	admin := f.login(t, demo.AdminEmail)
 	for i := range 3 {
 		f.startAssist(t, admin, fmt.Sprint("history ", i))
 	}
@@ -141,7 +142,7 @@ func TestListsCountWithTheirPageSize(t *testing.T) {
 
 func TestStartAssistIsRateLimitedPerOperator(t *testing.T) {
 	f := newAccountFixture(t, nil)
-	support, admin := f.login(t, demoSupportEmail), f.login(t, demoAdminEmail)
+	support, admin := f.login(t, demo.SupportEmail), f.login(t, demo.AdminEmail)
 	for i := range assist.StartBurst {
 		f.startAssist(t, support, fmt.Sprint("call ", i))
 	}
@@ -157,7 +158,7 @@ func TestReasonsCannotLieToTheCustomer(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
-			admin := f.login(t, demoAdminEmail)
+			admin := f.login(t, demo.AdminEmail)
 			resp := f.post(t, admin, startAssistMutation, map[string]any{"id": f.customerID(), "reason": "Ticket \u202e1174"})
 			if code := dig(resp.Data, "startAssist", "userErrors"); resp.code() != "" || fmt.Sprint(code) != "[map[code:INVALID field:[reason]]]" {
 				t.Fatalf("a reason with a bidi override: %+v", resp)

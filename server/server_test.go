@@ -11,6 +11,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
@@ -24,17 +25,17 @@ func TestDemoServerAnswersAnOperator(t *testing.T) {
 	if code, _ := get(t, s.URL()+"/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d", code)
 	}
-	d, err := s.store.DomainBySlug(ctx, demoSlug)
+	d, err := s.store.DomainBySlug(ctx, demo.Slug)
 	if err != nil {
 		t.Fatalf("demo domain: %v", err)
 	}
-	if n, _ := s.store.CountCustomers(ctx, d.ID); n != demoCustomerCount {
-		t.Fatalf("demo customers = %d, want %d", n, demoCustomerCount)
+	if n, _ := s.store.CountCustomers(ctx, d.ID); n != demo.CustomerCount {
+		t.Fatalf("demo customers = %d, want %d", n, demo.CustomerCount)
 	}
 
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	resp := s.post(t, token, `{ viewer { __typename ... on Operator { email role domain { slug } } } }`, nil)
-	if got := dig(resp.Data, "viewer", "email"); got != demoAdminEmail {
+	if got := dig(resp.Data, "viewer", "email"); got != demo.AdminEmail {
 		t.Fatalf("viewer = %+v", resp)
 	}
 
@@ -53,9 +54,9 @@ func TestDemoServerAnswersAnOperator(t *testing.T) {
 func TestOperatorLoginFailuresAreGeneric(t *testing.T) {
 	s := startTest(t, nil)
 	tests := []struct{ name, domain, email, password string }{
-		{"wrong password", "demo", demoAdminEmail, "not the password at all"},
+		{"wrong password", "demo", demo.AdminEmail, "not the password at all"},
 		{"unknown email", "demo", "nobody@demo.test", testPassword},
-		{"unknown domain", "nope", demoAdminEmail, testPassword},
+		{"unknown domain", "nope", demo.AdminEmail, testPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,8 +80,8 @@ func TestOperatorLoginFailuresAreGeneric(t *testing.T) {
 func TestPermissionMatrix(t *testing.T) {
 	s := startTest(t, nil)
 	want := map[string][]string{
-		demoSupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST"},
-		demoAdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
+		demo.SupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST"},
+		demo.AdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
 	}
 	ids := map[string]string{}
 	tokens := map[string]string{}
@@ -98,10 +99,10 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	// MANAGE_OPERATORS: an admin can read another operator, support cannot.
 	q := `query($id: ID!) { node(id: $id) { id } }`
-	if got := dig(s.post(t, tokens[demoAdminEmail], q, map[string]any{"id": ids[demoSupportEmail]}).Data, "node", "id"); got != ids[demoSupportEmail] {
+	if got := dig(s.post(t, tokens[demo.AdminEmail], q, map[string]any{"id": ids[demo.SupportEmail]}).Data, "node", "id"); got != ids[demo.SupportEmail] {
 		t.Errorf("admin reading support operator: node = %v", got)
 	}
-	if got := dig(s.post(t, tokens[demoSupportEmail], q, map[string]any{"id": ids[demoAdminEmail]}).Data, "node"); got != nil {
+	if got := dig(s.post(t, tokens[demo.SupportEmail], q, map[string]any{"id": ids[demo.AdminEmail]}).Data, "node"); got != nil {
 		t.Errorf("support reading admin operator: node = %v, want null", got)
 	}
 }
@@ -113,13 +114,13 @@ func TestDomainsAreWalls(t *testing.T) {
 	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{stranger}); err != nil {
 		t.Fatal(err)
 	}
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	resp := s.post(t, token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": globalIDForTest("Customer", stranger.ID)})
 	if resp.Data["node"] != nil || len(resp.Errors) != 0 {
 		t.Fatalf("an operator of demo read a customer of %s: %+v", other.Slug, resp)
 	}
 	// The same query for a customer of its own domain works.
-	d, _ := s.store.DomainBySlug(context.Background(), demoSlug)
+	d, _ := s.store.DomainBySlug(context.Background(), demo.Slug)
 	own := storetest.NewCustomer(d, "Olga", "Own", "olga@demo.test", "")
 	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{own}); err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func TestUnauthenticatedAndForgedRequests(t *testing.T) {
 	if resp.code() != "UNAUTHENTICATED" {
 		t.Fatalf("forged token: %+v, want UNAUTHENTICATED", resp)
 	}
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	if resp := s.post(t, token, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {
 		t.Fatalf("logout: %+v", resp)
 	}
@@ -155,14 +156,14 @@ func TestMongoStoreServesWithoutDemoData(t *testing.T) {
 	if code, body := get(t, s.URL()+"/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d %q", code, body)
 	}
-	if _, err := s.store.DomainBySlug(context.Background(), demoSlug); !errors.Is(err, apperr.ErrNotFound) {
+	if _, err := s.store.DomainBySlug(context.Background(), demo.Slug); !errors.Is(err, apperr.ErrNotFound) {
 		t.Fatalf("demo domain in MongoDB: err = %v, want not found", err)
 	}
 }
 
 func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	s := startTest(t, nil)
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	s.post(t, token, `{ viewer { __typename } }`, nil)
 	logs := s.logs.String()
 	if !strings.Contains(logs, `"req_id"`) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/iotconsole/bff/internal/demo"
 )
 
 // wsClient speaks either GraphQL WebSocket subprotocol over a real socket.
@@ -92,7 +94,7 @@ func closeCode(err error) int {
 
 func TestWebSocketSpeaksBothSubprotocols(t *testing.T) {
 	s := startTest(t, nil)
-	token := s.login(t, demoAdminEmail)
+	token := s.login(t, demo.AdminEmail)
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			c, _, err := dialWS(t, s, protocol, s.URL())
@@ -107,7 +109,7 @@ func TestWebSocketSpeaksBothSubprotocols(t *testing.T) {
 				t.Fatalf("init: %v %v", ack, err)
 			}
 			payload := c.query("1", `{ viewer { ... on Operator { email } } }`)
-			if got := dig(payload, "data", "viewer", "email"); got != demoAdminEmail {
+			if got := dig(payload, "data", "viewer", "email"); got != demo.AdminEmail {
 				t.Fatalf("viewer over %s = %v", protocol, payload)
 			}
 		})
@@ -163,7 +165,7 @@ func TestWebSocketWithoutSessionIsClosed(t *testing.T) {
 
 func TestShutdownClosesWebSocketsWithGoingAway(t *testing.T) {
 	s := startTest(t, nil)
-	token := s.login(t, demoSupportEmail)
+	token := s.login(t, demo.SupportEmail)
 	c, _, err := dialWS(t, s, "graphql-transport-ws", "")
 	if err != nil {
 		t.Fatal(err)

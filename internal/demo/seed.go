@@ -50,7 +50,7 @@ func Ensure(ctx context.Context, st Store, password string, at time.Time, out io
 	}
 	shown := password
 	if shown == "" {
-		shown = randomPassword()
+		shown = rand.Text() // 26 characters, 128 bits
 	}
 	at = at.UTC().Truncate(time.Millisecond)
 	d := domains.Domain{ID: ids.New(), Slug: Slug, Name: "Demo Heating Co.", DefaultRegion: "US", CreatedAt: at}
@@ -156,7 +156,7 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 		return err
 	}
 	if password == "" {
-		password = randomPassword()
+		password = rand.Text() // 26 characters, 128 bits
 	}
 	started := time.Now()
 	bar := func(done int) {
@@ -172,15 +172,4 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 	}
 	fmt.Fprintf(out, "\nseeded %d customers into %q in %s\n", n, slug, time.Since(started).Round(time.Millisecond))
 	return nil
-}
-
-// randomPassword returns 20 characters from an alphabet without look-alikes.
-func randomPassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 20)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
