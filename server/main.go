@@ -247,7 +247,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		relay.Run(bg)
 	}()
 	assistService.RevokeOnAccountEnd(log.WithContext(bg), broker)
-	go closeSocketsOnEvents(bg, broker, sockets)
+	closeSocketsOnEvents(bg, broker, sockets)
 	go every(bg, sweepEvery, log, "sweep expired sessions", func(ctx context.Context) error {
 		_, err := sessionService.SweepExpired(ctx)
 		return err
@@ -318,35 +318,24 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked
 	}
-	sub := broker.Subscribe(relevant)
-	defer func() { sub.Cancel() }()
-	for {
-		select {
-		case <-ctx.Done():
+	broker.React(ctx, relevant, func(e events.Event) {
+		subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
+		switch {
+		case e.Type == events.SessionRevoked && e.Data[events.KeySession] != "":
+			subject, reason = sessionSubject(e.Data[events.KeySession]), "signed out"
+		case e.Type == events.SessionRevoked && e.Data[events.KeyKeepSession] != "":
+			except, reason = sessionSubject(e.Data[events.KeyKeepSession]), "session ended by a password change"
+		case e.Type == events.AssistEnded:
+			subject, reason = assistSubject(e.Data[events.KeyAssistID]), "assistance ended"
+		case e.Type == events.PasswordReset:
+			reason = "session ended by a password reset"
+		case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
+			code, reason = closeForbidden, "account disabled"
+		default:
 			return
-		case e, open := <-sub.C:
-			if !open { // fell behind: resubscribe rather than miss the next ones
-				sub = broker.Subscribe(relevant)
-				continue
-			}
-			subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
-			switch {
-			case e.Type == events.SessionRevoked && e.Data[events.KeySession] != "":
-				subject, reason = sessionSubject(e.Data[events.KeySession]), "signed out"
-			case e.Type == events.SessionRevoked && e.Data[events.KeyKeepSession] != "":
-				except, reason = sessionSubject(e.Data[events.KeyKeepSession]), "session ended by a password change"
-			case e.Type == events.AssistEnded:
-				subject, reason = assistSubject(e.Data[events.KeyAssistID]), "assistance ended"
-			case e.Type == events.PasswordReset:
-				reason = "session ended by a password reset"
-			case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
-				code, reason = closeForbidden, "account disabled"
-			default:
-				continue
-			}
-			time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, code, reason) })
 		}
-	}
+		time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, code, reason) })
+	})
 }
 
 // assistSubject is the socket subject of an assist session's connections.

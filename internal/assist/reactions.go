@@ -34,28 +34,12 @@ func accountEnd(e events.Event) string {
 // instance runs it and reacts to every event: the first conditional update
 // wins, the others change nothing.
 func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker) {
-	ended := func(e events.Event) bool { return accountEnd(e) != "" }
-	sub := broker.Subscribe(ended)
-	go s.revokeOnAccountEnd(ctx, broker, ended, sub)
-}
-
-func (s *Service) revokeOnAccountEnd(ctx context.Context, broker *events.Broker, ended func(events.Event) bool, sub *events.Subscription) {
-	defer func() { sub.Cancel() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, open := <-sub.C:
-			if !open { // fell behind: resubscribe rather than miss the next ones
-				sub = broker.Subscribe(ended)
-				continue
-			}
-			actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
-			if err := s.EndAll(ctx, actor, ActiveFilter{CustomerID: e.CustomerID}, StateRevoked, accountEnd(e)); err != nil {
-				zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
-			}
+	broker.React(ctx, func(e events.Event) bool { return accountEnd(e) != "" }, func(e events.Event) {
+		actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
+		if err := s.EndAll(ctx, actor, ActiveFilter{CustomerID: e.CustomerID}, StateRevoked, accountEnd(e)); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
 		}
-	}
+	})
 }
 
 // EndForSignOut ends what signing out ends: for an operator's own session,

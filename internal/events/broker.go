@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"sync"
 )
 
@@ -66,6 +67,30 @@ func Feed[T any](b *Broker, filter func(Event) bool, mapping func(Event) (T, boo
 	return s, c
 }
 
+// React calls handle, in order and in a goroutine of its own, with every
+// event of b that filter accepts, until ctx ends. It subscribes before it
+// returns, so no event published after the call is missed; if handle falls
+// subscriberBuffer events behind, it subscribes again rather than slowing
+// every other subscriber down (the events in between are lost to it).
+func (b *Broker) React(ctx context.Context, filter func(Event) bool, handle func(Event)) {
+	sub := b.Subscribe(filter)
+	go func() {
+		defer func() { sub.Cancel() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, open := <-sub.C:
+				if !open {
+					sub = b.Subscribe(filter)
+					continue
+				}
+				handle(e)
+			}
+		}
+	}()
+}
+
 // SubscribeFunc calls deliver, from the publishing goroutine, with every
 // event filter accepts; deliver must not block and returns false when the
 // subscriber cannot keep up, which ends the subscription. onEnd runs once
@@ -107,9 +132,3 @@ func (b *Broker) Publish(e Event) {
 	}
 }
 
-// Subscribers returns how many subscriptions are open.
-func (b *Broker) Subscribers() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.subs)
-}

@@ -1,6 +1,10 @@
 package events
 
-import "testing"
+import (
+	"context"
+	"runtime"
+	"testing"
+)
 
 func TestBrokerFiltersAndDropsSlowSubscribers(t *testing.T) {
 	b := NewBroker()
@@ -21,12 +25,12 @@ func TestBrokerFiltersAndDropsSlowSubscribers(t *testing.T) {
 	if n != subscriberBuffer {
 		t.Fatalf("slow subscriber got %d events before being dropped, want %d", n, subscriberBuffer)
 	}
-	if b.Subscribers() != 1 {
-		t.Fatalf("subscribers = %d, want 1", b.Subscribers())
+	if subscribers(b) != 1 {
+		t.Fatalf("subscribers = %d, want 1", subscribers(b))
 	}
 	mine.Cancel()
 	mine.Cancel() // twice is harmless
-	if _, open := <-mine.C; open || b.Subscribers() != 0 {
+	if _, open := <-mine.C; open || subscribers(b) != 0 {
 		t.Fatal("cancelled subscription still open")
 	}
 }
@@ -49,8 +53,33 @@ func TestFeedMapsSkipsAndDropsSlowSubscribers(t *testing.T) {
 	for range c {
 		n++
 	}
-	if n != subscriberBuffer || b.Subscribers() != 0 {
-		t.Fatalf("slow feed got %d values before being dropped (want %d); %d subscribers left", n, subscriberBuffer, b.Subscribers())
+	if n != subscriberBuffer || subscribers(b) != 0 {
+		t.Fatalf("slow feed got %d values before being dropped (want %d); %d subscribers left", n, subscriberBuffer, subscribers(b))
 	}
 	sub.Cancel() // after being dropped: harmless
+}
+
+func TestReactHandlesEventsInOrderUntilCancelled(t *testing.T) {
+	b := NewBroker()
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 8)
+	b.React(ctx, func(e Event) bool { return e.CustomerID == "me" }, func(e Event) { got <- e.ID })
+	for _, e := range []Event{{ID: "1", CustomerID: "me"}, {ID: "2", CustomerID: "other"}, {ID: "3", CustomerID: "me"}} {
+		b.Publish(e) // subscribed before React returned: none is missed
+	}
+	for _, want := range []string{"1", "3"} {
+		if id := <-got; id != want {
+			t.Fatalf("handled %s, want %s", id, want)
+		}
+	}
+	cancel()
+	for subscribers(b) > 0 { // the goroutine cancels its subscription on its way out
+		runtime.Gosched()
+	}
+}
+
+func subscribers(b *Broker) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
 }
