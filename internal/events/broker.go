@@ -131,4 +131,3 @@ func (b *Broker) Publish(e Event) {
 		s.Cancel()
 	}
 }
-
