@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,33 +12,18 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/store/sqlite"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
-// clock is the service's time: it stands still until the test moves it.
-// Its times have millisecond precision, what the store keeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// start is where the tests' clocks begin, at the millisecond precision the store keeps.
+var start = time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)
 
 // fixture is an audit service on a real SQLite store with two domains.
 type fixture struct {
 	st            *sqlite.Store
-	clk           *clock
+	clk           *clock.Manual
 	svc           *audit.Service
 	domain, other string
 }
@@ -52,7 +36,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	clk := &clock{t: time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)}
+	clk := clock.NewManual(start)
 	return &fixture{st: st, clk: clk, svc: audit.NewService(st, clk.Now),
 		domain: storetest.NewDomain(t, st).ID, other: storetest.NewDomain(t, st).ID}
 }

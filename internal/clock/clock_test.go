@@ -59,3 +59,20 @@ func TestSystemClockIsUTCMilliseconds(t *testing.T) {
 		t.Fatalf("System().Now() = %v", now)
 	}
 }
+
+func TestManualClockStandsStillUntilMoved(t *testing.T) {
+	start := time.Date(2031, 3, 14, 9, 26, 53, 0, time.UTC)
+	m := NewManual(start)
+	time.Sleep(2 * time.Millisecond)
+	if !m.Now().Equal(start) {
+		t.Fatalf("Now() = %v, want %v", m.Now(), start)
+	}
+	m.Advance(time.Hour)
+	if !m.Now().Equal(start.Add(time.Hour)) {
+		t.Fatalf("after Advance: %v", m.Now())
+	}
+	m.Set(start)
+	if !m.Now().Equal(start) {
+		t.Fatalf("after Set: %v", m.Now())
+	}
+}

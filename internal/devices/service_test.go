@@ -5,12 +5,12 @@ import (
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
@@ -19,31 +19,15 @@ import (
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
-// clock is the service's time: it stands still until the test moves it.
-// Its times have millisecond precision, what the store keeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// start is where the tests' clocks begin, at the millisecond precision the store keeps.
+var start = time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)
 
 // fixture is a device service on a real SQLite store: Ada has a kitchen and
 // a bedroom thermostat, Bob (same domain) a garage one, Stella (another
 // domain) a loft one.
 type fixture struct {
 	st  *sqlite.Store
-	clk *clock
+	clk *clock.Manual
 	svc *devices.Service
 
 	domain, other                  domains.Domain
@@ -59,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	f := &fixture{st: st, clk: &clock{t: time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)},
+	f := &fixture{st: st, clk: clock.NewManual(start),
 		domain: storetest.NewDomain(t, st), other: storetest.NewDomain(t, st)}
 	f.ada = storetest.NewCustomer(f.domain, "Ada", "Lovelace", "ada@example.com", "")
 	f.bob = storetest.NewCustomer(f.domain, "Bob", "Builder", "bob@example.com", "")

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
@@ -24,33 +24,8 @@ import (
 	"github.com/iotconsole/bff/internal/tokens"
 )
 
-// clock is the services' time: it stands still until the test moves it, so
-// expiry is tested at its exact instant and nothing sleeps. Its times have
-// millisecond precision, what the store keeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// start is where the tests' clocks begin, at the millisecond precision the store keeps.
+var start = time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)
 
 // cheap keeps hashing fast; the argon2id parameters are not what is tested.
 var cheap = passwords.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -65,7 +40,7 @@ const (
 // all with password, and a second domain.
 type fixture struct {
 	st        *sqlite.Store
-	clk       *clock
+	clk       *clock.Manual
 	svc       *sessions.Service
 	customers *customers.Service
 	assists   *assist.Service
@@ -83,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	f := &fixture{st: st, clk: newClock(), domain: storetest.NewDomain(t, st), other: storetest.NewDomain(t, st)}
+	f := &fixture{st: st, clk: clock.NewManual(start), domain: storetest.NewDomain(t, st), other: storetest.NewDomain(t, st)}
 	hasher := passwords.NewHasher(cheap, 2, time.Second)
 	policy, err := passwords.NewPolicy(passwords.DefaultMinLength)
 	if err != nil {
