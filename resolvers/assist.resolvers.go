@@ -52,8 +52,8 @@ func (r *assistSessionResolver) EndedBy(ctx context.Context, obj *model.AssistSe
 	// Whoever is not an operator of the domain (the system, the customer
 	// signing out) shows as the system.
 	endedBy := assist.SystemActor
-	if a.EndedBy != assist.SystemActor {
-		if op, err := r.loaders(ctx).operators.Load(ctx, loaderKey{a.DomainID, a.EndedBy}); err == nil {
+	if id, ok := endedByOperator(a); ok {
+		if op, err := r.loaders(ctx).operators.Load(ctx, loaderKey{a.DomainID, id}); err == nil {
 			endedBy = op.Name
 		}
 	}
@@ -74,6 +74,7 @@ func (r *customerResolver) AccessHistory(ctx context.Context, obj *model.Custome
 	if err != nil {
 		return nil, err
 	}
+	r.loaders(ctx).prefetchAssists(ctx, sessions, selected(ctx, "assistSession"), selected(ctx)["changes"])
 	out := make([]model.AccessRecord, len(sessions))
 	for i, a := range sessions {
 		out[i] = model.AccessRecord{AssistSession: r.mapAssist(a)}
@@ -153,8 +154,10 @@ func (r *queryResolver) AssistSessions(ctx context.Context, customerID *string, 
 	if err != nil {
 		return nil, err
 	}
+	page := list[:min(n, len(list))]
+	r.loaders(ctx).prefetchAssists(ctx, page, selected(ctx, "edges", "node"), false)
 	position := func(a assist.Session) any { return assist.Cursor{StartedAt: a.StartedAt, ID: a.ID} }
-	edges, info := pageEdges(list[:min(n, len(list))], len(list) > n, position, func(cursor string, a assist.Session) model.AssistSessionEdge {
+	edges, info := pageEdges(page, len(list) > n, position, func(cursor string, a assist.Session) model.AssistSessionEdge {
 		return model.AssistSessionEdge{Cursor: cursor, Node: r.mapAssist(a)}
 	})
 	return &model.AssistSessionConnection{Edges: edges, PageInfo: info}, nil

@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -13,12 +12,15 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
 // loaderWait is how long a dataloader collects the keys of one field level
-// before it reads them: the items of a list resolve concurrently, and their
-// loads arrive within it.
+// before it reads them. The items of a list resolve concurrently, but on a
+// busy machine the loads of a hundred items spread over several
+// milliseconds: lists of assist sessions do not rely on it and queue their
+// items' loads themselves (prefetchAssists).
 const loaderWait = time.Millisecond
 
 // loaderKey is a dataloader key: an object's id and the domain the caller
@@ -31,9 +33,10 @@ type loaderKey struct {
 
 // loaders batch the per-id reads of one operation (gqlgen's dataloader
 // approach): every field of a list that reads the same kind of object asks
-// its loader, which reads all the ids of that field level together, each
-// once.
+// its loader, which reads all the ids of that field level in one store
+// read, through the service's batch method and its domain checks.
 type loaders struct {
+	cached    bool
 	customers *dataloadgen.Loader[loaderKey, customers.Customer]
 	operators *dataloadgen.Loader[loaderKey, operators.Operator]
 	assists   *dataloadgen.Loader[loaderKey, assist.Session]
@@ -49,36 +52,143 @@ func (r *Resolver) newLoaders(cached bool) *loaders {
 	if !cached {
 		opts = append(opts, dataloadgen.WithoutCache())
 	}
-	// The stores have no batch reads by id yet: each batch reads its
-	// distinct keys one by one, through the services' domain checks.
-	changes := func(ctx context.Context, domainID, id string) ([]audit.Record, error) {
-		records, err := r.AssistService.Changes(ctx, id)
-		return slices.DeleteFunc(records, func(rec audit.Record) bool { return rec.DomainID != domainID }), err
+	changes := func(ctx context.Context, domainID string, ids []string) (func(string) ([]audit.Record, error), error) {
+		bySession, err := r.AssistService.ChangesOf(ctx, domainID, ids)
+		return func(id string) ([]audit.Record, error) { return bySession[id], nil }, err
 	}
 	return &loaders{
-		customers: dataloadgen.NewLoader(perKey(r.CustomerService.Get), opts...),
-		operators: dataloadgen.NewLoader(perKey(r.OperatorService.Get), opts...),
-		assists:   dataloadgen.NewLoader(perKey(r.AssistService.Get), opts...),
-		changes:   dataloadgen.NewLoader(perKey(changes), opts...),
+		cached:    cached,
+		customers: dataloadgen.NewLoader(perDomain(batchOf(r.CustomerService.GetMany)), opts...),
+		operators: dataloadgen.NewLoader(perDomain(batchOf(r.OperatorService.GetMany)), opts...),
+		assists:   dataloadgen.NewLoader(perDomain(batchOf(r.AssistService.GetMany)), opts...),
+		changes:   dataloadgen.NewLoader(perDomain(changes), opts...),
 	}
 }
 
-// perKey returns a batch function that reads every distinct key of a batch
-// once with get, which returns apperr.ErrNotFound (wrapped) for an object of
-// another domain than the one it is asked in.
-func perKey[V any](get func(ctx context.Context, domainID, id string) (V, error)) func(context.Context, []loaderKey) ([]V, []error) {
+// batchOf adapts a service's GetMany, whose batch answers each id as the
+// service's Get would, to perDomain.
+func batchOf[V any](getMany func(ctx context.Context, domainID string, ids []string) (domains.Batch[V], error)) func(context.Context, string, []string) (func(string) (V, error), error) {
+	return func(ctx context.Context, domainID string, ids []string) (func(string) (V, error), error) {
+		b, err := getMany(ctx, domainID, ids)
+		return b.Get, err
+	}
+}
+
+// perDomain returns a batch function that reads the distinct ids of each
+// domain in a batch with one call of load, which returns how to answer each
+// id (for an object of another domain than the one it is asked in,
+// apperr.ErrNotFound, wrapped) or the error every id of that call gets. The
+// keys of one operation are all of its caller's domain: one call a batch.
+func perDomain[V any](load func(ctx context.Context, domainID string, ids []string) (func(id string) (V, error), error)) func(context.Context, []loaderKey) ([]V, []error) {
 	return func(ctx context.Context, keys []loaderKey) ([]V, []error) {
-		values, errs := make([]V, len(keys)), make([]error, len(keys))
-		first := make(map[loaderKey]int, len(keys))
-		for i, k := range keys {
-			if j, seen := first[k]; seen {
-				values[i], errs[i] = values[j], errs[j]
+		var domainIDs []string
+		idsOf := map[string][]string{}
+		seen := make(map[loaderKey]bool, len(keys))
+		for _, k := range keys {
+			if seen[k] {
 				continue
 			}
-			first[k] = i
-			values[i], errs[i] = get(ctx, k.domainID, k.id)
+			seen[k] = true
+			if _, ok := idsOf[k.domainID]; !ok {
+				domainIDs = append(domainIDs, k.domainID)
+			}
+			idsOf[k.domainID] = append(idsOf[k.domainID], k.id)
+		}
+		answers := make(map[string]func(string) (V, error), len(domainIDs))
+		failures := map[string]error{}
+		for _, d := range domainIDs {
+			answer, err := load(ctx, d, idsOf[d])
+			if err != nil {
+				failures[d] = err
+				continue
+			}
+			answers[d] = answer
+		}
+		values, errs := make([]V, len(keys)), make([]error, len(keys))
+		for i, k := range keys {
+			if err := failures[k.domainID]; err != nil {
+				errs[i] = err
+				continue
+			}
+			values[i], errs[i] = answers[k.domainID](k.id)
 		}
 		return values, errs
+	}
+}
+
+// prefetchAssists queues, for a page of assist sessions a list resolver has
+// just read, the loads its items' fields will make: node is what the
+// operation selects of each session, changes whether it selects each one's
+// changes. Every loader then reads the page in one batch however long the
+// items take to reach their own loads, which find the keys queued. Only a
+// query's loaders remember what they queued; others queue nothing.
+func (l *loaders) prefetchAssists(ctx context.Context, page []assist.Session, node map[string]bool, changes bool) {
+	if !l.cached {
+		return
+	}
+	for _, a := range page {
+		if node["customer"] {
+			l.customers.LoadThunk(ctx, loaderKey{a.DomainID, a.CustomerID})
+		}
+		if node["operator"] {
+			l.operators.LoadThunk(ctx, loaderKey{a.DomainID, a.OperatorID})
+		}
+		if id, ok := endedByOperator(a); ok && node["endedBy"] {
+			l.operators.LoadThunk(ctx, loaderKey{a.DomainID, id})
+		}
+		if changes {
+			l.changes.LoadThunk(ctx, loaderKey{a.DomainID, a.ID})
+		}
+	}
+}
+
+// endedByOperator returns the id of the operator who ended a, if one did
+// (not the system, and not a running session).
+func endedByOperator(a assist.Session) (string, bool) {
+	return a.EndedBy, !a.EndedAt.IsZero() && a.EndedBy != assist.SystemActor
+}
+
+// selected returns the names of the fields the current field selects at
+// path below it (field names), looking through fragments of every type
+// condition and ignoring @skip and @include: what a prefetch wrongly
+// predicts costs a read, never a wrong answer.
+func selected(ctx context.Context, path ...string) map[string]bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return nil
+	}
+	sets := []ast.SelectionSet{fc.Field.Selections}
+	for _, name := range path {
+		var next []ast.SelectionSet
+		for _, set := range sets {
+			eachField(set, func(f *ast.Field) {
+				if f.Name == name {
+					next = append(next, f.SelectionSet)
+				}
+			})
+		}
+		sets = next
+	}
+	names := map[string]bool{}
+	for _, set := range sets {
+		eachField(set, func(f *ast.Field) { names[f.Name] = true })
+	}
+	return names
+}
+
+// eachField calls fn with every field of set, through its fragments.
+func eachField(set ast.SelectionSet, fn func(*ast.Field)) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			fn(s)
+		case *ast.InlineFragment:
+			eachField(s.SelectionSet, fn)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				eachField(s.Definition.SelectionSet, fn)
+			}
+		}
 	}
 }
 

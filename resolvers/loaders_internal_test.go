@@ -21,7 +21,8 @@ import (
 )
 
 // TestLoadersKeepDomainsApart loads the objects of one domain, in the same
-// batches, for their own domain and for another: only their own gets them.
+// batches, for their own domain and for another, and an id of nothing: only
+// their own domain gets them, another learns no more than of the unknown id.
 func TestLoadersKeepDomainsApart(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, t.TempDir())
@@ -54,20 +55,25 @@ func TestLoadersKeepDomainsApart(t *testing.T) {
 	own, foreign := loaderKey{mine.ID, ""}, loaderKey{other.ID, ""}
 	key := func(k loaderKey, id string) loaderKey { k.id = id; return k }
 
-	check := func(what string, load func(loaderKey) (any, error)) {
+	check := func(what string, load func(loaderKey, string) (any, error), id string) {
 		t.Helper()
-		done := make(chan error, 1)
-		go func() { _, err := load(foreign); done <- err }() // concurrent: usually the same batch
-		if _, err := load(own); err != nil {
+		foreignDone, missingDone := make(chan error, 1), make(chan error, 1)
+		// Concurrent: usually the same batch.
+		go func() { _, err := load(foreign, id); foreignDone <- err }()
+		go func() { _, err := load(own, ids.New()); missingDone <- err }()
+		if _, err := load(own, id); err != nil {
 			t.Errorf("%s of its own domain: %v", what, err)
 		}
-		if err := <-done; !errors.Is(err, apperr.ErrOtherDomain) {
+		if err := <-foreignDone; !errors.Is(err, apperr.ErrOtherDomain) {
 			t.Errorf("%s of another domain: %v, want ErrOtherDomain", what, err)
 		}
+		if err := <-missingDone; !errors.Is(err, apperr.ErrNotFound) || errors.Is(err, apperr.ErrOtherDomain) {
+			t.Errorf("%s that does not exist: %v, want ErrNotFound", what, err)
+		}
 	}
-	check("customer", func(k loaderKey) (any, error) { return l.customers.Load(ctx, key(k, c.ID)) })
-	check("operator", func(k loaderKey) (any, error) { return l.operators.Load(ctx, key(k, op.ID)) })
-	check("assist session", func(k loaderKey) (any, error) { return l.assists.Load(ctx, key(k, a.ID)) })
+	check("customer", func(k loaderKey, id string) (any, error) { return l.customers.Load(ctx, key(k, id)) }, c.ID)
+	check("operator", func(k loaderKey, id string) (any, error) { return l.operators.Load(ctx, key(k, id)) }, op.ID)
+	check("assist session", func(k loaderKey, id string) (any, error) { return l.assists.Load(ctx, key(k, id)) }, a.ID)
 
 	if records, err := l.changes.Load(ctx, key(own, a.ID)); err != nil || len(records) != 1 {
 		t.Errorf("changes in their own domain: %d, %v", len(records), err)

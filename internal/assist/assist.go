@@ -79,6 +79,10 @@ type Store interface {
 	CreateAssist(ctx context.Context, s Session, rec audit.Record, evs []events.Event) error
 	// AssistByID returns apperr.ErrNotFound if there is no such session.
 	AssistByID(ctx context.Context, id string) (Session, error)
+	// AssistsByIDs returns the sessions that have one of ids, each once, in
+	// no particular order, whatever their domain: ids that match nothing are
+	// absent. It reads the store once (a few times for thousands of ids).
+	AssistsByIDs(ctx context.Context, ids []string) ([]Session, error)
 	// AssistByTicket returns apperr.ErrNotFound if no session has that ticket hash.
 	AssistByTicket(ctx context.Context, ticketHash string) (Session, error)
 	// UseTicket marks the ticket of session id used. It returns
@@ -94,4 +98,9 @@ type Store interface {
 	ActiveAssists(ctx context.Context, f ActiveFilter) ([]Session, error)
 	// AuditRecordsOfAssist returns what was done during session id, oldest first.
 	AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error)
+	// AuditRecordsOfAssists returns what was done during each of sessions
+	// ids, by session id, oldest first within each, whatever their domain: a
+	// session with no records, an unknown id and the empty id are absent. It
+	// reads the store once (a few times for thousands of ids).
+	AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error)
 }

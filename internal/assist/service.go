@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -150,6 +151,19 @@ func (s *Service) Get(ctx context.Context, domainID, id string) (Session, error)
 	return a, nil
 }
 
+// GetMany returns the assist sessions ids of domainID, read from the store
+// at once. The batch answers each id as Get would: another domain's session
+// is dropped and answers apperr.ErrOtherDomain (which reads as
+// apperr.ErrNotFound), an unknown id apperr.ErrNotFound. It returns an
+// error only when the store fails.
+func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (domains.Batch[Session], error) {
+	as, err := s.store.AssistsByIDs(ctx, ids)
+	if err != nil {
+		return domains.Batch[Session]{}, fmt.Errorf("assist sessions: %w", err)
+	}
+	return domains.OwnedBatch("assist session", domainID, as, func(a Session) (string, string) { return a.ID, a.DomainID }), nil
+}
+
 // End ends an active session as state, for actor (an operator, or the
 // system). It returns the session as ended; ending one that has already
 // ended is not an error and changes nothing, and one whose time has run out
@@ -207,4 +221,23 @@ func (s *Service) List(ctx context.Context, q Query) ([]Session, error) {
 // Changes returns what was done during session id, oldest first.
 func (s *Service) Changes(ctx context.Context, id string) ([]audit.Record, error) {
 	return s.store.AuditRecordsOfAssist(ctx, id)
+}
+
+// ChangesOf returns what was done in domainID during each of sessions ids,
+// by session id, oldest first within each, read from the store at once. A
+// session without records, and one of another domain, is absent: records
+// of another domain are dropped.
+func (s *Service) ChangesOf(ctx context.Context, domainID string, ids []string) (map[string][]audit.Record, error) {
+	bySession, err := s.store.AuditRecordsOfAssists(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("changes of assist sessions: %w", err)
+	}
+	for id, records := range bySession {
+		if records = slices.DeleteFunc(records, func(r audit.Record) bool { return r.DomainID != domainID }); len(records) > 0 {
+			bySession[id] = records
+		} else {
+			delete(bySession, id)
+		}
+	}
+	return bySession, nil
 }

@@ -472,3 +472,63 @@ func TestServiceListAndChanges(t *testing.T) {
 		t.Fatalf("changes of no assistance: %+v", recs)
 	}
 }
+
+// TestServiceGetManyAndChangesOf: the batch reads answer each id as Get
+// and Changes do, and keep another domain's sessions and records out.
+func TestServiceGetManyAndChangesOf(t *testing.T) {
+	f := newSvcFixture(t)
+	ctx := context.Background()
+	mine, _ := f.startAssist(t, f.ann, f.ada)
+	f.clk.Advance(time.Minute)
+	if _, err := f.svc.End(ctx, f.ann, mine, assist.StateEnded, "done"); err != nil {
+		t.Fatal(err)
+	}
+	quiet, _ := f.startAssist(t, f.ben, f.bob)
+	theirs, _ := f.startAssist(t, audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: f.other}, f.stella)
+	nobody := ids.New()
+	asked := []string{mine.ID, theirs.ID, nobody, quiet.ID, mine.ID}
+
+	batch, err := f.svc.GetMany(ctx, f.domain, asked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch.Len() != 2 {
+		t.Errorf("GetMany found %d sessions of the domain, want 2", batch.Len())
+	}
+	for _, tt := range []struct {
+		name   string
+		id     string
+		wantIs error // nil: found
+	}{
+		{"the domain's", mine.ID, nil},
+		{"the domain's without changes", quiet.ID, nil},
+		{"another domain's", theirs.ID, apperr.ErrOtherDomain},
+		{"no such assistance", nobody, apperr.ErrNotFound},
+	} {
+		got, err := batch.Get(tt.id)
+		one, _ := f.svc.Get(ctx, f.domain, tt.id)
+		switch {
+		case tt.wantIs == nil && (err != nil || got.ID != tt.id || got != one):
+			t.Errorf("%s: %+v, %v; want what Get gives, %+v", tt.name, got, err, one)
+		case tt.wantIs != nil && (!errors.Is(err, tt.wantIs) || !errors.Is(err, apperr.ErrNotFound) || got != (assist.Session{})):
+			t.Errorf("%s: %+v, %v; want %v", tt.name, got, err, tt.wantIs)
+		}
+	}
+
+	changes, err := f.svc.ChangesOf(ctx, f.domain, asked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || len(changes[mine.ID]) != 2 || len(changes[quiet.ID]) != 1 {
+		t.Fatalf("ChangesOf = %+v; want the start and end of %s and the start of %s", changes, mine.ID, quiet.ID)
+	}
+	if got, want := changes[mine.ID], f.changes(t, mine.ID); got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ChangesOf(%s) = %+v; Changes gives %+v", mine.ID, got, want)
+	}
+	if elsewhere, err := f.svc.ChangesOf(ctx, f.other, []string{mine.ID}); err != nil || len(elsewhere) != 0 {
+		t.Errorf("ChangesOf in another domain = %+v, %v; want none", elsewhere, err)
+	}
+	if none, err := f.svc.ChangesOf(ctx, f.domain, nil); err != nil || len(none) != 0 {
+		t.Errorf("ChangesOf of no sessions = %+v, %v", none, err)
+	}
+}

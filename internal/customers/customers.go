@@ -52,6 +52,10 @@ type Store interface {
 	InsertCustomers(ctx context.Context, cs []Customer) error
 	// CustomerByID returns apperr.ErrNotFound if no customer has that id.
 	CustomerByID(ctx context.Context, id string) (Customer, error)
+	// CustomersByIDs returns the customers that have one of ids, each once,
+	// in no particular order, whatever their domain: ids that match nothing
+	// are absent. It reads the store once (a few times for thousands of ids).
+	CustomersByIDs(ctx context.Context, ids []string) ([]Customer, error)
 	// CustomerByEmail returns apperr.ErrNotFound if the domain has no customer with that (lower-case) email.
 	CustomerByEmail(ctx context.Context, domainID, email string) (Customer, error)
 	// CountCustomers returns how many customers the domain has.

@@ -146,6 +146,19 @@ func (s *Service) Get(ctx context.Context, domainID, id string) (Customer, error
 	return c, nil
 }
 
+// GetMany returns the customers ids of domainID, read from the store at
+// once. The batch answers each id as Get would: another domain's customer is
+// dropped and answers apperr.ErrOtherDomain (which reads as
+// apperr.ErrNotFound), an unknown id apperr.ErrNotFound. It returns an
+// error only when the store fails.
+func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (domains.Batch[Customer], error) {
+	cs, err := s.store.CustomersByIDs(ctx, ids)
+	if err != nil {
+		return domains.Batch[Customer]{}, fmt.Errorf("customers: %w", err)
+	}
+	return domains.OwnedBatch("customer", domainID, cs, func(c Customer) (string, string) { return c.ID, c.DomainID }), nil
+}
+
 // Page is one page of search hits.
 type Page struct {
 	Hits    []Hit

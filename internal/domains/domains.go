@@ -38,6 +38,53 @@ func Owned(what, id, objectDomain, callerDomain string, err error) error {
 	return nil
 }
 
+// Batch is the answer to a look-up of several objects by id made for a
+// caller of one domain: the caller's domain's objects, and for every other
+// id what Owned says of it. Make one with OwnedBatch.
+type Batch[T any] struct {
+	what, callerDomain string
+	found              map[string]T
+	elsewhere          map[string]string // id -> the other domain it belongs to
+}
+
+// OwnedBatch checks a batch look-up of objects (what) made for a caller of
+// callerDomain, as Owned checks one: stored is what the store returned for
+// the ids asked (missing ids absent, other domains' objects included), ref
+// gives an object's id and domain. Another domain's objects are dropped.
+func OwnedBatch[T any](what, callerDomain string, stored []T, ref func(T) (id, domain string)) Batch[T] {
+	b := Batch[T]{what: what, callerDomain: callerDomain, found: make(map[string]T, len(stored))}
+	for _, o := range stored {
+		id, domain := ref(o)
+		if domain == callerDomain {
+			b.found[id] = o
+			continue
+		}
+		if b.elsewhere == nil {
+			b.elsewhere = map[string]string{}
+		}
+		b.elsewhere[id] = domain
+	}
+	return b
+}
+
+// Get returns the object id of the caller's domain. It returns
+// apperr.ErrOtherDomain (wrapped) when the object belongs to another domain,
+// and apperr.ErrNotFound (wrapped) when there was none: what Owned returns
+// for the same look-up made alone.
+func (b Batch[T]) Get(id string) (T, error) {
+	if o, ok := b.found[id]; ok {
+		return o, nil
+	}
+	var zero T
+	if domain, ok := b.elsewhere[id]; ok {
+		return zero, Owned(b.what, id, domain, b.callerDomain, nil)
+	}
+	return zero, Owned(b.what, id, "", b.callerDomain, apperr.ErrNotFound)
+}
+
+// Len returns how many of the objects found are the caller's domain's.
+func (b Batch[T]) Len() int { return len(b.found) }
+
 // Store persists domains.
 type Store interface {
 	// CreateDomain stores d. It returns apperr.ErrConflict if the slug is taken.

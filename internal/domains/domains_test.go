@@ -40,3 +40,38 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnedBatch: a batch answers each id as Owned answers a look-up of it
+// alone, and keeps another domain's objects out.
+func TestOwnedBatch(t *testing.T) {
+	type obj struct{ id, domain string }
+	ref := func(o obj) (string, string) { return o.id, o.domain }
+	b := OwnedBatch("thing", "mine", []obj{{"a", "mine"}, {"b", "theirs"}, {"c", "mine"}}, ref)
+	if b.Len() != 2 {
+		t.Errorf("Len = %d, want 2", b.Len())
+	}
+	for _, tt := range []struct {
+		id     string
+		want   obj
+		wantIs error // nil: found
+	}{
+		{"a", obj{"a", "mine"}, nil},
+		{"c", obj{"c", "mine"}, nil},
+		{"b", obj{}, apperr.ErrOtherDomain},
+		{"z", obj{}, apperr.ErrNotFound},
+	} {
+		got, err := b.Get(tt.id)
+		if got != tt.want || (tt.wantIs == nil) != (err == nil) || !errors.Is(err, tt.wantIs) {
+			t.Errorf("Get(%q) = %+v, %v; want %+v, %v", tt.id, got, err, tt.want, tt.wantIs)
+		}
+		if tt.wantIs != nil && !errors.Is(err, apperr.ErrNotFound) {
+			t.Errorf("Get(%q) = %v; want it to read as not found", tt.id, err)
+		}
+	}
+	if _, err := b.Get("z"); errors.Is(err, apperr.ErrOtherDomain) {
+		t.Errorf("an unknown id answers %v, as if another domain held it", err)
+	}
+	if _, err := (Batch[obj]{}).Get("a"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("the zero batch: %v, want not found", err)
+	}
+}

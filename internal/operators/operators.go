@@ -94,6 +94,10 @@ type Store interface {
 	OperatorByEmail(ctx context.Context, domainID, email string) (Operator, error)
 	// OperatorByID returns apperr.ErrNotFound if no operator has that id.
 	OperatorByID(ctx context.Context, id string) (Operator, error)
+	// OperatorsByIDs returns the operators that have one of ids, each once,
+	// in no particular order, whatever their domain: ids that match nothing
+	// are absent. It reads the store once (a few times for thousands of ids).
+	OperatorsByIDs(ctx context.Context, ids []string) ([]Operator, error)
 	// AppendAudit stores an audit record (of an operator's creation).
 	AppendAudit(ctx context.Context, r audit.Record) error
 }

@@ -35,6 +35,19 @@ func (s *Service) Get(ctx context.Context, domainID, id string) (Operator, error
 	return o, nil
 }
 
+// GetMany returns the operators ids of domainID, read from the store at
+// once. The batch answers each id as Get would: another domain's operator is
+// dropped and answers apperr.ErrOtherDomain (which reads as
+// apperr.ErrNotFound), an unknown id apperr.ErrNotFound. It returns an
+// error only when the store fails.
+func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (domains.Batch[Operator], error) {
+	ops, err := s.store.OperatorsByIDs(ctx, ids)
+	if err != nil {
+		return domains.Batch[Operator]{}, fmt.Errorf("operators: %w", err)
+	}
+	return domains.OwnedBatch("operator", domainID, ops, func(o Operator) (string, string) { return o.ID, o.DomainID }), nil
+}
+
 // MaxNameLength bounds an operator's display name, in characters after NFC
 // normalisation.
 const MaxNameLength = 100

@@ -3,6 +3,7 @@ package operators
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,6 +49,16 @@ func (m *memStore) OperatorByID(_ context.Context, id string) (Operator, error) 
 		}
 	}
 	return Operator{}, apperr.ErrNotFound
+}
+
+func (m *memStore) OperatorsByIDs(_ context.Context, ids []string) ([]Operator, error) {
+	var out []Operator
+	for _, o := range m.ops {
+		if slices.Contains(ids, o.ID) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // commandLine is who creates operators from the command line.

@@ -84,6 +84,20 @@ func (s *Store) OperatorByID(ctx context.Context, id string) (operators.Operator
 	return s.findOperator(ctx, bson.D{{Key: "_id", Value: id}})
 }
 
+// OperatorsByIDs implements operators.Store.
+func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.Operator, error) {
+	docs, err := findByIDs[operatorDoc](ctx, s.operators, ids)
+	if err != nil {
+		return nil, fmt.Errorf("operators by id: %w", err)
+	}
+	out := make([]operators.Operator, len(docs))
+	for i, doc := range docs {
+		doc.CreatedAt, doc.UpdatedAt = doc.CreatedAt.UTC(), doc.UpdatedAt.UTC()
+		out[i] = operators.Operator(doc)
+	}
+	return out, nil
+}
+
 func (s *Store) findOperator(ctx context.Context, filter bson.D) (operators.Operator, error) {
 	var doc operatorDoc
 	if err := s.operators.FindOne(ctx, filter).Decode(&doc); err != nil {
@@ -148,6 +162,19 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
 	return s.findCustomer(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+// CustomersByIDs implements customers.Store.
+func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.Customer, error) {
+	docs, err := findByIDs[customerDoc](ctx, s.customers, ids)
+	if err != nil {
+		return nil, fmt.Errorf("customers by id: %w", err)
+	}
+	out := make([]customers.Customer, len(docs))
+	for i, doc := range docs {
+		out[i] = doc.customer()
+	}
+	return out, nil
 }
 
 // CustomerByEmail implements customers.Store.

@@ -57,6 +57,19 @@ func (s *Store) AssistByID(ctx context.Context, id string) (assist.Session, erro
 	return s.findAssist(ctx, bson.D{{Key: "_id", Value: id}})
 }
 
+// AssistsByIDs implements assist.Store.
+func (s *Store) AssistsByIDs(ctx context.Context, ids []string) ([]assist.Session, error) {
+	docs, err := findByIDs[assistDoc](ctx, s.assists, ids)
+	if err != nil {
+		return nil, fmt.Errorf("assists by id: %w", err)
+	}
+	out := make([]assist.Session, len(docs))
+	for i, doc := range docs {
+		out[i] = doc.session()
+	}
+	return out, nil
+}
+
 // AssistByTicket implements assist.Store.
 func (s *Store) AssistByTicket(ctx context.Context, ticketHash string) (assist.Session, error) {
 	return s.findAssist(ctx, bson.D{{Key: "ticketHash", Value: ticketHash}})

@@ -177,6 +177,39 @@ func poolCleared(err error) bool {
 	return errors.As(err, &pce) && pce.Retryable()
 }
 
+// findByIDs returns the documents of coll whose _id is one of the distinct
+// non-empty ids, in one find; an empty list reads nothing. It returns its
+// errors through mapErr.
+func findByIDs[D any](ctx context.Context, coll *mongo.Collection, ids []string) ([]D, error) {
+	ids = distinctIDs(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr(err)
+	}
+	return docs, nil
+}
+
+// distinctIDs returns ids without repeats and without the empty id, which
+// is no object's.
+func distinctIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // missed returns what a conditional write on document id of coll that
 // changed nothing hands to mapErr: errStale if the document exists,
 // mongo.ErrNoDocuments if not, or the error of finding out.

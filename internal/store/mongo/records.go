@@ -159,6 +159,24 @@ func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Re
 	return s.findAudit(ctx, bson.D{{Key: "assistId", Value: id}}, opts)
 }
 
+// AuditRecordsOfAssists implements assist.Store.
+func (s *Store) AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error) {
+	out := map[string][]audit.Record{}
+	ids = distinctIDs(ids)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})
+	records, err := s.findAudit(ctx, bson.D{{Key: "assistId", Value: bson.D{{Key: "$in", Value: ids}}}}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("records of %d assists: %w", len(ids), err)
+	}
+	for _, r := range records {
+		out[r.AssistID] = append(out[r.AssistID], r)
+	}
+	return out, nil
+}
+
 func (s *Store) findAudit(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]audit.Record, error) {
 	cur, err := s.audit.Find(ctx, filter, opts)
 	if err != nil {

@@ -67,16 +67,37 @@ func (s *Store) OperatorByID(ctx context.Context, id string) (operators.Operator
 	return s.operatorWhere(ctx, "id = ?", id)
 }
 
-func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (operators.Operator, error) {
+// OperatorsByIDs implements operators.Store.
+func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.Operator, error) {
+	ops, err := byIDs(ctx, s, `SELECT `+operatorColumns+` FROM operators WHERE id`, ``, ids, scanOperator)
+	if err != nil {
+		return nil, fmt.Errorf("operators by id: %w", err)
+	}
+	return ops, nil
+}
+
+const operatorColumns = `id, domain_id, name, email, role, status, password_hash, created_at, updated_at`
+
+// scanOperator reads operatorColumns.
+func scanOperator(row interface{ Scan(...any) error }) (operators.Operator, error) {
 	var o operators.Operator
 	var created, updated int64
-	err := s.queryRow(ctx, `SELECT id, domain_id, name, email, role, status, password_hash, created_at, updated_at
-		FROM operators WHERE `+where, args,
-		&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated)
+	if err := row.Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated); err != nil {
+		return operators.Operator{}, mapErr(err)
+	}
+	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return o, nil
+}
+
+func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (operators.Operator, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+operatorColumns+` FROM operators WHERE `+where)
 	if err != nil {
 		return operators.Operator{}, fmt.Errorf("operator: %w", mapErr(err))
 	}
-	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
+	o, err := scanOperator(stmt.QueryRowContext(ctx, args...))
+	if err != nil {
+		return operators.Operator{}, fmt.Errorf("operator: %w", err)
+	}
 	return o, nil
 }
 
@@ -138,6 +159,19 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
 	return s.customerWhere(ctx, `c.id = ?`, id)
+}
+
+// CustomersByIDs implements customers.Store.
+func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.Customer, error) {
+	cs, err := byIDs(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.id`, ``, ids,
+		func(row interface{ Scan(...any) error }) (customers.Customer, error) {
+			c, _, err := scanCustomer(row)
+			return c, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("customers by id: %w", err)
+	}
+	return cs, nil
 }
 
 // CustomerByEmail implements customers.Store.

@@ -48,6 +48,15 @@ func (s *Store) AssistByID(ctx context.Context, id string) (assist.Session, erro
 	return s.assistWhere(ctx, `id = ?`, id)
 }
 
+// AssistsByIDs implements assist.Store.
+func (s *Store) AssistsByIDs(ctx context.Context, ids []string) ([]assist.Session, error) {
+	as, err := byIDs(ctx, s, `SELECT `+assistColumns+` FROM assists WHERE id`, ``, ids, scanAssist)
+	if err != nil {
+		return nil, fmt.Errorf("assists by id: %w", err)
+	}
+	return as, nil
+}
+
 // AssistByTicket implements assist.Store.
 func (s *Store) AssistByTicket(ctx context.Context, ticketHash string) (assist.Session, error) {
 	return s.assistWhere(ctx, `ticket_hash = ?`, ticketHash)

@@ -154,9 +154,33 @@ func auditColumn(f store.AuditField) string {
 	panic(fmt.Sprintf("sqlite: no column for audit field %d", f))
 }
 
+// ofAssists is the condition of records made during an assistance. SQLite
+// uses the partial index audit_assist only when the query repeats the
+// index's own condition, a non-empty assist_id: without it every read scans
+// the whole audit table.
+const ofAssists = `assist_id != '' AND assist_id`
+
 // AuditRecordsOfAssist implements assist.Store.
 func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
-	return s.auditWhere(ctx, `assist_id = ? ORDER BY at, id`, id)
+	return s.auditWhere(ctx, ofAssists+` = ? ORDER BY at, id`, id)
+}
+
+// AuditRecordsOfAssists implements assist.Store.
+func (s *Store) AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error) {
+	out := map[string][]audit.Record{}
+	err := inChunks(ids, func(in string, args []any) error {
+		// Each session's records are all in its chunk, so oldest first overall
+		// is oldest first within each.
+		records, err := s.auditWhere(ctx, ofAssists+` IN `+in+` ORDER BY at, id`, args...)
+		for _, r := range records {
+			out[r.AssistID] = append(out[r.AssistID], r)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records of %d assists: %w", len(ids), err)
+	}
+	return out, nil
 }
 
 func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]audit.Record, error) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,62 @@ func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...
 		return err
 	}
 	return stmt.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// maxInIDs bounds the ids of one "IN (...)" list: a longer list is read in
+// several queries, each well under SQLite's limit of bound parameters.
+const maxInIDs = 500
+
+// byIDs runs query+" IN (?, ...)"+suffix on the read pool for the distinct
+// non-empty ids, maxInIDs at a time, and returns every row scan reads. An
+// empty list reads nothing. It returns the errors of the query through
+// mapErr and those of scan as they are.
+func byIDs[T any](ctx context.Context, s *Store, query, suffix string, ids []string, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	var out []T
+	err := inChunks(ids, func(in string, args []any) error {
+		rows, err := s.read.QueryContext(ctx, query+" IN "+in+suffix, args...)
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return mapErr(rows.Err())
+	})
+	return out, err
+}
+
+// inChunks calls each with a list of placeholders, "(?, ?)", and its
+// arguments for every maxInIDs of the distinct non-empty ids (the empty id
+// is no object's), and stops at the first error.
+func inChunks(ids []string, each func(in string, args []any) error) error {
+	seen := make(map[string]bool, len(ids))
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := each("("+strings.Repeat("?, ", len(args)-1)+"?)", args)
+		args = nil
+		return err
+	}
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if args = append(args, id); len(args) == maxInIDs {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // inTx runs fn in one write transaction, committed if fn returns nil.

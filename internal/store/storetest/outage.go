@@ -126,7 +126,9 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 			return ignoreNotFound(second(s.OperatorByEmail(ctx, d.ID, "nobody@a.test")))
 		}},
 		{"OperatorByID", func(ctx context.Context) error { return ignoreNotFound(second(s.OperatorByID(ctx, ids.New()))) }},
+		{"OperatorsByIDs", func(ctx context.Context) error { return second(s.OperatorsByIDs(ctx, []string{ids.New()})) }},
 		{"CustomerByID", func(ctx context.Context) error { return second(s.CustomerByID(ctx, c.ID)) }},
+		{"CustomersByIDs", func(ctx context.Context) error { return second(s.CustomersByIDs(ctx, []string{c.ID})) }},
 		{"CustomerByEmail", func(ctx context.Context) error { return second(s.CustomerByEmail(ctx, d.ID, c.Email)) }},
 		{"CountCustomers", func(ctx context.Context) error { return second(s.CountCustomers(ctx, d.ID)) }},
 		{"SearchCustomers", func(ctx context.Context) error {
@@ -143,9 +145,13 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 			return second(s.FindAudit(ctx, audit.Query{DomainID: d.ID, CustomerID: c.ID, Limit: 10}))
 		}},
 		{"AuditRecordsOfAssist", func(ctx context.Context) error { return second(s.AuditRecordsOfAssist(ctx, a.ID)) }},
+		{"AuditRecordsOfAssists", func(ctx context.Context) error {
+			return second(s.AuditRecordsOfAssists(ctx, []string{a.ID}))
+		}},
 		{"RecentEvents", func(ctx context.Context) error { return second(s.RecentEvents(ctx, d.ID, 10)) }},
 		{"TailPosition", func(ctx context.Context) error { return second(s.TailPosition(ctx, "nobody")) }},
 		{"AssistByID", func(ctx context.Context) error { return second(s.AssistByID(ctx, a.ID)) }},
+		{"AssistsByIDs", func(ctx context.Context) error { return second(s.AssistsByIDs(ctx, []string{a.ID})) }},
 		{"AssistByTicket", func(ctx context.Context) error { return second(s.AssistByTicket(ctx, a.TicketHash)) }},
 		{"AssistSessions", func(ctx context.Context) error {
 			return second(s.AssistSessions(ctx, assist.Query{DomainID: d.ID, Limit: 10}))
