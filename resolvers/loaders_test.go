@@ -106,11 +106,6 @@ func (s *readCounter) AssistSessions(ctx context.Context, q assist.Query) ([]ass
 	return s.Store.AssistSessions(ctx, q)
 }
 
-func (s *readCounter) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
-	s.count("AuditRecordsOfAssist")
-	return s.Store.AuditRecordsOfAssist(ctx, id)
-}
-
 func (s *readCounter) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	s.count("FindAudit")
 	return s.Store.FindAudit(ctx, q)

@@ -203,12 +203,12 @@ func TestDisablingTakesEffectImmediately(t *testing.T) {
 			}
 
 			// Disabling again changes nothing and writes no event.
-			before, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 100)
+			before, _ := storetest.RecentEvents(context.Background(), f.store, f.customer.DomainID, 100)
 			resp = f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "again"})
 			if dig(resp.Data, "setAccountStatus", "changed") != false {
 				t.Fatalf("second disable: %+v", resp)
 			}
-			if after, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 100); len(after) != len(before) {
+			if after, _ := storetest.RecentEvents(context.Background(), f.store, f.customer.DomainID, 100); len(after) != len(before) {
 				t.Fatalf("a no-op disable wrote %d events", len(after)-len(before))
 			}
 
@@ -224,7 +224,7 @@ func TestDisablingTakesEffectImmediately(t *testing.T) {
 				t.Fatalf("the session ended by disabling came back: %+v", resp)
 			}
 
-			records, _ := f.store.AuditRecords(context.Background(), f.customer.DomainID, 50)
+			records, _ := storetest.AuditRecords(context.Background(), f.store, f.customer.DomainID, 50)
 			found := false
 			for _, r := range records {
 				found = found || (r.Action == "user_disabled" && r.TargetID == f.customer.ID && r.Reason == "chargeback fraud" && r.ActorType == "operator")
@@ -275,7 +275,7 @@ func TestResetPasswordTakesEffectImmediately(t *testing.T) {
 			if tok, code, _ := f.customerLogin(t, newPassword); tok == "" {
 				t.Fatalf("new password after the reset: %s", code)
 			}
-			evs, _ := f.store.RecentEvents(context.Background(), f.customer.DomainID, 10)
+			evs, _ := storetest.RecentEvents(context.Background(), f.store, f.customer.DomainID, 10)
 			if len(evs) == 0 || evs[0].Type != "PASSWORD_RESET" || evs[0].CustomerID != f.customer.ID {
 				t.Fatalf("no PASSWORD_RESET event: %+v", evs)
 			}

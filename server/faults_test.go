@@ -24,6 +24,7 @@ import (
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
 	"github.com/iotconsole/bff/internal/store/sqlite"
+	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
 // When the store goes away the service says so quickly and recovers by
@@ -147,7 +148,7 @@ func TestKilledBetweenChangeAndRecords(t *testing.T) {
 				changed = 1
 			}
 			records, _ := st.FindAudit(ctx, audit.Query{DomainID: c.DomainID, CustomerID: c.ID, Action: audit.ActionUserDisabled, Limit: 10})
-			evs, _ := st.RecentEvents(ctx, c.DomainID, 100)
+			evs, _ := storetest.RecentEvents(ctx, st, c.DomainID, 100)
 			statusEvents := 0
 			for _, e := range evs {
 				if e.Type == events.StatusChanged && e.CustomerID == c.ID {

@@ -96,8 +96,6 @@ type Store interface {
 	// ActiveAssists returns the sessions stored as active that match every
 	// field f sets.
 	ActiveAssists(ctx context.Context, f ActiveFilter) ([]Session, error)
-	// AuditRecordsOfAssist returns what was done during session id, oldest first.
-	AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error)
 	// AuditRecordsOfAssists returns what was done during each of sessions
 	// ids, by session id, oldest first within each, whatever their domain: a
 	// session with no records, an unknown id and the empty id are absent. It

@@ -218,11 +218,6 @@ func (s *Service) List(ctx context.Context, q Query) ([]Session, error) {
 	return s.store.AssistSessions(ctx, q)
 }
 
-// Changes returns what was done during session id, oldest first.
-func (s *Service) Changes(ctx context.Context, id string) ([]audit.Record, error) {
-	return s.store.AuditRecordsOfAssist(ctx, id)
-}
-
 // ChangesOf returns what was done in domainID during each of sessions ids,
 // by session id, oldest first within each, read from the store at once. A
 // session without records, and one of another domain, is absent: records

@@ -108,11 +108,11 @@ func (f *svcFixture) stored(t *testing.T, id string) assist.Session {
 
 func (f *svcFixture) changes(t *testing.T, id string) []audit.Record {
 	t.Helper()
-	recs, err := f.svc.Changes(context.Background(), id)
+	recs, err := f.st.AuditRecordsOfAssists(context.Background(), []string{id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return recs
+	return recs[id]
 }
 
 func (f *svcFixture) list(t *testing.T, q assist.Query) []assist.Session {

@@ -117,8 +117,6 @@ type Cursor struct {
 type Store interface {
 	// AppendAudit stores r.
 	AppendAudit(ctx context.Context, r Record) error
-	// AuditRecords returns the newest limit records of a domain, newest first.
-	AuditRecords(ctx context.Context, domainID string, limit int) ([]Record, error)
 	// FindAudit returns the records q selects, newest first.
 	FindAudit(ctx context.Context, q Query) ([]Record, error)
 }

@@ -50,7 +50,7 @@ func TestRecord(t *testing.T) {
 	r.ID, r.At, r.RequestID = "chosen-by-the-caller", time.Unix(0, 0), "not this one"
 	f.svc.Record(ctx, r)
 
-	got, err := f.st.AuditRecords(ctx, f.domain, 10)
+	got, err := f.st.FindAudit(ctx, audit.Query{DomainID: f.domain, Limit: 10})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("records: %+v, %v", got, err)
 	}
@@ -103,7 +103,7 @@ func TestFind(t *testing.T) {
 		f.clk.Advance(time.Second)
 		f.svc.Record(ctx, audit.Actor{Type: audit.ActorOperator, ID: e.actor, ActingFor: e.actingFor, DomainID: f.domain}.
 			Record(e.action, e.targetType, e.target, ""))
-		recs, err := f.st.AuditRecords(ctx, f.domain, 1)
+		recs, err := f.st.FindAudit(ctx, audit.Query{DomainID: f.domain, Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,8 +59,6 @@ type Event struct {
 type Store interface {
 	// AppendEvent stores e.
 	AppendEvent(ctx context.Context, e Event) error
-	// RecentEvents returns the newest limit events of a domain, newest first.
-	RecentEvents(ctx context.Context, domainID string, limit int) ([]Event, error)
 	// TailEvents calls handle, in order, with every event appended by any
 	// process sharing the store after the event at position after (or, when
 	// after is empty, after TailEvents started), until ctx ends or the store

@@ -98,12 +98,6 @@ func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
 	return nil
 }
 
-// AuditRecords implements audit.Store.
-func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit))
-	return s.findAudit(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)
-}
-
 // FindAudit implements audit.Store.
 func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}}
@@ -151,12 +145,6 @@ func auditKey(f store.AuditField) string {
 		return "actingFor"
 	}
 	panic(fmt.Sprintf("mongo: no key for audit field %d", f))
-}
-
-// AuditRecordsOfAssist implements assist.Store.
-func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})
-	return s.findAudit(ctx, bson.D{{Key: "assistId", Value: id}}, opts)
 }
 
 // AuditRecordsOfAssists implements assist.Store.
@@ -220,7 +208,9 @@ func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
 	return nil
 }
 
-// RecentEvents implements events.Store.
+// RecentEvents returns the newest limit events of a domain, newest first.
+// No service reads events back (they reach services through TailEvents):
+// tests read what a change wrote with it (storetest.RecentEvents).
 func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([]events.Event, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
 	cur, err := s.events.Find(ctx, bson.D{{Key: "domainId", Value: domainID}}, opts)

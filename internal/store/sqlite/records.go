@@ -100,11 +100,6 @@ func writeRecords(ctx context.Context, tx *sql.Tx, r audit.Record, evs ...events
 	return nil
 }
 
-// AuditRecords implements audit.Store.
-func (s *Store) AuditRecords(ctx context.Context, domainID string, limit int) ([]audit.Record, error) {
-	return s.auditWhere(ctx, `domain_id = ? ORDER BY at DESC, id DESC LIMIT ?`, domainID, limit)
-}
-
 // FindAudit implements audit.Store.
 func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	where, args := `domain_id = ?`, []any{q.DomainID}
@@ -160,11 +155,6 @@ func auditColumn(f store.AuditField) string {
 // the whole audit table.
 const ofAssists = `assist_id != '' AND assist_id`
 
-// AuditRecordsOfAssist implements assist.Store.
-func (s *Store) AuditRecordsOfAssist(ctx context.Context, id string) ([]audit.Record, error) {
-	return s.auditWhere(ctx, ofAssists+` = ? ORDER BY at, id`, id)
-}
-
 // AuditRecordsOfAssists implements assist.Store.
 func (s *Store) AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error) {
 	out := map[string][]audit.Record{}
@@ -215,7 +205,9 @@ func (s *Store) AppendEvent(ctx context.Context, e events.Event) error {
 	return nil
 }
 
-// RecentEvents implements events.Store.
+// RecentEvents returns the newest limit events of a domain, newest first.
+// No service reads events back (they reach services through TailEvents):
+// tests read what a change wrote with it (storetest.RecentEvents).
 func (s *Store) RecentEvents(ctx context.Context, domainID string, limit int) ([]events.Event, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, type, customer_id, actor_id, data, occurred_at
 		FROM events WHERE domain_id = ? ORDER BY seq DESC LIMIT ?`, domainID, limit)

@@ -53,12 +53,12 @@ func testUpdateCustomer(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	wantEqual(t, reread, updated)
-	records, err := s.AuditRecords(ctx, d.ID, 10)
+	records, err := AuditRecords(ctx, s, d.ID, 10)
 	if err != nil || len(records) != 1 {
 		t.Fatalf("audit after update: %v %v", records, err)
 	}
 	wantEqual(t, records[0], rec)
-	evs, err := s.RecentEvents(ctx, d.ID, 10)
+	evs, err := RecentEvents(ctx, s, d.ID, 10)
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("events after update: %v %v", evs, err)
 	}
@@ -74,7 +74,7 @@ func testUpdateCustomer(t *testing.T, s store.Store) {
 	if again, _ := s.CustomerByID(ctx, c.ID); again.Status != customers.StatusDisabled {
 		t.Fatalf("a refused update changed the status")
 	}
-	if records, _ := s.AuditRecords(ctx, d.ID, 10); len(records) != 1 {
+	if records, _ := AuditRecords(ctx, s, d.ID, 10); len(records) != 1 {
 		t.Fatalf("a refused update wrote audit records: %d", len(records))
 	}
 	_, err = s.UpdateCustomer(ctx, customers.Update{ID: ids.New(), Version: 1, At: now()})

@@ -44,12 +44,12 @@ func testAssists(t *testing.T, s store.Store) {
 	wantEqual(t, got, a)
 	_, err = s.AssistByTicket(ctx, "nope")
 	wantErr(t, err, apperr.ErrNotFound)
-	records, err := s.AuditRecordsOfAssist(ctx, a.ID)
+	records, err := auditRecordsOfAssist(ctx, s, a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantEqual(t, records, []audit.Record{rec})
-	if evs, _ := s.RecentEvents(ctx, d.ID, 5); len(evs) != 1 || evs[0].ID != ev.ID {
+	if evs, _ := RecentEvents(ctx, s, d.ID, 5); len(evs) != 1 || evs[0].ID != ev.ID {
 		t.Fatalf("events of the start: %+v", evs)
 	}
 

@@ -176,9 +176,9 @@ func testAuditRecordsOfAssists(t *testing.T, s store.Store) {
 			wantEqual(t, got, want)
 		})
 	}
-	// Each session's records are what AuditRecordsOfAssist returns.
+	// Each session's records are what a batch of one returns.
 	for id, want := range records {
-		one, err := s.AuditRecordsOfAssist(context.Background(), id)
+		one, err := auditRecordsOfAssist(context.Background(), s, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -140,15 +140,13 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 		{"DevicesByCustomer", func(ctx context.Context) error { return second(s.DevicesByCustomer(ctx, c.ID)) }},
 		{"DeviceByID", func(ctx context.Context) error { return second(s.DeviceByID(ctx, dev.ID)) }},
 		{"SessionByHash", func(ctx context.Context) error { return ignoreNotFound(second(s.SessionByHash(ctx, "nope"))) }},
-		{"AuditRecords", func(ctx context.Context) error { return second(s.AuditRecords(ctx, d.ID, 10)) }},
 		{"FindAudit", func(ctx context.Context) error {
 			return second(s.FindAudit(ctx, audit.Query{DomainID: d.ID, CustomerID: c.ID, Limit: 10}))
 		}},
-		{"AuditRecordsOfAssist", func(ctx context.Context) error { return second(s.AuditRecordsOfAssist(ctx, a.ID)) }},
 		{"AuditRecordsOfAssists", func(ctx context.Context) error {
 			return second(s.AuditRecordsOfAssists(ctx, []string{a.ID}))
 		}},
-		{"RecentEvents", func(ctx context.Context) error { return second(s.RecentEvents(ctx, d.ID, 10)) }},
+		{"RecentEvents", func(ctx context.Context) error { return second(RecentEvents(ctx, s, d.ID, 10)) }},
 		{"TailPosition", func(ctx context.Context) error { return second(s.TailPosition(ctx, "nobody")) }},
 		{"AssistByID", func(ctx context.Context) error { return second(s.AssistByID(ctx, a.ID)) }},
 		{"AssistsByIDs", func(ctx context.Context) error { return second(s.AssistsByIDs(ctx, []string{a.ID})) }},

@@ -57,6 +57,36 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// EventLog is what tests read of the events a store holds. Both stores
+// implement it; no service reads events back (they reach services through
+// TailEvents), so it is in no domain Store interface.
+type EventLog interface {
+	RecentEvents(ctx context.Context, domainID string, limit int) ([]events.Event, error)
+}
+
+// RecentEvents returns the newest limit events of domainID that s (an
+// EventLog) holds, newest first.
+func RecentEvents(ctx context.Context, s any, domainID string, limit int) ([]events.Event, error) {
+	log, ok := s.(EventLog)
+	if !ok {
+		return nil, fmt.Errorf("%T keeps no event log a test can read", s)
+	}
+	return log.RecentEvents(ctx, domainID, limit)
+}
+
+// AuditRecords returns the newest limit audit records of domainID in s,
+// newest first.
+func AuditRecords(ctx context.Context, s audit.Store, domainID string, limit int) ([]audit.Record, error) {
+	return s.FindAudit(ctx, audit.Query{DomainID: domainID, Limit: limit})
+}
+
+// auditRecordsOfAssist returns the records made during assistance id,
+// oldest first.
+func auditRecordsOfAssist(ctx context.Context, s store.Store, id string) ([]audit.Record, error) {
+	records, err := s.AuditRecordsOfAssists(ctx, []string{id})
+	return records[id], err
+}
+
 // now is a time the stores can round-trip exactly (millisecond precision, UTC).
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
@@ -227,7 +257,7 @@ func testDevices(t *testing.T, s store.Store) {
 	if one, _ = s.DeviceByID(ctx, kitchen.ID); !reflect.DeepEqual(one, kitchen) {
 		t.Fatalf("after update: %+v\nwant %+v", one, kitchen)
 	}
-	if records, _ := s.AuditRecords(ctx, d.ID, 5); len(records) != 1 || records[0] != rec {
+	if records, _ := AuditRecords(ctx, s, d.ID, 5); len(records) != 1 || records[0] != rec {
 		t.Fatalf("audit of the device update: %+v", records)
 	}
 	missing := kitchen
@@ -297,12 +327,12 @@ func testAudit(t *testing.T, s store.Store) {
 	if err := s.AppendAudit(ctx, audit.Record{ID: ids.New(), DomainID: b.ID, At: base, Action: audit.ActionLogout}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.AuditRecords(ctx, a.ID, 10)
+	got, err := AuditRecords(ctx, s, a.ID, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantEqual(t, got, want)
-	got, err = s.AuditRecords(ctx, a.ID, 2)
+	got, err = AuditRecords(ctx, s, a.ID, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +355,7 @@ func testEvents(t *testing.T, s store.Store) {
 	if err := s.AppendEvent(ctx, events.Event{ID: ids.New(), DomainID: b.ID, Type: events.PasswordReset, Data: map[string]string{}, OccurredAt: now()}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.RecentEvents(ctx, a.ID, 10)
+	got, err := RecentEvents(ctx, s, a.ID, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
