@@ -5,15 +5,37 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
+var (
+	mu   sync.Mutex
+	last [16]byte
+)
+
 // New returns a 32-character lower-case hex id: 48 bits of Unix milliseconds
-// followed by 80 random bits, so ids sort roughly by creation time and never
-// collide in practice.
+// followed by 80 random bits, so ids sort by creation time and never collide
+// in practice. Within one process they are strictly increasing, as ULIDs'
+// monotonic mode makes them: an id made in the same millisecond as the one
+// before (or while the system clock steps back) is the one before plus one,
+// so that records written in one millisecond keep their order (the audit log
+// and the event stream sort by time, then id).
 func New() string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
 	_, _ = rand.Read(b[6:]) // crypto/rand.Read never returns an error
+	mu.Lock()
+	defer mu.Unlock()
+	if string(b[:6]) <= string(last[:6]) {
+		b = last
+		for i := len(b) - 1; i >= 0; i-- { // add one, carrying
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	}
+	last = b
 	return hex.EncodeToString(b[:])
 }

@@ -1,0 +1,40 @@
+package ids
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestNewIsStrictlyIncreasing(t *testing.T) {
+	const n = 100_000 // many share a millisecond
+	prev := New()
+	for range n {
+		id := New()
+		if len(id) != 32 || id <= prev {
+			t.Fatalf("%s after %s", id, prev)
+		}
+		prev = id
+	}
+}
+
+func TestNewIsUniqueAcrossGoroutines(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10_000 {
+				id := New()
+				mu.Lock()
+				if seen[id] {
+					t.Errorf("%s made twice", id)
+				}
+				seen[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
