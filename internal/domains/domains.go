@@ -20,8 +20,24 @@ type Domain struct {
 	// DefaultRegion is the ISO 3166 region used to read phone numbers written
 	// without a country code ("US", "DE").
 	DefaultRegion string
-	CreatedAt     time.Time
+	// SignUpPolicy says whether customers may create their own accounts
+	// (signUp); "" reads as SignUpClosed.
+	SignUpPolicy SignUpPolicy
+	CreatedAt    time.Time
 }
+
+// SignUpPolicy says whether a domain's customers may sign themselves up.
+type SignUpPolicy string
+
+// Sign-up policies. New domains start closed: a company opens sign-up when
+// its app is ready for it.
+const (
+	SignUpOpen   SignUpPolicy = "OPEN"
+	SignUpClosed SignUpPolicy = "CLOSED"
+)
+
+// SignUpIsOpen reports whether d's customers may sign themselves up.
+func (d Domain) SignUpIsOpen() bool { return d.SignUpPolicy == SignUpOpen }
 
 // Owned checks a look-up of an object (what, id) made for a caller of
 // callerDomain. It returns the look-up's error, wrapped with what and id;
@@ -106,8 +122,8 @@ const MaxNameLength = 100
 
 // Check returns d with its name as it is to be stored (names.Clean), or a
 // *apperr.ValidationError for the first bad field: the slug (1 to 63
-// lower-case letters, digits or dashes), the name, or the default region
-// (two upper-case letters).
+// lower-case letters, digits or dashes), the name, the default region (two
+// upper-case letters) or the sign-up policy ("" becomes SignUpClosed).
 func (d Domain) Check() (Domain, error) {
 	if !slugPattern.MatchString(d.Slug) {
 		return Domain{}, apperr.Invalid("slug", "INVALID", "slug must be 1 to 63 lower-case letters, digits or dashes")
@@ -119,6 +135,13 @@ func (d Domain) Check() (Domain, error) {
 	d.Name = name
 	if !regionPattern.MatchString(d.DefaultRegion) {
 		return Domain{}, apperr.Invalid("defaultRegion", "INVALID", "default region must be a two-letter region code")
+	}
+	switch d.SignUpPolicy {
+	case "":
+		d.SignUpPolicy = SignUpClosed
+	case SignUpOpen, SignUpClosed:
+	default:
+		return Domain{}, apperr.Invalid("signUpPolicy", "INVALID", "the sign-up policy is OPEN or CLOSED")
 	}
 	return d, nil
 }

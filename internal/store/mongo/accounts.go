@@ -22,8 +22,9 @@ type domainDoc struct {
 	ID            string    `bson:"_id"`
 	Slug          string    `bson:"slug"`
 	Name          string    `bson:"name"`
-	DefaultRegion string    `bson:"defaultRegion"`
-	CreatedAt     time.Time `bson:"createdAt"`
+	DefaultRegion string               `bson:"defaultRegion"`
+	SignUpPolicy  domains.SignUpPolicy `bson:"signUpPolicy"`
+	CreatedAt     time.Time            `bson:"createdAt"`
 }
 
 // CreateDomain implements domains.Store.
@@ -51,6 +52,9 @@ func (s *Store) findDomain(ctx context.Context, filter bson.D) (domains.Domain, 
 		return domains.Domain{}, fmt.Errorf("domain: %w", mapErr(err))
 	}
 	doc.CreatedAt = doc.CreatedAt.UTC()
+	if doc.SignUpPolicy == "" { // stored before sign-up existed
+		doc.SignUpPolicy = domains.SignUpClosed
+	}
 	return domains.Domain(doc), nil
 }
 

@@ -16,8 +16,8 @@ import (
 
 // CreateDomain implements domains.Store.
 func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, ?, ?, ?, ?)`,
-		d.ID, d.Slug, d.Name, d.DefaultRegion, millis(d.CreatedAt))
+	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, sign_up_policy, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
 	}
@@ -37,8 +37,8 @@ func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, erro
 func (s *Store) domainWhere(ctx context.Context, where string, arg string) (domains.Domain, error) {
 	var d domains.Domain
 	var created int64
-	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, created_at FROM domains WHERE `+where, []any{arg},
-		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &created)
+	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, sign_up_policy, created_at FROM domains WHERE `+where, []any{arg},
+		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &d.SignUpPolicy, &created)
 	if err != nil {
 		return domains.Domain{}, fmt.Errorf("domain %s: %w", arg, mapErr(err))
 	}

@@ -158,6 +158,10 @@ CREATE TABLE tail_positions (
 	updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 5: whether a domain's customers may sign themselves up.
+	`
+ALTER TABLE domains ADD COLUMN sign_up_policy TEXT NOT NULL DEFAULT 'CLOSED';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

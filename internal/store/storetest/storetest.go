@@ -94,7 +94,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 func NewDomain(t *testing.T, s store.Store) domains.Domain {
 	t.Helper()
 	id := ids.New()
-	d := domains.Domain{ID: id, Slug: "d-" + id[20:], Name: "Domain " + id[20:], DefaultRegion: "US", CreatedAt: now()}
+	d := domains.Domain{ID: id, Slug: "d-" + id[20:], Name: "Domain " + id[20:], DefaultRegion: "US", SignUpPolicy: domains.SignUpClosed, CreatedAt: now()}
 	if err := s.CreateDomain(context.Background(), d); err != nil {
 		t.Fatalf("CreateDomain: %v", err)
 	}
@@ -145,6 +145,15 @@ func testDomains(t *testing.T, s store.Store) {
 	wantErr(t, err, apperr.ErrNotFound)
 	_, err = s.DomainByID(ctx, ids.New())
 	wantErr(t, err, apperr.ErrNotFound)
+
+	open := d
+	open.ID, open.Slug, open.SignUpPolicy = ids.New(), d.Slug+"-open", domains.SignUpOpen
+	if err := s.CreateDomain(ctx, open); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.DomainByID(ctx, open.ID); err != nil || !got.SignUpIsOpen() {
+		t.Fatalf("a domain open to sign-up: %+v %v", got, err)
+	}
 }
 
 func testOperators(t *testing.T, s store.Store) {
