@@ -164,11 +164,13 @@ type ComplexityRoot struct {
 	}
 
 	Device struct {
-		ID       func(childComplexity int) int
-		Model    func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Online   func(childComplexity int) int
-		Settings func(childComplexity int) int
+		ID           func(childComplexity int) int
+		MacAddress   func(childComplexity int) int
+		Model        func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Online       func(childComplexity int) int
+		SerialNumber func(childComplexity int) int
+		Settings     func(childComplexity int) int
 	}
 
 	DeviceSettings struct {
@@ -784,6 +786,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.ID(childComplexity), true
+	case "Device.macAddress":
+		if e.ComplexityRoot.Device.MacAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.MacAddress(childComplexity), true
 	case "Device.model":
 		if e.ComplexityRoot.Device.Model == nil {
 			break
@@ -802,6 +810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Online(childComplexity), true
+	case "Device.serialNumber":
+		if e.ComplexityRoot.Device.SerialNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.SerialNumber(childComplexity), true
 	case "Device.settings":
 		if e.ComplexityRoot.Device.Settings == nil {
 			break
@@ -1887,6 +1901,16 @@ type Device implements Node {
   name: String!
   "The product model."
   model: String!
+  """
+  The manufacturer's serial number: 1 to 64 letters A to Z, digits and hyphens,
+  in upper case. No two devices of a domain share one.
+  """
+  serialNumber: String!
+  """
+  The device's 48-bit MAC address, six pairs of upper-case hexadecimal digits
+  joined by colons ("02:10:C0:4A:11:7F"); null when the device has none.
+  """
+  macAddress: String
   "Whether the device is connected right now."
   online: Boolean!
   "What the customer can change."
@@ -2449,6 +2473,10 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_name(ctx, field)
 	case "model":
 		return ec.fieldContext_Device_model(ctx, field)
+	case "serialNumber":
+		return ec.fieldContext_Device_serialNumber(ctx, field)
+	case "macAddress":
+		return ec.fieldContext_Device_macAddress(ctx, field)
 	case "online":
 		return ec.fieldContext_Device_online(ctx, field)
 	case "settings":

@@ -36,10 +36,14 @@ func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {
 }
 
 func mapDevice(d devices.Device) model.Device {
-	return model.Device{
-		ID: globalID(typeDevice, d.ID), Name: d.Name, Model: d.Model, Online: d.Online,
+	m := model.Device{
+		ID: globalID(typeDevice, d.ID), Name: d.Name, Model: d.Model, SerialNumber: d.SerialNumber, Online: d.Online,
 		Settings: &model.DeviceSettings{TargetTemperature: d.Settings.TargetTemperature, Mode: model.DeviceMode(d.Settings.Mode), Notifications: d.Settings.Notifications},
 	}
+	if d.MACAddress != "" {
+		m.MacAddress = &d.MACAddress
+	}
+	return m
 }
 
 func mapDomain(d domains.Domain) *model.Domain {

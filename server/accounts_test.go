@@ -68,6 +68,7 @@ func addCustomer(t *testing.T, s *testInstance) *accountFixture {
 			t.Fatal(err)
 		}
 		dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
+			SerialNumber: "T100-2025-HALL", MACAddress: "02:10:C0:00:4A:11",
 			Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: now(), UpdatedAt: now()}
 		if err := s.store.InsertDevices(ctx, []devices.Device{dev}); err != nil {
 			t.Fatal(err)
@@ -342,13 +343,15 @@ func TestCustomerSelfService(t *testing.T) {
 	other := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
 	_ = f.store.InsertCustomers(context.Background(), []customers.Customer{other})
 	foreign := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: other.ID, Name: "Theirs", Settings: devices.Settings{Mode: devices.ModeOff}}
+	foreign.SerialNumber = "T100-" + strings.ToUpper(foreign.ID)
 	_ = f.store.InsertDevices(context.Background(), []devices.Device{foreign})
 	if resp := f.post(t, token, update, map[string]any{"id": globalIDForTest("Device", foreign.ID), "name": "Mine now"}); resp.code() != codeNotFound {
 		t.Fatalf("renaming another customer's device: %+v", resp)
 	}
-	nodeQ := `query($id: ID!) { node(id: $id) { ... on Device { name } } }`
-	if resp := f.post(t, token, nodeQ, map[string]any{"id": deviceID}); dig(resp.Data, "node", "name") != "Living room" {
-		t.Fatalf("node of the customer's own device: %+v", resp)
+	nodeQ := `query($id: ID!) { node(id: $id) { ... on Device { name serialNumber macAddress } } }`
+	if resp := f.post(t, token, nodeQ, map[string]any{"id": deviceID}); dig(resp.Data, "node", "name") != "Living room" ||
+		dig(resp.Data, "node", "serialNumber") != f.device.SerialNumber || dig(resp.Data, "node", "macAddress") != f.device.MACAddress {
+		t.Fatalf("node of the customer's own device (%s, %s): %+v", f.device.SerialNumber, f.device.MACAddress, resp)
 	}
 	if resp := f.post(t, token, nodeQ, map[string]any{"id": globalIDForTest("Device", foreign.ID)}); resp.Data["node"] != nil {
 		t.Fatalf("node of another customer's device: %+v", resp)

@@ -108,6 +108,11 @@ func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {
 	console := b.newPage("console")
 	console.consoleSignIn(f.URL(), "admin@demo.test")
 	console.selectCustomer("casey", caseyName)
+	// The details list the customer's device with its serial number and MAC address.
+	wantIDs := fmt.Sprintf("Serial %s · MAC %s", f.device.SerialNumber, f.device.MACAddress)
+	if text := eval[string](console, `document.querySelector('#details-devices').textContent`); !strings.Contains(text, "Hall") || !strings.Contains(text, wantIDs) {
+		t.Errorf("the console's devices = %q, want Hall with %q", text, wantIDs)
+	}
 
 	console.do("open reset dialog", chromedp.Click(`//button[text()="Reset Password"]`),
 		visible("#reset-dialog"),
@@ -148,6 +153,9 @@ func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {
 	dashboard.dashboardSignIn(f.URL(), customerEmail, "my-own-secret-meadow-7")
 	if names := eval[[]string](dashboard, `[...document.querySelectorAll('#devices h3')].map(e => e.textContent)`); len(names) != 1 || names[0] != "Hall" {
 		t.Errorf("the customer's devices: %v, want [Hall]", names)
+	}
+	if text := eval[string](dashboard, `document.querySelector('#devices .device-ids').textContent`); text != wantIDs {
+		t.Errorf("the dashboard's device shows %q, want %q", text, wantIDs)
 	}
 }
 

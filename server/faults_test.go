@@ -172,7 +172,7 @@ func TestShutdownUnderLoadKeepsAcknowledgedWrites(t *testing.T) {
 	deviceIDs := []string{f.device.ID}
 	for i := 1; i < writers; i++ {
 		d := f.device
-		d.ID, d.Name = ids.New(), fmt.Sprintf("Extra %d", i)
+		d.ID, d.Name, d.SerialNumber = ids.New(), fmt.Sprintf("Extra %d", i), fmt.Sprintf("%s-EXTRA-%d", d.SerialNumber, i)
 		if err := f.store.InsertDevices(ctx, []devices.Device{d}); err != nil {
 			t.Fatal(err)
 		}

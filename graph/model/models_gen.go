@@ -256,6 +256,12 @@ type Device struct {
 	Name string `json:"name"`
 	// The product model.
 	Model string `json:"model"`
+	// The manufacturer's serial number: 1 to 64 letters A to Z, digits and hyphens,
+	// in upper case. No two devices of a domain share one.
+	SerialNumber string `json:"serialNumber"`
+	// The device's 48-bit MAC address, six pairs of upper-case hexadecimal digits
+	// joined by colons ("02:10:C0:4A:11:7F"); null when the device has none.
+	MacAddress *string `json:"macAddress,omitempty"`
 	// Whether the device is connected right now.
 	Online bool `json:"online"`
 	// What the customer can change.

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,40 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 		if ca.Email != cb.Email || ca.FirstName != cb.FirstName || ca.Phone != cb.Phone || len(da) != len(db) {
 			t.Fatalf("the same start gave %+v and %+v", ca, cb)
 		}
+	}
+}
+
+// TestGeneratedDevicesHaveSerialNumbersAndMACs checks that every generated
+// device has a serial number and a MAC address in the form the rules store
+// (devices.ParseSerial, devices.ParseMAC), and that no serial number repeats
+// in a domain, across runs that continue one another as seeding does.
+func TestGeneratedDevicesHaveSerialNumbersAndMACs(t *testing.T) {
+	d := domains.Domain{ID: "acme", DefaultRegion: "US"}
+	serials, macs := map[string]bool{}, map[string]bool{}
+	n := 0
+	for _, start := range []int{0, 1500} {
+		g := NewGenerator(d, "hash", start, time.Now())
+		for range 1500 {
+			_, ds := g.Next()
+			for _, dev := range ds {
+				n++
+				if got, err := devices.ParseSerial(dev.SerialNumber); err != nil || got != dev.SerialNumber {
+					t.Fatalf("serial number %q: ParseSerial gives %q, %v", dev.SerialNumber, got, err)
+				}
+				if got, err := devices.ParseMAC(dev.MACAddress); err != nil || got != dev.MACAddress || got == "" {
+					t.Fatalf("MAC address %q: ParseMAC gives %q, %v", dev.MACAddress, got, err)
+				}
+				if !strings.HasPrefix(dev.SerialNumber, devices.ModelPrefix(dev.Model)+"-") {
+					t.Fatalf("serial number %q of a %s", dev.SerialNumber, dev.Model)
+				}
+				if serials[dev.SerialNumber] || macs[dev.MACAddress] {
+					t.Fatalf("serial number %s or MAC address %s generated twice", dev.SerialNumber, dev.MACAddress)
+				}
+				serials[dev.SerialNumber], macs[dev.MACAddress] = true, true
+			}
+		}
+	}
+	if n < 3000 {
+		t.Fatalf("only %d devices", n)
 	}
 }

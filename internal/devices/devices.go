@@ -35,6 +35,13 @@ type Device struct {
 	CustomerID string
 	Name       string
 	Model      string
+	// SerialNumber is the manufacturer's serial number, as ParseSerial
+	// returns it; no two devices of a domain share one (the stores enforce
+	// it).
+	SerialNumber string
+	// MACAddress is the device's network address as ParseMAC returns it,
+	// "AA:BB:CC:DD:EE:FF"; "" when it has none.
+	MACAddress string
 	Online     bool
 	Settings   Settings
 	CreatedAt  time.Time
@@ -43,7 +50,9 @@ type Device struct {
 
 // Store persists devices.
 type Store interface {
-	// InsertDevices stores new devices in one batch.
+	// InsertDevices stores new devices in one batch. It returns an error
+	// wrapping apperr.ErrConflict if a device's serial number is already
+	// another device's in its domain.
 	InsertDevices(ctx context.Context, ds []Device) error
 	// DevicesByCustomer returns a customer's devices ordered by name then id.
 	DevicesByCustomer(ctx context.Context, customerID string) ([]Device, error)

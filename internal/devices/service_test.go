@@ -52,7 +52,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	mk := func(c customers.Customer, name string) devices.Device {
-		return devices.Device{ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, Name: name, Model: "T-100", Online: true,
+		return devices.Device{ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, Name: name, Model: "T-100",
+			SerialNumber: "T100-" + strings.ToUpper(name), MACAddress: "02:00:00:00:00:01", Online: true,
 			Settings:  devices.Settings{TargetTemperature: 20.5, Mode: devices.ModeEco, Notifications: true},
 			CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()}
 	}
@@ -99,7 +100,7 @@ func TestOfCustomer(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	// A device stored under Ada but in another domain: no domain shows it with hers.
-	stray := devices.Device{ID: ids.New(), DomainID: f.other.ID, CustomerID: f.ada.ID, Name: "Attic", Model: "T-100",
+	stray := devices.Device{ID: ids.New(), DomainID: f.other.ID, CustomerID: f.ada.ID, Name: "Attic", Model: "T-100", SerialNumber: "T100-ATTIC",
 		Settings: devices.Settings{Mode: devices.ModeOff}, CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()}
 	if err := f.st.InsertDevices(ctx, []devices.Device{stray}); err != nil {
 		t.Fatal(err)

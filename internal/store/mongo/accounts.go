@@ -10,9 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
-	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
@@ -240,87 +238,4 @@ func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, err
 		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
-}
-
-type deviceDoc struct {
-	ID         string           `bson:"_id"`
-	DomainID   string           `bson:"domainId"`
-	CustomerID string           `bson:"customerId"`
-	Name       string           `bson:"name"`
-	Model      string           `bson:"model"`
-	Online     bool             `bson:"online"`
-	Settings   devices.Settings `bson:"settings"`
-	CreatedAt  time.Time        `bson:"createdAt"`
-	UpdatedAt  time.Time        `bson:"updatedAt"`
-	Outbox     []outboxDoc      `bson:"outbox,omitempty"`
-}
-
-func newDeviceDoc(d devices.Device) deviceDoc {
-	return deviceDoc{ID: d.ID, DomainID: d.DomainID, CustomerID: d.CustomerID, Name: d.Name, Model: d.Model, Online: d.Online,
-		Settings: d.Settings, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
-}
-
-func (d deviceDoc) device() devices.Device {
-	return devices.Device{ID: d.ID, DomainID: d.DomainID, CustomerID: d.CustomerID, Name: d.Name, Model: d.Model, Online: d.Online,
-		Settings: d.Settings, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
-}
-
-// InsertDevices implements devices.Store.
-func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
-	docs := make([]any, len(ds))
-	for i, d := range ds {
-		docs[i] = newDeviceDoc(d)
-	}
-	if _, err := s.devices.InsertMany(ctx, docs); err != nil {
-		return fmt.Errorf("insert devices: %w", mapErr(err))
-	}
-	return nil
-}
-
-// DevicesByCustomer implements devices.Store.
-func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.devices.Find(ctx, bson.D{{Key: "customerId", Value: customerID}}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
-	}
-	var docs []deviceDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
-	}
-	out := make([]devices.Device, len(docs))
-	for i, d := range docs {
-		out[i] = d.device()
-	}
-	return out, nil
-}
-
-// DeviceByID implements devices.Store.
-func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
-	var doc deviceDoc
-	if err := s.devices.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
-	}
-	return doc.device(), nil
-}
-
-// UpdateDevice implements devices.Store, with the audit record in the
-// device's outbox (see outbox.go).
-func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
-	items := outboxItems(rec, nil)
-	update := bson.D{
-		{Key: "$set", Value: bson.D{{Key: "name", Value: d.Name}, {Key: "settings", Value: d.Settings}, {Key: "updatedAt", Value: d.UpdatedAt}}},
-		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
-	}
-	res, err := s.devices.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, update)
-	if err == nil {
-		err = noneChanged(res, mongo.ErrNoDocuments)
-	}
-	if err == nil {
-		err = s.relay(ctx, s.devices, d.ID, items)
-	}
-	if err != nil {
-		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))
-	}
-	return nil
 }

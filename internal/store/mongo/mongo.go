@@ -100,6 +100,9 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 			return fmt.Errorf("create capped events collection: %w", mapErr(err))
 		}
 	}
+	if err := s.backfillDevices(ctx); err != nil { // before the unique index on serial numbers
+		return err
+	}
 	unique := options.Index().SetUnique(true)
 	indexes := []struct {
 		coll  *mongo.Collection
@@ -112,6 +115,7 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "status", Value: 1}, {Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}}},
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "searchTokens", Value: 1}}}},
 		{s.devices, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}}}},
+		{s.devices, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "serialNumber", Value: 1}}, Options: unique}},
 		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "subjectId", Value: 1}}}},
 		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}}},
 		{s.audit, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}}}},

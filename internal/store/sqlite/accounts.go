@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
-	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
@@ -240,97 +238,4 @@ func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, err
 		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
-}
-
-// InsertDevices implements devices.Store: all or none are stored.
-func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, online,
-			target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		for _, d := range ds {
-			if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.Online,
-				d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("insert devices: %w", mapErr(err))
-	}
-	return nil
-}
-
-const deviceColumns = `id, domain_id, customer_id, name, model, online, target_temperature, mode, notifications, created_at, updated_at`
-
-func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
-	var d devices.Device
-	var created, updated int64
-	if err := row.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.Online, &d.Settings.TargetTemperature,
-		&d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
-		return devices.Device{}, mapErr(err)
-	}
-	d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return d, nil
-}
-
-// DevicesByCustomer implements devices.Store.
-func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE customer_id = ? ORDER BY name, id`)
-	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
-	}
-	rows, err := stmt.QueryContext(ctx, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
-	}
-	defer rows.Close()
-	var out []devices.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("devices of %s: %w", customerID, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
-	}
-	return out, nil
-}
-
-// DeviceByID implements devices.Store.
-func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`)
-	if err != nil {
-		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
-	}
-	d, err := scanDevice(stmt.QueryRowContext(ctx, id))
-	if err != nil {
-		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
-	}
-	return d, nil
-}
-
-// UpdateDevice implements devices.Store.
-func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
-			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), d.ID)
-		if err != nil {
-			return err
-		}
-		if err := noneChanged(res, sql.ErrNoRows); err != nil {
-			return err
-		}
-		return writeRecords(ctx, tx, rec)
-	})
-	if err != nil {
-		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))
-	}
-	return nil
 }

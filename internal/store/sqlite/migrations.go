@@ -162,9 +162,25 @@ CREATE TABLE tail_positions (
 	`
 ALTER TABLE domains ADD COLUMN sign_up_policy TEXT NOT NULL DEFAULT 'CLOSED';
 `,
+	// 6: devices carry a serial number, unique in their domain, and a MAC
+	// address ('' for none). Devices stored before get the ones
+	// devices.BackfillSerial and devices.BackfillMAC derive from their id
+	// (functions registered in devices.go), as the MongoDB store gives them.
+	`
+ALTER TABLE devices ADD COLUMN serial_number TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN mac_address TEXT NOT NULL DEFAULT '';
+UPDATE devices SET serial_number = backfill_device_serial(id, model), mac_address = backfill_device_mac(id);
+CREATE UNIQUE INDEX devices_domain_serial ON devices (domain_id, serial_number);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, len(migrations))
+}
+
+// migrateTo applies the migrations up to version target (tests start
+// databases at an older version this way).
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -175,7 +191,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if applied > len(migrations) {
 		return fmt.Errorf("migrate: database is at version %d, newer than this binary (%d)", applied, len(migrations))
 	}
-	for v := applied + 1; v <= len(migrations); v++ {
+	for v := applied + 1; v <= target; v++ {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +45,8 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 	ctx := context.Background()
 	d := NewDomain(t, s)
 	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
-	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Kitchen", Model: "T-100", CreatedAt: now(), UpdatedAt: now()}
+	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Kitchen", Model: "T-100", SerialNumber: "T100-OUTAGE-1",
+		CreatedAt: now(), UpdatedAt: now()}
 	a := assist.Session{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, OperatorID: "op", Reason: "help", StartedAt: now(),
 		ExpiresAt: now().Add(30 * time.Minute), State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: now().Add(time.Minute)}
 	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
@@ -88,6 +90,7 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 		{"InsertDevices", func(ctx context.Context) error {
 			other := dev
 			other.ID = ids.New()
+			other.SerialNumber = "T100-" + strings.ToUpper(other.ID)
 			return s.InsertDevices(ctx, []devices.Device{other})
 		}},
 		{"UpdateDevice", func(ctx context.Context) error {

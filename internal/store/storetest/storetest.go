@@ -15,7 +15,6 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
-	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
@@ -47,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"AssistsByIDs", testAssistsByIDs},
 		{"AuditRecordsOfAssists", testAuditRecordsOfAssists},
 		{"Devices", testDevices},
+		{"DeviceSerialNumbers", testDeviceSerialNumbers},
 		{"Sessions", testSessions},
 		{"Audit", testAudit},
 		{"FindAudit", testFindAudit},
@@ -222,56 +222,6 @@ func testCustomers(t *testing.T, s store.Store) {
 	}
 	_, err = s.CustomerByID(ctx, ids.New())
 	wantErr(t, err, apperr.ErrNotFound)
-}
-
-func testDevices(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	d := NewDomain(t, s)
-	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
-		t.Fatal(err)
-	}
-	mk := func(name string) devices.Device {
-		return devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: name, Model: "T-100", Online: true,
-			Settings: devices.Settings{TargetTemperature: 21.5, Mode: devices.ModeEco, Notifications: true}, CreatedAt: now(), UpdatedAt: now()}
-	}
-	kitchen, bedroom := mk("Kitchen"), mk("Bedroom")
-	if err := s.InsertDevices(ctx, []devices.Device{kitchen, bedroom}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.DevicesByCustomer(ctx, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantEqual(t, got, []devices.Device{bedroom, kitchen})
-	got, err = s.DevicesByCustomer(ctx, ids.New())
-	if err != nil || len(got) != 0 {
-		t.Fatalf("devices of nobody = %v, %v", got, err)
-	}
-
-	one, err := s.DeviceByID(ctx, kitchen.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantEqual(t, one, kitchen)
-	_, err = s.DeviceByID(ctx, ids.New())
-	wantErr(t, err, apperr.ErrNotFound)
-
-	kitchen.Name, kitchen.Settings.Mode, kitchen.UpdatedAt = "Cuisine", devices.ModeHeat, now().Add(time.Second)
-	rec := audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), ActorType: audit.ActorCustomer, ActorID: c.ID,
-		Action: audit.ActionDeviceUpdated, TargetType: "device", TargetID: kitchen.ID, Outcome: audit.OutcomeSuccess}
-	if err := s.UpdateDevice(ctx, kitchen, rec); err != nil {
-		t.Fatal(err)
-	}
-	if one, _ = s.DeviceByID(ctx, kitchen.ID); !reflect.DeepEqual(one, kitchen) {
-		t.Fatalf("after update: %+v\nwant %+v", one, kitchen)
-	}
-	if records, _ := AuditRecords(ctx, s, d.ID, 5); len(records) != 1 || records[0] != rec {
-		t.Fatalf("audit of the device update: %+v", records)
-	}
-	missing := kitchen
-	missing.ID = ids.New()
-	wantErr(t, s.UpdateDevice(ctx, missing, audit.Record{ID: ids.New(), DomainID: d.ID}), apperr.ErrNotFound)
 }
 
 func testSessions(t *testing.T, s store.Store) {

@@ -1,6 +1,6 @@
 // The operator console: sign-in, the Customers screen and its three actions.
 import { request, subscribe, errorCode } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
@@ -146,7 +146,7 @@ function renderList() {
 // ---- Details and actions ----
 
 const DETAILS = `query($id: ID!, $assist: Boolean!) {
-  customer(id: $id) { ${CUSTOMER_FIELDS} createdAt devices { id name model online }
+  customer(id: $id) { ${CUSTOMER_FIELDS} createdAt devices { id name model serialNumber macAddress online }
     activity(first: 8) { edges { node { action by outcome at } } } }
   assistSessions(customerId: $id, state: ACTIVE, first: 5) @include(if: $assist) {
     edges { node { id startedAt expiresAt operator { id name } } } } }`;
@@ -186,7 +186,8 @@ function renderDetails() {
       h('dt', {}, 'Customer since'), h('dd', {}, formatTime(c.createdAt))),
     h('h3', {}, 'Devices'),
     c.devices.length
-      ? h('ul', { class: 'plain' }, c.devices.map((d) => h('li', {}, `${d.name} · ${d.model} · ${d.online ? 'online' : 'offline'}`)))
+      ? h('ul', { class: 'plain', id: 'details-devices' }, c.devices.map((d) => h('li', {},
+        `${d.name} · ${d.model} · ${d.online ? 'online' : 'offline'}`, deviceIDs(d))))
       : h('p', { class: 'hint' }, 'No devices.'),
     h('div', { class: 'actions' },
       can('RESET_PASSWORD') && h('button', { type: 'button', onclick: openReset }, 'Reset Password'),

@@ -1,7 +1,7 @@
 // The customer dashboard: sign-in, devices, account activity, and remote
 // assistance (an operator acting as the customer, with a banner on every view).
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
@@ -120,7 +120,7 @@ async function redeem(ticket) {
 
 const ACCOUNT = `{
   viewer { ... on Customer { id firstName lastName
-    devices { id name model online settings { targetTemperature mode notifications } }
+    devices { id name model serialNumber macAddress online settings { targetTemperature mode notifications } }
     activity(first: 20) { edges { node { action by outcome at } } }
     accessHistory { assistSession { id reason state startedAt endedAt endedBy operator { name } } changes { action targetType at } } } }
   assistance { id reason expiresAt operator { name } }
@@ -176,7 +176,7 @@ function deviceForm(device, prefix) {
   const title = h('h3', { id: `${prefix}-title` }, device.name);
   const form = h('form', { class: 'card', 'aria-labelledby': `${prefix}-title`, novalidate: true },
     title,
-    h('p', { class: 'device-meta' }, `${device.model} · ${device.online ? 'online' : 'offline'}`),
+    h('p', { class: 'device-meta' }, `${device.model} · ${device.online ? 'online' : 'offline'}`, deviceIDs(device)),
     field('Name', 'name', h('input', { id: `${prefix}-name`, name: 'name', value: device.name, maxlength: 64, required: true })),
     field('Target temperature (°C)', 'settings.targetTemperature', h('input', {
       id: `${prefix}-temperature`, name: 'settings.targetTemperature', type: 'number', min: 5, max: 35, step: 0.5,

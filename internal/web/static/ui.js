@@ -14,6 +14,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A device's serial number and MAC address, a line of their own under its model. */
+export function deviceIDs(device) {
+  return h('span', { class: 'device-ids' },
+    h('span', {}, `Serial ${device.serialNumber}`), ' · ', h('span', {}, `MAC ${device.macAddress || 'none'}`));
+}
+
 /** Shows only the section with the given id among the page's sections. */
 export function showSection(id) {
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== id;

@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	"modernc.org/sqlite"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/devices"
+)
+
+// The functions the migration that added serial numbers and MAC addresses
+// calls to backfill the devices stored before (devices.BackfillSerial and
+// devices.BackfillMAC, the rules the MongoDB store applies too), registered
+// for every connection this package opens.
+func init() {
+	for _, f := range []struct {
+		name  string
+		nArgs int32
+		fn    func(args []string) string
+	}{
+		{"backfill_device_serial", 2, func(args []string) string { return devices.BackfillSerial(args[0], args[1]) }},
+		{"backfill_device_mac", 1, func(args []string) string { return devices.BackfillMAC(args[0]) }},
+	} {
+		err := sqlite.RegisterDeterministicScalarFunction(f.name, f.nArgs, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			texts := make([]string, len(args))
+			for i, a := range args {
+				s, ok := a.(string)
+				if !ok {
+					return nil, fmt.Errorf("%s: argument %d is %T, not text", f.name, i+1, a)
+				}
+				texts[i] = s
+			}
+			return f.fn(texts), nil
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+}
+
+// InsertDevices implements devices.Store: all or none are stored.
+func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
+			online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		for _, d := range ds {
+			if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
+				d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert devices: %w", mapErr(err))
+	}
+	return nil
+}
+
+const deviceColumns = `id, domain_id, customer_id, name, model, serial_number, mac_address, online, target_temperature, mode, notifications, created_at, updated_at`
+
+func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
+	var d devices.Device
+	var created, updated int64
+	if err := row.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.SerialNumber, &d.MACAddress, &d.Online,
+		&d.Settings.TargetTemperature, &d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
+		return devices.Device{}, mapErr(err)
+	}
+	d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return d, nil
+}
+
+// DevicesByCustomer implements devices.Store.
+func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE customer_id = ? ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
+	}
+	rows, err := stmt.QueryContext(ctx, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []devices.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("devices of %s: %w", customerID, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
+	}
+	return out, nil
+}
+
+// DeviceByID implements devices.Store.
+func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`)
+	if err != nil {
+		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
+	}
+	d, err := scanDevice(stmt.QueryRowContext(ctx, id))
+	if err != nil {
+		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// UpdateDevice implements devices.Store.
+func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
+			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), d.ID)
+		if err != nil {
+			return err
+		}
+		if err := noneChanged(res, sql.ErrNoRows); err != nil {
+			return err
+		}
+		return writeRecords(ctx, tx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))
+	}
+	return nil
+}
