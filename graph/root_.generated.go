@@ -105,6 +105,7 @@ type ComplexityRoot struct {
 		ActorType       func(childComplexity int) int
 		AssistSessionID func(childComplexity int) int
 		At              func(childComplexity int) int
+		Details         func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Outcome         func(childComplexity int) int
 		Reason          func(childComplexity int) int
@@ -129,10 +130,16 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	CreateCustomerPayload struct {
+		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Customer struct {
 		AccessHistory func(childComplexity int, first *int) int
 		Activity      func(childComplexity int, first *int, after *string) int
 		CreatedAt     func(childComplexity int) int
+		DataExport    func(childComplexity int) int
 		Devices       func(childComplexity int) int
 		Email         func(childComplexity int) int
 		FirstName     func(childComplexity int) int
@@ -141,6 +148,7 @@ type ComplexityRoot struct {
 		Phone         func(childComplexity int) int
 		Status        func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+		Version       func(childComplexity int) int
 	}
 
 	CustomerConnection struct {
@@ -152,6 +160,13 @@ type ComplexityRoot struct {
 	CustomerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CustomerProfileChange struct {
+		ChangedBy  func(childComplexity int) int
+		Customer   func(childComplexity int) int
+		Fields     func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
 	}
 
 	CustomerStatusChange struct {
@@ -205,6 +220,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
+		CreateCustomer     func(childComplexity int, input model.CreateCustomerInput) int
 		EndAssist          func(childComplexity int, input model.EndAssistInput) int
 		Login              func(childComplexity int, input model.LoginInput) int
 		Logout             func(childComplexity int) int
@@ -212,7 +228,9 @@ type ComplexityRoot struct {
 		RedeemAssistTicket func(childComplexity int, input model.RedeemAssistTicketInput) int
 		ResetPassword      func(childComplexity int, input model.ResetPasswordInput) int
 		SetAccountStatus   func(childComplexity int, input model.SetAccountStatusInput) int
+		SignUp             func(childComplexity int, input model.SignUpInput) int
 		StartAssist        func(childComplexity int, input model.StartAssistInput) int
+		UpdateCustomer     func(childComplexity int, input model.UpdateCustomerInput) int
 		UpdateDevice       func(childComplexity int, input model.UpdateDeviceInput) int
 	}
 
@@ -244,6 +262,7 @@ type ComplexityRoot struct {
 		Customer       func(childComplexity int, id string) int
 		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
 		Node           func(childComplexity int, id string) int
+		SignUpOpen     func(childComplexity int, domain string) int
 		Viewer         func(childComplexity int) int
 	}
 
@@ -264,6 +283,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	SignUpPayload struct {
+		Customer   func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	StartAssistPayload struct {
 		AssistSession func(childComplexity int) int
 		DashboardURL  func(childComplexity int) int
@@ -272,8 +297,15 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		AccountEvents         func(childComplexity int) int
-		CustomerStatusChanged func(childComplexity int, customerID *string) int
+		AccountEvents          func(childComplexity int) int
+		CustomerProfileChanged func(childComplexity int, customerID *string) int
+		CustomerStatusChanged  func(childComplexity int, customerID *string) int
+	}
+
+	UpdateCustomerPayload struct {
+		Changed    func(childComplexity int) int
+		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	UpdateDevicePayload struct {
@@ -552,6 +584,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntry.At(childComplexity), true
+	case "AuditEntry.details":
+		if e.ComplexityRoot.AuditEntry.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntry.Details(childComplexity), true
 	case "AuditEntry.id":
 		if e.ComplexityRoot.AuditEntry.ID == nil {
 			break
@@ -634,6 +672,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
 
+	case "CreateCustomerPayload.customer":
+		if e.ComplexityRoot.CreateCustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateCustomerPayload.Customer(childComplexity), true
+	case "CreateCustomerPayload.userErrors":
+		if e.ComplexityRoot.CreateCustomerPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateCustomerPayload.UserErrors(childComplexity), true
+
 	case "Customer.accessHistory":
 		if e.ComplexityRoot.Customer.AccessHistory == nil {
 			break
@@ -662,6 +713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.CreatedAt(childComplexity), true
+	case "Customer.dataExport":
+		if e.ComplexityRoot.Customer.DataExport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.DataExport(childComplexity), true
 	case "Customer.devices":
 		if e.ComplexityRoot.Customer.Devices == nil {
 			break
@@ -710,6 +767,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.UpdatedAt(childComplexity), true
+	case "Customer.version":
+		if e.ComplexityRoot.Customer.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Version(childComplexity), true
 
 	case "CustomerConnection.edges":
 		if e.ComplexityRoot.CustomerConnection.Edges == nil {
@@ -742,6 +805,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "CustomerProfileChange.changedBy":
+		if e.ComplexityRoot.CustomerProfileChange.ChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfileChange.ChangedBy(childComplexity), true
+	case "CustomerProfileChange.customer":
+		if e.ComplexityRoot.CustomerProfileChange.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfileChange.Customer(childComplexity), true
+	case "CustomerProfileChange.fields":
+		if e.ComplexityRoot.CustomerProfileChange.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfileChange.Fields(childComplexity), true
+	case "CustomerProfileChange.occurredAt":
+		if e.ComplexityRoot.CustomerProfileChange.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerProfileChange.OccurredAt(childComplexity), true
 
 	case "CustomerStatusChange.changedBy":
 		if e.ComplexityRoot.CustomerStatusChange.ChangedBy == nil {
@@ -929,6 +1017,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.createCustomer":
+		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
 	case "Mutation.endAssist":
 		if e.ComplexityRoot.Mutation.EndAssist == nil {
 			break
@@ -1001,6 +1100,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountStatus(childComplexity, args["input"].(model.SetAccountStatusInput)), true
+	case "Mutation.signUp":
+		if e.ComplexityRoot.Mutation.SignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_signUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
 	case "Mutation.startAssist":
 		if e.ComplexityRoot.Mutation.StartAssist == nil {
 			break
@@ -1012,6 +1122,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartAssist(childComplexity, args["input"].(model.StartAssistInput)), true
+	case "Mutation.updateCustomer":
+		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(model.UpdateCustomerInput)), true
 	case "Mutation.updateDevice":
 		if e.ComplexityRoot.Mutation.UpdateDevice == nil {
 			break
@@ -1161,6 +1282,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.signUpOpen":
+		if e.ComplexityRoot.Query.SignUpOpen == nil {
+			break
+		}
+
+		args, err := ec.field_Query_signUpOpen_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SignUpOpen(childComplexity, args["domain"].(string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1219,6 +1351,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetAccountStatusPayload.UserErrors(childComplexity), true
 
+	case "SignUpPayload.customer":
+		if e.ComplexityRoot.SignUpPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignUpPayload.Customer(childComplexity), true
+	case "SignUpPayload.token":
+		if e.ComplexityRoot.SignUpPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignUpPayload.Token(childComplexity), true
+	case "SignUpPayload.userErrors":
+		if e.ComplexityRoot.SignUpPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignUpPayload.UserErrors(childComplexity), true
+
 	case "StartAssistPayload.assistSession":
 		if e.ComplexityRoot.StartAssistPayload.AssistSession == nil {
 			break
@@ -1250,6 +1401,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AccountEvents(childComplexity), true
+	case "Subscription.customerProfileChanged":
+		if e.ComplexityRoot.Subscription.CustomerProfileChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerProfileChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerProfileChanged(childComplexity, args["customerId"].(*string)), true
 	case "Subscription.customerStatusChanged":
 		if e.ComplexityRoot.Subscription.CustomerStatusChanged == nil {
 			break
@@ -1261,6 +1423,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.CustomerStatusChanged(childComplexity, args["customerId"].(*string)), true
+
+	case "UpdateCustomerPayload.changed":
+		if e.ComplexityRoot.UpdateCustomerPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.Changed(childComplexity), true
+	case "UpdateCustomerPayload.customer":
+		if e.ComplexityRoot.UpdateCustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.Customer(childComplexity), true
+	case "UpdateCustomerPayload.userErrors":
+		if e.ComplexityRoot.UpdateCustomerPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.UserErrors(childComplexity), true
 
 	case "UpdateDevicePayload.device":
 		if e.ComplexityRoot.UpdateDevicePayload.Device == nil {
@@ -1304,6 +1485,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
 			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
@@ -1311,7 +1493,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RedeemAssistTicketInput", ec.unmarshalInputRedeemAssistTicketInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
 			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
+			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("StartAssistInput", ec.unmarshalInputStartAssistInput),
+			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
 		)
 	}
@@ -1641,6 +1825,12 @@ type AuditEntry {
   outcome: String!
   "The remote assistance it was part of, as a global id."
   assistSessionId: ID
+  """
+  What the action changed, as a JSON object, where it may hold personal data: for ` + "`" + `user_updated` + "`" + `, the
+  old and new email and phone (` + "`" + `{"email": {"old": "...", "new": "..."}}` + "`" + `). It is kept sealed under the
+  customer's data key and reads ` + "`" + `[erased]` + "`" + ` once that key is deleted. Null when the entry has none.
+  """
+  details: String
 }
 
 extend type Customer {
@@ -1681,7 +1871,7 @@ type AccountActivity {
   """
   What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
   ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `,
-  ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
+  ` + "`" + `user_updated` + "`" + `, ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
   """
   action: String!
   "Who did it, as the customer may know it."
@@ -1736,6 +1926,11 @@ extend type Mutation {
   Setting the status the account already has changes nothing (` + "`" + `changed: false` + "`" + `).
   """
   setAccountStatus(input: SetAccountStatusInput!): SetAccountStatusPayload!
+  """
+  Creates a customer account for a caller (EDIT_CUSTOMER). By default the customer must choose a new
+  password at the first sign-in. EMAIL_TAKEN when another account of the domain has the email.
+  """
+  createCustomer(input: CreateCustomerInput!): CreateCustomerPayload!
 }
 
 extend type Subscription {
@@ -1769,6 +1964,8 @@ type Customer implements Node {
   createdAt: Time!
   "When the account last changed."
   updatedAt: Time!
+  "Grows by one with every change of the account; ` + "`" + `updateCustomer` + "`" + ` is conditional on it."
+  version: Int!
 }
 
 "Whether a customer's account may be used."
@@ -1807,6 +2004,32 @@ input ResetPasswordInput {
   confirmPassword: String!
   "Make the customer choose a new password at the next sign-in."
   requireChangeOnNextLogin: Boolean = false
+}
+
+"A new customer account, as an operator enters it."
+input CreateCustomerInput {
+  "Given name, 1 to 100 characters."
+  firstName: String!
+  "Family name, 1 to 100 characters."
+  lastName: String!
+  "The sign-in email; trimmed and stored in lower case."
+  email: String!
+  "A phone number as the caller gives it, optional."
+  phone: String
+  "The first password, as the policy asks."
+  password: String!
+  "The password again."
+  confirmPassword: String!
+  "Make the customer choose a new password at the first sign-in."
+  requireChangeOnNextLogin: Boolean = true
+}
+
+"The result of ` + "`" + `createCustomer` + "`" + `."
+type CreateCustomerPayload {
+  "The new customer; null on failure."
+  customer: Customer
+  "Why nothing was created, if it was not."
+  userErrors: [UserError!]!
 }
 
 "The result of ` + "`" + `resetPassword` + "`" + `."
@@ -1865,6 +2088,8 @@ enum AccountEventType {
   ASSIST_ENDED
   "Sessions of the customer were ended."
   SESSION_REVOKED
+  "Support corrected the customer's name, email or phone."
+  PROFILE_UPDATED
 }
 
 "A customer's account was disabled or enabled."
@@ -1969,6 +2194,95 @@ type UpdateDevicePayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/profile.graphqls", Input: `extend type Mutation {
+  """
+  Corrects a customer's profile (EDIT_CUSTOMER): only the fields given change, and only while the
+  customer is still at ` + "`" + `version` + "`" + ` (CONFLICT on ` + "`" + `version` + "`" + ` when someone changed it since: nothing is
+  written, read the customer again). The fields follow the rules of ` + "`" + `createCustomer` + "`" + ` (names 1 to 100
+  characters without control or text-direction characters, one plain email address, a phone number
+  with digits or empty to remove it); EMAIL_TAKEN when another account of the domain has the email.
+  Search finds the new values at once, and no longer the old. The audit log records the change
+  (` + "`" + `user_updated` + "`" + `, the reason naming the fields that changed, ` + "`" + `details` + "`" + ` holding the old and new email
+  and phone for ADMINs), the customer's ` + "`" + `accountEvents` + "`" + ` get PROFILE_UPDATED and operators'
+  ` + "`" + `customerProfileChanged` + "`" + ` the customer as it now is. Giving the values the customer has writes
+  nothing (` + "`" + `changed: false` + "`" + `).
+  """
+  updateCustomer(input: UpdateCustomerInput!): UpdateCustomerPayload!
+}
+
+extend type Subscription {
+  """
+  Profile corrections (` + "`" + `updateCustomer` + "`" + `) of the operator's domain's customers, as they happen on any
+  server instance: of one customer, or of every customer when ` + "`" + `customerId` + "`" + ` is omitted. Needs
+  VIEW_CUSTOMER.
+  """
+  customerProfileChanged("Only this customer's changes." customerId: ID): CustomerProfileChange!
+}
+
+extend type Customer {
+  """
+  A copy of what the service keeps about the customer, for the customer itself (or who assists it) and
+  for operators with VIEW_CUSTOMER: a JSON document, as a string, of this shape:
+
+  ` + "`" + `` + "`" + `` + "`" + `
+  {
+    "format": "iotconsole.customer-export.v1",
+    "exportedAt": "2026-11-30T09:00:00Z",
+    "customer": {"id": "...", "firstName": "...", "lastName": "...", "email": "...", "phone": "...",
+                 "status": "ACTIVE", "createdAt": "...", "updatedAt": "..."},
+    "devices": [{"id": "...", "name": "...", "model": "...", "serialNumber": "...", "macAddress": null,
+                 "online": true, "settings": {"targetTemperature": 21.5, "mode": "ECO", "notifications": true}}],
+    "activity": [{"at": "...", "action": "authn_login_success", "by": "CUSTOMER", "outcome": "success"}],
+    "activityComplete": true
+  }
+  ` + "`" + `` + "`" + `` + "`" + `
+
+  Ids are the API's global ids, times RFC 3339 in UTC. ` + "`" + `phone` + "`" + ` is empty when unknown. ` + "`" + `devices` + "`" + ` are
+  ordered by name; ` + "`" + `activity` + "`" + ` is the account's history as ` + "`" + `activity` + "`" + ` shows it, newest first: its newest
+  10,000 entries, ` + "`" + `activityComplete` + "`" + ` false when there are more. No password or password hash, no
+  operator's name, reason or request id.
+  """
+  dataExport: String!
+}
+
+"A correction of a customer's profile; omitted fields stay as they are."
+input UpdateCustomerInput {
+  "The customer's global id."
+  customerId: ID!
+  "The customer's ` + "`" + `version` + "`" + ` the correction was decided on."
+  version: Int!
+  "A new given name, 1 to 100 characters."
+  firstName: String
+  "A new family name, 1 to 100 characters."
+  lastName: String
+  "A new sign-in email; trimmed and stored in lower case."
+  email: String
+  "A new phone number as the caller gives it; empty removes it."
+  phone: String
+}
+
+"The result of ` + "`" + `updateCustomer` + "`" + `."
+type UpdateCustomerPayload {
+  "The customer as it now is; null on failure."
+  customer: Customer
+  "False when the customer already had the values given: nothing was written."
+  changed: Boolean!
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+
+"A customer's profile was corrected."
+type CustomerProfileChange {
+  "The customer, as it is now."
+  customer: Customer!
+  "The fields that changed, named as in ` + "`" + `UpdateCustomerInput` + "`" + `: ` + "`" + `firstName` + "`" + `, ` + "`" + `lastName` + "`" + `, ` + "`" + `email` + "`" + `, ` + "`" + `phone` + "`" + `."
+  fields: [String!]!
+  "Who changed it."
+  changedBy: AssistingOperator
+  "When."
+  occurredAt: Time!
+}
+`, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `"""
 An object with a globally unique, opaque id. Any such id can be fetched again with ` + "`" + `node` + "`" + `.
 """
@@ -2010,6 +2324,12 @@ enum UserErrorCode {
   MATCHES_ACCOUNT
   "A confirmation does not match what it confirms."
   MISMATCH
+  "The domain does not take sign-ups (or does not exist)."
+  SIGN_UP_CLOSED
+  "Another account of the domain has this email address."
+  EMAIL_TAKEN
+  "Someone else changed the object since the version the change was decided on; nothing was written."
+  CONFLICT
 }
 
 "The entry points for reading."
@@ -2041,6 +2361,11 @@ type Subscription
   (UNAUTHENTICATED, ACCOUNT_DISABLED) when it carries one that no longer works.
   """
   viewer: Viewer
+  """
+  Whether customers may create their own accounts in the domain (its sign-up policy is OPEN), so that
+  the app and the dashboard offer sign-up only where it works. False for a closed or unknown domain.
+  """
+  signUpOpen("The domain's slug." domain: String!): Boolean!
 }
 
 extend type Mutation {
@@ -2052,7 +2377,17 @@ extend type Mutation {
   Repeated failures per account and per client back off (RATE_LIMITED).
   """
   login(input: LoginInput!): LoginPayload!
-  "Ends the session the request was made with. Signing out twice is not an error."
+  """
+  Creates a customer account in a domain whose sign-up policy is OPEN and signs it in (mobile app,
+  dashboard). SIGN_UP_CLOSED for a domain that is closed or unknown; EMAIL_TAKEN when another
+  account of the domain has the email; the password policy as everywhere. Attempts per client
+  address back off like failed sign-ins (RATE_LIMITED).
+  """
+  signUp(input: SignUpInput!): SignUpPayload!
+  """
+  Ends the session the request was made with (and, for an assist session, that assistance; for an
+  operator, every assistance it runs). A session that has already ended answers UNAUTHENTICATED.
+  """
   logout: LogoutPayload!
   """
   Changes the signed-in customer's password. It ends every other session of the customer and
@@ -2130,6 +2465,8 @@ enum Permission {
   END_ANY_ASSIST
   "Use the admin playground, the one endpoint that answers introspection."
   USE_PLAYGROUND
+  "Create customer accounts and correct their profiles."
+  EDIT_CUSTOMER
 }
 
 "Sign-in details of an operator."
@@ -2160,6 +2497,32 @@ input LoginInput {
   email: String!
   "The customer's password."
   password: String!
+}
+
+"A person creating its own customer account."
+input SignUpInput {
+  "The domain's slug."
+  domain: String!
+  "Given name, 1 to 100 characters."
+  firstName: String!
+  "Family name, 1 to 100 characters."
+  lastName: String!
+  "The sign-in email; trimmed and stored in lower case."
+  email: String!
+  "A phone number as the person writes it, optional."
+  phone: String
+  "The password, as the policy asks."
+  password: String!
+}
+
+"The result of ` + "`" + `signUp` + "`" + `."
+type SignUpPayload {
+  "The session token of the new account, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  token: String
+  "The new customer; null on failure."
+  customer: Customer
+  "Why nothing was created, if it was not."
+  userErrors: [UserError!]!
 }
 
 "The result of ` + "`" + `login` + "`" + `."
@@ -2361,6 +2724,8 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 		return ec.fieldContext_AuditEntry_outcome(ctx, field)
 	case "assistSessionId":
 		return ec.fieldContext_AuditEntry_assistSessionId(ctx, field)
+	case "details":
+		return ec.fieldContext_AuditEntry_details(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
 }
@@ -2397,6 +2762,16 @@ func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type ChangePasswordPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CreateCustomerPayload_customer(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CreateCustomerPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateCustomerPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2415,12 +2790,16 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Customer_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Customer_version(ctx, field)
 	case "accessHistory":
 		return ec.fieldContext_Customer_accessHistory(ctx, field)
 	case "activity":
 		return ec.fieldContext_Customer_activity(ctx, field)
 	case "devices":
 		return ec.fieldContext_Customer_devices(ctx, field)
+	case "dataExport":
+		return ec.fieldContext_Customer_dataExport(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -2445,6 +2824,20 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerProfileChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerProfileChange_customer(ctx, field)
+	case "fields":
+		return ec.fieldContext_CustomerProfileChange_fields(ctx, field)
+	case "changedBy":
+		return ec.fieldContext_CustomerProfileChange_changedBy(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_CustomerProfileChange_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerProfileChange", field.Name)
 }
 
 func (ec *executionContext) childFields_CustomerStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2621,6 +3014,18 @@ func (ec *executionContext) childFields_SetAccountStatusPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type SetAccountStatusPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SignUpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_SignUpPayload_token(ctx, field)
+	case "customer":
+		return ec.fieldContext_SignUpPayload_customer(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SignUpPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignUpPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_StartAssistPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "assistSession":
@@ -2633,6 +3038,18 @@ func (ec *executionContext) childFields_StartAssistPayload(ctx context.Context, 
 		return ec.fieldContext_StartAssistPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartAssistPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_UpdateCustomerPayload_customer(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateCustomerPayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateCustomerPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateCustomerPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

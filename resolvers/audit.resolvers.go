@@ -51,8 +51,17 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 	if err != nil {
 		return nil, err
 	}
+	details, err := r.CustomerService.OpenDetails(ctx, records)
+	if err != nil {
+		return nil, err
+	}
 	edges, info := pageEdges(records, more, auditPosition, func(cursor string, rec audit.Record) model.AuditLogEdge {
 		return model.AuditLogEdge{Cursor: cursor, Node: mapAuditEntry(rec)}
 	})
+	for i := range edges {
+		if details[i] != "" {
+			edges[i].Node.Details = &details[i]
+		}
+	}
 	return &model.AuditLogConnection{Edges: edges, PageInfo: info}, nil
 }

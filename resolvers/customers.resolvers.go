@@ -53,6 +53,28 @@ func (r *mutationResolver) SetAccountStatus(ctx context.Context, input model.Set
 	return &model.SetAccountStatusPayload{Customer: mapCustomer(c), Changed: changed, UserErrors: []model.UserError{}}, nil
 }
 
+// CreateCustomer is the resolver for the createCustomer field.
+func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*model.CreateCustomerPayload, error) {
+	p, err := r.operator(ctx, operators.PermEditCustomer)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.DomainStore.DomainByID(ctx, p.DomainID)
+	if err != nil {
+		return nil, err
+	}
+	profile := customers.Profile{FirstName: input.FirstName, LastName: input.LastName, Email: input.Email, Phone: deref(input.Phone)}
+	c, err := customers.Customer{}, customers.ConfirmPassword(input.Password, input.ConfirmPassword)
+	if err == nil {
+		c, err = r.CustomerService.Create(ctx, p.Actor(), d, profile, input.Password, deref(input.RequireChangeOnNextLogin))
+	}
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.CreateCustomerPayload{UserErrors: ues}, err
+	}
+	return &model.CreateCustomerPayload{Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
+}
+
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, query *string, status *model.AccountStatus, first *int, after *string) (*model.CustomerConnection, error) {
 	p, err := r.operator(ctx, operators.PermSearchCustomers)

@@ -19,7 +19,7 @@ import (
 func mapCustomer(c customers.Customer) *model.Customer {
 	return &model.Customer{
 		ID: globalID(typeCustomer, c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		Status: model.AccountStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Status: model.AccountStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: int(c.Version),
 	}
 }
 
@@ -69,11 +69,13 @@ func mapAssistingOperator(o operators.Operator) *model.AssistingOperator {
 }
 
 // assistChanges are the records of what was done during an assistance,
-// without the records of the assistance itself.
+// without the records of the assistance itself and of attempts refused
+// (they changed nothing; the audit log keeps them).
 func assistChanges(records []audit.Record) []model.AccessChange {
 	changes := []model.AccessChange{}
 	for _, rec := range records {
-		if rec.Action != audit.ActionAssistStarted && rec.Action != audit.ActionAssistEnded && rec.Action != audit.ActionAssistRedeemed {
+		ownRecord := rec.Action == audit.ActionAssistStarted || rec.Action == audit.ActionAssistEnded || rec.Action == audit.ActionAssistRedeemed
+		if !ownRecord && rec.Outcome == audit.OutcomeSuccess {
 			changes = append(changes, model.AccessChange{Action: rec.Action, TargetType: rec.TargetType, At: rec.At})
 		}
 	}
@@ -153,14 +155,5 @@ func mapAuditEntry(r audit.Record) *model.AuditEntry {
 // mapActivity shows an audit record to the customer it concerns: what, when
 // and who in broad terms; reasons, request ids and operators stay internal.
 func mapActivity(rec audit.Record) *model.AccountActivity {
-	by := model.ActivityActorUnknown
-	switch rec.ActorType {
-	case audit.ActorCustomer:
-		by = model.ActivityActorCustomer
-	case audit.ActorOperator:
-		by = model.ActivityActorSupport
-	case audit.ActorSystem:
-		by = model.ActivityActorSystem
-	}
-	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: by, Outcome: rec.Outcome}
+	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: model.ActivityActor(audit.ActivityBy(rec)), Outcome: rec.Outcome}
 }

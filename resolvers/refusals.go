@@ -44,7 +44,19 @@ func (r *Resolver) RecordRefusal(ctx context.Context, err error) {
 	if perr != nil {
 		return
 	}
-	rec := p.Actor().Record(action, audit.TargetOperation, op, err.Error())
+	rec := p.Actor().Record(action, audit.TargetOperation, op, refusalReason(err))
 	rec.Outcome = audit.OutcomeFailure
 	r.AuditService.Record(ctx, rec)
+}
+
+// refusalReason says what was refused, for the audit log, in words: no
+// parser positions, no internal ids.
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, apperr.ErrOtherDomain):
+		return "an object of another domain"
+	case errors.Is(err, apperr.ErrRateLimited):
+		return "too many attempts"
+	}
+	return "not permitted for the caller's role or session"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/exports"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -28,11 +29,13 @@ type Resolver struct {
 	EventBroker     *events.Broker
 	AssistService   *assist.Service
 	AuditService    *audit.Service
+	ExportService   *exports.Service
 	// DashboardURL is where the customer dashboard is served; startAssist
 	// appends "#assist=<ticket>".
 	DashboardURL string
 
-	statusChanges eventMemo[*model.CustomerStatusChange]
+	statusChanges  eventMemo[*model.CustomerStatusChange]
+	profileChanges eventMemo[*model.CustomerProfileChange]
 }
 
 // deref returns *p, or the zero value for nil.

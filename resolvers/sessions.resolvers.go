@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
@@ -34,6 +35,21 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 		return &model.LoginPayload{UserErrors: ues}, err
 	}
 	return &model.LoginPayload{Token: &token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, UserErrors: []model.UserError{}}, nil
+}
+
+// SignUp is the resolver for the signUp field.
+func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) (*model.SignUpPayload, error) {
+	profile := customers.Profile{FirstName: input.FirstName, LastName: input.LastName, Email: input.Email, Phone: deref(input.Phone)}
+	c, err := r.CustomerService.SignUp(ctx, input.Domain, profile, input.Password)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.SignUpPayload{UserErrors: ues}, err
+	}
+	token, err := r.SessionService.SignIn(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SignUpPayload{Token: &token, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
 }
 
 // Logout is the resolver for the logout field.
@@ -86,4 +102,9 @@ func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
 		return nil, err
 	}
 	return mapCustomer(c), nil
+}
+
+// SignUpOpen is the resolver for the signUpOpen field.
+func (r *queryResolver) SignUpOpen(ctx context.Context, domain string) (bool, error) {
+	return r.CustomerService.SignUpOpen(ctx, domain)
 }

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/iotconsole/bff/graph/model"
@@ -31,6 +32,20 @@ func (r *Resolver) statusChange(ctx context.Context, e events.Event) (*model.Cus
 	if reason := e.Data[events.KeyReason]; reason != "" {
 		change.Reason = &reason
 	}
+	if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {
+		change.ChangedBy = mapAssistingOperator(op)
+	}
+	return change, nil
+}
+
+// profileChange reads what a PROFILE_UPDATED event's subscribers are sent,
+// as statusChange does for status changes.
+func (r *Resolver) profileChange(ctx context.Context, e events.Event) (*model.CustomerProfileChange, error) {
+	c, err := r.CustomerService.Get(ctx, e.DomainID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	change := &model.CustomerProfileChange{Customer: mapCustomer(c), Fields: strings.Split(e.Data[events.KeyFields], ","), OccurredAt: e.OccurredAt}
 	if op, err := r.OperatorService.Get(ctx, e.DomainID, e.ActorID); err == nil {
 		change.ChangedBy = mapAssistingOperator(op)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
 // The issue's flows, the way a person does them: real pages served by a real
@@ -355,4 +357,32 @@ func TestBrowserREADMEScreenshots(t *testing.T) {
 		fill("#assist-reason", "thermostat will not connect"), click(`#assist-form button[type=submit]`))
 	assisted.do("banner", visible("#assist-banner"), visible("#devices form"), chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 	save(assisted, "dashboard-assisted.png")
+}
+
+func TestBrowserSignUpThenSignIn(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	dashboard := b.newPage("new customer")
+	dashboard.do("the company takes sign-ups", chromedp.Navigate(f.URL()+"/dashboard"),
+		fill("#sign-in-domain", "demo"), fill("#sign-in-email", ""), // leaving the company field asks whether it is open
+		visible("#sign-up-offer"), click("#sign-up-link"), visible("#sign-up-form"),
+		waitFor(`document.querySelector('#sign-up-domain').value === 'demo'`))
+	dashboard.do("a policy error at its field", fill("#sign-up-first", "Nora"), fill("#sign-up-last", "New"),
+		fill("#sign-up-email", "nora.new@example.com"), fill("#sign-up-password", "123qweasdzxc"),
+		click(`#sign-up-form button[type=submit]`),
+		waitFor(`document.querySelector('#sign-up-password').getAttribute('aria-invalid') === 'true'`))
+	dashboard.do("sign up", fill("#sign-up-password", "quiet-river-lamp-58"), click(`#sign-up-form button[type=submit]`),
+		visible("#account"), waitFor(`document.querySelector('#who-name').textContent.includes('Nora')`))
+	dashboard.checkNoLeakedValues("#account")
+	dashboard.do("sign out", click("#sign-out"), visible("#sign-in-form"))
+	dashboard.do("sign in with the new account", signIn("nora.new@example.com", "quiet-river-lamp-58"), visible("#account"))
+
+	// A company closed to sign-up offers none.
+	other := storetest.NewDomain(t, f.store)
+	closed := b.newPage("closed company")
+	closed.do("no offer", chromedp.Navigate(f.URL()+"/dashboard"), fill("#sign-in-domain", other.Slug), fill("#sign-in-email", ""))
+	time.Sleep(300 * time.Millisecond) // the answer to signUpOpen arrives meanwhile
+	if eval[bool](closed, `!document.querySelector('#sign-up-offer').hidden`) {
+		t.Error("a company closed to sign-up offers it")
+	}
 }

@@ -148,11 +148,17 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	if errors.Is(err, apperr.ErrNotFound) && *domainName != "" {
 		d, err = newDomain, st.CreateDomain(ctx, newDomain)
 	}
+	if errors.Is(err, apperr.ErrNotFound) {
+		return fmt.Errorf("no domain %q: pass -domain-name (and -region) to create it", *slug)
+	}
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", *slug, err)
 	}
 	draft.DomainID = d.ID
 	op, err := operators.NewService(st).Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "create-operator"}, draft, policy, passwords.OWASP, at)
+	if errors.Is(err, apperr.ErrConflict) {
+		return fmt.Errorf("domain %q already has an operator with the email %s", d.Slug, draft.Email)
+	}
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,11 @@ const (
 	assumedChangesPerAssist   = 10
 )
 
+// dataExportCost is the complexity of a customer's dataExport: it reads the
+// customer's devices and up to exports.MaxActivity audit records, so an
+// operation holds a few exports at most, never one per customer of a page.
+const dataExportCost = 1000
+
 // setListComplexity makes every list field cost its page size times what
 // each item selects (gqlgen's default counts a list as one item), so that
 // nesting connections, such as customer -> accessHistory -> assistSession ->
@@ -31,6 +36,7 @@ func setListComplexity(c *graph.ComplexityRoot) {
 	c.Customer.Activity = func(child int, first *int, _ *string) int { return listCost(child, first, 20) }
 	c.Customer.AccessHistory = func(child int, first *int) int { return listCost(child, first, 20) }
 	c.Customer.Devices = func(child int) int { return 1 + assumedDevicesPerCustomer*child }
+	c.Customer.DataExport = func(int) int { return dataExportCost }
 	c.AccessRecord.Changes = func(child int) int { return 1 + assumedChangesPerAssist*child }
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -53,23 +55,41 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 	}
 	web.Register(mux, cfg.Playground)
 
-	var h http.Handler = mux
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		// The mux names the route on the request it was given, a copy of
+		// the access log's: hand the name back through the context.
+		if route, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*route = r.Pattern
+		}
+	})
 	h = withSession(h, int64(cfg.MaxBodyBytes))
 	h = withCORS(h, cfg.AllowedOrigins)
 	h = withRequestID(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
+		route := "unmatched"
+		if named, _ := r.Context().Value(routeKey{}).(*string); named != nil && *named != "" {
+			route = *named
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 		// The path only: query strings, headers and bodies may carry secrets.
 		hlog.FromRequest(r).Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
 			Int("size", size).Dur("duration", d).Msg("request")
 	})(h)
+	h = withRouteName(h)
 	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
 	h = hlog.NewHandler(log)(h)
 	return h
+}
+
+type routeKey struct{}
+
+// withRouteName gives the request a place for the name of the route that
+// serves it (the mux's pattern), for the access log and the metrics.
+func withRouteName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, new(string))))
+	})
 }
 
 // metricsRoutes returns the handler of the metrics listener: Prometheus
@@ -78,6 +98,18 @@ func metricsRoutes(m *metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", apiHeaders(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})))
 	return mux
+}
+
+// writeError answers a request refused before GraphQL runs: a GraphQL-shaped
+// JSON error with extensions.code, marked as API answers are (apiHeaders).
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]string{"code": code}}},
+	})
 }
 
 // apiHeaders marks API answers (they carry tokens and personal data) as
@@ -105,15 +137,24 @@ func withRequestID(next http.Handler) http.Handler {
 func withSession(next http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBody {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest, "the request body is too large")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody) // for bodies that do not say their length
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			// A body that does not say its length is read (up to the limit)
+			// before anything parses it, so that one too long gets 413.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err != nil {
+				writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest, "the request body is too large")
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		r = r.WithContext(sessions.WithClientAddr(r.Context(), host))
+		r = r.WithContext(audit.WithClientAddr(r.Context(), host))
 		if token := bearerToken(r.Header.Get("Authorization")); token != "" {
 			r = r.WithContext(resolvers.WithToken(r.Context(), token))
 		}
@@ -136,7 +177,7 @@ func withCORS(next http.Handler, allowed []string) http.Handler {
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !ok {
-				http.Error(w, "origin not allowed", http.StatusForbidden)
+				writeError(w, http.StatusForbidden, codeForbidden, "origin not allowed")
 				return
 			}
 			w.Header().Set("Access-Control-Allow-Methods", "POST")
@@ -154,13 +195,7 @@ func withCORS(next http.Handler, allowed []string) http.Handler {
 // else gets a GraphQL error and nothing runs.
 func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		refuse := func(status int, code, message string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{
-				"errors": []map[string]any{{"message": message, "extensions": map[string]string{"code": code}}},
-			})
-		}
+		refuse := func(status int, code, message string) { writeError(w, status, code, message) }
 		token := bearerToken(r.Header.Get("Authorization"))
 		if token == "" {
 			refuse(http.StatusUnauthorized, codeUnauthenticated, "sign in first")

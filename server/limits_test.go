@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -68,6 +69,23 @@ func TestRequestShapesRefusedAtTheDoor(t *testing.T) {
 	}
 	if code := post(`{"query":"{ __typename }"}`); code != http.StatusOK {
 		t.Errorf("a normal request answered %d", code)
+	}
+	// A body that does not say its length (chunked) is held to the same limit.
+	chunked := func(body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/graphql", io.MultiReader(strings.NewReader(body)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := chunked(big); resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("a chunked body over the limit: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := chunked(`{"query":"{ __typename }"}`); resp.StatusCode != http.StatusOK {
+		t.Errorf("a chunked normal request answered %d", resp.StatusCode)
 	}
 }
 

@@ -37,6 +37,7 @@ import (
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/exports"
 	"github.com/iotconsole/bff/internal/loadgen"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
@@ -205,6 +206,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		AuditService:    audit.NewService(st, clk.Now),
 		DashboardURL:    cfg.DashboardURL,
 	}
+	r.ExportService = exports.NewService(r.CustomerService, r.DeviceService, r.AuditService, clk.Now)
 	m := newMetrics()
 	sockets := newGorillaSockets(cfg.AllowedOrigins, clk, func(open int) { m.websockets.Set(float64(open)) })
 	gql := newGraphQLHandler(cfg, r, sockets, m)

@@ -44,7 +44,8 @@ func TestDemoServerAnswersAnOperator(t *testing.T) {
 		t.Errorf("/metrics on the service port answered %d", code)
 	}
 	_, metrics := get(t, s.metricsURL())
-	for _, series := range []string{"bff_graphql_operation_duration_seconds_count", "bff_http_requests_total", "bff_websocket_connections"} {
+	for _, series := range []string{"bff_graphql_operation_duration_seconds_count", `bff_http_requests_total{code="200",route="POST /graphql"}`,
+		`bff_http_requests_total{code="200",route="GET /readyz"}`, "bff_websocket_connections"} {
 		if !strings.Contains(metrics, series) {
 			t.Errorf("/metrics lacks %s", series)
 		}
@@ -80,8 +81,9 @@ func TestOperatorLoginFailuresAreGeneric(t *testing.T) {
 func TestPermissionMatrix(t *testing.T) {
 	s := startTest(t, nil)
 	want := map[string][]string{
-		demo.SupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST"},
-		demo.AdminEmail:   {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
+		demo.SupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER"},
+		demo.AdminEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER",
+			"SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
 	}
 	ids := map[string]string{}
 	tokens := map[string]string{}

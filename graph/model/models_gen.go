@@ -44,7 +44,7 @@ type AccountActivity struct {
 	At time.Time `json:"at"`
 	// What happened, in the audit log's vocabulary: `authn_login_success`, `authn_login_fail`,
 	// `authn_logout`, `authn_password_change`, `authn_password_reset`, `user_disabled`, `user_enabled`,
-	// `device_updated`, `assist_started`, `assist_redeemed`, `assist_ended`.
+	// `user_updated`, `device_updated`, `assist_started`, `assist_redeemed`, `assist_ended`.
 	Action string `json:"action"`
 	// Who did it, as the customer may know it.
 	By ActivityActor `json:"by"`
@@ -154,6 +154,10 @@ type AuditEntry struct {
 	Outcome string `json:"outcome"`
 	// The remote assistance it was part of, as a global id.
 	AssistSessionID *string `json:"assistSessionId,omitempty"`
+	// What the action changed, as a JSON object, where it may hold personal data: for `user_updated`, the
+	// old and new email and phone (`{"email": {"old": "...", "new": "..."}}`). It is kept sealed under the
+	// customer's data key and reads `[erased]` once that key is deleted. Null when the entry has none.
+	Details *string `json:"details,omitempty"`
 }
 
 // A page of audit entries.
@@ -190,6 +194,32 @@ type ChangePasswordPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// A new customer account, as an operator enters it.
+type CreateCustomerInput struct {
+	// Given name, 1 to 100 characters.
+	FirstName string `json:"firstName"`
+	// Family name, 1 to 100 characters.
+	LastName string `json:"lastName"`
+	// The sign-in email; trimmed and stored in lower case.
+	Email string `json:"email"`
+	// A phone number as the caller gives it, optional.
+	Phone *string `json:"phone,omitempty"`
+	// The first password, as the policy asks.
+	Password string `json:"password"`
+	// The password again.
+	ConfirmPassword string `json:"confirmPassword"`
+	// Make the customer choose a new password at the first sign-in.
+	RequireChangeOnNextLogin *bool `json:"requireChangeOnNextLogin,omitempty"`
+}
+
+// The result of `createCustomer`.
+type CreateCustomerPayload struct {
+	// The new customer; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// Why nothing was created, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // An end user of a domain, who uses the mobile app and the web dashboard.
 type Customer struct {
 	// The customer's opaque global id.
@@ -208,6 +238,8 @@ type Customer struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// When the account last changed.
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Grows by one with every change of the account; `updateCustomer` is conditional on it.
+	Version int `json:"version"`
 }
 
 func (Customer) IsNode() {}
@@ -230,6 +262,18 @@ type CustomerEdge struct {
 	Cursor string `json:"cursor"`
 	// The customer.
 	Node *Customer `json:"node"`
+}
+
+// A customer's profile was corrected.
+type CustomerProfileChange struct {
+	// The customer, as it is now.
+	Customer *Customer `json:"customer"`
+	// The fields that changed, named as in `UpdateCustomerInput`: `firstName`, `lastName`, `email`, `phone`.
+	Fields []string `json:"fields"`
+	// Who changed it.
+	ChangedBy *AssistingOperator `json:"changedBy,omitempty"`
+	// When.
+	OccurredAt time.Time `json:"occurredAt"`
 }
 
 // A customer's account was disabled or enabled.
@@ -460,6 +504,32 @@ type SetAccountStatusPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// A person creating its own customer account.
+type SignUpInput struct {
+	// The domain's slug.
+	Domain string `json:"domain"`
+	// Given name, 1 to 100 characters.
+	FirstName string `json:"firstName"`
+	// Family name, 1 to 100 characters.
+	LastName string `json:"lastName"`
+	// The sign-in email; trimmed and stored in lower case.
+	Email string `json:"email"`
+	// A phone number as the person writes it, optional.
+	Phone *string `json:"phone,omitempty"`
+	// The password, as the policy asks.
+	Password string `json:"password"`
+}
+
+// The result of `signUp`.
+type SignUpPayload struct {
+	// The session token of the new account, to send as `Authorization: Bearer <token>`; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The new customer; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// Why nothing was created, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // What `startAssist` needs.
 type StartAssistInput struct {
 	// The customer's global id.
@@ -482,6 +552,32 @@ type StartAssistPayload struct {
 
 // Live updates, over WebSocket.
 type Subscription struct {
+}
+
+// A correction of a customer's profile; omitted fields stay as they are.
+type UpdateCustomerInput struct {
+	// The customer's global id.
+	CustomerID string `json:"customerId"`
+	// The customer's `version` the correction was decided on.
+	Version int `json:"version"`
+	// A new given name, 1 to 100 characters.
+	FirstName *string `json:"firstName,omitempty"`
+	// A new family name, 1 to 100 characters.
+	LastName *string `json:"lastName,omitempty"`
+	// A new sign-in email; trimmed and stored in lower case.
+	Email *string `json:"email,omitempty"`
+	// A new phone number as the caller gives it; empty removes it.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// The result of `updateCustomer`.
+type UpdateCustomerPayload struct {
+	// The customer as it now is; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// False when the customer already had the values given: nothing was written.
+	Changed bool `json:"changed"`
+	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
 }
 
 // What to change on a device; omitted fields stay as they are.
@@ -527,6 +623,8 @@ const (
 	AccountEventTypeAssistEnded AccountEventType = "ASSIST_ENDED"
 	// Sessions of the customer were ended.
 	AccountEventTypeSessionRevoked AccountEventType = "SESSION_REVOKED"
+	// Support corrected the customer's name, email or phone.
+	AccountEventTypeProfileUpdated AccountEventType = "PROFILE_UPDATED"
 )
 
 var AllAccountEventType = []AccountEventType{
@@ -535,11 +633,12 @@ var AllAccountEventType = []AccountEventType{
 	AccountEventTypeAssistStarted,
 	AccountEventTypeAssistEnded,
 	AccountEventTypeSessionRevoked,
+	AccountEventTypeProfileUpdated,
 }
 
 func (e AccountEventType) IsValid() bool {
 	switch e {
-	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked:
+	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked, AccountEventTypeProfileUpdated:
 		return true
 	}
 	return false
@@ -971,6 +1070,8 @@ const (
 	PermissionEndAnyAssist Permission = "END_ANY_ASSIST"
 	// Use the admin playground, the one endpoint that answers introspection.
 	PermissionUsePlayground Permission = "USE_PLAYGROUND"
+	// Create customer accounts and correct their profiles.
+	PermissionEditCustomer Permission = "EDIT_CUSTOMER"
 )
 
 var AllPermission = []Permission{
@@ -983,11 +1084,12 @@ var AllPermission = []Permission{
 	PermissionManageOperators,
 	PermissionEndAnyAssist,
 	PermissionUsePlayground,
+	PermissionEditCustomer,
 }
 
 func (e Permission) IsValid() bool {
 	switch e {
-	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground:
+	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground, PermissionEditCustomer:
 		return true
 	}
 	return false
@@ -1050,6 +1152,12 @@ const (
 	UserErrorCodeMatchesAccount UserErrorCode = "MATCHES_ACCOUNT"
 	// A confirmation does not match what it confirms.
 	UserErrorCodeMismatch UserErrorCode = "MISMATCH"
+	// The domain does not take sign-ups (or does not exist).
+	UserErrorCodeSignUpClosed UserErrorCode = "SIGN_UP_CLOSED"
+	// Another account of the domain has this email address.
+	UserErrorCodeEmailTaken UserErrorCode = "EMAIL_TAKEN"
+	// Someone else changed the object since the version the change was decided on; nothing was written.
+	UserErrorCodeConflict UserErrorCode = "CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1062,11 +1170,14 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCommonPassword,
 	UserErrorCodeMatchesAccount,
 	UserErrorCodeMismatch,
+	UserErrorCodeSignUpClosed,
+	UserErrorCodeEmailTaken,
+	UserErrorCodeConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeMismatch:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeConflict:
 		return true
 	}
 	return false

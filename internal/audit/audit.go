@@ -34,6 +34,9 @@ const (
 	// ActionUserDisabled and ActionUserEnabled change an account's status.
 	ActionUserDisabled = "user_disabled"
 	ActionUserEnabled  = "user_enabled"
+	// ActionUserUpdated is a correction of a customer's profile; its reason
+	// names the fields that changed, its Details carry old and new values.
+	ActionUserUpdated = "user_updated"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
 	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;
@@ -95,6 +98,10 @@ type Record struct {
 	RequestID  string
 	Outcome    string
 	AssistID   string // the remote assistance the action was part of, if any
+	// Details is what the action changed, as text that may hold personal
+	// data: sealed under the data key of the customer the record is about
+	// (internal/shred), so deleting that key erases it; "" for none.
+	Details string
 }
 
 // Query selects audit records of a domain, newest first.
@@ -127,6 +134,20 @@ type requestIDKey struct{}
 // that records written while serving it name it.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr returns ctx carrying the network address of the client
+// the request came from (for throttling, and the records of lock-outs).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddr returns the client address ctx carries, or "".
+func ClientAddr(ctx context.Context) string {
+	addr, _ := ctx.Value(clientAddrKey{}).(string)
+	return addr
 }
 
 // RequestID returns the request id ctx carries, or "".

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 )
 
@@ -50,6 +51,12 @@ type Store interface {
 	// InsertCustomers stores new customers in one batch. It returns
 	// apperr.ErrConflict if an email is already taken in its domain.
 	InsertCustomers(ctx context.Context, cs []Customer) error
+	// CreateCustomer stores a new customer together with its audit record:
+	// both or neither. It returns apperr.ErrConflict, writing nothing, if
+	// the email is already taken in its domain (a unique index decides).
+	CreateCustomer(ctx context.Context, c Customer, rec audit.Record) error
+	// DomainBySlug returns apperr.ErrNotFound if no domain has that slug.
+	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
 	// CustomerByID returns apperr.ErrNotFound if no customer has that id.
 	CustomerByID(ctx context.Context, id string) (Customer, error)
 	// CustomersByIDs returns the customers that have one of ids, each once,
@@ -62,10 +69,13 @@ type Store interface {
 	CountCustomers(ctx context.Context, domainID string) (int64, error)
 	// UpdateCustomer applies u if the customer is still at u.Version, together
 	// with u's audit record and events: all of it or nothing. It returns the
-	// customer as changed, apperr.ErrNotFound, or apperr.ErrConflict when the
-	// version moved (the caller reads again and retries).
+	// customer as changed, apperr.ErrNotFound, apperr.ErrConflict when the
+	// version moved (the caller reads again and retries), or ErrEmailTaken
+	// when u.Email is another customer's of the domain (the unique index
+	// decides); nothing is written then.
 	UpdateCustomer(ctx context.Context, u Update) (Customer, error)
 	SearchStore
+	KeyStore
 }
 
 // Update is one change of a customer; nil fields stay as they are.
@@ -79,4 +89,10 @@ type Update struct {
 	At                 time.Time
 	Audit              audit.Record
 	Events             []events.Event
+
+	// The profile. A change of either name gives both (the search order
+	// follows the whole name); SearchTokens, given with any profile field,
+	// are the customer's tokens after the change (nil: unchanged).
+	FirstName, LastName, Email, Phone *string
+	SearchTokens                      []string
 }

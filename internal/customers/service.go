@@ -14,20 +14,23 @@ import (
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/throttle"
 )
 
-// Service reads and changes customers, always within one domain.
+// Service reads, creates and changes customers, always within one domain.
 type Service struct {
-	store  Store
-	hasher *passwords.Hasher
-	policy passwords.Policy
-	now    func() time.Time
+	store   Store
+	hasher  *passwords.Hasher
+	policy  passwords.Policy
+	now     func() time.Time
+	signUps *throttle.Limiter // sign-up attempts per client address
 }
 
 // NewService returns a Service over store; new passwords are hashed by
 // hasher and must pass policy.
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
-	return &Service{store: store, hasher: hasher, policy: policy, now: now}
+	return &Service{store: store, hasher: hasher, policy: policy, now: now,
+		signUps: throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now)}
 }
 
 // PersonalWords returns what a customer's password must not be: the email,
@@ -79,8 +82,8 @@ func (s *Service) update(ctx context.Context, domainID, id string, decide func(c
 // requireChange, the next sign-in may only change the password. Mismatched
 // or unacceptable passwords are *apperr.ValidationError and change nothing.
 func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, password, confirmation string, requireChange bool) (Customer, error) {
-	if password != confirmation {
-		return Customer{}, apperr.Invalid("confirmPassword", "MISMATCH", "The two passwords do not match.")
+	if err := ConfirmPassword(password, confirmation); err != nil {
+		return Customer{}, err
 	}
 	var hash string
 	c, _, err := s.update(ctx, actor.DomainID, id, func(c Customer) (*Update, error) {

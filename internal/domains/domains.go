@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -35,6 +36,10 @@ const (
 	SignUpOpen   SignUpPolicy = "OPEN"
 	SignUpClosed SignUpPolicy = "CLOSED"
 )
+
+// NormalizeSlug returns slug as domains are stored and looked up by: trimmed
+// and in lower case.
+func NormalizeSlug(slug string) string { return strings.ToLower(strings.TrimSpace(slug)) }
 
 // SignUpIsOpen reports whether d's customers may sign themselves up.
 func (d Domain) SignUpIsOpen() bool { return d.SignUpPolicy == SignUpOpen }

@@ -17,6 +17,7 @@ const (
 	AssistStarted  Type = "ASSIST_STARTED"
 	AssistEnded    Type = "ASSIST_ENDED"
 	SessionRevoked Type = "SESSION_REVOKED"
+	ProfileUpdated Type = "PROFILE_UPDATED"
 	// TailGap is not stored: the store's tail hands it out when events were
 	// lost before this process read them.
 	TailGap Type = "TAIL_GAP"
@@ -32,6 +33,7 @@ const (
 	KeyOperatorID     = "operatorId"     // ASSIST_STARTED, ASSIST_ENDED: the assisting operator
 	KeyExpiresAt      = "expiresAt"      // ASSIST_STARTED: RFC 3339
 	KeyState          = "state"          // ASSIST_ENDED: the state it ended in
+	KeyFields         = "fields"         // PROFILE_UPDATED: the profile fields that changed, comma-separated (never their values)
 	// KeySession is the token hash of the one session a SESSION_REVOKED
 	// event ends (signing out); KeyKeepSession the one session it spares
 	// when it ends every other session of the customer (its own password

@@ -42,6 +42,8 @@ const (
 //     one string display as another ("Trojan Source", CVE-2021-42574).
 //     Names in right-to-left scripts need none of them: the algorithm orders
 //     a name from its letters alone;
+//   - contains U+FFFD REPLACEMENT CHARACTER, which is what invalid UTF-8
+//     becomes on its way through a JSON decoder: no name holds it;
 //   - is blank, or longer than maxRunes characters once normalised.
 //
 // ZERO WIDTH JOINER and NON-JOINER and variation selectors stay allowed:
@@ -89,7 +91,7 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 
 // refused reports whether Clean refuses r anywhere in a name.
 func refused(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r)
 }
 
 func invalidCharacters(field string) error {

@@ -129,3 +129,12 @@ func TestReason(t *testing.T) {
 		})
 	}
 }
+
+func TestReplacementCharacterIsRefused(t *testing.T) {
+	// Invalid UTF-8 sent in JSON reaches the service as U+FFFD.
+	for _, in := range []string{"Sam\uFFFD", "\uFFFD"} {
+		if _, err := Clean("firstName", in, 100); err == nil {
+			t.Errorf("Clean(%q) accepted", in)
+		}
+	}
+}

@@ -46,9 +46,11 @@ const (
 	// PermUsePlayground uses the admin playground, the one endpoint that
 	// answers introspection.
 	PermUsePlayground Permission = "USE_PLAYGROUND"
+	// PermEditCustomer creates customer accounts and corrects their profiles.
+	PermEditCustomer Permission = "EDIT_CUSTOMER"
 )
 
-var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist}
+var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
 
 // permissions is deny-by-default: a role or permission missing here grants nothing.
 var permissions = map[Role][]Permission{

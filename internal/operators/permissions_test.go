@@ -6,7 +6,7 @@ import (
 )
 
 func TestGrantTable(t *testing.T) {
-	supportGrants := []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist}
+	supportGrants := []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
 	adminOnly := []Permission{PermSetAccountStatus, PermViewAuditLog, PermManageOperators, PermEndAnyAssist, PermUsePlayground}
 	tests := []struct {
 		perm           Permission
@@ -16,6 +16,7 @@ func TestGrantTable(t *testing.T) {
 		{PermViewCustomer, true, true},
 		{PermResetPassword, true, true},
 		{PermRemoteAssist, true, true},
+		{PermEditCustomer, true, true},
 		{PermSetAccountStatus, false, true},
 		{PermViewAuditLog, false, true},
 		{PermManageOperators, false, true},
@@ -38,7 +39,7 @@ func TestGrantTable(t *testing.T) {
 		})
 	}
 
-	// SUPPORT gets exactly its four, in order; ADMIN gets them, then the
+	// SUPPORT gets exactly its five, in order; ADMIN gets them, then the
 	// admin-only ones.
 	if got := Permissions(RoleSupport); !slices.Equal(got, supportGrants) {
 		t.Errorf("Permissions(SUPPORT) = %v, want %v", got, supportGrants)

@@ -488,7 +488,7 @@ func TestSignInBackOffPerAccount(t *testing.T) {
 func TestSignInBackOffPerClientAddress(t *testing.T) {
 	f := newFixture(t)
 	const addr = "198.51.100.7"
-	from := func(ctx context.Context, addr string) context.Context { return sessions.WithClientAddr(ctx, addr) }
+	from := func(ctx context.Context, addr string) context.Context { return audit.WithClientAddr(ctx, addr) }
 	// Twenty failures from one address, five to each of four accounts:
 	// within every account's allowance, and the address's.
 	for i := range 4 {

@@ -164,18 +164,6 @@ func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-type clientAddrKey struct{}
-
-// WithClientAddr returns ctx carrying the address of the client, for throttling.
-func WithClientAddr(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, clientAddrKey{}, addr)
-}
-
-func clientAddr(ctx context.Context) string {
-	addr, _ := ctx.Value(clientAddrKey{}).(string)
-	return addr
-}
-
 // account is what signing in needs to know of an operator or a customer.
 type account struct {
 	id, domainID, hash string
@@ -190,8 +178,8 @@ type account struct {
 // password is right but the account is disabled.
 func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, email, password string,
 	lookup func(domainID, email string) (account, error)) (account, error) {
-	domainSlug, email = strings.ToLower(strings.TrimSpace(domainSlug)), NormalizeEmail(email)
-	accountKey, clientKey := string(kind)+":"+domainSlug+":"+email, clientAddr(ctx)
+	domainSlug, email = domains.NormalizeSlug(domainSlug), NormalizeEmail(email)
+	accountKey, clientKey := string(kind)+":"+domainSlug+":"+email, audit.ClientAddr(ctx)
 	if wait := max(s.accounts.Wait(accountKey), s.clients.Wait(clientKey)); wait > 0 {
 		return account{}, s.refuse(ctx, wait)
 	}
@@ -282,7 +270,7 @@ func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password
 // checkPassword for the errors.
 func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password string) (string, customers.Customer, error) {
 	var c customers.Customer
-	acct, err := s.checkPassword(ctx, KindCustomer, domainSlug, email, password, func(domainID, email string) (account, error) {
+	_, err := s.checkPassword(ctx, KindCustomer, domainSlug, email, password, func(domainID, email string) (account, error) {
 		var err error
 		c, err = s.store.CustomerByEmail(ctx, domainID, email)
 		return account{id: c.ID, domainID: c.DomainID, hash: c.PasswordHash, active: c.Status == customers.StatusActive}, err
@@ -290,17 +278,29 @@ func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password
 	if err != nil {
 		return "", customers.Customer{}, err
 	}
-	sess := Session{Kind: KindCustomer, DomainID: acct.domainID, SubjectID: acct.id, Epoch: c.SessionEpoch}
+	token, err := s.SignIn(ctx, c)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	return token, c, nil
+}
+
+// SignIn opens a session for customer c, whose identity the caller has
+// established (its password checked, or the account just created by its
+// owner), and records the sign-in. The session may only change the
+// password when c must choose a new one.
+func (s *Service) SignIn(ctx context.Context, c customers.Customer) (string, error) {
+	sess := Session{Kind: KindCustomer, DomainID: c.DomainID, SubjectID: c.ID, Epoch: c.SessionEpoch}
 	if c.MustChangePassword {
 		sess.Scope = ScopePasswordChange
 	}
 	token, err := s.open(ctx, sess)
 	if err != nil {
-		return "", customers.Customer{}, err
+		return "", err
 	}
 	s.audit(ctx, audit.Record{DomainID: c.DomainID, ActorType: audit.ActorCustomer, ActorID: c.ID, Action: audit.ActionLoginSuccess,
 		TargetType: audit.TargetCustomer, TargetID: c.ID, Outcome: audit.OutcomeSuccess})
-	return token, c, nil
+	return token, nil
 }
 
 // ChangePassword sets a signed-in customer's new password after checking the

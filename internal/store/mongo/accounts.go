@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/faults"
@@ -17,9 +18,9 @@ import (
 )
 
 type domainDoc struct {
-	ID            string    `bson:"_id"`
-	Slug          string    `bson:"slug"`
-	Name          string    `bson:"name"`
+	ID            string               `bson:"_id"`
+	Slug          string               `bson:"slug"`
+	Name          string               `bson:"name"`
 	DefaultRegion string               `bson:"defaultRegion"`
 	SignUpPolicy  domains.SignUpPolicy `bson:"signUpPolicy"`
 	CreatedAt     time.Time            `bson:"createdAt"`
@@ -161,6 +162,21 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 	return nil
 }
 
+// CreateCustomer implements customers.Store, with the audit record in the
+// customer's outbox (see outbox.go).
+func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
+	doc, items := newCustomerDoc(c), outboxItems(rec, nil)
+	doc.Outbox = items
+	_, err := s.customers.InsertOne(ctx, doc)
+	if err == nil {
+		err = s.relay(ctx, s.customers, c.ID, items)
+	}
+	if err != nil {
+		return fmt.Errorf("create customer: %w", mapErr(err))
+	}
+	return nil
+}
+
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
 	return s.findCustomer(ctx, bson.D{{Key: "_id", Value: id}})
@@ -206,6 +222,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	if u.MustChangePassword != nil {
 		set = append(set, bson.E{Key: "mustChangePassword", Value: *u.MustChangePassword})
 	}
+	set = append(set, profileSet(u)...)
 	inc := bson.D{{Key: "version", Value: 1}}
 	if u.EndSessions {
 		inc = append(inc, bson.E{Key: "sessionEpoch", Value: 1})
@@ -216,10 +233,19 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}})
 	}
 	filter := bson.D{{Key: "_id", Value: u.ID}, {Key: "version", Value: u.Version}}
+	if taken, err := s.emailTaken(ctx, u); err != nil || taken {
+		if taken {
+			err = customers.ErrEmailTaken
+		}
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, mapErr(err))
+	}
 	var doc customerDoc
 	err := s.customers.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		err = missed(ctx, s.customers, u.ID)
+	}
+	if u.Email != nil && mongo.IsDuplicateKeyError(err) { // the one unique index an update can break
+		err = customers.ErrEmailTaken
 	}
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, mapErr(err))

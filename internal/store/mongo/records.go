@@ -88,6 +88,7 @@ type auditDoc struct {
 	RequestID  string    `bson:"requestId"`
 	Outcome    string    `bson:"outcome"`
 	AssistID   string    `bson:"assistId,omitempty"`
+	Details    string    `bson:"details,omitempty"` // sealed, see internal/shred
 }
 
 // AppendAudit implements audit.Store.

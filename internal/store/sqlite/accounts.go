@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/faults"
@@ -102,25 +103,13 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // InsertCustomers implements customers.Store: all or none are stored.
 func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
-			password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
 		if err != nil {
 			return err
 		}
 		defer insert.Close()
 		for _, c := range cs {
-			lastKey, firstKey := customers.SortKeys(c)
-			label, err := allocateLabel(ctx, tx, orderKey{lastKey, firstKey, c.ID})
-			if err != nil {
-				return err
-			}
-			if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
-				c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
-				c.MustChangePassword, c.SessionEpoch); err != nil {
-				return err
-			}
-			if err := indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens); err != nil {
+			if err := insertCustomer(ctx, tx, insert, c); err != nil {
 				return err
 			}
 		}
@@ -130,6 +119,46 @@ func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) er
 		return fmt.Errorf("insert customers: %w", mapErr(err))
 	}
 	return nil
+}
+
+// CreateCustomer implements customers.Store: the customer and its audit
+// record in one transaction.
+func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		if err := insertCustomer(ctx, tx, insert, c); err != nil {
+			return err
+		}
+		return writeRecords(ctx, tx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("create customer: %w", mapErr(err))
+	}
+	return nil
+}
+
+const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
+	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertCustomer writes c with insert (insertCustomerSQL prepared in tx),
+// its place in the name order and its search index row.
+func insertCustomer(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, c customers.Customer) error {
+	lastKey, firstKey := customers.SortKeys(c)
+	label, err := allocateLabel(ctx, tx, orderKey{lastKey, firstKey, c.ID})
+	if err != nil {
+		return err
+	}
+	if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
+		c.MustChangePassword, c.SessionEpoch); err != nil {
+		return err
+	}
+	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
@@ -206,11 +235,13 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	if u.EndSessions {
 		sets = append(sets, "session_epoch = session_epoch + 1")
 	}
+	profile, profileArgs := profileSets(u)
+	sets, args = append(sets, profile...), append(args, profileArgs...)
 	args = append(args, u.ID, u.Version)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, args...)
 		if err != nil {
-			return err
+			return emailTaken(u, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -218,6 +249,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		if n == 0 {
 			return missed(ctx, tx, "customers", u.ID)
+		}
+		if err := reindexCustomer(ctx, tx, u); err != nil {
+			return err
 		}
 		if err := writeRecords(ctx, tx, u.Audit, u.Events...); err != nil {
 			return err

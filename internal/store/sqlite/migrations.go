@@ -172,6 +172,16 @@ ALTER TABLE devices ADD COLUMN mac_address TEXT NOT NULL DEFAULT '';
 UPDATE devices SET serial_number = backfill_device_serial(id, model), mac_address = backfill_device_mac(id);
 CREATE UNIQUE INDEX devices_domain_serial ON devices (domain_id, serial_number);
 `,
+	// 7: every customer's data key (crypto-shredding, see internal/shred),
+	// and audit records' details, sealed under such a key.
+	`
+CREATE TABLE customer_keys (
+	customer_id TEXT PRIMARY KEY,
+	key         BLOB NOT NULL,
+	created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE audit ADD COLUMN details TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

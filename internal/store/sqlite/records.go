@@ -79,9 +79,9 @@ func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
 func writeRecords(ctx context.Context, tx *sql.Tx, r audit.Record, evs ...events.Event) error {
 	if r.ID != "" {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit (id, domain_id, at, actor_type, actor_id, acting_for, action,
-			target_type, target_id, reason, request_id, outcome, assist_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			target_type, target_id, reason, request_id, outcome, assist_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.DomainID, millis(r.At), r.ActorType, r.ActorID, r.ActingFor, r.Action, r.TargetType, r.TargetID, r.Reason,
-			r.RequestID, r.Outcome, r.AssistID)
+			r.RequestID, r.Outcome, r.AssistID, r.Details)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Store) AuditRecordsOfAssists(ctx context.Context, ids []string) (map[st
 
 func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]audit.Record, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, domain_id, at, actor_type, actor_id, acting_for, action, target_type,
-		target_id, reason, request_id, outcome, assist_id FROM audit WHERE `+where, args...)
+		target_id, reason, request_id, outcome, assist_id, details FROM audit WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit records: %w", mapErr(err))
 	}
@@ -185,7 +185,7 @@ func (s *Store) auditWhere(ctx context.Context, where string, args ...any) ([]au
 		var r audit.Record
 		var at int64
 		if err := rows.Scan(&r.ID, &r.DomainID, &at, &r.ActorType, &r.ActorID, &r.ActingFor, &r.Action, &r.TargetType,
-			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome, &r.AssistID); err != nil {
+			&r.TargetID, &r.Reason, &r.RequestID, &r.Outcome, &r.AssistID, &r.Details); err != nil {
 			return nil, fmt.Errorf("audit records: %w", mapErr(err))
 		}
 		r.At = fromMillis(at)

@@ -118,6 +118,8 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 			return s.CreateAssist(ctx, other, record(audit.ActionAssistStarted), []events.Event{event(events.AssistStarted)})
 		}},
 		{"UseTicket", func(ctx context.Context) error { return s.UseTicket(ctx, a.ID) }},
+		{"CustomerKey", func(ctx context.Context) error { return second(s.CustomerKey(ctx, c.ID)) }},
+		{"DeleteCustomerKey", func(ctx context.Context) error { return s.DeleteCustomerKey(ctx, ids.New()) }},
 		{"EndAssist (endAssist)", func(ctx context.Context) error {
 			return s.EndAssist(ctx, a.ID, assist.StateEnded, "op", now(), record(audit.ActionAssistEnded), []events.Event{event(events.AssistEnded)})
 		}},
@@ -150,6 +152,7 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 			return second(s.AuditRecordsOfAssists(ctx, []string{a.ID}))
 		}},
 		{"RecentEvents", func(ctx context.Context) error { return second(RecentEvents(ctx, s, d.ID, 10)) }},
+		{"CustomerKeys", func(ctx context.Context) error { return second(s.CustomerKeys(ctx, []string{c.ID})) }},
 		{"TailPosition", func(ctx context.Context) error { return second(s.TailPosition(ctx, "nobody")) }},
 		{"AssistByID", func(ctx context.Context) error { return second(s.AssistByID(ctx, a.ID)) }},
 		{"AssistsByIDs", func(ctx context.Context) error { return second(s.AssistsByIDs(ctx, []string{a.ID})) }},

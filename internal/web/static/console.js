@@ -356,21 +356,35 @@ function updateCustomer(changed) {
   }
 }
 
+/** A corrected name, email or phone: the list shows it, the details are read again (activity too). */
+function updateProfile(changed) {
+  state.customers = state.customers.map((c) => (c.id === changed.id ? { ...c, ...changed } : c));
+  if (state.customers.some((c) => c.id === changed.id)) renderList();
+  if (state.selected?.id === changed.id) select(changed.id, { focus: false });
+}
+
 function watchStatusChanges() {
   state.unsubscribe?.();
-  state.unsubscribe = subscribe(`subscription { customerStatusChanged {
-      customer { ${CUSTOMER_FIELDS} } status changedBy { id name } } }`, {}, {
+  const live = (query, onData) => subscribe(query, {}, {
     token: state.token,
-    onData: (data) => {
-      const change = data.customerStatusChanged;
-      updateCustomer(change.customer);
-      if (change.changedBy && change.changedBy.id !== state.operator?.id) {
-        announce(`${fullName(change.customer)} was ${statusLabel(change.status).toLowerCase()} by ${change.changedBy.name}.`);
-      }
-    },
+    onData,
     onReconnect: () => { search(); if (state.selected) select(state.selected.id); },
     onEnd: () => signOut('Your session has ended. Sign in again.'),
   });
+  const others = (change) => change.changedBy && change.changedBy.id !== state.operator?.id;
+  const statuses = live(`subscription { customerStatusChanged {
+      customer { ${CUSTOMER_FIELDS} } status changedBy { id name } } }`, (data) => {
+    const change = data.customerStatusChanged;
+    updateCustomer(change.customer);
+    if (others(change)) announce(`${fullName(change.customer)} was ${statusLabel(change.status).toLowerCase()} by ${change.changedBy.name}.`);
+  });
+  const profiles = live(`subscription { customerProfileChanged {
+      customer { ${CUSTOMER_FIELDS} } changedBy { id name } } }`, (data) => {
+    const change = data.customerProfileChanged;
+    updateProfile(change.customer);
+    if (others(change)) announce(`${fullName(change.customer)}'s details were corrected by ${change.changedBy.name}.`);
+  });
+  state.unsubscribe = () => { statuses(); profiles(); };
 }
 
 // ---- Start ----

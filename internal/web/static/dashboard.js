@@ -52,7 +52,56 @@ function end(message, isError = false) {
   }
   $('sign-in-domain').value = localStorage.getItem(DOMAIN_KEY) || new URLSearchParams(location.search).get('domain') || '';
   showSection('sign-in');
+  offerSignUp();
 }
+
+/** Shows "Create an account" when the company typed takes sign-ups. */
+async function offerSignUp() {
+  const domain = $('sign-in-domain').value.trim();
+  let open = false;
+  if (domain) {
+    try {
+      open = (await call('query($d: String!) { signUpOpen(domain: $d) }', { d: domain })).signUpOpen;
+    } catch { /* offer nothing when the server cannot say */ }
+  }
+  if ($('sign-in-domain').value.trim() === domain) $('sign-up-offer').hidden = !open;
+}
+$('sign-in-domain').addEventListener('change', offerSignUp);
+
+$('sign-up-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  $('sign-up-domain').value = $('sign-in-domain').value.trim();
+  showSection('sign-up');
+  $('sign-up-first').focus();
+});
+$('sign-in-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  showSection('sign-in');
+});
+
+$('sign-up-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const input = Object.fromEntries(['domain', 'firstName', 'lastName', 'email', 'phone', 'password'].map((k) => [k, form[k].value]));
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: SignUpInput!) {
+        signUp(input: $input) { token userErrors { field message code } } }`, { input });
+      const payload = data.signUp;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      state.token = payload.token;
+      sessionStorage.setItem(TOKEN_KEY, state.token);
+      localStorage.setItem(DOMAIN_KEY, input.domain.trim());
+      form.reset();
+      $('notice').textContent = '';
+      await enter();
+      announce('Your account is ready.');
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
 
 handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
   login(input: $input) { token mustChangePassword userErrors { field message code } } }`, async (payload, input) => {

@@ -90,7 +90,7 @@ export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '');
 const ACTIVITY = {
   authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_logout: 'Signed out',
   authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_disabled: 'Account disabled',
-  user_enabled: 'Account enabled', device_updated: 'Device changed', assist_started: 'Remote assistance started',
+  user_enabled: 'Account enabled', user_updated: 'Details corrected', device_updated: 'Device changed', assist_started: 'Remote assistance started',
   assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
 };
 
