@@ -137,23 +137,7 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.
 func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error) {
-	p, err := r.operator(ctx, operators.PermViewCustomer)
-	if err != nil {
-		return nil, err
-	}
-	only := ""
-	if customerID != nil {
-		if only, err = idOf(typeCustomer, *customerID); err != nil {
-			return nil, err
-		}
-	}
-	inDomain := func(e events.Event) bool {
-		return e.Type == events.StatusChanged && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
-	}
-	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (*model.CustomerStatusChange, bool) {
-		change, err := r.statusChanges.get(e.ID, func() (*model.CustomerStatusChange, error) { return r.statusChange(context.WithoutCancel(ctx), e) })
-		return change, err == nil // skip an event whose customer cannot be read rather than end the stream
-	}), nil
+	return customerChanges(ctx, r.Resolver, customerID, events.StatusChanged, &r.statusChanges, r.statusChange)
 }
 
 // Customer returns graph.CustomerResolver implementation.

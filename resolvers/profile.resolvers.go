@@ -58,21 +58,5 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 
 // CustomerProfileChanged is the resolver for the customerProfileChanged field.
 func (r *subscriptionResolver) CustomerProfileChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerProfileChange, error) {
-	p, err := r.operator(ctx, operators.PermViewCustomer)
-	if err != nil {
-		return nil, err
-	}
-	only := ""
-	if customerID != nil {
-		if only, err = idOf(typeCustomer, *customerID); err != nil {
-			return nil, err
-		}
-	}
-	inDomain := func(e events.Event) bool {
-		return e.Type == events.ProfileUpdated && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
-	}
-	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (*model.CustomerProfileChange, bool) {
-		change, err := r.profileChanges.get(e.ID, func() (*model.CustomerProfileChange, error) { return r.profileChange(context.WithoutCancel(ctx), e) })
-		return change, err == nil // skip an event whose customer cannot be read rather than end the stream
-	}), nil
+	return customerChanges(ctx, r.Resolver, customerID, events.ProfileUpdated, &r.profileChanges, r.profileChange)
 }

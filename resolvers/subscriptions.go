@@ -7,6 +7,7 @@ import (
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/operators"
 )
 
 // forward returns a subscription resolver's channel: the mappings of the
@@ -50,6 +51,32 @@ func (r *Resolver) profileChange(ctx context.Context, e events.Event) (*model.Cu
 		change.ChangedBy = mapAssistingOperator(op)
 	}
 	return change, nil
+}
+
+// customerChanges streams to an operator with VIEW_CUSTOMER the events of
+// type t of its domain's customers (of one customer when customerID is
+// given), each mapped by read once whatever the number of subscribers
+// (memo). An event whose customer cannot be read is skipped rather than
+// ending the stream.
+func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string, t events.Type, memo *eventMemo[T],
+	read func(context.Context, events.Event) (T, error)) (<-chan T, error) {
+	p, err := r.operator(ctx, operators.PermViewCustomer)
+	if err != nil {
+		return nil, err
+	}
+	only := ""
+	if customerID != nil {
+		if only, err = idOf(typeCustomer, *customerID); err != nil {
+			return nil, err
+		}
+	}
+	inDomain := func(e events.Event) bool {
+		return e.Type == t && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
+	}
+	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (T, bool) {
+		change, err := memo.get(e.ID, func() (T, error) { return read(context.WithoutCancel(ctx), e) })
+		return change, err == nil
+	}), nil
 }
 
 // eventMemo computes what one event's subscribers are sent once, however
