@@ -1,4 +1,4 @@
-// The operator console: sign-in, the Customers screen and its three actions.
+// The operator console: sign-in, the Customers screen, new customers and the actions on one.
 import { request, subscribe, errorCode } from './gql.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
@@ -8,7 +8,8 @@ const PAGE_SIZE = 25;
 const DEBOUNCE_MS = 100;
 const SPINNER_AFTER_MS = 200;
 
-const CUSTOMER_FIELDS = 'id firstName lastName email phone status';
+const CUSTOMER_FIELDS = 'id firstName lastName email phone status version';
+const PROFILE = ['firstName', 'lastName', 'email', 'phone']; // what the Edit dialog corrects
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -18,6 +19,7 @@ const state = {
   endCursor: null,
   latestRequest: 0, // responses to older requests are discarded
   selected: null, // the customer shown in the details pane
+  editing: null, // the profile and version the Edit dialog started from
   unsubscribe: null,
 };
 
@@ -49,6 +51,8 @@ function signOut(message = '') {
   $('more').hidden = true;
   $('details').hidden = true; // nothing of this session stays on the page for the next one
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+  for (const form of document.querySelectorAll('dialog form')) form.reset(); // nor what was typed in a dialog
+  $('new-customer').hidden = true;
   $('who').hidden = true;
   announce('');
   $('sign-in-notice').textContent = message;
@@ -77,6 +81,7 @@ async function enter() {
   state.operator = data.viewer;
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
   $('who').hidden = false;
+  $('new-customer').hidden = !can('EDIT_CUSTOMER');
   showSection('customers');
   $('search').focus();
   watchStatusChanges();
@@ -178,7 +183,9 @@ function renderDetails() {
   const focused = $('details').contains(document.activeElement) ? document.activeElement.id : '';
   $('details').hidden = false;
   $('details').replaceChildren(...[
-    h('h3', { id: 'details-name' }, fullName(c)),
+    h('div', { class: 'details-head' },
+      h('h3', { id: 'details-name' }, fullName(c)),
+      can('EDIT_CUSTOMER') && h('button', { type: 'button', class: 'secondary', id: 'edit-action', 'aria-describedby': 'details-name', onclick: openEdit }, 'Edit')),
     h('dl', {},
       h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${c.status.toLowerCase()}`, id: 'details-status' }, statusLabel(c.status))),
       h('dt', {}, 'Email'), h('dd', {}, c.email),
@@ -190,10 +197,10 @@ function renderDetails() {
         `${d.name} · ${d.model} · ${d.online ? 'online' : 'offline'}`, deviceIDs(d))))
       : h('p', { class: 'hint' }, 'No devices.'),
     h('div', { class: 'actions' },
-      can('RESET_PASSWORD') && h('button', { type: 'button', onclick: openReset }, 'Reset Password'),
+      can('RESET_PASSWORD') && h('button', { type: 'button', id: 'reset-action', onclick: openReset }, 'Reset Password'),
       can('SET_ACCOUNT_STATUS') && h('button', { type: 'button', class: disabled ? '' : 'danger', id: 'status-action', onclick: openStatus },
         disabled ? 'Enable Account' : 'Disable Account'),
-      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', onclick: openAssist, disabled }, 'Remote Assistance')),
+      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', id: 'assist-action', onclick: openAssist, disabled }, 'Remote Assistance')),
     c.assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
       h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
       h('ul', { class: 'plain' }, c.assists.map((a) => h('li', {},
@@ -220,14 +227,25 @@ async function endAssist(assistance) {
 }
 
 // Dialogs: native <dialog> gives the focus trap, Escape to close and focus back to the opener.
+// The details are drawn anew when they change, so the button that opened a dialog may be gone
+// when it closes: the focus then goes to the button with its id, else to the details or the search.
+let opener = '';
 function openDialog(id) {
   const dialog = $(id);
   const form = dialog.querySelector('form');
   form.reset();
   clearErrors(form);
-  for (const el of dialog.querySelectorAll('[data-customer-name]')) el.textContent = fullName(state.selected);
+  if (state.selected) for (const el of dialog.querySelectorAll('[data-customer-name]')) el.textContent = fullName(state.selected);
+  opener = document.activeElement?.id || '';
   dialog.showModal();
   return form;
+}
+for (const dialog of document.querySelectorAll('dialog')) {
+  dialog.addEventListener('close', () => {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    const target = (opener && $(opener)) || (!$('details').hidden && $('details')) || $('search');
+    if (target.offsetParent !== null) target.focus();
+  });
 }
 for (const button of document.querySelectorAll('dialog [data-close]')) {
   button.addEventListener('click', () => button.closest('dialog').close());
@@ -341,6 +359,132 @@ $('assist-form').addEventListener('submit', async (event) => {
   });
 });
 $('assist-link').querySelector('a').addEventListener('click', () => $('assist-dialog').close());
+
+// ---- New customer ----
+
+$('new-customer').addEventListener('click', () => openDialog('create-dialog'));
+
+$('create-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const input = {
+    ...Object.fromEntries(PROFILE.map((k) => [k, form[k].value])),
+    password: form.password.value, confirmPassword: form.confirmPassword.value,
+    requireChangeOnNextLogin: form.requireChangeOnNextLogin.checked,
+  };
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: CreateCustomerInput!) {
+        createCustomer(input: $input) { customer { ${CUSTOMER_FIELDS} } userErrors { field message code } } }`, { input });
+      const payload = data.createCustomer;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      form.reset(); // the password leaves the page
+      form.closest('dialog').close();
+      const created = payload.customer;
+      announce(`${fullName(created)}'s account is created${input.requireChangeOnNextLogin ? '; they choose a new password at the first sign-in' : ''}.`);
+      // The list shows the new customer, selected, with its details.
+      $('search').value = created.email;
+      clearTimeout(debounceTimer);
+      await search();
+      await select(created.id);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+// ---- Edit a customer's profile ----
+
+const profileOf = (c) => Object.fromEntries(PROFILE.map((k) => [k, c[k]]));
+
+function openEdit() {
+  const c = state.selected;
+  const form = openDialog('edit-dialog');
+  clearNotes(form);
+  state.editing = { id: c.id, version: c.version, ...profileOf(c) };
+  for (const k of PROFILE) form[k].value = c[k];
+}
+
+function clearNotes(form) {
+  for (const el of form.querySelectorAll('.field-note')) el.remove();
+  for (const el of form.querySelectorAll('[data-note]')) {
+    el.removeAttribute('data-note');
+    el.removeAttribute('aria-describedby');
+  }
+}
+
+/** Shows, under a field, a note about it (what someone else set meanwhile). */
+function note(input, text) {
+  const id = `${input.id}-note`;
+  input.setAttribute('data-note', '');
+  input.setAttribute('aria-describedby', id);
+  input.closest('.field').append(h('p', { class: 'field-note', id }, text));
+}
+
+$('edit-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  clearNotes(form);
+  const base = state.editing;
+  const changes = Object.fromEntries(PROFILE.filter((k) => form[k].value !== base[k]).map((k) => [k, form[k].value]));
+  if (Object.keys(changes).length === 0) {
+    form.closest('dialog').close();
+    announce('Nothing was changed.');
+    return;
+  }
+  let focus = null;
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: UpdateCustomerInput!) {
+        updateCustomer(input: $input) { changed customer { ${CUSTOMER_FIELDS} } userErrors { field message code } } }`,
+      { input: { customerId: base.id, version: base.version, ...changes } });
+      const payload = data.updateCustomer;
+      if (payload.userErrors.some((e) => e.code === 'CONFLICT')) {
+        focus = await afterConflict(form, base);
+        return;
+      }
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      form.closest('dialog').close();
+      state.editing = null;
+      announce(payload.changed ? `${fullName(payload.customer)}'s details are saved.` : 'Nothing was changed.');
+      updateProfile(payload.customer);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+  focus?.focus();
+});
+
+/**
+ * Someone changed the customer after the dialog was filled: the details are
+ * read again, and the dialog keeps every value the operator typed. A field
+ * the operator left alone takes the new value; one both changed keeps the
+ * operator's, with a note saying what the other person set. Saving again
+ * then decides on the customer as it is now. Returns the field to focus.
+ */
+async function afterConflict(form, base) {
+  await select(base.id, { focus: false });
+  const now = state.selected?.id === base.id ? state.selected : null;
+  if (!now || now.version === base.version) {
+    formError(form, 'Someone else changed this customer while you were editing, and it could not be read again. Cancel, then open Edit again.');
+    return null;
+  }
+  let first = null;
+  for (const k of PROFILE) {
+    if (now[k] === base[k]) continue; // the other person left it alone
+    if (form[k].value === base[k]) form[k].value = now[k]; // so did the operator: theirs it is
+    else if (form[k].value !== now[k]) {
+      note(form[k], `Changed meanwhile to “${now[k] || 'no phone'}”. Saving keeps what you typed.`);
+      first ??= form[k];
+    }
+  }
+  state.editing = { id: now.id, version: now.version, ...profileOf(now) };
+  for (const el of form.querySelectorAll('[data-customer-name]')) el.textContent = fullName(now);
+  formError(form, 'Someone else changed this customer while you were editing. The details show their change now; what you typed is still here: check it, then save again.');
+  return first || PROFILE.map((k) => form[k]).find((el) => el.value !== now[k]) || form.firstName;
+}
 
 // ---- Live status changes ----
 

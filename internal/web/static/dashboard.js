@@ -43,6 +43,8 @@ function end(message, isError = false) {
   $('devices').replaceChildren();
   $('recent').replaceChildren();
   $('activity').replaceChildren();
+  $('download-status').textContent = '';
+  $('download-error').textContent = '';
   announce('');
   $('notice').textContent = message;
   $('notice').classList.toggle('error', isError);
@@ -288,6 +290,33 @@ function renderActivity({ activity, accessHistory }) {
       ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${activityLabel(c.action).toLowerCase()}`)))
       : h('p', { class: 'hint' }, 'Nothing was changed.'))));
 }
+
+// ---- Download my data ----
+
+const EXPORT_FILE = 'my-data.json';
+
+$('download-data').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  $('download-error').textContent = '';
+  $('download-status').textContent = 'Preparing your data…';
+  button.disabled = true;
+  try {
+    const data = await call('{ viewer { ... on Customer { dataExport } } }');
+    const url = URL.createObjectURL(new Blob([data.viewer.dataExport], { type: 'application/json' }));
+    const link = h('a', { href: url, download: EXPORT_FILE, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download has long started by then
+    $('download-status').textContent = `Your data is downloaded as ${EXPORT_FILE}.`;
+  } catch (err) {
+    $('download-status').textContent = '';
+    $('download-error').textContent = `Your data could not be downloaded: ${err.message}`;
+  } finally {
+    button.disabled = false;
+    if (document.activeElement === document.body && !button.closest('[hidden]')) button.focus();
+  }
+});
 
 // ---- Live account events ----
 

@@ -63,7 +63,11 @@ export function formError(form, message) {
   general.textContent = general.textContent ? `${general.textContent} ${message}` : message;
 }
 
-/** Disables a form's controls while fn runs. */
+/**
+ * Disables a form's controls while fn runs. A field fn marked invalid
+ * (showErrors) could not take the focus while disabled: it gets it once the
+ * form works again, if the form still shows.
+ */
 export async function busy(form, fn) {
   const controls = [...form.querySelectorAll('button, input, select, textarea')].filter((c) => !c.disabled);
   controls.forEach((c) => { c.disabled = true; });
@@ -73,6 +77,8 @@ export async function busy(form, fn) {
   } finally {
     controls.forEach((c) => { c.disabled = false; });
     form.removeAttribute('aria-busy');
+    const invalid = form.querySelector('[aria-invalid="true"]');
+    if (invalid && form.offsetParent !== null && !form.querySelector('[aria-invalid="true"]:focus')) invalid.focus();
   }
 }
 
