@@ -178,6 +178,11 @@ type ComplexityRoot struct {
 		Status         func(childComplexity int) int
 	}
 
+	DeleteCustomerPayload struct {
+		DeletedCustomerID func(childComplexity int) int
+		UserErrors        func(childComplexity int) int
+	}
+
 	Device struct {
 		ID           func(childComplexity int) int
 		MacAddress   func(childComplexity int) int
@@ -221,6 +226,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
 		CreateCustomer     func(childComplexity int, input model.CreateCustomerInput) int
+		DeleteCustomer     func(childComplexity int, input model.DeleteCustomerInput) int
 		EndAssist          func(childComplexity int, input model.EndAssistInput) int
 		Login              func(childComplexity int, input model.LoginInput) int
 		Logout             func(childComplexity int) int
@@ -868,6 +874,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerStatusChange.Status(childComplexity), true
 
+	case "DeleteCustomerPayload.deletedCustomerId":
+		if e.ComplexityRoot.DeleteCustomerPayload.DeletedCustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCustomerPayload.DeletedCustomerID(childComplexity), true
+	case "DeleteCustomerPayload.userErrors":
+		if e.ComplexityRoot.DeleteCustomerPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCustomerPayload.UserErrors(childComplexity), true
+
 	case "Device.id":
 		if e.ComplexityRoot.Device.ID == nil {
 			break
@@ -1028,6 +1047,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
+	case "Mutation.deleteCustomer":
+		if e.ComplexityRoot.Mutation.DeleteCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCustomer(childComplexity, args["input"].(model.DeleteCustomerInput)), true
 	case "Mutation.endAssist":
 		if e.ComplexityRoot.Mutation.EndAssist == nil {
 			break
@@ -1486,6 +1516,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
+			graphql.NewInputUnmarshaler("DeleteCustomerInput", ec.unmarshalInputDeleteCustomerInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
 			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
@@ -1936,7 +1967,8 @@ extend type Mutation {
 extend type Subscription {
   """
   What happens to the signed-in customer's own account: status changes, password resets, sessions
-  ended. When the account is disabled the event arrives and then the socket is closed (4403).
+  ended. When the account is disabled the event arrives and then the socket is closed (4403); when it
+  is erased, CUSTOMER_DELETED arrives and then the socket is closed (4401).
   """
   accountEvents: AccountEvent!
   """
@@ -2090,6 +2122,8 @@ enum AccountEventType {
   SESSION_REVOKED
   "Support corrected the customer's name, email or phone."
   PROFILE_UPDATED
+  "The account was erased (` + "`" + `deleteCustomer` + "`" + `): every session ended, and the socket is closed next (4401)."
+  CUSTOMER_DELETED
 }
 
 "A customer's account was disabled or enabled."
@@ -2191,6 +2225,38 @@ type UpdateDevicePayload {
   "The device as changed; null on failure."
   device: Device
   "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/erasure.graphqls", Input: `extend type Mutation {
+  """
+  Erases a customer of the operator's domain (DELETE_CUSTOMER, ADMINs only), for good: its sessions
+  end at once (open sockets are closed with 4401, a running remote assistance is revoked), its devices
+  and its data key are deleted, and its profile (names, email, phone, password hash, search entries)
+  is removed from the store, so that the email may sign up again. The audit log keeps its records,
+  which name the customer by id only: the deletion itself (` + "`" + `user_deleted` + "`" + `, with the reason and the
+  ADMIN as actor) and the earlier ones, whose ` + "`" + `details` + "`" + ` now read ` + "`" + `[erased]` + "`" + `. A reason is required
+  (REQUIRED). Another domain's customer, or one already erased, is NOT_FOUND.
+  """
+  deleteCustomer(input: DeleteCustomerInput!): DeleteCustomerPayload!
+}
+
+"Which customer to erase, and why."
+input DeleteCustomerInput {
+  "The customer's global id."
+  customerId: ID!
+  """
+  Why, up to 500 characters: required (REQUIRED when missing or blank). Kept in the audit log, which
+  outlives the customer: write no personal data here.
+  """
+  reason: String
+}
+
+"The result of ` + "`" + `deleteCustomer` + "`" + `."
+type DeleteCustomerPayload {
+  "The global id of the customer erased; null when nothing was erased."
+  deletedCustomerId: ID
+  "Why nothing was erased, if it was not."
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -2467,6 +2533,8 @@ enum Permission {
   USE_PLAYGROUND
   "Create customer accounts and correct their profiles."
   EDIT_CUSTOMER
+  "Erase a customer: the account, its devices, its sessions and its personal data."
+  DELETE_CUSTOMER
 }
 
 "Sign-in details of an operator."
@@ -2856,6 +2924,16 @@ func (ec *executionContext) childFields_CustomerStatusChange(ctx context.Context
 		return ec.fieldContext_CustomerStatusChange_occurredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedCustomerId":
+		return ec.fieldContext_DeleteCustomerPayload_deletedCustomerId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteCustomerPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteCustomerPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -312,13 +312,15 @@ const socketCloseDelay = 250 * time.Millisecond
 // closeSocketsOnEvents is the socket half of what events end (the rules
 // live with their services: sessions end in the store's write, assistance in
 // assist.RevokeOnAccountEnd): a disabled account closes the customer's
-// sockets (4403), a password reset closes them (4401), the customer's own
-// password change closes all but the new session's (4401), signing out
-// closes that session's (4401), an ended assistance closes the assisting
-// sockets (4401).
+// sockets (4403), a password reset closes them (4401), an erased customer's
+// close (4401: its tokens now answer UNAUTHENTICATED, as the socket's next
+// connection_init would), the customer's own password change closes all but
+// the new session's (4401), signing out closes that session's (4401), an
+// ended assistance closes the assisting sockets (4401).
 func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
 	relevant := func(e events.Event) bool {
-		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked
+		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked ||
+			e.Type == events.CustomerDeleted
 	}
 	broker.React(ctx, relevant, func(e events.Event) {
 		subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
@@ -331,6 +333,8 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 			subject, reason = assistSubject(e.Data[events.KeyAssistID]), "assistance ended"
 		case e.Type == events.PasswordReset:
 			reason = "session ended by a password reset"
+		case e.Type == events.CustomerDeleted:
+			reason = "account deleted"
 		case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
 			code, reason = closeForbidden, "account disabled"
 		default:

@@ -83,7 +83,7 @@ func TestPermissionMatrix(t *testing.T) {
 	want := map[string][]string{
 		demo.SupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER"},
 		demo.AdminEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER",
-			"SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND"},
+			"SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND", "DELETE_CUSTOMER"},
 	}
 	ids := map[string]string{}
 	tokens := map[string]string{}

@@ -292,6 +292,23 @@ type CustomerStatusChange struct {
 	OccurredAt time.Time `json:"occurredAt"`
 }
 
+// Which customer to erase, and why.
+type DeleteCustomerInput struct {
+	// The customer's global id.
+	CustomerID string `json:"customerId"`
+	// Why, up to 500 characters: required (REQUIRED when missing or blank). Kept in the audit log, which
+	// outlives the customer: write no personal data here.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The result of `deleteCustomer`.
+type DeleteCustomerPayload struct {
+	// The global id of the customer erased; null when nothing was erased.
+	DeletedCustomerID *string `json:"deletedCustomerId,omitempty"`
+	// Why nothing was erased, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A connected thing a customer owns.
 type Device struct {
 	// The device's opaque global id.
@@ -625,6 +642,8 @@ const (
 	AccountEventTypeSessionRevoked AccountEventType = "SESSION_REVOKED"
 	// Support corrected the customer's name, email or phone.
 	AccountEventTypeProfileUpdated AccountEventType = "PROFILE_UPDATED"
+	// The account was erased (`deleteCustomer`): every session ended, and the socket is closed next (4401).
+	AccountEventTypeCustomerDeleted AccountEventType = "CUSTOMER_DELETED"
 )
 
 var AllAccountEventType = []AccountEventType{
@@ -634,11 +653,12 @@ var AllAccountEventType = []AccountEventType{
 	AccountEventTypeAssistEnded,
 	AccountEventTypeSessionRevoked,
 	AccountEventTypeProfileUpdated,
+	AccountEventTypeCustomerDeleted,
 }
 
 func (e AccountEventType) IsValid() bool {
 	switch e {
-	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked, AccountEventTypeProfileUpdated:
+	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked, AccountEventTypeProfileUpdated, AccountEventTypeCustomerDeleted:
 		return true
 	}
 	return false
@@ -1072,6 +1092,8 @@ const (
 	PermissionUsePlayground Permission = "USE_PLAYGROUND"
 	// Create customer accounts and correct their profiles.
 	PermissionEditCustomer Permission = "EDIT_CUSTOMER"
+	// Erase a customer: the account, its devices, its sessions and its personal data.
+	PermissionDeleteCustomer Permission = "DELETE_CUSTOMER"
 )
 
 var AllPermission = []Permission{
@@ -1085,11 +1107,12 @@ var AllPermission = []Permission{
 	PermissionEndAnyAssist,
 	PermissionUsePlayground,
 	PermissionEditCustomer,
+	PermissionDeleteCustomer,
 }
 
 func (e Permission) IsValid() bool {
 	switch e {
-	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground, PermissionEditCustomer:
+	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground, PermissionEditCustomer, PermissionDeleteCustomer:
 		return true
 	}
 	return false

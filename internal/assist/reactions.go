@@ -13,12 +13,14 @@ import (
 )
 
 // accountEnd returns why e ends the customer's sessions, and so its remote
-// assistance: the account disabled, a password set by support, or the
-// customer's own new password. It returns "" for any other event.
+// assistance: the account disabled or erased, a password set by support,
+// or the customer's own new password. It returns "" for any other event.
 func accountEnd(e events.Event) string {
 	switch {
 	case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
 		return "account disabled"
+	case e.Type == events.CustomerDeleted:
+		return "account deleted"
 	case e.Type == events.PasswordReset:
 		return "session ended by a password reset"
 	case e.Type == events.SessionRevoked && e.Data[events.KeyKeepSession] != "":

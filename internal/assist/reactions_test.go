@@ -80,6 +80,9 @@ func TestRevokeOnAccountEnd(t *testing.T) {
 		{"enabled", func(c customers.Customer) events.Event {
 			return events.Event{Type: events.StatusChanged, Data: map[string]string{events.KeyStatus: string(customers.StatusActive)}}
 		}, false},
+		{"erased", func(c customers.Customer) events.Event {
+			return events.Event{Type: events.CustomerDeleted}
+		}, true},
 		{"a password reset by support", func(c customers.Customer) events.Event {
 			return events.Event{Type: events.PasswordReset, Data: map[string]string{}}
 		}, true},

@@ -37,6 +37,9 @@ const (
 	// ActionUserUpdated is a correction of a customer's profile; its reason
 	// names the fields that changed, its Details carry old and new values.
 	ActionUserUpdated = "user_updated"
+	// ActionUserDeleted is a customer erased; its reason is the operator's,
+	// and it names the customer by id only.
+	ActionUserDeleted = "user_deleted"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
 	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;

@@ -76,6 +76,7 @@ type Store interface {
 	UpdateCustomer(ctx context.Context, u Update) (Customer, error)
 	SearchStore
 	KeyStore
+	Eraser
 }
 
 // Update is one change of a customer; nil fields stay as they are.

@@ -18,6 +18,8 @@ const (
 	AssistEnded    Type = "ASSIST_ENDED"
 	SessionRevoked Type = "SESSION_REVOKED"
 	ProfileUpdated Type = "PROFILE_UPDATED"
+	// CustomerDeleted says a customer was erased: its sessions ended with it.
+	CustomerDeleted Type = "CUSTOMER_DELETED"
 	// TailGap is not stored: the store's tail hands it out when events were
 	// lost before this process read them.
 	TailGap Type = "TAIL_GAP"

@@ -48,6 +48,9 @@ const (
 	PermUsePlayground Permission = "USE_PLAYGROUND"
 	// PermEditCustomer creates customer accounts and corrects their profiles.
 	PermEditCustomer Permission = "EDIT_CUSTOMER"
+	// PermDeleteCustomer erases a customer: its account, devices, sessions
+	// and personal data (internal/customers Service.Delete).
+	PermDeleteCustomer Permission = "DELETE_CUSTOMER"
 )
 
 var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
@@ -56,7 +59,7 @@ var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, Per
 var permissions = map[Role][]Permission{
 	RoleSupport: supportPermissions,
 	RoleAdmin: append(slices.Clone(supportPermissions), PermSetAccountStatus, PermViewAuditLog, PermManageOperators,
-		PermEndAnyAssist, PermUsePlayground),
+		PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer),
 }
 
 // Permissions returns what role may do, in a stable order.

@@ -7,7 +7,7 @@ import (
 
 func TestGrantTable(t *testing.T) {
 	supportGrants := []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
-	adminOnly := []Permission{PermSetAccountStatus, PermViewAuditLog, PermManageOperators, PermEndAnyAssist, PermUsePlayground}
+	adminOnly := []Permission{PermSetAccountStatus, PermViewAuditLog, PermManageOperators, PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer}
 	tests := []struct {
 		perm           Permission
 		support, admin bool
@@ -22,6 +22,7 @@ func TestGrantTable(t *testing.T) {
 		{PermManageOperators, false, true},
 		{PermEndAnyAssist, false, true},
 		{PermUsePlayground, false, true},
+		{PermDeleteCustomer, false, true},
 		{"ROOT_SHELL", false, false}, // deny by default
 		{"search_customers", false, false},
 		{"", false, false},

@@ -184,7 +184,7 @@ func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer
 
 // CustomersByIDs implements customers.Store.
 func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.Customer, error) {
-	docs, err := findByIDs[customerDoc](ctx, s.customers, ids)
+	docs, err := findByIDs[customerDoc](ctx, s.customers, ids, notErased)
 	if err != nil {
 		return nil, fmt.Errorf("customers by id: %w", err)
 	}
@@ -202,7 +202,7 @@ func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (cu
 
 func (s *Store) findCustomer(ctx context.Context, filter bson.D) (customers.Customer, error) {
 	var doc customerDoc
-	if err := s.customers.FindOne(ctx, filter).Decode(&doc); err != nil {
+	if err := s.customers.FindOne(ctx, append(filter, notErased)).Decode(&doc); err != nil {
 		return customers.Customer{}, fmt.Errorf("customer: %w", mapErr(err))
 	}
 	return doc.customer(), nil
@@ -259,7 +259,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 
 // CountCustomers implements customers.Store.
 func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
-	n, err := s.customers.CountDocuments(ctx, bson.D{{Key: "domainId", Value: domainID}})
+	n, err := s.customers.CountDocuments(ctx, bson.D{{Key: "domainId", Value: domainID}, notErased})
 	if err != nil {
 		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}

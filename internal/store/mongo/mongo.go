@@ -86,6 +86,10 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
+	if err := s.FinishErasures(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -182,14 +186,14 @@ func poolCleared(err error) bool {
 }
 
 // findByIDs returns the documents of coll whose _id is one of the distinct
-// non-empty ids, in one find; an empty list reads nothing. It returns its
-// errors through mapErr.
-func findByIDs[D any](ctx context.Context, coll *mongo.Collection, ids []string) ([]D, error) {
+// non-empty ids and that match the conditions also, in one find; an empty
+// list reads nothing. It returns its errors through mapErr.
+func findByIDs[D any](ctx context.Context, coll *mongo.Collection, ids []string, also ...bson.E) ([]D, error) {
 	ids = distinctIDs(ids)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := coll.Find(ctx, append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, also...))
 	if err != nil {
 		return nil, mapErr(err)
 	}

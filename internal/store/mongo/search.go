@@ -18,7 +18,7 @@ import (
 
 // searchFilter returns the filter of one tier of q (see customers.SearchQuery).
 func searchFilter(q customers.SearchQuery, tier bool) bson.D {
-	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}}
+	and := bson.A{bson.D{{Key: "domainId", Value: q.DomainID}}, bson.D{notErased}}
 	if q.Status != "" {
 		and = append(and, bson.D{{Key: "status", Value: q.Status}})
 	}

@@ -43,8 +43,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		q := url.Values{}
 		// Reads go through a memory map of up to 8 GiB of the file (no read
 		// system call per page) and a 32 MiB page cache per connection.
+		// secure_delete overwrites with zeros whatever a write frees, so
+		// that an erased customer leaves nothing in the file (see erase.go).
 		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)",
-			"mmap_size(8589934592)", "cache_size(-32768)"} {
+			"mmap_size(8589934592)", "cache_size(-32768)", "secure_delete(ON)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")

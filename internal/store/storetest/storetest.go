@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateCustomerProfile", testUpdateCustomerProfile},
 		{"RenamesKeepSearchOrder", testRenamesKeepSearchOrder},
 		{"CustomerKeys", testCustomerKeys},
+		{"DeleteCustomer", testDeleteCustomer},
 		{"SessionScopeAndEpoch", testSessionScopeAndEpoch},
 		{"TailEvents", testTailEvents},
 		{"TailResumes", testTailResumes},
