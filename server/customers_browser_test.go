@@ -303,3 +303,55 @@ func TestBrowserDownloadMyData(t *testing.T) {
 		t.Error("the export holds the password")
 	}
 }
+
+// An ADMIN deletes a customer whose dashboard is open: the dialog says what
+// erasure does and works only once the customer's email is typed; the
+// dashboard then says the account was deleted and offers the sign-in, and the
+// console finds the customer no more.
+func TestBrowserDeletingACustomerSignsItsDashboardOut(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	dashboard := b.newPage("customer")
+	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	console := b.newPage("admin")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	console.selectCustomer("casey", caseyName)
+
+	// The dialog takes the focus and says what is lost; Escape closes it and the focus returns.
+	console.do("open and escape", visible("#delete-action"),
+		waitFor(`document.querySelector('#delete-action').classList.contains('danger')`),
+		click("#delete-action"), visible("#delete-dialog"),
+		waitFor(`document.activeElement === document.querySelector('#delete-email')`),
+		waitFor(`document.querySelector('#delete-title').textContent === 'Delete Casey Customer?'`),
+		waitFor(`(t => t.includes('its devices and its personal data are removed for good') && t.includes("The audit log keeps only the customer's id"))(document.querySelector('#delete-explanation').textContent.replace(/\s+/g, ' '))`),
+		waitFor(labelled),
+		chromedp.KeyEvent(kb.Escape),
+		waitFor(`!document.querySelector('#delete-dialog').open && document.activeElement.id === 'delete-action'`))
+
+	// A wrong email keeps the button disabled; the right one, in other case and spaces, enables it.
+	console.do("wrong email", click("#delete-action"), visible("#delete-dialog"),
+		fill("#delete-reason", "Asked to be forgotten (ticket 4711)"),
+		fill("#delete-email", "casey.customer@example.co"),
+		waitFor(`document.querySelector('#delete-confirm').disabled`))
+	if got := searchEmails(t, f, f.login(t, "admin@demo.test"), "casey"); len(got) != 1 {
+		t.Fatalf("before the deletion the search finds %v", got)
+	}
+	console.do("delete", fill("#delete-email", " Casey.Customer@Example.com "),
+		waitFor(`!document.querySelector('#delete-confirm').disabled`),
+		click("#delete-confirm"),
+		waitFor(`!document.querySelector('#delete-dialog').open`),
+		waitFor(`document.querySelector('#details').hidden`),
+		waitFor(`document.querySelector('#status').textContent === 'Casey Customer was deleted, with their devices and personal data.'`),
+		waitFor(`![...document.querySelectorAll('#results .name')].some(e => e.textContent === 'Casey Customer')`),
+		waitFor(`document.activeElement.id === 'search'`))
+
+	dashboard.do("signed out", visible("#sign-in-form"),
+		waitFor(`document.querySelector('#notice').textContent.includes('Your account has been deleted')`),
+		waitFor(`document.querySelector('#account').hidden`))
+
+	console.do("search again", searchFor("casey cust"),
+		waitFor(`document.querySelector('#result-count').textContent === 'No customers match.'`))
+	if got := searchEmails(t, f, f.login(t, "admin@demo.test"), "casey"); len(got) != 0 {
+		t.Errorf("after the deletion the search finds %v", got)
+	}
+}

@@ -200,7 +200,8 @@ function renderDetails() {
       can('RESET_PASSWORD') && h('button', { type: 'button', id: 'reset-action', onclick: openReset }, 'Reset Password'),
       can('SET_ACCOUNT_STATUS') && h('button', { type: 'button', class: disabled ? '' : 'danger', id: 'status-action', onclick: openStatus },
         disabled ? 'Enable Account' : 'Disable Account'),
-      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', id: 'assist-action', onclick: openAssist, disabled }, 'Remote Assistance')),
+      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', id: 'assist-action', onclick: openAssist, disabled }, 'Remote Assistance'),
+      can('DELETE_CUSTOMER') && h('button', { type: 'button', class: 'danger', id: 'delete-action', onclick: openDelete }, 'Delete customer')),
     c.assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
       h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
       h('ul', { class: 'plain' }, c.assists.map((a) => h('li', {},
@@ -359,6 +360,55 @@ $('assist-form').addEventListener('submit', async (event) => {
   });
 });
 $('assist-link').querySelector('a').addEventListener('click', () => $('assist-dialog').close());
+
+// ---- Delete a customer (erasure) ----
+
+const sameEmail = (a, b) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+function openDelete() {
+  openDialog('delete-dialog');
+  $('delete-expected').textContent = state.selected.email;
+  $('delete-confirm').disabled = true;
+}
+
+// The confirm button works only once the customer's email is typed (case and spaces aside).
+$('delete-email').addEventListener('input', () => {
+  $('delete-confirm').disabled = !state.selected || !sameEmail($('delete-email').value, state.selected.email);
+});
+
+$('delete-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const customer = state.selected;
+  if (!customer || !sameEmail(form.email.value, customer.email)) {
+    return showErrors(form, [{ field: ['email'], message: "Type the customer's email exactly." }]);
+  }
+  if (!form.reason.value.trim()) {
+    return showErrors(form, [{ field: ['reason'], message: 'Give a reason: it is kept in the audit log.' }]);
+  }
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: DeleteCustomerInput!) {
+        deleteCustomer(input: $input) { deletedCustomerId userErrors { field message code } } }`,
+      { input: { customerId: customer.id, reason: form.reason.value.trim() } });
+      const payload = data.deleteCustomer;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      form.reset();
+      state.customers = state.customers.filter((c) => c.id !== customer.id);
+      renderList();
+      if (state.selected?.id === customer.id) state.selected = null;
+      $('details').hidden = true;
+      $('details').replaceChildren();
+      opener = 'search';
+      form.closest('dialog').close();
+      announce(`${fullName(customer)} was deleted, with their devices and personal data.`);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+  $('delete-confirm').disabled = !state.selected || !sameEmail(form.email.value, state.selected.email);
+});
 
 // ---- New customer ----
 
