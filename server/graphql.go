@@ -119,6 +119,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if gerr.Extensions["code"] == nil {
 			gerr.Extensions["code"] = codeBadRequest
 		}
+		// gqlgen quotes an undecodable body whole (passwords and all, at
+		// any size): answer with a fixed sentence instead.
+		switch {
+		case strings.HasPrefix(gerr.Message, "json request body could not be decoded"):
+			gerr.Message = `the request body is not a JSON GraphQL request such as {"query": "...", "variables": {...}}`
+		case strings.HasPrefix(gerr.Message, "could not read request body"):
+			gerr.Message = "the request body could not be read"
+		}
 		if !introspectionAllowed(ctx) {
 			// "Did you mean ..." names fields, arguments, types and enum
 			// values: the schema, to callers who may not introspect it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -176,5 +177,23 @@ func TestReasonsCannotLieToTheCustomer(t *testing.T) {
 				t.Fatal("a two-line reason was refused")
 			}
 		})
+	}
+}
+
+func TestMalformedBodiesAreNotEchoed(t *testing.T) {
+	s := startTest(t, nil)
+	for name, body := range map[string]string{
+		"a truncated sign-in": `{"query":"mutation { login(input: {domain: \"demo\", email: \"casey@example.com\", password: \"MySecretPw123\"}) { token } }",`,
+		"900 KB of garbage":   `{"query": ` + strings.Repeat("MySecretPw123 ", 64<<10),
+	} {
+		resp, err := http.Post(s.URL()+"/graphql", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(answer), "MySecretPw123") || len(answer) > 1024 || !strings.Contains(string(answer), "BAD_REQUEST") {
+			t.Errorf("%s: %d, %d bytes: %.300s", name, resp.StatusCode, len(answer), answer)
+		}
 	}
 }
