@@ -144,7 +144,7 @@ func TestSocketLimits(t *testing.T) {
 				refused++
 			}
 		}
-		if m, err := c.next(); err == nil && strings.Contains(fmt.Sprint(m["payload"]), "at most") {
+		if m, err := c.nextWithin(2 * time.Second); err == nil && strings.Contains(fmt.Sprint(m["payload"]), "at most") {
 			t.Fatalf("more refusals than subscriptions over the limit: %v", m)
 		}
 	})

@@ -41,10 +41,18 @@ func (c *wsClient) send(msg map[string]any) {
 	}
 }
 
-// next returns the next message that is not a keep-alive, answering pings.
+// next returns the next message that is not a keep-alive, answering pings,
+// waiting up to 30 s: tests decide themselves how long an event may take,
+// and a background reader must not die while a slow test is between events.
 func (c *wsClient) next() (map[string]any, error) {
+	return c.nextWithin(30 * time.Second)
+}
+
+// nextWithin is next, waiting at most d (pings do not extend it).
+func (c *wsClient) nextWithin(d time.Duration) (map[string]any, error) {
+	deadline := time.Now().Add(d)
 	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = c.conn.SetReadDeadline(deadline)
 		var msg map[string]any
 		if err := c.conn.ReadJSON(&msg); err != nil {
 			return nil, err
