@@ -158,6 +158,28 @@ func (f *accountFixture) subscribeAccountEvents(t *testing.T, token string) *wsC
 	return c
 }
 
+// awaitAccountEventsRegistered proves that c's accountEvents subscription is
+// registered on f's instance, whatever the load (a fixed sleep is not proof
+// on a busy machine): support corrects the customer's phone there, and c must
+// receive PROFILE_UPDATED within 10 s.
+func (f *accountFixture) awaitAccountEventsRegistered(t *testing.T, support string, c *wsClient) {
+	t.Helper()
+	version := f.current(t, support)["version"]
+	resp := f.post(t, support, updateCustomerMutation, profileInput(f.customerID(), version, map[string]any{"phone": fmt.Sprintf("+44 20 7946 %04d", time.Now().UnixNano()%10000)}))
+	if dig(resp.Data, "updateCustomer", "changed") != true {
+		t.Fatalf("probe update: %+v", resp)
+	}
+	for {
+		msg, err := c.nextWithin(10 * time.Second)
+		if err != nil {
+			t.Fatalf("accountEvents never delivered the probe: %v", err)
+		}
+		if ev, _ := dataOf(wsMessage{msg: msg})["accountEvents"].(map[string]any); ev["type"] == "PROFILE_UPDATED" {
+			return
+		}
+	}
+}
+
 func TestDisablingTakesEffectImmediately(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {

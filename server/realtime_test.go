@@ -241,8 +241,10 @@ func TestTwoServerProcessesShareEvents(t *testing.T) {
 	b := &accountFixture{testInstance: startProcess(t, "MONGODB_URI="+uri), customer: customer}
 
 	customerToken, _, _ := a.customerLogin(t, customerPassword)
-	customerSocket := a.subscribeAccountEvents(t, customerToken).readAll()
-	watcher := subscribe(t, a.testInstance, "graphql-transport-ws", a.login(t, demo.SupportEmail), statusSubscription, nil).readAll()
+	support := a.login(t, demo.SupportEmail)
+	customerSocket := a.subscribeAccountEvents(t, customerToken)
+	a.awaitAccountEventsRegistered(t, support, customerSocket)
+	watcher := subscribe(t, a.testInstance, "graphql-transport-ws", support, statusSubscription, nil).readAll()
 
 	resp := b.post(t, b.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": b.customerID(), "status": "DISABLED", "reason": "from B"})
 	returned := time.Now()
@@ -259,7 +261,8 @@ func TestTwoServerProcessesShareEvents(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("the operator on A got nothing")
 	}
-	event, closed := <-customerSocket, <-customerSocket
+	customerEvents := customerSocket.readAll()
+	event, closed := <-customerEvents, <-customerEvents
 	if dataOf(event)["accountEvents"] == nil || closeCode(closed.err) != closeForbidden {
 		t.Fatalf("customer socket on A: %v / %v", event.msg, closed.err)
 	}
