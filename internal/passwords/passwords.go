@@ -1,16 +1,15 @@
-// Package passwords hashes and verifies passwords with argon2id, with a bound
-// on how many hashes run at once so that a burst of logins cannot exhaust the
-// machine's memory or starve other requests.
+// Package passwords hashes passwords with argon2id and verifies them against
+// that and the formats of hashes imported from other systems (see Check),
+// with a bound on how many hashes run at once so that a burst of logins
+// cannot exhaust the machine's memory or starve other requests.
 package passwords
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -31,7 +30,10 @@ type Params struct {
 // configuration: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// ErrMalformedHash means a stored hash is not an argon2id PHC string.
+// ErrMalformedHash means a stored hash is not one Check accepts: an unknown
+// format, a broken one, or parameters out of bounds. Check's and Verify's
+// errors match it under errors.Is and say what is wrong without quoting the
+// hash.
 var ErrMalformedHash = errors.New("malformed password hash")
 
 // Hasher hashes and verifies passwords, at most a fixed number at a time.
@@ -84,11 +86,16 @@ func Encode(p Params, password string) string {
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
-// Verify reports whether password matches the PHC string encoded. It returns
-// ErrMalformedHash for a hash it cannot read and apperr.ErrRateLimited when
-// no hashing slot frees up in time.
+// Verify reports whether password matches encoded, a hash of any format
+// Check accepts (argon2id as Hash writes it, argon2i, bcrypt, and the PBKDF2
+// of passlib, Django and Keycloak), comparing in constant time inside a
+// hashing slot. It returns an error matching ErrMalformedHash for a hash
+// Check refuses, apperr.ErrRateLimited when no hashing slot frees up in
+// time, and crypto/pbkdf2's refusal in FIPS 140-only mode. After a
+// successful Verify, NeedsRehash says whether to store Hash's output
+// instead.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
-	p, salt, key, err := decode(encoded)
+	s, err := parse(encoded)
 	if err != nil {
 		return false, err
 	}
@@ -96,31 +103,5 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		return false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-	return subtle.ConstantTimeCompare(got, key) == 1, nil
-}
-
-func decode(encoded string) (Params, []byte, []byte, error) {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return Params{}, nil, nil, ErrMalformedHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return Params{}, nil, nil, ErrMalformedHash
-	}
-	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return Params{}, nil, nil, ErrMalformedHash
-	}
-	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return Params{}, nil, nil, ErrMalformedHash
-	}
-	key, err := b64.DecodeString(parts[5])
-	if err != nil || len(key) == 0 {
-		return Params{}, nil, nil, ErrMalformedHash
-	}
-	return p, salt, key, nil
+	return s.matches(password)
 }
