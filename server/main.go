@@ -5,6 +5,8 @@
 //	server [flags]                   serve (see -h for every setting)
 //	server seed -domain demo -n N    add N generated customers to a domain
 //	server create-operator ...       add an operator (and its domain) for a real deployment
+//	server backup FILE               copy the embedded store (-data-dir) to FILE, even while it serves
+//	server restore FILE              replace the embedded store with the backup FILE (no server on it)
 //	server bench-search -n N         seed N customers and measure search over HTTP (docs/BENCHMARKS.md)
 //	server bench-login               measure sign-in, and search under a brute-force burst
 //	server bench-sockets -n N        N WebSocket subscribers: memory, goroutines, delivery latency
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runSeed(ctx, args[1:], getenv, stderr)
 		case "create-operator":
 			return runCreateOperator(ctx, args[1:], getenv, stdout)
+		case "backup":
+			return runBackup(ctx, args[1:], getenv, stdout)
+		case "restore":
+			return runRestore(ctx, args[1:], getenv, stdout)
 		case "bench-search":
 			return loadgen.BenchSearch(ctx, args[1:], stdout)
 		case "bench-login":
@@ -151,37 +157,47 @@ type server struct {
 	sockets  *gorillaSockets
 
 	metricsListener net.Listener
+	unlock          func()             // releases the data directory's lock (lockDataDir)
 	stop            context.CancelFunc // stops background work
 	done            chan struct{}      // closed when Serve returns
 	tailDone        chan struct{}      // closed when the event tail has saved its position
 }
 
-// start opens the store, creates the demo domain if due, and serves on
-// cfg.ListenAddr in the background. It returns an error, having released
-// everything, if cfg does not validate or any of that fails.
+// start takes the data directory's lock (the embedded store), opens the
+// store, creates the demo domain if due, and serves on cfg.ListenAddr in the
+// background. It returns an error, having released everything, if cfg does
+// not validate, another server holds the data directory, or any of that fails.
 func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger, stdout io.Writer) (*server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	unlock, err := lockDataDir(cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
 	policy, err := passwords.NewPolicy(cfg.PasswordMin)
 	if err != nil {
 		_ = st.Close(ctx)
+		unlock()
 		return nil, err
 	}
 	if cfg.MongoURI == "" && cfg.Demo {
 		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
 			_ = st.Close(ctx)
+			unlock()
 			return nil, err
 		}
 	}
 	listener, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		_ = st.Close(ctx)
+		unlock()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	var metricsListener net.Listener
@@ -189,6 +205,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			_ = listener.Close()
 			_ = st.Close(ctx)
+			unlock()
 			return nil, fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
 		}
 	}
@@ -224,6 +241,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		listener: listener,
 		metrics:  &http.Server{Handler: metricsRoutes(m), ReadHeaderTimeout: 10 * time.Second},
 		sockets:  sockets,
+		unlock:   unlock,
 		stop:     stop,
 		done:     make(chan struct{}),
 		tailDone: make(chan struct{}),
@@ -356,7 +374,8 @@ func (s *server) URL() string {
 }
 
 // shutdown stops accepting, closes WebSockets with 1001, lets in-flight
-// requests finish within ctx, and closes the store.
+// requests finish within ctx, closes the store, then releases the data
+// directory's lock.
 func (s *server) shutdown(ctx context.Context) error {
 	s.sockets.CloseAll(closeGoingAway, "server shutting down")
 	err := s.http.Shutdown(ctx)
@@ -365,5 +384,7 @@ func (s *server) shutdown(ctx context.Context) error {
 	<-s.done
 	s.stop()
 	<-s.tailDone
-	return errors.Join(err, s.store.Close(context.Background()))
+	err = errors.Join(err, s.store.Close(context.Background()))
+	s.unlock()
+	return err
 }

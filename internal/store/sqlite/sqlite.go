@@ -26,6 +26,7 @@ const FileName = "bff.sqlite"
 
 // Store implements store.Store on SQLite.
 type Store struct {
+	path  string  // the database file, dir/FileName
 	write *sql.DB // one connection: SQLite allows one writer at a time
 	read  *sql.DB
 
@@ -59,7 +60,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write}
+	s := &Store{path: path, write: write}
 	if err := s.migrate(ctx); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
