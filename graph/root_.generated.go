@@ -142,6 +142,7 @@ type ComplexityRoot struct {
 		DataExport    func(childComplexity int) int
 		Devices       func(childComplexity int) int
 		Email         func(childComplexity int) int
+		ExternalID    func(childComplexity int) int
 		FirstName     func(childComplexity int) int
 		ID            func(childComplexity int) int
 		LastName      func(childComplexity int) int
@@ -737,6 +738,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Email(childComplexity), true
+	case "Customer.externalId":
+		if e.ComplexityRoot.Customer.ExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ExternalID(childComplexity), true
 	case "Customer.firstName":
 		if e.ComplexityRoot.Customer.FirstName == nil {
 			break
@@ -1990,6 +1997,8 @@ type Customer implements Node {
   email: String!
   "Phone number as the customer wrote it; empty when unknown."
   phone: String!
+  "The customer's id in the system it was imported from (` + "`" + `server import` + "`" + `); null when none. Searchable."
+  externalId: String
   "Whether the account may be used."
   status: AccountStatus!
   "When the account was created."
@@ -2852,6 +2861,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_email(ctx, field)
 	case "phone":
 		return ec.fieldContext_Customer_phone(ctx, field)
+	case "externalId":
+		return ec.fieldContext_Customer_externalId(ctx, field)
 	case "status":
 		return ec.fieldContext_Customer_status(ctx, field)
 	case "createdAt":

@@ -32,7 +32,7 @@ func TestLoadersKeepDomainsApart(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close(ctx) })
 	mine, other := storetest.NewDomain(t, st), storetest.NewDomain(t, st)
 	c := storetest.NewCustomer(mine, "Ada", "Lovelace", "ada@example.com", "")
-	if err := st.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	op := operators.Operator{ID: ids.New(), DomainID: mine.ID, Name: "Op", Email: "op@example.com", Role: operators.RoleSupport, Status: operators.StatusActive}

@@ -156,7 +156,7 @@ func newAssistFixture(t *testing.T) *assistFixture {
 		cs = append(cs, storetest.NewCustomer(d, "Ada", fmt.Sprintf("Lovelace%d", i), fmt.Sprintf("ada%d@example.com", i), ""))
 		f.emails[cs[i].ID] = cs[i].Email
 	}
-	if err := st.InsertCustomers(ctx, cs); err != nil {
+	if err := st.ImportCustomers(ctx, cs, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.customer = base64.RawURLEncoding.EncodeToString([]byte("Customer:" + cs[0].ID))

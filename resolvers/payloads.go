@@ -17,10 +17,14 @@ import (
 )
 
 func mapCustomer(c customers.Customer) *model.Customer {
-	return &model.Customer{
+	out := &model.Customer{
 		ID: globalID(typeCustomer, c.ID), FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		Status: model.AccountStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: int(c.Version),
 	}
+	if c.ExternalID != "" {
+		out.ExternalID = &c.ExternalID
+	}
+	return out
 }
 
 func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {

@@ -51,7 +51,7 @@ func setup(t *testing.T) (*countingStore, string, string) {
 	t.Cleanup(func() { _ = base.Close(ctx) })
 	st := &countingStore{Store: base}
 	d := storetest.NewDomain(t, st)
-	if err := st.InsertCustomers(ctx, []customers.Customer{storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	op := operators.Operator{ID: ids.New(), DomainID: d.ID, Name: "Op", Email: "op@example.com", Role: operators.RoleSupport, Status: operators.StatusActive}

@@ -64,7 +64,7 @@ func addCustomer(t *testing.T, s *testInstance) *accountFixture {
 	if err != nil { // the first instance of a shared store creates it
 		c = storetest.NewCustomer(d, "Casey", "Customer", customerEmail, "+1 555 010 7777")
 		c.PasswordHash = passwords.Encode(passwords.OWASP, customerPassword)
-		if err := s.store.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+		if err := s.store.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 			t.Fatal(err)
 		}
 		dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
@@ -363,7 +363,7 @@ func TestCustomerSelfService(t *testing.T) {
 	// Another customer's device does not exist for this one.
 	d, _ := f.store.DomainBySlug(context.Background(), demo.Slug)
 	other := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
-	_ = f.store.InsertCustomers(context.Background(), []customers.Customer{other})
+	_ = f.store.ImportCustomers(context.Background(), []customers.Customer{other}, nil)
 	foreign := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: other.ID, Name: "Theirs", Settings: devices.Settings{Mode: devices.ModeOff}}
 	foreign.SerialNumber = "T100-" + strings.ToUpper(foreign.ID)
 	_ = f.store.InsertDevices(context.Background(), []devices.Device{foreign})

@@ -164,7 +164,7 @@ func TestRestoreRefusedWhileServingThenServed(t *testing.T) {
 	dst := startTest(t, nil)
 	dstDomain, _ := dst.store.DomainBySlug(ctx, demo.Slug)
 	replaced := storetest.NewCustomer(dstDomain, "Replaced", "Customer", "replaced@example.com", "")
-	if err := dst.store.InsertCustomers(ctx, []customers.Customer{replaced}); err != nil {
+	if err := dst.store.ImportCustomers(ctx, []customers.Customer{replaced}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -110,7 +110,7 @@ func TestDeleteCustomerErasesEverything(t *testing.T) {
 			}
 			other := storetest.NewDomain(t, f.store)
 			stranger := storetest.NewCustomer(other, "Stan", "Stranger", "stan@other.test", "")
-			if err := f.store.InsertCustomers(ctx, []customers.Customer{stranger}); err != nil {
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{stranger}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if resp := f.post(t, admin, deleteCustomerMutation, map[string]any{"id": globalIDForTest("Customer", stranger.ID), "reason": erasureReason}); resp.code() != codeNotFound {

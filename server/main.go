@@ -67,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[0] {
 		case "seed":
 			return runSeed(ctx, args[1:], getenv, stderr)
+		case "import":
+			return runImport(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+		case "export":
+			return runExport(ctx, args[1:], getenv, stdout, stderr)
 		case "create-operator":
 			return runCreateOperator(ctx, args[1:], getenv, stdout)
 		case "backup":

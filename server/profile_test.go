@@ -150,10 +150,10 @@ func TestUpdateCustomer(t *testing.T) {
 			olive := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
 			other := storetest.NewDomain(t, f.store)
 			stranger := storetest.NewCustomer(other, "Stan", "Stranger", "stan@other.test", "")
-			if err := f.store.InsertCustomers(ctx, []customers.Customer{olive}); err != nil {
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{olive}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.store.InsertCustomers(ctx, []customers.Customer{stranger}); err != nil {
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{stranger}, nil); err != nil {
 				t.Fatal(err)
 			}
 			in := func(change map[string]any) map[string]any { return profileInput(f.customerID(), version, change) }
@@ -427,7 +427,7 @@ func TestDataExport(t *testing.T) {
 			d, _ := f.store.DomainBySlug(ctx, demo.Slug)
 			olive := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
 			olive.PasswordHash = f.customer.PasswordHash
-			if err := f.store.InsertCustomers(ctx, []customers.Customer{olive}); err != nil {
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{olive}, nil); err != nil {
 				t.Fatal(err)
 			}
 			oliveToken := f.loginAs(t, "olive@example.com")

@@ -53,7 +53,7 @@ func TestRefusalsLeaveATrace(t *testing.T) {
 			// Another domain's customer, by a valid id: answered as missing.
 			other := storetest.NewDomain(t, f.store)
 			stranger := storetest.NewCustomer(other, "Sam", "Stranger", "sam@other.test", "+1 555 010 9999")
-			if err := f.store.InsertCustomers(ctx, []customers.Customer{stranger}); err != nil {
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{stranger}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if resp := f.post(t, support, `query($id: ID!) { customer(id: $id) { email } }`, map[string]any{"id": globalIDForTest("Customer", stranger.ID)}); resp.code() != "" || dig(resp.Data, "customer") != nil {

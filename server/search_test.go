@@ -31,7 +31,7 @@ func TestSearchAsYouTypeOverHTTP(t *testing.T) {
 	s := startTest(t, nil)
 	d, _ := s.store.DomainBySlug(context.Background(), demo.Slug)
 	ada := storetest.NewCustomer(d, "Ada", "Quistgaard-Lovelace", "ada.q@analytical.example", "+1 (415) 555-0142")
-	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{ada}); err != nil {
+	if err := s.store.ImportCustomers(context.Background(), []customers.Customer{ada}, nil); err != nil {
 		t.Fatal(err)
 	}
 	token := s.login(t, demo.SupportEmail) // SUPPORT may search
@@ -108,7 +108,7 @@ func TestCustomerLookupsStayInTheDomain(t *testing.T) {
 	ctx := context.Background()
 	other := storetest.NewDomain(t, s.store)
 	twin := storetest.NewCustomer(other, "Ada", "Zwilling", "ada@twin.example", "")
-	if err := s.store.InsertCustomers(ctx, []customers.Customer{twin}); err != nil {
+	if err := s.store.ImportCustomers(ctx, []customers.Customer{twin}, nil); err != nil {
 		t.Fatal(err)
 	}
 	token := s.login(t, demo.AdminEmail)

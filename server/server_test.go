@@ -113,7 +113,7 @@ func TestDomainsAreWalls(t *testing.T) {
 	s := startTest(t, nil)
 	other := storetest.NewDomain(t, s.store)
 	stranger := storetest.NewCustomer(other, "Stan", "Stranger", "stan@other.test", "")
-	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{stranger}); err != nil {
+	if err := s.store.ImportCustomers(context.Background(), []customers.Customer{stranger}, nil); err != nil {
 		t.Fatal(err)
 	}
 	token := s.login(t, demo.AdminEmail)
@@ -124,7 +124,7 @@ func TestDomainsAreWalls(t *testing.T) {
 	// The same query for a customer of its own domain works.
 	d, _ := s.store.DomainBySlug(context.Background(), demo.Slug)
 	own := storetest.NewCustomer(d, "Olga", "Own", "olga@demo.test", "")
-	if err := s.store.InsertCustomers(context.Background(), []customers.Customer{own}); err != nil {
+	if err := s.store.ImportCustomers(context.Background(), []customers.Customer{own}, nil); err != nil {
 		t.Fatal(err)
 	}
 	resp = s.post(t, token, `query($id: ID!) { node(id: $id) { ... on Customer { email } } }`, map[string]any{"id": globalIDForTest("Customer", own.ID)})

@@ -232,6 +232,8 @@ type Customer struct {
 	Email string `json:"email"`
 	// Phone number as the customer wrote it; empty when unknown.
 	Phone string `json:"phone"`
+	// The customer's id in the system it was imported from (`server import`); null when none. Searchable.
+	ExternalID *string `json:"externalId,omitempty"`
 	// Whether the account may be used.
 	Status AccountStatus `json:"status"`
 	// When the account was created.

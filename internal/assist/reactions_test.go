@@ -39,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	first := storetest.NewCustomer(d, "Ada", "First", "ada@example.com", "")
 	second := storetest.NewCustomer(d, "Bo", "Second", "bo@example.com", "")
 	third := storetest.NewCustomer(d, "Cy", "Third", "cy@example.com", "")
-	if err := st.InsertCustomers(ctx, []customers.Customer{first, second, third}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{first, second, third}, nil); err != nil {
 		t.Fatal(err)
 	}
 	operator := func(domainID string) audit.Actor {

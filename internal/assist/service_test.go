@@ -81,7 +81,7 @@ func newSvcFixture(t *testing.T) *svcFixture {
 		ben:    audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: d.ID},
 	}
 	f.gil.Status = customers.StatusDisabled
-	if err := st.InsertCustomers(ctx, []customers.Customer{f.ada, f.bob, f.gil, f.stella}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{f.ada, f.bob, f.gil, f.stella}, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.svc = assist.NewService(st, f.clk.Now, svcTTL)

@@ -40,6 +40,10 @@ const (
 	// ActionUserDeleted is a customer erased; its reason is the operator's,
 	// and it names the customer by id only.
 	ActionUserDeleted = "user_deleted"
+	// ActionUsersImported and ActionUsersExported are a whole import or
+	// export of a domain's customers (target: the domain; reason: the counts).
+	ActionUsersImported = "users_imported"
+	ActionUsersExported = "users_exported"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
 	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;
@@ -68,6 +72,8 @@ const (
 	TargetOperation = "operation"
 	// TargetClientAddress names the network address of a client.
 	TargetClientAddress = "client_address"
+	// TargetDomain names a whole domain.
+	TargetDomain = "domain"
 )
 
 // Actor is who did something, for the audit record.

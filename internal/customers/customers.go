@@ -22,8 +22,11 @@ const (
 
 // Customer is one end user of a domain.
 type Customer struct {
-	ID           string
-	DomainID     string
+	ID       string
+	DomainID string
+	// ExternalID is the customer's id in the system it was imported from
+	// ("" for none): unique within the domain when given, and searchable.
+	ExternalID   string
 	FirstName    string
 	LastName     string
 	Email        string // stored lower case; unique within the domain
@@ -48,9 +51,6 @@ type Customer struct {
 
 // Store persists customers.
 type Store interface {
-	// InsertCustomers stores new customers in one batch. It returns
-	// apperr.ErrConflict if an email is already taken in its domain.
-	InsertCustomers(ctx context.Context, cs []Customer) error
 	// CreateCustomer stores a new customer together with its audit record:
 	// both or neither. It returns apperr.ErrConflict, writing nothing, if
 	// the email is already taken in its domain (a unique index decides).
@@ -96,4 +96,6 @@ type Update struct {
 	// are the customer's tokens after the change (nil: unchanged).
 	FirstName, LastName, Email, Phone *string
 	SearchTokens                      []string
+	// ExternalID sets the customer's id in another system (an import).
+	ExternalID *string
 }

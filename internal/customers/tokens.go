@@ -53,7 +53,9 @@ func words(folded string) []string {
 // prefix of: each word of the names (and a name joined across apostrophes and
 // dashes, so "obrien" finds "O'Brien"), the whole email, its local part, the
 // words of the local part and its domain, and the phone number's digits in
-// international, national and raw form plus its tails (see PhoneTokens).
+// international, national and raw form plus its tails (see PhoneTokens), and
+// the external id whole, word by word and with its punctuation removed (the
+// form a query term takes: "ext-42" is searched as "ext42").
 func SearchTokens(c Customer, region string) []string {
 	var tokens []string
 	for _, name := range []string{c.FirstName, c.LastName} {
@@ -73,6 +75,11 @@ func SearchTokens(c Customer, region string) []string {
 		}
 	}
 	tokens = append(tokens, PhoneTokens(c.Phone, region)...)
+	if id := Fold(c.ExternalID); id != "" {
+		parts := words(id)
+		tokens = append(tokens, id, strings.Join(parts, ""))
+		tokens = append(tokens, parts...)
+	}
 	for i, t := range tokens {
 		tokens[i] = cleanToken(t)
 	}

@@ -31,8 +31,8 @@ type Store interface {
 	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
 	CreateDomain(ctx context.Context, d domains.Domain) error
 	CreateOperator(ctx context.Context, o operators.Operator) error
-	InsertCustomers(ctx context.Context, cs []customers.Customer) error
-	InsertDevices(ctx context.Context, ds []devices.Device) error
+	// ImportCustomers is the bulk path imports write through too.
+	ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error
 	CountCustomers(ctx context.Context, domainID string) (int64, error)
 }
 
@@ -111,17 +111,10 @@ func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress 
 		if first == "" {
 			first = w.customers[0].Email
 		}
-		if err := st.InsertCustomers(ctx, w.customers); err != nil {
+		if err := st.ImportCustomers(ctx, w.customers, w.devices); err != nil {
 			for range batches { // let the generator finish
 			}
 			return "", err
-		}
-		if len(w.devices) > 0 {
-			if err := st.InsertDevices(ctx, w.devices); err != nil {
-				for range batches {
-				}
-				return "", err
-			}
 		}
 		done += len(w.customers)
 		if progress != nil {

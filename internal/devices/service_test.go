@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 	f.ada = storetest.NewCustomer(f.domain, "Ada", "Lovelace", "ada@example.com", "")
 	f.bob = storetest.NewCustomer(f.domain, "Bob", "Builder", "bob@example.com", "")
 	f.stella = storetest.NewCustomer(f.other, "Stella", "Stranger", "stella@example.com", "")
-	if err := st.InsertCustomers(ctx, []customers.Customer{f.ada, f.bob, f.stella}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{f.ada, f.bob, f.stella}, nil); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(c customers.Customer, name string) devices.Device {

@@ -28,7 +28,7 @@ func TestOfGathersEverythingAboutTheCustomerOnly(t *testing.T) {
 	bob := storetest.NewCustomer(d, "Bob", "Baker", "bob@example.com", "")
 	eve := storetest.NewCustomer(other, "Eve", "Else", "eve@example.com", "")
 	for _, c := range []customers.Customer{ada, bob, eve} {
-		if err := st.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+		if err := st.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,127 +2,39 @@ package passwords
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/crypto/pbkdf2"
-)
 
-// Every fixture is computed here with golang.org/x/crypto at low cost, from
-// a fresh random salt.
+	"github.com/iotconsole/bff/internal/passwords/passwordstest"
+)
 
 const (
 	importedPassword = "correct horse ünïcode staple" // multi-byte UTF-8
-	testIterations   = 1000
+	testIterations   = passwordstest.Iterations
 )
 
 var cheapParams = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// randomSalt returns n random bytes after 0xfb 0xef 0xbe, which base64
-// writes "++++" (passlib: "...."), so that every fixture exercises the
-// characters where the alphabets differ.
-func randomSalt(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return append([]byte{0xfb, 0xef, 0xbe}, b...)
-}
-
-func ab64(b []byte) string {
-	return strings.ReplaceAll(base64.RawStdEncoding.EncodeToString(b), "+", ".")
-}
-
-func std64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func bcryptFixture(t *testing.T, password, prefix string) string {
-	t.Helper()
-	b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return prefix + string(b[len("$2a$"):])
-}
-
-func argon2Fixture(t *testing.T, variant, password string) string {
-	t.Helper()
-	salt := randomSalt(t, 13)
-	var key []byte
-	if variant == "argon2id" {
-		key = argon2.IDKey([]byte(password), salt, 1, 64, 1, 32)
-	} else {
-		key = argon2.Key([]byte(password), salt, 1, 64, 1, 32)
-	}
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$%s$v=19$m=64,t=1,p=1$%s$%s", variant, b64.EncodeToString(salt), b64.EncodeToString(key))
-}
-
-func passlibFixture(t *testing.T, id string, digest func() hash.Hash, size int, password string) string {
-	t.Helper()
-	salt := randomSalt(t, 13)
-	key := pbkdf2.Key([]byte(password), salt, testIterations, size, digest)
-	return fmt.Sprintf("$%s$%d$%s$%s", id, testIterations, ab64(salt), ab64(key))
-}
-
-func djangoFixture(t *testing.T, id string, digest func() hash.Hash, size int, password string) string {
-	t.Helper()
-	salt := rand.Text() // 26 characters of base32, like Django's [a-zA-Z0-9] salts
-	key := pbkdf2.Key([]byte(password), []byte(salt), testIterations, size, digest)
-	return fmt.Sprintf("%s$%d$%s$%s", id, testIterations, salt, std64(key))
-}
-
-func keycloakFixture(t *testing.T, algorithm string, digest func() hash.Hash, size int, password string, twoPart bool) string {
-	t.Helper()
-	salt := randomSalt(t, 13)
-	key := pbkdf2.Key([]byte(password), salt, testIterations, size, digest)
-	var v any = map[string]any{"algorithm": algorithm, "hashIterations": testIterations, "salt": std64(salt), "value": std64(key)}
-	if twoPart {
-		cred, _ := json.Marshal(map[string]any{"hashIterations": testIterations, "algorithm": algorithm, "additionalParameters": map[string]any{}})
-		secret, _ := json.Marshal(map[string]any{"value": std64(key), "salt": std64(salt), "additionalParameters": map[string]any{}})
-		v = map[string]any{"id": "0b9c6c3e", "type": "password", "createdDate": 1700000000000,
-			"credentialData": string(cred), "secretData": string(secret)}
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// foreignFixtures are hashes of password in every supported format except
-// this package's own argon2id parameters, by name.
-func foreignFixtures(t *testing.T, password string) map[string]string {
-	t.Helper()
-	return map[string]string{
-		"bcrypt 2a":              bcryptFixture(t, password, "$2a$"),
-		"bcrypt 2b":              bcryptFixture(t, password, "$2b$"),
-		"bcrypt 2y":              bcryptFixture(t, password, "$2y$"),
-		"argon2id":               argon2Fixture(t, "argon2id", password),
-		"argon2i":                argon2Fixture(t, "argon2i", password),
-		"passlib pbkdf2":         passlibFixture(t, "pbkdf2", sha1.New, 20, password),
-		"passlib pbkdf2-sha256":  passlibFixture(t, "pbkdf2-sha256", sha256.New, 32, password),
-		"passlib pbkdf2-sha512":  passlibFixture(t, "pbkdf2-sha512", sha512.New, 64, password),
-		"django pbkdf2_sha256":   djangoFixture(t, "pbkdf2_sha256", sha256.New, 32, password),
-		"django pbkdf2_sha1":     djangoFixture(t, "pbkdf2_sha1", sha1.New, 20, password),
-		"keycloak pbkdf2":        keycloakFixture(t, "pbkdf2", sha1.New, 64, password, false),
-		"keycloak pbkdf2-sha256": keycloakFixture(t, "pbkdf2-sha256", sha256.New, 32, password, false),
-		"keycloak pbkdf2-sha512": keycloakFixture(t, "pbkdf2-sha512", sha512.New, 64, password, false),
-		"keycloak two-part":      keycloakFixture(t, "pbkdf2-sha256", sha256.New, 64, password, true),
-	}
-}
+// The fixtures come from passwordstest, which other packages' tests share.
+var (
+	randomSalt      = passwordstest.RandomSalt
+	ab64            = passwordstest.AB64
+	std64           = passwordstest.Std64
+	bcryptFixture   = passwordstest.Bcrypt
+	argon2Fixture   = passwordstest.Argon2
+	passlibFixture  = passwordstest.Passlib
+	djangoFixture   = passwordstest.Django
+	keycloakFixture = passwordstest.Keycloak
+	foreignFixtures = passwordstest.ForeignHashes
+)
 
 func TestVerifyForeign(t *testing.T) {
 	h := NewHasher(OWASP, 1, time.Second)

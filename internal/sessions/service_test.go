@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	for _, c := range []*customers.Customer{&f.ada, &f.gone} {
 		c.PasswordHash = passwords.Encode(cheap, password)
 	}
-	if err := st.InsertCustomers(ctx, []customers.Customer{f.ada, f.gone}); err != nil {
+	if err := st.ImportCustomers(ctx, []customers.Customer{f.ada, f.gone}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -87,6 +87,10 @@ type Store interface {
 	CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error)
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
 	UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error)
+	// RehashPassword replaces a customer's password hash oldHash by
+	// newHash, the same password hashed anew, if it still is oldHash; it is
+	// no change of the customer (version, sessions and events stay).
+	RehashPassword(ctx context.Context, customerID, oldHash, newHash string) error
 	AppendAudit(ctx context.Context, r audit.Record) error
 	AppendEvent(ctx context.Context, e events.Event) error
 	AssistByID(ctx context.Context, id string) (assist.Session, error)
@@ -196,6 +200,12 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 		return account{}, apperr.ErrInvalidCredentials
 	}
 	acct, domainID, err := s.findAccount(ctx, domainSlug, email, lookup)
+	if err == nil && acct.hash == "" { // imported without a password: none is right
+		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
+			return account{}, err
+		}
+		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "no password set"})
+	}
 	if errors.Is(err, apperr.ErrNotFound) {
 		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
 			return account{}, err
@@ -278,11 +288,29 @@ func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password
 	if err != nil {
 		return "", customers.Customer{}, err
 	}
+	s.rehash(ctx, c, password)
 	token, err := s.SignIn(ctx, c)
 	if err != nil {
 		return "", customers.Customer{}, err
 	}
 	return token, c, nil
+}
+
+// rehash stores c's password, just verified, hashed with the service's own
+// parameters when its hash is of another kind (an imported customer's first
+// sign-in) or has older parameters. A failure is logged and the sign-in goes
+// on: the old hash still verifies.
+func (s *Service) rehash(ctx context.Context, c customers.Customer, password string) {
+	if !s.hasher.NeedsRehash(c.PasswordHash) {
+		return
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.store.RehashPassword(ctx, c.ID, c.PasswordHash, hash)
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", c.ID).Msg("password not rehashed")
+	}
 }
 
 // SignIn opens a session for customer c, whose identity the caller has

@@ -14,6 +14,7 @@ import (
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/imports"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -28,6 +29,8 @@ type Store interface {
 	audit.Store
 	events.Store
 	assist.Store
+	imports.Store
+	imports.ExportStore
 
 	// Ping returns an error if the backend cannot serve requests right now.
 	Ping(ctx context.Context) error

@@ -113,6 +113,7 @@ func (s *Store) findOperator(ctx context.Context, filter bson.D) (operators.Oper
 type customerDoc struct {
 	ID           string           `bson:"_id"`
 	DomainID     string           `bson:"domainId"`
+	ExternalID   string           `bson:"externalId,omitempty"` // absent when "": the unique index skips it
 	FirstName    string           `bson:"firstName"`
 	LastName     string           `bson:"lastName"`
 	Email        string           `bson:"email"`
@@ -133,7 +134,7 @@ type customerDoc struct {
 func newCustomerDoc(c customers.Customer) customerDoc {
 	last, first := customers.SortKeys(c)
 	return customerDoc{
-		ID: c.ID, DomainID: c.DomainID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		ID: c.ID, DomainID: c.DomainID, ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastKey: last, FirstKey: first,
 		MustChange: c.MustChangePassword, SessionEpoch: c.SessionEpoch,
@@ -142,24 +143,10 @@ func newCustomerDoc(c customers.Customer) customerDoc {
 
 func (d customerDoc) customer() customers.Customer {
 	return customers.Customer{
-		ID: d.ID, DomainID: d.DomainID, FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, Phone: d.Phone,
+		ID: d.ID, DomainID: d.DomainID, ExternalID: d.ExternalID, FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, Phone: d.Phone,
 		Status: d.Status, PasswordHash: d.PasswordHash, SearchTokens: d.SearchTokens, Version: d.Version,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), MustChangePassword: d.MustChange, SessionEpoch: d.SessionEpoch,
 	}
-}
-
-// InsertCustomers implements customers.Store. The batch is one ordered
-// insertMany: MongoDB has no all-or-none without transactions, so a conflict
-// part-way leaves the customers before it stored.
-func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
-	docs := make([]any, len(cs))
-	for i, c := range cs {
-		docs[i] = newCustomerDoc(c)
-	}
-	if _, err := s.customers.InsertMany(ctx, docs); err != nil {
-		return fmt.Errorf("insert customers: %w", mapErr(err))
-	}
-	return nil
 }
 
 // CreateCustomer implements customers.Store, with the audit record in the
@@ -221,6 +208,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	}
 	if u.MustChangePassword != nil {
 		set = append(set, bson.E{Key: "mustChangePassword", Value: *u.MustChangePassword})
+	}
+	if u.ExternalID != nil && *u.ExternalID != "" { // ids are set, never removed
+		set = append(set, bson.E{Key: "externalId", Value: *u.ExternalID})
 	}
 	set = append(set, profileSet(u)...)
 	inc := bson.D{{Key: "version", Value: 1}}

@@ -100,27 +100,6 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 	return o, nil
 }
 
-// InsertCustomers implements customers.Store: all or none are stored.
-func (s *Store) InsertCustomers(ctx context.Context, cs []customers.Customer) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		for _, c := range cs {
-			if err := insertCustomer(ctx, tx, insert, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("insert customers: %w", mapErr(err))
-	}
-	return nil
-}
-
 // CreateCustomer implements customers.Store: the customer and its audit
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
@@ -142,8 +121,8 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 }
 
 const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
-	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c with insert (insertCustomerSQL prepared in tx),
 // its place in the name order and its search index row.
@@ -155,7 +134,7 @@ func insertCustomer(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, c custome
 	}
 	if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
 		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
-		c.MustChangePassword, c.SessionEpoch); err != nil {
+		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
 	}
 	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)
@@ -163,7 +142,7 @@ func insertCustomer(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, c custome
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
 const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
-	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch`
+	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
 // search order (in the non-exact tier) from the stored sort keys.
@@ -173,7 +152,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var created, updated int64
 	var tokens string
 	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
-		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch)
+		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
 	}
@@ -234,6 +213,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	}
 	if u.EndSessions {
 		sets = append(sets, "session_epoch = session_epoch + 1")
+	}
+	if u.ExternalID != nil {
+		sets, args = append(sets, "external_id = ?"), append(args, *u.ExternalID)
 	}
 	profile, profileArgs := profileSets(u)
 	sets, args = append(sets, profile...), append(args, profileArgs...)

@@ -30,7 +30,7 @@ func preload(t *testing.T, s *sqlite.Store, d domains.Domain, n int) {
 		batch = append(batch, storetest.NewCustomer(d, fmt.Sprintf("First%d", i), fmt.Sprintf("Last%d", i%997),
 			fmt.Sprintf("preload%d@example.com", i), fmt.Sprintf("+1 555 01%05d", i%100000)))
 		if len(batch) == cap(batch) || i == n-1 {
-			if err := s.InsertCustomers(context.Background(), batch); err != nil {
+			if err := s.ImportCustomers(context.Background(), batch, nil); err != nil {
 				t.Fatal(err)
 			}
 			batch = batch[:0]
@@ -71,7 +71,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				default:
 				}
 				c := storetest.NewCustomer(d, "Writer", fmt.Sprintf("W%d", w), fmt.Sprintf("w%d-%d@example.com", w, n), "")
-				if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+				if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 					failures <- err
 					return
 				}
@@ -242,7 +242,7 @@ func TestRestore(t *testing.T) {
 	d := storetest.NewDomain(t, src)
 	preload(t, src, d, 500)
 	kept := storetest.NewCustomer(d, "Kept", "Customer", "kept@example.com", "+1 555 010 1234")
-	if err := src.InsertCustomers(ctx, []customers.Customer{kept}); err != nil {
+	if err := src.ImportCustomers(ctx, []customers.Customer{kept}, nil); err != nil {
 		t.Fatal(err)
 	}
 	backup := filepath.Join(t.TempDir(), "backup.sqlite")
@@ -258,7 +258,7 @@ func TestRestore(t *testing.T) {
 	}
 	other := storetest.NewDomain(t, dst)
 	replaced := storetest.NewCustomer(other, "Replaced", "Customer", "replaced@example.com", "")
-	if err := dst.InsertCustomers(ctx, []customers.Customer{replaced}); err != nil {
+	if err := dst.ImportCustomers(ctx, []customers.Customer{replaced}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Still open, as a server would have it: its -wal holds that write.

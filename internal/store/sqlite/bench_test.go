@@ -11,8 +11,8 @@ import (
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
-// BenchmarkInsertCustomers measures bulk loading in batches of 2,000.
-func BenchmarkInsertCustomers(b *testing.B) {
+// BenchmarkImportCustomers measures bulk loading in batches of 2,000.
+func BenchmarkImportCustomers(b *testing.B) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, b.TempDir())
 	if err != nil {
@@ -27,7 +27,7 @@ func BenchmarkInsertCustomers(b *testing.B) {
 		for i := range batch {
 			batch[i], _ = g.Next()
 		}
-		if err := s.InsertCustomers(ctx, batch); err != nil {
+		if err := s.ImportCustomers(ctx, batch, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

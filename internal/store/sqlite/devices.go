@@ -44,23 +44,28 @@ func init() {
 
 // InsertDevices implements devices.Store: all or none are stored.
 func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
-			online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertDevices(ctx, tx, ds) }); err != nil {
+		return fmt.Errorf("insert devices: %w", mapErr(err))
+	}
+	return nil
+}
+
+// insertDevices writes ds in tx.
+func insertDevices(ctx context.Context, tx *sql.Tx, ds []devices.Device) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
+		online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	for _, d := range ds {
+		if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
+			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
-		defer insert.Close()
-		for _, d := range ds {
-			if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
-				d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("insert devices: %w", mapErr(err))
 	}
 	return nil
 }

@@ -32,11 +32,11 @@ func TestErasureLeavesNoTraceInTheFiles(t *testing.T) {
 	for i := range 200 {
 		batch = append(batch, storetest.NewCustomer(d, fmt.Sprint("Abel", i), fmt.Sprint("Zed", i), fmt.Sprintf("a%d@x.test", i), ""))
 	}
-	if err := s.InsertCustomers(ctx, batch); err != nil {
+	if err := s.ImportCustomers(ctx, batch, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := storetest.NewCustomer(d, "Quillon", "Xerxesdottir", "quillon.xerxes@erasure-test.example", "+1 555 013 9876")
-	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	email := "vq.renamed@erasure-test.example"
@@ -47,7 +47,7 @@ func TestErasureLeavesNoTraceInTheFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if err := s.InsertCustomers(ctx, []customers.Customer{storetest.NewCustomer(d, "Later", fmt.Sprint("One", i), fmt.Sprintf("l%d@x.test", i), "")}); err != nil {
+		if err := s.ImportCustomers(ctx, []customers.Customer{storetest.NewCustomer(d, "Later", fmt.Sprint("One", i), fmt.Sprintf("l%d@x.test", i), "")}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

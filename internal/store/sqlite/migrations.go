@@ -182,6 +182,12 @@ CREATE TABLE customer_keys (
 ) WITHOUT ROWID;
 ALTER TABLE audit ADD COLUMN details TEXT NOT NULL DEFAULT '';
 `,
+	// 8: a customer's id in the system it was imported from, unique in its
+	// domain when given.
+	`
+ALTER TABLE customers ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

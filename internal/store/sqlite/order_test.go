@@ -29,12 +29,12 @@ func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
 		c.ID = fmt.Sprintf("%s-%04d", last, n)
 		return c
 	}
-	if err := s.InsertCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", 0), mk("Aaron", "Aardvark", 0)}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", 0), mk("Aaron", "Aardvark", 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	const n = 300
 	for i := range n {
-		if err := s.InsertCustomers(ctx, []customers.Customer{mk("John", "Smith", i)}); err != nil {
+		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", "Smith", i)}, nil); err != nil {
 			t.Fatalf("insert %d: %v", i, err)
 		}
 	}

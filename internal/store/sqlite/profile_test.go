@@ -29,13 +29,13 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 		c.ID = id
 		return c
 	}
-	if err := s.InsertCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", "zulu"), mk("Aaron", "Aardvark", "aardvark")}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", "zulu"), mk("Aaron", "Aardvark", "aardvark")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Each Smith goes just before Zulu, halving the gap there: the labels
 	// at the end of the Smiths end up adjacent.
 	for i := range 120 {
-		if err := s.InsertCustomers(ctx, []customers.Customer{mk("John", "Smith", fmt.Sprintf("smith-%04d", i))}); err != nil {
+		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", "Smith", fmt.Sprintf("smith-%04d", i))}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,7 +43,7 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 	for i := range 40 {
 		movers = append(movers, mk("Mover", fmt.Sprintf("Mover%02d", i), fmt.Sprintf("t-%04d", i)))
 	}
-	if err := s.InsertCustomers(ctx, movers); err != nil {
+	if err := s.ImportCustomers(ctx, movers, nil); err != nil {
 		t.Fatal(err)
 	}
 	label := func(id string) int64 {

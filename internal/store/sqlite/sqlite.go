@@ -127,9 +127,15 @@ const maxInIDs = 500
 // empty list reads nothing. It returns the errors of the query through
 // mapErr and those of scan as they are.
 func byIDs[T any](ctx context.Context, s *Store, query, suffix string, ids []string, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	return byIDsAfter(ctx, s, query, suffix, nil, ids, scan)
+}
+
+// byIDsAfter is byIDs for a query with placeholders of its own before the
+// list, filled with lead.
+func byIDsAfter[T any](ctx context.Context, s *Store, query, suffix string, lead []any, ids []string, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	var out []T
 	err := inChunks(ids, func(in string, args []any) error {
-		rows, err := s.read.QueryContext(ctx, query+" IN "+in+suffix, args...)
+		rows, err := s.read.QueryContext(ctx, query+" IN "+in+suffix, append(append([]any(nil), lead...), args...)...)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -22,7 +22,7 @@ func testUpdateCustomer(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	d := NewDomain(t, s)
 	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.CustomerByEmail(ctx, d.ID, "ada@example.com")

@@ -81,7 +81,7 @@ func testCustomersByIDs(t *testing.T, s store.Store) {
 		NewCustomer(a, "Bob", "Builder", "bob@example.com", ""),
 		NewCustomer(b, "Ada", "Lovelace", "ada@example.com", ""),
 	}
-	if err := s.InsertCustomers(ctx, cs); err != nil {
+	if err := s.ImportCustomers(ctx, cs, nil); err != nil {
 		t.Fatal(err)
 	}
 	stored := map[string]customers.Customer{}

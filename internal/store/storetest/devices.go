@@ -18,7 +18,7 @@ func testDevices(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	d := NewDomain(t, s)
 	c := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(name, serial, mac string) devices.Device {
@@ -73,7 +73,7 @@ func testDeviceSerialNumbers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a, b := NewDomain(t, s), NewDomain(t, s)
 	ada, bea := NewCustomer(a, "Ada", "Lovelace", "ada@example.com", ""), NewCustomer(b, "Bea", "Other", "bea@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{ada, bea}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{ada, bea}, nil); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(c customers.Customer, serial, mac string) devices.Device {

@@ -33,7 +33,7 @@ func testDeleteCustomer(t *testing.T, s store.Store) {
 	d := NewDomain(t, s)
 	gone := NewCustomer(d, "Erwin", "Gonecourt", "erwin@example.com", "+1 555 010 4242")
 	kept := NewCustomer(d, "Keira", "Gonecourt", "keira@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{gone, kept}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{gone, kept}, nil); err != nil {
 		t.Fatal(err)
 	}
 	device := func(c customers.Customer, serial string) devices.Device {
@@ -131,7 +131,7 @@ func testDeleteCustomer(t *testing.T, s store.Store) {
 	// Once erased, it is not found; its email is free again.
 	wantErr(t, s.DeleteCustomer(ctx, erasure(gone, gone.Version)), apperr.ErrNotFound)
 	again := NewCustomer(d, "Erwin", "Gonecourt", gone.Email, "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{again}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{again}, nil); err != nil {
 		t.Fatalf("a new customer with the erased one's email: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 		CreatedAt: now(), UpdatedAt: now()}
 	a := assist.Session{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, OperatorID: "op", Reason: "help", StartedAt: now(),
 		ExpiresAt: now().Add(30 * time.Minute), State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: now().Add(time.Minute)}
-	if err := s.InsertCustomers(ctx, []customers.Customer{c}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.InsertDevices(ctx, []devices.Device{dev}); err != nil {
@@ -78,9 +78,9 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 			return s.CreateOperator(ctx, operators.Operator{ID: id, DomainID: d.ID, Name: "Op", Email: id + "@a.test", Role: operators.RoleSupport,
 				Status: operators.StatusActive, PasswordHash: "$argon2id$x", CreatedAt: now(), UpdatedAt: now()})
 		}},
-		{"InsertCustomers", func(ctx context.Context) error {
+		{"ImportCustomers", func(ctx context.Context) error {
 			id := ids.New()
-			return s.InsertCustomers(ctx, []customers.Customer{NewCustomer(d, "Bo", "Other", id+"@example.com", "")})
+			return s.ImportCustomers(ctx, []customers.Customer{NewCustomer(d, "Bo", "Other", id+"@example.com", "")}, nil)
 		}},
 		{"UpdateCustomer (setAccountStatus, resetPassword)", func(ctx context.Context) error {
 			_, err := s.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, Status: &disabled, PasswordHash: &hash, EndSessions: true,

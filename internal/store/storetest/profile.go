@@ -113,10 +113,10 @@ func testUpdateCustomerProfile(t *testing.T, s store.Store) {
 	ada := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "+1 555 010 0101")
 	bob := NewCustomer(d, "Bob", "Baker", "bob@example.com", "")
 	elsewhere := NewCustomer(other, "Eve", "Else", "eve@example.com", "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{ada, bob}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{ada, bob}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertCustomers(ctx, []customers.Customer{elsewhere}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{elsewhere}, nil); err != nil {
 		t.Fatal(err)
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
@@ -236,7 +236,7 @@ func testRenamesKeepSearchOrder(t *testing.T, s store.Store) {
 	for i := range 24 {
 		cs = append(cs, NewCustomer(d, names[rng.IntN(len(names))], names[rng.IntN(len(names))], fmt.Sprintf("r%02d@rename.test", i), ""))
 	}
-	if err := s.InsertCustomers(ctx, cs); err != nil {
+	if err := s.ImportCustomers(ctx, cs, nil); err != nil {
 		t.Fatal(err)
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)

@@ -55,10 +55,10 @@ func seedSearch(t *testing.T, s store.Store) (a, b string) {
 	for i := range 5 {
 		others = append(others, NewCustomer(db, fmt.Sprintf("Pat%02d", i), "Filler", fmt.Sprintf("pat%02d@filler.test", i), ""))
 	}
-	if err := s.InsertCustomers(ctx, cs); err != nil {
+	if err := s.ImportCustomers(ctx, cs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertCustomers(ctx, others); err != nil {
+	if err := s.ImportCustomers(ctx, others, nil); err != nil {
 		t.Fatal(err)
 	}
 	return da.ID, db.ID

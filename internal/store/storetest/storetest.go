@@ -200,7 +200,7 @@ func testCustomers(t *testing.T, s store.Store) {
 	for i := range batch {
 		batch[i] = NewCustomer(a, "Zoë", fmt.Sprintf("O'Brien-%d", i), fmt.Sprintf("zoe.%d@example.com", i), "+1 (555) 010-0199")
 	}
-	if err := s.InsertCustomers(ctx, batch); err != nil {
+	if err := s.ImportCustomers(ctx, batch, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.CustomerByID(ctx, batch[7].ID)
@@ -219,9 +219,9 @@ func testCustomers(t *testing.T, s store.Store) {
 	}
 
 	dup := NewCustomer(a, "Other", "Person", batch[0].Email, "")
-	wantErr(t, s.InsertCustomers(ctx, []customers.Customer{dup}), apperr.ErrConflict)
+	wantErr(t, s.ImportCustomers(ctx, []customers.Customer{dup}, nil), apperr.ErrConflict)
 	elsewhere := NewCustomer(b, "Other", "Person", batch[0].Email, "")
-	if err := s.InsertCustomers(ctx, []customers.Customer{elsewhere}); err != nil {
+	if err := s.ImportCustomers(ctx, []customers.Customer{elsewhere}, nil); err != nil {
 		t.Fatalf("the same email in another domain: %v", err)
 	}
 	_, err = s.CustomerByID(ctx, ids.New())

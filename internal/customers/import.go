@@ -1,0 +1,104 @@
+package customers
+
+import (
+	"context"
+	"strings"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
+)
+
+// ImportReason is the reason of the audit records and events an import's
+// changes leave.
+const ImportReason = "import"
+
+// ApplyImport brings current, a customer of domain d, to what an import file
+// says of it (wanted), for actor, and reports whether anything changed. Each
+// kind of change goes through the rule that owns it, each audited as an
+// import:
+//   - names, email and phone as UpdateProfile (PROFILE_UPDATED);
+//   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED);
+//   - the external id, only when the customer has none, and the password
+//     hash, only when the customer has no password (so that rerunning an old
+//     file never undoes a password the customer chose since), in one
+//     user_updated write.
+//
+// The steps are separate writes: an interrupted call leaves some done, and
+// calling it again with the same wanted finishes the rest. It returns the
+// errors of those methods (a *apperr.ValidationError such as EMAIL_TAKEN,
+// or CONFLICT when the customer changed meanwhile).
+func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.Domain, current, wanted Customer) (bool, error) {
+	changed := false
+	var ch ProfileChange
+	for _, f := range []struct {
+		have, want string
+		into       **string
+	}{
+		{current.FirstName, wanted.FirstName, &ch.FirstName}, {current.LastName, wanted.LastName, &ch.LastName},
+		{current.Email, wanted.Email, &ch.Email}, {current.Phone, wanted.Phone, &ch.Phone},
+	} {
+		if f.have != f.want {
+			*f.into = &f.want
+		}
+	}
+	if ch != (ProfileChange{}) {
+		if _, _, err := s.UpdateProfile(ctx, actor, d, current.ID, current.Version, ch); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	if current.Status != wanted.Status {
+		if _, _, err := s.SetStatus(ctx, actor, current.ID, wanted.Status, ImportReason); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	setID := current.ExternalID == "" && wanted.ExternalID != ""
+	setHash := current.PasswordHash == "" && wanted.PasswordHash != ""
+	if !setID && !setHash {
+		return changed, nil
+	}
+	_, wrote, err := s.update(ctx, d.ID, current.ID, func(c Customer) (*Update, error) {
+		u := &Update{At: s.now()}
+		var fields []string
+		if c.ExternalID == "" && wanted.ExternalID != "" {
+			c.ExternalID, u.ExternalID = wanted.ExternalID, &wanted.ExternalID
+			u.SearchTokens = SearchTokens(c, d.DefaultRegion)
+			fields = append(fields, "externalId")
+		}
+		if c.PasswordHash == "" && wanted.PasswordHash != "" {
+			u.PasswordHash = &wanted.PasswordHash
+			fields = append(fields, "passwordHash")
+		}
+		if len(fields) == 0 {
+			return nil, nil
+		}
+		u.Audit = AuditRecord(actor, audit.ActionUserUpdated, c.ID, ImportReason+": set "+strings.Join(fields, ", "), u.At, audit.RequestID(ctx))
+		return u, nil
+	})
+	return changed || wrote, err
+}
+
+// ImportChanges names the fields ApplyImport would change in current to
+// bring it to wanted (none: the record is unchanged).
+func ImportChanges(current, wanted Customer) []string {
+	var fields []string
+	for _, f := range []struct {
+		name       string
+		have, want string
+	}{
+		{FieldFirstName, current.FirstName, wanted.FirstName}, {FieldLastName, current.LastName, wanted.LastName},
+		{FieldEmail, current.Email, wanted.Email}, {FieldPhone, current.Phone, wanted.Phone}, {"status", string(current.Status), string(wanted.Status)},
+	} {
+		if f.have != f.want {
+			fields = append(fields, f.name)
+		}
+	}
+	if current.ExternalID == "" && wanted.ExternalID != "" {
+		fields = append(fields, "externalId")
+	}
+	if current.PasswordHash == "" && wanted.PasswordHash != "" {
+		fields = append(fields, "passwordHash")
+	}
+	return fields
+}

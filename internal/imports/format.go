@@ -1,0 +1,298 @@
+// Package imports brings an existing user base into a domain (customers with
+// their devices and their own password hashes) from CSV or JSON Lines, and
+// writes a domain back out in the same format. See Importer for the rules of
+// matching, rerunning and rejecting.
+package imports
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Format is an import or export file's format.
+type Format string
+
+// Formats.
+const (
+	CSV   Format = "csv"   // RFC 4180, one customer per record, devices in numbered column groups
+	JSONL Format = "jsonl" // JSON Lines: one customer object per line
+)
+
+// ParseFormat returns the format named ("csv", "jsonl"), or else the one of
+// path's extension (.csv; .jsonl, .ndjson); an error names both when neither
+// says.
+func ParseFormat(name, path string) (Format, error) {
+	switch strings.ToLower(name) {
+	case "csv":
+		return CSV, nil
+	case "jsonl", "ndjson":
+		return JSONL, nil
+	case "":
+	default:
+		return "", fmt.Errorf("unknown format %q: use csv or jsonl", name)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return CSV, nil
+	case ".jsonl", ".ndjson":
+		return JSONL, nil
+	}
+	return "", errors.New("cannot tell the format from the file name: give -format csv or -format jsonl")
+}
+
+// Record is one customer as a file gives it, not yet checked. Field names
+// are the file's: the JSON keys and the CSV header names.
+type Record struct {
+	Line         int      `json:"-"` // the 1-based line of the file the record starts on
+	ExternalID   string   `json:"externalId,omitempty"`
+	FirstName    string   `json:"firstName"`
+	LastName     string   `json:"lastName"`
+	Email        string   `json:"email"`
+	Phone        string   `json:"phone,omitempty"`
+	Status       string   `json:"status,omitempty"`    // ACTIVE (the default) or DISABLED
+	CreatedAt    string   `json:"createdAt,omitempty"` // RFC 3339; empty: the time of the import
+	PasswordHash string   `json:"passwordHash,omitempty"`
+	Devices      []Device `json:"devices,omitempty"`
+}
+
+// Device is one of a record's devices.
+type Device struct {
+	SerialNumber string `json:"serialNumber"`
+	MACAddress   string `json:"macAddress,omitempty"`
+	Name         string `json:"name,omitempty"` // default: the model
+	Model        string `json:"model"`
+}
+
+// RecordError is a record the file holds but that cannot be read (a CSV
+// record with the wrong number of fields, a line that is not a JSON
+// object): the import rejects it and goes on. Its Reason never quotes the
+// record.
+type RecordError struct {
+	Line   int
+	Reason string
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+// Reader reads the records of a file in order. Read returns io.EOF after
+// the last one, a *RecordError for one it cannot read (the next Read goes
+// on), and any other error for a file it cannot go on with.
+type Reader interface {
+	Read() (Record, error)
+}
+
+// NewReader returns a Reader of r in format f. A UTF-8 byte order mark at
+// the start is skipped. A CSV file's header must name the columns (see
+// csvColumns); an unknown column is an error here, before any record.
+func NewReader(r io.Reader, f Format) (Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
+	}
+	if f == JSONL {
+		return &jsonlReader{r: br}, nil
+	}
+	return newCSVReader(br)
+}
+
+// The CSV columns: the customer's, then for the n-th device (n from 1) the
+// group "device<n>.serialNumber", "device<n>.macAddress", "device<n>.name",
+// "device<n>.model". Columns may come in any order; any may be absent
+// (an absent field is empty).
+var (
+	customerColumns = []string{"externalId", "firstName", "lastName", "email", "phone", "status", "createdAt", "passwordHash"}
+	deviceColumns   = []string{"serialNumber", "macAddress", "name", "model"}
+)
+
+// maxDevicesPerRecord bounds a record's devices (CSV column groups and JSON
+// arrays alike), so that one record cannot grow without bound.
+const maxDevicesPerRecord = 100
+
+type csvReader struct {
+	r      *csv.Reader
+	header []string
+	// set[i] stores column i's value into a record.
+	set []func(*Record, string)
+}
+
+func newCSVReader(r io.Reader) (*csvReader, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // checked per record, so that a bad record is a reject, not the end
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty: a CSV import starts with a header line")
+		}
+		return nil, fmt.Errorf("read the CSV header: %w", err)
+	}
+	c := &csvReader{r: cr, header: append([]string(nil), header...)}
+	seen := map[string]bool{}
+	for _, name := range c.header {
+		name = strings.TrimSpace(name)
+		if seen[name] {
+			return nil, fmt.Errorf("the CSV header names the column %q twice", name)
+		}
+		seen[name] = true
+		set, err := columnSetter(name)
+		if err != nil {
+			return nil, err
+		}
+		c.set = append(c.set, set)
+	}
+	if !seen["email"] {
+		return nil, errors.New(`the CSV header has no "email" column`)
+	}
+	return c, nil
+}
+
+// columnSetter returns how a value of the column name goes into a record.
+func columnSetter(name string) (func(*Record, string), error) {
+	fields := map[string]func(*Record, string){
+		"externalId": func(r *Record, v string) { r.ExternalID = v }, "firstName": func(r *Record, v string) { r.FirstName = v },
+		"lastName": func(r *Record, v string) { r.LastName = v }, "email": func(r *Record, v string) { r.Email = v },
+		"phone": func(r *Record, v string) { r.Phone = v }, "status": func(r *Record, v string) { r.Status = v },
+		"createdAt": func(r *Record, v string) { r.CreatedAt = v }, "passwordHash": func(r *Record, v string) { r.PasswordHash = v },
+	}
+	if set, ok := fields[name]; ok {
+		return set, nil
+	}
+	group, field, ok := strings.Cut(name, ".")
+	n, err := strconv.Atoi(strings.TrimPrefix(group, "device"))
+	if !ok || !strings.HasPrefix(group, "device") || err != nil || n < 1 || n > maxDevicesPerRecord {
+		return nil, fmt.Errorf("unknown CSV column %q: the columns are %s, and device<n>.<%s> for n from 1 to %d",
+			name, strings.Join(customerColumns, ", "), strings.Join(deviceColumns, "|"), maxDevicesPerRecord)
+	}
+	deviceField := map[string]func(*Device, string){
+		"serialNumber": func(d *Device, v string) { d.SerialNumber = v }, "macAddress": func(d *Device, v string) { d.MACAddress = v },
+		"name": func(d *Device, v string) { d.Name = v }, "model": func(d *Device, v string) { d.Model = v },
+	}[field]
+	if deviceField == nil {
+		return nil, fmt.Errorf("unknown CSV column %q: a device's columns are %s", name, strings.Join(deviceColumns, ", "))
+	}
+	return func(r *Record, v string) {
+		if v == "" {
+			return
+		}
+		for len(r.Devices) < n {
+			r.Devices = append(r.Devices, Device{})
+		}
+		deviceField(&r.Devices[n-1], v)
+	}, nil
+}
+
+func (c *csvReader) Read() (Record, error) {
+	fields, err := c.r.Read()
+	line, _ := c.r.FieldPos(0)
+	var parseErr *csv.ParseError
+	switch {
+	case errors.As(err, &parseErr):
+		return Record{}, &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error()}
+	case err != nil:
+		return Record{}, err
+	case len(fields) != len(c.header):
+		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header))}
+	}
+	rec := Record{Line: line}
+	for i, v := range fields {
+		c.set[i](&rec, v)
+	}
+	// Groups left empty between filled ones are no devices.
+	rec.Devices = slicesDeleteEmpty(rec.Devices)
+	return rec, nil
+}
+
+func slicesDeleteEmpty(ds []Device) []Device {
+	out := ds[:0]
+	for _, d := range ds {
+		if d != (Device{}) {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// maxLineBytes bounds a JSON Lines record: a customer with its devices is
+// far smaller.
+const maxLineBytes = 1 << 20
+
+type jsonlReader struct {
+	r    *bufio.Reader
+	line int
+}
+
+func (j *jsonlReader) Read() (Record, error) {
+	for {
+		text, err := j.readLine()
+		if err != nil {
+			return Record{}, err
+		}
+		j.line++
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		if len(text) > maxLineBytes {
+			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxLineBytes)}
+		}
+		rec := Record{Line: j.line}
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			return Record{}, &RecordError{Line: j.line, Reason: jsonReason(err)}
+		}
+		if dec.More() {
+			return Record{}, &RecordError{Line: j.line, Reason: "more than one JSON value on the line"}
+		}
+		if len(rec.Devices) > maxDevicesPerRecord {
+			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("more than %d devices", maxDevicesPerRecord)}
+		}
+		return rec, nil
+	}
+}
+
+// readLine returns the next line without its end; a line longer than
+// maxLineBytes is returned cut (its length still tells).
+func (j *jsonlReader) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		part, err := j.r.ReadSlice('\n')
+		if len(line) <= maxLineBytes {
+			line = append(line, part...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return bytes.TrimRight(line, "\r\n"), nil
+		case err != nil:
+			return nil, err
+		}
+		return bytes.TrimRight(line, "\r\n"), nil
+	}
+}
+
+// jsonReason says what is wrong with a line without quoting it.
+func jsonReason(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("the field %q must be a JSON %s", typeErr.Field, typeErr.Type.Kind())
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not a JSON object (syntax error at byte %d)", syntaxErr.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "not a JSON object"
+}

@@ -1,0 +1,431 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/names"
+	"github.com/iotconsole/bff/internal/passwords"
+)
+
+// Store is what an import reads and writes; both store backends implement it.
+type Store interface {
+	// CustomersByImportKeys returns the domain's customers whose external
+	// id is one of externalIDs or whose email is one of emails (a customer
+	// may come twice).
+	CustomersByImportKeys(ctx context.Context, domainID string, externalIDs, emails []string) ([]customers.Customer, error)
+	// DevicesBySerialNumbers returns the domain's devices with one of serials.
+	DevicesBySerialNumbers(ctx context.Context, domainID string, serials []string) ([]devices.Device, error)
+	// ImportCustomers stores new customers and their devices (see each
+	// store for how atomic). It returns apperr.ErrConflict when a unique
+	// key is taken.
+	ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error
+	// InsertDevices stores new devices of existing customers.
+	InsertDevices(ctx context.Context, ds []devices.Device) error
+}
+
+// Counts are an import's outcome, record by record.
+type Counts struct {
+	Created, Updated, Unchanged, Rejected int
+}
+
+// Read is how many records were read.
+func (c Counts) Read() int { return c.Created + c.Updated + c.Unchanged + c.Rejected }
+
+func (c Counts) String() string {
+	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d rejected", c.Created, c.Updated, c.Unchanged, c.Rejected)
+}
+
+// Importer brings records into one domain.
+//
+// Each record is checked as sign-up checks a profile (customers.Profile),
+// plus: status ACTIVE or DISABLED (default ACTIVE), createdAt RFC 3339
+// (default: now), passwordHash one passwords.Check accepts or empty (the
+// customer then has no usable password until support resets it), at most
+// MaxExternalIDLength characters of external id, and devices with a serial
+// number (devices.ParseSerial), a model, an optional MAC address
+// (devices.ParseMAC) and a name (default: the model).
+//
+// A record matches an existing customer by external id, else by email. A
+// record matching none is created; one matching a customer is applied with
+// customers.Service.ApplyImport (devices it does not have yet are added;
+// devices are never changed or removed by an import), and when it changes
+// nothing it is unchanged. So running a file twice, or again after an
+// interruption, ends as one uninterrupted run does.
+//
+// A record is rejected, with its line and a reason that never quotes it,
+// when it is unreadable or invalid, when an earlier record of the file has
+// its external id, email or a serial number, when its email or a serial
+// number belongs to another customer, or when its email's customer has
+// another external id. Rejects never stop the import.
+type Importer struct {
+	Store     Store
+	Customers *customers.Service
+	Domain    domains.Domain
+	Actor     audit.Actor // who imports: the audit records' actor
+	Now       func() time.Time
+	DryRun    bool // check and count, write nothing
+	BatchSize int  // records per write; 0 means DefaultBatchSize
+	// Reject receives each rejected record (only the line when unreadable)
+	// and why; nil drops them.
+	Reject func(rec Record, reason string) error
+	// Progress is told the counts after each batch; nil for none.
+	Progress func(Counts)
+
+	seed  maphash.Seed
+	seen  map[[2]uint64]int // hashed key of the file -> the line that had it
+	count Counts
+}
+
+// DefaultBatchSize is the records of one write: large enough that a write's
+// fixed cost is small beside its rows, small enough to hold a few in memory.
+const DefaultBatchSize = 2000
+
+// MaxExternalIDLength bounds an external id, in characters.
+const MaxExternalIDLength = 255
+
+// Run imports every record r reads and returns the counts. It stops at the
+// first error that is not a record's (the file cannot be read on, the
+// store fails, ctx ends), with the counts so far: the batches written
+// before stay written.
+func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
+	im.seed, im.seen, im.count = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}
+	if im.BatchSize <= 0 {
+		im.BatchSize = DefaultBatchSize
+	}
+	for {
+		batch, readErr := im.readBatch(r)
+		if err := im.importBatch(ctx, batch); err != nil {
+			return im.count, err
+		}
+		if im.Progress != nil {
+			im.Progress(im.count)
+		}
+		if errors.Is(readErr, io.EOF) {
+			return im.count, nil
+		}
+		if readErr != nil {
+			return im.count, readErr
+		}
+		if err := ctx.Err(); err != nil {
+			return im.count, err
+		}
+	}
+}
+
+// candidate is a checked record: the customer and devices it asks for.
+type candidate struct {
+	rec      Record
+	customer customers.Customer
+	devices  []devices.Device
+}
+
+// readBatch reads up to BatchSize records, rejecting the unreadable and
+// invalid ones as it goes. The error is io.EOF at the end of the file.
+func (im *Importer) readBatch(r Reader) ([]candidate, error) {
+	var batch []candidate
+	for len(batch) < im.BatchSize {
+		rec, err := r.Read()
+		var recErr *RecordError
+		if errors.As(err, &recErr) {
+			if err := im.reject(Record{Line: recErr.Line}, recErr.Reason); err != nil {
+				return batch, err
+			}
+			continue
+		}
+		if err != nil {
+			return batch, err
+		}
+		c, reason := im.check(rec)
+		if reason == "" {
+			reason = im.firstInFile(c)
+		}
+		if reason != "" {
+			if err := im.reject(rec, reason); err != nil {
+				return batch, err
+			}
+			continue
+		}
+		batch = append(batch, c)
+	}
+	return batch, nil
+}
+
+func (im *Importer) reject(rec Record, reason string) error {
+	im.count.Rejected++
+	if im.Reject == nil {
+		return nil
+	}
+	return im.Reject(rec, reason)
+}
+
+// check returns the candidate rec asks for, or why it cannot be imported.
+func (im *Importer) check(rec Record) (candidate, string) {
+	p, err := customers.Profile{FirstName: rec.FirstName, LastName: rec.LastName, Email: rec.Email, Phone: rec.Phone}.Check()
+	if err != nil {
+		return candidate{}, reasonOf(err)
+	}
+	externalID := strings.TrimSpace(rec.ExternalID)
+	if externalID != "" {
+		if externalID, err = names.Clean("externalId", externalID, MaxExternalIDLength); err != nil {
+			return candidate{}, reasonOf(err)
+		}
+	}
+	status := customers.Status(strings.ToUpper(strings.TrimSpace(rec.Status)))
+	switch status {
+	case "":
+		status = customers.StatusActive
+	case customers.StatusActive, customers.StatusDisabled:
+	default:
+		return candidate{}, "status: must be ACTIVE or DISABLED"
+	}
+	now := im.Now().UTC().Truncate(time.Millisecond)
+	created := now
+	if s := strings.TrimSpace(rec.CreatedAt); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return candidate{}, "createdAt: not an RFC 3339 time such as 2024-05-01T12:00:00Z"
+		}
+		created = t.UTC().Truncate(time.Millisecond)
+	}
+	hash := strings.TrimSpace(rec.PasswordHash)
+	if hash != "" {
+		if err := passwords.Check(hash); err != nil {
+			return candidate{}, "passwordHash: " + err.Error()
+		}
+	}
+	c := customers.Customer{ID: ids.New(), DomainID: im.Domain.ID, ExternalID: externalID, FirstName: p.FirstName, LastName: p.LastName,
+		Email: p.Email, Phone: p.Phone, Status: status, PasswordHash: hash, Version: 1, CreatedAt: created, UpdatedAt: now}
+	c.SearchTokens = customers.SearchTokens(c, im.Domain.DefaultRegion)
+	out := candidate{rec: rec, customer: c}
+	for i, d := range rec.Devices {
+		dev, err := im.checkDevice(c, d)
+		if err != nil {
+			return candidate{}, fmt.Sprintf("device %d: %s", i+1, reasonOf(err))
+		}
+		out.devices = append(out.devices, dev)
+	}
+	return out, ""
+}
+
+func (im *Importer) checkDevice(c customers.Customer, d Device) (devices.Device, error) {
+	serial, err := devices.ParseSerial(d.SerialNumber)
+	if err != nil {
+		return devices.Device{}, err
+	}
+	mac, err := devices.ParseMAC(d.MACAddress)
+	if err != nil {
+		return devices.Device{}, err
+	}
+	model, err := names.Clean("model", d.Model, customers.MaxNameLength)
+	if err != nil {
+		return devices.Device{}, err
+	}
+	name := d.Name
+	if strings.TrimSpace(name) == "" {
+		name = model
+	}
+	if name, err = names.Clean("name", name, customers.MaxNameLength); err != nil {
+		return devices.Device{}, err
+	}
+	return devices.Device{ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, Name: name, Model: model, SerialNumber: serial, MACAddress: mac,
+		Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto, Notifications: true}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}, nil
+}
+
+// reasonOf says what is wrong with a field, from a validation error.
+func reasonOf(err error) string {
+	var v *apperr.ValidationError
+	if errors.As(err, &v) {
+		return v.Field + ": " + v.Message
+	}
+	return err.Error()
+}
+
+// firstInFile records c's keys (external id, email, serial numbers) as
+// seen, or names the earlier line of the file that had one of them. Keys are
+// kept as 128-bit hashes, so a million records cost megabytes, not the
+// keys' own size; two different keys sharing one is a 2^-100 chance.
+func (im *Importer) firstInFile(c candidate) string {
+	type key struct {
+		kind, value string
+	}
+	keys := []key{{"email", c.customer.Email}}
+	if c.customer.ExternalID != "" {
+		keys = append(keys, key{"externalId", c.customer.ExternalID})
+	}
+	for _, d := range c.devices {
+		keys = append(keys, key{"serial number", d.SerialNumber})
+	}
+	hashes := make([][2]uint64, len(keys))
+	for i, k := range keys {
+		hashes[i] = [2]uint64{maphash.String(im.seed, k.kind+"\x00"+k.value), maphash.String(im.seed, k.value+"\x00"+k.kind)}
+		if line, ok := im.seen[hashes[i]]; ok {
+			return fmt.Sprintf("the same %s as line %d", k.kind, line)
+		}
+		if slices.Contains(hashes[:i], hashes[i]) {
+			return fmt.Sprintf("the same %s twice", k.kind)
+		}
+	}
+	for _, h := range hashes {
+		im.seen[h] = c.rec.Line
+	}
+	return ""
+}
+
+// importBatch matches the batch's candidates with the store's customers and
+// creates, updates or rejects each (see Importer).
+func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var externalIDs, emails, serials []string
+	for _, c := range batch {
+		externalIDs, emails = append(externalIDs, c.customer.ExternalID), append(emails, c.customer.Email)
+		for _, d := range c.devices {
+			serials = append(serials, d.SerialNumber)
+		}
+	}
+	existing, err := im.Store.CustomersByImportKeys(ctx, im.Domain.ID, externalIDs, emails)
+	if err != nil {
+		return err
+	}
+	byExternalID, byEmail := map[string]customers.Customer{}, map[string]customers.Customer{}
+	for _, c := range existing {
+		if c.ExternalID != "" {
+			byExternalID[c.ExternalID] = c
+		}
+		byEmail[c.Email] = c
+	}
+	owners := map[string]string{} // serial number -> customer id
+	if len(serials) > 0 {
+		ds, err := im.Store.DevicesBySerialNumbers(ctx, im.Domain.ID, serials)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			owners[d.SerialNumber] = d.CustomerID
+		}
+	}
+	var creates []candidate
+	for _, c := range batch {
+		current, found, reason := match(c.customer, byExternalID, byEmail)
+		var added []devices.Device
+		for i, d := range c.devices {
+			owner, taken := owners[d.SerialNumber]
+			switch {
+			case taken && (!found || owner != current.ID):
+				reason = fmt.Sprintf("device %d: serialNumber: another customer has a device with this serial number", i+1)
+			case !taken && found:
+				d.CustomerID = current.ID
+				added = append(added, d)
+			}
+		}
+		switch {
+		case reason != "":
+			err = im.reject(c.rec, reason)
+		case !found:
+			creates = append(creates, c)
+		default:
+			err = im.update(ctx, c, current, added)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return im.create(ctx, creates)
+}
+
+// match returns the stored customer c is about: the one with its external
+// id, else the one with its email; or why c cannot be imported.
+func match(c customers.Customer, byExternalID, byEmail map[string]customers.Customer) (customers.Customer, bool, string) {
+	owner, emailTaken := byEmail[c.Email]
+	if current, ok := byExternalID[c.ExternalID]; ok && c.ExternalID != "" {
+		if emailTaken && owner.ID != current.ID {
+			return customers.Customer{}, false, "email: another customer of the domain has this email"
+		}
+		return current, true, ""
+	}
+	if !emailTaken {
+		return customers.Customer{}, false, ""
+	}
+	if owner.ExternalID != "" && c.ExternalID != "" {
+		return customers.Customer{}, false, "externalId: the customer with this email has another externalId"
+	}
+	return owner, true, ""
+}
+
+// update applies candidate c to current, the stored customer it matched,
+// adding the devices added.
+func (im *Importer) update(ctx context.Context, c candidate, current customers.Customer, added []devices.Device) error {
+	if len(customers.ImportChanges(current, c.customer)) == 0 && len(added) == 0 {
+		im.count.Unchanged++
+		return nil
+	}
+	if im.DryRun {
+		im.count.Updated++
+		return nil
+	}
+	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer); err != nil {
+		var invalid *apperr.ValidationError
+		if errors.As(err, &invalid) {
+			return im.reject(c.rec, reasonOf(err))
+		}
+		return err
+	}
+	if len(added) > 0 {
+		if err := im.Store.InsertDevices(ctx, added); err != nil {
+			if errors.Is(err, apperr.ErrConflict) {
+				return im.reject(c.rec, "a device's serial number was taken meanwhile")
+			}
+			return err
+		}
+	}
+	im.count.Updated++
+	return nil
+}
+
+// create stores the new customers of a batch in one write. When a key
+// turns out taken (another writer got there meanwhile), it goes through
+// them one at a time, so that only the records concerned are rejected.
+func (im *Importer) create(ctx context.Context, cs []candidate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if im.DryRun {
+		im.count.Created += len(cs)
+		return nil
+	}
+	var newCustomers []customers.Customer
+	var newDevices []devices.Device
+	for _, c := range cs {
+		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
+	}
+	err := im.Store.ImportCustomers(ctx, newCustomers, newDevices)
+	switch {
+	case err == nil:
+		im.count.Created += len(cs)
+		return nil
+	case !errors.Is(err, apperr.ErrConflict):
+		return err
+	case len(cs) == 1:
+		return im.reject(cs[0].rec, "its email, externalId or a serial number was taken meanwhile")
+	}
+	for _, c := range cs {
+		if err := im.importBatch(ctx, []candidate{c}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

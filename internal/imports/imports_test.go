@@ -1,0 +1,395 @@
+package imports_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/imports"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/passwords/passwordstest"
+	"github.com/iotconsole/bff/internal/store"
+	"github.com/iotconsole/bff/internal/store/mongo"
+	"github.com/iotconsole/bff/internal/store/mongotest"
+	"github.com/iotconsole/bff/internal/store/sqlite"
+)
+
+// importedPassword is every fixture customer's password.
+const importedPassword = "imported ünïcode staple"
+
+var storeKinds = []struct {
+	name string
+	open func(t *testing.T) store.Store
+}{
+	{"sqlite", func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close(context.Background()) })
+		return st
+	}},
+	{"mongo", func(t *testing.T) store.Store {
+		st, err := mongo.Open(context.Background(), mongotest.URI(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close(context.Background()) })
+		return st
+	}},
+}
+
+// fixture is a store with one domain, "acme" (region GB).
+type fixture struct {
+	st     store.Store
+	domain domains.Domain
+	svc    *customers.Service
+	hasher *passwords.Hasher
+}
+
+func newFixture(t *testing.T, open func(t *testing.T) store.Store) *fixture {
+	st := open(t)
+	d := domains.Domain{ID: ids.New(), Slug: "acme", Name: "Acme", DefaultRegion: "GB", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := st.CreateDomain(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
+	hasher := passwords.NewHasher(passwords.OWASP, 2, time.Minute)
+	return &fixture{st: st, domain: d, svc: customers.NewService(st, hasher, policy, time.Now), hasher: hasher}
+}
+
+// run imports text in format f and returns the counts and the rejects by line.
+func (f *fixture) run(t *testing.T, text string, format imports.Format, dryRun bool) (imports.Counts, map[int]string) {
+	t.Helper()
+	r, err := imports.NewReader(strings.NewReader(text), format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejects := map[int]string{}
+	im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID},
+		Now: time.Now, DryRun: dryRun, BatchSize: 4,
+		Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil }}
+	counts, err := im.Run(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts, rejects
+}
+
+func (f *fixture) customer(t *testing.T, email string) customers.Customer {
+	t.Helper()
+	c, err := f.st.CustomerByEmail(context.Background(), f.domain.ID, email)
+	if err != nil {
+		t.Fatalf("customer %s: %v", email, err)
+	}
+	return c
+}
+
+// csvFile writes a CSV import: a BOM, the header, then rows (RFC 4180
+// quoting by encoding/csv).
+func csvFile(t *testing.T, header []string, rows [][]string) string {
+	var b bytes.Buffer
+	b.WriteString("\ufeff")
+	w := csv.NewWriter(&b)
+	_ = w.Write(header)
+	for _, r := range rows {
+		_ = w.Write(r)
+	}
+	w.Flush()
+	return b.String()
+}
+
+var header = []string{"externalId", "firstName", "lastName", "email", "phone", "status", "createdAt", "passwordHash",
+	"device1.serialNumber", "device1.macAddress", "device1.name", "device1.model", "device2.serialNumber", "device2.model"}
+
+// row is a valid record of header's columns; change sets some of them.
+func row(n int, hash string, change map[string]string) []string {
+	values := map[string]string{"externalId": fmt.Sprintf("ext-%d", n), "firstName": "First", "lastName": fmt.Sprintf("Last%c", 'a'+n%26),
+		"email": fmt.Sprintf("person%d@example.com", n), "phone": "+44 20 7946 0" + fmt.Sprintf("%03d", n), "status": "ACTIVE",
+		"createdAt": "2023-04-05T06:07:08Z", "passwordHash": hash, "device1.serialNumber": fmt.Sprintf("SN-%d-1", n), "device1.model": "Thermostat T1"}
+	for k, v := range change {
+		values[k] = v
+	}
+	out := make([]string, len(header))
+	for i, h := range header {
+		out[i] = values[h]
+	}
+	return out
+}
+
+// The fixture file: every kind of hash, a BOM, quoted commas and newlines,
+// bad records of every kind, duplicates inside the file, and records of
+// customers the store already has.
+func TestImportCSVEveryKindOfRecord(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			ctx := context.Background()
+			existing, err := f.svc.Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "test"}, f.domain,
+				customers.Profile{FirstName: "Ella", LastName: "Existing", Email: "ella@example.com", Phone: "+44 20 7946 0999"}, "ella's own long password", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hashes := passwordstest.ForeignHashes(t, importedPassword)
+			hashes["own argon2id"] = passwords.Encode(passwords.OWASP, importedPassword)
+			names := slices.Sorted(func(yield func(string) bool) {
+				for k := range hashes {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			var rows [][]string
+			want := map[string]string{} // email -> hash kind
+			for i, name := range names {
+				rows = append(rows, row(i, hashes[name], nil))
+				want[fmt.Sprintf("person%d@example.com", i)] = name
+			}
+			n := len(names)
+			good := []struct {
+				line   int
+				change map[string]string
+			}{
+				{0, map[string]string{"lastName": "Smith, Jr.", "passwordHash": ""}}, // quoted comma; no password
+				{0, map[string]string{"externalId": "ella-ext", "email": "ella@example.com", "firstName": "Ella", "lastName": "Existing",
+					"phone": "+44 20 7946 0998", "device1.serialNumber": "SN-ELLA"}}, // an update of the existing customer
+			}
+			for i, g := range good {
+				rows = append(rows, row(n+i, "", g.change))
+			}
+			bad := []struct {
+				change map[string]string
+				reason string
+			}{
+				{map[string]string{"email": "not an email"}, "email"},
+				{map[string]string{"firstName": "Line\nbreak"}, "firstName"}, // a quoted newline: the record spans two lines
+				{map[string]string{"status": "PENDING"}, "status"},
+				{map[string]string{"createdAt": "yesterday"}, "createdAt"},
+				{map[string]string{"passwordHash": "md5$abc$def"}, "passwordHash"},
+				{map[string]string{"passwordHash": "$2b$31$" + strings.Repeat("a", 53)}, "passwordHash"},
+				{map[string]string{"email": "person0@example.com"}, "the same email as line 2"},
+				{map[string]string{"externalId": "ext-1"}, "the same externalId as line 3"},
+				{map[string]string{"device1.serialNumber": "SN-0-1"}, "the same serial number as line 2"},
+				{map[string]string{"device1.serialNumber": "SN-X", "device2.serialNumber": "sn-x", "device2.model": "M"}, "the same serial number twice"},
+				{map[string]string{"device1.macAddress": "zz:zz"}, "device 1: macAddress"},
+				{map[string]string{"device1.model": ""}, "device 1: model"},
+			}
+			for i, b := range bad {
+				rows = append(rows, row(n+len(good)+i, "", b.change))
+			}
+			text := csvFile(t, header, rows) + "too,few,fields\n"
+
+			dry, dryRejects := f.run(t, text, imports.CSV, true)
+			counts, rejects := f.run(t, text, imports.CSV, false)
+			if dry != counts || len(dryRejects) != len(rejects) {
+				t.Errorf("dry run %v (%d rejects), real run %v (%d rejects)", dry, len(dryRejects), counts, len(rejects))
+			}
+			wantCounts := imports.Counts{Created: n + 1, Updated: 1, Rejected: len(bad) + 1}
+			if counts != wantCounts {
+				t.Errorf("counts %v, want %v; rejects %v", counts, wantCounts, rejects)
+			}
+			// Lines: the header is line 1, the BOM changes nothing, the quoted
+			// newline makes its record two lines long.
+			line := func(i int) int {
+				l := i + 2
+				if i > n+len(good)+1 {
+					l++
+				}
+				return l
+			}
+			for i, b := range bad {
+				got, ok := rejects[line(n+len(good)+i)]
+				if !ok || !strings.Contains(got, b.reason) {
+					t.Errorf("record %d (%v): reject %q, want one saying %q", i, b.change, got, b.reason)
+				}
+				for _, v := range b.change {
+					if len(v) > 3 && strings.Contains(got, v) && !strings.Contains(b.reason, v) {
+						t.Errorf("reject %q quotes the record's %q", got, v)
+					}
+				}
+			}
+			if got := rejects[line(len(rows))]; !strings.Contains(got, "fields") {
+				t.Errorf("the short record: %q (rejects %v)", got, rejects)
+			}
+
+			for email, kind := range want {
+				c := f.customer(t, email)
+				if ok, err := f.hasher.Verify(ctx, c.PasswordHash, importedPassword); !ok || err != nil {
+					t.Errorf("%s (%s) does not verify its own password: %v %v", email, kind, ok, err)
+				}
+			}
+			smith := f.customer(t, fmt.Sprintf("person%d@example.com", n))
+			if smith.LastName != "Smith, Jr." || smith.PasswordHash != "" || smith.CreatedAt.Year() != 2023 {
+				t.Errorf("the record with a quoted comma: %+v", smith)
+			}
+			ella := f.customer(t, "ella@example.com")
+			if ella.Phone != "+44 20 7946 0998" || ella.ExternalID != "ella-ext" || ella.PasswordHash != existing.PasswordHash {
+				t.Errorf("the existing customer after the import: phone %q, externalId %q, password kept %v",
+					ella.Phone, ella.ExternalID, ella.PasswordHash == existing.PasswordHash)
+			}
+			ds, err := f.st.DevicesByCustomer(ctx, ella.ID)
+			if err != nil || len(ds) != 1 || ds[0].SerialNumber != "SN-ELLA" {
+				t.Errorf("Ella's devices: %+v %v", ds, err)
+			}
+			page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: "ext-3", First: 5})
+			if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.Email != "person3@example.com" {
+				t.Errorf("search by external id: %+v %v", page, err)
+			}
+
+			again, rejected := f.run(t, text, imports.CSV, false)
+			if wantAgain := (imports.Counts{Unchanged: n + 2, Rejected: len(bad) + 1}); again != wantAgain {
+				t.Errorf("the same file again: %v, want %v (rejects %v)", again, wantAgain, rejected)
+			}
+			// The email's customer has another external id now: not the same person.
+			other, rejected := f.run(t, csvFile(t, header, [][]string{row(99, "", map[string]string{"externalId": "someone-else", "email": "ella@example.com"})}), imports.CSV, false)
+			if other.Rejected != 1 || !strings.Contains(rejected[2], "another externalId") {
+				t.Errorf("a record with Ella's email and another external id: %v %v", other, rejected)
+			}
+		})
+	}
+}
+
+// A JSON Lines file with unreadable lines goes on after them, and an
+// interrupted import, run again, ends as one uninterrupted run does.
+func TestImportJSONLInterruptedAndRerun(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			var lines []string
+			for i := range 30 {
+				rec := imports.Record{ExternalID: fmt.Sprint("j", i), CreatedAt: "2024-02-29T12:00:00.5Z", FirstName: "Jay", LastName: fmt.Sprint("Json", i), Email: fmt.Sprintf("j%d@example.org", i),
+					PasswordHash: passwordstest.Bcrypt(t, importedPassword, "$2y$"), Devices: []imports.Device{{SerialNumber: fmt.Sprint("J-", i), Model: "Plug P3", MACAddress: "02:00:00:00:00:" + fmt.Sprintf("%02x", i)}}}
+				b, _ := json.Marshal(rec)
+				lines = append(lines, string(b))
+			}
+			lines = slices.Insert(lines, 5, `{"firstName": 3}`, `not json`, `{"email":"x@example.org","unknown":1}`, "")
+			text := "\ufeff" + strings.Join(lines, "\r\n") + "\n"
+
+			whole := newFixture(t, kind.open)
+			counts, rejects := whole.run(t, text, imports.JSONL, false)
+			if counts != (imports.Counts{Created: 30, Rejected: 3}) || !strings.Contains(rejects[6], "firstName") || !strings.Contains(rejects[8], "unknown field") {
+				t.Errorf("counts %v, rejects %v", counts, rejects)
+			}
+
+			interrupted := newFixture(t, kind.open)
+			ctx, cancel := context.WithCancel(context.Background())
+			r, _ := imports.NewReader(strings.NewReader(text), imports.JSONL)
+			im := &imports.Importer{Store: interrupted.st, Customers: interrupted.svc, Domain: interrupted.domain, Now: time.Now, BatchSize: 7,
+				Progress: func(c imports.Counts) {
+					if c.Created >= 14 {
+						cancel()
+					}
+				}}
+			if _, err := im.Run(ctx, r); !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: %v", err)
+			}
+			if n, _ := interrupted.st.CountCustomers(context.Background(), interrupted.domain.ID); n == 0 || n == 30 {
+				t.Fatalf("after the interruption %d customers, want some", n)
+			}
+			rerun, _ := interrupted.run(t, text, imports.JSONL, false)
+			if rerun.Created+rerun.Unchanged != 30 || rerun.Updated != 0 {
+				t.Errorf("rerun after the interruption: %v", rerun)
+			}
+			if a, b := exportOf(t, whole, true), exportOf(t, interrupted, true); a != b {
+				t.Errorf("interrupted and rerun differs from one run:\n%s\n---\n%s", a, b)
+			}
+		})
+	}
+}
+
+// exportOf is the domain's export as JSON Lines, sorted (ids differ between
+// stores, so the lines are compared without order).
+func exportOf(t *testing.T, f *fixture, withHashes bool) string {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := imports.Export(context.Background(), f.st, f.domain, &b, imports.JSONL, withHashes); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// Export, then import into an empty store: the same customers, found by the
+// same searches, signing in with the same passwords; in both formats.
+func TestExportImportRoundTrip(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			src := newFixture(t, kind.open)
+			hashes := passwordstest.ForeignHashes(t, importedPassword)
+			var rows [][]string
+			i := 0
+			for _, h := range hashes {
+				rows = append(rows, row(i, h, map[string]string{"firstName": []string{"Zoë", "Łukasz", "O'Brien", "Anne-Marie"}[i%4],
+					"status": []string{"ACTIVE", "DISABLED"}[i%2], "device2.serialNumber": fmt.Sprint("SN2-", i), "device2.model": "Plug P3"}))
+				i++
+			}
+			if c, _ := src.run(t, csvFile(t, header, rows), imports.CSV, false); c.Created != len(rows) {
+				t.Fatalf("source import: %v", c)
+			}
+			for _, format := range []imports.Format{imports.JSONL, imports.CSV} {
+				var file bytes.Buffer
+				n, err := imports.Export(context.Background(), src.st, src.domain, &file, format, true)
+				if err != nil || n != len(rows) {
+					t.Fatalf("export %s: %d %v", format, n, err)
+				}
+				dst := newFixture(t, kind.open)
+				if c, rejects := dst.run(t, file.String(), format, false); c.Created != len(rows) {
+					t.Fatalf("import of the %s export: %v %v", format, c, rejects)
+				}
+				if a, b := exportOf(t, src, true), exportOf(t, dst, true); a != b {
+					t.Errorf("%s round trip differs:\n%s\n---\n%s", format, a, b)
+				}
+				for _, q := range []string{"zoe", "obrien", "lukasz", "ext-2", "person1@", "7946 0003"} {
+					a, _ := src.svc.Search(context.Background(), src.domain.ID, customers.SearchRequest{Text: q, First: 50})
+					b, _ := dst.svc.Search(context.Background(), dst.domain.ID, customers.SearchRequest{Text: q, First: 50})
+					if emailsOf(a) != emailsOf(b) || len(a.Hits) == 0 {
+						t.Errorf("search %q: %s before, %s after", q, emailsOf(a), emailsOf(b))
+					}
+				}
+				c := dst.customer(t, "person2@example.com")
+				if ok, err := dst.hasher.Verify(context.Background(), c.PasswordHash, importedPassword); !ok || err != nil {
+					t.Errorf("after the %s round trip the password does not verify: %v", format, err)
+				}
+				var noHashes bytes.Buffer
+				if _, err := imports.Export(context.Background(), src.st, src.domain, &noHashes, format, false); err != nil || strings.Contains(noHashes.String(), "$2") || strings.Contains(noHashes.String(), "pbkdf2") {
+					t.Errorf("an export without -include-password-hashes holds hashes: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func emailsOf(p customers.Page) string {
+	var out []string
+	for _, h := range p.Hits {
+		out = append(out, h.Customer.Email)
+	}
+	return strings.Join(out, ",")
+}
+
+// A header naming an unknown column stops the import before any record.
+func TestImportRefusesUnknownColumns(t *testing.T) {
+	_, err := imports.NewReader(strings.NewReader("email,favouriteColour\nx@example.com,red\n"), imports.CSV)
+	if err == nil || !strings.Contains(err.Error(), "favouriteColour") {
+		t.Errorf("unknown column: %v", err)
+	}
+	if _, err := imports.NewReader(strings.NewReader(""), imports.CSV); err == nil {
+		t.Error("an empty CSV file was accepted")
+	}
+	r, _ := imports.NewReader(strings.NewReader("email\n"), imports.CSV)
+	if _, err := r.Read(); !errors.Is(err, io.EOF) {
+		t.Errorf("a header alone: %v", err)
+	}
+}

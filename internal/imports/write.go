@@ -1,0 +1,121 @@
+package imports
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Writer writes records in an import format: exports, and the rejects file
+// of an import (each record with the line it came from and the reason).
+type Writer struct {
+	buf     *bufio.Writer
+	csv     *csv.Writer
+	columns []string // CSV only
+}
+
+// Columns returns the CSV columns of records with at most devices devices:
+// the customer's columns, then one group per device (see customerColumns).
+func Columns(devices int) []string {
+	cols := append([]string(nil), customerColumns...)
+	for n := 1; n <= devices; n++ {
+		for _, f := range deviceColumns {
+			cols = append(cols, fmt.Sprintf("device%d.%s", n, f))
+		}
+	}
+	return cols
+}
+
+// The rejects file's two extra columns (CSV) or keys (JSON Lines).
+const (
+	ColumnLine   = "line"
+	ColumnReason = "reason"
+)
+
+// NewWriter returns a Writer of format f on w. A CSV Writer writes columns
+// as its header first (Columns, plus ColumnLine and ColumnReason for a
+// rejects file); a JSON Lines one ignores columns.
+func NewWriter(w io.Writer, f Format, columns []string) (*Writer, error) {
+	out := &Writer{buf: bufio.NewWriterSize(w, 1<<16)}
+	if f == CSV {
+		out.csv, out.columns = csv.NewWriter(out.buf), columns
+		if err := out.csv.Write(columns); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Write writes rec; line and reason are written when line > 0 (a reject).
+func (w *Writer) Write(rec Record, line int, reason string) error {
+	if w.csv == nil {
+		row := struct {
+			Line   int    `json:"line,omitempty"`
+			Reason string `json:"reason,omitempty"`
+			Record
+		}{line, reason, rec}
+		text, err := json.Marshal(row)
+		if err != nil {
+			return err
+		}
+		_, err = w.buf.Write(append(text, '\n'))
+		return err
+	}
+	fields := make([]string, len(w.columns))
+	for i, col := range w.columns {
+		switch col {
+		case ColumnLine:
+			fields[i] = strconv.Itoa(line)
+		case ColumnReason:
+			fields[i] = reason
+		default:
+			fields[i] = columnValue(rec, col)
+		}
+	}
+	return w.csv.Write(fields)
+}
+
+// Flush writes out what is buffered and returns the first error met.
+func (w *Writer) Flush() error {
+	if w.csv != nil {
+		w.csv.Flush()
+		if err := w.csv.Error(); err != nil {
+			return err
+		}
+	}
+	return w.buf.Flush()
+}
+
+// columnValue returns rec's value for the CSV column col ("" for a device
+// it does not have or an unknown column).
+func columnValue(rec Record, col string) string {
+	switch col {
+	case "externalId":
+		return rec.ExternalID
+	case "firstName":
+		return rec.FirstName
+	case "lastName":
+		return rec.LastName
+	case "email":
+		return rec.Email
+	case "phone":
+		return rec.Phone
+	case "status":
+		return rec.Status
+	case "createdAt":
+		return rec.CreatedAt
+	case "passwordHash":
+		return rec.PasswordHash
+	}
+	group, field, _ := strings.Cut(col, ".")
+	n, err := strconv.Atoi(strings.TrimPrefix(group, "device"))
+	if err != nil || n < 1 || n > len(rec.Devices) {
+		return ""
+	}
+	d := rec.Devices[n-1]
+	return map[string]string{"serialNumber": d.SerialNumber, "macAddress": d.MACAddress, "name": d.Name, "model": d.Model}[field]
+}

@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+)
+
+// CustomersByImportKeys implements imports.Store: the domain's customers
+// whose external id is one of externalIDs or whose email is one of emails.
+func (s *Store) CustomersByImportKeys(ctx context.Context, domainID string, externalIDs, emails []string) ([]customers.Customer, error) {
+	scan := func(row interface{ Scan(...any) error }) (customers.Customer, error) {
+		c, _, err := scanCustomer(row)
+		return c, err
+	}
+	byExternal, err := byIDsAfter(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.domain_id = ? AND c.external_id`, ``, []any{domainID}, externalIDs, scan)
+	if err != nil {
+		return nil, fmt.Errorf("customers by external id: %w", err)
+	}
+	byEmail, err := byIDsAfter(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.domain_id = ? AND c.email`, ``, []any{domainID}, emails, scan)
+	if err != nil {
+		return nil, fmt.Errorf("customers by email: %w", err)
+	}
+	return append(byExternal, byEmail...), nil
+}
+
+// DevicesBySerialNumbers implements imports.Store.
+func (s *Store) DevicesBySerialNumbers(ctx context.Context, domainID string, serials []string) ([]devices.Device, error) {
+	ds, err := byIDsAfter(ctx, s, `SELECT `+deviceColumns+` FROM devices WHERE domain_id = ? AND serial_number`, ``, []any{domainID}, serials, scanDevice)
+	if err != nil {
+		return nil, fmt.Errorf("devices by serial number: %w", err)
+	}
+	return ds, nil
+}
+
+// DevicesOfCustomers implements imports.ExportStore: the devices of the
+// customers ids, in no particular order.
+func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error) {
+	ds, err := byIDs(ctx, s, `SELECT `+deviceColumns+` FROM devices WHERE customer_id`, ``, ids, scanDevice)
+	if err != nil {
+		return nil, fmt.Errorf("devices of customers: %w", err)
+	}
+	return ds, nil
+}
+
+// CustomersAfter implements imports.ExportStore: up to limit customers of
+// the domain with ids above afterID, in id order.
+func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]customers.Customer, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.domain_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
+		domainID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("customers after %s: %w", afterID, mapErr(err))
+	}
+	defer rows.Close()
+	var out []customers.Customer
+	for rows.Next() {
+		c, _, err := scanCustomer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("customers after %s: %w", afterID, err)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// ImportCustomers implements imports.Store: the new customers and their
+// devices in one transaction, so that an interrupted import leaves whole
+// customers only. It returns apperr.ErrConflict, writing nothing, when an
+// email, external id or serial number is taken.
+func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		for _, c := range cs {
+			if err := insertCustomer(ctx, tx, insert, c); err != nil {
+				return err
+			}
+		}
+		return insertDevices(ctx, tx, ds)
+	})
+	if err != nil {
+		return fmt.Errorf("import customers: %w", mapErr(err))
+	}
+	return nil
+}
+
+// RehashPassword implements sessions.Store: the customer's password hash
+// becomes newHash if it still is oldHash. It is not a change of the
+// customer: the version, the sessions and the events stay as they are.
+func (s *Store) RehashPassword(ctx context.Context, customerID, oldHash, newHash string) error {
+	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET password_hash = ? WHERE id = ? AND password_hash = ?`,
+		newHash, customerID, oldHash); err != nil {
+		return fmt.Errorf("rehash password of %s: %w", customerID, mapErr(err))
+	}
+	return nil
+}
+
+// MostDevicesOfACustomer implements imports.ExportStore.
+func (s *Store) MostDevicesOfACustomer(ctx context.Context, domainID string) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM devices WHERE domain_id = ? GROUP BY customer_id)`,
+		domainID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("most devices of a customer: %w", mapErr(err))
+	}
+	return n, nil
+}

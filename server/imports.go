@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/imports"
+	"github.com/iotconsole/bff/internal/passwords"
+)
+
+// The audit actor of every import and export: the command line.
+var (
+	importActor = audit.Actor{Type: audit.ActorSystem, ID: "import"}
+	exportActor = audit.Actor{Type: audit.ActorSystem, ID: "export"}
+)
+
+// rejectsShown is how many rejects an import without -rejects prints (line
+// and reason only).
+const rejectsShown = 20
+
+// progressEvery is how often an import that is not on a terminal logs its
+// progress.
+const progressEvery = 10 * time.Second
+
+// runImport is `server import -domain SLUG [-dry-run] [-rejects FILE]
+// [-format csv|jsonl] FILE` (FILE or - for standard input): see
+// imports.Importer. The summary goes to stdout; the progress to stderr,
+// as a bar on a terminal and otherwise a JSON line every progressEvery.
+func runImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flagSet("import")
+	cfg := storeFlags(fs, getenv)
+	slug := fs.String("domain", "", "slug of the domain to import into (required)")
+	dryRun := fs.Bool("dry-run", false, "check every record and report the counts; write nothing")
+	rejectsPath := fs.String("rejects", "", "write rejected records here, with their line and reason (same format as the input)")
+	formatName := fs.String("format", "", "csv or jsonl (default: from the file's extension)")
+	batch := fs.Int("batch", imports.DefaultBatchSize, "records per write")
+	const usage = "server import -domain SLUG [-dry-run] [-rejects FILE] [-format csv|jsonl] FILE|-"
+	files, err := parseFlagsAndFiles(fs, args, usage)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("bad command line for import: name one file, or - for standard input: %s", usage)
+	}
+	path := files[0]
+	if *slug == "" || *batch <= 0 {
+		return errors.New("bad command line for import: -domain is required and -batch must be positive")
+	}
+	format, err := imports.ParseFormat(*formatName, path)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	in, size := stdin, int64(-1)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		if info, err := f.Stat(); err == nil {
+			size = info.Size()
+		}
+		in = f
+	}
+	st, err := openStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	d, err := st.DomainBySlug(ctx, *slug)
+	if err != nil {
+		return fmt.Errorf("import: domain %q: %w", *slug, err)
+	}
+	progress := newImportProgress(stderr, size)
+	reader, err := imports.NewReader(progress.wrap(in), format)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	rejects, closeRejects, err := openRejects(*rejectsPath, format, reader, stderr)
+	if err != nil {
+		return err
+	}
+	clk := clock.System()
+	policy, err := passwords.NewPolicy(passwords.DefaultMinLength)
+	if err != nil {
+		return err
+	}
+	im := &imports.Importer{
+		Store: st, Customers: customers.NewService(st, passwords.NewHasher(passwords.OWASP, 1, time.Minute), policy, clk.Now),
+		Domain: d, Actor: importActor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Reject: rejects, Progress: progress.update,
+	}
+	im.Actor.DomainID = d.ID
+	started := time.Now()
+	counts, runErr := im.Run(ctx, reader)
+	progress.finish()
+	if err := closeRejects(); err != nil && runErr == nil {
+		runErr = err
+	}
+	elapsed := time.Since(started)
+	verb := "imported into"
+	if *dryRun {
+		verb = "dry run (nothing written) for"
+	}
+	fmt.Fprintf(stdout, "%s %q: %s; %d records in %s (%.0f records/s)\n", verb, d.Slug, counts, counts.Read(),
+		elapsed.Round(time.Millisecond), float64(counts.Read())/max(elapsed.Seconds(), 1e-9))
+	if !*dryRun {
+		audit.Append(ctx, st, clk.Now(), importActor.Record(audit.ActionUsersImported, audit.TargetDomain, d.ID, counts.String()))
+	}
+	if runErr != nil {
+		return fmt.Errorf("import stopped after %d records: %w", counts.Read(), runErr)
+	}
+	return nil
+}
+
+// openRejects returns where an import's rejects go: the file path in format
+// (for CSV with the input's columns, its line and the reason), or else the
+// first rejectsShown lines and reasons on stderr.
+func openRejects(path string, format imports.Format, r imports.Reader, stderr io.Writer) (func(imports.Record, string) error, func() error, error) {
+	if path == "" {
+		shown := 0
+		return func(rec imports.Record, reason string) error {
+			if shown++; shown <= rejectsShown {
+				fmt.Fprintf(stderr, "rejected line %d: %s\n", rec.Line, reason)
+			}
+			if shown == rejectsShown+1 {
+				fmt.Fprintln(stderr, "(more rejects not shown: give -rejects FILE to keep them all)")
+			}
+			return nil
+		}, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // rejects hold personal data and hashes
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: rejects file: %w", err)
+	}
+	columns := imports.Columns(0)
+	if c, ok := r.(interface{ Columns() []string }); ok {
+		columns = c.Columns()
+	}
+	w, err := imports.NewWriter(f, format, append([]string{imports.ColumnLine, imports.ColumnReason}, columns...))
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return func(rec imports.Record, reason string) error { return w.Write(rec, rec.Line, reason) },
+		func() error { return errors.Join(w.Flush(), f.Close()) }, nil
+}
+
+// importProgress shows how far an import is: a bar with rate and time left
+// on a terminal (by bytes read, when the size is known), a JSON log line
+// every progressEvery otherwise.
+type importProgress struct {
+	bar     *progressbar.ProgressBar
+	log     zerolog.Logger
+	started time.Time
+	logged  time.Time
+	read    countingReader
+	size    int64
+}
+
+func newImportProgress(stderr io.Writer, size int64) *importProgress {
+	p := &importProgress{started: time.Now(), logged: time.Now(), size: size, log: zerolog.New(stderr).With().Timestamp().Logger()}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+func (p *importProgress) wrap(r io.Reader) io.Reader {
+	p.read.r = r
+	if p.bar != nil {
+		return io.TeeReader(&p.read, p.bar)
+	}
+	return &p.read
+}
+
+func (p *importProgress) update(c imports.Counts) {
+	if p.bar != nil {
+		p.bar.Describe(c.String())
+		return
+	}
+	if time.Since(p.logged) < progressEvery {
+		return
+	}
+	p.logged = time.Now()
+	elapsed := time.Since(p.started).Seconds()
+	p.log.Info().Int("created", c.Created).Int("updated", c.Updated).Int("unchanged", c.Unchanged).Int("rejected", c.Rejected).
+		Float64("records_per_s", float64(c.Read())/elapsed).Int64("bytes_read", p.read.n).Int64("bytes_total", p.size).Msg("import progress")
+}
+
+func (p *importProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// runExport is `server export -domain SLUG [-format jsonl|csv]
+// [-include-password-hashes] [FILE]`: every customer of the domain with its
+// devices in the import format, to FILE (created, never overwritten) or
+// standard output. Without -include-password-hashes the hashes are left out.
+func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flagSet("export")
+	cfg := storeFlags(fs, getenv)
+	slug := fs.String("domain", "", "slug of the domain to export (required)")
+	formatName := fs.String("format", "jsonl", "jsonl or csv")
+	withHashes := fs.Bool("include-password-hashes", false, "include the password hashes (treat the file as a secret)")
+	const usage = "server export -domain SLUG [-format jsonl|csv] [-include-password-hashes] [FILE]"
+	files, err := parseFlagsAndFiles(fs, args, usage)
+	if err != nil {
+		return err
+	}
+	path := "-"
+	switch len(files) {
+	case 0:
+	case 1:
+		path = files[0]
+	default:
+		return fmt.Errorf("bad command line for export: at most one file: %s", usage)
+	}
+	if *slug == "" {
+		return errors.New("bad command line for export: -domain is required")
+	}
+	format, err := imports.ParseFormat(*formatName, "")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	st, err := openStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	d, err := st.DomainBySlug(ctx, *slug)
+	if err != nil {
+		return fmt.Errorf("export: domain %q: %w", *slug, err)
+	}
+	out := stdout
+	if path != "-" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	started := time.Now()
+	n, err := imports.Export(ctx, st, d, out, format, *withHashes)
+	if err != nil {
+		return fmt.Errorf("export stopped after %d customers: %w", n, err)
+	}
+	reason := fmt.Sprintf("%d customers, %s", n, format)
+	if *withHashes {
+		reason += ", with password hashes"
+	}
+	e := exportActor
+	e.DomainID = d.ID
+	audit.Append(ctx, st, clock.System().Now(), e.Record(audit.ActionUsersExported, audit.TargetDomain, d.ID, reason))
+	fmt.Fprintf(stderr, "exported %d customers of %q in %s\n", n, d.Slug, time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// parseFlagsAndFiles parses a subcommand's flags, which may come before,
+// between and after its positional arguments (file names), and returns
+// those arguments.
+func parseFlagsAndFiles(fs *flag.FlagSet, args []string, usage string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stdout, "usage: "+usage)
+				fs.SetOutput(os.Stdout)
+				fs.PrintDefaults()
+			}
+			return nil, fmt.Errorf("bad command line for %s: %w", fs.Name(), err)
+		}
+		if fs.NArg() == 0 {
+			return files, nil
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/passwords/passwordstest"
+)
+
+const signInMutation = `mutation($domain: String!, $email: String!, $password: String!) {
+  login(input: {domain: $domain, email: $email, password: $password}) { token userErrors { code } }
+}`
+
+// server import, then the imported customers sign in with the passwords of
+// the system they came from; the first sign-in re-hashes the password with
+// argon2id and changes nothing else; a customer imported without a hash
+// cannot sign in; server export writes them back without hashes.
+func TestImportCommandKeepsPasswords(t *testing.T) {
+	const password = "their old system's password"
+	for _, kind := range commandStores {
+		t.Run(kind.name, func(t *testing.T) {
+			flags, edit := kind.store(t)
+			ctx := context.Background()
+			noEnv := func(string) string { return "" }
+			if out, err := runCreateOperatorTest(t, flags, testPassword, "-domain", "acme", "-domain-name", "Acme",
+				"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+				t.Fatalf("create acme: %v (%s)", err, out)
+			}
+			dir := t.TempDir()
+			file, rejects := filepath.Join(dir, "users.csv"), filepath.Join(dir, "rejects.csv")
+			text := "email,firstName,lastName,passwordHash,device1.serialNumber,device1.model\n" +
+				"bea@example.com,Bea,Bcrypt," + passwordstest.Bcrypt(t, password, "$2y$") + ",BEA-1,Thermostat T1\n" +
+				"dan@example.com,Dan,Django," + passwordstest.Django(t, "pbkdf2_sha256", sha256.New, 32, password) + ",,\n" +
+				"nora@example.com,Nora,Nohash,,,\n" +
+				"\"bad@\",\"Bad, Row\",X,,,\n"
+			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr strings.Builder
+			if err := runImport(ctx, append(flags, "-domain", "acme", file, "-rejects", rejects), noEnv, nil, &stdout, &stderr); err != nil {
+				t.Fatalf("import: %v\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "3 created, 0 updated, 0 unchanged, 1 rejected") {
+				t.Errorf("summary: %q", stdout.String())
+			}
+			if strings.Contains(stderr.String(), "bea@") || strings.Contains(stderr.String(), "$2y$") {
+				t.Errorf("the import printed a record's data: %s", stderr.String())
+			}
+			got, _ := os.ReadFile(rejects)
+			if lines := strings.Split(strings.TrimSpace(string(got)), "\n"); len(lines) != 2 ||
+				!strings.HasPrefix(lines[1], `5,email: `) || !strings.Contains(lines[1], `"Bad, Row"`) {
+				t.Errorf("rejects file:\n%s", got)
+			}
+			stdout.Reset()
+			if err := runImport(ctx, append(flags, "-domain", "acme", file), noEnv, nil, &stdout, &stderr); err != nil ||
+				!strings.Contains(stdout.String(), "0 created, 0 updated, 3 unchanged, 1 rejected") {
+				t.Errorf("the same file again: %v %q", err, stdout.String())
+			}
+
+			s := startTest(t, edit)
+			signIn := func(email, password string) (string, string) {
+				resp := s.post(t, "", signInMutation, map[string]any{"domain": "acme", "email": email, "password": password})
+				token, _ := dig(resp.Data, "login", "token").(string)
+				code := ""
+				if errs, _ := dig(resp.Data, "login", "userErrors").([]any); len(errs) > 0 {
+					code, _ = dig(errs[0], "code").(string)
+				}
+				if len(resp.Errors) > 0 {
+					t.Fatalf("sign in %s: %+v", email, resp.Errors)
+				}
+				return token, code
+			}
+			for _, email := range []string{"bea@example.com", "dan@example.com"} {
+				d, _ := s.store.DomainBySlug(ctx, "acme")
+				before, _ := s.store.CustomerByEmail(ctx, d.ID, email)
+				if token, code := signIn(email, password); token == "" {
+					t.Fatalf("%s cannot sign in with its old password: %s", email, code)
+				}
+				after, _ := s.store.CustomerByEmail(ctx, d.ID, email)
+				if !strings.HasPrefix(after.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") || after.Version != before.Version ||
+					after.SessionEpoch != before.SessionEpoch {
+					t.Errorf("%s after the first sign-in: hash %.20s, version %d (was %d), epoch %d (was %d)", email,
+						after.PasswordHash, after.Version, before.Version, after.SessionEpoch, before.SessionEpoch)
+				}
+				if token, code := signIn(email, password); token == "" {
+					t.Errorf("%s cannot sign in after the re-hash: %s", email, code)
+				}
+				if token, _ := signIn(email, password+"x"); token != "" {
+					t.Errorf("%s signed in with a wrong password", email)
+				}
+			}
+			if token, code := signIn("nora@example.com", ""+password); token != "" || code != "INVALID_CREDENTIALS" {
+				t.Errorf("a customer imported without a password: token %q, code %q", token, code)
+			}
+
+			exported := filepath.Join(dir, "export.csv")
+			if err := runExport(ctx, append(flags, "-domain", "acme", "-format", "csv", exported), noEnv, &stdout, &stderr); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := os.ReadFile(exported)
+			if !strings.Contains(string(out), "bea@example.com") || !strings.Contains(string(out), "BEA-1") || strings.Contains(string(out), "$argon2id$") {
+				t.Errorf("export:\n%s", out)
+			}
+			if err := runExport(ctx, append(flags, "-domain", "acme", exported), noEnv, &stdout, &stderr); err == nil {
+				t.Error("export overwrote an existing file")
+			}
+		})
+	}
+}
