@@ -89,22 +89,9 @@ func embeddedOnly(command string, cfg *config) error {
 // argument, a file, which may come before, between or after the flags. It
 // returns the file, or an error naming usage.
 func parseBackupArgs(fs *flag.FlagSet, args []string, usage string) (string, error) {
-	fs.SetOutput(io.Discard)
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintln(os.Stdout, "usage: "+usage)
-				fs.SetOutput(os.Stdout)
-				fs.PrintDefaults()
-			}
-			return "", fmt.Errorf("bad command line for %s: %w", fs.Name(), err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, err := parseFlagsAndFiles(fs, args, usage)
+	if err != nil {
+		return "", err
 	}
 	if len(files) != 1 || files[0] == "" {
 		return "", fmt.Errorf("bad command line for %s: name one file: %s", fs.Name(), usage)
