@@ -19,13 +19,21 @@ import (
 // A new customer gets a label between its neighbours' labels. When two
 // neighbours' labels are adjacent, a window of labels around them is spread
 // out again (the classic order-maintenance scheme); with 2^62 labels for at
-// most millions of customers that is rare.
+// most millions of customers that is rare, as long as labels use the whole
+// range: a customer after the last (or before the first) takes a
+// 1/2^endShift share of the room left on that side, and one with the same
+// name as the customer just before it (customers of one name are ordered by
+// id, and ids grow, so a load adds them one after the other at the same
+// place) takes a 1/2^sameNameShift share of the gap, not half of it, so that
+// the next one of that name still finds room.
 const (
 	minLabel = -(1 << 61)
 	maxLabel = 1 << 61
-	// appendStep separates labels of customers added in name order at the end
-	// (or start) of the order, so a load in sorted order never relabels.
-	appendStep = 1 << 32
+	// endShift: 2^20 customers appended in name order use about 63% of
+	// the room on one side (1 - 1/e), a step of 2^41 at first.
+	endShift = 20
+	// sameNameShift: 256 customers of one name use about 63% of their gap.
+	sameNameShift = 8
 	// relabelOffset moves labels out of the allocation range while a window is
 	// rewritten, so the unique constraint never sees two equal labels.
 	relabelOffset = 1<<62 + 1
@@ -34,37 +42,42 @@ const (
 type orderKey struct{ last, first, id string }
 
 // neighbourLabels returns the labels of the customers just before and after k
-// in name order, or minLabel-1 / maxLabel+1 when there is none.
-func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after int64, err error) {
+// in name order, or minLabel-1 / maxLabel+1 when there is none, and whether
+// the one before has k's name.
+func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after int64, sameName bool, err error) {
 	before, after = minLabel-1, maxLabel+1
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
-		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before))
+	var last, first string
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, last_key, first_key FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
+		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before, &last, &first))
+	sameName = err == nil && last == k.last && first == k.first
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) > (?, ?, ?)
 		ORDER BY last_key, first_key, id LIMIT 1`, k.last, k.first, k.id).Scan(&after))
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	return before, after, nil
+	return before, after, sameName, nil
 }
 
 // allocateLabel returns a free label for a customer with key k, relabelling
 // a window of neighbours if their labels leave no room.
 func allocateLabel(ctx context.Context, tx *sql.Tx, k orderKey) (int64, error) {
 	for window := 32; ; window *= 4 {
-		before, after, err := neighbourLabels(ctx, tx, k)
+		before, after, sameName, err := neighbourLabels(ctx, tx, k)
 		if err != nil {
 			return 0, err
 		}
 		switch {
 		case before < minLabel && after > maxLabel:
 			return 0, nil
-		case after > maxLabel && maxLabel-before > appendStep:
-			return before + appendStep, nil
-		case before < minLabel && after-minLabel > appendStep:
-			return after - appendStep, nil
+		case after > maxLabel && maxLabel-before >= 2:
+			return before + max(1, (maxLabel-before)>>endShift), nil
+		case before < minLabel && after-minLabel >= 2:
+			return after - max(1, (after-minLabel)>>endShift), nil
+		case after-before >= 2 && sameName:
+			return before + max(1, (after-before)>>sameNameShift), nil
 		case after-before >= 2:
 			return before + (after-before)/2, nil
 		}

@@ -35,12 +35,12 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 	// Each Smith goes just before Zulu, halving the gap there: the labels
 	// at the end of the Smiths end up adjacent.
 	for i := range 120 {
-		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", "Smith", fmt.Sprintf("smith-%04d", i))}, nil); err != nil {
+		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", fmt.Sprintf("Smith%04d", i), fmt.Sprintf("smith-%04d", i))}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var movers []customers.Customer
-	for i := range 40 {
+	for i := range 100 { // 66 of them land at the crowded end: more than the 55 halvings a spread window's gaps allow
 		movers = append(movers, mk("Mover", fmt.Sprintf("Mover%02d", i), fmt.Sprintf("t-%04d", i)))
 	}
 	if err := s.ImportCustomers(ctx, movers, nil); err != nil {
@@ -56,11 +56,11 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 	zulu := label("zulu")
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	for i, c := range movers {
-		// "t-..." sorts after every "smith-...": into the crowded end.
+		// Into the crowded end, just before Zulu ("t-..." sorts after "smith-...").
 		after := c
-		after.FirstName, after.LastName = "John", "Smith"
+		after.FirstName, after.LastName = fmt.Sprintf("John%02d", i), "Smith0119" // each after the one before: halving
 		if i%3 == 0 {
-			after.FirstName = fmt.Sprintf("Johann%02d", i)
+			after.FirstName = fmt.Sprintf("Johnny%02d", i) // after every "John", still at the end (smiths are found first: their emails hold "smith")
 		}
 		u := customers.Update{ID: c.ID, Version: c.Version, At: storetestNow(), FirstName: &after.FirstName, LastName: &after.LastName,
 			SearchTokens: customers.SearchTokens(after, d.DefaultRegion)}
