@@ -121,7 +121,7 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 		Status: status, PasswordHash: g.passwordHash, Version: 1, CreatedAt: created, UpdatedAt: created,
 	}
 	c.SearchTokens = customers.SearchTokens(c, g.domain.DefaultRegion)
-	ds := make([]devices.Device, g.rng.IntN(maxDevices+1))
+	ds := make([]devices.Device, g.rng.IntN(MaxDevices+1))
 	for i := range ds {
 		ds[i] = devices.Device{
 			ID: ids.New(), DomainID: g.domain.ID, CustomerID: c.ID, Name: deviceNames[(n+i)%len(deviceNames)], Model: g.pick(deviceModels),
@@ -131,20 +131,20 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 			},
 			CreatedAt: created, UpdatedAt: created,
 		}
-		seq := maxDevices*n + i
+		seq := MaxDevices*n + i
 		ds[i].SerialNumber, ds[i].MACAddress = serialNumber(ds[i].Model, created.Year(), seq), macAddress(seq)
 	}
 	return c, ds
 }
 
-// maxDevices is the most devices Next gives one customer.
-const maxDevices = 3
+// MaxDevices is the most devices Next gives one customer.
+const MaxDevices = 3
 
 // serialNumber returns the serial number of the seq-th device the generators
 // of a domain make, as a manufacturer prints them: the model's prefix
 // (devices.ModelPrefix), the year it was made and the sequence number, such as
 // "T100-2024-0001234". The sequence numbers of a domain never repeat (the
-// customer's number times maxDevices, plus the device's place among its
+// customer's number times MaxDevices, plus the device's place among its
 // devices), so neither do its serial numbers.
 func serialNumber(model string, year, seq int) string {
 	return fmt.Sprintf("%s-%d-%07d", devices.ModelPrefix(model), year, seq)

@@ -65,7 +65,7 @@ func Export(ctx context.Context, st ExportStore, d domains.Domain, w io.Writer, 
 			owned[dev.CustomerID] = append(owned[dev.CustomerID], dev)
 		}
 		for _, c := range page {
-			if err := out.Write(recordOf(c, owned[c.ID], withHashes), 0, ""); err != nil {
+			if err := out.Write(RecordOf(c, owned[c.ID], withHashes), 0, ""); err != nil {
 				return n, err
 			}
 			n++
@@ -78,7 +78,7 @@ func Export(ctx context.Context, st ExportStore, d domains.Domain, w io.Writer, 
 }
 
 // recordOf is c with its devices as a file holds them.
-func recordOf(c customers.Customer, ds []devices.Device, withHash bool) Record {
+func RecordOf(c customers.Customer, ds []devices.Device, withHash bool) Record {
 	rec := Record{ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		Status: string(c.Status), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	if withHash {

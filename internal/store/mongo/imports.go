@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -83,8 +84,11 @@ func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, li
 
 // ImportCustomers implements imports.Store with two unordered bulk
 // inserts, the customers then their devices. MongoDB has no all-or-none
-// here without transactions: an interrupted import may leave a customer
-// without some of its devices, which the next run of the file adds.
+// here without transactions: once the customers are written, the devices
+// are written even if ctx ends (an interrupted import finishes its batch,
+// for at most deviceInsertGrace), but a process killed in between leaves
+// customers without some of their devices, which the next run of the file
+// adds (counted as updated).
 func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
 	docs := make([]any, len(cs))
 	for i, c := range cs {
@@ -101,12 +105,18 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		deviceDocs[i] = newDeviceDoc(d)
 	}
 	if len(deviceDocs) > 0 {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deviceInsertGrace)
+		defer cancel()
 		if _, err := s.devices.InsertMany(ctx, deviceDocs, unordered); err != nil {
 			return fmt.Errorf("import devices: %w", mapErr(err))
 		}
 	}
 	return nil
 }
+
+// deviceInsertGrace bounds how long a batch's devices may still be written
+// after its import was interrupted.
+const deviceInsertGrace = time.Minute
 
 // RehashPassword implements sessions.Store: the customer's password hash
 // becomes newHash if it still is oldHash, with nothing else changed (not
