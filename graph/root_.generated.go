@@ -124,8 +124,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ChangeOperatorPasswordPayload struct {
+		Operator   func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ChangePasswordPayload struct {
 		Customer   func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	CompleteOperatorSetupPayload struct {
+		Operator   func(childComplexity int) int
 		Token      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
@@ -225,35 +237,58 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ChangePassword     func(childComplexity int, input model.ChangePasswordInput) int
-		CreateCustomer     func(childComplexity int, input model.CreateCustomerInput) int
-		DeleteCustomer     func(childComplexity int, input model.DeleteCustomerInput) int
-		EndAssist          func(childComplexity int, input model.EndAssistInput) int
-		Login              func(childComplexity int, input model.LoginInput) int
-		Logout             func(childComplexity int) int
-		OperatorLogin      func(childComplexity int, input model.OperatorLoginInput) int
-		RedeemAssistTicket func(childComplexity int, input model.RedeemAssistTicketInput) int
-		ResetPassword      func(childComplexity int, input model.ResetPasswordInput) int
-		SetAccountStatus   func(childComplexity int, input model.SetAccountStatusInput) int
-		SignUp             func(childComplexity int, input model.SignUpInput) int
-		StartAssist        func(childComplexity int, input model.StartAssistInput) int
-		UpdateCustomer     func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdateDevice       func(childComplexity int, input model.UpdateDeviceInput) int
+		ChangeOperatorPassword func(childComplexity int, input model.ChangeOperatorPasswordInput) int
+		ChangePassword         func(childComplexity int, input model.ChangePasswordInput) int
+		CompleteOperatorSetup  func(childComplexity int, input model.CompleteOperatorSetupInput) int
+		CreateCustomer         func(childComplexity int, input model.CreateCustomerInput) int
+		DeleteCustomer         func(childComplexity int, input model.DeleteCustomerInput) int
+		EndAssist              func(childComplexity int, input model.EndAssistInput) int
+		InviteOperator         func(childComplexity int, input model.InviteOperatorInput) int
+		Login                  func(childComplexity int, input model.LoginInput) int
+		Logout                 func(childComplexity int) int
+		OperatorLogin          func(childComplexity int, input model.OperatorLoginInput) int
+		RedeemAssistTicket     func(childComplexity int, input model.RedeemAssistTicketInput) int
+		ReissueOperatorSetup   func(childComplexity int, input model.ReissueOperatorSetupInput) int
+		ResetPassword          func(childComplexity int, input model.ResetPasswordInput) int
+		SetAccountStatus       func(childComplexity int, input model.SetAccountStatusInput) int
+		SetOperatorStatus      func(childComplexity int, input model.SetOperatorStatusInput) int
+		SignUp                 func(childComplexity int, input model.SignUpInput) int
+		StartAssist            func(childComplexity int, input model.StartAssistInput) int
+		UpdateCustomer         func(childComplexity int, input model.UpdateCustomerInput) int
+		UpdateDevice           func(childComplexity int, input model.UpdateDeviceInput) int
+		UpdateOperator         func(childComplexity int, input model.UpdateOperatorInput) int
 	}
 
 	Operator struct {
-		Domain      func(childComplexity int) int
-		Email       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Permissions func(childComplexity int) int
-		Role        func(childComplexity int) int
-		Status      func(childComplexity int) int
+		Domain       func(childComplexity int) int
+		Email        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Permissions  func(childComplexity int) int
+		Role         func(childComplexity int) int
+		SetupPending func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	OperatorConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OperatorEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	OperatorLoginPayload struct {
 		Operator   func(childComplexity int) int
 		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OperatorSetupPayload struct {
+		Operator   func(childComplexity int) int
+		SetupURL   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -269,6 +304,7 @@ type ComplexityRoot struct {
 		Customer       func(childComplexity int, id string) int
 		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
 		Node           func(childComplexity int, id string) int
+		Operators      func(childComplexity int, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) int
 		SignUpOpen     func(childComplexity int, domain string) int
 		Viewer         func(childComplexity int) int
 	}
@@ -287,6 +323,12 @@ type ComplexityRoot struct {
 	SetAccountStatusPayload struct {
 		Changed    func(childComplexity int) int
 		Customer   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	SetOperatorStatusPayload struct {
+		Changed    func(childComplexity int) int
+		Operator   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -317,6 +359,12 @@ type ComplexityRoot struct {
 
 	UpdateDevicePayload struct {
 		Device     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	UpdateOperatorPayload struct {
+		Changed    func(childComplexity int) int
+		Operator   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -660,6 +708,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
+	case "ChangeOperatorPasswordPayload.operator":
+		if e.ComplexityRoot.ChangeOperatorPasswordPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeOperatorPasswordPayload.Operator(childComplexity), true
+	case "ChangeOperatorPasswordPayload.token":
+		if e.ComplexityRoot.ChangeOperatorPasswordPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeOperatorPasswordPayload.Token(childComplexity), true
+	case "ChangeOperatorPasswordPayload.userErrors":
+		if e.ComplexityRoot.ChangeOperatorPasswordPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeOperatorPasswordPayload.UserErrors(childComplexity), true
+
 	case "ChangePasswordPayload.customer":
 		if e.ComplexityRoot.ChangePasswordPayload.Customer == nil {
 			break
@@ -678,6 +745,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
+
+	case "CompleteOperatorSetupPayload.operator":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.Operator(childComplexity), true
+	case "CompleteOperatorSetupPayload.token":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.Token(childComplexity), true
+	case "CompleteOperatorSetupPayload.userErrors":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.UserErrors(childComplexity), true
 
 	case "CreateCustomerPayload.customer":
 		if e.ComplexityRoot.CreateCustomerPayload.Customer == nil {
@@ -1032,6 +1118,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.UserErrors(childComplexity), true
 
+	case "Mutation.changeOperatorPassword":
+		if e.ComplexityRoot.Mutation.ChangeOperatorPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeOperatorPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeOperatorPassword(childComplexity, args["input"].(model.ChangeOperatorPasswordInput)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1043,6 +1140,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.completeOperatorSetup":
+		if e.ComplexityRoot.Mutation.CompleteOperatorSetup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeOperatorSetup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteOperatorSetup(childComplexity, args["input"].(model.CompleteOperatorSetupInput)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -1076,6 +1184,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EndAssist(childComplexity, args["input"].(model.EndAssistInput)), true
+	case "Mutation.inviteOperator":
+		if e.ComplexityRoot.Mutation.InviteOperator == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inviteOperator_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InviteOperator(childComplexity, args["input"].(model.InviteOperatorInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1115,6 +1234,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RedeemAssistTicket(childComplexity, args["input"].(model.RedeemAssistTicketInput)), true
+	case "Mutation.reissueOperatorSetup":
+		if e.ComplexityRoot.Mutation.ReissueOperatorSetup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reissueOperatorSetup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReissueOperatorSetup(childComplexity, args["input"].(model.ReissueOperatorSetupInput)), true
 	case "Mutation.resetPassword":
 		if e.ComplexityRoot.Mutation.ResetPassword == nil {
 			break
@@ -1137,6 +1267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAccountStatus(childComplexity, args["input"].(model.SetAccountStatusInput)), true
+	case "Mutation.setOperatorStatus":
+		if e.ComplexityRoot.Mutation.SetOperatorStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setOperatorStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetOperatorStatus(childComplexity, args["input"].(model.SetOperatorStatusInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1181,6 +1322,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateDevice(childComplexity, args["input"].(model.UpdateDeviceInput)), true
+	case "Mutation.updateOperator":
+		if e.ComplexityRoot.Mutation.UpdateOperator == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOperator_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOperator(childComplexity, args["input"].(model.UpdateOperatorInput)), true
 
 	case "Operator.domain":
 		if e.ComplexityRoot.Operator.Domain == nil {
@@ -1218,12 +1370,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Operator.Role(childComplexity), true
+	case "Operator.setupPending":
+		if e.ComplexityRoot.Operator.SetupPending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operator.SetupPending(childComplexity), true
 	case "Operator.status":
 		if e.ComplexityRoot.Operator.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Operator.Status(childComplexity), true
+
+	case "OperatorConnection.edges":
+		if e.ComplexityRoot.OperatorConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorConnection.Edges(childComplexity), true
+	case "OperatorConnection.pageInfo":
+		if e.ComplexityRoot.OperatorConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorConnection.PageInfo(childComplexity), true
+
+	case "OperatorEdge.cursor":
+		if e.ComplexityRoot.OperatorEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorEdge.Cursor(childComplexity), true
+	case "OperatorEdge.node":
+		if e.ComplexityRoot.OperatorEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorEdge.Node(childComplexity), true
 
 	case "OperatorLoginPayload.operator":
 		if e.ComplexityRoot.OperatorLoginPayload.Operator == nil {
@@ -1243,6 +1427,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OperatorLoginPayload.UserErrors(childComplexity), true
+
+	case "OperatorSetupPayload.operator":
+		if e.ComplexityRoot.OperatorSetupPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorSetupPayload.Operator(childComplexity), true
+	case "OperatorSetupPayload.setupUrl":
+		if e.ComplexityRoot.OperatorSetupPayload.SetupURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorSetupPayload.SetupURL(childComplexity), true
+	case "OperatorSetupPayload.userErrors":
+		if e.ComplexityRoot.OperatorSetupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorSetupPayload.UserErrors(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1319,6 +1522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.operators":
+		if e.ComplexityRoot.Query.Operators == nil {
+			break
+		}
+
+		args, err := ec.field_Query_operators_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Operators(childComplexity, args["query"].(*string), args["role"].(*model.OperatorRole), args["status"].(*model.OperatorStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Query.signUpOpen":
 		if e.ComplexityRoot.Query.SignUpOpen == nil {
 			break
@@ -1387,6 +1601,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetAccountStatusPayload.UserErrors(childComplexity), true
+
+	case "SetOperatorStatusPayload.changed":
+		if e.ComplexityRoot.SetOperatorStatusPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetOperatorStatusPayload.Changed(childComplexity), true
+	case "SetOperatorStatusPayload.operator":
+		if e.ComplexityRoot.SetOperatorStatusPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetOperatorStatusPayload.Operator(childComplexity), true
+	case "SetOperatorStatusPayload.userErrors":
+		if e.ComplexityRoot.SetOperatorStatusPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetOperatorStatusPayload.UserErrors(childComplexity), true
 
 	case "SignUpPayload.customer":
 		if e.ComplexityRoot.SignUpPayload.Customer == nil {
@@ -1493,6 +1726,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateDevicePayload.UserErrors(childComplexity), true
 
+	case "UpdateOperatorPayload.changed":
+		if e.ComplexityRoot.UpdateOperatorPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateOperatorPayload.Changed(childComplexity), true
+	case "UpdateOperatorPayload.operator":
+		if e.ComplexityRoot.UpdateOperatorPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateOperatorPayload.Operator(childComplexity), true
+	case "UpdateOperatorPayload.userErrors":
+		if e.ComplexityRoot.UpdateOperatorPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateOperatorPayload.UserErrors(childComplexity), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -1521,20 +1773,26 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ChangeOperatorPasswordInput", ec.unmarshalInputChangeOperatorPasswordInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("CompleteOperatorSetupInput", ec.unmarshalInputCompleteOperatorSetupInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("DeleteCustomerInput", ec.unmarshalInputDeleteCustomerInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
 			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
+			graphql.NewInputUnmarshaler("InviteOperatorInput", ec.unmarshalInputInviteOperatorInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OperatorLoginInput", ec.unmarshalInputOperatorLoginInput),
 			graphql.NewInputUnmarshaler("RedeemAssistTicketInput", ec.unmarshalInputRedeemAssistTicketInput),
+			graphql.NewInputUnmarshaler("ReissueOperatorSetupInput", ec.unmarshalInputReissueOperatorSetupInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
 			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
+			graphql.NewInputUnmarshaler("SetOperatorStatusInput", ec.unmarshalInputSetOperatorStatusInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("StartAssistInput", ec.unmarshalInputStartAssistInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
+			graphql.NewInputUnmarshaler("UpdateOperatorInput", ec.unmarshalInputUpdateOperatorInput),
 		)
 	}
 	first := true
@@ -2486,6 +2744,8 @@ type Operator implements Node {
   role: OperatorRole!
   "Whether the operator may sign in."
   status: OperatorStatus!
+  "True until the operator has chosen its password through its setup link."
+  setupPending: Boolean!
   "The domain the operator works for; it sees nothing outside it."
   domain: Domain!
   "What the role allows, so that a client can show only the actions that will work."
@@ -2636,6 +2896,182 @@ type ChangePasswordPayload {
   token: String
   "The customer."
   customer: Customer
+  "Why the password was not changed, if it was not."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/team.graphqls", Input: `extend type Query {
+  """
+  The operators of the caller's domain, in email order (MANAGE_OPERATORS). ` + "`" + `query` + "`" + ` keeps those whose
+  name (ASCII letters in any case) or email contains it.
+  """
+  operators(
+    "Part of a name or an email."
+    query: String
+    "Only this role."
+    role: OperatorRole
+    "Only this status."
+    status: OperatorStatus
+    "Page size, 1 to 100."
+    first: Int = 25
+    "The ` + "`" + `endCursor` + "`" + ` of the previous page."
+    after: String
+  ): OperatorConnection!
+}
+
+extend type Mutation {
+  """
+  Adds an operator to the caller's domain without a password and returns its one-time setup link
+  (MANAGE_OPERATORS): the invited person opens it within 24 hours and chooses a password
+  (` + "`" + `completeOperatorSetup` + "`" + `). EMAIL_TAKEN when another operator of the domain has the email.
+  """
+  inviteOperator(input: InviteOperatorInput!): OperatorSetupPayload!
+  """
+  Redeems a setup link's ticket: the operator gets the password (the policy applies) and is signed in.
+  One answer, INVALID_TICKET, for a ticket that is unknown, used or expired. Needs no session.
+  """
+  completeOperatorSetup(input: CompleteOperatorSetupInput!): CompleteOperatorSetupPayload!
+  """
+  Gives an operator a new setup link (MANAGE_OPERATORS): its password stops working and every session
+  of it ends at once, on every instance. SELF for the caller's own account.
+  """
+  reissueOperatorSetup(input: ReissueOperatorSetupInput!): OperatorSetupPayload!
+  """
+  Changes an operator's name or role (MANAGE_OPERATORS). Making an ADMIN a SUPPORT ends its sessions,
+  closes its sockets and revokes its remote assistance at once, on every instance. SELF for the
+  caller's own role; LAST_ADMIN for the domain's last active ADMIN.
+  """
+  updateOperator(input: UpdateOperatorInput!): UpdateOperatorPayload!
+  """
+  Disables or enables an operator (MANAGE_OPERATORS). Disabling ends its sessions, closes its sockets
+  (4403) and revokes its remote assistance at once, on every instance, and needs a reason. SELF for
+  the caller; LAST_ADMIN for the domain's last active ADMIN.
+  """
+  setOperatorStatus(input: SetOperatorStatusInput!): SetOperatorStatusPayload!
+  """
+  Changes the signed-in operator's own password; every session of the operator ends and a new token
+  replaces the one the request came with. WRONG_PASSWORD for a wrong current password.
+  """
+  changeOperatorPassword(input: ChangeOperatorPasswordInput!): ChangeOperatorPasswordPayload!
+}
+
+"A page of operators."
+type OperatorConnection {
+  "The operators of this page, in email order."
+  edges: [OperatorEdge!]!
+  "Where the page ends."
+  pageInfo: PageInfo!
+}
+
+"One operator of a page."
+type OperatorEdge {
+  "The position to pass as ` + "`" + `after` + "`" + `."
+  cursor: String!
+  "The operator."
+  node: Operator!
+}
+
+"A person to add to the support team."
+input InviteOperatorInput {
+  "Display name, 1 to 100 characters."
+  name: String!
+  "The sign-in email; trimmed and stored in lower case."
+  email: String!
+  "The role."
+  role: OperatorRole!
+}
+
+"Which operator gets a new setup link."
+input ReissueOperatorSetupInput {
+  "The operator."
+  operatorId: ID!
+}
+
+"The result of ` + "`" + `inviteOperator` + "`" + ` and ` + "`" + `reissueOperatorSetup` + "`" + `."
+type OperatorSetupPayload {
+  "The operator; null on failure."
+  operator: Operator
+  """
+  The one-time setup link, ` + "`" + `<console>#setup=<ticket>` + "`" + `, valid 24 hours: shown once (only its hash is
+  stored), to hand to the person. Null on failure.
+  """
+  setupUrl: String
+  "Why nothing changed, if it did not."
+  userErrors: [UserError!]!
+}
+
+"A setup link's ticket and the password its operator chooses."
+input CompleteOperatorSetupInput {
+  "The ticket: the part of the setup link after ` + "`" + `#setup=` + "`" + `."
+  ticket: String!
+  "The password, as the policy asks."
+  password: String!
+}
+
+"The result of ` + "`" + `completeOperatorSetup` + "`" + `."
+type CompleteOperatorSetupPayload {
+  "The session token of the operator, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  token: String
+  "The operator; null on failure."
+  operator: Operator
+  "Why the setup failed, if it did."
+  userErrors: [UserError!]!
+}
+
+"A change of an operator; fields left out stay as they are."
+input UpdateOperatorInput {
+  "The operator."
+  operatorId: ID!
+  "The display name, 1 to 100 characters."
+  name: String
+  "The role."
+  role: OperatorRole
+}
+
+"The result of ` + "`" + `updateOperator` + "`" + `."
+type UpdateOperatorPayload {
+  "The operator as it is now; null on failure."
+  operator: Operator
+  "False when the operator already had these values (nothing written)."
+  changed: Boolean!
+  "Why nothing changed, if it did not."
+  userErrors: [UserError!]!
+}
+
+"An operator's new status."
+input SetOperatorStatusInput {
+  "The operator."
+  operatorId: ID!
+  "The new status."
+  status: OperatorStatus!
+  "Why: required to disable, kept in the audit log."
+  reason: String
+}
+
+"The result of ` + "`" + `setOperatorStatus` + "`" + `."
+type SetOperatorStatusPayload {
+  "The operator as it is now; null on failure."
+  operator: Operator
+  "False when the operator already had that status (nothing written)."
+  changed: Boolean!
+  "Why nothing changed, if it did not."
+  userErrors: [UserError!]!
+}
+
+"The signed-in operator's new password."
+input ChangeOperatorPasswordInput {
+  "The password in use now."
+  currentPassword: String!
+  "The new password, as the policy asks."
+  newPassword: String!
+}
+
+"The result of ` + "`" + `changeOperatorPassword` + "`" + `."
+type ChangeOperatorPasswordPayload {
+  "A new session token replacing the one the request came with; null on failure."
+  token: String
+  "The operator."
+  operator: Operator
   "Why the password was not changed, if it was not."
   userErrors: [UserError!]!
 }
@@ -2827,6 +3263,18 @@ func (ec *executionContext) childFields_AuditLogEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type AuditLogEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ChangeOperatorPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_ChangeOperatorPasswordPayload_token(ctx, field)
+	case "operator":
+		return ec.fieldContext_ChangeOperatorPasswordPayload_operator(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ChangeOperatorPasswordPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeOperatorPasswordPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -2837,6 +3285,18 @@ func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Contex
 		return ec.fieldContext_ChangePasswordPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChangePasswordPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CompleteOperatorSetupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_CompleteOperatorSetupPayload_token(ctx, field)
+	case "operator":
+		return ec.fieldContext_CompleteOperatorSetupPayload_operator(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CompleteOperatorSetupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CompleteOperatorSetupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3039,12 +3499,34 @@ func (ec *executionContext) childFields_Operator(ctx context.Context, field grap
 		return ec.fieldContext_Operator_role(ctx, field)
 	case "status":
 		return ec.fieldContext_Operator_status(ctx, field)
+	case "setupPending":
+		return ec.fieldContext_Operator_setupPending(ctx, field)
 	case "domain":
 		return ec.fieldContext_Operator_domain(ctx, field)
 	case "permissions":
 		return ec.fieldContext_Operator_permissions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Operator", field.Name)
+}
+
+func (ec *executionContext) childFields_OperatorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OperatorConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OperatorConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperatorConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OperatorEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OperatorEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OperatorEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperatorEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_OperatorLoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3057,6 +3539,18 @@ func (ec *executionContext) childFields_OperatorLoginPayload(ctx context.Context
 		return ec.fieldContext_OperatorLoginPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OperatorLoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_OperatorSetupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operator":
+		return ec.fieldContext_OperatorSetupPayload_operator(ctx, field)
+	case "setupUrl":
+		return ec.fieldContext_OperatorSetupPayload_setupUrl(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OperatorSetupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperatorSetupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3101,6 +3595,18 @@ func (ec *executionContext) childFields_SetAccountStatusPayload(ctx context.Cont
 		return ec.fieldContext_SetAccountStatusPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetAccountStatusPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetOperatorStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operator":
+		return ec.fieldContext_SetOperatorStatusPayload_operator(ctx, field)
+	case "changed":
+		return ec.fieldContext_SetOperatorStatusPayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetOperatorStatusPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetOperatorStatusPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SignUpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3149,6 +3655,18 @@ func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context,
 		return ec.fieldContext_UpdateDevicePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateDevicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateOperatorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operator":
+		return ec.fieldContext_UpdateOperatorPayload_operator(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateOperatorPayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateOperatorPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateOperatorPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -483,6 +483,29 @@ func (ec *executionContext) fieldContext_Operator_status(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Operator", field, false, false, "OperatorStatus")
 }
 
+func (ec *executionContext) _Operator_setupPending(ctx context.Context, field graphql.CollectedField, obj *model.Operator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operator_setupPending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SetupPending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operator_setupPending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operator", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Operator_domain(ctx context.Context, field graphql.CollectedField, obj *model.Operator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1202,6 +1225,11 @@ func (ec *executionContext) _Operator(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setupPending":
+			out.Values[i] = ec._Operator_setupPending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "domain":
 			out.Values[i] = ec._Operator_domain(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1361,6 +1389,14 @@ func (ec *executionContext) marshalNLogoutPayload2ᚖgithubᚗcomᚋiotconsole�
 	return ec._LogoutPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNOperator2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperator(ctx context.Context, sel ast.SelectionSet, v *model.Operator) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Operator!")
+		return graphql.Null
+	}
+	return ec._Operator(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOperatorLoginInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorLoginInput(ctx context.Context, v any) (model.OperatorLoginInput, error) {
 	res, err := ec.unmarshalInputOperatorLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -1452,6 +1488,38 @@ func (ec *executionContext) marshalOOperator2ᚖgithubᚗcomᚋiotconsoleᚋbff�
 		return graphql.Null
 	}
 	return ec._Operator(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOperatorRole2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorRole(ctx context.Context, v any) (*model.OperatorRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OperatorRole)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOperatorRole2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorRole(ctx context.Context, sel ast.SelectionSet, v *model.OperatorRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOOperatorStatus2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorStatus(ctx context.Context, v any) (*model.OperatorStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OperatorStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOperatorStatus2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorStatus(ctx context.Context, sel ast.SelectionSet, v *model.OperatorStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOViewer2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v model.Viewer) graphql.Marshaler {

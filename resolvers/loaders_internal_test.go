@@ -49,7 +49,7 @@ func TestLoadersKeepDomainsApart(t *testing.T) {
 	audit.Append(ctx, st, at, actor.Record(audit.ActionDeviceUpdated, "device", ids.New(), ""))
 	clock := func() time.Time { return time.Now().UTC() }
 	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
-	r := &Resolver{OperatorService: operators.NewService(st), CustomerService: customers.NewService(st, nil, policy, clock),
+	r := &Resolver{OperatorService: operators.NewService(st, nil, passwords.Policy{}, time.Now), CustomerService: customers.NewService(st, nil, policy, clock),
 		AssistService: assist.NewService(st, clock, time.Hour)}
 	l := r.newLoaders(true)
 	own, foreign := loaderKey{mine.ID, ""}, loaderKey{other.ID, ""}

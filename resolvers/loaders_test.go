@@ -196,7 +196,7 @@ func newAssistFixture(t *testing.T) *assistFixture {
 	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
 	r := &resolvers.Resolver{
 		SessionService:  sessions.NewService(st, hasher, policy, clock, time.Hour),
-		OperatorService: operators.NewService(st),
+		OperatorService: operators.NewService(st, nil, passwords.Policy{}, time.Now),
 		CustomerService: customers.NewService(st, hasher, policy, clock),
 		DeviceService:   devices.NewService(st, clock),
 		DomainStore:     st,

@@ -35,7 +35,7 @@ func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {
 	}
 	return &model.Operator{
 		ID: globalID(typeOperator, o.ID), Name: o.Name, Email: o.Email, Role: model.OperatorRole(o.Role),
-		Status: model.OperatorStatus(o.Status), Permissions: out, Domain: mapDomain(d),
+		Status: model.OperatorStatus(o.Status), SetupPending: o.SetupPending(), Permissions: out, Domain: mapDomain(d),
 	}
 }
 
@@ -160,4 +160,24 @@ func mapAuditEntry(r audit.Record) *model.AuditEntry {
 // and who in broad terms; reasons, request ids and operators stay internal.
 func mapActivity(rec audit.Record) *model.AccountActivity {
 	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: model.ActivityActor(audit.ActivityBy(rec)), Outcome: rec.Outcome}
+}
+
+// operatorCursor is a position in the operators list (email order).
+type operatorCursor struct {
+	Email string `json:"e"`
+}
+
+// setupPayload answers inviteOperator and reissueOperatorSetup: the
+// operator and its setup link, or the userErrors of err.
+func (r *Resolver) setupPayload(ctx context.Context, o operators.Operator, ticket string, err error) (*model.OperatorSetupPayload, error) {
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.OperatorSetupPayload{UserErrors: ues}, err
+	}
+	node, err := r.operatorNode(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	url := r.ConsoleURL + "#setup=" + ticket
+	return &model.OperatorSetupPayload{Operator: node, SetupURL: &url, UserErrors: []model.UserError{}}, nil
 }

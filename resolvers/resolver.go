@@ -33,6 +33,9 @@ type Resolver struct {
 	// DashboardURL is where the customer dashboard is served; startAssist
 	// appends "#assist=<ticket>".
 	DashboardURL string
+	// ConsoleURL is where the console is served; inviteOperator and
+	// reissueOperatorSetup append "#setup=<ticket>".
+	ConsoleURL string
 
 	statusChanges  eventMemo[*model.CustomerStatusChange]
 	profileChanges eventMemo[*model.CustomerProfileChange]

@@ -67,7 +67,7 @@ func setup(t *testing.T) (*countingStore, string, string) {
 	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
 	r := &resolvers.Resolver{
 		SessionService:  sessions.NewService(st, hasher, policy, clock, time.Hour),
-		OperatorService: operators.NewService(st),
+		OperatorService: operators.NewService(st, nil, passwords.Policy{}, time.Now),
 		CustomerService: customers.NewService(st, hasher, policy, clock),
 		DeviceService:   devices.NewService(st, clock),
 		DomainStore:     st,

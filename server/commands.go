@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
@@ -161,7 +162,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("domain %q: %w", *slug, err)
 	}
 	draft.DomainID = d.ID
-	op, err := operators.NewService(st).Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "create-operator"}, draft, policy, passwords.OWASP, at)
+	op, err := operators.NewService(st, nil, policy, func() time.Time { return at }).Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "create-operator"}, draft, policy, passwords.OWASP, at)
 	if errors.Is(err, apperr.ErrConflict) {
 		return fmt.Errorf("domain %q already has an operator with the email %s", d.Slug, draft.Email)
 	}

@@ -35,6 +35,7 @@ type config struct {
 	PasswordMin    int           // PASSWORD_MIN_LENGTH: 8 to 64
 	AssistTTL      time.Duration // ASSIST_TTL: how long a remote assistance lasts
 	DashboardURL   string        // DASHBOARD_URL: where startAssist sends the operator
+	ConsoleURL     string        // CONSOLE_URL: where operator setup links lead
 	WSInitTimeout  time.Duration // WS_INIT_TIMEOUT: how long a socket may wait before connection_init
 	WSPing         time.Duration // WS_PING_INTERVAL: keep-alive period; a peer silent for two is dropped
 	InstanceID     string        // INSTANCE_ID: names this instance's saved position in the event stream
@@ -69,6 +70,7 @@ func defaultConfig() config {
 		PasswordMin:   passwords.DefaultMinLength,
 		AssistTTL:     assist.DefaultTTL,
 		DashboardURL:  "/dashboard",
+		ConsoleURL:    "/console",
 		WSInitTimeout: 10 * time.Second,
 		WSPing:        15 * time.Second,
 		MaxDepth:      12,
@@ -152,6 +154,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.TokenLimit, "token-limit", envs.int("TOKEN_LIMIT", c.TokenLimit), "maximum GraphQL tokens in one query (TOKEN_LIMIT)")
 	fs.DurationVar(&c.AssistTTL, "assist-ttl", envs.duration("ASSIST_TTL", c.AssistTTL), "how long a remote assistance lasts (ASSIST_TTL)")
 	fs.StringVar(&c.DashboardURL, "dashboard-url", env("DASHBOARD_URL", c.DashboardURL), "the customer dashboard's URL, for remote assistance links (DASHBOARD_URL)")
+	fs.StringVar(&c.ConsoleURL, "console-url", env("CONSOLE_URL", c.ConsoleURL), "the console's URL, for operator setup links (CONSOLE_URL)")
 	fs.DurationVar(&c.WSInitTimeout, "ws-init-timeout", envs.duration("WS_INIT_TIMEOUT", c.WSInitTimeout), "time a WebSocket has to send connection_init (WS_INIT_TIMEOUT)")
 	fs.DurationVar(&c.WSPing, "ws-ping-interval", envs.duration("WS_PING_INTERVAL", c.WSPing), "WebSocket keep-alive period; peers that miss two pings are dropped (WS_PING_INTERVAL)")
 	fs.StringVar(&c.InstanceID, "instance-id", env("INSTANCE_ID", c.InstanceID), "stable name of this instance, to resume the event stream after a restart (INSTANCE_ID; default host name and listen address)")

@@ -218,7 +218,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	assistService := assist.NewService(st, clk.Now, cfg.AssistTTL)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
-		OperatorService: operators.NewService(st),
+		OperatorService: operators.NewService(st, hasher, policy, clk.Now),
 		CustomerService: customers.NewService(st, hasher, policy, clk.Now),
 		DeviceService:   devices.NewService(st, clk.Now),
 		DomainStore:     st,
@@ -226,6 +226,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		AssistService:   assistService,
 		AuditService:    audit.NewService(st, clk.Now),
 		DashboardURL:    cfg.DashboardURL,
+		ConsoleURL:      cfg.ConsoleURL,
 	}
 	r.ExportService = exports.NewService(r.CustomerService, r.DeviceService, r.AuditService, clk.Now)
 	m := newMetrics()
@@ -342,7 +343,7 @@ const socketCloseDelay = 250 * time.Millisecond
 func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked ||
-			e.Type == events.CustomerDeleted
+			e.Type == events.CustomerDeleted || e.Type == events.OperatorAccessEnded
 	}
 	broker.React(ctx, relevant, func(e events.Event) {
 		subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
@@ -357,6 +358,10 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 			reason = "session ended by a password reset"
 		case e.Type == events.CustomerDeleted:
 			reason = "account deleted"
+		case e.Type == events.OperatorAccessEnded && e.Data[events.KeyStatus] == string(operators.StatusDisabled):
+			subject, code, reason = e.Data[events.KeyOperatorID], closeForbidden, "operator disabled"
+		case e.Type == events.OperatorAccessEnded:
+			subject, reason = e.Data[events.KeyOperatorID], "session ended: "+e.Data[events.KeyReason]
 		case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
 			code, reason = closeForbidden, "account disabled"
 		default:

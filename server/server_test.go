@@ -107,6 +107,32 @@ func TestPermissionMatrix(t *testing.T) {
 	if got := dig(s.post(t, tokens[demo.SupportEmail], q, map[string]any{"id": ids[demo.AdminEmail]}).Data, "node"); got != nil {
 		t.Errorf("support reading admin operator: node = %v, want null", got)
 	}
+	// Every team operation needs MANAGE_OPERATORS: SUPPORT is refused, nobody
+	// signed out gets in, and nothing changes.
+	team := map[string]struct {
+		query string
+		vars  map[string]any
+	}{
+		"operators":            {operatorsQuery, nil},
+		"inviteOperator":       {inviteMutation, map[string]any{"name": "Eve", "email": "eve@demo.test", "role": "ADMIN"}},
+		"reissueOperatorSetup": {reissueMutation, map[string]any{"id": ids[demo.AdminEmail]}},
+		"updateOperator":       {updateOperatorMutation, map[string]any{"id": ids[demo.AdminEmail], "role": "SUPPORT"}},
+		"setOperatorStatus":    {operatorStatusMutation, map[string]any{"id": ids[demo.AdminEmail], "status": "DISABLED", "reason": "x"}},
+	}
+	for name, op := range team {
+		if resp := s.post(t, tokens[demo.SupportEmail], op.query, op.vars); resp.code() != "FORBIDDEN" {
+			t.Errorf("SUPPORT %s: %+v, want FORBIDDEN", name, resp)
+		}
+		if resp := s.post(t, "", op.query, op.vars); resp.code() != "UNAUTHENTICATED" {
+			t.Errorf("anonymous %s: %+v, want UNAUTHENTICATED", name, resp)
+		}
+	}
+	if resp := s.post(t, "", operatorPasswordMutation, map[string]any{"current": testPassword, "next": "x long new passphrase"}); resp.code() != "UNAUTHENTICATED" {
+		t.Errorf("anonymous changeOperatorPassword: %+v", resp)
+	}
+	if resp := s.post(t, tokens[demo.AdminEmail], `{ viewer { ... on Operator { role status } } }`, nil); dig(resp.Data, "viewer", "role") != "ADMIN" || dig(resp.Data, "viewer", "status") != "ACTIVE" {
+		t.Errorf("the refused operations changed the admin: %+v", resp)
+	}
 }
 
 func TestDomainsAreWalls(t *testing.T) {

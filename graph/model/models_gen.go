@@ -176,6 +176,24 @@ type AuditLogEdge struct {
 	Node *AuditEntry `json:"node"`
 }
 
+// The signed-in operator's new password.
+type ChangeOperatorPasswordInput struct {
+	// The password in use now.
+	CurrentPassword string `json:"currentPassword"`
+	// The new password, as the policy asks.
+	NewPassword string `json:"newPassword"`
+}
+
+// The result of `changeOperatorPassword`.
+type ChangeOperatorPasswordPayload struct {
+	// A new session token replacing the one the request came with; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The operator.
+	Operator *Operator `json:"operator,omitempty"`
+	// Why the password was not changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A customer's new password.
 type ChangePasswordInput struct {
 	// The password in use now.
@@ -191,6 +209,24 @@ type ChangePasswordPayload struct {
 	// The customer.
 	Customer *Customer `json:"customer,omitempty"`
 	// Why the password was not changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// A setup link's ticket and the password its operator chooses.
+type CompleteOperatorSetupInput struct {
+	// The ticket: the part of the setup link after `#setup=`.
+	Ticket string `json:"ticket"`
+	// The password, as the policy asks.
+	Password string `json:"password"`
+}
+
+// The result of `completeOperatorSetup`.
+type CompleteOperatorSetupPayload struct {
+	// The session token of the operator, to send as `Authorization: Bearer <token>`; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The operator; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// Why the setup failed, if it did.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -379,6 +415,16 @@ type EndAssistPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// A person to add to the support team.
+type InviteOperatorInput struct {
+	// Display name, 1 to 100 characters.
+	Name string `json:"name"`
+	// The sign-in email; trimmed and stored in lower case.
+	Email string `json:"email"`
+	// The role.
+	Role OperatorRole `json:"role"`
+}
+
 // Sign-in details of a customer.
 type LoginInput struct {
 	// The domain's slug.
@@ -425,6 +471,8 @@ type Operator struct {
 	Role OperatorRole `json:"role"`
 	// Whether the operator may sign in.
 	Status OperatorStatus `json:"status"`
+	// True until the operator has chosen its password through its setup link.
+	SetupPending bool `json:"setupPending"`
 	// The domain the operator works for; it sees nothing outside it.
 	Domain *Domain `json:"domain"`
 	// What the role allows, so that a client can show only the actions that will work.
@@ -434,6 +482,22 @@ type Operator struct {
 func (Operator) IsViewer() {}
 
 func (Operator) IsNode() {}
+
+// A page of operators.
+type OperatorConnection struct {
+	// The operators of this page, in email order.
+	Edges []OperatorEdge `json:"edges"`
+	// Where the page ends.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// One operator of a page.
+type OperatorEdge struct {
+	// The position to pass as `after`.
+	Cursor string `json:"cursor"`
+	// The operator.
+	Node *Operator `json:"node"`
+}
 
 // Sign-in details of an operator.
 type OperatorLoginInput struct {
@@ -452,6 +516,17 @@ type OperatorLoginPayload struct {
 	// The signed-in operator; null on failure.
 	Operator *Operator `json:"operator,omitempty"`
 	// Why signing in failed, if it did.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// The result of `inviteOperator` and `reissueOperatorSetup`.
+type OperatorSetupPayload struct {
+	// The operator; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// The one-time setup link, `<console>#setup=<ticket>`, valid 24 hours: shown once (only its hash is
+	// stored), to hand to the person. Null on failure.
+	SetupURL *string `json:"setupUrl,omitempty"`
+	// Why nothing changed, if it did not.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -481,6 +556,12 @@ type RedeemAssistTicketPayload struct {
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
 	// Why the ticket did not work, if it did not.
 	UserErrors []UserError `json:"userErrors"`
+}
+
+// Which operator gets a new setup link.
+type ReissueOperatorSetupInput struct {
+	// The operator.
+	OperatorID string `json:"operatorId"`
 }
 
 // An operator's reset of a customer's password.
@@ -520,6 +601,26 @@ type SetAccountStatusPayload struct {
 	// False when the account already had that status: nothing was written.
 	Changed bool `json:"changed"`
 	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// An operator's new status.
+type SetOperatorStatusInput struct {
+	// The operator.
+	OperatorID string `json:"operatorId"`
+	// The new status.
+	Status OperatorStatus `json:"status"`
+	// Why: required to disable, kept in the audit log.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The result of `setOperatorStatus`.
+type SetOperatorStatusPayload struct {
+	// The operator as it is now; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// False when the operator already had that status (nothing written).
+	Changed bool `json:"changed"`
+	// Why nothing changed, if it did not.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -614,6 +715,26 @@ type UpdateDevicePayload struct {
 	// The device as changed; null on failure.
 	Device *Device `json:"device,omitempty"`
 	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// A change of an operator; fields left out stay as they are.
+type UpdateOperatorInput struct {
+	// The operator.
+	OperatorID string `json:"operatorId"`
+	// The display name, 1 to 100 characters.
+	Name *string `json:"name,omitempty"`
+	// The role.
+	Role *OperatorRole `json:"role,omitempty"`
+}
+
+// The result of `updateOperator`.
+type UpdateOperatorPayload struct {
+	// The operator as it is now; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// False when the operator already had these values (nothing written).
+	Changed bool `json:"changed"`
+	// Why nothing changed, if it did not.
 	UserErrors []UserError `json:"userErrors"`
 }
 

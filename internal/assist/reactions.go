@@ -30,15 +30,22 @@ func accountEnd(e events.Event) string {
 }
 
 // RevokeOnAccountEnd revokes (state REVOKED) every running assistance of a
-// customer whose sessions end (see accountEnd), as the events reach broker,
-// until ctx ends. It subscribes before it returns, so no event published
-// after the call is missed, and reacts in a goroutine of its own. Every
-// instance runs it and reacts to every event: the first conditional update
-// wins, the others change nothing.
+// customer whose sessions end (see accountEnd), and every one an operator
+// runs when the operator's sessions end (events.OperatorAccessEnded:
+// disabled, role lowered, password changed, setup reissued), as the events
+// reach broker, until ctx ends. It subscribes before it returns, so no
+// event published after the call is missed, and reacts in a goroutine of
+// its own. Every instance runs it and reacts to every event: the first
+// conditional update wins, the others change nothing.
 func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker) {
-	broker.React(ctx, func(e events.Event) bool { return accountEnd(e) != "" }, func(e events.Event) {
+	relevant := func(e events.Event) bool { return accountEnd(e) != "" || e.Type == events.OperatorAccessEnded }
+	broker.React(ctx, relevant, func(e events.Event) {
 		actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
-		if err := s.EndAll(ctx, actor, ActiveFilter{CustomerID: e.CustomerID}, StateRevoked, accountEnd(e)); err != nil {
+		filter, why := ActiveFilter{CustomerID: e.CustomerID}, accountEnd(e)
+		if e.Type == events.OperatorAccessEnded {
+			filter, why = ActiveFilter{OperatorID: e.Data[events.KeyOperatorID]}, "the operator's access ended: "+e.Data[events.KeyReason]
+		}
+		if err := s.EndAll(ctx, actor, filter, StateRevoked, why); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
 		}
 	})

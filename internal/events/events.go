@@ -20,6 +20,11 @@ const (
 	ProfileUpdated Type = "PROFILE_UPDATED"
 	// CustomerDeleted says a customer was erased: its sessions ended with it.
 	CustomerDeleted Type = "CUSTOMER_DELETED"
+	// OperatorAccessEnded says every session of an operator ended (disabled,
+	// role lowered, password changed, setup link reissued): its sockets
+	// close and its remote assistance is revoked on every instance.
+	// CustomerID is empty; Data holds KeyOperatorID, KeyStatus and KeyReason.
+	OperatorAccessEnded Type = "OPERATOR_ACCESS_ENDED"
 	// TailGap is not stored: the store's tail hands it out when events were
 	// lost before this process read them.
 	TailGap Type = "TAIL_GAP"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 )
 
 // Role is an operator's role within its domain.
@@ -86,10 +87,24 @@ type Operator struct {
 	Email        string
 	Role         Role
 	Status       Status
-	PasswordHash string
+	PasswordHash string // "" until the operator completes its setup
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version grows by one with every change; updates are conditional on it.
+	Version int64
+	// SessionEpoch grows whenever every session of the operator must end: a
+	// session is valid only while the epoch it was opened in is current.
+	SessionEpoch int64
+	// SetupTicketHash is the hash (tokens.Hash) of the ticket of the
+	// operator's one-time setup link, "" when it has none; SetupExpiresAt
+	// is when the link stops working.
+	SetupTicketHash string
+	SetupExpiresAt  time.Time
 }
+
+// SetupPending reports whether o has no password yet: invited, or its
+// setup link reissued, and not yet set up.
+func (o Operator) SetupPending() bool { return o.PasswordHash == "" }
 
 // Store persists operators.
 type Store interface {
@@ -105,4 +120,43 @@ type Store interface {
 	OperatorsByIDs(ctx context.Context, ids []string) ([]Operator, error)
 	// AppendAudit stores an audit record (of an operator's creation).
 	AppendAudit(ctx context.Context, r audit.Record) error
+	// FindOperators returns up to q.Limit operators of q.DomainID that q
+	// selects, in email order after q.AfterEmail.
+	FindOperators(ctx context.Context, q Query) ([]Operator, error)
+	// OperatorBySetupTicket returns apperr.ErrNotFound if no operator has
+	// that setup ticket hash.
+	OperatorBySetupTicket(ctx context.Context, ticketHash string) (Operator, error)
+	// CountOperators returns how many operators of the domain have role and status.
+	CountOperators(ctx context.Context, domainID string, role Role, status Status) (int64, error)
+	// UpdateOperator applies u if the operator is still at u.Version,
+	// together with u's audit record and events, and returns the operator as
+	// changed. It returns apperr.ErrConflict when the version moved and
+	// apperr.ErrNotFound for no such operator; nothing is written then.
+	UpdateOperator(ctx context.Context, u Update) (Operator, error)
+}
+
+// Query selects operators of a domain.
+type Query struct {
+	DomainID   string
+	Text       string // lower case; "" for all, else a substring of the name (ASCII case aside) or the email
+	Role       Role   // "" for any
+	Status     Status // "" for any
+	AfterEmail string // the page starts after this email; "" for the first page
+	Limit      int
+}
+
+// Update is one change of an operator; nil fields stay as they are.
+type Update struct {
+	ID              string
+	Version         int64 // the version the change was decided on
+	Name            *string
+	Role            *Role
+	Status          *Status
+	PasswordHash    *string
+	SetupTicketHash *string
+	SetupExpiresAt  *time.Time
+	EndSessions     bool // advance SessionEpoch
+	At              time.Time
+	Audit           audit.Record
+	Events          []events.Event
 }

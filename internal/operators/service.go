@@ -17,12 +17,16 @@ import (
 
 // Service reads and manages operators, always within one domain.
 type Service struct {
-	store Store
+	store  Store
+	hasher *passwords.Hasher
+	policy passwords.Policy
+	now    func() time.Time
 }
 
-// NewService returns a Service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store}
+// NewService returns a Service over store that hashes passwords with hasher
+// under policy, on the clock now.
+func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
+	return &Service{store: store, hasher: hasher, policy: policy, now: now}
 }
 
 // Get returns operator id of domainID, or apperr.ErrNotFound when it does not

@@ -12,8 +12,12 @@ import (
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
-// memStore is an honest in-memory operators.Store.
+// memStore is an honest in-memory store of what Create and Get use; the
+// team operations (team.go) are tested on both real stores
+// (server/operators_test.go), so the methods they alone use are left to
+// the embedded nil Store.
 type memStore struct {
+	Store
 	ops     []Operator
 	records []audit.Record
 }
@@ -95,7 +99,7 @@ func TestCreateAppliesTheRules(t *testing.T) {
 			st := &memStore{}
 			d := ok
 			tt.edit(&d)
-			_, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
+			_, err := NewService(st, nil, passwords.Policy{}, time.Now).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
 			var ve *apperr.ValidationError
 			if !errors.As(err, &ve) || ve.Field != tt.field || ve.Code != tt.code {
 				t.Fatalf("Create(%+v) = %v, want %s on %s", d, err, tt.code, tt.field)
@@ -109,7 +113,7 @@ func TestCreateAppliesTheRules(t *testing.T) {
 	st := &memStore{}
 	d := ok
 	d.Name, d.Email = " Rene\u0301e Admin ", " Renee@ACME.example "
-	o, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
+	o, err := NewService(st, nil, passwords.Policy{}, time.Now).Create(context.Background(), commandLine, d, policy, cheap, time.Now())
 	if err != nil || o.Name != "Ren\u00e9e Admin" || o.Email != "renee@acme.example" || o.Status != StatusActive || len(st.ops) != 1 {
 		t.Fatalf("Create(%+v) = %+v, %v; want the NFC name and the lower-case email stored", d, o, err)
 	}
@@ -120,7 +124,7 @@ func TestCreateAppliesTheRules(t *testing.T) {
 	if ok, err := passwords.NewHasher(cheap, 1, time.Second).Verify(context.Background(), o.PasswordHash, d.Password); !ok || err != nil {
 		t.Fatalf("the stored hash does not verify the password: %v", err)
 	}
-	if _, err := NewService(st).Create(context.Background(), commandLine, d, policy, cheap, time.Now()); !errors.Is(err, apperr.ErrConflict) {
+	if _, err := NewService(st, nil, passwords.Policy{}, time.Now).Create(context.Background(), commandLine, d, policy, cheap, time.Now()); !errors.Is(err, apperr.ErrConflict) {
 		t.Fatalf("the same email again: %v, want ErrConflict", err)
 	}
 }

@@ -258,7 +258,7 @@ func (s *Service) lockedOut(ctx context.Context, domainID, targetType, targetID 
 // checkPassword for the errors.
 func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (string, operators.Operator, error) {
 	var op operators.Operator
-	acct, err := s.checkPassword(ctx, KindOperator, domainSlug, email, password, func(domainID, email string) (account, error) {
+	_, err := s.checkPassword(ctx, KindOperator, domainSlug, email, password, func(domainID, email string) (account, error) {
 		var err error
 		op, err = s.store.OperatorByEmail(ctx, domainID, email)
 		return account{id: op.ID, domainID: op.DomainID, hash: op.PasswordHash, active: op.Status == operators.StatusActive}, err
@@ -266,13 +266,25 @@ func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password
 	if err != nil {
 		return "", operators.Operator{}, err
 	}
-	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: acct.domainID, SubjectID: acct.id})
+	token, err := s.OperatorSignIn(ctx, op)
 	if err != nil {
 		return "", operators.Operator{}, err
 	}
+	return token, op, nil
+}
+
+// OperatorSignIn opens a session for operator op, whose identity the caller
+// has established (its password checked, or its setup link redeemed or
+// its password changed just now), in op's current session epoch, and
+// records the sign-in.
+func (s *Service) OperatorSignIn(ctx context.Context, op operators.Operator) (string, error) {
+	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch})
+	if err != nil {
+		return "", err
+	}
 	s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorOperator, ActorID: op.ID, Action: audit.ActionLoginSuccess,
 		TargetType: audit.TargetOperator, TargetID: op.ID, Outcome: audit.OutcomeSuccess})
-	return token, op, nil
+	return token, nil
 }
 
 // CustomerLogin checks a customer's credentials and opens a session, limited
@@ -487,6 +499,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		}
 		if op.Status != operators.StatusActive {
 			return Principal{}, apperr.ErrAccountDisabled
+		}
+		if sess.Epoch != op.SessionEpoch {
+			return Principal{}, apperr.ErrUnauthenticated // ended by a role lowered, a password changed, a setup link reissued
 		}
 		p.OperatorID, p.Role, p.DisplayName = op.ID, op.Role, op.Name
 	case KindCustomer:

@@ -58,20 +58,41 @@ func (s *Store) findDomain(ctx context.Context, filter bson.D) (domains.Domain, 
 }
 
 type operatorDoc struct {
-	ID           string           `bson:"_id"`
-	DomainID     string           `bson:"domainId"`
-	Name         string           `bson:"name"`
-	Email        string           `bson:"email"`
-	Role         operators.Role   `bson:"role"`
-	Status       operators.Status `bson:"status"`
-	PasswordHash string           `bson:"passwordHash"`
-	CreatedAt    time.Time        `bson:"createdAt"`
-	UpdatedAt    time.Time        `bson:"updatedAt"`
+	ID              string           `bson:"_id"`
+	DomainID        string           `bson:"domainId"`
+	Name            string           `bson:"name"`
+	Email           string           `bson:"email"`
+	Role            operators.Role   `bson:"role"`
+	Status          operators.Status `bson:"status"`
+	PasswordHash    string           `bson:"passwordHash"`
+	CreatedAt       time.Time        `bson:"createdAt"`
+	UpdatedAt       time.Time        `bson:"updatedAt"`
+	Version         int64            `bson:"version"`
+	SessionEpoch    int64            `bson:"sessionEpoch"`
+	SetupTicketHash string           `bson:"setupTicketHash,omitempty"` // absent when "": the unique index skips it
+	SetupExpiresAt  time.Time        `bson:"setupExpiresAt,omitempty"`
+	Outbox          []outboxDoc      `bson:"outbox,omitempty"` // records not yet relayed, see outbox.go
+}
+
+func newOperatorDoc(o operators.Operator) operatorDoc {
+	return operatorDoc{ID: o.ID, DomainID: o.DomainID, Name: o.Name, Email: o.Email, Role: o.Role, Status: o.Status, PasswordHash: o.PasswordHash,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version, SessionEpoch: o.SessionEpoch,
+		SetupTicketHash: o.SetupTicketHash, SetupExpiresAt: o.SetupExpiresAt}
+}
+
+func (d operatorDoc) operator() operators.Operator {
+	o := operators.Operator{ID: d.ID, DomainID: d.DomainID, Name: d.Name, Email: d.Email, Role: d.Role, Status: d.Status, PasswordHash: d.PasswordHash,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version, SessionEpoch: d.SessionEpoch,
+		SetupTicketHash: d.SetupTicketHash}
+	if !d.SetupExpiresAt.IsZero() {
+		o.SetupExpiresAt = d.SetupExpiresAt.UTC()
+	}
+	return o
 }
 
 // CreateOperator implements operators.Store.
 func (s *Store) CreateOperator(ctx context.Context, o operators.Operator) error {
-	if _, err := s.operators.InsertOne(ctx, operatorDoc(o)); err != nil {
+	if _, err := s.operators.InsertOne(ctx, newOperatorDoc(o)); err != nil {
 		return fmt.Errorf("create operator: %w", mapErr(err))
 	}
 	return nil
@@ -95,8 +116,7 @@ func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.O
 	}
 	out := make([]operators.Operator, len(docs))
 	for i, doc := range docs {
-		doc.CreatedAt, doc.UpdatedAt = doc.CreatedAt.UTC(), doc.UpdatedAt.UTC()
-		out[i] = operators.Operator(doc)
+		out[i] = doc.operator()
 	}
 	return out, nil
 }
@@ -106,8 +126,7 @@ func (s *Store) findOperator(ctx context.Context, filter bson.D) (operators.Oper
 	if err := s.operators.FindOne(ctx, filter).Decode(&doc); err != nil {
 		return operators.Operator{}, fmt.Errorf("operator: %w", mapErr(err))
 	}
-	doc.CreatedAt, doc.UpdatedAt = doc.CreatedAt.UTC(), doc.UpdatedAt.UTC()
-	return operators.Operator(doc), nil
+	return doc.operator(), nil
 }
 
 type customerDoc struct {

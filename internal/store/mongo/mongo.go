@@ -114,6 +114,7 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 	}{
 		{s.domains, mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: unique}},
 		{s.operators, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "email", Value: 1}}, Options: unique}},
+		{s.operators, mongo.IndexModel{Keys: bson.D{{Key: "setupTicketHash", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)}},
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "email", Value: 1}}, Options: unique}},
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "externalId", Value: 1}},
 			Options: options.Index().SetUnique(true).SetSparse(true)}}, // sparse: customers without one (no field) are not in it

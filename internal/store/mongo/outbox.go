@@ -65,7 +65,7 @@ func (s *Store) relay(ctx context.Context, coll *mongo.Collection, id string, it
 
 // RelayOutboxes relays whatever earlier processes left in outboxes.
 func (s *Store) RelayOutboxes(ctx context.Context) error {
-	for _, coll := range []*mongo.Collection{s.customers, s.devices, s.assists} {
+	for _, coll := range []*mongo.Collection{s.customers, s.devices, s.assists, s.operators} {
 		cur, err := coll.Find(ctx, bson.D{{Key: "outbox.0", Value: bson.D{{Key: "$exists", Value: true}}}})
 		if err != nil {
 			return fmt.Errorf("find outboxes: %w", mapErr(err))

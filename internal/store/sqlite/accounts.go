@@ -47,9 +47,10 @@ func (s *Store) domainWhere(ctx context.Context, where string, arg string) (doma
 
 // CreateOperator implements operators.Store.
 func (s *Store) CreateOperator(ctx context.Context, o operators.Operator) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO operators (id, domain_id, name, email, role, status, password_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.DomainID, o.Name, o.Email, o.Role, o.Status, o.PasswordHash, millis(o.CreatedAt), millis(o.UpdatedAt))
+	_, err := s.write.ExecContext(ctx, `INSERT INTO operators (id, domain_id, name, email, role, status, password_hash, created_at, updated_at,
+		version, session_epoch, setup_ticket_hash, setup_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.DomainID, o.Name, o.Email, o.Role, o.Status, o.PasswordHash, millis(o.CreatedAt), millis(o.UpdatedAt),
+		o.Version, o.SessionEpoch, o.SetupTicketHash, millis(o.SetupExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create operator: %w", mapErr(err))
 	}
@@ -75,16 +76,21 @@ func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.O
 	return ops, nil
 }
 
-const operatorColumns = `id, domain_id, name, email, role, status, password_hash, created_at, updated_at`
+const operatorColumns = `id, domain_id, name, email, role, status, password_hash, created_at, updated_at,
+	version, session_epoch, setup_ticket_hash, setup_expires_at`
 
 // scanOperator reads operatorColumns.
 func scanOperator(row interface{ Scan(...any) error }) (operators.Operator, error) {
 	var o operators.Operator
-	var created, updated int64
-	if err := row.Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated); err != nil {
+	var created, updated, setupExpires int64
+	if err := row.Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated,
+		&o.Version, &o.SessionEpoch, &o.SetupTicketHash, &setupExpires); err != nil {
 		return operators.Operator{}, mapErr(err)
 	}
 	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if setupExpires != 0 {
+		o.SetupExpiresAt = fromMillis(setupExpires)
+	}
 	return o, nil
 }
 

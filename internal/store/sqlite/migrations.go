@@ -188,6 +188,16 @@ ALTER TABLE audit ADD COLUMN details TEXT NOT NULL DEFAULT '';
 ALTER TABLE customers ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != '';
 `,
+	// 9: operators are managed from the API: a version for conditional
+	// changes, a session epoch that ends every session, and the hash of a
+	// one-time setup link's ticket.
+	`
+ALTER TABLE operators ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE operators ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE operators ADD COLUMN setup_ticket_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE operators ADD COLUMN setup_expires_at INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX operators_setup_ticket ON operators (setup_ticket_hash) WHERE setup_ticket_hash != '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -105,6 +105,17 @@ func NewDomain(t *testing.T, s store.Store) domains.Domain {
 	return d
 }
 
+// NewOperator stores and returns an active SUPPORT operator of domain d.
+func NewOperator(t *testing.T, s store.Store, d domains.Domain, email string) operators.Operator {
+	t.Helper()
+	o := operators.Operator{ID: ids.New(), DomainID: d.ID, Name: "Operator " + email, Email: email, Role: operators.RoleSupport,
+		Status: operators.StatusActive, PasswordHash: "$argon2id$test", CreatedAt: now(), UpdatedAt: now(), Version: 1}
+	if err := s.CreateOperator(context.Background(), o); err != nil {
+		t.Fatalf("CreateOperator: %v", err)
+	}
+	return o
+}
+
 // NewCustomer returns (without storing) a customer of domain d.
 func NewCustomer(d domains.Domain, first, last, email, phone string) customers.Customer {
 	c := customers.Customer{
