@@ -1,5 +1,6 @@
-// The operator console: sign-in, the Customers screen, new customers and the actions on one.
-import { request, subscribe, errorCode } from './gql.js';
+// The operator console: sign-in, the Customers screen, new customers and the actions on one, and
+// the operator's own password.
+import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
@@ -10,6 +11,8 @@ const SPINNER_AFTER_MS = 200;
 
 const CUSTOMER_FIELDS = 'id firstName lastName email phone status version';
 const PROFILE = ['firstName', 'lastName', 'email', 'phone']; // what the Edit dialog corrects
+const ENDED_MESSAGE = 'Your session has ended. Sign in again.';
+const DISABLED_MESSAGE = 'Your operator account has been disabled, so you have been signed out. Ask an ADMIN of your team if you think this is a mistake.';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -21,6 +24,8 @@ const state = {
   selected: null, // the customer shown in the details pane
   editing: null, // the profile and version the Edit dialog started from
   unsubscribe: null,
+  renewal: null, // a password change in flight: it brings a new token
+  resubscribe: null, // the timer that opens the live updates again
 };
 
 const fullName = (c) => `${c.firstName} ${c.lastName}`;
@@ -28,23 +33,38 @@ const can = (permission) => state.operator?.permissions.includes(permission);
 
 // ---- Session ----
 
+/** Sends a request with the session's token; an answer saying the session is over signs out. */
 async function call(query, variables, options = {}) {
+  const token = state.token;
   try {
-    return await request(query, variables, { token: state.token, ...options });
+    return await request(query, variables, { token, ...options });
   } catch (err) {
-    if (errorCode(err) === 'UNAUTHENTICATED') signOut('Your session has ended. Sign in again.');
+    if (token && token === state.token) { // not an answer to a token already replaced
+      if (errorCode(err) === 'ACCOUNT_DISABLED') signOut(DISABLED_MESSAGE, true);
+      else if (errorCode(err) === 'UNAUTHENTICATED') signOut(ENDED_MESSAGE);
+    }
     throw err;
   }
 }
 
-function signOut(message = '') {
+function keepToken(token) {
+  state.token = token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+function signOut(message = '', isError = false) {
   state.unsubscribe?.();
   state.unsubscribe = null;
+  clearTimeout(state.resubscribe);
+  state.resubscribe = null;
   state.token = '';
   state.operator = null;
   state.customers = [];
   state.selected = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  $('nav').hidden = true;
+  $('nav').replaceChildren();
+  $('password-form').reset();
   $('search').value = '';
   $('results').replaceChildren();
   $('result-count').textContent = '';
@@ -56,6 +76,7 @@ function signOut(message = '') {
   $('who').hidden = true;
   announce('');
   $('sign-in-notice').textContent = message;
+  $('sign-in-notice').classList.toggle('error', isError);
   $('sign-in-domain').value = localStorage.getItem(DOMAIN_KEY) || new URLSearchParams(location.search).get('domain') || '';
   showSection('sign-in');
   ($('sign-in-domain').value ? $('sign-in-email') : $('sign-in-domain')).focus();
@@ -63,12 +84,11 @@ function signOut(message = '') {
 
 handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
   operatorLogin(input: $input) { token userErrors { field message code } } }`, async (payload, input) => {
-  state.token = payload.token;
-  sessionStorage.setItem(TOKEN_KEY, state.token);
+  keepToken(payload.token);
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('sign-in-notice').textContent = '';
   await enter();
-});
+}, { ACCOUNT_DISABLED: 'This operator account is disabled. Ask an ADMIN of your team.' });
 
 $('sign-out').addEventListener('click', async () => {
   try { await call('mutation { logout { success } }'); } catch { /* signed out locally either way */ }
@@ -82,11 +102,49 @@ async function enter() {
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
   $('who').hidden = false;
   $('new-customer').hidden = !can('EDIT_CUSTOMER');
-  showSection('customers');
-  $('search').focus();
+  renderNav();
+  go(location.hash.slice(1), { replace: true, focus: false });
+  if (!$('customers').hidden) $('search').focus();
   watchStatusChanges();
   await search();
 }
+
+// ---- Sections ----
+
+// What the navigation offers: a section needing a permission the operator lacks is not there at all.
+const SECTIONS = [
+  { id: 'customers', label: 'Customers' },
+  { id: 'security', label: 'Security', open: () => { clearErrors($('password-form')); } },
+];
+const allowedSections = () => SECTIONS.filter((s) => !s.permission || can(s.permission));
+
+function renderNav() {
+  $('nav').replaceChildren(...allowedSections().map((s) => h('a', {
+    href: `#${s.id}`, id: `nav-${s.id}`, onclick: (event) => { event.preventDefault(); go(s.id); },
+  }, s.label)));
+  $('nav').hidden = false;
+}
+
+/**
+ * Shows a section (Customers for one the operator may not see); the address's fragment remembers
+ * it. The focus goes to the section's heading, unless focus is false.
+ */
+function go(id, { replace = false, focus = true } = {}) {
+  const section = allowedSections().find((s) => s.id === id) || SECTIONS[0];
+  if (location.hash !== `#${section.id}`) history[replace ? 'replaceState' : 'pushState'](null, '', `#${section.id}`);
+  if ($(section.id).hidden) announce(''); // what the status line said was about another section
+  showSection(section.id);
+  for (const link of $('nav').querySelectorAll('a')) {
+    if (link.id === `nav-${section.id}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  section.open?.();
+  if (focus) $(`${section.id}-title`).focus();
+}
+
+addEventListener('hashchange', () => {
+  if (state.operator) go(location.hash.slice(1), { replace: true });
+});
 
 // ---- Search as you type ----
 
@@ -563,7 +621,7 @@ function watchStatusChanges() {
     token: state.token,
     onData,
     onReconnect: () => { search(); if (state.selected) select(state.selected.id); },
-    onEnd: () => signOut('Your session has ended. Sign in again.'),
+    onEnd: socketEnded,
   });
   const others = (change) => change.changedBy && change.changedBy.id !== state.operator?.id;
   const statuses = live(`subscription { customerStatusChanged {
@@ -581,7 +639,60 @@ function watchStatusChanges() {
   state.unsubscribe = () => { statuses(); profiles(); };
 }
 
+/**
+ * The server closed the live updates' socket: 4403 says the operator was disabled. 4401 says a
+ * session ended, and not always this one: a password change closes every socket of the operator,
+ * the new session's too. So the console asks whether its session still works (call signs out if
+ * not) and, if it does, opens the live updates again.
+ */
+async function socketEnded(code) {
+  if (code === CLOSE_FORBIDDEN) return signOut(DISABLED_MESSAGE, true);
+  await state.renewal;
+  const token = state.token;
+  if (!token || state.resubscribe) return;
+  try {
+    await call('{ viewer { ... on Operator { id } } }');
+  } catch { /* signed out when the session is over; else try again */ }
+  if (state.token !== token) return;
+  state.resubscribe = setTimeout(() => {
+    state.resubscribe = null;
+    if (state.token === token) watchStatusChanges();
+  }, 1000);
+}
+
+// ---- Security: the operator's own password ----
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (form.newPassword.value !== form.confirmPassword.value) {
+    return showErrors(form, [{ field: ['confirmPassword'], message: 'The two new passwords differ.' }]);
+  }
+  let renewed;
+  state.renewal = new Promise((resolve) => { renewed = resolve; });
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: ChangeOperatorPasswordInput!) {
+        changeOperatorPassword(input: $input) { token userErrors { field message code } } }`,
+      { input: { currentPassword: form.currentPassword.value, newPassword: form.newPassword.value } });
+      const payload = data.changeOperatorPassword;
+      if (payload.userErrors.length) {
+        return showErrors(form, payload.userErrors.map((e) => (e.code === 'WRONG_PASSWORD' ? { ...e, message: 'This is not your current password.' } : e)));
+      }
+      keepToken(payload.token); // the old token no longer works
+      watchStatusChanges();
+      form.reset();
+      announce('Your password is changed. Your other sessions have ended; you stay signed in here.');
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+  state.renewal = null;
+  renewed();
+});
+
 // ---- Start ----
 
-if (state.token) enter().catch(() => signOut(''));
+if (state.token) enter().catch(() => { if (state.token) signOut(''); });
 else signOut('');

@@ -110,9 +110,9 @@ export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowe
  * Wires a sign-in form (domain, email, password; the same on every page):
  * sends `mutation` with them as $input, shows its userErrors at the fields,
  * and hands a successful payload (the mutation's root field) and the input to
- * onSignedIn.
+ * onSignedIn. plain replaces the API's message of a code with the page's own.
  */
-export function handleSignIn(form, mutation, onSignedIn) {
+export function handleSignIn(form, mutation, onSignedIn, plain = {}) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -121,7 +121,7 @@ export function handleSignIn(form, mutation, onSignedIn) {
       try {
         const data = await request(mutation, { input });
         const payload = Object.values(data)[0];
-        if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+        if (payload.userErrors.length) return showErrors(form, payload.userErrors.map((e) => ({ ...e, message: plain[e.code] || e.message })));
         form.password.value = '';
         await onSignedIn(payload, input);
       } catch (err) {
