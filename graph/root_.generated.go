@@ -142,6 +142,13 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ConfirmTotpPayload struct {
+		Operator      func(childComplexity int) int
+		RecoveryCodes func(childComplexity int) int
+		Token         func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
 	CreateCustomerPayload struct {
 		Customer   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -212,16 +219,32 @@ type ComplexityRoot struct {
 		TargetTemperature func(childComplexity int) int
 	}
 
+	DisableTotpPayload struct {
+		Operator   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Domain struct {
-		DefaultRegion func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Slug          func(childComplexity int) int
+		AssistTTLSeconds   func(childComplexity int) int
+		DefaultRegion      func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		PasswordMinLength  func(childComplexity int) int
+		RequireOperatorMfa func(childComplexity int) int
+		SignUpPolicy       func(childComplexity int) int
+		Slug               func(childComplexity int) int
 	}
 
 	EndAssistPayload struct {
 		AssistSession func(childComplexity int) int
 		UserErrors    func(childComplexity int) int
+	}
+
+	EnrollTotpPayload struct {
+		OtpauthURI func(childComplexity int) int
+		QRCode     func(childComplexity int) int
+		Secret     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -240,15 +263,19 @@ type ComplexityRoot struct {
 		ChangeOperatorPassword func(childComplexity int, input model.ChangeOperatorPasswordInput) int
 		ChangePassword         func(childComplexity int, input model.ChangePasswordInput) int
 		CompleteOperatorSetup  func(childComplexity int, input model.CompleteOperatorSetupInput) int
+		ConfirmTotp            func(childComplexity int, input model.ConfirmTotpInput) int
 		CreateCustomer         func(childComplexity int, input model.CreateCustomerInput) int
 		DeleteCustomer         func(childComplexity int, input model.DeleteCustomerInput) int
+		DisableTotp            func(childComplexity int, input model.DisableTotpInput) int
 		EndAssist              func(childComplexity int, input model.EndAssistInput) int
+		EnrollTotp             func(childComplexity int) int
 		InviteOperator         func(childComplexity int, input model.InviteOperatorInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		Logout                 func(childComplexity int) int
 		OperatorLogin          func(childComplexity int, input model.OperatorLoginInput) int
 		RedeemAssistTicket     func(childComplexity int, input model.RedeemAssistTicketInput) int
 		ReissueOperatorSetup   func(childComplexity int, input model.ReissueOperatorSetupInput) int
+		ResetOperatorMfa       func(childComplexity int, input model.ResetOperatorMfaInput) int
 		ResetPassword          func(childComplexity int, input model.ResetPasswordInput) int
 		SetAccountStatus       func(childComplexity int, input model.SetAccountStatusInput) int
 		SetOperatorStatus      func(childComplexity int, input model.SetOperatorStatusInput) int
@@ -256,7 +283,9 @@ type ComplexityRoot struct {
 		StartAssist            func(childComplexity int, input model.StartAssistInput) int
 		UpdateCustomer         func(childComplexity int, input model.UpdateCustomerInput) int
 		UpdateDevice           func(childComplexity int, input model.UpdateDeviceInput) int
+		UpdateDomainSettings   func(childComplexity int, input model.UpdateDomainSettingsInput) int
 		UpdateOperator         func(childComplexity int, input model.UpdateOperatorInput) int
+		VerifyOperatorMfa      func(childComplexity int, input model.VerifyOperatorMfaInput) int
 	}
 
 	Operator struct {
@@ -268,6 +297,7 @@ type ComplexityRoot struct {
 		Role         func(childComplexity int) int
 		SetupPending func(childComplexity int) int
 		Status       func(childComplexity int) int
+		TotpEnabled  func(childComplexity int) int
 	}
 
 	OperatorConnection struct {
@@ -281,9 +311,12 @@ type ComplexityRoot struct {
 	}
 
 	OperatorLoginPayload struct {
-		Operator   func(childComplexity int) int
-		Token      func(childComplexity int) int
-		UserErrors func(childComplexity int) int
+		Challenge     func(childComplexity int) int
+		MfaRequired   func(childComplexity int) int
+		MustEnrollMfa func(childComplexity int) int
+		Operator      func(childComplexity int) int
+		Token         func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	OperatorSetupPayload struct {
@@ -303,6 +336,7 @@ type ComplexityRoot struct {
 		AuditLog       func(childComplexity int, customerID *string, operatorID *string, action *string, first *int, after *string) int
 		Customer       func(childComplexity int, id string) int
 		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
+		Domain         func(childComplexity int) int
 		Node           func(childComplexity int, id string) int
 		Operators      func(childComplexity int, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) int
 		SignUpOpen     func(childComplexity int, domain string) int
@@ -313,6 +347,11 @@ type ComplexityRoot struct {
 		AssistSession func(childComplexity int) int
 		Token         func(childComplexity int) int
 		UserErrors    func(childComplexity int) int
+	}
+
+	ResetOperatorMfaPayload struct {
+		Operator   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ResetPasswordPayload struct {
@@ -359,6 +398,12 @@ type ComplexityRoot struct {
 
 	UpdateDevicePayload struct {
 		Device     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	UpdateDomainSettingsPayload struct {
+		Changed    func(childComplexity int) int
+		Domain     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -765,6 +810,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CompleteOperatorSetupPayload.UserErrors(childComplexity), true
 
+	case "ConfirmTotpPayload.operator":
+		if e.ComplexityRoot.ConfirmTotpPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmTotpPayload.Operator(childComplexity), true
+	case "ConfirmTotpPayload.recoveryCodes":
+		if e.ComplexityRoot.ConfirmTotpPayload.RecoveryCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmTotpPayload.RecoveryCodes(childComplexity), true
+	case "ConfirmTotpPayload.token":
+		if e.ComplexityRoot.ConfirmTotpPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmTotpPayload.Token(childComplexity), true
+	case "ConfirmTotpPayload.userErrors":
+		if e.ComplexityRoot.ConfirmTotpPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmTotpPayload.UserErrors(childComplexity), true
+
 	case "CreateCustomerPayload.customer":
 		if e.ComplexityRoot.CreateCustomerPayload.Customer == nil {
 			break
@@ -1042,6 +1112,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeviceSettings.TargetTemperature(childComplexity), true
 
+	case "DisableTotpPayload.operator":
+		if e.ComplexityRoot.DisableTotpPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisableTotpPayload.Operator(childComplexity), true
+	case "DisableTotpPayload.userErrors":
+		if e.ComplexityRoot.DisableTotpPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisableTotpPayload.UserErrors(childComplexity), true
+
+	case "Domain.assistTtlSeconds":
+		if e.ComplexityRoot.Domain.AssistTTLSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.AssistTTLSeconds(childComplexity), true
 	case "Domain.defaultRegion":
 		if e.ComplexityRoot.Domain.DefaultRegion == nil {
 			break
@@ -1060,6 +1149,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.Name(childComplexity), true
+	case "Domain.passwordMinLength":
+		if e.ComplexityRoot.Domain.PasswordMinLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.PasswordMinLength(childComplexity), true
+	case "Domain.requireOperatorMfa":
+		if e.ComplexityRoot.Domain.RequireOperatorMfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.RequireOperatorMfa(childComplexity), true
+	case "Domain.signUpPolicy":
+		if e.ComplexityRoot.Domain.SignUpPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.SignUpPolicy(childComplexity), true
 	case "Domain.slug":
 		if e.ComplexityRoot.Domain.Slug == nil {
 			break
@@ -1079,6 +1186,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EndAssistPayload.UserErrors(childComplexity), true
+
+	case "EnrollTotpPayload.otpauthUri":
+		if e.ComplexityRoot.EnrollTotpPayload.OtpauthURI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollTotpPayload.OtpauthURI(childComplexity), true
+	case "EnrollTotpPayload.qrCode":
+		if e.ComplexityRoot.EnrollTotpPayload.QRCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollTotpPayload.QRCode(childComplexity), true
+	case "EnrollTotpPayload.secret":
+		if e.ComplexityRoot.EnrollTotpPayload.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollTotpPayload.Secret(childComplexity), true
+	case "EnrollTotpPayload.userErrors":
+		if e.ComplexityRoot.EnrollTotpPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EnrollTotpPayload.UserErrors(childComplexity), true
 
 	case "LoginPayload.customer":
 		if e.ComplexityRoot.LoginPayload.Customer == nil {
@@ -1151,6 +1283,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteOperatorSetup(childComplexity, args["input"].(model.CompleteOperatorSetupInput)), true
+	case "Mutation.confirmTotp":
+		if e.ComplexityRoot.Mutation.ConfirmTotp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmTotp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmTotp(childComplexity, args["input"].(model.ConfirmTotpInput)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -1173,6 +1316,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteCustomer(childComplexity, args["input"].(model.DeleteCustomerInput)), true
+	case "Mutation.disableTotp":
+		if e.ComplexityRoot.Mutation.DisableTotp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disableTotp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisableTotp(childComplexity, args["input"].(model.DisableTotpInput)), true
 	case "Mutation.endAssist":
 		if e.ComplexityRoot.Mutation.EndAssist == nil {
 			break
@@ -1184,6 +1338,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EndAssist(childComplexity, args["input"].(model.EndAssistInput)), true
+	case "Mutation.enrollTotp":
+		if e.ComplexityRoot.Mutation.EnrollTotp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.EnrollTotp(childComplexity), true
 	case "Mutation.inviteOperator":
 		if e.ComplexityRoot.Mutation.InviteOperator == nil {
 			break
@@ -1245,6 +1405,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReissueOperatorSetup(childComplexity, args["input"].(model.ReissueOperatorSetupInput)), true
+	case "Mutation.resetOperatorMfa":
+		if e.ComplexityRoot.Mutation.ResetOperatorMfa == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetOperatorMfa_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetOperatorMfa(childComplexity, args["input"].(model.ResetOperatorMfaInput)), true
 	case "Mutation.resetPassword":
 		if e.ComplexityRoot.Mutation.ResetPassword == nil {
 			break
@@ -1322,6 +1493,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateDevice(childComplexity, args["input"].(model.UpdateDeviceInput)), true
+	case "Mutation.updateDomainSettings":
+		if e.ComplexityRoot.Mutation.UpdateDomainSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDomainSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDomainSettings(childComplexity, args["input"].(model.UpdateDomainSettingsInput)), true
 	case "Mutation.updateOperator":
 		if e.ComplexityRoot.Mutation.UpdateOperator == nil {
 			break
@@ -1333,6 +1515,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOperator(childComplexity, args["input"].(model.UpdateOperatorInput)), true
+	case "Mutation.verifyOperatorMfa":
+		if e.ComplexityRoot.Mutation.VerifyOperatorMfa == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyOperatorMfa_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyOperatorMfa(childComplexity, args["input"].(model.VerifyOperatorMfaInput)), true
 
 	case "Operator.domain":
 		if e.ComplexityRoot.Operator.Domain == nil {
@@ -1382,6 +1575,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Operator.Status(childComplexity), true
+	case "Operator.totpEnabled":
+		if e.ComplexityRoot.Operator.TotpEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operator.TotpEnabled(childComplexity), true
 
 	case "OperatorConnection.edges":
 		if e.ComplexityRoot.OperatorConnection.Edges == nil {
@@ -1409,6 +1608,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OperatorEdge.Node(childComplexity), true
 
+	case "OperatorLoginPayload.challenge":
+		if e.ComplexityRoot.OperatorLoginPayload.Challenge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorLoginPayload.Challenge(childComplexity), true
+	case "OperatorLoginPayload.mfaRequired":
+		if e.ComplexityRoot.OperatorLoginPayload.MfaRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorLoginPayload.MfaRequired(childComplexity), true
+	case "OperatorLoginPayload.mustEnrollMfa":
+		if e.ComplexityRoot.OperatorLoginPayload.MustEnrollMfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorLoginPayload.MustEnrollMfa(childComplexity), true
 	case "OperatorLoginPayload.operator":
 		if e.ComplexityRoot.OperatorLoginPayload.Operator == nil {
 			break
@@ -1510,6 +1727,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["query"].(*string), args["status"].(*model.AccountStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.domain":
+		if e.ComplexityRoot.Query.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Domain(childComplexity), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -1569,6 +1792,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RedeemAssistTicketPayload.UserErrors(childComplexity), true
+
+	case "ResetOperatorMfaPayload.operator":
+		if e.ComplexityRoot.ResetOperatorMfaPayload.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetOperatorMfaPayload.Operator(childComplexity), true
+	case "ResetOperatorMfaPayload.userErrors":
+		if e.ComplexityRoot.ResetOperatorMfaPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResetOperatorMfaPayload.UserErrors(childComplexity), true
 
 	case "ResetPasswordPayload.customer":
 		if e.ComplexityRoot.ResetPasswordPayload.Customer == nil {
@@ -1726,6 +1962,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateDevicePayload.UserErrors(childComplexity), true
 
+	case "UpdateDomainSettingsPayload.changed":
+		if e.ComplexityRoot.UpdateDomainSettingsPayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateDomainSettingsPayload.Changed(childComplexity), true
+	case "UpdateDomainSettingsPayload.domain":
+		if e.ComplexityRoot.UpdateDomainSettingsPayload.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateDomainSettingsPayload.Domain(childComplexity), true
+	case "UpdateDomainSettingsPayload.userErrors":
+		if e.ComplexityRoot.UpdateDomainSettingsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateDomainSettingsPayload.UserErrors(childComplexity), true
+
 	case "UpdateOperatorPayload.changed":
 		if e.ComplexityRoot.UpdateOperatorPayload.Changed == nil {
 			break
@@ -1776,15 +2031,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ChangeOperatorPasswordInput", ec.unmarshalInputChangeOperatorPasswordInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("CompleteOperatorSetupInput", ec.unmarshalInputCompleteOperatorSetupInput),
+			graphql.NewInputUnmarshaler("ConfirmTotpInput", ec.unmarshalInputConfirmTotpInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("DeleteCustomerInput", ec.unmarshalInputDeleteCustomerInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
+			graphql.NewInputUnmarshaler("DisableTotpInput", ec.unmarshalInputDisableTotpInput),
 			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
 			graphql.NewInputUnmarshaler("InviteOperatorInput", ec.unmarshalInputInviteOperatorInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OperatorLoginInput", ec.unmarshalInputOperatorLoginInput),
 			graphql.NewInputUnmarshaler("RedeemAssistTicketInput", ec.unmarshalInputRedeemAssistTicketInput),
 			graphql.NewInputUnmarshaler("ReissueOperatorSetupInput", ec.unmarshalInputReissueOperatorSetupInput),
+			graphql.NewInputUnmarshaler("ResetOperatorMfaInput", ec.unmarshalInputResetOperatorMfaInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
 			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
 			graphql.NewInputUnmarshaler("SetOperatorStatusInput", ec.unmarshalInputSetOperatorStatusInput),
@@ -1792,7 +2050,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("StartAssistInput", ec.unmarshalInputStartAssistInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
+			graphql.NewInputUnmarshaler("UpdateDomainSettingsInput", ec.unmarshalInputUpdateDomainSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateOperatorInput", ec.unmarshalInputUpdateOperatorInput),
+			graphql.NewInputUnmarshaler("VerifyOperatorMfaInput", ec.unmarshalInputVerifyOperatorMfaInput),
 		)
 	}
 	first := true
@@ -2688,6 +2948,100 @@ type Mutation
 "Live updates, over WebSocket."
 type Subscription
 `, BuiltIn: false},
+	{Name: "../schema/security.graphqls", Input: `extend type Mutation {
+  """
+  Starts the set-up of an authenticator app (TOTP, RFC 6238) for the signed-in operator: a new secret,
+  kept until ` + "`" + `confirmTotp` + "`" + `, as an ` + "`" + `otpauth://` + "`" + ` URI and a QR code. ALREADY_ENABLED when one is on.
+  """
+  enrollTotp: EnrollTotpPayload!
+  """
+  Turns the app being set up on with a first code from it, and returns 10 single-use recovery codes
+  (shown once) and a new session verified by the second factor. INVALID_CODE, NOT_ENROLLING.
+  """
+  confirmTotp(input: ConfirmTotpInput!): ConfirmTotpPayload!
+  "Turns the signed-in operator's second factor off, given its password and a current code."
+  disableTotp(input: DisableTotpInput!): DisableTotpPayload!
+  """
+  Exchanges the ` + "`" + `challenge` + "`" + ` of ` + "`" + `operatorLogin` + "`" + ` (an operator with a second factor) and a current code of
+  its app, or one of its recovery codes, for a session. Codes work once; failed codes back off like
+  failed passwords (RATE_LIMITED). INVALID_CHALLENGE (used, expired, unknown), INVALID_CODE.
+  """
+  verifyOperatorMfa(input: VerifyOperatorMfaInput!): OperatorLoginPayload!
+  """
+  Turns another operator's second factor off (MANAGE_OPERATORS: it lost its phone); every session of
+  it ends. SELF for the caller's own, NOT_ENABLED when none is on.
+  """
+  resetOperatorMfa(input: ResetOperatorMfaInput!): ResetOperatorMfaPayload!
+}
+
+"A new authenticator app secret, to add to the app. Shown once; never logged."
+type EnrollTotpPayload {
+  "The ` + "`" + `otpauth://totp/...` + "`" + ` URI (Google's Key URI Format): SHA-1, 6 digits, 30 seconds."
+  otpauthUri: String
+  "The URI as a QR code: a ` + "`" + `data:image/png;base64,...` + "`" + ` URL of a 256x256 image."
+  qrCode: String
+  "The secret in base32, to type into an app by hand."
+  secret: String
+  "Why nothing started, if it did not."
+  userErrors: [UserError!]!
+}
+
+"A first code from the app being set up."
+input ConfirmTotpInput {
+  "The 6 digits the app shows."
+  code: String!
+}
+
+"The result of ` + "`" + `confirmTotp` + "`" + `."
+type ConfirmTotpPayload {
+  "10 single-use recovery codes, shown once (only their hashes are kept); null on failure."
+  recoveryCodes: [String!]
+  "A new session token, verified by the second factor; null on failure."
+  token: String
+  "The operator; null on failure."
+  operator: Operator
+  "Why the second factor is not on, if it is not."
+  userErrors: [UserError!]!
+}
+
+"What turning the second factor off takes."
+input DisableTotpInput {
+  "The operator's password."
+  password: String!
+  "A current code of the app, or a recovery code."
+  code: String!
+}
+
+"The result of ` + "`" + `disableTotp` + "`" + `."
+type DisableTotpPayload {
+  "The operator; null on failure."
+  operator: Operator
+  "Why the second factor is still on, if it is."
+  userErrors: [UserError!]!
+}
+
+"The second step of an operator's sign-in."
+input VerifyOperatorMfaInput {
+  "The ` + "`" + `challenge` + "`" + ` ` + "`" + `operatorLogin` + "`" + ` returned."
+  challenge: String!
+  "The 6 digits the app shows now, or a recovery code."
+  code: String!
+}
+
+"Whose second factor to turn off."
+input ResetOperatorMfaInput {
+  "The operator."
+  operatorId: ID!
+}
+
+"The result of ` + "`" + `resetOperatorMfa` + "`" + `."
+type ResetOperatorMfaPayload {
+  "The operator as it is now; null on failure."
+  operator: Operator
+  "Why nothing changed, if it did not."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/sessions.graphqls", Input: `extend type Query {
   """
   Who is signed in: an ` + "`" + `Operator` + "`" + ` or a ` + "`" + `Customer` + "`" + `. Null when the request carries no token; an error
@@ -2746,6 +3100,8 @@ type Operator implements Node {
   status: OperatorStatus!
   "True until the operator has chosen its password through its setup link."
   setupPending: Boolean!
+  "Whether the operator signs in with a second factor (an authenticator app)."
+  totpEnabled: Boolean!
   "The domain the operator works for; it sees nothing outside it."
   domain: Domain!
   "What the role allows, so that a client can show only the actions that will work."
@@ -2762,6 +3118,14 @@ type Domain {
   name: String!
   "The ISO 3166 region phone numbers without a country code are read in."
   defaultRegion: String!
+  "Whether customers may sign up."
+  signUpPolicy: SignUpPolicy!
+  "Whether operators must sign in with a second factor (see ` + "`" + `operatorLogin` + "`" + `)."
+  requireOperatorMfa: Boolean!
+  "How long a remote assistance lasts, in seconds; 0: the server's ASSIST_TTL."
+  assistTtlSeconds: Int!
+  "The password policy's minimum length; 0: the server's PASSWORD_MIN_LENGTH."
+  passwordMinLength: Int!
 }
 
 "An operator's role."
@@ -2804,6 +3168,8 @@ enum Permission {
   EDIT_CUSTOMER
   "Erase a customer: the account, its devices, its sessions and its personal data."
   DELETE_CUSTOMER
+  "Change the domain's settings (` + "`" + `updateDomainSettings` + "`" + `)."
+  MANAGE_DOMAIN
 }
 
 "Sign-in details of an operator."
@@ -2816,10 +3182,16 @@ input OperatorLoginInput {
   password: String!
 }
 
-"The result of ` + "`" + `operatorLogin` + "`" + `."
+"The result of ` + "`" + `operatorLogin` + "`" + ` and ` + "`" + `verifyOperatorMfa` + "`" + `."
 type OperatorLoginPayload {
-  "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure or when a second factor is required."
   token: String
+  "True when the password was right and a second factor is required: pass ` + "`" + `challenge` + "`" + ` and a code to ` + "`" + `verifyOperatorMfa` + "`" + `."
+  mfaRequired: Boolean!
+  "What ` + "`" + `verifyOperatorMfa` + "`" + ` takes with the code, valid 5 minutes; null unless ` + "`" + `mfaRequired` + "`" + `."
+  challenge: String
+  "True when the domain requires a second factor the operator has not set up: the session may only call ` + "`" + `enrollTotp` + "`" + ` and ` + "`" + `confirmTotp` + "`" + ` (and ` + "`" + `viewer` + "`" + `, ` + "`" + `logout` + "`" + `)."
+  mustEnrollMfa: Boolean!
   "The signed-in operator; null on failure."
   operator: Operator
   "Why signing in failed, if it did."
@@ -2897,6 +3269,53 @@ type ChangePasswordPayload {
   "The customer."
   customer: Customer
   "Why the password was not changed, if it was not."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/settings.graphqls", Input: `extend type Query {
+  "The signed-in operator's own domain, with its settings."
+  domain: Domain!
+}
+
+extend type Mutation {
+  """
+  Changes the settings of the caller's domain (MANAGE_DOMAIN); fields left out stay as they are. They
+  take effect at once on every instance (each reads the domain where a setting applies). Audited.
+  """
+  updateDomainSettings(input: UpdateDomainSettingsInput!): UpdateDomainSettingsPayload!
+}
+
+"Whether a domain's customers may create their own accounts (` + "`" + `signUp` + "`" + `)."
+enum SignUpPolicy {
+  "Anyone can sign up from the app or the dashboard."
+  OPEN
+  "Only support creates accounts (the default of a new domain)."
+  CLOSED
+}
+
+"A change of the domain's settings; fields left out stay as they are."
+input UpdateDomainSettingsInput {
+  "The company's display name, 1 to 100 characters."
+  name: String
+  "The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to customers created or corrected after the change."
+  defaultRegion: String
+  "Whether customers may sign up."
+  signUpPolicy: SignUpPolicy
+  "Whether operators must sign in with a second factor."
+  requireOperatorMfa: Boolean
+  "How long a remote assistance lasts, 60 to 86400 seconds; 0 for the server's ASSIST_TTL."
+  assistTtlSeconds: Int
+  "The password policy's minimum length, 8 to 64; 0 for the server's PASSWORD_MIN_LENGTH."
+  passwordMinLength: Int
+}
+
+"The result of ` + "`" + `updateDomainSettings` + "`" + `."
+type UpdateDomainSettingsPayload {
+  "The domain as it is now; null on failure."
+  domain: Domain
+  "False when nothing changed (nothing written)."
+  changed: Boolean!
+  "Why nothing changed, if it did not."
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -3299,6 +3718,20 @@ func (ec *executionContext) childFields_CompleteOperatorSetupPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type CompleteOperatorSetupPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ConfirmTotpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "recoveryCodes":
+		return ec.fieldContext_ConfirmTotpPayload_recoveryCodes(ctx, field)
+	case "token":
+		return ec.fieldContext_ConfirmTotpPayload_token(ctx, field)
+	case "operator":
+		return ec.fieldContext_ConfirmTotpPayload_operator(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ConfirmTotpPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfirmTotpPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "customer":
@@ -3439,6 +3872,16 @@ func (ec *executionContext) childFields_DeviceSettings(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type DeviceSettings", field.Name)
 }
 
+func (ec *executionContext) childFields_DisableTotpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operator":
+		return ec.fieldContext_DisableTotpPayload_operator(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DisableTotpPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DisableTotpPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Domain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3449,6 +3892,14 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_name(ctx, field)
 	case "defaultRegion":
 		return ec.fieldContext_Domain_defaultRegion(ctx, field)
+	case "signUpPolicy":
+		return ec.fieldContext_Domain_signUpPolicy(ctx, field)
+	case "requireOperatorMfa":
+		return ec.fieldContext_Domain_requireOperatorMfa(ctx, field)
+	case "assistTtlSeconds":
+		return ec.fieldContext_Domain_assistTtlSeconds(ctx, field)
+	case "passwordMinLength":
+		return ec.fieldContext_Domain_passwordMinLength(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
@@ -3461,6 +3912,20 @@ func (ec *executionContext) childFields_EndAssistPayload(ctx context.Context, fi
 		return ec.fieldContext_EndAssistPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EndAssistPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EnrollTotpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "otpauthUri":
+		return ec.fieldContext_EnrollTotpPayload_otpauthUri(ctx, field)
+	case "qrCode":
+		return ec.fieldContext_EnrollTotpPayload_qrCode(ctx, field)
+	case "secret":
+		return ec.fieldContext_EnrollTotpPayload_secret(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_EnrollTotpPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EnrollTotpPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3501,6 +3966,8 @@ func (ec *executionContext) childFields_Operator(ctx context.Context, field grap
 		return ec.fieldContext_Operator_status(ctx, field)
 	case "setupPending":
 		return ec.fieldContext_Operator_setupPending(ctx, field)
+	case "totpEnabled":
+		return ec.fieldContext_Operator_totpEnabled(ctx, field)
 	case "domain":
 		return ec.fieldContext_Operator_domain(ctx, field)
 	case "permissions":
@@ -3533,6 +4000,12 @@ func (ec *executionContext) childFields_OperatorLoginPayload(ctx context.Context
 	switch field.Name {
 	case "token":
 		return ec.fieldContext_OperatorLoginPayload_token(ctx, field)
+	case "mfaRequired":
+		return ec.fieldContext_OperatorLoginPayload_mfaRequired(ctx, field)
+	case "challenge":
+		return ec.fieldContext_OperatorLoginPayload_challenge(ctx, field)
+	case "mustEnrollMfa":
+		return ec.fieldContext_OperatorLoginPayload_mustEnrollMfa(ctx, field)
 	case "operator":
 		return ec.fieldContext_OperatorLoginPayload_operator(ctx, field)
 	case "userErrors":
@@ -3573,6 +4046,16 @@ func (ec *executionContext) childFields_RedeemAssistTicketPayload(ctx context.Co
 		return ec.fieldContext_RedeemAssistTicketPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RedeemAssistTicketPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ResetOperatorMfaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operator":
+		return ec.fieldContext_ResetOperatorMfaPayload_operator(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ResetOperatorMfaPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResetOperatorMfaPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ResetPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3655,6 +4138,18 @@ func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context,
 		return ec.fieldContext_UpdateDevicePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateDevicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateDomainSettingsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "domain":
+		return ec.fieldContext_UpdateDomainSettingsPayload_domain(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateDomainSettingsPayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateDomainSettingsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateDomainSettingsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateOperatorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -203,6 +203,98 @@ func (ec *executionContext) fieldContext_Domain_defaultRegion(_ context.Context,
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "String")
 }
 
+func (ec *executionContext) _Domain_signUpPolicy(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_signUpPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUpPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SignUpPolicy) graphql.Marshaler {
+			return ec.marshalNSignUpPolicy2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐSignUpPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_signUpPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Domain", field, false, false, "SignUpPolicy")
+}
+
+func (ec *executionContext) _Domain_requireOperatorMfa(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_requireOperatorMfa(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequireOperatorMfa, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_requireOperatorMfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Domain", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Domain_assistTtlSeconds(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_assistTtlSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistTTLSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_assistTtlSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Domain", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Domain_passwordMinLength(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_passwordMinLength(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PasswordMinLength, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_passwordMinLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Domain", field, false, false, "Int")
+}
+
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -506,6 +598,29 @@ func (ec *executionContext) fieldContext_Operator_setupPending(_ context.Context
 	return graphql.NewScalarFieldContext("Operator", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Operator_totpEnabled(ctx context.Context, field graphql.CollectedField, obj *model.Operator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operator_totpEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotpEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operator_totpEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operator", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Operator_domain(ctx context.Context, field graphql.CollectedField, obj *model.Operator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -582,6 +697,75 @@ func (ec *executionContext) _OperatorLoginPayload_token(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_OperatorLoginPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OperatorLoginPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperatorLoginPayload_mfaRequired(ctx context.Context, field graphql.CollectedField, obj *model.OperatorLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorLoginPayload_mfaRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MfaRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorLoginPayload_mfaRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperatorLoginPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OperatorLoginPayload_challenge(ctx context.Context, field graphql.CollectedField, obj *model.OperatorLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorLoginPayload_challenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Challenge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorLoginPayload_challenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperatorLoginPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperatorLoginPayload_mustEnrollMfa(ctx context.Context, field graphql.CollectedField, obj *model.OperatorLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperatorLoginPayload_mustEnrollMfa(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MustEnrollMfa, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperatorLoginPayload_mustEnrollMfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperatorLoginPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _OperatorLoginPayload_operator(ctx context.Context, field graphql.CollectedField, obj *model.OperatorLoginPayload) (ret graphql.Marshaler) {
@@ -1086,6 +1270,26 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "signUpPolicy":
+			out.Values[i] = ec._Domain_signUpPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requireOperatorMfa":
+			out.Values[i] = ec._Domain_requireOperatorMfa(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assistTtlSeconds":
+			out.Values[i] = ec._Domain_assistTtlSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passwordMinLength":
+			out.Values[i] = ec._Domain_passwordMinLength(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1230,6 +1434,11 @@ func (ec *executionContext) _Operator(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "totpEnabled":
+			out.Values[i] = ec._Operator_totpEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "domain":
 			out.Values[i] = ec._Operator_domain(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1271,6 +1480,21 @@ func (ec *executionContext) _OperatorLoginPayload(ctx context.Context, sel ast.S
 		case "token":
 			out.Values[i] = ec._OperatorLoginPayload_token(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mfaRequired":
+			out.Values[i] = ec._OperatorLoginPayload_mfaRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "challenge":
+			out.Values[i] = ec._OperatorLoginPayload_challenge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mustEnrollMfa":
+			out.Values[i] = ec._OperatorLoginPayload_mustEnrollMfa(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "operator":
@@ -1481,6 +1705,13 @@ func (ec *executionContext) marshalNSignUpPayload2ᚖgithubᚗcomᚋiotconsole�
 		return graphql.Null
 	}
 	return ec._SignUpPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODomain2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDomain(ctx context.Context, sel ast.SelectionSet, v *model.Domain) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Domain(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOOperator2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperator(ctx context.Context, sel ast.SelectionSet, v *model.Operator) graphql.Marshaler {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rs/zerolog"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
@@ -72,11 +73,43 @@ func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
 		return sessions.Principal{}, st.err
 	}
 	// A session opened to change a forced password may do that and sign out,
-	// nothing else; checked for every root field of the operation.
+	// nothing else; one that must enrol a second factor, that; checked for
+	// every root field of the operation.
 	if st.principal.Scope == sessions.ScopePasswordChange && !passwordChangeFields[rootField(ctx)] {
 		return sessions.Principal{}, apperr.ErrPasswordChangeRequired
 	}
+	if st.principal.Scope == sessions.ScopeMFAEnroll && !mfaEnrollFields[rootField(ctx)] {
+		return sessions.Principal{}, fmt.Errorf("set up a second factor first (enrollTotp): %w", apperr.ErrForbidden)
+	}
 	return st.principal, nil
+}
+
+// mfaEnrollFields are what a ScopeMFAEnroll session may call.
+var mfaEnrollFields = map[string]bool{"enrollTotp": true, "confirmTotp": true, "viewer": true, "logout": true}
+
+// secondFactorGuarded are the permissions whose mutations a domain that
+// requires a second factor refuses to sessions not verified by one.
+var secondFactorGuarded = map[operators.Permission]bool{
+	operators.PermRemoteAssist: true, operators.PermResetPassword: true, operators.PermSetAccountStatus: true,
+	operators.PermManageOperators: true, operators.PermDeleteCustomer: true,
+}
+
+// isMutation reports whether ctx's operation is a mutation.
+func isMutation(ctx context.Context) bool {
+	return graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation
+}
+
+// signedInOperator returns the signed-in operator (any role), or
+// apperr.ErrForbidden for another kind of session.
+func (r *Resolver) signedInOperator(ctx context.Context) (sessions.Principal, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return sessions.Principal{}, err
+	}
+	if p.Kind != sessions.KindOperator {
+		return sessions.Principal{}, fmt.Errorf("operator operation as %s: %w", p.Kind, apperr.ErrForbidden)
+	}
+	return p, nil
 }
 
 // operator returns the signed-in operator if its role grants perm. It returns
@@ -88,6 +121,15 @@ func (r *Resolver) operator(ctx context.Context, perm operators.Permission) (ses
 	}
 	if !p.Can(perm) {
 		return sessions.Principal{}, fmt.Errorf("%s: %w", perm, apperr.ErrForbidden)
+	}
+	if secondFactorGuarded[perm] && !p.SecondFactorVerified() && isMutation(ctx) {
+		d, err := r.DomainStore.DomainByID(ctx, p.DomainID)
+		if err != nil {
+			return sessions.Principal{}, err
+		}
+		if d.RequireOperatorMFA {
+			return sessions.Principal{}, fmt.Errorf("%s needs a sign-in with a second factor: %w", perm, apperr.ErrForbidden)
+		}
 	}
 	return p, nil
 }

@@ -1,6 +1,8 @@
 package resolvers
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"strings"
@@ -35,7 +37,7 @@ func mapOperator(o operators.Operator, d domains.Domain) *model.Operator {
 	}
 	return &model.Operator{
 		ID: globalID(typeOperator, o.ID), Name: o.Name, Email: o.Email, Role: model.OperatorRole(o.Role),
-		Status: model.OperatorStatus(o.Status), SetupPending: o.SetupPending(), Permissions: out, Domain: mapDomain(d),
+		Status: model.OperatorStatus(o.Status), SetupPending: o.SetupPending(), TotpEnabled: o.TOTPEnabled(), Permissions: out, Domain: mapDomain(d),
 	}
 }
 
@@ -51,7 +53,12 @@ func mapDevice(d devices.Device) model.Device {
 }
 
 func mapDomain(d domains.Domain) *model.Domain {
-	return &model.Domain{ID: d.ID, Slug: d.Slug, Name: d.Name, DefaultRegion: d.DefaultRegion}
+	policy := model.SignUpPolicyClosed
+	if d.SignUpIsOpen() {
+		policy = model.SignUpPolicyOpen
+	}
+	return &model.Domain{ID: d.ID, Slug: d.Slug, Name: d.Name, DefaultRegion: d.DefaultRegion, SignUpPolicy: policy,
+		RequireOperatorMfa: d.RequireOperatorMFA, AssistTTLSeconds: int(d.AssistTTL / time.Second), PasswordMinLength: d.PasswordMinLength}
 }
 
 // mapAssist maps an assist session; the resolvers of its customer, operator

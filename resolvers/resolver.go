@@ -28,6 +28,7 @@ type Resolver struct {
 	DomainStore     domains.Store
 	EventBroker     *events.Broker
 	AssistService   *assist.Service
+	DomainService   *domains.Service
 	AuditService    *audit.Service
 	ExportService   *exports.Service
 	// DashboardURL is where the customer dashboard is served; startAssist

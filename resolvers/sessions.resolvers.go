@@ -15,16 +15,19 @@ import (
 
 // OperatorLogin is the resolver for the operatorLogin field.
 func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
-	token, op, err := r.SessionService.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
+	res, err := r.SessionService.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err
 	}
-	node, err := r.operatorNode(ctx, op)
+	if res.Challenge != "" {
+		return &model.OperatorLoginPayload{MfaRequired: true, Challenge: &res.Challenge, UserErrors: []model.UserError{}}, nil
+	}
+	node, err := r.operatorNode(ctx, res.Operator)
 	if err != nil {
 		return nil, err
 	}
-	return &model.OperatorLoginPayload{Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
+	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, UserErrors: []model.UserError{}}, nil
 }
 
 // Login is the resolver for the login field.

@@ -32,7 +32,7 @@ func (r *mutationResolver) CompleteOperatorSetup(ctx context.Context, input mode
 		ues, err := userErrors(err)
 		return &model.CompleteOperatorSetupPayload{UserErrors: ues}, err
 	}
-	token, err := r.SessionService.OperatorSignIn(ctx, o)
+	token, _, err := r.SessionService.OperatorSignIn(ctx, o, false)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (r *mutationResolver) ChangeOperatorPassword(ctx context.Context, input mod
 		ues, err := userErrors(err)
 		return &model.ChangeOperatorPasswordPayload{UserErrors: ues}, err
 	}
-	token, err := r.SessionService.OperatorSignIn(ctx, o)
+	token, _, err := r.SessionService.OperatorSignIn(ctx, o, p.SecondFactorVerified())
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/exports"
 	"github.com/iotconsole/bff/internal/loadgen"
@@ -224,6 +225,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		DomainStore:     st,
 		EventBroker:     broker,
 		AssistService:   assistService,
+		DomainService:   domains.NewService(st, clk.Now),
 		AuditService:    audit.NewService(st, clk.Now),
 		DashboardURL:    cfg.DashboardURL,
 		ConsoleURL:      cfg.ConsoleURL,

@@ -83,7 +83,7 @@ func TestPermissionMatrix(t *testing.T) {
 	want := map[string][]string{
 		demo.SupportEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER"},
 		demo.AdminEmail: {"SEARCH_CUSTOMERS", "VIEW_CUSTOMER", "RESET_PASSWORD", "REMOTE_ASSIST", "EDIT_CUSTOMER",
-			"SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND", "DELETE_CUSTOMER"},
+			"SET_ACCOUNT_STATUS", "VIEW_AUDIT_LOG", "MANAGE_OPERATORS", "END_ANY_ASSIST", "USE_PLAYGROUND", "DELETE_CUSTOMER", "MANAGE_DOMAIN"},
 	}
 	ids := map[string]string{}
 	tokens := map[string]string{}
@@ -118,6 +118,8 @@ func TestPermissionMatrix(t *testing.T) {
 		"reissueOperatorSetup": {reissueMutation, map[string]any{"id": ids[demo.AdminEmail]}},
 		"updateOperator":       {updateOperatorMutation, map[string]any{"id": ids[demo.AdminEmail], "role": "SUPPORT"}},
 		"setOperatorStatus":    {operatorStatusMutation, map[string]any{"id": ids[demo.AdminEmail], "status": "DISABLED", "reason": "x"}},
+		"resetOperatorMfa":     {`mutation($id: ID!) { resetOperatorMfa(input: {operatorId: $id}) { userErrors { code } } }`, map[string]any{"id": ids[demo.AdminEmail]}},
+		"updateDomainSettings": {`mutation { updateDomainSettings(input: {signUpPolicy: CLOSED}) { changed } }`, nil},
 	}
 	for name, op := range team {
 		if resp := s.post(t, tokens[demo.SupportEmail], op.query, op.vars); resp.code() != "FORBIDDEN" {

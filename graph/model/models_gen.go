@@ -230,6 +230,24 @@ type CompleteOperatorSetupPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// A first code from the app being set up.
+type ConfirmTotpInput struct {
+	// The 6 digits the app shows.
+	Code string `json:"code"`
+}
+
+// The result of `confirmTotp`.
+type ConfirmTotpPayload struct {
+	// 10 single-use recovery codes, shown once (only their hashes are kept); null on failure.
+	RecoveryCodes []string `json:"recoveryCodes,omitempty"`
+	// A new session token, verified by the second factor; null on failure.
+	Token *string `json:"token,omitempty"`
+	// The operator; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// Why the second factor is not on, if it is not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A new customer account, as an operator enters it.
 type CreateCustomerInput struct {
 	// Given name, 1 to 100 characters.
@@ -389,6 +407,22 @@ type DeviceSettingsInput struct {
 	Notifications *bool `json:"notifications,omitempty"`
 }
 
+// What turning the second factor off takes.
+type DisableTotpInput struct {
+	// The operator's password.
+	Password string `json:"password"`
+	// A current code of the app, or a recovery code.
+	Code string `json:"code"`
+}
+
+// The result of `disableTotp`.
+type DisableTotpPayload struct {
+	// The operator; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// Why the second factor is still on, if it is.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A tenant: one IoT company, with its own operators and customers.
 type Domain struct {
 	// The domain's opaque id.
@@ -399,6 +433,14 @@ type Domain struct {
 	Name string `json:"name"`
 	// The ISO 3166 region phone numbers without a country code are read in.
 	DefaultRegion string `json:"defaultRegion"`
+	// Whether customers may sign up.
+	SignUpPolicy SignUpPolicy `json:"signUpPolicy"`
+	// Whether operators must sign in with a second factor (see `operatorLogin`).
+	RequireOperatorMfa bool `json:"requireOperatorMfa"`
+	// How long a remote assistance lasts, in seconds; 0: the server's ASSIST_TTL.
+	AssistTTLSeconds int `json:"assistTtlSeconds"`
+	// The password policy's minimum length; 0: the server's PASSWORD_MIN_LENGTH.
+	PasswordMinLength int `json:"passwordMinLength"`
 }
 
 // What `endAssist` needs.
@@ -412,6 +454,18 @@ type EndAssistPayload struct {
 	// The session as it stands now.
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
 	// Why nothing was ended, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// A new authenticator app secret, to add to the app. Shown once; never logged.
+type EnrollTotpPayload struct {
+	// The `otpauth://totp/...` URI (Google's Key URI Format): SHA-1, 6 digits, 30 seconds.
+	OtpauthURI *string `json:"otpauthUri,omitempty"`
+	// The URI as a QR code: a `data:image/png;base64,...` URL of a 256x256 image.
+	QRCode *string `json:"qrCode,omitempty"`
+	// The secret in base32, to type into an app by hand.
+	Secret *string `json:"secret,omitempty"`
+	// Why nothing started, if it did not.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -473,6 +527,8 @@ type Operator struct {
 	Status OperatorStatus `json:"status"`
 	// True until the operator has chosen its password through its setup link.
 	SetupPending bool `json:"setupPending"`
+	// Whether the operator signs in with a second factor (an authenticator app).
+	TotpEnabled bool `json:"totpEnabled"`
 	// The domain the operator works for; it sees nothing outside it.
 	Domain *Domain `json:"domain"`
 	// What the role allows, so that a client can show only the actions that will work.
@@ -509,10 +565,16 @@ type OperatorLoginInput struct {
 	Password string `json:"password"`
 }
 
-// The result of `operatorLogin`.
+// The result of `operatorLogin` and `verifyOperatorMfa`.
 type OperatorLoginPayload struct {
-	// The session token, to send as `Authorization: Bearer <token>`; null on failure.
+	// The session token, to send as `Authorization: Bearer <token>`; null on failure or when a second factor is required.
 	Token *string `json:"token,omitempty"`
+	// True when the password was right and a second factor is required: pass `challenge` and a code to `verifyOperatorMfa`.
+	MfaRequired bool `json:"mfaRequired"`
+	// What `verifyOperatorMfa` takes with the code, valid 5 minutes; null unless `mfaRequired`.
+	Challenge *string `json:"challenge,omitempty"`
+	// True when the domain requires a second factor the operator has not set up: the session may only call `enrollTotp` and `confirmTotp` (and `viewer`, `logout`).
+	MustEnrollMfa bool `json:"mustEnrollMfa"`
 	// The signed-in operator; null on failure.
 	Operator *Operator `json:"operator,omitempty"`
 	// Why signing in failed, if it did.
@@ -562,6 +624,20 @@ type RedeemAssistTicketPayload struct {
 type ReissueOperatorSetupInput struct {
 	// The operator.
 	OperatorID string `json:"operatorId"`
+}
+
+// Whose second factor to turn off.
+type ResetOperatorMfaInput struct {
+	// The operator.
+	OperatorID string `json:"operatorId"`
+}
+
+// The result of `resetOperatorMfa`.
+type ResetOperatorMfaPayload struct {
+	// The operator as it is now; null on failure.
+	Operator *Operator `json:"operator,omitempty"`
+	// Why nothing changed, if it did not.
+	UserErrors []UserError `json:"userErrors"`
 }
 
 // An operator's reset of a customer's password.
@@ -718,6 +794,32 @@ type UpdateDevicePayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// A change of the domain's settings; fields left out stay as they are.
+type UpdateDomainSettingsInput struct {
+	// The company's display name, 1 to 100 characters.
+	Name *string `json:"name,omitempty"`
+	// The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to customers created or corrected after the change.
+	DefaultRegion *string `json:"defaultRegion,omitempty"`
+	// Whether customers may sign up.
+	SignUpPolicy *SignUpPolicy `json:"signUpPolicy,omitempty"`
+	// Whether operators must sign in with a second factor.
+	RequireOperatorMfa *bool `json:"requireOperatorMfa,omitempty"`
+	// How long a remote assistance lasts, 60 to 86400 seconds; 0 for the server's ASSIST_TTL.
+	AssistTTLSeconds *int `json:"assistTtlSeconds,omitempty"`
+	// The password policy's minimum length, 8 to 64; 0 for the server's PASSWORD_MIN_LENGTH.
+	PasswordMinLength *int `json:"passwordMinLength,omitempty"`
+}
+
+// The result of `updateDomainSettings`.
+type UpdateDomainSettingsPayload struct {
+	// The domain as it is now; null on failure.
+	Domain *Domain `json:"domain,omitempty"`
+	// False when nothing changed (nothing written).
+	Changed bool `json:"changed"`
+	// Why nothing changed, if it did not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A change of an operator; fields left out stay as they are.
 type UpdateOperatorInput struct {
 	// The operator.
@@ -747,6 +849,14 @@ type UserError struct {
 	Message string `json:"message"`
 	// A stable code for programs.
 	Code UserErrorCode `json:"code"`
+}
+
+// The second step of an operator's sign-in.
+type VerifyOperatorMfaInput struct {
+	// The `challenge` `operatorLogin` returned.
+	Challenge string `json:"challenge"`
+	// The 6 digits the app shows now, or a recovery code.
+	Code string `json:"code"`
 }
 
 // The kinds of account events.
@@ -1217,6 +1327,8 @@ const (
 	PermissionEditCustomer Permission = "EDIT_CUSTOMER"
 	// Erase a customer: the account, its devices, its sessions and its personal data.
 	PermissionDeleteCustomer Permission = "DELETE_CUSTOMER"
+	// Change the domain's settings (`updateDomainSettings`).
+	PermissionManageDomain Permission = "MANAGE_DOMAIN"
 )
 
 var AllPermission = []Permission{
@@ -1231,11 +1343,12 @@ var AllPermission = []Permission{
 	PermissionUsePlayground,
 	PermissionEditCustomer,
 	PermissionDeleteCustomer,
+	PermissionManageDomain,
 }
 
 func (e Permission) IsValid() bool {
 	switch e {
-	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground, PermissionEditCustomer, PermissionDeleteCustomer:
+	case PermissionSearchCustomers, PermissionViewCustomer, PermissionResetPassword, PermissionRemoteAssist, PermissionSetAccountStatus, PermissionViewAuditLog, PermissionManageOperators, PermissionEndAnyAssist, PermissionUsePlayground, PermissionEditCustomer, PermissionDeleteCustomer, PermissionManageDomain:
 		return true
 	}
 	return false
@@ -1271,6 +1384,64 @@ func (e *Permission) UnmarshalJSON(b []byte) error {
 }
 
 func (e Permission) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether a domain's customers may create their own accounts (`signUp`).
+type SignUpPolicy string
+
+const (
+	// Anyone can sign up from the app or the dashboard.
+	SignUpPolicyOpen SignUpPolicy = "OPEN"
+	// Only support creates accounts (the default of a new domain).
+	SignUpPolicyClosed SignUpPolicy = "CLOSED"
+)
+
+var AllSignUpPolicy = []SignUpPolicy{
+	SignUpPolicyOpen,
+	SignUpPolicyClosed,
+}
+
+func (e SignUpPolicy) IsValid() bool {
+	switch e {
+	case SignUpPolicyOpen, SignUpPolicyClosed:
+		return true
+	}
+	return false
+}
+
+func (e SignUpPolicy) String() string {
+	return string(e)
+}
+
+func (e *SignUpPolicy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SignUpPolicy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SignUpPolicy", str)
+	}
+	return nil
+}
+
+func (e SignUpPolicy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SignUpPolicy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SignUpPolicy) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -39,6 +39,7 @@ const (
 type ServiceStore interface {
 	Store
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
+	DomainByID(ctx context.Context, id string) (domains.Domain, error)
 }
 
 // Service starts, ends and lists remote assistance.
@@ -91,7 +92,8 @@ func (s *Service) allowStart(operatorID string) error {
 // returns it with its one-time ticket. Refusals: a reason that is blank or
 // too long, a customer that is disabled (*apperr.ValidationError), a
 // customer outside the operator's domain (apperr.ErrNotFound), an operator
-// past StartBurst and StartInterval (apperr.ErrRateLimited).
+// past StartBurst and StartInterval (apperr.ErrRateLimited). It lasts the
+// domain's assistTtl setting, or the service's ttl when the domain has none.
 func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reason string) (Session, string, error) {
 	reason, err := names.Reason("reason", reason)
 	if err != nil {
@@ -110,10 +112,18 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	if err := s.allowStart(actor.ID); err != nil {
 		return Session{}, "", err
 	}
+	d, err := s.store.DomainByID(ctx, c.DomainID)
+	if err != nil {
+		return Session{}, "", err
+	}
+	ttl := s.ttl
+	if d.AssistTTL > 0 {
+		ttl = d.AssistTTL
+	}
 	at, ticket := s.now(), tokens.New()
 	a := Session{
 		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason,
-		StartedAt: at, ExpiresAt: at.Add(s.ttl), State: StateActive,
+		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive,
 		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(TicketTTL),
 	}
 	actor.AssistID = a.ID

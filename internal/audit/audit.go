@@ -43,7 +43,15 @@ const (
 	// ActionUsersImported and ActionUsersExported are a whole import or
 	// export of a domain's customers (target: the domain; reason: the counts).
 	ActionUsersImported = "users_imported"
-	ActionUsersExported = "users_exported"
+	// ActionDomainUpdated is a change of a domain's settings.
+	ActionDomainUpdated = "domain_updated"
+	// The second factor of an operator: enrolment started, turned on,
+	// turned off (by itself or reset by an ADMIN), a failed code.
+	ActionMFAEnrollStarted = "authn_mfa_enroll_started"
+	ActionMFAEnabled       = "authn_mfa_enabled"
+	ActionMFADisabled      = "authn_mfa_disabled"
+	ActionMFAFail          = "authn_mfa_fail"
+	ActionUsersExported    = "users_exported"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
 	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;

@@ -85,9 +85,14 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 	if err := ConfirmPassword(password, confirmation); err != nil {
 		return Customer{}, err
 	}
+	d, err := s.store.DomainByID(ctx, actor.DomainID)
+	if err != nil {
+		return Customer{}, err
+	}
+	policy := s.policy.ForDomain(d.PasswordMinLength)
 	var hash string
 	c, _, err := s.update(ctx, actor.DomainID, id, func(c Customer) (*Update, error) {
-		if err := s.policy.Check("newPassword", password, PersonalWords(c)...); err != nil {
+		if err := policy.Check("newPassword", password, PersonalWords(c)...); err != nil {
 			return nil, err
 		}
 		if hash == "" {

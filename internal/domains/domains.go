@@ -25,6 +25,15 @@ type Domain struct {
 	// (signUp); "" reads as SignUpClosed.
 	SignUpPolicy SignUpPolicy
 	CreatedAt    time.Time
+	// RequireOperatorMFA: operators must sign in with a second factor; one
+	// without may only enrol one, and privileged operations refuse sessions
+	// not verified by one.
+	RequireOperatorMFA bool
+	// AssistTTL bounds a remote assistance; 0 for the server's ASSIST_TTL.
+	AssistTTL time.Duration
+	// PasswordMinLength is the password policy's minimum length; 0 for the
+	// server's PASSWORD_MIN_LENGTH.
+	PasswordMinLength int
 }
 
 // SignUpPolicy says whether a domain's customers may sign themselves up.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 )
 
@@ -52,6 +53,8 @@ const (
 	// PermDeleteCustomer erases a customer: its account, devices, sessions
 	// and personal data (internal/customers Service.Delete).
 	PermDeleteCustomer Permission = "DELETE_CUSTOMER"
+	// PermManageDomain changes the domain's settings.
+	PermManageDomain Permission = "MANAGE_DOMAIN"
 )
 
 var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
@@ -60,7 +63,7 @@ var supportPermissions = []Permission{PermSearchCustomers, PermViewCustomer, Per
 var permissions = map[Role][]Permission{
 	RoleSupport: supportPermissions,
 	RoleAdmin: append(slices.Clone(supportPermissions), PermSetAccountStatus, PermViewAuditLog, PermManageOperators,
-		PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer),
+		PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer, PermManageDomain),
 }
 
 // Permissions returns what role may do, in a stable order.
@@ -100,7 +103,20 @@ type Operator struct {
 	// is when the link stops working.
 	SetupTicketHash string
 	SetupExpiresAt  time.Time
+	// TOTPSecret is the base32 secret of the operator's confirmed second
+	// factor ("" for none); TOTPPendingSecret the one being enrolled, until
+	// a code confirms it; TOTPLastStep the last time step a code was
+	// accepted for (RFC 6238: a code works once).
+	TOTPSecret        string
+	TOTPPendingSecret string
+	TOTPLastStep      int64
+	// RecoveryCodeHashes are the hashes (mfa.NewRecoveryCodes) of the
+	// recovery codes not used yet.
+	RecoveryCodeHashes []string
 }
+
+// TOTPEnabled reports whether o signs in with a second factor.
+func (o Operator) TOTPEnabled() bool { return o.TOTPSecret != "" }
 
 // SetupPending reports whether o has no password yet: invited, or its
 // setup link reissued, and not yet set up.
@@ -120,6 +136,8 @@ type Store interface {
 	OperatorsByIDs(ctx context.Context, ids []string) ([]Operator, error)
 	// AppendAudit stores an audit record (of an operator's creation).
 	AppendAudit(ctx context.Context, r audit.Record) error
+	// DomainByID returns apperr.ErrNotFound if no domain has that id.
+	DomainByID(ctx context.Context, id string) (domains.Domain, error)
 	// FindOperators returns up to q.Limit operators of q.DomainID that q
 	// selects, in email order after q.AfterEmail.
 	FindOperators(ctx context.Context, q Query) ([]Operator, error)
@@ -156,7 +174,12 @@ type Update struct {
 	SetupTicketHash *string
 	SetupExpiresAt  *time.Time
 	EndSessions     bool // advance SessionEpoch
-	At              time.Time
-	Audit           audit.Record
-	Events          []events.Event
+	// The second factor; an empty RecoveryCodeHashes slice (not nil) removes them all.
+	TOTPSecret         *string
+	TOTPPendingSecret  *string
+	TOTPLastStep       *int64
+	RecoveryCodeHashes *[]string
+	At                 time.Time
+	Audit              audit.Record
+	Events             []events.Event
 }

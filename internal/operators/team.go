@@ -100,7 +100,7 @@ func (s *Service) CompleteSetup(ctx context.Context, ticket, password string) (O
 	if err != nil {
 		return Operator{}, err
 	}
-	if err := s.policy.Check("password", password, PersonalWords(o.Name, o.Email)...); err != nil {
+	if err := s.policyFor(ctx, o.DomainID).Check("password", password, PersonalWords(o.Name, o.Email)...); err != nil {
 		return Operator{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
@@ -239,7 +239,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, current
 		audit.Append(ctx, s.store, s.now(), actor.Record(audit.ActionPasswordChange, audit.TargetOperator, o.ID, "wrong current password"))
 		return Operator{}, errWrongCurrent
 	}
-	if err := s.policy.Check("newPassword", next, PersonalWords(o.Name, o.Email)...); err != nil {
+	if err := s.policyFor(ctx, o.DomainID).Check("newPassword", next, PersonalWords(o.Name, o.Email)...); err != nil {
 		return Operator{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -304,4 +304,15 @@ func record(ctx context.Context, actor audit.Actor, action, operatorID, reason s
 func accessEnded(o Operator, actor audit.Actor, status Status, reason string, at time.Time) events.Event {
 	return events.Event{ID: ids.New(), DomainID: o.DomainID, Type: events.OperatorAccessEnded, ActorID: actor.ID,
 		Data: map[string]string{events.KeyOperatorID: o.ID, events.KeyStatus: string(status), events.KeyReason: reason}, OccurredAt: at}
+}
+
+// policyFor is the password policy of domainID: the service's, with the
+// domain's own minimum length when it has one (the service's alone when the
+// domain cannot be read).
+func (s *Service) policyFor(ctx context.Context, domainID string) passwords.Policy {
+	d, err := s.store.DomainByID(ctx, domainID)
+	if err != nil {
+		return s.policy
+	}
+	return s.policy.ForDomain(d.PasswordMinLength)
 }

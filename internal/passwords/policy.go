@@ -40,6 +40,15 @@ type Policy struct {
 	MinLength int // characters, MinLengthFloor to MinLengthCeiling
 }
 
+// ForDomain returns p with a domain's own minimum length (its setting),
+// or p itself for 0 (the domain keeps the server's).
+func (p Policy) ForDomain(minLength int) Policy {
+	if minLength > 0 {
+		p.MinLength = minLength
+	}
+	return p
+}
+
 // NewPolicy returns a Policy, or an error if minLength is out of range.
 func NewPolicy(minLength int) (Policy, error) {
 	if minLength < MinLengthFloor || minLength > MinLengthCeiling {

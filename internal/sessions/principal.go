@@ -35,6 +35,9 @@ func (p Principal) Actor() audit.Actor {
 	return audit.Actor{Type: audit.ActorCustomer, ID: p.CustomerID, DomainID: p.DomainID}
 }
 
+// SecondFactorVerified reports whether p's sign-in passed a second factor.
+func (p Principal) SecondFactorVerified() bool { return p.Scope == ScopeMFAVerified }
+
 // Can reports whether p is an operator whose role grants perm.
 func (p Principal) Can(perm operators.Permission) bool {
 	return p.Kind == KindOperator && operators.Can(p.Role, perm)

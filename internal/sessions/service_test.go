@@ -99,11 +99,11 @@ func (f *fixture) adminActor() audit.Actor {
 
 func (f *fixture) operatorLogin(t *testing.T) string {
 	t.Helper()
-	token, _, err := f.svc.OperatorLogin(context.Background(), f.domain.Slug, f.admin.Email, password)
+	res, err := f.svc.OperatorLogin(context.Background(), f.domain.Slug, f.admin.Email, password)
 	if err != nil {
 		t.Fatalf("operator sign-in: %v", err)
 	}
-	return token
+	return res.Token
 }
 
 func (f *fixture) customerLogin(t *testing.T, pw string) string {
@@ -164,7 +164,8 @@ func TestOperatorLoginOpensASessionForTheTTL(t *testing.T) {
 	f := newFixture(t)
 	signedInAt := f.clk.Now()
 	// The domain and email are read as typed: any case, surrounding spaces.
-	token, op, err := f.svc.OperatorLogin(context.Background(), " "+strings.ToUpper(f.domain.Slug), " ANN@ops.example ", password)
+	res, err := f.svc.OperatorLogin(context.Background(), " "+strings.ToUpper(f.domain.Slug), " ANN@ops.example ", password)
+	token, op := res.Token, res.Operator
 	if err != nil || op.ID != f.admin.ID || token == "" {
 		t.Fatalf("OperatorLogin = %q, %+v, %v", token, op, err)
 	}
@@ -199,7 +200,7 @@ func TestCustomerLoginScope(t *testing.T) {
 func TestSignInRefusals(t *testing.T) {
 	type login func(f *fixture, domain, email, pw string) error
 	operator := func(f *fixture, domain, email, pw string) error {
-		_, _, err := f.svc.OperatorLogin(context.Background(), domain, email, pw)
+		_, err := f.svc.OperatorLogin(context.Background(), domain, email, pw)
 		return err
 	}
 	customer := func(f *fixture, domain, email, pw string) error {
@@ -437,7 +438,7 @@ func TestSignInBackOffPerAccount(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	login := func(ctx context.Context, pw string) error {
-		_, _, err := f.svc.OperatorLogin(ctx, f.domain.Slug, f.admin.Email, pw)
+		_, err := f.svc.OperatorLogin(ctx, f.domain.Slug, f.admin.Email, pw)
 		return err
 	}
 	locks := func() []audit.Record { return f.latest(t, f.domain.ID, audit.ActionLoginLock) }
@@ -494,7 +495,7 @@ func TestSignInBackOffPerClientAddress(t *testing.T) {
 	for i := range 4 {
 		o := f.newOperator(t, fmt.Sprintf("Op %d", i), fmt.Sprintf("op%d@ops.example", i), operators.RoleSupport, operators.StatusActive)
 		for range 5 {
-			_, _, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, o.Email, "wrong-password-1234")
+			_, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, o.Email, "wrong-password-1234")
 			wantErr(t, "a free failure", err, apperr.ErrInvalidCredentials)
 		}
 	}
@@ -507,13 +508,13 @@ func TestSignInBackOffPerClientAddress(t *testing.T) {
 	if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != 1 || l[0].TargetType != audit.TargetClientAddress || l[0].TargetID != addr {
 		t.Fatalf("lock-out records: %+v", l)
 	}
-	_, _, err = f.svc.OperatorLogin(from(gone(), addr), f.domain.Slug, f.admin.Email, password)
+	_, err = f.svc.OperatorLogin(from(gone(), addr), f.domain.Slug, f.admin.Email, password)
 	wantErr(t, "from the address during its back-off", err, apperr.ErrRateLimited)
-	if _, _, err := f.svc.OperatorLogin(from(context.Background(), "203.0.113.9"), f.domain.Slug, f.admin.Email, password); err != nil {
+	if _, err := f.svc.OperatorLogin(from(context.Background(), "203.0.113.9"), f.domain.Slug, f.admin.Email, password); err != nil {
 		t.Fatalf("from another address: %v", err)
 	}
 	f.clk.Advance(time.Second)
-	if _, _, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, f.admin.Email, password); err != nil {
+	if _, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, f.admin.Email, password); err != nil {
 		t.Fatalf("from the address after its back-off: %v", err)
 	}
 }

@@ -77,11 +77,23 @@ type Scope string
 const (
 	ScopeFull           Scope = ""
 	ScopePasswordChange Scope = "password_change" // may only change the password (and sign out)
+	// ScopeMFAVerified is a full operator session whose sign-in passed a
+	// second factor.
+	ScopeMFAVerified Scope = "mfa"
+	// ScopeMFAEnroll is an operator session of a domain that requires a
+	// second factor, for an operator without one: it may only enrol one.
+	ScopeMFAEnroll Scope = "mfa_enroll"
+	// ScopeMFAChallenge is no session: the proof that an operator's password
+	// was right, which verifyOperatorMfa exchanges, with a code, for a
+	// session within MFAChallengeTTL.
+	ScopeMFAChallenge Scope = "mfa_challenge"
 )
 
 // Store is what the session service needs from storage.
 type Store interface {
 	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
+	DomainByID(ctx context.Context, id string) (domains.Domain, error)
+	UpdateOperator(ctx context.Context, u operators.Update) (operators.Operator, error)
 	OperatorByEmail(ctx context.Context, domainID, email string) (operators.Operator, error)
 	OperatorByID(ctx context.Context, id string) (operators.Operator, error)
 	CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error)
@@ -254,9 +266,27 @@ func (s *Service) lockedOut(ctx context.Context, domainID, targetType, targetID 
 		Dur("wait", wait).Msg("locked out after failed attempts")
 }
 
-// OperatorLogin checks an operator's credentials and opens a session; see
-// checkPassword for the errors.
-func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (string, operators.Operator, error) {
+// MFAChallengeTTL is how long the challenge of a right password stays
+// usable for the second factor.
+const MFAChallengeTTL = 5 * time.Minute
+
+// OperatorSignInResult is the outcome of an operator's right password.
+type OperatorSignInResult struct {
+	Operator operators.Operator
+	// Token is the new session, or "" when a second factor is required.
+	Token string
+	// Challenge is what verifyOperatorMfa exchanges, with a code, for the
+	// session, when the operator has a second factor; "" otherwise.
+	Challenge string
+	// MustEnrollMFA: the domain requires a second factor and the operator
+	// has none: the session may only enrol one.
+	MustEnrollMFA bool
+}
+
+// OperatorLogin checks an operator's credentials and opens a session, or,
+// for an operator with a second factor, a challenge (see
+// OperatorSignInResult); see checkPassword for the errors.
+func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (OperatorSignInResult, error) {
 	var op operators.Operator
 	_, err := s.checkPassword(ctx, KindOperator, domainSlug, email, password, func(domainID, email string) (account, error) {
 		var err error
@@ -264,27 +294,104 @@ func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password
 		return account{id: op.ID, domainID: op.DomainID, hash: op.PasswordHash, active: op.Status == operators.StatusActive}, err
 	})
 	if err != nil {
-		return "", operators.Operator{}, err
+		return OperatorSignInResult{}, err
 	}
-	token, err := s.OperatorSignIn(ctx, op)
+	if op.TOTPEnabled() {
+		challenge, err := s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
+			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
+		return OperatorSignInResult{Operator: op, Challenge: challenge}, err
+	}
+	token, scope, err := s.OperatorSignIn(ctx, op, false)
 	if err != nil {
-		return "", operators.Operator{}, err
+		return OperatorSignInResult{}, err
 	}
-	return token, op, nil
+	return OperatorSignInResult{Operator: op, Token: token, MustEnrollMFA: scope == ScopeMFAEnroll}, nil
 }
 
 // OperatorSignIn opens a session for operator op, whose identity the caller
-// has established (its password checked, or its setup link redeemed or
-// its password changed just now), in op's current session epoch, and
-// records the sign-in.
-func (s *Service) OperatorSignIn(ctx context.Context, op operators.Operator) (string, error) {
-	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch})
+// has established (its password checked, its setup link redeemed, its
+// password changed just now; verified: with a second factor too), in op's
+// current session epoch, and records the sign-in. The session's scope is
+// ScopeMFAVerified when verified, ScopeMFAEnroll when op's domain requires
+// a second factor op does not have, full otherwise. An operator with a
+// second factor gets no session unverified (apperr.ErrUnauthenticated).
+func (s *Service) OperatorSignIn(ctx context.Context, op operators.Operator, verified bool) (string, Scope, error) {
+	scope := ScopeFull
+	switch {
+	case verified:
+		scope = ScopeMFAVerified
+	case op.TOTPEnabled():
+		return "", "", fmt.Errorf("operator %s has a second factor: %w", op.ID, apperr.ErrUnauthenticated)
+	default:
+		d, err := s.store.DomainByID(ctx, op.DomainID)
+		if err != nil {
+			return "", "", err
+		}
+		if d.RequireOperatorMFA {
+			scope = ScopeMFAEnroll
+		}
+	}
+	token, err := s.open(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch, Scope: scope})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorOperator, ActorID: op.ID, Action: audit.ActionLoginSuccess,
 		TargetType: audit.TargetOperator, TargetID: op.ID, Outcome: audit.OutcomeSuccess})
-	return token, nil
+	return token, scope, nil
+}
+
+// errBadChallenge answers a challenge that is unknown, used or expired.
+var errBadChallenge = apperr.Invalid("challenge", "INVALID_CHALLENGE", "Sign in again: this sign-in has expired.")
+
+// VerifyOperatorMFA exchanges challenge (from OperatorLogin) and code, a
+// current TOTP code or a recovery code of the operator, for a session
+// verified by a second factor; the code and the challenge are spent.
+// Failed codes count against the operator as failed passwords do (a
+// back-off, apperr.ErrRateLimited, audited). It returns INVALID_CHALLENGE
+// or INVALID_CODE (*apperr.ValidationError) otherwise.
+func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string) (string, operators.Operator, error) {
+	sess, err := s.store.SessionByHash(ctx, tokens.Hash(challenge))
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && (sess.Scope != ScopeMFAChallenge || !sess.RevokedAt.IsZero() || !s.now().Before(sess.ExpiresAt))) {
+		return "", operators.Operator{}, errBadChallenge
+	}
+	if err != nil {
+		return "", operators.Operator{}, err
+	}
+	op, err := s.store.OperatorByID(ctx, sess.SubjectID)
+	if err != nil || op.Status != operators.StatusActive || op.SessionEpoch != sess.Epoch {
+		return "", operators.Operator{}, errBadChallenge
+	}
+	key := "mfa:" + op.ID
+	if wait := s.accounts.Wait(key); wait > 0 {
+		return "", operators.Operator{}, s.refuse(ctx, wait)
+	}
+	at := s.now()
+	u, err := operators.SpendSecondFactor(op, code, at)
+	if err == nil {
+		u.ID, u.Version, u.At = op.ID, op.Version, at
+		op, err = s.store.UpdateOperator(ctx, *u)
+		if errors.Is(err, apperr.ErrConflict) { // the same code, twice at once: one wins
+			err = apperr.Invalid("code", "INVALID_CODE", "This code was just used: wait for the next one.")
+		}
+	}
+	var invalid *apperr.ValidationError
+	if errors.As(err, &invalid) {
+		s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorAnonymous, Action: audit.ActionMFAFail,
+			TargetType: audit.TargetOperator, TargetID: op.ID, Reason: "wrong second factor code", Outcome: audit.OutcomeFailure})
+		if wait := s.accounts.Fail(key); wait > 0 {
+			s.lockedOut(ctx, op.DomainID, audit.TargetOperator, op.ID, wait, "failed second factor codes")
+		}
+		return "", operators.Operator{}, err
+	}
+	if err != nil {
+		return "", operators.Operator{}, err
+	}
+	s.accounts.Reset(key)
+	if err := s.store.RevokeSession(ctx, sess.TokenHash, RevokedLogout, at); err != nil {
+		return "", operators.Operator{}, err
+	}
+	token, _, err := s.OperatorSignIn(ctx, op, true)
+	return token, op, err
 }
 
 // CustomerLogin checks a customer's credentials and opens a session, limited
@@ -375,7 +482,11 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}
 	s.accounts.Reset(accountKey)
-	if err := s.policy.Check("newPassword", next, customers.PersonalWords(c)...); err != nil {
+	d, err := s.store.DomainByID(ctx, c.DomainID)
+	if err != nil {
+		return "", customers.Customer{}, err
+	}
+	if err := s.policy.ForDomain(d.PasswordMinLength).Check("newPassword", next, customers.PersonalWords(c)...); err != nil {
 		return "", customers.Customer{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -500,10 +611,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if op.Status != operators.StatusActive {
 			return Principal{}, apperr.ErrAccountDisabled
 		}
-		if sess.Epoch != op.SessionEpoch {
-			return Principal{}, apperr.ErrUnauthenticated // ended by a role lowered, a password changed, a setup link reissued
+		if sess.Epoch != op.SessionEpoch || sess.Scope == ScopeMFAChallenge { // ended (role lowered, password changed, ...), or no session
+			return Principal{}, apperr.ErrUnauthenticated
 		}
-		p.OperatorID, p.Role, p.DisplayName = op.ID, op.Role, op.Name
+		p.OperatorID, p.Role, p.DisplayName, p.Scope = op.ID, op.Role, op.Name, sess.Scope
 	case KindCustomer:
 		c, err := s.store.CustomerByID(ctx, sess.SubjectID)
 		if err != nil {

@@ -31,6 +31,7 @@ type Store interface {
 	assist.Store
 	imports.Store
 	imports.ExportStore
+	domains.SettingsStore
 
 	// Ping returns an error if the backend cannot serve requests right now.
 	Ping(ctx context.Context) error

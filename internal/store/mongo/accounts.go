@@ -24,6 +24,10 @@ type domainDoc struct {
 	DefaultRegion string               `bson:"defaultRegion"`
 	SignUpPolicy  domains.SignUpPolicy `bson:"signUpPolicy"`
 	CreatedAt     time.Time            `bson:"createdAt"`
+	// The settings (absent: off, the server's defaults).
+	RequireOperatorMFA bool          `bson:"requireOperatorMfa,omitempty"`
+	AssistTTL          time.Duration `bson:"assistTtl,omitempty"`
+	PasswordMinLength  int           `bson:"passwordMinLength,omitempty"`
 }
 
 // CreateDomain implements domains.Store.
@@ -38,6 +42,23 @@ func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
 // DomainBySlug implements domains.Store.
 func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, error) {
 	return s.findDomain(ctx, bson.D{{Key: "slug", Value: slug}})
+}
+
+// UpdateDomain implements domains.SettingsStore: the settings, then the
+// audit record (a domain document has no outbox: a crash between the two
+// loses the record, never the change).
+func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record) error {
+	res, err := s.domains.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "name", Value: d.Name}, {Key: "defaultRegion", Value: d.DefaultRegion}, {Key: "signUpPolicy", Value: d.SignUpPolicy},
+		{Key: "requireOperatorMfa", Value: d.RequireOperatorMFA}, {Key: "assistTtl", Value: d.AssistTTL}, {Key: "passwordMinLength", Value: d.PasswordMinLength},
+	}}})
+	if err == nil && res.MatchedCount == 0 {
+		err = mongo.ErrNoDocuments
+	}
+	if err != nil {
+		return fmt.Errorf("update domain %s: %w", d.ID, mapErr(err))
+	}
+	return s.AppendAudit(ctx, rec)
 }
 
 // DomainByID implements domains.Store.
@@ -71,19 +92,25 @@ type operatorDoc struct {
 	SessionEpoch    int64            `bson:"sessionEpoch"`
 	SetupTicketHash string           `bson:"setupTicketHash,omitempty"` // absent when "": the unique index skips it
 	SetupExpiresAt  time.Time        `bson:"setupExpiresAt,omitempty"`
+	TOTPSecret      string           `bson:"totpSecret,omitempty"`
+	TOTPPending     string           `bson:"totpPendingSecret,omitempty"`
+	TOTPLastStep    int64            `bson:"totpLastStep,omitempty"`
+	RecoveryHashes  []string         `bson:"recoveryCodeHashes,omitempty"`
 	Outbox          []outboxDoc      `bson:"outbox,omitempty"` // records not yet relayed, see outbox.go
 }
 
 func newOperatorDoc(o operators.Operator) operatorDoc {
 	return operatorDoc{ID: o.ID, DomainID: o.DomainID, Name: o.Name, Email: o.Email, Role: o.Role, Status: o.Status, PasswordHash: o.PasswordHash,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version, SessionEpoch: o.SessionEpoch,
-		SetupTicketHash: o.SetupTicketHash, SetupExpiresAt: o.SetupExpiresAt}
+		SetupTicketHash: o.SetupTicketHash, SetupExpiresAt: o.SetupExpiresAt, TOTPSecret: o.TOTPSecret, TOTPPending: o.TOTPPendingSecret,
+		TOTPLastStep: o.TOTPLastStep, RecoveryHashes: o.RecoveryCodeHashes}
 }
 
 func (d operatorDoc) operator() operators.Operator {
 	o := operators.Operator{ID: d.ID, DomainID: d.DomainID, Name: d.Name, Email: d.Email, Role: d.Role, Status: d.Status, PasswordHash: d.PasswordHash,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version, SessionEpoch: d.SessionEpoch,
-		SetupTicketHash: d.SetupTicketHash}
+		SetupTicketHash: d.SetupTicketHash, TOTPSecret: d.TOTPSecret, TOTPPendingSecret: d.TOTPPending, TOTPLastStep: d.TOTPLastStep,
+		RecoveryCodeHashes: d.RecoveryHashes}
 	if !d.SetupExpiresAt.IsZero() {
 		o.SetupExpiresAt = d.SetupExpiresAt.UTC()
 	}

@@ -85,6 +85,22 @@ func (s *Store) UpdateOperator(ctx context.Context, u operators.Update) (operato
 	if u.SetupExpiresAt != nil && !u.SetupExpiresAt.IsZero() {
 		add("setupExpiresAt", *u.SetupExpiresAt)
 	}
+	for _, f := range []struct {
+		key   string
+		value *string
+	}{{"totpSecret", u.TOTPSecret}, {"totpPendingSecret", u.TOTPPendingSecret}} {
+		if f.value != nil && *f.value == "" {
+			unset = append(unset, bson.E{Key: f.key, Value: ""})
+		} else if f.value != nil {
+			add(f.key, *f.value)
+		}
+	}
+	if u.TOTPLastStep != nil {
+		add("totpLastStep", *u.TOTPLastStep)
+	}
+	if u.RecoveryCodeHashes != nil {
+		add("recoveryCodeHashes", *u.RecoveryCodeHashes)
+	}
 	inc := bson.D{{Key: "version", Value: 1}}
 	if u.EndSessions {
 		inc = append(inc, bson.E{Key: "sessionEpoch", Value: 1})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
@@ -15,10 +16,35 @@ import (
 
 // CreateDomain implements domains.Store.
 func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, sign_up_policy, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt))
+	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, sign_up_policy, created_at,
+		require_operator_mfa, assist_ttl_seconds, password_min_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt), d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength)
 	if err != nil {
 		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
+	}
+	return nil
+}
+
+// UpdateDomain implements domains.SettingsStore: the settings and their
+// audit record in one transaction.
+func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE domains SET name = ?, default_region = ?, sign_up_policy = ?, require_operator_mfa = ?,
+			assist_ttl_seconds = ?, password_min_length = ? WHERE id = ?`,
+			d.Name, d.DefaultRegion, d.SignUpPolicy, d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength, d.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = sql.ErrNoRows
+			}
+			return err
+		}
+		return writeRecords(ctx, tx, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("update domain %s: %w", d.ID, mapErr(err))
 	}
 	return nil
 }
@@ -35,9 +61,11 @@ func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, erro
 
 func (s *Store) domainWhere(ctx context.Context, where string, arg string) (domains.Domain, error) {
 	var d domains.Domain
-	var created int64
-	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, sign_up_policy, created_at FROM domains WHERE `+where, []any{arg},
-		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &d.SignUpPolicy, &created)
+	var created, assistSeconds int64
+	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, sign_up_policy, created_at, require_operator_mfa, assist_ttl_seconds,
+		password_min_length FROM domains WHERE `+where, []any{arg},
+		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &d.SignUpPolicy, &created, &d.RequireOperatorMFA, &assistSeconds, &d.PasswordMinLength)
+	d.AssistTTL = time.Duration(assistSeconds) * time.Second
 	if err != nil {
 		return domains.Domain{}, fmt.Errorf("domain %s: %w", arg, mapErr(err))
 	}
@@ -77,15 +105,19 @@ func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.O
 }
 
 const operatorColumns = `id, domain_id, name, email, role, status, password_hash, created_at, updated_at,
-	version, session_epoch, setup_ticket_hash, setup_expires_at`
+	version, session_epoch, setup_ticket_hash, setup_expires_at, totp_secret, totp_pending_secret, totp_last_step, recovery_code_hashes`
 
 // scanOperator reads operatorColumns.
 func scanOperator(row interface{ Scan(...any) error }) (operators.Operator, error) {
 	var o operators.Operator
 	var created, updated, setupExpires int64
+	var recovery string
 	if err := row.Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated,
-		&o.Version, &o.SessionEpoch, &o.SetupTicketHash, &setupExpires); err != nil {
+		&o.Version, &o.SessionEpoch, &o.SetupTicketHash, &setupExpires, &o.TOTPSecret, &o.TOTPPendingSecret, &o.TOTPLastStep, &recovery); err != nil {
 		return operators.Operator{}, mapErr(err)
+	}
+	if recovery != "" {
+		o.RecoveryCodeHashes = strings.Fields(recovery)
 	}
 	o.CreatedAt, o.UpdatedAt = fromMillis(created), fromMillis(updated)
 	if setupExpires != 0 {

@@ -198,6 +198,18 @@ ALTER TABLE operators ADD COLUMN setup_ticket_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE operators ADD COLUMN setup_expires_at INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX operators_setup_ticket ON operators (setup_ticket_hash) WHERE setup_ticket_hash != '';
 `,
+	// 10: operators' second factor (TOTP secret, the one being enrolled, the
+	// last time step used, hashes of recovery codes, space-separated) and the
+	// domain settings ADMINs change (0 for the server's default).
+	`
+ALTER TABLE operators ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE operators ADD COLUMN totp_pending_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE operators ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE operators ADD COLUMN recovery_code_hashes TEXT NOT NULL DEFAULT '';
+ALTER TABLE domains ADD COLUMN require_operator_mfa INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE domains ADD COLUMN assist_ttl_seconds INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE domains ADD COLUMN password_min_length INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

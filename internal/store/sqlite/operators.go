@@ -79,6 +79,18 @@ func (s *Store) UpdateOperator(ctx context.Context, u operators.Update) (operato
 	if u.EndSessions {
 		sets = append(sets, "session_epoch = session_epoch + 1")
 	}
+	if u.TOTPSecret != nil {
+		set("totp_secret", *u.TOTPSecret)
+	}
+	if u.TOTPPendingSecret != nil {
+		set("totp_pending_secret", *u.TOTPPendingSecret)
+	}
+	if u.TOTPLastStep != nil {
+		set("totp_last_step", *u.TOTPLastStep)
+	}
+	if u.RecoveryCodeHashes != nil {
+		set("recovery_code_hashes", strings.Join(*u.RecoveryCodeHashes, " "))
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE operators SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, append(args, u.ID, u.Version)...)
 		if err != nil {

@@ -1,5 +1,5 @@
-// The operator console: sign-in, the Customers screen, new customers and the actions on one, and
-// the operator's own password.
+// The operator console: sign-in (and the first one, from a setup link), the Customers screen, new
+// customers and the actions on one, the team and the operator's own password.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
@@ -61,10 +61,15 @@ function signOut(message = '', isError = false) {
   state.operator = null;
   state.customers = [];
   state.selected = null;
+  team.operators = [];
   sessionStorage.removeItem(TOKEN_KEY);
   $('nav').hidden = true;
   $('nav').replaceChildren();
-  $('password-form').reset();
+  $('team-search').value = '';
+  $('operators').replaceChildren();
+  $('team-count').textContent = '';
+  $('team-more').hidden = true;
+  for (const form of [$('password-form'), $('setup-form')]) form.reset();
   $('search').value = '';
   $('results').replaceChildren();
   $('result-count').textContent = '';
@@ -114,6 +119,7 @@ async function enter() {
 // What the navigation offers: a section needing a permission the operator lacks is not there at all.
 const SECTIONS = [
   { id: 'customers', label: 'Customers' },
+  { id: 'team', label: 'Team', permission: 'MANAGE_OPERATORS', open: () => loadOperators() },
   { id: 'security', label: 'Security', open: () => { clearErrors($('password-form')); } },
 ];
 const allowedSections = () => SECTIONS.filter((s) => !s.permission || can(s.permission));
@@ -143,7 +149,8 @@ function go(id, { replace = false, focus = true } = {}) {
 }
 
 addEventListener('hashchange', () => {
-  if (state.operator) go(location.hash.slice(1), { replace: true });
+  if (location.hash.startsWith('#setup=')) startSetup();
+  else if (state.operator) go(location.hash.slice(1), { replace: true });
 });
 
 // ---- Search as you type ----
@@ -660,6 +667,289 @@ async function socketEnded(code) {
   }, 1000);
 }
 
+// ---- Setup link: the first sign-in of an invited operator ----
+
+const INVALID_TICKET_MESSAGE = 'This link is used, expired or wrong: ask an admin for a new one.';
+let ticket = ''; // the setup link's ticket, kept only in memory
+
+/** Takes the ticket of a setup link (#setup=…) out of the address bar at once; '' without one. */
+function takeSetupTicket() {
+  if (!location.hash.startsWith('#setup=')) return '';
+  const found = location.hash.slice('#setup='.length); // as the API wrote it: URL-safe
+  history.replaceState(null, '', location.pathname + location.search);
+  return found;
+}
+
+/** Shows "Choose your password" for a setup link, leaving any session this tab had. */
+function startSetup(found = takeSetupTicket()) {
+  if (state.token) request('mutation { logout { success } }', {}, { token: state.token }).catch(() => {});
+  signOut('');
+  ticket = found;
+  showSection('setup');
+  $('setup-password').focus();
+}
+
+$('setup-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (form.password.value !== form.confirmPassword.value) {
+    return showErrors(form, [{ field: ['confirmPassword'], message: 'The two passwords differ.' }]);
+  }
+  await busy(form, async () => {
+    try {
+      const data = await request(`mutation($input: CompleteOperatorSetupInput!) {
+        completeOperatorSetup(input: $input) { token operator { domain { slug } } userErrors { field message code } } }`,
+      { input: { ticket, password: form.password.value } });
+      const payload = data.completeOperatorSetup;
+      if (payload.userErrors.length) {
+        return showErrors(form, payload.userErrors.map((e) => (e.code === 'INVALID_TICKET' ? { message: INVALID_TICKET_MESSAGE } : e)));
+      }
+      ticket = '';
+      form.reset();
+      keepToken(payload.token);
+      localStorage.setItem(DOMAIN_KEY, payload.operator.domain.slug);
+      await enter();
+      announce(`Welcome, ${state.operator.name}: your password is set and you are signed in.`);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+// ---- Team ----
+
+const OPERATOR_FIELDS = 'id name email role status setupPending';
+const ROLES = ['SUPPORT', 'ADMIN'];
+const team = { operators: [], endCursor: null, latest: 0 };
+
+let teamTimer;
+$('team-search').addEventListener('input', () => {
+  clearTimeout(teamTimer);
+  teamTimer = setTimeout(() => loadOperators(), DEBOUNCE_MS);
+});
+$('team-more').addEventListener('click', () => loadOperators({ more: true }));
+
+async function loadOperators({ more = false } = {}) {
+  const id = ++team.latest;
+  $('team-more').disabled = true;
+  try {
+    const data = await call(`query($query: String, $first: Int, $after: String) {
+      operators(query: $query, first: $first, after: $after) {
+        edges { node { ${OPERATOR_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+    { query: $('team-search').value.trim() || null, first: PAGE_SIZE, after: more ? team.endCursor : null });
+    if (id !== team.latest) return;
+    const page = data.operators;
+    team.operators = (more ? team.operators : []).concat(page.edges.map((e) => e.node));
+    team.endCursor = page.pageInfo.endCursor;
+    $('team-more').hidden = !page.pageInfo.hasNextPage;
+    const n = team.operators.length;
+    $('team-count').textContent = n === 0 ? 'Nobody on the team matches.'
+      : `${n} operator${n === 1 ? '' : 's'}${page.pageInfo.hasNextPage ? ' shown, more below' : ''}`;
+    renderOperators();
+  } catch (err) {
+    if (id === team.latest) $('team-count').textContent = err.message;
+  } finally {
+    if (id === team.latest) $('team-more').disabled = false;
+  }
+}
+
+/** Draws the list again; the keyboard stays on the control it was on. */
+function renderOperators() {
+  const focused = $('operators').contains(document.activeElement) ? document.activeElement.id : '';
+  $('operators').replaceChildren(...team.operators.map(operatorRow));
+  if (focused) $(focused)?.focus();
+}
+
+function operatorRow(o) {
+  const self = o.id === state.operator?.id;
+  const whom = () => h('span', { class: 'visually-hidden' }, ` ${o.name}`); // "Disable Nia New" to a screen reader
+  return h('li', { class: 'card operator', 'data-id': o.id, 'data-email': o.email },
+    h('div', { class: 'operator-head' },
+      h('span', { class: 'name' }, o.name, self ? ' (you)' : ''),
+      h('span', { class: `badge ${o.status.toLowerCase()}` }, statusLabel(o.status)),
+      o.setupPending && h('span', { class: 'badge pending' }, 'Setup pending')),
+    h('span', { class: 'contact' }, o.email),
+    self
+      ? h('p', { class: 'hint' }, `${o.role}. Another ADMIN changes your role or status.`)
+      : h('div', { class: 'actions' },
+        h('div', { class: 'inline-field' },
+          h('label', { for: `op-role-${o.id}` }, 'Role', whom()),
+          h('select', { id: `op-role-${o.id}`, onchange: (event) => changeRole(o, event.target.value) },
+            ROLES.map((r) => h('option', { value: r, selected: r === o.role }, r)))),
+        h('button', {
+          type: 'button', id: `op-status-${o.id}`, class: o.status === 'ACTIVE' ? 'danger' : '', onclick: () => setOperatorStatus(o),
+        }, o.status === 'ACTIVE' ? 'Disable' : 'Enable', whom()),
+        h('button', { type: 'button', id: `op-reissue-${o.id}`, class: 'secondary', onclick: () => reissueSetup(o) },
+          'Reissue setup link', whom())));
+}
+
+function replaceOperator(changed) {
+  team.operators = team.operators.map((o) => (o.id === changed.id ? changed : o));
+  renderOperators();
+}
+
+// The API's answers, in plain words for the person in front of the console.
+const TEAM_ERRORS = {
+  SELF: () => 'You cannot change your own role or status: ask another ADMIN.',
+  LAST_ADMIN: (o) => `${o?.name || 'This operator'} is the team's last active ADMIN: make someone else ADMIN first.`,
+  EMAIL_TAKEN: () => 'Someone on the team already uses this email.',
+  CONFLICT: (o) => `Someone else changed ${o?.name || 'this operator'} meanwhile. Close this, look at the list again, then try again.`,
+};
+const plainTeamErrors = (errors, o) => errors.map((e) => (TEAM_ERRORS[e.code] ? { ...e, message: TEAM_ERRORS[e.code](o) } : e));
+
+/**
+ * The team dialog asks before a change to an operator: title, explanation, confirm (the button),
+ * reason ('required', 'optional' or none) and run(reason), which makes the change and returns the
+ * userErrors to show, or closes the dialog itself.
+ */
+let teamAction = null;
+function confirmTeam({ title, text, confirm, danger = false, reason = '', run }) {
+  const form = openDialog('team-dialog');
+  $('team-dialog-title').textContent = title;
+  $('team-dialog-explanation').textContent = text;
+  $('team-reason-field').hidden = !reason;
+  $('team-reason-label').textContent = reason === 'required' ? 'Reason (kept in the audit log)' : 'Reason (optional)';
+  form.reason.required = reason === 'required';
+  $('team-confirm').textContent = confirm;
+  $('team-confirm').className = danger ? 'danger' : '';
+  teamAction = { reason, run };
+}
+
+$('team-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const reason = form.reason.value.trim();
+  if (teamAction.reason === 'required' && !reason) {
+    return showErrors(form, [{ field: ['reason'], message: 'Give a reason: it is kept in the audit log.' }]);
+  }
+  await busy(form, async () => {
+    try {
+      const errors = await teamAction.run(reason || null);
+      if (errors?.length) showErrors(form, errors);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+// Cancelled or done, the list shows each operator as it is (a role select goes back).
+$('team-dialog').addEventListener('close', () => renderOperators());
+
+function changeRole(o, role) {
+  const lowering = role === 'SUPPORT';
+  confirmTeam({
+    title: lowering ? `Make ${o.name} SUPPORT?` : `Make ${o.name} an ADMIN?`,
+    text: lowering
+      ? `${o.name} can no longer disable or delete accounts, read the audit log or manage the team, and is signed out everywhere at once.`
+      : `${o.name} can then also disable and delete customer accounts, read the audit log and manage the team.`,
+    confirm: lowering ? 'Make SUPPORT' : 'Make ADMIN',
+    danger: lowering,
+    run: async () => {
+      const data = await call(`mutation($input: UpdateOperatorInput!) {
+        updateOperator(input: $input) { operator { ${OPERATOR_FIELDS} } userErrors { field message code } } }`,
+      { input: { operatorId: o.id, role } });
+      const payload = data.updateOperator;
+      if (payload.userErrors.length) return plainTeamErrors(payload.userErrors, o);
+      replaceOperator(payload.operator);
+      $('team-dialog').close();
+      announce(`${o.name} is ${role} now${lowering ? ' and was signed out' : ''}.`);
+    },
+  });
+}
+
+function setOperatorStatus(o) {
+  const disabling = o.status === 'ACTIVE';
+  confirmTeam({
+    title: disabling ? `Disable ${o.name}?` : `Enable ${o.name}?`,
+    text: disabling
+      ? `${o.name} is signed out everywhere at once, any remote assistance they run ends, and they cannot sign in until enabled again.`
+      : `${o.name} can sign in again.`,
+    reason: disabling ? 'required' : 'optional',
+    confirm: disabling ? 'Disable' : 'Enable',
+    danger: disabling,
+    run: async (reason) => {
+      const status = disabling ? 'DISABLED' : 'ACTIVE';
+      const data = await call(`mutation($input: SetOperatorStatusInput!) {
+        setOperatorStatus(input: $input) { operator { ${OPERATOR_FIELDS} } userErrors { field message code } } }`,
+      { input: { operatorId: o.id, status, reason } });
+      const payload = data.setOperatorStatus;
+      if (payload.userErrors.length) return plainTeamErrors(payload.userErrors, o);
+      replaceOperator(payload.operator);
+      $('team-dialog').close();
+      announce(disabling ? `${o.name} is disabled and was signed out.` : `${o.name} is enabled.`);
+    },
+  });
+}
+
+function reissueSetup(o) {
+  confirmTeam({
+    title: `New setup link for ${o.name}?`,
+    text: `${o.name}'s password stops working and every session of theirs ends at once. They then choose a new password with the link, within 24 hours.`,
+    confirm: 'Make a new link',
+    danger: true,
+    run: async () => {
+      const data = await call(`mutation($input: ReissueOperatorSetupInput!) {
+        reissueOperatorSetup(input: $input) { setupUrl operator { ${OPERATOR_FIELDS} } userErrors { field message code } } }`,
+      { input: { operatorId: o.id } });
+      const payload = data.reissueOperatorSetup;
+      if (payload.userErrors.length) return plainTeamErrors(payload.userErrors, o);
+      replaceOperator(payload.operator);
+      $('team-dialog').close();
+      showSetupLink(payload.operator, payload.setupUrl);
+    },
+  });
+}
+
+$('invite').addEventListener('click', () => openDialog('invite-dialog'));
+
+$('invite-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const field = (name) => form.elements.namedItem(name).value;
+  const input = { name: field('name').trim(), email: field('email').trim(), role: field('role') };
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: InviteOperatorInput!) {
+        inviteOperator(input: $input) { setupUrl operator { ${OPERATOR_FIELDS} } userErrors { field message code } } }`, { input });
+      const payload = data.inviteOperator;
+      if (payload.userErrors.length) return showErrors(form, plainTeamErrors(payload.userErrors));
+      form.reset();
+      form.closest('dialog').close();
+      announce(`${payload.operator.name} is invited as ${payload.operator.role}.`);
+      showSetupLink(payload.operator, payload.setupUrl);
+      loadOperators();
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+/** Shows a setup link, once: it leaves the page when the dialog closes. */
+function showSetupLink(o, url) {
+  openDialog('link-dialog');
+  $('link-name').textContent = o.name;
+  $('link-person').textContent = o.name;
+  $('link-copied').textContent = '';
+  $('link-url').value = url.startsWith('/') ? location.origin + url : url;
+  $('link-url').select();
+}
+$('link-dialog').addEventListener('close', () => { $('link-url').value = ''; });
+
+$('link-copy').addEventListener('click', async () => {
+  const input = $('link-url');
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    copied = true;
+  } catch {
+    input.select();
+    copied = document.execCommand('copy'); // where the clipboard API is refused
+  }
+  $('link-copied').textContent = copied ? 'Copied.' : 'Select the link and copy it with Ctrl+C.';
+});
+
 // ---- Security: the operator's own password ----
 
 $('password-form').addEventListener('submit', async (event) => {
@@ -694,5 +984,7 @@ $('password-form').addEventListener('submit', async (event) => {
 
 // ---- Start ----
 
-if (state.token) enter().catch(() => { if (state.token) signOut(''); });
+const setupTicket = takeSetupTicket();
+if (setupTicket) startSetup(setupTicket);
+else if (state.token) enter().catch(() => { if (state.token) signOut(''); });
 else signOut('');

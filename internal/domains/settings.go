@@ -1,0 +1,132 @@
+package domains
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/ids"
+)
+
+// Bounds of the settings an ADMIN changes: the same as the server's flags
+// (ASSIST_TTL must be positive, PASSWORD_MIN_LENGTH 8 to 64; an assistance
+// is bounded to a working day).
+const (
+	MinAssistTTL         = time.Minute
+	MaxAssistTTL         = 24 * time.Hour
+	MinPasswordMinLength = 8
+	MaxPasswordMinLength = 64
+)
+
+// SettingsChange is an ADMIN's change of its domain's settings; nil fields
+// stay as they are. A zero AssistTTL or PasswordMinLength goes back to the
+// server's default.
+type SettingsChange struct {
+	Name               *string
+	DefaultRegion      *string
+	SignUpPolicy       *SignUpPolicy
+	RequireOperatorMFA *bool
+	AssistTTL          *time.Duration
+	PasswordMinLength  *int
+}
+
+// SettingsStore is what changing settings writes.
+type SettingsStore interface {
+	DomainByID(ctx context.Context, id string) (Domain, error)
+	// UpdateDomain stores d's settings (not its slug) with rec, its audit
+	// record; apperr.ErrNotFound for no domain of that id.
+	UpdateDomain(ctx context.Context, d Domain, rec audit.Record) error
+}
+
+// Service changes domains' settings.
+type Service struct {
+	store SettingsStore
+	now   func() time.Time
+}
+
+// NewService returns a Service over store on the clock now.
+func NewService(store SettingsStore, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+// UpdateSettings applies ch to actor's domain for actor (an ADMIN) and
+// returns the domain and whether anything changed. Every instance reads
+// the domain afresh where a setting applies, so a change takes effect at
+// once everywhere. Audited (domain_updated, the fields named). It returns a
+// *apperr.ValidationError for the first bad field: the name
+// (names.Clean), the region (a region the phone library knows, ISO 3166
+// alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
+// MaxAssistTTL, whole seconds) or the password minimum (8 to 64).
+func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch SettingsChange) (Domain, bool, error) {
+	d, err := s.store.DomainByID(ctx, actor.DomainID)
+	if err != nil {
+		return Domain{}, false, err
+	}
+	next, changed := d, []string{}
+	if ch.Name != nil && *ch.Name != d.Name {
+		next.Name, changed = *ch.Name, append(changed, "name")
+	}
+	if ch.DefaultRegion != nil {
+		region := strings.ToUpper(strings.TrimSpace(*ch.DefaultRegion))
+		if !knownRegion(region) {
+			return Domain{}, false, apperr.Invalid("defaultRegion", "INVALID", "Use a two-letter country code such as US, GB or DE.")
+		}
+		if region != d.DefaultRegion {
+			next.DefaultRegion, changed = region, append(changed, "defaultRegion")
+		}
+	}
+	if ch.SignUpPolicy != nil && *ch.SignUpPolicy != d.SignUpPolicy {
+		next.SignUpPolicy, changed = *ch.SignUpPolicy, append(changed, "signUpPolicy")
+	}
+	if ch.RequireOperatorMFA != nil && *ch.RequireOperatorMFA != d.RequireOperatorMFA {
+		next.RequireOperatorMFA, changed = *ch.RequireOperatorMFA, append(changed, "requireOperatorMfa")
+	}
+	if ch.AssistTTL != nil {
+		ttl := *ch.AssistTTL
+		if ttl != 0 && (ttl < MinAssistTTL || ttl > MaxAssistTTL || ttl%time.Second != 0) {
+			return Domain{}, false, apperr.Invalid("assistTtlSeconds", "OUT_OF_RANGE",
+				fmt.Sprintf("An assistance lasts %d to %d seconds (0: the server's default).", int(MinAssistTTL/time.Second), int(MaxAssistTTL/time.Second)))
+		}
+		if ttl != d.AssistTTL {
+			next.AssistTTL, changed = ttl, append(changed, "assistTtl")
+		}
+	}
+	if ch.PasswordMinLength != nil {
+		n := *ch.PasswordMinLength
+		if n != 0 && (n < MinPasswordMinLength || n > MaxPasswordMinLength) {
+			return Domain{}, false, apperr.Invalid("passwordMinLength", "OUT_OF_RANGE",
+				fmt.Sprintf("Passwords are at least %d to %d characters long (0: the server's default).", MinPasswordMinLength, MaxPasswordMinLength))
+		}
+		if n != d.PasswordMinLength {
+			next.PasswordMinLength, changed = n, append(changed, "passwordMinLength")
+		}
+	}
+	if next, err = next.Check(); err != nil {
+		return Domain{}, false, err
+	}
+	if len(changed) == 0 {
+		return d, false, nil
+	}
+	at := s.now()
+	rec := actor.Record(audit.ActionDomainUpdated, audit.TargetDomain, d.ID, "changed: "+strings.Join(changed, ", "))
+	rec.ID, rec.At, rec.RequestID = ids.New(), at, audit.RequestID(ctx)
+	if err := s.store.UpdateDomain(ctx, next, rec); err != nil {
+		return Domain{}, false, fmt.Errorf("update domain %s: %w", d.ID, err)
+	}
+	return next, true, nil
+}
+
+// knownRegion reports whether region is a two-letter region the phone
+// library reads numbers of.
+func knownRegion(region string) bool {
+	if !regionPattern.MatchString(region) {
+		return false
+	}
+	_, ok := phonenumbers.GetSupportedRegions()[region]
+	return ok
+}

@@ -1,0 +1,152 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/mfa"
+	"github.com/iotconsole/bff/internal/passwords"
+)
+
+// Issuer is the name authenticator apps show beside an operator's codes.
+const Issuer = "IoT Console"
+
+// Answers of the second-factor operations.
+var (
+	errWrongCode = apperr.Invalid("code", "INVALID_CODE",
+		"This code is not right: type the 6 digits your authenticator app shows now, or one of your recovery codes.")
+	errNoEnrollment    = apperr.Invalid("code", "NOT_ENROLLING", "Start the set-up of an authenticator app first.")
+	errAlreadyOn       = apperr.Invalid("code", "ALREADY_ENABLED", "A second factor is already on: turn it off first to set up another app.")
+	errSecondFactorOff = apperr.Invalid("code", "NOT_ENABLED", "No second factor is on.")
+)
+
+// SpendSecondFactor checks code, typed by operator o at time at, against
+// its TOTP secret (one step of clock skew either side, each code once) or,
+// when it looks like one, its recovery codes (each once). It returns the
+// update that records the code as spent (the last step, or the remaining
+// recovery codes), to write conditionally on o's version so that two
+// requests cannot spend one code. It returns INVALID_CODE (a
+// *apperr.ValidationError) for a wrong or reused code, NOT_ENABLED for an
+// operator without a second factor, and mfa.ErrMalformedSecret for a
+// damaged stored secret.
+func SpendSecondFactor(o Operator, code string, at time.Time) (*Update, error) {
+	if !o.TOTPEnabled() {
+		return nil, errSecondFactorOff
+	}
+	if mfa.LooksLikeRecoveryCode(code) {
+		remaining, ok := mfa.UseRecoveryCode(o.RecoveryCodeHashes, code)
+		if !ok {
+			return nil, errWrongCode
+		}
+		return &Update{RecoveryCodeHashes: &remaining}, nil
+	}
+	step, err := mfa.Verify(o.TOTPSecret, code, at, o.TOTPLastStep)
+	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeReused) {
+		return nil, errWrongCode
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Update{TOTPLastStep: &step}, nil
+}
+
+// EnrollTOTP starts the set-up of an authenticator app for the signed-in
+// operator actor: a new secret, kept as pending until ConfirmTOTP, and the
+// ways to give it to the app (otpauth URI, QR code). Audited. It returns
+// ALREADY_ENABLED when a second factor is on.
+func (s *Service) EnrollTOTP(ctx context.Context, actor audit.Actor) (mfa.Enrollment, error) {
+	var enrollment mfa.Enrollment
+	_, _, err := s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
+		if o.TOTPEnabled() {
+			return nil, errAlreadyOn
+		}
+		var err error
+		if enrollment, err = mfa.Enroll(Issuer, o.Email); err != nil {
+			return nil, fmt.Errorf("enroll: %w", err)
+		}
+		return &Update{TOTPPendingSecret: &enrollment.Secret, Audit: record(ctx, actor, audit.ActionMFAEnrollStarted, o.ID, "", at)}, nil
+	})
+	return enrollment, err
+}
+
+// ConfirmTOTP turns the pending secret of the signed-in operator actor on,
+// given a first code from the app, and returns the operator and its
+// RecoveryCodeCount new recovery codes (shown once: only their hashes are
+// kept). Audited. It returns NOT_ENROLLING without a pending secret and
+// INVALID_CODE for a wrong code; nothing changes then.
+func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code string) (Operator, []string, error) {
+	codes, hashes, err := mfa.NewRecoveryCodes()
+	if err != nil {
+		return Operator{}, nil, err
+	}
+	o, _, err := s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
+		if o.TOTPPendingSecret == "" {
+			return nil, errNoEnrollment
+		}
+		step, err := mfa.Verify(o.TOTPPendingSecret, code, at, 0)
+		if err != nil {
+			return nil, errWrongCode
+		}
+		none := ""
+		return &Update{TOTPSecret: &o.TOTPPendingSecret, TOTPPendingSecret: &none, TOTPLastStep: &step, RecoveryCodeHashes: &hashes,
+			Audit: record(ctx, actor, audit.ActionMFAEnabled, o.ID, "", at)}, nil
+	})
+	if err != nil {
+		return Operator{}, nil, err
+	}
+	return o, codes, nil
+}
+
+// DisableTOTP turns the second factor of the signed-in operator actor off,
+// given its password and a current code (or a recovery code). Audited. It
+// returns WRONG_PASSWORD, INVALID_CODE or NOT_ENABLED; nothing changes then.
+func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, code string) (Operator, error) {
+	o, err := s.Get(ctx, actor.DomainID, actor.ID)
+	if err != nil {
+		return Operator{}, err
+	}
+	if ok, err := s.hasher.Verify(ctx, o.PasswordHash, password); err != nil && !errors.Is(err, passwords.ErrMalformedHash) {
+		return Operator{}, err
+	} else if !ok {
+		return Operator{}, errWrongCurrent
+	}
+	o, _, err = s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
+		if _, err := SpendSecondFactor(o, code, at); err != nil {
+			return nil, err
+		}
+		return secondFactorOff(ctx, actor, o, at, "turned off by the operator"), nil
+	})
+	return o, err
+}
+
+// ResetSecondFactor turns the second factor of operator id of actor's
+// domain off for actor (an ADMIN: the operator lost its phone) and ends
+// every session of the operator. Audited. It returns SELF for the actor's
+// own, NOT_ENABLED when none is on, apperr.ErrNotFound for no operator of
+// the domain.
+func (s *Service) ResetSecondFactor(ctx context.Context, actor audit.Actor, id string) (Operator, error) {
+	o, _, err := s.change(ctx, actor, id, func(o Operator, at time.Time) (*Update, error) {
+		switch {
+		case o.ID == actor.ID:
+			return nil, errSelf
+		case !o.TOTPEnabled():
+			return nil, errSecondFactorOff
+		}
+		u := secondFactorOff(ctx, actor, o, at, "reset by an ADMIN")
+		u.EndSessions = true
+		u.Events = append(u.Events, accessEnded(o, actor, o.Status, "second factor reset", at))
+		return u, nil
+	})
+	return o, err
+}
+
+// secondFactorOff is the update that removes o's second factor.
+func secondFactorOff(ctx context.Context, actor audit.Actor, o Operator, at time.Time, reason string) *Update {
+	none, zero, noCodes := "", int64(0), []string{}
+	return &Update{TOTPSecret: &none, TOTPPendingSecret: &none, TOTPLastStep: &zero, RecoveryCodeHashes: &noCodes,
+		Audit: record(ctx, actor, audit.ActionMFADisabled, o.ID, reason, at)}
+}
