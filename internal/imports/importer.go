@@ -208,8 +208,7 @@ func (im *Importer) check(rec Record) (candidate, string) {
 	}
 	c := customers.Customer{ID: ids.New(), DomainID: im.Domain.ID, ExternalID: externalID, FirstName: p.FirstName, LastName: p.LastName,
 		Email: p.Email, Phone: p.Phone, Status: status, PasswordHash: hash, Version: 1, CreatedAt: created, UpdatedAt: now}
-	c.SearchTokens = customers.SearchTokens(c, im.Domain.DefaultRegion)
-	out := candidate{rec: rec, customer: c}
+	out := candidate{rec: rec, customer: c} // search tokens are derived only for a creation (create): most of a rerun matches
 	for i, d := range rec.Devices {
 		dev, err := im.checkDevice(c, d)
 		if err != nil {
@@ -410,6 +409,7 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
+		c.customer.SearchTokens = customers.SearchTokens(c.customer, im.Domain.DefaultRegion)
 		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
 	}
 	err := im.Store.ImportCustomers(ctx, newCustomers, newDevices)
