@@ -1,14 +1,235 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
-// The console's Security section, the way operators use it: an operator
-// changes its own password.
+// The console's Team and Security sections, the way operators use them: an
+// ADMIN invites a person who sets a password with the link and disables an
+// operator who is signed in elsewhere; an operator changes its own password.
+
+const (
+	setupInvalidMessage = "This link is used, expired or wrong: ask an admin for a new one."
+	disabledMessage     = "Your operator account has been disabled, so you have been signed out. Ask an ADMIN of your team if you think this is a mistake."
+	// navLinks is the text of the console's navigation, link by link.
+	navLinks = `[...document.querySelectorAll('#nav a')].map(a => a.textContent).join()`
+)
+
+// consoleSignInAs opens the console in p and signs an operator of the demo domain in with password.
+func (p *page) consoleSignInAs(base, email, password string) {
+	p.b.t.Helper()
+	p.do("console sign-in "+email, chromedp.Navigate(base+"/console"), signIn(email, password),
+		visible("#search"), waitFor(`document.querySelectorAll('#results li').length > 0`))
+}
+
+// operatorRow is the CSS selector of the Team list's row of the operator with email.
+func operatorRow(email string) string { return fmt.Sprintf(`#operators li[data-email=%q]`, email) }
+
+// rowText is a JavaScript expression: the text of the Team list's row of email, empty without one.
+func rowText(email string) string {
+	return fmt.Sprintf(`(document.querySelector(%q)?.textContent || '')`, operatorRow(email))
+}
+
+// openTeam opens the Team section and waits for the list.
+func (p *page) openTeam() {
+	p.b.t.Helper()
+	p.do("open team", click("#nav-team"), visible("#team"),
+		waitFor(`location.hash === '#team' && document.querySelector('#nav-team').getAttribute('aria-current') === 'page'`),
+		waitFor(rowText("support@demo.test")+`.includes('Sam Support')`))
+}
+
+// An ADMIN invites Nia as SUPPORT; the link opened in another browser lets
+// her choose a password and signs her in, without the ADMIN's sections; the
+// link then works no more, and the team list shows her set up.
+func TestBrowserTeamInviteAndSetup(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	admin := b.newPage("admin")
+	admin.consoleSignIn(f.URL(), "admin@demo.test")
+	if links := eval[string](admin, navLinks); links != "Customers,Team,Security" {
+		t.Errorf("an ADMIN's navigation: %q", links)
+	}
+	admin.openTeam()
+	admin.do("own row has no actions", waitFor(rowText("admin@demo.test")+`.includes('(you)')`),
+		waitFor(fmt.Sprintf(`document.querySelectorAll('%s button, %s select').length === 0`, operatorRow("admin@demo.test"), operatorRow("admin@demo.test"))),
+		waitFor(labelled))
+
+	// The dialog takes the focus; Escape closes it and the focus returns to the button.
+	admin.do("invite dialog by keyboard", click("#invite"), visible("#invite-dialog"),
+		waitFor(`document.activeElement.id === 'invite-name'`), waitFor(labelled),
+		chromedp.KeyEvent(kb.Escape),
+		waitFor(`!document.querySelector('#invite-dialog').open && document.activeElement.id === 'invite'`))
+	admin.do("email taken", click("#invite"), visible("#invite-dialog"),
+		fill("#invite-name", "Nia New"), fill("#invite-email", "support@demo.test"),
+		click(`#invite-form button[type=submit]`),
+		waitFor(`document.querySelector('#invite-email').getAttribute('aria-invalid') === 'true'`),
+		waitFor(`document.querySelector('#invite-email-error').textContent === 'Someone on the team already uses this email.'`),
+		waitFor(`document.activeElement.id === 'invite-email'`))
+	admin.do("invite", fill("#invite-email", "nia@demo.test"),
+		waitFor(`document.querySelector('#invite-role').value === 'SUPPORT'`),
+		click(`#invite-form button[type=submit]`),
+		visible("#link-dialog"),
+		waitFor(`document.querySelector('#link-url').value.includes('#setup=')`),
+		waitFor(`document.querySelector('#status').textContent === 'Nia New is invited as SUPPORT.'`))
+	link := eval[string](admin, `document.querySelector('#link-url').value`)
+	if !strings.HasPrefix(link, f.URL()+"/console#setup=") {
+		t.Fatalf("the setup link %q is not absolute (%s/console#setup=...)", link, f.URL())
+	}
+	if text := eval[string](admin, `document.querySelector('#link-explanation').textContent.replace(/\s+/g, ' ')`); !strings.Contains(text, "works once, within 24 hours") {
+		t.Errorf("the link dialog says %q", text)
+	}
+	admin.do("copy", click("#link-copy"), waitFor(`document.querySelector('#link-copied').textContent !== ''`))
+	admin.do("done", click(`#link-dialog [data-close]`),
+		waitFor(`!document.querySelector('#link-dialog').open && document.activeElement.id === 'invite'`),
+		waitFor(`document.querySelector('#link-url').value === ''`), // shown once
+		waitFor(rowText("nia@demo.test")+`.includes('Setup pending')`),
+		waitFor(rowText("nia@demo.test")+`.includes('Nia New')`))
+
+	// Nia opens the link on her own computer.
+	nia := b.newPage("nia")
+	nia.do("open the link", chromedp.Navigate(link), visible("#setup-form"),
+		waitFor(`document.activeElement.id === 'setup-password'`), waitFor(labelled))
+	if href := eval[string](nia, `location.href`); strings.Contains(href, "setup") || href != f.URL()+"/console" {
+		t.Errorf("the ticket stayed in the address bar: %s", href)
+	}
+	nia.do("mismatch", fill("#setup-password", "violet-maple-harbor-58"), fill("#setup-confirm", "violet-maple-harbor-85"),
+		click(`#setup-form button[type=submit]`),
+		waitFor(`document.querySelector('#setup-confirm').getAttribute('aria-invalid') === 'true'`))
+	nia.do("too short", fill("#setup-password", "short"), fill("#setup-confirm", "short"),
+		click(`#setup-form button[type=submit]`),
+		waitFor(`document.querySelector('#setup-password').getAttribute('aria-invalid') === 'true'`),
+		waitFor(`document.querySelector('#setup-password-error').textContent !== ''`))
+	nia.do("choose a password", fill("#setup-password", "violet-maple-harbor-58"), fill("#setup-confirm", "violet-maple-harbor-58"),
+		click(`#setup-form button[type=submit]`), visible("#search"),
+		waitFor(`document.querySelectorAll('#results li').length > 0`),
+		waitFor(`document.querySelector('#who-name').textContent.startsWith('Nia New')`),
+		waitFor(`document.querySelector('#status').textContent.includes('your password is set')`),
+		waitFor(`sessionStorage.getItem('bff.console.token') !== null`))
+	if links := eval[string](nia, navLinks); links != "Customers,Security" {
+		t.Errorf("SUPPORT's navigation: %q, want Customers and Security only", links)
+	}
+	if n := eval[int](nia, `document.querySelectorAll('#nav-team, #nav-audit').length`); n != 0 {
+		t.Errorf("SUPPORT's page holds %d Team or Audit log links", n)
+	}
+	nia.do("team by address falls back", chromedp.Navigate("about:blank"), chromedp.Navigate(f.URL()+"/console#team"), visible("#search"),
+		waitFor(`location.hash === '#customers' && document.querySelector('#team').hidden`))
+	if token, resp := operatorSignIn(t, f.testInstance, "nia@demo.test", "violet-maple-harbor-58"); token == "" {
+		t.Errorf("Nia cannot sign in with her password: %+v", resp)
+	}
+
+	// The link works once.
+	again := b.newPage("again")
+	again.do("the link again", chromedp.Navigate(link), visible("#setup-form"),
+		fill("#setup-password", "someone-else-tries-99"), fill("#setup-confirm", "someone-else-tries-99"),
+		click(`#setup-form button[type=submit]`),
+		waitFor(fmt.Sprintf(`document.querySelector('#setup-form .form-error').textContent === %q`, setupInvalidMessage)),
+		waitFor(`document.querySelector('#search').offsetParent === null`))
+
+	admin.do("reload shows nia set up", chromedp.Reload(), visible("#team"),
+		waitFor(rowText("nia@demo.test")+`.includes('Nia New')`),
+		waitFor(`!`+rowText("nia@demo.test")+`.includes('Setup pending')`))
+}
+
+// An operator signed in elsewhere is signed out the moment an ADMIN disables
+// it, and told why; lowering a role ends its session too; enabled again, it
+// signs in. A reissued setup link is shown once, and the old password stops.
+func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	olgaID, _ := invite(t, f.testInstance, f.login(t, "admin@demo.test"), "Olga Other", "olga@demo.test", "SUPPORT")
+	olga := b.newPage("olga")
+	olga.consoleSignInAs(f.URL(), "olga@demo.test", newOperatorPassword)
+	admin := b.newPage("admin")
+	admin.consoleSignIn(f.URL(), "admin@demo.test")
+	admin.openTeam()
+	row := operatorRow("olga@demo.test")
+	status := fmt.Sprintf(`[id="op-status-%s"]`, olgaID)
+	roleSelect := fmt.Sprintf(`[id="op-role-%s"]`, olgaID)
+
+	// Raising asks first, and so does lowering, which signs Olga out.
+	admin.do("make admin", waitFor(fmt.Sprintf(`document.querySelector(%q).value === 'SUPPORT'`, roleSelect)),
+		chooseOption(roleSelect, "ADMIN"), visible("#team-dialog"),
+		waitFor(`document.querySelector('#team-dialog-title').textContent === 'Make Olga Other an ADMIN?'`),
+		chromedp.KeyEvent(kb.Escape),
+		waitFor(`!document.querySelector('#team-dialog').open`),
+		waitFor(fmt.Sprintf(`document.querySelector(%q).value === 'SUPPORT'`, roleSelect)), // cancelled: unchanged
+		waitFor(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, roleSelect)),
+		chooseOption(roleSelect, "ADMIN"), visible("#team-dialog"), click("#team-confirm"),
+		waitFor(`!document.querySelector('#team-dialog').open`),
+		waitFor(`document.querySelector('#status').textContent === 'Olga Other is ADMIN now.'`),
+		waitFor(fmt.Sprintf(`document.querySelector(%q).value === 'ADMIN'`, roleSelect)))
+	olga.do("olga sees the admin's sections after a reload", chromedp.Reload(), visible("#search"),
+		waitFor(navLinks+` === 'Customers,Team,Security'`))
+	admin.do("make support", chooseOption(roleSelect, "SUPPORT"), visible("#team-dialog"),
+		waitFor(`document.querySelector('#team-dialog-explanation').textContent.includes('signed out everywhere at once')`),
+		click("#team-confirm"), waitFor(`!document.querySelector('#team-dialog').open`),
+		waitFor(`document.querySelector('#status').textContent === 'Olga Other is SUPPORT now and was signed out.'`))
+	olga.do("lowered: signed out", visible("#sign-in-form"),
+		waitFor(`document.querySelector('#sign-in-notice').textContent === 'Your session has ended. Sign in again.'`))
+	olga.consoleSignInAs(f.URL(), "olga@demo.test", newOperatorPassword)
+	if links := eval[string](olga, navLinks); links != "Customers,Security" {
+		t.Errorf("Olga's navigation after the demotion: %q", links)
+	}
+
+	admin.do("disable dialog", click(status), visible("#team-dialog"),
+		waitFor(`document.querySelector('#team-dialog-title').textContent === 'Disable Olga Other?'`),
+		waitFor(`document.querySelector('#team-confirm').textContent === 'Disable'`),
+		waitFor(`document.querySelector('#team-dialog').contains(document.activeElement)`),
+		waitFor(labelled))
+	admin.do("reason required", click("#team-confirm"),
+		waitFor(`document.querySelector('#team-reason').getAttribute('aria-invalid') === 'true'`),
+		waitFor(`document.activeElement.id === 'team-reason'`))
+	if _, resp := operatorSignIn(t, f.testInstance, "olga@demo.test", newOperatorPassword); userError(resp, "operatorLogin") != "" {
+		t.Fatalf("a refused disable changed Olga: %+v", resp)
+	}
+	admin.do("disable", fill("#team-reason", "left the company"), click("#team-confirm"),
+		waitFor(`!document.querySelector('#team-dialog').open`),
+		waitFor(`document.querySelector('#status').textContent === 'Olga Other is disabled and was signed out.'`),
+		waitFor(fmt.Sprintf(`document.querySelector('%s .badge').textContent === 'Disabled'`, row)),
+		waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Enable Olga Other'`, status)),
+		waitFor(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, status)))
+
+	// Olga's console hears it at once and says why; nothing of her session stays.
+	olga.do("signed out", visible("#sign-in-form"),
+		waitFor(fmt.Sprintf(`document.querySelector('#sign-in-notice').textContent === %q`, disabledMessage)),
+		waitFor(`document.querySelector('#sign-in-notice').classList.contains('error')`),
+		waitFor(`sessionStorage.getItem('bff.console.token') === null`),
+		waitFor(`document.querySelectorAll('#results li').length === 0 && document.querySelector('#nav').hidden`))
+	olga.do("her next sign-in is refused", signIn("olga@demo.test", newOperatorPassword),
+		waitFor(`document.querySelector('#sign-in-form .form-error').textContent === 'This operator account is disabled. Ask an ADMIN of your team.'`),
+		waitFor(`document.querySelector('#search').offsetParent === null`))
+
+	admin.do("enable", click(status), visible("#team-dialog"),
+		waitFor(`document.querySelector('#team-reason-label').textContent === 'Reason (optional)'`),
+		click("#team-confirm"), waitFor(`!document.querySelector('#team-dialog').open`),
+		waitFor(fmt.Sprintf(`document.querySelector('%s .badge').textContent === 'Active'`, row)))
+	olga.do("sign in again", signIn("olga@demo.test", newOperatorPassword), visible("#search"))
+
+	// A reissued setup link: confirmed, shown once; Olga's password stops working.
+	admin.do("reissue", click(fmt.Sprintf(`[id="op-reissue-%s"]`, olgaID)), visible("#team-dialog"),
+		waitFor(`document.querySelector('#team-dialog-title').textContent === 'New setup link for Olga Other?'`),
+		click("#team-confirm"), visible("#link-dialog"),
+		waitFor(`document.querySelector('#link-url').value.startsWith(location.origin + '/console#setup=')`),
+		waitFor(rowText("olga@demo.test")+`.includes('Setup pending')`))
+	olga.do("reissue signs olga out", visible("#sign-in-form"),
+		waitFor(`document.querySelector('#sign-in-notice').textContent === 'Your session has ended. Sign in again.'`))
+	if _, resp := operatorSignIn(t, f.testInstance, "olga@demo.test", newOperatorPassword); userError(resp, "operatorLogin") != "INVALID_CREDENTIALS" {
+		t.Errorf("Olga's old password after the reissue: %+v", resp)
+	}
+}
+
+// chooseOption picks value in the select matched by sel, as a person does (a change event).
+func chooseOption(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Focus(chromedp.CSS(sel)), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(s => { s.value = %q; s.dispatchEvent(new Event('input', { bubbles: true })); s.dispatchEvent(new Event('change', { bubbles: true })); })(document.querySelector(%q))`,
+		value, sel)))
+}
 
 // An operator changes its own password in Security: mistakes show at their
 // fields; afterwards this console goes on with the new session, the old
