@@ -137,9 +137,10 @@ type ComplexityRoot struct {
 	}
 
 	CompleteOperatorSetupPayload struct {
-		Operator   func(childComplexity int) int
-		Token      func(childComplexity int) int
-		UserErrors func(childComplexity int) int
+		MustEnrollMfa func(childComplexity int) int
+		Operator      func(childComplexity int) int
+		Token         func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	ConfirmTotpPayload struct {
@@ -791,6 +792,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
 
+	case "CompleteOperatorSetupPayload.mustEnrollMfa":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.MustEnrollMfa == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.MustEnrollMfa(childComplexity), true
 	case "CompleteOperatorSetupPayload.operator":
 		if e.ComplexityRoot.CompleteOperatorSetupPayload.Operator == nil {
 			break
@@ -3431,6 +3438,8 @@ input CompleteOperatorSetupInput {
 type CompleteOperatorSetupPayload {
   "The session token of the operator, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
   token: String
+  "True when the domain requires a second factor: the session may only set one up (` + "`" + `enrollTotp` + "`" + `, ` + "`" + `confirmTotp` + "`" + `)."
+  mustEnrollMfa: Boolean!
   "The operator; null on failure."
   operator: Operator
   "Why the setup failed, if it did."
@@ -3710,6 +3719,8 @@ func (ec *executionContext) childFields_CompleteOperatorSetupPayload(ctx context
 	switch field.Name {
 	case "token":
 		return ec.fieldContext_CompleteOperatorSetupPayload_token(ctx, field)
+	case "mustEnrollMfa":
+		return ec.fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(ctx, field)
 	case "operator":
 		return ec.fieldContext_CompleteOperatorSetupPayload_operator(ctx, field)
 	case "userErrors":

@@ -133,6 +133,29 @@ func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_token(_ co
 	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _CompleteOperatorSetupPayload_mustEnrollMfa(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MustEnrollMfa, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CompleteOperatorSetupPayload_operator(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -954,6 +977,11 @@ func (ec *executionContext) _CompleteOperatorSetupPayload(ctx context.Context, s
 		case "token":
 			out.Values[i] = ec._CompleteOperatorSetupPayload_token(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mustEnrollMfa":
+			out.Values[i] = ec._CompleteOperatorSetupPayload_mustEnrollMfa(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "operator":

@@ -32,7 +32,7 @@ func (r *mutationResolver) CompleteOperatorSetup(ctx context.Context, input mode
 		ues, err := userErrors(err)
 		return &model.CompleteOperatorSetupPayload{UserErrors: ues}, err
 	}
-	token, _, err := r.SessionService.OperatorSignIn(ctx, o, false)
+	token, scope, err := r.SessionService.OperatorSignIn(ctx, o, false)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (r *mutationResolver) CompleteOperatorSetup(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
-	return &model.CompleteOperatorSetupPayload{Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
+	return &model.CompleteOperatorSetupPayload{Token: &token, Operator: node, MustEnrollMfa: scope == sessions.ScopeMFAEnroll, UserErrors: []model.UserError{}}, nil
 }
 
 // ReissueOperatorSetup is the resolver for the reissueOperatorSetup field.

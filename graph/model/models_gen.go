@@ -224,6 +224,8 @@ type CompleteOperatorSetupInput struct {
 type CompleteOperatorSetupPayload struct {
 	// The session token of the operator, to send as `Authorization: Bearer <token>`; null on failure.
 	Token *string `json:"token,omitempty"`
+	// True when the domain requires a second factor: the session may only set one up (`enrollTotp`, `confirmTotp`).
+	MustEnrollMfa bool `json:"mustEnrollMfa"`
 	// The operator; null on failure.
 	Operator *Operator `json:"operator,omitempty"`
 	// Why the setup failed, if it did.
