@@ -10,9 +10,10 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// The console's Team and Security sections, the way operators use them: an
-// ADMIN invites a person who sets a password with the link and disables an
-// operator who is signed in elsewhere; an operator changes its own password.
+// The console's Team, Audit log and Security sections, the way operators use
+// them: an ADMIN invites a person who sets a password with the link, disables
+// an operator who is signed in elsewhere, reads and filters the audit log; an
+// operator changes its own password; SUPPORT on a phone sees only its own.
 
 const (
 	setupInvalidMessage = "This link is used, expired or wrong: ask an admin for a new one."
@@ -52,7 +53,7 @@ func TestBrowserTeamInviteAndSetup(t *testing.T) {
 	b := newBrowser(t)
 	admin := b.newPage("admin")
 	admin.consoleSignIn(f.URL(), "admin@demo.test")
-	if links := eval[string](admin, navLinks); links != "Customers,Team,Security" {
+	if links := eval[string](admin, navLinks); links != "Customers,Team,Audit log,Security" {
 		t.Errorf("an ADMIN's navigation: %q", links)
 	}
 	admin.openTeam()
@@ -165,7 +166,7 @@ func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
 		waitFor(`document.querySelector('#status').textContent === 'Olga Other is ADMIN now.'`),
 		waitFor(fmt.Sprintf(`document.querySelector(%q).value === 'ADMIN'`, roleSelect)))
 	olga.do("olga sees the admin's sections after a reload", chromedp.Reload(), visible("#search"),
-		waitFor(navLinks+` === 'Customers,Team,Security'`))
+		waitFor(navLinks+` === 'Customers,Team,Audit log,Security'`))
 	admin.do("make support", chooseOption(roleSelect, "SUPPORT"), visible("#team-dialog"),
 		waitFor(`document.querySelector('#team-dialog-explanation').textContent.includes('signed out everywhere at once')`),
 		click("#team-confirm"), waitFor(`!document.querySelector('#team-dialog').open`),
@@ -231,6 +232,83 @@ func chooseOption(sel, value string) chromedp.Action[chromedp.Void] {
 		value, sel)))
 }
 
+// The audit log shows what was done, newest first; filtering by action and by
+// operator narrows it, a customer's entries link to the customer, and the
+// customer's details open its own log.
+func TestBrowserAuditLogFilters(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, "admin@demo.test")
+	for _, s := range []string{"DISABLED", "ACTIVE"} {
+		if resp := f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": s, "reason": "audit check " + s}); dig(resp.Data, "setAccountStatus", "changed") != true {
+			t.Fatalf("set status %s: %+v", s, resp)
+		}
+	}
+	support := f.login(t, "support@demo.test")
+	if resp := f.post(t, support, resetMutation, map[string]any{"id": f.customerID(), "pw": "violet-harbor-canyon-93", "confirm": "violet-harbor-canyon-93", "require": false}); len(resp.Errors) > 0 {
+		t.Fatalf("reset: %+v", resp)
+	}
+
+	console := newBrowser(t).newPage("admin")
+	console.consoleSignIn(f.URL(), "admin@demo.test")
+	actions := `[...document.querySelectorAll('#audit-entries li')].map(li => li.dataset.action)`
+	console.do("audit log", click("#nav-audit"), visible("#audit"),
+		waitFor(`location.hash === '#audit'`),
+		waitFor(`document.querySelectorAll('#audit-entries li').length > 3`), waitFor(labelled))
+	got := eval[[]string](console, actions)
+	// Newest first: the reset, the enabling, the disabling.
+	if i, j, k := indexOf(got, "authn_password_reset"), indexOf(got, "user_enabled"), indexOf(got, "user_disabled"); i < 0 || j < 0 || k < 0 || !(i < j && j < k) {
+		t.Errorf("the audit log's actions: %v, want the reset, then the enabling, then the disabling", got)
+	}
+	disabled := `document.querySelector('#audit-entries li[data-action="user_disabled"]')`
+	text := eval[string](console, disabled+`.textContent`)
+	for _, want := range []string{"Account disabled", "user_disabled", "By Ada Admin", "On Casey Customer", "Reason: audit check DISABLED"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the disabling's entry %q lacks %q", text, want)
+		}
+	}
+	if text := eval[string](console, `document.querySelector('#audit-entries li[data-action="authn_password_reset"]').textContent`); !strings.Contains(text, "By Sam Support") {
+		t.Errorf("the reset's entry %q does not name Sam Support", text)
+	}
+
+	console.do("filter by action", fill("#audit-action", "user_disabled"), click(`#audit-filters button[type=submit]`),
+		waitFor(actions+`.join() === 'user_disabled'`),
+		waitFor(`document.querySelector('#audit-count').textContent === '1 entry, newest first'`))
+	console.do("no match", fill("#audit-action", "nothing_like_this"), chromedp.KeyEvent("\r"),
+		waitFor(`document.querySelector('#audit-count').textContent === 'No entries match.'`))
+	console.do("filter by operator", fill("#audit-action", ""),
+		waitFor(`document.querySelectorAll('#audit-operator option').length === 3`),
+		chromedp.Evaluate[chromedp.Void](`(s => { s.value = [...s.options].find(o => o.text.startsWith('Sam Support')).value; s.dispatchEvent(new Event('change')); })(document.querySelector('#audit-operator'))`),
+		waitFor(actions+`.length > 0 && `+actions+`.every(a => a === 'authn_password_reset' || a === 'authn_login_success')`),
+		waitFor(`[...document.querySelectorAll('#audit-entries li')].every(li => li.textContent.includes('By Sam Support'))`))
+
+	console.do("the customer's link", chromedp.Evaluate[chromedp.Void](`document.querySelector('#audit-operator').value = ''`),
+		click(`#audit-filters button[type=submit]`),
+		waitFor(disabled+` !== null`),
+		click(`#audit-entries li[data-action="user_disabled"] a[data-customer]`),
+		visible("#customers"), waitFor(`location.hash === '#customers'`),
+		waitFor(fmt.Sprintf(`document.querySelector('#details-name')?.textContent === %q`, caseyName)),
+		waitFor(`document.activeElement.id === 'details'`))
+
+	// From the customer's details, its own log.
+	console.do("the customer's log", click("#details-audit"), visible("#audit"),
+		waitFor(fmt.Sprintf(`document.querySelector('#audit-customer-name').textContent === %q`, caseyName)),
+		waitFor(`document.querySelectorAll('#audit-entries li').length >= 3`),
+		waitFor(fmt.Sprintf(`[...document.querySelectorAll('#audit-entries li')].every(li => li.querySelector('a[data-customer=%q]'))`, f.customerID())))
+	console.do("every customer again", click("#audit-customer-clear"),
+		waitFor(`document.querySelector('#audit-customer').hidden`),
+		waitFor(`document.querySelectorAll('#audit-entries li').length > 3`))
+	console.checkNoLeakedValues("#audit-entries")
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
 // An operator changes its own password in Security: mistakes show at their
 // fields; afterwards this console goes on with the new session, the old
 // password no longer signs in and the new one does.
@@ -288,4 +366,39 @@ func TestBrowserSecurityChangePassword(t *testing.T) {
 		waitFor(`document.querySelector('#search').offsetParent === null`))
 	console.do("new password signs in", fill("#sign-in-password", next), click(`#sign-in-form button[type=submit]`), visible("#search"),
 		waitFor(`location.hash === '#customers'`))
+}
+
+// SUPPORT on a phone: no Team and no Audit log, not even by address, and
+// every section fits the screen; an ADMIN's Team and Audit log fit it too.
+func TestBrowserTeamHiddenFromSupportOnAPhone(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1))
+	support := b.newPage("support")
+	support.do("phone size", phone)
+	support.consoleSignIn(f.URL(), "support@demo.test")
+	if links := eval[string](support, navLinks); links != "Customers,Security" {
+		t.Errorf("SUPPORT's navigation: %q", links)
+	}
+	if n := eval[int](support, `document.querySelectorAll('#nav-team, #nav-audit, #details-audit').length`); n != 0 {
+		t.Errorf("SUPPORT's page holds %d Team or Audit log links", n)
+	}
+	support.do("customers fit", waitFor(noOverflow), waitFor(labelled))
+	support.selectCustomer("casey", caseyName)
+	support.do("details fit", waitFor(noOverflow), waitFor(`document.querySelector('#details-audit') === null`))
+	hidden := waitFor(`location.hash === '#customers' && document.querySelector('#team').hidden && document.querySelector('#audit').hidden`)
+	support.do("no team by address", chromedp.Evaluate[chromedp.Void](`location.hash = '#team'`), hidden, visible("#search"))
+	support.do("no audit log by address", chromedp.Navigate("about:blank"), chromedp.Navigate(f.URL()+"/console#audit"), visible("#search"), hidden)
+	support.do("security by keyboard", chromedp.Focus(chromedp.CSS("#nav-security")), chromedp.KeyEvent("\r"),
+		visible("#password-form"), waitFor(`document.activeElement.id === 'security-title'`), waitFor(noOverflow), waitFor(labelled))
+
+	admin := b.newPage("admin")
+	admin.do("phone size", phone)
+	admin.consoleSignIn(f.URL(), "admin@demo.test")
+	admin.do("nav fits", waitFor(noOverflow))
+	admin.openTeam()
+	admin.do("team fits", waitFor(noOverflow), waitFor(labelled))
+	admin.do("invite fits", click("#invite"), visible("#invite-dialog"), waitFor(noOverflow), chromedp.KeyEvent(kb.Escape))
+	admin.do("audit fits", click("#nav-audit"), waitFor(`document.querySelectorAll('#audit-entries li').length > 0`),
+		waitFor(noOverflow), waitFor(labelled))
 }

@@ -1,5 +1,5 @@
 // The operator console: sign-in (and the first one, from a setup link), the Customers screen, new
-// customers and the actions on one, the team and the operator's own password.
+// customers and the actions on one, the team, the audit log and the operator's own password.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
@@ -62,6 +62,10 @@ function signOut(message = '', isError = false) {
   state.customers = [];
   state.selected = null;
   team.operators = [];
+  audit.entries = [];
+  audit.customer = null;
+  audit.names.clear();
+  audit.operatorsLoaded = false;
   sessionStorage.removeItem(TOKEN_KEY);
   $('nav').hidden = true;
   $('nav').replaceChildren();
@@ -69,7 +73,11 @@ function signOut(message = '', isError = false) {
   $('operators').replaceChildren();
   $('team-count').textContent = '';
   $('team-more').hidden = true;
-  for (const form of [$('password-form'), $('setup-form')]) form.reset();
+  $('audit-entries').replaceChildren();
+  $('audit-count').textContent = '';
+  $('audit-more').hidden = true;
+  $('audit-operator').replaceChildren(h('option', { value: '' }, 'Everyone'));
+  for (const form of [$('audit-filters'), $('password-form'), $('setup-form')]) form.reset();
   $('search').value = '';
   $('results').replaceChildren();
   $('result-count').textContent = '';
@@ -107,6 +115,7 @@ async function enter() {
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
   $('who').hidden = false;
   $('new-customer').hidden = !can('EDIT_CUSTOMER');
+  $('audit-operator-field').hidden = !can('MANAGE_OPERATORS');
   renderNav();
   go(location.hash.slice(1), { replace: true, focus: false });
   if (!$('customers').hidden) $('search').focus();
@@ -120,6 +129,7 @@ async function enter() {
 const SECTIONS = [
   { id: 'customers', label: 'Customers' },
   { id: 'team', label: 'Team', permission: 'MANAGE_OPERATORS', open: () => loadOperators() },
+  { id: 'audit', label: 'Audit log', permission: 'VIEW_AUDIT_LOG', open: () => openAudit() },
   { id: 'security', label: 'Security', open: () => { clearErrors($('password-form')); } },
 ];
 const allowedSections = () => SECTIONS.filter((s) => !s.permission || can(s.permission));
@@ -277,6 +287,10 @@ function renderDetails() {
       ? h('ul', { class: 'plain', id: 'details-activity' }, c.activity.map((a) => h('li', {},
         `${formatTime(a.at)}: ${activityLabel(a.action)}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`)))
       : h('p', { class: 'hint' }, 'Nothing yet.'),
+    can('VIEW_AUDIT_LOG') && h('p', { class: 'spaced' }, h('a', {
+      href: '#audit', id: 'details-audit', 'aria-describedby': 'details-name',
+      onclick: (event) => { event.preventDefault(); auditOf(c); },
+    }, 'Audit log')),
   ].filter(Boolean));
   if (focused) $(focused)?.focus(); // a refresh keeps the keyboard where it was
 }
@@ -949,6 +963,155 @@ $('link-copy').addEventListener('click', async () => {
   }
   $('link-copied').textContent = copied ? 'Copied.' : 'Select the link and copy it with Ctrl+C.';
 });
+
+// ---- Audit log ----
+
+const AUDIT_ACTIONS = {
+  authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_login_lock: 'Sign-ins paused after failures',
+  authn_logout: 'Signed out', authn_password_change: 'Password changed', authn_password_reset: 'Password reset',
+  user_created: 'Account created', user_updated: 'Account changed', user_disabled: 'Account disabled',
+  user_enabled: 'Account enabled', user_deleted: 'Account deleted', users_imported: 'Customers imported',
+  users_exported: 'Customers exported', device_updated: 'Device changed', assist_started: 'Remote assistance started',
+  assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+  authz_fail: 'Refused: not allowed', excess_rate_limit_exceeded: 'Refused: too many requests',
+};
+$('audit-actions').replaceChildren(...Object.entries(AUDIT_ACTIONS).map(([value, label]) => h('option', { value }, label)));
+
+const audit = {
+  entries: [], endCursor: null, latest: 0,
+  customer: null, // { id, name } when the log is filtered by a customer
+  names: new Map(), // global id -> name (null: no longer exists)
+  operatorsLoaded: false,
+};
+
+$('audit-filters').addEventListener('submit', (event) => { event.preventDefault(); loadAudit(); });
+$('audit-operator').addEventListener('change', () => loadAudit());
+$('audit-customer-clear').addEventListener('click', () => {
+  audit.customer = null;
+  loadAudit();
+  $('audit-action').focus();
+});
+$('audit-more').addEventListener('click', () => loadAudit({ more: true }));
+
+/** The audit log of one customer, opened from its details. */
+function auditOf(customer) {
+  audit.customer = { id: customer.id, name: fullName(customer) };
+  $('audit-filters').reset();
+  go('audit');
+}
+
+async function openAudit() {
+  if (can('MANAGE_OPERATORS') && !audit.operatorsLoaded) {
+    audit.operatorsLoaded = true;
+    try {
+      const data = await call(`{ operators(first: 100) { edges { node { id name email } } } }`);
+      const operators = data.operators.edges.map((e) => e.node);
+      for (const o of operators) audit.names.set(o.id, o.name);
+      $('audit-operator').append(...operators.map((o) => h('option', { value: o.id }, `${o.name} (${o.email})`)));
+    } catch {
+      audit.operatorsLoaded = false;
+    }
+  }
+  await loadAudit();
+}
+
+async function loadAudit({ more = false } = {}) {
+  const id = ++audit.latest;
+  $('audit-customer').hidden = !audit.customer;
+  $('audit-customer-name').textContent = audit.customer?.name || '';
+  $('audit-more').disabled = true;
+  try {
+    const data = await call(`query($customerId: ID, $operatorId: ID, $action: String, $first: Int, $after: String) {
+      auditLog(customerId: $customerId, operatorId: $operatorId, action: $action, first: $first, after: $after) {
+        edges { node { id at actorType actorId actingFor action targetType targetId reason outcome } }
+        pageInfo { hasNextPage endCursor } } }`, {
+      customerId: audit.customer?.id || null,
+      operatorId: $('audit-operator').value || null,
+      action: $('audit-action').value.trim() || null,
+      first: PAGE_SIZE,
+      after: more ? audit.endCursor : null,
+    });
+    if (id !== audit.latest) return;
+    const page = data.auditLog;
+    const found = page.edges.map((e) => e.node);
+    await learnNames(found.flatMap((e) => [e.actorId, e.actingFor, NAMED_TARGETS.has(e.targetType) && e.targetId]));
+    if (id !== audit.latest) return;
+    audit.entries = (more ? audit.entries : []).concat(found);
+    audit.endCursor = page.pageInfo.endCursor;
+    $('audit-more').hidden = !page.pageInfo.hasNextPage;
+    const n = audit.entries.length;
+    $('audit-count').textContent = n === 0 ? 'No entries match.'
+      : `${n} entr${n === 1 ? 'y' : 'ies'}, newest first${page.pageInfo.hasNextPage ? '; more below' : ''}`;
+    $('audit-entries').replaceChildren(...audit.entries.map(entryRow));
+  } catch (err) {
+    if (id === audit.latest) $('audit-count').textContent = err.message;
+  } finally {
+    if (id === audit.latest) $('audit-more').disabled = false;
+  }
+}
+
+const NAMED_TARGETS = new Set(['customer', 'operator', 'device']);
+const MAX_LOOKUPS = 9; // node fields per request: the API takes at most 10 root fields
+
+/** Looks up the names of the customers, operators and devices an audit page mentions. */
+async function learnNames(ids) {
+  const unknown = [...new Set(ids.filter((id) => id && !audit.names.has(id)))];
+  for (let i = 0; i < unknown.length; i += MAX_LOOKUPS) {
+    const chunk = unknown.slice(i, i + MAX_LOOKUPS);
+    const query = `query(${chunk.map((_, j) => `$id${j}: ID!`).join(', ')}) {
+      ${chunk.map((_, j) => `n${j}: node(id: $id${j}) { ... on Customer { firstName lastName } ... on Operator { name } ... on Device { name } }`).join('\n')} }`;
+    try {
+      const data = await call(query, Object.fromEntries(chunk.map((id, j) => [`id${j}`, id])));
+      chunk.forEach((id, j) => {
+        const node = data[`n${j}`];
+        audit.names.set(id, node ? node.name || `${node.firstName} ${node.lastName}` : null);
+      });
+    } catch { /* the entries show without names */ }
+  }
+}
+
+/** A customer's name, as a link to its details. */
+function customerLink(id) {
+  const name = audit.names.get(id);
+  if (name === null) return 'a deleted customer';
+  return h('a', {
+    href: '#customers', 'data-customer': id,
+    onclick: (event) => { event.preventDefault(); go('customers', { focus: false }); select(id); },
+  }, name || 'a customer');
+}
+
+function actorOf(e) {
+  switch (e.actorType) {
+    case 'operator': return audit.names.get(e.actorId) || 'an operator';
+    case 'customer': return e.actorId ? customerLink(e.actorId) : 'the customer';
+    case 'anonymous': return 'someone not signed in';
+    case 'system': return 'the service';
+    default: return e.actorType;
+  }
+}
+
+function targetOf(e) {
+  switch (e.targetType) {
+    case 'customer': return e.targetId ? customerLink(e.targetId) : 'a customer';
+    case 'operator': return `operator ${audit.names.get(e.targetId) || ''}`.trim();
+    case 'device': return `device ${audit.names.get(e.targetId) || ''}`.trim();
+    case 'operation': return `operation ${e.targetId || ''}`.trim();
+    case 'domain': return 'the company';
+    default: return [e.targetType, e.targetId].filter(Boolean).join(' ');
+  }
+}
+
+function entryRow(e) {
+  return h('li', { class: 'card entry', 'data-action': e.action },
+    h('p', { class: 'entry-head' },
+      h('time', { datetime: e.at }, formatTime(e.at)), ' ',
+      h('strong', {}, AUDIT_ACTIONS[e.action] || e.action), ' ',
+      h('code', {}, e.action),
+      e.outcome === 'failure' && h('span', { class: 'badge disabled' }, 'Failed')),
+    h('p', {}, 'By ', actorOf(e), e.actingFor && [' as ', customerLink(e.actingFor), ' (remote assistance)']),
+    h('p', {}, 'On ', targetOf(e)),
+    e.reason && h('p', { class: 'reason' }, `Reason: ${e.reason}`));
+}
 
 // ---- Security: the operator's own password ----
 
