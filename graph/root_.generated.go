@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/iotconsole/bff/graph/model"
@@ -334,7 +335,7 @@ type ComplexityRoot struct {
 	Query struct {
 		AssistSessions func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
 		Assistance     func(childComplexity int) int
-		AuditLog       func(childComplexity int, customerID *string, operatorID *string, action *string, first *int, after *string) int
+		AuditLog       func(childComplexity int, customerID *string, operatorID *string, action *string, since *time.Time, until *time.Time, first *int, after *string) int
 		Customer       func(childComplexity int, id string) int
 		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
 		Domain         func(childComplexity int) int
@@ -1711,7 +1712,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["customerId"].(*string), args["operatorId"].(*string), args["action"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["customerId"].(*string), args["operatorId"].(*string), args["action"].(*string), args["since"].(*time.Time), args["until"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -2339,6 +2340,10 @@ type EndAssistPayload {
     operatorId: ID
     "Only this action, e.g. ` + "`" + `user_disabled` + "`" + `."
     action: String
+    "Only entries at or after this time."
+    since: Time
+    "Only entries before this time."
+    until: Time
     "Page size, 1 to 100."
     first: Int = 50
     "The ` + "`" + `endCursor` + "`" + ` of the previous page."

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/audit"
@@ -30,12 +31,18 @@ func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, fi
 }
 
 // AuditLog is the resolver for the auditLog field.
-func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operatorID *string, action *string, first *int, after *string) (*model.AuditLogConnection, error) {
+func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operatorID *string, action *string, since *time.Time, until *time.Time, first *int, after *string) (*model.AuditLogConnection, error) {
 	p, err := r.operator(ctx, operators.PermViewAuditLog)
 	if err != nil {
 		return nil, err
 	}
 	q := audit.Query{DomainID: p.DomainID, Action: deref(action)}
+	if since != nil {
+		q.Since = *since
+	}
+	if until != nil {
+		q.Until = *until
+	}
 	empty := &model.AuditLogConnection{Edges: []model.AuditLogEdge{}, PageInfo: &model.PageInfo{}}
 	if customerID != nil {
 		if q.CustomerID, err = idOf(typeCustomer, *customerID); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/customers"
@@ -30,7 +32,7 @@ func setListComplexity(c *graph.ComplexityRoot) {
 	c.Query.AssistSessions = func(child int, _ *string, _ *model.AssistState, first *int, _ *string) int {
 		return listCost(child, first, 20)
 	}
-	c.Query.AuditLog = func(child int, _, _, _ *string, first *int, _ *string) int {
+	c.Query.AuditLog = func(child int, _, _, _ *string, _, _ *time.Time, first *int, _ *string) int {
 		return listCost(child, first, 50)
 	}
 	c.Customer.Activity = func(child int, first *int, _ *string) int { return listCost(child, first, 20) }

@@ -235,6 +235,17 @@ func TestTeamAdministration(t *testing.T) {
 			if actions["user_created"] != 1 || actions["user_updated"] < 3 {
 				t.Errorf("the admin's audit entries: %v (%+v)", actions, resp.Errors)
 			}
+			// The time filters: since is inclusive, until exclusive.
+			count := func(since, until time.Time) int {
+				resp := s.post(t, admin, `query($id: ID, $since: Time, $until: Time) { auditLog(operatorId: $id, since: $since, until: $until, first: 100) { edges { node { at } } } }`,
+					map[string]any{"id": adminID, "since": since.Format(time.RFC3339Nano), "until": until.Format(time.RFC3339Nano)})
+				edges, _ := dig(resp.Data, "auditLog", "edges").([]any)
+				return len(edges)
+			}
+			now := s.clock.Now()
+			if all, none, later := count(now.Add(-time.Hour), now.Add(time.Hour)), count(now.Add(-time.Hour), now.Add(-time.Minute)), count(now.Add(time.Minute), now.Add(time.Hour)); all != len(edges) || none != 0 || later != 0 {
+				t.Errorf("auditLog by time: %d in the hour around now (want %d), %d before, %d after", all, len(edges), none, later)
+			}
 		})
 	}
 }

@@ -124,10 +124,12 @@ type Record struct {
 // Query selects audit records of a domain, newest first.
 type Query struct {
 	DomainID   string
-	CustomerID string  // records about the customer or done as the customer ("" for any)
-	ActorID    string  // records by this actor ("" for any)
-	Action     string  // "" for any
-	Before     *Cursor // continue after this position
+	CustomerID string    // records about the customer or done as the customer ("" for any)
+	ActorID    string    // records by this actor ("" for any)
+	Action     string    // "" for any
+	Since      time.Time // records at or after it (zero for any)
+	Until      time.Time // records before it (zero for any)
+	Before     *Cursor   // continue after this position
 	Limit      int
 }
 

@@ -111,6 +111,12 @@ func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 	if q.Action != "" {
 		and = append(and, bson.D{{Key: "action", Value: q.Action}})
 	}
+	if !q.Since.IsZero() {
+		and = append(and, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: q.Since}}}})
+	}
+	if !q.Until.IsZero() {
+		and = append(and, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: q.Until}}}})
+	}
 	if b := q.Before; b != nil {
 		and = append(and, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: b.At}}}},

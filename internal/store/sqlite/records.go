@@ -113,6 +113,12 @@ func (s *Store) FindAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 	if q.Action != "" {
 		where, args = where+` AND action = ?`, append(args, q.Action)
 	}
+	if !q.Since.IsZero() {
+		where, args = where+` AND at >= ?`, append(args, millis(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where, args = where+` AND at < ?`, append(args, millis(q.Until))
+	}
 	if q.Before != nil {
 		where, args = where+` AND (at, id) < (?, ?)`, append(args, millis(q.Before.At), q.Before.ID)
 	}
