@@ -7,7 +7,7 @@ import (
 
 func TestGrantTable(t *testing.T) {
 	supportGrants := []Permission{PermSearchCustomers, PermViewCustomer, PermResetPassword, PermRemoteAssist, PermEditCustomer}
-	adminOnly := []Permission{PermSetAccountStatus, PermViewAuditLog, PermManageOperators, PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer}
+	adminOnly := []Permission{PermSetAccountStatus, PermViewAuditLog, PermManageOperators, PermEndAnyAssist, PermUsePlayground, PermDeleteCustomer, PermManageDomain}
 	tests := []struct {
 		perm           Permission
 		support, admin bool
@@ -23,6 +23,7 @@ func TestGrantTable(t *testing.T) {
 		{PermEndAnyAssist, false, true},
 		{PermUsePlayground, false, true},
 		{PermDeleteCustomer, false, true},
+		{PermManageDomain, false, true},
 		{"ROOT_SHELL", false, false}, // deny by default
 		{"search_customers", false, false},
 		{"", false, false},
