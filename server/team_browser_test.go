@@ -53,7 +53,7 @@ func TestBrowserTeamInviteAndSetup(t *testing.T) {
 	b := newBrowser(t)
 	admin := b.newPage("admin")
 	admin.consoleSignIn(f.URL(), "admin@demo.test")
-	if links := eval[string](admin, navLinks); links != "Customers,Team,Audit log,Security" {
+	if links := eval[string](admin, navLinks); links != "Customers,Team,Audit log,Settings,Security" {
 		t.Errorf("an ADMIN's navigation: %q", links)
 	}
 	admin.openTeam()
@@ -138,7 +138,8 @@ func TestBrowserTeamInviteAndSetup(t *testing.T) {
 }
 
 // An operator signed in elsewhere is signed out the moment an ADMIN disables
-// it, and told why; lowering a role ends its session too; enabled again, it
+// it, and told why, and the customer's dashboard it was assisting in is
+// signed out too; lowering a role ends its session too; enabled again, it
 // signs in. A reissued setup link is shown once, and the old password stops.
 func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
 	f := newAccountFixture(t, nil)
@@ -166,7 +167,7 @@ func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
 		waitFor(`document.querySelector('#status').textContent === 'Olga Other is ADMIN now.'`),
 		waitFor(fmt.Sprintf(`document.querySelector(%q).value === 'ADMIN'`, roleSelect)))
 	olga.do("olga sees the admin's sections after a reload", chromedp.Reload(), visible("#search"),
-		waitFor(navLinks+` === 'Customers,Team,Audit log,Security'`))
+		waitFor(navLinks+` === 'Customers,Team,Audit log,Settings,Security'`))
 	admin.do("make support", chooseOption(roleSelect, "SUPPORT"), visible("#team-dialog"),
 		waitFor(`document.querySelector('#team-dialog-explanation').textContent.includes('signed out everywhere at once')`),
 		click("#team-confirm"), waitFor(`!document.querySelector('#team-dialog').open`),
@@ -177,6 +178,12 @@ func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
 	if links := eval[string](olga, navLinks); links != "Customers,Security" {
 		t.Errorf("Olga's navigation after the demotion: %q", links)
 	}
+	// Olga assists Casey: the customer's dashboard opens in a tab of hers.
+	olga.selectCustomer("casey", caseyName)
+	olga.do("open assist dialog", click("#assist-action"), visible("#assist-dialog"))
+	assisted := olga.openedTab("start assist", "assisted", fill("#assist-reason", "router check"), click(`#assist-form button[type=submit]`))
+	assisted.do("assisting", visible("#assist-banner"), visible("#devices form"),
+		waitFor(`document.querySelector('#assist-operator').textContent === 'Olga Other'`))
 
 	admin.do("disable dialog", click(status), visible("#team-dialog"),
 		waitFor(`document.querySelector('#team-dialog-title').textContent === 'Disable Olga Other?'`),
@@ -202,6 +209,10 @@ func TestBrowserTeamDisableSignsTheOperatorOut(t *testing.T) {
 		waitFor(`document.querySelector('#sign-in-notice').classList.contains('error')`),
 		waitFor(`sessionStorage.getItem('bff.console.token') === null`),
 		waitFor(`document.querySelectorAll('#results li').length === 0 && document.querySelector('#nav').hidden`))
+	// Her assistance ends with her: the customer's tab she had open is signed out.
+	assisted.do("the assist tab is signed out", waitFor(`document.querySelector('#notice').textContent.includes('assistance has ended')`),
+		waitFor(`document.querySelectorAll('#devices form').length === 0 && document.querySelector('#assist-banner').hidden`),
+		waitFor(`sessionStorage.getItem('bff.dashboard.token') === null`))
 	olga.do("her next sign-in is refused", signIn("olga@demo.test", newOperatorPassword),
 		waitFor(`document.querySelector('#sign-in-form .form-error').textContent === 'This operator account is disabled. Ask an ADMIN of your team.'`),
 		waitFor(`document.querySelector('#search').offsetParent === null`))
@@ -232,9 +243,9 @@ func chooseOption(sel, value string) chromedp.Action[chromedp.Void] {
 		value, sel)))
 }
 
-// The audit log shows what was done, newest first; filtering by action and by
-// operator narrows it, a customer's entries link to the customer, and the
-// customer's details open its own log.
+// The audit log shows what was done, newest first; filtering by action, by
+// dates and by operator narrows it, a customer's entries link to the
+// customer, and the customer's details open its own log.
 func TestBrowserAuditLogFilters(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	admin := f.login(t, "admin@demo.test")
@@ -275,7 +286,18 @@ func TestBrowserAuditLogFilters(t *testing.T) {
 		waitFor(`document.querySelector('#audit-count').textContent === '1 entry, newest first'`))
 	console.do("no match", fill("#audit-action", "nothing_like_this"), chromedp.KeyEvent("\r"),
 		waitFor(`document.querySelector('#audit-count').textContent === 'No entries match.'`))
-	console.do("filter by operator", fill("#audit-action", ""),
+	setDates := func(from, to string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#audit-from').value = %q; document.querySelector('#audit-to').value = %q`, from, to))
+	}
+	console.do("dates out of order", fill("#audit-action", ""), setDates("2001-01-02", "2001-01-01"), click(`#audit-filters button[type=submit]`),
+		waitFor(`document.querySelector('#audit-to').getAttribute('aria-invalid') === 'true' && document.querySelector('#audit-to-error').textContent !== ''`),
+		waitFor(`document.activeElement.id === 'audit-to'`))
+	console.do("long ago", setDates("", "2001-01-01"), click(`#audit-filters button[type=submit]`),
+		waitFor(`document.querySelector('#audit-count').textContent === 'No entries match.'`),
+		waitFor(`document.querySelector('#audit-to').getAttribute('aria-invalid') === null`))
+	console.do("these years", setDates("2001-01-01", "2999-12-31"), click(`#audit-filters button[type=submit]`),
+		waitFor(`document.querySelectorAll('#audit-entries li').length > 3`))
+	console.do("filter by operator", setDates("", ""), fill("#audit-action", ""),
 		waitFor(`document.querySelectorAll('#audit-operator option').length === 3`),
 		chromedp.Evaluate[chromedp.Void](`(s => { s.value = [...s.options].find(o => o.text.startsWith('Sam Support')).value; s.dispatchEvent(new Event('change')); })(document.querySelector('#audit-operator'))`),
 		waitFor(actions+`.length > 0 && `+actions+`.every(a => a === 'authn_password_reset' || a === 'authn_login_success')`),

@@ -1,5 +1,6 @@
-// The operator console: sign-in (and the first one, from a setup link), the Customers screen, new
-// customers and the actions on one, the team, the audit log and the operator's own password.
+// The operator console: sign-in (with a second factor, and the first one, from a setup link), the
+// Customers screen, new customers and the actions on one, the team, the audit log, the domain's
+// settings and the operator's own password and authenticator app.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
@@ -26,6 +27,7 @@ const state = {
   unsubscribe: null,
   renewal: null, // a password change in flight: it brings a new token
   resubscribe: null, // the timer that opens the live updates again
+  enrolOnly: false, // the session may only set up a second factor
 };
 
 const fullName = (c) => `${c.firstName} ${c.lastName}`;
@@ -59,6 +61,8 @@ function signOut(message = '', isError = false) {
   state.resubscribe = null;
   state.token = '';
   state.operator = null;
+  state.enrolOnly = false;
+  challenge = '';
   state.customers = [];
   state.selected = null;
   team.operators = [];
@@ -77,7 +81,8 @@ function signOut(message = '', isError = false) {
   $('audit-count').textContent = '';
   $('audit-more').hidden = true;
   $('audit-operator').replaceChildren(h('option', { value: '' }, 'Everyone'));
-  for (const form of [$('audit-filters'), $('password-form'), $('setup-form')]) form.reset();
+  for (const form of [$('audit-filters'), $('password-form'), $('setup-form'), $('mfa-form'), $('settings-form')]) form.reset();
+  resetTotp();
   $('search').value = '';
   $('results').replaceChildren();
   $('result-count').textContent = '';
@@ -96,24 +101,86 @@ function signOut(message = '', isError = false) {
 }
 
 handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
-  operatorLogin(input: $input) { token userErrors { field message code } } }`, async (payload, input) => {
-  keepToken(payload.token);
+  operatorLogin(input: $input) { token mfaRequired challenge mustEnrollMfa userErrors { field message code } } }`, async (payload, input) => {
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('sign-in-notice').textContent = '';
-  await enter();
+  if (payload.mfaRequired) return askCode(payload.challenge);
+  keepToken(payload.token);
+  await enter({ enrol: payload.mustEnrollMfa });
 }, { ACCOUNT_DISABLED: 'This operator account is disabled. Ask an ADMIN of your team.' });
+
+// ---- Second step of the sign-in: a code of the authenticator app ----
+
+let challenge = ''; // what operatorLogin gave for the code, kept only in memory
+const CODE_ERRORS = {
+  INVALID_CODE: 'This code is not right. Type the 6 digits your authenticator app shows now, or one of your recovery codes.',
+  INVALID_CHALLENGE: 'Your sign-in has expired. Start it again: your password, then a new code.',
+  RATE_LIMITED: 'Too many wrong codes. Wait a minute, then try again with the code your app shows then.',
+  WRONG_PASSWORD: 'This is not your password.',
+};
+const plainCodeErrors = (errors) => errors.map((e) => ({ ...e, message: CODE_ERRORS[e.code] || e.message }));
+
+function askCode(found) {
+  challenge = found;
+  $('mfa-form').reset();
+  clearErrors($('mfa-form'));
+  showSection('mfa');
+  $('mfa-code').focus();
+}
+
+/** Back to the password, with a message (the challenge is gone). */
+function restartSignIn(message = '') {
+  challenge = '';
+  $('mfa-form').reset();
+  $('sign-in-notice').textContent = message;
+  $('sign-in-notice').classList.toggle('error', Boolean(message));
+  showSection('sign-in');
+  ($('sign-in-email').value ? $('sign-in-password') : $('sign-in-domain')).focus();
+}
+$('mfa-restart').addEventListener('click', () => restartSignIn());
+
+$('mfa-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const code = form.code.value.trim();
+  if (!code) return showErrors(form, [{ field: ['code'], message: 'Type the code your authenticator app shows now.' }]);
+  await busy(form, async () => {
+    try {
+      const data = await request(`mutation($input: VerifyOperatorMfaInput!) {
+        verifyOperatorMfa(input: $input) { token mustEnrollMfa userErrors { field message code } } }`, { input: { challenge, code } });
+      const payload = data.verifyOperatorMfa;
+      if (payload.userErrors.some((e) => e.code === 'INVALID_CHALLENGE')) return restartSignIn(CODE_ERRORS.INVALID_CHALLENGE);
+      if (payload.userErrors.length) return showErrors(form, plainCodeErrors(payload.userErrors));
+      challenge = '';
+      form.reset();
+      keepToken(payload.token);
+      await enter({ enrol: payload.mustEnrollMfa });
+    } catch (err) {
+      if (errorCode(err) === 'RATE_LIMITED') showErrors(form, plainCodeErrors([{ field: ['code'], code: 'RATE_LIMITED' }]));
+      else formError(form, err.message);
+    }
+  });
+});
 
 $('sign-out').addEventListener('click', async () => {
   try { await call('mutation { logout { success } }'); } catch { /* signed out locally either way */ }
   signOut('You are signed out.');
 });
 
-async function enter() {
-  const data = await call(`{ viewer { ... on Operator { id name email role permissions domain { name } } } }`);
+/**
+ * Shows the console to the signed-in operator; only the set-up of an authenticator app when the
+ * session may do nothing else (enrol, or a domain requiring a second factor the operator lacks).
+ */
+async function enter({ enrol = false } = {}) {
+  const data = await call(`{ viewer { ... on Operator { id name email role permissions totpEnabled domain { name requireOperatorMfa } } } }`);
   if (!data.viewer?.permissions) return signOut('This console is for operators.');
   state.operator = data.viewer;
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
   $('who').hidden = false;
+  state.enrolOnly = !state.operator.totpEnabled && (enrol || state.operator.domain.requireOperatorMfa);
+  if (state.enrolOnly) return showEnrolment();
+  showEnrolment(false);
   $('new-customer').hidden = !can('EDIT_CUSTOMER');
   $('audit-operator-field').hidden = !can('MANAGE_OPERATORS');
   renderNav();
@@ -130,7 +197,8 @@ const SECTIONS = [
   { id: 'customers', label: 'Customers' },
   { id: 'team', label: 'Team', permission: 'MANAGE_OPERATORS', open: () => loadOperators() },
   { id: 'audit', label: 'Audit log', permission: 'VIEW_AUDIT_LOG', open: () => openAudit() },
-  { id: 'security', label: 'Security', open: () => { clearErrors($('password-form')); } },
+  { id: 'settings', label: 'Settings', permission: 'MANAGE_DOMAIN', open: () => loadSettings() },
+  { id: 'security', label: 'Security', open: () => { clearErrors($('password-form')); resetTotp(); } },
 ];
 const allowedSections = () => SECTIONS.filter((s) => !s.permission || can(s.permission));
 
@@ -160,7 +228,7 @@ function go(id, { replace = false, focus = true } = {}) {
 
 addEventListener('hashchange', () => {
   if (location.hash.startsWith('#setup=')) startSetup();
-  else if (state.operator) go(location.hash.slice(1), { replace: true });
+  else if (state.operator && !state.enrolOnly) go(location.hash.slice(1), { replace: true });
 });
 
 // ---- Search as you type ----
@@ -713,7 +781,7 @@ $('setup-form').addEventListener('submit', async (event) => {
   await busy(form, async () => {
     try {
       const data = await request(`mutation($input: CompleteOperatorSetupInput!) {
-        completeOperatorSetup(input: $input) { token operator { domain { slug } } userErrors { field message code } } }`,
+        completeOperatorSetup(input: $input) { token mustEnrollMfa operator { domain { slug } } userErrors { field message code } } }`,
       { input: { ticket, password: form.password.value } });
       const payload = data.completeOperatorSetup;
       if (payload.userErrors.length) {
@@ -723,8 +791,10 @@ $('setup-form').addEventListener('submit', async (event) => {
       form.reset();
       keepToken(payload.token);
       localStorage.setItem(DOMAIN_KEY, payload.operator.domain.slug);
-      await enter();
-      announce(`Welcome, ${state.operator.name}: your password is set and you are signed in.`);
+      await enter({ enrol: payload.mustEnrollMfa });
+      announce(state.enrolOnly
+        ? `Welcome, ${state.operator.name}: your password is set. Now set up an authenticator app.`
+        : `Welcome, ${state.operator.name}: your password is set and you are signed in.`);
     } catch (err) {
       formError(form, err.message);
     }
@@ -733,7 +803,7 @@ $('setup-form').addEventListener('submit', async (event) => {
 
 // ---- Team ----
 
-const OPERATOR_FIELDS = 'id name email role status setupPending';
+const OPERATOR_FIELDS = 'id name email role status setupPending totpEnabled';
 const ROLES = ['SUPPORT', 'ADMIN'];
 const team = { operators: [], endCursor: null, latest: 0 };
 
@@ -782,7 +852,8 @@ function operatorRow(o) {
     h('div', { class: 'operator-head' },
       h('span', { class: 'name' }, o.name, self ? ' (you)' : ''),
       h('span', { class: `badge ${o.status.toLowerCase()}` }, statusLabel(o.status)),
-      o.setupPending && h('span', { class: 'badge pending' }, 'Setup pending')),
+      o.setupPending && h('span', { class: 'badge pending' }, 'Setup pending'),
+      o.totpEnabled && h('span', { class: 'badge mfa', title: 'Signs in with a second factor' }, '2FA')),
     h('span', { class: 'contact' }, o.email),
     self
       ? h('p', { class: 'hint' }, `${o.role}. Another ADMIN changes your role or status.`)
@@ -795,7 +866,9 @@ function operatorRow(o) {
           type: 'button', id: `op-status-${o.id}`, class: o.status === 'ACTIVE' ? 'danger' : '', onclick: () => setOperatorStatus(o),
         }, o.status === 'ACTIVE' ? 'Disable' : 'Enable', whom()),
         h('button', { type: 'button', id: `op-reissue-${o.id}`, class: 'secondary', onclick: () => reissueSetup(o) },
-          'Reissue setup link', whom())));
+          'Reissue setup link', whom()),
+        o.totpEnabled && h('button', { type: 'button', id: `op-mfa-${o.id}`, class: 'secondary', onclick: () => resetMfa(o) },
+          'Reset second factor', whom())));
 }
 
 function replaceOperator(changed) {
@@ -809,6 +882,7 @@ const TEAM_ERRORS = {
   LAST_ADMIN: (o) => `${o?.name || 'This operator'} is the team's last active ADMIN: make someone else ADMIN first.`,
   EMAIL_TAKEN: () => 'Someone on the team already uses this email.',
   CONFLICT: (o) => `Someone else changed ${o?.name || 'this operator'} meanwhile. Close this, look at the list again, then try again.`,
+  NOT_ENABLED: (o) => `${o?.name || 'This operator'} has no second factor on any more.`,
 };
 const plainTeamErrors = (errors, o) => errors.map((e) => (TEAM_ERRORS[e.code] ? { ...e, message: TEAM_ERRORS[e.code](o) } : e));
 
@@ -915,6 +989,26 @@ function reissueSetup(o) {
   });
 }
 
+function resetMfa(o) {
+  confirmTeam({
+    title: `Reset ${o.name}'s second factor?`,
+    text: `For someone who lost their phone: ${o.name}'s authenticator app and recovery codes stop working, and every session of theirs ends at once. They then sign in with their password and set up an app again.`,
+    confirm: 'Reset second factor',
+    danger: true,
+    run: async () => {
+      const data = await call(`mutation($input: ResetOperatorMfaInput!) {
+        resetOperatorMfa(input: $input) { operator { ${OPERATOR_FIELDS} } userErrors { field message code } } }`,
+      { input: { operatorId: o.id } });
+      const payload = data.resetOperatorMfa;
+      if (payload.userErrors.length) return plainTeamErrors(payload.userErrors, o);
+      replaceOperator(payload.operator);
+      opener = `op-status-${o.id}`; // the reset button is gone
+      $('team-dialog').close();
+      announce(`${o.name}'s second factor is reset and they were signed out.`);
+    },
+  });
+}
+
 $('invite').addEventListener('click', () => openDialog('invite-dialog'));
 
 $('invite-form').addEventListener('submit', async (event) => {
@@ -951,16 +1045,20 @@ function showSetupLink(o, url) {
 }
 $('link-dialog').addEventListener('close', () => { $('link-url').value = ''; });
 
-$('link-copy').addEventListener('click', async () => {
-  const input = $('link-url');
-  let copied = false;
+/** Copies text; where the clipboard API is refused, selects el (which shows it) and copies that. */
+async function copyText(text, el) {
   try {
-    await navigator.clipboard.writeText(input.value);
-    copied = true;
+    await navigator.clipboard.writeText(text);
+    return true;
   } catch {
-    input.select();
-    copied = document.execCommand('copy'); // where the clipboard API is refused
+    if (el.select) el.select();
+    else getSelection().selectAllChildren(el);
+    return document.execCommand('copy');
   }
+}
+
+$('link-copy').addEventListener('click', async () => {
+  const copied = await copyText($('link-url').value, $('link-url'));
   $('link-copied').textContent = copied ? 'Copied.' : 'Select the link and copy it with Ctrl+C.';
 });
 
@@ -974,6 +1072,8 @@ const AUDIT_ACTIONS = {
   users_exported: 'Customers exported', device_updated: 'Device changed', assist_started: 'Remote assistance started',
   assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
   authz_fail: 'Refused: not allowed', excess_rate_limit_exceeded: 'Refused: too many requests',
+  authn_mfa_enroll_started: 'Second factor set-up started', authn_mfa_enabled: 'Second factor turned on',
+  authn_mfa_disabled: 'Second factor turned off', authn_mfa_fail: 'Wrong second factor code', domain_updated: 'Settings changed',
 };
 $('audit-actions').replaceChildren(...Object.entries(AUDIT_ACTIONS).map(([value, label]) => h('option', { value }, label)));
 
@@ -984,7 +1084,22 @@ const audit = {
   operatorsLoaded: false,
 };
 
-$('audit-filters').addEventListener('submit', (event) => { event.preventDefault(); loadAudit(); });
+$('audit-filters').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (form.from.value && form.to.value && form.to.value < form.from.value) {
+    return showErrors(form, [{ field: ['to'], message: 'This day is before the one in From.' }]);
+  }
+  loadAudit();
+});
+
+/** The start of a date field's day (yyyy-mm-dd, the browser's time zone), days later, in RFC 3339; null when empty. */
+function dayStart(value, days = 0) {
+  if (!value) return null;
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y, m - 1, d + days).toISOString();
+}
 $('audit-operator').addEventListener('change', () => loadAudit());
 $('audit-customer-clear').addEventListener('click', () => {
   audit.customer = null;
@@ -1021,13 +1136,15 @@ async function loadAudit({ more = false } = {}) {
   $('audit-customer-name').textContent = audit.customer?.name || '';
   $('audit-more').disabled = true;
   try {
-    const data = await call(`query($customerId: ID, $operatorId: ID, $action: String, $first: Int, $after: String) {
-      auditLog(customerId: $customerId, operatorId: $operatorId, action: $action, first: $first, after: $after) {
+    const data = await call(`query($customerId: ID, $operatorId: ID, $action: String, $since: Time, $until: Time, $first: Int, $after: String) {
+      auditLog(customerId: $customerId, operatorId: $operatorId, action: $action, since: $since, until: $until, first: $first, after: $after) {
         edges { node { id at actorType actorId actingFor action targetType targetId reason outcome } }
         pageInfo { hasNextPage endCursor } } }`, {
       customerId: audit.customer?.id || null,
       operatorId: $('audit-operator').value || null,
       action: $('audit-action').value.trim() || null,
+      since: dayStart($('audit-from').value),
+      until: dayStart($('audit-to').value, 1), // the whole day of To
       first: PAGE_SIZE,
       after: more ? audit.endCursor : null,
     });
@@ -1143,6 +1260,216 @@ $('password-form').addEventListener('submit', async (event) => {
   });
   state.renewal = null;
   renewed();
+});
+
+// ---- Security: the operator's authenticator app (a second factor) ----
+
+/** Shows only the set-up of an authenticator app (and Sign out), or, with false, the whole Security again. */
+function showEnrolment(only = true) {
+  $('enroll-required').hidden = !only;
+  $('password-form').hidden = only;
+  $('security-title').textContent = only ? 'Set up a second factor' : 'Security';
+  if (!only) return;
+  state.unsubscribe?.();
+  state.unsubscribe = null;
+  $('nav').hidden = true;
+  history.replaceState(null, '', '#security'); // where the console opens once it is set up
+  showSection('security');
+  resetTotp();
+  $('security-title').focus();
+}
+
+/** The Authenticator app card as the operator has it: Set up when off, Turn off when on. */
+function resetTotp() {
+  const on = Boolean(state.operator?.totpEnabled);
+  $('totp-state').textContent = on
+    ? 'On: every sign-in asks, after your password, for the 6-digit code your app shows.'
+    : 'Off: your password alone signs you in. With an app, every sign-in also asks for the 6-digit code it shows.';
+  $('totp-start').hidden = on;
+  $('totp-disable-form').hidden = !on;
+  $('totp-enroll-form').hidden = true;
+  $('totp-recovery').hidden = true;
+  $('recovery-codes').replaceChildren(); // shown once: gone when the card is drawn again
+  $('recovery-copied').textContent = '';
+  $('totp-qr').removeAttribute('src');
+  $('totp-secret').value = '';
+  for (const form of [$('totp-enroll-form'), $('totp-disable-form')]) {
+    form.reset();
+    clearErrors(form);
+  }
+}
+
+$('totp-start').addEventListener('click', async () => {
+  const button = $('totp-start');
+  button.disabled = true;
+  try {
+    const data = await call('mutation { enrollTotp { qrCode secret userErrors { field message code } } }');
+    const payload = data.enrollTotp;
+    if (payload.userErrors.length) return announce(payload.userErrors[0].message);
+    $('totp-qr').src = payload.qrCode;
+    $('totp-secret').value = payload.secret;
+    button.hidden = true;
+    $('totp-enroll-form').hidden = false;
+    $('totp-secret').focus();
+  } catch (err) {
+    announce(err.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('totp-cancel').addEventListener('click', () => {
+  resetTotp();
+  $('totp-start').focus();
+});
+
+$('totp-enroll-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const code = form.code.value.replace(/\s/g, '');
+  if (!/^\d{6}$/.test(code)) return showErrors(form, [{ field: ['code'], message: 'Type the 6 digits your app shows for this account.' }]);
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: ConfirmTotpInput!) {
+        confirmTotp(input: $input) { recoveryCodes token userErrors { field message code } } }`, { input: { code } });
+      const payload = data.confirmTotp;
+      if (payload.userErrors.length) {
+        return showErrors(form, payload.userErrors.map((e) => (e.code === 'INVALID_CODE'
+          ? { ...e, message: 'This code is not right. Type the 6 digits your app shows now for this account.' } : e)));
+      }
+      keepToken(payload.token); // verified by the second factor
+      if (state.enrolOnly) {
+        await enter(); // the whole console now, on Security
+      } else {
+        state.operator.totpEnabled = true;
+        watchStatusChanges();
+      }
+      showRecoveryCodes(payload.recoveryCodes);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+function showRecoveryCodes(codes) {
+  resetTotp();
+  $('totp-disable-form').hidden = true;
+  $('recovery-codes').replaceChildren(...codes.map((c) => h('li', {}, c)));
+  $('totp-recovery').hidden = false;
+  announce('Your authenticator app is on. Save your recovery codes now: they are not shown again.');
+  $('recovery-copy').focus();
+}
+
+$('recovery-copy').addEventListener('click', async () => {
+  const codes = [...$('recovery-codes').children].map((li) => li.textContent);
+  const copied = await copyText(codes.join('\n'), $('recovery-codes'));
+  $('recovery-copied').textContent = copied ? 'Copied.' : 'Select the codes and copy them with Ctrl+C.';
+});
+
+$('recovery-done').addEventListener('click', () => {
+  resetTotp();
+  announce('');
+  $('security-title').focus();
+});
+
+$('totp-disable-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const input = { password: form.password.value, code: form.code.value.trim() };
+  const missing = [!input.password && { field: ['password'], message: 'Type your password.' },
+    !input.code && { field: ['code'], message: 'Type the code your app shows now, or a recovery code.' }].filter(Boolean);
+  if (missing.length) return showErrors(form, missing);
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: DisableTotpInput!) {
+        disableTotp(input: $input) { operator { totpEnabled } userErrors { field message code } } }`, { input });
+      const payload = data.disableTotp;
+      if (payload.userErrors.length) {
+        return showErrors(form, plainCodeErrors(payload.userErrors).map((e) => (e.code === 'WRONG_PASSWORD' ? { ...e, field: ['password'] } : e)));
+      }
+      state.operator.totpEnabled = payload.operator.totpEnabled;
+      resetTotp();
+      $('totp-start').focus();
+      announce(state.operator.domain.requireOperatorMfa
+        ? 'Your authenticator app is off. Your company requires one: you will set one up again at your next sign-in.'
+        : 'Your authenticator app is off: your password alone signs you in.');
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+});
+
+// ---- Settings: the domain's (MANAGE_DOMAIN) ----
+
+const SETTINGS = ['name', 'defaultRegion', 'signUpPolicy', 'requireOperatorMfa', 'assistTtlSeconds', 'passwordMinLength'];
+let savedSettings = null; // the domain as the form was filled from it
+
+async function loadSettings() {
+  const form = $('settings-form');
+  clearErrors(form);
+  savedSettings = null;
+  await busy(form, async () => {
+    try {
+      const data = await call(`{ domain { ${SETTINGS.join(' ')} } }`);
+      fillSettings(data.domain);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+}
+
+function fillSettings(domain) {
+  savedSettings = domain;
+  const form = $('settings-form');
+  for (const k of SETTINGS) {
+    const input = form.elements.namedItem(k);
+    if (input.type === 'checkbox') input.checked = domain[k];
+    else input.value = domain[k];
+  }
+}
+
+/** The form's values as the API takes them, and the errors of those that are not. */
+function readSettings(form) {
+  const values = {
+    name: form.elements.namedItem('name').value.trim(), defaultRegion: form.defaultRegion.value.trim().toUpperCase(),
+    signUpPolicy: form.signUpPolicy.value, requireOperatorMfa: form.requireOperatorMfa.checked,
+  };
+  const errors = [];
+  for (const [k, unit] of [['assistTtlSeconds', 'seconds'], ['passwordMinLength', 'characters']]) {
+    const text = form[k].value.trim();
+    if (/^\d+$/.test(text)) values[k] = Number(text);
+    else errors.push({ field: [k], message: `Type a whole number of ${unit}, or 0 for the server's default.` });
+  }
+  return { values, errors };
+}
+
+$('settings-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (!savedSettings) return formError(form, 'The settings could not be read. Open Settings again.');
+  const { values, errors } = readSettings(form);
+  if (errors.length) return showErrors(form, errors);
+  const input = Object.fromEntries(SETTINGS.filter((k) => values[k] !== savedSettings[k]).map((k) => [k, values[k]]));
+  if (Object.keys(input).length === 0) return announce('Nothing was changed.');
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: UpdateDomainSettingsInput!) {
+        updateDomainSettings(input: $input) { changed domain { ${SETTINGS.join(' ')} } userErrors { field message code } } }`, { input });
+      const payload = data.updateDomainSettings;
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      fillSettings(payload.domain);
+      Object.assign(state.operator.domain, { name: payload.domain.name, requireOperatorMfa: payload.domain.requireOperatorMfa });
+      $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
+      const yours = payload.domain.requireOperatorMfa && !state.operator.totpEnabled
+        ? ' You have no second factor yet: set up an authenticator app in Security, since until then your changes to customers and the team are refused.' : '';
+      announce((payload.changed ? 'The settings are saved and apply now.' : 'Nothing was changed.') + yours);
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
 });
 
 // ---- Start ----
