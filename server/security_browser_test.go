@@ -145,7 +145,8 @@ func TestBrowserSecondFactorInviteSetupAndSignIn(t *testing.T) {
 // An ADMIN requires a second factor in Settings: an operator without one
 // then signs in to the set-up of an authenticator app and nothing else, not
 // even by address or after a reload, and has the console once it is on.
-// SUPPORT has no Settings. On a phone.
+// SUPPORT has no Settings. Turned off (password and a recovery code), the
+// next sign-in asks for a set-up again. On a phone.
 func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	b := newBrowser(t)
@@ -198,6 +199,7 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 		chromedp.Sleep(200*time.Millisecond), enrolmentOnly)
 	sam.do("nor after a reload", chromedp.Reload(), visible("#totp"), enrolmentOnly)
 	sam.setUpAuthenticator(f.testInstance)
+	recovery := eval[string](sam, `document.querySelector('#recovery-codes li').textContent`)
 	sam.do("the console", waitFor(`!document.querySelector('#nav').hidden && location.hash === '#security'`),
 		waitFor(`document.querySelector('#security-title').textContent === 'Security' && !document.querySelector('#password-form').hidden`),
 		waitFor(`document.querySelector('#enroll-required').hidden`),
@@ -214,4 +216,19 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 		fill("#reset-new", "violet-harbor-canyon-93"), fill("#reset-confirm", "violet-harbor-canyon-93"),
 		click(`#reset-form button[type=submit]`), waitFor(`!document.querySelector('#reset-dialog').open`),
 		waitFor(`document.querySelector('#status').textContent.includes('has a new password')`))
+
+	// He turns the app off with his password and a recovery code; the policy will ask again.
+	sam.do("turn off", click("#nav-security"), visible("#totp-disable-form"),
+		waitFor(`document.querySelector('#totp-state').textContent.startsWith('On') && document.querySelector('#totp-start').hidden`),
+		fill("#totp-off-password", "not his password"), fill("#totp-off-code", recovery),
+		click(`#totp-disable-form button[type=submit]`),
+		waitFor(`document.querySelector('#totp-off-password-error')?.textContent === 'This is not your password.'`),
+		waitFor(`document.activeElement.id === 'totp-off-password'`))
+	sam.do("turned off", fill("#totp-off-password", testPassword), click(`#totp-disable-form button[type=submit]`),
+		waitFor(`document.querySelector('#totp-state').textContent.startsWith('Off') && document.querySelector('#totp-disable-form').hidden`),
+		waitFor(`document.activeElement.id === 'totp-start'`),
+		waitFor(`document.querySelector('#status').textContent.includes('you will set one up again at your next sign-in')`))
+	if _, resp := operatorSignIn(t, f.testInstance, "support@demo.test", testPassword); dig(resp.Data, "operatorLogin", "mustEnrollMfa") != true {
+		t.Errorf("Sam's sign-in after turning the app off: %+v", resp)
+	}
 }
