@@ -196,7 +196,7 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 		visible("#totp"), enrolmentOnly, waitFor(`document.activeElement.id === 'security-title'`),
 		waitFor(noOverflow), waitFor(labelled))
 	sam.do("nothing else by address", chromedp.Evaluate[chromedp.Void](`location.hash = '#customers'`),
-		chromedp.Sleep(200*time.Millisecond), enrolmentOnly)
+		waitFor(`location.hash === '#security'`), enrolmentOnly)
 	sam.do("nor after a reload", chromedp.Reload(), visible("#totp"), enrolmentOnly)
 	sam.setUpAuthenticator(f.testInstance)
 	recovery := eval[string](sam, `document.querySelector('#recovery-codes li').textContent`)
@@ -209,6 +209,7 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 	}
 	sam.do("no settings by address", chromedp.Evaluate[chromedp.Void](`location.hash = '#settings'`),
 		waitFor(`location.hash === '#customers' && document.querySelector('#settings').hidden`), visible("#search"),
+		waitFor(recoveryCount+` === 0`), // shown once: gone with the section
 		waitFor(`document.querySelectorAll('#results li').length > 0`))
 	// The verified session acts under the policy.
 	sam.selectCustomer("casey", caseyName)

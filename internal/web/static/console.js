@@ -217,6 +217,7 @@ function go(id, { replace = false, focus = true } = {}) {
   const section = allowedSections().find((s) => s.id === id) || SECTIONS[0];
   if (location.hash !== `#${section.id}`) history[replace ? 'replaceState' : 'pushState'](null, '', `#${section.id}`);
   if ($(section.id).hidden) announce(''); // what the status line said was about another section
+  if (section.id !== 'security') resetTotp(); // a secret or recovery codes shown once do not stay behind
   showSection(section.id);
   for (const link of $('nav').querySelectorAll('a')) {
     if (link.id === `nav-${section.id}`) link.setAttribute('aria-current', 'page');
@@ -228,7 +229,8 @@ function go(id, { replace = false, focus = true } = {}) {
 
 addEventListener('hashchange', () => {
   if (location.hash.startsWith('#setup=')) startSetup();
-  else if (state.operator && !state.enrolOnly) go(location.hash.slice(1), { replace: true });
+  else if (state.enrolOnly) history.replaceState(null, '', '#security'); // nothing else until it is set up
+  else if (state.operator) go(location.hash.slice(1), { replace: true });
 });
 
 // ---- Search as you type ----
