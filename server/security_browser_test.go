@@ -172,6 +172,8 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 		waitFor(`document.querySelector('#settings-assist').getAttribute('aria-invalid') === 'true'`),
 		waitFor(`document.querySelector('#settings-assist-error').textContent !== ''`),
 		waitFor(`document.querySelector('#settings-region').getAttribute('aria-invalid') === null`),
+		waitFor(`document.querySelector('#settings-region').getAttribute('aria-describedby') === 'settings-region-hint'`),
+		waitFor(`document.querySelector('#settings-assist').getAttribute('aria-describedby') === 'settings-assist-hint settings-assist-error'`),
 		waitFor(`document.activeElement.id === 'settings-assist'`))
 	admin.do("require a second factor", fill("#settings-assist", "900"), chromedp.Click(chromedp.CSS("#settings-mfa")),
 		click(`#settings-form button[type=submit]`),

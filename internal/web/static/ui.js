@@ -28,6 +28,11 @@ export function showSection(id) {
 /** Removes the error messages a previous submit left on form. */
 export function clearErrors(form) {
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const el of form.querySelectorAll('[data-described-by]')) { // back to its hint alone, if any
+    if (el.dataset.describedBy) el.setAttribute('aria-describedby', el.dataset.describedBy);
+    else el.removeAttribute('aria-describedby');
+    delete el.dataset.describedBy;
+  }
   for (const el of form.querySelectorAll('.field-error')) el.remove();
   const general = form.querySelector('.form-error');
   if (general) general.textContent = '';
@@ -35,9 +40,9 @@ export function clearErrors(form) {
 
 /**
  * Shows userErrors at their fields: an input whose name is the error's field
- * path joined with '.' gets aria-invalid and a message it is described by;
- * errors about no known field go to the form's .form-error. Focuses the first
- * field at fault.
+ * path joined with '.' gets aria-invalid and a message it is described by
+ * (besides its hint); errors about no known field go to the form's
+ * .form-error. Focuses the first field at fault.
  */
 export function showErrors(form, userErrors) {
   clearErrors(form);
@@ -47,7 +52,8 @@ export function showErrors(form, userErrors) {
     if (input instanceof HTMLElement) {
       const id = `${input.id}-error`;
       input.setAttribute('aria-invalid', 'true');
-      input.setAttribute('aria-describedby', id);
+      input.dataset.describedBy ??= input.getAttribute('aria-describedby') || '';
+      input.setAttribute('aria-describedby', `${input.dataset.describedBy} ${id}`.trim());
       input.closest('.field').append(h('p', { class: 'field-error', id }, e.message));
       first ??= input;
     } else {
