@@ -131,7 +131,12 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 	if err != nil {
 		return nil, err
 	}
-	own := func(e events.Event) bool { return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID }
+	// The customer's events, but not one that ends sessions opened before
+	// this one's (a reset just before this sign-in, arriving late).
+	own := func(e events.Event) bool {
+		_, endsSessions := e.EndsBefore()
+		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && (!endsSessions || p.EndedBy(e))
+	}
 	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
 }
 

@@ -176,7 +176,7 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 		case sessions.KindAssist:
 			subject = assistSubject(p.AssistID)
 		}
-		sockets.bind(ctx, p.ExpiresAt, subject, sessionSubject(p.TokenHash))
+		sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, subject, sessionSubject(p.TokenHash))
 		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}

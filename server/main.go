@@ -341,7 +341,11 @@ const socketCloseDelay = 250 * time.Millisecond
 // close (4401: its tokens now answer UNAUTHENTICATED, as the socket's next
 // connection_init would), the customer's own password change closes all but
 // the new session's (4401), signing out closes that session's (4401), an
-// ended assistance closes the assisting sockets (4401).
+// ended assistance closes the assisting sockets (4401). An event that ends
+// every session of an account (it carries the account's new session epoch)
+// closes only the sockets opened in an earlier epoch: a customer who signs
+// in again right after a reset keeps the new socket, however late the
+// event arrives.
 func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked ||
@@ -369,7 +373,8 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 		default:
 			return
 		}
-		time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, code, reason) })
+		before, _ := e.EndsBefore() // 0 for an event about one session or one assistance: no epoch to compare
+		time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, before, code, reason) })
 	})
 }
 

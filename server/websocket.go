@@ -141,6 +141,7 @@ type gorillaConn struct {
 	sockets   *gorillaSockets
 	closeOnce sync.Once
 	subjects  []string    // guarded by sockets.mu
+	epoch     int64       // the session epoch its session was opened in (sessions.Principal.SessionEpoch); guarded by sockets.mu
 	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
 }
 
@@ -219,9 +220,10 @@ func slotOf(ctx context.Context) *socketSlot {
 }
 
 // bind records that the connection in ctx's slot belongs to subjects (its
-// account and its session), so that CloseSubject of any of them closes it,
-// and closes it with 4401 at expires, when its authority ends.
-func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, subjects ...string) {
+// account and its session), opened in the account's session epoch epoch,
+// so that CloseSubject of any of them closes it, and closes it with 4401 at
+// expires, when its authority ends.
+func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int64, subjects ...string) {
 	slot := slotOf(ctx)
 	if slot == nil || slot.conn == nil {
 		return
@@ -233,7 +235,7 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, subjects .
 	}
 	c := slot.conn
 	c.expiry = s.clock.AfterFunc(expires.Sub(s.clock.Now()), func() { c.closeWith(closeUnauthorized, "session expired") })
-	c.subjects = subjects
+	c.subjects, c.epoch = subjects, epoch
 	for _, subject := range subjects {
 		if s.bySubject[subject] == nil {
 			s.bySubject[subject] = map[*gorillaConn]struct{}{}
@@ -244,16 +246,19 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, subjects .
 
 // CloseSubject closes every connection bound to subject.
 func (s *gorillaSockets) CloseSubject(subject string, code int, reason string) {
-	s.CloseSubjectExcept(subject, "", code, reason)
+	s.CloseSubjectExcept(subject, "", 0, code, reason)
 }
 
 // CloseSubjectExcept closes every connection bound to subject but those
-// also bound to except.
-func (s *gorillaSockets) CloseSubjectExcept(subject, except string, code int, reason string) {
+// also bound to except and, when before > 0, those opened in an epoch of
+// before or later (the event that closes them ended only what was opened
+// before it: see events.Event.EndsBefore).
+func (s *gorillaSockets) CloseSubjectExcept(subject, except string, before int64, code int, reason string) {
 	s.mu.Lock()
 	conns := make([]*gorillaConn, 0, len(s.bySubject[subject]))
 	for c := range s.bySubject[subject] {
-		if _, kept := s.bySubject[except][c]; !kept {
+		_, kept := s.bySubject[except][c]
+		if !kept && (before == 0 || c.epoch < before) {
 			conns = append(conns, c)
 		}
 	}

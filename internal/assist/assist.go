@@ -39,6 +39,10 @@ type Session struct {
 	TicketHash      string
 	TicketExpiresAt time.Time
 	TicketUsed      bool
+	// CustomerEpoch is the customer's session epoch when the assistance
+	// started: an event that ends the customer's sessions opened before
+	// epoch N revokes it only when CustomerEpoch < N.
+	CustomerEpoch int64
 }
 
 // Current returns the state at now: an active session past its end has expired.
@@ -70,6 +74,9 @@ type ActiveFilter struct {
 	OperatorID   string
 	CustomerID   string
 	ExpiredAfter time.Time // zero for any; else only sessions whose ExpiresAt is not after it
+	// EpochBefore, when above 0, keeps only assistances started in a
+	// customer session epoch below it (Session.CustomerEpoch).
+	EpochBefore int64
 }
 
 // Store persists assist sessions. Writes that change a session carry its

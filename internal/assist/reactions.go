@@ -42,6 +42,7 @@ func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker)
 	broker.React(ctx, relevant, func(e events.Event) {
 		actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
 		filter, why := ActiveFilter{CustomerID: e.CustomerID}, accountEnd(e)
+		filter.EpochBefore, _ = e.EndsBefore() // an assistance started after the change is not the event's
 		if e.Type == events.OperatorAccessEnded {
 			filter, why = ActiveFilter{OperatorID: e.Data[events.KeyOperatorID]}, "the operator's access ended: "+e.Data[events.KeyReason]
 		}

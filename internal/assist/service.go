@@ -123,7 +123,7 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	at, ticket := s.now(), tokens.New()
 	a := Session{
 		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason,
-		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive,
+		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive, CustomerEpoch: c.SessionEpoch,
 		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(TicketTTL),
 	}
 	actor.AssistID = a.ID

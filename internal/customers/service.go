@@ -106,7 +106,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 			PasswordHash: &hash, MustChangePassword: &requireChange, EndSessions: true, At: at,
 			Audit: AuditRecord(actor, audit.ActionPasswordReset, c.ID, "", at, audit.RequestID(ctx)),
 			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.PasswordReset, CustomerID: c.ID, ActorID: actor.ID,
-				Data: map[string]string{events.KeyRequireChange: fmt.Sprint(requireChange)}, OccurredAt: at}},
+				Data: map[string]string{events.KeyRequireChange: fmt.Sprint(requireChange), events.KeyEpoch: fmt.Sprint(c.SessionEpoch + 1)}, OccurredAt: at}},
 		}, nil
 	})
 	return c, err
@@ -134,11 +134,15 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 		if status == StatusDisabled {
 			action = audit.ActionUserDisabled
 		}
+		data := map[string]string{events.KeyPreviousStatus: string(c.Status), events.KeyStatus: string(status), events.KeyReason: reason}
+		if status == StatusDisabled {
+			data[events.KeyEpoch] = fmt.Sprint(c.SessionEpoch + 1)
+		}
 		return &Update{
 			Status: &status, EndSessions: status == StatusDisabled, At: at,
 			Audit: AuditRecord(actor, action, c.ID, reason, at, audit.RequestID(ctx)),
 			Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.StatusChanged, CustomerID: c.ID, ActorID: actor.ID,
-				Data: map[string]string{events.KeyPreviousStatus: string(c.Status), events.KeyStatus: string(status), events.KeyReason: reason}, OccurredAt: at}},
+				Data: data, OccurredAt: at}},
 		}, nil
 	})
 }

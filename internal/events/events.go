@@ -4,6 +4,7 @@ package events
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -47,7 +48,26 @@ const (
 	// change).
 	KeySession     = "session"
 	KeyKeepSession = "keep"
+	// KeyEpoch, on an event that ends every session of an account
+	// (STATUS_CHANGED to DISABLED, PASSWORD_RESET, SESSION_REVOKED of a
+	// password change, OPERATOR_ACCESS_ENDED), is the account's session
+	// epoch after the change, in decimal: what the event ends is what was
+	// opened in an earlier epoch. A session, socket or assistance opened
+	// after the change (in this epoch or a later one) is not the event's,
+	// however late the event arrives.
+	KeyEpoch = "epoch"
 )
+
+// EndsBefore returns the epoch e carries (KeyEpoch): e ends what was
+// opened in an epoch below it. ok is false for an event without one.
+func (e Event) EndsBefore() (epoch int64, ok bool) {
+	v, present := e.Data[KeyEpoch]
+	if !present {
+		return 0, false
+	}
+	epoch, err := strconv.ParseInt(v, 10, 64)
+	return epoch, err == nil
+}
 
 // Event is one state change.
 type Event struct {

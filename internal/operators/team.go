@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -300,10 +301,13 @@ func record(ctx context.Context, actor audit.Actor, action, operatorID, reason s
 	return r
 }
 
-// accessEnded is the event that ends o's sessions on every instance.
+// accessEnded is the event that ends o's sessions on every instance: it
+// goes with an update that advances o's session epoch (conditional on o's
+// version, so the epoch after it is o's plus one).
 func accessEnded(o Operator, actor audit.Actor, status Status, reason string, at time.Time) events.Event {
 	return events.Event{ID: ids.New(), DomainID: o.DomainID, Type: events.OperatorAccessEnded, ActorID: actor.ID,
-		Data: map[string]string{events.KeyOperatorID: o.ID, events.KeyStatus: string(status), events.KeyReason: reason}, OccurredAt: at}
+		Data: map[string]string{events.KeyOperatorID: o.ID, events.KeyStatus: string(status), events.KeyReason: reason,
+			events.KeyEpoch: strconv.FormatInt(o.SessionEpoch+1, 10)}, OccurredAt: at}
 }
 
 // policyFor is the password policy of domainID: the service's, with the

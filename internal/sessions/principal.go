@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -22,6 +23,18 @@ type Principal struct {
 	// ExpiresAt is when the principal's authority ends by itself: the
 	// session's expiry, or the assistance's when that comes first.
 	ExpiresAt time.Time
+	// SessionEpoch is the epoch of the account (the customer's, for an
+	// assist session) the session was opened in: an event that ends
+	// sessions opened before epoch N (events.Event.EndsBefore) ends this one
+	// only when SessionEpoch < N.
+	SessionEpoch int64
+}
+
+// EndedBy reports whether e, an event about p's account, ends p's session:
+// e ends every session of the account opened before its epoch.
+func (p Principal) EndedBy(e events.Event) bool {
+	epoch, ok := e.EndsBefore()
+	return ok && p.SessionEpoch < epoch
 }
 
 // Actor returns p as the actor of an audit record.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -502,7 +503,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		ID: c.ID, Version: c.Version, PasswordHash: &hash, MustChangePassword: &mustChange, EndSessions: true, At: at,
 		Audit: customers.AuditRecord(actor, audit.ActionPasswordChange, c.ID, "", at, audit.RequestID(ctx)),
 		Events: []events.Event{{ID: ids.New(), DomainID: c.DomainID, Type: events.SessionRevoked, CustomerID: c.ID, ActorID: c.ID,
-			Data: map[string]string{events.KeyReason: "password_changed", events.KeyKeepSession: tokens.Hash(token)}, OccurredAt: at}},
+			Data: map[string]string{events.KeyReason: "password_changed", events.KeyKeepSession: tokens.Hash(token),
+				events.KeyEpoch: strconv.FormatInt(c.SessionEpoch+1, 10)}, OccurredAt: at}},
 	})
 	if err != nil {
 		return "", customers.Customer{}, err
@@ -601,7 +603,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if !s.now().Before(sess.ExpiresAt) {
 		return Principal{}, apperr.ErrUnauthenticated
 	}
-	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID, ExpiresAt: sess.ExpiresAt}
+	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID, ExpiresAt: sess.ExpiresAt, SessionEpoch: sess.Epoch}
 	switch sess.Kind {
 	case KindOperator:
 		op, err := s.store.OperatorByID(ctx, sess.SubjectID)

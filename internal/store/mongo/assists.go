@@ -27,13 +27,14 @@ type assistDoc struct {
 	TicketHash      string       `bson:"ticketHash"`
 	TicketExpiresAt time.Time    `bson:"ticketExpiresAt"`
 	TicketUsed      bool         `bson:"ticketUsed"`
+	CustomerEpoch   int64        `bson:"customerEpoch"`
 	Outbox          []outboxDoc  `bson:"outbox,omitempty"`
 }
 
 func (d assistDoc) session() assist.Session {
 	return assist.Session{ID: d.ID, DomainID: d.DomainID, CustomerID: d.CustomerID, OperatorID: d.OperatorID, Reason: d.Reason,
 		StartedAt: d.StartedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), State: d.State, EndedAt: d.EndedAt.UTC(), EndedBy: d.EndedBy,
-		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed}
+		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed, CustomerEpoch: d.CustomerEpoch}
 }
 
 // CreateAssist implements assist.Store, with the records in the new document's outbox.
@@ -41,7 +42,7 @@ func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Re
 	items := outboxItems(rec, evs)
 	doc := assistDoc{ID: a.ID, DomainID: a.DomainID, CustomerID: a.CustomerID, OperatorID: a.OperatorID, Reason: a.Reason,
 		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, State: a.State, EndedAt: a.EndedAt, EndedBy: a.EndedBy,
-		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, Outbox: items}
+		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, CustomerEpoch: a.CustomerEpoch, Outbox: items}
 	_, err := s.assists.InsertOne(ctx, doc)
 	if err == nil {
 		err = s.relay(ctx, s.assists, a.ID, items)
@@ -143,6 +144,9 @@ func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]ass
 	}
 	if f.CustomerID != "" {
 		filter = append(filter, bson.E{Key: "customerId", Value: f.CustomerID})
+	}
+	if f.EpochBefore > 0 {
+		filter = append(filter, bson.E{Key: "customerEpoch", Value: bson.D{{Key: "$lt", Value: f.EpochBefore}}})
 	}
 	if !f.ExpiredAfter.IsZero() {
 		filter = append(filter, bson.E{Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: f.ExpiredAfter}}})

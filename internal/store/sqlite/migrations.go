@@ -210,6 +210,10 @@ ALTER TABLE domains ADD COLUMN require_operator_mfa INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE domains ADD COLUMN assist_ttl_seconds INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE domains ADD COLUMN password_min_length INTEGER NOT NULL DEFAULT 0;
 `,
+	// 11: the customer's session epoch an assistance started in.
+	`
+ALTER TABLE assists ADD COLUMN customer_epoch INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
