@@ -91,7 +91,7 @@ var mfaEnrollFields = map[string]bool{"enrollTotp": true, "confirmTotp": true, "
 // requires a second factor refuses to sessions not verified by one.
 var secondFactorGuarded = map[operators.Permission]bool{
 	operators.PermRemoteAssist: true, operators.PermResetPassword: true, operators.PermSetAccountStatus: true,
-	operators.PermManageOperators: true, operators.PermDeleteCustomer: true,
+	operators.PermManageOperators: true, operators.PermDeleteCustomer: true, operators.PermManageDomain: true,
 }
 
 // isMutation reports whether ctx's operation is a mutation.

@@ -215,7 +215,8 @@ func TestTeamAdministration(t *testing.T) {
 			// Another domain's operator is not found and stays as it is.
 			other := storetest.NewDomain(t, s.store)
 			stranger := storetest.NewOperator(t, s.store, other, "stranger@other.test")
-			for _, q := range []string{updateOperatorMutation, operatorStatusMutation, reissueMutation} {
+			resetMFA := `mutation($id: ID!) { resetOperatorMfa(input: {operatorId: $id}) { userErrors { code } } }`
+			for _, q := range []string{updateOperatorMutation, operatorStatusMutation, reissueMutation, resetMFA} {
 				vars := map[string]any{"id": globalIDForTest("Operator", stranger.ID), "name": "Renamed", "status": "DISABLED", "reason": "x"}
 				if resp := s.post(t, admin, q, vars); resp.code() != "NOT_FOUND" {
 					t.Errorf("%.40s on another domain's operator: %+v", q, resp)
