@@ -21,14 +21,18 @@ import (
 	"github.com/iotconsole/bff/resolvers"
 )
 
-// newGraphQLHandler returns the /graphql handler: POST (application/json) and
-// WebSocket only, with limits, one error presenter and panic recovery.
+// newGraphQLHandler returns the /graphql handler: POST, GET (queries only)
+// and WebSocket, automatic persisted queries, with limits, one error
+// presenter and panic recovery. Answers are application/json, or
+// application/graphql-response+json when the client asks for it (Accept);
+// see graphqlOverHTTP for the status codes.
 func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSockets, m *metrics) *handler.Server {
 	wsReadLimit := int64(cfg.WSMaxMessage)
 	gcfg := graph.Config{Resolvers: r}
 	setListComplexity(&gcfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(gcfg))
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.GET{}) // queries only; a mutation is refused (405, see graphqlOverHTTP)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        sockets,
 		InitFunc:              socketInit(r.SessionService, sockets),
@@ -39,6 +43,9 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
 	srv.SetQueryCache(newQueryCache(queryCacheBytes, queryCacheMaxDocument)) // parse and validate each distinct query once
+	// Automatic persisted queries (Apollo's protocol, extensions.persistedQuery
+	// with the query's SHA-256): mobile apps send a hash, the query only once.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newPersistedQueryCache(persistedQueryBytes, persistedQueryMax)})
 	// Shape first: it refuses, in time linear in the document, what the
 	// complexity walk would take exponential time to refuse.
 	srv.Use(shapeLimits{maxFields: cfg.ComplexityMax, maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})

@@ -29,10 +29,10 @@ import (
 // routes: metricsRoutes serves it on a listener of its own.
 func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.Context) error, m *metrics, sessionService *sessions.Service) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", apiHeaders(gql))
+	mux.Handle("POST /graphql", apiHeaders(graphqlOverHTTP(gql)))
 	mux.Handle("GET /graphql", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "" {
-			http.Error(w, "use POST with Content-Type: application/json, or a WebSocket", http.StatusMethodNotAllowed)
+			graphqlOverHTTP(gql).ServeHTTP(w, r) // a query in the URL
 			return
 		}
 		gql.ServeHTTP(w, withSocketSlot(r))
@@ -214,4 +214,91 @@ func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
 			gql.ServeHTTP(w, r.WithContext(withIntrospection(r.Context())))
 		}
 	})
+}
+
+// graphqlOverHTTP shapes /graphql's answers where gqlgen's differ from the
+// GraphQL over HTTP specification (graphql.github.io/graphql-over-http):
+//   - a request that fails before execution (it does not parse or
+//     validate) has no "data" entry; it is answered 200 as
+//     application/json (gqlgen: 422) and 400 as
+//     application/graphql-response+json;
+//   - a mutation (or subscription) sent with GET is 405 with Allow: POST
+//     (gqlgen: 406): GET is for queries, which change nothing.
+//
+// Successful answers pass through untouched and unbuffered.
+func graphqlOverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &shapedResponse{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		sw.finish()
+	})
+}
+
+// shapedResponse passes a response through, unless its status is one
+// graphqlOverHTTP reshapes: then it keeps the body to rewrite it.
+type shapedResponse struct {
+	http.ResponseWriter
+	status int
+	held   *bytes.Buffer // the body of a response being reshaped
+}
+
+func (s *shapedResponse) WriteHeader(status int) {
+	if s.status != 0 {
+		return
+	}
+	s.status = status
+	switch status {
+	case http.StatusUnprocessableEntity, http.StatusBadRequest, http.StatusNotAcceptable:
+		s.held = &bytes.Buffer{}
+	default:
+		s.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (s *shapedResponse) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.WriteHeader(http.StatusOK)
+	}
+	if s.held != nil {
+		return s.held.Write(b)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets streamed answers through.
+func (s *shapedResponse) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok && s.held == nil {
+		f.Flush()
+	}
+}
+
+func (s *shapedResponse) finish() {
+	if s.held == nil {
+		return
+	}
+	h := s.ResponseWriter.Header()
+	if s.status == http.StatusNotAcceptable { // gqlgen's answer to a mutation over GET
+		h.Set("Allow", "POST")
+		h.Set("Content-Type", "application/json")
+		s.ResponseWriter.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = s.ResponseWriter.Write([]byte(`{"errors":[{"message":"GET is for queries: send mutations and subscriptions with POST or over a WebSocket","extensions":{"code":"METHOD_NOT_ALLOWED"}}]}` + "\n"))
+		return
+	}
+	status := s.status
+	if status == http.StatusUnprocessableEntity {
+		status = http.StatusOK // application/json: the errors say it
+	}
+	body := s.held.Bytes()
+	var answer map[string]json.RawMessage
+	if json.Unmarshal(body, &answer) == nil {
+		if _, ok := answer["data"]; ok {
+			delete(answer, "data") // a request error has no data entry at all
+			if b, err := json.Marshal(answer); err == nil {
+				body = append(b, '\n')
+			}
+		}
+	}
+	h.Del("Content-Length")
+	s.ResponseWriter.WriteHeader(status)
+	_, _ = s.ResponseWriter.Write(body)
 }

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/demo"
+)
+
+// rawResponse is an HTTP answer of /graphql, whole.
+type rawResponse struct {
+	status int
+	header http.Header
+	body   map[string]json.RawMessage
+}
+
+// graphqlRequest sends method to /graphql: for GET, params go in the URL;
+// for POST, in a JSON body. accept is the Accept header ("" for none).
+func graphqlRequest(t *testing.T, s *testInstance, method, token, accept string, params map[string]any) rawResponse {
+	t.Helper()
+	var req *http.Request
+	if method == http.MethodGet {
+		q := url.Values{}
+		for k, v := range params {
+			if str, ok := v.(string); ok {
+				q.Set(k, str)
+			} else {
+				b, _ := json.Marshal(v)
+				q.Set(k, string(b))
+			}
+		}
+		req, _ = http.NewRequest(method, s.URL()+"/graphql?"+q.Encode(), nil)
+	} else {
+		b, _ := json.Marshal(params)
+		req, _ = http.NewRequest(method, s.URL()+"/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := rawResponse{status: resp.StatusCode, header: resp.Header}
+	if err := json.Unmarshal(raw, &out.body); err != nil {
+		t.Fatalf("%s answered %d with a body that is not a JSON object: %.200s", method, resp.StatusCode, raw)
+	}
+	return out
+}
+
+// Queries work over GET; mutations and subscriptions do not (405, Allow:
+// POST), and nothing changes.
+func TestGraphQLOverGET(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demo.AdminEmail)
+	resp := graphqlRequest(t, f.testInstance, http.MethodGet, admin, "", map[string]any{
+		"query": `query($q: String) { customers(query: $q, first: 5) { edges { node { email } } } }`, "variables": map[string]any{"q": "casey"}})
+	if resp.status != http.StatusOK || !strings.Contains(string(resp.body["data"]), customerEmail) {
+		t.Fatalf("a search over GET: %d %s", resp.status, resp.body)
+	}
+	for _, q := range []string{
+		`mutation($id: ID!) { setAccountStatus(input: {customerId: $id, status: DISABLED, reason: "over GET"}) { changed } }`,
+		`subscription { customerStatusChanged { status } }`,
+	} {
+		resp := graphqlRequest(t, f.testInstance, http.MethodGet, admin, "", map[string]any{"query": q, "variables": map[string]any{"id": f.customerID()}})
+		if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "POST" || resp.body["data"] != nil {
+			t.Errorf("%.30s over GET: %d, Allow %q, %s", q, resp.status, resp.header.Get("Allow"), resp.body)
+		}
+	}
+	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {
+		t.Errorf("a mutation sent over GET changed the customer: %+v", resp)
+	}
+}
+
+// Request errors (the document does not parse or validate): no data entry;
+// 400 as application/graphql-response+json, 200 as application/json.
+func TestGraphQLOverHTTPMediaTypes(t *testing.T) {
+	s := startTest(t, nil)
+	for _, bad := range []string{`{ viewer { `, `{ noSuchField }`} {
+		for _, tc := range []struct {
+			accept, contentType string
+			status              int
+		}{
+			{"application/graphql-response+json", "application/graphql-response+json", http.StatusBadRequest},
+			{"application/json", "application/json", http.StatusOK},
+			{"", "application/json", http.StatusOK},
+		} {
+			for _, method := range []string{http.MethodPost, http.MethodGet} {
+				resp := graphqlRequest(t, s, method, "", tc.accept, map[string]any{"query": bad})
+				_, hasData := resp.body["data"]
+				if resp.status != tc.status || !strings.HasPrefix(resp.header.Get("Content-Type"), tc.contentType) || hasData || resp.body["errors"] == nil {
+					t.Errorf("%s %q with Accept %q: %d %s, data entry %v, %s", method, bad, tc.accept, resp.status, resp.header.Get("Content-Type"), hasData, resp.body)
+				}
+			}
+		}
+	}
+	// A good query answers 200 with data in both media types.
+	for _, accept := range []string{"application/graphql-response+json", "application/json"} {
+		resp := graphqlRequest(t, s, http.MethodPost, "", accept, map[string]any{"query": `{ viewer { __typename } }`})
+		if _, hasData := resp.body["data"]; resp.status != http.StatusOK || !hasData || !strings.HasPrefix(resp.header.Get("Content-Type"), accept) {
+			t.Errorf("a good query with Accept %q: %d %s %s", accept, resp.status, resp.header.Get("Content-Type"), resp.body)
+		}
+	}
+}
+
+// Automatic persisted queries: a hash alone is answered PersistedQueryNotFound
+// until the query has been sent once with it; then the hash alone runs it,
+// over POST and GET; a hash that is not the query's is refused.
+func TestAutomaticPersistedQueries(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demo.AdminEmail)
+	query := `query Casey { customers(query: "casey", first: 1) { edges { node { email } } } }`
+	sum := sha256.Sum256([]byte(query))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+
+	resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"extensions": ext})
+	if !strings.Contains(string(resp.body["errors"]), "PersistedQueryNotFound") {
+		t.Fatalf("an unknown hash: %d %s", resp.status, resp.body)
+	}
+	resp = graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": query, "extensions": ext})
+	if !strings.Contains(string(resp.body["data"]), customerEmail) {
+		t.Fatalf("the query with its hash: %d %s", resp.status, resp.body)
+	}
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		resp := graphqlRequest(t, f.testInstance, method, admin, "", map[string]any{"extensions": ext})
+		if resp.status != http.StatusOK || !strings.Contains(string(resp.body["data"]), customerEmail) {
+			t.Errorf("the hash alone over %s: %d %s", method, resp.status, resp.body)
+		}
+	}
+	wrong := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}
+	if resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": query, "extensions": wrong}); resp.body["errors"] == nil {
+		t.Errorf("a query with another query's hash: %d %s", resp.status, resp.body)
+	}
+}
