@@ -97,7 +97,9 @@ func TestConfigFlagsOverrideEnvironment(t *testing.T) {
 	}
 }
 
-func TestGraphQLOnlyOverPostJSONAndWebSocket(t *testing.T) {
+// GraphQL comes as POST with a JSON body, as GET (queries only:
+// TestGraphQLOverGET) or over a WebSocket; no other transport is served.
+func TestGraphQLRefusesOtherTransports(t *testing.T) {
 	s := startTest(t, nil)
 	tests := []struct {
 		name        string
@@ -105,7 +107,6 @@ func TestGraphQLOnlyOverPostJSONAndWebSocket(t *testing.T) {
 		contentType string
 		body        string
 	}{
-		{"GET query", http.MethodGet, "", ""},
 		{"form post", http.MethodPost, "application/x-www-form-urlencoded", "query=%7B__typename%7D"},
 		{"multipart post", http.MethodPost, "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n--x--\r\n"},
 		{"text post", http.MethodPost, "text/plain", `{"query":"{__typename}"}`},

@@ -330,9 +330,13 @@ func every(ctx context.Context, period time.Duration, log zerolog.Logger, what s
 	}
 }
 
-// socketCloseDelay lets a disabled customer's subscriptions deliver the
-// status event before the server closes the socket.
-const socketCloseDelay = 250 * time.Millisecond
+// socketCloseDelay lets a socket's subscriptions deliver the event that
+// ends its session (a disabled customer's STATUS_CHANGED) before the server
+// closes it: the delivery and the close start from the same event, and on a
+// loaded 2-core machine 250 ms was sometimes not enough for the delivery.
+// The session itself ends at once: every request and new socket is refused
+// from the write on.
+const socketCloseDelay = time.Second
 
 // closeSocketsOnEvents is the socket half of what events end (the rules
 // live with their services: sessions end in the store's write, assistance in

@@ -322,7 +322,9 @@ func TestSigningOutClosesThatSessionsSockets(t *testing.T) {
 			ended := subscribe(t, f.testInstance, "graphql-transport-ws", signedOut, statusSubscription, nil).readAll()
 			kept := subscribe(t, f.testInstance, "graphql-transport-ws", other, statusSubscription, nil).readAll()
 			customer, _, _ := f.customerLogin(t, customerPassword)
-			customerSocket := subscribe(t, f.testInstance, "graphql-transport-ws", customer, `subscription { accountEvents { type } }`, nil).readAll()
+			customerClient := f.subscribeAccountEvents(t, customer)
+			f.awaitAccountEventsRegistered(t, other, customerClient)
+			customerSocket := customerClient.readAll()
 
 			start := time.Now()
 			if resp := f.post(t, signedOut, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {

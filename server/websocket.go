@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -143,6 +145,7 @@ type gorillaConn struct {
 	subjects  []string    // guarded by sockets.mu
 	epoch     int64       // the session epoch its session was opened in (sessions.Principal.SessionEpoch); guarded by sockets.mu
 	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
+	protocol  protocolState
 }
 
 var (
@@ -151,14 +154,145 @@ var (
 	_ transport.WebsocketReadDeadliner = (*gorillaConn)(nil)
 )
 
-// NextReader maps a peer's normal close to transport.ErrWebsocketClosed.
+// NextReader hands gqlgen the peer's next message, after the protocol rules
+// gqlgen does not keep (see protocolState.admit), and maps a peer's normal
+// close to transport.ErrWebsocketClosed.
 func (c *gorillaConn) NextReader() (int, io.Reader, error) {
-	mt, r, err := c.Conn.NextReader()
-	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-		return mt, nil, transport.ErrWebsocketClosed
+	for {
+		mt, r, err := c.Conn.NextReader()
+		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			return mt, nil, transport.ErrWebsocketClosed
+		}
+		if err != nil {
+			return mt, r, err
+		}
+		msg, err := io.ReadAll(r) // bounded by the connection's read limit
+		if err != nil {
+			return mt, nil, err
+		}
+		switch verdict, detail := c.protocol.admit(c.Subprotocol(), msg); verdict {
+		case answerPong:
+			if err := c.writeBytes(detail); err != nil {
+				return mt, nil, err
+			}
+			continue
+		case refuse4401:
+			c.closeWith(closeUnauthorized, "Unauthorized")
+			return mt, nil, transport.ErrWebsocketClosed
+		case refuse4409:
+			c.closeWith(closeSubscriberExists, "Subscriber for "+string(detail)+" already exists")
+			return mt, nil, transport.ErrWebsocketClosed
+		}
+		return mt, bytes.NewReader(msg), nil
 	}
-	return mt, r, err
 }
+
+// WriteJSON sends v, noting what it tells the protocol state (the ack, the
+// end of an operation).
+func (c *gorillaConn) WriteJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.protocol.sent(b)
+	return c.writeBytes(b)
+}
+
+// writeBytes sends one text message. gqlgen writes one message at a time;
+// the pong answered before the ack is written before gqlgen writes anything.
+func (c *gorillaConn) writeBytes(b []byte) error {
+	return c.Conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// closeSubscriberExists is graphql-transport-ws's close for a subscribe
+// whose id is still running.
+const closeSubscriberExists = 4409
+
+// protocolState keeps what the subscription protocols require of the
+// peer's messages and gqlgen does not check: on graphql-transport-ws
+// (github.com/enisdenjo/graphql-ws, PROTOCOL.md) a ping may come at any
+// time, before the connection_ack too, and is answered with a pong carrying
+// its payload; a subscribe before the ack closes the socket with 4401; a
+// subscribe with the id of an operation still running closes it with 4409
+// (gqlgen ran both under one id, and the first could no longer be
+// stopped). The legacy graphql-ws protocol's start is held to the same two
+// rules.
+type protocolState struct {
+	mu     sync.Mutex
+	acked  bool
+	active map[string]bool // ids of operations started and not yet completed
+}
+
+type verdict int
+
+const (
+	pass verdict = iota
+	answerPong
+	refuse4401
+	refuse4409
+)
+
+// envelope is what the rules read of a message.
+type envelope struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// admit judges a message of the peer on subprotocol: pass it to gqlgen,
+// answer it here (the pong to send), or close the socket (for 4409, the id).
+func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) {
+	var e envelope
+	if json.Unmarshal(msg, &e) != nil {
+		return pass, nil // gqlgen answers what does not parse
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case e.Type == "ping" && !p.acked && subprotocol == graphqlTransportWS:
+		pong, _ := json.Marshal(envelope{Type: "pong", Payload: e.Payload})
+		return answerPong, pong
+	case e.Type == "subscribe" || e.Type == "start":
+		if !p.acked {
+			return refuse4401, nil
+		}
+		if p.active[e.ID] {
+			return refuse4409, []byte(e.ID)
+		}
+		if p.active == nil {
+			p.active = map[string]bool{}
+		}
+		p.active[e.ID] = true
+	case e.Type == "complete" || e.Type == "stop":
+		delete(p.active, e.ID)
+	}
+	return pass, nil
+}
+
+// sent notes a message the server sends: the ack, and an operation's end.
+// gqlgen's messages end with their type, so the many "next" and "data"
+// messages are told apart without parsing their payload.
+func (p *protocolState) sent(msg []byte) {
+	if !bytes.HasSuffix(msg, []byte(`"type":"connection_ack"}`)) && !bytes.HasSuffix(msg, []byte(`"type":"complete"}`)) &&
+		!bytes.HasSuffix(msg, []byte(`"type":"error"}`)) {
+		return
+	}
+	var e envelope
+	if json.Unmarshal(msg, &e) != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e.Type {
+	case "connection_ack":
+		p.acked = true
+	case "complete", "error":
+		delete(p.active, e.ID)
+	}
+}
+
+// graphqlTransportWS is the graphql-transport-ws subprotocol's name.
+const graphqlTransportWS = "graphql-transport-ws"
 
 // gqlgen's own reason when no connection_init arrives in time; the
 // graphql-transport-ws protocol closes with 4408 for that, gqlgen with 1002.

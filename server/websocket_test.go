@@ -194,3 +194,49 @@ func TestShutdownClosesWebSocketsWithGoingAway(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 }
+
+// graphql-transport-ws as its specification says: a ping before the ack is
+// answered; a subscribe before the ack closes with 4401; a subscribe with
+// the id of a running subscription closes with 4409; complete stops one
+// subscription, and its id may then be used again.
+func TestGraphQLTransportWSProtocolRules(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	dial := func() *wsClient {
+		c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := dial()
+	c.send(map[string]any{"type": "ping", "payload": map[string]any{"n": 1}})
+	var pong map[string]any
+	if err := c.conn.ReadJSON(&pong); err != nil || pong["type"] != "pong" || dig(pong, "payload", "n") != float64(1) {
+		t.Fatalf("ping before the ack: %v %v", pong, err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init after the ping: %v %v", ack, err)
+	}
+	sub := map[string]any{"id": "one", "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}}
+	c.send(sub)
+	c.send(map[string]any{"id": "one", "type": "complete"})
+	time.Sleep(200 * time.Millisecond)
+	c.send(sub) // the id is free again after complete
+	time.Sleep(200 * time.Millisecond)
+	c.send(sub) // now it is running: 4409
+	_, err := c.nextWithin(5 * time.Second)
+	for err == nil {
+		_, err = c.nextWithin(5 * time.Second)
+	}
+	if closeCode(err) != closeSubscriberExists {
+		t.Errorf("a second subscribe with a running id: %v, want close 4409", err)
+	}
+
+	early := dial()
+	early.send(sub)
+	_, err = early.nextWithin(5 * time.Second)
+	if closeCode(err) != closeUnauthorized {
+		t.Errorf("a subscribe before connection_init: %v, want close 4401", err)
+	}
+}
