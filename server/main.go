@@ -233,6 +233,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	r.ExportService = exports.NewService(r.CustomerService, r.DeviceService, r.AuditService, clk.Now)
 	m := newMetrics()
 	sockets := newGorillaSockets(cfg.AllowedOrigins, clk, func(open int) { m.websockets.Set(float64(open)) })
+	sockets.keepAlive = cfg.WSPing
 	gql := newGraphQLHandler(cfg, r, sockets, m)
 	bg, stop := context.WithCancel(context.Background())
 	s := &server{

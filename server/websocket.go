@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,6 +35,12 @@ type gorillaSockets struct {
 	upgrader websocket.Upgrader
 	clock    clock.Clock // for each connection's expiry
 	onChange func(open int)
+	// keepAlive is WS_PING_INTERVAL: on graphql-transport-ws a peer from
+	// which nothing (not even the pong to the server's ping) has come for
+	// keepAliveSilence of it, having left at least two pings unanswered, is
+	// closed with closeKeepAliveTimeout. Zero: no such check. Set before
+	// serving.
+	keepAlive time.Duration
 
 	mu        sync.Mutex
 	conns     map[*gorillaConn]struct{}
@@ -159,8 +166,16 @@ var (
 // close to transport.ErrWebsocketClosed.
 func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 	for {
+		if c.checksKeepAlive() && c.protocol.isAcked() {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(keepAliveSilence(c.sockets.keepAlive)))
+		}
 		mt, r, err := c.Conn.NextReader()
 		if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			return mt, nil, transport.ErrWebsocketClosed
+		}
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() && c.checksKeepAlive() {
+			c.closeWith(closeKeepAliveTimeout, "keep-alive timeout: no pong to two pings")
 			return mt, nil, transport.ErrWebsocketClosed
 		}
 		if err != nil {
@@ -185,6 +200,33 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 		}
 		return mt, bytes.NewReader(msg), nil
 	}
+}
+
+// keepAliveSilence is how long a peer may send nothing: two and a half ping
+// intervals, so that whenever it fell silent, at least two pings went
+// unanswered before it is dropped.
+func keepAliveSilence(interval time.Duration) time.Duration { return interval * 5 / 2 }
+
+// closeKeepAliveTimeout closes a peer that stopped answering pings: 1013
+// "Try Again Later" (RFC 6455 section 7.4.2 registry), a code standard
+// clients reconnect on (graphql-ws retries it; a 4xxx protocol code or 1011
+// would stop it).
+const closeKeepAliveTimeout = 1013
+
+// checksKeepAlive reports whether NextReader keeps c's keep-alive deadline
+// (graphql-transport-ws, with a ping interval).
+func (c *gorillaConn) checksKeepAlive() bool {
+	return c.sockets.keepAlive > 0 && c.Subprotocol() == graphqlTransportWS
+}
+
+// SetReadDeadline is gqlgen's keep-alive deadline: on graphql-transport-ws
+// NextReader keeps its own instead (gqlgen's dropped a peer one ping early,
+// with a close code clients do not reconnect on).
+func (c *gorillaConn) SetReadDeadline(t time.Time) error {
+	if c.checksKeepAlive() {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 // WriteJSON sends v, noting what it tells the protocol state (the ack, the
@@ -267,6 +309,13 @@ func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) 
 		delete(p.active, e.ID)
 	}
 	return pass, nil
+}
+
+// isAcked reports whether the server has sent connection_ack.
+func (p *protocolState) isAcked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acked
 }
 
 // sent notes a message the server sends: the ack, and an operation's end.
