@@ -168,3 +168,26 @@ func TestLateResetEventSparesANewAssistance(t *testing.T) {
 		})
 	}
 }
+
+// An operator who signs out and signs in again at once keeps the new
+// session's socket: the sign-out's event names the session it ends.
+func TestSignOutEndsOnlyThatSession(t *testing.T) {
+	for _, topology := range epochTopologies[:2] {
+		t.Run(topology.name, func(t *testing.T) {
+			f, _ := topology.start(t)
+			old := f.login(t, demo.SupportEmail)
+			oldSocket := subscribe(t, f.testInstance, "graphql-transport-ws", old, statusSubscription, nil)
+			if resp := f.post(t, old, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {
+				t.Fatalf("logout: %+v", resp)
+			}
+			fresh := subscribe(t, f.testInstance, "graphql-transport-ws", f.login(t, demo.SupportEmail), statusSubscription, nil)
+			ended(t, oldSocket, closeUnauthorized, "sign-out")
+			time.Sleep(1500 * time.Millisecond)
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "probe"})
+			msg, err := fresh.nextWithin(10 * time.Second)
+			if err != nil || dataOf(wsMessage{msg: msg})["customerStatusChanged"] == nil {
+				t.Fatalf("the new session's socket after the sign-out of the old one: %v %v", msg, err)
+			}
+		})
+	}
+}

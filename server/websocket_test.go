@@ -240,3 +240,35 @@ func TestGraphQLTransportWSProtocolRules(t *testing.T) {
 		t.Errorf("a subscribe before connection_init: %v, want close 4401", err)
 	}
 }
+
+// The legacy graphql-ws protocol keeps the same two rules for start.
+func TestLegacyGraphQLWSStartRules(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	start := map[string]any{"id": "1", "type": "start", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}}
+	early, _, err := dialWS(t, f.testInstance, "graphql-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	early.send(start)
+	if _, err := early.nextWithin(5 * time.Second); closeCode(err) != closeUnauthorized {
+		t.Errorf("start before connection_init: %v, want 4401", err)
+	}
+	c, _, err := dialWS(t, f.testInstance, "graphql-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	c.send(start)
+	time.Sleep(200 * time.Millisecond)
+	c.send(start)
+	_, err = c.nextWithin(5 * time.Second)
+	for err == nil {
+		_, err = c.nextWithin(5 * time.Second)
+	}
+	if closeCode(err) != closeSubscriberExists {
+		t.Errorf("a second start with a running id: %v, want 4409", err)
+	}
+}
