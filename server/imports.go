@@ -16,8 +16,10 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/imports"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store"
 )
 
 // The audit actor of every import and export: the command line.
@@ -74,15 +76,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		in = f
 	}
-	st, err := openStore(ctx, *cfg)
+	st, d, err := openDomain(ctx, *cfg, *slug)
 	if err != nil {
-		return err
+		return fmt.Errorf("import: %w", err)
 	}
 	defer st.Close(context.Background())
-	d, err := st.DomainBySlug(ctx, *slug)
-	if err != nil {
-		return fmt.Errorf("import: domain %q: %w", *slug, err)
-	}
 	progress := newImportProgress(stderr, size)
 	reader, err := imports.NewReader(progress.wrap(in), format)
 	if err != nil {
@@ -249,15 +247,11 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	st, err := openStore(ctx, *cfg)
+	st, d, err := openDomain(ctx, *cfg, *slug)
 	if err != nil {
-		return err
+		return fmt.Errorf("export: %w", err)
 	}
 	defer st.Close(context.Background())
-	d, err := st.DomainBySlug(ctx, *slug)
-	if err != nil {
-		return fmt.Errorf("export: domain %q: %w", *slug, err)
-	}
 	out := stdout
 	if path != "-" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -281,6 +275,21 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	audit.Append(ctx, st, clock.System().Now(), e.Record(audit.ActionUsersExported, audit.TargetDomain, d.ID, reason))
 	fmt.Fprintf(stderr, "exported %d customers of %q in %s\n", n, d.Slug, time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// openDomain opens the store cfg names and reads the domain slug from it;
+// the caller closes the store.
+func openDomain(ctx context.Context, cfg config, slug string) (store.Store, domains.Domain, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, domains.Domain{}, err
+	}
+	d, err := st.DomainBySlug(ctx, slug)
+	if err != nil {
+		_ = st.Close(context.Background())
+		return nil, domains.Domain{}, fmt.Errorf("domain %q: %w", slug, err)
+	}
+	return st, d, nil
 }
 
 // parseFlagsAndFiles parses a subcommand's flags, which may come before,

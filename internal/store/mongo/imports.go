@@ -84,12 +84,14 @@ func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, li
 
 // ImportCustomers implements imports.Store with two unordered bulk
 // inserts, the customers then their devices. MongoDB has no all-or-none
-// here without transactions: once the customers are written, the devices
-// are written even if ctx ends (an interrupted import finishes its batch,
-// for at most deviceInsertGrace), but a process killed in between leaves
-// customers without some of their devices, which the next run of the file
-// adds (counted as updated).
+// here without transactions: a batch once begun is written whole even if
+// ctx ends (an interrupted import finishes its batch, for at most
+// batchGrace), but a process killed in between leaves customers without
+// some of their devices, which the next run of the file adds (counted as
+// updated).
 func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchGrace)
+	defer cancel()
 	docs := make([]any, len(cs))
 	for i, c := range cs {
 		docs[i] = newCustomerDoc(c)
@@ -105,8 +107,6 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		deviceDocs[i] = newDeviceDoc(d)
 	}
 	if len(deviceDocs) > 0 {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deviceInsertGrace)
-		defer cancel()
 		if _, err := s.devices.InsertMany(ctx, deviceDocs, unordered); err != nil {
 			return fmt.Errorf("import devices: %w", mapErr(err))
 		}
@@ -114,9 +114,9 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 	return nil
 }
 
-// deviceInsertGrace bounds how long a batch's devices may still be written
-// after its import was interrupted.
-const deviceInsertGrace = time.Minute
+// batchGrace bounds how long a batch may still be written after its import
+// was interrupted.
+const batchGrace = time.Minute
 
 // RehashPassword implements sessions.Store: the customer's password hash
 // becomes newHash if it still is oldHash, with nothing else changed (not

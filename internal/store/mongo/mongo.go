@@ -196,15 +196,7 @@ func findByIDs[D any](ctx context.Context, coll *mongo.Collection, ids []string,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	cur, err := coll.Find(ctx, append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, also...))
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr(err)
-	}
-	return docs, nil
+	return findAll[D](ctx, coll, append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, also...))
 }
 
 // distinctIDs returns ids without repeats and without the empty id, which

@@ -8,21 +8,22 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
-// Customers inserted one by one at the same place in the order (each name
-// after the one before, all before an existing customer) halve the gap
-// between two labels every time, so labels must be spread again many times.
-// Labels must stay in name order and the search index must follow them.
-func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
+// newOrderStore returns a store holding Aaron Aardvark and Zed Zulu, the
+// first and last in name order, and how to make a customer of its domain
+// whose id is its last name and n.
+func newOrderStore(t *testing.T) (*Store, domains.Domain, func(first, last string, n int) customers.Customer) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close(ctx)
+	t.Cleanup(func() { _ = s.Close(ctx) })
 	d := storetest.NewDomain(t, s)
 	mk := func(first, last string, n int) customers.Customer {
 		c := storetest.NewCustomer(d, first, last, fmt.Sprintf("%s.%s.%04d@example.com", first, last, n), "")
@@ -32,6 +33,16 @@ func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
 	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", 0), mk("Aaron", "Aardvark", 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
+	return s, d, mk
+}
+
+// Customers inserted one by one at the same place in the order (each name
+// after the one before, all before an existing customer) halve the gap
+// between two labels every time, so labels must be spread again many times.
+// Labels must stay in name order and the search index must follow them.
+func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
+	ctx := context.Background()
+	s, d, mk := newOrderStore(t)
 	const n = 300
 	for i := range n {
 		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", fmt.Sprintf("Smith%04d", i), i)}, nil); err != nil {
@@ -103,20 +114,7 @@ func ids(t *testing.T, s *Store, query string) []string {
 // share of the gap, not half of it: 2,000 of them need no relabelling.
 func TestNamesakesDoNotExhaustTheirGap(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	d := storetest.NewDomain(t, s)
-	mk := func(first, last string, n int) customers.Customer {
-		c := storetest.NewCustomer(d, first, last, fmt.Sprintf("%s.%s.%04d@example.com", first, last, n), "")
-		c.ID = fmt.Sprintf("%s-%04d", last, n)
-		return c
-	}
-	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zed", "Zulu", 0), mk("Aaron", "Aardvark", 0)}, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, _, mk := newOrderStore(t)
 	var before int64
 	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&before); err != nil {
 		t.Fatal(err)
