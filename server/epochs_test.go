@@ -191,3 +191,34 @@ func TestSignOutEndsOnlyThatSession(t *testing.T) {
 		})
 	}
 }
+
+// An assistance an operator starts right after being disabled and enabled
+// again is not revoked by the disabling's event when it arrives.
+func TestLateOperatorEventSparesANewAssistance(t *testing.T) {
+	for _, topology := range epochTopologies[:2] {
+		t.Run(topology.name, func(t *testing.T) {
+			f, _ := topology.start(t)
+			admin := f.login(t, demo.AdminEmail)
+			support := f.login(t, demo.SupportEmail)
+			before, _ := f.startAssist(t, support, "before the disabling")
+			supportID := dig(f.post(t, support, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id")
+			for _, status := range []string{"DISABLED", "ACTIVE"} {
+				if resp := f.post(t, admin, operatorStatusMutation, map[string]any{"id": supportID, "status": status, "reason": "x"}); dig(resp.Data, "setOperatorStatus", "changed") != true {
+					t.Fatalf("%s: %+v", status, resp)
+				}
+			}
+			after, _ := f.startAssist(t, f.login(t, demo.SupportEmail), "right after")
+			time.Sleep(1500 * time.Millisecond)
+			state := func(id string) string {
+				s, _ := dig(f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on AssistSession { state } } }`, map[string]any{"id": id}).Data, "node", "state").(string)
+				return s
+			}
+			if got := state(after); got != "ACTIVE" {
+				t.Errorf("the assistance started after the operator was enabled again is %s, want ACTIVE", got)
+			}
+			if got := state(before); got != "REVOKED" {
+				t.Errorf("the assistance started before the disabling is %s, want REVOKED", got)
+			}
+		})
+	}
+}

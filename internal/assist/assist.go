@@ -43,6 +43,10 @@ type Session struct {
 	// started: an event that ends the customer's sessions opened before
 	// epoch N revokes it only when CustomerEpoch < N.
 	CustomerEpoch int64
+	// OperatorEpoch is the operator's session epoch when it started it:
+	// an event that ends the operator's sessions opened before epoch N
+	// revokes it only when OperatorEpoch < N.
+	OperatorEpoch int64
 }
 
 // Current returns the state at now: an active session past its end has expired.
@@ -77,6 +81,9 @@ type ActiveFilter struct {
 	// EpochBefore, when above 0, keeps only assistances started in a
 	// customer session epoch below it (Session.CustomerEpoch).
 	EpochBefore int64
+	// OperatorEpochBefore, when above 0, keeps only assistances started in
+	// an operator session epoch below it (Session.OperatorEpoch).
+	OperatorEpochBefore int64
 }
 
 // Store persists assist sessions. Writes that change a session carry its

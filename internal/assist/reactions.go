@@ -45,6 +45,7 @@ func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker)
 		filter.EpochBefore, _ = e.EndsBefore() // an assistance started after the change is not the event's
 		if e.Type == events.OperatorAccessEnded {
 			filter, why = ActiveFilter{OperatorID: e.Data[events.KeyOperatorID]}, "the operator's access ended: "+e.Data[events.KeyReason]
+			filter.OperatorEpochBefore, _ = e.EndsBefore() // one started after the change is not the event's
 		}
 		if err := s.EndAll(ctx, actor, filter, StateRevoked, why); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")

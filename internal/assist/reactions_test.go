@@ -10,6 +10,7 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store/sqlite"
@@ -42,12 +43,12 @@ func newFixture(t *testing.T) *fixture {
 	if err := st.ImportCustomers(ctx, []customers.Customer{first, second, third}, nil); err != nil {
 		t.Fatal(err)
 	}
-	operator := func(domainID string) audit.Actor {
-		return audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: domainID}
+	operator := func(d domains.Domain) audit.Actor {
+		return audit.Actor{Type: audit.ActorOperator, ID: storetest.NewOperator(t, st, d, ids.New()+"@ops.example").ID, DomainID: d.ID}
 	}
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	return &fixture{store: st, svc: assist.NewService(st, now, time.Hour), domain: d.ID, other: o.ID,
-		first: first, second: second, third: third, alice: operator(d.ID), bob: operator(d.ID), stranger: operator(o.ID)}
+		first: first, second: second, third: third, alice: operator(d), bob: operator(d), stranger: operator(o)}
 }
 
 func (f *fixture) start(t *testing.T, by audit.Actor, c customers.Customer) assist.Session {

@@ -17,6 +17,7 @@ import (
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
+	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/tokens"
 )
 
@@ -40,6 +41,7 @@ type ServiceStore interface {
 	Store
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
 	DomainByID(ctx context.Context, id string) (domains.Domain, error)
+	OperatorByID(ctx context.Context, id string) (operators.Operator, error)
 }
 
 // Service starts, ends and lists remote assistance.
@@ -116,6 +118,10 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	if err != nil {
 		return Session{}, "", err
 	}
+	op, err := s.store.OperatorByID(ctx, actor.ID)
+	if err != nil {
+		return Session{}, "", err
+	}
 	ttl := s.ttl
 	if d.AssistTTL > 0 {
 		ttl = d.AssistTTL
@@ -123,7 +129,7 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	at, ticket := s.now(), tokens.New()
 	a := Session{
 		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason,
-		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive, CustomerEpoch: c.SessionEpoch,
+		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive, CustomerEpoch: c.SessionEpoch, OperatorEpoch: op.SessionEpoch,
 		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(TicketTTL),
 	}
 	actor.AssistID = a.ID

@@ -61,6 +61,7 @@ type svcFixture struct {
 	domain, other         string
 	ada, bob, gil, stella customers.Customer // gil is disabled, stella of the other domain
 	ann, ben              audit.Actor        // operators of the domain
+	stranger              audit.Actor        // an operator of the other domain
 }
 
 func newSvcFixture(t *testing.T) *svcFixture {
@@ -73,12 +74,13 @@ func newSvcFixture(t *testing.T) *svcFixture {
 	t.Cleanup(func() { _ = st.Close(ctx) })
 	d, o := storetest.NewDomain(t, st), storetest.NewDomain(t, st)
 	f := &svcFixture{st: st, clk: &svcClock{t: time.Date(2031, 3, 14, 9, 26, 53, 589e6, time.UTC)}, domain: d.ID, other: o.ID,
-		ada:    storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", ""),
-		bob:    storetest.NewCustomer(d, "Bob", "Builder", "bob@example.com", ""),
-		gil:    storetest.NewCustomer(d, "Gil", "Gone", "gil@example.com", ""),
-		stella: storetest.NewCustomer(o, "Stella", "Stranger", "stella@example.com", ""),
-		ann:    audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: d.ID},
-		ben:    audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: d.ID},
+		ada:      storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", ""),
+		bob:      storetest.NewCustomer(d, "Bob", "Builder", "bob@example.com", ""),
+		gil:      storetest.NewCustomer(d, "Gil", "Gone", "gil@example.com", ""),
+		stella:   storetest.NewCustomer(o, "Stella", "Stranger", "stella@example.com", ""),
+		ann:      audit.Actor{Type: audit.ActorOperator, ID: storetest.NewOperator(t, st, d, "ann@ops.example").ID, DomainID: d.ID},
+		ben:      audit.Actor{Type: audit.ActorOperator, ID: storetest.NewOperator(t, st, d, "ben@ops.example").ID, DomainID: d.ID},
+		stranger: audit.Actor{Type: audit.ActorOperator, ID: storetest.NewOperator(t, st, o, "stan@ops.example").ID, DomainID: o.ID},
 	}
 	f.gil.Status = customers.StatusDisabled
 	if err := st.ImportCustomers(ctx, []customers.Customer{f.ada, f.bob, f.gil, f.stella}, nil); err != nil {
@@ -424,8 +426,7 @@ func TestServiceListAndChanges(t *testing.T) {
 		started = append(started, a)
 		f.clk.Advance(time.Minute)
 	}
-	other := audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: f.other}
-	f.startAssist(t, other, f.stella)
+	f.startAssist(t, f.stranger, f.stella)
 	if _, err := f.svc.End(ctx, f.ann, started[0], assist.StateEnded, "done"); err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +485,7 @@ func TestServiceGetManyAndChangesOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet, _ := f.startAssist(t, f.ben, f.bob)
-	theirs, _ := f.startAssist(t, audit.Actor{Type: audit.ActorOperator, ID: ids.New(), DomainID: f.other}, f.stella)
+	theirs, _ := f.startAssist(t, f.stranger, f.stella)
 	nobody := ids.New()
 	asked := []string{mine.ID, theirs.ID, nobody, quiet.ID, mine.ID}
 

@@ -28,13 +28,14 @@ type assistDoc struct {
 	TicketExpiresAt time.Time    `bson:"ticketExpiresAt"`
 	TicketUsed      bool         `bson:"ticketUsed"`
 	CustomerEpoch   int64        `bson:"customerEpoch"`
+	OperatorEpoch   int64        `bson:"operatorEpoch"`
 	Outbox          []outboxDoc  `bson:"outbox,omitempty"`
 }
 
 func (d assistDoc) session() assist.Session {
 	return assist.Session{ID: d.ID, DomainID: d.DomainID, CustomerID: d.CustomerID, OperatorID: d.OperatorID, Reason: d.Reason,
 		StartedAt: d.StartedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), State: d.State, EndedAt: d.EndedAt.UTC(), EndedBy: d.EndedBy,
-		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed, CustomerEpoch: d.CustomerEpoch}
+		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed, CustomerEpoch: d.CustomerEpoch, OperatorEpoch: d.OperatorEpoch}
 }
 
 // CreateAssist implements assist.Store, with the records in the new document's outbox.
@@ -42,7 +43,7 @@ func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Re
 	items := outboxItems(rec, evs)
 	doc := assistDoc{ID: a.ID, DomainID: a.DomainID, CustomerID: a.CustomerID, OperatorID: a.OperatorID, Reason: a.Reason,
 		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, State: a.State, EndedAt: a.EndedAt, EndedBy: a.EndedBy,
-		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, CustomerEpoch: a.CustomerEpoch, Outbox: items}
+		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, CustomerEpoch: a.CustomerEpoch, OperatorEpoch: a.OperatorEpoch, Outbox: items}
 	_, err := s.assists.InsertOne(ctx, doc)
 	if err == nil {
 		err = s.relay(ctx, s.assists, a.ID, items)
@@ -147,6 +148,9 @@ func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]ass
 	}
 	if f.EpochBefore > 0 {
 		filter = append(filter, bson.E{Key: "customerEpoch", Value: bson.D{{Key: "$lt", Value: f.EpochBefore}}})
+	}
+	if f.OperatorEpochBefore > 0 {
+		filter = append(filter, bson.E{Key: "operatorEpoch", Value: bson.D{{Key: "$lt", Value: f.OperatorEpochBefore}}})
 	}
 	if !f.ExpiredAfter.IsZero() {
 		filter = append(filter, bson.E{Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: f.ExpiredAfter}}})

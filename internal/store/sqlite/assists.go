@@ -12,13 +12,13 @@ import (
 )
 
 const assistColumns = `id, domain_id, customer_id, operator_id, reason, started_at, expires_at, state, ended_at, ended_by,
-	ticket_hash, ticket_expires_at, ticket_used, customer_epoch`
+	ticket_hash, ticket_expires_at, ticket_used, customer_epoch, operator_epoch`
 
 func scanAssist(row interface{ Scan(...any) error }) (assist.Session, error) {
 	var a assist.Session
 	var started, expires, ended, ticketExpires int64
 	err := row.Scan(&a.ID, &a.DomainID, &a.CustomerID, &a.OperatorID, &a.Reason, &started, &expires, &a.State, &ended, &a.EndedBy,
-		&a.TicketHash, &ticketExpires, &a.TicketUsed, &a.CustomerEpoch)
+		&a.TicketHash, &ticketExpires, &a.TicketUsed, &a.CustomerEpoch, &a.OperatorEpoch)
 	if err != nil {
 		return assist.Session{}, mapErr(err)
 	}
@@ -29,9 +29,9 @@ func scanAssist(row interface{ Scan(...any) error }) (assist.Session, error) {
 // CreateAssist implements assist.Store.
 func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Record, evs []events.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO assists (`+assistColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO assists (`+assistColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.DomainID, a.CustomerID, a.OperatorID, a.Reason, millis(a.StartedAt), millis(a.ExpiresAt), a.State,
-			millis(a.EndedAt), a.EndedBy, a.TicketHash, millis(a.TicketExpiresAt), a.TicketUsed, a.CustomerEpoch)
+			millis(a.EndedAt), a.EndedBy, a.TicketHash, millis(a.TicketExpiresAt), a.TicketUsed, a.CustomerEpoch, a.OperatorEpoch)
 		if err != nil {
 			return err
 		}
@@ -131,6 +131,9 @@ func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]ass
 	}
 	if f.EpochBefore > 0 {
 		where, args = where+` AND customer_epoch < ?`, append(args, f.EpochBefore)
+	}
+	if f.OperatorEpochBefore > 0 {
+		where, args = where+` AND operator_epoch < ?`, append(args, f.OperatorEpochBefore)
 	}
 	if !f.ExpiredAfter.IsZero() {
 		where, args = where+` AND expires_at <= ?`, append(args, millis(f.ExpiredAfter))

@@ -214,6 +214,10 @@ ALTER TABLE domains ADD COLUMN password_min_length INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE assists ADD COLUMN customer_epoch INTEGER NOT NULL DEFAULT 0;
 `,
+	// 12: the operator's session epoch an assistance started in.
+	`
+ALTER TABLE assists ADD COLUMN operator_epoch INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
