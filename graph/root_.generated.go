@@ -2975,8 +2975,9 @@ type Subscription
   disableTotp(input: DisableTotpInput!): DisableTotpPayload!
   """
   Exchanges the ` + "`" + `challenge` + "`" + ` of ` + "`" + `operatorLogin` + "`" + ` (an operator with a second factor) and a current code of
-  its app, or one of its recovery codes, for a session. Codes work once; failed codes back off like
-  failed passwords (RATE_LIMITED). INVALID_CHALLENGE (used, expired, unknown), INVALID_CODE.
+  its app, or one of its recovery codes, for a session. Codes work once (CODE_USED for one already used:
+  wait for the next); failed codes back off like failed passwords (RATE_LIMITED) and are audited and
+  logged. INVALID_CHALLENGE (used, expired, unknown), INVALID_CODE.
   """
   verifyOperatorMfa(input: VerifyOperatorMfaInput!): OperatorLoginPayload!
   """

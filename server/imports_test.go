@@ -40,7 +40,7 @@ func TestImportCommandKeepsPasswords(t *testing.T) {
 				"bea@example.com,Bea,Bcrypt," + passwordstest.Bcrypt(t, password, "$2y$") + ",BEA-1,Thermostat T1\n" +
 				"dan@example.com,Dan,Django," + passwordstest.Django(t, "pbkdf2_sha256", sha256.New, 32, password) + ",,\n" +
 				"nora@example.com,Nora,Nohash,,,\n" +
-				"\"bad@\",\"Bad, Row\",X,,,\n"
+				"\"bad@\",\"Bad, Row\",X,,BAD-1,Plug P3\n"
 			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,8 @@ func TestImportCommandKeepsPasswords(t *testing.T) {
 			}
 			got, _ := os.ReadFile(rejects)
 			if lines := strings.Split(strings.TrimSpace(string(got)), "\n"); len(lines) != 2 ||
-				!strings.HasPrefix(lines[1], `5,email: `) || !strings.Contains(lines[1], `"Bad, Row"`) {
+				!strings.HasPrefix(lines[1], `5,email: `) || !strings.Contains(lines[1], `"Bad, Row"`) || !strings.Contains(lines[1], "BAD-1,Plug P3") ||
+				!strings.HasPrefix(lines[0], "line,reason,email,firstName,lastName,passwordHash,device1.serialNumber,device1.model") {
 				t.Errorf("rejects file:\n%s", got)
 			}
 			stdout.Reset()

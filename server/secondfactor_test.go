@@ -88,8 +88,11 @@ func TestOperatorSecondFactor(t *testing.T) {
 				t.Errorf("the challenge used as a session: %+v", resp)
 			}
 			code, _ := totp.GenerateCode(secret, s.clock.Now())
-			if resp := s.post(t, "", verifyMutation, map[string]any{"challenge": c, "code": code}); userError(resp, "verifyOperatorMfa") != "INVALID_CODE" {
+			if resp := s.post(t, "", verifyMutation, map[string]any{"challenge": c, "code": code}); userError(resp, "verifyOperatorMfa") != "CODE_USED" {
 				t.Errorf("the code the set-up used, again: %+v", resp)
+			}
+			if logs := s.logs.String(); !strings.Contains(logs, `"op":"authn_mfa_fail"`) || strings.Contains(logs, code) {
+				t.Errorf("a refused code is not logged at warn level, or the log holds the code: %s", logs)
 			}
 			resp := s.post(t, "", verifyMutation, map[string]any{"challenge": c, "code": strings.ToUpper(recovery[3])})
 			token, _ := dig(resp.Data, "verifyOperatorMfa", "token").(string)

@@ -61,6 +61,10 @@ type Record struct {
 	CreatedAt    string   `json:"createdAt,omitempty"` // RFC 3339; empty: the time of the import
 	PasswordHash string   `json:"passwordHash,omitempty"`
 	Devices      []Device `json:"devices,omitempty"`
+
+	// raw is what the file held of a record that could not be read (its
+	// CSV fields, or its JSON line), so that a rejects file keeps it.
+	raw []string
 }
 
 // Device is one of a record's devices.
@@ -78,6 +82,7 @@ type Device struct {
 type RecordError struct {
 	Line   int
 	Reason string
+	Raw    []string // the record as the file held it: CSV fields, or one JSON line (nil when unknown)
 }
 
 func (e *RecordError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
@@ -134,10 +139,11 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 		}
 		return nil, fmt.Errorf("read the CSV header: %w", err)
 	}
-	c := &csvReader{r: cr, header: append([]string(nil), header...)}
+	c := &csvReader{r: cr}
 	seen := map[string]bool{}
-	for _, name := range c.header {
+	for _, name := range header {
 		name = strings.TrimSpace(name)
+		c.header = append(c.header, name)
 		if seen[name] {
 			return nil, fmt.Errorf("the CSV header names the column %q twice", name)
 		}
@@ -189,6 +195,9 @@ func columnSetter(name string) (func(*Record, string), error) {
 	}, nil
 }
 
+// Columns returns the file's header, the columns of its rejects file.
+func (c *csvReader) Columns() []string { return c.header }
+
 func (c *csvReader) Read() (Record, error) {
 	fields, err := c.r.Read()
 	line, _ := c.r.FieldPos(0)
@@ -199,7 +208,8 @@ func (c *csvReader) Read() (Record, error) {
 	case err != nil:
 		return Record{}, err
 	case len(fields) != len(c.header):
-		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header))}
+		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header)),
+			Raw: append([]string(nil), fields...)}
 	}
 	rec := Record{Line: line}
 	for i, v := range fields {
@@ -245,17 +255,17 @@ func (j *jsonlReader) Read() (Record, error) {
 		if len(text) > maxLineBytes {
 			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxLineBytes)}
 		}
-		rec := Record{Line: j.line}
+		rec, raw := Record{Line: j.line}, []string{string(text)}
 		dec := json.NewDecoder(bytes.NewReader(text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&rec); err != nil {
-			return Record{}, &RecordError{Line: j.line, Reason: jsonReason(err)}
+			return Record{}, &RecordError{Line: j.line, Reason: jsonReason(err), Raw: raw}
 		}
 		if dec.More() {
-			return Record{}, &RecordError{Line: j.line, Reason: "more than one JSON value on the line"}
+			return Record{}, &RecordError{Line: j.line, Reason: "more than one JSON value on the line", Raw: raw}
 		}
 		if len(rec.Devices) > maxDevicesPerRecord {
-			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("more than %d devices", maxDevicesPerRecord)}
+			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("more than %d devices", maxDevicesPerRecord), Raw: raw}
 		}
 		return rec, nil
 	}

@@ -140,7 +140,7 @@ func (im *Importer) readBatch(r Reader) ([]candidate, error) {
 		rec, err := r.Read()
 		var recErr *RecordError
 		if errors.As(err, &recErr) {
-			if err := im.reject(Record{Line: recErr.Line}, recErr.Reason); err != nil {
+			if err := im.reject(Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason); err != nil {
 				return batch, err
 			}
 			continue

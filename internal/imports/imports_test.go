@@ -393,3 +393,37 @@ func TestImportRefusesUnknownColumns(t *testing.T) {
 		t.Errorf("a header alone: %v", err)
 	}
 }
+
+// A rejects file keeps what the file held: a JSON line refused as a whole
+// (an unknown key) is written back whole, with its line and reason; a CSV
+// record of the wrong length keeps its fields.
+func TestRejectsKeepTheRecord(t *testing.T) {
+	for _, tc := range []struct {
+		format imports.Format
+		text   string
+		want   []string
+	}{
+		{imports.JSONL, `{"email":"nick@example.com","firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n",
+			[]string{`"nickname":"N"`, `"email":"nick@example.com"`, `"line":1`, `"reason":"unknown field`}},
+		{imports.JSONL, "not json at all\n", []string{`"raw":"not json at all"`, `"line":1`}},
+		{imports.CSV, "email,firstName,lastName\nshort@example.com,Only\n", []string{"2,2 fields where the header names 3,short@example.com,Only"}},
+	} {
+		r, err := imports.NewReader(strings.NewReader(tc.text), tc.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		columns := []string{imports.ColumnLine, imports.ColumnReason, "email", "firstName", "lastName"}
+		w, _ := imports.NewWriter(&out, tc.format, columns)
+		im := &imports.Importer{Now: time.Now, Reject: func(rec imports.Record, reason string) error { return w.Write(rec, rec.Line, reason) }}
+		if _, err := im.Run(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Flush()
+		for _, want := range tc.want {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s rejects of %q: %s, want it to hold %s", tc.format, tc.text, out.String(), want)
+			}
+		}
+	}
+}

@@ -51,7 +51,13 @@ func NewWriter(w io.Writer, f Format, columns []string) (*Writer, error) {
 }
 
 // Write writes rec; line and reason are written when line > 0 (a reject).
+// A record the file held but that could not be read is written as the file
+// held it: its CSV fields after the line and the reason, or its JSON line
+// with "line" and "reason" added (under "raw" when it is no JSON object).
 func (w *Writer) Write(rec Record, line int, reason string) error {
+	if len(rec.raw) > 0 {
+		return w.writeRaw(rec.raw, line, reason)
+	}
 	if w.csv == nil {
 		row := struct {
 			Line   int    `json:"line,omitempty"`
@@ -77,6 +83,25 @@ func (w *Writer) Write(rec Record, line int, reason string) error {
 		}
 	}
 	return w.csv.Write(fields)
+}
+
+func (w *Writer) writeRaw(raw []string, line int, reason string) error {
+	if w.csv != nil {
+		return w.csv.Write(append([]string{strconv.Itoa(line), reason}, raw...))
+	}
+	var object map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw[0]), &object) != nil || object == nil {
+		object = map[string]json.RawMessage{}
+		object["raw"], _ = json.Marshal(raw[0])
+	}
+	object[ColumnLine], _ = json.Marshal(line)
+	object[ColumnReason], _ = json.Marshal(reason)
+	text, err := json.Marshal(object)
+	if err != nil {
+		return err
+	}
+	_, err = w.buf.Write(append(text, '\n'))
+	return err
 }
 
 // Flush writes out what is buffered and returns the first error met.

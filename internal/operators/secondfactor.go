@@ -19,6 +19,8 @@ const Issuer = "IoT Console"
 var (
 	errWrongCode = apperr.Invalid("code", "INVALID_CODE",
 		"This code is not right: type the 6 digits your authenticator app shows now, or one of your recovery codes.")
+	errCodeUsed = apperr.Invalid("code", "CODE_USED",
+		"This code has just been used: each code works once. Wait for your app to show the next one (at most 30 seconds).")
 	errNoEnrollment    = apperr.Invalid("code", "NOT_ENROLLING", "Start the set-up of an authenticator app first.")
 	errAlreadyOn       = apperr.Invalid("code", "ALREADY_ENABLED", "A second factor is already on: turn it off first to set up another app.")
 	errSecondFactorOff = apperr.Invalid("code", "NOT_ENABLED", "No second factor is on.")
@@ -30,7 +32,8 @@ var (
 // update that records the code as spent (the last step, or the remaining
 // recovery codes), to write conditionally on o's version so that two
 // requests cannot spend one code. It returns INVALID_CODE (a
-// *apperr.ValidationError) for a wrong or reused code, NOT_ENABLED for an
+// *apperr.ValidationError) for a wrong code, CODE_USED for a code already
+// used (RFC 6238 section 5.2: each code once), NOT_ENABLED for an
 // operator without a second factor, and mfa.ErrMalformedSecret for a
 // damaged stored secret.
 func SpendSecondFactor(o Operator, code string, at time.Time) (*Update, error) {
@@ -45,7 +48,10 @@ func SpendSecondFactor(o Operator, code string, at time.Time) (*Update, error) {
 		return &Update{RecoveryCodeHashes: &remaining}, nil
 	}
 	step, err := mfa.Verify(o.TOTPSecret, code, at, o.TOTPLastStep)
-	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeReused) {
+	switch {
+	case errors.Is(err, mfa.ErrCodeReused):
+		return nil, errCodeUsed
+	case errors.Is(err, mfa.ErrInvalidCode):
 		return nil, errWrongCode
 	}
 	if err != nil {

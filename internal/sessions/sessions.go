@@ -378,7 +378,9 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 	var invalid *apperr.ValidationError
 	if errors.As(err, &invalid) {
 		s.audit(ctx, audit.Record{DomainID: op.DomainID, ActorType: audit.ActorAnonymous, Action: audit.ActionMFAFail,
-			TargetType: audit.TargetOperator, TargetID: op.ID, Reason: "wrong second factor code", Outcome: audit.OutcomeFailure})
+			TargetType: audit.TargetOperator, TargetID: op.ID, Reason: "wrong second factor code: " + invalid.Code, Outcome: audit.OutcomeFailure})
+		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionMFAFail).Str("domain_id", op.DomainID).Str("target_id", op.ID).Str("reason", invalid.Code).
+			Msg("second factor refused")
 		if wait := s.accounts.Fail(key); wait > 0 {
 			s.lockedOut(ctx, op.DomainID, audit.TargetOperator, op.ID, wait, "failed second factor codes")
 		}

@@ -114,6 +114,7 @@ handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
 let challenge = ''; // what operatorLogin gave for the code, kept only in memory
 const CODE_ERRORS = {
   INVALID_CODE: 'This code is not right. Type the 6 digits your authenticator app shows now, or one of your recovery codes.',
+  CODE_USED: 'This code has just been used: each code works once. Wait for your app to show the next one (at most 30 seconds).',
   INVALID_CHALLENGE: 'Your sign-in has expired. Start it again: your password, then a new code.',
   RATE_LIMITED: 'Too many wrong codes. Wait a minute, then try again with the code your app shows then.',
   WRONG_PASSWORD: 'This is not your password.',
