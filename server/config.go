@@ -126,6 +126,18 @@ func (c config) validate() error {
 // errHelp is returned after -h printed the usage: not a failure.
 var errHelp = errors.New("help requested")
 
+// subcommandsUsage heads `server -h`: what the binary does besides serving.
+const subcommandsUsage = `usage: server [flags]                 serve (the flags below; each has an environment variable)
+       server seed [-domain D] [-n N] [-file FILE]     add generated customers (or write them to an import file)
+       server create-operator -domain D -email E ...   add an operator (and the domain with -domain-name)
+       server import -domain D [-dry-run] [-rejects F] FILE|-   bring customers in (README: Bringing customers in and out)
+       server export -domain D [-format jsonl|csv] [-include-password-hashes] [FILE]
+       server backup -data-dir DIR FILE | server restore FILE -data-dir DIR   the embedded store
+       server bench-search | bench-login | bench-sockets   benchmarks (docs/BENCHMARKS.md)
+Each subcommand takes -h.
+
+flags:`
+
 // parseConfig reads args (without the program name) and the environment
 // over defaultConfig() and returns the result if it validates.
 func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
@@ -166,6 +178,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", c.PasswordMin), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(usage, subcommandsUsage)
 			fs.SetOutput(usage)
 			fs.PrintDefaults()
 			return config{}, errHelp
