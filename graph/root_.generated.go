@@ -3091,7 +3091,8 @@ extend type Mutation {
   logout: LogoutPayload!
   """
   Changes the signed-in customer's password. It ends every other session of the customer and
-  returns a new token for this one. Not available while an operator assists.
+  returns a new token for this one. The new password must differ from the current one
+  (SAME_PASSWORD), a temporary one set by support included. Not available while an operator assists.
   """
   changePassword(input: ChangePasswordInput!): ChangePasswordPayload!
 }
@@ -3382,7 +3383,8 @@ extend type Mutation {
   setOperatorStatus(input: SetOperatorStatusInput!): SetOperatorStatusPayload!
   """
   Changes the signed-in operator's own password; every session of the operator ends and a new token
-  replaces the one the request came with. WRONG_PASSWORD for a wrong current password.
+  replaces the one the request came with. WRONG_PASSWORD for a wrong current password, SAME_PASSWORD
+  for the current one again.
   """
   changeOperatorPassword(input: ChangeOperatorPasswordInput!): ChangeOperatorPasswordPayload!
 }

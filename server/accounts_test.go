@@ -552,3 +552,34 @@ func TestCustomersSeeTheirAccountActivity(t *testing.T) {
 		})
 	}
 }
+
+// A new password must differ from the current one, a temporary one set by
+// support (the forced change) included; nothing changes otherwise.
+func TestNewPasswordMustDifferFromTheCurrent(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			const temporary = "a temporary passphrase"
+			if resp := f.post(t, f.login(t, demo.SupportEmail), resetMutation, map[string]any{"id": f.customerID(), "pw": temporary, "confirm": temporary, "require": true}); dig(resp.Data, "resetPassword", "customer") == nil {
+				t.Fatalf("reset: %+v", resp)
+			}
+			restricted, _, _ := f.customerLogin(t, temporary)
+			change := `mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token userErrors { field code } } }`
+			resp := f.post(t, restricted, change, map[string]any{"c": temporary, "n": temporary})
+			if errs, _ := dig(resp.Data, "changePassword", "userErrors").([]any); len(errs) == 0 || dig(errs[0], "code") != "SAME_PASSWORD" {
+				t.Fatalf("the temporary password as the new one: %+v", resp)
+			}
+			if token, _, _ := f.customerLogin(t, temporary); token == "" {
+				t.Fatal("the refused change changed something: the temporary password no longer signs in")
+			}
+			if resp := f.post(t, restricted, change, map[string]any{"c": temporary, "n": "the customer's own choice"}); dig(resp.Data, "changePassword", "token") == nil {
+				t.Errorf("a different password: %+v", resp)
+			}
+			admin := f.login(t, demo.AdminEmail)
+			opChange := `mutation($c: String!, $n: String!) { changeOperatorPassword(input: {currentPassword: $c, newPassword: $n}) { token userErrors { code } } }`
+			if resp := f.post(t, admin, opChange, map[string]any{"c": testPassword, "n": testPassword}); userError(resp, "changeOperatorPassword") != "SAME_PASSWORD" {
+				t.Errorf("an operator's current password as the new one: %+v", resp)
+			}
+		})
+	}
+}

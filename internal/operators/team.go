@@ -226,7 +226,8 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 // proves the current one: every session of the operator ends (the caller
 // opens a new one for the request's client). It returns the operator, or a
 // *apperr.ValidationError: WRONG_PASSWORD for the current password (after a
-// full hash, as a sign-in), or the policy's answer on newPassword.
+// full hash, as a sign-in), SAME_PASSWORD for the current password again,
+// or the policy's answer on newPassword.
 func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, current, next string) (Operator, error) {
 	o, err := s.Get(ctx, actor.DomainID, actor.ID)
 	if err != nil {
@@ -239,6 +240,9 @@ func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, current
 	if !ok {
 		audit.Append(ctx, s.store, s.now(), actor.Record(audit.ActionPasswordChange, audit.TargetOperator, o.ID, "wrong current password"))
 		return Operator{}, errWrongCurrent
+	}
+	if next == current {
+		return Operator{}, passwords.ErrSamePassword
 	}
 	if err := s.policyFor(ctx, o.DomainID).Check("newPassword", next, PersonalWords(o.Name, o.Email)...); err != nil {
 		return Operator{}, err

@@ -40,6 +40,10 @@ type Policy struct {
 	MinLength int // characters, MinLengthFloor to MinLengthCeiling
 }
 
+// ErrSamePassword answers a new password that is the current one: a
+// change, forced or not, must change it.
+var ErrSamePassword = apperr.Invalid("newPassword", "SAME_PASSWORD", "Choose a new password, different from the current one.")
+
 // ForDomain returns p with a domain's own minimum length (its setting),
 // or p itself for 0 (the domain keeps the server's).
 func (p Policy) ForDomain(minLength int) Policy {

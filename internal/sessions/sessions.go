@@ -455,9 +455,10 @@ func (s *Service) SignIn(ctx context.Context, c customers.Customer) (string, err
 
 // ChangePassword sets a signed-in customer's new password after checking the
 // current one (throttled like sign-in), ends every other session of the
-// customer and returns a new token for this one. Wrong current passwords and
-// policy failures are *apperr.ValidationError; assist sessions get
-// apperr.ErrForbidden.
+// customer and returns a new token for this one. Wrong current passwords,
+// the current password again (passwords.ErrSamePassword: a forced change
+// must change it) and policy failures are *apperr.ValidationError; assist
+// sessions get apperr.ErrForbidden.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (string, customers.Customer, error) {
 	if p.Kind != KindCustomer {
 		return "", customers.Customer{}, fmt.Errorf("change password as %s: %w", p.Kind, apperr.ErrForbidden)
@@ -485,6 +486,9 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}
 	s.accounts.Reset(accountKey)
+	if next == current { // the current password is right: the new one would be it again
+		return "", customers.Customer{}, passwords.ErrSamePassword
+	}
 	d, err := s.store.DomainByID(ctx, c.DomainID)
 	if err != nil {
 		return "", customers.Customer{}, err
