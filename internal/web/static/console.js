@@ -22,6 +22,8 @@ const state = {
   customers: [], // the list as shown, in order
   endCursor: null,
   latestRequest: 0, // responses to older requests are discarded
+  query: null, // the search text the list shows the answer to
+  total: 0, // how many customers that search found
   selected: null, // the customer shown in the details pane
   editing: null, // the profile and version the Edit dialog started from
   unsubscribe: null,
@@ -166,6 +168,7 @@ $('mfa-form').addEventListener('submit', async (event) => {
 
 $('sign-out').addEventListener('click', async () => {
   try { await call('mutation { logout { success } }'); } catch { /* signed out locally either way */ }
+  if (location.hash) history.replaceState(null, '', `#${route().section}`); // the next person gets no search or customer
   signOut('You are signed out.');
 });
 
@@ -185,10 +188,13 @@ async function enter({ enrol = false } = {}) {
   $('new-customer').hidden = !can('EDIT_CUSTOMER');
   $('audit-operator-field').hidden = !can('MANAGE_OPERATORS');
   renderNav();
-  go(location.hash.slice(1), { replace: true, focus: false });
+  const address = route(); // a reload, or a link from a colleague: its search and customer
+  go(address.section, { replace: true, focus: false });
   if (!$('customers').hidden) $('search').focus();
   watchStatusChanges();
+  if (address.section === 'customers') $('search').value = address.q;
   await search();
+  if (address.section === 'customers' && address.customer) await select(address.customer);
 }
 
 // ---- Sections ----
@@ -212,11 +218,14 @@ function renderNav() {
 
 /**
  * Shows a section (Customers for one the operator may not see); the address's fragment remembers
- * it. The focus goes to the section's heading, unless focus is false.
+ * it (for Customers, with the search and the customer shown). The focus goes to the section's
+ * heading, unless focus is false.
  */
 function go(id, { replace = false, focus = true } = {}) {
   const section = allowedSections().find((s) => s.id === id) || SECTIONS[0];
-  if (location.hash !== `#${section.id}`) history[replace ? 'replaceState' : 'pushState'](null, '', `#${section.id}`);
+  if (route().section !== section.id) {
+    history[replace ? 'replaceState' : 'pushState'](null, '', section.id === 'customers' ? customersHash() : `#${section.id}`);
+  }
   if ($(section.id).hidden) announce(''); // what the status line said was about another section
   if (section.id !== 'security') resetTotp(); // a secret or recovery codes shown once do not stay behind
   showSection(section.id);
@@ -231,8 +240,55 @@ function go(id, { replace = false, focus = true } = {}) {
 addEventListener('hashchange', () => {
   if (location.hash.startsWith('#setup=')) startSetup();
   else if (state.enrolOnly) history.replaceState(null, '', '#security'); // nothing else until it is set up
-  else if (state.operator) go(location.hash.slice(1), { replace: true });
+  else if (state.operator) {
+    const { section } = route();
+    const within = section === 'customers' && !$('customers').hidden; // Back or Forward between results and a customer
+    go(section, { replace: true, focus: !within });
+    if (section === 'customers' && !$('customers').hidden) followAddress();
+  }
 });
+
+/**
+ * The address's fragment: the section, and for Customers the search and the customer shown, as in
+ * #customers?q=casey&customer=<id>. Nothing else goes there (no token, nothing secret).
+ */
+function route() {
+  const [section, params = ''] = location.hash.slice(1).split('?');
+  const found = new URLSearchParams(params);
+  return { section, q: found.get('q') || '', customer: found.get('customer') || '' };
+}
+
+function customersHash() {
+  const params = new URLSearchParams();
+  if ($('search').value) params.set('q', $('search').value);
+  if (state.selected) params.set('customer', state.selected.id);
+  return `#customers${params.size ? `?${params}` : ''}`;
+}
+
+/**
+ * Writes the search and the customer shown into the address, in place (typing makes no history
+ * entries) or, with push, as a new entry when a customer opens from the results, so that the
+ * browser's Back returns to them.
+ */
+function setAddress({ push = false } = {}) {
+  if (!state.operator || $('customers').hidden) return;
+  const hash = customersHash();
+  if (location.hash === hash) return;
+  if (push && state.selected && !route().customer) history.pushState({ opened: true }, '', hash);
+  else history.replaceState(history.state, '', hash);
+}
+
+/** Shows what the address says after Back, Forward or an edit of it: the search, and the customer or the results. */
+function followAddress() {
+  const { q, customer } = route();
+  if ($('search').value !== q) {
+    $('search').value = q;
+    clearTimeout(debounceTimer);
+    search();
+  }
+  if (customer && customer !== state.selected?.id) select(customer);
+  else if (!customer && state.selected) closeDetails();
+}
 
 // ---- Search as you type ----
 
@@ -240,16 +296,48 @@ let debounceTimer;
 $('search').addEventListener('input', () => {
   clearTimeout(debounceTimer);
   debounceTimer = setTimeout(() => search(), DEBOUNCE_MS);
+  if (detailsView()) closeDetails({ focus: false }); // a new search on a phone shows its results
+  setAddress();
+});
+// Enter opens the one customer found; Down goes from the search box into the results.
+$('search').addEventListener('keydown', async (event) => {
+  if (event.key === 'ArrowDown' && $('results').querySelector('.result')) {
+    event.preventDefault();
+    $('results').querySelector('.result').focus();
+  } else if (event.key === 'Enter') {
+    event.preventDefault();
+    const query = $('search').value;
+    if (state.query !== query) { // the answer to what was typed is not shown yet
+      clearTimeout(debounceTimer);
+      await search();
+    }
+    if (state.query === query && $('search').value === query && state.total === 1) select(state.customers[0].id);
+  }
+});
+// Up and Down move through the results; Up from the first goes back to the search box.
+$('results').addEventListener('keydown', (event) => {
+  if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+  const rows = [...$('results').querySelectorAll('.result')];
+  const at = rows.indexOf(document.activeElement);
+  if (at < 0) return;
+  event.preventDefault();
+  const next = event.key === 'ArrowUp' ? rows[at - 1] || $('search') : rows[at + 1] || (!$('more').hidden && $('more'));
+  if (next) next.focus();
 });
 $('more').addEventListener('click', () => search({ more: true }));
-// Infinite scroll: the "Load more" button loads the next page when it scrolls into view.
+// Below 52 rem (app.css) the details are a view of their own, in place of the results.
+const narrow = matchMedia('(width < 52rem)');
+const detailsView = () => narrow.matches && !$('details').hidden;
+// Infinite scroll: the "Load more" button loads the next page when it scrolls into view, but not
+// behind a customer's details on a phone.
 new IntersectionObserver((entries) => {
-  if (entries.some((e) => e.isIntersecting) && !$('more').hidden && !$('more').disabled) search({ more: true });
+  if (entries.some((e) => e.isIntersecting) && !$('more').hidden && !$('more').disabled && !detailsView()) search({ more: true });
 }).observe($('more'));
 
 let inFlight;
 async function search({ more = false } = {}) {
   const id = ++state.latestRequest;
+  const query = $('search').value;
   inFlight?.abort();
   inFlight = new AbortController();
   const spinnerTimer = setTimeout(() => { if (id === state.latestRequest) $('spinner').hidden = false; }, SPINNER_AFTER_MS);
@@ -258,12 +346,14 @@ async function search({ more = false } = {}) {
     const data = await call(`query($query: String, $first: Int, $after: String) {
       customers(query: $query, first: $first, after: $after) {
         totalCount edges { node { ${CUSTOMER_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
-    { query: $('search').value, first: PAGE_SIZE, after: more ? state.endCursor : null }, { signal: inFlight.signal });
+    { query, first: PAGE_SIZE, after: more ? state.endCursor : null }, { signal: inFlight.signal });
     if (id !== state.latestRequest) return; // a newer request is on its way
     const page = data.customers;
     const found = page.edges.map((e) => e.node);
     state.customers = more ? state.customers.concat(found) : found;
     state.endCursor = page.pageInfo.endCursor;
+    state.query = query;
+    state.total = page.totalCount;
     renderResults(page.totalCount, page.pageInfo.hasNextPage);
   } catch (err) {
     if (err.name === 'AbortError' || id !== state.latestRequest) return;
@@ -306,7 +396,10 @@ const DETAILS = `query($id: ID!, $assist: Boolean!) {
 async function select(id, { focus = true } = {}) {
   try {
     const data = await call(DETAILS, { id, assist: Boolean(can('REMOTE_ASSIST')) });
-    if (!data.customer) return announce('That customer no longer exists.');
+    if (!data.customer) {
+      setAddress(); // a link to a customer since deleted (or another company's) opens nothing
+      return announce('That customer no longer exists.');
+    }
     state.selected = {
       ...data.customer,
       activity: data.customer.activity.edges.map((e) => e.node),
@@ -314,11 +407,34 @@ async function select(id, { focus = true } = {}) {
     };
     renderDetails();
     renderList();
-    if (focus) $('details').focus();
+    setAddress({ push: focus });
+    if (focus) {
+      if (narrow.matches) scrollTo(0, 0); // the details' own view, from its top
+      $('details').focus({ preventScroll: narrow.matches });
+    }
   } catch (err) {
     announce(err.message);
   }
 }
+
+/** Closes the details; the keyboard goes back to the customer's row (else the search box), unless focus is false. */
+function closeDetails({ focus = true } = {}) {
+  const id = state.selected?.id;
+  state.selected = null;
+  $('details').hidden = true;
+  $('details').replaceChildren();
+  renderList();
+  if (!focus) return;
+  const row = id && $('results').querySelector(`.result[data-id="${CSS.escape(id)}"]`);
+  (row || $('search')).focus();
+}
+
+// Back to results (on a phone): the browser's Back when opening the customer made a history entry.
+$('back-to-results').addEventListener('click', () => {
+  if (history.state?.opened) return history.back(); // then followAddress closes the details
+  closeDetails();
+  setAddress();
+});
 
 const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
 
@@ -550,6 +666,7 @@ $('delete-form').addEventListener('submit', async (event) => {
       if (state.selected?.id === customer.id) state.selected = null;
       $('details').hidden = true;
       $('details').replaceChildren();
+      setAddress();
       opener = 'search';
       form.closest('dialog').close();
       announce(`${fullName(customer)} was deleted, with their devices and personal data.`);
