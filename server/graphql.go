@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -102,10 +103,17 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		{apperr.ErrAccountDisabled, codeAccountDisabled, apperr.ErrAccountDisabled.Error()},
 		{apperr.ErrForbidden, codeForbidden, "you may not do this"},
 		{apperr.ErrNotFound, codeNotFound, "not found"},
-		{apperr.ErrRateLimited, codeRateLimited, apperr.ErrRateLimited.Error()},
+		{apperr.ErrRateLimited, codeRateLimited, "Too many requests at once. Try again in a few seconds."},
 		{apperr.ErrUnavailable, codeUnavailable, apperr.ErrUnavailable.Error()},
 		{apperr.ErrPasswordChangeRequired, codePasswordChangeRequired, apperr.ErrPasswordChangeRequired.Error()},
 		{apperr.ErrConflict, codeConflict, "changed by someone else meanwhile; try again"},
+	}
+	var wait *apperr.RateLimitError
+	if errors.As(err, &wait) {
+		seconds := retryAfterSeconds(wait.Wait)
+		gerr.Message, gerr.Extensions["code"] = rateLimitMessage(seconds), codeRateLimited
+		gerr.Extensions["retryAfterSeconds"] = seconds
+		return gerr
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.target) {
@@ -148,6 +156,19 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	zerolog.Ctx(ctx).Error().Err(err).Msg("internal error")
 	gerr.Message, gerr.Extensions["code"] = "internal error", codeInternal
 	return gerr
+}
+
+// retryAfterSeconds is wait in whole seconds, rounded up: at least 1.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int((wait+time.Second-1)/time.Second))
+}
+
+// rateLimitMessage says how long to wait, in the words every page shows.
+func rateLimitMessage(seconds int) string {
+	if seconds == 1 {
+		return "Too many attempts. Try again in 1 second."
+	}
+	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", seconds)
 }
 
 // socketInit authenticates a WebSocket at connection_init: the token comes in

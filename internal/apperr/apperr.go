@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Wrap them with fmt.Errorf("...: %w", err) to add context.
@@ -34,6 +35,22 @@ var (
 	// ErrUnavailable means the store cannot be reached right now.
 	ErrUnavailable = errors.New("service temporarily unavailable")
 )
+
+// RateLimitError is an ErrRateLimited (errors.Is holds) that knows how long
+// the caller must wait before trying again.
+type RateLimitError struct {
+	Wait time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("retry in %s: %v", e.Wait.Round(time.Second), ErrRateLimited)
+}
+
+// Unwrap makes errors.Is(err, ErrRateLimited) hold.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// RetryAfter returns a *RateLimitError: the caller must wait for wait.
+func RetryAfter(wait time.Duration) error { return &RateLimitError{Wait: wait} }
 
 // ValidationError reports one bad input value: which field, a stable code and a
 // sentence for a person.

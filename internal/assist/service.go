@@ -85,7 +85,7 @@ func (s *Service) allowStart(operatorID string) error {
 	r := lim.ReserveN(now, 1)
 	if wait := r.DelayFrom(now); wait > 0 {
 		r.CancelAt(now)
-		return fmt.Errorf("start assistance: retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+		return fmt.Errorf("start assistance: %w", apperr.RetryAfter(wait))
 	}
 	return nil
 }

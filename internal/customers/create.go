@@ -138,7 +138,7 @@ func (s *Service) SignUpOpen(ctx context.Context, slug string) (bool, error) {
 // SIGN_UP_CLOSED.
 func (s *Service) SignUp(ctx context.Context, slug string, p Profile, password string) (Customer, error) {
 	if wait := s.signUps.Fail(audit.ClientAddr(ctx)); wait > 0 {
-		return Customer{}, fmt.Errorf("sign up: retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+		return Customer{}, fmt.Errorf("sign up: %w", apperr.RetryAfter(wait))
 	}
 	d, err := s.store.DomainBySlug(ctx, domains.NormalizeSlug(slug))
 	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !d.SignUpIsOpen()) {

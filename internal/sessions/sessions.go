@@ -173,7 +173,7 @@ func (s *Service) refuse(ctx context.Context, wait time.Duration) error {
 		<-s.tarpit
 	default: // every slot busy: answer now rather than hold more goroutines
 	}
-	return fmt.Errorf("retry in %s: %w", wait.Round(time.Second), apperr.ErrRateLimited)
+	return apperr.RetryAfter(wait)
 }
 
 // NormalizeEmail returns email trimmed and in lower case, the form emails are stored in.
