@@ -21,6 +21,7 @@ type CustomerResolver interface {
 	Activity(ctx context.Context, obj *model.Customer, first *int, after *string) (*model.AccountActivityConnection, error)
 	Devices(ctx context.Context, obj *model.Customer) ([]model.Device, error)
 	DataExport(ctx context.Context, obj *model.Customer) (string, error)
+	Disabling(ctx context.Context, obj *model.Customer) (*model.AccountDisabling, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -640,6 +641,38 @@ func (ec *executionContext) _Customer_dataExport(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Customer_dataExport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, true, true, "String")
+}
+
+func (ec *executionContext) _Customer_disabling(ctx context.Context, field graphql.CollectedField, obj *model.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_disabling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().Disabling(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountDisabling) graphql.Marshaler {
+			return ec.marshalOAccountDisabling2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccountDisabling(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_disabling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountDisabling(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
@@ -1494,6 +1527,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_dataExport(ctx, field, obj)
+				})
+		case "disabling":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_disabling(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

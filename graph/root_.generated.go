@@ -63,6 +63,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AccountDisabling struct {
+		At       func(childComplexity int) int
+		By       func(childComplexity int) int
+		Operator func(childComplexity int) int
+		Reason   func(childComplexity int) int
+	}
+
 	AccountEvent struct {
 		ID             func(childComplexity int) int
 		OccurredAt     func(childComplexity int) int
@@ -162,6 +169,7 @@ type ComplexityRoot struct {
 		CreatedAt     func(childComplexity int) int
 		DataExport    func(childComplexity int) int
 		Devices       func(childComplexity int) int
+		Disabling     func(childComplexity int) int
 		Email         func(childComplexity int) int
 		ExternalID    func(childComplexity int) int
 		FirstName     func(childComplexity int) int
@@ -177,6 +185,14 @@ type ComplexityRoot struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	CustomerDetailsChange struct {
+		AssistSessionID func(childComplexity int) int
+		Customer        func(childComplexity int) int
+		DeviceID        func(childComplexity int) int
+		OccurredAt      func(childComplexity int) int
+		Type            func(childComplexity int) int
 	}
 
 	CustomerEdge struct {
@@ -333,16 +349,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AssistSessions func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
-		Assistance     func(childComplexity int) int
-		AuditLog       func(childComplexity int, customerID *string, operatorID *string, action *string, since *time.Time, until *time.Time, first *int, after *string) int
-		Customer       func(childComplexity int, id string) int
-		Customers      func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
-		Domain         func(childComplexity int) int
-		Node           func(childComplexity int, id string) int
-		Operators      func(childComplexity int, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) int
-		SignUpOpen     func(childComplexity int, domain string) int
-		Viewer         func(childComplexity int) int
+		AssistSessions    func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
+		Assistance        func(childComplexity int) int
+		AuditLog          func(childComplexity int, customerID *string, operatorID *string, action *string, since *time.Time, until *time.Time, first *int, after *string) int
+		Customer          func(childComplexity int, id string) int
+		Customers         func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
+		Domain            func(childComplexity int) int
+		Node              func(childComplexity int, id string) int
+		Operators         func(childComplexity int, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) int
+		SignUpOpen        func(childComplexity int, domain string) int
+		TemporaryPassword func(childComplexity int) int
+		Viewer            func(childComplexity int) int
 	}
 
 	RedeemAssistTicketPayload struct {
@@ -388,6 +405,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AccountEvents          func(childComplexity int) int
+		CustomerDetailsChanged func(childComplexity int, customerID *string) int
 		CustomerProfileChanged func(childComplexity int, customerID *string) int
 		CustomerStatusChanged  func(childComplexity int, customerID *string) int
 	}
@@ -518,6 +536,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountActivityEdge.Node(childComplexity), true
+
+	case "AccountDisabling.at":
+		if e.ComplexityRoot.AccountDisabling.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDisabling.At(childComplexity), true
+	case "AccountDisabling.by":
+		if e.ComplexityRoot.AccountDisabling.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDisabling.By(childComplexity), true
+	case "AccountDisabling.operator":
+		if e.ComplexityRoot.AccountDisabling.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDisabling.Operator(childComplexity), true
+	case "AccountDisabling.reason":
+		if e.ComplexityRoot.AccountDisabling.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDisabling.Reason(childComplexity), true
 
 	case "AccountEvent.id":
 		if e.ComplexityRoot.AccountEvent.ID == nil {
@@ -896,6 +939,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Devices(childComplexity), true
+	case "Customer.disabling":
+		if e.ComplexityRoot.Customer.Disabling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Disabling(childComplexity), true
 	case "Customer.email":
 		if e.ComplexityRoot.Customer.Email == nil {
 			break
@@ -969,6 +1018,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerConnection.TotalCount(childComplexity), true
+
+	case "CustomerDetailsChange.assistSessionId":
+		if e.ComplexityRoot.CustomerDetailsChange.AssistSessionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDetailsChange.AssistSessionID(childComplexity), true
+	case "CustomerDetailsChange.customer":
+		if e.ComplexityRoot.CustomerDetailsChange.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDetailsChange.Customer(childComplexity), true
+	case "CustomerDetailsChange.deviceId":
+		if e.ComplexityRoot.CustomerDetailsChange.DeviceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDetailsChange.DeviceID(childComplexity), true
+	case "CustomerDetailsChange.occurredAt":
+		if e.ComplexityRoot.CustomerDetailsChange.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDetailsChange.OccurredAt(childComplexity), true
+	case "CustomerDetailsChange.type":
+		if e.ComplexityRoot.CustomerDetailsChange.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDetailsChange.Type(childComplexity), true
 
 	case "CustomerEdge.cursor":
 		if e.ComplexityRoot.CustomerEdge.Cursor == nil {
@@ -1775,6 +1855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SignUpOpen(childComplexity, args["domain"].(string)), true
+	case "Query.temporaryPassword":
+		if e.ComplexityRoot.Query.TemporaryPassword == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.TemporaryPassword(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1915,6 +2001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AccountEvents(childComplexity), true
+	case "Subscription.customerDetailsChanged":
+		if e.ComplexityRoot.Subscription.CustomerDetailsChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerDetailsChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerDetailsChanged(childComplexity, args["customerId"].(*string)), true
 	case "Subscription.customerProfileChanged":
 		if e.ComplexityRoot.Subscription.CustomerProfileChanged == nil {
 			break
@@ -2442,7 +2539,7 @@ type AccountActivity {
   ` + "`" + `user_updated` + "`" + `, ` + "`" + `device_updated` + "`" + `, ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `.
   """
   action: String!
-  "Who did it, as the customer may know it."
+  "Who did it, as the customer may know it: the customer, support, an administrator, the service or someone unknown."
   by: ActivityActor!
   "Whether it worked: ` + "`" + `success` + "`" + ` or ` + "`" + `failure` + "`" + `."
   outcome: String!
@@ -2454,6 +2551,12 @@ enum ActivityActor {
   CUSTOMER
   "The company's support staff, directly or while assisting the customer."
   SUPPORT
+  """
+  An administrator of the company (an operator whose role is ADMIN now), directly or while assisting the
+  customer. Added 2026-11-30: older clients that know only the other values should read an unknown value
+  as SUPPORT.
+  """
+  ADMIN
   "The service itself, e.g. an assistance that ran out of time."
   SYSTEM
   "Someone not signed in, e.g. a failed sign-in attempt."
@@ -3333,6 +3436,76 @@ type UpdateDomainSettingsPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/support.graphqls", Input: `extend type Query {
+  """
+  A temporary password for an operator to read out on a call (RESET_PASSWORD): four or more words of EFF's
+  large diceware list (7,776 words) joined by '-', e.g. ` + "`" + `stable-rewire-mango-outpost` + "`" + `, drawn with a
+  cryptographic random source until the domain's password policy accepts it (more words while it is shorter
+  than the domain's minimum). Four words are about 51.7 bits of entropy (12.9 per word). Nothing is stored:
+  it becomes the customer's password only when ` + "`" + `resetPassword` + "`" + ` sets it (with ` + "`" + `requireChangeOnNextLogin` + "`" + `, the
+  customer then chooses its own at the next sign-in).
+  """
+  temporaryPassword: String!
+}
+
+extend type Subscription {
+  """
+  What else a customer's details show, as it changes on any server instance: a remote assistance started
+  or ended (by its operator, an ADMIN, the customer's dashboard, revocation or expiry), a device changed (by
+  the customer or while assisting) and a password reset. Of one customer, or of every customer of the
+  operator's domain when ` + "`" + `customerId` + "`" + ` is omitted. Needs VIEW_CUSTOMER. Status and profile changes have
+  their own subscriptions (` + "`" + `customerStatusChanged` + "`" + `, ` + "`" + `customerProfileChanged` + "`" + `).
+  """
+  customerDetailsChanged("Only this customer's changes." customerId: ID): CustomerDetailsChange!
+}
+
+extend type Customer {
+  """
+  Who disabled the account, when and why: the audit log's latest ` + "`" + `user_disabled` + "`" + ` record about it. Null
+  while the account is active, when no record says it (e.g. stored disabled before records were kept), and
+  for the customer itself. For operators with VIEW_CUSTOMER; the reason only with VIEW_AUDIT_LOG.
+  """
+  disabling: AccountDisabling
+}
+
+"Who disabled an account, when and why."
+type AccountDisabling {
+  "When it was disabled."
+  at: Time!
+  "Who disabled it, in broad terms: SUPPORT or ADMIN for an operator, SYSTEM for an import."
+  by: ActivityActor!
+  "The operator who disabled it; null when it was not an operator, or the operator cannot be read."
+  operator: AssistingOperator
+  "The reason the operator gave, for operators with VIEW_AUDIT_LOG; null otherwise."
+  reason: String
+}
+
+"Something a customer's details show changed."
+type CustomerDetailsChange {
+  "What happened."
+  type: CustomerDetailsChangeType!
+  "The customer, as it is now."
+  customer: Customer!
+  "The remote assistance that started or ended, as a global id; null for other changes."
+  assistSessionId: ID
+  "The device that changed, as a global id; null for other changes."
+  deviceId: ID
+  "When it happened."
+  occurredAt: Time!
+}
+
+"The kinds of change ` + "`" + `customerDetailsChanged` + "`" + ` reports."
+enum CustomerDetailsChangeType {
+  "An operator started assisting the customer."
+  ASSIST_STARTED
+  "A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry."
+  ASSIST_ENDED
+  "A device's name or settings changed."
+  DEVICE_UPDATED
+  "Support set a new password."
+  PASSWORD_RESET
+}
+`, BuiltIn: false},
 	{Name: "../schema/team.graphqls", Input: `extend type Query {
   """
   The operators of the caller's domain, in email order (MANAGE_OPERATORS). ` + "`" + `query` + "`" + ` keeps those whose
@@ -3575,6 +3748,20 @@ func (ec *executionContext) childFields_AccountActivityEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type AccountActivityEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AccountDisabling(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_AccountDisabling_at(ctx, field)
+	case "by":
+		return ec.fieldContext_AccountDisabling_by(ctx, field)
+	case "operator":
+		return ec.fieldContext_AccountDisabling_operator(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccountDisabling_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountDisabling", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3791,6 +3978,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_devices(ctx, field)
 	case "dataExport":
 		return ec.fieldContext_Customer_dataExport(ctx, field)
+	case "disabling":
+		return ec.fieldContext_Customer_disabling(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -3805,6 +3994,22 @@ func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, 
 		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerDetailsChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_CustomerDetailsChange_type(ctx, field)
+	case "customer":
+		return ec.fieldContext_CustomerDetailsChange_customer(ctx, field)
+	case "assistSessionId":
+		return ec.fieldContext_CustomerDetailsChange_assistSessionId(ctx, field)
+	case "deviceId":
+		return ec.fieldContext_CustomerDetailsChange_deviceId(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_CustomerDetailsChange_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerDetailsChange", field.Name)
 }
 
 func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -57,12 +57,14 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (model.Viewer, error)
 	SignUpOpen(ctx context.Context, domain string) (bool, error)
 	Domain(ctx context.Context) (*model.Domain, error)
+	TemporaryPassword(ctx context.Context) (string, error)
 	Operators(ctx context.Context, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) (*model.OperatorConnection, error)
 }
 type SubscriptionResolver interface {
 	AccountEvents(ctx context.Context) (<-chan *model.AccountEvent, error)
 	CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error)
 	CustomerProfileChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerProfileChange, error)
+	CustomerDetailsChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerDetailsChange, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -642,6 +644,20 @@ func (ec *executionContext) field_Query_signUpOpen_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["domain"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_customerDetailsChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -2194,6 +2210,29 @@ func (ec *executionContext) fieldContext_Query_domain(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_temporaryPassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_temporaryPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().TemporaryPassword(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_temporaryPassword(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query_operators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2428,6 +2467,50 @@ func (ec *executionContext) fieldContext_Subscription_customerProfileChanged(ctx
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_customerProfileChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_customerDetailsChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_customerDetailsChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CustomerDetailsChanged(ctx, fc.Args["customerId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerDetailsChange) graphql.Marshaler {
+			return ec.marshalNCustomerDetailsChange2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerDetailsChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_customerDetailsChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerDetailsChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_customerDetailsChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2885,6 +2968,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_domain(ctx, field)
 				})
+		case "temporaryPassword":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_temporaryPassword(ctx, field)
+				})
 		case "operators":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -2941,6 +3030,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_customerStatusChanged(ctx, fields[0])
 	case "customerProfileChanged":
 		return ec._Subscription_customerProfileChanged(ctx, fields[0])
+	case "customerDetailsChanged":
+		return ec._Subscription_customerDetailsChanged(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

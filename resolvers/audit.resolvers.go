@@ -24,8 +24,12 @@ func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, fi
 	if err != nil {
 		return nil, err
 	}
+	admin, err := r.adminsAmong(ctx, p.DomainID, records)
+	if err != nil {
+		return nil, err
+	}
 	edges, info := pageEdges(records, more, auditPosition, func(cursor string, rec audit.Record) model.AccountActivityEdge {
-		return model.AccountActivityEdge{Cursor: cursor, Node: mapActivity(rec)}
+		return model.AccountActivityEdge{Cursor: cursor, Node: mapActivity(rec, admin)}
 	})
 	return &model.AccountActivityConnection{Edges: edges, PageInfo: info}, nil
 }

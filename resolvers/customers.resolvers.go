@@ -131,18 +131,19 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 	if err != nil {
 		return nil, err
 	}
-	// The customer's events, but not one that ends sessions opened before
-	// this one's (a reset just before this sign-in, arriving late).
+	// The customer's events of the kinds AccountEventType names (not a
+	// device change), but not one that ends sessions opened before this
+	// one's (a reset just before this sign-in, arriving late).
 	own := func(e events.Event) bool {
 		_, endsSessions := e.EndsBefore()
-		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && (!endsSessions || p.EndedBy(e))
+		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && model.AccountEventType(e.Type).IsValid() && (!endsSessions || p.EndedBy(e))
 	}
 	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
 }
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.
 func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error) {
-	return customerChanges(ctx, r.Resolver, customerID, events.StatusChanged, &r.statusChanges, r.statusChange)
+	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.StatusChanged}, &r.statusChanges, r.statusChange)
 }
 
 // Customer returns graph.CustomerResolver implementation.

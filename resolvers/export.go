@@ -51,7 +51,7 @@ type exportActivity struct {
 
 // mapExport shows an export the way the API shows each of its parts: global
 // ids, devices as `devices` and activity as `activity` map them.
-func mapExport(e exports.Export) exportDocument {
+func mapExport(e exports.Export, admin func(operatorID string) bool) exportDocument {
 	c := mapCustomer(e.Customer)
 	doc := exportDocument{
 		Format: exportFormat, ExportedAt: e.At.UTC(), ActivityComplete: e.ActivityComplete,
@@ -66,7 +66,7 @@ func mapExport(e exports.Export) exportDocument {
 			Online: m.Online, Settings: *m.Settings}
 	}
 	for i, rec := range e.Activity {
-		a := mapActivity(rec)
+		a := mapActivity(rec, admin)
 		doc.Activity[i] = exportActivity{At: a.At.UTC(), Action: a.Action, By: string(a.By), Outcome: a.Outcome}
 	}
 	return doc

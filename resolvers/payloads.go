@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/iotconsole/bff/graph/model"
@@ -164,9 +165,34 @@ func mapAuditEntry(r audit.Record) *model.AuditEntry {
 }
 
 // mapActivity shows an audit record to the customer it concerns: what, when
-// and who in broad terms; reasons, request ids and operators stay internal.
-func mapActivity(rec audit.Record) *model.AccountActivity {
-	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: model.ActivityActor(audit.ActivityBy(rec)), Outcome: rec.Outcome}
+// and who in broad terms (admin says which operators are ADMINs); reasons,
+// request ids and operators stay internal.
+func mapActivity(rec audit.Record, admin func(operatorID string) bool) *model.AccountActivity {
+	return &model.AccountActivity{At: rec.At, Action: rec.Action, By: model.ActivityActor(audit.ActivityBy(rec, admin)), Outcome: rec.Outcome}
+}
+
+// adminsAmong returns which of the operators that did records are ADMINs of
+// domainID now (their role today: records keep no role), read in one batch
+// whatever the number of records. An operator that cannot be read counts as
+// support.
+func (r *Resolver) adminsAmong(ctx context.Context, domainID string, records []audit.Record) (func(operatorID string) bool, error) {
+	var ids []string
+	for _, rec := range records {
+		if rec.ActorType == audit.ActorOperator && rec.ActorID != "" && !slices.Contains(ids, rec.ActorID) {
+			ids = append(ids, rec.ActorID)
+		}
+	}
+	if len(ids) == 0 {
+		return func(string) bool { return false }, nil
+	}
+	batch, err := r.OperatorService.GetMany(ctx, domainID, ids)
+	if err != nil {
+		return nil, err
+	}
+	return func(id string) bool {
+		o, err := batch.Get(id)
+		return err == nil && o.Role == operators.RoleAdmin
+	}, nil
 }
 
 // operatorCursor is a position in the operators list (email order).

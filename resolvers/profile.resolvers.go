@@ -26,7 +26,11 @@ func (r *customerResolver) DataExport(ctx context.Context, obj *model.Customer) 
 	if err != nil {
 		return "", err
 	}
-	doc, err := json.Marshal(mapExport(e))
+	admin, err := r.adminsAmong(ctx, p.DomainID, e.Activity)
+	if err != nil {
+		return "", err
+	}
+	doc, err := json.Marshal(mapExport(e, admin))
 	if err != nil {
 		return "", fmt.Errorf("export of %s: %w", customerID, err)
 	}
@@ -58,5 +62,5 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 
 // CustomerProfileChanged is the resolver for the customerProfileChanged field.
 func (r *subscriptionResolver) CustomerProfileChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerProfileChange, error) {
-	return customerChanges(ctx, r.Resolver, customerID, events.ProfileUpdated, &r.profileChanges, r.profileChange)
+	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.ProfileUpdated}, &r.profileChanges, r.profileChange)
 }

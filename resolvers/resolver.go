@@ -40,6 +40,7 @@ type Resolver struct {
 
 	statusChanges  eventMemo[*model.CustomerStatusChange]
 	profileChanges eventMemo[*model.CustomerProfileChange]
+	detailsChanges eventMemo[*model.CustomerDetailsChange]
 }
 
 // deref returns *p, or the zero value for nil.

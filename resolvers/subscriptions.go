@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -53,12 +54,35 @@ func (r *Resolver) profileChange(ctx context.Context, e events.Event) (*model.Cu
 	return change, nil
 }
 
+// detailsChange reads what a customerDetailsChanged subscriber is sent for
+// an assistance started or ended, a device changed or a password reset, as
+// statusChange does for status changes.
+func (r *Resolver) detailsChange(ctx context.Context, e events.Event) (*model.CustomerDetailsChange, error) {
+	c, err := r.CustomerService.Get(ctx, e.DomainID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	change := &model.CustomerDetailsChange{Type: model.CustomerDetailsChangeType(e.Type), Customer: mapCustomer(c), OccurredAt: e.OccurredAt}
+	if id := e.Data[events.KeyAssistID]; id != "" {
+		gid := globalID(typeAssist, id)
+		change.AssistSessionID = &gid
+	}
+	if id := e.Data[events.KeyDeviceID]; id != "" {
+		gid := globalID(typeDevice, id)
+		change.DeviceID = &gid
+	}
+	return change, nil
+}
+
+// detailsChangeTypes are the events customerDetailsChanged reports.
+var detailsChangeTypes = []events.Type{events.AssistStarted, events.AssistEnded, events.DeviceUpdated, events.PasswordReset}
+
 // customerChanges streams to an operator with VIEW_CUSTOMER the events of
-// type t of its domain's customers (of one customer when customerID is
+// the types given of its domain's customers (of one customer when customerID is
 // given), each mapped by read once whatever the number of subscribers
 // (memo). An event whose customer cannot be read is skipped rather than
 // ending the stream.
-func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string, t events.Type, memo *eventMemo[T],
+func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string, types []events.Type, memo *eventMemo[T],
 	read func(context.Context, events.Event) (T, error)) (<-chan T, error) {
 	p, err := r.operator(ctx, operators.PermViewCustomer)
 	if err != nil {
@@ -71,7 +95,7 @@ func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string
 		}
 	}
 	inDomain := func(e events.Event) bool {
-		return e.Type == t && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
+		return slices.Contains(types, e.Type) && e.DomainID == p.DomainID && (only == "" || e.CustomerID == only)
 	}
 	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (T, bool) {
 		change, err := memo.get(e.ID, func() (T, error) { return read(context.WithoutCancel(ctx), e) })

@@ -505,6 +505,12 @@ func TestCustomersSeeTheirAccountActivity(t *testing.T) {
 			admin := f.login(t, demo.AdminEmail)
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "internal: chargeback"})
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "ACTIVE"})
+			// SUPPORT's action reads SUPPORT, an ADMIN's ADMIN (the ActivityActor added for them).
+			support := f.login(t, demo.SupportEmail)
+			if resp := f.post(t, support, `mutation($id: ID!) { startAssist(input: {customerId: $id, reason: "router"}) { userErrors { code } } }`,
+				map[string]any{"id": f.customerID()}); len(resp.Errors) > 0 {
+				t.Fatalf("startAssist by support: %+v", resp)
+			}
 			token, _, _ := f.customerLogin(t, customerPassword)
 			if token == "" || first == "" {
 				t.Fatal("the customer cannot sign in")
@@ -529,8 +535,9 @@ func TestCustomersSeeTheirAccountActivity(t *testing.T) {
 			}
 			want := []string{
 				"authn_login_success by CUSTOMER: success",
-				"user_enabled by SUPPORT: success",
-				"user_disabled by SUPPORT: success",
+				"assist_started by SUPPORT: success",
+				"user_enabled by ADMIN: success",
+				"user_disabled by ADMIN: success",
 				"authn_login_success by CUSTOMER: success",
 				"authn_login_fail by UNKNOWN: failure",
 			}

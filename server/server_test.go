@@ -136,9 +136,16 @@ func TestPermissionMatrix(t *testing.T) {
 		"confirmTotp":            `mutation { confirmTotp(input: {code: "123456"}) { token } }`,
 		"disableTotp":            `mutation { disableTotp(input: {password: "a", code: "123456"}) { operator { id } } }`,
 		"domain":                 `{ domain { slug } }`,
+		"temporaryPassword":      `{ temporaryPassword }`,
 	} {
 		if resp := s.post(t, "", q, nil); resp.code() != "UNAUTHENTICATED" {
 			t.Errorf("anonymous %s: %+v, want UNAUTHENTICATED", name, resp)
+		}
+	}
+	// RESET_PASSWORD: both roles get a temporary password to read out.
+	for email, token := range tokens {
+		if resp := s.post(t, token, `{ temporaryPassword }`, nil); resp.Data["temporaryPassword"] == nil {
+			t.Errorf("%s temporaryPassword: %+v", email, resp)
 		}
 	}
 	if resp := s.post(t, tokens[demo.AdminEmail], `{ viewer { ... on Operator { role status } } }`, nil); dig(resp.Data, "viewer", "role") != "ADMIN" || dig(resp.Data, "viewer", "status") != "ACTIVE" {

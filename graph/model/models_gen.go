@@ -46,7 +46,7 @@ type AccountActivity struct {
 	// `authn_logout`, `authn_password_change`, `authn_password_reset`, `user_disabled`, `user_enabled`,
 	// `user_updated`, `device_updated`, `assist_started`, `assist_redeemed`, `assist_ended`.
 	Action string `json:"action"`
-	// Who did it, as the customer may know it.
+	// Who did it, as the customer may know it: the customer, support, an administrator, the service or someone unknown.
 	By ActivityActor `json:"by"`
 	// Whether it worked: `success` or `failure`.
 	Outcome string `json:"outcome"`
@@ -66,6 +66,18 @@ type AccountActivityEdge struct {
 	Cursor string `json:"cursor"`
 	// The entry.
 	Node *AccountActivity `json:"node"`
+}
+
+// Who disabled an account, when and why.
+type AccountDisabling struct {
+	// When it was disabled.
+	At time.Time `json:"at"`
+	// Who disabled it, in broad terms: SUPPORT or ADMIN for an operator, SYSTEM for an import.
+	By ActivityActor `json:"by"`
+	// The operator who disabled it; null when it was not an operator, or the operator cannot be read.
+	Operator *AssistingOperator `json:"operator,omitempty"`
+	// The reason the operator gave, for operators with VIEW_AUDIT_LOG; null otherwise.
+	Reason *string `json:"reason,omitempty"`
 }
 
 // Something that happened to a customer's account.
@@ -312,6 +324,20 @@ type CustomerConnection struct {
 	PageInfo *PageInfo `json:"pageInfo"`
 	// How many customers match in all; computed only when asked for.
 	TotalCount int `json:"totalCount"`
+}
+
+// Something a customer's details show changed.
+type CustomerDetailsChange struct {
+	// What happened.
+	Type CustomerDetailsChangeType `json:"type"`
+	// The customer, as it is now.
+	Customer *Customer `json:"customer"`
+	// The remote assistance that started or ended, as a global id; null for other changes.
+	AssistSessionID *string `json:"assistSessionId,omitempty"`
+	// The device that changed, as a global id; null for other changes.
+	DeviceID *string `json:"deviceId,omitempty"`
+	// When it happened.
+	OccurredAt time.Time `json:"occurredAt"`
 }
 
 // One customer in a page.
@@ -1000,6 +1026,10 @@ const (
 	ActivityActorCustomer ActivityActor = "CUSTOMER"
 	// The company's support staff, directly or while assisting the customer.
 	ActivityActorSupport ActivityActor = "SUPPORT"
+	// An administrator of the company (an operator whose role is ADMIN now), directly or while assisting the
+	// customer. Added 2026-11-30: older clients that know only the other values should read an unknown value
+	// as SUPPORT.
+	ActivityActorAdmin ActivityActor = "ADMIN"
 	// The service itself, e.g. an assistance that ran out of time.
 	ActivityActorSystem ActivityActor = "SYSTEM"
 	// Someone not signed in, e.g. a failed sign-in attempt.
@@ -1009,13 +1039,14 @@ const (
 var AllActivityActor = []ActivityActor{
 	ActivityActorCustomer,
 	ActivityActorSupport,
+	ActivityActorAdmin,
 	ActivityActorSystem,
 	ActivityActorUnknown,
 }
 
 func (e ActivityActor) IsValid() bool {
 	switch e {
-	case ActivityActorCustomer, ActivityActorSupport, ActivityActorSystem, ActivityActorUnknown:
+	case ActivityActorCustomer, ActivityActorSupport, ActivityActorAdmin, ActivityActorSystem, ActivityActorUnknown:
 		return true
 	}
 	return false
@@ -1115,6 +1146,70 @@ func (e *AssistState) UnmarshalJSON(b []byte) error {
 }
 
 func (e AssistState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The kinds of change `customerDetailsChanged` reports.
+type CustomerDetailsChangeType string
+
+const (
+	// An operator started assisting the customer.
+	CustomerDetailsChangeTypeAssistStarted CustomerDetailsChangeType = "ASSIST_STARTED"
+	// A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry.
+	CustomerDetailsChangeTypeAssistEnded CustomerDetailsChangeType = "ASSIST_ENDED"
+	// A device's name or settings changed.
+	CustomerDetailsChangeTypeDeviceUpdated CustomerDetailsChangeType = "DEVICE_UPDATED"
+	// Support set a new password.
+	CustomerDetailsChangeTypePasswordReset CustomerDetailsChangeType = "PASSWORD_RESET"
+)
+
+var AllCustomerDetailsChangeType = []CustomerDetailsChangeType{
+	CustomerDetailsChangeTypeAssistStarted,
+	CustomerDetailsChangeTypeAssistEnded,
+	CustomerDetailsChangeTypeDeviceUpdated,
+	CustomerDetailsChangeTypePasswordReset,
+}
+
+func (e CustomerDetailsChangeType) IsValid() bool {
+	switch e {
+	case CustomerDetailsChangeTypeAssistStarted, CustomerDetailsChangeTypeAssistEnded, CustomerDetailsChangeTypeDeviceUpdated, CustomerDetailsChangeTypePasswordReset:
+		return true
+	}
+	return false
+}
+
+func (e CustomerDetailsChangeType) String() string {
+	return string(e)
+}
+
+func (e *CustomerDetailsChangeType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CustomerDetailsChangeType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CustomerDetailsChangeType", str)
+	}
+	return nil
+}
+
+func (e CustomerDetailsChangeType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CustomerDetailsChangeType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CustomerDetailsChangeType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 )
 
 // Mode is a device's operating mode.
@@ -60,5 +61,5 @@ type Store interface {
 	DeviceByID(ctx context.Context, id string) (Device, error)
 	// UpdateDevice stores d's name, settings and update time together with
 	// its audit record: both or neither.
-	UpdateDevice(ctx context.Context, d Device, rec audit.Record) error
+	UpdateDevice(ctx context.Context, d Device, rec audit.Record, evs ...events.Event) error
 }

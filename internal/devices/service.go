@@ -10,6 +10,7 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
 )
@@ -62,7 +63,8 @@ type Change struct {
 }
 
 // Update applies ch to device id of customerID (for actor, who is the
-// customer or an operator assisting it) and audits it. It returns
+// customer or an operator assisting it), audits it and announces it
+// (DEVICE_UPDATED), in one write. It returns
 // apperr.ErrNotFound for a device the customer does not own and a
 // *apperr.ValidationError for values out of range or a name names.Clean
 // refuses, changing nothing. A new name is stored as names.Clean returns it.
@@ -100,7 +102,9 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 	d.UpdatedAt = s.now()
 	rec := actor.Record(audit.ActionDeviceUpdated, audit.TargetDevice, d.ID, "")
 	rec.ID, rec.At, rec.RequestID = ids.New(), d.UpdatedAt, audit.RequestID(ctx)
-	if err := s.store.UpdateDevice(ctx, d, rec); err != nil {
+	ev := events.Event{ID: ids.New(), DomainID: d.DomainID, Type: events.DeviceUpdated, CustomerID: d.CustomerID, ActorID: actor.ID,
+		Data: map[string]string{events.KeyDeviceID: d.ID}, OccurredAt: d.UpdatedAt}
+	if err := s.store.UpdateDevice(ctx, d, rec, ev); err != nil {
 		return Device{}, err
 	}
 	return d, nil

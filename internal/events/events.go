@@ -19,6 +19,9 @@ const (
 	AssistEnded    Type = "ASSIST_ENDED"
 	SessionRevoked Type = "SESSION_REVOKED"
 	ProfileUpdated Type = "PROFILE_UPDATED"
+	// DeviceUpdated says a customer's device changed (name or settings), by
+	// the customer or an operator assisting it. Data holds KeyDeviceID.
+	DeviceUpdated Type = "DEVICE_UPDATED"
 	// CustomerDeleted says a customer was erased: its sessions ended with it.
 	CustomerDeleted Type = "CUSTOMER_DELETED"
 	// OperatorAccessEnded says every session of an operator ended (disabled,
@@ -42,6 +45,7 @@ const (
 	KeyExpiresAt      = "expiresAt"      // ASSIST_STARTED: RFC 3339
 	KeyState          = "state"          // ASSIST_ENDED: the state it ended in
 	KeyFields         = "fields"         // PROFILE_UPDATED: the profile fields that changed, comma-separated (never their values)
+	KeyDeviceID       = "deviceId"       // DEVICE_UPDATED: the device
 	// KeySession is the token hash of the one session a SESSION_REVOKED
 	// event ends (signing out); KeyKeepSession the one session it spares
 	// when it ends every other session of the customer (its own password

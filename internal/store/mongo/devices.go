@@ -11,6 +11,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/events"
 )
 
 type deviceDoc struct {
@@ -138,10 +139,10 @@ func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, erro
 	return doc.device(), nil
 }
 
-// UpdateDevice implements devices.Store, with the audit record in the
-// device's outbox (see outbox.go).
-func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
-	items := outboxItems(rec, nil)
+// UpdateDevice implements devices.Store, with the audit record and the
+// events in the device's outbox (see outbox.go).
+func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record, evs ...events.Event) error {
+	items := outboxItems(rec, evs)
 	update := bson.D{
 		{Key: "$set", Value: bson.D{{Key: "name", Value: d.Name}, {Key: "settings", Value: d.Settings}, {Key: "updatedAt", Value: d.UpdatedAt}}},
 		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},

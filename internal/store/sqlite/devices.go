@@ -10,6 +10,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/events"
 )
 
 // The functions the migration that added serial numbers and MAC addresses
@@ -122,7 +123,7 @@ func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, erro
 }
 
 // UpdateDevice implements devices.Store.
-func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record) error {
+func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record, evs ...events.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
 			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), d.ID)
@@ -132,7 +133,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Re
 		if err := noneChanged(res, sql.ErrNoRows); err != nil {
 			return err
 		}
-		return writeRecords(ctx, tx, rec)
+		return writeRecords(ctx, tx, rec, evs...)
 	})
 	if err != nil {
 		return fmt.Errorf("update device %s: %w", d.ID, mapErr(err))

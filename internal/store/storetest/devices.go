@@ -10,6 +10,7 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store"
 )
@@ -53,7 +54,9 @@ func testDevices(t *testing.T, s store.Store) {
 	kitchen.Name, kitchen.Settings.Mode, kitchen.UpdatedAt = "Cuisine", devices.ModeHeat, now().Add(time.Second)
 	rec := audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), ActorType: audit.ActorCustomer, ActorID: c.ID,
 		Action: audit.ActionDeviceUpdated, TargetType: "device", TargetID: kitchen.ID, Outcome: audit.OutcomeSuccess}
-	if err := s.UpdateDevice(ctx, kitchen, rec); err != nil {
+	ev := events.Event{ID: ids.New(), DomainID: d.ID, Type: events.DeviceUpdated, CustomerID: c.ID, ActorID: c.ID,
+		Data: map[string]string{events.KeyDeviceID: kitchen.ID}, OccurredAt: rec.At}
+	if err := s.UpdateDevice(ctx, kitchen, rec, ev); err != nil {
 		t.Fatal(err)
 	}
 	if one, _ = s.DeviceByID(ctx, kitchen.ID); !reflect.DeepEqual(one, kitchen) {
@@ -61,6 +64,11 @@ func testDevices(t *testing.T, s store.Store) {
 	}
 	if records, _ := AuditRecords(ctx, s, d.ID, 5); len(records) != 1 || records[0] != rec {
 		t.Fatalf("audit of the device update: %+v", records)
+	}
+	// The update's event is written with it (the same unit of work).
+	if evs, err := RecentEvents(ctx, s, d.ID, 5); err != nil || len(evs) != 1 || evs[0].ID != ev.ID || evs[0].Type != events.DeviceUpdated ||
+		evs[0].Data[events.KeyDeviceID] != kitchen.ID {
+		t.Fatalf("events of the device update: %+v, %v", evs, err)
 	}
 	missing := kitchen
 	missing.ID = ids.New()

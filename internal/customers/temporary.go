@@ -1,0 +1,21 @@
+package customers
+
+import (
+	"context"
+
+	"github.com/iotconsole/bff/internal/audit"
+)
+
+// TemporaryPassword returns a passphrase for an operator to give a customer
+// on a call (ResetPassword with it, then the customer chooses its own): words
+// easy to read out that the actor's domain's password policy accepts (see
+// passwords.Policy.Passphrase). Nothing is stored or audited: it becomes a
+// password only when a reset sets it. It returns an error when the domain
+// cannot be read or the random source fails.
+func (s *Service) TemporaryPassword(ctx context.Context, actor audit.Actor) (string, error) {
+	d, err := s.store.DomainByID(ctx, actor.DomainID)
+	if err != nil {
+		return "", err
+	}
+	return s.policy.ForDomain(d.PasswordMinLength).Passphrase()
+}
