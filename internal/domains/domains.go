@@ -4,10 +4,14 @@ package domains
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/names"
@@ -49,6 +53,36 @@ const (
 // NormalizeSlug returns slug as domains are stored and looked up by: trimmed
 // and in lower case.
 func NormalizeSlug(slug string) string { return strings.ToLower(strings.TrimSpace(slug)) }
+
+// Finder looks a domain up by what a person signing in types.
+type Finder interface {
+	DomainBySlug(ctx context.Context, slug string) (Domain, error)
+	DomainsByName(ctx context.Context, name string) ([]Domain, error)
+}
+
+// Find returns the domain a person means by typed: the domain whose slug it
+// is (trimmed, case aside), else the one domain whose display name it is
+// (trimmed, NFC, case aside). It returns apperr.ErrNotFound when there is
+// none, and when several domains share that name: a person must then type
+// the slug.
+func Find(ctx context.Context, st Finder, typed string) (Domain, error) {
+	d, err := st.DomainBySlug(ctx, NormalizeSlug(typed))
+	if !errors.Is(err, apperr.ErrNotFound) {
+		return d, err
+	}
+	name := norm.NFC.String(strings.TrimSpace(typed))
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
+		return Domain{}, err
+	}
+	found, ferr := st.DomainsByName(ctx, name)
+	if ferr != nil {
+		return Domain{}, fmt.Errorf("domain by name: %w", ferr)
+	}
+	if len(found) != 1 {
+		return Domain{}, fmt.Errorf("domain by name (%d found): %w", len(found), apperr.ErrNotFound)
+	}
+	return found[0], nil
+}
 
 // SignUpIsOpen reports whether d's customers may sign themselves up.
 func (d Domain) SignUpIsOpen() bool { return d.SignUpPolicy == SignUpOpen }
@@ -121,6 +155,9 @@ type Store interface {
 	CreateDomain(ctx context.Context, d Domain) error
 	// DomainBySlug returns apperr.ErrNotFound if no domain has that slug.
 	DomainBySlug(ctx context.Context, slug string) (Domain, error)
+	// DomainsByName returns the domains whose display name is name, case
+	// aside (strings.EqualFold); none is no error.
+	DomainsByName(ctx context.Context, name string) ([]Domain, error)
 	// DomainByID returns apperr.ErrNotFound if no domain has that id.
 	DomainByID(ctx context.Context, id string) (Domain, error)
 }

@@ -795,3 +795,30 @@ func TestPrincipal(t *testing.T) {
 		})
 	}
 }
+
+// A customer may type the company's display name instead of its slug, case
+// aside; the failures of both spellings count against one account.
+func TestSignInByTheDomainsDisplayName(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, typed := range []string{f.domain.Name, strings.ToUpper(f.domain.Name), "  " + strings.ToLower(f.domain.Name) + " "} {
+		if _, c, err := f.svc.CustomerLogin(ctx, typed, f.ada.Email, password); err != nil || c.ID != f.ada.ID {
+			t.Fatalf("sign-in with %q: %v", typed, err)
+		}
+	}
+	if _, _, err := f.svc.CustomerLogin(ctx, f.other.Name, f.ada.Email, password); !errors.Is(err, apperr.ErrInvalidCredentials) {
+		t.Fatalf("another company's name: %v, want INVALID_CREDENTIALS", err)
+	}
+	// Five failures, spelled both ways, then the sixth starts the back-off: the slug is refused too.
+	for i := range 6 {
+		typed := []string{f.domain.Slug, f.domain.Name}[i%2]
+		wantErr(t, fmt.Sprintf("failure %d", i+1), func() error {
+			_, _, err := f.svc.CustomerLogin(ctx, typed, f.ada.Email, "wrong-password-1234")
+			return err
+		}(), apperr.ErrInvalidCredentials)
+	}
+	// (Neither spelling alone has had its five: the store is read to find the domain, so the context
+	// stays live and the refusal waits out its tarpit, a second at most.)
+	_, _, err := f.svc.CustomerLogin(ctx, f.domain.Slug, f.ada.Email, password)
+	wantErr(t, "by slug during the back-off", err, apperr.ErrRateLimited)
+}

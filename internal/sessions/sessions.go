@@ -93,6 +93,7 @@ const (
 // Store is what the session service needs from storage.
 type Store interface {
 	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
+	DomainsByName(ctx context.Context, name string) ([]domains.Domain, error)
 	DomainByID(ctx context.Context, id string) (domains.Domain, error)
 	UpdateOperator(ctx context.Context, u operators.Update) (operators.Operator, error)
 	OperatorByEmail(ctx context.Context, domainID, email string) (operators.Operator, error)
@@ -192,19 +193,39 @@ type account struct {
 // account or the client address is backing off (before any hash is
 // computed), apperr.ErrInvalidCredentials for an unknown domain, unknown email
 // or wrong password alike, and apperr.ErrAccountDisabled only when the
-// password is right but the account is disabled.
-func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, email, password string,
+// password is right but the account is disabled. domain is what the person
+// typed: the domain's slug or its display name (domains.Find).
+func (s *Service) checkPassword(ctx context.Context, kind Kind, domain, email, password string,
 	lookup func(domainID, email string) (account, error)) (account, error) {
-	domainSlug, email = domains.NormalizeSlug(domainSlug), NormalizeEmail(email)
-	accountKey, clientKey := string(kind)+":"+domainSlug+":"+email, audit.ClientAddr(ctx)
-	if wait := max(s.accounts.Wait(accountKey), s.clients.Wait(clientKey)); wait > 0 {
+	email = NormalizeEmail(email)
+	typedKey, clientKey := string(kind)+":"+domains.NormalizeSlug(domain)+":"+email, audit.ClientAddr(ctx)
+	if wait := max(s.accounts.Wait(typedKey), s.clients.Wait(clientKey)); wait > 0 {
 		return account{}, s.refuse(ctx, wait)
+	}
+	// The domain, by its slug or its display name. The account's failures
+	// count under the domain's id too: typing the one, then the other, gets
+	// no more attempts.
+	d, domainErr := domains.Find(ctx, s.store, domain)
+	if domainErr != nil && !errors.Is(domainErr, apperr.ErrNotFound) {
+		return account{}, domainErr
+	}
+	accountKeys := []string{typedKey}
+	if domainErr == nil {
+		idKey := string(kind) + ":#" + d.ID + ":" + email
+		if wait := s.accounts.Wait(idKey); wait > 0 {
+			return account{}, s.refuse(ctx, wait)
+		}
+		accountKeys = append(accountKeys, idKey)
 	}
 	fail := func(r audit.Record) (account, error) {
 		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, kind.auditTarget(), audit.OutcomeFailure
 		s.audit(ctx, r)
 		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
-		if wait := s.accounts.Fail(accountKey); wait > 0 {
+		var wait time.Duration
+		for _, key := range accountKeys {
+			wait = max(wait, s.accounts.Fail(key))
+		}
+		if wait > 0 {
 			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins to the account")
 		}
 		if wait := s.clients.Fail(clientKey); wait > 0 {
@@ -212,7 +233,11 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 		}
 		return account{}, apperr.ErrInvalidCredentials
 	}
-	acct, domainID, err := s.findAccount(ctx, domainSlug, email, lookup)
+	acct, err := account{}, domainErr
+	if err == nil {
+		acct, err = lookup(d.ID, email)
+	}
+	domainID := d.ID
 	if err == nil && acct.hash == "" { // imported without a password: none is right
 		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
 			return account{}, err
@@ -236,7 +261,9 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 	if !ok {
 		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "wrong password"})
 	}
-	s.accounts.Reset(accountKey)
+	for _, key := range accountKeys {
+		s.accounts.Reset(key)
+	}
 	if !acct.active {
 		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
 			TargetType: kind.auditTarget(), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
@@ -244,17 +271,6 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, domainSlug, emai
 		return account{}, apperr.ErrAccountDisabled
 	}
 	return acct, nil
-}
-
-// findAccount returns the account of email in the domain of domainSlug, and
-// that domain's id even when the account does not exist.
-func (s *Service) findAccount(ctx context.Context, domainSlug, email string, lookup func(domainID, email string) (account, error)) (account, string, error) {
-	d, err := s.store.DomainBySlug(ctx, domainSlug)
-	if err != nil {
-		return account{}, "", err
-	}
-	acct, err := lookup(d.ID, email)
-	return acct, d.ID, err
 }
 
 // lockedOut records that an account or a client address (targetType and

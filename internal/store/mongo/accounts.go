@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -59,6 +61,33 @@ func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Re
 		return fmt.Errorf("update domain %s: %w", d.ID, mapErr(err))
 	}
 	return s.AppendAudit(ctx, rec)
+}
+
+// DomainsByName implements domains.Store: a case-insensitive anchored
+// pattern finds the candidates (the collection is small: one document per
+// company), strings.EqualFold decides.
+func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domain, error) {
+	pattern := bson.Regex{Pattern: "^" + regexp.QuoteMeta(name) + "$", Options: "i"}
+	cur, err := s.domains.Find(ctx, bson.D{{Key: "name", Value: pattern}})
+	if err != nil {
+		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+	}
+	var docs []domainDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+	}
+	var found []domains.Domain
+	for _, doc := range docs {
+		if !strings.EqualFold(doc.Name, name) {
+			continue
+		}
+		doc.CreatedAt = doc.CreatedAt.UTC()
+		if doc.SignUpPolicy == "" {
+			doc.SignUpPolicy = domains.SignUpClosed
+		}
+		found = append(found, domains.Domain(doc))
+	}
+	return found, nil
 }
 
 // DomainByID implements domains.Store.

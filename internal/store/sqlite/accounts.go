@@ -54,6 +54,39 @@ func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, 
 	return s.domainWhere(ctx, "slug = ?", slug)
 }
 
+// DomainsByName implements domains.Store: SQLite's own case folding knows
+// only ASCII, so the names of the same length are compared here.
+func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domain, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, name FROM domains WHERE length(name) = length(?)`, name)
+	if err != nil {
+		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+	}
+	var ids []string
+	for rows.Next() {
+		var id, stored string
+		if err := rows.Scan(&id, &stored); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("domains named: %w", mapErr(err))
+		}
+		if strings.EqualFold(stored, name) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+	}
+	found := make([]domains.Domain, 0, len(ids))
+	for _, id := range ids {
+		d, err := s.DomainByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, d)
+	}
+	return found, nil
+}
+
 // DomainByID implements domains.Store.
 func (s *Store) DomainByID(ctx context.Context, id string) (domains.Domain, error) {
 	return s.domainWhere(ctx, "id = ?", id)

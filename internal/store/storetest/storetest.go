@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Domains", testDomains},
+		{"DomainsByName", testDomainsByName},
 		{"Operators", testOperators},
 		{"Customers", testCustomers},
 		{"Search", testSearch},
@@ -137,6 +139,37 @@ func wantEqual(t *testing.T, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+// testDomainsByName: a display name is found case aside, non-ASCII letters
+// included, and only whole; two domains may share one.
+func testDomainsByName(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := NewDomain(t, s)
+	d.ID, d.Slug, d.Name = ids.New(), d.Slug+"-e", "Élan Chauffage "+d.ID[20:]+" (Nord)"
+	if err := s.CreateDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{d.Name, strings.ToUpper(d.Name), strings.ToLower(d.Name)} {
+		got, err := s.DomainsByName(ctx, typed)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("DomainsByName(%q) = %+v, %v; want %s", typed, got, err, d.Slug)
+		}
+		wantEqual(t, got[0], d)
+	}
+	for _, typed := range []string{"Élan Chauffage", d.Name + " ", "Élan Chauffage .* (Nord)", "%"} {
+		if got, err := s.DomainsByName(ctx, typed); err != nil || len(got) != 0 {
+			t.Fatalf("DomainsByName(%q) = %+v, %v; want none", typed, got, err)
+		}
+	}
+	twin := d
+	twin.ID, twin.Slug = ids.New(), d.Slug+"-twin"
+	if err := s.CreateDomain(ctx, twin); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.DomainsByName(ctx, d.Name); err != nil || len(got) != 2 {
+		t.Fatalf("two domains of one name: %+v, %v", got, err)
 	}
 }
 
