@@ -304,8 +304,9 @@ func TestBrowserConsoleContrastAndTapTargets(t *testing.T) {
 }
 
 // A status message shows over the page, in view, without moving what the
-// agent is reading (the results list; on a phone, the customer's details)
-// and without covering the control that has the focus.
+// agent is reading (the results list; on a phone, the customer's details),
+// without covering the control that has the focus and without taking the
+// clicks meant for what it covers.
 func TestBrowserStatusMessageMovesNothing(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	b := newBrowser(t)
@@ -330,6 +331,10 @@ func TestBrowserStatusMessageMovesNothing(t *testing.T) {
 		if eval[bool](console, `(a => { const b = document.querySelector('#status').getBoundingClientRect();
 			return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom; })(document.activeElement.getBoundingClientRect())`) {
 			t.Errorf("%s: the message covers the focused %s", size.name, eval[string](console, `document.activeElement.id`))
+		}
+		// A click where the message shows reaches what is under it.
+		if eval[bool](console, `(s => { const r = s.getBoundingClientRect(); return s.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)); })(document.querySelector('#status'))`) {
+			t.Errorf("%s: the message takes the clicks meant for what it covers", size.name)
 		}
 		console.checkAccessibility("status message")
 	}
