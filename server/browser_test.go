@@ -136,11 +136,14 @@ func TestBrowserResetPasswordThenTheCustomerSignsInWithIt(t *testing.T) {
 	if resp := f.post(t, "", customerLoginMutation, map[string]any{"email": customerEmail, "password": customerPassword}); dig(resp.Data, "login", "token") == nil {
 		t.Fatalf("the old password stopped working after refused resets: %+v", resp)
 	}
+	// "Temporary: the customer chooses a new one at the next sign-in" is checked by default.
 	console.do("reset", fill("#reset-confirm", "violet-harbor-canyon-93"),
-		click(`#reset-form input[name=requireChangeOnNextLogin]`),
+		waitFor(`document.querySelector('#reset-form input[name=requireChangeOnNextLogin]').checked`),
 		click(`#reset-form button[type=submit]`),
-		waitFor(`!document.querySelector('#reset-dialog').open`),
-		waitFor(`document.querySelector('#status').textContent.includes('new password')`))
+		visible("#reset-done"),
+		waitFor(`document.querySelector('#status').textContent.includes('new password')`),
+		chromedp.Click(`//div[@id="reset-done"]//button[text()="Done"]`),
+		waitFor(`!document.querySelector('#reset-dialog').open`))
 
 	dashboard := b.newPage("customer")
 	dashboard.do("old password refused", chromedp.Navigate(f.URL()+"/dashboard"), signIn(customerEmail, customerPassword),
@@ -201,8 +204,8 @@ func TestBrowserDisableShowsTheOpenDashboardTheDisabledMessage(t *testing.T) {
 		waitFor(`document.querySelector('#status-action').textContent === 'Disable Account'`))
 	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
 	dashboard.do("activity shows it", click("#tab-activity"),
-		waitFor(`document.querySelector('#recent').textContent.includes('Account disabled by support')`),
-		waitFor(`document.querySelector('#recent').textContent.includes('Account enabled by support')`))
+		waitFor(`document.querySelector('#recent').textContent.includes('Account disabled by an administrator')`),
+		waitFor(`document.querySelector('#recent').textContent.includes('Account enabled by an administrator')`))
 	if text := eval[string](dashboard, `document.querySelector('#recent').textContent`); strings.Contains(text, "chargeback") {
 		t.Errorf("the customer sees the operator's internal reason: %q", text)
 	}

@@ -217,8 +217,9 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 	sam.selectCustomer("casey", caseyName)
 	sam.do("reset a password", click("#reset-action"), visible("#reset-dialog"),
 		fill("#reset-new", "violet-harbor-canyon-93"), fill("#reset-confirm", "violet-harbor-canyon-93"),
-		click(`#reset-form button[type=submit]`), waitFor(`!document.querySelector('#reset-dialog').open`),
-		waitFor(`document.querySelector('#status').textContent.includes('has a new password')`))
+		click(`#reset-form button[type=submit]`), visible("#reset-done"),
+		waitFor(`document.querySelector('#status').textContent.includes('has a new password')`),
+		chromedp.Click(`//div[@id="reset-done"]//button[text()="Done"]`), waitFor(`!document.querySelector('#reset-dialog').open`))
 
 	// He turns the app off with his password and a recovery code; the policy will ask again.
 	sam.do("turn off", click("#nav-security"), visible("#totp-disable-form"),

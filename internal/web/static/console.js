@@ -2,7 +2,7 @@
 // Customers screen, new customers and the actions on one, the team, the audit log, the domain's
 // settings and the operator's own password and authenticator app.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
+import { h, showSection, showErrors, clearErrors, formError, busy, announce as showStatus, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
@@ -33,6 +33,16 @@ const state = {
 };
 
 const fullName = (c) => `${c.firstName} ${c.lastName}`;
+
+// A status message goes after STATUS_MS (or #status's data-clear-after, in ms), or at the next
+// action: opening a dialog clears it, and every action says its own.
+const STATUS_MS = 12000;
+let statusTimer;
+function announce(text) {
+  clearTimeout(statusTimer);
+  showStatus(text);
+  if (text) statusTimer = setTimeout(() => showStatus(''), Number($('status').dataset.clearAfter) || STATUS_MS);
+}
 const can = (permission) => state.operator?.permissions.includes(permission);
 
 // ---- Session ----
@@ -177,7 +187,7 @@ $('sign-out').addEventListener('click', async () => {
  * session may do nothing else (enrol, or a domain requiring a second factor the operator lacks).
  */
 async function enter({ enrol = false } = {}) {
-  const data = await call(`{ viewer { ... on Operator { id name email role permissions totpEnabled domain { name requireOperatorMfa } } } }`);
+  const data = await call(`{ viewer { ... on Operator { id name email role permissions totpEnabled domain { name slug requireOperatorMfa } } } }`);
   if (!data.viewer?.permissions) return signOut('This console is for operators.');
   state.operator = data.viewer;
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
@@ -387,7 +397,7 @@ function renderList() {
 // ---- Details and actions ----
 
 const DETAILS = `query($id: ID!, $assist: Boolean!) {
-  customer(id: $id) { ${CUSTOMER_FIELDS} createdAt devices { id name model serialNumber macAddress online }
+  customer(id: $id) { ${CUSTOMER_FIELDS} createdAt disabling { at by reason operator { name } } devices { id name model serialNumber macAddress online }
     activity(first: 8) { edges { node { action by outcome at } } } }
   assistSessions(customerId: $id, state: ACTIVE, first: 5) @include(if: $assist) {
     edges { node { id startedAt expiresAt operator { id name } } } } }`;
@@ -398,7 +408,7 @@ async function select(id, { focus = true } = {}) {
     const data = await call(DETAILS, { id, assist: Boolean(can('REMOTE_ASSIST')) });
     if (!data.customer) {
       setAddress(); // a link to a customer since deleted (or another company's) opens nothing
-      return announce('That customer no longer exists.');
+      return announce('That customer no longer exists (deleted, or not of your company). Search for the customer again.');
     }
     state.selected = {
       ...data.customer,
@@ -436,12 +446,46 @@ $('back-to-results').addEventListener('click', () => {
   setAddress();
 });
 
-const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
+const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', ADMIN: ' by an administrator', SYSTEM: ' automatically', UNKNOWN: '' };
+// What a failed attempt was, where "(failed)" after the action's label would say it twice or contradict it.
+const FAILED = { authn_login_fail: 'Failed sign-in attempt (wrong password)', authn_password_change: 'Password change refused (wrong current password)' };
+
+/** One line of Recent activity: when, what, by whom, and whether it failed. */
+function activityLine(a) {
+  const failed = a.outcome === 'failure';
+  const what = (failed && FAILED[a.action]) || activityLabel(a.action);
+  return `${formatTime(a.at)}: ${what}${BY[a.by] ?? ''}${failed && !FAILED[a.action] ? ' (failed)' : ''}`;
+}
+
+let expiryTimer;
+let refreshTimer;
+/** Reads the selected customer's details again, soon: several events in a row make one read. */
+function refreshDetails() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { if (state.selected) select(state.selected.id, { focus: false }); }, 100);
+}
+
+/** Who disabled the account, when and why (the reason for those who may read the audit log). */
+function disablingText(d) {
+  if (!d) return 'No record says who disabled it.';
+  const who = d.operator ? `${d.operator.name} (${d.by === 'ADMIN' ? 'administrator' : 'support'})` : 'the service (an import)';
+  const why = d.reason ? `Reason: ${d.reason}` : can('VIEW_AUDIT_LOG') ? 'No reason was given.' : 'The reason is in the audit log, which administrators read.';
+  return `By ${who}, ${formatTime(d.at)}. ${why}`;
+}
 
 function renderDetails() {
   const c = state.selected;
   const disabled = c.status === 'DISABLED';
   const mayEnd = (a) => a.operator.id === state.operator.id || can('END_ANY_ASSIST');
+  // An assistance past its expiresAt is over, whether or not the server has recorded it yet; a
+  // timer draws the details again when the next one runs out.
+  const now = Date.now();
+  const assists = c.assists.filter((a) => Date.parse(a.expiresAt) > now);
+  clearTimeout(expiryTimer);
+  if (assists.length) {
+    const next = Math.min(...assists.map((a) => Date.parse(a.expiresAt)));
+    expiryTimer = setTimeout(() => { if (state.selected?.id === c.id) refreshDetails(); }, Math.min(next - now + 50, 2 ** 31 - 1));
+  }
   const focused = $('details').contains(document.activeElement) ? document.activeElement.id : '';
   $('details').hidden = false;
   $('details').replaceChildren(...[
@@ -452,7 +496,8 @@ function renderDetails() {
       h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${c.status.toLowerCase()}`, id: 'details-status' }, statusLabel(c.status))),
       h('dt', {}, 'Email'), h('dd', {}, c.email),
       h('dt', {}, 'Phone'), h('dd', {}, c.phone || '—'),
-      h('dt', {}, 'Customer since'), h('dd', {}, formatTime(c.createdAt))),
+      h('dt', {}, 'Customer since'), h('dd', {}, formatTime(c.createdAt)),
+      disabled && [h('dt', {}, 'Disabled'), h('dd', { id: 'details-disabling' }, disablingText(c.disabling))]),
     h('h3', {}, 'Devices'),
     c.devices.length
       ? h('ul', { class: 'plain', id: 'details-devices' }, c.devices.map((d) => h('li', {},
@@ -462,17 +507,21 @@ function renderDetails() {
       can('RESET_PASSWORD') && h('button', { type: 'button', id: 'reset-action', onclick: openReset }, 'Reset Password'),
       can('SET_ACCOUNT_STATUS') && h('button', { type: 'button', class: disabled ? '' : 'danger', id: 'status-action', onclick: openStatus },
         disabled ? 'Enable Account' : 'Disable Account'),
-      can('REMOTE_ASSIST') && h('button', { type: 'button', class: 'secondary', id: 'assist-action', onclick: openAssist, disabled }, 'Remote Assistance'),
+      can('REMOTE_ASSIST') && h('button', {
+        type: 'button', class: 'secondary', id: 'assist-action', onclick: openAssist, disabled, 'aria-describedby': disabled && 'assist-unavailable',
+      }, 'Remote Assistance'),
       can('DELETE_CUSTOMER') && h('button', { type: 'button', class: 'danger', id: 'delete-action', onclick: openDelete }, 'Delete customer')),
-    c.assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
+    can('REMOTE_ASSIST') && disabled && h('p', { class: 'hint', id: 'assist-unavailable' },
+      'Remote assistance is unavailable while the account is disabled. ',
+      can('SET_ACCOUNT_STATUS') ? 'Enable the account first to assist the customer.' : 'An administrator can enable the account.'),
+    assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
       h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
-      h('ul', { class: 'plain' }, c.assists.map((a) => h('li', {},
+      h('ul', { class: 'plain' }, assists.map((a) => h('li', {},
         `${a.operator.name}, since ${formatTime(a.startedAt)}, until ${formatTime(a.expiresAt)} `,
         mayEnd(a) && h('button', { type: 'button', class: 'secondary', onclick: () => endAssist(a) }, 'End assistance'))))),
     h('h3', { class: 'spaced' }, 'Recent activity'),
     c.activity.length
-      ? h('ul', { class: 'plain', id: 'details-activity' }, c.activity.map((a) => h('li', {},
-        `${formatTime(a.at)}: ${activityLabel(a.action)}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`)))
+      ? h('ul', { class: 'plain', id: 'details-activity' }, c.activity.map((a) => h('li', {}, activityLine(a))))
       : h('p', { class: 'hint' }, 'Nothing yet.'),
     can('VIEW_AUDIT_LOG') && h('p', { class: 'spaced' }, h('a', {
       href: '#audit', id: 'details-audit', 'aria-describedby': 'details-name',
@@ -486,7 +535,8 @@ async function endAssist(assistance) {
   try {
     const data = await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { userErrors { message } } }`, { id: assistance.id });
     const errors = data.endAssist.userErrors;
-    announce(errors.length ? errors[0].message : `The remote assistance by ${assistance.operator.name} has ended.`);
+    const whose = assistance.operator.id === state.operator.id ? 'your' : `${assistance.operator.name}'s`;
+    announce(errors.length ? errors[0].message : `You ended ${whose} remote assistance of ${fullName(state.selected)}: the assisted tab is signed out.`);
   } catch (err) {
     announce(err.message);
   }
@@ -498,6 +548,7 @@ async function endAssist(assistance) {
 // when it closes: the focus then goes to the button with its id, else to the details or the search.
 let opener = '';
 function openDialog(id) {
+  announce(''); // the next action: the last message was about something done before
   const dialog = $(id);
   const form = dialog.querySelector('form');
   form.reset();
@@ -518,32 +569,120 @@ for (const button of document.querySelectorAll('dialog [data-close]')) {
   button.addEventListener('click', () => button.closest('dialog').close());
 }
 
+// The API's password errors as the operator reads them: about the customer's email and name (the
+// operator is not the customer), each saying what to do.
+const PASSWORD_ERRORS = {
+  MATCHES_ACCOUNT: "The password must not be the customer's email address or name: choose another.",
+  COMMON_PASSWORD: 'This password is one of the most common ones: choose another.',
+  SAME_PASSWORD: "This is the customer's current password: choose another.",
+  MISMATCH: 'The two passwords differ: type the same password in both fields.',
+};
+function customerPasswordErrors(form, errors, also = '') {
+  return errors.map((e) => {
+    const input = e.field && form.elements.namedItem(e.field.join('.'));
+    if (e.code === 'TOO_SHORT' && input && !input.value) return { ...e, message: `A password is required: type the one the customer will sign in with${also}.` };
+    if (!PASSWORD_ERRORS[e.code]) return e;
+    return { ...e, message: PASSWORD_ERRORS[e.code].replace(/\.$/, `${e.code === 'MISMATCH' ? '' : also}.`) };
+  });
+}
+
 function openReset() {
   openDialog('reset-dialog');
+  showResetForm();
 }
+
+/** The reset dialog's form (or, with done, what to tell the caller), the password hidden again. */
+function showResetForm(done = false) {
+  $('reset-form').hidden = done;
+  $('reset-done').hidden = !done;
+  $('reset-dialog').setAttribute('aria-labelledby', done ? 'reset-done-title' : 'reset-title');
+  $('reset-new').type = 'password';
+  $('reset-copy').hidden = true;
+  $('reset-copied').textContent = '';
+  $('reset-done-copied').textContent = '';
+  if (!done) $('reset-done-password').textContent = '';
+}
+
+$('reset-generate').addEventListener('click', async () => {
+  const form = $('reset-form');
+  clearErrors(form);
+  $('reset-copied').textContent = '';
+  await busy(form, async () => {
+    try {
+      const data = await call('{ temporaryPassword }');
+      form.newPassword.value = data.temporaryPassword;
+      form.confirmPassword.value = data.temporaryPassword;
+      form.newPassword.type = 'text'; // shown, to be read out
+      form.requireChangeOnNextLogin.checked = true;
+      $('reset-copy').hidden = false;
+    } catch (err) {
+      formError(form, err.message);
+    }
+  });
+  $('reset-new').focus();
+});
+
+$('reset-copy').addEventListener('click', async () => {
+  const copied = await copyText($('reset-new').value, $('reset-new'));
+  $('reset-copied').textContent = copied ? 'Copied.' : 'Select the password and copy it with Ctrl+C.';
+});
 
 $('reset-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
   const customer = state.selected;
+  const password = form.newPassword.value;
+  const temporary = form.requireChangeOnNextLogin.checked;
+  if (!password) {
+    return showErrors(form, [{ field: ['newPassword'], message: 'A new password is required: type one, or press Generate for one that is easy to read out.' }]);
+  }
+  if (!form.confirmPassword.value) {
+    return showErrors(form, [{ field: ['confirmPassword'], message: 'Type the new password again here to confirm it.' }]);
+  }
   await busy(form, async () => {
     try {
       const data = await call(`mutation($input: ResetPasswordInput!) {
-        resetPassword(input: $input) { customer { id } userErrors { field message code } } }`, {
-        input: {
-          customerId: customer.id, newPassword: form.newPassword.value, confirmPassword: form.confirmPassword.value,
-          requireChangeOnNextLogin: form.requireChangeOnNextLogin.checked,
-        },
+        resetPassword(input: $input) { customer { id email } userErrors { field message code } } }`, {
+        input: { customerId: customer.id, newPassword: password, confirmPassword: form.confirmPassword.value, requireChangeOnNextLogin: temporary },
       });
-      if (data.resetPassword.userErrors.length) return showErrors(form, data.resetPassword.userErrors);
-      form.closest('dialog').close();
+      const payload = data.resetPassword;
+      if (payload.userErrors.length) return showErrors(form, customerPasswordErrors(form, payload.userErrors, ', or press Generate'));
+      form.reset(); // the password stays only in what to tell the caller, until the dialog closes
+      showResetDone(customer, payload.customer.email, password, temporary);
       announce(`${fullName(customer)} has a new password; their sessions have ended.`);
+      refreshDetails(); // Recent activity shows the reset
     } catch (err) {
       formError(form, err.message);
     }
   });
 });
+
+/** The end of a reset: where the customer signs in, with what. */
+function showResetDone(customer, email, password, temporary) {
+  const company = state.operator.domain.slug;
+  $('reset-done-url').textContent = `${location.origin}/dashboard?company=${encodeURIComponent(company)}`;
+  $('reset-done-company').textContent = company;
+  $('reset-done-email').textContent = email;
+  $('reset-done-password').textContent = password;
+  $('reset-done-password-label').textContent = temporary ? 'Temporary password' : 'Password';
+  $('reset-done-intro').textContent = temporary
+    ? `Read this out to ${fullName(customer)}. With this temporary password they sign in, then choose a new password of their own at once.`
+    : `Read this out to ${fullName(customer)}: they sign in with this password from now on.`;
+  showResetForm(true);
+  $('reset-done-title').focus();
+}
+
+$('reset-done-copy').addEventListener('click', async () => {
+  const copied = await copyText($('reset-done-password').textContent, $('reset-done-password'));
+  $('reset-done-copied').textContent = copied ? 'Password copied.' : 'Select the password and copy it with Ctrl+C.';
+});
+$('reset-done-copy-all').addEventListener('click', async () => {
+  const lines = [...$('reset-done').querySelectorAll('dt')].map((dt) => `${dt.textContent}: ${dt.nextElementSibling.firstChild.textContent}`);
+  const copied = await copyText(lines.join('\n'), $('reset-done').querySelector('dl'));
+  $('reset-done-copied').textContent = copied ? 'Copied: where to sign in, company code, email and password.' : 'Select the lines and copy them with Ctrl+C.';
+});
+$('reset-dialog').addEventListener('close', () => showResetForm()); // the password leaves the page
 
 function openStatus() {
   const disabling = state.selected.status === 'ACTIVE';
@@ -576,7 +715,9 @@ $('status-form').addEventListener('submit', async (event) => {
       form.closest('dialog').close();
       updateCustomer(payload.customer);
       select(customer.id, { focus: false }); // its activity, and assistance the change ended
-      announce(`${fullName(customer)}'s account is ${statusLabel(payload.customer.status).toLowerCase()}.`);
+      announce(payload.customer.status === 'DISABLED'
+        ? `${fullName(customer)}'s account is disabled: they are signed out everywhere and cannot sign in until it is enabled.`
+        : `${fullName(customer)}'s account is enabled: they can sign in again with their password.`);
     } catch (err) {
       formError(form, err.message);
     }
@@ -695,7 +836,7 @@ $('create-form').addEventListener('submit', async (event) => {
       const data = await call(`mutation($input: CreateCustomerInput!) {
         createCustomer(input: $input) { customer { ${CUSTOMER_FIELDS} } userErrors { field message code } } }`, { input });
       const payload = data.createCustomer;
-      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      if (payload.userErrors.length) return showErrors(form, customerPasswordErrors(form, payload.userErrors));
       form.reset(); // the password leaves the page
       form.closest('dialog').close();
       const created = payload.customer;
@@ -837,7 +978,8 @@ function watchStatusChanges() {
       customer { ${CUSTOMER_FIELDS} } status changedBy { id name } } }`, (data) => {
     const change = data.customerStatusChanged;
     updateCustomer(change.customer);
-    if (others(change)) announce(`${fullName(change.customer)} was ${statusLabel(change.status).toLowerCase()} by ${change.changedBy.name}.`);
+    if (state.selected?.id === change.customer.id) refreshDetails(); // who disabled it, its activity
+    if (others(change)) announce(`${fullName(change.customer)}'s account was ${change.status === 'DISABLED' ? 'disabled' : 'enabled'} by ${change.changedBy.name}.`);
   });
   const profiles = live(`subscription { customerProfileChanged {
       customer { ${CUSTOMER_FIELDS} } changedBy { id name } } }`, (data) => {
@@ -845,7 +987,11 @@ function watchStatusChanges() {
     updateProfile(change.customer);
     if (others(change)) announce(`${fullName(change.customer)}'s details were corrected by ${change.changedBy.name}.`);
   });
-  state.unsubscribe = () => { statuses(); profiles(); };
+  // Assistance started or ended, devices changed, passwords reset: the details are read again.
+  const details = live(`subscription { customerDetailsChanged { type customer { id } } }`, (data) => {
+    if (state.selected?.id === data.customerDetailsChanged.customer.id) refreshDetails();
+  });
+  state.unsubscribe = () => { statuses(); profiles(); details(); };
 }
 
 /**
