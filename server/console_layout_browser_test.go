@@ -271,12 +271,20 @@ func TestBrowserConsoleContrastAndTapTargets(t *testing.T) {
 		// The keyboard goes round the page from the top: the top bar, the sections, the search,
 		// the results or the details, their actions.
 		console.do("from the top", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); getSelection().removeAllRanges()`))
-		seen := map[string]bool{}
-		for i := 0; i < 14; i++ {
-			console.do("tab", chromedp.KeyEvent(kb.Tab))
+		seen, visited := map[string]bool{}, map[string]bool{}
+		for i := 0; i < 18; i++ {
+			if err := chromedp.Do(console.ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+				t.Fatalf("%s: tab: %v", size.name, err)
+			}
+			visited[eval[string](console, `document.activeElement.id`)] = true
 			if problem := eval[string](console, focusRing); problem != "" && !seen[problem] {
 				seen[problem] = true
 				t.Errorf("%s: focus ring: %s", size.name, problem)
+			}
+		}
+		for _, id := range []string{"edit-action", "sign-out", "nav-team", "search"} {
+			if !visited[id] {
+				t.Errorf("%s: the keyboard never reached #%s (visited %v)", size.name, id, visited)
 			}
 		}
 		if size.name != "phone" {
