@@ -49,6 +49,10 @@ func TestBrowserOperatorCreatesACustomerWhoSignsIn(t *testing.T) {
 		waitFor(`document.querySelector('#create-password').getAttribute('aria-invalid') === 'true'`),
 		waitFor(`document.querySelector('#create-password-error').textContent !== ''`),
 		waitFor(`document.activeElement.id === 'create-password'`))
+	// The customer's email as its password: said about the customer's email (the operator is not the customer).
+	console.do("the email as the password", fill("#create-password", customerEmail), fill("#create-confirm", customerEmail),
+		click(`#create-form button[type=submit]`),
+		waitFor(`document.querySelector('#create-password-error')?.textContent === "The password must not be the customer's email address or name: choose another."`))
 	console.do("mismatch", fill("#create-password", "maple-orbit-lantern-61"), fill("#create-confirm", "maple-orbit-lantern-16"),
 		click(`#create-form button[type=submit]`),
 		waitFor(`document.querySelector('#create-confirm').getAttribute('aria-invalid') === 'true'`),
