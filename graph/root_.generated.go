@@ -3177,7 +3177,8 @@ extend type Mutation {
   """
   Signs a customer in (mobile app, web dashboard). A wrong password and an unknown email give the
   same INVALID_CREDENTIALS; the right password of a disabled account gives ACCOUNT_DISABLED.
-  Repeated failures per account and per client back off (RATE_LIMITED).
+  Repeated failures per account and per client back off (RATE_LIMITED, with
+  ` + "`" + `extensions.retryAfterSeconds` + "`" + `: how long the back-off lasts).
   """
   login(input: LoginInput!): LoginPayload!
   """
@@ -3291,7 +3292,7 @@ enum Permission {
 
 "Sign-in details of an operator."
 input OperatorLoginInput {
-  "The domain's slug, e.g. ` + "`" + `demo` + "`" + `."
+  "The domain's slug, e.g. ` + "`" + `demo` + "`" + `; or its display name, case aside, when no slug matches and exactly one domain has that name."
   domain: String!
   "The operator's email."
   email: String!
@@ -3317,7 +3318,7 @@ type OperatorLoginPayload {
 
 "Sign-in details of a customer."
 input LoginInput {
-  "The domain's slug."
+  "The domain's slug; or its display name (e.g. ` + "`" + `Demo Heating Co.` + "`" + `), case aside, when no slug matches and exactly one domain has that name."
   domain: String!
   "The customer's email."
   email: String!

@@ -82,7 +82,7 @@ func TestBrowserOperatorCreatesACustomerWhoSignsIn(t *testing.T) {
 	dashboard := b.newPage("customer")
 	dashboard.do("first sign-in", chromedp.Navigate(f.URL()+"/dashboard"), signIn(email, "maple-orbit-lantern-61"),
 		visible("#change-form"), waitFor(`document.querySelector('#account').hidden`))
-	dashboard.do("choose a password", fill("#change-current", "maple-orbit-lantern-61"), fill("#change-new", "nora-owns-this-river-8"),
+	dashboard.do("choose a password", fill("#change-new", "nora-owns-this-river-8"), fill("#change-confirm", "nora-owns-this-river-8"),
 		click(`#change-form button[type=submit]`), visible("#account"),
 		waitFor(`document.querySelector('#who-name').textContent === 'Nora Newman'`),
 		waitFor(`document.querySelector('#devices').textContent.includes('No devices yet.')`))

@@ -509,7 +509,7 @@ type InviteOperatorInput struct {
 
 // Sign-in details of a customer.
 type LoginInput struct {
-	// The domain's slug.
+	// The domain's slug; or its display name (e.g. `Demo Heating Co.`), case aside, when no slug matches and exactly one domain has that name.
 	Domain string `json:"domain"`
 	// The customer's email.
 	Email string `json:"email"`
@@ -585,7 +585,7 @@ type OperatorEdge struct {
 
 // Sign-in details of an operator.
 type OperatorLoginInput struct {
-	// The domain's slug, e.g. `demo`.
+	// The domain's slug, e.g. `demo`; or its display name, case aside, when no slug matches and exactly one domain has that name.
 	Domain string `json:"domain"`
 	// The operator's email.
 	Email string `json:"email"`

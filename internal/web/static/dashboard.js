@@ -1,7 +1,10 @@
 // The customer dashboard: sign-in, devices, account activity, and remote
 // assistance (an operator acting as the customer, with a banner on every view).
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs } from './ui.js';
+import {
+  h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs,
+  requireFilled, focusMainHeading, firstName,
+} from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
@@ -14,6 +17,10 @@ const state = {
   assistance: null, // the remote assistance this tab runs in, if any
   unsubscribe: null,
   countdown: null,
+  // The temporary password just typed to sign in, while it must be changed: kept in this page's
+  // memory only (never in storage), so the change form need not ask for it again. After a reload
+  // the form asks for it.
+  temporaryPassword: '',
 };
 
 // ---- Session ----
@@ -25,6 +32,7 @@ async function call(query, variables, options = {}) {
     const code = errorCode(err);
     if (code === 'ACCOUNT_DISABLED') end(DISABLED_MESSAGE, true);
     else if (code === 'UNAUTHENTICATED') end(state.assistance ? 'The assistance has ended.' : 'Your session has ended. Sign in again.');
+    else if (code === 'PASSWORD_CHANGE_REQUIRED') askNewPassword(state.temporaryPassword);
     throw err;
   }
 }
@@ -37,8 +45,15 @@ function end(message, isError = false) {
   const wasAssist = Boolean(state.assistance);
   state.token = '';
   state.assistance = null;
+  state.temporaryPassword = '';
   sessionStorage.removeItem(TOKEN_KEY);
   $('assist-banner').hidden = true;
+  $('support-banner').replaceChildren();
+  for (const form of [$('change-form'), $('password-form')]) {
+    form.reset();
+    clearErrors(form);
+  }
+  $('password-saved').textContent = '';
   $('who').hidden = true;
   $('devices').replaceChildren();
   $('recent').replaceChildren();
@@ -52,10 +67,25 @@ function end(message, isError = false) {
     showSection(''); // an operator's tab: nothing to sign in to here
     return;
   }
-  $('sign-in-domain').value = localStorage.getItem(DOMAIN_KEY) || new URLSearchParams(location.search).get('domain') || '';
+  const params = new URLSearchParams(location.search);
+  const linked = params.get('company')?.trim() || ''; // a link from support (/dashboard?company=demo) names the company
+  $('sign-in-domain').value = linked || localStorage.getItem(DOMAIN_KEY) || params.get('domain') || '';
+  showLinkedCompany(linked);
   showSection('sign-in');
   offerSignUp();
 }
+
+/** With a company from the link, its field is filled and hidden: the company is named, with a way to change it. */
+function showLinkedCompany(company) {
+  $('sign-in-company').hidden = !company;
+  $('sign-in-company-name').textContent = company;
+  $('sign-in-domain-field').hidden = Boolean(company);
+}
+$('sign-in-company-change').addEventListener('click', () => {
+  showLinkedCompany('');
+  $('sign-in-domain').select();
+  $('sign-in-domain').focus();
+});
 
 /** Shows "Create an account" when the company typed takes sign-ups. */
 async function offerSignUp() {
@@ -85,6 +115,7 @@ $('sign-up-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
+  if (!requireFilled(form, ['domain', 'firstName', 'lastName', 'email', 'password'])) return;
   const input = Object.fromEntries(['domain', 'firstName', 'lastName', 'email', 'phone', 'password'].map((k) => [k, form[k].value]));
   await busy(form, async () => {
     try {
@@ -99,6 +130,7 @@ $('sign-up-form').addEventListener('submit', async (event) => {
       $('notice').textContent = '';
       await enter();
       announce('Your account is ready.');
+      focusMainHeading();
     } catch (err) {
       formError(form, err.message);
     }
@@ -111,34 +143,99 @@ handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
   sessionStorage.setItem(TOKEN_KEY, state.token);
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('notice').textContent = '';
-  if (payload.mustChangePassword) {
-    showSection('change-password');
-    $('change-current').focus();
-    return;
-  }
+  if (payload.mustChangePassword) return askNewPassword(input.password);
   await enter();
 });
+
+// ---- Changing the password: forced after support set a temporary one, or by choice ----
+
+/**
+ * Shows the forced change: the session may do nothing else (the API answers
+ * PASSWORD_CHANGE_REQUIRED). current is the temporary password typed in this
+ * tab to sign in, or '' after a reload: then the form asks for it.
+ */
+function askNewPassword(current) {
+  state.temporaryPassword = current;
+  const form = $('change-form');
+  if (!$('change-password').hidden) return; // already asking
+  form.reset();
+  clearErrors(form);
+  $('change-current-field').hidden = Boolean(current);
+  $('who').hidden = true;
+  showSection('change-password');
+  (current ? $('change-new') : $('change-current')).focus();
+}
+
+/**
+ * Sends form's new password (its confirmation checked here first, at the
+ * field) with currentPassword; plain replaces the API's message of a code.
+ * The session's new token replaces the old one. Returns true once changed.
+ */
+async function sendNewPassword(form, currentPassword, plain = {}) {
+  if (form.newPassword.value !== form.confirmPassword.value) {
+    showErrors(form, [{ field: ['confirmPassword'], message: 'This differs from the new password above. Type the new password again.' }]);
+    return false;
+  }
+  return busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: ChangePasswordInput!) {
+        changePassword(input: $input) { token userErrors { field message code } } }`,
+      { input: { currentPassword, newPassword: form.newPassword.value } });
+      const payload = data.changePassword;
+      if (payload.userErrors.length) {
+        showErrors(form, payload.userErrors.map((e) => ({ ...e, message: plain[e.code] || e.message })));
+        return false;
+      }
+      state.token = payload.token;
+      sessionStorage.setItem(TOKEN_KEY, state.token);
+      return true;
+    } catch (err) {
+      if (form.offsetParent !== null) formError(form, err.message); // else the page has signed out and says why
+      return false;
+    }
+  });
+}
 
 $('change-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
-  await busy(form, async () => {
-    try {
-      const data = await call(`mutation($input: ChangePasswordInput!) {
-        changePassword(input: $input) { token userErrors { field message code } } }`,
-      { input: { currentPassword: form.currentPassword.value, newPassword: form.newPassword.value } });
-      const payload = data.changePassword;
-      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
-      state.token = payload.token;
-      sessionStorage.setItem(TOKEN_KEY, state.token);
-      form.reset();
-      await enter();
-      announce('Your new password is saved.');
-    } catch (err) {
-      formError(form, err.message);
-    }
+  const known = state.temporaryPassword;
+  if (!requireFilled(form, known ? ['newPassword', 'confirmPassword'] : ['currentPassword', 'newPassword', 'confirmPassword'])) return;
+  const changed = await sendNewPassword(form, known || form.currentPassword.value, {
+    SAME_PASSWORD: 'This is the temporary password support gave you. Choose a new one of your own.',
+    INVALID_CREDENTIALS: 'This is not the temporary password support gave you. Type it as you received it.',
   });
+  if (!changed) {
+    if (form.querySelector('#change-current[aria-invalid="true"]')) { // the one in memory was wrong: ask for it
+      state.temporaryPassword = '';
+      $('change-current-field').hidden = false;
+      $('change-current').focus();
+    }
+    return;
+  }
+  state.temporaryPassword = '';
+  form.reset();
+  await enter();
+  announce('Your new password is saved. Use it from now on.');
+  focusMainHeading();
+});
+$('change-sign-out').addEventListener('click', () => signOut('You are signed out. Sign in again with the temporary password to choose your own.'));
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  $('password-saved').textContent = '';
+  if (!requireFilled(form, ['currentPassword', 'newPassword', 'confirmPassword'])) return;
+  const changed = await sendNewPassword(form, form.currentPassword.value, {
+    SAME_PASSWORD: 'This is your current password. Choose a new one.',
+    INVALID_CREDENTIALS: 'This is not your current password. Type the one you signed in with.',
+  });
+  if (!changed) return;
+  watchAccount(); // the old session's socket closes: listen with the new one
+  form.reset();
+  $('password-saved').textContent = 'Your new password is saved. You are signed out everywhere else: sign in there with the new one.';
 });
 
 async function signOut(message) {
@@ -173,7 +270,7 @@ const ACCOUNT = `{
   viewer { ... on Customer { id firstName lastName
     devices { id name model serialNumber macAddress online settings { targetTemperature mode notifications } }
     activity(first: 20) { edges { node { action by outcome at } } }
-    accessHistory { assistSession { id reason state startedAt endedAt endedBy operator { name } } changes { action targetType at } } } }
+    accessHistory { assistSession { id reason state startedAt expiresAt endedAt endedBy operator { name } } changes { action targetType at } } } }
   assistance { id reason expiresAt operator { name } }
 }`;
 
@@ -185,6 +282,7 @@ async function enter() {
   $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
   $('who').hidden = false;
   $('sign-out').hidden = Boolean(state.assistance); // while assisting, "End assistance" signs out
+  $('password').hidden = Boolean(state.assistance); // the customer's own, not support's
   renderDevices(customer.devices);
   renderActivity(customer);
   showBanner();
@@ -202,7 +300,7 @@ function showBanner() {
   $('assist-banner').hidden = !a;
   clearInterval(state.countdown);
   if (!a) return;
-  $('assist-operator').textContent = a.operator.name;
+  $('assist-operator').textContent = firstName(a.operator.name);
   $('assist-reason').textContent = a.reason;
   const tick = () => {
     const left = Math.max(0, Math.round((new Date(a.expiresAt) - Date.now()) / 1000));
@@ -239,26 +337,61 @@ function deviceForm(device, prefix) {
     h('p', { class: 'form-error', role: 'alert' }),
     saved,
     h('button', { type: 'submit' }, 'Save'));
+  // Support may change the device while this form is open (accountEvents has no event for a device
+  // change): a save first reads the device again and, when it changed since the form showed it,
+  // says what changed and asks.
+  let loaded = deviceValues(device);
+  let overwrite = false; // the customer has seen what changed and saves anyway
+  const conflict = h('div', { class: 'notice conflict', role: 'alert', hidden: true });
+  const el = form.elements;
+  const controls = {
+    name: el.namedItem('name'), targetTemperature: el.namedItem('settings.targetTemperature'),
+    mode: el.namedItem('settings.mode'), notifications: el.namedItem('settings.notifications'),
+  };
+  const mine = () => ({
+    name: controls.name.value.trim(), targetTemperature: Number(controls.targetTemperature.value),
+    mode: controls.mode.value, notifications: controls.notifications.checked,
+  });
+  const show = (values) => {
+    controls.name.value = values.name;
+    controls.targetTemperature.value = values.targetTemperature;
+    controls.mode.value = values.mode;
+    controls.notifications.checked = values.notifications;
+  };
+  form.insertBefore(conflict, saved);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
     saved.textContent = '';
-    const el = form.elements;
-    const input = {
-      deviceId: device.id,
-      name: el.namedItem('name').value.trim(),
-      settings: {
-        targetTemperature: Number(el.namedItem('settings.targetTemperature').value),
-        mode: el.namedItem('settings.mode').value,
-        notifications: el.namedItem('settings.notifications').checked,
-      },
-    };
+    conflict.hidden = true;
+    const typed = mine();
+    if (!typed.name) return showErrors(form, [{ field: ['name'], message: 'Give the device a name, such as the room it is in.' }]);
+    const force = overwrite;
+    overwrite = false;
+    let newer = null;
     await busy(form, async () => {
       try {
+        if (!force) {
+          newer = await readDevice(device.id);
+          if (newer && DEVICE_FIELDS.every((f) => newer.values[f.key] === loaded[f.key])) newer = null;
+          if (newer) return; // asked below, once the form works again
+        }
+        // Only what the customer changed is sent: a change made meanwhile to another field stays.
+        const changed = DEVICE_FIELDS.filter((f) => typed[f.key] !== loaded[f.key]);
+        if (!changed.length) {
+          saved.textContent = 'Nothing to save: nothing was changed.';
+          return;
+        }
+        const input = { deviceId: device.id };
+        for (const f of changed) {
+          if (f.key === 'name') input.name = typed.name;
+          else (input.settings ??= {})[f.key] = typed[f.key];
+        }
         const data = await call(`mutation($input: UpdateDeviceInput!) {
-          updateDevice(input: $input) { device { id name } userErrors { field message code } } }`, { input });
+          updateDevice(input: $input) { device { ${DEVICE_SELECTION} } userErrors { field message code } } }`, { input });
         const payload = data.updateDevice;
         if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+        loaded = deviceValues(payload.device);
         title.textContent = payload.device.name;
         saved.textContent = 'Saved.';
         if (state.assistance) refreshActivity();
@@ -266,17 +399,77 @@ function deviceForm(device, prefix) {
         formError(form, err.message);
       }
     });
+    if (!newer) return;
+    // Fields the customer left alone take the new values; the customer's own changes stay in the form.
+    const theirs = DEVICE_FIELDS.filter((f) => newer.values[f.key] !== loaded[f.key]);
+    show({ ...newer.values, ...Object.fromEntries(DEVICE_FIELDS.filter((f) => typed[f.key] !== loaded[f.key]).map((f) => [f.key, typed[f.key]])) });
+    const before = loaded;
+    loaded = newer.values;
+    title.textContent = loaded.name;
+    const yours = DEVICE_FIELDS.filter((f) => typed[f.key] !== before[f.key] && typed[f.key] !== loaded[f.key]);
+    const saveMine = h('button', { type: 'button', onclick: () => { overwrite = true; form.requestSubmit(); } }, 'Save my changes');
+    const keep = h('button', {
+      type: 'button', class: 'secondary',
+      onclick: () => { show(loaded); conflict.hidden = true; saved.textContent = 'Your changes were set aside: the form shows the device as it is now.'; controls.name.focus(); },
+    }, 'Keep theirs');
+    conflict.replaceChildren(
+      h('p', {}, `${CHANGED_BY[newer.by] || CHANGED_BY.UNKNOWN} changed this device while you were editing: `,
+        theirs.map((f) => `${f.label} ${f.show(before[f.key])} → ${f.show(loaded[f.key])}`).join(', '), '.'),
+      yours.length
+        ? h('p', {}, `Your changes (${yours.map((f) => `${f.label} ${f.show(typed[f.key])}`).join(', ')}) are still in the form. Save them over it, or keep the device as it is now.`)
+        : h('p', {}, 'The form shows the device as it is now.'),
+      yours.length ? h('div', { class: 'actions' }, saveMine, keep) : '');
+    conflict.hidden = false;
+    (yours.length ? saveMine : controls.name).focus();
   });
   return form;
 }
 
-const BY = { CUSTOMER: ' by you', SUPPORT: ' by support', SYSTEM: ' automatically', UNKNOWN: '' };
+// What a device form compares and says about a change made while it was open.
+const DEVICE_FIELDS = [
+  { key: 'name', label: 'name', show: (v) => `“${v}”` },
+  { key: 'targetTemperature', label: 'target temperature', show: (v) => `${v} °C` },
+  { key: 'mode', label: 'mode', show: (v) => v.charAt(0) + v.slice(1).toLowerCase() },
+  { key: 'notifications', label: 'notifications', show: (v) => (v ? 'on' : 'off') },
+];
+const DEVICE_SELECTION = 'id name settings { targetTemperature mode notifications }';
+const deviceValues = (d) => ({ name: d.name, ...d.settings });
+const CHANGED_BY = {
+  SUPPORT: 'Support', ADMIN: 'An administrator', CUSTOMER: 'You (in another tab or the app)', SYSTEM: 'The service', UNKNOWN: 'Someone',
+};
+
+/**
+ * Reads a device again, with who changed a device last (the account's activity): { values, by }, or
+ * null when the device is gone.
+ */
+async function readDevice(id) {
+  const data = await call(`{ viewer { ... on Customer { devices { ${DEVICE_SELECTION} }
+    activity(first: 20) { edges { node { action by } } } } } }`);
+  const device = data.viewer.devices.find((d) => d.id === id);
+  const last = data.viewer.activity.edges.find(({ node }) => node.action === 'device_updated');
+  return device && { values: deviceValues(device), by: last?.node.by || 'UNKNOWN' };
+}
+
+const BY = { CUSTOMER: ' by you', SUPPORT: ' by support', ADMIN: ' by an administrator', SYSTEM: ' automatically', UNKNOWN: '' };
 const STATES = { ACTIVE: 'still running', ENDED: 'ended', EXPIRED: 'time ran out', REVOKED: 'ended by the system' };
+
+/**
+ * Says, on every view of the customer's own dashboard, who from support is in the account now
+ * (the assistances still running) and why, as the operator told the customer when starting it.
+ */
+function showSupport(accessHistory) {
+  const running = state.assistance ? [] // the operator's own tab has its banner
+    : accessHistory.map((r) => r.assistSession).filter((a) => a.state === 'ACTIVE' && new Date(a.expiresAt) > Date.now());
+  $('support-banner').replaceChildren(...running.flatMap((a, i) => [i ? ' ' : '',
+    h('strong', {}, firstName(a.operator.name)), ` from support is in your account now${a.reason ? `: ${a.reason}` : ''}.`]),
+  running.length ? ' What they change shows under Activity; contact support if you did not ask for help.' : '');
+}
 
 /** Shows the account's recent activity and every remote assistance with what it changed. */
 function renderActivity({ activity, accessHistory }) {
+  showSupport(accessHistory);
   const recent = activity.edges.map(({ node: a }) => h('li', {},
-    `${formatTime(a.at)}: ${activityLabel(a.action)}${BY[a.by] ?? ''}${a.outcome === 'failure' ? ' (failed)' : ''}`));
+    `${formatTime(a.at)}: ${activityLabel(a.action, a.outcome)}${BY[a.by] ?? ''}`));
   $('recent').replaceChildren(...(recent.length ? recent : [h('li', { class: 'hint' }, 'Nothing yet.')]));
   if (!accessHistory.length) {
     $('activity').replaceChildren(h('li', { class: 'hint' }, 'Support has not accessed your account.'));
@@ -363,5 +556,9 @@ for (const tab of tabs) {
 
 const ticket = new URLSearchParams(location.hash.slice(1)).get('assist');
 if (ticket) redeem(ticket);
-else if (state.token) enter().catch((err) => { $('notice').textContent = err.message; });
+else if (state.token) {
+  enter().catch((err) => { // call() has shown what its codes mean (signed out, the forced password change)
+    if (!['ACCOUNT_DISABLED', 'UNAUTHENTICATED', 'PASSWORD_CHANGE_REQUIRED'].includes(errorCode(err))) $('notice').textContent = err.message;
+  });
+}
 else end('');

@@ -1,12 +1,21 @@
 // The GraphQL client every page uses: queries and mutations over POST
 // /graphql, subscriptions over a WebSocket (graphql-transport-ws).
 
-/** An error answer: `code` is extensions.code of the first error. */
+/**
+ * An error answer: `code` is extensions.code of the first error. A
+ * RATE_LIMITED one that says how long to wait (extensions.retryAfterSeconds)
+ * reads the same on every page: "Too many attempts. Try again in N seconds."
+ */
 export class GraphQLError extends Error {
   constructor(errors) {
-    super(errors[0]?.message || 'request failed');
+    const first = errors[0] || {};
+    const wait = first.extensions?.retryAfterSeconds;
+    super(first.extensions?.code === 'RATE_LIMITED' && wait > 0
+      ? `Too many attempts. Try again in ${wait} second${wait === 1 ? '' : 's'}.`
+      : first.message || 'The request failed. Try again.');
     this.errors = errors;
-    this.code = errors[0]?.extensions?.code || '';
+    this.code = first.extensions?.code || '';
+    this.retryAfterSeconds = wait || 0;
   }
 }
 

@@ -7,6 +7,24 @@ const TOKEN_KEY = 'bff.playground.token';
 const $ = (id) => document.getElementById(id);
 let root = null;
 
+// What the editor opens with (GraphiQL's defaultQuery, until the admin has typed a query of its own):
+// an operation of this API, not GraphiQL's generic comment.
+const SAMPLE_QUERY = `# The playground runs operations with your own permissions, against live data.
+# Press the run button (or Ctrl-Enter) to see who you are and your first five customers;
+# the Docs pane on the left describes every type and field.
+query Sample {
+  viewer {
+    ... on Operator { name role permissions domain { slug name } }
+  }
+  customers(query: "", first: 5) {
+    totalCount
+    edges {
+      node { id firstName lastName email status }
+    }
+  }
+}
+`;
+
 function signOut(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   root?.unmount();
@@ -35,7 +53,7 @@ async function enter(token) {
     wsConnectionParams: headers,
   });
   root = window.ReactDOM.createRoot($('graphiql'));
-  root.render(window.React.createElement(window.GraphiQL, { fetcher, defaultEditorToolsVisibility: true }));
+  root.render(window.React.createElement(window.GraphiQL, { fetcher, defaultQuery: SAMPLE_QUERY, defaultEditorToolsVisibility: true }));
 }
 
 handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {

@@ -63,6 +63,19 @@ export function showErrors(form, userErrors) {
   first?.focus();
 }
 
+/**
+ * Checks that the required fields named in names are filled (trimmed) before
+ * anything is sent; an empty one gets its input's data-required message (or
+ * "Type your <label>.") at the field, and the first of them the focus.
+ * Returns whether every one is filled.
+ */
+export function requireFilled(form, names) {
+  const missing = names.map((name) => form.elements.namedItem(name)).filter((input) => !input.value.trim())
+    .map((input) => ({ field: [input.name], message: input.dataset.required || `Type your ${input.labels[0].textContent.toLowerCase()}.` }));
+  if (missing.length) showErrors(form, missing);
+  return !missing.length;
+}
+
 /** Shows a message about the whole form. */
 export function formError(form, message) {
   const general = form.querySelector('.form-error');
@@ -75,6 +88,7 @@ export function formError(form, message) {
  * form works again, if the form still shows.
  */
 export async function busy(form, fn) {
+  const had = document.activeElement; // the submit button, mostly: disabled, it drops the focus to <body>
   const controls = [...form.querySelectorAll('button, input, select, textarea')].filter((c) => !c.disabled);
   controls.forEach((c) => { c.disabled = true; });
   form.setAttribute('aria-busy', 'true');
@@ -84,8 +98,22 @@ export async function busy(form, fn) {
     controls.forEach((c) => { c.disabled = false; });
     form.removeAttribute('aria-busy');
     const invalid = form.querySelector('[aria-invalid="true"]');
-    if (invalid && form.offsetParent !== null && !form.querySelector('[aria-invalid="true"]:focus')) invalid.focus();
+    const shown = form.offsetParent !== null || form.closest('dialog[open]');
+    if (invalid && shown && !form.querySelector('[aria-invalid="true"]:focus')) invalid.focus();
+    else if (shown && lostFocus() && had instanceof HTMLElement && form.contains(had)) had.focus(); // an error about the whole form
   }
+}
+
+/** Whether the focus has fallen to <body> (its element was disabled or hidden). */
+const lostFocus = () => !document.activeElement || document.activeElement === document.body;
+
+/**
+ * Moves the focus to the page's main heading (its h1, focusable with
+ * tabindex="-1"), so that a screen reader starts reading where the page
+ * starts: after signing in.
+ */
+export function focusMainHeading() {
+  document.querySelector('h1[tabindex="-1"]')?.focus();
 }
 
 /** Announces text to screen readers (and shows it) in the page's status line. */
@@ -99,15 +127,30 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeS
 /** Formats an RFC 3339 time for people. */
 export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '');
 
+// Labels say what happened without saying whether it worked: a page that
+// adds "(failed)" to a failure does not double the word ("Sign-in attempt
+// (failed)"). activityLabel(action, outcome) says a failure in a sentence.
 const ACTIVITY = {
-  authn_login_success: 'Signed in', authn_login_fail: 'Failed sign-in attempt', authn_logout: 'Signed out',
-  authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_disabled: 'Account disabled',
-  user_enabled: 'Account enabled', user_updated: 'Details corrected', device_updated: 'Device changed', assist_started: 'Remote assistance started',
-  assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+  authn_login_success: 'Signed in', authn_login_fail: 'Sign-in attempt', authn_logout: 'Signed out',
+  authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_created: 'Account created',
+  user_disabled: 'Account disabled', user_enabled: 'Account enabled', user_updated: 'Details corrected', device_updated: 'Device changed',
+  assist_started: 'Remote assistance started', assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+};
+const FAILED = {
+  authn_login_fail: 'Failed sign-in attempt', authn_password_change: 'Password change refused',
+  device_updated: 'Device change refused',
 };
 
-/** A sentence for an audit action of Customer.activity. */
-export const activityLabel = (action) => ACTIVITY[action] || action;
+/**
+ * A label for an audit action of Customer.activity; with outcome 'failure',
+ * a sentence that says it failed (once).
+ */
+export const activityLabel = (action, outcome = '') => (outcome === 'failure'
+  ? FAILED[action] || `${ACTIVITY[action] || action} (failed)`
+  : ACTIVITY[action] || action);
+
+/** The first word of a person's name: "Sam" for "Sam Support", as a customer is told who helps. */
+export const firstName = (name) => name.trim().split(/\s+/)[0] || name;
 
 /** "Active" / "Disabled" for an AccountStatus. */
 export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowerCase();
@@ -117,12 +160,16 @@ export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowe
  * sends `mutation` with them as $input, shows its userErrors at the fields,
  * and hands a successful payload (the mutation's root field) and the input to
  * onSignedIn. plain replaces the API's message of a code with the page's own.
+ * An empty field is caught before anything is sent; once signed in, the focus
+ * goes to the page's main heading unless onSignedIn moved it on.
  */
 export function handleSignIn(form, mutation, onSignedIn, plain = {}) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
+    if (!requireFilled(form, ['domain', 'email', 'password'])) return;
     const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
+    let signedIn = false;
     await busy(form, async () => {
       try {
         const data = await request(mutation, { input });
@@ -130,9 +177,13 @@ export function handleSignIn(form, mutation, onSignedIn, plain = {}) {
         if (payload.userErrors.length) return showErrors(form, payload.userErrors.map((e) => ({ ...e, message: plain[e.code] || e.message })));
         form.password.value = '';
         await onSignedIn(payload, input);
+        signedIn = true;
       } catch (err) {
         formError(form, err.message);
       }
     });
+    // Signed in: the page starts at its heading, unless it went on to a next step (a form, a section's heading).
+    const active = document.activeElement;
+    if (signedIn && form.offsetParent === null && (lostFocus() || !(active.closest('form') || /^H[1-6]$/.test(active.tagName)))) focusMainHeading();
   });
 }
