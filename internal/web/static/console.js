@@ -447,14 +447,13 @@ $('back-to-results').addEventListener('click', () => {
 });
 
 const BY = { CUSTOMER: ' by the customer', SUPPORT: ' by support', ADMIN: ' by an administrator', SYSTEM: ' automatically', UNKNOWN: '' };
-// What a failed attempt was, where "(failed)" after the action's label would say it twice or contradict it.
+// What a failed attempt was, where the operator may tell the caller why (the shared labels say only that it failed).
 const FAILED = { authn_login_fail: 'Failed sign-in attempt (wrong password)', authn_password_change: 'Password change refused (wrong current password)' };
 
-/** One line of Recent activity: when, what, by whom, and whether it failed. */
+/** One line of Recent activity: when, what (a failure said once), by whom. */
 function activityLine(a) {
-  const failed = a.outcome === 'failure';
-  const what = (failed && FAILED[a.action]) || activityLabel(a.action);
-  return `${formatTime(a.at)}: ${what}${BY[a.by] ?? ''}${failed && !FAILED[a.action] ? ' (failed)' : ''}`;
+  const what = (a.outcome === 'failure' && FAILED[a.action]) || activityLabel(a.action, a.outcome);
+  return `${formatTime(a.at)}: ${what}${BY[a.by] ?? ''}`;
 }
 
 let expiryTimer;
