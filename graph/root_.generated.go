@@ -3168,7 +3168,7 @@ type ResetOperatorMfaPayload {
   Whether customers may create their own accounts in the domain (its sign-up policy is OPEN), so that
   the app and the dashboard offer sign-up only where it works. False for a closed or unknown domain.
   """
-  signUpOpen("The domain's slug." domain: String!): Boolean!
+  signUpOpen("The domain's slug, or its display name as ` + "`" + `login` + "`" + ` takes it." domain: String!): Boolean!
 }
 
 extend type Mutation {
@@ -3328,7 +3328,7 @@ input LoginInput {
 
 "A person creating its own customer account."
 input SignUpInput {
-  "The domain's slug."
+  "The domain's slug, or its display name as ` + "`" + `login` + "`" + ` takes it."
   domain: String!
   "Given name, 1 to 100 characters."
   firstName: String!

@@ -730,7 +730,7 @@ type SetOperatorStatusPayload struct {
 
 // A person creating its own customer account.
 type SignUpInput struct {
-	// The domain's slug.
+	// The domain's slug, or its display name as `login` takes it.
 	Domain string `json:"domain"`
 	// Given name, 1 to 100 characters.
 	FirstName string `json:"firstName"`

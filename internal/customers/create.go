@@ -118,18 +118,19 @@ const (
 	signUpBackoffMax     = 15 * time.Minute
 )
 
-// SignUpOpen reports whether the domain slug takes sign-ups: false for a
-// closed domain and for one that does not exist (sign-up is public, a
-// domain's existence need not be).
+// SignUpOpen reports whether the domain a person typed (its slug or display
+// name, domains.Find) takes sign-ups: false for a closed domain and for one
+// that does not exist (sign-up is public, a domain's existence need not be).
 func (s *Service) SignUpOpen(ctx context.Context, slug string) (bool, error) {
-	d, err := s.store.DomainBySlug(ctx, domains.NormalizeSlug(slug))
+	d, err := domains.Find(ctx, s.store, slug)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil && d.SignUpIsOpen(), err
 }
 
-// SignUp creates a customer of the domain slug for the person signing up
+// SignUp creates a customer of the domain slug (or display name,
+// domains.Find) for the person signing up
 // (see Create), when the domain's sign-up policy is open. Every attempt
 // counts against the client address (audit.ClientAddr): the first
 // freeSignUpsPerClient go through, later ones are refused with
@@ -140,7 +141,7 @@ func (s *Service) SignUp(ctx context.Context, slug string, p Profile, password s
 	if wait := s.signUps.Fail(audit.ClientAddr(ctx)); wait > 0 {
 		return Customer{}, fmt.Errorf("sign up: %w", apperr.RetryAfter(wait))
 	}
-	d, err := s.store.DomainBySlug(ctx, domains.NormalizeSlug(slug))
+	d, err := domains.Find(ctx, s.store, slug)
 	if errors.Is(err, apperr.ErrNotFound) || (err == nil && !d.SignUpIsOpen()) {
 		return Customer{}, errSignUpClosed
 	}

@@ -9,7 +9,7 @@ import {
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
 const MODES = ['OFF', 'HEAT', 'COOL', 'AUTO', 'ECO'];
-const DISABLED_MESSAGE = 'This account has been disabled, so you have been signed out. Contact support if you think this is a mistake.';
+const DISABLED_MESSAGE = 'Support has disabled this account, so you are signed out. Contact support if you think this is a mistake.';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -31,7 +31,7 @@ async function call(query, variables, options = {}) {
   } catch (err) {
     const code = errorCode(err);
     if (code === 'ACCOUNT_DISABLED') end(DISABLED_MESSAGE, true);
-    else if (code === 'UNAUTHENTICATED') end(state.assistance ? 'The assistance has ended.' : 'Your session has ended. Sign in again.');
+    else if (code === 'UNAUTHENTICATED') end(state.assistance ? 'The assistance has ended. You can close this tab.' : 'Your session has ended. Sign in again.');
     else if (code === 'PASSWORD_CHANGE_REQUIRED') askNewPassword(state.temporaryPassword);
     throw err;
   }
@@ -521,13 +521,13 @@ function watchAccount() {
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
       else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted, with its devices and personal data.', true);
-      else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended.');
+      else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
     },
     onReconnect: () => enter().catch(() => {}),
     onEnd: (code) => {
       if (code === CLOSE_FORBIDDEN) end(DISABLED_MESSAGE, true);
-      else end(state.assistance ? 'The assistance has ended.' : 'Your session has ended. Sign in again.');
+      else end(state.assistance ? 'The assistance has ended. You can close this tab.' : 'Your session has ended. Sign in again.');
     },
   });
 }

@@ -98,7 +98,7 @@ export async function busy(form, fn) {
     controls.forEach((c) => { c.disabled = false; });
     form.removeAttribute('aria-busy');
     const invalid = form.querySelector('[aria-invalid="true"]');
-    const shown = form.offsetParent !== null || form.closest('dialog[open]');
+    const shown = form.getClientRects().length > 0; // rendered: not hidden, in a dialog or not
     if (invalid && shown && !form.querySelector('[aria-invalid="true"]:focus')) invalid.focus();
     else if (shown && lostFocus() && had instanceof HTMLElement && form.contains(had)) had.focus(); // an error about the whole form
   }
