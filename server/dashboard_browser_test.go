@@ -100,6 +100,9 @@ func TestBrowserCustomerSeesSupportEnterAndTheirChanges(t *testing.T) {
 	customer.do("support is in", waitFor(`document.querySelector('#support-banner').textContent.startsWith(
 		'Sam from support is in your account now: thermostat will not connect. ')`), visible("#support-banner"))
 	customer.checkAccessibility("support in the account")
+	customer.do("the banner on a phone", atPhoneSize, waitFor(noOverflow))
+	customer.checkAccessibility("support in the account, phone")
+	customer.do("back to a desktop", atDesktopSize)
 
 	// The customer starts changing the temperature; Sam, in the assisted tab, renames the device meanwhile.
 	customer.do("the customer edits", fill("#device-0-temperature", "22.5"))
@@ -156,6 +159,9 @@ func TestBrowserDashboardSignInFromACompanyLink(t *testing.T) {
 		waitFor(`document.querySelector('#sign-in-company').textContent.includes('Company: demo')`),
 		visible("#sign-up-offer")) // the company takes sign-ups: the page has asked
 	dashboard.checkAccessibility("company from a link")
+	dashboard.do("the link on a phone", atPhoneSize, waitFor(noOverflow), waitFor(labelled))
+	dashboard.checkAccessibility("company from a link, phone")
+	dashboard.do("back to a desktop", atDesktopSize)
 
 	dashboard.do("an empty field", chromedp.Evaluate[chromedp.Void](`performance.clearResourceTimings()`),
 		fill("#sign-in-password", "something"), submit,
