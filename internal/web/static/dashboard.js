@@ -520,7 +520,7 @@ function watchAccount() {
     onData: ({ accountEvents: e }) => {
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
-      else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted, with its devices and personal data.', true);
+      else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
       else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
     },
