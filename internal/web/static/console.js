@@ -11,6 +11,10 @@ const DEBOUNCE_MS = 100;
 const SPINNER_AFTER_MS = 200;
 
 const CUSTOMER_FIELDS = 'id firstName lastName email phone status version';
+// What a search matched in each result, to mark it (CustomerEdge).
+const MATCH_FIELDS = 'matchedFields highlights { field value ranges { start length } }';
+// A match the row does not show otherwise gets a line of its own: what it is, then its value.
+const MATCHED = { DEVICE: 'Device', EXTERNAL_ID: 'External id', ID: 'Customer id' };
 const PROFILE = ['firstName', 'lastName', 'email', 'phone']; // what the Edit dialog corrects
 const ENDED_MESSAGE = 'Your session has ended. Sign in again.';
 const DISABLED_MESSAGE = 'Your operator account has been disabled, so you have been signed out. Ask an ADMIN of your team if you think this is a mistake.';
@@ -98,6 +102,7 @@ function signOut(message = '', isError = false) {
   $('search').value = '';
   $('results').replaceChildren();
   $('result-count').textContent = '';
+  $('suggestions').replaceChildren();
   $('more').hidden = true;
   $('details').hidden = true; // nothing of this session stays on the page for the next one
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
@@ -344,6 +349,15 @@ new IntersectionObserver((entries) => {
   if (entries.some((e) => e.isIntersecting) && !$('more').hidden && !$('more').disabled && !detailsView()) search({ more: true });
 }).observe($('more'));
 
+/** Searches for a suggestion of a search that found nothing, as if it had been typed; the keyboard stays in the search box. */
+function searchInstead(suggestion) {
+  $('search').value = suggestion;
+  $('search').focus();
+  clearTimeout(debounceTimer);
+  setAddress();
+  search();
+}
+
 let inFlight;
 async function search({ more = false } = {}) {
   const id = ++state.latestRequest;
@@ -353,21 +367,23 @@ async function search({ more = false } = {}) {
   const spinnerTimer = setTimeout(() => { if (id === state.latestRequest) $('spinner').hidden = false; }, SPINNER_AFTER_MS);
   $('more').disabled = true;
   try {
+    // Suggestions come with a new search only: the server looks for them when it finds nothing.
     const data = await call(`query($query: String, $first: Int, $after: String) {
       customers(query: $query, first: $first, after: $after) {
-        totalCount edges { node { ${CUSTOMER_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+        totalCount edges { node { ${CUSTOMER_FIELDS} } ${MATCH_FIELDS} } pageInfo { hasNextPage endCursor }${more ? '' : ' suggestions'} } }`,
     { query, first: PAGE_SIZE, after: more ? state.endCursor : null }, { signal: inFlight.signal });
     if (id !== state.latestRequest) return; // a newer request is on its way
     const page = data.customers;
-    const found = page.edges.map((e) => e.node);
+    const found = page.edges.map((e) => ({ ...e.node, matchedFields: e.matchedFields, highlights: e.highlights }));
     state.customers = more ? state.customers.concat(found) : found;
     state.endCursor = page.pageInfo.endCursor;
     state.query = query;
     state.total = page.totalCount;
-    renderResults(page.totalCount, page.pageInfo.hasNextPage);
+    renderResults(page.totalCount, page.pageInfo.hasNextPage, more ? null : page.suggestions);
   } catch (err) {
     if (err.name === 'AbortError' || id !== state.latestRequest) return;
     $('result-count').textContent = err.message;
+    $('suggestions').replaceChildren();
   } finally {
     clearTimeout(spinnerTimer);
     if (id === state.latestRequest) {
@@ -377,21 +393,64 @@ async function search({ more = false } = {}) {
   }
 }
 
-function renderResults(total, hasNext) {
+/** Shows a search's count and list; suggestions (null: keep those shown) are offered when nothing matched. */
+function renderResults(total, hasNext, suggestions) {
   $('result-count').textContent = total === 0 ? 'No customers match.' : `${total} customer${total === 1 ? '' : 's'}`;
+  if (suggestions) {
+    const offered = total === 0 ? suggestions : [];
+    $('suggestions').replaceChildren(...(offered.length ? ['Did you mean: ', ...offered.map((s) => h('button', {
+      type: 'button', class: 'secondary', onclick: () => searchInstead(s),
+    }, s))] : []));
+  }
   $('more').hidden = !hasNext;
   renderList();
 }
 
 function renderList() {
-  $('results').replaceChildren(...state.customers.map((c) => h('li', {},
-    h('button', {
-      type: 'button', class: 'result', 'data-id': c.id, 'aria-current': String(c.id === state.selected?.id),
-      onclick: () => select(c.id),
-    },
-    h('span', { class: 'name' }, fullName(c)),
-    h('span', { class: 'contact' }, [c.email, c.phone].filter(Boolean).join(' · ')),
-    h('span', { class: `badge ${c.status.toLowerCase()}` }, statusLabel(c.status))))));
+  $('results').replaceChildren(...state.customers.map((c) => h('li', {}, resultRow(c))));
+}
+
+/**
+ * A customer's row in the results: name, email and phone with what the search matched marked, a
+ * line saying which device or id matched when that was it, and the status. The whole name stays one
+ * text in .name (what screen readers read, and what finds a customer's row by its name); when parts
+ * of it are marked, a marked copy, hidden from screen readers, is what shows.
+ */
+function resultRow(c) {
+  const highlights = c.highlights || [];
+  const of = (field) => highlights.find((m) => m.field === field);
+  const name = fullName(c);
+  const contact = [c.email && marked(c.email, of('EMAIL')), c.phone && marked(c.phone, of('PHONE'))].filter(Boolean);
+  const other = of((c.matchedFields || []).find((field) => MATCHED[field]));
+  return h('button', {
+    type: 'button', class: 'result', 'data-id': c.id, 'aria-current': String(c.id === state.selected?.id),
+    onclick: () => select(c.id),
+  },
+  of('NAME')?.value === name
+    ? [h('span', { class: 'visually-hidden' }, h('span', { class: 'name' }, name)),
+      h('span', { class: 'name-shown', 'aria-hidden': 'true' }, marked(name, of('NAME')))]
+    : h('span', { class: 'name' }, name),
+  h('span', { class: 'contact' }, contact.flatMap((part, i) => (i ? [' · ', ...part] : part))),
+  other && h('span', { class: 'matched' }, `${MATCHED[other.field]} `, marked(other.value, other)),
+  h('span', { class: `badge ${c.status.toLowerCase()}` }, statusLabel(c.status)));
+}
+
+/**
+ * The text and element nodes of text with its highlight's ranges (UTF-16 offsets, the way
+ * JavaScript indexes strings) in <mark>; text alone when the highlight is of another value (the
+ * customer changed since the search) or there is none.
+ */
+function marked(text, highlight) {
+  if (highlight?.value !== text) return [text];
+  const parts = [];
+  let at = 0;
+  for (const { start, length } of highlight.ranges) {
+    if (start < at || length <= 0 || start + length > text.length) continue; // out of order or bounds: left plain
+    parts.push(text.slice(at, start), h('mark', {}, text.slice(start, start + length)));
+    at = start + length;
+  }
+  parts.push(text.slice(at));
+  return parts.filter((p) => p !== '');
 }
 
 // ---- Details and actions ----
