@@ -182,9 +182,10 @@ type ComplexityRoot struct {
 	}
 
 	CustomerConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges       func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		Suggestions func(childComplexity int) int
+		TotalCount  func(childComplexity int) int
 	}
 
 	CustomerDetailsChange struct {
@@ -196,8 +197,10 @@ type ComplexityRoot struct {
 	}
 
 	CustomerEdge struct {
-		Cursor func(childComplexity int) int
-		Node   func(childComplexity int) int
+		Cursor        func(childComplexity int) int
+		Highlights    func(childComplexity int) int
+		MatchedFields func(childComplexity int) int
+		Node          func(childComplexity int) int
 	}
 
 	CustomerProfileChange struct {
@@ -378,6 +381,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	SearchHighlight struct {
+		Field  func(childComplexity int) int
+		Ranges func(childComplexity int) int
+		Value  func(childComplexity int) int
+	}
+
 	SetAccountStatusPayload struct {
 		Changed    func(childComplexity int) int
 		Customer   func(childComplexity int) int
@@ -408,6 +417,11 @@ type ComplexityRoot struct {
 		CustomerDetailsChanged func(childComplexity int, customerID *string) int
 		CustomerProfileChanged func(childComplexity int, customerID *string) int
 		CustomerStatusChanged  func(childComplexity int, customerID *string) int
+	}
+
+	TextRange struct {
+		Length func(childComplexity int) int
+		Start  func(childComplexity int) int
 	}
 
 	UpdateCustomerPayload struct {
@@ -1012,6 +1026,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerConnection.PageInfo(childComplexity), true
+	case "CustomerConnection.suggestions":
+		if e.ComplexityRoot.CustomerConnection.Suggestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.Suggestions(childComplexity), true
 	case "CustomerConnection.totalCount":
 		if e.ComplexityRoot.CustomerConnection.TotalCount == nil {
 			break
@@ -1056,6 +1076,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Cursor(childComplexity), true
+	case "CustomerEdge.highlights":
+		if e.ComplexityRoot.CustomerEdge.Highlights == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.Highlights(childComplexity), true
+	case "CustomerEdge.matchedFields":
+		if e.ComplexityRoot.CustomerEdge.MatchedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerEdge.MatchedFields(childComplexity), true
 	case "CustomerEdge.node":
 		if e.ComplexityRoot.CustomerEdge.Node == nil {
 			break
@@ -1913,6 +1945,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResetPasswordPayload.UserErrors(childComplexity), true
 
+	case "SearchHighlight.field":
+		if e.ComplexityRoot.SearchHighlight.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHighlight.Field(childComplexity), true
+	case "SearchHighlight.ranges":
+		if e.ComplexityRoot.SearchHighlight.Ranges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHighlight.Ranges(childComplexity), true
+	case "SearchHighlight.value":
+		if e.ComplexityRoot.SearchHighlight.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHighlight.Value(childComplexity), true
+
 	case "SetAccountStatusPayload.changed":
 		if e.ComplexityRoot.SetAccountStatusPayload.Changed == nil {
 			break
@@ -2034,6 +2085,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.CustomerStatusChanged(childComplexity, args["customerId"].(*string)), true
+
+	case "TextRange.length":
+		if e.ComplexityRoot.TextRange.Length == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextRange.Length(childComplexity), true
+	case "TextRange.start":
+		if e.ComplexityRoot.TextRange.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TextRange.Start(childComplexity), true
 
 	case "UpdateCustomerPayload.changed":
 		if e.ComplexityRoot.UpdateCustomerPayload.Changed == nil {
@@ -2658,6 +2722,12 @@ type CustomerConnection {
   pageInfo: PageInfo!
   "How many customers match in all; computed only when asked for."
   totalCount: Int!
+  """
+  When the search text finds nothing (on the first page): up to 3 queries near it that find customers,
+  each term replaced by the names of the domain within 2 edits (Levenshtein), closest first. Empty
+  otherwise, and for phone numbers and emails. Computed only when asked for.
+  """
+  suggestions: [String!]!
 }
 
 "One customer in a page."
@@ -2666,6 +2736,40 @@ type CustomerEdge {
   cursor: String!
   "The customer."
   node: Customer!
+  "Which parts of the customer the search text matched, in this order: NAME, EMAIL, PHONE, DEVICE, EXTERNAL_ID, ID (none without search text)."
+  matchedFields: [SearchField!]!
+  "Where the matched values hold what was typed, for highlighting (none without search text)."
+  highlights: [SearchHighlight!]!
+}
+
+"A part of a customer a search matches."
+enum SearchField {
+  "The first or last name (a transliteration too: ` + "`" + `schroeder` + "`" + ` for Schröder)."
+  NAME
+  EMAIL
+  "The phone number, in any of its written forms."
+  PHONE
+  "A device's serial number or MAC address."
+  DEVICE
+  "The id in the system the customer was imported from."
+  EXTERNAL_ID
+  "The customer's own id."
+  ID
+}
+
+"Where a matched value holds the typed text."
+type SearchHighlight {
+  field: SearchField!
+  "The value as the console shows it: ` + "`" + `First Last` + "`" + `, the email, the phone, a device's serial number or MAC address, an id."
+  value: String!
+  "The typed parts of ` + "`" + `value` + "`" + `, in order and not overlapping."
+  ranges: [TextRange!]!
+}
+
+"A part of a string, in UTF-16 code units (the way JavaScript strings index text)."
+type TextRange {
+  start: Int!
+  length: Int!
 }
 
 "An operator's reset of a customer's password."
@@ -3993,6 +4097,8 @@ func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, 
 		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
+	case "suggestions":
+		return ec.fieldContext_CustomerConnection_suggestions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
 }
@@ -4019,6 +4125,10 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_cursor(ctx, field)
 	case "node":
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
+	case "matchedFields":
+		return ec.fieldContext_CustomerEdge_matchedFields(ctx, field)
+	case "highlights":
+		return ec.fieldContext_CustomerEdge_highlights(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
 }
@@ -4293,6 +4403,18 @@ func (ec *executionContext) childFields_ResetPasswordPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type ResetPasswordPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SearchHighlight(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_SearchHighlight_field(ctx, field)
+	case "value":
+		return ec.fieldContext_SearchHighlight_value(ctx, field)
+	case "ranges":
+		return ec.fieldContext_SearchHighlight_ranges(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchHighlight", field.Name)
+}
+
 func (ec *executionContext) childFields_SetAccountStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "customer":
@@ -4341,6 +4463,16 @@ func (ec *executionContext) childFields_StartAssistPayload(ctx context.Context, 
 		return ec.fieldContext_StartAssistPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartAssistPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TextRange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_TextRange_start(ctx, field)
+	case "length":
+		return ec.fieldContext_TextRange_length(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TextRange", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -81,7 +81,8 @@ func (r *queryResolver) Customers(ctx context.Context, query *string, status *mo
 	if err != nil {
 		return nil, err
 	}
-	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first)}
+	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first),
+		Matches: edgeFieldRequested(ctx, "matchedFields", "highlights")}
 	if req.After, err = decodeAfter(after, func(c customers.Cursor) string { return c.ID }); err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func (r *queryResolver) Customers(ctx context.Context, query *string, status *mo
 	}
 	position := func(h customers.Hit) any { return h.Cursor }
 	edges, info := pageEdges(page.Hits, page.HasNext, position, func(cursor string, h customers.Hit) model.CustomerEdge {
-		return model.CustomerEdge{Cursor: cursor, Node: mapCustomer(h.Customer)}
+		return model.CustomerEdge{Cursor: cursor, Node: mapCustomer(h.Customer), MatchedFields: matchedFields(h.Matches), Highlights: mapHighlights(h.Matches)}
 	})
 	conn := &model.CustomerConnection{Edges: edges, PageInfo: info}
 	if fieldRequested(ctx, "totalCount") {
@@ -100,6 +101,15 @@ func (r *queryResolver) Customers(ctx context.Context, query *string, status *mo
 			return nil, err
 		}
 		conn.TotalCount = int(n)
+	}
+	conn.Suggestions = []string{}
+	if len(edges) == 0 && req.After == nil && fieldRequested(ctx, "suggestions") {
+		if conn.Suggestions, err = r.CustomerService.Suggest(ctx, p.DomainID, req.Text, req.Status); err != nil {
+			return nil, err
+		}
+		if conn.Suggestions == nil {
+			conn.Suggestions = []string{}
+		}
 	}
 	return conn, nil
 }

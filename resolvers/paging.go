@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -43,6 +44,23 @@ func fieldRequested(ctx context.Context, name string) bool {
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
 		if f.Name == name {
 			return true
+		}
+	}
+	return false
+}
+
+// edgeFieldRequested reports whether the connection being resolved selects
+// one of names on its edges.
+func edgeFieldRequested(ctx context.Context, names ...string) bool {
+	opCtx := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name != "edges" {
+			continue
+		}
+		for _, e := range graphql.CollectFields(opCtx, f.Selections, nil) {
+			if slices.Contains(names, e.Name) {
+				return true
+			}
 		}
 	}
 	return false

@@ -53,6 +53,9 @@ func newAccountFixture(t *testing.T, edit func(*config)) *accountFixture {
 func addCustomer(t *testing.T, s *testInstance) *accountFixture {
 	t.Helper()
 	ctx := context.Background()
+	if s.cfg.MongoURI != "" {
+		copyMongoDemo(t, s)
+	}
 	if err := demo.Ensure(ctx, s.store, testPassword, now(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +67,11 @@ func addCustomer(t *testing.T, s *testInstance) *accountFixture {
 	if err != nil { // the first instance of a shared store creates it
 		c = storetest.NewCustomer(d, "Casey", "Customer", customerEmail, "+1 555 010 7777")
 		c.PasswordHash = passwords.Encode(passwords.OWASP, customerPassword)
-		if err := s.store.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
-			t.Fatal(err)
-		}
 		dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
 			SerialNumber: "T100-2025-HALL", MACAddress: "02:10:C0:00:4A:11",
 			Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: now(), UpdatedAt: now()}
-		if err := s.store.InsertDevices(ctx, []devices.Device{dev}); err != nil {
+		c.SearchTokens = customers.SearchTokens(c, []devices.Device{dev}, d.DefaultRegion)
+		if err := s.store.ImportCustomers(ctx, []customers.Customer{c}, []devices.Device{dev}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTemplates()
+	os.Exit(code)
 }
 
 func TestBadConfigurationStopsWithOneLogLine(t *testing.T) {

@@ -83,6 +83,7 @@ func startTest(t *testing.T, edit func(*config)) *testInstance {
 	if edit != nil {
 		edit(&cfg)
 	}
+	copySQLiteDemo(t, cfg)
 	logs := &syncBuffer{}
 	clk := &clock.Shifted{}
 	srv, err := start(context.Background(), cfg, clk, zerolog.New(logs).Level(cfg.LogLevel), io.Discard)

@@ -192,6 +192,11 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		unlock()
 		return nil, err
 	}
+	if err := reindexSearch(ctx, st, log); err != nil {
+		_ = st.Close(ctx)
+		unlock()
+		return nil, err
+	}
 	if cfg.MongoURI == "" && cfg.Demo {
 		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
 			_ = st.Close(ctx)
@@ -408,4 +413,33 @@ func (s *server) shutdown(ctx context.Context) error {
 	err = errors.Join(err, s.store.Close(context.Background()))
 	s.unlock()
 	return err
+}
+
+// reindexSearch derives the customers' search tokens again when the store's
+// were derived by older rules (customers.Reindex), before the server answers
+// a search: once after an upgrade that changed the rules, about a minute per
+// million customers; a store with customers logs its start, every 100,000
+// customers read and its end.
+func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) error {
+	rules, err := st.SearchTokenRules(ctx)
+	if err != nil || rules >= customers.TokenRules {
+		return err
+	}
+	started, read := time.Now(), 0
+	changed, err := customers.Reindex(ctx, st, func(n int) {
+		if read == 0 {
+			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg("deriving the customers' search tokens again")
+		}
+		if n/100_000 > read/100_000 {
+			log.Info().Int("customers_read", n).Msg("deriving search tokens")
+		}
+		read = n
+	})
+	if err != nil {
+		return fmt.Errorf("derive search tokens: %w", err)
+	}
+	if read > 0 {
+		log.Info().Int("customers_read", read).Int("customers_changed", changed).Dur("took", time.Since(started)).Msg("search tokens derived again")
+	}
+	return nil
 }

@@ -130,3 +130,61 @@ func TestCustomerLookupsStayInTheDomain(t *testing.T) {
 		t.Errorf("customer(id) of own domain: %+v", resp)
 	}
 }
+
+// Each result says what the typed text matched and where, over the API, on both stores: a
+// device's serial number, a transliteration, an email's prefix, a phone number dialled from
+// abroad.
+func TestSearchSaysWhatMatched(t *testing.T) {
+	const q = `query($q: String) { customers(query: $q, first: 5) {
+	  edges { node { email } matchedFields highlights { field value ranges { start length } } } } }`
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t)) // Casey: +1 555 010 7777, device T100-2025-HALL
+			token := f.login(t, demo.SupportEmail)
+			for _, tt := range []struct {
+				query, field, value, part string
+			}{
+				{"t100-2025-h", "DEVICE", "T100-2025-HALL", "T100-2025-H"},
+				{"02:10:c0:00:4a:1", "DEVICE", "02:10:C0:00:4A:11", "02:10:C0:00:4A:1"},
+				{"casey.cus", "EMAIL", customerEmail, "casey.cus"},
+				{"011 1 555 010 77", "PHONE", "+1 555 010 7777", "1 555 010 77"},
+				{"casey cust", "NAME", caseyName, "Casey Cust"},
+			} {
+				edges := edgesOf(t, f.post(t, token, q, map[string]any{"q": tt.query}))
+				if len(edges) != 1 || dig(edges[0], "node", "email") != customerEmail {
+					t.Errorf("%q: %d results, want Casey only: %v", tt.query, len(edges), edges)
+					continue
+				}
+				if fields := dig(edges[0], "matchedFields").([]any); len(fields) == 0 || fields[0] != tt.field {
+					t.Errorf("%q: matchedFields = %v, want %s first", tt.query, fields, tt.field)
+				}
+				hs := dig(edges[0], "highlights").([]any)
+				if len(hs) == 0 || dig(hs[0], "value") != tt.value {
+					t.Fatalf("%q: highlights = %v, want %q first", tt.query, hs, tt.value)
+				}
+				var parts []string
+				for _, r := range dig(hs[0], "ranges").([]any) {
+					start, length := int(dig(r, "start").(float64)), int(dig(r, "length").(float64))
+					parts = append(parts, tt.value[start:start+length])
+				}
+				if got := strings.Join(parts, " "); got != tt.part {
+					t.Errorf("%q: highlighted %q of %q, want %q", tt.query, got, tt.value, tt.part)
+				}
+			}
+			// Nothing found: queries near it that find something.
+			const sq = `query($q: String) { customers(query: $q, first: 5) { edges { cursor } suggestions } }`
+			for text, want := range map[string]string{"casey custmer": "casey customer", "zzqqxx": ""} {
+				resp := f.post(t, token, sq, map[string]any{"q": text})
+				got, _ := dig(resp.Data, "customers", "suggestions").([]any)
+				if want == "" && len(got) != 0 || want != "" && (len(got) == 0 || got[0] != want) {
+					t.Errorf("suggestions for %q = %v, want %q first", text, got, want)
+				}
+			}
+			// Without search text nothing matched.
+			edges := edgesOf(t, f.post(t, token, q, map[string]any{"q": ""}))
+			if fields := dig(edges[0], "matchedFields").([]any); len(fields) != 0 {
+				t.Errorf("a blank search matched %v", fields)
+			}
+		})
+	}
+}

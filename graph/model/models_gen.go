@@ -324,6 +324,10 @@ type CustomerConnection struct {
 	PageInfo *PageInfo `json:"pageInfo"`
 	// How many customers match in all; computed only when asked for.
 	TotalCount int `json:"totalCount"`
+	// When the search text finds nothing (on the first page): up to 3 queries near it that find customers,
+	// each term replaced by the names of the domain within 2 edits (Levenshtein), closest first. Empty
+	// otherwise, and for phone numbers and emails. Computed only when asked for.
+	Suggestions []string `json:"suggestions"`
 }
 
 // Something a customer's details show changed.
@@ -346,6 +350,10 @@ type CustomerEdge struct {
 	Cursor string `json:"cursor"`
 	// The customer.
 	Node *Customer `json:"node"`
+	// Which parts of the customer the search text matched, in this order: NAME, EMAIL, PHONE, DEVICE, EXTERNAL_ID, ID (none without search text).
+	MatchedFields []SearchField `json:"matchedFields"`
+	// Where the matched values hold what was typed, for highlighting (none without search text).
+	Highlights []SearchHighlight `json:"highlights"`
 }
 
 // A customer's profile was corrected.
@@ -688,6 +696,15 @@ type ResetPasswordPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// Where a matched value holds the typed text.
+type SearchHighlight struct {
+	Field SearchField `json:"field"`
+	// The value as the console shows it: `First Last`, the email, the phone, a device's serial number or MAC address, an id.
+	Value string `json:"value"`
+	// The typed parts of `value`, in order and not overlapping.
+	Ranges []TextRange `json:"ranges"`
+}
+
 // An operator's change of a customer's account status.
 type SetAccountStatusInput struct {
 	// The customer's global id.
@@ -776,6 +793,12 @@ type StartAssistPayload struct {
 
 // Live updates, over WebSocket.
 type Subscription struct {
+}
+
+// A part of a string, in UTF-16 code units (the way JavaScript strings index text).
+type TextRange struct {
+	Start  int `json:"start"`
+	Length int `json:"length"`
 }
 
 // A correction of a customer's profile; omitted fields stay as they are.
@@ -1481,6 +1504,75 @@ func (e *Permission) UnmarshalJSON(b []byte) error {
 }
 
 func (e Permission) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A part of a customer a search matches.
+type SearchField string
+
+const (
+	// The first or last name (a transliteration too: `schroeder` for Schröder).
+	SearchFieldName  SearchField = "NAME"
+	SearchFieldEmail SearchField = "EMAIL"
+	// The phone number, in any of its written forms.
+	SearchFieldPhone SearchField = "PHONE"
+	// A device's serial number or MAC address.
+	SearchFieldDevice SearchField = "DEVICE"
+	// The id in the system the customer was imported from.
+	SearchFieldExternalID SearchField = "EXTERNAL_ID"
+	// The customer's own id.
+	SearchFieldID SearchField = "ID"
+)
+
+var AllSearchField = []SearchField{
+	SearchFieldName,
+	SearchFieldEmail,
+	SearchFieldPhone,
+	SearchFieldDevice,
+	SearchFieldExternalID,
+	SearchFieldID,
+}
+
+func (e SearchField) IsValid() bool {
+	switch e {
+	case SearchFieldName, SearchFieldEmail, SearchFieldPhone, SearchFieldDevice, SearchFieldExternalID, SearchFieldID:
+		return true
+	}
+	return false
+}
+
+func (e SearchField) String() string {
+	return string(e)
+}
+
+func (e *SearchField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchField", str)
+	}
+	return nil
+}
+
+func (e SearchField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

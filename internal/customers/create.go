@@ -91,7 +91,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, d domains.Domai
 	if c.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
 		return Customer{}, err
 	}
-	c.SearchTokens = SearchTokens(c, d.DefaultRegion)
+	c.SearchTokens = SearchTokens(c, nil, d.DefaultRegion)
 	actor.DomainID = d.ID
 	if actor.Type == audit.ActorCustomer && actor.ID == "" {
 		actor.ID = c.ID

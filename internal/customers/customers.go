@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 )
@@ -78,7 +79,14 @@ type Store interface {
 	// when u.Email is another customer's of the domain (the unique index
 	// decides); nothing is written then.
 	UpdateCustomer(ctx context.Context, u Update) (Customer, error)
+	// DevicesByCustomer returns the customer's devices (their serial numbers
+	// and MAC addresses are among its search tokens).
+	DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error)
+	// DevicesOfCustomers returns the devices of the customers ids, in no
+	// particular order.
+	DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error)
 	SearchStore
+	SuggestStore
 	KeyStore
 	Eraser
 }

@@ -22,7 +22,7 @@ func FuzzParseQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		terms, err := ParseQuery(text)
+		terms, err := ParseQuery(text, "US")
 		var ve *apperr.ValidationError
 		if err != nil {
 			if !errors.As(err, &ve) {
@@ -52,7 +52,7 @@ func FuzzSearchTokens(f *testing.F) {
 	f.Add("Zoë", "O'Brien", "zoe.o@example.com", "+1 (555) 010-0199", "US")
 	f.Add("\x00", "\xff", "@@", "+", "ZZ")
 	f.Fuzz(func(t *testing.T, first, last, email, phone, region string) {
-		tokens := SearchTokens(Customer{FirstName: first, LastName: last, Email: email, Phone: phone}, region)
+		tokens := SearchTokens(Customer{FirstName: first, LastName: last, Email: email, Phone: phone}, nil, region)
 		if !slices.IsSorted(tokens) || len(slices.Compact(slices.Clone(tokens))) != len(tokens) {
 			t.Fatalf("tokens not sorted and distinct: %q", tokens)
 		}

@@ -2,6 +2,7 @@ package customers
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/iotconsole/bff/internal/audit"
@@ -18,10 +19,11 @@ const ImportReason = "import"
 // import:
 //   - names, email and phone as UpdateProfile (PROFILE_UPDATED);
 //   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED);
-//   - the external id, only when the customer has none, and the password
-//     hash, only when the customer has no password (so that rerunning an old
-//     file never undoes a password the customer chose since), in one
-//     user_updated write.
+//   - the external id, only when the customer has none, the password hash,
+//     only when the customer has no password (so that rerunning an old file
+//     never undoes a password the customer chose since), and the search
+//     tokens of the devices the import added (stored before this call), in
+//     one user_updated write.
 //
 // The steps are separate writes: an interrupted call leaves some done, and
 // calling it again with the same wanted finishes the rest. It returns the
@@ -53,22 +55,26 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 		}
 		changed = true
 	}
-	setID := current.ExternalID == "" && wanted.ExternalID != ""
-	setHash := current.PasswordHash == "" && wanted.PasswordHash != ""
-	if !setID && !setHash {
-		return changed, nil
-	}
 	_, wrote, err := s.update(ctx, d.ID, current.ID, func(c Customer) (*Update, error) {
 		u := &Update{At: s.now()}
 		var fields []string
 		if c.ExternalID == "" && wanted.ExternalID != "" {
 			c.ExternalID, u.ExternalID = wanted.ExternalID, &wanted.ExternalID
-			u.SearchTokens = SearchTokens(c, d.DefaultRegion)
 			fields = append(fields, "externalId")
 		}
 		if c.PasswordHash == "" && wanted.PasswordHash != "" {
 			u.PasswordHash = &wanted.PasswordHash
 			fields = append(fields, "passwordHash")
+		}
+		devs, err := s.store.DevicesByCustomer(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if tokens := SearchTokens(c, devs, d.DefaultRegion); !slices.Equal(tokens, c.SearchTokens) {
+			u.SearchTokens = tokens
+			if len(fields) == 0 { // the devices the import added are found by the search
+				fields = append(fields, "devices")
+			}
 		}
 		if len(fields) == 0 {
 			return nil, nil

@@ -132,7 +132,11 @@ func (s *Service) UpdateProfile(ctx context.Context, actor audit.Actor, d domain
 	if u.FirstName != nil || u.LastName != nil { // the search order needs the whole name
 		u.FirstName, u.LastName = &after.FirstName, &after.LastName
 	}
-	u.SearchTokens = SearchTokens(after, d.DefaultRegion)
+	devs, err := s.store.DevicesByCustomer(ctx, c.ID)
+	if err != nil {
+		return Customer{}, false, err
+	}
+	u.SearchTokens = SearchTokens(after, devs, d.DefaultRegion)
 	u.At = s.now()
 	u.Audit = AuditRecord(actor, audit.ActionUserUpdated, c.ID, "changed: "+strings.Join(changed, ", "), u.At, audit.RequestID(ctx))
 	if len(details) > 0 {

@@ -20,10 +20,11 @@ const (
 
 // SearchRequest is one page of a customer search.
 type SearchRequest struct {
-	Text   string  // what the operator typed; empty or blank lists everyone
-	Status Status  // "" for any status
-	First  int     // page size, 1 to MaxPageSize
-	After  *Cursor // continue after this position; nil for the first page
+	Text    string  // what the operator typed; empty or blank lists everyone
+	Status  Status  // "" for any status
+	First   int     // page size, 1 to MaxPageSize
+	After   *Cursor // continue after this position; nil for the first page
+	Matches bool    // say what each hit matched (Hit.Matches): one more read of the page's devices
 }
 
 // Cursor is a position in the search order: exact matches first, then by
@@ -53,6 +54,7 @@ func (a Cursor) Less(b Cursor) bool {
 type Hit struct {
 	Customer Customer
 	Cursor   Cursor
+	Matches  []Highlight // what the terms matched, when SearchRequest.Matches asks
 }
 
 // SearchQuery is one tier of a search, for a store to execute. Every term
@@ -118,35 +120,26 @@ func cleanToken(s string) string {
 
 // ParseQuery turns what an operator typed into search terms, folded like the
 // stored tokens. A query that reads like a phone number is one term of its
-// digits ("+1 (555) 010-0199" becomes "15550100199"). Otherwise each
-// whitespace-separated word is a term: one containing "@" or an inner "."
-// keeps that punctuation (an email, a local part, a domain); any other has its
-// punctuation removed ("O'Brien" becomes "obrien"). It returns a
+// digits (see PhoneTerm; region is the domain's, for numbers without a country
+// code). Otherwise each whitespace-separated word is a term of its letters,
+// digits and the punctuation tokens keep ("@.+-_": "t_u" is a prefix of
+// "t_underhill@mail.example", "o'brien" is searched as "obrien"), without
+// punctuation at its ends (a trailing "@" or "." only shortens the prefix, so
+// a result never disappears as the next character is typed). It returns a
 // *apperr.ValidationError when the text is longer than MaxQueryLength
 // characters or has more than MaxQueryTerms terms.
-func ParseQuery(text string) ([]string, error) {
+func ParseQuery(text, region string) ([]string, error) {
 	text = strings.ToValidUTF8(text, "")
 	if utf8.RuneCountInString(text) > MaxQueryLength {
 		return nil, apperr.Invalid("query", "TOO_LONG", fmt.Sprintf("search text is limited to %d characters", MaxQueryLength))
 	}
 	folded := Fold(text)
 	if isPhoneText(strings.TrimSpace(folded)) {
-		return []string{Digits(folded)}, nil
+		return []string{PhoneTerm(folded, region)}, nil
 	}
 	var terms []string
 	for _, word := range strings.FieldsFunc(folded, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		word = strings.TrimFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-		var term string
-		if strings.Contains(word, "@") || strings.Contains(word, ".") {
-			term = cleanToken(word)
-		} else {
-			term = strings.Map(func(r rune) rune {
-				if unicode.IsLetter(r) || unicode.IsNumber(r) {
-					return r
-				}
-				return -1
-			}, word)
-		}
+		term := strings.TrimFunc(cleanToken(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 		if term != "" {
 			terms = append(terms, term)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
@@ -182,7 +183,7 @@ type Page struct {
 // name and id. It returns a *apperr.ValidationError for a page size outside 1
 // to MaxPageSize or text over the limits.
 func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest) (Page, error) {
-	q, err := s.query(domainID, req.Text, req.Status)
+	q, err := s.query(ctx, domainID, req.Text, req.Status)
 	if err != nil {
 		return Page{}, err
 	}
@@ -214,12 +215,42 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 	if page.HasNext {
 		page.Hits = hits[:req.First]
 	}
+	if req.Matches && len(q.Terms) > 0 && len(page.Hits) > 0 {
+		if err := s.addMatches(ctx, domainID, q.Terms, page.Hits); err != nil {
+			return Page{}, err
+		}
+	}
 	return page, nil
+}
+
+// addMatches fills in what the terms matched in each hit (Matches), with the
+// hits' devices read at once.
+func (s *Service) addMatches(ctx context.Context, domainID string, terms []string, hits []Hit) error {
+	d, err := s.store.DomainByID(ctx, domainID)
+	if err != nil {
+		return fmt.Errorf("search customers: %w", err)
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.Customer.ID
+	}
+	devs, err := s.store.DevicesOfCustomers(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("search customers: %w", err)
+	}
+	byCustomer := map[string][]devices.Device{}
+	for _, dev := range devs {
+		byCustomer[dev.CustomerID] = append(byCustomer[dev.CustomerID], dev)
+	}
+	for i := range hits {
+		hits[i].Matches = Matches(hits[i].Customer, byCustomer[hits[i].Customer.ID], terms, d.DefaultRegion)
+	}
+	return nil
 }
 
 // Count returns how many of the domain's customers match text and status.
 func (s *Service) Count(ctx context.Context, domainID, text string, status Status) (int64, error) {
-	q, err := s.query(domainID, text, status)
+	q, err := s.query(ctx, domainID, text, status)
 	if err != nil {
 		return 0, err
 	}
@@ -230,8 +261,16 @@ func (s *Service) Count(ctx context.Context, domainID, text string, status Statu
 	return n, nil
 }
 
-func (s *Service) query(domainID, text string, status Status) (SearchQuery, error) {
-	terms, err := ParseQuery(text)
+func (s *Service) query(ctx context.Context, domainID, text string, status Status) (SearchQuery, error) {
+	region := ""
+	if isPhoneText(strings.TrimSpace(Fold(text))) { // only a phone number needs the domain's region
+		d, err := s.store.DomainByID(ctx, domainID)
+		if err != nil {
+			return SearchQuery{}, fmt.Errorf("search customers: %w", err)
+		}
+		region = d.DefaultRegion
+	}
+	terms, err := ParseQuery(text, region)
 	if err != nil {
 		return SearchQuery{}, err
 	}

@@ -1,14 +1,21 @@
 package customers
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
+	"github.com/gosimple/slug"
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/iotconsole/bff/internal/devices"
 )
 
 // minPhoneSuffix is the shortest tail of a phone number that is indexed, so
@@ -22,21 +29,55 @@ var undecomposable = strings.NewReplacer(
 )
 
 // Fold returns s in the form every search token and query term is compared in:
-// compatibility-decomposed (full-width letters become ASCII), combining marks
-// removed ("Müller" becomes "muller"), lower case, and the few Latin letters
-// with built-in marks spelled plainly ("Łukasz" becomes "lukasz"). Invalid
-// UTF-8 bytes are dropped.
+// compatibility-decomposed (full-width letters and ligatures become their
+// plain letters), combining marks removed ("Müller" becomes "muller", "İ"
+// becomes "i"), fully case-folded (Unicode's CaseFolding.txt through
+// golang.org/x/text/cases: "ß" and "ẞ" become "ss", every sigma "σ"), and the
+// few Latin letters with built-in marks spelled plainly ("Łukasz" becomes
+// "lukasz", Turkish "ı" becomes "i"). Invalid UTF-8 bytes are dropped. The
+// same function folds what is stored and what is typed, so the stores never
+// decide what matches.
 func Fold(s string) string {
 	if isASCII(s) {
-		return strings.ToLower(s) // nothing to decompose: the common case, and 20 times faster
+		return strings.ToLower(s) // ASCII folds to lower case: the common case, and 20 times faster
 	}
 	s = strings.ToValidUTF8(s, "")
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC, cases.Fold())
 	folded, _, err := transform.String(t, s)
 	if err != nil {
-		folded = s
+		folded = strings.ToLower(s)
 	}
-	return undecomposable.Replace(strings.ToLower(folded))
+	return undecomposable.Replace(folded)
+}
+
+// transliterationLanguages are the languages whose customary spellings for
+// letters people cannot type are indexed too, from gosimple/slug's maintained
+// tables: German ("ö" as "oe", "ü" as "ue", "ß" as "ss") and Norwegian ("ø" as
+// "oe", "æ" as "ae", "å" as "aa"); "" is the library's default, which also
+// spells other scripts in Latin letters (Cyrillic "Иван" as "ivan").
+var transliterationLanguages = []string{"", "de", "nb"}
+
+// Transliterations returns the words of name as spelt with the customary
+// transliterations of transliterationLanguages that differ from its folded
+// words, so that "schroeder" finds "Schröder" as "schroder" does.
+func Transliterations(name string) []string {
+	if isASCII(name) {
+		return nil
+	}
+	folded := words(Fold(name))
+	var out []string
+	for _, lang := range transliterationLanguages {
+		spelt := slug.MakeLang(name, lang)
+		if lang == "" {
+			spelt = slug.Make(name)
+		}
+		for _, w := range strings.Split(spelt, "-") {
+			if w = cleanToken(Fold(w)); w != "" && !slices.Contains(folded, w) && !slices.Contains(out, w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 // words splits folded text on everything that is not a letter or a digit.
@@ -49,22 +90,34 @@ func words(folded string) []string {
 	})
 }
 
-// SearchTokens returns the sorted, distinct tokens a search term may be a
-// prefix of: each word of the names (and a name joined across apostrophes and
-// dashes, so "obrien" finds "O'Brien"), the whole email, its local part, the
-// words of the local part and its domain, and the phone number's digits in
-// international, national and raw form plus its tails (see PhoneTokens), and
-// the external id whole, word by word and with its punctuation removed (the
-// form a query term takes: "ext-42" is searched as "ext42").
-func SearchTokens(c Customer, region string) []string {
+// NameTokens returns the tokens of a customer's names: each word, a name of
+// several words joined ("obrien" for "O'Brien") and as written with its dashes
+// ("mary-kate"), and the customary transliterations (see Transliterations).
+// They are also the vocabulary that search suggestions are drawn from.
+func NameTokens(first, last string) []string {
 	var tokens []string
-	for _, name := range []string{c.FirstName, c.LastName} {
-		parts := words(Fold(name))
+	for _, name := range []string{first, last} {
+		folded := Fold(name)
+		parts := words(folded)
 		tokens = append(tokens, parts...)
 		if len(parts) > 1 {
-			tokens = append(tokens, strings.Join(parts, ""))
+			tokens = append(tokens, strings.Join(parts, ""), strings.Trim(cleanToken(folded), "@.+-_"))
 		}
+		tokens = append(tokens, Transliterations(name)...)
 	}
+	slices.Sort(tokens)
+	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
+}
+
+// SearchTokens returns the sorted, distinct tokens a search term may be a
+// prefix of: the name tokens (NameTokens), the whole email, its local part, the
+// words of the local part and its domain, the phone number's digits in
+// international, national and raw form plus its tails (see PhoneTokens), the
+// external id whole, word by word and with its punctuation removed, the
+// customer's own id, and the serial number and MAC address of each of the
+// customer's devices (DeviceTokens).
+func SearchTokens(c Customer, devs []devices.Device, region string) []string {
+	tokens := NameTokens(c.FirstName, c.LastName)
 	if email := Fold(c.Email); email != "" {
 		tokens = append(tokens, email)
 		local, domain, found := strings.Cut(email, "@")
@@ -80,11 +133,30 @@ func SearchTokens(c Customer, region string) []string {
 		tokens = append(tokens, id, strings.Join(parts, ""))
 		tokens = append(tokens, parts...)
 	}
+	tokens = append(tokens, Fold(c.ID))
+	for _, d := range devs {
+		tokens = append(tokens, DeviceTokens(d)...)
+	}
 	for i, t := range tokens {
 		tokens[i] = cleanToken(t)
 	}
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
+}
+
+// DeviceTokens returns the tokens a device's customer is found by: the serial
+// number folded ("t100-2025-hall"), and the MAC address's twelve hex digits
+// alone ("aabbccddeeff", which "aa:bb:cc" reaches, since a colon is not a
+// token character) and with dashes ("aa-bb-cc-dd-ee-ff").
+func DeviceTokens(d devices.Device) []string {
+	var tokens []string
+	if serial := cleanToken(Fold(d.SerialNumber)); serial != "" {
+		tokens = append(tokens, serial)
+	}
+	if mac := Fold(d.MACAddress); mac != "" {
+		tokens = append(tokens, strings.ReplaceAll(mac, ":", ""), strings.ReplaceAll(mac, ":", "-"))
+	}
+	return tokens
 }
 
 // Digits returns only the ASCII digits of s, after folding full-width digits.
@@ -121,6 +193,74 @@ func PhoneTokens(phone, region string) []string {
 	}
 	slices.Sort(tokens)
 	return slices.Compact(tokens)
+}
+
+// PhoneTerm returns the digits a query that reads like a phone number is
+// searched by, with region (the domain's) as the country of numbers written
+// without a country code. A number written with its country code (after a
+// "+", the international prefix "00" or the region's own, "011" for the US,
+// from the phone library's metadata) is searched as its E.164 digits when the
+// library reads it as a possible number, and as its digits after the prefix
+// while it is still being typed; the trunk prefix some write after the
+// country code ("+44 (0)20") is dropped. Any other number is searched as its
+// digits, which the stored national, dialled and raw forms begin with.
+func PhoneTerm(text, region string) string {
+	text = strings.TrimSpace(text)
+	// The digits after the international prefix, or ok false.
+	international := func(s string) (string, bool) {
+		if strings.HasPrefix(s, "+") {
+			return Digits(s), true
+		}
+		return withoutInternationalPrefix(Digits(s), region)
+	}
+	number, ok := international(text)
+	if !ok {
+		return Digits(text)
+	}
+	// The trunk prefix written after the country code: "(0)", or "(0" as it is being typed.
+	if i := strings.Index(text, "(0"); i >= 0 {
+		if rest := text[i+len("(0"):]; rest == "" || strings.HasPrefix(rest, ")") {
+			before, _ := international(text[:i])
+			number = before + Digits(rest)
+		}
+	}
+	if num, err := phonenumbers.Parse("+"+number, ""); err == nil && phonenumbers.IsPossibleNumber(num) {
+		return strconv.Itoa(int(num.GetCountryCode())) + phonenumbers.GetNationalSignificantNumber(num)
+	}
+	return number
+}
+
+// internationalPrefixes are the patterns of each region's international
+// dialling prefix, from the phone library's metadata ("011" for the US).
+var internationalPrefixes = sync.OnceValue(func() map[string]*regexp.Regexp {
+	prefixes := map[string]*regexp.Regexp{}
+	collection, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return prefixes
+	}
+	for _, m := range collection.GetMetadata() {
+		if p := m.GetInternationalPrefix(); p != "" {
+			if re, err := regexp.Compile("^(?:" + p + ")"); err == nil {
+				prefixes[m.GetId()] = re
+			}
+		}
+	}
+	return prefixes
+})
+
+// withoutInternationalPrefix returns digits after the international dialling
+// prefix they begin with ("00", ITU-T's recommended one, or region's own),
+// and whether they began with one.
+func withoutInternationalPrefix(digits, region string) (string, bool) {
+	if rest, ok := strings.CutPrefix(digits, "00"); ok {
+		return rest, true
+	}
+	if re := internationalPrefixes()[region]; re != nil {
+		if loc := re.FindStringIndex(digits); loc != nil {
+			return digits[loc[1]:], true
+		}
+	}
+	return digits, false
 }
 
 func isASCII(s string) bool {

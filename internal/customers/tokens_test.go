@@ -14,6 +14,10 @@ func TestFold(t *testing.T) {
 		{"Weiß", "weiss"},
 		{"Nguyễn", "nguyen"},
 		{"bad\xffutf8", "badutf8"},
+		{"STRASSE", "strasse"}, {"Straße", "strasse"}, {"STRAẞE", "strasse"}, // full case folding, not lower-casing
+		{"ΣΊΣΥΦΟΣ", "σισυφοσ"}, {"σίσυφος", "σισυφοσ"}, // every sigma, final or not
+		{"İSTANBUL", "istanbul"}, {"ışık", "isik"}, {"IŞIK", "isik"}, // Turkish dotted and dotless i
+		{"ﬁnn", "finn"}, {"ＪＯＨＮ", "john"}, // ligatures, full width
 	}
 	for _, tt := range tests {
 		if got := Fold(tt.in); got != tt.want {
@@ -24,7 +28,7 @@ func TestFold(t *testing.T) {
 
 func TestSearchTokens(t *testing.T) {
 	c := Customer{FirstName: "Siobhán", LastName: "O'Brien", Email: "Siobhan.OBrien@Example.com", Phone: "+1 (555) 010-0199"}
-	got := SearchTokens(c, "US")
+	got := SearchTokens(c, nil, "US")
 	for _, want := range []string{
 		"siobhan", "o", "brien", "obrien", // name words and the name joined across the apostrophe
 		"siobhan.obrien@example.com", "siobhan.obrien", "example.com", // whole email, local part, domain
@@ -46,5 +50,35 @@ func TestPhoneTokensUnparseableKeepsDigits(t *testing.T) {
 	}
 	if got := PhoneTokens("", "US"); got != nil {
 		t.Errorf("PhoneTokens(empty) = %v, want nil", got)
+	}
+}
+
+func TestPhoneTerm(t *testing.T) {
+	tests := []struct{ text, region, want string }{
+		{"+44 20 7946 6862", "US", "442079466862"},
+		{"0044 20 7946 6862", "US", "442079466862"},
+		{"011 44 20 7946 6862", "US", "442079466862"}, // the US's own international prefix
+		{"+44 (0)20 7946 6862", "US", "442079466862"}, // the trunk prefix after the country code
+		{"+44 (0", "US", "44"},                        // ... while it is typed
+		{"0044 (0)20 79", "US", "442079"},
+		{"+44 2", "US", "442"}, // too short for the library: the digits after the prefix
+		{"020 7946 6862", "GB", "02079466862"},
+		{"(555) 010-0199", "US", "5550100199"},
+	}
+	for _, tt := range tests {
+		if got := PhoneTerm(tt.text, tt.region); got != tt.want {
+			t.Errorf("PhoneTerm(%q, %s) = %q, want %q", tt.text, tt.region, got, tt.want)
+		}
+	}
+}
+
+func TestTransliterations(t *testing.T) {
+	for name, want := range map[string]string{"Schröder": "schroeder", "Østergaard": "oestergaard", "Åsa": "aasa", "Иван": "ivan"} {
+		if got := Transliterations(name); !slices.Contains(got, want) {
+			t.Errorf("Transliterations(%q) = %v, want %q among them", name, got, want)
+		}
+	}
+	if got := Transliterations("Smith"); got != nil {
+		t.Errorf("Transliterations(Smith) = %v, want none", got)
 	}
 }

@@ -120,7 +120,6 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 		Phone:  g.phone(),
 		Status: status, PasswordHash: g.passwordHash, Version: 1, CreatedAt: created, UpdatedAt: created,
 	}
-	c.SearchTokens = customers.SearchTokens(c, g.domain.DefaultRegion)
 	ds := make([]devices.Device, g.rng.IntN(MaxDevices+1))
 	for i := range ds {
 		ds[i] = devices.Device{
@@ -134,6 +133,7 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 		seq := MaxDevices*n + i
 		ds[i].SerialNumber, ds[i].MACAddress = serialNumber(ds[i].Model, created.Year(), seq), macAddress(seq)
 	}
+	c.SearchTokens = customers.SearchTokens(c, ds, g.domain.DefaultRegion)
 	return c, ds
 }
 

@@ -376,20 +376,20 @@ func (im *Importer) update(ctx context.Context, c candidate, current customers.C
 		im.count.Updated++
 		return nil
 	}
-	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer); err != nil {
-		var invalid *apperr.ValidationError
-		if errors.As(err, &invalid) {
-			return im.reject(c.rec, reasonOf(err))
-		}
-		return err
-	}
-	if len(added) > 0 {
+	if len(added) > 0 { // first, so that ApplyImport makes them searchable
 		if err := im.Store.InsertDevices(ctx, added); err != nil {
 			if errors.Is(err, apperr.ErrConflict) {
 				return im.reject(c.rec, "a device's serial number was taken meanwhile")
 			}
 			return err
 		}
+	}
+	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer); err != nil {
+		var invalid *apperr.ValidationError
+		if errors.As(err, &invalid) {
+			return im.reject(c.rec, reasonOf(err))
+		}
+		return err
 	}
 	im.count.Updated++
 	return nil
@@ -409,7 +409,7 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
-		c.customer.SearchTokens = customers.SearchTokens(c.customer, im.Domain.DefaultRegion)
+		c.customer.SearchTokens = customers.SearchTokens(c.customer, c.devices, im.Domain.DefaultRegion)
 		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
 	}
 	err := im.Store.ImportCustomers(ctx, newCustomers, newDevices)

@@ -32,6 +32,7 @@ type Store interface {
 	imports.Store
 	imports.ExportStore
 	domains.SettingsStore
+	customers.ReindexStore
 
 	// Ping returns an error if the backend cannot serve requests right now.
 	Ping(ctx context.Context) error

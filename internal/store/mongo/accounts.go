@@ -233,6 +233,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 	if err == nil {
 		err = s.relay(ctx, s.customers, c.ID, items)
 	}
+	if err == nil {
+		err = s.countVocabulary(ctx, vocabularyChange{}.with(c.DomainID, c.FirstName, c.LastName, 1))
+	}
 	if err != nil {
 		return fmt.Errorf("create customer: %w", mapErr(err))
 	}
@@ -304,6 +307,14 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, mapErr(err))
 	}
+	var vocabulary vocabularyChange
+	if u.FirstName != nil && u.LastName != nil { // renamed: the names it had leave the vocabulary
+		before, err := s.findCustomer(ctx, bson.D{{Key: "_id", Value: u.ID}})
+		if err == nil && before.Version == u.Version {
+			vocabulary = vocabularyChange{}.with(before.DomainID, before.FirstName, before.LastName, -1)
+			vocabulary.add(before.DomainID, *u.FirstName, *u.LastName, 1)
+		}
+	}
 	var doc customerDoc
 	err := s.customers.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -317,6 +328,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	}
 	faults.Crash(faults.AfterCustomerChange)
 	if err := s.relay(ctx, s.customers, u.ID, items); err != nil {
+		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
+	}
+	if err := s.countVocabulary(ctx, vocabulary); err != nil {
 		return customers.Customer{}, fmt.Errorf("update customer %s: %w", u.ID, err)
 	}
 	return doc.customer(), nil

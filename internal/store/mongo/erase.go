@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -49,11 +50,28 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
 	}
 	filter := bson.D{{Key: "_id", Value: e.ID}, {Key: "version", Value: e.Version}, notErased}
+	// The names leave the vocabulary first, so that no crash can leave them
+	// there once the document is blanked; a blanking that does not happen
+	// counts them back.
+	before, err := s.findCustomer(ctx, filter)
+	if errors.Is(err, apperr.ErrNotFound) {
+		err = missed(ctx, s.customers, e.ID) // none, or not at that version
+	}
+	if err != nil {
+		return fmt.Errorf("delete customer %s: %w", e.ID, mapErr(err))
+	}
+	names := func(delta int) vocabularyChange {
+		return vocabularyChange{}.with(before.DomainID, before.FirstName, before.LastName, delta)
+	}
+	if err := s.countVocabulary(ctx, names(-1)); err != nil {
+		return fmt.Errorf("delete customer %s: %w", e.ID, err)
+	}
 	res, err := s.customers.UpdateOne(ctx, filter, update)
 	if err == nil && res.MatchedCount == 0 {
 		err = missed(ctx, s.customers, e.ID)
 	}
 	if err != nil {
+		_ = s.countVocabulary(ctx, names(1))
 		return fmt.Errorf("delete customer %s: %w", e.ID, mapErr(err))
 	}
 	faults.Crash(faults.AfterCustomerChange)

@@ -98,7 +98,11 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 	}
 	unordered := options.InsertMany().SetOrdered(false)
 	if len(docs) > 0 {
-		if _, err := s.customers.InsertMany(ctx, docs, unordered); err != nil {
+		_, err := s.customers.InsertMany(ctx, docs, unordered)
+		if verr := s.countInserted(ctx, cs, err); verr != nil && err == nil {
+			err = verr
+		}
+		if err != nil {
 			return fmt.Errorf("import customers: %w", mapErr(err))
 		}
 	}

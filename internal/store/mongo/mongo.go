@@ -40,6 +40,10 @@ type Store struct {
 	assists   *mongo.Collection
 	// tailPositions remembers how far each instance read the events.
 	tailPositions *mongo.Collection
+	// meta holds facts about the store as a whole (see reindex.go).
+	meta *mongo.Collection
+	// vocabulary counts each domain's name tokens (see vocabulary.go).
+	vocabulary *mongo.Collection
 }
 
 // Open connects to uri, checks the server answers within the context's
@@ -77,6 +81,8 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		assists:   db.Collection("assists"),
 
 		tailPositions: db.Collection("tailPositions"),
+		meta:          db.Collection("meta"),
+		vocabulary:    db.Collection("vocabulary"),
 	}
 	if err := s.ensureSchema(ctx, db); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -132,6 +138,7 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "operatorId", Value: 1}}}},
+		{s.vocabulary, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "length", Value: 1}}}},
 	}
 	for _, ix := range indexes {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {

@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 
 	"github.com/iotconsole/bff/internal/ids"
 )
@@ -177,4 +178,110 @@ func (s *Server) Stop() {
 	s.stop()
 	<-s.done
 	s.stop = nil
+}
+
+var (
+	templatesMu sync.Mutex
+	templates   []string
+)
+
+// Template returns a connection string to a database named after name that outlives the test
+// that asks for it, for data written once and copied into many tests' databases
+// (CopyDocuments). DropTemplates drops them.
+func Template(t testing.TB, name string) string {
+	t.Helper()
+	once.Do(start)
+	if startErr != nil {
+		t.Fatalf("start MongoDB test server: %v", startErr)
+	}
+	u, err := url.Parse(baseURI)
+	if err != nil {
+		t.Fatalf("parse MongoDB URI: %v", err)
+	}
+	u.Path = "/template-" + name + "-" + ids.New()[:12]
+	templatesMu.Lock()
+	templates = append(templates, u.String())
+	templatesMu.Unlock()
+	return u.String()
+}
+
+// DropTemplates drops every database Template handed out; a TestMain calls it after the tests.
+func DropTemplates() {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	for _, uri := range templates {
+		client, err := mongo.Connect(options.Client().ApplyURI(uri))
+		if err != nil {
+			continue
+		}
+		if cs, err := connstring.ParseAndValidate(uri); err == nil {
+			_ = client.Database(cs.Database).Drop(context.Background())
+		}
+		_ = client.Disconnect(context.Background())
+	}
+	templates = nil
+}
+
+// CopyDocuments inserts the documents of every collection of the database at from into the
+// database at to (whose indexes, made by the store, stay as they are), 1,000 at a time: every
+// document, or those matching only[collection] where it names the collection.
+func CopyDocuments(ctx context.Context, from, to string, only map[string]bson.D) error {
+	src, err := connstring.ParseAndValidate(from)
+	if err != nil {
+		return err
+	}
+	dst, err := connstring.ParseAndValidate(to)
+	if err != nil {
+		return err
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(from))
+	if err != nil {
+		return err
+	}
+	defer client.Disconnect(ctx)
+	in, out := client.Database(src.Database), client.Database(dst.Database)
+	names, err := in.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "system.") {
+			continue
+		}
+		filter, ok := only[name]
+		if !ok {
+			filter = bson.D{}
+		}
+		cur, err := in.Collection(name).Find(ctx, filter)
+		if err != nil {
+			return err
+		}
+		var batch []any
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			_, err := out.Collection(name).InsertMany(ctx, batch)
+			batch = batch[:0]
+			return err
+		}
+		for cur.Next(ctx) {
+			batch = append(batch, bson.Raw(append([]byte(nil), cur.Current...)))
+			if len(batch) == 1000 {
+				if err := flush(); err != nil {
+					cur.Close(ctx)
+					return fmt.Errorf("copy %s: %w", name, err)
+				}
+			}
+		}
+		if err := cur.Err(); err != nil {
+			cur.Close(ctx)
+			return err
+		}
+		cur.Close(ctx)
+		if err := flush(); err != nil {
+			return fmt.Errorf("copy %s: %w", name, err)
+		}
+	}
+	return nil
 }

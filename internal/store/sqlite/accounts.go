@@ -208,6 +208,9 @@ func insertCustomer(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, c custome
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
 	}
+	if err := countVocabulary(ctx, tx, c.DomainID, c.FirstName, c.LastName, 1); err != nil {
+		return err
+	}
 	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)
 }
 
@@ -291,7 +294,20 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	profile, profileArgs := profileSets(u)
 	sets, args = append(sets, profile...), append(args, profileArgs...)
 	args = append(args, u.ID, u.Version)
+	renamed := u.FirstName != nil && u.LastName != nil
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if renamed {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE id = ? AND version = ?`, u.ID, u.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return missed(ctx, tx, "customers", u.ID)
+			}
+			if err := uncountCustomer(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE customers SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, args...)
 		if err != nil {
 			return emailTaken(u, err)
@@ -302,6 +318,15 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		if n == 0 {
 			return missed(ctx, tx, "customers", u.ID)
+		}
+		if renamed {
+			var domainID string
+			if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, u.ID).Scan(&domainID); err != nil {
+				return err
+			}
+			if err := countVocabulary(ctx, tx, domainID, *u.FirstName, *u.LastName, 1); err != nil {
+				return err
+			}
 		}
 		if err := reindexCustomer(ctx, tx, u); err != nil {
 			return err

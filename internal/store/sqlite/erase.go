@@ -39,6 +39,9 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 		if err != nil {
 			return err
 		}
+		if err := uncountCustomer(ctx, tx, e.ID); err != nil {
+			return err
+		}
 		for _, del := range []struct {
 			query string
 			arg   any

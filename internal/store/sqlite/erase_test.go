@@ -42,7 +42,7 @@ func TestErasureLeavesNoTraceInTheFiles(t *testing.T) {
 	email := "vq.renamed@erasure-test.example"
 	after := c
 	after.Email = email
-	c, err = s.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, Email: &email, SearchTokens: customers.SearchTokens(after, d.DefaultRegion)})
+	c, err = s.UpdateCustomer(ctx, customers.Update{ID: c.ID, Version: c.Version, Email: &email, SearchTokens: customers.SearchTokens(after, nil, d.DefaultRegion)})
 	if err != nil {
 		t.Fatal(err)
 	}

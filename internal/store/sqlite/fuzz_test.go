@@ -15,7 +15,7 @@ func FuzzMatchExpr(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		terms, err := customers.ParseQuery(text)
+		terms, err := customers.ParseQuery(text, "US")
 		if err != nil || len(terms) == 0 {
 			return
 		}

@@ -218,6 +218,26 @@ ALTER TABLE assists ADD COLUMN customer_epoch INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE assists ADD COLUMN operator_epoch INTEGER NOT NULL DEFAULT 0;
 `,
+	// 13: facts about the store as a whole, such as the rules its search
+	// tokens were derived by (customers.TokenRules).
+	`
+CREATE TABLE store_meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
+	// 14: each domain's vocabulary of name tokens (customers.NameTokens) with
+	// how many customers hold each, for search suggestions.
+	`
+CREATE TABLE search_vocabulary (
+	domain_id TEXT NOT NULL,
+	token     TEXT NOT NULL,
+	length    INTEGER NOT NULL,
+	customers INTEGER NOT NULL,
+	PRIMARY KEY (domain_id, token)
+) WITHOUT ROWID;
+CREATE INDEX search_vocabulary_length ON search_vocabulary (domain_id, length);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

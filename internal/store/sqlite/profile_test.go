@@ -63,7 +63,7 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 			after.FirstName = fmt.Sprintf("Johnny%02d", i) // after every "John", still at the end (smiths are found first: their emails hold "smith")
 		}
 		u := customers.Update{ID: c.ID, Version: c.Version, At: storetestNow(), FirstName: &after.FirstName, LastName: &after.LastName,
-			SearchTokens: customers.SearchTokens(after, d.DefaultRegion)}
+			SearchTokens: customers.SearchTokens(after, nil, d.DefaultRegion)}
 		if _, err := s.UpdateCustomer(ctx, u); err != nil {
 			t.Fatalf("rename %s: %v", c.ID, err)
 		}

@@ -89,7 +89,7 @@ func testCustomerKeys(t *testing.T, s store.Store) {
 // profileUpdate returns an update of c's profile at its version, with the
 // search tokens and records the service would give it.
 func profileUpdate(c customers.Customer, after customers.Customer, region string) customers.Update {
-	u := customers.Update{ID: c.ID, Version: c.Version, At: now(), SearchTokens: customers.SearchTokens(after, region),
+	u := customers.Update{ID: c.ID, Version: c.Version, At: now(), SearchTokens: customers.SearchTokens(after, nil, region),
 		Audit: audit.Record{ID: ids.New(), DomainID: c.DomainID, At: now(), ActorType: audit.ActorOperator, ActorID: "op",
 			Action: audit.ActionUserUpdated, TargetType: audit.TargetCustomer, TargetID: c.ID, Reason: "changed", Outcome: audit.OutcomeSuccess,
 			Details: shred.Prefix + "c2VhbGVk"},

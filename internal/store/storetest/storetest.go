@@ -38,6 +38,13 @@ func Run(t *testing.T, open Opener) {
 		{"Operators", testOperators},
 		{"Customers", testCustomers},
 		{"Search", testSearch},
+		{"SearchEmailPrefixes", testSearchEmailPrefixes},
+		{"SearchPhoneForms", testSearchPhoneForms},
+		{"SearchCaseFolding", testSearchCaseFolding},
+		{"SearchTransliterations", testSearchTransliterations},
+		{"SearchDevicesAndIDs", testSearchDevicesAndIDs},
+		{"Reindex", testReindex},
+		{"Suggestions", testSuggestions},
 		{"UpdateCustomer", testUpdateCustomer},
 		{"UpdateCustomerProfile", testUpdateCustomerProfile},
 		{"RenamesKeepSearchOrder", testRenamesKeepSearchOrder},
@@ -124,7 +131,7 @@ func NewCustomer(d domains.Domain, first, last, email, phone string) customers.C
 		ID: ids.New(), DomainID: d.ID, FirstName: first, LastName: last, Email: email, Phone: phone,
 		Status: customers.StatusActive, PasswordHash: "$argon2id$test", Version: 1, CreatedAt: now(), UpdatedAt: now(),
 	}
-	c.SearchTokens = customers.SearchTokens(c, d.DefaultRegion)
+	c.SearchTokens = customers.SearchTokens(c, nil, d.DefaultRegion)
 	return c
 }
 

@@ -1,0 +1,183 @@
+package customers
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/iotconsole/bff/internal/devices"
+)
+
+// MatchField is a part of a customer a search term matched.
+type MatchField string
+
+// The parts of a customer a search matches.
+const (
+	MatchName       MatchField = "NAME"
+	MatchEmail      MatchField = "EMAIL"
+	MatchPhone      MatchField = "PHONE"
+	MatchDevice     MatchField = "DEVICE" // a device's serial number or MAC address
+	MatchExternalID MatchField = "EXTERNAL_ID"
+	MatchID         MatchField = "ID"
+)
+
+// TextRange is a part of a shown value: Start and Length count UTF-16 code
+// units, as JavaScript strings index text.
+type TextRange struct {
+	Start, Length int
+}
+
+// Highlight says where a customer's shown value holds what was typed.
+type Highlight struct {
+	Field  MatchField
+	Value  string      // the value as shown: "First Last", the email, the phone, a serial number, ...
+	Ranges []TextRange // the typed parts, in order, not overlapping
+}
+
+// Matches returns, for the search terms (ParseQuery's), the parts of c (with
+// its devices) they match, in MatchField order, each with the value shown and
+// where the terms are in it. A term reached through a form the value does not
+// show (a transliteration, the E.164 digits of a national number) highlights
+// the word or the value it belongs to.
+func Matches(c Customer, devs []devices.Device, terms []string, region string) []Highlight {
+	if len(terms) == 0 {
+		return nil
+	}
+	var out []Highlight
+	add := func(field MatchField, value string, tokens []string) {
+		var ranges []TextRange
+		for _, term := range terms {
+			if !slices.ContainsFunc(tokens, func(t string) bool { return strings.HasPrefix(t, term) }) {
+				continue
+			}
+			if field == MatchPhone {
+				ranges = append(ranges, digitsRange(value, term))
+			} else {
+				ranges = append(ranges, wordRange(value, term))
+			}
+		}
+		if len(ranges) > 0 {
+			out = append(out, Highlight{Field: field, Value: value, Ranges: mergeRanges(ranges)})
+		}
+	}
+	add(MatchName, c.FirstName+" "+c.LastName, NameTokens(c.FirstName, c.LastName))
+	if c.Email != "" {
+		add(MatchEmail, c.Email, searchWords(Fold(c.Email)))
+	}
+	if c.Phone != "" {
+		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, region))
+	}
+	for _, d := range devs {
+		add(MatchDevice, d.SerialNumber, []string{cleanToken(Fold(d.SerialNumber))})
+		if d.MACAddress != "" {
+			add(MatchDevice, d.MACAddress, DeviceTokens(devices.Device{MACAddress: d.MACAddress}))
+		}
+	}
+	if c.ExternalID != "" {
+		id := Fold(c.ExternalID)
+		add(MatchExternalID, c.ExternalID, append(searchWords(id), strings.Join(words(id), "")))
+	}
+	add(MatchID, c.ID, []string{Fold(c.ID)})
+	return out
+}
+
+// searchWords returns the tokens of a folded email or id as SearchTokens
+// makes them: the whole, and what follows each "@" or other punctuation.
+func searchWords(folded string) []string {
+	tokens := []string{cleanToken(folded)}
+	for i, r := range folded {
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && i+1 < len(folded) {
+			tokens = append(tokens, cleanToken(folded[i+1:]))
+		}
+	}
+	return tokens
+}
+
+// wordRange returns the part of value that term, a prefix of one of its
+// tokens, stands for: the folded prefix of the first word (or of the text
+// after a punctuation mark) that begins with term, else the first word one
+// of whose spellings does (a transliteration), else the whole value.
+func wordRange(value, term string) TextRange {
+	runes := []rune(value)
+	starts := []int{0}
+	for i := 1; i < len(runes); i++ {
+		if !isWordRune(runes[i-1]) && isWordRune(runes[i]) {
+			starts = append(starts, i)
+		}
+	}
+	for _, start := range starts {
+		// Fold rune by rune until the folded text covers the term.
+		folded := ""
+		for end := start; end < len(runes); end++ {
+			folded += cleanToken(Fold(string(runes[end])))
+			if len(folded) >= len(term) {
+				if strings.HasPrefix(folded, term) {
+					return utf16Range(runes, start, end+1)
+				}
+				break
+			}
+		}
+	}
+	for _, start := range starts {
+		end := start
+		for end < len(runes) && isWordRune(runes[end]) {
+			end++
+		}
+		word := string(runes[start:end])
+		spellings := append(words(Fold(word)), Transliterations(word)...)
+		if slices.ContainsFunc(spellings, func(s string) bool { return strings.HasPrefix(s, term) }) {
+			return utf16Range(runes, start, end)
+		}
+	}
+	return utf16Range(runes, 0, len(runes))
+}
+
+// digitsRange returns the digits of the shown phone number that the digits
+// term stands for: where they appear in it, or, when the term holds a
+// country code or prefix the number is not written with, the longest tail
+// of the term that appears; else the whole number.
+func digitsRange(value, term string) TextRange {
+	runes := []rune(value)
+	var digitAt []int // rune index of each digit
+	var digits strings.Builder
+	for i, r := range runes {
+		if d := Digits(string(r)); d != "" {
+			digitAt = append(digitAt, i)
+			digits.WriteString(d)
+		}
+	}
+	shown := digits.String()
+	for drop := 0; drop < len(term); drop++ {
+		part := term[drop:]
+		if len(part) < minPhoneSuffix && drop > 0 {
+			break
+		}
+		if i := strings.Index(shown, part); i >= 0 {
+			return utf16Range(runes, digitAt[i], digitAt[i+len(part)-1]+1)
+		}
+	}
+	return utf16Range(runes, 0, len(runes))
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+
+// utf16Range returns the UTF-16 range of runes[start:end].
+func utf16Range(runes []rune, start, end int) TextRange {
+	return TextRange{Start: len(utf16.Encode(runes[:start])), Length: len(utf16.Encode(runes[start:end]))}
+}
+
+// mergeRanges sorts ranges and joins those that overlap or touch.
+func mergeRanges(ranges []TextRange) []TextRange {
+	slices.SortFunc(ranges, func(a, b TextRange) int { return a.Start - b.Start })
+	out := ranges[:1]
+	for _, r := range ranges[1:] {
+		last := &out[len(out)-1]
+		if r.Start <= last.Start+last.Length {
+			last.Length = max(last.Length, r.Start+r.Length-last.Start)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

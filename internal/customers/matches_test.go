@@ -1,0 +1,56 @@
+package customers
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/devices"
+)
+
+func TestMatches(t *testing.T) {
+	c := Customer{ID: "01KBCUSTOMER0000000000000", FirstName: "Zoë", LastName: "Schröder", Email: "t_underhill@mail.example",
+		Phone: "+1 (555) 010-0199", ExternalID: "CRM-42"}
+	devs := []devices.Device{{SerialNumber: "T100-2025-HALL", MACAddress: "02:10:C0:00:4A:11"}}
+	type hl struct {
+		field MatchField
+		value string
+		parts []string
+	}
+	tests := []struct {
+		query string
+		want  []hl
+	}{
+		{"zo", []hl{{MatchName, "Zoë Schröder", []string{"Zo"}}}},
+		{"zoe schr", []hl{{MatchName, "Zoë Schröder", []string{"Zoë", "Schr"}}}},
+		{"schroeder", []hl{{MatchName, "Zoë Schröder", []string{"Schröder"}}}},
+		{"t_und", []hl{{MatchEmail, "t_underhill@mail.example", []string{"t_und"}}}},
+		{"mail.ex", []hl{{MatchEmail, "t_underhill@mail.example", []string{"mail.ex"}}}},
+		{"0199", []hl{{MatchPhone, "+1 (555) 010-0199", []string{"0199"}}}},
+		{"+1 555 010", []hl{{MatchPhone, "+1 (555) 010-0199", []string{"1 (555) 010"}}}},
+		{"555 010", []hl{{MatchPhone, "+1 (555) 010-0199", []string{"555) 010"}}}},
+		{"t100-20", []hl{{MatchDevice, "T100-2025-HALL", []string{"T100-20"}}}},
+		{"02:10:c0", []hl{{MatchDevice, "02:10:C0:00:4A:11", []string{"02:10:C0"}}}},
+		{"crm-4", []hl{{MatchExternalID, "CRM-42", []string{"CRM-4"}}}},
+		{"01kbcustomer0000000000000", []hl{{MatchID, "01KBCUSTOMER0000000000000", []string{"01KBCUSTOMER0000000000000"}}}},
+	}
+	for _, tt := range tests {
+		terms, err := ParseQuery(tt.query, "US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []hl
+		for _, h := range Matches(c, devs, terms, "US") {
+			var parts []string
+			units := []rune(h.Value) // the values here are in the BMP: a rune is a UTF-16 unit
+			for _, r := range h.Ranges {
+				parts = append(parts, string(units[r.Start:r.Start+r.Length]))
+			}
+			got = append(got, hl{h.Field, h.Value, parts})
+		}
+		if !slices.EqualFunc(got, tt.want, func(a, b hl) bool {
+			return a.field == b.field && a.value == b.value && slices.Equal(a.parts, b.parts)
+		}) {
+			t.Errorf("Matches(%q) = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

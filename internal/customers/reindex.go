@@ -1,0 +1,112 @@
+package customers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+)
+
+// TokenRules is the version of the rules SearchTokens derives a customer's
+// search tokens by. A store records the version its tokens were derived by;
+// when it is older, Reindex derives every customer's tokens again (the server
+// does so as it starts). Raise it with every change to SearchTokens, Fold,
+// NameTokens, DeviceTokens or PhoneTokens that changes a token.
+//
+//  1. names, email, phone, external id.
+//  2. full case folding, names as written with dashes, transliterations,
+//     devices' serial numbers and MAC addresses, the customer's id.
+const TokenRules = 2
+
+// ReindexStore is what Reindex needs from storage.
+type ReindexStore interface {
+	// Domains returns every domain.
+	Domains(ctx context.Context) ([]domains.Domain, error)
+	// SearchTokenRules returns the TokenRules the stored tokens were derived
+	// by (0 for a store that never recorded one).
+	SearchTokenRules(ctx context.Context) (int, error)
+	// SetSearchTokenRules records the rules the stored tokens are derived by.
+	SetSearchTokenRules(ctx context.Context, rules int) error
+	// CustomersAfter returns up to limit customers of the domain whose ids
+	// follow afterID, in id order.
+	CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]Customer, error)
+	// DevicesOfCustomers returns the devices of the customers ids.
+	DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error)
+	// ReplaceSearchTokens sets the search tokens of the customers named by
+	// the keys of tokens, and nothing else about them (not their version).
+	ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error
+	// ReplaceVocabulary sets the domain's vocabulary (see SuggestStore):
+	// each name token with how many customers hold it.
+	ReplaceVocabulary(ctx context.Context, domainID string, counts map[string]int) error
+}
+
+// reindexBatch is how many customers Reindex reads and writes at a time.
+const reindexBatch = 1000
+
+// Reindex derives the search tokens of every customer of the store again when
+// they were derived by rules older than TokenRules, writing only those that
+// change, reindexBatch at a time, counts each domain's vocabulary of name
+// tokens anew, and then records TokenRules. progress, if
+// not nil, is told how many customers were read so far. It returns how many
+// customers' tokens changed. Safe to interrupt: the next call starts over.
+func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int, error) {
+	rules, err := st.SearchTokenRules(ctx)
+	if err != nil || rules >= TokenRules {
+		return 0, err
+	}
+	ds, err := st.Domains(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reindex: %w", err)
+	}
+	read, changed := 0, 0
+	for _, d := range ds {
+		vocabulary := map[string]int{}
+		for after := ""; ; {
+			cs, err := st.CustomersAfter(ctx, d.ID, after, reindexBatch)
+			if err != nil {
+				return changed, fmt.Errorf("reindex: %w", err)
+			}
+			if len(cs) == 0 {
+				break
+			}
+			ids := make([]string, len(cs))
+			for i, c := range cs {
+				ids[i] = c.ID
+			}
+			devs, err := st.DevicesOfCustomers(ctx, ids)
+			if err != nil {
+				return changed, fmt.Errorf("reindex: %w", err)
+			}
+			byCustomer := map[string][]devices.Device{}
+			for _, dev := range devs {
+				byCustomer[dev.CustomerID] = append(byCustomer[dev.CustomerID], dev)
+			}
+			tokens := map[string][]string{}
+			for _, c := range cs {
+				if t := SearchTokens(c, byCustomer[c.ID], d.DefaultRegion); !slices.Equal(t, c.SearchTokens) {
+					tokens[c.ID] = t
+				}
+				for _, t := range NameTokens(c.FirstName, c.LastName) {
+					vocabulary[t]++
+				}
+			}
+			if len(tokens) > 0 {
+				if err := st.ReplaceSearchTokens(ctx, tokens); err != nil {
+					return changed, fmt.Errorf("reindex: %w", err)
+				}
+			}
+			changed += len(tokens)
+			read += len(cs)
+			if progress != nil {
+				progress(read)
+			}
+			after = cs[len(cs)-1].ID
+		}
+		if err := st.ReplaceVocabulary(ctx, d.ID, vocabulary); err != nil {
+			return changed, fmt.Errorf("reindex: %w", err)
+		}
+	}
+	return changed, st.SetSearchTokenRules(ctx, TokenRules)
+}

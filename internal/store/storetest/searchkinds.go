@@ -1,0 +1,376 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store"
+)
+
+// The kinds of input an operator types while a caller spells something out: each kind holds for
+// every input of its shape (generated where the shape allows), on every store alike.
+
+// finds reports whether searching text in domainID finds the customer with email.
+func finds(t *testing.T, svc *customers.Service, domainID, text, email string) bool {
+	t.Helper()
+	return slices.Contains(searchAll(t, svc, domainID, text, "", 100), email)
+}
+
+// kindsRand is the generator of the generated cases: seeded, so a failure repeats.
+func kindsRand() *rand.Rand { return rand.New(rand.NewPCG(19, 2026)) }
+
+// testSearchEmailPrefixes: every prefix (of at least two characters) of an address and of its
+// local part finds its customer, whatever punctuation the address holds.
+func testSearchEmailPrefixes(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	rng := kindsRand()
+	const localChars = "abcdefghijklmnopqrstuvwxyz0123456789_+-."
+	word := func(n int, chars string) string {
+		var b strings.Builder
+		for range n {
+			b.WriteByte(chars[rng.IntN(len(chars))])
+		}
+		return b.String()
+	}
+	emails := []string{"t_underhill@mail.example", "a+b-c.d_e@x-y.example", "9lives@cat.test", "jo.@dot.test"}
+	for len(emails) < 12 {
+		// Letters at both ends of the local part, anything of localChars between.
+		local := word(1, "abcdefghij") + word(1+rng.IntN(8), localChars) + word(1, "xyz0")
+		emails = append(emails, local+"@"+word(2+rng.IntN(5), "abcdefgh")+"."+word(2+rng.IntN(3), "abcdefgh"))
+	}
+	var cs []customers.Customer
+	for i, e := range emails {
+		cs = append(cs, NewCustomer(d, "Pat", fmt.Sprintf("Mail%02d", i), e, ""))
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for _, e := range emails {
+		for n := 2; n <= len(e); n++ {
+			if prefix := e[:n]; !finds(t, svc, d.ID, prefix, e) {
+				t.Errorf("%q does not find %s", prefix, e)
+			}
+		}
+		if upper := strings.ToUpper(e); !finds(t, svc, d.ID, upper, e) {
+			t.Errorf("%q does not find %s", upper, e)
+		}
+	}
+}
+
+// testSearchPhoneForms: a number is found by every way people dial and write it, with and
+// without the country code, and by every prefix of each of those forms as it is typed.
+func testSearchPhoneForms(t *testing.T, s store.Store) {
+	d := NewDomain(t, s) // region US
+	people := []struct {
+		phone string
+		forms []string
+	}{
+		{"+44 20 7946 6862", []string{
+			"+44 20 7946 6862", "0044 20 7946 6862", "011 44 20 7946 6862", "+44 (0)20 7946 6862", "+44 (0) 20 7946 6862",
+			"0044 (0)20 7946 6862", "+44.20.7946.6862", "+44-20-7946-6862", "+44/20/7946/6862", "020 7946 6862", "(020) 7946 6862",
+			"20 7946 6862", "2079466862", "442079466862", "7946 6862",
+		}},
+		{"(555) 010-0199", []string{
+			"+1 555 010 0199", "001 555 010 0199", "011 1 555 010 0199", "+1 (555) 010-0199", "555.010.0199", "555/010/0199",
+			"1-555-010-0199", "5550100199", "010-0199",
+		}},
+		{"+49 30 901820", []string{"+49 30 901820", "0049 30 901820", "+49 (0)30 901820", "030 901820", "30 901820"}},
+	}
+	var cs []customers.Customer
+	for i, p := range people {
+		cs = append(cs, NewCustomer(d, "Phil", fmt.Sprintf("Phone%02d", i), fmt.Sprintf("phone%02d@example.com", i), p.phone))
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for i, p := range people {
+		email := cs[i].Email
+		for _, form := range p.forms {
+			if !finds(t, svc, d.ID, form, email) {
+				t.Errorf("%q does not find %s (stored %q)", form, email, p.phone)
+				continue
+			}
+			// As typed: every prefix that holds at least three digits (less is not read as a number).
+			digits := 0
+			for n := 1; n <= len(form); n++ {
+				if c := form[n-1]; c >= '0' && c <= '9' {
+					digits++
+				}
+				if digits >= 4 && !finds(t, svc, d.ID, form[:n], email) {
+					t.Errorf("%q (typing %q) does not find %s (stored %q)", form[:n], form, email, p.phone)
+					break
+				}
+			}
+		}
+	}
+}
+
+// testSearchCaseFolding: full Unicode case folding on both sides: upper, lower and title case of
+// a stored name find it, in Latin, Greek, Cyrillic and Turkish names, generated.
+func testSearchCaseFolding(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	alphabets := map[string][]string{
+		"latin":    {"straße", "weiß", "ﬁsch", "œuvre", "ǆungla", "ångström", "ĳssel", "øre", "ﬀion"},
+		"greek":    {"σίσυφος", "ὀδυσσεύς", "ἀριστοτέλης", "ωκεανός", "σοφοκλής"},
+		"cyrillic": {"ёжиков", "щукин", "іваненко", "љубица", "ўладзімір"},
+		"turkish":  {"ışık", "iğdır", "ılgın", "şimşek", "çiçek", "iyiyim"},
+	}
+	rng := kindsRand()
+	type person struct{ first, last, email string }
+	var people []person
+	var cs []customers.Customer
+	for script, names := range alphabets {
+		for i := range 6 {
+			p := person{names[rng.IntN(len(names))], names[rng.IntN(len(names))], fmt.Sprintf("%s%d@fold.test", script, i)}
+			people = append(people, p)
+			cs = append(cs, NewCustomer(d, p.first, p.last, p.email, ""))
+		}
+	}
+	// Stored in title case (as people write their names), searched in every case.
+	title := cases.Title(language.Und)
+	for i := range cs {
+		cs[i].FirstName, cs[i].LastName = title.String(cs[i].FirstName), title.String(cs[i].LastName)
+		cs[i].SearchTokens = customers.SearchTokens(cs[i], nil, d.DefaultRegion)
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	turkishUpper, turkishLower := cases.Upper(language.Turkish), cases.Lower(language.Turkish)
+	for i, p := range people {
+		name := cs[i].FirstName + " " + cs[i].LastName
+		for _, form := range []string{name, strings.ToUpper(name), strings.ToLower(name), title.String(strings.ToLower(name)),
+			turkishUpper.String(name), turkishLower.String(name), cases.Upper(language.Und).String(name)} {
+			if !finds(t, svc, d.ID, form, p.email) {
+				t.Errorf("%q does not find %q", form, name)
+			}
+		}
+		// A prefix in upper case too: what is typed so far.
+		if r, _ := utf8.DecodeRuneInString(cs[i].LastName); unicode.IsLetter(r) {
+			prefix := strings.ToUpper(string([]rune(cs[i].LastName)[:2]))
+			if !finds(t, svc, d.ID, prefix, p.email) {
+				t.Errorf("%q does not find %q", prefix, name)
+			}
+		}
+	}
+}
+
+// testSearchTransliterations: the spellings people use when they cannot type a letter find the
+// name, as the plain folded spelling does.
+func testSearchTransliterations(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	people := []struct {
+		first, last string
+		queries     []string
+	}{
+		{"Gerhard", "Schröder", []string{"schroeder", "schroder", "Schröder", "SCHROEDER", "schroe"}},
+		{"Jürgen", "Müller", []string{"juergen mueller", "jurgen muller", "muel"}},
+		{"Søren", "Østergaard", []string{"soeren oestergaard", "soren ostergaard", "oester"}},
+		{"Åsa", "Ærø", []string{"aasa aeroe", "asa aero"}},
+		{"Hans", "Weiß", []string{"weiss", "weis"}},
+		{"Иван", "Петров", []string{"ivan petrov", "иван петров", "petr"}},
+	}
+	var cs []customers.Customer
+	for i, p := range people {
+		cs = append(cs, NewCustomer(d, p.first, p.last, fmt.Sprintf("translit%d@example.com", i), ""))
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for i, p := range people {
+		for _, q := range p.queries {
+			if got := searchAll(t, svc, d.ID, q, "", 100); !slices.Equal(got, []string{cs[i].Email}) {
+				t.Errorf("%q finds %v, want only %s %s", q, got, p.first, p.last)
+			}
+		}
+	}
+}
+
+// testSearchDevicesAndIDs: the box finds a customer by a device's serial number (prefix, any
+// case), by its MAC address (prefix, with colons, dashes or no separators, any case), by the
+// customer's id and by its external id.
+func testSearchDevicesAndIDs(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	ctx := context.Background()
+	c := NewCustomer(d, "Dev", "Owner", "dev.owner@example.com", "")
+	c.ExternalID = "CRM-00042"
+	other := NewCustomer(d, "Other", "Person", "other@example.com", "")
+	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
+		SerialNumber: "T100-2025-HALL", MACAddress: "02:10:C0:00:4A:11", Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto},
+		CreatedAt: now(), UpdatedAt: now()}
+	c.SearchTokens = customers.SearchTokens(c, []devices.Device{dev}, d.DefaultRegion)
+	if err := s.ImportCustomers(ctx, []customers.Customer{c, other}, []devices.Device{dev}); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for _, q := range []string{
+		"T100", "t100-2025", "T100-2025-HALL", "t100-2025-hall",
+		"02:10:C0", "02:10:c0:00:4a:11", "02-10-C0-00", "0210c0004a", "0210C0004A11", "02:10:C0:00:4A:11",
+		strings.ToLower(c.ID), c.ID,
+		"CRM-00042", "crm-000", "crm00042",
+	} {
+		if got := searchAll(t, svc, d.ID, q, "", 100); !slices.Equal(got, []string{c.Email}) {
+			t.Errorf("%q finds %v, want only %s", q, got, c.Email)
+		}
+	}
+	// A device added later (an import adds devices to a customer it finds) is found too.
+	later := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: other.ID, Name: "Loft", Model: "T-200",
+		SerialNumber: "T200-2026-LOFT", MACAddress: "02:10:C0:00:4B:22", Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto},
+		CreatedAt: now(), UpdatedAt: now()}
+	if err := s.InsertDevices(ctx, []devices.Device{later}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.CustomerByID(ctx, other.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := customers.SearchTokens(o, []devices.Device{later}, d.DefaultRegion)
+	if _, err := s.UpdateCustomer(ctx, customers.Update{ID: o.ID, Version: o.Version, At: now(), SearchTokens: tokens,
+		Audit: profileUpdate(o, o, d.DefaultRegion).Audit}); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchAll(t, svc, d.ID, "t200-2026", "", 100); !slices.Equal(got, []string{other.Email}) {
+		t.Errorf("a device added later: %v, want %s", got, other.Email)
+	}
+}
+
+// testReindex: customers whose tokens were derived by older rules are found by what today's rules
+// index once Reindex has run, which records the rules and then has nothing left to do.
+func testReindex(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	ctx := context.Background()
+	c := NewCustomer(d, "Gerhard", "Schröder", "g.schroeder@example.com", "")
+	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Hall", Model: "T-100",
+		SerialNumber: "T100-2019-OLD", Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: now(), UpdatedAt: now()}
+	c.SearchTokens = []string{"gerhard", "schroder"} // as older rules left them: no devices, no transliteration
+	if err := s.ImportCustomers(ctx, []customers.Customer{c}, []devices.Device{dev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSearchTokenRules(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	if finds(t, svc, d.ID, "t100-2019", c.Email) {
+		t.Fatal("found by a serial number before the reindex: the test stores no such token")
+	}
+	changed, err := customers.Reindex(ctx, s, nil)
+	if err != nil || changed < 1 {
+		t.Fatalf("Reindex = %d, %v; want at least 1 changed", changed, err)
+	}
+	for _, q := range []string{"t100-2019", "schroeder", "schroder", "gerhard"} {
+		if !finds(t, svc, d.ID, q, c.Email) {
+			t.Errorf("after the reindex %q does not find %s", q, c.Email)
+		}
+	}
+	if rules, err := s.SearchTokenRules(ctx); err != nil || rules != customers.TokenRules {
+		t.Errorf("rules = %d, %v; want %d", rules, err, customers.TokenRules)
+	}
+	if changed, err := customers.Reindex(ctx, s, nil); err != nil || changed != 0 {
+		t.Errorf("second Reindex = %d, %v; want nothing to do", changed, err)
+	}
+	got, err := s.CustomerByID(ctx, c.ID)
+	if err != nil || got.Version != c.Version {
+		t.Errorf("the reindex changed the customer's version: %d, %v", got.Version, err)
+	}
+}
+
+// testSuggestions: a search that finds nothing gets the queries near it that find something, from
+// the domain's vocabulary of names, which follows creations, renames and erasures (an erased
+// customer's name is not suggested, nor kept).
+func testSuggestions(t *testing.T, s store.Store) {
+	d, other := NewDomain(t, s), NewDomain(t, s)
+	ctx := context.Background()
+	cs := []customers.Customer{
+		NewCustomer(d, "John", "Schmidt", "john.schmidt@example.com", ""),
+		NewCustomer(d, "Anna", "Schmidt", "anna.schmidt@example.com", ""),
+		NewCustomer(d, "Joan", "Smith", "joan.smith@example.com", ""),
+		NewCustomer(d, "Uma", "Xylophone", "uma@example.com", ""),
+		NewCustomer(d, "Erasmus", "Quixotic", "erasmus@example.com", ""),
+	}
+	if err := s.ImportCustomers(ctx, cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ImportCustomers(ctx, []customers.Customer{NewCustomer(other, "Zed", "Elsewhere", "zed@example.com", "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	suggest := func(text string) []string {
+		t.Helper()
+		got, err := svc.Suggest(ctx, d.ID, text, "")
+		if err != nil {
+			t.Fatalf("Suggest(%q): %v", text, err)
+		}
+		return got
+	}
+	for _, tt := range []struct {
+		text string
+		want []string
+	}{
+		{"Shmidt", []string{"schmidt"}},            // one letter missing
+		{"jonh schmidt", []string{"john schmidt"}}, // two letters swapped: two edits
+		{"smiht", []string{"smith"}},
+		{"jhon", []string{"joan", "john"}}, // two edits each (Levenshtein: a swap is two), one customer each: in order
+		{"zzzzzz", nil},                    // nothing near
+		{"elsewhre", nil},                  // another domain's name
+		{"schm", nil},                      // a prefix of a name: it finds, nothing to suggest
+		{"+1 555 010", nil},                // phone numbers get none
+	} {
+		if got := suggest(tt.text); !slices.Equal(got, tt.want) {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+	for _, q := range suggest("jonh schmidt") {
+		if len(searchAll(t, svc, d.ID, q, "", 100)) == 0 {
+			t.Errorf("suggestion %q finds nothing", q)
+		}
+	}
+
+	// A rename moves the name in the vocabulary.
+	uma := cs[3]
+	renamed := uma
+	renamed.LastName = "Zebra"
+	u := profileUpdate(uma, renamed, d.DefaultRegion)
+	if _, err := s.UpdateCustomer(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got := suggest("xylophon"); got != nil {
+		t.Errorf("after the rename Suggest(xylophon) = %q, want none", got)
+	}
+	if got := suggest("zebre"); !slices.Equal(got, []string{"zebra"}) {
+		t.Errorf("after the rename Suggest(zebre) = %q, want [zebra]", got)
+	}
+
+	// An erased customer's name leaves the vocabulary.
+	if err := s.DeleteCustomer(ctx, erasure(cs[4], cs[4].Version)); err != nil {
+		t.Fatal(err)
+	}
+	vocabulary, err := s.Vocabulary(ctx, d.ID, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vocabulary {
+		if v.Token == "quixotic" || v.Token == "erasmus" {
+			t.Errorf("the erased customer's %q is still in the vocabulary (%d customers)", v.Token, v.Customers)
+		}
+		if v.Token == "schmidt" && v.Customers != 2 {
+			t.Errorf("schmidt is held by %d customers, want 2", v.Customers)
+		}
+	}
+}
