@@ -60,16 +60,20 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// startChild starts this executable as the server on the embedded store in
-// dir (creating the demo domain with Password) and waits until it is ready.
+// startChild starts binary ("" for this executable) as the server on the
+// embedded store in dir (creating the demo domain with Password) and waits
+// until it is ready.
 // metricsAddr is the child's METRICS_ADDR ("off" for none). It returns the
 // running command and the server's base URL.
-func startChild(ctx context.Context, dir, addr, metricsAddr string) (*exec.Cmd, string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, "", err
+func startChild(ctx context.Context, binary, dir, addr, metricsAddr string) (*exec.Cmd, string, error) {
+	if binary == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, "", err
+		}
+		binary = self
 	}
-	child := exec.CommandContext(ctx, self)
+	child := exec.CommandContext(ctx, binary)
 	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+Password)
 	child.Stderr = os.Stderr
 	if err := child.Start(); err != nil {

@@ -22,7 +22,7 @@ func BenchLogin(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	child, base, err := startChild(ctx, *dataDir, *addr, "off")
+	child, base, err := startChild(ctx, "", *dataDir, *addr, "off")
 	if err != nil {
 		return err
 	}

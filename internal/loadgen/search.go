@@ -25,6 +25,7 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
 	addr := fs.String("listen-addr", "127.0.0.1:18090", "where the server under test listens")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:18094", "where the server under test serves /metrics")
+	server := fs.String("server", "", "the server binary to measure on -data-dir as it is, without seeding (another build, side by side); default: this one, after seeding")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,16 +37,22 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		}
 		concurrency = append(concurrency, c)
 	}
-	if err := seed(ctx, *dataDir, *n, out); err != nil {
-		return err
+	if *server == "" {
+		if err := seed(ctx, *dataDir, *n, out); err != nil {
+			return err
+		}
 	}
-	child, base, err := startChild(ctx, *dataDir, *addr, *metricsAddr)
+	child, base, err := startChild(ctx, *server, *dataDir, *addr, *metricsAddr)
 	if err != nil {
 		return err
 	}
 	defer stopChild(child)
 	client := NewClient(base, 64)
 	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
+		return err
+	}
+	byShape, err := SearchWorkloadByShape(ctx, client, 42)
+	if err != nil {
 		return err
 	}
 	queries, err := SearchWorkload(ctx, client, 42)
@@ -64,6 +71,12 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		r := Run(ctx, c, *duration, Searches(client, queries))
 		searches += r.Requests
 		fmt.Fprintln(out, r)
+	}
+	fmt.Fprintf(out, "\nEach shape alone at concurrency 8 for %s:\n\n| shape | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n", *duration/2)
+	for _, shape := range Shapes {
+		r := Run(ctx, 8, *duration/2, Searches(client, byShape[shape]))
+		searches += r.Requests
+		fmt.Fprintf(out, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f |\n", shape, r.Requests, r.Errors, r.PerSecond, ms(r.P50), ms(r.P95), ms(r.P99))
 	}
 	after, err := serverGauges("http://" + *metricsAddr)
 	if err != nil {

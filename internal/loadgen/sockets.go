@@ -28,7 +28,7 @@ func BenchSockets(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	child, base, err := startChild(ctx, *dataDir, *addr, *metricsAddr)
+	child, base, err := startChild(ctx, "", *dataDir, *addr, *metricsAddr)
 	if err != nil {
 		return err
 	}

@@ -21,12 +21,40 @@ const searchQuery = `query Search($q: String) {
   }
 }`
 
+// The shapes of the search workload's queries.
+const (
+	ShapeFirstName = "first name"
+	ShapeLastName  = "last name"
+	ShapeEmail     = "email"
+	ShapePhone     = "phone digits"
+	ShapeTwoTerms  = "two terms"
+)
+
+// Shapes lists the workload's shapes in the order the benchmark reports them.
+var Shapes = []string{ShapeFirstName, ShapeLastName, ShapeEmail, ShapePhone, ShapeTwoTerms}
+
 // SearchWorkload returns what operators type: for customers found by single
 // letters, each prefix (1 to 8 characters) of a first name, a last name, an
 // email or the phone digits, and of two-term queries, in typing order. The
 // same seed gives the same queries on the same data. It returns an error if
 // sampling the customers fails or finds none.
 func SearchWorkload(ctx context.Context, c *Client, seed uint64) ([]string, error) {
+	queries, _, err := searchWorkload(ctx, c, seed)
+	return queries, err
+}
+
+// SearchWorkloadByShape returns SearchWorkload's queries grouped by shape.
+func SearchWorkloadByShape(ctx context.Context, c *Client, seed uint64) (map[string][]string, error) {
+	queries, shapes, err := searchWorkload(ctx, c, seed)
+	byShape := map[string][]string{}
+	for i, q := range queries {
+		byShape[shapes[i]] = append(byShape[shapes[i]], q)
+	}
+	return byShape, err
+}
+
+// searchWorkload returns the workload's queries and the shape of each.
+func searchWorkload(ctx context.Context, c *Client, seed uint64) ([]string, []string, error) {
 	type person struct{ FirstName, LastName, Email, Phone string }
 	var people []person
 	for letter := 'a'; letter <= 'z'; letter++ {
@@ -37,14 +65,14 @@ func SearchWorkload(ctx context.Context, c *Client, seed uint64) ([]string, erro
 		}
 		q := `query($q: String) { customers(query: $q, first: 100) { edges { node { firstName lastName email phone } } } }`
 		if err := c.Do(ctx, q, map[string]any{"q": string(letter)}, &out); err != nil {
-			return nil, fmt.Errorf("sample customers: %w", err)
+			return nil, nil, fmt.Errorf("sample customers: %w", err)
 		}
 		for _, e := range out.Customers.Edges {
 			people = append(people, e.Node)
 		}
 	}
 	if len(people) == 0 {
-		return nil, errors.New("sample customers: the domain has none")
+		return nil, nil, errors.New("sample customers: the domain has none")
 	}
 	typing := func(s string) []string {
 		r := []rune(s)
@@ -55,30 +83,36 @@ func SearchWorkload(ctx context.Context, c *Client, seed uint64) ([]string, erro
 		return out
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	var queries []string
+	var queries, shapes []string
+	add := func(shape string, qs ...string) {
+		queries = append(queries, qs...)
+		for range qs {
+			shapes = append(shapes, shape)
+		}
+	}
 	for range 4000 {
 		p := people[rng.IntN(len(people))]
 		switch rng.IntN(5) {
 		case 0:
-			queries = append(queries, typing(p.FirstName)...)
+			add(ShapeFirstName, typing(p.FirstName)...)
 		case 1:
-			queries = append(queries, typing(p.LastName)...)
+			add(ShapeLastName, typing(p.LastName)...)
 		case 2:
-			queries = append(queries, typing(p.Email)...)
+			add(ShapeEmail, typing(p.Email)...)
 		case 3:
 			if digits := customers.Digits(p.Phone); digits != "" {
-				queries = append(queries, typing(digits)...)
+				add(ShapePhone, typing(digits)...)
 				continue
 			}
-			queries = append(queries, typing(p.LastName)...)
+			add(ShapeLastName, typing(p.LastName)...)
 		default:
 			first := []rune(p.FirstName)
 			for _, last := range typing(p.LastName)[:min(4, len([]rune(p.LastName)))] {
-				queries = append(queries, string(first[:min(3, len(first))])+" "+last)
+				add(ShapeTwoTerms, string(first[:min(3, len(first))])+" "+last)
 			}
 		}
 	}
-	return queries, nil
+	return queries, shapes, nil
 }
 
 // Searches returns a load function that runs the search queries in turn.
