@@ -35,8 +35,12 @@ type ReindexStore interface {
 	// DevicesOfCustomers returns the devices of the customers ids.
 	DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error)
 	// ReplaceSearchTokens sets the search tokens of the customers named by
-	// the keys of tokens, and nothing else about them (not their version).
+	// the keys of tokens, and nothing else about them (not their version);
+	// searches may find them only after RebuildSearchIndex.
 	ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error
+	// RebuildSearchIndex makes the search index hold every customer's stored
+	// tokens.
+	RebuildSearchIndex(ctx context.Context) error
 	// ReplaceVocabulary sets the domain's vocabulary (see SuggestStore):
 	// each name token with how many customers hold it.
 	ReplaceVocabulary(ctx context.Context, domainID string, counts map[string]int) error
@@ -48,7 +52,7 @@ const reindexBatch = 1000
 // Reindex derives the search tokens of every customer of the store again when
 // they were derived by rules older than TokenRules, writing only those that
 // change, reindexBatch at a time, counts each domain's vocabulary of name
-// tokens anew, and then records TokenRules. progress, if
+// tokens anew, rebuilds the search index, and then records TokenRules. progress, if
 // not nil, is told how many customers were read so far. It returns how many
 // customers' tokens changed. Safe to interrupt: the next call starts over.
 func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int, error) {
@@ -107,6 +111,9 @@ func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int
 		if err := st.ReplaceVocabulary(ctx, d.ID, vocabulary); err != nil {
 			return changed, fmt.Errorf("reindex: %w", err)
 		}
+	}
+	if err := st.RebuildSearchIndex(ctx); err != nil {
+		return changed, fmt.Errorf("reindex: %w", err)
 	}
 	return changed, st.SetSearchTokenRules(ctx, TokenRules)
 }

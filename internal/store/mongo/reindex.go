@@ -69,3 +69,7 @@ func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]str
 	}
 	return nil
 }
+
+// RebuildSearchIndex implements customers.ReindexStore: the searchTokens
+// fields are the index, so there is nothing to rebuild.
+func (s *Store) RebuildSearchIndex(ctx context.Context) error { return nil }
