@@ -377,7 +377,7 @@ func TestBrowserSecurityChangePassword(t *testing.T) {
 		t.Fatalf("disable: %+v", resp)
 	}
 	console.do("live update", waitFor(`document.querySelector('#details-status').textContent === 'Disabled'`),
-		waitFor(`document.querySelector('#status').textContent === 'Casey Customer was disabled by Ada Admin.'`))
+		waitFor(`document.querySelector('#status').textContent === "Casey Customer's account was disabled by Ada Admin."`))
 
 	if _, resp := operatorSignIn(t, f.testInstance, "support@demo.test", testPassword); userError(resp, "operatorLogin") != "INVALID_CREDENTIALS" {
 		t.Errorf("the old password signs in: %+v", resp)

@@ -1349,8 +1349,8 @@ $('invite-form').addEventListener('submit', async (event) => {
       if (payload.userErrors.length) return showErrors(form, plainTeamErrors(payload.userErrors));
       form.reset();
       form.closest('dialog').close();
+      showSetupLink(payload.operator, payload.setupUrl); // opening a dialog clears the status: say it after
       announce(`${payload.operator.name} is invited as ${payload.operator.role}.`);
-      showSetupLink(payload.operator, payload.setupUrl);
       loadOperators();
     } catch (err) {
       formError(form, err.message);
