@@ -342,7 +342,8 @@ func TestBrowserREADMEScreenshots(t *testing.T) {
 	console.consoleSignIn(f.URL(), "admin@demo.test")
 	console.do("a search", searchFor("mar"),
 		waitFor(`[...document.querySelectorAll('#results .result')].every(r => r.textContent.normalize('NFD').toLowerCase().includes('mar'))`),
-		click("#results li:nth-child(2) button"), visible("#details-name"), chromedp.Blur(chromedp.CSS("#details")))
+		click("#results li:nth-child(2) button"), visible("#details-name"), chromedp.Blur(chromedp.CSS("#details")),
+		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	save := func(p *page, name string) {
 		png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 		if err != nil {
