@@ -35,17 +35,8 @@ var (
 // (dropped when the test ends).
 func URI(t testing.TB) string {
 	t.Helper()
-	once.Do(start)
-	if startErr != nil {
-		t.Fatalf("start MongoDB test server: %v", startErr)
-	}
-	u, err := url.Parse(baseURI)
-	if err != nil {
-		t.Fatalf("parse MongoDB URI: %v", err)
-	}
 	db := "t" + ids.New()[:20]
-	u.Path = "/" + db
-	uri := u.String()
+	uri := databaseURI(t, db)
 	t.Cleanup(func() {
 		client, err := mongo.Connect(options.Client().ApplyURI(uri))
 		if err != nil {
@@ -55,6 +46,22 @@ func URI(t testing.TB) string {
 		_ = client.Database(db).Drop(context.Background())
 	})
 	return uri
+}
+
+// databaseURI starts the test server once and returns a connection string
+// to its database db.
+func databaseURI(t testing.TB, db string) string {
+	t.Helper()
+	once.Do(start)
+	if startErr != nil {
+		t.Fatalf("start MongoDB test server: %v", startErr)
+	}
+	u, err := url.Parse(baseURI)
+	if err != nil {
+		t.Fatalf("parse MongoDB URI: %v", err)
+	}
+	u.Path = "/" + db
+	return u.String()
 }
 
 // IsFerretDB reports whether the test server is FerretDB, whose writes are
@@ -190,19 +197,11 @@ var (
 // (CopyDocuments). DropTemplates drops them.
 func Template(t testing.TB, name string) string {
 	t.Helper()
-	once.Do(start)
-	if startErr != nil {
-		t.Fatalf("start MongoDB test server: %v", startErr)
-	}
-	u, err := url.Parse(baseURI)
-	if err != nil {
-		t.Fatalf("parse MongoDB URI: %v", err)
-	}
-	u.Path = "/template-" + name + "-" + ids.New()[:12]
+	uri := databaseURI(t, "template-"+name+"-"+ids.New()[:12])
 	templatesMu.Lock()
-	templates = append(templates, u.String())
+	templates = append(templates, uri)
 	templatesMu.Unlock()
-	return u.String()
+	return uri
 }
 
 // DropTemplates drops every database Template handed out; a TestMain calls it after the tests.

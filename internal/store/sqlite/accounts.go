@@ -57,24 +57,31 @@ func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, 
 // DomainsByName implements domains.Store: SQLite's own case folding knows
 // only ASCII, so the names of the same length are compared here.
 func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domain, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, name FROM domains WHERE length(name) = length(?)`, name)
+	return s.domainsWhere(ctx, func(stored string) bool { return strings.EqualFold(stored, name) },
+		`SELECT id, name FROM domains WHERE length(name) = length(?)`, name)
+}
+
+// domainsWhere returns the domains query selects (their id and name) whose
+// name keep accepts.
+func (s *Store) domainsWhere(ctx context.Context, keep func(name string) bool, query string, args ...any) ([]domains.Domain, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+		return nil, fmt.Errorf("domains: %w", mapErr(err))
 	}
 	var ids []string
 	for rows.Next() {
 		var id, stored string
 		if err := rows.Scan(&id, &stored); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("domains named: %w", mapErr(err))
+			return nil, fmt.Errorf("domains: %w", mapErr(err))
 		}
-		if strings.EqualFold(stored, name) {
+		if keep(stored) {
 			ids = append(ids, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("domains named: %w", mapErr(err))
+		return nil, fmt.Errorf("domains: %w", mapErr(err))
 	}
 	found := make([]domains.Domain, 0, len(ids))
 	for _, id := range ids {

@@ -13,32 +13,7 @@ import (
 
 // Domains implements customers.ReindexStore.
 func (s *Store) Domains(ctx context.Context) ([]domains.Domain, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM domains ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", mapErr(err))
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("domains: %w", mapErr(err))
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("domains: %w", mapErr(err))
-	}
-	out := make([]domains.Domain, 0, len(ids))
-	for _, id := range ids {
-		d, err := s.DomainByID(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return s.domainsWhere(ctx, func(string) bool { return true }, `SELECT id, name FROM domains ORDER BY id`)
 }
 
 // searchTokenRulesKey is store_meta's key of customers.TokenRules.
