@@ -111,15 +111,21 @@ func TestBrowserDetailsFollowTheCustomer(t *testing.T) {
 	console.do("expired", chromedp.Poll[chromedp.Void](`document.querySelector('#assists') === null`,
 		chromedp.WithPollingTimeout(8*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
 
+	// The details are drawn again after each action and at each event: a button is clicked where
+	// it is at that moment (a node found a moment before may be gone).
+	clickNow := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))
+	}
 	// A status message clears after a while, and at the next action.
 	console.do("message", chromedp.Evaluate[chromedp.Void](`document.querySelector('#status').dataset.clearAfter = '400'`),
-		click("#status-action"), visible("#status-dialog"), fill("#status-reason", "checking"), click("#status-confirm"),
+		clickNow("#status-action"), visible("#status-dialog"), fill("#status-reason", "checking"), click("#status-confirm"),
 		waitFor(`document.querySelector('#status').textContent.includes('is disabled')`),
 		waitFor(`document.querySelector('#status').textContent === ''`))
 	console.do("next action", chromedp.Evaluate[chromedp.Void](`delete document.querySelector('#status').dataset.clearAfter`),
-		click("#status-action"), visible("#status-dialog"), click("#status-confirm"),
+		waitFor(`document.querySelector('#details-status').textContent === 'Disabled'`),
+		clickNow("#status-action"), visible("#status-dialog"), click("#status-confirm"),
 		waitFor(`document.querySelector('#status').textContent.includes('is enabled')`),
-		click("#reset-action"), visible("#reset-dialog"), waitFor(`document.querySelector('#status').textContent === ''`))
+		clickNow("#reset-action"), visible("#reset-dialog"), waitFor(`document.querySelector('#status').textContent === ''`))
 }
 
 // A disabled account shows who disabled it, when and (to those who may
