@@ -209,8 +209,21 @@ func fill(sel, text string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(steps...)
 }
 
-// click clicks the element matched by the CSS selector sel.
-func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+// click clicks the element matched by the CSS selector sel. A page that
+// draws the element again between finding it and clicking it (the console's
+// details do at each event) makes the browser answer that the node is gone:
+// the click then finds the element anew, up to three times.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		var err error
+		for range 3 {
+			if _, err = chromedp.Run(ctx, chromedp.Click(chromedp.CSS(sel))); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+		}
+		return err
+	})
+}
 
 // visible waits until the element matched by the CSS selector sel is visible.
 func visible(sel string) chromedp.Action[chromedp.Void] {
