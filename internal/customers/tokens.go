@@ -203,7 +203,8 @@ func PhoneTokens(phone, region string) []string {
 // library reads it as a possible number, and as its digits after the prefix
 // while it is still being typed; the trunk prefix some write after the
 // country code ("+44 (0)20") is dropped. Any other number is searched as its
-// digits, which the stored national, dialled and raw forms begin with.
+// digits, which the stored national, dialled and raw forms begin with. It
+// never returns "" for text with a digit.
 func PhoneTerm(text, region string) string {
 	text = strings.TrimSpace(text)
 	// The digits after the international prefix, or ok false.
@@ -226,6 +227,9 @@ func PhoneTerm(text, region string) string {
 	}
 	if num, err := phonenumbers.Parse("+"+number, ""); err == nil && phonenumbers.IsPossibleNumber(num) {
 		return strconv.Itoa(int(num.GetCountryCode())) + phonenumbers.GetNationalSignificantNumber(num)
+	}
+	if number == "" { // only a prefix typed so far ("00(0"): its digits
+		return Digits(text)
 	}
 	return number
 }

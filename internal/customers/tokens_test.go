@@ -64,6 +64,8 @@ func TestPhoneTerm(t *testing.T) {
 		{"+44 2", "US", "442"}, // too short for the library: the digits after the prefix
 		{"020 7946 6862", "GB", "02079466862"},
 		{"(555) 010-0199", "US", "5550100199"},
+		{"00(0", "US", "000"}, // nothing after the prefixes yet: never an empty term
+		{"+(0)", "US", "0"},
 	}
 	for _, tt := range tests {
 		if got := PhoneTerm(tt.text, tt.region); got != tt.want {
