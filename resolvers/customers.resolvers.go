@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
@@ -83,6 +84,9 @@ func (r *queryResolver) Customers(ctx context.Context, query *string, status *mo
 	}
 	req := customers.SearchRequest{Text: deref(query), Status: customers.Status(deref(status)), First: deref(first),
 		Matches: edgeFieldRequested(ctx, "matchedFields", "highlights")}
+	if id, err := idOf(typeCustomer, strings.TrimSpace(req.Text)); err == nil {
+		req.Text = id // a Customer.id pasted from a link or the API: the customer's own id is a search token
+	}
 	if req.After, err = decodeAfter(after, func(c customers.Cursor) string { return c.ID }); err != nil {
 		return nil, err
 	}

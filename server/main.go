@@ -176,47 +176,48 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// What is open so far, closed in reverse order when a later step fails.
+	var opened []func()
+	fail := func(err error) (*server, error) {
+		for i := len(opened) - 1; i >= 0; i-- {
+			opened[i]()
+		}
+		return nil, err
+	}
 	unlock, err := lockDataDir(cfg)
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
-	policy, err := passwords.NewPolicy(cfg.PasswordMin)
-	if err != nil {
-		_ = st.Close(ctx)
-		unlock()
-		return nil, err
-	}
-	if err := reindexSearch(ctx, st, log); err != nil {
-		_ = st.Close(ctx)
-		unlock()
-		return nil, err
-	}
-	if cfg.MongoURI == "" && cfg.Demo {
-		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
-			_ = st.Close(ctx)
-			unlock()
-			return nil, err
-		}
-	}
+	opened = append(opened, unlock)
+	// The addresses are taken first, so that a busy one is found before minutes of start-up work.
 	listener, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		_ = st.Close(ctx)
-		unlock()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+		return fail(fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err))
 	}
+	opened = append(opened, func() { _ = listener.Close() })
 	var metricsListener net.Listener
 	if cfg.MetricsAddr != "" {
 		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			_ = listener.Close()
-			_ = st.Close(ctx)
-			unlock()
-			return nil, fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
+			return fail(fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err))
+		}
+		opened = append(opened, func() { _ = metricsListener.Close() })
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	opened = append(opened, func() { _ = st.Close(ctx) })
+	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
+	policy, err := passwords.NewPolicy(cfg.PasswordMin)
+	if err != nil {
+		return fail(err)
+	}
+	if err := reindexSearch(ctx, st, log); err != nil {
+		return fail(err)
+	}
+	if cfg.MongoURI == "" && cfg.Demo {
+		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
+			return fail(err)
 		}
 	}
 	sessionService := sessions.NewService(st, hasher, policy, clk.Now, cfg.SessionTTL)
@@ -439,7 +440,7 @@ func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) erro
 		return fmt.Errorf("derive search tokens: %w", err)
 	}
 	if read > 0 {
-		log.Info().Int("customers_read", read).Int("customers_changed", changed).Dur("took", time.Since(started)).Msg("search tokens derived again")
+		log.Info().Int("customers_read", read).Int("customers_changed", changed).Float64("seconds", time.Since(started).Seconds()).Msg("search tokens derived again")
 	}
 	return nil
 }

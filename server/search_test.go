@@ -149,6 +149,7 @@ func TestSearchSaysWhatMatched(t *testing.T) {
 				{"casey.cus", "EMAIL", customerEmail, "casey.cus"},
 				{"011 1 555 010 77", "PHONE", "+1 555 010 7777", "1 555 010 77"},
 				{"casey cust", "NAME", caseyName, "Casey Cust"},
+				{f.customerID(), "ID", f.customer.ID, f.customer.ID}, // Customer.id as the API and the console's links carry it
 			} {
 				edges := edgesOf(t, f.post(t, token, q, map[string]any{"q": tt.query}))
 				if len(edges) != 1 || dig(edges[0], "node", "email") != customerEmail {

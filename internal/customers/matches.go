@@ -69,7 +69,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, region))
 	}
 	for _, d := range devs {
-		add(MatchDevice, d.SerialNumber, []string{cleanToken(Fold(d.SerialNumber))})
+		add(MatchDevice, d.SerialNumber, DeviceTokens(devices.Device{SerialNumber: d.SerialNumber}))
 		if d.MACAddress != "" {
 			add(MatchDevice, d.MACAddress, DeviceTokens(devices.Device{MACAddress: d.MACAddress}))
 		}

@@ -18,7 +18,8 @@ import (
 //  1. names, email, phone, external id.
 //  2. full case folding, names as written with dashes, transliterations,
 //     devices' serial numbers and MAC addresses, the customer's id.
-const TokenRules = 2
+//  3. serial numbers without their punctuation too.
+const TokenRules = 3
 
 // ReindexStore is what Reindex needs from storage.
 type ReindexStore interface {

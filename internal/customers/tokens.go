@@ -145,13 +145,13 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 }
 
 // DeviceTokens returns the tokens a device's customer is found by: the serial
-// number folded ("t100-2025-hall"), and the MAC address's twelve hex digits
+// number folded ("t100-2025-hall") and without its punctuation ("t1002025hall"), and the MAC address's twelve hex digits
 // alone ("aabbccddeeff", which "aa:bb:cc" reaches, since a colon is not a
 // token character) and with dashes ("aa-bb-cc-dd-ee-ff").
 func DeviceTokens(d devices.Device) []string {
 	var tokens []string
 	if serial := cleanToken(Fold(d.SerialNumber)); serial != "" {
-		tokens = append(tokens, serial)
+		tokens = append(tokens, serial, strings.Join(words(serial), "")) // "t100-2025-hall" and, typed without dashes, "t1002025hall"
 	}
 	if mac := Fold(d.MACAddress); mac != "" {
 		tokens = append(tokens, strings.ReplaceAll(mac, ":", ""), strings.ReplaceAll(mac, ":", "-"))

@@ -221,7 +221,7 @@ func testSearchDevicesAndIDs(t *testing.T, s store.Store) {
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	for _, q := range []string{
-		"T100", "t100-2025", "T100-2025-HALL", "t100-2025-hall",
+		"T100", "t100-2025", "T100-2025-HALL", "t100-2025-hall", "T1002025H", // a serial number typed without its dashes too
 		"02:10:C0", "02:10:c0:00:4a:11", "02-10-C0-00", "0210c0004a", "0210C0004A11", "02:10:C0:00:4A:11",
 		strings.ToLower(c.ID), c.ID,
 		"CRM-00042", "crm-000", "crm00042",
