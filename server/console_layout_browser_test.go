@@ -179,6 +179,13 @@ func TestBrowserTheAddressKeepsTheSearchAndTheCustomer(t *testing.T) {
 		waitFor(`document.querySelector('#search').value === 'casey'`),
 		waitFor(onScreen("#details-name")))
 	colleague.checkAccessibility("customer from a link")
+
+	// A link to a customer that does not exist, followed in the open console: the details close and
+	// the address forgets the customer (it kept showing, and pointing at, the one before).
+	colleague.do("a link to no customer", chromedp.Evaluate[chromedp.Void](`location.hash = '#customers?q=casey&customer=Q3VzdG9tZXI6eA'`),
+		waitFor(`document.querySelector('#details').hidden`),
+		waitFor(`document.querySelector('#status').textContent.includes('no longer exists')`),
+		waitFor(`!location.hash.includes('customer=')`))
 }
 
 // contrastProbe gives the page window.contrast: the WCAG contrast ratio of two

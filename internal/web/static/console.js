@@ -465,8 +465,9 @@ const DETAILS = `query($id: ID!, $assist: Boolean!) {
 async function select(id, { focus = true } = {}) {
   try {
     const data = await call(DETAILS, { id, assist: Boolean(can('REMOTE_ASSIST')) });
-    if (!data.customer) {
-      setAddress(); // a link to a customer since deleted (or another company's) opens nothing
+    if (!data.customer) { // a link to a customer since deleted (or another company's) opens nothing
+      closeDetails({ focus: false }); // not the customer shown before either
+      setAddress();
       return announce('That customer no longer exists (deleted, or not of your company). Search for the customer again.');
     }
     state.selected = {
