@@ -270,6 +270,7 @@ type ComplexityRoot struct {
 
 	LoginPayload struct {
 		Customer           func(childComplexity int) int
+		DeviceToken        func(childComplexity int) int
 		MustChangePassword func(childComplexity int) int
 		Token              func(childComplexity int) int
 		UserErrors         func(childComplexity int) int
@@ -333,6 +334,7 @@ type ComplexityRoot struct {
 
 	OperatorLoginPayload struct {
 		Challenge     func(childComplexity int) int
+		DeviceToken   func(childComplexity int) int
 		MfaRequired   func(childComplexity int) int
 		MustEnrollMfa func(childComplexity int) int
 		Operator      func(childComplexity int) int
@@ -1338,6 +1340,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LoginPayload.Customer(childComplexity), true
+	case "LoginPayload.deviceToken":
+		if e.ComplexityRoot.LoginPayload.DeviceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.DeviceToken(childComplexity), true
 	case "LoginPayload.mustChangePassword":
 		if e.ComplexityRoot.LoginPayload.MustChangePassword == nil {
 			break
@@ -1734,6 +1742,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OperatorLoginPayload.Challenge(childComplexity), true
+	case "OperatorLoginPayload.deviceToken":
+		if e.ComplexityRoot.OperatorLoginPayload.DeviceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperatorLoginPayload.DeviceToken(childComplexity), true
 	case "OperatorLoginPayload.mfaRequired":
 		if e.ComplexityRoot.OperatorLoginPayload.MfaRequired == nil {
 			break
@@ -3402,6 +3416,14 @@ input OperatorLoginInput {
   email: String!
   "The operator's password."
   password: String!
+  """
+  The ` + "`" + `deviceToken` + "`" + ` an earlier successful ` + "`" + `operatorLogin` + "`" + ` of this operator returned on this device, if
+  the device kept one: a sign-in with it is exempt from the client address's budget and from the
+  account's back-off that attempts without it caused; its own failures back off on their own (see the
+  README, "Sign-in protection"). A token that is unknown, expired, revoked or of another account gives
+  no exemption and is otherwise ignored.
+  """
+  deviceToken: String
 }
 
 "The result of ` + "`" + `operatorLogin` + "`" + ` and ` + "`" + `verifyOperatorMfa` + "`" + `."
@@ -3412,6 +3434,13 @@ type OperatorLoginPayload {
   mfaRequired: Boolean!
   "What ` + "`" + `verifyOperatorMfa` + "`" + ` takes with the code, valid 5 minutes; null unless ` + "`" + `mfaRequired` + "`" + `."
   challenge: String
+  """
+  A device token bound to this operator (opaque, 256 bits, valid 180 days), returned when the password
+  was right (with ` + "`" + `challenge` + "`" + ` too): keep it on this device for this operator and send it as
+  ` + "`" + `OperatorLoginInput.deviceToken` + "`" + ` next time. It stops working when the operator's sessions are ended
+  (password changed, role lowered, account disabled). Null on failure and from ` + "`" + `verifyOperatorMfa` + "`" + `.
+  """
+  deviceToken: String
   "True when the domain requires a second factor the operator has not set up: the session may only call ` + "`" + `enrollTotp` + "`" + ` and ` + "`" + `confirmTotp` + "`" + ` (and ` + "`" + `viewer` + "`" + `, ` + "`" + `logout` + "`" + `)."
   mustEnrollMfa: Boolean!
   "The signed-in operator; null on failure."
@@ -3428,6 +3457,14 @@ input LoginInput {
   email: String!
   "The customer's password."
   password: String!
+  """
+  The ` + "`" + `deviceToken` + "`" + ` an earlier successful ` + "`" + `login` + "`" + ` of this customer returned on this device, if the
+  app or browser kept one: a sign-in with it is exempt from the client address's budget and from the
+  account's back-off that attempts without it caused; its own failures back off on their own (see the
+  README, "Sign-in protection"). A token that is unknown, expired, revoked or of another account gives
+  no exemption and is otherwise ignored.
+  """
+  deviceToken: String
 }
 
 "A person creating its own customer account."
@@ -3464,6 +3501,13 @@ type LoginPayload {
   customer: Customer
   "True when the session may only call ` + "`" + `changePassword` + "`" + ` (an operator asked for a new password)."
   mustChangePassword: Boolean!
+  """
+  A device token bound to this customer (opaque, 256 bits, valid 180 days): keep it on this device for
+  this account and send it as ` + "`" + `LoginInput.deviceToken` + "`" + ` next time. The same token comes back while the
+  one sent is still valid. It stops working when the customer's sessions are all ended (password
+  changed or reset, account disabled or erased). Null on failure.
+  """
+  deviceToken: String
   "Why signing in failed, if it did."
   userErrors: [UserError!]!
 }
@@ -4271,6 +4315,8 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_customer(ctx, field)
 	case "mustChangePassword":
 		return ec.fieldContext_LoginPayload_mustChangePassword(ctx, field)
+	case "deviceToken":
+		return ec.fieldContext_LoginPayload_deviceToken(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_LoginPayload_userErrors(ctx, field)
 	}
@@ -4339,6 +4385,8 @@ func (ec *executionContext) childFields_OperatorLoginPayload(ctx context.Context
 		return ec.fieldContext_OperatorLoginPayload_mfaRequired(ctx, field)
 	case "challenge":
 		return ec.fieldContext_OperatorLoginPayload_challenge(ctx, field)
+	case "deviceToken":
+		return ec.fieldContext_OperatorLoginPayload_deviceToken(ctx, field)
 	case "mustEnrollMfa":
 		return ec.fieldContext_OperatorLoginPayload_mustEnrollMfa(ctx, field)
 	case "operator":

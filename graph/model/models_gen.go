@@ -523,6 +523,12 @@ type LoginInput struct {
 	Email string `json:"email"`
 	// The customer's password.
 	Password string `json:"password"`
+	// The `deviceToken` an earlier successful `login` of this customer returned on this device, if the
+	// app or browser kept one: a sign-in with it is exempt from the client address's budget and from the
+	// account's back-off that attempts without it caused; its own failures back off on their own (see the
+	// README, "Sign-in protection"). A token that is unknown, expired, revoked or of another account gives
+	// no exemption and is otherwise ignored.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 }
 
 // The result of `login`.
@@ -533,6 +539,11 @@ type LoginPayload struct {
 	Customer *Customer `json:"customer,omitempty"`
 	// True when the session may only call `changePassword` (an operator asked for a new password).
 	MustChangePassword bool `json:"mustChangePassword"`
+	// A device token bound to this customer (opaque, 256 bits, valid 180 days): keep it on this device for
+	// this account and send it as `LoginInput.deviceToken` next time. The same token comes back while the
+	// one sent is still valid. It stops working when the customer's sessions are all ended (password
+	// changed or reset, account disabled or erased). Null on failure.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 	// Why signing in failed, if it did.
 	UserErrors []UserError `json:"userErrors"`
 }
@@ -599,6 +610,12 @@ type OperatorLoginInput struct {
 	Email string `json:"email"`
 	// The operator's password.
 	Password string `json:"password"`
+	// The `deviceToken` an earlier successful `operatorLogin` of this operator returned on this device, if
+	// the device kept one: a sign-in with it is exempt from the client address's budget and from the
+	// account's back-off that attempts without it caused; its own failures back off on their own (see the
+	// README, "Sign-in protection"). A token that is unknown, expired, revoked or of another account gives
+	// no exemption and is otherwise ignored.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 }
 
 // The result of `operatorLogin` and `verifyOperatorMfa`.
@@ -609,6 +626,11 @@ type OperatorLoginPayload struct {
 	MfaRequired bool `json:"mfaRequired"`
 	// What `verifyOperatorMfa` takes with the code, valid 5 minutes; null unless `mfaRequired`.
 	Challenge *string `json:"challenge,omitempty"`
+	// A device token bound to this operator (opaque, 256 bits, valid 180 days), returned when the password
+	// was right (with `challenge` too): keep it on this device for this operator and send it as
+	// `OperatorLoginInput.deviceToken` next time. It stops working when the operator's sessions are ended
+	// (password changed, role lowered, account disabled). Null on failure and from `verifyOperatorMfa`.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 	// True when the domain requires a second factor the operator has not set up: the session may only call `enrollTotp` and `confirmTotp` (and `viewer`, `logout`).
 	MustEnrollMfa bool `json:"mustEnrollMfa"`
 	// The signed-in operator; null on failure.
