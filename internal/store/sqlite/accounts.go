@@ -17,8 +17,9 @@ import (
 // CreateDomain implements domains.Store.
 func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, sign_up_policy, created_at,
-		require_operator_mfa, assist_ttl_seconds, password_min_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt), d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength)
+		require_operator_mfa, assist_ttl_seconds, password_min_length, assist_consent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt), d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength,
+		d.AssistConsent.OrDefault())
 	if err != nil {
 		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
 	}
@@ -30,8 +31,8 @@ func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
 func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE domains SET name = ?, default_region = ?, sign_up_policy = ?, require_operator_mfa = ?,
-			assist_ttl_seconds = ?, password_min_length = ? WHERE id = ?`,
-			d.Name, d.DefaultRegion, d.SignUpPolicy, d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength, d.ID)
+			assist_ttl_seconds = ?, password_min_length = ?, assist_consent = ? WHERE id = ?`,
+			d.Name, d.DefaultRegion, d.SignUpPolicy, d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength, d.AssistConsent.OrDefault(), d.ID)
 		if err != nil {
 			return err
 		}
@@ -103,8 +104,8 @@ func (s *Store) domainWhere(ctx context.Context, where string, arg string) (doma
 	var d domains.Domain
 	var created, assistSeconds int64
 	err := s.queryRow(ctx, `SELECT id, slug, name, default_region, sign_up_policy, created_at, require_operator_mfa, assist_ttl_seconds,
-		password_min_length FROM domains WHERE `+where, []any{arg},
-		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &d.SignUpPolicy, &created, &d.RequireOperatorMFA, &assistSeconds, &d.PasswordMinLength)
+		password_min_length, assist_consent FROM domains WHERE `+where, []any{arg},
+		&d.ID, &d.Slug, &d.Name, &d.DefaultRegion, &d.SignUpPolicy, &created, &d.RequireOperatorMFA, &assistSeconds, &d.PasswordMinLength, &d.AssistConsent)
 	d.AssistTTL = time.Duration(assistSeconds) * time.Second
 	if err != nil {
 		return domains.Domain{}, fmt.Errorf("domain %s: %w", arg, mapErr(err))
@@ -182,12 +183,10 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
-		if err != nil {
+		if err := insertCustomer(ctx, tx, c); err != nil {
 			return err
 		}
-		defer insert.Close()
-		if err := insertCustomer(ctx, tx, insert, c); err != nil {
+		if err := countVocabulary(ctx, tx, c.DomainID, c.FirstName, c.LastName, 1); err != nil {
 			return err
 		}
 		return writeRecords(ctx, tx, rec)
@@ -202,20 +201,17 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, las
 	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertCustomer writes c with insert (insertCustomerSQL prepared in tx),
-// its place in the name order and its search index row.
-func insertCustomer(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, c customers.Customer) error {
+// insertCustomer writes c, its place in the name order and its search
+// index row in tx; the caller counts its names in the vocabulary.
+func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error {
 	lastKey, firstKey := customers.SortKeys(c)
 	label, err := allocateLabel(ctx, tx, orderKey{lastKey, firstKey, c.ID})
 	if err != nil {
 		return err
 	}
-	if _, err := insert.ExecContext(ctx, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
 		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
-		return err
-	}
-	if err := countVocabulary(ctx, tx, c.DomainID, c.FirstName, c.LastName, 1); err != nil {
 		return err
 	}
 	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)

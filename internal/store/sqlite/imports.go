@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
@@ -74,18 +76,42 @@ func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, li
 // customers only. It returns apperr.ErrConflict, writing nothing, when an
 // email, external id or serial number is taken.
 func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, insertCustomerSQL)
-		if err != nil {
-			return err
+	// In name order, each insertion's neighbours and index pages are the
+	// ones the previous insertion just read.
+	type keyed struct {
+		key orderKey
+		c   customers.Customer
+	}
+	sorted := make([]keyed, len(cs))
+	for i, c := range cs {
+		last, first := customers.SortKeys(c)
+		sorted[i] = keyed{orderKey{last, first, c.ID}, c}
+	}
+	slices.SortFunc(sorted, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.key.last, b.key.last), cmp.Compare(a.key.first, b.key.first), cmp.Compare(a.key.id, b.key.id))
+	})
+	err := s.inTx(ctx, func(plain *sql.Tx) error {
+		tx := newBulkTx(plain)
+		defer tx.close()
+		names := map[string]map[string]int{} // domain id -> token -> customers
+		for _, k := range sorted {
+			c := k.c
+			if err := insertCustomer(ctx, tx, c); err != nil {
+				return err
+			}
+			if names[c.DomainID] == nil {
+				names[c.DomainID] = map[string]int{}
+			}
+			for _, token := range customers.NameTokens(c.FirstName, c.LastName) {
+				names[c.DomainID][token]++
+			}
 		}
-		defer insert.Close()
-		for _, c := range cs {
-			if err := insertCustomer(ctx, tx, insert, c); err != nil {
+		for domainID, counts := range names {
+			if err := addToVocabulary(ctx, tx, domainID, counts); err != nil {
 				return err
 			}
 		}
-		return insertDevices(ctx, tx, ds)
+		return insertDevices(ctx, plain, ds)
 	})
 	if err != nil {
 		return fmt.Errorf("import customers: %w", mapErr(err))

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,7 +43,7 @@ type orderKey struct{ last, first, id string }
 // neighbourLabels returns the labels of the customers just before and after k
 // in name order, or minLabel-1 / maxLabel+1 when there is none, and whether
 // the one before has k's name.
-func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after int64, sameName bool, err error) {
+func neighbourLabels(ctx context.Context, tx writer, k orderKey) (before, after int64, sameName bool, err error) {
 	before, after = minLabel-1, maxLabel+1
 	var last, first string
 	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, last_key, first_key FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
@@ -63,7 +62,7 @@ func neighbourLabels(ctx context.Context, tx *sql.Tx, k orderKey) (before, after
 
 // allocateLabel returns a free label for a customer with key k, relabelling
 // a window of neighbours if their labels leave no room.
-func allocateLabel(ctx context.Context, tx *sql.Tx, k orderKey) (int64, error) {
+func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 	for window := 32; ; window *= 4 {
 		before, after, sameName, err := neighbourLabels(ctx, tx, k)
 		if err != nil {
@@ -92,7 +91,7 @@ func allocateLabel(ctx context.Context, tx *sql.Tx, k orderKey) (int64, error) {
 
 // spreadLabels takes up to window labels on each side of label at (inclusive)
 // and spreads them evenly over the room between the labels just outside.
-func spreadLabels(ctx context.Context, tx *sql.Tx, at int64, window int) error {
+func spreadLabels(ctx context.Context, tx writer, at int64, window int) error {
 	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
 	if err != nil {
 		return err
@@ -145,7 +144,7 @@ func spreadLabels(ctx context.Context, tx *sql.Tx, at int64, window int) error {
 	return nil
 }
 
-func labels(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -163,7 +162,7 @@ func labels(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64
 }
 
 // indexCustomer writes a customer's search row under its label.
-func indexCustomer(ctx context.Context, tx *sql.Tx, label int64, domainID string, tokens []string) error {
+func indexCustomer(ctx context.Context, tx writer, label int64, domainID string, tokens []string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`,
 		label, domainMarker(domainID)+" "+strings.Join(tokens, " "))
 	return err

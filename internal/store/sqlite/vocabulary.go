@@ -13,15 +13,32 @@ import (
 // from these names or erased) to the domain's vocabulary counts of the name
 // tokens of first and last, in tx, and drops the tokens no customer holds
 // any more (an erased customer's name leaves nothing behind).
-func countVocabulary(ctx context.Context, tx *sql.Tx, domainID, first, last string, delta int) error {
+func countVocabulary(ctx context.Context, tx writer, domainID, first, last string, delta int) error {
+	counts := map[string]int{}
 	for _, token := range customers.NameTokens(first, last) {
+		counts[token] += delta
+	}
+	return addToVocabulary(ctx, tx, domainID, counts)
+}
+
+// addToVocabulary adds counts (token -> change in the number of customers
+// holding it) to the domain's vocabulary in tx, one write per token, and
+// drops the tokens no customer holds any more. An import counts a whole
+// batch's names this way: one write per distinct token, not per customer.
+func addToVocabulary(ctx context.Context, tx writer, domainID string, counts map[string]int) error {
+	removed := false
+	for token, delta := range counts {
+		if delta == 0 {
+			continue
+		}
+		removed = removed || delta < 0
 		if _, err := tx.ExecContext(ctx, `INSERT INTO search_vocabulary (domain_id, token, length, customers) VALUES (?, ?, ?, ?)
 			ON CONFLICT (domain_id, token) DO UPDATE SET customers = customers + excluded.customers`,
 			domainID, token, utf8.RuneCountInString(token), delta); err != nil {
 			return err
 		}
 	}
-	if delta < 0 {
+	if removed {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM search_vocabulary WHERE domain_id = ? AND customers <= 0`, domainID); err != nil {
 			return err
 		}
