@@ -167,6 +167,121 @@ func (ec *executionContext) fieldContext_AccessRecord_changes(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _AssistRequest_mode(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistRequest_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AssistMode) graphql.Marshaler {
+			return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistRequest_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "AssistMode")
+}
+
+func (ec *executionContext) _AssistRequest_state(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistRequest_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AssistRequestState) graphql.Marshaler {
+			return ec.marshalNAssistRequestState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequestState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistRequest_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "AssistRequestState")
+}
+
+func (ec *executionContext) _AssistRequest_requestedAt(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistRequest_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistRequest_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssistRequest_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistRequest_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistRequest_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssistRequest_answeredAt(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistRequest_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistRequest_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "Time")
+}
+
 func (ec *executionContext) _AssistSession_id(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -298,6 +413,61 @@ func (ec *executionContext) _AssistSession_state(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_AssistSession_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "AssistState")
+}
+
+func (ec *executionContext) _AssistSession_mode(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistSession_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AssistMode) graphql.Marshaler {
+			return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssistSession_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "AssistMode")
+}
+
+func (ec *executionContext) _AssistSession_request(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssistSession_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistRequest) graphql.Marshaler {
+			return ec.marshalOAssistRequest2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssistSession_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssistSession",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistRequest(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AssistSession_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
@@ -621,6 +791,116 @@ func (ec *executionContext) fieldContext_EndAssistPayload_userErrors(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _IssueAssistTicketPayload_assistSession(ctx context.Context, field graphql.CollectedField, obj *model.IssueAssistTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssueAssistTicketPayload_assistSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistSession, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {
+			return ec.marshalOAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IssueAssistTicketPayload_assistSession(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssueAssistTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IssueAssistTicketPayload_ticket(ctx context.Context, field graphql.CollectedField, obj *model.IssueAssistTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssueAssistTicketPayload_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ticket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IssueAssistTicketPayload_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssueAssistTicketPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _IssueAssistTicketPayload_dashboardUrl(ctx context.Context, field graphql.CollectedField, obj *model.IssueAssistTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssueAssistTicketPayload_dashboardUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DashboardURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IssueAssistTicketPayload_dashboardUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssueAssistTicketPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _IssueAssistTicketPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.IssueAssistTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssueAssistTicketPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssueAssistTicketPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssueAssistTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RedeemAssistTicketPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.RedeemAssistTicketPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -698,6 +978,134 @@ func (ec *executionContext) _RedeemAssistTicketPayload_userErrors(ctx context.Co
 func (ec *executionContext) fieldContext_RedeemAssistTicketPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RedeemAssistTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestAssistControlPayload_assistSession(ctx context.Context, field graphql.CollectedField, obj *model.RequestAssistControlPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestAssistControlPayload_assistSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistSession, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {
+			return ec.marshalOAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestAssistControlPayload_assistSession(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestAssistControlPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestAssistControlPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RequestAssistControlPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestAssistControlPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestAssistControlPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestAssistControlPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RespondToAssistRequestPayload_assistSession(ctx context.Context, field graphql.CollectedField, obj *model.RespondToAssistRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToAssistRequestPayload_assistSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistSession, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {
+			return ec.marshalOAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToAssistRequestPayload_assistSession(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RespondToAssistRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RespondToAssistRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RespondToAssistRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToAssistRequestPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToAssistRequestPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RespondToAssistRequestPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -864,6 +1272,48 @@ func UnmarshalEndAssistInput(ctx context.Context, raw any) (model.EndAssistInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputIssueAssistTicketInput(ctx context.Context, obj any) (model.IssueAssistTicketInput, error) {
+	var it model.IssueAssistTicketInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"assistSessionId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "assistSessionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistSessionId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssistSessionID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueAssistTicketInput unmarshals raw into the IssueAssistTicketInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueAssistTicketInput(ctx context.Context, raw any) (model.IssueAssistTicketInput, error) {
+	var out model.IssueAssistTicketInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueAssistTicketInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRedeemAssistTicketInput(ctx context.Context, obj any) (model.RedeemAssistTicketInput, error) {
 	var it model.RedeemAssistTicketInput
 	if obj == nil {
@@ -906,6 +1356,97 @@ func UnmarshalRedeemAssistTicketInput(ctx context.Context, raw any) (model.Redee
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestAssistControlInput(ctx context.Context, obj any) (model.RequestAssistControlInput, error) {
+	var it model.RequestAssistControlInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"assistSessionId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "assistSessionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistSessionId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssistSessionID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestAssistControlInput unmarshals raw into the RequestAssistControlInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestAssistControlInput(ctx context.Context, raw any) (model.RequestAssistControlInput, error) {
+	var out model.RequestAssistControlInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestAssistControlInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRespondToAssistRequestInput(ctx context.Context, obj any) (model.RespondToAssistRequestInput, error) {
+	var it model.RespondToAssistRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"assistSessionId", "approve"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "assistSessionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistSessionId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssistSessionID = data
+		case "approve":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approve"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approve = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRespondToAssistRequestInput unmarshals raw into the RespondToAssistRequestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRespondToAssistRequestInput(ctx context.Context, raw any) (model.RespondToAssistRequestInput, error) {
+	var out model.RespondToAssistRequestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RespondToAssistRequestInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStartAssistInput(ctx context.Context, obj any) (model.StartAssistInput, error) {
 	var it model.StartAssistInput
 	if obj == nil {
@@ -917,7 +1458,11 @@ func (ec *executionContext) unmarshalInputStartAssistInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "reason"}
+	if _, present := asMap["mode"]; !present {
+		asMap["mode"] = "CONTROL"
+	}
+
+	fieldsInOrder := [...]string{"customerId", "reason", "mode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -938,6 +1483,13 @@ func (ec *executionContext) unmarshalInputStartAssistInput(ctx context.Context, 
 				return it, err
 			}
 			it.Reason = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalOAssistMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
 		}
 	}
 	return it, nil
@@ -1045,6 +1597,59 @@ func (ec *executionContext) _AccessRecord(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var assistRequestImplementors = []string{"AssistRequest"}
+
+func (ec *executionContext) _AssistRequest(ctx context.Context, sel ast.SelectionSet, obj *model.AssistRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assistRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssistRequest")
+		case "mode":
+			out.Values[i] = ec._AssistRequest_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._AssistRequest_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestedAt":
+			out.Values[i] = ec._AssistRequest_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._AssistRequest_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answeredAt":
+			out.Values[i] = ec._AssistRequest_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var assistSessionImplementors = []string{"AssistSession", "Node"}
 
 func (ec *executionContext) _AssistSession(ctx context.Context, sel ast.SelectionSet, obj *model.AssistSession) graphql.Marshaler {
@@ -1081,6 +1686,16 @@ func (ec *executionContext) _AssistSession(ctx context.Context, sel ast.Selectio
 		case "state":
 			out.Values[i] = ec._AssistSession_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mode":
+			out.Values[i] = ec._AssistSession_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "request":
+			out.Values[i] = ec._AssistSession_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startedAt":
@@ -1273,6 +1888,54 @@ func (ec *executionContext) _EndAssistPayload(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var issueAssistTicketPayloadImplementors = []string{"IssueAssistTicketPayload"}
+
+func (ec *executionContext) _IssueAssistTicketPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IssueAssistTicketPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, issueAssistTicketPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IssueAssistTicketPayload")
+		case "assistSession":
+			out.Values[i] = ec._IssueAssistTicketPayload_assistSession(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ticket":
+			out.Values[i] = ec._IssueAssistTicketPayload_ticket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dashboardUrl":
+			out.Values[i] = ec._IssueAssistTicketPayload_dashboardUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._IssueAssistTicketPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var redeemAssistTicketPayloadImplementors = []string{"RedeemAssistTicketPayload"}
 
 func (ec *executionContext) _RedeemAssistTicketPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RedeemAssistTicketPayload) graphql.Marshaler {
@@ -1296,6 +1959,82 @@ func (ec *executionContext) _RedeemAssistTicketPayload(ctx context.Context, sel 
 			}
 		case "userErrors":
 			out.Values[i] = ec._RedeemAssistTicketPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestAssistControlPayloadImplementors = []string{"RequestAssistControlPayload"}
+
+func (ec *executionContext) _RequestAssistControlPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestAssistControlPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestAssistControlPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestAssistControlPayload")
+		case "assistSession":
+			out.Values[i] = ec._RequestAssistControlPayload_assistSession(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RequestAssistControlPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var respondToAssistRequestPayloadImplementors = []string{"RespondToAssistRequestPayload"}
+
+func (ec *executionContext) _RespondToAssistRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RespondToAssistRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, respondToAssistRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RespondToAssistRequestPayload")
+		case "assistSession":
+			out.Values[i] = ec._RespondToAssistRequestPayload_assistSession(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RespondToAssistRequestPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -1408,6 +2147,36 @@ func (ec *executionContext) marshalNAccessRecord2ᚕgithubᚗcomᚋiotconsoleᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalNAssistConsent2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx context.Context, v any) (model.AssistConsent, error) {
+	var res model.AssistConsent
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistConsent2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx context.Context, sel ast.SelectionSet, v model.AssistConsent) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx context.Context, v any) (model.AssistMode, error) {
+	var res model.AssistMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx context.Context, sel ast.SelectionSet, v model.AssistMode) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAssistRequestState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequestState(ctx context.Context, v any) (model.AssistRequestState, error) {
+	var res model.AssistRequestState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssistRequestState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequestState(ctx context.Context, sel ast.SelectionSet, v model.AssistRequestState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx context.Context, sel ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AssistSession!")
@@ -1475,6 +2244,19 @@ func (ec *executionContext) marshalNEndAssistPayload2ᚖgithubᚗcomᚋiotconsol
 	return ec._EndAssistPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNIssueAssistTicketInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐIssueAssistTicketInput(ctx context.Context, v any) (model.IssueAssistTicketInput, error) {
+	res, err := ec.unmarshalInputIssueAssistTicketInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIssueAssistTicketPayload2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐIssueAssistTicketPayload(ctx context.Context, sel ast.SelectionSet, v *model.IssueAssistTicketPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IssueAssistTicketPayload!")
+		return graphql.Null
+	}
+	return ec._IssueAssistTicketPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRedeemAssistTicketInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐRedeemAssistTicketInput(ctx context.Context, v any) (model.RedeemAssistTicketInput, error) {
 	res, err := ec.unmarshalInputRedeemAssistTicketInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -1488,6 +2270,32 @@ func (ec *executionContext) marshalNRedeemAssistTicketPayload2ᚖgithubᚗcomᚋ
 	return ec._RedeemAssistTicketPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRequestAssistControlInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐRequestAssistControlInput(ctx context.Context, v any) (model.RequestAssistControlInput, error) {
+	res, err := ec.unmarshalInputRequestAssistControlInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestAssistControlPayload2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐRequestAssistControlPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestAssistControlPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestAssistControlPayload!")
+		return graphql.Null
+	}
+	return ec._RequestAssistControlPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRespondToAssistRequestInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐRespondToAssistRequestInput(ctx context.Context, v any) (model.RespondToAssistRequestInput, error) {
+	res, err := ec.unmarshalInputRespondToAssistRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRespondToAssistRequestPayload2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐRespondToAssistRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.RespondToAssistRequestPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RespondToAssistRequestPayload!")
+		return graphql.Null
+	}
+	return ec._RespondToAssistRequestPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNStartAssistInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐStartAssistInput(ctx context.Context, v any) (model.StartAssistInput, error) {
 	res, err := ec.unmarshalInputStartAssistInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -1499,6 +2307,45 @@ func (ec *executionContext) marshalNStartAssistPayload2ᚖgithubᚗcomᚋiotcons
 		return graphql.Null
 	}
 	return ec._StartAssistPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAssistConsent2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx context.Context, v any) (*model.AssistConsent, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AssistConsent)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssistConsent2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx context.Context, sel ast.SelectionSet, v *model.AssistConsent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAssistMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx context.Context, v any) (*model.AssistMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AssistMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssistMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx context.Context, sel ast.SelectionSet, v *model.AssistMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOAssistRequest2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequest(ctx context.Context, sel ast.SelectionSet, v *model.AssistRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssistRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx context.Context, sel ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {

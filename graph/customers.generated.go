@@ -206,6 +206,84 @@ func (ec *executionContext) fieldContext_AccountEvent_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("AccountEvent", field, false, false, "String")
 }
 
+func (ec *executionContext) _AccountEvent_assistSession(ctx context.Context, field graphql.CollectedField, obj *model.AccountEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEvent_assistSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistSession, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistSession) graphql.Marshaler {
+			return ec.marshalOAssistSession2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEvent_assistSession(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssistSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEvent_assistMode(ctx context.Context, field graphql.CollectedField, obj *model.AccountEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEvent_assistMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssistMode) graphql.Marshaler {
+			return ec.marshalOAssistMode2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEvent_assistMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountEvent", field, false, false, "AssistMode")
+}
+
+func (ec *executionContext) _AccountEvent_action(ctx context.Context, field graphql.CollectedField, obj *model.AccountEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _CreateCustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.CreateCustomerPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1587,6 +1665,21 @@ func (ec *executionContext) _AccountEvent(ctx context.Context, sel ast.Selection
 			}
 		case "reason":
 			out.Values[i] = ec._AccountEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "assistSession":
+			out.Values[i] = ec._AccountEvent_assistSession(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "assistMode":
+			out.Values[i] = ec._AccountEvent_assistMode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._AccountEvent_action(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

@@ -71,6 +71,9 @@ type ComplexityRoot struct {
 	}
 
 	AccountEvent struct {
+		Action         func(childComplexity int) int
+		AssistMode     func(childComplexity int) int
+		AssistSession  func(childComplexity int) int
 		ID             func(childComplexity int) int
 		OccurredAt     func(childComplexity int) int
 		PreviousStatus func(childComplexity int) int
@@ -79,14 +82,24 @@ type ComplexityRoot struct {
 		Type           func(childComplexity int) int
 	}
 
+	AssistRequest struct {
+		AnsweredAt  func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Mode        func(childComplexity int) int
+		RequestedAt func(childComplexity int) int
+		State       func(childComplexity int) int
+	}
+
 	AssistSession struct {
 		Customer  func(childComplexity int) int
 		EndedAt   func(childComplexity int) int
 		EndedBy   func(childComplexity int) int
 		ExpiresAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		Mode      func(childComplexity int) int
 		Operator  func(childComplexity int) int
 		Reason    func(childComplexity int) int
+		Request   func(childComplexity int) int
 		StartedAt func(childComplexity int) int
 		State     func(childComplexity int) int
 	}
@@ -142,6 +155,16 @@ type ComplexityRoot struct {
 		Customer   func(childComplexity int) int
 		Token      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	CheckPasswordPayload struct {
+		Acceptable  func(childComplexity int) int
+		MinLength   func(childComplexity int) int
+		MinScore    func(childComplexity int) int
+		Score       func(childComplexity int) int
+		Suggestions func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+		Warning     func(childComplexity int) int
 	}
 
 	CompleteOperatorSetupPayload struct {
@@ -246,6 +269,7 @@ type ComplexityRoot struct {
 	}
 
 	Domain struct {
+		AssistConsent      func(childComplexity int) int
 		AssistTTLSeconds   func(childComplexity int) int
 		DefaultRegion      func(childComplexity int) int
 		ID                 func(childComplexity int) int
@@ -268,6 +292,13 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	IssueAssistTicketPayload struct {
+		AssistSession func(childComplexity int) int
+		DashboardURL  func(childComplexity int) int
+		Ticket        func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
 	LoginPayload struct {
 		Customer           func(childComplexity int) int
 		DeviceToken        func(childComplexity int) int
@@ -284,6 +315,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		ChangeOperatorPassword func(childComplexity int, input model.ChangeOperatorPasswordInput) int
 		ChangePassword         func(childComplexity int, input model.ChangePasswordInput) int
+		CheckPassword          func(childComplexity int, input model.CheckPasswordInput) int
 		CompleteOperatorSetup  func(childComplexity int, input model.CompleteOperatorSetupInput) int
 		ConfirmTotp            func(childComplexity int, input model.ConfirmTotpInput) int
 		CreateCustomer         func(childComplexity int, input model.CreateCustomerInput) int
@@ -292,13 +324,16 @@ type ComplexityRoot struct {
 		EndAssist              func(childComplexity int, input model.EndAssistInput) int
 		EnrollTotp             func(childComplexity int) int
 		InviteOperator         func(childComplexity int, input model.InviteOperatorInput) int
+		IssueAssistTicket      func(childComplexity int, input model.IssueAssistTicketInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		Logout                 func(childComplexity int) int
 		OperatorLogin          func(childComplexity int, input model.OperatorLoginInput) int
 		RedeemAssistTicket     func(childComplexity int, input model.RedeemAssistTicketInput) int
 		ReissueOperatorSetup   func(childComplexity int, input model.ReissueOperatorSetupInput) int
+		RequestAssistControl   func(childComplexity int, input model.RequestAssistControlInput) int
 		ResetOperatorMfa       func(childComplexity int, input model.ResetOperatorMfaInput) int
 		ResetPassword          func(childComplexity int, input model.ResetPasswordInput) int
+		RespondToAssistRequest func(childComplexity int, input model.RespondToAssistRequestInput) int
 		SetAccountStatus       func(childComplexity int, input model.SetAccountStatusInput) int
 		SetOperatorStatus      func(childComplexity int, input model.SetOperatorStatusInput) int
 		SignUp                 func(childComplexity int, input model.SignUpInput) int
@@ -373,6 +408,11 @@ type ComplexityRoot struct {
 		UserErrors    func(childComplexity int) int
 	}
 
+	RequestAssistControlPayload struct {
+		AssistSession func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
 	ResetOperatorMfaPayload struct {
 		Operator   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -381,6 +421,11 @@ type ComplexityRoot struct {
 	ResetPasswordPayload struct {
 		Customer   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	RespondToAssistRequestPayload struct {
+		AssistSession func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	SearchHighlight struct {
@@ -416,6 +461,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AccountEvents          func(childComplexity int) int
+		AssistSessionChanged   func(childComplexity int, assistSessionID string) int
 		CustomerDetailsChanged func(childComplexity int, customerID *string) int
 		CustomerProfileChanged func(childComplexity int, customerID *string) int
 		CustomerStatusChanged  func(childComplexity int, customerID *string) int
@@ -578,6 +624,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountDisabling.Reason(childComplexity), true
 
+	case "AccountEvent.action":
+		if e.ComplexityRoot.AccountEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.Action(childComplexity), true
+	case "AccountEvent.assistMode":
+		if e.ComplexityRoot.AccountEvent.AssistMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.AssistMode(childComplexity), true
+	case "AccountEvent.assistSession":
+		if e.ComplexityRoot.AccountEvent.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.AssistSession(childComplexity), true
 	case "AccountEvent.id":
 		if e.ComplexityRoot.AccountEvent.ID == nil {
 			break
@@ -615,6 +679,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountEvent.Type(childComplexity), true
 
+	case "AssistRequest.answeredAt":
+		if e.ComplexityRoot.AssistRequest.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistRequest.AnsweredAt(childComplexity), true
+	case "AssistRequest.expiresAt":
+		if e.ComplexityRoot.AssistRequest.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistRequest.ExpiresAt(childComplexity), true
+	case "AssistRequest.mode":
+		if e.ComplexityRoot.AssistRequest.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistRequest.Mode(childComplexity), true
+	case "AssistRequest.requestedAt":
+		if e.ComplexityRoot.AssistRequest.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistRequest.RequestedAt(childComplexity), true
+	case "AssistRequest.state":
+		if e.ComplexityRoot.AssistRequest.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistRequest.State(childComplexity), true
+
 	case "AssistSession.customer":
 		if e.ComplexityRoot.AssistSession.Customer == nil {
 			break
@@ -645,6 +740,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistSession.ID(childComplexity), true
+	case "AssistSession.mode":
+		if e.ComplexityRoot.AssistSession.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.Mode(childComplexity), true
 	case "AssistSession.operator":
 		if e.ComplexityRoot.AssistSession.Operator == nil {
 			break
@@ -657,6 +758,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssistSession.Reason(childComplexity), true
+	case "AssistSession.request":
+		if e.ComplexityRoot.AssistSession.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssistSession.Request(childComplexity), true
 	case "AssistSession.startedAt":
 		if e.ComplexityRoot.AssistSession.StartedAt == nil {
 			break
@@ -851,6 +958,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangePasswordPayload.UserErrors(childComplexity), true
+
+	case "CheckPasswordPayload.acceptable":
+		if e.ComplexityRoot.CheckPasswordPayload.Acceptable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.Acceptable(childComplexity), true
+	case "CheckPasswordPayload.minLength":
+		if e.ComplexityRoot.CheckPasswordPayload.MinLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.MinLength(childComplexity), true
+	case "CheckPasswordPayload.minScore":
+		if e.ComplexityRoot.CheckPasswordPayload.MinScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.MinScore(childComplexity), true
+	case "CheckPasswordPayload.score":
+		if e.ComplexityRoot.CheckPasswordPayload.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.Score(childComplexity), true
+	case "CheckPasswordPayload.suggestions":
+		if e.ComplexityRoot.CheckPasswordPayload.Suggestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.Suggestions(childComplexity), true
+	case "CheckPasswordPayload.userErrors":
+		if e.ComplexityRoot.CheckPasswordPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.UserErrors(childComplexity), true
+	case "CheckPasswordPayload.warning":
+		if e.ComplexityRoot.CheckPasswordPayload.Warning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CheckPasswordPayload.Warning(childComplexity), true
 
 	case "CompleteOperatorSetupPayload.mustEnrollMfa":
 		if e.ComplexityRoot.CompleteOperatorSetupPayload.MustEnrollMfa == nil {
@@ -1247,6 +1397,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DisableTotpPayload.UserErrors(childComplexity), true
 
+	case "Domain.assistConsent":
+		if e.ComplexityRoot.Domain.AssistConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.AssistConsent(childComplexity), true
 	case "Domain.assistTtlSeconds":
 		if e.ComplexityRoot.Domain.AssistTTLSeconds == nil {
 			break
@@ -1334,6 +1490,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EnrollTotpPayload.UserErrors(childComplexity), true
 
+	case "IssueAssistTicketPayload.assistSession":
+		if e.ComplexityRoot.IssueAssistTicketPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssueAssistTicketPayload.AssistSession(childComplexity), true
+	case "IssueAssistTicketPayload.dashboardUrl":
+		if e.ComplexityRoot.IssueAssistTicketPayload.DashboardURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssueAssistTicketPayload.DashboardURL(childComplexity), true
+	case "IssueAssistTicketPayload.ticket":
+		if e.ComplexityRoot.IssueAssistTicketPayload.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssueAssistTicketPayload.Ticket(childComplexity), true
+	case "IssueAssistTicketPayload.userErrors":
+		if e.ComplexityRoot.IssueAssistTicketPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssueAssistTicketPayload.UserErrors(childComplexity), true
+
 	case "LoginPayload.customer":
 		if e.ComplexityRoot.LoginPayload.Customer == nil {
 			break
@@ -1400,6 +1581,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.checkPassword":
+		if e.ComplexityRoot.Mutation.CheckPassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkPassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckPassword(childComplexity, args["input"].(model.CheckPasswordInput)), true
 	case "Mutation.completeOperatorSetup":
 		if e.ComplexityRoot.Mutation.CompleteOperatorSetup == nil {
 			break
@@ -1483,6 +1675,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteOperator(childComplexity, args["input"].(model.InviteOperatorInput)), true
+	case "Mutation.issueAssistTicket":
+		if e.ComplexityRoot.Mutation.IssueAssistTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueAssistTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueAssistTicket(childComplexity, args["input"].(model.IssueAssistTicketInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1533,6 +1736,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReissueOperatorSetup(childComplexity, args["input"].(model.ReissueOperatorSetupInput)), true
+	case "Mutation.requestAssistControl":
+		if e.ComplexityRoot.Mutation.RequestAssistControl == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestAssistControl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestAssistControl(childComplexity, args["input"].(model.RequestAssistControlInput)), true
 	case "Mutation.resetOperatorMfa":
 		if e.ComplexityRoot.Mutation.ResetOperatorMfa == nil {
 			break
@@ -1555,6 +1769,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["input"].(model.ResetPasswordInput)), true
+	case "Mutation.respondToAssistRequest":
+		if e.ComplexityRoot.Mutation.RespondToAssistRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_respondToAssistRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RespondToAssistRequest(childComplexity, args["input"].(model.RespondToAssistRequestInput)), true
 	case "Mutation.setAccountStatus":
 		if e.ComplexityRoot.Mutation.SetAccountStatus == nil {
 			break
@@ -1933,6 +2158,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RedeemAssistTicketPayload.UserErrors(childComplexity), true
 
+	case "RequestAssistControlPayload.assistSession":
+		if e.ComplexityRoot.RequestAssistControlPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestAssistControlPayload.AssistSession(childComplexity), true
+	case "RequestAssistControlPayload.userErrors":
+		if e.ComplexityRoot.RequestAssistControlPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestAssistControlPayload.UserErrors(childComplexity), true
+
 	case "ResetOperatorMfaPayload.operator":
 		if e.ComplexityRoot.ResetOperatorMfaPayload.Operator == nil {
 			break
@@ -1958,6 +2196,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResetPasswordPayload.UserErrors(childComplexity), true
+
+	case "RespondToAssistRequestPayload.assistSession":
+		if e.ComplexityRoot.RespondToAssistRequestPayload.AssistSession == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToAssistRequestPayload.AssistSession(childComplexity), true
+	case "RespondToAssistRequestPayload.userErrors":
+		if e.ComplexityRoot.RespondToAssistRequestPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToAssistRequestPayload.UserErrors(childComplexity), true
 
 	case "SearchHighlight.field":
 		if e.ComplexityRoot.SearchHighlight.Field == nil {
@@ -2066,6 +2317,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AccountEvents(childComplexity), true
+	case "Subscription.assistSessionChanged":
+		if e.ComplexityRoot.Subscription.AssistSessionChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_assistSessionChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AssistSessionChanged(childComplexity, args["assistSessionId"].(string)), true
 	case "Subscription.customerDetailsChanged":
 		if e.ComplexityRoot.Subscription.CustomerDetailsChanged == nil {
 			break
@@ -2213,6 +2475,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ChangeOperatorPasswordInput", ec.unmarshalInputChangeOperatorPasswordInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("CheckPasswordInput", ec.unmarshalInputCheckPasswordInput),
 			graphql.NewInputUnmarshaler("CompleteOperatorSetupInput", ec.unmarshalInputCompleteOperatorSetupInput),
 			graphql.NewInputUnmarshaler("ConfirmTotpInput", ec.unmarshalInputConfirmTotpInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
@@ -2221,12 +2484,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DisableTotpInput", ec.unmarshalInputDisableTotpInput),
 			graphql.NewInputUnmarshaler("EndAssistInput", ec.unmarshalInputEndAssistInput),
 			graphql.NewInputUnmarshaler("InviteOperatorInput", ec.unmarshalInputInviteOperatorInput),
+			graphql.NewInputUnmarshaler("IssueAssistTicketInput", ec.unmarshalInputIssueAssistTicketInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OperatorLoginInput", ec.unmarshalInputOperatorLoginInput),
 			graphql.NewInputUnmarshaler("RedeemAssistTicketInput", ec.unmarshalInputRedeemAssistTicketInput),
 			graphql.NewInputUnmarshaler("ReissueOperatorSetupInput", ec.unmarshalInputReissueOperatorSetupInput),
+			graphql.NewInputUnmarshaler("RequestAssistControlInput", ec.unmarshalInputRequestAssistControlInput),
 			graphql.NewInputUnmarshaler("ResetOperatorMfaInput", ec.unmarshalInputResetOperatorMfaInput),
 			graphql.NewInputUnmarshaler("ResetPasswordInput", ec.unmarshalInputResetPasswordInput),
+			graphql.NewInputUnmarshaler("RespondToAssistRequestInput", ec.unmarshalInputRespondToAssistRequestInput),
 			graphql.NewInputUnmarshaler("SetAccountStatusInput", ec.unmarshalInputSetAccountStatusInput),
 			graphql.NewInputUnmarshaler("SetOperatorStatusInput", ec.unmarshalInputSetOperatorStatusInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
@@ -2350,19 +2616,127 @@ var sources = []*ast.Source{
 
 extend type Mutation {
   """
-  Opens the customer's own dashboard for the operator (REMOTE_ASSIST): returns a one-time ticket,
-  valid for about a minute, and the dashboard URL that carries it in its fragment. The dashboard
-  redeems it with ` + "`" + `redeemAssistTicket` + "`" + `. The customer is told (ASSIST_STARTED) and sees it in
+  Opens the customer's own dashboard for the operator (REMOTE_ASSIST), in ` + "`" + `mode` + "`" + ` VIEW or CONTROL.
+  When the domain's ` + "`" + `assistConsent` + "`" + ` needs no agreement for that mode (NONE; CONTROL for a VIEW
+  assistance) it returns an ACTIVE session, a one-time ticket valid for about a minute and the
+  dashboard URL that carries it in its fragment; the dashboard redeems it with
+  ` + "`" + `redeemAssistTicket` + "`" + `, and the customer is told (ASSIST_STARTED). Otherwise it returns the session
+  PENDING and no ticket: the customer's open app or dashboard gets ASSIST_REQUESTED and answers with
+  ` + "`" + `respondToAssistRequest` + "`" + ` within 5 minutes; follow the answer with ` + "`" + `assistSessionChanged` + "`" + ` and, once
+  ACTIVE, get the ticket with ` + "`" + `issueAssistTicket` + "`" + `. Under ` + "`" + `assistConsent` + "`" + ` ALL a customer who has no
+  app or dashboard open cannot be asked: CUSTOMER_OFFLINE. Every assistance shows in the customer's
   ` + "`" + `accessHistory` + "`" + `.
   """
   startAssist(input: StartAssistInput!): StartAssistPayload!
+  """
+  The customer's answer to a request for assistance (ASSIST_REQUESTED): to a PENDING assistance, or
+  to a VIEW assistance's request for control (` + "`" + `requestAssistControl` + "`" + `). Only the customer asked, in
+  its own session (not an assist session). Approving a PENDING assistance makes it ACTIVE (its time
+  runs from now); declining it ends it as DECLINED; approving a request for control gives the running
+  assistance CONTROL at once, in the tab the operator already has open. A request no longer pending
+  (answered, expired after 5 minutes, or the assistance ended) answers NOT_PENDING. Audited
+  (assist_approved, assist_declined).
+  """
+  respondToAssistRequest(input: RespondToAssistRequestInput!): RespondToAssistRequestPayload!
+  """
+  From a VIEW assistance's own session (the assisted tab): asks the customer for control, the way
+  ` + "`" + `startAssist` + "`" + ` asks (ASSIST_REQUESTED with mode CONTROL), without a new ticket. Where the domain's
+  ` + "`" + `assistConsent` + "`" + ` is NONE, control is given at once (the customer is told: ASSIST_ANSWERED). Audited
+  (assist_escalated). ALREADY_CONTROL for a CONTROL assistance, ALREADY_REQUESTED while a request is
+  pending.
+  """
+  requestAssistControl(input: RequestAssistControlInput!): RequestAssistControlPayload!
+  """
+  A one-time ticket (about 60 s) and the dashboard URL for an ACTIVE assistance the caller started
+  (REMOTE_ASSIST): what ` + "`" + `startAssist` + "`" + ` returns when no consent is needed, for an assistance the customer
+  approved. A new ticket replaces one not yet redeemed; NOT_ACTIVE for an assistance not (or no
+  longer) ACTIVE, ALREADY_OPENED once a ticket was redeemed.
+  """
+  issueAssistTicket(input: IssueAssistTicketInput!): IssueAssistTicketPayload!
   """
   Exchanges a ticket from ` + "`" + `startAssist` + "`" + ` for a session token that acts as the customer until the
   assistance ends. A ticket works once.
   """
   redeemAssistTicket(input: RedeemAssistTicketInput!): RedeemAssistTicketPayload!
-  "Ends a remote assistance: by the operator who started it or an ADMIN of the domain."
+  """
+  Ends a remote assistance (ACTIVE or PENDING): by the operator who started it, an ADMIN of the
+  domain, or the customer assisted, in its own session (not the assist session). The assist
+  session's token stops working at once and its sockets close (4401).
+  """
   endAssist(input: EndAssistInput!): EndAssistPayload!
+}
+
+extend type Subscription {
+  """
+  One remote assistance as it changes, on any server instance: requested, approved, declined,
+  expired, given control, started, ended. Each change sends the session as it now is. For the
+  operator who started it and operators with REMOTE_ASSIST of its domain.
+  """
+  assistSessionChanged("The session's global id." assistSessionId: ID!): AssistSession!
+}
+
+"What an assistance may do."
+enum AssistMode {
+  "Read as the customer: every mutation but ` + "`" + `logout` + "`" + ` and ` + "`" + `requestAssistControl` + "`" + ` answers FORBIDDEN."
+  VIEW
+  "Act as the customer (as ` + "`" + `startAssist` + "`" + ` did before modes existed)."
+  CONTROL
+}
+
+"Which remote assistance needs the customer's agreement (a domain setting)."
+enum AssistConsent {
+  "None: assistance starts at once and the customer is told."
+  NONE
+  "Control: VIEW starts at once, CONTROL (or a request for control) waits for the customer's approval. New domains' default."
+  CONTROL
+  "All: every assistance waits for the customer's approval; a customer not online cannot be assisted."
+  ALL
+}
+
+"Where a request for the customer's agreement stands."
+enum AssistRequestState {
+  "Waiting for the customer's answer, at most 5 minutes."
+  PENDING
+  "The customer agreed."
+  APPROVED
+  "The customer declined."
+  DECLINED
+  "Nobody answered within 5 minutes."
+  EXPIRED
+  "The assistance ended before an answer."
+  WITHDRAWN
+}
+
+"A request for the customer's agreement to an assistance or to control of it."
+type AssistRequest {
+  "What was asked for."
+  mode: AssistMode!
+  "Where it stands."
+  state: AssistRequestState!
+  "When it was asked."
+  requestedAt: Time!
+  "When it expires unanswered (5 minutes after it was asked)."
+  expiresAt: Time!
+  "When the customer answered, or it expired; null while pending."
+  answeredAt: Time
+}
+
+extend enum AccountEventType {
+  "An operator asks to assist the customer, or to take control of a VIEW assistance: answer with ` + "`" + `respondToAssistRequest` + "`" + `."
+  ASSIST_REQUESTED
+  "A request for assistance or for control was answered, expired or withdrawn (see ` + "`" + `assistSession.request` + "`" + `)."
+  ASSIST_ANSWERED
+  "Something was done during an assistance (` + "`" + `action` + "`" + ` says what); sent to the customer's own sessions only."
+  ASSIST_ACTION
+}
+
+extend type AccountEvent {
+  "For ASSIST_* events: the assistance as it now is (operator's name, reason, mode, request)."
+  assistSession: AssistSession
+  "For ASSIST_REQUESTED: the mode asked for."
+  assistMode: AssistMode
+  "For ASSIST_ACTION: what was done, in words (\"renamed the device Kitchen to Hall\")."
+  action: String
 }
 
 extend type Customer {
@@ -2388,13 +2762,17 @@ type AssistSession implements Node {
   reason: String!
   "Where it stands."
   state: AssistState!
-  "When it started."
+  "What it may do now."
+  mode: AssistMode!
+  "The latest request for the customer's agreement, if one was made."
+  request: AssistRequest
+  "When it started (was requested, for one that needed the customer's agreement)."
   startedAt: Time!
   "When it ends at the latest."
   expiresAt: Time!
   "When it ended, if it has."
   endedAt: Time
-  "Who ended it: an operator's name, or ` + "`" + `system` + "`" + ` (expiry, the account disabled or its password reset)."
+  "Who ended it: an operator's name, ` + "`" + `customer` + "`" + ` (declined or ended by the customer), or ` + "`" + `system` + "`" + ` (expiry, the account disabled or its password reset)."
   endedBy: String
 }
 
@@ -2408,11 +2786,15 @@ type AssistingOperator {
 
 "Where an assist session stands."
 enum AssistState {
+  "Waiting for the customer's agreement; no ticket yet."
+  PENDING
   "Running: its token works."
   ACTIVE
+  "The customer declined it."
+  DECLINED
   "Ended by an operator."
   ENDED
-  "Its time ran out."
+  "Its time ran out, or the customer did not answer its request within 5 minutes."
   EXPIRED
   "Ended because the account was disabled or got a new password."
   REVOKED
@@ -2458,13 +2840,15 @@ input StartAssistInput {
   customerId: ID!
   "Why, 1 to 500 characters; the customer will see it."
   reason: String!
+  "What the assistance may do; CONTROL when omitted (what ` + "`" + `startAssist` + "`" + ` did before modes existed)."
+  mode: AssistMode = CONTROL
 }
 
 "The result of ` + "`" + `startAssist` + "`" + `."
 type StartAssistPayload {
   "The new session; null on failure."
   assistSession: AssistSession
-  "The one-time ticket (about 60 s); null on failure."
+  "The one-time ticket (about 60 s); null on failure and while the customer's agreement is awaited (PENDING)."
   ticket: String
   "The customer dashboard's URL with the ticket in its fragment, to open in a new tab."
   dashboardUrl: String
@@ -2500,6 +2884,69 @@ type EndAssistPayload {
   assistSession: AssistSession
   "Why nothing was ended, if it was not."
   userErrors: [UserError!]!
+}
+
+"What ` + "`" + `respondToAssistRequest` + "`" + ` needs."
+input RespondToAssistRequestInput {
+  "The assistance asked about (` + "`" + `assistSession.id` + "`" + ` of ASSIST_REQUESTED)."
+  assistSessionId: ID!
+  "True to agree, false to decline."
+  approve: Boolean!
+}
+
+"The result of ` + "`" + `respondToAssistRequest` + "`" + `."
+type RespondToAssistRequestPayload {
+  "The assistance as it now stands; null on failure."
+  assistSession: AssistSession
+  "Why the answer was not taken (NOT_PENDING), if it was not."
+  userErrors: [UserError!]!
+}
+
+"What ` + "`" + `requestAssistControl` + "`" + ` needs."
+input RequestAssistControlInput {
+  "The running VIEW assistance (the caller's own)."
+  assistSessionId: ID!
+}
+
+"The result of ` + "`" + `requestAssistControl` + "`" + `."
+type RequestAssistControlPayload {
+  "The assistance, with its new request (or CONTROL, where no consent is needed); null on failure."
+  assistSession: AssistSession
+  "Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED), if it was not."
+  userErrors: [UserError!]!
+}
+
+"What ` + "`" + `issueAssistTicket` + "`" + ` needs."
+input IssueAssistTicketInput {
+  "The ACTIVE assistance the caller started."
+  assistSessionId: ID!
+}
+
+"The result of ` + "`" + `issueAssistTicket` + "`" + `."
+type IssueAssistTicketPayload {
+  "The assistance; null on failure."
+  assistSession: AssistSession
+  "The one-time ticket (about 60 s); null on failure."
+  ticket: String
+  "The customer dashboard's URL with the ticket in its fragment, to open in a new tab."
+  dashboardUrl: String
+  "Why no ticket was issued (NOT_ACTIVE, ALREADY_OPENED), if none was."
+  userErrors: [UserError!]!
+}
+
+extend enum UserErrorCode {
+  "The request for the customer's agreement is no longer pending: answered, expired, or the assistance ended."
+  NOT_PENDING
+  "The assistance already has control."
+  ALREADY_CONTROL
+  "A request for the customer's agreement is already pending."
+  ALREADY_REQUESTED
+  "The assistance is not (or no longer) ACTIVE."
+  NOT_ACTIVE
+  "The assistance's ticket was already redeemed: its tab is open."
+  ALREADY_OPENED
+  "The customer has no app or dashboard open to be asked (assistConsent ALL)."
+  CUSTOMER_OFFLINE
 }
 `, BuiltIn: false},
 	{Name: "../schema/audit.graphqls", Input: `extend type Query {
@@ -3020,6 +3467,93 @@ type DeleteCustomerPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/passwords.graphqls", Input: `extend type Mutation {
+  """
+  Rates a candidate password with the password policy, exactly as ` + "`" + `signUp` + "`" + `, ` + "`" + `changePassword` + "`" + `,
+  ` + "`" + `resetPassword` + "`" + `, ` + "`" + `createCustomer` + "`" + `, ` + "`" + `completeOperatorSetup` + "`" + ` and ` + "`" + `changeOperatorPassword` + "`" + ` would for
+  the same account, and sets nothing: the strength meter of every password form, called as the
+  person types. The policy (NIST SP 800-63B, no composition rules): the length, not only white
+  space, not only repeats or sequences, not built on the account's or the company's words, and a
+  zxcvbn score of at least ` + "`" + `minScore` + "`" + `. A mutation although it changes nothing, so that a password
+  never travels in a URL (GET carries queries only) nor sits in a query cache.
+
+  ` + "`" + `for` + "`" + ` says whose password it would be and who may ask (see ` + "`" + `PasswordFor` + "`" + `). Calls are limited per
+  signed-in account, and per client address for anonymous callers (sign-up, setup links): 60 at
+  once, then one a second; beyond, RATE_LIMITED with ` + "`" + `extensions.retryAfterSeconds` + "`" + `. The password
+  is never stored, logged or sent back.
+  """
+  checkPassword(input: CheckPasswordInput!): CheckPasswordPayload!
+}
+
+"Whose password a ` + "`" + `checkPassword` + "`" + ` candidate would be, which says the context words and who may ask."
+enum PasswordFor {
+  """
+  A person signing up (anyone): the ` + "`" + `domain` + "`" + ` as typed (its name and slug are context words, and its
+  minimum length applies, when it takes sign-ups) and the ` + "`" + `firstName` + "`" + `, ` + "`" + `lastName` + "`" + ` and ` + "`" + `email` + "`" + ` typed.
+  """
+  SIGN_UP
+  """
+  The caller's own new password: a signed-in customer (` + "`" + `changePassword` + "`" + `, a forced change included;
+  not while assisted) or operator (` + "`" + `changeOperatorPassword` + "`" + `).
+  """
+  SELF
+  """
+  A customer of the operator's domain: the one ` + "`" + `customerId` + "`" + ` names, for a reset (RESET_PASSWORD), or,
+  without ` + "`" + `customerId` + "`" + `, one being created with the ` + "`" + `firstName` + "`" + `, ` + "`" + `lastName` + "`" + ` and ` + "`" + `email` + "`" + ` typed
+  (EDIT_CUSTOMER).
+  """
+  CUSTOMER
+  "An invited operator choosing its password through a setup link (anyone holding the ` + "`" + `setupTicket` + "`" + `)."
+  OPERATOR_SETUP
+}
+
+"A candidate password and the account it would be for."
+input CheckPasswordInput {
+  "The candidate password."
+  password: String!
+  "Whose password it would be."
+  for: PasswordFor!
+  "SIGN_UP: the domain's slug or display name, as ` + "`" + `signUp` + "`" + ` takes it."
+  domain: String
+  "SIGN_UP, CUSTOMER being created: the given name typed."
+  firstName: String
+  "SIGN_UP, CUSTOMER being created: the family name typed."
+  lastName: String
+  "SIGN_UP, CUSTOMER being created: the email typed."
+  email: String
+  "CUSTOMER: the customer whose password is reset."
+  customerId: ID
+  "OPERATOR_SETUP: the setup link's ticket (after ` + "`" + `#setup=` + "`" + `)."
+  setupTicket: String
+}
+
+"What the password policy says of a candidate password."
+type CheckPasswordPayload {
+  "Whether the policy accepts it: ` + "`" + `userErrors` + "`" + ` is empty."
+  acceptable: Boolean!
+  """
+  The strength estimator's score (zxcvbn 4.4.2): 0 too guessable (under 10^3 guesses), 1 very
+  guessable (10^6), 2 somewhat guessable (10^8), 3 safely unguessable (10^10), 4 very unguessable.
+  0 too when a rule refused it before the estimator (length, white space, repeats, sequences).
+  """
+  score: Int!
+  "The lowest score the policy accepts (3)."
+  minScore: Int!
+  "The fewest characters the policy accepts for this account's domain."
+  minLength: Int!
+  "The estimator's warning about the password (\"Recent years are easy to guess\"); empty when none."
+  warning: String!
+  "The estimator's suggestions, for a refused password; empty when accepted."
+  suggestions: [String!]!
+  """
+  The first rule the password fails, as the mutation that sets it would answer (` + "`" + `field` + "`" + ` is
+  ` + "`" + `["password"]` + "`" + `; the codes TOO_SHORT, TOO_LONG, WHITESPACE_ONLY, REPETITIVE, SEQUENTIAL,
+  MATCHES_ACCOUNT, CONTEXT_WORD, COMMON_PASSWORD, TOO_GUESSABLE); or the input's fault (an
+  unknown, used or expired setup ticket: INVALID_TICKET on ` + "`" + `setupTicket` + "`" + `). Empty when acceptable.
+  """
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/profile.graphqls", Input: `extend type Mutation {
   """
   Corrects a customer's profile (EDIT_CUSTOMER): only the fields given change, and only while the
@@ -3144,10 +3678,20 @@ enum UserErrorCode {
   TOO_LONG
   "A password is shorter than the policy's minimum."
   TOO_SHORT
-  "A password is one of the 10,000 most common ones."
+  "A password is one of the most common ones, or close to one (the strength estimator's list of 30,000)."
   COMMON_PASSWORD
   "A password equals the account's email address or name."
   MATCHES_ACCOUNT
+  "A password has only white space (added 2026-11-30)."
+  WHITESPACE_ONLY
+  "A password is one character or block repeated, or runs of repeated characters (added 2026-11-30)."
+  REPETITIVE
+  "A password is a sequence such as abcd, 4321 or a row of keys (added 2026-11-30)."
+  SEQUENTIAL
+  "A password is built on the account's email or names, the company's name or the product's (added 2026-11-30)."
+  CONTEXT_WORD
+  "The strength estimator rates a password too easy to guess (added 2026-11-30)."
+  TOO_GUESSABLE
   "A confirmation does not match what it confirms."
   MISMATCH
   "The domain does not take sign-ups (or does not exist)."
@@ -3559,6 +4103,11 @@ enum SignUpPolicy {
   CLOSED
 }
 
+extend type Domain {
+  "Which remote assistance needs the customer's agreement (CONTROL for a new domain; NONE for one created before the setting existed)."
+  assistConsent: AssistConsent!
+}
+
 "A change of the domain's settings; fields left out stay as they are."
 input UpdateDomainSettingsInput {
   "The company's display name, 1 to 100 characters."
@@ -3571,6 +4120,8 @@ input UpdateDomainSettingsInput {
   requireOperatorMfa: Boolean
   "How long a remote assistance lasts, 60 to 86400 seconds; 0 for the server's ASSIST_TTL."
   assistTtlSeconds: Int
+  "Which remote assistance needs the customer's agreement; takes effect for assistance started (or control requested) after the change."
+  assistConsent: AssistConsent
   "The password policy's minimum length, 8 to 64; 0 for the server's PASSWORD_MIN_LENGTH."
   passwordMinLength: Int
 }
@@ -3925,8 +4476,30 @@ func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field 
 		return ec.fieldContext_AccountEvent_previousStatus(ctx, field)
 	case "reason":
 		return ec.fieldContext_AccountEvent_reason(ctx, field)
+	case "assistSession":
+		return ec.fieldContext_AccountEvent_assistSession(ctx, field)
+	case "assistMode":
+		return ec.fieldContext_AccountEvent_assistMode(ctx, field)
+	case "action":
+		return ec.fieldContext_AccountEvent_action(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AssistRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_AssistRequest_mode(ctx, field)
+	case "state":
+		return ec.fieldContext_AssistRequest_state(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_AssistRequest_requestedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_AssistRequest_expiresAt(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_AssistRequest_answeredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssistRequest", field.Name)
 }
 
 func (ec *executionContext) childFields_AssistSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3941,6 +4514,10 @@ func (ec *executionContext) childFields_AssistSession(ctx context.Context, field
 		return ec.fieldContext_AssistSession_reason(ctx, field)
 	case "state":
 		return ec.fieldContext_AssistSession_state(ctx, field)
+	case "mode":
+		return ec.fieldContext_AssistSession_mode(ctx, field)
+	case "request":
+		return ec.fieldContext_AssistSession_request(ctx, field)
 	case "startedAt":
 		return ec.fieldContext_AssistSession_startedAt(ctx, field)
 	case "expiresAt":
@@ -4057,6 +4634,26 @@ func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Contex
 		return ec.fieldContext_ChangePasswordPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChangePasswordPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CheckPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "acceptable":
+		return ec.fieldContext_CheckPasswordPayload_acceptable(ctx, field)
+	case "score":
+		return ec.fieldContext_CheckPasswordPayload_score(ctx, field)
+	case "minScore":
+		return ec.fieldContext_CheckPasswordPayload_minScore(ctx, field)
+	case "minLength":
+		return ec.fieldContext_CheckPasswordPayload_minLength(ctx, field)
+	case "warning":
+		return ec.fieldContext_CheckPasswordPayload_warning(ctx, field)
+	case "suggestions":
+		return ec.fieldContext_CheckPasswordPayload_suggestions(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CheckPasswordPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CheckPasswordPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CompleteOperatorSetupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4279,6 +4876,8 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_assistTtlSeconds(ctx, field)
 	case "passwordMinLength":
 		return ec.fieldContext_Domain_passwordMinLength(ctx, field)
+	case "assistConsent":
+		return ec.fieldContext_Domain_assistConsent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
@@ -4305,6 +4904,20 @@ func (ec *executionContext) childFields_EnrollTotpPayload(ctx context.Context, f
 		return ec.fieldContext_EnrollTotpPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EnrollTotpPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_IssueAssistTicketPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_IssueAssistTicketPayload_assistSession(ctx, field)
+	case "ticket":
+		return ec.fieldContext_IssueAssistTicketPayload_ticket(ctx, field)
+	case "dashboardUrl":
+		return ec.fieldContext_IssueAssistTicketPayload_dashboardUrl(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_IssueAssistTicketPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IssueAssistTicketPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4431,6 +5044,16 @@ func (ec *executionContext) childFields_RedeemAssistTicketPayload(ctx context.Co
 	return nil, fmt.Errorf("no field named %q was found under type RedeemAssistTicketPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RequestAssistControlPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_RequestAssistControlPayload_assistSession(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RequestAssistControlPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestAssistControlPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ResetOperatorMfaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "operator":
@@ -4449,6 +5072,16 @@ func (ec *executionContext) childFields_ResetPasswordPayload(ctx context.Context
 		return ec.fieldContext_ResetPasswordPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResetPasswordPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RespondToAssistRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "assistSession":
+		return ec.fieldContext_RespondToAssistRequestPayload_assistSession(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RespondToAssistRequestPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RespondToAssistRequestPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchHighlight(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

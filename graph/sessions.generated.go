@@ -295,6 +295,29 @@ func (ec *executionContext) fieldContext_Domain_passwordMinLength(_ context.Cont
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Domain_assistConsent(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_assistConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AssistConsent) graphql.Marshaler {
+			return ec.marshalNAssistConsent2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_assistConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Domain", field, false, false, "AssistConsent")
+}
+
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1347,6 +1370,11 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "passwordMinLength":
 			out.Values[i] = ec._Domain_passwordMinLength(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assistConsent":
+			out.Values[i] = ec._Domain_assistConsent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

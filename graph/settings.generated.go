@@ -125,7 +125,7 @@ func (ec *executionContext) unmarshalInputUpdateDomainSettingsInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "defaultRegion", "signUpPolicy", "requireOperatorMfa", "assistTtlSeconds", "passwordMinLength"}
+	fieldsInOrder := [...]string{"name", "defaultRegion", "signUpPolicy", "requireOperatorMfa", "assistTtlSeconds", "assistConsent", "passwordMinLength"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -167,6 +167,13 @@ func (ec *executionContext) unmarshalInputUpdateDomainSettingsInput(ctx context.
 				return it, err
 			}
 			it.AssistTTLSeconds = data
+		case "assistConsent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistConsent"))
+			data, err := ec.unmarshalOAssistConsent2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistConsent(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssistConsent = data
 		case "passwordMinLength":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("passwordMinLength"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)

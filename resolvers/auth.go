@@ -135,7 +135,7 @@ func (r *Resolver) operator(ctx context.Context, perm operators.Permission) (ses
 }
 
 // passwordChangeFields are what a ScopePasswordChange session may call.
-var passwordChangeFields = map[string]bool{"changePassword": true, "logout": true}
+var passwordChangeFields = map[string]bool{"changePassword": true, "checkPassword": true, "logout": true}
 
 // rootField returns the name of the root field being resolved, or "".
 func rootField(ctx context.Context) string {

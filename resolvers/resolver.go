@@ -14,6 +14,7 @@ import (
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/exports"
 	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
@@ -31,6 +32,8 @@ type Resolver struct {
 	DomainService   *domains.Service
 	AuditService    *audit.Service
 	ExportService   *exports.Service
+	// PasswordRatings limits checkPassword per account and client address.
+	PasswordRatings *passwords.RatingLimiter
 	// DashboardURL is where the customer dashboard is served; startAssist
 	// appends "#assist=<ticket>".
 	DashboardURL string

@@ -135,7 +135,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	draft, err := operators.Draft{Name: *name, Email: *email, Role: operators.Role(*role), Password: password}.Check(policy)
+	draft, err := operators.Draft{Name: *name, Email: *email, Role: operators.Role(*role), Password: password}.Check(policy, *slug, *domainName)
 	if err != nil {
 		return refusedInput("create-operator", err, map[string]string{"name": "-name", "email": "-email", "role": "-role", "password": "the password"})
 	}

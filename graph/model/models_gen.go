@@ -94,6 +94,26 @@ type AccountEvent struct {
 	PreviousStatus *AccountStatus `json:"previousStatus,omitempty"`
 	// The reason given, if any.
 	Reason *string `json:"reason,omitempty"`
+	// For ASSIST_* events: the assistance as it now is (operator's name, reason, mode, request).
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// For ASSIST_REQUESTED: the mode asked for.
+	AssistMode *AssistMode `json:"assistMode,omitempty"`
+	// For ASSIST_ACTION: what was done, in words ("renamed the device Kitchen to Hall").
+	Action *string `json:"action,omitempty"`
+}
+
+// A request for the customer's agreement to an assistance or to control of it.
+type AssistRequest struct {
+	// What was asked for.
+	Mode AssistMode `json:"mode"`
+	// Where it stands.
+	State AssistRequestState `json:"state"`
+	// When it was asked.
+	RequestedAt time.Time `json:"requestedAt"`
+	// When it expires unanswered (5 minutes after it was asked).
+	ExpiresAt time.Time `json:"expiresAt"`
+	// When the customer answered, or it expired; null while pending.
+	AnsweredAt *time.Time `json:"answeredAt,omitempty"`
 }
 
 // One remote assistance: an operator acting as a customer, for a limited time.
@@ -104,7 +124,11 @@ type AssistSession struct {
 	Reason string `json:"reason"`
 	// Where it stands.
 	State AssistState `json:"state"`
-	// When it started.
+	// What it may do now.
+	Mode AssistMode `json:"mode"`
+	// The latest request for the customer's agreement, if one was made.
+	Request *AssistRequest `json:"request,omitempty"`
+	// When it started (was requested, for one that needed the customer's agreement).
 	StartedAt time.Time `json:"startedAt"`
 	// When it ends at the latest.
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -221,6 +245,49 @@ type ChangePasswordPayload struct {
 	// The customer.
 	Customer *Customer `json:"customer,omitempty"`
 	// Why the password was not changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// A candidate password and the account it would be for.
+type CheckPasswordInput struct {
+	// The candidate password.
+	Password string `json:"password"`
+	// Whose password it would be.
+	For PasswordFor `json:"for"`
+	// SIGN_UP: the domain's slug or display name, as `signUp` takes it.
+	Domain *string `json:"domain,omitempty"`
+	// SIGN_UP, CUSTOMER being created: the given name typed.
+	FirstName *string `json:"firstName,omitempty"`
+	// SIGN_UP, CUSTOMER being created: the family name typed.
+	LastName *string `json:"lastName,omitempty"`
+	// SIGN_UP, CUSTOMER being created: the email typed.
+	Email *string `json:"email,omitempty"`
+	// CUSTOMER: the customer whose password is reset.
+	CustomerID *string `json:"customerId,omitempty"`
+	// OPERATOR_SETUP: the setup link's ticket (after `#setup=`).
+	SetupTicket *string `json:"setupTicket,omitempty"`
+}
+
+// What the password policy says of a candidate password.
+type CheckPasswordPayload struct {
+	// Whether the policy accepts it: `userErrors` is empty.
+	Acceptable bool `json:"acceptable"`
+	// The strength estimator's score (zxcvbn 4.4.2): 0 too guessable (under 10^3 guesses), 1 very
+	// guessable (10^6), 2 somewhat guessable (10^8), 3 safely unguessable (10^10), 4 very unguessable.
+	// 0 too when a rule refused it before the estimator (length, white space, repeats, sequences).
+	Score int `json:"score"`
+	// The lowest score the policy accepts (3).
+	MinScore int `json:"minScore"`
+	// The fewest characters the policy accepts for this account's domain.
+	MinLength int `json:"minLength"`
+	// The estimator's warning about the password ("Recent years are easy to guess"); empty when none.
+	Warning string `json:"warning"`
+	// The estimator's suggestions, for a refused password; empty when accepted.
+	Suggestions []string `json:"suggestions"`
+	// The first rule the password fails, as the mutation that sets it would answer (`field` is
+	// `["password"]`; the codes TOO_SHORT, TOO_LONG, WHITESPACE_ONLY, REPETITIVE, SEQUENTIAL,
+	// MATCHES_ACCOUNT, CONTEXT_WORD, COMMON_PASSWORD, TOO_GUESSABLE); or the input's fault (an
+	// unknown, used or expired setup ticket: INVALID_TICKET on `setupTicket`). Empty when acceptable.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -477,6 +544,8 @@ type Domain struct {
 	AssistTTLSeconds int `json:"assistTtlSeconds"`
 	// The password policy's minimum length; 0: the server's PASSWORD_MIN_LENGTH.
 	PasswordMinLength int `json:"passwordMinLength"`
+	// Which remote assistance needs the customer's agreement (CONTROL for a new domain; NONE for one created before the setting existed).
+	AssistConsent AssistConsent `json:"assistConsent"`
 }
 
 // What `endAssist` needs.
@@ -513,6 +582,24 @@ type InviteOperatorInput struct {
 	Email string `json:"email"`
 	// The role.
 	Role OperatorRole `json:"role"`
+}
+
+// What `issueAssistTicket` needs.
+type IssueAssistTicketInput struct {
+	// The ACTIVE assistance the caller started.
+	AssistSessionID string `json:"assistSessionId"`
+}
+
+// The result of `issueAssistTicket`.
+type IssueAssistTicketPayload struct {
+	// The assistance; null on failure.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// The one-time ticket (about 60 s); null on failure.
+	Ticket *string `json:"ticket,omitempty"`
+	// The customer dashboard's URL with the ticket in its fragment, to open in a new tab.
+	DashboardURL *string `json:"dashboardUrl,omitempty"`
+	// Why no ticket was issued (NOT_ACTIVE, ALREADY_OPENED), if none was.
+	UserErrors []UserError `json:"userErrors"`
 }
 
 // Sign-in details of a customer.
@@ -684,6 +771,20 @@ type ReissueOperatorSetupInput struct {
 	OperatorID string `json:"operatorId"`
 }
 
+// What `requestAssistControl` needs.
+type RequestAssistControlInput struct {
+	// The running VIEW assistance (the caller's own).
+	AssistSessionID string `json:"assistSessionId"`
+}
+
+// The result of `requestAssistControl`.
+type RequestAssistControlPayload struct {
+	// The assistance, with its new request (or CONTROL, where no consent is needed); null on failure.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED), if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // Whose second factor to turn off.
 type ResetOperatorMfaInput struct {
 	// The operator.
@@ -715,6 +816,22 @@ type ResetPasswordPayload struct {
 	// The customer; null on failure.
 	Customer *Customer `json:"customer,omitempty"`
 	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
+// What `respondToAssistRequest` needs.
+type RespondToAssistRequestInput struct {
+	// The assistance asked about (`assistSession.id` of ASSIST_REQUESTED).
+	AssistSessionID string `json:"assistSessionId"`
+	// True to agree, false to decline.
+	Approve bool `json:"approve"`
+}
+
+// The result of `respondToAssistRequest`.
+type RespondToAssistRequestPayload struct {
+	// The assistance as it now stands; null on failure.
+	AssistSession *AssistSession `json:"assistSession,omitempty"`
+	// Why the answer was not taken (NOT_PENDING), if it was not.
 	UserErrors []UserError `json:"userErrors"`
 }
 
@@ -799,13 +916,15 @@ type StartAssistInput struct {
 	CustomerID string `json:"customerId"`
 	// Why, 1 to 500 characters; the customer will see it.
 	Reason string `json:"reason"`
+	// What the assistance may do; CONTROL when omitted (what `startAssist` did before modes existed).
+	Mode *AssistMode `json:"mode,omitempty"`
 }
 
 // The result of `startAssist`.
 type StartAssistPayload struct {
 	// The new session; null on failure.
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
-	// The one-time ticket (about 60 s); null on failure.
+	// The one-time ticket (about 60 s); null on failure and while the customer's agreement is awaited (PENDING).
 	Ticket *string `json:"ticket,omitempty"`
 	// The customer dashboard's URL with the ticket in its fragment, to open in a new tab.
 	DashboardURL *string `json:"dashboardUrl,omitempty"`
@@ -879,6 +998,8 @@ type UpdateDomainSettingsInput struct {
 	RequireOperatorMfa *bool `json:"requireOperatorMfa,omitempty"`
 	// How long a remote assistance lasts, 60 to 86400 seconds; 0 for the server's ASSIST_TTL.
 	AssistTTLSeconds *int `json:"assistTtlSeconds,omitempty"`
+	// Which remote assistance needs the customer's agreement; takes effect for assistance started (or control requested) after the change.
+	AssistConsent *AssistConsent `json:"assistConsent,omitempty"`
 	// The password policy's minimum length, 8 to 64; 0 for the server's PASSWORD_MIN_LENGTH.
 	PasswordMinLength *int `json:"passwordMinLength,omitempty"`
 }
@@ -950,6 +1071,12 @@ const (
 	AccountEventTypeProfileUpdated AccountEventType = "PROFILE_UPDATED"
 	// The account was erased (`deleteCustomer`): every session ended, and the socket is closed next (4401).
 	AccountEventTypeCustomerDeleted AccountEventType = "CUSTOMER_DELETED"
+	// An operator asks to assist the customer, or to take control of a VIEW assistance: answer with `respondToAssistRequest`.
+	AccountEventTypeAssistRequested AccountEventType = "ASSIST_REQUESTED"
+	// A request for assistance or for control was answered, expired or withdrawn (see `assistSession.request`).
+	AccountEventTypeAssistAnswered AccountEventType = "ASSIST_ANSWERED"
+	// Something was done during an assistance (`action` says what); sent to the customer's own sessions only.
+	AccountEventTypeAssistAction AccountEventType = "ASSIST_ACTION"
 )
 
 var AllAccountEventType = []AccountEventType{
@@ -960,11 +1087,14 @@ var AllAccountEventType = []AccountEventType{
 	AccountEventTypeSessionRevoked,
 	AccountEventTypeProfileUpdated,
 	AccountEventTypeCustomerDeleted,
+	AccountEventTypeAssistRequested,
+	AccountEventTypeAssistAnswered,
+	AccountEventTypeAssistAction,
 }
 
 func (e AccountEventType) IsValid() bool {
 	switch e {
-	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked, AccountEventTypeProfileUpdated, AccountEventTypeCustomerDeleted:
+	case AccountEventTypeStatusChanged, AccountEventTypePasswordReset, AccountEventTypeAssistStarted, AccountEventTypeAssistEnded, AccountEventTypeSessionRevoked, AccountEventTypeProfileUpdated, AccountEventTypeCustomerDeleted, AccountEventTypeAssistRequested, AccountEventTypeAssistAnswered, AccountEventTypeAssistAction:
 		return true
 	}
 	return false
@@ -1132,22 +1262,214 @@ func (e ActivityActor) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Which remote assistance needs the customer's agreement (a domain setting).
+type AssistConsent string
+
+const (
+	// None: assistance starts at once and the customer is told.
+	AssistConsentNone AssistConsent = "NONE"
+	// Control: VIEW starts at once, CONTROL (or a request for control) waits for the customer's approval. New domains' default.
+	AssistConsentControl AssistConsent = "CONTROL"
+	// All: every assistance waits for the customer's approval; a customer not online cannot be assisted.
+	AssistConsentAll AssistConsent = "ALL"
+)
+
+var AllAssistConsent = []AssistConsent{
+	AssistConsentNone,
+	AssistConsentControl,
+	AssistConsentAll,
+}
+
+func (e AssistConsent) IsValid() bool {
+	switch e {
+	case AssistConsentNone, AssistConsentControl, AssistConsentAll:
+		return true
+	}
+	return false
+}
+
+func (e AssistConsent) String() string {
+	return string(e)
+}
+
+func (e *AssistConsent) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AssistConsent(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AssistConsent", str)
+	}
+	return nil
+}
+
+func (e AssistConsent) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AssistConsent) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AssistConsent) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What an assistance may do.
+type AssistMode string
+
+const (
+	// Read as the customer: every mutation but `logout` and `requestAssistControl` answers FORBIDDEN.
+	AssistModeView AssistMode = "VIEW"
+	// Act as the customer (as `startAssist` did before modes existed).
+	AssistModeControl AssistMode = "CONTROL"
+)
+
+var AllAssistMode = []AssistMode{
+	AssistModeView,
+	AssistModeControl,
+}
+
+func (e AssistMode) IsValid() bool {
+	switch e {
+	case AssistModeView, AssistModeControl:
+		return true
+	}
+	return false
+}
+
+func (e AssistMode) String() string {
+	return string(e)
+}
+
+func (e *AssistMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AssistMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AssistMode", str)
+	}
+	return nil
+}
+
+func (e AssistMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AssistMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AssistMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a request for the customer's agreement stands.
+type AssistRequestState string
+
+const (
+	// Waiting for the customer's answer, at most 5 minutes.
+	AssistRequestStatePending AssistRequestState = "PENDING"
+	// The customer agreed.
+	AssistRequestStateApproved AssistRequestState = "APPROVED"
+	// The customer declined.
+	AssistRequestStateDeclined AssistRequestState = "DECLINED"
+	// Nobody answered within 5 minutes.
+	AssistRequestStateExpired AssistRequestState = "EXPIRED"
+	// The assistance ended before an answer.
+	AssistRequestStateWithdrawn AssistRequestState = "WITHDRAWN"
+)
+
+var AllAssistRequestState = []AssistRequestState{
+	AssistRequestStatePending,
+	AssistRequestStateApproved,
+	AssistRequestStateDeclined,
+	AssistRequestStateExpired,
+	AssistRequestStateWithdrawn,
+}
+
+func (e AssistRequestState) IsValid() bool {
+	switch e {
+	case AssistRequestStatePending, AssistRequestStateApproved, AssistRequestStateDeclined, AssistRequestStateExpired, AssistRequestStateWithdrawn:
+		return true
+	}
+	return false
+}
+
+func (e AssistRequestState) String() string {
+	return string(e)
+}
+
+func (e *AssistRequestState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AssistRequestState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AssistRequestState", str)
+	}
+	return nil
+}
+
+func (e AssistRequestState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AssistRequestState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AssistRequestState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Where an assist session stands.
 type AssistState string
 
 const (
+	// Waiting for the customer's agreement; no ticket yet.
+	AssistStatePending AssistState = "PENDING"
 	// Running: its token works.
 	AssistStateActive AssistState = "ACTIVE"
+	// The customer declined it.
+	AssistStateDeclined AssistState = "DECLINED"
 	// Ended by an operator.
 	AssistStateEnded AssistState = "ENDED"
-	// Its time ran out.
+	// Its time ran out, or the customer did not answer its request within 5 minutes.
 	AssistStateExpired AssistState = "EXPIRED"
 	// Ended because the account was disabled or got a new password.
 	AssistStateRevoked AssistState = "REVOKED"
 )
 
 var AllAssistState = []AssistState{
+	AssistStatePending,
 	AssistStateActive,
+	AssistStateDeclined,
 	AssistStateEnded,
 	AssistStateExpired,
 	AssistStateRevoked,
@@ -1155,7 +1477,7 @@ var AllAssistState = []AssistState{
 
 func (e AssistState) IsValid() bool {
 	switch e {
-	case AssistStateActive, AssistStateEnded, AssistStateExpired, AssistStateRevoked:
+	case AssistStatePending, AssistStateActive, AssistStateDeclined, AssistStateEnded, AssistStateExpired, AssistStateRevoked:
 		return true
 	}
 	return false
@@ -1443,6 +1765,74 @@ func (e OperatorStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Whose password a `checkPassword` candidate would be, which says the context words and who may ask.
+type PasswordFor string
+
+const (
+	// A person signing up (anyone): the `domain` as typed (its name and slug are context words, and its
+	// minimum length applies, when it takes sign-ups) and the `firstName`, `lastName` and `email` typed.
+	PasswordForSignUp PasswordFor = "SIGN_UP"
+	// The caller's own new password: a signed-in customer (`changePassword`, a forced change included;
+	// not while assisted) or operator (`changeOperatorPassword`).
+	PasswordForSelf PasswordFor = "SELF"
+	// A customer of the operator's domain: the one `customerId` names, for a reset (RESET_PASSWORD), or,
+	// without `customerId`, one being created with the `firstName`, `lastName` and `email` typed
+	// (EDIT_CUSTOMER).
+	PasswordForCustomer PasswordFor = "CUSTOMER"
+	// An invited operator choosing its password through a setup link (anyone holding the `setupTicket`).
+	PasswordForOperatorSetup PasswordFor = "OPERATOR_SETUP"
+)
+
+var AllPasswordFor = []PasswordFor{
+	PasswordForSignUp,
+	PasswordForSelf,
+	PasswordForCustomer,
+	PasswordForOperatorSetup,
+}
+
+func (e PasswordFor) IsValid() bool {
+	switch e {
+	case PasswordForSignUp, PasswordForSelf, PasswordForCustomer, PasswordForOperatorSetup:
+		return true
+	}
+	return false
+}
+
+func (e PasswordFor) String() string {
+	return string(e)
+}
+
+func (e *PasswordFor) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PasswordFor(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PasswordFor", str)
+	}
+	return nil
+}
+
+func (e PasswordFor) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PasswordFor) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PasswordFor) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // One thing an operator may be allowed to do.
 type Permission string
 
@@ -1674,10 +2064,20 @@ const (
 	UserErrorCodeTooLong UserErrorCode = "TOO_LONG"
 	// A password is shorter than the policy's minimum.
 	UserErrorCodeTooShort UserErrorCode = "TOO_SHORT"
-	// A password is one of the 10,000 most common ones.
+	// A password is one of the most common ones, or close to one (the strength estimator's list of 30,000).
 	UserErrorCodeCommonPassword UserErrorCode = "COMMON_PASSWORD"
 	// A password equals the account's email address or name.
 	UserErrorCodeMatchesAccount UserErrorCode = "MATCHES_ACCOUNT"
+	// A password has only white space (added 2026-11-30).
+	UserErrorCodeWhitespaceOnly UserErrorCode = "WHITESPACE_ONLY"
+	// A password is one character or block repeated, or runs of repeated characters (added 2026-11-30).
+	UserErrorCodeRepetitive UserErrorCode = "REPETITIVE"
+	// A password is a sequence such as abcd, 4321 or a row of keys (added 2026-11-30).
+	UserErrorCodeSequential UserErrorCode = "SEQUENTIAL"
+	// A password is built on the account's email or names, the company's name or the product's (added 2026-11-30).
+	UserErrorCodeContextWord UserErrorCode = "CONTEXT_WORD"
+	// The strength estimator rates a password too easy to guess (added 2026-11-30).
+	UserErrorCodeTooGuessable UserErrorCode = "TOO_GUESSABLE"
 	// A confirmation does not match what it confirms.
 	UserErrorCodeMismatch UserErrorCode = "MISMATCH"
 	// The domain does not take sign-ups (or does not exist).
@@ -1686,6 +2086,18 @@ const (
 	UserErrorCodeEmailTaken UserErrorCode = "EMAIL_TAKEN"
 	// Someone else changed the object since the version the change was decided on; nothing was written.
 	UserErrorCodeConflict UserErrorCode = "CONFLICT"
+	// The request for the customer's agreement is no longer pending: answered, expired, or the assistance ended.
+	UserErrorCodeNotPending UserErrorCode = "NOT_PENDING"
+	// The assistance already has control.
+	UserErrorCodeAlreadyControl UserErrorCode = "ALREADY_CONTROL"
+	// A request for the customer's agreement is already pending.
+	UserErrorCodeAlreadyRequested UserErrorCode = "ALREADY_REQUESTED"
+	// The assistance is not (or no longer) ACTIVE.
+	UserErrorCodeNotActive UserErrorCode = "NOT_ACTIVE"
+	// The assistance's ticket was already redeemed: its tab is open.
+	UserErrorCodeAlreadyOpened UserErrorCode = "ALREADY_OPENED"
+	// The customer has no app or dashboard open to be asked (assistConsent ALL).
+	UserErrorCodeCustomerOffline UserErrorCode = "CUSTOMER_OFFLINE"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1697,15 +2109,26 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeTooShort,
 	UserErrorCodeCommonPassword,
 	UserErrorCodeMatchesAccount,
+	UserErrorCodeWhitespaceOnly,
+	UserErrorCodeRepetitive,
+	UserErrorCodeSequential,
+	UserErrorCodeContextWord,
+	UserErrorCodeTooGuessable,
 	UserErrorCodeMismatch,
 	UserErrorCodeSignUpClosed,
 	UserErrorCodeEmailTaken,
 	UserErrorCodeConflict,
+	UserErrorCodeNotPending,
+	UserErrorCodeAlreadyControl,
+	UserErrorCodeAlreadyRequested,
+	UserErrorCodeNotActive,
+	UserErrorCodeAlreadyOpened,
+	UserErrorCodeCustomerOffline,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeConflict:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
 		return true
 	}
 	return false

@@ -41,6 +41,12 @@ func PersonalWords(c Customer) []string {
 	return []string{c.Email, local, c.FirstName, c.LastName, c.FirstName + " " + c.LastName, c.FirstName + c.LastName}
 }
 
+// PasswordContext returns the context words of c's password (see
+// passwords.Context): its PersonalWords and d's display name and slug.
+func PasswordContext(c Customer, d domains.Domain) passwords.Context {
+	return passwords.Context{Account: PersonalWords(c), Domain: []string{d.Name, d.Slug}}
+}
+
 // AuditRecord returns the audit record of action on customer id by actor.
 func AuditRecord(actor audit.Actor, action, customerID, reason string, at time.Time, requestID string) audit.Record {
 	r := actor.Record(action, audit.TargetCustomer, customerID, reason)
@@ -93,7 +99,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id, pass
 	policy := s.policy.ForDomain(d.PasswordMinLength)
 	var hash string
 	c, _, err := s.update(ctx, actor.DomainID, id, func(c Customer) (*Update, error) {
-		if err := policy.Check("newPassword", password, PersonalWords(c)...); err != nil {
+		if err := policy.Check("newPassword", password, PasswordContext(c, d)); err != nil {
 			return nil, err
 		}
 		if hash == "" {

@@ -67,9 +67,10 @@ type Draft struct {
 
 // Check returns d with its name and email as they are to be stored, or a
 // *apperr.ValidationError for the first bad field: name (names.Clean), email
-// (emails.Parse), role (SUPPORT or ADMIN) or password (policy, which refuses
-// among others the operator's email, its local part and name: PersonalWords).
-func (d Draft) Check(policy passwords.Policy) (Draft, error) {
+// (emails.Parse), role (SUPPORT or ADMIN) or password (policy, whose context
+// words are the operator's email, its local part and name, PersonalWords,
+// and domainWords: the domain's display name and slug, as far as known).
+func (d Draft) Check(policy passwords.Policy, domainWords ...string) (Draft, error) {
 	var err error
 	if d.Name, err = names.Clean("name", d.Name, MaxNameLength); err != nil {
 		return Draft{}, err
@@ -80,7 +81,7 @@ func (d Draft) Check(policy passwords.Policy) (Draft, error) {
 	if !ValidRole(d.Role) {
 		return Draft{}, apperr.Invalid("role", "INVALID", "The role is SUPPORT or ADMIN.")
 	}
-	if err := policy.Check("password", d.Password, PersonalWords(d.Name, d.Email)...); err != nil {
+	if err := policy.Check("password", d.Password, passwords.Context{Account: PersonalWords(d.Name, d.Email), Domain: domainWords}); err != nil {
 		return Draft{}, err
 	}
 	return d, nil
@@ -93,13 +94,24 @@ func PersonalWords(name, email string) []string {
 	return []string{email, local, name, strings.ReplaceAll(name, " ", "")}
 }
 
-// Create checks d (see Draft.Check), stores it as an active operator of
+// PasswordContext returns the context words of o's password (see
+// passwords.Context): its PersonalWords and d's display name and slug.
+func PasswordContext(o Operator, d domains.Domain) passwords.Context {
+	return passwords.Context{Account: PersonalWords(o.Name, o.Email), Domain: []string{d.Name, d.Slug}}
+}
+
+// Create checks d (see Draft.Check, with the name and slug of the domain
+// d.DomainID), stores it as an active operator of
 // d.DomainID whose password is hashed with params, and records
 // audit.ActionUserCreated by actor. It returns a *apperr.ValidationError for
 // a bad field and apperr.ErrConflict (wrapped) when the email is taken in the
 // domain; either way nothing is stored.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, d Draft, policy passwords.Policy, params passwords.Params, at time.Time) (Operator, error) {
-	d, err := d.Check(policy)
+	dom, err := s.store.DomainByID(ctx, d.DomainID)
+	if err != nil {
+		return Operator{}, fmt.Errorf("create operator: domain %s: %w", d.DomainID, err)
+	}
+	d, err = d.Check(policy, dom.Name, dom.Slug)
 	if err != nil {
 		return Operator{}, err
 	}

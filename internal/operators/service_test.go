@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
@@ -35,6 +36,11 @@ func (m *memStore) CreateOperator(_ context.Context, o Operator) error {
 	}
 	m.ops = append(m.ops, o)
 	return nil
+}
+
+// DomainByID answers every id with the domain Acme Heating (slug acme).
+func (m *memStore) DomainByID(_ context.Context, id string) (domains.Domain, error) {
+	return domains.Domain{ID: id, Slug: "acme", Name: "Acme Heating"}, nil
 }
 
 func (m *memStore) OperatorByEmail(_ context.Context, domainID, email string) (Operator, error) {
@@ -85,6 +91,12 @@ func TestCreateAppliesTheRules(t *testing.T) {
 		{"password is the name", func(d *Draft) { d.Name, d.Password = "Alexandra Admin", "alexandra admin" }, "password", "MATCHES_ACCOUNT"},
 		{"password is the name without spaces", func(d *Draft) { d.Name, d.Password = "Alexandra Admin", "AlexandraAdmin" }, "password", "MATCHES_ACCOUNT"},
 		{"short password", func(d *Draft) { d.Password = "short" }, "password", "TOO_SHORT"},
+		{"password of spaces", func(d *Draft) { d.Password = "              " }, "password", "WHITESPACE_ONLY"},
+		{"repetitive password", func(d *Draft) { d.Password = "aaaaaaaaaaaa" }, "password", "REPETITIVE"},
+		{"sequential password", func(d *Draft) { d.Password = "abcdefghijklmn" }, "password", "SEQUENTIAL"},
+		{"password built on the domain's name", func(d *Draft) { d.Password = "AcmeHeating-2024" }, "password", "CONTEXT_WORD"},
+		{"password built on the name", func(d *Draft) { d.Password = "alex.admin.1990" }, "password", "CONTEXT_WORD"},
+		{"guessable password", func(d *Draft) { d.Password = "Jennifer2024!" }, "password", "TOO_GUESSABLE"},
 		{"not an email", func(d *Draft) { d.Email = "not-an-email" }, "email", "INVALID"},
 		{"email with a display name", func(d *Draft) { d.Email = "Alex <alex@acme.example>" }, "email", "INVALID"},
 		{"email without a dot in the domain", func(d *Draft) { d.Email = "alex@localhost" }, "email", "INVALID"},

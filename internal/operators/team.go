@@ -101,7 +101,7 @@ func (s *Service) CompleteSetup(ctx context.Context, ticket, password string) (O
 	if err != nil {
 		return Operator{}, err
 	}
-	if err := s.policyFor(ctx, o.DomainID).Check("password", password, PersonalWords(o.Name, o.Email)...); err != nil {
+	if err := s.checkPassword(ctx, o, "password", password); err != nil {
 		return Operator{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
@@ -244,7 +244,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, current
 	if next == current {
 		return Operator{}, passwords.ErrSamePassword
 	}
-	if err := s.policyFor(ctx, o.DomainID).Check("newPassword", next, PersonalWords(o.Name, o.Email)...); err != nil {
+	if err := s.checkPassword(ctx, o, "newPassword", next); err != nil {
 		return Operator{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -314,13 +314,58 @@ func accessEnded(o Operator, actor audit.Actor, status Status, reason string, at
 			events.KeyEpoch: strconv.FormatInt(o.SessionEpoch+1, 10)}, OccurredAt: at}
 }
 
-// policyFor is the password policy of domainID: the service's, with the
-// domain's own minimum length when it has one (the service's alone when the
-// domain cannot be read).
-func (s *Service) policyFor(ctx context.Context, domainID string) passwords.Policy {
-	d, err := s.store.DomainByID(ctx, domainID)
+// checkPassword applies the password policy of o's domain (the service's,
+// with the domain's own minimum length when it has one) to password, with
+// o's context words (PasswordContext). It returns the policy's
+// *apperr.ValidationError on field, or the store's error when the domain
+// cannot be read.
+func (s *Service) checkPassword(ctx context.Context, o Operator, field, password string) error {
+	policy, c, err := s.passwordPolicy(ctx, o)
 	if err != nil {
-		return s.policy
+		return err
 	}
-	return s.policy.ForDomain(d.PasswordMinLength)
+	return policy.Check(field, password, c)
+}
+
+// passwordPolicy returns the password policy of o's domain and o's context.
+func (s *Service) passwordPolicy(ctx context.Context, o Operator) (passwords.Policy, passwords.Context, error) {
+	d, err := s.store.DomainByID(ctx, o.DomainID)
+	if err != nil {
+		return passwords.Policy{}, passwords.Context{}, fmt.Errorf("password policy of domain %s: %w", o.DomainID, err)
+	}
+	return s.policy.ForDomain(d.PasswordMinLength), PasswordContext(o, d), nil
+}
+
+// RatePassword rates password as the signed-in operator actor's own new
+// one (see ChangePassword), setting nothing. It returns the store's error,
+// or apperr.ErrNotFound when actor is gone.
+func (s *Service) RatePassword(ctx context.Context, actor audit.Actor, password string) (passwords.Assessment, error) {
+	o, err := s.Get(ctx, actor.DomainID, actor.ID)
+	if err != nil {
+		return passwords.Assessment{}, err
+	}
+	policy, c, err := s.passwordPolicy(ctx, o)
+	if err != nil {
+		return passwords.Assessment{}, err
+	}
+	return policy.Assess(password, c), nil
+}
+
+// RateSetupPassword rates password as the one the holder of a setup ticket
+// would choose (see CompleteSetup), setting nothing. A ticket that is
+// unknown, used or expired answers INVALID_TICKET on ticket, as
+// CompleteSetup does.
+func (s *Service) RateSetupPassword(ctx context.Context, ticket, password string) (passwords.Assessment, error) {
+	o, err := s.store.OperatorBySetupTicket(ctx, tokens.Hash(ticket))
+	if errors.Is(err, apperr.ErrNotFound) || (err == nil && (!s.now().Before(o.SetupExpiresAt) || o.Status != StatusActive)) {
+		return passwords.Assessment{}, errBadTicket
+	}
+	if err != nil {
+		return passwords.Assessment{}, err
+	}
+	policy, c, err := s.passwordPolicy(ctx, o)
+	if err != nil {
+		return passwords.Assessment{}, err
+	}
+	return policy.Assess(password, c), nil
 }

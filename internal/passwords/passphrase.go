@@ -16,8 +16,8 @@ import (
 const PassphraseWords = 4
 
 // passphraseAttempts bounds how often Passphrase draws again when the policy
-// refuses a draw (a common password, a name): with EFF's words it never
-// needs a second draw in practice.
+// refuses a draw (a context word and too little else): with EFF's words it
+// never needs a second draw in practice (TestPassphrase draws thousands).
 const passphraseAttempts = 20
 
 // errNoPassphrase says the policy refused every draw.
@@ -25,12 +25,12 @@ var errNoPassphrase = errors.New("no generated passphrase met the password polic
 
 // Passphrase returns words of EFF's large diceware list (github.com/sethvargo/go-diceware,
 // crypto/rand), lower case and joined by '-', that p accepts for an account
-// with the personal words given (see Check): at least PassphraseWords words,
+// of context c (see Assess): at least PassphraseWords words,
 // and more while it is shorter than p's minimum length. Each word adds
 // log2(7776) ≈ 12.9 bits; a draw the policy refuses is drawn again. It
 // returns an error when the system's random source fails, or when the policy
 // refused every draw.
-func (p Policy) Passphrase(personal ...string) (string, error) {
+func (p Policy) Passphrase(c Context) (string, error) {
 	for range passphraseAttempts {
 		words, err := diceware.Generate(PassphraseWords)
 		if err != nil {
@@ -44,7 +44,7 @@ func (p Policy) Passphrase(personal ...string) (string, error) {
 			words = append(words, more...)
 		}
 		phrase := strings.Join(words, "-")
-		if p.Check("newPassword", phrase, personal...) == nil {
+		if p.Assess(phrase, c).Acceptable() {
 			return phrase, nil
 		}
 	}

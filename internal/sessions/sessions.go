@@ -509,7 +509,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return "", customers.Customer{}, err
 	}
-	if err := s.policy.ForDomain(d.PasswordMinLength).Check("newPassword", next, customers.PersonalWords(c)...); err != nil {
+	if err := s.policy.ForDomain(d.PasswordMinLength).Check("newPassword", next, customers.PasswordContext(c, d)); err != nil {
 		return "", customers.Customer{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
