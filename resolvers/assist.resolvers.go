@@ -7,10 +7,14 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -52,7 +56,9 @@ func (r *assistSessionResolver) EndedBy(ctx context.Context, obj *model.AssistSe
 	// Whoever is not an operator of the domain (the system, the customer
 	// signing out) shows as the system.
 	endedBy := assist.SystemActor
-	if id, ok := endedByOperator(a); ok {
+	if a.EndedBy == assist.CustomerActor {
+		endedBy = assist.CustomerActor
+	} else if id, ok := endedByOperator(a); ok {
 		if op, err := r.loaders(ctx).operators.Load(ctx, loaderKey{a.DomainID, id}); err == nil {
 			endedBy = op.Name
 		}
@@ -92,14 +98,79 @@ func (r *mutationResolver) StartAssist(ctx context.Context, input model.StartAss
 	if err != nil {
 		return nil, err
 	}
-	a, ticket, err := r.AssistService.Start(ctx, p.Actor(), customerID, input.Reason)
+	mode := assist.ModeControl
+	if input.Mode != nil {
+		mode = assist.Mode(*input.Mode)
+	}
+	a, ticket, err := r.AssistService.StartIn(ctx, p.Actor(), customerID, input.Reason, mode)
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.StartAssistPayload{UserErrors: ues}, err
 	}
-	node := r.mapAssist(a)
+	out := &model.StartAssistPayload{AssistSession: r.mapAssist(a), UserErrors: []model.UserError{}}
+	if ticket != "" { // none while the customer is asked
+		url := r.DashboardURL + "#assist=" + ticket
+		out.Ticket, out.DashboardURL = &ticket, &url
+	}
+	return out, nil
+}
+
+// RespondToAssistRequest is the resolver for the respondToAssistRequest field.
+func (r *mutationResolver) RespondToAssistRequest(ctx context.Context, input model.RespondToAssistRequestInput) (*model.RespondToAssistRequestPayload, error) {
+	p, err := r.ownCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(typeAssist, input.AssistSessionID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.AssistService.Respond(ctx, p.Actor(), id, input.Approve)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.RespondToAssistRequestPayload{UserErrors: ues}, err
+	}
+	return &model.RespondToAssistRequestPayload{AssistSession: r.mapAssist(a), UserErrors: []model.UserError{}}, nil
+}
+
+// RequestAssistControl is the resolver for the requestAssistControl field.
+func (r *mutationResolver) RequestAssistControl(ctx context.Context, input model.RequestAssistControlInput) (*model.RequestAssistControlPayload, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind != sessions.KindAssist {
+		return nil, fmt.Errorf("requestAssistControl as %s: %w", p.Kind, apperr.ErrForbidden)
+	}
+	id, err := idOf(typeAssist, input.AssistSessionID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.AssistService.RequestControl(ctx, p.Actor(), id)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.RequestAssistControlPayload{UserErrors: ues}, err
+	}
+	return &model.RequestAssistControlPayload{AssistSession: r.mapAssist(a), UserErrors: []model.UserError{}}, nil
+}
+
+// IssueAssistTicket is the resolver for the issueAssistTicket field.
+func (r *mutationResolver) IssueAssistTicket(ctx context.Context, input model.IssueAssistTicketInput) (*model.IssueAssistTicketPayload, error) {
+	p, err := r.operator(ctx, operators.PermRemoteAssist)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(typeAssist, input.AssistSessionID)
+	if err != nil {
+		return nil, err
+	}
+	a, ticket, err := r.AssistService.IssueTicket(ctx, p.Actor(), id)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.IssueAssistTicketPayload{UserErrors: ues}, err
+	}
 	url := r.DashboardURL + "#assist=" + ticket
-	return &model.StartAssistPayload{AssistSession: node, Ticket: &ticket, DashboardURL: &url, UserErrors: []model.UserError{}}, nil
+	return &model.IssueAssistTicketPayload{AssistSession: r.mapAssist(a), Ticket: &ticket, DashboardURL: &url, UserErrors: []model.UserError{}}, nil
 }
 
 // RedeemAssistTicket is the resolver for the redeemAssistTicket field.
@@ -115,7 +186,7 @@ func (r *mutationResolver) RedeemAssistTicket(ctx context.Context, input model.R
 
 // EndAssist is the resolver for the endAssist field.
 func (r *mutationResolver) EndAssist(ctx context.Context, input model.EndAssistInput) (*model.EndAssistPayload, error) {
-	p, err := r.operator(ctx, operators.PermRemoteAssist)
+	p, err := r.principal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +194,15 @@ func (r *mutationResolver) EndAssist(ctx context.Context, input model.EndAssistI
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.AssistService.EndBy(ctx, p.Actor(), p.Can(operators.PermEndAnyAssist), id)
+	var a assist.Session
+	if p.Kind == sessions.KindCustomer { // the customer ends its own assistance
+		a, err = r.AssistService.EndByCustomer(ctx, p.Actor(), id)
+	} else {
+		if p, err = r.operator(ctx, operators.PermRemoteAssist); err != nil {
+			return nil, err
+		}
+		a, err = r.AssistService.EndBy(ctx, p.Actor(), p.Can(operators.PermEndAnyAssist), id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +259,36 @@ func (r *queryResolver) Assistance(ctx context.Context) (*model.AssistSession, e
 		return nil, err
 	}
 	return r.mapAssist(a), nil
+}
+
+// AssistSessionChanged is the resolver for the assistSessionChanged field.
+func (r *subscriptionResolver) AssistSessionChanged(ctx context.Context, assistSessionID string) (<-chan *model.AssistSession, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(typeAssist, assistSessionID)
+	if err != nil {
+		return nil, err
+	}
+	// The operators who may follow it (REMOTE_ASSIST) and its own assisted
+	// tab (to see control given).
+	if !(p.Kind == sessions.KindAssist && p.AssistID == id) && !p.Can(operators.PermRemoteAssist) {
+		return nil, fmt.Errorf("assistSessionChanged: %w", apperr.ErrForbidden)
+	}
+	if _, err := r.AssistService.Get(ctx, p.DomainID, id); err != nil {
+		return nil, err
+	}
+	its := func(e events.Event) bool {
+		return e.DomainID == p.DomainID && e.Data[events.KeyAssistID] == id && slices.Contains(assistChangeTypes, e.Type)
+	}
+	return forward(ctx, r.EventBroker, its, func(e events.Event) (*model.AssistSession, bool) {
+		a, err := r.AssistService.Get(context.WithoutCancel(ctx), p.DomainID, id) // as it now is
+		if err != nil {
+			return nil, false
+		}
+		return r.mapAssist(a), true
+	}), nil
 }
 
 // AccessRecord returns graph.AccessRecordResolver implementation.

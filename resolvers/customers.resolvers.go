@@ -16,6 +16,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/sessions"
 )
 
 // ResetPassword is the resolver for the resetPassword field.
@@ -150,9 +151,15 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 	// one's (a reset just before this sign-in, arriving late).
 	own := func(e events.Event) bool {
 		_, endsSessions := e.EndsBefore()
-		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && model.AccountEventType(e.Type).IsValid() && (!endsSessions || p.EndedBy(e))
+		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && model.AccountEventType(e.Type).IsValid() && (!endsSessions || p.EndedBy(e)) &&
+			(p.Kind == sessions.KindCustomer || !ownSessionsOnly[e.Type])
 	}
-	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) { return mapAccountEvent(e), true }), nil
+	if p.Kind == sessions.KindCustomer { // the customer's open app or dashboard: it can be asked for its agreement
+		context.AfterFunc(ctx, r.AssistService.Present(p.CustomerID))
+	}
+	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) {
+		return r.accountEvent(context.WithoutCancel(ctx), e), true
+	}), nil
 }
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.

@@ -145,7 +145,7 @@ func (l *loaders) prefetchAssists(ctx context.Context, page []assist.Session, no
 // endedByOperator returns the id of the operator who ended a, if one did
 // (not the system, and not a running session).
 func endedByOperator(a assist.Session) (string, bool) {
-	return a.EndedBy, !a.EndedAt.IsZero() && a.EndedBy != assist.SystemActor
+	return a.EndedBy, !a.EndedAt.IsZero() && a.EndedBy != assist.SystemActor && a.EndedBy != assist.CustomerActor
 }
 
 // selected returns the names of the fields the current field selects at

@@ -59,7 +59,8 @@ func mapDomain(d domains.Domain) *model.Domain {
 		policy = model.SignUpPolicyOpen
 	}
 	return &model.Domain{ID: d.ID, Slug: d.Slug, Name: d.Name, DefaultRegion: d.DefaultRegion, SignUpPolicy: policy,
-		RequireOperatorMfa: d.RequireOperatorMFA, AssistTTLSeconds: int(d.AssistTTL / time.Second), PasswordMinLength: d.PasswordMinLength}
+		RequireOperatorMfa: d.RequireOperatorMFA, AssistTTLSeconds: int(d.AssistTTL / time.Second), PasswordMinLength: d.PasswordMinLength,
+		AssistConsent: model.AssistConsent(d.AssistConsent.OrDefault())}
 }
 
 // mapAssist maps an assist session; the resolvers of its customer, operator
@@ -67,10 +68,17 @@ func mapDomain(d domains.Domain) *model.Domain {
 func (r *Resolver) mapAssist(a assist.Session) *model.AssistSession {
 	node := &model.AssistSession{
 		ID: globalID(typeAssist, a.ID), Reason: a.Reason, State: model.AssistState(r.AssistService.Current(a)),
-		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, Session: a,
+		Mode: model.AssistMode(a.ModeNow()), StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, Session: a,
 	}
 	if !a.EndedAt.IsZero() {
 		node.EndedAt = &a.EndedAt
+	}
+	if req := a.Request; req.State != "" {
+		node.Request = &model.AssistRequest{Mode: model.AssistMode(req.Mode), State: model.AssistRequestState(r.AssistService.RequestNow(a)),
+			RequestedAt: req.At, ExpiresAt: req.ExpiresAt}
+		if !req.AnsweredAt.IsZero() {
+			node.Request.AnsweredAt = &req.AnsweredAt
+		}
 	}
 	return node
 }
@@ -81,12 +89,13 @@ func mapAssistingOperator(o operators.Operator) *model.AssistingOperator {
 }
 
 // assistChanges are the records of what was done during an assistance,
-// without the records of the assistance itself and of attempts refused
+// without the records of the assistance itself (its start, agreement,
+// escalation and end: every assist_* action) and of attempts refused
 // (they changed nothing; the audit log keeps them).
 func assistChanges(records []audit.Record) []model.AccessChange {
 	changes := []model.AccessChange{}
 	for _, rec := range records {
-		ownRecord := rec.Action == audit.ActionAssistStarted || rec.Action == audit.ActionAssistEnded || rec.Action == audit.ActionAssistRedeemed
+		ownRecord := strings.HasPrefix(rec.Action, "assist_") // started, redeemed, requested, approved, ..., ended
 		if !ownRecord && rec.Outcome == audit.OutcomeSuccess {
 			changes = append(changes, model.AccessChange{Action: rec.Action, TargetType: rec.TargetType, At: rec.At})
 		}

@@ -30,6 +30,10 @@ func (r *mutationResolver) UpdateDomainSettings(ctx context.Context, input model
 		ttl := time.Duration(*input.AssistTTLSeconds) * time.Second
 		ch.AssistTTL = &ttl
 	}
+	if input.AssistConsent != nil {
+		consent := domains.AssistConsent(*input.AssistConsent)
+		ch.AssistConsent = &consent
+	}
 	d, changed, err := r.DomainService.UpdateSettings(ctx, p.Actor(), ch)
 	if err != nil {
 		ues, err := userErrors(err)

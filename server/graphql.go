@@ -54,6 +54,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.AroundOperations(m.aroundOperations)
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
+	srv.AroundRootFields(r.AroundRootFields) // view-only assistance; what an assistance does, told to the customer
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		r.RecordRefusal(ctx, err)
 		gerr := presentError(ctx, err)
@@ -113,6 +114,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		seconds := retryAfterSeconds(wait.Wait)
 		gerr.Message, gerr.Extensions["code"] = rateLimitMessage(seconds), codeRateLimited
 		gerr.Extensions["retryAfterSeconds"] = seconds
+		return gerr
+	}
+	var forbidden *apperr.ForbiddenError
+	if errors.As(err, &forbidden) { // a refusal that says why, written for the caller
+		gerr.Message, gerr.Extensions["code"] = forbidden.Message, codeForbidden
 		return gerr
 	}
 	for _, k := range kinds {

@@ -16,11 +16,51 @@ type State string
 
 // States.
 const (
-	StateActive  State = "ACTIVE"
-	StateEnded   State = "ENDED"   // ended by an operator (endAssist, signing out)
-	StateExpired State = "EXPIRED" // its time ran out
-	StateRevoked State = "REVOKED" // the customer was disabled or got a new password
+	// StatePending waits for the customer's agreement (the domain's
+	// AssistConsent): no ticket yet; it ends as StateExpired when
+	// RequestTTL passes unanswered.
+	StatePending  State = "PENDING"
+	StateDeclined State = "DECLINED" // the customer declined it
+	StateActive   State = "ACTIVE"
+	StateEnded    State = "ENDED"   // ended by an operator (endAssist, signing out)
+	StateExpired  State = "EXPIRED" // its time ran out
+	StateRevoked  State = "REVOKED" // the customer was disabled or got a new password
 )
+
+// Mode is what an assistance may do.
+type Mode string
+
+// Modes.
+const (
+	ModeView    Mode = "VIEW"    // read as the customer; mutations are refused
+	ModeControl Mode = "CONTROL" // act as the customer
+)
+
+// RequestState is where a request for the customer's agreement stands.
+type RequestState string
+
+// Request states.
+const (
+	RequestPending   RequestState = "PENDING"
+	RequestApproved  RequestState = "APPROVED"
+	RequestDeclined  RequestState = "DECLINED"
+	RequestExpired   RequestState = "EXPIRED"   // unanswered for RequestTTL
+	RequestWithdrawn RequestState = "WITHDRAWN" // the assistance ended first (never stored: see Session.RequestNow)
+)
+
+// RequestTTL is how long a request for the customer's agreement waits for
+// an answer (issue "Remote assistance a customer can trust": 5 minutes).
+const RequestTTL = 5 * time.Minute
+
+// Request is a request for the customer's agreement: to a PENDING
+// assistance, or to control of a VIEW one.
+type Request struct {
+	Mode       Mode
+	State      RequestState // "" when no request was ever made
+	At         time.Time
+	ExpiresAt  time.Time
+	AnsweredAt time.Time // zero while pending
+}
 
 // Session is one remote assistance.
 type Session struct {
@@ -47,14 +87,48 @@ type Session struct {
 	// an event that ends the operator's sessions opened before epoch N
 	// revokes it only when OperatorEpoch < N.
 	OperatorEpoch int64
+	// Mode is what it may do now; "" (stored before modes existed) reads as
+	// ModeControl (see ModeNow).
+	Mode Mode
+	// Request is the latest request for the customer's agreement.
+	Request Request
 }
 
-// Current returns the state at now: an active session past its end has expired.
+// Running reports whether st is a state a session can still change from.
+func (st State) Running() bool { return st == StateActive || st == StatePending }
+
+// Current returns the state at now: a running session past its end (a
+// pending one's end is its request's) has expired.
 func (s Session) Current(now time.Time) State {
-	if s.State == StateActive && !now.Before(s.ExpiresAt) {
+	if s.State.Running() && !now.Before(s.ExpiresAt) {
 		return StateExpired
 	}
 	return s.State
+}
+
+// ModeNow returns what s may do: its Mode, ModeControl when it has none.
+func (s Session) ModeNow() Mode {
+	if s.Mode == "" {
+		return ModeControl
+	}
+	return s.Mode
+}
+
+// RequestNow returns where s's latest request stands at now: a pending one
+// past its expiry has expired, and one whose assistance ended first was
+// withdrawn.
+func (s Session) RequestNow(now time.Time) RequestState {
+	r := s.Request.State
+	if r != RequestPending {
+		return r
+	}
+	if !now.Before(s.Request.ExpiresAt) {
+		return RequestExpired
+	}
+	if !s.Current(now).Running() {
+		return RequestWithdrawn
+	}
+	return RequestPending
 }
 
 // Query selects assist sessions of a domain, newest first.
@@ -72,8 +146,8 @@ type Cursor struct {
 	ID        string    `json:"i"`
 }
 
-// ActiveFilter selects active sessions: of an operator, of a customer, or
-// past their end at a time.
+// ActiveFilter selects running sessions (ACTIVE or PENDING): of an
+// operator, of a customer, or past their end at a time.
 type ActiveFilter struct {
 	OperatorID   string
 	CustomerID   string
@@ -102,14 +176,25 @@ type Store interface {
 	// UseTicket marks the ticket of session id used. It returns
 	// apperr.ErrConflict if it already was.
 	UseTicket(ctx context.Context, id string) error
-	// EndAssist moves an active session to state. It returns
-	// apperr.ErrConflict if the session is no longer active.
+	// EndAssist moves a running session (ACTIVE or PENDING) to state. It
+	// returns apperr.ErrConflict if the session is no longer running.
 	EndAssist(ctx context.Context, id string, state State, endedBy string, at time.Time, rec audit.Record, evs []events.Event) error
 	// AssistSessions returns sessions matching q, newest first.
 	AssistSessions(ctx context.Context, q Query) ([]Session, error)
-	// ActiveAssists returns the sessions stored as active that match every
-	// field f sets.
+	// ActiveAssists returns the sessions stored as running (ACTIVE or
+	// PENDING) that match every field f sets.
 	ActiveAssists(ctx context.Context, f ActiveFilter) ([]Session, error)
+	// UpdateAssist stores a's state, mode, expiry, end and request, with
+	// its audit record and events, if the stored session still has was's
+	// state, mode and request state; apperr.ErrConflict otherwise.
+	UpdateAssist(ctx context.Context, a, was Session, rec audit.Record, evs []events.Event) error
+	// SetAssistTicket gives running session id a new ticket (its hash and
+	// expiry) if its ticket was not used; apperr.ErrConflict otherwise.
+	SetAssistTicket(ctx context.Context, id, ticketHash string, expiresAt time.Time) error
+	// PendingAssistRequests returns the sessions whose request is stored as
+	// pending and expires at or before by (any expiry when by is zero),
+	// whatever their domain, soonest expiry first.
+	PendingAssistRequests(ctx context.Context, by time.Time) ([]Session, error)
 	// AuditRecordsOfAssists returns what was done during each of sessions
 	// ids, by session id, oldest first within each, whatever their domain: a
 	// session with no records, an unknown id and the empty id are absent. It

@@ -27,6 +27,8 @@ const (
 	TicketTTL  = time.Minute
 	// SystemActor ends sessions nobody ended by hand: expiry, revocation.
 	SystemActor = "system"
+	// CustomerActor is the EndedBy of a session the customer declined or ended.
+	CustomerActor = "customer"
 	// StartBurst and StartInterval limit how fast one operator starts
 	// remote assistance: StartBurst at once, then one per StartInterval
 	// (a token bucket). Each assistance adds to what every customer,
@@ -42,6 +44,8 @@ type ServiceStore interface {
 	CustomerByID(ctx context.Context, id string) (customers.Customer, error)
 	DomainByID(ctx context.Context, id string) (domains.Domain, error)
 	OperatorByID(ctx context.Context, id string) (operators.Operator, error)
+	// AppendEvent stores an event on its own (ASSIST_ACTION).
+	AppendEvent(ctx context.Context, e events.Event) error
 }
 
 // Service starts, ends and lists remote assistance.
@@ -52,11 +56,14 @@ type Service struct {
 
 	mu     sync.Mutex
 	starts map[string]*rate.Limiter // per operator id
+
+	presence *Presence
+	expiry   requestExpiry
 }
 
 // NewService returns a Service whose sessions last ttl.
 func NewService(store ServiceStore, now func() time.Time, ttl time.Duration) *Service {
-	return &Service{store: store, now: now, ttl: ttl, starts: map[string]*rate.Limiter{}}
+	return &Service{store: store, now: now, ttl: ttl, starts: map[string]*rate.Limiter{}, presence: NewPresence()}
 }
 
 // maxStartLimiters bounds the per-operator limiters kept; past it, those
@@ -90,19 +97,33 @@ func (s *Service) allowStart(operatorID string) error {
 	return nil
 }
 
-// Start opens a remote assistance of customer id for an operator (actor) and
-// returns it with its one-time ticket. Refusals: a reason that is blank or
-// too long, a customer that is disabled (*apperr.ValidationError), a
-// customer outside the operator's domain (apperr.ErrNotFound), an operator
-// past StartBurst and StartInterval (apperr.ErrRateLimited). It lasts the
-// domain's assistTtl setting, or the service's ttl when the domain has none.
+// Start opens a CONTROL assistance: StartIn with ModeControl.
 func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reason string) (Session, string, error) {
+	return s.StartIn(ctx, actor, customerID, reason, ModeControl)
+}
+
+// StartIn opens a remote assistance of customer id in mode for an operator
+// (actor) and returns it with its one-time ticket. Where the domain's
+// AssistConsent needs the customer's agreement to mode, it returns the
+// session PENDING and no ticket: the customer is asked (ASSIST_REQUESTED)
+// and has RequestTTL to answer (Respond). Refusals: a reason that is blank
+// or too long, a mode that is neither VIEW nor CONTROL, a customer that is
+// disabled, a customer to be asked who has no app or dashboard open
+// (CUSTOMER_OFFLINE; *apperr.ValidationError), a customer outside the
+// operator's domain (apperr.ErrNotFound), an operator past StartBurst and
+// StartInterval (apperr.ErrRateLimited). It lasts the domain's assistTtl
+// setting, or the service's ttl when the domain has none, from its start
+// or, for a PENDING one, from the customer's approval.
+func (s *Service) StartIn(ctx context.Context, actor audit.Actor, customerID, reason string, mode Mode) (Session, string, error) {
 	reason, err := names.Reason("reason", reason)
 	if err != nil {
 		return Session{}, "", err
 	}
 	if reason == "" {
 		return Session{}, "", apperr.Invalid("reason", "REQUIRED", "Say why you are assisting the customer.")
+	}
+	if mode != ModeView && mode != ModeControl {
+		return Session{}, "", apperr.Invalid("mode", "INVALID", "The mode is VIEW or CONTROL.")
 	}
 	c, err := s.store.CustomerByID(ctx, customerID)
 	if err := domains.Owned("customer", customerID, c.DomainID, actor.DomainID, err); err != nil {
@@ -111,34 +132,56 @@ func (s *Service) Start(ctx context.Context, actor audit.Actor, customerID, reas
 	if c.Status != customers.StatusActive {
 		return Session{}, "", apperr.Invalid("customerId", "ACCOUNT_DISABLED", "A disabled account cannot be assisted.")
 	}
-	if err := s.allowStart(actor.ID); err != nil {
-		return Session{}, "", err
-	}
 	d, err := s.store.DomainByID(ctx, c.DomainID)
 	if err != nil {
+		return Session{}, "", err
+	}
+	ask := d.AssistConsent.Needed(mode == ModeControl)
+	if ask && !s.presence.Online(c.ID) {
+		return Session{}, "", apperr.Invalid("customerId", "CUSTOMER_OFFLINE",
+			"The customer has no app or dashboard open, so they cannot be asked. Ask them to open it, or start a view-only assistance where the domain allows it.")
+	}
+	if err := s.allowStart(actor.ID); err != nil {
 		return Session{}, "", err
 	}
 	op, err := s.store.OperatorByID(ctx, actor.ID)
 	if err != nil {
 		return Session{}, "", err
 	}
-	ttl := s.ttl
-	if d.AssistTTL > 0 {
-		ttl = d.AssistTTL
-	}
 	at, ticket := s.now(), tokens.New()
 	a := Session{
-		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason,
-		StartedAt: at, ExpiresAt: at.Add(ttl), State: StateActive, CustomerEpoch: c.SessionEpoch, OperatorEpoch: op.SessionEpoch,
+		ID: ids.New(), DomainID: c.DomainID, CustomerID: c.ID, OperatorID: actor.ID, Reason: reason, Mode: mode,
+		StartedAt: at, ExpiresAt: at.Add(s.ttlOf(d)), State: StateActive, CustomerEpoch: c.SessionEpoch, OperatorEpoch: op.SessionEpoch,
 		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(TicketTTL),
 	}
 	actor.AssistID = a.ID
+	if ask {
+		// No ticket until the customer agrees: the hash stored is of one
+		// nobody was given, already expired.
+		a.State, a.ExpiresAt, a.TicketExpiresAt = StatePending, at.Add(RequestTTL), at
+		a.Request = Request{Mode: mode, State: RequestPending, At: at, ExpiresAt: at.Add(RequestTTL)}
+		rec := s.record(ctx, actor, audit.ActionAssistRequested, a, reason, at)
+		if err := s.store.CreateAssist(ctx, a, rec, []events.Event{s.requested(a, actor.ID, at)}); err != nil {
+			return Session{}, "", err
+		}
+		return a, "", nil
+	}
 	rec := s.record(ctx, actor, audit.ActionAssistStarted, a, reason, at)
-	ev := s.event(events.AssistStarted, a, actor.ID, at, map[string]string{events.KeyReason: reason, events.KeyExpiresAt: a.ExpiresAt.Format(time.RFC3339)})
+	ev := s.event(events.AssistStarted, a, actor.ID, at, map[string]string{events.KeyReason: reason,
+		events.KeyExpiresAt: a.ExpiresAt.Format(time.RFC3339), events.KeyMode: string(mode)})
 	if err := s.store.CreateAssist(ctx, a, rec, []events.Event{ev}); err != nil {
 		return Session{}, "", err
 	}
 	return a, ticket, nil
+}
+
+// ttlOf returns how long an assistance of d lasts: its assistTtl setting,
+// or the service's ttl.
+func (s *Service) ttlOf(d domains.Domain) time.Duration {
+	if d.AssistTTL > 0 {
+		return d.AssistTTL
+	}
+	return s.ttl
 }
 
 func (s *Service) record(ctx context.Context, actor audit.Actor, action string, a Session, reason string, at time.Time) audit.Record {
@@ -156,6 +199,11 @@ func (s *Service) event(t events.Type, a Session, actorID string, at time.Time, 
 // Current returns a's state now.
 func (s *Service) Current(a Session) State {
 	return a.Current(s.now())
+}
+
+// RequestNow returns where a's latest request stands now.
+func (s *Service) RequestNow(a Session) RequestState {
+	return a.RequestNow(s.now())
 }
 
 // Get returns assist session id of domainID, or apperr.ErrNotFound.
@@ -180,12 +228,19 @@ func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (d
 	return domains.OwnedBatch("assist session", domainID, as, func(a Session) (string, string) { return a.ID, a.DomainID }), nil
 }
 
-// End ends an active session as state, for actor (an operator, or the
-// system). It returns the session as ended; ending one that has already
+// End ends a running session (ACTIVE or PENDING) as state, for actor (an
+// operator, the customer, or the system). It returns the session as ended; ending one that has already
 // ended is not an error and changes nothing, and one whose time has run out
 // ends as StateExpired, by the system, whoever asked.
 func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state State, why string) (Session, error) {
 	at := s.now()
+	if a.State == StatePending && a.Current(at) == StateExpired {
+		// Nobody answered its request in time: it expires as a request does.
+		if err := s.expireRequest(ctx, a); err != nil {
+			return Session{}, err
+		}
+		return s.store.AssistByID(ctx, a.ID)
+	}
 	if a.Current(at) == StateExpired && a.State == StateActive {
 		// Its time ran out before anyone ended it (the sweeper has not
 		// recorded it yet): it ends as what it is, expired, not as ended by
@@ -193,8 +248,11 @@ func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state S
 		actor, state, why = audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID}, StateExpired, "expired"
 	}
 	endedBy := actor.ID
-	if actor.Type == audit.ActorSystem {
+	switch actor.Type {
+	case audit.ActorSystem:
 		endedBy = SystemActor
+	case audit.ActorCustomer:
+		endedBy = CustomerActor
 	}
 	actor.AssistID = a.ID
 	rec := s.record(ctx, actor, audit.ActionAssistEnded, a, why, at)
@@ -224,9 +282,11 @@ func (s *Service) EndAll(ctx context.Context, actor audit.Actor, f ActiveFilter,
 	return errors.Join(errs...)
 }
 
-// SweepExpired records the end of every session whose time ran out.
+// SweepExpired records the end of every session whose time ran out, and
+// the expiry of every request nobody answered in time (ExpireRequests).
 func (s *Service) SweepExpired(ctx context.Context) error {
-	return s.EndAll(ctx, audit.Actor{Type: audit.ActorSystem, ID: SystemActor}, ActiveFilter{ExpiredAfter: s.now()}, StateExpired, "expired")
+	err := s.ExpireRequests(ctx)
+	return errors.Join(err, s.EndAll(ctx, audit.Actor{Type: audit.ActorSystem, ID: SystemActor}, ActiveFilter{ExpiredAfter: s.now()}, StateExpired, "expired"))
 }
 
 // List returns sessions of the domain matching q, newest first.

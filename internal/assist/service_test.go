@@ -146,7 +146,7 @@ func TestServiceStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := assist.Session{ID: a.ID, DomainID: f.domain, CustomerID: f.ada.ID, OperatorID: f.ann.ID, Reason: "thermostat offline\nsince Monday",
-		StartedAt: at, ExpiresAt: at.Add(svcTTL), State: assist.StateActive,
+		StartedAt: at, ExpiresAt: at.Add(svcTTL), State: assist.StateActive, Mode: assist.ModeControl,
 		TicketHash: tokens.Hash(ticket), TicketExpiresAt: at.Add(assist.TicketTTL)}
 	if a != want || a.ID == "" || ticket == "" {
 		t.Fatalf("Start = %+v\nwant    %+v", a, want)

@@ -59,6 +59,15 @@ const (
 	ActionAssistStarted  = "assist_started"
 	ActionAssistRedeemed = "assist_redeemed"
 	ActionAssistEnded    = "assist_ended"
+	// The customer's agreement (issue "Remote assistance a customer can
+	// trust"): asked for at the start, approved, declined, expired
+	// unanswered; control asked for (or given, where no agreement is
+	// needed) from a view-only assistance.
+	ActionAssistRequested      = "assist_requested"
+	ActionAssistApproved       = "assist_approved"
+	ActionAssistDeclined       = "assist_declined"
+	ActionAssistRequestExpired = "assist_request_expired"
+	ActionAssistEscalated      = "assist_escalated"
 	// ActionAuthzFail is a signed-in caller refused an operation, or an
 	// object of another domain (ASVS 16.3.2).
 	ActionAuthzFail = "authz_fail"

@@ -76,6 +76,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 	if err != nil {
 		return Device{}, err
 	}
+	before := d
 	if ch.Name != nil {
 		name, err := names.Clean("name", *ch.Name, MaxNameLength)
 		if err != nil {
@@ -107,5 +108,33 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 	if err := s.store.UpdateDevice(ctx, d, rec, ev); err != nil {
 		return Device{}, err
 	}
+	for _, note := range changeNotes(before, d) {
+		audit.Note(ctx, note)
+	}
 	return d, nil
+}
+
+// changeNotes says in words what changed from before to after, one note
+// per field ("renamed the device Kitchen to Hall"), in the order of the
+// dashboard's form.
+func changeNotes(before, after Device) []string {
+	var notes []string
+	if before.Name != after.Name {
+		notes = append(notes, fmt.Sprintf("renamed the device %s to %s", before.Name, after.Name))
+	}
+	b, a := before.Settings, after.Settings
+	if b.TargetTemperature != a.TargetTemperature {
+		notes = append(notes, fmt.Sprintf("set the target temperature of %s from %g °C to %g °C", after.Name, b.TargetTemperature, a.TargetTemperature))
+	}
+	if b.Mode != a.Mode {
+		notes = append(notes, fmt.Sprintf("set the mode of %s from %s to %s", after.Name, b.Mode, a.Mode))
+	}
+	if b.Notifications != a.Notifications {
+		state := "off"
+		if a.Notifications {
+			state = "on"
+		}
+		notes = append(notes, fmt.Sprintf("turned the notifications of %s %s", after.Name, state))
+	}
+	return notes
 }

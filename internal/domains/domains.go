@@ -38,6 +38,43 @@ type Domain struct {
 	// PasswordMinLength is the password policy's minimum length; 0 for the
 	// server's PASSWORD_MIN_LENGTH.
 	PasswordMinLength int
+	// AssistConsent says which remote assistance waits for the customer's
+	// agreement; "" reads as AssistConsentControl (a new domain's default),
+	// and a domain stored before the setting existed reads as
+	// AssistConsentNone (what it had: assistance at once).
+	AssistConsent AssistConsent
+}
+
+// AssistConsent says which remote assistance needs the customer's agreement.
+type AssistConsent string
+
+// Consent settings (issue "Remote assistance a customer can trust"): NONE
+// starts every assistance at once (the customer is told), CONTROL starts a
+// view-only one at once and asks for control, ALL asks for everything.
+const (
+	AssistConsentNone    AssistConsent = "NONE"
+	AssistConsentControl AssistConsent = "CONTROL"
+	AssistConsentAll     AssistConsent = "ALL"
+)
+
+// OrDefault returns c, or AssistConsentControl for "" (a new domain's default).
+func (c AssistConsent) OrDefault() AssistConsent {
+	if c == "" {
+		return AssistConsentControl
+	}
+	return c
+}
+
+// Needed reports whether an assistance that may act (control) or only look
+// (!control) needs the customer's agreement under c.
+func (c AssistConsent) Needed(control bool) bool {
+	switch c.OrDefault() {
+	case AssistConsentAll:
+		return true
+	case AssistConsentControl:
+		return control
+	}
+	return false
 }
 
 // SignUpPolicy says whether a domain's customers may sign themselves up.
@@ -193,6 +230,11 @@ func (d Domain) Check() (Domain, error) {
 	case SignUpOpen, SignUpClosed:
 	default:
 		return Domain{}, apperr.Invalid("signUpPolicy", "INVALID", "the sign-up policy is OPEN or CLOSED")
+	}
+	switch d.AssistConsent = d.AssistConsent.OrDefault(); d.AssistConsent {
+	case AssistConsentNone, AssistConsentControl, AssistConsentAll:
+	default:
+		return Domain{}, apperr.Invalid("assistConsent", "INVALID", "the assistance consent is NONE, CONTROL or ALL")
 	}
 	return d, nil
 }

@@ -33,6 +33,7 @@ type SettingsChange struct {
 	RequireOperatorMFA *bool
 	AssistTTL          *time.Duration
 	PasswordMinLength  *int
+	AssistConsent      *AssistConsent
 }
 
 // SettingsStore is what changing settings writes.
@@ -61,7 +62,8 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // *apperr.ValidationError for the first bad field: the name
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
-// MaxAssistTTL, whole seconds) or the password minimum (8 to 64).
+// MaxAssistTTL, whole seconds), the password minimum (8 to 64) or the
+// assistance consent (NONE, CONTROL or ALL).
 func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch SettingsChange) (Domain, bool, error) {
 	d, err := s.store.DomainByID(ctx, actor.DomainID)
 	if err != nil {
@@ -105,6 +107,9 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		if n != d.PasswordMinLength {
 			next.PasswordMinLength, changed = n, append(changed, "passwordMinLength")
 		}
+	}
+	if ch.AssistConsent != nil && *ch.AssistConsent != d.AssistConsent {
+		next.AssistConsent, changed = *ch.AssistConsent, append(changed, "assistConsent")
 	}
 	if next, err = next.Check(); err != nil {
 		return Domain{}, false, err

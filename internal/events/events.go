@@ -29,6 +29,17 @@ const (
 	// close and its remote assistance is revoked on every instance.
 	// CustomerID is empty; Data holds KeyOperatorID, KeyStatus and KeyReason.
 	OperatorAccessEnded Type = "OPERATOR_ACCESS_ENDED"
+	// AssistRequested asks the customer to agree to an assistance or to
+	// control of one. Data holds KeyAssistID, KeyOperatorID, KeyReason,
+	// KeyMode (what is asked for) and KeyExpiresAt (of the request).
+	AssistRequested Type = "ASSIST_REQUESTED"
+	// AssistAnswered says a request was approved, declined or expired, or
+	// control was given without one. Data holds KeyAssistID, KeyOperatorID,
+	// KeyState (the request's: APPROVED, DECLINED, EXPIRED) and KeyMode.
+	AssistAnswered Type = "ASSIST_ANSWERED"
+	// AssistAction says something was done during an assistance. Data
+	// holds KeyAssistID, KeyOperatorID and KeyAction.
+	AssistAction Type = "ASSIST_ACTION"
 	// TailGap is not stored: the store's tail hands it out when events were
 	// lost before this process read them.
 	TailGap Type = "TAIL_GAP"
@@ -46,6 +57,8 @@ const (
 	KeyState          = "state"          // ASSIST_ENDED: the state it ended in
 	KeyFields         = "fields"         // PROFILE_UPDATED: the profile fields that changed, comma-separated (never their values)
 	KeyDeviceID       = "deviceId"       // DEVICE_UPDATED: the device
+	KeyMode           = "mode"           // ASSIST_REQUESTED: the mode asked for; ASSIST_STARTED, ASSIST_ANSWERED: the mode it has
+	KeyAction         = "action"         // ASSIST_ACTION: what was done, in words ("renamed the device Kitchen to Hall")
 	// KeySession is the token hash of the one session a SESSION_REVOKED
 	// event ends (signing out); KeyKeepSession the one session it spares
 	// when it ends every other session of the customer (its own password

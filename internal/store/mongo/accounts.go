@@ -30,10 +30,27 @@ type domainDoc struct {
 	RequireOperatorMFA bool          `bson:"requireOperatorMfa,omitempty"`
 	AssistTTL          time.Duration `bson:"assistTtl,omitempty"`
 	PasswordMinLength  int           `bson:"passwordMinLength,omitempty"`
+	// AssistConsent is absent on a domain stored before the setting
+	// existed: it reads as NONE, what such a domain had.
+	AssistConsent domains.AssistConsent `bson:"assistConsent,omitempty"`
+}
+
+// domainOf returns the domain doc stores, with the defaults of fields
+// stored before they existed.
+func domainOf(doc domainDoc) domains.Domain {
+	doc.CreatedAt = doc.CreatedAt.UTC()
+	if doc.SignUpPolicy == "" { // stored before sign-up existed
+		doc.SignUpPolicy = domains.SignUpClosed
+	}
+	if doc.AssistConsent == "" { // stored before the consent setting existed
+		doc.AssistConsent = domains.AssistConsentNone
+	}
+	return domains.Domain(doc)
 }
 
 // CreateDomain implements domains.Store.
 func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
+	d.AssistConsent = d.AssistConsent.OrDefault()
 	_, err := s.domains.InsertOne(ctx, domainDoc(d))
 	if err != nil {
 		return fmt.Errorf("create domain %s: %w", d.Slug, mapErr(err))
@@ -53,6 +70,7 @@ func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Re
 	res, err := s.domains.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "name", Value: d.Name}, {Key: "defaultRegion", Value: d.DefaultRegion}, {Key: "signUpPolicy", Value: d.SignUpPolicy},
 		{Key: "requireOperatorMfa", Value: d.RequireOperatorMFA}, {Key: "assistTtl", Value: d.AssistTTL}, {Key: "passwordMinLength", Value: d.PasswordMinLength},
+		{Key: "assistConsent", Value: d.AssistConsent.OrDefault()},
 	}}})
 	if err == nil && res.MatchedCount == 0 {
 		err = mongo.ErrNoDocuments
@@ -81,11 +99,7 @@ func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domai
 		if !strings.EqualFold(doc.Name, name) {
 			continue
 		}
-		doc.CreatedAt = doc.CreatedAt.UTC()
-		if doc.SignUpPolicy == "" {
-			doc.SignUpPolicy = domains.SignUpClosed
-		}
-		found = append(found, domains.Domain(doc))
+		found = append(found, domainOf(doc))
 	}
 	return found, nil
 }
@@ -100,11 +114,7 @@ func (s *Store) findDomain(ctx context.Context, filter bson.D) (domains.Domain, 
 	if err := s.domains.FindOne(ctx, filter).Decode(&doc); err != nil {
 		return domains.Domain{}, fmt.Errorf("domain: %w", mapErr(err))
 	}
-	doc.CreatedAt = doc.CreatedAt.UTC()
-	if doc.SignUpPolicy == "" { // stored before sign-up existed
-		doc.SignUpPolicy = domains.SignUpClosed
-	}
-	return domains.Domain(doc), nil
+	return domainOf(doc), nil
 }
 
 type operatorDoc struct {

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -29,13 +30,41 @@ type assistDoc struct {
 	TicketUsed      bool         `bson:"ticketUsed"`
 	CustomerEpoch   int64        `bson:"customerEpoch"`
 	OperatorEpoch   int64        `bson:"operatorEpoch"`
-	Outbox          []outboxDoc  `bson:"outbox,omitempty"`
+	// Mode is absent on a session stored before modes existed (CONTROL).
+	Mode    assist.Mode `bson:"mode,omitempty"`
+	Request requestDoc  `bson:"request"`
+	Outbox  []outboxDoc `bson:"outbox,omitempty"`
+}
+
+// requestDoc is an assistance's latest request for the customer's
+// agreement; absent (zero) when none was made.
+type requestDoc struct {
+	Mode       assist.Mode         `bson:"mode,omitempty"`
+	State      assist.RequestState `bson:"state,omitempty"`
+	At         time.Time           `bson:"at,omitempty"`
+	ExpiresAt  time.Time           `bson:"expiresAt,omitempty"`
+	AnsweredAt time.Time           `bson:"answeredAt,omitempty"`
+}
+
+func newRequestDoc(r assist.Request) requestDoc {
+	return requestDoc{Mode: r.Mode, State: r.State, At: r.At, ExpiresAt: r.ExpiresAt, AnsweredAt: r.AnsweredAt}
+}
+
+func (r requestDoc) request() assist.Request {
+	utc := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return time.Time{}
+		}
+		return t.UTC()
+	}
+	return assist.Request{Mode: r.Mode, State: r.State, At: utc(r.At), ExpiresAt: utc(r.ExpiresAt), AnsweredAt: utc(r.AnsweredAt)}
 }
 
 func (d assistDoc) session() assist.Session {
 	return assist.Session{ID: d.ID, DomainID: d.DomainID, CustomerID: d.CustomerID, OperatorID: d.OperatorID, Reason: d.Reason,
 		StartedAt: d.StartedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), State: d.State, EndedAt: d.EndedAt.UTC(), EndedBy: d.EndedBy,
-		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed, CustomerEpoch: d.CustomerEpoch, OperatorEpoch: d.OperatorEpoch}
+		TicketHash: d.TicketHash, TicketExpiresAt: d.TicketExpiresAt.UTC(), TicketUsed: d.TicketUsed, CustomerEpoch: d.CustomerEpoch, OperatorEpoch: d.OperatorEpoch,
+		Mode: cmp.Or(d.Mode, assist.ModeControl), Request: d.Request.request()}
 }
 
 // CreateAssist implements assist.Store, with the records in the new document's outbox.
@@ -43,7 +72,8 @@ func (s *Store) CreateAssist(ctx context.Context, a assist.Session, rec audit.Re
 	items := outboxItems(rec, evs)
 	doc := assistDoc{ID: a.ID, DomainID: a.DomainID, CustomerID: a.CustomerID, OperatorID: a.OperatorID, Reason: a.Reason,
 		StartedAt: a.StartedAt, ExpiresAt: a.ExpiresAt, State: a.State, EndedAt: a.EndedAt, EndedBy: a.EndedBy,
-		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, CustomerEpoch: a.CustomerEpoch, OperatorEpoch: a.OperatorEpoch, Outbox: items}
+		TicketHash: a.TicketHash, TicketExpiresAt: a.TicketExpiresAt, TicketUsed: a.TicketUsed, CustomerEpoch: a.CustomerEpoch, OperatorEpoch: a.OperatorEpoch,
+		Mode: a.ModeNow(), Request: newRequestDoc(a.Request), Outbox: items}
 	_, err := s.assists.InsertOne(ctx, doc)
 	if err == nil {
 		err = s.relay(ctx, s.assists, a.ID, items)
@@ -105,7 +135,7 @@ func (s *Store) EndAssist(ctx context.Context, id string, state assist.State, en
 		{Key: "$set", Value: bson.D{{Key: "state", Value: state}, {Key: "endedAt", Value: at}, {Key: "endedBy", Value: endedBy}}},
 		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
 	}
-	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "state", Value: assist.StateActive}}, update)
+	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "state", Value: runningStates}}, update)
 	if err == nil {
 		err = noneChanged(res, errStale)
 	}
@@ -116,6 +146,73 @@ func (s *Store) EndAssist(ctx context.Context, id string, state assist.State, en
 		return fmt.Errorf("end assist %s: %w", id, mapErr(err))
 	}
 	return nil
+}
+
+// runningStates selects the sessions that can still change: ACTIVE or PENDING.
+var runningStates = bson.D{{Key: "$in", Value: bson.A{assist.StateActive, assist.StatePending}}}
+
+// modeIs selects sessions of mode m: CONTROL also matches those stored
+// before modes existed (no mode field).
+func modeIs(m assist.Mode) bson.D {
+	if m == assist.ModeControl {
+		return bson.D{{Key: "$in", Value: bson.A{assist.ModeControl, nil}}}
+	}
+	return bson.D{{Key: "$eq", Value: m}}
+}
+
+// requestIs selects sessions whose request is in state st ("" for those
+// that never had one: no request state).
+func requestIs(st assist.RequestState) bson.D {
+	if st == "" {
+		return bson.D{{Key: "$in", Value: bson.A{"", nil}}}
+	}
+	return bson.D{{Key: "$eq", Value: st}}
+}
+
+// UpdateAssist implements assist.Store with a conditional single-document
+// update carrying its records in the outbox.
+func (s *Store) UpdateAssist(ctx context.Context, a, was assist.Session, rec audit.Record, evs []events.Event) error {
+	items := outboxItems(rec, evs)
+	update := bson.D{
+		{Key: "$set", Value: bson.D{{Key: "state", Value: a.State}, {Key: "mode", Value: a.ModeNow()}, {Key: "expiresAt", Value: a.ExpiresAt},
+			{Key: "endedAt", Value: a.EndedAt}, {Key: "endedBy", Value: a.EndedBy}, {Key: "request", Value: newRequestDoc(a.Request)}}},
+		{Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}},
+	}
+	filter := bson.D{{Key: "_id", Value: a.ID}, {Key: "state", Value: was.State}, {Key: "mode", Value: modeIs(was.ModeNow())},
+		{Key: "request.state", Value: requestIs(was.Request.State)}}
+	res, err := s.assists.UpdateOne(ctx, filter, update)
+	if err == nil {
+		err = noneChanged(res, errStale)
+	}
+	if err == nil {
+		err = s.relay(ctx, s.assists, a.ID, items)
+	}
+	if err != nil {
+		return fmt.Errorf("update assist %s: %w", a.ID, mapErr(err))
+	}
+	return nil
+}
+
+// SetAssistTicket implements assist.Store with a conditional single-document update.
+func (s *Store) SetAssistTicket(ctx context.Context, id, ticketHash string, expiresAt time.Time) error {
+	res, err := s.assists.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "ticketUsed", Value: false}, {Key: "state", Value: runningStates}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "ticketHash", Value: ticketHash}, {Key: "ticketExpiresAt", Value: expiresAt}}}})
+	if err == nil {
+		err = noneChanged(res, errStale)
+	}
+	if err != nil {
+		return fmt.Errorf("set assist ticket %s: %w", id, mapErr(err))
+	}
+	return nil
+}
+
+// PendingAssistRequests implements assist.Store.
+func (s *Store) PendingAssistRequests(ctx context.Context, by time.Time) ([]assist.Session, error) {
+	filter := bson.D{{Key: "request.state", Value: assist.RequestPending}}
+	if !by.IsZero() {
+		filter = append(filter, bson.E{Key: "request.expiresAt", Value: bson.D{{Key: "$lte", Value: by}}})
+	}
+	return s.findAssists(ctx, filter, options.Find().SetSort(bson.D{{Key: "request.expiresAt", Value: 1}}))
 }
 
 // AssistSessions implements assist.Store.
@@ -139,7 +236,7 @@ func (s *Store) AssistSessions(ctx context.Context, q assist.Query) ([]assist.Se
 
 // ActiveAssists implements assist.Store.
 func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]assist.Session, error) {
-	filter := bson.D{{Key: "state", Value: assist.StateActive}}
+	filter := bson.D{{Key: "state", Value: runningStates}}
 	if f.OperatorID != "" {
 		filter = append(filter, bson.E{Key: "operatorId", Value: f.OperatorID})
 	}

@@ -238,6 +238,22 @@ CREATE TABLE search_vocabulary (
 ) WITHOUT ROWID;
 CREATE INDEX search_vocabulary_length ON search_vocabulary (domain_id, length);
 `,
+	// 15: remote assistance with the customer's agreement: each domain's
+	// consent setting (domains stored before it keep assistance at once:
+	// NONE), each assistance's mode (before: CONTROL) and latest request;
+	// PENDING sessions are running too, and pending requests are swept.
+	`
+ALTER TABLE domains ADD COLUMN assist_consent TEXT NOT NULL DEFAULT 'NONE';
+ALTER TABLE assists ADD COLUMN mode TEXT NOT NULL DEFAULT 'CONTROL';
+ALTER TABLE assists ADD COLUMN request_mode TEXT NOT NULL DEFAULT '';
+ALTER TABLE assists ADD COLUMN request_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE assists ADD COLUMN requested_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assists ADD COLUMN request_expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assists ADD COLUMN answered_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX assists_running_operator ON assists (operator_id) WHERE state IN ('ACTIVE', 'PENDING');
+CREATE INDEX assists_running_expiry ON assists (expires_at) WHERE state IN ('ACTIVE', 'PENDING');
+CREATE INDEX assists_pending_request ON assists (request_expires_at) WHERE request_state = 'PENDING';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -22,7 +22,7 @@ func testAssists(t *testing.T, s store.Store) {
 	mk := func(customer, operator string, i int) assist.Session {
 		return assist.Session{ID: ids.New(), DomainID: d.ID, CustomerID: customer, OperatorID: operator, Reason: "help",
 			StartedAt: base.Add(time.Duration(i) * time.Minute), ExpiresAt: base.Add(time.Duration(i)*time.Minute + 30*time.Minute),
-			State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: base.Add(time.Minute)}
+			State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: base.Add(time.Minute), Mode: assist.ModeControl}
 	}
 	a := mk("cust-1", "op-1", 0)
 	rec := audit.Record{ID: ids.New(), DomainID: d.ID, At: base, ActorType: audit.ActorOperator, ActorID: "op-1",

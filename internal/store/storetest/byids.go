@@ -123,7 +123,7 @@ func assistsByIDsFixture(t *testing.T, s store.Store) (sessions map[string]assis
 	for i, d := range []string{a.ID, a.ID, b.ID} {
 		sess := assist.Session{ID: ids.New(), DomainID: d, CustomerID: fmt.Sprint("cust-", i), OperatorID: fmt.Sprint("op-", i), Reason: "help",
 			StartedAt: base.Add(time.Duration(i) * time.Minute), ExpiresAt: base.Add(time.Hour), State: assist.StateActive,
-			TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: base.Add(time.Minute)}
+			TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: base.Add(time.Minute), Mode: assist.ModeControl}
 		if err := s.CreateAssist(ctx, sess, audit.Record{}, nil); err != nil {
 			t.Fatal(err)
 		}

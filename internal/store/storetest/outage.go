@@ -48,7 +48,7 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Kitchen", Model: "T-100", SerialNumber: "T100-OUTAGE-1",
 		CreatedAt: now(), UpdatedAt: now()}
 	a := assist.Session{ID: ids.New(), DomainID: d.ID, CustomerID: c.ID, OperatorID: "op", Reason: "help", StartedAt: now(),
-		ExpiresAt: now().Add(30 * time.Minute), State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: now().Add(time.Minute)}
+		ExpiresAt: now().Add(30 * time.Minute), State: assist.StateActive, TicketHash: tokens.Hash(tokens.New()), TicketExpiresAt: now().Add(time.Minute), Mode: assist.ModeControl}
 	if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"TailEvents", testTailEvents},
 		{"TailResumes", testTailResumes},
 		{"Assists", testAssists},
+		{"AssistConsent", testAssistConsent},
 		{"CustomersByIDs", testCustomersByIDs},
 		{"OperatorsByIDs", testOperatorsByIDs},
 		{"AssistsByIDs", testAssistsByIDs},
@@ -103,11 +104,21 @@ func auditRecordsOfAssist(ctx context.Context, s store.Store, id string) ([]audi
 // now is a time the stores can round-trip exactly (millisecond precision, UTC).
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-// NewDomain stores and returns a domain with a unique slug.
+// NewDomain stores and returns a domain with a unique slug, whose remote
+// assistance needs no agreement of the customer (what most tests of
+// assistance take for granted; NewDomainConsent makes others).
 func NewDomain(t *testing.T, s store.Store) domains.Domain {
 	t.Helper()
+	return NewDomainConsent(t, s, domains.AssistConsentNone)
+}
+
+// NewDomainConsent stores and returns a domain with a unique slug whose
+// remote assistance needs the customer's agreement as consent says.
+func NewDomainConsent(t *testing.T, s store.Store, consent domains.AssistConsent) domains.Domain {
+	t.Helper()
 	id := ids.New()
-	d := domains.Domain{ID: id, Slug: "d-" + id[20:], Name: "Domain " + id[20:], DefaultRegion: "US", SignUpPolicy: domains.SignUpClosed, CreatedAt: now()}
+	d := domains.Domain{ID: id, Slug: "d-" + id[20:], Name: "Domain " + id[20:], DefaultRegion: "US", SignUpPolicy: domains.SignUpClosed,
+		CreatedAt: now(), AssistConsent: consent}
 	if err := s.CreateDomain(context.Background(), d); err != nil {
 		t.Fatalf("CreateDomain: %v", err)
 	}

@@ -1,0 +1,342 @@
+package assist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/clock"
+	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/tokens"
+)
+
+// Refusals of the consent flow, as the API's userErrors show them.
+var (
+	errNotPending       = apperr.Invalid("assistSessionId", "NOT_PENDING", "This request is no longer waiting for an answer: it was answered, it expired, or the assistance ended.")
+	errAlreadyControl   = apperr.Invalid("assistSessionId", "ALREADY_CONTROL", "This assistance already has control.")
+	errAlreadyRequested = apperr.Invalid("assistSessionId", "ALREADY_REQUESTED", "The customer is already being asked.")
+	errNotActive        = apperr.Invalid("assistSessionId", "NOT_ACTIVE", "This assistance is not running: it waits for the customer, or it ended.")
+	errAlreadyOpened    = apperr.Invalid("assistSessionId", "ALREADY_OPENED", "This assistance is already open in a tab.")
+)
+
+// requested returns the ASSIST_REQUESTED event of a's pending request.
+func (s *Service) requested(a Session, actorID string, at time.Time) events.Event {
+	return s.event(events.AssistRequested, a, actorID, at, map[string]string{events.KeyReason: a.Reason,
+		events.KeyMode: string(a.Request.Mode), events.KeyExpiresAt: a.Request.ExpiresAt.Format(time.RFC3339)})
+}
+
+// answered returns the ASSIST_ANSWERED event of a's request, as answered.
+func (s *Service) answered(a Session, actorID string, at time.Time) events.Event {
+	return s.event(events.AssistAnswered, a, actorID, at, map[string]string{events.KeyState: string(a.Request.State), events.KeyMode: string(a.ModeNow())})
+}
+
+// Respond records the answer of a customer (actor, in its own session) to
+// the pending request of assistance id: approving a PENDING assistance
+// makes it ACTIVE in the mode asked, lasting the domain's assistTtl from
+// now (ASSIST_STARTED); declining it ends it as DECLINED (ASSIST_ENDED);
+// approving a request for control gives the running assistance
+// ModeControl, declining leaves it as it is. Each answer is audited
+// (assist_approved, assist_declined) and announced (ASSIST_ANSWERED). It
+// returns apperr.ErrNotFound for an id of no assistance of this customer
+// and NOT_PENDING (*apperr.ValidationError) when its request no longer
+// waits (answered, expired, withdrawn; also when two answers race).
+func (s *Service) Respond(ctx context.Context, actor audit.Actor, id string, approve bool) (Session, error) {
+	a, err := s.Get(ctx, actor.DomainID, id)
+	if err == nil && a.CustomerID != actor.ID {
+		err = fmt.Errorf("assist session %s of another customer: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	at := s.now()
+	if a.RequestNow(at) != RequestPending {
+		return Session{}, errNotPending
+	}
+	next, action, why := a, audit.ActionAssistDeclined, "declined by the customer"
+	next.Request.AnsweredAt = at
+	var evs []events.Event
+	if approve {
+		action, why, next.Request.State = audit.ActionAssistApproved, "approved by the customer", RequestApproved
+		next.Mode = a.Request.Mode
+		if a.State == StatePending {
+			d, err := s.store.DomainByID(ctx, a.DomainID)
+			if err != nil {
+				return Session{}, err
+			}
+			next.State, next.ExpiresAt = StateActive, at.Add(s.ttlOf(d))
+			evs = append(evs, s.event(events.AssistStarted, next, actor.ID, at, map[string]string{events.KeyReason: a.Reason,
+				events.KeyExpiresAt: next.ExpiresAt.Format(time.RFC3339), events.KeyMode: string(next.Mode)}))
+		}
+	} else {
+		next.Request.State = RequestDeclined
+		if a.State == StatePending {
+			next.State, next.EndedAt, next.EndedBy = StateDeclined, at, CustomerActor
+			evs = append(evs, s.event(events.AssistEnded, next, actor.ID, at, map[string]string{events.KeyState: string(StateDeclined), events.KeyReason: why}))
+		}
+	}
+	evs = append([]events.Event{s.answered(next, actor.ID, at)}, evs...)
+	actor.AssistID = a.ID
+	rec := s.record(ctx, actor, action, a, why, at)
+	if err := s.store.UpdateAssist(ctx, next, a, rec, evs); err != nil {
+		if errors.Is(err, apperr.ErrConflict) {
+			return Session{}, errNotPending
+		}
+		return Session{}, err
+	}
+	return next, nil
+}
+
+// RequestControl asks the customer for control of view-only assistance id
+// from its own assist session (actor, acting for the customer): the
+// customer is asked as Start asks (ASSIST_REQUESTED, mode CONTROL, for
+// RequestTTL) and Respond's approval gives control to the same session,
+// without a new ticket. Where the domain's AssistConsent needs no
+// agreement for control (NONE), control is given at once and the customer
+// told (ASSIST_ANSWERED). Audited (assist_escalated) either way. It
+// returns apperr.ErrForbidden for another assistance than the actor's own,
+// NOT_ACTIVE, ALREADY_CONTROL or ALREADY_REQUESTED
+// (*apperr.ValidationError) when there is nothing to ask.
+func (s *Service) RequestControl(ctx context.Context, actor audit.Actor, id string) (Session, error) {
+	if actor.AssistID != id {
+		return Session{}, fmt.Errorf("request control of assistance %s from another: %w", id, apperr.ErrForbidden)
+	}
+	a, err := s.Get(ctx, actor.DomainID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	at := s.now()
+	switch {
+	case a.Current(at) != StateActive:
+		return Session{}, errNotActive
+	case a.ModeNow() == ModeControl:
+		return Session{}, errAlreadyControl
+	case a.RequestNow(at) == RequestPending:
+		return Session{}, errAlreadyRequested
+	}
+	d, err := s.store.DomainByID(ctx, a.DomainID)
+	if err != nil {
+		return Session{}, err
+	}
+	next := a
+	var ev events.Event
+	why := "control asked of the customer"
+	if d.AssistConsent.Needed(true) {
+		next.Request = Request{Mode: ModeControl, State: RequestPending, At: at, ExpiresAt: at.Add(RequestTTL)}
+		ev = s.requested(next, actor.ID, at)
+	} else {
+		why = "control given at once: the domain needs no agreement"
+		next.Mode = ModeControl
+		ev = s.event(events.AssistAnswered, next, actor.ID, at, map[string]string{events.KeyState: string(RequestApproved), events.KeyMode: string(ModeControl)})
+	}
+	rec := s.record(ctx, actor, audit.ActionAssistEscalated, a, why, at)
+	if err := s.store.UpdateAssist(ctx, next, a, rec, []events.Event{ev}); err != nil {
+		if errors.Is(err, apperr.ErrConflict) {
+			return Session{}, errAlreadyRequested
+		}
+		return Session{}, err
+	}
+	return next, nil
+}
+
+// IssueTicket returns a new one-time ticket (TicketTTL) for ACTIVE
+// assistance id, for the operator (actor) who started it: the ticket
+// Start returns when no agreement is needed, for an assistance the customer
+// approved. A new ticket replaces one not redeemed. It returns
+// apperr.ErrNotFound for an id of no assistance of the domain,
+// apperr.ErrForbidden for another operator's, and NOT_ACTIVE or
+// ALREADY_OPENED (*apperr.ValidationError).
+func (s *Service) IssueTicket(ctx context.Context, actor audit.Actor, id string) (Session, string, error) {
+	a, err := s.Get(ctx, actor.DomainID, id)
+	if err != nil {
+		return Session{}, "", err
+	}
+	if a.OperatorID != actor.ID {
+		return Session{}, "", fmt.Errorf("ticket of another operator's assistance %s: %w", id, apperr.ErrForbidden)
+	}
+	at := s.now()
+	if a.Current(at) != StateActive {
+		return Session{}, "", errNotActive
+	}
+	if a.TicketUsed {
+		return Session{}, "", errAlreadyOpened
+	}
+	ticket := tokens.New()
+	a.TicketHash, a.TicketExpiresAt = tokens.Hash(ticket), at.Add(TicketTTL)
+	if err := s.store.SetAssistTicket(ctx, a.ID, a.TicketHash, a.TicketExpiresAt); err != nil {
+		if errors.Is(err, apperr.ErrConflict) {
+			return Session{}, "", errAlreadyOpened
+		}
+		return Session{}, "", err
+	}
+	return a, ticket, nil
+}
+
+// EndByCustomer ends assistance id for the customer assisted (actor, in its
+// own session): running or pending, with the assist session's token and
+// sockets. It returns the session as ended, and apperr.ErrNotFound for an
+// id of no assistance of this customer.
+func (s *Service) EndByCustomer(ctx context.Context, actor audit.Actor, id string) (Session, error) {
+	a, err := s.Get(ctx, actor.DomainID, id)
+	if err == nil && a.CustomerID != actor.ID {
+		err = fmt.Errorf("assist session %s of another customer: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return s.End(ctx, actor, a, StateEnded, "ended by the customer")
+}
+
+// ExpireRequests records the expiry of every request nobody answered within
+// RequestTTL: a PENDING assistance ends as EXPIRED (ASSIST_ENDED), a
+// request for control leaves the assistance as it was; each is audited
+// (assist_request_expired, by the system) and announced (ASSIST_ANSWERED).
+// Every instance may run it: the first conditional write wins.
+func (s *Service) ExpireRequests(ctx context.Context) error {
+	due, err := s.store.PendingAssistRequests(ctx, s.now())
+	if err != nil {
+		return fmt.Errorf("expire assistance requests: %w", err)
+	}
+	var errs []error
+	for _, a := range due {
+		errs = append(errs, s.expireRequest(ctx, a))
+	}
+	return errors.Join(errs...)
+}
+
+// expireRequest records that a's pending request expired; one already
+// answered or expired elsewhere changes nothing.
+func (s *Service) expireRequest(ctx context.Context, a Session) error {
+	at := s.now()
+	next := a
+	next.Request.State, next.Request.AnsweredAt = RequestExpired, at
+	actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID, AssistID: a.ID}
+	evs := []events.Event{s.answered(next, SystemActor, at)}
+	if a.State == StatePending {
+		next.State, next.EndedAt, next.EndedBy = StateExpired, at, SystemActor
+		evs = append(evs, s.event(events.AssistEnded, next, SystemActor, at, map[string]string{events.KeyState: string(StateExpired), events.KeyReason: "the customer did not answer"}))
+	}
+	rec := s.record(ctx, actor, audit.ActionAssistRequestExpired, a, "not answered within "+RequestTTL.String(), at)
+	err := s.store.UpdateAssist(ctx, next, a, rec, evs)
+	if err != nil && !errors.Is(err, apperr.ErrConflict) {
+		return fmt.Errorf("expire the request of assistance %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// Acted announces to the customer what an assisting operator (actor,
+// acting for it) just did: one ASSIST_ACTION per note, in order. The
+// change itself is already written and audited: a failure here loses the
+// live notice, never the change or its record.
+func (s *Service) Acted(ctx context.Context, actor audit.Actor, notes []string) error {
+	at := s.now()
+	var errs []error
+	for _, note := range notes {
+		e := events.Event{ID: ids.New(), DomainID: actor.DomainID, Type: events.AssistAction, CustomerID: actor.ActingFor, ActorID: actor.ID,
+			Data: map[string]string{events.KeyAssistID: actor.AssistID, events.KeyOperatorID: actor.ID, events.KeyAction: note}, OccurredAt: at}
+		errs = append(errs, s.store.AppendEvent(ctx, e))
+	}
+	return errors.Join(errs...)
+}
+
+// Presence counts the customers' own open app and dashboard connections in
+// this process (their accountEvents subscriptions): whom a request for
+// agreement can reach.
+type Presence struct {
+	mu    sync.Mutex
+	count map[string]int // customer id -> open connections
+}
+
+// NewPresence returns an empty Presence.
+func NewPresence() *Presence { return &Presence{count: map[string]int{}} }
+
+// Join records one open connection of customerID until leave is called.
+func (p *Presence) Join(customerID string) (leave func()) {
+	p.mu.Lock()
+	p.count[customerID]++
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.count[customerID]--; p.count[customerID] <= 0 {
+				delete(p.count, customerID)
+			}
+		})
+	}
+}
+
+// Online reports whether customerID has an open connection here.
+func (p *Presence) Online(customerID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count[customerID] > 0
+}
+
+// Present records an open app or dashboard connection of customerID (its
+// own session's accountEvents subscription) until leave is called: Start
+// asks only a customer who has one.
+func (s *Service) Present(customerID string) (leave func()) { return s.presence.Join(customerID) }
+
+// requestExpiry is the one timer of a process that expires requests when
+// they fall due.
+type requestExpiry struct {
+	mu    sync.Mutex
+	timer clock.Timer
+	due   time.Time
+}
+
+// ExpireRequestsOnTime expires each request for the customer's agreement
+// when its RequestTTL passes, so that the console and the customer see
+// EXPIRED at once (assistSessionChanged, accountEvents) rather than at the
+// next sweep: one timer of clk per process, set to the earliest expiry of
+// the requests (ASSIST_REQUESTED) that reach broker from any instance,
+// until ctx ends. Reads evaluate expiry by themselves (Session.Current,
+// RequestNow) and SweepExpired catches what a stopped instance missed.
+func (s *Service) ExpireRequestsOnTime(ctx context.Context, broker *events.Broker, clk clock.Clock) {
+	var fire func()
+	schedule := func(at time.Time) {
+		s.expiry.mu.Lock()
+		defer s.expiry.mu.Unlock()
+		if s.expiry.timer != nil && !at.Before(s.expiry.due) {
+			return
+		}
+		if s.expiry.timer != nil {
+			s.expiry.timer.Stop()
+		}
+		s.expiry.due, s.expiry.timer = at, clk.AfterFunc(max(at.Sub(clk.Now()), 0), fire)
+	}
+	fire = func() {
+		s.expiry.mu.Lock()
+		s.expiry.timer = nil
+		s.expiry.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.ExpireRequests(ctx); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("expire assistance requests")
+		}
+		if next, err := s.store.PendingAssistRequests(ctx, time.Time{}); err == nil && len(next) > 0 {
+			schedule(next[0].Request.ExpiresAt)
+		}
+	}
+	broker.React(ctx, func(e events.Event) bool { return e.Type == events.AssistRequested }, func(e events.Event) {
+		if at, err := time.Parse(time.RFC3339, e.Data[events.KeyExpiresAt]); err == nil {
+			schedule(at.Add(time.Second)) // RFC 3339 keeps whole seconds
+		}
+	})
+	context.AfterFunc(ctx, func() {
+		s.expiry.mu.Lock()
+		defer s.expiry.mu.Unlock()
+		if s.expiry.timer != nil {
+			s.expiry.timer.Stop()
+		}
+	})
+}
