@@ -15,29 +15,34 @@ import (
 
 // OperatorLogin is the resolver for the operatorLogin field.
 func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
-	res, err := r.SessionService.OperatorLogin(ctx, input.Domain, input.Email, input.Password)
+	res, err := r.SessionService.OperatorSignInWith(ctx, sessions.Credentials{Domain: input.Domain, Email: input.Email, Password: input.Password,
+		DeviceToken: deref(input.DeviceToken)})
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err
 	}
 	if res.Challenge != "" {
-		return &model.OperatorLoginPayload{MfaRequired: true, Challenge: &res.Challenge, UserErrors: []model.UserError{}}, nil
+		return &model.OperatorLoginPayload{MfaRequired: true, Challenge: &res.Challenge, DeviceToken: &res.DeviceToken, UserErrors: []model.UserError{}}, nil
 	}
 	node, err := r.operatorNode(ctx, res.Operator)
 	if err != nil {
 		return nil, err
 	}
-	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, UserErrors: []model.UserError{}}, nil
+	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, DeviceToken: &res.DeviceToken,
+		UserErrors: []model.UserError{}}, nil
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
-	token, c, err := r.SessionService.CustomerLogin(ctx, input.Domain, input.Email, input.Password)
+	res, err := r.SessionService.CustomerSignInWith(ctx, sessions.Credentials{Domain: input.Domain, Email: input.Email, Password: input.Password,
+		DeviceToken: deref(input.DeviceToken)})
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.LoginPayload{UserErrors: ues}, err
 	}
-	return &model.LoginPayload{Token: &token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, UserErrors: []model.UserError{}}, nil
+	c := res.Customer
+	return &model.LoginPayload{Token: &res.Token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, DeviceToken: &res.DeviceToken,
+		UserErrors: []model.UserError{}}, nil
 }
 
 // SignUp is the resolver for the signUp field.

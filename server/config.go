@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -44,6 +45,14 @@ type config struct {
 	MaxRootFields  int           // MAX_ROOT_FIELDS: root fields in one operation
 	MaxBodyBytes   int           // MAX_BODY_BYTES: largest HTTP request body
 	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
+	// TrustedProxies (TRUSTED_PROXIES): the reverse proxies and load
+	// balancers whose proxy header (TrustedProxyHeader,
+	// TRUSTED_PROXY_HEADER) names the client; none by default.
+	TrustedProxies     []netip.Prefix
+	TrustedProxyHeader string
+	// ThrottleExempt (THROTTLE_EXEMPT_CIDRS): client addresses without a
+	// budget of failed sign-ins (an office's NAT); their accounts still back off.
+	ThrottleExempt []netip.Prefix
 }
 
 // defaultMetricsAddr keeps /metrics on the loopback interface: what a
@@ -78,6 +87,8 @@ func defaultConfig() config {
 		MaxRootFields: 10,
 		MaxBodyBytes:  1 << 20,
 		WSMaxMessage:  64 << 10,
+
+		TrustedProxyHeader: "X-Forwarded-For",
 	}
 }
 
@@ -112,6 +123,9 @@ func (c config) validate() error {
 	if _, err := passwords.NewPolicy(c.PasswordMin); err != nil {
 		return fmt.Errorf("bad PASSWORD_MIN_LENGTH: %w", err)
 	}
+	if _, err := newClientAddresser(c.TrustedProxies, c.TrustedProxyHeader); err != nil {
+		return err
+	}
 	switch {
 	case c.ListenAddr == "":
 		return errors.New("bad LISTEN_ADDR: empty")
@@ -144,7 +158,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c := defaultConfig()
-	var origins, level, playground, demo string
+	var origins, level, playground, demo, proxies, exempt string
 	envs := &envParser{getenv: getenv}
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -175,6 +189,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", c.MaxRootFields), "root fields in one operation (MAX_ROOT_FIELDS)")
 	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", c.MaxBodyBytes), "largest HTTP request body (MAX_BODY_BYTES)")
 	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", c.WSMaxMessage), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
+	fs.StringVar(&proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDR ranges of the reverse proxies whose header names the client (TRUSTED_PROXIES)")
+	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("TRUSTED_PROXY_HEADER", c.TrustedProxyHeader), "the header the trusted proxies write: X-Forwarded-For or Forwarded (TRUSTED_PROXY_HEADER)")
+	fs.StringVar(&exempt, "throttle-exempt-cidrs", env("THROTTLE_EXEMPT_CIDRS", ""), "comma-separated CIDR ranges of client addresses without a budget of failed sign-ins (THROTTLE_EXEMPT_CIDRS)")
 	fs.IntVar(&c.PasswordMin, "password-min-length", envs.int("PASSWORD_MIN_LENGTH", c.PasswordMin), "minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -199,6 +216,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, err
 	}
 	if c.Demo, err = parseSwitch("DEMO", demo); err != nil {
+		return config{}, err
+	}
+	if c.TrustedProxies, err = parseCIDRs("TRUSTED_PROXIES", proxies); err != nil {
+		return config{}, err
+	}
+	if c.ThrottleExempt, err = parseCIDRs("THROTTLE_EXEMPT_CIDRS", exempt); err != nil {
 		return config{}, err
 	}
 	c.AllowedOrigins = nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -63,7 +62,11 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 			*route = r.Pattern
 		}
 	})
-	h = withSession(h, int64(cfg.MaxBodyBytes))
+	addresser, err := newClientAddresser(cfg.TrustedProxies, cfg.TrustedProxyHeader)
+	if err != nil { // config.validate refuses it first; should it not, trust no proxy
+		addresser = &clientAddresser{}
+	}
+	h = withSession(h, int64(cfg.MaxBodyBytes), addresser)
 	h = withCORS(h, cfg.AllowedOrigins)
 	h = withRequestID(h)
 	h = hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
@@ -134,7 +137,7 @@ func withRequestID(next http.Handler) http.Handler {
 
 // withSession carries the bearer token (checked lazily per operation) and
 // bounds the body size.
-func withSession(next http.Handler, maxBody int64) http.Handler {
+func withSession(next http.Handler, maxBody int64, clients *clientAddresser) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBody {
 			writeError(w, http.StatusRequestEntityTooLarge, codeBadRequest, "the request body is too large")
@@ -150,11 +153,7 @@ func withSession(next http.Handler, maxBody int64) http.Handler {
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		}
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		r = r.WithContext(audit.WithClientAddr(r.Context(), host))
+		r = r.WithContext(audit.WithClientAddr(r.Context(), clients.addr(r)))
 		if token := bearerToken(r.Header.Get("Authorization")); token != "" {
 			r = r.WithContext(resolvers.WithToken(r.Context(), token))
 		}

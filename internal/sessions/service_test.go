@@ -442,15 +442,16 @@ func TestSignInBackOffPerAccount(t *testing.T) {
 		return err
 	}
 	locks := func() []audit.Record { return f.latest(t, f.domain.ID, audit.ActionLoginLock) }
-	for i := range 5 {
+	for i := range 4 {
 		wantErr(t, fmt.Sprintf("free failure %d", i+1), login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
 	}
 	if l := locks(); len(l) != 0 {
 		t.Fatalf("locked within the free failures: %+v", l)
 	}
 
-	// The sixth failure starts a back-off of a second, for the right password too.
-	wantErr(t, "sixth failure", login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
+	// The fifth failure (the last free one) starts a back-off of a second,
+	// for the right password too: the sixth attempt at once is refused.
+	wantErr(t, "fifth failure", login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
 	if l := locks(); len(l) != 1 || l[0].TargetType != string(sessions.KindOperator) || l[0].TargetID != f.admin.ID ||
 		!strings.HasSuffix(l[0].Reason, "next attempt in 1s") {
 		t.Fatalf("lock-out records: %+v", l)
@@ -463,7 +464,7 @@ func TestSignInBackOffPerAccount(t *testing.T) {
 
 	// The back-off ends at its exact end; a further failure doubles it.
 	f.clk.Advance(time.Millisecond)
-	wantErr(t, "seventh failure", login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
+	wantErr(t, "sixth failure", login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
 	if l := locks(); len(l) != 2 || !strings.HasSuffix(l[0].Reason, "next attempt in 2s") {
 		t.Fatalf("lock-out records: %+v", l)
 	}
@@ -474,12 +475,13 @@ func TestSignInBackOffPerAccount(t *testing.T) {
 		t.Fatalf("after the second back-off: %v", err)
 	}
 
-	// A success forgets the failures: five are free again.
-	for i := range 5 {
+	// A success forgets the failures: five are free again (the fifth
+	// starting a back-off).
+	for i := range 4 {
 		wantErr(t, fmt.Sprintf("free failure %d after a success", i+1), login(ctx, "wrong-password-1234"), apperr.ErrInvalidCredentials)
 	}
 	if err := login(ctx, password); err != nil {
-		t.Fatalf("after five failures following a success: %v", err)
+		t.Fatalf("after four failures following a success: %v", err)
 	}
 	if l := locks(); len(l) != 2 {
 		t.Fatalf("lock-out records: %+v", l)
@@ -490,32 +492,47 @@ func TestSignInBackOffPerClientAddress(t *testing.T) {
 	f := newFixture(t)
 	const addr = "198.51.100.7"
 	from := func(ctx context.Context, addr string) context.Context { return audit.WithClientAddr(ctx, addr) }
-	// Twenty failures from one address, five to each of four accounts:
-	// within every account's allowance, and the address's.
-	for i := range 4 {
-		o := f.newOperator(t, fmt.Sprintf("Op %d", i), fmt.Sprintf("op%d@ops.example", i), operators.RoleSupport, operators.StatusActive)
-		for range 5 {
-			_, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, o.Email, "wrong-password-1234")
-			wantErr(t, "a free failure", err, apperr.ErrInvalidCredentials)
+	// Twenty failures from one address, four to each of five accounts:
+	// within every account's allowance; the twentieth spends the address's
+	// budget.
+	var ops []operators.Operator
+	for i := range 5 {
+		ops = append(ops, f.newOperator(t, fmt.Sprintf("Op %d", i), fmt.Sprintf("op%d@ops.example", i), operators.RoleSupport, operators.StatusActive))
+	}
+	for n := range 20 {
+		if n == 19 {
+			if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != 0 {
+				t.Fatalf("locked within the budget: %+v", l)
+			}
 		}
+		_, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, ops[n%5].Email, "wrong-password-1234")
+		wantErr(t, fmt.Sprintf("failure %d", n+1), err, apperr.ErrInvalidCredentials)
 	}
-	if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != 0 {
-		t.Fatalf("locked within the free failures: %+v", l)
-	}
-	// The twenty-first, to yet another account, makes the address wait.
-	_, _, err := f.svc.CustomerLogin(from(context.Background(), addr), f.domain.Slug, f.ada.Email, "wrong-password-1234")
-	wantErr(t, "21st failure", err, apperr.ErrInvalidCredentials)
-	if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != 1 || l[0].TargetType != audit.TargetClientAddress || l[0].TargetID != addr {
+	if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != 1 || l[0].TargetType != audit.TargetClientAddress || l[0].TargetID != addr ||
+		!strings.HasSuffix(l[0].Reason, "next attempt in 30s") {
 		t.Fatalf("lock-out records: %+v", l)
 	}
-	_, err = f.svc.OperatorLogin(from(gone(), addr), f.domain.Slug, f.admin.Email, password)
-	wantErr(t, "from the address during its back-off", err, apperr.ErrRateLimited)
+	_, err := f.svc.OperatorLogin(from(gone(), addr), f.domain.Slug, f.admin.Email, password)
+	wantErr(t, "from the address without budget", err, apperr.ErrRateLimited)
 	if _, err := f.svc.OperatorLogin(from(context.Background(), "203.0.113.9"), f.domain.Slug, f.admin.Email, password); err != nil {
 		t.Fatalf("from another address: %v", err)
 	}
-	f.clk.Advance(time.Second)
+	// The budget refills one failure every 30 s; a stuffing run that goes
+	// on is held to that pace, and its wait never grows.
+	for i := range 3 {
+		f.clk.Advance(30*time.Second - time.Millisecond)
+		_, _, err := f.svc.CustomerLogin(from(gone(), addr), f.domain.Slug, f.ada.Email, password)
+		wantErr(t, "just before the refill", err, apperr.ErrRateLimited)
+		f.clk.Advance(time.Millisecond)
+		_, _, err = f.svc.CustomerLogin(from(context.Background(), addr), f.domain.Slug, fmt.Sprintf("stranger%d@example.com", i), "wrong-password-1234")
+		wantErr(t, "a failure at the refill", err, apperr.ErrInvalidCredentials)
+		if l := f.latest(t, f.domain.ID, audit.ActionLoginLock); len(l) != i+2 || !strings.HasSuffix(l[0].Reason, "next attempt in 30s") {
+			t.Fatalf("lock-out records: %+v", l)
+		}
+	}
+	f.clk.Advance(30 * time.Second)
 	if _, err := f.svc.OperatorLogin(from(context.Background(), addr), f.domain.Slug, f.admin.Email, password); err != nil {
-		t.Fatalf("from the address after its back-off: %v", err)
+		t.Fatalf("from the address after the refill: %v", err)
 	}
 }
 
@@ -612,7 +629,7 @@ func TestChangePasswordBacksOffAfterWrongCurrentPasswords(t *testing.T) {
 	ctx := context.Background()
 	p := f.authenticate(t, f.customerLogin(t, password))
 	const next = "my-own-secret-meadow-7"
-	for i := range 6 {
+	for i := range 5 { // the fifth starts the back-off
 		_, _, err := f.svc.ChangePassword(ctx, p, "wrong-password-1234", next)
 		wantInvalid(t, fmt.Sprintf("wrong current password %d", i+1), err, "currentPassword", "INVALID_CREDENTIALS")
 	}
@@ -809,8 +826,8 @@ func TestSignInByTheDomainsDisplayName(t *testing.T) {
 	if _, _, err := f.svc.CustomerLogin(ctx, f.other.Name, f.ada.Email, password); !errors.Is(err, apperr.ErrInvalidCredentials) {
 		t.Fatalf("another company's name: %v, want INVALID_CREDENTIALS", err)
 	}
-	// Five failures, spelled both ways, then the sixth starts the back-off: the slug is refused too.
-	for i := range 6 {
+	// Five failures, spelled both ways: the fifth starts the back-off, and the slug is refused too.
+	for i := range 5 {
 		typed := []string{f.domain.Slug, f.domain.Name}[i%2]
 		wantErr(t, fmt.Sprintf("failure %d", i+1), func() error {
 			_, _, err := f.svc.CustomerLogin(ctx, typed, f.ada.Email, "wrong-password-1234")

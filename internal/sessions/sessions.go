@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -121,12 +122,8 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
-// Login throttling: failures allowed before back-off, and its bounds.
+// Refused sign-ins are held (a tarpit).
 const (
-	freeFailuresPerAccount = 5
-	freeFailuresPerClient  = 20
-	backoffBase            = time.Second
-	backoffMax             = 15 * time.Minute
 	// A refused attempt is answered after up to tarpitMax (its remaining
 	// back-off), so a guesser's loop slows to a crawl instead of costing the
 	// server thousands of cheap refusals a second; at most tarpitSlots
@@ -143,21 +140,29 @@ type Service struct {
 	now       func() time.Time
 	ttl       time.Duration
 	dummyHash string            // verified against for unknown accounts, so they cost the same time
-	accounts  *throttle.Limiter // failed sign-ins per account
-	clients   *throttle.Limiter // failed sign-ins per client address
+	throttles throttle.Store    // the limiters' counters (protection.go)
+	accounts  *throttle.Backoff // failed sign-ins per account, per device token, second factors, current passwords
+	clients   *throttle.Bucket  // failed sign-ins per client address
+	exempt    []netip.Prefix    // client addresses without a budget
 	tarpit    chan struct{}
 }
 
 // NewService returns a Service whose sessions live for ttl and whose new
-// passwords must pass policy.
-func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time, ttl time.Duration) *Service {
-	return &Service{
+// passwords must pass policy; opts set where the sign-in limiters keep their
+// counters and which addresses have no budget (protection.go).
+func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time, ttl time.Duration, opts ...Option) *Service {
+	s := &Service{
 		store: store, hasher: hasher, policy: policy, now: now, ttl: ttl,
 		dummyHash: passwords.Encode(passwords.OWASP, tokens.New()),
-		accounts:  throttle.New(freeFailuresPerAccount, backoffBase, backoffMax, now),
-		clients:   throttle.New(freeFailuresPerClient, backoffBase, backoffMax, now),
+		throttles: throttle.NewMemory(),
 		tarpit:    make(chan struct{}, tarpitSlots),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.accounts = throttle.NewBackoff(s.throttles, freeFailuresPerAccount, backoffBase, backoffMax, now)
+	s.clients = throttle.NewBucket(s.throttles, clientBudget, clientRefill, now)
+	return s
 }
 
 // refuse answers an attempt made during back-off: apperr.ErrRateLimited,
@@ -186,101 +191,7 @@ func NormalizeEmail(email string) string {
 type account struct {
 	id, domainID, hash string
 	active             bool
-}
-
-// checkPassword is the sign-in sequence shared by operators and customers:
-// throttle, look up, verify, audit. It returns apperr.ErrRateLimited while the
-// account or the client address is backing off (before any hash is
-// computed), apperr.ErrInvalidCredentials for an unknown domain, unknown email
-// or wrong password alike, and apperr.ErrAccountDisabled only when the
-// password is right but the account is disabled. domain is what the person
-// typed: the domain's slug or its display name (domains.Find).
-func (s *Service) checkPassword(ctx context.Context, kind Kind, domain, email, password string,
-	lookup func(domainID, email string) (account, error)) (account, error) {
-	email = NormalizeEmail(email)
-	typedKey, clientKey := string(kind)+":"+domains.NormalizeSlug(domain)+":"+email, audit.ClientAddr(ctx)
-	if wait := max(s.accounts.Wait(typedKey), s.clients.Wait(clientKey)); wait > 0 {
-		return account{}, s.refuse(ctx, wait)
-	}
-	// The domain, by its slug or its display name. The account's failures
-	// count under the domain's id too: typing the one, then the other, gets
-	// no more attempts.
-	d, domainErr := domains.Find(ctx, s.store, domain)
-	if domainErr != nil && !errors.Is(domainErr, apperr.ErrNotFound) {
-		return account{}, domainErr
-	}
-	accountKeys := []string{typedKey}
-	if domainErr == nil {
-		idKey := string(kind) + ":#" + d.ID + ":" + email
-		if wait := s.accounts.Wait(idKey); wait > 0 {
-			return account{}, s.refuse(ctx, wait)
-		}
-		accountKeys = append(accountKeys, idKey)
-	}
-	fail := func(r audit.Record) (account, error) {
-		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, kind.auditTarget(), audit.OutcomeFailure
-		s.audit(ctx, r)
-		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
-		var wait time.Duration
-		for _, key := range accountKeys {
-			wait = max(wait, s.accounts.Fail(key))
-		}
-		if wait > 0 {
-			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins to the account")
-		}
-		if wait := s.clients.Fail(clientKey); wait > 0 {
-			s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, clientKey, wait, "failed sign-ins from the address")
-		}
-		return account{}, apperr.ErrInvalidCredentials
-	}
-	acct, err := account{}, domainErr
-	if err == nil {
-		acct, err = lookup(d.ID, email)
-	}
-	domainID := d.ID
-	if err == nil && acct.hash == "" { // imported without a password: none is right
-		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
-			return account{}, err
-		}
-		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "no password set"})
-	}
-	if errors.Is(err, apperr.ErrNotFound) {
-		if _, err := s.hasher.Verify(ctx, s.dummyHash, password); err != nil {
-			return account{}, err
-		}
-		// The domain, when it exists, so that its ADMINs see the attempt.
-		return fail(audit.Record{DomainID: domainID, Reason: "unknown account"})
-	}
-	if err != nil {
-		return account{}, err
-	}
-	ok, err := s.hasher.Verify(ctx, acct.hash, password)
-	if err != nil {
-		return account{}, fmt.Errorf("verify %s %s: %w", kind, acct.id, err)
-	}
-	if !ok {
-		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "wrong password"})
-	}
-	for _, key := range accountKeys {
-		s.accounts.Reset(key)
-	}
-	if !acct.active {
-		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
-			TargetType: kind.auditTarget(), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
-		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", acct.domainID).Str("target_id", acct.id).Msg("sign-in to a disabled account")
-		return account{}, apperr.ErrAccountDisabled
-	}
-	return acct, nil
-}
-
-// lockedOut records that an account or a client address (targetType and
-// targetID) must now wait before its next attempt: an audit record the
-// domain's ADMINs see (ASVS 16.3.1) and a warn-level log line.
-func (s *Service) lockedOut(ctx context.Context, domainID, targetType, targetID string, wait time.Duration, why string) {
-	s.audit(ctx, audit.Record{DomainID: domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginLock,
-		TargetType: targetType, TargetID: targetID, Reason: fmt.Sprintf("%s: next attempt in %s", why, wait), Outcome: audit.OutcomeFailure})
-	zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginLock).Str("domain_id", domainID).Str("target_type", targetType).
-		Dur("wait", wait).Msg("locked out after failed attempts")
+	epoch              int64 // the account's session epoch
 }
 
 // MFAChallengeTTL is how long the challenge of a right password stays
@@ -298,31 +209,44 @@ type OperatorSignInResult struct {
 	// MustEnrollMFA: the domain requires a second factor and the operator
 	// has none: the session may only enrol one.
 	MustEnrollMFA bool
+	// DeviceToken is the operator's device token (Credentials.DeviceToken):
+	// the one presented when it was valid, else a new one.
+	DeviceToken string
 }
 
-// OperatorLogin checks an operator's credentials and opens a session, or,
-// for an operator with a second factor, a challenge (see
-// OperatorSignInResult); see checkPassword for the errors.
+// OperatorLogin is OperatorSignInWith without a device token.
 func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password string) (OperatorSignInResult, error) {
+	return s.OperatorSignInWith(ctx, Credentials{Domain: domainSlug, Email: email, Password: password})
+}
+
+// OperatorSignInWith checks an operator's credentials and opens a session,
+// or, for an operator with a second factor, a challenge (see
+// OperatorSignInResult), with the operator's device token either way (the
+// password was right); see checkPassword for the errors.
+func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (OperatorSignInResult, error) {
 	var op operators.Operator
-	_, err := s.checkPassword(ctx, KindOperator, domainSlug, email, password, func(domainID, email string) (account, error) {
+	acct, presented, err := s.checkPassword(ctx, KindOperator, c, func(domainID, email string) (account, error) {
 		var err error
 		op, err = s.store.OperatorByEmail(ctx, domainID, email)
-		return account{id: op.ID, domainID: op.DomainID, hash: op.PasswordHash, active: op.Status == operators.StatusActive}, err
+		return account{id: op.ID, domainID: op.DomainID, hash: op.PasswordHash, active: op.Status == operators.StatusActive, epoch: op.SessionEpoch}, err
 	})
+	if err != nil {
+		return OperatorSignInResult{}, err
+	}
+	device, err := s.deviceToken(ctx, KindOperator, acct, presented)
 	if err != nil {
 		return OperatorSignInResult{}, err
 	}
 	if op.TOTPEnabled() {
 		challenge, err := s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
 			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
-		return OperatorSignInResult{Operator: op, Challenge: challenge}, err
+		return OperatorSignInResult{Operator: op, Challenge: challenge, DeviceToken: device}, err
 	}
 	token, scope, err := s.OperatorSignIn(ctx, op, false)
 	if err != nil {
 		return OperatorSignInResult{}, err
 	}
-	return OperatorSignInResult{Operator: op, Token: token, MustEnrollMFA: scope == ScopeMFAEnroll}, nil
+	return OperatorSignInResult{Operator: op, Token: token, MustEnrollMFA: scope == ScopeMFAEnroll, DeviceToken: device}, nil
 }
 
 // OperatorSignIn opens a session for operator op, whose identity the caller
@@ -378,8 +302,10 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 	if err != nil || op.Status != operators.StatusActive || op.SessionEpoch != sess.Epoch {
 		return "", operators.Operator{}, errBadChallenge
 	}
-	key := "mfa:" + op.ID
-	if wait := s.accounts.Wait(key); wait > 0 {
+	key := throttleKey("mfa", op.ID)
+	if wait, err := s.accounts.Wait(ctx, key); err != nil {
+		return "", operators.Operator{}, err
+	} else if wait > 0 {
 		return "", operators.Operator{}, s.refuse(ctx, wait)
 	}
 	at := s.now()
@@ -397,7 +323,9 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 			TargetType: audit.TargetOperator, TargetID: op.ID, Reason: "wrong second factor code: " + invalid.Code, Outcome: audit.OutcomeFailure})
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionMFAFail).Str("domain_id", op.DomainID).Str("target_id", op.ID).Str("reason", invalid.Code).
 			Msg("second factor refused")
-		if wait := s.accounts.Fail(key); wait > 0 {
+		if wait, ferr := s.accounts.Fail(ctx, key); ferr != nil {
+			return "", operators.Operator{}, ferr
+		} else if wait > 0 {
 			s.lockedOut(ctx, op.DomainID, audit.TargetOperator, op.ID, wait, "failed second factor codes")
 		}
 		return "", operators.Operator{}, err
@@ -405,7 +333,9 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 	if err != nil {
 		return "", operators.Operator{}, err
 	}
-	s.accounts.Reset(key)
+	if err := s.accounts.Reset(ctx, key); err != nil {
+		return "", operators.Operator{}, err
+	}
 	if err := s.store.RevokeSession(ctx, sess.TokenHash, RevokedLogout, at); err != nil {
 		return "", operators.Operator{}, err
 	}
@@ -413,25 +343,44 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 	return token, op, err
 }
 
-// CustomerLogin checks a customer's credentials and opens a session, limited
-// to changing the password when an operator asked for that; see
-// checkPassword for the errors.
+// CustomerLogin is CustomerSignInWith without a device token.
 func (s *Service) CustomerLogin(ctx context.Context, domainSlug, email, password string) (string, customers.Customer, error) {
+	res, err := s.CustomerSignInWith(ctx, Credentials{Domain: domainSlug, Email: email, Password: password})
+	return res.Token, res.Customer, err
+}
+
+// CustomerSignInResult is the outcome of a customer's sign-in.
+type CustomerSignInResult struct {
+	Token    string // the new session
+	Customer customers.Customer
+	// DeviceToken is the customer's device token (Credentials.DeviceToken):
+	// the one presented when it was valid, else a new one.
+	DeviceToken string
+}
+
+// CustomerSignInWith checks a customer's credentials and opens a session,
+// limited to changing the password when an operator asked for that, with
+// the customer's device token; see checkPassword for the errors.
+func (s *Service) CustomerSignInWith(ctx context.Context, cred Credentials) (CustomerSignInResult, error) {
 	var c customers.Customer
-	_, err := s.checkPassword(ctx, KindCustomer, domainSlug, email, password, func(domainID, email string) (account, error) {
+	acct, presented, err := s.checkPassword(ctx, KindCustomer, cred, func(domainID, email string) (account, error) {
 		var err error
 		c, err = s.store.CustomerByEmail(ctx, domainID, email)
-		return account{id: c.ID, domainID: c.DomainID, hash: c.PasswordHash, active: c.Status == customers.StatusActive}, err
+		return account{id: c.ID, domainID: c.DomainID, hash: c.PasswordHash, active: c.Status == customers.StatusActive, epoch: c.SessionEpoch}, err
 	})
 	if err != nil {
-		return "", customers.Customer{}, err
+		return CustomerSignInResult{}, err
 	}
-	s.rehash(ctx, c, password)
+	s.rehash(ctx, c, cred.Password)
 	token, err := s.SignIn(ctx, c)
 	if err != nil {
-		return "", customers.Customer{}, err
+		return CustomerSignInResult{}, err
 	}
-	return token, c, nil
+	device, err := s.deviceToken(ctx, KindCustomer, acct, presented)
+	if err != nil {
+		return CustomerSignInResult{}, err
+	}
+	return CustomerSignInResult{Token: token, Customer: c, DeviceToken: device}, nil
 }
 
 // rehash stores c's password, just verified, hashed with the service's own
@@ -479,8 +428,10 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if p.Kind != KindCustomer {
 		return "", customers.Customer{}, fmt.Errorf("change password as %s: %w", p.Kind, apperr.ErrForbidden)
 	}
-	accountKey := "change:" + p.CustomerID
-	if wait := s.accounts.Wait(accountKey); wait > 0 {
+	accountKey := throttleKey("change", p.CustomerID)
+	if wait, err := s.accounts.Wait(ctx, accountKey); err != nil {
+		return "", customers.Customer{}, err
+	} else if wait > 0 {
 		return "", customers.Customer{}, s.refuse(ctx, wait)
 	}
 	c, err := s.store.CustomerByID(ctx, p.CustomerID)
@@ -496,12 +447,16 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		rec.Outcome = audit.OutcomeFailure
 		s.audit(ctx, rec)
 		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Str("customer_id", c.ID).Msg("password change refused: wrong current password")
-		if wait := s.accounts.Fail(accountKey); wait > 0 {
+		if wait, err := s.accounts.Fail(ctx, accountKey); err != nil {
+			return "", customers.Customer{}, err
+		} else if wait > 0 {
 			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, wait, "wrong current passwords")
 		}
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}
-	s.accounts.Reset(accountKey)
+	if err := s.accounts.Reset(ctx, accountKey); err != nil {
+		return "", customers.Customer{}, err
+	}
 	if next == current { // the current password is right: the new one would be it again
 		return "", customers.Customer{}, passwords.ErrSamePassword
 	}
@@ -622,7 +577,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		}
 		return Principal{}, apperr.ErrUnauthenticated
 	}
-	if !s.now().Before(sess.ExpiresAt) {
+	if !s.now().Before(sess.ExpiresAt) || sess.Scope == ScopeDevice { // a device token is no session
 		return Principal{}, apperr.ErrUnauthenticated
 	}
 	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID, ExpiresAt: sess.ExpiresAt, SessionEpoch: sess.Epoch}
@@ -708,8 +663,13 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	return nil
 }
 
-// SweepExpired deletes sessions that have expired and returns how many.
+// SweepExpired deletes sessions (and device tokens) that have expired, and
+// the sign-in limiters' counters that no longer limit anything, and returns
+// how many sessions it deleted.
 func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
+	if _, err := s.throttles.DeleteExpiredThrottles(ctx, s.now()); err != nil {
+		return 0, err
+	}
 	return s.store.DeleteExpiredSessions(ctx, s.now())
 }
 

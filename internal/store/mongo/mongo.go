@@ -44,6 +44,8 @@ type Store struct {
 	meta *mongo.Collection
 	// vocabulary counts each domain's name tokens (see vocabulary.go).
 	vocabulary *mongo.Collection
+	// throttles holds the sign-in limiters' counters (see throttles.go).
+	throttles *mongo.Collection
 }
 
 // Open connects to uri, checks the server answers within the context's
@@ -83,6 +85,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		tailPositions: db.Collection("tailPositions"),
 		meta:          db.Collection("meta"),
 		vocabulary:    db.Collection("vocabulary"),
+		throttles:     db.Collection("throttles"),
 	}
 	if err := s.ensureSchema(ctx, db); err != nil {
 		_ = client.Disconnect(context.Background())

@@ -1,0 +1,299 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/throttle"
+	"github.com/iotconsole/bff/internal/tokens"
+)
+
+// Sign-in protection (README, "Sign-in protection"; OWASP Authentication
+// Cheat Sheet, "Login Throttling" and the "device cookie" defence against
+// lock-outs of known devices).
+const (
+	// Per account (a guessing attack on one account): the first
+	// freeFailuresPerAccount failures in a row are answered; the
+	// freeFailuresPerAccount-th starts a back-off of backoffBase, and each
+	// further failure doubles it up to backoffMax. So with 5, the 6th
+	// attempt made at once is the first refused.
+	freeFailuresPerAccount = 5
+	backoffBase            = time.Second
+	backoffMax             = 15 * time.Minute
+	// Per client address (credential stuffing: many accounts from one
+	// address): a budget of clientBudget failures that gains one every
+	// clientRefill (a token bucket): 20 at once, then 2 a minute; a refused
+	// address waits at most clientRefill, never longer.
+	clientBudget = 20
+	clientRefill = 30 * time.Second
+	// DeviceTokenTTL is how long a device token stays valid (unless the
+	// account's sessions end first). Its own failures back off like an
+	// account's.
+	DeviceTokenTTL = 180 * 24 * time.Hour
+)
+
+// ScopeDevice is no session: the device token of an account (see
+// Credentials.DeviceToken). It is stored like a session (only its SHA-256),
+// in the account's session epoch, so it ends with the account's sessions,
+// and the sweeper deletes it when it expires; Authenticate refuses it.
+const ScopeDevice Scope = "device"
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithThrottleStore keeps the sign-in limiters' counters in st: the Mongo
+// store, so that every instance on it shares one budget. The default is
+// throttle.NewMemory, in the process.
+func WithThrottleStore(st throttle.Store) Option {
+	return func(s *Service) { s.throttles = st }
+}
+
+// WithExemptAddresses exempts the client addresses in prefixes (an office's
+// NAT, THROTTLE_EXEMPT_CIDRS) from the per-address budget; their accounts
+// still back off.
+func WithExemptAddresses(prefixes []netip.Prefix) Option {
+	return func(s *Service) { s.exempt = prefixes }
+}
+
+// Credentials is what a person gives to sign in.
+type Credentials struct {
+	Domain   string // the domain's slug or display name (domains.Find)
+	Email    string
+	Password string
+	// DeviceToken is what an earlier successful sign-in of the account
+	// returned on this device, or "". A valid one (of this account, in its
+	// current session epoch, not expired) exempts the attempt from the
+	// client address's budget and from the account's back-off; its own
+	// failures back off per device token instead. Any other token gives no
+	// exemption and is otherwise ignored.
+	DeviceToken string
+}
+
+// throttleKey names a limiter's counter: the SHA-256 of its parts, so that
+// no email or address is stored in a shared counter's key.
+func throttleKey(parts ...string) string {
+	k := ""
+	for _, p := range parts {
+		k += p + "\x00"
+	}
+	return tokens.Hash(k)
+}
+
+func (s *Service) exemptAddr(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.exempt {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxDeviceTokenLen bounds what is hashed of a presented device token: ours
+// have 43 characters (tokens.New).
+const maxDeviceTokenLen = 256
+
+// presentedDevice returns the device token record that token stands for,
+// if it may be a device token of kind; ok is false for "" and for anything
+// unknown, expired, revoked or of another kind.
+func (s *Service) presentedDevice(ctx context.Context, kind Kind, token string) (Session, bool, error) {
+	if token == "" || len(token) > maxDeviceTokenLen {
+		return Session{}, false, nil
+	}
+	d, err := s.store.SessionByHash(ctx, tokens.Hash(token))
+	if errors.Is(err, apperr.ErrNotFound) {
+		return Session{}, false, nil
+	}
+	if err != nil {
+		return Session{}, false, fmt.Errorf("load device token: %w", err)
+	}
+	ok := d.Scope == ScopeDevice && d.Kind == kind && d.RevokedAt.IsZero() && s.now().Before(d.ExpiresAt)
+	return d, ok, nil
+}
+
+// deviceToken returns the device token to hand back after a successful
+// sign-in to acct: the one presented when it was valid for acct, else a
+// new one.
+func (s *Service) deviceToken(ctx context.Context, kind Kind, acct account, presented string) (string, error) {
+	if presented != "" {
+		return presented, nil
+	}
+	return s.openUntil(ctx, Session{Kind: kind, DomainID: acct.domainID, SubjectID: acct.id, Epoch: acct.epoch, Scope: ScopeDevice},
+		s.now().Add(DeviceTokenTTL))
+}
+
+// checkPassword is the sign-in sequence shared by operators and customers:
+// throttle, look up, verify, audit. It returns apperr.ErrRateLimited while
+// the account, the client address or the device token is backing off (before any hash is
+// computed), apperr.ErrInvalidCredentials for an unknown domain, unknown email
+// or wrong password alike, and apperr.ErrAccountDisabled only when the
+// password is right but the account is disabled. On success it also returns
+// the device token presented, when it was valid for the account (""
+// otherwise).
+func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
+	lookup func(domainID, email string) (account, error)) (account, string, error) {
+	email, addr := NormalizeEmail(c.Email), audit.ClientAddr(ctx)
+	typedKey := throttleKey(string(kind), "account", domains.NormalizeSlug(c.Domain), email)
+	clientKey := throttleKey("address", addr)
+	budgeted := !s.exemptAddr(addr)
+	// The limits of an attempt without a valid device token: the account's
+	// keys and the address's budget.
+	strangerWait := func(accountKeys ...string) (time.Duration, error) {
+		wait, err := s.accounts.Wait(ctx, accountKeys...)
+		if err != nil || !budgeted {
+			return wait, err
+		}
+		addrWait, err := s.clients.Wait(ctx, clientKey)
+		return max(wait, addrWait), err
+	}
+	device, maybeKnown, err := s.presentedDevice(ctx, kind, c.DeviceToken)
+	if err != nil {
+		return account{}, "", err
+	}
+	deviceKey := throttleKey("device", device.TokenHash)
+	// Refused before anything else is read: a device token's own back-off,
+	// or, without one, the account typed and the address.
+	wait, err := time.Duration(0), error(nil)
+	if maybeKnown {
+		wait, err = s.accounts.Wait(ctx, deviceKey)
+	} else {
+		wait, err = strangerWait(typedKey)
+	}
+	if err != nil {
+		return account{}, "", err
+	}
+	if wait > 0 {
+		return account{}, "", s.refuse(ctx, wait)
+	}
+	// The domain, by its slug or its display name. The account's failures
+	// count under the domain's id too: typing the one, then the other, gets
+	// no more attempts.
+	d, domainErr := domains.Find(ctx, s.store, c.Domain)
+	if domainErr != nil && !errors.Is(domainErr, apperr.ErrNotFound) {
+		return account{}, "", domainErr
+	}
+	accountKeys := []string{typedKey}
+	if domainErr == nil {
+		accountKeys = append(accountKeys, throttleKey(string(kind), "account", "#"+d.ID, email))
+	}
+	acct, err := account{}, domainErr
+	if err == nil {
+		acct, err = lookup(d.ID, email)
+	}
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+		return account{}, "", err
+	}
+	// A device token is known only for the account it was issued to, in
+	// that account's current session epoch.
+	known := maybeKnown && err == nil && acct.id == device.SubjectID && acct.domainID == device.DomainID && acct.epoch == device.Epoch
+	if maybeKnown && !known {
+		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", d.ID).Msg("a device token of another account, or of ended sessions: no exemption")
+	}
+	if !known {
+		wait, err := strangerWait(accountKeys...)
+		if err != nil {
+			return account{}, "", err
+		}
+		if wait > 0 {
+			return account{}, "", s.refuse(ctx, wait)
+		}
+	}
+	fail := func(r audit.Record) (account, string, error) {
+		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, kind.auditTarget(), audit.OutcomeFailure
+		if known {
+			r.Reason += " (known device)"
+		}
+		s.audit(ctx, r)
+		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
+		if known {
+			wait, err := s.accounts.Fail(ctx, deviceKey)
+			if err != nil {
+				return account{}, "", err
+			}
+			if wait > 0 {
+				s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins from a known device")
+			}
+			return account{}, "", apperr.ErrInvalidCredentials
+		}
+		var wait time.Duration
+		for _, key := range accountKeys {
+			w, err := s.accounts.Fail(ctx, key)
+			if err != nil {
+				return account{}, "", err
+			}
+			wait = max(wait, w)
+		}
+		if wait > 0 {
+			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins to the account")
+		}
+		if budgeted {
+			wait, err := s.clients.Spend(ctx, clientKey)
+			if err != nil {
+				return account{}, "", err
+			}
+			if wait > 0 {
+				s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, addr, wait, "failed sign-ins from the address")
+			}
+		}
+		return account{}, "", apperr.ErrInvalidCredentials
+	}
+	if err == nil && acct.hash == "" { // imported without a password: none is right
+		if _, err := s.hasher.Verify(ctx, s.dummyHash, c.Password); err != nil {
+			return account{}, "", err
+		}
+		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "no password set"})
+	}
+	if err != nil { // apperr.ErrNotFound: no such domain or account
+		if _, err := s.hasher.Verify(ctx, s.dummyHash, c.Password); err != nil {
+			return account{}, "", err
+		}
+		// The domain, when it exists, so that its ADMINs see the attempt.
+		return fail(audit.Record{DomainID: d.ID, Reason: "unknown account"})
+	}
+	ok, err := s.hasher.Verify(ctx, acct.hash, c.Password)
+	if err != nil {
+		return account{}, "", fmt.Errorf("verify %s %s: %w", kind, acct.id, err)
+	}
+	if !ok {
+		return fail(audit.Record{DomainID: acct.domainID, TargetID: acct.id, Reason: "wrong password"})
+	}
+	// A success forgets the failures it is exempt from only: a known
+	// device's own, or the account's (never an attacker's back-off of the
+	// account because its owner signed in from its usual device).
+	resetKeys, presented := accountKeys, ""
+	if known {
+		resetKeys, presented = []string{deviceKey}, c.DeviceToken
+	}
+	if err := s.accounts.Reset(ctx, resetKeys...); err != nil {
+		return account{}, "", err
+	}
+	if !acct.active {
+		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
+			TargetType: kind.auditTarget(), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
+		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", acct.domainID).Str("target_id", acct.id).Msg("sign-in to a disabled account")
+		return account{}, "", apperr.ErrAccountDisabled
+	}
+	return acct, presented, nil
+}
+
+// lockedOut records that an account or a client address (targetType and
+// targetID) must now wait before its next attempt: an audit record the
+// domain's ADMINs see (ASVS 16.3.1) and a warn-level log line.
+func (s *Service) lockedOut(ctx context.Context, domainID, targetType, targetID string, wait time.Duration, why string) {
+	s.audit(ctx, audit.Record{DomainID: domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginLock,
+		TargetType: targetType, TargetID: targetID, Reason: fmt.Sprintf("%s: next attempt in %s", why, wait), Outcome: audit.OutcomeFailure})
+	zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginLock).Str("domain_id", domainID).Str("target_type", targetType).
+		Dur("wait", wait).Msg("locked out after failed attempts")
+}
