@@ -163,18 +163,32 @@ export const statusLabel = (status) => status.charAt(0) + status.slice(1).toLowe
  * An empty field is caught before anything is sent; once signed in, the focus
  * goes to the page's main heading unless onSignedIn moved it on.
  */
-export function handleSignIn(form, mutation, onSignedIn, plain = {}) {
+// deviceTokenKey names where a browser keeps the device token of one account: per account (the
+// domain and the email as typed, case aside), so that a shared computer gives none of its accounts
+// another's exemption.
+export function deviceTokenKey(prefix, domain, email) {
+  return `${prefix}.${domain.trim().toLowerCase()}\u0000${email.trim().toLowerCase()}`;
+}
+
+// handleSignIn signs in with the form's domain, email and password; with devicePrefix, it sends the
+// device token kept for that account and keeps the one the server returns (deviceToken, which the
+// mutation must select).
+export function handleSignIn(form, mutation, onSignedIn, plain = {}, devicePrefix = '') {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
     if (!requireFilled(form, ['domain', 'email', 'password'])) return;
     const input = { domain: form.domain.value.trim(), email: form.email.value.trim(), password: form.password.value };
+    // The device token this browser got for this account, if any (README: Sign-in protection).
+    const deviceKey = devicePrefix && deviceTokenKey(devicePrefix, input.domain, input.email);
+    const known = deviceKey && localStorage.getItem(deviceKey);
     let signedIn = false;
     await busy(form, async () => {
       try {
-        const data = await request(mutation, { input });
+        const data = await request(mutation, { input: known ? { ...input, deviceToken: known } : input });
         const payload = Object.values(data)[0];
         if (payload.userErrors.length) return showErrors(form, payload.userErrors.map((e) => ({ ...e, message: plain[e.code] || e.message })));
+        if (deviceKey && payload.deviceToken) localStorage.setItem(deviceKey, payload.deviceToken);
         form.password.value = '';
         await onSignedIn(payload, input);
         signedIn = true;
