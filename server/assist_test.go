@@ -9,6 +9,7 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -26,9 +27,13 @@ const redeemMutation = `mutation($t: String!) {
   redeemAssistTicket(input: {ticket: $t}) { token assistSession { id state } userErrors { field code message } }
 }`
 
-// startAssist starts an assistance as the operator and returns its id and ticket.
+// startAssist starts an assistance as the operator and returns its id and
+// ticket. It sets the demo domain's assistConsent to NONE first: the tests
+// that use it are about what an assistance does once it runs, not about
+// how the customer agrees to it (assist_consent_test.go).
 func (f *accountFixture) startAssist(t *testing.T, operator, reason string) (string, string) {
 	t.Helper()
+	f.setAssistConsent(t, domains.AssistConsentNone)
 	resp := f.post(t, operator, startAssistMutation, map[string]any{"id": f.customerID(), "reason": reason})
 	ticket, _ := dig(resp.Data, "startAssist", "ticket").(string)
 	id, _ := dig(resp.Data, "startAssist", "assistSession", "id").(string)
@@ -56,6 +61,7 @@ func TestRemoteAssistanceEndToEnd(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
+			f.setAssistConsent(t, domains.AssistConsentNone) // full control at once, the customer told
 			own, _, _ := f.customerLogin(t, customerPassword)
 			support := f.login(t, demo.SupportEmail)
 			events := f.subscribeAccountEvents(t, own).readAll()

@@ -184,7 +184,7 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if resp := s.post(t, support, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true}}); resp.code() != "FORBIDDEN" {
 				t.Errorf("SUPPORT changes the settings: %+v", resp)
 			}
-			resp := s.post(t, admin, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true, "assistTtlSeconds": 600, "passwordMinLength": 20}})
+			resp := s.post(t, admin, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true, "assistTtlSeconds": 600, "passwordMinLength": 20, "assistConsent": "NONE"}})
 			if dig(resp.Data, "updateDomainSettings", "changed") != true || dig(resp.Data, "updateDomainSettings", "domain", "requireOperatorMfa") != true {
 				t.Fatalf("settings: %+v", resp)
 			}
