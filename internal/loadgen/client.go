@@ -15,6 +15,9 @@ import (
 // bearer token when it is set.
 type Client struct {
 	Token string
+	// Header, when set, adds headers to each request (a proxy's
+	// X-Forwarded-For, different each time).
+	Header func(http.Header)
 
 	url  string
 	http *http.Client
@@ -40,6 +43,9 @@ func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out 
 	req.Header.Set("Content-Type", "application/json")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.Header != nil {
+		c.Header(req.Header)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -63,9 +63,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 // startChild starts binary ("" for this executable) as the server on the
 // embedded store in dir (creating the demo domain with Password) and waits
 // until it is ready.
-// metricsAddr is the child's METRICS_ADDR ("off" for none). It returns the
+// metricsAddr is the child's METRICS_ADDR ("off" for none); env adds NAME=value settings. It returns the
 // running command and the server's base URL.
-func startChild(ctx context.Context, binary, dir, addr, metricsAddr string) (*exec.Cmd, string, error) {
+func startChild(ctx context.Context, binary, dir, addr, metricsAddr string, env ...string) (*exec.Cmd, string, error) {
 	if binary == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -75,6 +75,7 @@ func startChild(ctx context.Context, binary, dir, addr, metricsAddr string) (*ex
 	}
 	child := exec.CommandContext(ctx, binary)
 	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+Password)
+	child.Env = append(child.Env, env...)
 	child.Stderr = os.Stderr
 	if err := child.Start(); err != nil {
 		return nil, "", err
