@@ -184,9 +184,10 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	if domainErr != nil && !errors.Is(domainErr, apperr.ErrNotFound) {
 		return account{}, "", domainErr
 	}
-	accountKeys := []string{typedKey}
+	accountKeys, idKeys := []string{typedKey}, []string(nil)
 	if domainErr == nil {
-		accountKeys = append(accountKeys, throttleKey(string(kind), "account", "#"+d.ID, email))
+		idKeys = []string{throttleKey(string(kind), "account", "#"+d.ID, email)}
+		accountKeys = append(accountKeys, idKeys...)
 	}
 	acct, err := account{}, domainErr
 	if err == nil {
@@ -202,7 +203,14 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", d.ID).Msg("a device token of another account, or of ended sessions: no exemption")
 	}
 	if !known {
-		wait, err := strangerWait(accountKeys...)
+		// The account under the domain's id (and, when a token was
+		// presented in vain, everything strangerWait checked before).
+		wait, err := time.Duration(0), error(nil)
+		if maybeKnown {
+			wait, err = strangerWait(accountKeys...)
+		} else if len(idKeys) > 0 {
+			wait, err = s.accounts.Wait(ctx, idKeys...)
+		}
 		if err != nil {
 			return account{}, "", err
 		}
