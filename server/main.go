@@ -48,6 +48,7 @@ import (
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/sqlite"
+	"github.com/iotconsole/bff/internal/throttle"
 	"github.com/iotconsole/bff/resolvers"
 )
 
@@ -220,19 +221,23 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 			return fail(err)
 		}
 	}
-	sessionService := sessions.NewService(st, hasher, policy, clk.Now, cfg.SessionTTL)
+	sessionOpts := []sessions.Option{sessions.WithExemptAddresses(cfg.ThrottleExempt)}
+	if shared, ok := st.(throttle.Store); ok && cfg.MongoURI != "" { // instances on one MongoDB share the sign-in limits
+		sessionOpts = append(sessionOpts, sessions.WithThrottleStore(shared))
+	}
+	sessionService := sessions.NewService(st, hasher, policy, clk.Now, cfg.SessionTTL, sessionOpts...)
 	broker := events.NewBroker()
 	assistService := assist.NewService(st, clk.Now, cfg.AssistTTL)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
 		OperatorService: operators.NewService(st, hasher, policy, clk.Now),
 		CustomerService: customers.NewService(st, hasher, policy, clk.Now),
+		PasswordRatings: passwords.NewRatingLimiter(clk.Now),
 		DeviceService:   devices.NewService(st, clk.Now),
 		DomainStore:     st,
 		EventBroker:     broker,
 		AssistService:   assistService,
 		DomainService:   domains.NewService(st, clk.Now),
-		PasswordRatings: passwords.NewRatingLimiter(clk.Now),
 		AuditService:    audit.NewService(st, clk.Now),
 		DashboardURL:    cfg.DashboardURL,
 		ConsoleURL:      cfg.ConsoleURL,
@@ -282,6 +287,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		relay.Run(bg)
 	}()
 	assistService.RevokeOnAccountEnd(log.WithContext(bg), broker)
+	assistService.ExpireRequestsOnTime(log.WithContext(bg), broker, clk)
 	closeSocketsOnEvents(bg, broker, sockets)
 	go every(bg, sweepEvery, log, "sweep expired sessions", func(ctx context.Context) error {
 		_, err := sessionService.SweepExpired(ctx)
