@@ -99,7 +99,7 @@ func runCreateOperator(ctx context.Context, args []string, getenv func(string) s
 // createOperator is runCreateOperator reading a -password-stdin password from
 // stdin. The operator and a new domain pass the same rules as everywhere else
 // (operators.Draft.Check: the password policy of PASSWORD_MIN_LENGTH with the
-// operator's email and name, email syntax, names.Clean), all checked before
+// operator's email and name and the domain's slug and name, email syntax, names.Clean), all checked before
 // anything is written: a refusal writes nothing.
 func createOperator(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, out io.Writer) error {
 	fs := flagSet("create-operator")

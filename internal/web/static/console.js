@@ -2,6 +2,7 @@
 // Customers screen, new customers and the actions on one, the team, the audit log, the domain's
 // settings and the operator's own password and authenticator app.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
+import { watchPassword } from './strength.js';
 import { h, showSection, showErrors, clearErrors, formError, busy, announce as showStatus, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
@@ -648,7 +649,15 @@ function customerPasswordErrors(form, errors, also = '') {
 function openReset() {
   openDialog('reset-dialog');
   showResetForm();
+  $('reset-new').dispatchEvent(new Event('input')); // a password left typed is rated for this customer
 }
+
+// Strength meters: the server's password policy, for the customer at hand, as the operator types (strength.js).
+watchPassword($('reset-new'), () => ({ for: 'CUSTOMER', customerId: state.selected?.id }), () => state.token);
+watchPassword($('create-password'), () => {
+  const form = $('create-form');
+  return { for: 'CUSTOMER', firstName: form.firstName.value, lastName: form.lastName.value, email: form.email.value };
+}, () => state.token);
 
 /** The reset dialog's form (or, with done, what to tell the caller), the password hidden again. */
 function showResetForm(done = false) {
@@ -672,6 +681,7 @@ $('reset-generate').addEventListener('click', async () => {
       form.newPassword.value = data.temporaryPassword;
       form.confirmPassword.value = data.temporaryPassword;
       form.newPassword.type = 'text'; // shown, to be read out
+      form.newPassword.dispatchEvent(new Event('input')); // rated like a typed one
       form.requireChangeOnNextLogin.checked = true;
       $('reset-copy').hidden = false;
     } catch (err) {
@@ -1078,6 +1088,7 @@ async function socketEnded(code) {
 
 const INVALID_TICKET_MESSAGE = 'This link is used, expired or wrong: ask an admin for a new one.';
 let ticket = ''; // the setup link's ticket, kept only in memory
+watchPassword($('setup-password'), () => ({ for: 'OPERATOR_SETUP', setupTicket: ticket }));
 
 /** Takes the ticket of a setup link (#setup=…) out of the address bar at once; '' without one. */
 function takeSetupTicket() {
@@ -1556,6 +1567,8 @@ function entryRow(e) {
 }
 
 // ---- Security: the operator's own password ----
+
+watchPassword($('password-new'), () => ({ for: 'SELF' }), () => state.token);
 
 $('password-form').addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -1,6 +1,7 @@
 // The customer dashboard: sign-in, devices, account activity, and remote
 // assistance (an operator acting as the customer, with a banner on every view).
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
+import { watchPassword } from './strength.js';
 import {
   h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs,
   requireFilled, focusMainHeading, firstName,
@@ -146,6 +147,15 @@ handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
   if (payload.mustChangePassword) return askNewPassword(input.password);
   await enter();
 });
+
+// ---- Strength meters: the server's password policy as the person types (strength.js) ----
+
+watchPassword($('sign-up-password'), () => {
+  const form = $('sign-up-form');
+  return { for: 'SIGN_UP', domain: form.domain.value, firstName: form.firstName.value, lastName: form.lastName.value, email: form.email.value };
+});
+watchPassword($('change-new'), () => ({ for: 'SELF' }), () => state.token);
+watchPassword($('password-new'), () => ({ for: 'SELF' }), () => state.token);
 
 // ---- Changing the password: forced after support set a temporary one, or by choice ----
 

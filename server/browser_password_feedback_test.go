@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/iotconsole/bff/internal/demo"
+)
+
+// strengthSays waits until the strength feedback under the field input says
+// each of words, the field is described by it and it is a live region.
+func strengthSays(input string, words ...string) chromedp.Action[chromedp.Void] {
+	conds := []string{
+		fmt.Sprintf(`document.querySelector('#%s-strength')?.getAttribute('aria-live') === 'polite'`, input),
+		fmt.Sprintf(`document.querySelector('#%s').getAttribute('aria-describedby').split(' ').includes('%s-strength')`, input, input),
+	}
+	for _, w := range words {
+		conds = append(conds, fmt.Sprintf(`document.querySelector('#%s-strength').textContent.includes(%q)`, input, w))
+	}
+	return waitFor(strings.Join(conds, " && "))
+}
+
+// The dashboard rates a password as the person types it, with the
+// server's policy and the words of the form (sign-up) or of the account
+// (a forced change), and says why a weak one would be refused.
+func TestBrowserPasswordFeedbackOnTheDashboard(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	person := b.newPage("person")
+	person.do("open sign-up", atDesktopSize, chromedp.Navigate(f.URL()+"/dashboard"), fill("#sign-in-domain", "demo"), fill("#sign-in-email", ""),
+		visible("#sign-up-offer"), click("#sign-up-link"), visible("#sign-up-form"),
+		fill("#sign-up-first", "Sam"), fill("#sign-up-last", "Signup"), fill("#sign-up-email", "sam.signup@example.com"))
+	person.do("twelve spaces", fill("#sign-up-password", "            "),
+		strengthSays("sign-up-password", "Strength: Too easy to guess, not accepted.", "spaces only"))
+	person.do("a repetition", fill("#sign-up-password", "aaaaaaaaaaaa"), strengthSays("sign-up-password", "repetition", "Avoid repeated words"))
+	person.do("the person's own name", fill("#sign-up-password", "Sam.Signup.1990"), strengthSays("sign-up-password", "built on a name"))
+	person.checkAccessibility("sign-up, a weak password rated")
+	person.do("the company's name", fill("#sign-up-password", "Demo-Heating-2025"), strengthSays("sign-up-password", "company's name"))
+	person.do("a strong passphrase", fill("#sign-up-password", "violet tractor hums softly"),
+		strengthSays("sign-up-password", "Strength: "),
+		waitFor(`document.querySelector('#sign-up-password-strength').dataset.acceptable === 'true'`))
+	if text := eval[string](person, `document.querySelector('#sign-up-password-strength').textContent`); strings.Contains(text, "violet") {
+		t.Errorf("the feedback shows the password: %q", text)
+	}
+	person.do("emptied", fill("#sign-up-password", ""), waitFor(`document.querySelector('#sign-up-password-strength').textContent === ''`))
+
+	// A forced change rates with the customer's own words.
+	support := f.login(t, demo.SupportEmail)
+	const temporary = "violet-harbor-canyon-93"
+	f.post(t, support, resetMutation, map[string]any{"id": f.customerID(), "pw": temporary, "confirm": temporary, "require": true})
+	casey := b.newPage("casey")
+	casey.do("forced change", atDesktopSize, chromedp.Navigate(f.URL()+"/dashboard"), signIn(customerEmail, temporary), visible("#change-form"),
+		fill("#change-new", "casey-customer-2020"), strengthSays("change-new", "not accepted", "built on a name"))
+	casey.do("a common password", fill("#change-new", "Welcome2024!"), strengthSays("change-new", "commonly used", "Add another word or two"))
+	casey.checkAccessibility("forced change, a weak password rated")
+}
+
+// The console rates the password of the reset dialog for the customer at
+// hand, a generated one too, and the operator's own new password.
+func TestBrowserPasswordFeedbackInTheConsole(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	console := b.newPage("support")
+	console.consoleSignIn(f.URL(), demo.SupportEmail)
+	console.selectCustomer("casey", "Casey Customer")
+	console.do("reset dialog", click("#reset-action"), visible("#reset-dialog"),
+		fill("#reset-new", "Casey.Customer.1990"), strengthSays("reset-new", "not accepted", "built on a name"))
+	console.checkAccessibility("reset dialog, a weak password rated")
+	console.do("generate", click("#reset-generate"), waitFor(`document.querySelector('#reset-new').value.length >= 12`),
+		waitFor(`document.querySelector('#reset-new-strength').dataset.acceptable === 'true'`), strengthSays("reset-new", "Strength: "))
+
+	console.do("own password", chromedp.KeyEvent("\x1b"), click("#nav-security"), visible("#password-form"),
+		fill("#password-new", "Sam-Support-1990"), strengthSays("password-new", "built on a name"))
+	console.do("a sequence", fill("#password-new", "abcdefghijkl"), strengthSays("password-new", "sequence"))
+	console.checkAccessibility("own password, a weak one rated")
+}
