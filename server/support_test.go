@@ -170,8 +170,9 @@ func TestCustomerDetailsChangesArriveLive(t *testing.T) {
 				t.Fatalf("the end's change: %v", change)
 			}
 
-			// The customer's own events: the assistance's, never a device change
-			// (accountEvents has no such type: it would fail to answer).
+			// The customer's own events: the assistance's and what it did, in
+			// words (ASSIST_ACTION), never a device change (accountEvents has no
+			// such type: it would fail to answer).
 			var got []string
 		drain:
 			for {
@@ -185,8 +186,8 @@ func TestCustomerDetailsChangesArriveLive(t *testing.T) {
 					break drain
 				}
 			}
-			if fmt.Sprint(got) != "[ASSIST_STARTED ASSIST_ENDED]" {
-				t.Errorf("the customer's accountEvents: %v, want [ASSIST_STARTED ASSIST_ENDED]", got)
+			if fmt.Sprint(got) != "[ASSIST_STARTED ASSIST_ACTION ASSIST_ENDED]" {
+				t.Errorf("the customer's accountEvents: %v, want [ASSIST_STARTED ASSIST_ACTION ASSIST_ENDED]", got)
 			}
 
 			// A reset, last: it ends the customer's sessions.
