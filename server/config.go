@@ -26,6 +26,7 @@ type config struct {
 	MongoURI       string        // MONGODB_URI: when set, the Mongo store is used instead
 	AllowedOrigins []string      // ALLOWED_ORIGINS: comma-separated browser origins allowed besides the server's own
 	Playground     bool          // PLAYGROUND: serve /playground, with introspection for ADMINs through it
+	Profiling      bool          // PROFILING: serve Go's /debug/pprof/ on the metrics listener (never the public one)
 	LogLevel       zerolog.Level // LOG_LEVEL: trace, debug, info, warn, error
 	Demo           bool          // DEMO: create the demo domain on an empty embedded store
 	DemoPassword   string        // DEMO_PASSWORD (environment only: flags show up in process lists)
@@ -158,7 +159,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c := defaultConfig()
-	var origins, level, playground, demo, proxies, exempt string
+	var origins, level, playground, profiling, demo, proxies, exempt string
 	envs := &envParser{getenv: getenv}
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -172,6 +173,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.MongoURI, "mongodb-uri", env("MONGODB_URI", c.MongoURI), "MongoDB connection string; selects the Mongo store (MONGODB_URI)")
 	fs.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", strings.Join(c.AllowedOrigins, ",")), "comma-separated browser origins allowed besides the server's own (ALLOWED_ORIGINS)")
 	fs.StringVar(&playground, "playground", env("PLAYGROUND", onOff(c.Playground)), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
+	fs.StringVar(&profiling, "profiling", env("PROFILING", onOff(c.Profiling)), "on: serve Go's /debug/pprof/ on the metrics listener, for benchmarks (PROFILING)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", c.LogLevel.String()), "trace, debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on an empty embedded store (DEMO)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", c.SessionTTL), "how long a session lives (SESSION_TTL)")
@@ -211,6 +213,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	var err error
 	if c.LogLevel, err = zerolog.ParseLevel(strings.ToLower(level)); err != nil || level == "" {
 		return config{}, fmt.Errorf("bad LOG_LEVEL %q: want trace, debug, info, warn or error", level)
+	}
+	if c.Profiling, err = parseSwitch("PROFILING", profiling); err != nil {
+		return c, err
 	}
 	if c.Playground, err = parseSwitch("PLAYGROUND", playground); err != nil {
 		return config{}, err

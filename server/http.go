@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,10 +97,18 @@ func withRouteName(next http.Handler) http.Handler {
 }
 
 // metricsRoutes returns the handler of the metrics listener: Prometheus
-// metrics at /metrics and nothing else.
-func metricsRoutes(m *metrics) http.Handler {
+// metrics at /metrics and, with profiling on, Go's profiles at
+// /debug/pprof/ (net/http/pprof): CPU, heap, goroutines, for benchmarks.
+// They stay off the public listener whatever the configuration.
+func metricsRoutes(m *metrics, profiling bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", apiHeaders(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})))
+	if profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	}
 	return mux
 }
 

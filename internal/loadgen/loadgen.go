@@ -74,7 +74,7 @@ func startChild(ctx context.Context, binary, dir, addr, metricsAddr string, env 
 		binary = self
 	}
 	child := exec.CommandContext(ctx, binary)
-	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+Password)
+	child.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR="+addr, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=warn", "DEMO_PASSWORD="+Password, "PROFILING=on")
 	child.Env = append(child.Env, env...)
 	child.Stderr = os.Stderr
 	if err := child.Start(); err != nil {

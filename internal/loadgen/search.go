@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 	levels := fs.String("concurrency", "1,8,32", "comma-separated concurrency levels")
 	addr := fs.String("listen-addr", "127.0.0.1:18090", "where the server under test listens")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:18094", "where the server under test serves /metrics")
+	cpuProfile := fs.String("cpuprofile", "", "write the server's CPU profile over the concurrency levels to this file (go tool pprof)")
 	server := fs.String("server", "", "the server binary to measure on -data-dir as it is, without seeding (another build, side by side); default: this one, after seeding")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -66,11 +69,22 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n| concurrency | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n")
+	profiled := make(chan error, 1)
+	if *cpuProfile != "" {
+		go func() {
+			profiled <- saveCPUProfile("http://"+*metricsAddr, *duration*time.Duration(len(concurrency)), *cpuProfile)
+		}()
+	} else {
+		profiled <- nil
+	}
 	searches := 0
 	for _, c := range concurrency {
 		r := Run(ctx, c, *duration, Searches(client, queries))
 		searches += r.Requests
 		fmt.Fprintln(out, r)
+	}
+	if err := <-profiled; err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "\nEach shape alone at concurrency 8 for %s:\n\n| shape | requests | errors | searches/s | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n", *duration/2)
 	for _, shape := range Shapes {
@@ -117,4 +131,27 @@ func seed(ctx context.Context, dir string, n int, out io.Writer) error {
 	g := demo.NewGenerator(d, passwords.Encode(passwords.OWASP, Password), int(have), at)
 	_, err = demo.Insert(ctx, st, g, missing, 5000, nil)
 	return err
+}
+
+// saveCPUProfile writes the CPU profile the server whose metrics listener is
+// at metrics takes over the next d (net/http/pprof, served with PROFILING on)
+// to path.
+func saveCPUProfile(metrics string, d time.Duration, path string) error {
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", metrics, int(d.Seconds())))
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("CPU profile: the server answered %s (is PROFILING on?)", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	return f.Close()
 }
