@@ -141,6 +141,8 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "operatorId", Value: 1}}}},
+		// The pending requests' sweep (assist.Store.PendingAssistRequests), soonest expiry first.
+		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "request.state", Value: 1}, {Key: "request.expiresAt", Value: 1}}}},
 		{s.vocabulary, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "length", Value: 1}}}},
 	}
 	for _, ix := range indexes {
