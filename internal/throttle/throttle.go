@@ -1,6 +1,10 @@
-// Package throttle slows down guessing: it counts failures per key (an
-// account, a client address) and, past a free allowance, refuses the key for
-// a time that doubles with every further failure.
+// Package throttle slows down guessing. Backoff counts failures per key (an
+// account, a device token) and, from its free allowance on, refuses the key
+// for a time that doubles with every further failure; Bucket gives each key
+// (a client address) a budget of failures that refills over time. Both keep
+// their state in a Store: in the process (Memory) or shared by instances
+// (the Mongo store). Limiter is the older in-process back-off, for attempts
+// counted before they are made (sign-ups).
 package throttle
 
 import (
