@@ -206,6 +206,7 @@ type customerDoc struct {
 	Status       customers.Status `bson:"status"`
 	PasswordHash string           `bson:"passwordHash"`
 	SearchTokens []string         `bson:"searchTokens"`
+	Prefixes     []string         `bson:"searchPrefixes"` // searchPrefixes(SearchTokens), see prefixes.go
 	Version      int64            `bson:"version"`
 	CreatedAt    time.Time        `bson:"createdAt"`
 	UpdatedAt    time.Time        `bson:"updatedAt"`
@@ -220,7 +221,7 @@ func newCustomerDoc(c customers.Customer) customerDoc {
 	last, first := customers.SortKeys(c)
 	return customerDoc{
 		ID: c.ID, DomainID: c.DomainID, ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Version: c.Version,
+		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Prefixes: searchPrefixes(c.SearchTokens), Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastKey: last, FirstKey: first,
 		MustChange: c.MustChangePassword, SessionEpoch: c.SessionEpoch,
 	}

@@ -42,7 +42,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 	blank := bson.D{
 		{Key: erasedAtKey, Value: e.At}, {Key: "updatedAt", Value: e.At},
 		{Key: "firstName", Value: ""}, {Key: "lastName", Value: ""}, {Key: "email", Value: erasedEmail(e.ID)}, {Key: "phone", Value: ""},
-		{Key: "passwordHash", Value: ""}, {Key: "searchTokens", Value: bson.A{}}, {Key: "lastKey", Value: ""}, {Key: "firstKey", Value: ""},
+		{Key: "passwordHash", Value: ""}, {Key: "searchTokens", Value: bson.A{}}, {Key: "searchPrefixes", Value: bson.A{}}, {Key: "lastKey", Value: ""}, {Key: "firstKey", Value: ""},
 	}
 	update := bson.D{
 		{Key: "$set", Value: blank},

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,11 +11,13 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 )
 
-// Every search term becomes an anchored pattern that matches exactly the
-// tokens starting with the term: never an unescaped metacharacter, never an
-// unanchored pattern.
+// The prefix tier's filter of any query matches exactly the customers each
+// of whose terms starts one of their tokens: evaluated here on documents of
+// a few tokens, with their searchPrefixes, so that no escaped or unescaped
+// metacharacter, unanchored pattern, or prefix key cut inside a character
+// goes unnoticed.
 func FuzzSearchFilterPatterns(f *testing.F) {
-	for _, s := range []string{"jo", `.* ( [ \ " ^ $ + ? | {`, "a.b+c@d", "smith@exa", "x|y"} {
+	for _, s := range []string{"jo", `.* ( [ \ " ^ $ + ? | {`, "a.b+c@d", "smith@exa", "x|y", "kowalczykowa", "żółćżółćżółć"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -23,31 +26,60 @@ func FuzzSearchFilterPatterns(f *testing.F) {
 			return
 		}
 		filter := searchFilter(customers.SearchQuery{DomainID: "d", Terms: terms}, false)
-		var patterns []string
-		for _, clause := range filter[0].Value.(bson.A) {
-			for _, e := range clause.(bson.D) {
-				if re, ok := e.Value.(bson.Regex); ok {
-					patterns = append(patterns, re.Pattern)
-				}
-			}
-		}
-		if len(patterns) != len(terms) {
-			t.Fatalf("%d patterns for %d terms", len(patterns), len(terms))
-		}
-		for i, p := range patterns {
-			if !strings.HasPrefix(p, "^") {
-				t.Fatalf("unanchored pattern %q", p)
-			}
-			re, err := regexp.Compile(p)
-			if err != nil {
-				t.Fatalf("pattern %q: %v", p, err)
-			}
-			term := terms[i]
+		for i, term := range terms {
+			others := slices.Delete(slices.Clone(terms), i, i+1)
 			for _, s := range []string{term, term + "tail", "\x01" + term, term[:len(term)-1] + "\x01", strings.ToUpper(term)} {
-				if re.MatchString(s) != strings.HasPrefix(s, term) {
-					t.Fatalf("pattern %q on %q: %v, want %v", p, s, re.MatchString(s), strings.HasPrefix(s, term))
+				tokens := append([]string{s}, others...)
+				want := true
+				for _, tt := range terms {
+					want = want && slices.ContainsFunc(tokens, func(tok string) bool { return strings.HasPrefix(tok, tt) })
+				}
+				if got := matches(t, filter, tokens); got != want {
+					t.Fatalf("query %q on tokens %q: match %v, want %v (filter %v)", text, tokens, got, want, filter)
 				}
 			}
 		}
 	})
+}
+
+// matches evaluates a search filter (an $and of one-key clauses) on a
+// customer of domain "d" with tokens.
+func matches(t *testing.T, filter bson.D, tokens []string) bool {
+	prefixes := searchPrefixes(tokens)
+	for _, clause := range filter[0].Value.(bson.A) {
+		e := clause.(bson.D)[0]
+		switch v := e.Value.(type) {
+		case string:
+			switch e.Key {
+			case "domainId":
+				if v != "d" {
+					return false
+				}
+			case "searchPrefixes":
+				if !slices.Contains(prefixes, v) {
+					return false
+				}
+			default:
+				t.Fatalf("unexpected clause %v", e)
+			}
+		case bson.Regex:
+			if e.Key != "searchTokens" || !strings.HasPrefix(v.Pattern, "^") {
+				t.Fatalf("unexpected pattern %v", e)
+			}
+			re, err := regexp.Compile(v.Pattern)
+			if err != nil {
+				t.Fatalf("pattern %q: %v", v.Pattern, err)
+			}
+			if !slices.ContainsFunc(tokens, re.MatchString) {
+				return false
+			}
+		case bson.D: // notErased
+			if e.Key != erasedAtKey {
+				t.Fatalf("unexpected clause %v", e)
+			}
+		default:
+			t.Fatalf("unexpected clause %v", e)
+		}
+	}
+	return true
 }

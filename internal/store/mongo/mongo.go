@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
@@ -48,6 +49,10 @@ type Store struct {
 	throttles *mongo.Collection
 }
 
+// commandMonitor, when set (by tests only), sees every command the stores
+// opened afterwards send: indexes_test.go explains them.
+var commandMonitor *event.CommandMonitor
+
 // Open connects to uri, checks the server answers within the context's
 // deadline (or 10 s, or the URI's serverSelectionTimeoutMS) and ensures collections and indexes exist. It returns an
 // error if the URI is malformed or the server cannot be reached.
@@ -62,7 +67,11 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	}
 	// A request waits at most 2 s for a reachable server, then fails with
 	// apperr.ErrUnavailable; the driver reconnects by itself when it is back.
-	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(2 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri))
+	opts := options.Client().SetServerSelectionTimeout(2 * time.Second).SetTimeout(30 * time.Second).ApplyURI(uri)
+	if commandMonitor != nil {
+		opts.SetMonitor(commandMonitor)
+	}
+	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", mapErr(err))
 	}
@@ -116,6 +125,12 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 	if err := s.backfillDevices(ctx); err != nil { // before the unique index on serial numbers
 		return err
 	}
+	if err := s.backfillSearchPrefixes(ctx); err != nil {
+		return err
+	}
+	if err := s.dropObsoleteTokenIndex(ctx); err != nil {
+		return err
+	}
 	unique := options.Index().SetUnique(true)
 	indexes := []struct {
 		coll  *mongo.Collection
@@ -129,7 +144,10 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 			Options: options.Index().SetUnique(true).SetSparse(true)}}, // sparse: customers without one (no field) are not in it
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}}},
 		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "status", Value: 1}, {Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}}},
-		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "searchTokens", Value: 1}}}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "searchPrefixes", Value: 1}, {Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}},
+			Options: options.Index().SetName(prefixIndexName)}},
+		{s.customers, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "searchTokens", Value: 1}, {Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}},
+			Options: options.Index().SetName(exactIndexName)}},
 		{s.devices, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}}}},
 		{s.devices, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "serialNumber", Value: 1}}, Options: unique}},
 		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "subjectId", Value: 1}}}},

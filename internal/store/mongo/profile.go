@@ -29,7 +29,7 @@ func profileSet(u customers.Update) bson.D {
 		set = append(set, bson.E{Key: "lastKey", Value: last}, bson.E{Key: "firstKey", Value: first})
 	}
 	if u.SearchTokens != nil {
-		set = append(set, bson.E{Key: "searchTokens", Value: u.SearchTokens})
+		set = append(set, bson.E{Key: "searchTokens", Value: u.SearchTokens}, bson.E{Key: "searchPrefixes", Value: searchPrefixes(u.SearchTokens)})
 	}
 	return set
 }

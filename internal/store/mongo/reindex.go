@@ -62,7 +62,7 @@ func (s *Store) SetSearchTokenRules(ctx context.Context, rules int) error {
 func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error {
 	for id, ts := range tokens {
 		_, err := s.customers.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, notErased},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "searchTokens", Value: ts}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "searchTokens", Value: ts}, {Key: "searchPrefixes", Value: searchPrefixes(ts)}}}})
 		if err != nil {
 			return fmt.Errorf("replace search tokens: %w", mapErr(err))
 		}
@@ -71,5 +71,5 @@ func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]str
 }
 
 // RebuildSearchIndex implements customers.ReindexStore: the searchTokens
-// fields are the index, so there is nothing to rebuild.
+// and searchPrefixes fields are the index, so there is nothing to rebuild.
 func (s *Store) RebuildSearchIndex(ctx context.Context) error { return nil }

@@ -11,10 +11,12 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 )
 
-// Search uses the multikey index on {domainId, searchTokens}: each term is an
-// anchored, escaped prefix regex, which MongoDB answers with an index range
-// scan. MongoDB's $text index is not used: it matches whole stemmed words, so
-// "jo" would never find "John" (and FerretDB has no $text at all).
+// Search uses the compound multikey indexes of prefixes.go: a term of the
+// prefix tier is an exact key of searchPrefixes (and, when longer than
+// indexedPrefixRunes, an anchored, escaped prefix regex on searchTokens);
+// the exact tier matches searchTokens. MongoDB's $text index is not used: it
+// matches whole stemmed words, so "jo" would never find "John" (and FerretDB
+// has no $text at all).
 
 // searchFilter returns the filter of one tier of q (see customers.SearchQuery).
 func searchFilter(q customers.SearchQuery, tier bool) bson.D {
@@ -29,8 +31,12 @@ func searchFilter(q customers.SearchQuery, tier bool) bson.D {
 			and = append(and, exact)
 		default:
 			for _, t := range q.Terms {
-				prefix := bson.Regex{Pattern: "^" + regexp.QuoteMeta(t)}
-				and = append(and, bson.D{{Key: "searchTokens", Value: prefix}})
+				key, whole := indexedPrefix(t)
+				and = append(and, bson.D{{Key: "searchPrefixes", Value: key}})
+				if !whole {
+					prefix := bson.Regex{Pattern: "^" + regexp.QuoteMeta(t)}
+					and = append(and, bson.D{{Key: "searchTokens", Value: prefix}})
+				}
 			}
 			if tier {
 				and = append(and, bson.D{{Key: "$nor", Value: bson.A{exact}}})
@@ -53,6 +59,9 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	opts := options.Find().
 		SetSort(bson.D{{Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}).
 		SetLimit(int64(q.Limit))
+	if hint := searchHint(q, true); hint != "" {
+		opts.SetHint(hint)
+	}
 	cur, err := s.customers.Find(ctx, searchFilter(q, true), opts)
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", mapErr(err))
@@ -71,9 +80,27 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 
 // CountCustomerMatches implements customers.SearchStore.
 func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuery) (int64, error) {
-	n, err := s.customers.CountDocuments(ctx, searchFilter(q, false))
+	opts := options.Count()
+	if hint := searchHint(q, false); hint != "" {
+		opts.SetHint(hint)
+	}
+	n, err := s.customers.CountDocuments(ctx, searchFilter(q, false), opts)
 	if err != nil {
 		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil
+}
+
+// searchHint names the index a search of q (one tier, or both for a count)
+// reads: the exact or the prefix index when q has terms; none for a blank
+// query, which the name-order indexes answer.
+func searchHint(q customers.SearchQuery, tier bool) string {
+	switch {
+	case len(q.Terms) == 0:
+		return ""
+	case tier && q.Exact:
+		return exactIndexName
+	default:
+		return prefixIndexName
+	}
 }

@@ -66,17 +66,20 @@ func (s *Store) countVocabulary(ctx context.Context, v vocabularyChange) error {
 			return fmt.Errorf("count vocabulary: %w", mapErr(err))
 		}
 	}
-	decreased := false
+	var decreased []string
 	for delta, ids := range byDelta {
-		decreased = decreased || delta < 0
+		if delta < 0 {
+			decreased = append(decreased, ids...)
+		}
 		_, err := s.vocabulary.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 			bson.D{{Key: "$inc", Value: bson.D{{Key: "customers", Value: delta}}}})
 		if err != nil {
 			return fmt.Errorf("count vocabulary: %w", mapErr(err))
 		}
 	}
-	if decreased {
-		if _, err := s.vocabulary.DeleteMany(ctx, bson.D{{Key: "customers", Value: bson.D{{Key: "$lte", Value: 0}}}}); err != nil {
+	if len(decreased) > 0 { // by _id: the tokens just counted down, not a scan of the vocabulary
+		gone := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: decreased}}}, {Key: "customers", Value: bson.D{{Key: "$lte", Value: 0}}}}
+		if _, err := s.vocabulary.DeleteMany(ctx, gone); err != nil {
 			return fmt.Errorf("count vocabulary: %w", mapErr(err))
 		}
 	}
