@@ -219,4 +219,7 @@ func TestCheckPasswordIsLimited(t *testing.T) {
 	if resp := f.post(t, casey, checkPasswordMutation, map[string]any{"in": map[string]any{"for": "SELF", "password": "violet tractor hums"}}); resp.code() != "" {
 		t.Fatalf("a signed-in customer at the same address: %+v", resp)
 	}
+	if logs := f.logs.String(); strings.Contains(logs, "violet tractor hums") || !strings.Contains(logs, "req_id") {
+		t.Errorf("the logs hold a rated password (or were not captured)")
+	}
 }
