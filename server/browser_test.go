@@ -223,6 +223,7 @@ func TestBrowserDisableShowsTheOpenDashboardTheDisabledMessage(t *testing.T) {
 
 func TestBrowserRemoteAssistance(t *testing.T) {
 	f := newAccountFixture(t, nil)
+	f.setAssistConsent(t, "NONE") // control at once, the customer told (browser_assist_consent_test.go asks the customer)
 	b := newBrowser(t)
 	console := b.newPage("console")
 	console.consoleSignIn(f.URL(), "admin@demo.test")
@@ -231,7 +232,7 @@ func TestBrowserRemoteAssistance(t *testing.T) {
 	console.do("reason required", click(`#assist-form button[type=submit]`),
 		waitFor(`document.querySelector('#assist-reason').getAttribute('aria-invalid') === 'true'`))
 	assisted := console.openedTab("start assist", "assisted",
-		fill("#assist-reason", "thermostat will not connect"),
+		click("#assist-mode input[value=CONTROL]"), fill("#assist-reason", "thermostat will not connect"),
 		click(`#assist-form button[type=submit]`))
 
 	assisted.do("banner", visible("#assist-banner"), visible("#devices form"),
@@ -284,7 +285,7 @@ func TestBrowserRemoteAssistance(t *testing.T) {
 	console.selectCustomer("casey", caseyName)
 	console.do("open assist dialog again", chromedp.Click(`//button[text()="Remote Assistance"]`), visible("#assist-dialog"))
 	again := console.openedTab("start assist again", "assisted-again",
-		fill("#assist-reason", "second look"), click(`#assist-form button[type=submit]`))
+		click("#assist-mode input[value=CONTROL]"), fill("#assist-reason", "second look"), click(`#assist-form button[type=submit]`))
 	again.do("banner again", visible("#assist-banner"), visible("#devices form"))
 	console.do("end from the console", waitFor(`document.querySelector('#assists') !== null`),
 		chromedp.Click(`//section[@id="assists"]//button[text()="End assistance"]`),

@@ -7,6 +7,7 @@ import { h, showSection, showErrors, clearErrors, formError, busy, announce as s
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
+const DEVICE_KEY = 'bff.console.device'; // + the account: its device token (ui.js deviceTokenKey)
 const PAGE_SIZE = 25;
 const DEBOUNCE_MS = 100;
 const SPINNER_AFTER_MS = 200;
@@ -119,13 +120,13 @@ function signOut(message = '', isError = false) {
 }
 
 handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
-  operatorLogin(input: $input) { token mfaRequired challenge mustEnrollMfa userErrors { field message code } } }`, async (payload, input) => {
+  operatorLogin(input: $input) { token deviceToken mfaRequired challenge mustEnrollMfa userErrors { field message code } } }`, async (payload, input) => {
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('sign-in-notice').textContent = '';
   if (payload.mfaRequired) return askCode(payload.challenge);
   keepToken(payload.token);
   await enter({ enrol: payload.mustEnrollMfa });
-}, { ACCOUNT_DISABLED: 'This operator account is disabled. Ask an ADMIN of your team.' });
+}, { ACCOUNT_DISABLED: 'This operator account is disabled. Ask an ADMIN of your team.' }, DEVICE_KEY);
 
 // ---- Second step of the sign-in: a code of the authenticator app ----
 
@@ -460,7 +461,7 @@ const DETAILS = `query($id: ID!, $assist: Boolean!) {
   customer(id: $id) { ${CUSTOMER_FIELDS} createdAt disabling { at by reason operator { name } } devices { id name model serialNumber macAddress online }
     activity(first: 8) { edges { node { action by outcome at } } } }
   assistSessions(customerId: $id, state: ACTIVE, first: 5) @include(if: $assist) {
-    edges { node { id startedAt expiresAt operator { id name } } } } }`;
+    edges { node { id mode startedAt expiresAt operator { id name } } } } }`;
 
 /** Shows a customer's details; focus moves there unless the refresh is a side effect. */
 async function select(id, { focus = true } = {}) {
@@ -577,7 +578,7 @@ function renderDetails() {
     assists.length > 0 && h('section', { id: 'assists', 'aria-labelledby': 'assists-title' },
       h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
       h('ul', { class: 'plain' }, assists.map((a) => h('li', {},
-        `${a.operator.name}, since ${formatTime(a.startedAt)}, until ${formatTime(a.expiresAt)} `,
+        `${a.operator.name} (${a.mode === 'VIEW' ? 'view only' : 'control'}), since ${formatTime(a.startedAt)}, until ${formatTime(a.expiresAt)} `,
         mayEnd(a) && h('button', { type: 'button', class: 'secondary', onclick: () => endAssist(a) }, 'End assistance'))))),
     h('h3', { class: 'spaced' }, 'Recent activity'),
     c.activity.length
@@ -794,8 +795,74 @@ $('status-form').addEventListener('submit', async (event) => {
 });
 
 function openAssist() {
-  openDialog('assist-dialog');
+  const form = openDialog('assist-dialog');
+  assistWaiting(null);
+  form.reason.focus();
+}
+
+// ---- Remote assistance: the mode, the customer's answer awaited live, the tab opened ----
+
+const ASSIST_STATE_FIELDS = 'id state mode expiresAt request { state expiresAt }';
+let assistWatch = null; // the assistance whose answer the dialog awaits: { id, stop }
+
+/** Shows the dialog's form (a = null) or the wait for the customer's answer to assistance a. */
+function assistWaiting(a, text = '') {
+  const waiting = Boolean(a);
+  if (!waiting) { assistWatch?.stop(); assistWatch = null; }
+  for (const id of ['assist-mode', 'assist-reason-field', 'assist-submit']) $(id).hidden = waiting;
+  $('assist-waiting').hidden = !waiting;
+  $('assist-waiting').textContent = text;
+  $('assist-withdraw').hidden = !(a && a.state === 'PENDING');
+  $('assist-open').hidden = !(a && a.state === 'ACTIVE');
   $('assist-link').hidden = true;
+}
+
+/** What the console says of assistance a, waited for, as it now stands. */
+function assistAnswer(a, who) {
+  switch (a.state) {
+    case 'PENDING': return `Waiting for ${who} to answer in their app or dashboard (until ${formatTime(a.request?.expiresAt || a.expiresAt)})…`;
+    case 'ACTIVE': return `${who} agreed. Open the dashboard now.`;
+    case 'DECLINED': return `${who} declined the assistance.`;
+    case 'EXPIRED': return `${who} did not answer within 5 minutes: the request expired. You can ask again.`;
+    default: return 'The request was withdrawn.';
+  }
+}
+
+/** Follows assistance a's answer live (assistSessionChanged) in the dialog until it is answered. */
+function awaitAnswer(a) {
+  const who = fullName(state.selected);
+  const show = (now) => {
+    if (assistWatch?.id !== now.id) return;
+    assistWaiting(now, assistAnswer(now, who));
+    announce(assistAnswer(now, who));
+    if (now.state === 'ACTIVE') $('assist-open').focus();
+    if (now.state !== 'PENDING') { assistWatch.stop(); select(state.selected.id, { focus: false }); }
+  };
+  const read = () => call(`query($id: ID!) { node(id: $id) { ... on AssistSession { ${ASSIST_STATE_FIELDS} } } }`, { id: a.id })
+    .then((data) => data.node && show(data.node)).catch(() => {});
+  const stop = subscribe(`subscription($id: ID!) { assistSessionChanged(assistSessionId: $id) { ${ASSIST_STATE_FIELDS} } }`, { id: a.id }, {
+    token: state.token,
+    onData: (data) => show(data.assistSessionChanged),
+    onReconnect: read,
+  });
+  assistWatch = { id: a.id, stop };
+  assistWaiting(a, assistAnswer(a, who));
+  setTimeout(read, 1000); // an answer given before the subscription was in place
+}
+
+/** Opens the dashboard of assistance id, ticket in hand, in tab (opened on the click). */
+async function openAssistTab(form, tab, url) {
+  if (!tab) {
+    const link = $('assist-link');
+    link.querySelector('a').href = url;
+    link.hidden = false;
+    return;
+  }
+  tab.opener = null;
+  tab.location.href = url;
+  form.closest('dialog').close();
+  announce(`Remote assistance for ${fullName(state.selected)} opened in a new tab.`);
+  await select(state.selected.id, { focus: false });
 }
 
 $('assist-form').addEventListener('submit', async (event) => {
@@ -810,31 +877,49 @@ $('assist-form').addEventListener('submit', async (event) => {
   await busy(form, async () => {
     try {
       const data = await call(`mutation($input: StartAssistInput!) {
-        startAssist(input: $input) { dashboardUrl userErrors { field message code } } }`,
-      { input: { customerId: state.selected.id, reason: form.reason.value.trim() } });
+        startAssist(input: $input) { dashboardUrl assistSession { ${ASSIST_STATE_FIELDS} } userErrors { field message code } } }`,
+      { input: { customerId: state.selected.id, reason: form.reason.value.trim(), mode: form.mode.value } });
       const payload = data.startAssist;
       if (payload.userErrors.length) {
         tab?.close();
-        return showErrors(form, payload.userErrors);
+        const offline = payload.userErrors.find((e) => e.code === 'CUSTOMER_OFFLINE');
+        return offline ? formError(form, offline.message) : showErrors(form, payload.userErrors);
       }
-      const url = new URL(payload.dashboardUrl, location.href).href;
-      if (!tab) {
-        const link = $('assist-link');
-        link.querySelector('a').href = url;
-        link.hidden = false;
-        return;
+      if (!payload.dashboardUrl) { // the customer is asked first
+        tab?.close();
+        return awaitAnswer(payload.assistSession);
       }
-      tab.opener = null;
-      tab.location.href = url;
-      form.closest('dialog').close();
-      announce(`Remote assistance for ${fullName(state.selected)} opened in a new tab.`);
-      await select(state.selected.id, { focus: false });
+      await openAssistTab(form, tab, new URL(payload.dashboardUrl, location.href).href);
     } catch (err) {
       tab?.close();
       formError(form, err.message);
     }
   });
 });
+$('assist-open').addEventListener('click', async () => {
+  const form = $('assist-form');
+  const tab = window.open('', '_blank');
+  try {
+    const data = await call(`mutation($id: ID!) { issueAssistTicket(input: {assistSessionId: $id}) { dashboardUrl userErrors { message } } }`,
+      { id: assistWatch?.id });
+    const payload = data.issueAssistTicket;
+    if (!payload.dashboardUrl) throw new Error(payload.userErrors[0]?.message || 'The dashboard could not be opened.');
+    await openAssistTab(form, tab, new URL(payload.dashboardUrl, location.href).href);
+  } catch (err) {
+    tab?.close();
+    formError(form, err.message);
+  }
+});
+$('assist-withdraw').addEventListener('click', async () => {
+  try {
+    await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { assistSession { state } } }`, { id: assistWatch?.id });
+    $('assist-dialog').close();
+    announce(`You withdrew the request to assist ${fullName(state.selected)}.`);
+  } catch (err) {
+    formError($('assist-form'), err.message);
+  }
+});
+$('assist-dialog').addEventListener('close', () => { assistWatch?.stop(); assistWatch = null; });
 $('assist-link').querySelector('a').addEventListener('click', () => $('assist-dialog').close());
 
 // ---- Delete a customer (erasure) ----
@@ -1407,6 +1492,9 @@ const AUDIT_ACTIONS = {
   user_enabled: 'Account enabled', user_deleted: 'Account deleted', users_imported: 'Customers imported',
   users_exported: 'Customers exported', device_updated: 'Device changed', assist_started: 'Remote assistance started',
   assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+  assist_requested: 'Remote assistance asked of the customer', assist_approved: 'Remote assistance approved by the customer',
+  assist_declined: 'Remote assistance declined by the customer', assist_request_expired: 'Remote assistance request expired',
+  assist_escalated: 'Remote assistance: control asked for',
   authz_fail: 'Refused: not allowed', excess_rate_limit_exceeded: 'Refused: too many requests',
   authn_mfa_enroll_started: 'Second factor set-up started', authn_mfa_enabled: 'Second factor turned on',
   authn_mfa_disabled: 'Second factor turned off', authn_mfa_fail: 'Wrong second factor code', domain_updated: 'Settings changed',
@@ -1741,7 +1829,7 @@ $('totp-disable-form').addEventListener('submit', async (event) => {
 
 // ---- Settings: the domain's (MANAGE_DOMAIN) ----
 
-const SETTINGS = ['name', 'defaultRegion', 'signUpPolicy', 'requireOperatorMfa', 'assistTtlSeconds', 'passwordMinLength'];
+const SETTINGS = ['name', 'defaultRegion', 'signUpPolicy', 'requireOperatorMfa', 'assistTtlSeconds', 'assistConsent', 'passwordMinLength'];
 let savedSettings = null; // the domain as the form was filled from it
 
 async function loadSettings() {
@@ -1772,7 +1860,7 @@ function fillSettings(domain) {
 function readSettings(form) {
   const values = {
     name: form.elements.namedItem('name').value.trim(), defaultRegion: form.defaultRegion.value.trim().toUpperCase(),
-    signUpPolicy: form.signUpPolicy.value, requireOperatorMfa: form.requireOperatorMfa.checked,
+    signUpPolicy: form.signUpPolicy.value, requireOperatorMfa: form.requireOperatorMfa.checked, assistConsent: form.assistConsent.value,
   };
   const errors = [];
   for (const [k, unit] of [['assistTtlSeconds', 'seconds'], ['passwordMinLength', 'characters']]) {

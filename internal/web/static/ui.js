@@ -135,6 +135,8 @@ const ACTIVITY = {
   authn_password_change: 'Password changed', authn_password_reset: 'Password reset', user_created: 'Account created',
   user_disabled: 'Account disabled', user_enabled: 'Account enabled', user_updated: 'Details corrected', device_updated: 'Device changed',
   assist_started: 'Remote assistance started', assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
+  assist_requested: 'Remote assistance asked for', assist_approved: 'Remote assistance allowed', assist_declined: 'Remote assistance declined',
+  assist_request_expired: 'Remote assistance request expired', assist_escalated: 'Control of a remote assistance asked for',
 };
 const FAILED = {
   authn_login_fail: 'Failed sign-in attempt', authn_password_change: 'Password change refused',
