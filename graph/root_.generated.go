@@ -2623,9 +2623,9 @@ extend type Mutation {
   ` + "`" + `redeemAssistTicket` + "`" + `, and the customer is told (ASSIST_STARTED). Otherwise it returns the session
   PENDING and no ticket: the customer's open app or dashboard gets ASSIST_REQUESTED and answers with
   ` + "`" + `respondToAssistRequest` + "`" + ` within 5 minutes; follow the answer with ` + "`" + `assistSessionChanged` + "`" + ` and, once
-  ACTIVE, get the ticket with ` + "`" + `issueAssistTicket` + "`" + `. Under ` + "`" + `assistConsent` + "`" + ` ALL a customer who has no
-  app or dashboard open cannot be asked: CUSTOMER_OFFLINE. Every assistance shows in the customer's
-  ` + "`" + `accessHistory` + "`" + `.
+  ACTIVE, get the ticket with ` + "`" + `issueAssistTicket` + "`" + `. A customer who must be asked but has no app or
+  dashboard open cannot be: CUSTOMER_OFFLINE (under ALL nothing can be started; under CONTROL a VIEW
+  assistance still can). Every assistance shows in the customer's ` + "`" + `accessHistory` + "`" + `.
   """
   startAssist(input: StartAssistInput!): StartAssistPayload!
   """
@@ -2945,7 +2945,7 @@ extend enum UserErrorCode {
   NOT_ACTIVE
   "The assistance's ticket was already redeemed: its tab is open."
   ALREADY_OPENED
-  "The customer has no app or dashboard open to be asked (assistConsent ALL)."
+  "The customer must agree but has no app or dashboard open to be asked."
   CUSTOMER_OFFLINE
 }
 `, BuiltIn: false},

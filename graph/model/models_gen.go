@@ -2096,7 +2096,7 @@ const (
 	UserErrorCodeNotActive UserErrorCode = "NOT_ACTIVE"
 	// The assistance's ticket was already redeemed: its tab is open.
 	UserErrorCodeAlreadyOpened UserErrorCode = "ALREADY_OPENED"
-	// The customer has no app or dashboard open to be asked (assistConsent ALL).
+	// The customer must agree but has no app or dashboard open to be asked.
 	UserErrorCodeCustomerOffline UserErrorCode = "CUSTOMER_OFFLINE"
 )
 
