@@ -288,6 +288,9 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	}()
 	assistService.RevokeOnAccountEnd(log.WithContext(bg), broker)
 	assistService.ExpireRequestsOnTime(log.WithContext(bg), broker, clk)
+	if shared, ok := st.(assist.PresenceStore); ok && cfg.MongoURI != "" { // instances on one MongoDB know each other's customers online
+		assistService.SharePresence(log.WithContext(bg), shared, cfg.InstanceID, clk)
+	}
 	closeSocketsOnEvents(bg, broker, sockets)
 	go every(bg, sweepEvery, log, "sweep expired sessions", func(ctx context.Context) error {
 		_, err := sessionService.SweepExpired(ctx)

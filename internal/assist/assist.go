@@ -201,3 +201,17 @@ type Store interface {
 	// reads the store once (a few times for thousands of ids).
 	AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error)
 }
+
+// PresenceStore records which customers have an app or dashboard open on
+// which instance, so that every instance knows whom it can ask for its
+// agreement.
+type PresenceStore interface {
+	// SetPresence records that customerID has a connection open on
+	// instance until until; a zero until removes the record.
+	SetPresence(ctx context.Context, customerID, instance string, until time.Time) error
+	// Present reports whether customerID has a record, of any instance,
+	// that lasts after at.
+	Present(ctx context.Context, customerID string, at time.Time) (bool, error)
+	// DeletePresenceBefore deletes the records that lasted until at or before.
+	DeletePresenceBefore(ctx context.Context, at time.Time) error
+}

@@ -245,45 +245,145 @@ func (s *Service) Acted(ctx context.Context, actor audit.Actor, notes []string) 
 	return errors.Join(errs...)
 }
 
+// PresenceTTL is how long a customer's shared presence record lasts
+// unless renewed: each instance renews those of its open connections every
+// PresenceTTL/3, so an instance that stops leaves records that lapse
+// within PresenceTTL.
+const PresenceTTL = 90 * time.Second
+
 // Presence counts the customers' own open app and dashboard connections in
 // this process (their accountEvents subscriptions): whom a request for
-// agreement can reach.
+// agreement can reach. With a PresenceStore (SharePresence), every
+// instance also knows those open on the others.
 type Presence struct {
 	mu    sync.Mutex
 	count map[string]int // customer id -> open connections
+
+	shared   PresenceStore
+	instance string
+	ctx      context.Context // for the writes to shared, and their logs
+	now      func() time.Time
 }
 
-// NewPresence returns an empty Presence.
+// NewPresence returns an empty Presence of this process alone.
 func NewPresence() *Presence { return &Presence{count: map[string]int{}} }
 
-// Join records one open connection of customerID until leave is called.
-func (p *Presence) Join(customerID string) (leave func()) {
+// join records one open connection of customerID; first says it is its
+// only one here.
+func (p *Presence) join(customerID string) (first bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.count[customerID]++
-	p.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.count[customerID]--; p.count[customerID] <= 0 {
-				delete(p.count, customerID)
-			}
-		})
-	}
+	return p.count[customerID] == 1
 }
 
-// Online reports whether customerID has an open connection here.
-func (p *Presence) Online(customerID string) bool {
+// leave forgets one; last says it was its last one here.
+func (p *Presence) leave(customerID string) (last bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.count[customerID]--; p.count[customerID] <= 0 {
+		delete(p.count, customerID)
+		return true
+	}
+	return false
+}
+
+// local reports whether customerID has an open connection here.
+func (p *Presence) local(customerID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.count[customerID] > 0
 }
 
+// customers returns the customers with an open connection here.
+func (p *Presence) customers() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.count))
+	for id := range p.count {
+		out = append(out, id)
+	}
+	return out
+}
+
+// share writes customerID's presence here to the shared store (until
+// PresenceTTL from now, or removed), when there is one; a failure is logged
+// and renewed at the next round.
+func (p *Presence) share(customerID string, open bool) {
+	p.mu.Lock()
+	shared, ctx := p.shared, p.ctx
+	p.mu.Unlock()
+	if shared == nil {
+		return
+	}
+	until := time.Time{}
+	if open {
+		until = p.now().Add(PresenceTTL)
+	}
+	if err := shared.SetPresence(ctx, customerID, p.instance, until); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("share presence")
+	}
+}
+
 // Present records an open app or dashboard connection of customerID (its
 // own session's accountEvents subscription) until leave is called: Start
-// asks only a customer who has one.
-func (s *Service) Present(customerID string) (leave func()) { return s.presence.Join(customerID) }
+// asks only a customer who has one, here or, with SharePresence, on any
+// instance.
+func (s *Service) Present(customerID string) (leave func()) {
+	if s.presence.join(customerID) {
+		s.presence.share(customerID, true)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if s.presence.leave(customerID) {
+				s.presence.share(customerID, false)
+			}
+		})
+	}
+}
+
+// online reports whether customerID has an app or dashboard open here or,
+// with SharePresence, on another instance. A shared store that fails is
+// taken as saying no.
+func (s *Service) online(ctx context.Context, customerID string) bool {
+	if s.presence.local(customerID) {
+		return true
+	}
+	s.presence.mu.Lock()
+	shared := s.presence.shared
+	s.presence.mu.Unlock()
+	if shared == nil {
+		return false
+	}
+	present, err := shared.Present(ctx, customerID, s.now())
+	return err == nil && present
+}
+
+// SharePresence makes this instance (named instance) record its customers'
+// open connections in store and read the others', until ctx ends: one
+// goroutine renews them every PresenceTTL/3 on clk and deletes the records
+// that lapsed (an instance that stopped).
+func (s *Service) SharePresence(ctx context.Context, store PresenceStore, instance string, clk clock.Clock) {
+	p := s.presence
+	p.mu.Lock()
+	p.shared, p.instance, p.ctx, p.now = store, instance, ctx, clk.Now
+	p.mu.Unlock()
+	var renew func()
+	renew = func() {
+		if ctx.Err() != nil {
+			return
+		}
+		for _, id := range p.customers() {
+			p.share(id, true)
+		}
+		if err := store.DeletePresenceBefore(ctx, clk.Now()); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("delete lapsed presence")
+		}
+		clk.AfterFunc(PresenceTTL/3, renew)
+	}
+	clk.AfterFunc(PresenceTTL/3, renew)
+}
 
 // requestExpiry is the one timer of a process that expires requests when
 // they fall due.

@@ -47,6 +47,9 @@ type Store struct {
 	vocabulary *mongo.Collection
 	// throttles holds the sign-in limiters' counters (see throttles.go).
 	throttles *mongo.Collection
+	// presence says which customers have an app or dashboard open on
+	// which instance (see presence.go).
+	presence *mongo.Collection
 }
 
 // commandMonitor, when set (by tests only), sees every command the stores
@@ -95,6 +98,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		meta:          db.Collection("meta"),
 		vocabulary:    db.Collection("vocabulary"),
 		throttles:     db.Collection("throttles"),
+		presence:      db.Collection("presence"),
 	}
 	if err := s.ensureSchema(ctx, db); err != nil {
 		_ = client.Disconnect(context.Background())
@@ -159,6 +163,7 @@ func (s *Store) ensureSchema(ctx context.Context, db *mongo.Database) error {
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "startedAt", Value: -1}, {Key: "_id", Value: -1}}}},
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "operatorId", Value: 1}}}},
+		{s.presence, mongo.IndexModel{Keys: bson.D{{Key: "customerId", Value: 1}, {Key: "until", Value: 1}}}},
 		// The pending requests' sweep (assist.Store.PendingAssistRequests), soonest expiry first.
 		{s.assists, mongo.IndexModel{Keys: bson.D{{Key: "request.state", Value: 1}, {Key: "request.expiresAt", Value: 1}}}},
 		{s.vocabulary, mongo.IndexModel{Keys: bson.D{{Key: "domainId", Value: 1}, {Key: "length", Value: 1}}}},

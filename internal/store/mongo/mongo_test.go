@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/mongo"
 	"github.com/iotconsole/bff/internal/store/mongotest"
@@ -21,6 +22,10 @@ func open(t *testing.T) store.Store {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, open)
+}
+
+func TestPresence(t *testing.T) {
+	storetest.RunPresence(t, open(t).(assist.PresenceStore))
 }
 
 func TestOpenIsIdempotent(t *testing.T) {
