@@ -392,3 +392,38 @@ func wantActions(t *testing.T, got []string, want ...string) {
 		t.Fatalf("audit records %v, want %v in this order", got, want)
 	}
 }
+
+// With several instances on one MongoDB, the instance an operator reaches
+// asks a customer whose dashboard is open on another one, and knows when it
+// closed.
+func TestAssistAsksACustomerOnAnotherInstance(t *testing.T) {
+	edit := storeKinds[1].edit(t) // one MongoDB database for both instances
+	here := newAccountFixture(t, edit)
+	there := addCustomer(t, startTest(t, edit))
+	here.setAssistConsent(t, domains.AssistConsentAll)
+	own, _, _ := here.customerLogin(t, customerPassword)
+	ws := subscribe(t, here.testInstance, "graphql-transport-ws", own, consentEventsSubscription, nil)
+	here.awaitAccountEventsRegistered(t, here.login(t, demo.SupportEmail), ws)
+	events := ws.readAll()
+
+	support := there.login(t, demo.SupportEmail)
+	resp := there.post(t, support, startModeMutation, map[string]any{"id": there.customerID(), "reason": "look", "mode": "VIEW"})
+	if dig(resp.Data, "startAssist", "assistSession", "state") != "PENDING" {
+		t.Fatalf("asking a customer online on another instance: %+v", resp)
+	}
+	nextEvent(t, events, "accountEvents", func(ev map[string]any) bool { return ev["type"] == "ASSIST_REQUESTED" }, "the request, across instances")
+
+	// The dashboard closes: the other instance no longer asks.
+	ws.conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp := there.post(t, support, startModeMutation, map[string]any{"id": there.customerID(), "reason": "look again", "mode": "VIEW"})
+		if userErrorCode(resp, "startAssist") == "CUSTOMER_OFFLINE" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still asked after the dashboard closed: %+v", resp)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

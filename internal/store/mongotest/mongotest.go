@@ -5,6 +5,7 @@ package mongotest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -221,9 +222,25 @@ func DropTemplates() {
 	templates = nil
 }
 
+// onlyDuplicates reports whether err is a bulk write's failure made only
+// of duplicate keys.
+func onlyDuplicates(err error) bool {
+	var bulk mongo.BulkWriteException
+	if !errors.As(err, &bulk) || bulk.WriteConcernError != nil || len(bulk.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bulk.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
+		}
+	}
+	return true
+}
+
 // CopyDocuments inserts the documents of every collection of the database at from into the
 // database at to (whose indexes, made by the store, stay as they are), 1,000 at a time: every
-// document, or those matching only[collection] where it names the collection.
+// document, or those matching only[collection] where it names the collection. A document whose
+// _id the target already holds (one the store wrote as it opened) is left as the target has it.
 func CopyDocuments(ctx context.Context, from, to string, only map[string]bson.D) error {
 	src, err := connstring.ParseAndValidate(from)
 	if err != nil {
@@ -260,8 +277,11 @@ func CopyDocuments(ctx context.Context, from, to string, only map[string]bson.D)
 			if len(batch) == 0 {
 				return nil
 			}
-			_, err := out.Collection(name).InsertMany(ctx, batch)
+			_, err := out.Collection(name).InsertMany(ctx, batch, options.InsertMany().SetOrdered(false))
 			batch = batch[:0]
+			if onlyDuplicates(err) { // a document the store wrote as it opened (meta): the target's stays
+				return nil
+			}
 			return err
 		}
 		for cur.Next(ctx) {
