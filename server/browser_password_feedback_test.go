@@ -65,6 +65,11 @@ func TestBrowserPasswordFeedbackInTheConsole(t *testing.T) {
 	b := newBrowser(t)
 	console := b.newPage("support")
 	console.consoleSignIn(f.URL(), demo.SupportEmail)
+	console.do("new customer", click("#new-customer"), visible("#create-dialog"),
+		fill("#create-first", "Carl"), fill("#create-last", "Caller"), fill("#create-email", "carl@example.com"),
+		fill("#create-password", "carl-caller-1990"), strengthSays("create-password", "not accepted", "built on a name"))
+	console.checkAccessibility("new customer, a weak password rated")
+	console.do("close new customer", chromedp.KeyEvent("\x1b"), waitFor(`!document.querySelector('#create-dialog').open`))
 	console.selectCustomer("casey", "Casey Customer")
 	console.do("reset dialog", click("#reset-action"), visible("#reset-dialog"),
 		fill("#reset-new", "Casey.Customer.1990"), strengthSays("reset-new", "not accepted", "built on a name"))
@@ -76,4 +81,17 @@ func TestBrowserPasswordFeedbackInTheConsole(t *testing.T) {
 		fill("#password-new", "Sam-Support-1990"), strengthSays("password-new", "built on a name"))
 	console.do("a sequence", fill("#password-new", "abcdefghijkl"), strengthSays("password-new", "sequence"))
 	console.checkAccessibility("own password, a weak one rated")
+
+	// A setup link rates with the invited operator's name.
+	resp := f.post(t, f.login(t, demo.AdminEmail), inviteMutation, map[string]any{"name": "Nia Newcomer", "email": "nia.newcomer@example.com", "role": "SUPPORT"})
+	url, _ := dig(resp.Data, "inviteOperator", "setupUrl").(string)
+	if url == "" {
+		t.Fatalf("invite: %+v", resp)
+	}
+	nia := b.newPage("nia")
+	nia.do("setup link", atDesktopSize, chromedp.Navigate(f.URL()+url), visible("#setup-form"),
+		fill("#setup-password", "nia.newcomer.1990"), strengthSays("setup-password", "not accepted", "built on a name"))
+	nia.do("a strong one", fill("#setup-password", "violet tractor hums softly"),
+		waitFor(`document.querySelector('#setup-password-strength').dataset.acceptable === 'true'`))
+	nia.checkAccessibility("setup link, a password rated")
 }
