@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // CheckPassword is the resolver for the checkPassword field.
@@ -16,7 +17,7 @@ func (r *mutationResolver) CheckPassword(ctx context.Context, input model.CheckP
 	a, err := r.ratePassword(ctx, input)
 	if err != nil {
 		ues, err := userErrors(err)
-		return &model.CheckPasswordPayload{Suggestions: []string{}, UserErrors: setupTicketErrors(ues)}, err
+		return &model.CheckPasswordPayload{MinScore: passwords.MinScore, Suggestions: []string{}, UserErrors: setupTicketErrors(ues)}, err
 	}
 	return mapAssessment(a), nil
 }
