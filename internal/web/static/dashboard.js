@@ -9,6 +9,7 @@ import {
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
+const DEVICE_KEY = 'bff.dashboard.device'; // + the account: its device token (ui.js deviceTokenKey)
 const MODES = ['OFF', 'HEAT', 'COOL', 'AUTO', 'ECO'];
 const DISABLED_MESSAGE = 'Support has disabled this account, so you are signed out. Contact support if you think this is a mistake.';
 
@@ -16,6 +17,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || '',
   assistance: null, // the remote assistance this tab runs in, if any
+  asking: null, // the request for the customer's agreement the prompt shows
+  running: new Map(), // the customer's own view: assistance id -> { a, actions: [what support did, newest last] }
+  watchAssist: null, // the assisted tab: its assistSessionChanged subscription
   unsubscribe: null,
   countdown: null,
   // The temporary password just typed to sign in, while it must be changed: kept in this page's
@@ -50,6 +54,13 @@ function end(message, isError = false) {
   sessionStorage.removeItem(TOKEN_KEY);
   $('assist-banner').hidden = true;
   $('support-banner').replaceChildren();
+  state.watchAssist?.();
+  state.watchAssist = null;
+  state.running.clear();
+  state.asking = null;
+  if ($('assist-request').open) $('assist-request').close();
+  $('assist-live').hidden = true;
+  $('assist-live-list').replaceChildren();
   for (const form of [$('change-form'), $('password-form')]) {
     form.reset();
     clearErrors(form);
@@ -139,14 +150,14 @@ $('sign-up-form').addEventListener('submit', async (event) => {
 });
 
 handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
-  login(input: $input) { token mustChangePassword userErrors { field message code } } }`, async (payload, input) => {
+  login(input: $input) { token deviceToken mustChangePassword userErrors { field message code } } }`, async (payload, input) => {
   state.token = payload.token;
   sessionStorage.setItem(TOKEN_KEY, state.token);
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('notice').textContent = '';
   if (payload.mustChangePassword) return askNewPassword(input.password);
   await enter();
-});
+}, {}, DEVICE_KEY);
 
 // ---- Strength meters: the server's password policy as the person types (strength.js) ----
 
@@ -255,6 +266,164 @@ async function signOut(message) {
 $('sign-out').addEventListener('click', () => signOut('You are signed out.'));
 $('end-assist').addEventListener('click', () => signOut('Assistance ended. You can close this tab.'));
 
+// ---- Remote assistance the customer can trust: asked, shown live, ended by the customer ----
+
+/** Handles an account event about an assistance in the customer's own view; false for any other. */
+function assistEvent(e) {
+  const a = e.assistSession;
+  if (state.assistance || !a) return false;
+  switch (e.type) {
+    case 'ASSIST_REQUESTED':
+      ask(a, e.assistMode);
+      return true;
+    case 'ASSIST_ANSWERED':
+      if (state.asking?.id === a.id) closePrompt(a);
+      showRunning(a);
+      return true;
+    case 'ASSIST_ACTION': {
+      const run = showRunning(a);
+      if (run) {
+        run.actions.push(`${formatTime(e.occurredAt)}: ${a.operator.name} ${e.action}`);
+        renderRunning();
+      }
+      return true;
+    }
+    case 'ASSIST_STARTED':
+    case 'ASSIST_ENDED':
+      if (state.asking?.id === a.id) closePrompt(a);
+      showRunning(a);
+      return false; // the activity is read again too
+  }
+  return false;
+}
+
+/** On entering, running assistance shows in the live panel and a request still awaiting the customer's answer is asked again. */
+function askIfPending(accessHistory) {
+  for (const { assistSession: a, changes } of accessHistory) {
+    const run = showRunning(a);
+    if (run && !run.actions.length) { // what it did before this page opened, as the activity says it
+      run.actions = changes.map((c) => `${formatTime(c.at)}: ${a.operator.name}: ${activityLabel(c.action).toLowerCase()}`);
+      renderRunning();
+    }
+    if (a.request?.state === 'PENDING' && new Date(a.request.expiresAt) > Date.now()) ask(a, a.request.mode);
+  }
+}
+
+const asks = (mode) => (mode === 'VIEW' ? 'to see your dashboard as you see it (view only)' : 'to act in your account for you (control)');
+
+/** Shows the consent prompt for request a, asking for mode. */
+function ask(a, mode) {
+  state.asking = a;
+  $('assist-request-text').textContent = `${a.operator.name} from support asks ${asks(mode)}. Reason: ${a.reason}`;
+  $('assist-request-left').textContent = `If you do not answer by ${formatTime(a.request?.expiresAt || a.expiresAt)}, the request expires.`;
+  if (!$('assist-request').open) $('assist-request').showModal();
+}
+
+/** Closes the prompt: answered (here or elsewhere), expired or withdrawn. */
+function closePrompt(a) {
+  state.asking = null;
+  if ($('assist-request').open) $('assist-request').close();
+  const said = { APPROVED: 'allowed', DECLINED: 'declined', EXPIRED: 'expired', WITHDRAWN: 'withdrawn' }[a.request?.state];
+  if (said && a.request.state !== 'APPROVED' && a.request.state !== 'DECLINED') announce(`The request from ${a.operator.name} ${said}.`);
+}
+
+async function answer(approve) {
+  const a = state.asking;
+  if (!a) return;
+  try {
+    const data = await call(`mutation($id: ID!, $approve: Boolean!) {
+      respondToAssistRequest(input: {assistSessionId: $id, approve: $approve}) { assistSession { ${ASSIST_FIELDS} } userErrors { message } } }`,
+    { id: a.id, approve });
+    const payload = data.respondToAssistRequest;
+    closePrompt(a);
+    if (!payload.assistSession) return announce(payload.userErrors[0]?.message || 'The request could not be answered.');
+    showRunning(payload.assistSession);
+    announce(approve ? `You allowed ${a.operator.name} ${asks(a.request?.mode).replace(/^to /, 'to ')}. You can end it at any time.`
+      : `You declined ${a.operator.name}'s request.`);
+  } catch (err) {
+    closePrompt(a);
+    announce(`Your answer could not be sent: ${err.message}`);
+  }
+}
+$('assist-approve').addEventListener('click', () => answer(true));
+$('assist-decline').addEventListener('click', () => answer(false));
+$('assist-request').addEventListener('cancel', (event) => event.preventDefault()); // Escape is not an answer
+
+/** Keeps the live panel of running assistance in step with a; returns its entry while it runs. */
+function showRunning(a) {
+  const running = a.state === 'ACTIVE' && new Date(a.expiresAt) > Date.now();
+  const run = state.running.get(a.id);
+  if (!running) {
+    if (run) { state.running.delete(a.id); renderRunning(); }
+    return null;
+  }
+  if (run) run.a = a;
+  else state.running.set(a.id, { a, actions: [] });
+  renderRunning();
+  return state.running.get(a.id);
+}
+
+/** Draws the live panel: each running assistance, what it may do, what was done, and its End button. */
+function renderRunning() {
+  const runs = [...state.running.values()];
+  $('assist-live').hidden = runs.length === 0;
+  $('assist-live-list').replaceChildren(...runs.map(({ a, actions }) => h('div', { class: 'assist-run' },
+    h('p', {}, h('strong', {}, a.operator.name), ` (${a.mode === 'VIEW' ? 'view only' : 'with control'}), until ${formatTime(a.expiresAt)}. Reason: ${a.reason}`),
+    actions.length
+      ? h('ul', { class: 'assist-actions', 'aria-label': `What ${a.operator.name} did` }, actions.map((t) => h('li', {}, t)))
+      : h('p', { class: 'hint' }, 'Nothing changed yet; each change shows here as it happens.'),
+    h('button', { type: 'button', class: 'danger', onclick: () => endAssistance(a) }, 'End assistance'))));
+}
+
+async function endAssistance(a) {
+  try {
+    await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { assistSession { ${ASSIST_FIELDS} } } }`, { id: a.id });
+    state.running.delete(a.id);
+    renderRunning();
+    announce(`You ended ${a.operator.name}'s assistance: their access stopped at once.`);
+  } catch (err) {
+    announce(`The assistance could not be ended: ${err.message}`);
+  }
+}
+
+/** The assisted tab: control given, declined or expired, as it happens. */
+function watchOwnAssistance() {
+  state.watchAssist?.();
+  state.watchAssist = subscribe(`subscription($id: ID!) { assistSessionChanged(assistSessionId: $id) { ${ASSIST_FIELDS} } }`,
+    { id: state.assistance.id }, {
+      token: state.token,
+      onData: ({ assistSessionChanged: a }) => {
+        if (!state.assistance) return;
+        const was = state.assistance;
+        state.assistance = { ...was, ...a };
+        const said = a.mode === 'CONTROL' && was.mode === 'VIEW' ? 'The customer allowed control: you can make changes now.'
+          : a.request?.state === 'DECLINED' && was.request?.state === 'PENDING' ? 'The customer declined control: this assistance stays view only.'
+            : a.request?.state === 'EXPIRED' && was.request?.state === 'PENDING' ? 'The customer did not answer: the request for control expired.' : '';
+        showBanner();
+        if (said) $('assist-control-status').textContent = said;
+      },
+    });
+}
+
+$('request-control').addEventListener('click', async () => {
+  const a = state.assistance;
+  if (!a) return;
+  try {
+    const data = await call(`mutation($id: ID!) { requestAssistControl(input: {assistSessionId: $id}) {
+      assistSession { ${ASSIST_FIELDS} } userErrors { message } } }`, { id: a.id });
+    const payload = data.requestAssistControl;
+    if (!payload.assistSession) {
+      $('assist-control-status').textContent = payload.userErrors[0]?.message || 'Control could not be asked for.';
+      return;
+    }
+    state.assistance = { ...a, ...payload.assistSession };
+    $('assist-control-status').textContent = payload.assistSession.mode === 'CONTROL' ? 'You have control now.' : 'Waiting for the customer to allow control…';
+    showBanner();
+  } catch (err) {
+    $('assist-control-status').textContent = err.message;
+  }
+});
+
 /** Exchanges the one-time ticket in #assist=… for an assist session token. */
 async function redeem(ticket) {
   history.replaceState(null, '', location.pathname + location.search); // the ticket leaves the address bar at once
@@ -276,12 +445,15 @@ async function redeem(ticket) {
 
 // ---- The account ----
 
+// What the dashboard shows of an assistance: who, why, what it may do, the customer's answer awaited.
+const ASSIST_FIELDS = 'id reason state mode startedAt expiresAt endedAt endedBy operator { name } request { mode state expiresAt }';
+
 const ACCOUNT = `{
   viewer { ... on Customer { id firstName lastName
     devices { id name model serialNumber macAddress online settings { targetTemperature mode notifications } }
     activity(first: 20) { edges { node { action by outcome at } } }
-    accessHistory { assistSession { id reason state startedAt expiresAt endedAt endedBy operator { name } } changes { action targetType at } } } }
-  assistance { id reason expiresAt operator { name } }
+    accessHistory { assistSession { ${ASSIST_FIELDS} } changes { action targetType at } } } }
+  assistance { ${ASSIST_FIELDS} }
 }`;
 
 async function enter() {
@@ -298,6 +470,8 @@ async function enter() {
   showBanner();
   showSection('account');
   watchAccount();
+  if (state.assistance) watchOwnAssistance();
+  else askIfPending(customer.accessHistory);
 }
 
 async function refreshActivity() {
@@ -312,6 +486,11 @@ function showBanner() {
   if (!a) return;
   $('assist-operator').textContent = firstName(a.operator.name);
   $('assist-reason').textContent = a.reason;
+  $('assist-mode').textContent = a.mode === 'VIEW' ? 'View only.' : 'With control.';
+  const asked = a.request?.state === 'PENDING';
+  $('request-control').hidden = a.mode !== 'VIEW';
+  $('request-control').disabled = asked;
+  if (asked) $('assist-control-status').textContent = 'Waiting for the customer to allow control…';
   const tick = () => {
     const left = Math.max(0, Math.round((new Date(a.expiresAt) - Date.now()) / 1000));
     $('assist-left').textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
@@ -461,7 +640,10 @@ async function readDevice(id) {
 }
 
 const BY = { CUSTOMER: ' by you', SUPPORT: ' by support', ADMIN: ' by an administrator', SYSTEM: ' automatically', UNKNOWN: '' };
-const STATES = { ACTIVE: 'still running', ENDED: 'ended', EXPIRED: 'time ran out', REVOKED: 'ended by the system' };
+const STATES = {
+  ACTIVE: 'still running', ENDED: 'ended', EXPIRED: 'time ran out', REVOKED: 'ended by the system',
+  PENDING: 'waiting for your answer', DECLINED: 'you declined',
+};
 
 /**
  * Says, on every view of the customer's own dashboard, who from support is in the account now
@@ -525,9 +707,10 @@ $('download-data').addEventListener('click', async (event) => {
 
 function watchAccount() {
   state.unsubscribe?.();
-  state.unsubscribe = subscribe('subscription { accountEvents { type status } }', {}, {
+  state.unsubscribe = subscribe(`subscription { accountEvents { type status occurredAt action assistMode assistSession { ${ASSIST_FIELDS} } } }`, {}, {
     token: state.token,
     onData: ({ accountEvents: e }) => {
+      if (assistEvent(e)) return;
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
       else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
