@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/demo"
 )
 
@@ -221,5 +223,40 @@ func TestCheckPasswordIsLimited(t *testing.T) {
 	}
 	if logs := f.logs.String(); strings.Contains(logs, "violet tractor hums") || !strings.Contains(logs, "req_id") {
 		t.Errorf("the logs hold a rated password (or were not captured)")
+	}
+}
+
+// The create-operator command refuses each weak kind as the API does, with
+// the domain's name and slug as context words: those typed for a new
+// domain, and the stored ones for an existing domain.
+func TestCreateOperatorAppliesThePasswordPolicy(t *testing.T) {
+	for _, kind := range commandStores {
+		t.Run(kind.name, func(t *testing.T) {
+			flags, _ := kind.store(t)
+			newDomain := []string{"-domain", "acme", "-domain-name", "Acme Heating", "-role", "ADMIN", "-email", "alex@acme.example", "-name", "Alex Admin"}
+			for _, c := range []struct{ password, code string }{
+				{"            ", "WHITESPACE_ONLY"},
+				{"aaaaaaaaaaaa", "REPETITIVE"},
+				{"abcdefghijkl", "SEQUENTIAL"},
+				{"Acme-Heating-2025", "CONTEXT_WORD"},
+				{"alex-admin-1990", "CONTEXT_WORD"},
+				{"Jennifer2024!", "TOO_GUESSABLE"},
+			} {
+				_, err := runCreateOperatorTest(t, flags, c.password, newDomain...)
+				var ve *apperr.ValidationError
+				if !errors.As(err, &ve) || ve.Code != c.code || ve.Field != "password" {
+					t.Errorf("%q: %v, want %s on the password", c.password, err, c.code)
+				}
+			}
+			if out, err := runCreateOperatorTest(t, flags, "violet tractor hums softly", newDomain...); err != nil {
+				t.Fatalf("a strong password: %v (%s)", err, out)
+			}
+			// On the existing domain, its stored display name is a context word too.
+			_, err := runCreateOperatorTest(t, flags, "Heating-Acme-2025", "-domain", "acme", "-email", "sam@acme.example", "-name", "Sam Support")
+			var ve *apperr.ValidationError
+			if !errors.As(err, &ve) || ve.Code != "CONTEXT_WORD" {
+				t.Errorf("the domain's stored name: %v, want CONTEXT_WORD", err)
+			}
+		})
 	}
 }
