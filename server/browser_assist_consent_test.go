@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -23,11 +25,17 @@ func startFromConsole(console *page, mode, reason string) chromedp.Action[chrome
 		click(`#assist-form button[type=submit]`))
 }
 
-// customerAtHome signs Casey in to the dashboard in a browser context of its own.
+// customerAtHome signs Casey in to the dashboard in a browser context of its
+// own, and waits until the server can ask Casey (the dashboard listens).
 func customerAtHome(t *testing.T, b *browser, f *accountFixture) *page {
 	t.Helper()
 	customer := b.newPage("customer")
 	customer.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	for deadline := time.Now().Add(10 * time.Second); !f.assist.Online(context.Background(), f.customer.ID); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the dashboard's accountEvents never reached the server")
+		}
+	}
 	return customer
 }
 

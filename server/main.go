@@ -161,6 +161,7 @@ type server struct {
 	listener net.Listener
 	metrics  *http.Server // /metrics, on metricsListener when configured
 	sockets  *gorillaSockets
+	assist   *assist.Service // for tests: whom a request for agreement can reach
 
 	metricsListener net.Listener
 	unlock          func()             // releases the data directory's lock (lockDataDir)
@@ -261,6 +262,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		listener: listener,
 		metrics:  &http.Server{Handler: metricsRoutes(m, cfg.Profiling), ReadHeaderTimeout: 10 * time.Second},
 		sockets:  sockets,
+		assist:   assistService,
 		unlock:   unlock,
 		stop:     stop,
 		done:     make(chan struct{}),

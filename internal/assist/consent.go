@@ -343,10 +343,10 @@ func (s *Service) Present(customerID string) (leave func()) {
 	}
 }
 
-// online reports whether customerID has an app or dashboard open here or,
-// with SharePresence, on another instance. A shared store that fails is
-// taken as saying no.
-func (s *Service) online(ctx context.Context, customerID string) bool {
+// Online reports whether customerID has an app or dashboard open here or,
+// with SharePresence, on another instance: whether it can be asked for its
+// agreement. A shared store that fails is taken as saying no.
+func (s *Service) Online(ctx context.Context, customerID string) bool {
 	if s.presence.local(customerID) {
 		return true
 	}

@@ -137,7 +137,7 @@ func (s *Service) StartIn(ctx context.Context, actor audit.Actor, customerID, re
 		return Session{}, "", err
 	}
 	ask := d.AssistConsent.Needed(mode == ModeControl)
-	if ask && !s.online(ctx, c.ID) {
+	if ask && !s.Online(ctx, c.ID) {
 		return Session{}, "", apperr.Invalid("customerId", "CUSTOMER_OFFLINE",
 			"The customer has no app or dashboard open, so they cannot be asked. Ask them to open it, or start a view-only assistance where the domain allows it.")
 	}
