@@ -81,7 +81,7 @@ func dictionaryFeedback(m *match.Match, sole bool) (string, []string) {
 			warning = "Names and surnames by themselves are easy to guess"
 		}
 	case "user_inputs":
-		warning = "Names, emails and company names are easy to guess"
+		// No warning: CONTEXT_WORD's message says it (it was said twice).
 	}
 	var suggestions []string
 	first, size := utf8.DecodeRuneInString(m.Token)

@@ -149,27 +149,49 @@ func (p Policy) Check(field, password string, c Context) error {
 // and feedback. No composition rule: character classes never count.
 //
 //  1. TOO_SHORT, TOO_LONG: fewer than p.MinLength or more than MaxLength
-//     characters (Unicode code points, as NIST counts).
-//  2. WHITESPACE_ONLY: only spaces, line breaks and invisible format
-//     characters ("            " was accepted, and then signed in with).
+//     characters (Unicode code points, as NIST counts); TOO_SHORT too when
+//     fewer than p.MinLength are visible (see 2).
+//  2. WHITESPACE_ONLY: only characters that show as nothing: white space,
+//     controls, Unicode's Default_Ignorable_Code_Point (format characters
+//     Cf, zero-width characters, the Hangul fillers U+115F, U+1160, U+3164,
+//     U+FFA0, variation selectors) and U+2800 BRAILLE PATTERN BLANK
+//     ("            " was accepted, and then signed in with). From here on
+//     the rules read the password NFC-normalized and without its
+//     default-ignorable code points (NIST SP 800-63B §5.1.1.2: Unicode
+//     normalization; "pass\u200bword" is "password").
 //  3. REPETITIVE, SEQUENTIAL: the whole password is made of repeats and
 //     sequences, NIST's "repetitive or sequential characters": one block
 //     repeated ("aaaaaaaaaaaa", "abcabcabcabc", "passwordpassword"), or
 //     runs of at least 3 equal characters or of characters one code point
 //     apart ("abcdefghijkl", "1234abcd9876", "aaaabbbbcccc"), case
-//     ignored. SEQUENTIAL when a run is a sequence.
-//  4. MATCHES_ACCOUNT: equal to one of c.Account (case and spaces ignored).
+//     ignored. SEQUENTIAL when a run is a sequence. For a password with
+//     non-ASCII characters, which the estimator reads as random, also when
+//     its repeats and sequences leave fewer than 10^8 guesses
+//     (structureGuesses: "ééééééééééééé1", twelve 🙂 and a digit).
+//  4. MATCHES_ACCOUNT: equal to one of c.Account (case and spaces ignored,
+//     or in compact form: folded, accents stripped, l33t mapped, without
+//     separators, see compactForms).
 //  5. The estimator (zxcvbn, with every context word as a user input)
 //     rates the password below MinScore: CONTEXT_WORD when its weakest
 //     reading uses a context word, COMMON_PASSWORD when it is mostly a
 //     common password (zxcvbn's 30,000 from the same leaked lists as the
 //     10,000 the policy had before, with capitals, l33t and reversal), then
 //     REPETITIVE or SEQUENTIAL (keyboard rows too) by its longest part,
-//     TOO_GUESSABLE otherwise.
+//     TOO_GUESSABLE otherwise. It rates non-ASCII letters that look like an
+//     ASCII one as that one (lookalikes, Unicode's confusables: Cyrillic
+//     "раssword1234" is "password1234").
 //  6. CONTEXT_WORD: it contains a context word of 3 or more characters
 //     (the account's words and their parts, the domain's name, slug and
-//     their words, ProductName) and what is left without them would be
-//     rated below MinScore: "adalovelace2024", "Acme-Heating-2024!".
+//     their words, ProductName, and their Latin transliterations), forwards
+//     or backwards, compared in compact form (compactForms: "44r4v.4nd3rs0n"
+//     is "aaravanderson", "JÜRGEN-GRÖSSE" "jurgengrosse", "Juergen Groesse"
+//     matches "Jürgen Größe", "Olga" "Ольга", "gnitaeh omed" "Demo
+//     Heating"), and what is left without them would be rated below
+//     MinScore: "adalovelace2024", "Acme-Heating-2024!".
+//
+// The context read is bounded (maxContextWords words of maxContextRunes
+// characters), so a rating costs a few milliseconds whatever the caller
+// sends.
 func (p Policy) Assess(password string, c Context) Assessment {
 	a := p.assess(password, c)
 	a.MinLength = p.MinLength
@@ -184,39 +206,65 @@ func (p Policy) assess(password string, c Context) Assessment {
 	case n > MaxLength:
 		return refuse(CodeTooLong, fmt.Sprintf("Use at most %d characters.", MaxLength), "", nil)
 	case blank(password):
-		return refuse(CodeWhitespaceOnly, "A password of spaces only is easy to guess; use words or characters too.", "", nil)
+		return refuse(CodeWhitespaceOnly, "A password of spaces or invisible characters only is easy to guess; use words or characters too.", "", nil)
 	}
-	lower := strings.ToLower(password)
+	seen := visible(password)
+	if utf8.RuneCountInString(seen) < p.MinLength {
+		return refuse(CodeTooShort, fmt.Sprintf("Use at least %d characters (invisible ones do not count).", p.MinLength), "", nil)
+	}
+	lower := strings.ToLower(seen)
 	if code := repeatsAndSequences([]rune(lower)); code != "" {
 		return refuse(code, messages[code], "", []string{suggestRepeats})
 	}
-	squeezed := strings.Join(strings.Fields(lower), "")
-	for _, w := range c.Account {
-		if w = strings.ToLower(strings.TrimSpace(w)); w != "" && (lower == w || squeezed == strings.Join(strings.Fields(w), "")) {
+	if !isASCII(seen) {
+		// zxcvbn sees no repeat nor sequence among non-ASCII characters.
+		if g, code := structureGuesses(lowerRunes(seen)); code != "" && g < minGuesses {
+			return refuse(code, messages[code], "", []string{suggestRepeats})
+		}
+	}
+	squeezed, compact := strings.Join(strings.Fields(lower), ""), compactWord(seen)
+	if compact == "" {
+		compact = "\x00" // symbols only: matches no word
+	}
+	for i, w := range c.Account {
+		if i == maxContextWords {
+			break
+		}
+		if r := []rune(w); len(r) > maxContextRunes {
+			w = string(r[:maxContextRunes])
+		}
+		if w = strings.ToLower(strings.TrimSpace(w)); w != "" && (lower == w || squeezed == strings.Join(strings.Fields(w), "") || compact == compactWord(w)) {
 			return refuse(CodeMatchesAccount, messages[CodeMatchesAccount], "", nil)
 		}
 	}
-	words := contextWords(c)
-	a := estimate(password, words)
+	words, rated := contextWords(c), lookalikes(seen)
+	a := estimate(rated, words.inputs)
 	if a.Score < MinScore {
 		return a
 	}
-	if rest, found := withoutWords(lower, words); found {
-		if r := estimate(rest, words); r.Score < MinScore {
+	rest, found := withoutWords(seen, words.compact)
+	if !found {
+		rest, found = withoutWords(rated, words.compact)
+	}
+	if found {
+		if r := estimate(lookalikes(rest), words.inputs); r.Score < MinScore {
 			return Assessment{Score: r.Score, Code: CodeContextWord, Message: messages[CodeContextWord],
-				Warning:     "Names, emails and company names are easy to guess",
 				Suggestions: []string{"Add another word or two that have nothing to do with you or the company."}}
 		}
 	}
 	return a
 }
 
+// minGuesses is the fewest guesses of score MinScore (zxcvbn's scale:
+// score 3 from 10^8 guesses).
+const minGuesses = 1e8
+
 // Sentences of the refusals.
 var messages = map[string]string{
 	CodeRepetitive:     "This password is a repetition, easy to guess; choose another.",
 	CodeSequential:     "This password is a sequence (like abcd or 4321, or a row of keys), easy to guess; choose another.",
 	CodeMatchesAccount: "The password must not be the email address or name.",
-	CodeContextWord:    "This password is built on a name, an email address or the company's name, easy to guess; choose another.",
+	CodeContextWord:    "This password is built on a name, an email address or the company's name (even spelled differently or backwards), easy to guess; choose another.",
 	CodeCommonPassword: "This password is one of the most common ones, or close to one; choose another.",
 	CodeTooGuessable:   "This password is too easy to guess; choose a longer or less predictable one.",
 }
@@ -228,14 +276,6 @@ const (
 
 func refuse(code, message, warning string, suggestions []string) Assessment {
 	return Assessment{Code: code, Message: message, Warning: warning, Suggestions: suggestions}
-}
-
-// blank reports whether s has only white space and invisible format
-// characters (Unicode categories Z and Cf, and the C0 controls).
-func blank(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool {
-		return !unicode.IsSpace(r) && !unicode.In(r, unicode.Z, unicode.Cf, unicode.Cc)
-	}) < 0
 }
 
 // repeatsAndSequences returns REPETITIVE or SEQUENTIAL when r is wholly
@@ -272,41 +312,108 @@ func run(r []rune, i int, step rune) int {
 	return j - i
 }
 
+// Bounds of the context: at most maxContextWords words of c are read, and
+// each at most maxContextRunes characters (an email address is at most 254,
+// a name 100: see customers.Profile.Check), so that no caller can make a
+// rating slow with a long context.
+const (
+	maxContextWords = 16
+	maxContextRunes = 254
+)
+
+// words are the context words in the two forms the policy uses.
+type words struct {
+	inputs  []string // for zxcvbn as user inputs: lower case, with and without spaces, and their parts
+	compact []string // for rule 6: compactWord of each input and of its transliterations
+}
+
 // contextWords returns the words zxcvbn is given as user inputs and that
-// rule 6 looks for: each of c's words and ProductName in lower case, with
+// rule 6 looks for: each of c's words (the first maxContextWords, the first
+// maxContextRunes characters of each) and ProductName in lower case, with
 // and without its spaces, and its parts of 3 or more characters (split at
-// anything but letters and digits: "ada.lovelace@example.com" gives
-// "ada", "lovelace", "example" and "com"), without duplicates.
-func contextWords(c Context) []string {
-	var out []string
+// anything but letters and digits: "ada.lovelace@example.com" gives "ada",
+// "lovelace", "example" and "com"), without duplicates; and for rule 6 the
+// same words in compact form (compactWord: folded, accents stripped, l33t
+// mapped, without separators) with their Latin transliterations
+// ("Ольга" is "olga" too, "Größe" "groesse" and "grosse").
+func contextWords(c Context) words {
+	var out words
+	seen := map[string]bool{}
 	add := func(w string) {
-		if utf8.RuneCountInString(w) >= 3 && !slices.Contains(out, w) {
-			out = append(out, w)
+		if utf8.RuneCountInString(w) >= 3 && !seen[w] {
+			seen[w] = true
+			out.inputs = append(out.inputs, w)
 		}
 	}
-	for _, w := range slices.Concat(c.Account, c.Domain, []string{ProductName}) {
+	addCompact := func(w string) {
+		if w = compactWord(w); utf8.RuneCountInString(w) >= 3 && !seen["\x00"+w] {
+			seen["\x00"+w] = true
+			out.compact = append(out.compact, w)
+		}
+	}
+	all := append(slices.Clone(c.Account[:min(len(c.Account), maxContextWords)]), c.Domain[:min(len(c.Domain), maxContextWords)]...)
+	for _, w := range append(all, ProductName) {
+		if r := []rune(w); len(r) > maxContextRunes {
+			w = string(r[:maxContextRunes])
+		}
 		w = strings.ToLower(strings.TrimSpace(w))
 		add(w)
 		add(strings.Join(strings.Fields(w), ""))
-		for _, part := range strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		addCompact(w)
+		parts := strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		for _, part := range parts {
 			add(part)
+			addCompact(part)
+		}
+		for _, t := range transliterations(w) {
+			addCompact(t)
 		}
 	}
 	return out
 }
 
-// withoutWords returns s without every occurrence of words (the longest
-// first), and whether any was found.
+// withoutWords returns s without the characters that spell any of words
+// (compact forms, see compactWord) forwards or backwards in a compact form
+// of s (compactForms): "D3m0_H34t1ng_C0" without "demoheating" is "_C0",
+// "gnitaeh omed 2024" without "demo" and "heating" is "  2024". It
+// reports whether any was found.
 func withoutWords(s string, words []string) (string, bool) {
-	sorted := slices.Clone(words)
-	slices.SortFunc(sorted, func(a, b string) int { return len(b) - len(a) })
+	covered := make([]bool, len(s))
 	found := false
-	for _, w := range sorted {
-		if strings.Contains(s, w) {
-			s, found = strings.ReplaceAll(s, w, ""), true
+	for _, form := range compactForms(s) {
+		text := make([]rune, len(form))
+		for i, c := range form {
+			text[i] = c.r
+		}
+		for _, w := range words {
+			wr := []rune(w)
+			for _, pattern := range [][]rune{wr, reversed(wr)} {
+				for i := 0; i+len(pattern) <= len(text); i++ {
+					if slices.Equal(text[i:i+len(pattern)], pattern) {
+						found = true
+						for _, c := range form[i : i+len(pattern)] {
+							for b := c.start; b < c.end; b++ {
+								covered[b] = true
+							}
+						}
+					}
+				}
+			}
 		}
 	}
-	return s, found
+	var rest strings.Builder
+	for i := 0; i < len(s); i++ {
+		if !covered[i] {
+			rest.WriteByte(s[i])
+		}
+	}
+	return rest.String(), found
+}
+
+func reversed(r []rune) []rune {
+	out := slices.Clone(r)
+	slices.Reverse(out)
+	return out
 }
 
 // estimate rates password's first estimatedRunes characters with zxcvbn
