@@ -21,7 +21,7 @@ func (r *Resolver) ratePassword(ctx context.Context, input model.CheckPasswordIn
 	profile := customers.Profile{FirstName: deref(input.FirstName), LastName: deref(input.LastName), Email: deref(input.Email)}
 	switch input.For {
 	case model.PasswordForSignUp, model.PasswordForOperatorSetup:
-		if err := r.takeRating(ctx, "client:"+audit.ClientAddr(ctx)); err != nil {
+		if err := r.takeRating(ctx, "client:"+audit.ClientBudgetKey(ctx)); err != nil {
 			return passwords.Assessment{}, err
 		}
 		if input.For == model.PasswordForSignUp {

@@ -198,8 +198,13 @@ type inputError struct {
 	err             *apperr.ValidationError
 }
 
+// Error says it in one line for the person at the terminal, naming the
+// command, the flag, the rule and its code: "create-operator: the
+// password: A password of spaces or invisible characters only is easy to
+// guess; ... (WHITESPACE_ONLY)". main prints it as it is (no log line about
+// a server).
 func (e *inputError) Error() string {
-	return fmt.Sprintf("bad command line for %s: %s: %s (%s)", e.command, e.source, e.err.Message, e.err.Code)
+	return fmt.Sprintf("%s: %s: %s (%s)", e.command, e.source, e.err.Message, e.err.Code)
 }
 
 func (e *inputError) Unwrap() error { return e.err }

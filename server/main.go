@@ -55,7 +55,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if ie := (*inputError)(nil); errors.As(err, &ie) {
+		// A subcommand's refused value: a plain line for the person typing.
+		fmt.Fprintln(os.Stderr, ie.Error())
+		os.Exit(2)
+	}
+	if err != nil {
 		// One line, in the same JSON form as every other log line.
 		log := zerolog.New(os.Stderr).With().Timestamp().Logger()
 		log.Error().Err(err).Msg("server stopped")

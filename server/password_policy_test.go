@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/demo"
@@ -236,9 +237,12 @@ func TestCreateOperatorAppliesThePasswordPolicy(t *testing.T) {
 			newDomain := []string{"-domain", "acme", "-domain-name", "Acme Heating", "-role", "ADMIN", "-email", "alex@acme.example", "-name", "Alex Admin"}
 			for _, c := range []struct{ password, code string }{
 				{"            ", "WHITESPACE_ONLY"},
+				{strings.Repeat("\u3164", 12), "WHITESPACE_ONLY"}, // a Hangul filler: it created an ADMIN before
+				{strings.Repeat("\u2800 ", 6), "WHITESPACE_ONLY"}, // the braille blank
 				{"aaaaaaaaaaaa", "REPETITIVE"},
 				{"abcdefghijkl", "SEQUENTIAL"},
 				{"Acme-Heating-2025", "CONTEXT_WORD"},
+				{"4cm3_H34t1ng_99", "CONTEXT_WORD"},
 				{"alex-admin-1990", "CONTEXT_WORD"},
 				{"Jennifer2024!", "TOO_GUESSABLE"},
 			} {
@@ -246,6 +250,11 @@ func TestCreateOperatorAppliesThePasswordPolicy(t *testing.T) {
 				var ve *apperr.ValidationError
 				if !errors.As(err, &ve) || ve.Code != c.code || ve.Field != "password" {
 					t.Errorf("%q: %v, want %s on the password", c.password, err, c.code)
+				}
+				// One plain line naming the flag and the rule, nothing about a server.
+				if msg := fmt.Sprint(err); !strings.HasPrefix(msg, "create-operator: the password: ") || !strings.HasSuffix(msg, "("+c.code+")") ||
+					strings.Contains(msg, "\n") || strings.Contains(msg, "server") || strings.Contains(msg, "bad command line") {
+					t.Errorf("%q: the message %q", c.password, msg)
 				}
 			}
 			if out, err := runCreateOperatorTest(t, flags, "violet tractor hums softly", newDomain...); err != nil {
@@ -256,6 +265,130 @@ func TestCreateOperatorAppliesThePasswordPolicy(t *testing.T) {
 			var ve *apperr.ValidationError
 			if !errors.As(err, &ve) || ve.Code != "CONTEXT_WORD" {
 				t.Errorf("the domain's stored name: %v, want CONTEXT_WORD", err)
+			}
+		})
+	}
+}
+
+// A checkPassword with a huge typed context is refused at once with the
+// code the mutation that stores the field gives (a 175 KB firstName kept a
+// core busy for 20 s before), anonymous or not.
+func TestCheckPasswordRefusesAHugeContext(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			support := f.login(t, demo.SupportEmail)
+			huge := strings.Repeat("Abcdefghij", 17_500) // 175 KB
+			for _, c := range []struct {
+				token, field, code string
+				in                 map[string]any
+			}{
+				{"", "firstName", "TOO_LONG", map[string]any{"for": "SIGN_UP", "domain": "demo", "firstName": huge}},
+				{"", "lastName", "TOO_LONG", map[string]any{"for": "SIGN_UP", "domain": "demo", "lastName": huge}},
+				{"", "email", "TOO_LONG", map[string]any{"for": "SIGN_UP", "domain": "demo", "email": huge + "@example.com"}},
+				{"", "domain", "TOO_LONG", map[string]any{"for": "SIGN_UP", "domain": huge}},
+				{"", "firstName", "INVALID", map[string]any{"for": "SIGN_UP", "domain": "demo", "firstName": "Sam\u202e"}},
+				{support, "firstName", "TOO_LONG", map[string]any{"for": "CUSTOMER", "firstName": huge}},
+				{support, "email", "TOO_LONG", map[string]any{"for": "CUSTOMER", "email": strings.Repeat("a", 300)}},
+			} {
+				c.in["password"] = "violet tractor hums softly"
+				start := time.Now()
+				resp := f.post(t, c.token, checkPasswordMutation, map[string]any{"in": c.in})
+				if d := time.Since(start); d > 3*time.Second {
+					t.Errorf("%s %s: answered in %v", c.in["for"], c.field, d)
+				}
+				code, field := firstUserError(resp, "checkPassword")
+				if code != c.code || field != c.field || dig(resp.Data, "checkPassword", "acceptable") == true {
+					t.Errorf("%s with a bad %s: %+v, want %s on %s", c.in["for"], c.field, resp.code(), c.code, c.field)
+				}
+				if strings.Contains(fmt.Sprint(resp), "Abcdefghij") || strings.Contains(fmt.Sprint(resp), "violet") {
+					t.Errorf("%s: the answer echoes the input", c.field)
+				}
+			}
+			// A field being typed (an email not yet whole) is rated with what is there.
+			resp := f.post(t, "", checkPasswordMutation, map[string]any{"in": map[string]any{"for": "SIGN_UP", "domain": "demo",
+				"firstName": "Olga", "lastName": "Petrova", "email": "olga.pe", "password": "0lg4-P3tr0v4-1985"}})
+			if firstCode(resp) != "CONTEXT_WORD" {
+				t.Errorf("a password on a name, typed before the email is whole: %+v", resp)
+			}
+		})
+	}
+}
+
+// The kinds a tester found accepted are refused through the API, by
+// checkPassword and signUp alike, on both stores.
+func TestPasswordKindsRefusedThroughTheAPI(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			for i, c := range []struct{ password, code string }{
+				{"ééééééééééééé1", "REPETITIVE"},
+				{strings.Repeat("🐶🐱", 6) + "1", "REPETITIVE"},
+				{strings.Repeat("\u3164", 12), "WHITESPACE_ONLY"},
+				{strings.Repeat("\u2800 ", 6), "WHITESPACE_ONLY"},
+				{"D3m0_H34t1ng_C0", "CONTEXT_WORD"},
+				{"gnitaeh omed 2024", "CONTEXT_WORD"},
+				{"José Müllér 2024!!", "CONTEXT_WORD"},
+				{"pass\u200bword1234", "COMMON_PASSWORD"},
+				{"раssword1234", "COMMON_PASSWORD"},
+			} {
+				resp := f.post(t, "", checkPasswordMutation, map[string]any{"in": map[string]any{"for": "SIGN_UP", "domain": "demo",
+					"firstName": "Jose", "lastName": "Muller", "email": "jm@example.com", "password": c.password}})
+				if code, field := firstUserError(resp, "checkPassword"); code != c.code || field != "password" {
+					t.Errorf("checkPassword %+q: %+v, want %s", c.password, resp, c.code)
+				}
+				resp = f.post(t, "", signUpMutation, signUpInput("demo", fmt.Sprintf("kind%d@example.com", i), func(in map[string]any) {
+					in["firstName"], in["lastName"], in["password"] = "Jose", "Muller", c.password
+				}))
+				if code, field := firstUserError(resp, "signUp"); code != c.code || field != "password" {
+					t.Errorf("signUp %+q: %+v, want %s", c.password, resp, c.code)
+				}
+			}
+		})
+	}
+}
+
+// Every per-address limit counts an IPv6 client by its /64 (a client that
+// owns one chooses its addresses): the sign-in budget, anonymous ratings
+// and sign-ups. Another /64 has its own budget.
+func TestIPv6ClientsCountByTheirSlash64(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			storeEdit := kind.edit(t)
+			s := startTest(t, func(c *config) {
+				if storeEdit != nil {
+					storeEdit(c)
+				}
+				trustLoopback(c)
+			})
+			for i := range 20 {
+				spend(t, s, via(fmt.Sprintf("2001:db8:1:2::%x", i+1)), 1, fmt.Sprint(i))
+			}
+			if _, _, code := signInVia(t, s, deviceOperatorLoginMutation, demo.AdminEmail, testPassword, "", via("2001:db8:1:2:abcd::1")); code != codeRateLimited {
+				t.Errorf("sign-in from a fresh address of a /64 that failed 20 times: %q, want RATE_LIMITED", code)
+			}
+			if _, _, code := signInVia(t, s, deviceOperatorLoginMutation, demo.AdminEmail, testPassword, "", via("2001:db8:1:3::1")); code == codeRateLimited {
+				t.Errorf("sign-in from another /64: %q", code)
+			}
+
+			rate := map[string]any{"in": map[string]any{"for": "SIGN_UP", "domain": "demo", "password": "violet tractor hums"}}
+			for i := range 60 {
+				if resp := postVia(t, s, checkPasswordMutation, rate, via(fmt.Sprintf("2001:db8:5:6:%x::1", i+1))); resp.code() != "" {
+					t.Fatalf("rating %d: %+v", i+1, resp)
+				}
+			}
+			if resp := postVia(t, s, checkPasswordMutation, rate, via("2001:db8:5:6:ffff::1")); resp.code() != codeRateLimited {
+				t.Errorf("the 61st rating from one /64: %+v", resp)
+			}
+			if resp := postVia(t, s, checkPasswordMutation, rate, via("2001:db8:5:7::1")); resp.code() != "" {
+				t.Errorf("a rating from another /64: %+v", resp)
+			}
+
+			for i := range 20 {
+				postVia(t, s, signUpMutation, signUpInput("no-such-company", fmt.Sprintf("t%d@example.com", i), nil), via(fmt.Sprintf("2001:db8:9:9::%x", i+1)))
+			}
+			if resp := postVia(t, s, signUpMutation, signUpInput("demo", "late@example.com", nil), via("2001:db8:9:9:1::1")); resp.code() != codeRateLimited {
+				t.Errorf("the 21st sign-up from one /64: %+v", resp)
 			}
 		})
 	}

@@ -138,7 +138,7 @@ func (s *Service) SignUpOpen(ctx context.Context, slug string) (bool, error) {
 // sign-ins are. A closed or unknown domain is *apperr.ValidationError
 // SIGN_UP_CLOSED.
 func (s *Service) SignUp(ctx context.Context, slug string, p Profile, password string) (Customer, error) {
-	if wait := s.signUps.Fail(audit.ClientAddr(ctx)); wait > 0 {
+	if wait := s.signUps.Fail(audit.ClientBudgetKey(ctx)); wait > 0 {
 		return Customer{}, fmt.Errorf("sign up: %w", apperr.RetryAfter(wait))
 	}
 	d, err := domains.Find(ctx, s.store, slug)

@@ -146,7 +146,7 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	lookup func(domainID, email string) (account, error)) (account, string, error) {
 	email, addr := NormalizeEmail(c.Email), audit.ClientAddr(ctx)
 	typedKey := throttleKey(string(kind), "account", domains.NormalizeSlug(c.Domain), email)
-	clientKey := throttleKey("address", addr)
+	clientKey := throttleKey("address", audit.BudgetKey(addr)) // an IPv6 client by its /64
 	budgeted := !s.exemptAddr(addr)
 	// The limits of an attempt without a valid device token: the account's
 	// keys and the address's budget.
