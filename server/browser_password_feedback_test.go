@@ -34,7 +34,7 @@ func TestBrowserPasswordFeedbackOnTheDashboard(t *testing.T) {
 		visible("#sign-up-offer"), click("#sign-up-link"), visible("#sign-up-form"),
 		fill("#sign-up-first", "Sam"), fill("#sign-up-last", "Signup"), fill("#sign-up-email", "sam.signup@example.com"))
 	person.do("twelve spaces", fill("#sign-up-password", "            "),
-		strengthSays("sign-up-password", "Strength: Too easy to guess, not accepted.", "spaces only"))
+		strengthSays("sign-up-password", "Strength: Too easy to guess, not accepted.", "invisible characters only"))
 	person.do("a repetition", fill("#sign-up-password", "aaaaaaaaaaaa"), strengthSays("sign-up-password", "repetition", "Avoid repeated words"))
 	person.do("the person's own name", fill("#sign-up-password", "Sam.Signup.1990"), strengthSays("sign-up-password", "built on a name"))
 	person.checkAccessibility("sign-up, a weak password rated")
@@ -94,4 +94,34 @@ func TestBrowserPasswordFeedbackInTheConsole(t *testing.T) {
 	nia.do("a strong one", fill("#setup-password", "violet tractor hums softly"),
 		waitFor(`document.querySelector('#setup-password-strength').dataset.acceptable === 'true'`))
 	nia.checkAccessibility("setup link, a password rated")
+}
+
+// The meter rates the password again when a field it depends on changes:
+// names, email or company typed after the password turn "Very strong"
+// into the CONTEXT_WORD the submit would give (the dashboard's sign-up and
+// the console's New customer).
+func TestBrowserStrengthFollowsTheContextFields(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	const password = "Zorvath-Quellbrook-77"
+	acceptable := func(input, want string) chromedp.Action[chromedp.Void] {
+		return waitFor(fmt.Sprintf(`document.querySelector('#%s-strength')?.dataset.acceptable === '%s'`, input, want))
+	}
+	person := b.newPage("person")
+	person.do("open sign-up", atDesktopSize, chromedp.Navigate(f.URL()+"/dashboard"), fill("#sign-in-domain", "demo"), fill("#sign-in-email", ""),
+		visible("#sign-up-offer"), click("#sign-up-link"), visible("#sign-up-form"))
+	person.do("the password first", fill("#sign-up-password", password), acceptable("sign-up-password", "true"))
+	person.do("then the name it is built on", fill("#sign-up-first", "Zorvath"), fill("#sign-up-last", "Quellbrook"),
+		acceptable("sign-up-password", "false"), strengthSays("sign-up-password", "not accepted", "built on a name"))
+	person.checkAccessibility("sign-up, re-rated after the name")
+	person.do("another name", fill("#sign-up-first", "Sam"), fill("#sign-up-last", "Signup"), acceptable("sign-up-password", "true"))
+	person.do("an email built on it", fill("#sign-up-email", "zorvath.quellbrook@example.com"), acceptable("sign-up-password", "false"))
+
+	console := b.newPage("support")
+	console.consoleSignIn(f.URL(), demo.SupportEmail)
+	console.do("new customer, the password first", click("#new-customer"), visible("#create-dialog"),
+		fill("#create-password", password), acceptable("create-password", "true"))
+	console.do("then the names", fill("#create-first", "Zorvath"), fill("#create-last", "Quellbrook"),
+		acceptable("create-password", "false"), strengthSays("create-password", "not accepted", "built on a name"))
+	console.checkAccessibility("new customer, re-rated after the names")
 }

@@ -658,7 +658,7 @@ watchPassword($('reset-new'), () => ({ for: 'CUSTOMER', customerId: state.select
 watchPassword($('create-password'), () => {
   const form = $('create-form');
   return { for: 'CUSTOMER', firstName: form.firstName.value, lastName: form.lastName.value, email: form.email.value };
-}, () => state.token);
+}, () => state.token, ['firstName', 'lastName', 'email'].map((name) => $('create-form')[name]));
 
 /** The reset dialog's form (or, with done, what to tell the caller), the password hidden again. */
 function showResetForm(done = false) {

@@ -164,7 +164,7 @@ handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
 watchPassword($('sign-up-password'), () => {
   const form = $('sign-up-form');
   return { for: 'SIGN_UP', domain: form.domain.value, firstName: form.firstName.value, lastName: form.lastName.value, email: form.email.value };
-});
+}, () => '', ['domain', 'firstName', 'lastName', 'email'].map((name) => $('sign-up-form')[name]));
 watchPassword($('change-new'), () => ({ for: 'SELF' }), () => state.token);
 watchPassword($('password-new'), () => ({ for: 'SELF' }), () => state.token);
 

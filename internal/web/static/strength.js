@@ -5,7 +5,7 @@ import { request } from './gql.js';
 import { h } from './ui.js';
 
 const CHECK = `mutation($input: CheckPasswordInput!) {
-  checkPassword(input: $input) { acceptable score minScore warning suggestions userErrors { code message } } }`;
+  checkPassword(input: $input) { acceptable score minScore warning suggestions userErrors { field code message } } }`;
 
 /** How long typing must pause before the password is rated (ms). */
 const PAUSE = 300;
@@ -18,10 +18,15 @@ const LEVELS = ['Too easy to guess', 'Very easy to guess', 'Easy to guess', 'Str
  * and the account's fields), as token() (the session's, or '' for sign-up
  * and setup links). The feedback goes to a live region under the field,
  * which describes it; it empties with the field and when the form resets.
- * A rating that fails (offline, rate-limited) shows nothing: the form's own
- * submit answers with the same rules.
+ * A rating that fails (offline, rate-limited), or that refuses a context
+ * field rather than the password (a name too long), shows nothing: the
+ * form's own submit answers with the same rules. contextFields are the
+ * form's inputs that context() reads (names, email, company): a change to
+ * one rates the password again after the same PAUSE, so the meter never
+ * says "Very strong" for a password that the name typed afterwards makes
+ * CONTEXT_WORD.
  */
-export function watchPassword(input, context, token = () => '') {
+export function watchPassword(input, context, token = () => '', contextFields = []) {
   const out = h('p', { class: 'strength', id: `${input.id}-strength`, 'aria-live': 'polite' });
   input.closest('.field').append(out);
   input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') || ''} ${out.id}`.trim());
@@ -50,6 +55,7 @@ export function watchPassword(input, context, token = () => '') {
   };
   const show = (r) => {
     const refusal = r.userErrors[0];
+    if (refusal && refusal.field?.at(-1) !== 'password') return out.replaceChildren();
     out.dataset.score = String(r.score);
     out.dataset.acceptable = String(r.acceptable);
     const level = `${LEVELS[r.score]}${r.acceptable ? '' : ', not accepted'}`;
@@ -58,11 +64,13 @@ export function watchPassword(input, context, token = () => '') {
       h('span', { class: 'strength-bar', 'aria-hidden': 'true' }, h('span', { style: `width: ${(r.score + 1) * 20}%` })),
       h('strong', {}, `Strength: ${level}.`), ...tips.filter(Boolean).map((tip) => ` ${tip.endsWith('.') ? tip : `${tip}.`}`));
   };
-  input.addEventListener('input', () => {
+  const later = () => {
     clearTimeout(timer);
     if (!input.value) return clear();
     timer = setTimeout(rate, PAUSE);
-  });
+  };
+  input.addEventListener('input', later);
+  for (const field of contextFields) field.addEventListener('input', () => { if (input.value) later(); });
   input.form?.addEventListener('reset', clear);
   return { clear };
 }
