@@ -393,3 +393,27 @@ func TestIPv6ClientsCountByTheirSlash64(t *testing.T) {
 		})
 	}
 }
+
+// A password set in one Unicode normalization form signs in with the
+// other (NFKC before hashing, NIST SP 800-63B §5.1.1.2), on both stores.
+func TestPasswordsAreNormalized(t *testing.T) {
+	const nfd, nfc = "Ju\u0308rgen ro\u0308stet Kaffeebohnen", "J\u00fcrgen r\u00f6stet Kaffeebohnen"
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			resp := f.post(t, "", signUpMutation, signUpInput("demo", "nfd@example.com", func(in map[string]any) { in["password"] = nfd }))
+			if dig(resp.Data, "signUp", "token") == nil {
+				t.Fatalf("sign-up with an NFD password: %+v", resp)
+			}
+			for _, typed := range []string{nfc, nfd} {
+				resp := f.post(t, "", customerLoginMutation, map[string]any{"email": "nfd@example.com", "password": typed})
+				if tok, _ := dig(resp.Data, "login", "token").(string); tok == "" {
+					t.Errorf("sign-in with %+q: %+v", typed, resp)
+				}
+			}
+			if resp := f.post(t, "", customerLoginMutation, map[string]any{"email": "nfd@example.com", "password": "Jurgen rostet Kaffeebohnen"}); dig(resp.Data, "login", "token") != nil {
+				t.Errorf("the password without accents signed in")
+			}
+		})
+	}
+}

@@ -125,3 +125,31 @@ func TestLongContextIsBounded(t *testing.T) {
 		t.Errorf("%d context words", len(w.inputs))
 	}
 }
+
+// A password typed in another Unicode normalization form is the same
+// password (NIST SP 800-63B §5.1.1.2: NFKC before hashing), and a hash
+// stored before normalization (of the bytes as typed then) still verifies.
+func TestNormalizedHashing(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second)
+	ctx := t.Context()
+	const nfc, nfd = "J\u00fcrgen Gr\u00f6\u00dfe plays oboe", "Ju\u0308rgen Gro\u0308\u00dfe plays oboe"
+	stored, err := h.Hash(ctx, nfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{nfc, nfd} {
+		if ok, err := h.Verify(ctx, stored, typed); !ok || err != nil {
+			t.Errorf("%+q against the hash of the NFD form: %v %v", typed, ok, err)
+		}
+	}
+	if ok, _ := h.Verify(ctx, stored, "Jurgen Grosse plays oboe"); ok {
+		t.Error("the password without its accents verified")
+	}
+	legacy := encode(Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, nfd) // stored as typed, before
+	if ok, err := h.Verify(ctx, legacy, nfd); !ok || err != nil {
+		t.Errorf("a hash of the raw NFD form, verified as typed: %v %v", ok, err)
+	}
+	if ok, _ := h.Verify(ctx, Encode(OWASP, "\uff50\uff41\uff53\uff53 word"), "pass word"); !ok {
+		t.Error("full-width letters are not their plain letters (NFKC)")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/iotconsole/bff/internal/apperr"
 )
@@ -75,9 +76,23 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return Encode(h.params, password), nil
 }
 
-// Encode hashes password with p without waiting for a slot; it is for tools
-// that hash once (seeding), not for request paths.
+// Normalize returns password in Unicode Normalization Form KC, the form
+// every password is hashed in (Hash, Encode) and verified in first
+// (Verify): NIST SP 800-63B §5.1.1.2 says verifiers SHOULD apply NFKC or
+// NFKD before hashing, so that "é" typed as one character (NFC, most
+// keyboards) or as "e" and a combining accent (NFD, some systems' input
+// methods and copy-paste from macOS file names) is the same password, and
+// full-width or ligature forms are their plain letters.
+func Normalize(password string) string { return norm.NFKC.String(password) }
+
+// Encode hashes password (normalized, see Normalize) with p without
+// waiting for a slot; it is for tools that hash once (seeding), not for
+// request paths.
 func Encode(p Params, password string) string {
+	return encode(p, Normalize(password))
+}
+
+func encode(p Params, password string) string {
 	salt := make([]byte, p.SaltLen)
 	_, _ = rand.Read(salt)
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
@@ -94,6 +109,13 @@ func Encode(p Params, password string) string {
 // time, and crypto/pbkdf2's refusal in FIPS 140-only mode. After a
 // successful Verify, NeedsRehash says whether to store Hash's output
 // instead.
+//
+// The password is compared in its normalized form (Normalize) first and,
+// when that differs and does not match, as typed: hashes stored before
+// passwords were normalized (and imported ones) hold the bytes as typed
+// then. That second comparison costs a second hash, only for a password
+// whose normalized form differs from what was typed (the caller's own
+// input, under the same sign-in limits).
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	s, err := parse(encoded)
 	if err != nil {
@@ -103,5 +125,10 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		return false, err
 	}
 	defer h.release()
+	normalized := Normalize(password)
+	ok, err := s.matches(normalized)
+	if ok || err != nil || normalized == password {
+		return ok, err
+	}
 	return s.matches(password)
 }
