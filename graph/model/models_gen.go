@@ -272,9 +272,10 @@ type CheckPasswordInput struct {
 type CheckPasswordPayload struct {
 	// Whether the policy accepts it: `userErrors` is empty.
 	Acceptable bool `json:"acceptable"`
-	// The strength estimator's score (zxcvbn 4.4.2): 0 too guessable (under 10^3 guesses), 1 very
-	// guessable (10^6), 2 somewhat guessable (10^8), 3 safely unguessable (10^10), 4 very unguessable.
-	// 0 too when a rule refused it before the estimator (length, white space, repeats, sequences).
+	// The strength estimator's score, on zxcvbn 4.4.2's scale (its README): 0 too guessable (under
+	// 10^3 guesses), 1 very guessable (under 10^6), 2 somewhat guessable (under 10^8), 3 safely
+	// unguessable (10^8 to 10^10), 4 very unguessable (10^10 or more). 0 too when a rule refused it
+	// before the estimator (length, white space, repeats, sequences).
 	Score int `json:"score"`
 	// The lowest score the policy accepts (3).
 	MinScore int `json:"minScore"`
@@ -287,7 +288,10 @@ type CheckPasswordPayload struct {
 	// The first rule the password fails, as the mutation that sets it would answer (`field` is
 	// `["password"]`; the codes TOO_SHORT, TOO_LONG, WHITESPACE_ONLY, REPETITIVE, SEQUENTIAL,
 	// MATCHES_ACCOUNT, CONTEXT_WORD, COMMON_PASSWORD, TOO_GUESSABLE); or the input's fault (an
-	// unknown, used or expired setup ticket: INVALID_TICKET on `setupTicket`). Empty when acceptable.
+	// unknown, used or expired setup ticket: INVALID_TICKET on `setupTicket`; a typed `firstName` or
+	// `lastName` over 100 characters, an `email` over 254 or a `domain` over 100: TOO_LONG on that
+	// field, control or text-direction characters: INVALID, as `signUp` and `createCustomer` answer;
+	// an empty field or an email not yet whole is fine). Empty when acceptable.
 	UserErrors []UserError `json:"userErrors"`
 }
 
