@@ -100,7 +100,7 @@ func fold(s string) string {
 
 // leet maps the common l33t substitutions to the letter they stand for
 // (zxcvbn's l33t table, the unambiguous part): 4 and @ a, 3 e, 0 o, 5 and $
-// s, 7 t, ! i. "1" stands for i or l: see compactForms.
+// s, 7 t, ! i, | l. "1" stands for i or l: see compactForms.
 var leet = map[rune]rune{'4': 'a', '@': 'a', '3': 'e', '0': 'o', '5': 's', '$': 's', '7': 't', '!': 'i', '|': 'l'}
 
 // compactRune is one character of a compact form and the span of the
