@@ -28,6 +28,12 @@ const (
 	freeFailuresPerAccount = 5
 	backoffBase            = time.Second
 	backoffMax             = 15 * time.Minute
+	// backoffQuiet is how long an account (a device token, a second
+	// factor, a current-password check) must go without a failure before
+	// its count starts afresh. Longer than backoffMax, so that the cap
+	// repeats: a guesser who waits out each 15 min back-off gets one guess
+	// per 15 min (96 a day), not 5 free guesses again after every wait.
+	backoffQuiet = 24 * time.Hour
 	// Per client address (credential stuffing: many accounts from one
 	// address): a budget of clientBudget failures that gains one every
 	// clientRefill (a token bucket): 20 at once, then 2 a minute; a refused
@@ -148,28 +154,24 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	typedKey := throttleKey(string(kind), "account", domains.NormalizeSlug(c.Domain), email)
 	clientKey := throttleKey("address", audit.BudgetKey(addr)) // an IPv6 client by its /64
 	budgeted := !s.exemptAddr(addr)
-	// The limits of an attempt without a valid device token: the account's
-	// keys and the address's budget.
-	strangerWait := func(accountKeys ...string) (time.Duration, error) {
-		wait, err := s.accounts.Wait(ctx, accountKeys...)
-		if err != nil || !budgeted {
-			return wait, err
-		}
-		addrWait, err := s.clients.Wait(ctx, clientKey)
-		return max(wait, addrWait), err
-	}
 	device, maybeKnown, err := s.presentedDevice(ctx, kind, c.DeviceToken)
 	if err != nil {
 		return account{}, "", err
 	}
 	deviceKey := throttleKey("device", device.TokenHash)
-	// Refused before anything else is read: a device token's own back-off,
-	// or, without one, the account typed and the address.
+	// A cheap refusal before anything else is read: a device token's own
+	// back-off, or, without one, the address's budget and the account
+	// typed. It reserves nothing: the reservation below decides.
 	wait, err := time.Duration(0), error(nil)
 	if maybeKnown {
 		wait, err = s.accounts.Wait(ctx, deviceKey)
 	} else {
-		wait, err = strangerWait(typedKey)
+		wait, err = s.accounts.Wait(ctx, typedKey)
+		if err == nil && budgeted {
+			var addrWait time.Duration
+			addrWait, err = s.clients.Wait(ctx, clientKey)
+			wait = max(wait, addrWait)
+		}
 	}
 	if err != nil {
 		return account{}, "", err
@@ -184,10 +186,9 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	if domainErr != nil && !errors.Is(domainErr, apperr.ErrNotFound) {
 		return account{}, "", domainErr
 	}
-	accountKeys, idKeys := []string{typedKey}, []string(nil)
+	accountKeys := []string{typedKey}
 	if domainErr == nil {
-		idKeys = []string{throttleKey(string(kind), "account", "#"+d.ID, email)}
-		accountKeys = append(accountKeys, idKeys...)
+		accountKeys = append(accountKeys, throttleKey(string(kind), "account", "#"+d.ID, email))
 	}
 	acct, err := account{}, domainErr
 	if err == nil {
@@ -202,22 +203,51 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	if maybeKnown && !known {
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", d.ID).Msg("a device token of another account, or of ended sessions: no exemption")
 	}
-	if !known {
-		// The account under the domain's id (and, when a token was
-		// presented in vain, everything strangerWait checked before).
-		wait, err := time.Duration(0), error(nil)
-		if maybeKnown {
-			wait, err = strangerWait(accountKeys...)
-		} else if len(idKeys) > 0 {
-			wait, err = s.accounts.Wait(ctx, idKeys...)
+	// The attempt is taken from its allowances before the password is
+	// hashed, atomically, so that attempts racing (on one instance or
+	// several) cannot all pass before the first failure is counted: a
+	// known device's own back-off; else the address's budget, then the
+	// account's back-off under each of its keys (what was taken is given
+	// back when a later one refuses).
+	backoffKeys := accountKeys
+	if known {
+		backoffKeys = []string{deviceKey}
+	}
+	var held time.Duration // the longest back-off the attempt starts
+	budgetAfter, spent := time.Duration(0), false
+	if budgeted && !known {
+		after, refused, err := s.clients.Reserve(ctx, clientKey)
+		if err != nil {
+			return account{}, "", err
+		}
+		if refused > 0 {
+			return account{}, "", s.refuse(ctx, refused)
+		}
+		budgetAfter, spent = after, true
+	}
+	var taken []throttle.Reservation
+	for _, key := range backoffKeys {
+		r, refused, err := s.accounts.Reserve(ctx, key)
+		if err == nil && refused > 0 {
+			for _, t := range taken {
+				if err = s.accounts.Cancel(ctx, t); err != nil {
+					break
+				}
+			}
+			if err == nil && spent {
+				err = s.clients.Refund(ctx, clientKey)
+			}
 		}
 		if err != nil {
 			return account{}, "", err
 		}
-		if wait > 0 {
-			return account{}, "", s.refuse(ctx, wait)
+		if refused > 0 {
+			return account{}, "", s.refuse(ctx, refused)
 		}
+		taken, held = append(taken, r), max(held, r.Backoff)
 	}
+	// A failure is counted already; fail audits it and each lock-out it
+	// starts, once (the reservation that starts one is unique).
 	fail := func(r audit.Record) (account, string, error) {
 		r.ActorType, r.Action, r.TargetType, r.Outcome = audit.ActorAnonymous, audit.ActionLoginFail, kind.auditTarget(), audit.OutcomeFailure
 		if known {
@@ -225,35 +255,15 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 		}
 		s.audit(ctx, r)
 		zerolog.Ctx(ctx).Warn().Str("op", r.Action).Str("domain_id", r.DomainID).Str("target_id", r.TargetID).Str("reason", r.Reason).Msg("sign-in failed")
+		why := "failed sign-ins to the account"
 		if known {
-			wait, err := s.accounts.Fail(ctx, deviceKey)
-			if err != nil {
-				return account{}, "", err
-			}
-			if wait > 0 {
-				s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins from a known device")
-			}
-			return account{}, "", apperr.ErrInvalidCredentials
+			why = "failed sign-ins from a known device"
 		}
-		var wait time.Duration
-		for _, key := range accountKeys {
-			w, err := s.accounts.Fail(ctx, key)
-			if err != nil {
-				return account{}, "", err
-			}
-			wait = max(wait, w)
+		if held > 0 {
+			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, held, why)
 		}
-		if wait > 0 {
-			s.lockedOut(ctx, r.DomainID, kind.auditTarget(), r.TargetID, wait, "failed sign-ins to the account")
-		}
-		if budgeted {
-			wait, err := s.clients.Spend(ctx, clientKey)
-			if err != nil {
-				return account{}, "", err
-			}
-			if wait > 0 {
-				s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, addr, wait, "failed sign-ins from the address")
-			}
+		if budgetAfter > 0 {
+			s.lockedOut(ctx, r.DomainID, audit.TargetClientAddress, addr, budgetAfter, "failed sign-ins from the address")
 		}
 		return account{}, "", apperr.ErrInvalidCredentials
 	}
@@ -280,12 +290,18 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	// A success forgets the failures it is exempt from only: a known
 	// device's own, or the account's (never an attacker's back-off of the
 	// account because its owner signed in from its usual device).
-	resetKeys, presented := accountKeys, ""
+	// The address's budget counts failures only: the one taken back.
+	presented := ""
 	if known {
-		resetKeys, presented = []string{deviceKey}, c.DeviceToken
+		presented = c.DeviceToken
 	}
-	if err := s.accounts.Reset(ctx, resetKeys...); err != nil {
+	if err := s.accounts.Reset(ctx, backoffKeys...); err != nil {
 		return account{}, "", err
+	}
+	if spent {
+		if err := s.clients.Refund(ctx, clientKey); err != nil {
+			return account{}, "", err
+		}
 	}
 	if !acct.active {
 		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,

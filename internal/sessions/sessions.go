@@ -160,7 +160,7 @@ func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, 
 	for _, o := range opts {
 		o(s)
 	}
-	s.accounts = throttle.NewBackoff(s.throttles, freeFailuresPerAccount, backoffBase, backoffMax, now)
+	s.accounts = throttle.NewBackoff(s.throttles, freeFailuresPerAccount, backoffBase, backoffMax, backoffQuiet, now)
 	s.clients = throttle.NewBucket(s.throttles, clientBudget, clientRefill, now)
 	return s
 }
@@ -302,11 +302,14 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 	if err != nil || op.Status != operators.StatusActive || op.SessionEpoch != sess.Epoch {
 		return "", operators.Operator{}, errBadChallenge
 	}
+	// The attempt is taken from the allowance before the code is checked
+	// (atomically: codes racing cannot all pass before a failure counts).
 	key := throttleKey("mfa", op.ID)
-	if wait, err := s.accounts.Wait(ctx, key); err != nil {
+	held, refused, err := s.accounts.Reserve(ctx, key)
+	if err != nil {
 		return "", operators.Operator{}, err
-	} else if wait > 0 {
-		return "", operators.Operator{}, s.refuse(ctx, wait)
+	} else if refused > 0 {
+		return "", operators.Operator{}, s.refuse(ctx, refused)
 	}
 	at := s.now()
 	u, err := operators.SpendSecondFactor(op, code, at)
@@ -323,10 +326,8 @@ func (s *Service) VerifyOperatorMFA(ctx context.Context, challenge, code string)
 			TargetType: audit.TargetOperator, TargetID: op.ID, Reason: "wrong second factor code: " + invalid.Code, Outcome: audit.OutcomeFailure})
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionMFAFail).Str("domain_id", op.DomainID).Str("target_id", op.ID).Str("reason", invalid.Code).
 			Msg("second factor refused")
-		if wait, ferr := s.accounts.Fail(ctx, key); ferr != nil {
-			return "", operators.Operator{}, ferr
-		} else if wait > 0 {
-			s.lockedOut(ctx, op.DomainID, audit.TargetOperator, op.ID, wait, "failed second factor codes")
+		if held.Backoff > 0 {
+			s.lockedOut(ctx, op.DomainID, audit.TargetOperator, op.ID, held.Backoff, "failed second factor codes")
 		}
 		return "", operators.Operator{}, err
 	}
@@ -428,11 +429,14 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if p.Kind != KindCustomer {
 		return "", customers.Customer{}, fmt.Errorf("change password as %s: %w", p.Kind, apperr.ErrForbidden)
 	}
+	// The attempt is taken from the allowance before the current password
+	// is hashed (atomically: checks racing cannot all pass).
 	accountKey := throttleKey("change", p.CustomerID)
-	if wait, err := s.accounts.Wait(ctx, accountKey); err != nil {
+	held, refused, err := s.accounts.Reserve(ctx, accountKey)
+	if err != nil {
 		return "", customers.Customer{}, err
-	} else if wait > 0 {
-		return "", customers.Customer{}, s.refuse(ctx, wait)
+	} else if refused > 0 {
+		return "", customers.Customer{}, s.refuse(ctx, refused)
 	}
 	c, err := s.store.CustomerByID(ctx, p.CustomerID)
 	if err != nil {
@@ -447,10 +451,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		rec.Outcome = audit.OutcomeFailure
 		s.audit(ctx, rec)
 		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Str("customer_id", c.ID).Msg("password change refused: wrong current password")
-		if wait, err := s.accounts.Fail(ctx, accountKey); err != nil {
-			return "", customers.Customer{}, err
-		} else if wait > 0 {
-			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, wait, "wrong current passwords")
+		if held.Backoff > 0 {
+			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, held.Backoff, "wrong current passwords")
 		}
 		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
 	}

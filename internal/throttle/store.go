@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// State is what a Store keeps of one key. A Backoff reads Count, Last and
-// Until (the end of its back-off); a Bucket reads Until only (its
-// theoretical arrival time, see Bucket).
+// State is what a Store keeps of one key. A Backoff keeps Count, Last and
+// Until (the end of its back-off); a Bucket keeps Until only (its
+// theoretical arrival time, see Bucket) and the time of its last change in
+// Last.
 type State struct {
 	Count int64     // failures counted since the key started afresh
 	Last  time.Time // when the last of them was counted
@@ -23,14 +24,12 @@ type Store interface {
 	// ThrottleStates returns the state of each key, in order; the zero State
 	// for a key with none.
 	ThrottleStates(ctx context.Context, keys []string) ([]State, error)
-	// ThrottleCount counts one failure of key at at and returns the new
-	// Count: one when the key's previous Last is before since (it starts
-	// afresh). The record is kept at least until keep.
-	ThrottleCount(ctx context.Context, key string, at, since, keep time.Time) (int64, error)
-	// ThrottleHold moves key's Until to until unless it is later already.
-	ThrottleHold(ctx context.Context, key string, until time.Time) error
-	// ThrottleAdvance sets key's Until to max(Until, now) + step and returns it.
-	ThrottleAdvance(ctx context.Context, key string, now time.Time, step time.Duration) (time.Time, error)
+	// ThrottleSwap sets key's state to next, kept at least until keep, if
+	// its state is old (the zero State: no record; next zero: delete it),
+	// and reports whether it
+	// did: one atomic compare-and-set, so that of writers racing from one
+	// state exactly one wins (the limiters then read again and retry).
+	ThrottleSwap(ctx context.Context, key string, old, next State, keep time.Time) (bool, error)
 	// ThrottleReset forgets keys.
 	ThrottleReset(ctx context.Context, keys ...string) error
 	// DeleteExpiredThrottles removes the records whose Until and keep are both
@@ -80,42 +79,27 @@ func (m *Memory) record(key string, now time.Time) *memRecord {
 	return r
 }
 
-// ThrottleCount implements Store.
-func (m *Memory) ThrottleCount(_ context.Context, key string, at, since, keep time.Time) (int64, error) {
+// ThrottleSwap implements Store.
+func (m *Memory) ThrottleSwap(_ context.Context, key string, old, next State, keep time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.record(key, at)
-	if r.Last.Before(since) {
-		r.Count = 0
+	var cur State
+	if r, ok := m.records[key]; ok {
+		cur = r.State
 	}
-	r.Count++
-	if at.After(r.Last) {
-		r.Last = at
+	if !cur.Last.Equal(old.Last) || !cur.Until.Equal(old.Until) || cur.Count != old.Count {
+		return false, nil
 	}
+	if next == (State{}) {
+		delete(m.records, key)
+		return true, nil
+	}
+	r := m.record(key, next.Last)
+	r.State = next
 	if keep.After(r.keep) {
 		r.keep = keep
 	}
-	return r.Count, nil
-}
-
-// ThrottleHold implements Store.
-func (m *Memory) ThrottleHold(_ context.Context, key string, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.record(key, until)
-	if until.After(r.Until) {
-		r.Until = until
-	}
-	return nil
-}
-
-// ThrottleAdvance implements Store.
-func (m *Memory) ThrottleAdvance(_ context.Context, key string, now time.Time, step time.Duration) (time.Time, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.record(key, now)
-	r.Until = later(r.Until, now).Add(step)
-	return r.Until, nil
+	return true, nil
 }
 
 // ThrottleReset implements Store.

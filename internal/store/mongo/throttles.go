@@ -2,13 +2,11 @@ package mongo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/iotconsole/bff/internal/throttle"
 )
@@ -68,60 +66,39 @@ func (s *Store) ThrottleStates(ctx context.Context, keys []string) ([]throttle.S
 	return out, nil
 }
 
-// ThrottleCount implements throttle.Store: a conditional reset of a stale
-// count, then one atomic $inc (an upsert).
-func (s *Store) ThrottleCount(ctx context.Context, key string, at, since, keep time.Time) (int64, error) {
-	stale := bson.D{{Key: "_id", Value: key}, {Key: "last", Value: bson.D{{Key: "$lt", Value: nanos(since)}}}}
-	if _, err := s.throttles.UpdateOne(ctx, stale, bson.D{{Key: "$set", Value: bson.D{{Key: "count", Value: int64(0)}}}}); err != nil {
-		return 0, fmt.Errorf("throttle count: %w", mapErr(err))
-	}
-	update := bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "count", Value: int64(1)}}},
-		{Key: "$max", Value: bson.D{{Key: "last", Value: nanos(at)}, {Key: "keep", Value: nanos(keep)}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "until", Value: int64(0)}}},
-	}
-	var doc throttleDoc
-	err := s.throttles.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}}, update,
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
-	if err != nil {
-		return 0, fmt.Errorf("throttle count: %w", mapErr(err))
-	}
-	return doc.Count, nil
-}
-
-// ThrottleHold implements throttle.Store with one atomic $max.
-func (s *Store) ThrottleHold(ctx context.Context, key string, until time.Time) error {
-	update := bson.D{{Key: "$max", Value: bson.D{{Key: "until", Value: nanos(until)}}},
-		{Key: "$setOnInsert", Value: bson.D{{Key: "count", Value: int64(0)}, {Key: "last", Value: int64(0)}, {Key: "keep", Value: int64(0)}}}}
-	if _, err := s.throttles.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, update, options.UpdateOne().SetUpsert(true)); err != nil {
-		return fmt.Errorf("throttle hold: %w", mapErr(err))
-	}
-	return nil
-}
-
-// ThrottleAdvance implements throttle.Store: $max(until, now), then
-// $inc(until, step), each atomic; instances racing on one key each add
-// their step, none is lost (two $max of about the same now are one).
-func (s *Store) ThrottleAdvance(ctx context.Context, key string, now time.Time, step time.Duration) (time.Time, error) {
-	for range 3 {
-		raise := bson.D{{Key: "$max", Value: bson.D{{Key: "until", Value: nanos(now)}}},
-			{Key: "$setOnInsert", Value: bson.D{{Key: "count", Value: int64(0)}, {Key: "last", Value: int64(0)}, {Key: "keep", Value: int64(0)}}}}
-		if _, err := s.throttles.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, raise, options.UpdateOne().SetUpsert(true)); err != nil {
-			return time.Time{}, fmt.Errorf("throttle advance: %w", mapErr(err))
-		}
-		var doc throttleDoc
-		err := s.throttles.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "until", Value: int64(step)}}}},
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue // swept between the two updates: again
+// ThrottleSwap implements throttle.Store with one atomic single-document
+// write: an insert when old is the zero State (a duplicate key means another
+// writer was first), a delete when next is, else an update; the filter is
+// the whole old state.
+func (s *Store) ThrottleSwap(ctx context.Context, key string, old, next throttle.State, keep time.Time) (bool, error) {
+	if old == (throttle.State{}) {
+		_, err := s.throttles.InsertOne(ctx, throttleDoc{Key: key, Count: next.Count, Last: nanos(next.Last), Until: nanos(next.Until), Keep: nanos(keep)})
+		if mongo.IsDuplicateKeyError(err) {
+			return false, nil
 		}
 		if err != nil {
-			return time.Time{}, fmt.Errorf("throttle advance: %w", mapErr(err))
+			return false, fmt.Errorf("throttle swap: %w", mapErr(err))
 		}
-		return fromNanos(doc.Until), nil
+		return true, nil
 	}
-	return time.Time{}, fmt.Errorf("throttle advance %s: the record kept disappearing", key)
+	filter := bson.D{{Key: "_id", Value: key}, {Key: "count", Value: old.Count},
+		{Key: "last", Value: nanos(old.Last)}, {Key: "until", Value: nanos(old.Until)}}
+	if next == (throttle.State{}) { // back to no record
+		res, err := s.throttles.DeleteOne(ctx, filter)
+		if err != nil {
+			return false, fmt.Errorf("throttle swap: %w", mapErr(err))
+		}
+		return res.DeletedCount == 1, nil
+	}
+	update := bson.D{
+		{Key: "$set", Value: bson.D{{Key: "count", Value: next.Count}, {Key: "last", Value: nanos(next.Last)}, {Key: "until", Value: nanos(next.Until)}}},
+		{Key: "$max", Value: bson.D{{Key: "keep", Value: nanos(keep)}}},
+	}
+	res, err := s.throttles.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return false, fmt.Errorf("throttle swap: %w", mapErr(err))
+	}
+	return res.MatchedCount == 1, nil
 }
 
 // ThrottleReset implements throttle.Store.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,11 +11,12 @@ import (
 )
 
 // Throttles is the contract of a throttle.Store (the in-process one and the
-// Mongo store's): counts that start afresh, holds and advances that only
-// move forward, resets, the sweep of what limits nothing, and, when atomic,
-// no failure lost between racing writers (FerretDB v1.24 loses $inc under
+// Mongo store's): a compare-and-set that writes only over the state it was
+// given (the zero State: no record), resets, the sweep of what limits
+// nothing, and, when atomic, exactly one winner among writers racing from
+// one state (FerretDB v1.24 lets several conditional updates win under
 // concurrency, so the Mongo store's tests pass atomic only on MongoDB).
-func Throttles(t *testing.T, st throttle.Store, atomic bool) {
+func Throttles(t *testing.T, st throttle.Store, atomicStore bool) {
 	ctx := context.Background()
 	t0 := time.Unix(1_800_000_000, 0).UTC()
 	states := func(keys ...string) []throttle.State {
@@ -28,53 +30,39 @@ func Throttles(t *testing.T, st throttle.Store, atomic bool) {
 		}
 		return got
 	}
-	count := func(key string, at time.Time) int64 {
+	swap := func(key string, old, next throttle.State, keep time.Time) bool {
 		t.Helper()
-		n, err := st.ThrottleCount(ctx, key, at, at.Add(-time.Minute), at.Add(time.Minute))
+		ok, err := st.ThrottleSwap(ctx, key, old, next, keep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return ok
 	}
 	if s := states("acct:a"); s[0] != (throttle.State{}) {
 		t.Fatalf("an unknown key: %+v", s[0])
 	}
-	for i := range 3 {
-		if n := count("acct:a", t0.Add(time.Duration(i)*time.Second)); n != int64(i+1) {
-			t.Fatalf("count %d: %d", i+1, n)
-		}
+	one := throttle.State{Count: 1, Last: t0, Until: t0}
+	if !swap("acct:a", throttle.State{}, one, t0.Add(time.Minute)) {
+		t.Fatal("the first write of a key did not take")
 	}
-	if s := states("acct:b", "acct:a"); s[0] != (throttle.State{}) || s[1].Count != 3 || !s[1].Last.Equal(t0.Add(2*time.Second)) {
+	if swap("acct:a", throttle.State{}, one, t0.Add(time.Minute)) {
+		t.Fatal("a write from no record over an existing one took")
+	}
+	two := throttle.State{Count: 2, Last: t0.Add(time.Second), Until: t0.Add(2 * time.Second)}
+	if swap("acct:a", throttle.State{Count: 1, Last: t0, Until: t0.Add(time.Second)}, two, t0.Add(time.Minute)) {
+		t.Fatal("a write over another state took")
+	}
+	if !swap("acct:a", one, two, t0.Add(time.Minute)) {
+		t.Fatal("a write over the current state did not take")
+	}
+	if s := states("acct:b", "acct:a"); s[0] != (throttle.State{}) || s[1].Count != 2 || !s[1].Last.Equal(two.Last) || !s[1].Until.Equal(two.Until) {
 		t.Fatalf("states: %+v", s)
-	}
-	// A count after more than a minute of quiet (since) starts afresh.
-	if n := count("acct:a", t0.Add(2*time.Minute)); n != 1 {
-		t.Fatalf("a count after the quiet: %d, want 1", n)
-	}
-
-	// Holds only move forward.
-	for _, until := range []time.Time{t0.Add(time.Minute), t0.Add(time.Second)} {
-		if err := st.ThrottleHold(ctx, "acct:a", until); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if s := states("acct:a"); !s[0].Until.Equal(t0.Add(time.Minute)) || s[0].Count != 1 {
-		t.Fatalf("after the holds: %+v", s[0])
-	}
-
-	// Advance: from now when behind it, from Until when ahead.
-	for i, want := range []time.Time{t0.Add(30 * time.Second), t0.Add(time.Minute)} {
-		got, err := st.ThrottleAdvance(ctx, "addr:x", t0, 30*time.Second)
-		if err != nil || !got.Equal(want) {
-			t.Fatalf("advance %d: %v %v, want %v", i+1, got, err, want)
-		}
-	}
-	if got, err := st.ThrottleAdvance(ctx, "addr:x", t0.Add(time.Hour), 30*time.Second); err != nil || !got.Equal(t0.Add(time.Hour+30*time.Second)) {
-		t.Fatalf("advance after the bucket refilled: %v %v", got, err)
 	}
 
 	// Reset forgets the keys named, and only those.
-	count("acct:c", t0)
+	if !swap("acct:c", throttle.State{}, one, t0.Add(time.Minute)) {
+		t.Fatal("acct:c not written")
+	}
 	if err := st.ThrottleReset(ctx, "acct:a", "acct:unknown"); err != nil {
 		t.Fatal(err)
 	}
@@ -82,44 +70,64 @@ func Throttles(t *testing.T, st throttle.Store, atomic bool) {
 		t.Fatalf("after the reset: %+v", s)
 	}
 
-	// The sweep deletes what neither holds nor is kept past its time.
-	if err := st.ThrottleHold(ctx, "acct:held", t0.Add(10*time.Minute)); err != nil {
-		t.Fatal(err)
+	// The sweep deletes what neither holds (Until) nor is kept past its time.
+	if !swap("acct:held", throttle.State{}, throttle.State{Count: 6, Last: t0, Until: t0.Add(10 * time.Minute)}, t0) {
+		t.Fatal("acct:held not written")
 	}
-	// At t0+30m: addr:x (TAT t0+1h30s) limits still; acct:c (kept to
-	// t0+1m) and acct:held (held to t0+10m) limit nothing.
+	if !swap("acct:kept", throttle.State{}, throttle.State{Count: 1, Last: t0, Until: t0}, t0.Add(24*time.Hour)) {
+		t.Fatal("acct:kept not written")
+	}
+	if !swap("addr:x", throttle.State{}, throttle.State{Last: t0, Until: t0.Add(time.Hour)}, t0.Add(time.Hour)) {
+		t.Fatal("addr:x not written")
+	}
+	// At t0+30m: addr:x (until t0+1h) and acct:kept (kept to t0+24h)
+	// limit still; acct:c (kept to t0+1m) and acct:held (held to t0+10m)
+	// limit nothing.
 	n, err := st.DeleteExpiredThrottles(ctx, t0.Add(30*time.Minute))
 	if err != nil || n != 2 {
 		t.Fatalf("the sweep deleted %d (%v), want 2", n, err)
 	}
-	if s := states("addr:x", "acct:c", "acct:held"); !s[0].Until.Equal(t0.Add(time.Hour+30*time.Second)) || s[1] != (throttle.State{}) || s[2] != (throttle.State{}) {
+	if s := states("addr:x", "acct:kept", "acct:c", "acct:held"); !s[0].Until.Equal(t0.Add(time.Hour)) || s[1].Count != 1 || s[2] != (throttle.State{}) || s[3] != (throttle.State{}) {
 		t.Fatalf("after the sweep: %+v", s)
 	}
 
-	if !atomic {
+	if !atomicStore {
 		t.Log("racing writers not checked: the store is not atomic under concurrency (FerretDB v1.24)")
 		return
 	}
-	// Racing writers (several instances): no failure is lost.
+	// Racing writers (several instances): of those swapping from one
+	// state, exactly one wins; counting by read-and-swap loses nothing.
+	var wins atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 25 {
-				if _, err := st.ThrottleCount(ctx, "race:count", t0, t0.Add(-time.Minute), t0.Add(time.Minute)); err != nil {
+			if ok, err := st.ThrottleSwap(ctx, "race:first", throttle.State{}, one, t0); err != nil {
+				t.Error(err)
+			} else if ok {
+				wins.Add(1)
+			}
+			for done := 0; done < 25; {
+				s, err := st.ThrottleStates(ctx, []string{"race:count"})
+				if err != nil {
 					t.Error(err)
 					return
 				}
-				if _, err := st.ThrottleAdvance(ctx, "race:bucket", t0, time.Second); err != nil {
+				next := throttle.State{Count: s[0].Count + 1, Last: t0, Until: t0}
+				ok, err := st.ThrottleSwap(ctx, "race:count", s[0], next, t0)
+				if err != nil {
 					t.Error(err)
 					return
+				}
+				if ok {
+					done++
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if s := states("race:count", "race:bucket"); s[0].Count != 200 || !s[1].Until.Equal(t0.Add(200*time.Second)) {
-		t.Fatalf("after 8 x 25 racing failures: count %d, TAT %v (want 200, t0+200s)", s[0].Count, s[1].Until.Sub(t0))
+	if s := states("race:count"); wins.Load() != 1 || s[0].Count != 200 {
+		t.Fatalf("racing writers: %d first writes won (want 1), count %d after 8 x 25 (want 200)", wins.Load(), s[0].Count)
 	}
 }
