@@ -146,15 +146,17 @@ type ComplexityRoot struct {
 	}
 
 	ChangeOperatorPasswordPayload struct {
-		Operator   func(childComplexity int) int
-		Token      func(childComplexity int) int
-		UserErrors func(childComplexity int) int
+		DeviceToken func(childComplexity int) int
+		Operator    func(childComplexity int) int
+		Token       func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
 	}
 
 	ChangePasswordPayload struct {
-		Customer   func(childComplexity int) int
-		Token      func(childComplexity int) int
-		UserErrors func(childComplexity int) int
+		Customer    func(childComplexity int) int
+		DeviceToken func(childComplexity int) int
+		Token       func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
 	}
 
 	CheckPasswordPayload struct {
@@ -921,6 +923,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
+	case "ChangeOperatorPasswordPayload.deviceToken":
+		if e.ComplexityRoot.ChangeOperatorPasswordPayload.DeviceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeOperatorPasswordPayload.DeviceToken(childComplexity), true
 	case "ChangeOperatorPasswordPayload.operator":
 		if e.ComplexityRoot.ChangeOperatorPasswordPayload.Operator == nil {
 			break
@@ -946,6 +954,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangePasswordPayload.Customer(childComplexity), true
+	case "ChangePasswordPayload.deviceToken":
+		if e.ComplexityRoot.ChangePasswordPayload.DeviceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangePasswordPayload.DeviceToken(childComplexity), true
 	case "ChangePasswordPayload.token":
 		if e.ComplexityRoot.ChangePasswordPayload.Token == nil {
 			break
@@ -2669,8 +2683,10 @@ extend type Mutation {
 extend type Subscription {
   """
   One remote assistance as it changes, on any server instance: requested, approved, declined,
-  expired, given control, started, ended. Each change sends the session as it now is. For the
-  operator who started it and operators with REMOTE_ASSIST of its domain.
+  expired, given control, started, ended. The first message is the session as it is when the
+  subscription starts (so an answer given before it started is not missed); then each change sends
+  the session as it now is. For the operator who started it and operators with REMOTE_ASSIST of its
+  domain.
   """
   assistSessionChanged("The session's global id." assistSessionId: ID!): AssistSession!
 }
@@ -3808,6 +3824,11 @@ input VerifyOperatorMfaInput {
   challenge: String!
   "The 6 digits the app shows now, or a recovery code."
   code: String!
+  """
+  The ` + "`" + `deviceToken` + "`" + ` this device keeps for this operator, if any (the one sent to ` + "`" + `operatorLogin` + "`" + `):
+  returned again when still valid, else a new one is (` + "`" + `OperatorLoginPayload.deviceToken` + "`" + `).
+  """
+  deviceToken: String
 }
 
 "Whose second factor to turn off."
@@ -3983,10 +4004,12 @@ type OperatorLoginPayload {
   "What ` + "`" + `verifyOperatorMfa` + "`" + ` takes with the code, valid 5 minutes; null unless ` + "`" + `mfaRequired` + "`" + `."
   challenge: String
   """
-  A device token bound to this operator (opaque, 256 bits, valid 180 days), returned when the password
-  was right (with ` + "`" + `challenge` + "`" + ` too): keep it on this device for this operator and send it as
-  ` + "`" + `OperatorLoginInput.deviceToken` + "`" + ` next time. It stops working when the operator's sessions are ended
-  (password changed, role lowered, account disabled). Null on failure and from ` + "`" + `verifyOperatorMfa` + "`" + `.
+  A device token bound to this operator (opaque, 256 bits, valid 180 days), returned only when the
+  sign-in is complete: with ` + "`" + `token` + "`" + `, from ` + "`" + `operatorLogin` + "`" + ` when no second factor is asked, else from
+  ` + "`" + `verifyOperatorMfa` + "`" + ` (null with ` + "`" + `challenge` + "`" + `: the password alone earns no device token). Keep it on
+  this device for this operator and send it as ` + "`" + `OperatorLoginInput.deviceToken` + "`" + ` next time; the same
+  token comes back while the one sent is still valid. It stops working when the operator's sessions
+  are ended (password changed, role lowered, account disabled). Null on failure.
   """
   deviceToken: String
   "True when the domain requires a second factor the operator has not set up: the session may only call ` + "`" + `enrollTotp` + "`" + ` and ` + "`" + `confirmTotp` + "`" + ` (and ` + "`" + `viewer` + "`" + `, ` + "`" + `logout` + "`" + `)."
@@ -4080,6 +4103,12 @@ input ChangePasswordInput {
 type ChangePasswordPayload {
   "A new session token replacing the one the request came with; null on failure."
   token: String
+  """
+  A new device token of this customer for this device (opaque, 256 bits, valid 180 days): the change
+  ended the old one with the customer's other sessions. Keep it in place of the old one and send it as
+  ` + "`" + `LoginInput.deviceToken` + "`" + ` next time. Null on failure.
+  """
+  deviceToken: String
   "The customer."
   customer: Customer
   "Why the password was not changed, if it was not."
@@ -4383,6 +4412,12 @@ input ChangeOperatorPasswordInput {
 type ChangeOperatorPasswordPayload {
   "A new session token replacing the one the request came with; null on failure."
   token: String
+  """
+  A new device token of this operator for this device (opaque, 256 bits, valid 180 days): the change
+  ended the old one with the operator's other sessions. Keep it in place of the old one and send it as
+  ` + "`" + `OperatorLoginInput.deviceToken` + "`" + ` next time. Null on failure.
+  """
+  deviceToken: String
   "The operator."
   operator: Operator
   "Why the password was not changed, if it was not."
@@ -4620,6 +4655,8 @@ func (ec *executionContext) childFields_ChangeOperatorPasswordPayload(ctx contex
 	switch field.Name {
 	case "token":
 		return ec.fieldContext_ChangeOperatorPasswordPayload_token(ctx, field)
+	case "deviceToken":
+		return ec.fieldContext_ChangeOperatorPasswordPayload_deviceToken(ctx, field)
 	case "operator":
 		return ec.fieldContext_ChangeOperatorPasswordPayload_operator(ctx, field)
 	case "userErrors":
@@ -4632,6 +4669,8 @@ func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Contex
 	switch field.Name {
 	case "token":
 		return ec.fieldContext_ChangePasswordPayload_token(ctx, field)
+	case "deviceToken":
+		return ec.fieldContext_ChangePasswordPayload_deviceToken(ctx, field)
 	case "customer":
 		return ec.fieldContext_ChangePasswordPayload_customer(ctx, field)
 	case "userErrors":

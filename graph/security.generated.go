@@ -510,7 +510,7 @@ func (ec *executionContext) unmarshalInputVerifyOperatorMfaInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"challenge", "code"}
+	fieldsInOrder := [...]string{"challenge", "code", "deviceToken"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -531,6 +531,13 @@ func (ec *executionContext) unmarshalInputVerifyOperatorMfaInput(ctx context.Con
 				return it, err
 			}
 			it.Code = data
+		case "deviceToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deviceToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeviceToken = data
 		}
 	}
 	return it, nil

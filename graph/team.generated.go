@@ -46,6 +46,29 @@ func (ec *executionContext) fieldContext_ChangeOperatorPasswordPayload_token(_ c
 	return graphql.NewScalarFieldContext("ChangeOperatorPasswordPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _ChangeOperatorPasswordPayload_deviceToken(ctx context.Context, field graphql.CollectedField, obj *model.ChangeOperatorPasswordPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeOperatorPasswordPayload_deviceToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeviceToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeOperatorPasswordPayload_deviceToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeOperatorPasswordPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _ChangeOperatorPasswordPayload_operator(ctx context.Context, field graphql.CollectedField, obj *model.ChangeOperatorPasswordPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -933,6 +956,11 @@ func (ec *executionContext) _ChangeOperatorPasswordPayload(ctx context.Context, 
 			out.Values[i] = graphql.MarshalString("ChangeOperatorPasswordPayload")
 		case "token":
 			out.Values[i] = ec._ChangeOperatorPasswordPayload_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deviceToken":
+			out.Values[i] = ec._ChangeOperatorPasswordPayload_deviceToken(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/mfa"
 	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/sessions"
 )
 
 // EnrollTotp is the resolver for the enrollTotp field.
@@ -75,11 +76,16 @@ func (r *mutationResolver) VerifyOperatorMfa(ctx context.Context, input model.Ve
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err
 	}
+	// The sign-in is complete: the device token (the one sent, when valid).
+	device, err := r.SessionService.DeviceTokenFor(ctx, sessions.KindOperator, o.DomainID, o.ID, o.SessionEpoch, deref(input.DeviceToken))
+	if err != nil {
+		return nil, err
+	}
 	node, err := r.operatorNode(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	return &model.OperatorLoginPayload{Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
+	return &model.OperatorLoginPayload{Token: &token, DeviceToken: &device, Operator: node, UserErrors: []model.UserError{}}, nil
 }
 
 // ResetOperatorMfa is the resolver for the resetOperatorMfa field.

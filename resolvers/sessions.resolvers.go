@@ -22,7 +22,7 @@ func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.Operat
 		return &model.OperatorLoginPayload{UserErrors: ues}, err
 	}
 	if res.Challenge != "" {
-		return &model.OperatorLoginPayload{MfaRequired: true, Challenge: &res.Challenge, DeviceToken: &res.DeviceToken, UserErrors: []model.UserError{}}, nil
+		return &model.OperatorLoginPayload{MfaRequired: true, Challenge: &res.Challenge, UserErrors: []model.UserError{}}, nil
 	}
 	node, err := r.operatorNode(ctx, res.Operator)
 	if err != nil {
@@ -86,7 +86,12 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 		ues, err := userErrors(err)
 		return &model.ChangePasswordPayload{UserErrors: ues}, err
 	}
-	return &model.ChangePasswordPayload{Token: &token, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
+	// The change ended the device's token with the other sessions: a new one.
+	device, err := r.SessionService.DeviceTokenFor(ctx, sessions.KindCustomer, c.DomainID, c.ID, c.SessionEpoch, "")
+	if err != nil {
+		return nil, err
+	}
+	return &model.ChangePasswordPayload{Token: &token, DeviceToken: &device, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
 }
 
 // Viewer is the resolver for the viewer field.

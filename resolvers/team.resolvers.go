@@ -128,7 +128,12 @@ func (r *mutationResolver) ChangeOperatorPassword(ctx context.Context, input mod
 	if err != nil {
 		return nil, err
 	}
-	return &model.ChangeOperatorPasswordPayload{Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
+	// The change ended the device's token with the other sessions: a new one.
+	device, err := r.SessionService.DeviceTokenFor(ctx, sessions.KindOperator, o.DomainID, o.ID, o.SessionEpoch, "")
+	if err != nil {
+		return nil, err
+	}
+	return &model.ChangeOperatorPasswordPayload{Token: &token, DeviceToken: &device, Operator: node, UserErrors: []model.UserError{}}, nil
 }
 
 // Operators is the resolver for the operators field.

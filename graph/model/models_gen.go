@@ -224,6 +224,10 @@ type ChangeOperatorPasswordInput struct {
 type ChangeOperatorPasswordPayload struct {
 	// A new session token replacing the one the request came with; null on failure.
 	Token *string `json:"token,omitempty"`
+	// A new device token of this operator for this device (opaque, 256 bits, valid 180 days): the change
+	// ended the old one with the operator's other sessions. Keep it in place of the old one and send it as
+	// `OperatorLoginInput.deviceToken` next time. Null on failure.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 	// The operator.
 	Operator *Operator `json:"operator,omitempty"`
 	// Why the password was not changed, if it was not.
@@ -242,6 +246,10 @@ type ChangePasswordInput struct {
 type ChangePasswordPayload struct {
 	// A new session token replacing the one the request came with; null on failure.
 	Token *string `json:"token,omitempty"`
+	// A new device token of this customer for this device (opaque, 256 bits, valid 180 days): the change
+	// ended the old one with the customer's other sessions. Keep it in place of the old one and send it as
+	// `LoginInput.deviceToken` next time. Null on failure.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 	// The customer.
 	Customer *Customer `json:"customer,omitempty"`
 	// Why the password was not changed, if it was not.
@@ -717,10 +725,12 @@ type OperatorLoginPayload struct {
 	MfaRequired bool `json:"mfaRequired"`
 	// What `verifyOperatorMfa` takes with the code, valid 5 minutes; null unless `mfaRequired`.
 	Challenge *string `json:"challenge,omitempty"`
-	// A device token bound to this operator (opaque, 256 bits, valid 180 days), returned when the password
-	// was right (with `challenge` too): keep it on this device for this operator and send it as
-	// `OperatorLoginInput.deviceToken` next time. It stops working when the operator's sessions are ended
-	// (password changed, role lowered, account disabled). Null on failure and from `verifyOperatorMfa`.
+	// A device token bound to this operator (opaque, 256 bits, valid 180 days), returned only when the
+	// sign-in is complete: with `token`, from `operatorLogin` when no second factor is asked, else from
+	// `verifyOperatorMfa` (null with `challenge`: the password alone earns no device token). Keep it on
+	// this device for this operator and send it as `OperatorLoginInput.deviceToken` next time; the same
+	// token comes back while the one sent is still valid. It stops working when the operator's sessions
+	// are ended (password changed, role lowered, account disabled). Null on failure.
 	DeviceToken *string `json:"deviceToken,omitempty"`
 	// True when the domain requires a second factor the operator has not set up: the session may only call `enrollTotp` and `confirmTotp` (and `viewer`, `logout`).
 	MustEnrollMfa bool `json:"mustEnrollMfa"`
@@ -1055,6 +1065,9 @@ type VerifyOperatorMfaInput struct {
 	Challenge string `json:"challenge"`
 	// The 6 digits the app shows now, or a recovery code.
 	Code string `json:"code"`
+	// The `deviceToken` this device keeps for this operator, if any (the one sent to `operatorLogin`):
+	// returned again when still valid, else a new one is (`OperatorLoginPayload.deviceToken`).
+	DeviceToken *string `json:"deviceToken,omitempty"`
 }
 
 // The kinds of account events.

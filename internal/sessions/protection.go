@@ -140,6 +140,21 @@ func (s *Service) deviceToken(ctx context.Context, kind Kind, acct account, pres
 		s.now().Add(DeviceTokenTTL))
 }
 
+// DeviceTokenFor returns the device token to hand to a device after a
+// completed sign-in or a password change of an account (kind, domainID,
+// subjectID, in its session epoch epoch): presented when it is a valid
+// device token of that very account in that epoch, else a new one.
+func (s *Service) DeviceTokenFor(ctx context.Context, kind Kind, domainID, subjectID string, epoch int64, presented string) (string, error) {
+	d, ok, err := s.presentedDevice(ctx, kind, presented)
+	if err != nil {
+		return "", err
+	}
+	if !ok || d.SubjectID != subjectID || d.DomainID != domainID || d.Epoch != epoch {
+		presented = ""
+	}
+	return s.deviceToken(ctx, kind, account{id: subjectID, domainID: domainID, epoch: epoch}, presented)
+}
+
 // checkPassword is the sign-in sequence shared by operators and customers:
 // throttle, look up, verify, audit. It returns apperr.ErrRateLimited while
 // the account, the client address or the device token is backing off (before any hash is

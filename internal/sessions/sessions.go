@@ -210,7 +210,9 @@ type OperatorSignInResult struct {
 	// has none: the session may only enrol one.
 	MustEnrollMFA bool
 	// DeviceToken is the operator's device token (Credentials.DeviceToken):
-	// the one presented when it was valid, else a new one.
+	// the one presented when it was valid, else a new one; "" with a
+	// Challenge: the password alone earns none (DeviceTokenFor, after the
+	// second factor).
 	DeviceToken string
 }
 
@@ -221,8 +223,8 @@ func (s *Service) OperatorLogin(ctx context.Context, domainSlug, email, password
 
 // OperatorSignInWith checks an operator's credentials and opens a session,
 // or, for an operator with a second factor, a challenge (see
-// OperatorSignInResult), with the operator's device token either way (the
-// password was right); see checkPassword for the errors.
+// OperatorSignInResult), with the operator's device token when the sign-in
+// is complete (not with a challenge); see checkPassword for the errors.
 func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (OperatorSignInResult, error) {
 	var op operators.Operator
 	acct, presented, err := s.checkPassword(ctx, KindOperator, c, func(domainID, email string) (account, error) {
@@ -233,14 +235,14 @@ func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (Operat
 	if err != nil {
 		return OperatorSignInResult{}, err
 	}
+	if op.TOTPEnabled() { // no device token before the second factor (verifyOperatorMfa hands it out)
+		challenge, err := s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
+			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
+		return OperatorSignInResult{Operator: op, Challenge: challenge}, err
+	}
 	device, err := s.deviceToken(ctx, KindOperator, acct, presented)
 	if err != nil {
 		return OperatorSignInResult{}, err
-	}
-	if op.TOTPEnabled() {
-		challenge, err := s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
-			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
-		return OperatorSignInResult{Operator: op, Challenge: challenge, DeviceToken: device}, err
 	}
 	token, scope, err := s.OperatorSignIn(ctx, op, false)
 	if err != nil {

@@ -3,10 +3,16 @@
 // settings and the operator's own password and authenticator app.
 import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { watchPassword } from './strength.js';
-import { h, showSection, showErrors, clearErrors, formError, busy, announce as showStatus, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs } from './ui.js';
+import {
+  h, showSection, showErrors, clearErrors, formError, busy, announce as showStatus, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs,
+  deviceTokenKey,
+} from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
 const DOMAIN_KEY = 'bff.console.domain';
+// Where this tab's signed-in operator keeps its device token (the localStorage key, not the token):
+// the second factor and a password change hand one out for it.
+const ACCOUNT_DEVICE_KEY = 'bff.console.deviceKey';
 const DEVICE_KEY = 'bff.console.device'; // + the account: its device token (ui.js deviceTokenKey)
 const PAGE_SIZE = 25;
 const DEBOUNCE_MS = 100;
@@ -122,6 +128,7 @@ function signOut(message = '', isError = false) {
 handleSignIn($('sign-in-form'), `mutation($input: OperatorLoginInput!) {
   operatorLogin(input: $input) { token deviceToken mfaRequired challenge mustEnrollMfa userErrors { field message code } } }`, async (payload, input) => {
   localStorage.setItem(DOMAIN_KEY, input.domain);
+  sessionStorage.setItem(ACCOUNT_DEVICE_KEY, deviceTokenKey(DEVICE_KEY, input.domain, input.email));
   $('sign-in-notice').textContent = '';
   if (payload.mfaRequired) return askCode(payload.challenge);
   keepToken(payload.token);
@@ -167,13 +174,18 @@ $('mfa-form').addEventListener('submit', async (event) => {
   if (!code) return showErrors(form, [{ field: ['code'], message: 'Type the code your authenticator app shows now.' }]);
   await busy(form, async () => {
     try {
+      // The device token comes with the completed sign-in: send the one kept, keep what comes back.
+      const deviceKey = sessionStorage.getItem(ACCOUNT_DEVICE_KEY);
+      const known = deviceKey && localStorage.getItem(deviceKey);
       const data = await request(`mutation($input: VerifyOperatorMfaInput!) {
-        verifyOperatorMfa(input: $input) { token mustEnrollMfa userErrors { field message code } } }`, { input: { challenge, code } });
+        verifyOperatorMfa(input: $input) { token deviceToken mustEnrollMfa userErrors { field message code } } }`,
+      { input: known ? { challenge, code, deviceToken: known } : { challenge, code } });
       const payload = data.verifyOperatorMfa;
       if (payload.userErrors.some((e) => e.code === 'INVALID_CHALLENGE')) return restartSignIn(CODE_ERRORS.INVALID_CHALLENGE);
       if (payload.userErrors.length) return showErrors(form, plainCodeErrors(payload.userErrors));
       challenge = '';
       form.reset();
+      if (deviceKey && payload.deviceToken) localStorage.setItem(deviceKey, payload.deviceToken);
       keepToken(payload.token);
       await enter({ enrol: payload.mustEnrollMfa });
     } catch (err) {
@@ -847,7 +859,6 @@ function awaitAnswer(a) {
   });
   assistWatch = { id: a.id, stop };
   assistWaiting(a, assistAnswer(a, who));
-  setTimeout(read, 1000); // an answer given before the subscription was in place
 }
 
 /** Opens the dashboard of assistance id, ticket in hand, in tab (opened on the click). */
@@ -1670,13 +1681,16 @@ $('password-form').addEventListener('submit', async (event) => {
   await busy(form, async () => {
     try {
       const data = await call(`mutation($input: ChangeOperatorPasswordInput!) {
-        changeOperatorPassword(input: $input) { token userErrors { field message code } } }`,
+        changeOperatorPassword(input: $input) { token deviceToken userErrors { field message code } } }`,
       { input: { currentPassword: form.currentPassword.value, newPassword: form.newPassword.value } });
       const payload = data.changeOperatorPassword;
       if (payload.userErrors.length) {
         return showErrors(form, payload.userErrors.map((e) => (e.code === 'WRONG_PASSWORD' ? { ...e, message: 'This is not your current password.' } : e)));
       }
       keepToken(payload.token); // the old token no longer works
+      // The change ended this device's token with the other sessions: keep the new one.
+      const deviceKey = sessionStorage.getItem(ACCOUNT_DEVICE_KEY);
+      if (deviceKey && payload.deviceToken) localStorage.setItem(deviceKey, payload.deviceToken);
       watchStatusChanges();
       form.reset();
       announce('Your password is changed. Your other sessions have ended; you stay signed in here.');

@@ -4,12 +4,15 @@ import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { watchPassword } from './strength.js';
 import {
   h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs,
-  requireFilled, focusMainHeading, firstName,
+  requireFilled, focusMainHeading, firstName, deviceTokenKey,
 } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
 const DOMAIN_KEY = 'bff.dashboard.domain';
 const DEVICE_KEY = 'bff.dashboard.device'; // + the account: its device token (ui.js deviceTokenKey)
+// Where this tab's signed-in account keeps its device token (the localStorage key, not the token):
+// a password change hands out a new one for it.
+const ACCOUNT_DEVICE_KEY = 'bff.dashboard.deviceKey';
 const MODES = ['OFF', 'HEAT', 'COOL', 'AUTO', 'ECO'];
 const DISABLED_MESSAGE = 'Support has disabled this account, so you are signed out. Contact support if you think this is a mistake.';
 
@@ -153,6 +156,7 @@ handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
   login(input: $input) { token deviceToken mustChangePassword userErrors { field message code } } }`, async (payload, input) => {
   state.token = payload.token;
   sessionStorage.setItem(TOKEN_KEY, state.token);
+  sessionStorage.setItem(ACCOUNT_DEVICE_KEY, deviceTokenKey(DEVICE_KEY, input.domain, input.email));
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('notice').textContent = '';
   if (payload.mustChangePassword) return askNewPassword(input.password);
@@ -200,7 +204,7 @@ async function sendNewPassword(form, currentPassword, plain = {}) {
   return busy(form, async () => {
     try {
       const data = await call(`mutation($input: ChangePasswordInput!) {
-        changePassword(input: $input) { token userErrors { field message code } } }`,
+        changePassword(input: $input) { token deviceToken userErrors { field message code } } }`,
       { input: { currentPassword, newPassword: form.newPassword.value } });
       const payload = data.changePassword;
       if (payload.userErrors.length) {
@@ -209,6 +213,9 @@ async function sendNewPassword(form, currentPassword, plain = {}) {
       }
       state.token = payload.token;
       sessionStorage.setItem(TOKEN_KEY, state.token);
+      // The change ended this device's token with the other sessions: keep the new one.
+      const deviceKey = sessionStorage.getItem(ACCOUNT_DEVICE_KEY);
+      if (deviceKey && payload.deviceToken) localStorage.setItem(deviceKey, payload.deviceToken);
       return true;
     } catch (err) {
       if (form.offsetParent !== null) formError(form, err.message); // else the page has signed out and says why
