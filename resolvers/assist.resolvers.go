@@ -276,19 +276,23 @@ func (r *subscriptionResolver) AssistSessionChanged(ctx context.Context, assistS
 	if !(p.Kind == sessions.KindAssist && p.AssistID == id) && !p.Can(operators.PermRemoteAssist) {
 		return nil, fmt.Errorf("assistSessionChanged: %w", apperr.ErrForbidden)
 	}
-	if _, err := r.AssistService.Get(ctx, p.DomainID, id); err != nil {
-		return nil, err
-	}
 	its := func(e events.Event) bool {
 		return e.DomainID == p.DomainID && e.Data[events.KeyAssistID] == id && slices.Contains(assistChangeTypes, e.Type)
 	}
-	return forward(ctx, r.EventBroker, its, func(e events.Event) (*model.AssistSession, bool) {
+	changes := forward(ctx, r.EventBroker, its, func(e events.Event) (*model.AssistSession, bool) {
 		a, err := r.AssistService.Get(context.WithoutCancel(ctx), p.DomainID, id) // as it now is
 		if err != nil {
 			return nil, false
 		}
 		return r.mapAssist(a), true
-	}), nil
+	})
+	// Read after subscribing: a change made before it is in this state, one
+	// made after comes as an event.
+	now, err := r.AssistService.Get(ctx, p.DomainID, id)
+	if err != nil {
+		return nil, err
+	}
+	return startWith(ctx, r.mapAssist(now), changes), nil
 }
 
 // AccessRecord returns graph.AccessRecordResolver implementation.

@@ -21,6 +21,24 @@ func forward[T any](ctx context.Context, broker *events.Broker, filter func(even
 	return c
 }
 
+// startWith returns a channel that sends first, then what rest sends,
+// until rest closes or ctx ends.
+func startWith[T any](ctx context.Context, first T, rest <-chan T) <-chan T {
+	out := make(chan T, 1)
+	out <- first
+	go func() {
+		defer close(out)
+		for v := range rest {
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
 // statusChange reads what a STATUS_CHANGED event's subscribers are sent.
 // It reads without the operation's dataloaders: a subscription lives long,
 // and each event must show the customer as it is now.

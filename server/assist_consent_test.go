@@ -427,3 +427,29 @@ func TestAssistAsksACustomerOnAnotherInstance(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// An answer given before the console subscribed is not missed: the
+// subscription's first message is the session as it is (a console slower
+// than its customer, seen under load in the browser test, waited forever).
+func TestAssistSessionChangedStartsWithTheSessionAsItIs(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newConsentFixture(t, kind.edit(t))
+			payload := f.start(t, "CONTROL", "router setup")
+			assistID, _ := dig(payload, "assistSession", "id").(string)
+			f.customerEvent(t, "ASSIST_REQUESTED")
+			if resp := f.post(t, f.own, respondMutation, map[string]any{"id": assistID, "approve": false}); dig(resp.Data, "respondToAssistRequest", "assistSession", "state") != "DECLINED" {
+				t.Fatalf("decline: %+v", resp)
+			}
+			changes := subscribe(t, f.testInstance, "graphql-transport-ws", f.support, assistChangedSubscription, map[string]any{"id": assistID}).readAll()
+			select {
+			case m := <-changes:
+				if a, _ := dataOf(m)["assistSessionChanged"].(map[string]any); a == nil || a["state"] != "DECLINED" {
+					t.Fatalf("first message: %+v", m)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no first message within 10 s")
+			}
+		})
+	}
+}
