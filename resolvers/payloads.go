@@ -118,6 +118,14 @@ func userErrors(err error) ([]model.UserError, error) {
 	return nil, err
 }
 
+// wrongSecret reports whether err is a wrong secret of a signed-in
+// operator's check (its current password, a second-factor code), which
+// counts against its allowance (sessions.ReserveSecretCheck).
+func wrongSecret(err error) bool {
+	var ve *apperr.ValidationError
+	return errors.As(err, &ve) && (ve.Code == "WRONG_PASSWORD" || ve.Code == "INVALID_CODE")
+}
+
 // operatorNode maps o together with its domain.
 func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*model.Operator, error) {
 	d, err := r.DomainStore.DomainByID(ctx, o.DomainID)

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/mfa"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
@@ -57,7 +58,17 @@ func (r *mutationResolver) DisableTotp(ctx context.Context, input model.DisableT
 	if err != nil {
 		return nil, err
 	}
+	// The password and the code are secret checks: throttled with the
+	// current password of changeOperatorPassword, the attempt taken first.
+	check, err := r.SessionService.ReserveSecretCheck(ctx, "operator-password", p.DomainID, audit.TargetOperator, p.OperatorID)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.DisableTotpPayload{UserErrors: ues}, err
+	}
 	o, err := r.OperatorService.DisableTOTP(ctx, p.Actor(), input.Password, input.Code)
+	if derr := check.Done(ctx, !wrongSecret(err), "wrong passwords or codes turning the second factor off"); derr != nil {
+		return nil, derr
+	}
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.DisableTotpPayload{UserErrors: ues}, err

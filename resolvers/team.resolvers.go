@@ -11,6 +11,7 @@ import (
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -115,7 +116,17 @@ func (r *mutationResolver) ChangeOperatorPassword(ctx context.Context, input mod
 	if p.Kind != sessions.KindOperator {
 		return nil, fmt.Errorf("changeOperatorPassword: %w", apperr.ErrForbidden)
 	}
+	// The current password is a secret check: throttled like a sign-in,
+	// the attempt taken before the hash.
+	check, err := r.SessionService.ReserveSecretCheck(ctx, "operator-password", p.DomainID, audit.TargetOperator, p.OperatorID)
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ChangeOperatorPasswordPayload{UserErrors: ues}, err
+	}
 	o, err := r.OperatorService.ChangePassword(ctx, p.Actor(), input.CurrentPassword, input.NewPassword)
+	if derr := check.Done(ctx, !wrongSecret(err), "wrong current passwords"); derr != nil {
+		return nil, derr
+	}
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.ChangeOperatorPasswordPayload{UserErrors: ues}, err

@@ -150,7 +150,8 @@ func TestConcurrentSignInsAreCountedBeforeTheCheck(t *testing.T) {
 	}
 }
 
-// verifyOperatorMfa and changePassword: 40 at once; on both stores.
+// verifyOperatorMfa, changePassword and an operator's current password: 40
+// at once; on both stores.
 func TestConcurrentSecondFactorsAndPasswordChecksAreCounted(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
@@ -174,6 +175,29 @@ func TestConcurrentSecondFactorsAndPasswordChecksAreCounted(t *testing.T) {
 					map[string]any{"cur": fmt.Sprintf("not it %d", i)}, nil
 			})
 			wantTally(t, "changePassword", outcomes, "INVALID_CREDENTIALS", 5)
+
+			// An operator's current password (changeOperatorPassword, and
+			// disableTotp's password and code, one allowance): 5 answered.
+			support := f.login(t, demo.SupportEmail)
+			outcomes = raceRequests(t, one, 40, "changeOperatorPassword", func(i int) (string, string, map[string]any, map[string]string) {
+				return support, `mutation($cur: String!) { changeOperatorPassword(input: {currentPassword: $cur, newPassword: "a brand new passphrase"}) { token userErrors { code } } }`,
+					map[string]any{"cur": fmt.Sprintf("not it %d", i)}, nil
+			})
+			wantTally(t, "changeOperatorPassword", outcomes, "WRONG_PASSWORD", 5)
+			// disableTotp shares it: refused during the back-off (the 1 s one
+			// may have run out while the refusals were held: then the 6th
+			// attempt is answered and starts 2 s, refusing the 7th).
+			disable := func() gqlResponse {
+				return f.post(t, support, `mutation { disableTotp(input: {password: "not it", code: "000000"}) { userErrors { code } } }`, nil)
+			}
+			if resp := disable(); resp.code() != codeRateLimited {
+				if userError(resp, "disableTotp") != "WRONG_PASSWORD" {
+					t.Fatalf("disableTotp after 5 wrong current passwords: %+v", resp)
+				}
+				if resp := disable(); resp.code() != codeRateLimited {
+					t.Fatalf("disableTotp after 6 wrong current passwords: %+v, want RATE_LIMITED", resp)
+				}
+			}
 		})
 	}
 }

@@ -140,6 +140,46 @@ func (s *Service) deviceToken(ctx context.Context, kind Kind, acct account, pres
 		s.now().Add(DeviceTokenTTL))
 }
 
+// SecretCheck is one attempt at a signed-in person's secret (an operator's
+// current password) taken from its own allowance: the per-account back-off
+// (5, then 1 s doubling to 15 min, afresh after 24 h without a failure).
+type SecretCheck struct {
+	s                              *Service
+	key                            string
+	held                           throttle.Reservation
+	domainID, targetType, targetID string
+}
+
+// ReserveSecretCheck takes an attempt at the secret name of the account
+// (targetType, targetID of domainID) before the costly check, atomically,
+// so that checks racing cannot all pass. It returns apperr.ErrRateLimited
+// (with the wait) while the account backs off; then the check must not be
+// made. Call Done with the check's outcome.
+func (s *Service) ReserveSecretCheck(ctx context.Context, name, domainID, targetType, targetID string) (*SecretCheck, error) {
+	key := throttleKey(name, targetType, targetID)
+	held, refused, err := s.accounts.Reserve(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if refused > 0 {
+		return nil, s.refuse(ctx, refused)
+	}
+	return &SecretCheck{s: s, key: key, held: held, domainID: domainID, targetType: targetType, targetID: targetID}, nil
+}
+
+// Done records the check's outcome: right forgets the account's failures;
+// a wrong secret stays counted, and the lock-out it starts, if any, is
+// audited (once per start).
+func (c *SecretCheck) Done(ctx context.Context, right bool, why string) error {
+	if right {
+		return c.s.accounts.Reset(ctx, c.key)
+	}
+	if c.held.Backoff > 0 {
+		c.s.lockedOut(ctx, c.domainID, c.targetType, c.targetID, c.held.Backoff, why)
+	}
+	return nil
+}
+
 // DeviceTokenFor returns the device token to hand to a device after a
 // completed sign-in or a password change of an account (kind, domainID,
 // subjectID, in its session epoch epoch): presented when it is a valid
