@@ -3756,7 +3756,11 @@ type Subscription
   (shown once) and a new session verified by the second factor. INVALID_CODE, NOT_ENROLLING.
   """
   confirmTotp(input: ConfirmTotpInput!): ConfirmTotpPayload!
-  "Turns the signed-in operator's second factor off, given its password and a current code."
+  """
+  Turns the signed-in operator's second factor off, given its password and a current code.
+  WRONG_PASSWORD, INVALID_CODE; these back off with ` + "`" + `changeOperatorPassword` + "`" + `'s wrong current passwords
+  (the error RATE_LIMITED with ` + "`" + `retryAfterSeconds` + "`" + ` meanwhile).
+  """
   disableTotp(input: DisableTotpInput!): DisableTotpPayload!
   """
   Exchanges the ` + "`" + `challenge` + "`" + ` of ` + "`" + `operatorLogin` + "`" + ` (an operator with a second factor) and a current code of
@@ -4290,7 +4294,8 @@ extend type Mutation {
   """
   Changes the signed-in operator's own password; every session of the operator ends and a new token
   replaces the one the request came with. WRONG_PASSWORD for a wrong current password, SAME_PASSWORD
-  for the current one again.
+  for the current one again. Wrong current passwords back off as sign-ins do (5, then 1 s doubling
+  to 15 min; shared with ` + "`" + `disableTotp` + "`" + `): the error RATE_LIMITED with ` + "`" + `retryAfterSeconds` + "`" + ` meanwhile.
   """
   changeOperatorPassword(input: ChangeOperatorPasswordInput!): ChangeOperatorPasswordPayload!
 }
