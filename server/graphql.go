@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			// values: the schema, to callers who may not introspect it.
 			gerr.Message, _, _ = strings.Cut(gerr.Message, " Did you mean ")
 		}
+		gerr.Message = withoutEchoedInput(gerr.Message)
 		return gerr
 	}
 	if errors.Is(err, context.Canceled) {
@@ -261,4 +263,34 @@ func withIntrospection(ctx context.Context) context.Context {
 func introspectionAllowed(ctx context.Context) bool {
 	allowed, _ := ctx.Value(introspectionKey{}).(bool)
 	return allowed
+}
+
+var (
+	// notAValidEnum is gqlgen's refusal of an enum variable, "<the value
+	// sent> is not a valid <Enum>".
+	notAValidEnum = regexp.MustCompile(`(?s)^.* is not a valid ([_A-Za-z][_0-9A-Za-z]*)$`)
+	// quotedInMessage is a quoted span of a parser or validation message:
+	// a name of the schema or of the document, or a value sent.
+	quotedInMessage = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	// shortName is what a quoted span may be to stay: a GraphQL name
+	// (spec section 2.1.9), a variable or a type reference ("[Int!]!"), of
+	// a name up to 64 characters.
+	shortName = regexp.MustCompile(`^"[$\[]*[_A-Za-z][_0-9A-Za-z]{0,63}[!\]]*"$`)
+)
+
+// withoutEchoedInput returns a parse or validation message of gqlgen and
+// gqlparser without the values the request sent (any length, any
+// characters: a 100 KB enum value came back whole): the value of an enum
+// variable and every quoted span that is not a short name become "…".
+// The names the message gives (types, fields, variables) stay.
+func withoutEchoedInput(message string) string {
+	if m := notAValidEnum.FindStringSubmatch(message); m != nil {
+		return "the value is not a valid " + m[1]
+	}
+	return quotedInMessage.ReplaceAllStringFunc(message, func(q string) string {
+		if shortName.MatchString(q) {
+			return q
+		}
+		return `"…"`
+	})
 }
