@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/iotconsole/bff/internal/assist"
@@ -234,6 +235,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	}
 	sessionService := sessions.NewService(st, hasher, policy, clk.Now, cfg.SessionTTL, sessionOpts...)
 	broker := events.NewBroker()
+	broker.OnDrop(func() { log.Warn().Msg("an event subscriber fell behind and was dropped; its subscription completes") })
 	assistService := assist.NewService(st, clk.Now, cfg.AssistTTL)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
@@ -251,6 +253,9 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	}
 	r.ExportService = exports.NewService(r.CustomerService, r.DeviceService, r.AuditService, clk.Now)
 	m := newMetrics()
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "bff_event_subscribers_dropped_total", Help: "Event subscribers (mostly WebSocket subscriptions) dropped for falling behind; their subscription completes.",
+	}, func() float64 { return float64(broker.Dropped()) }))
 	sockets := newGorillaSockets(cfg.AllowedOrigins, clk, func(open int) { m.websockets.Set(float64(open)) })
 	sockets.keepAlive = cfg.WSPing
 	gql := newGraphQLHandler(cfg, r, sockets, m)

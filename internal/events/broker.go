@@ -3,17 +3,26 @@ package events
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // subscriberBuffer is how many events a channel subscriber may fall behind
 // before it is dropped (its channel closed) rather than slowing everyone down.
-const subscriberBuffer = 16
+// One GraphQL request emits at most MAX_ROOT_FIELDS (default 10) mutations,
+// each at most a few events (an assisted updateDevice: DEVICE_UPDATED and
+// ASSIST_ACTION); 256 holds several such bursts at once for a socket whose
+// writes lag, at a pointer or small value each (about 2 KB a subscriber).
+// A dropped subscriber is counted (Dropped) and reported (OnDrop); the
+// pages subscribe again when the server completes their subscription.
+const subscriberBuffer = 256
 
 // Broker fans events out to the subscribers of this process. The store's
 // tail feeds it, so events of every process sharing the store arrive here.
 type Broker struct {
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
+	mu      sync.Mutex
+	subs    map[*Subscription]struct{}
+	dropped atomic.Uint64
+	onDrop  func()
 }
 
 // Subscription receives the events its filter accepts until it is
@@ -104,6 +113,15 @@ func (b *Broker) SubscribeFunc(filter func(Event) bool, deliver func(Event) bool
 	return s
 }
 
+// OnDrop sets f, called once for each subscriber dropped because it fell
+// subscriberBuffer events behind (from the publishing goroutine; f must not
+// block). Call it before the first Publish.
+func (b *Broker) OnDrop(f func()) { b.onDrop = f }
+
+// Dropped is how many subscribers were dropped for falling behind since b
+// was made.
+func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
+
 // Cancel ends the subscription.
 func (s *Subscription) Cancel() {
 	s.once.Do(func() {
@@ -128,6 +146,10 @@ func (b *Broker) Publish(e Event) {
 	}
 	b.mu.Unlock()
 	for _, s := range slow {
+		b.dropped.Add(1)
+		if b.onDrop != nil {
+			b.onDrop()
+		}
 		s.Cancel()
 	}
 }

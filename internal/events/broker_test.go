@@ -8,6 +8,8 @@ import (
 
 func TestBrokerFiltersAndDropsSlowSubscribers(t *testing.T) {
 	b := NewBroker()
+	reported := 0
+	b.OnDrop(func() { reported++ })
 	mine := b.Subscribe(func(e Event) bool { return e.CustomerID == "me" })
 	slow := b.Subscribe(func(Event) bool { return true })
 	b.Publish(Event{ID: "1", CustomerID: "other"})
@@ -27,6 +29,9 @@ func TestBrokerFiltersAndDropsSlowSubscribers(t *testing.T) {
 	}
 	if subscribers(b) != 1 {
 		t.Fatalf("subscribers = %d, want 1", subscribers(b))
+	}
+	if b.Dropped() != 1 || reported != 1 {
+		t.Fatalf("a dropped subscriber: Dropped() = %d, OnDrop called %d times; want 1 and 1", b.Dropped(), reported)
 	}
 	mine.Cancel()
 	mine.Cancel() // twice is harmless

@@ -50,8 +50,10 @@ export const CLOSE_FORBIDDEN = 4403;
 /**
  * Subscribes over its own WebSocket. onData gets each result's data; onEnd
  * gets the close code when the server ends the session (4401, 4403). Any
- * other loss reconnects after a pause and calls onReconnect, so the page can
- * fetch what it may have missed. Returns a function that unsubscribes.
+ * other loss, and a `complete` the page did not ask for (the server drops a
+ * subscriber that falls behind), reconnects after a pause (1 s doubling to
+ * 15 s) and calls onReconnect, so the page can fetch what it may have
+ * missed. Returns a function that unsubscribes.
  */
 export function subscribe(query, variables, { token, onData, onEnd = () => {}, onReconnect = () => {} }) {
   let socket;
@@ -81,10 +83,18 @@ export function subscribe(query, variables, { token, onData, onEnd = () => {}, o
         case 'error':
           stop(CLOSE_UNAUTHORIZED);
           break;
+        case 'complete':
+          // The server ended the subscription without being asked (a
+          // subscriber that fell behind is dropped): like a lost socket,
+          // subscribe again after the back-off, then onReconnect lets the
+          // page re-read what it shows.
+          if (!stopped) socket.close(1000);
+          break;
       }
     };
+    const current = socket;
     socket.onclose = (event) => {
-      if (stopped) return;
+      if (stopped || current !== socket) return;
       if (event.code === CLOSE_UNAUTHORIZED || event.code === CLOSE_FORBIDDEN) {
         stop(event.code);
         return;
