@@ -169,6 +169,7 @@ type server struct {
 	metrics  *http.Server // /metrics, on metricsListener when configured
 	sockets  *gorillaSockets
 	assist   *assist.Service // for tests: whom a request for agreement can reach
+	broker   *events.Broker  // for tests: a subscriber that falls behind
 
 	metricsListener net.Listener
 	unlock          func()             // releases the data directory's lock (lockDataDir)
@@ -274,6 +275,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		metrics:  &http.Server{Handler: metricsRoutes(m, cfg.Profiling), ReadHeaderTimeout: 10 * time.Second},
 		sockets:  sockets,
 		assist:   assistService,
+		broker:   broker,
 		unlock:   unlock,
 		stop:     stop,
 		done:     make(chan struct{}),
