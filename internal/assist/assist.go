@@ -122,6 +122,9 @@ func (s Session) RequestNow(now time.Time) RequestState {
 	if r != RequestPending {
 		return r
 	}
+	if !s.State.Running() { // ended while it waited: withdrawn, even once its time is past
+		return RequestWithdrawn
+	}
 	if !now.Before(s.Request.ExpiresAt) {
 		return RequestExpired
 	}
@@ -191,9 +194,10 @@ type Store interface {
 	// SetAssistTicket gives running session id a new ticket (its hash and
 	// expiry) if its ticket was not used; apperr.ErrConflict otherwise.
 	SetAssistTicket(ctx context.Context, id, ticketHash string, expiresAt time.Time) error
-	// PendingAssistRequests returns the sessions whose request is stored as
-	// pending and expires at or before by (any expiry when by is zero),
-	// whatever their domain, soonest expiry first.
+	// PendingAssistRequests returns the sessions still PENDING or ACTIVE
+	// whose request is stored as pending and expires at or before by (any
+	// expiry when by is zero), whatever their domain, soonest expiry first.
+	// A request of an assistance that ended (withdrawn) is never returned.
 	PendingAssistRequests(ctx context.Context, by time.Time) ([]Session, error)
 	// AuditRecordsOfAssists returns what was done during each of sessions
 	// ids, by session id, oldest first within each, whatever their domain: a

@@ -211,9 +211,16 @@ func (s *Service) ExpireRequests(ctx context.Context) error {
 }
 
 // expireRequest records that a's pending request expired; one already
-// answered or expired elsewhere changes nothing.
+// answered or expired elsewhere changes nothing, nor one withdrawn: an
+// assistance no longer PENDING or ACTIVE (ended by the operator, the
+// customer or its own expiry first) keeps its request as it was, which
+// reads WITHDRAWN. The write is conditional on a's state, mode and request
+// state, so an end racing the expiry wins.
 func (s *Service) expireRequest(ctx context.Context, a Session) error {
 	at := s.now()
+	if a.Request.State != RequestPending || (a.State != StatePending && (a.State != StateActive || a.Current(at) != StateActive)) {
+		return nil
+	}
 	next := a
 	next.Request.State, next.Request.AnsweredAt = RequestExpired, at
 	actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID, AssistID: a.ID}

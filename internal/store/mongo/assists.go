@@ -208,7 +208,8 @@ func (s *Store) SetAssistTicket(ctx context.Context, id, ticketHash string, expi
 
 // PendingAssistRequests implements assist.Store.
 func (s *Store) PendingAssistRequests(ctx context.Context, by time.Time) ([]assist.Session, error) {
-	filter := bson.D{{Key: "request.state", Value: assist.RequestPending}}
+	filter := bson.D{{Key: "request.state", Value: assist.RequestPending},
+		{Key: "state", Value: bson.D{{Key: "$in", Value: bson.A{assist.StatePending, assist.StateActive}}}}}
 	if !by.IsZero() {
 		filter = append(filter, bson.E{Key: "request.expiresAt", Value: bson.D{{Key: "$lte", Value: by}}})
 	}

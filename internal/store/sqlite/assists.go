@@ -148,9 +148,9 @@ func (s *Store) SetAssistTicket(ctx context.Context, id, ticketHash string, expi
 // PendingAssistRequests implements assist.Store.
 func (s *Store) PendingAssistRequests(ctx context.Context, by time.Time) ([]assist.Session, error) {
 	if by.IsZero() {
-		return s.assists(ctx, `request_state = 'PENDING' ORDER BY request_expires_at`)
+		return s.assists(ctx, `request_state = 'PENDING' AND state IN ('PENDING', 'ACTIVE') ORDER BY request_expires_at`)
 	}
-	return s.assists(ctx, `request_state = 'PENDING' AND request_expires_at <= ? ORDER BY request_expires_at`, millis(by))
+	return s.assists(ctx, `request_state = 'PENDING' AND state IN ('PENDING', 'ACTIVE') AND request_expires_at <= ? ORDER BY request_expires_at`, millis(by))
 }
 
 // AssistSessions implements assist.Store.
