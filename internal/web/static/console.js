@@ -591,6 +591,7 @@ function renderDetails() {
       h('h3', { id: 'assists-title', class: 'spaced' }, 'Remote assistance running'),
       h('ul', { class: 'plain' }, assists.map((a) => h('li', {},
         `${a.operator.name} (${a.mode === 'VIEW' ? 'view only' : 'control'}), since ${formatTime(a.startedAt)}, until ${formatTime(a.expiresAt)} `,
+        a.operator.id === state.operator.id && h('button', { type: 'button', class: 'secondary', onclick: () => openOwnAssist(a) }, 'Open dashboard'),
         mayEnd(a) && h('button', { type: 'button', class: 'secondary', onclick: () => endAssist(a) }, 'End assistance'))))),
     h('h3', { class: 'spaced' }, 'Recent activity'),
     c.activity.length
@@ -602,6 +603,25 @@ function renderDetails() {
     }, 'Audit log')),
   ].filter(Boolean));
   if (focused) $(focused)?.focus(); // a refresh keeps the keyboard where it was
+}
+
+/**
+ * Opens the dashboard of the operator's own running assistance a (one the customer agreed to after
+ * the waiting dialog was closed): a new ticket (issueAssistTicket); ALREADY_OPENED says its tab is open.
+ */
+async function openOwnAssist(a) {
+  const tab = window.open('', '_blank');
+  try {
+    const data = await call(`mutation($id: ID!) { issueAssistTicket(input: {assistSessionId: $id}) { dashboardUrl userErrors { message } } }`, { id: a.id });
+    const payload = data.issueAssistTicket;
+    if (!payload.dashboardUrl) throw new Error(payload.userErrors[0]?.message || 'The dashboard could not be opened.');
+    tab.opener = null;
+    tab.location.href = new URL(payload.dashboardUrl, location.href).href;
+    announce(`Remote assistance for ${fullName(state.selected)} opened in a new tab.`);
+  } catch (err) {
+    tab?.close();
+    announce(err.message);
+  }
 }
 
 async function endAssist(assistance) {
@@ -845,6 +865,7 @@ function awaitAnswer(a) {
   const who = fullName(state.selected);
   const show = (now) => {
     if (assistWatch?.id !== now.id) return;
+    assistWatch.state = now.state;
     assistWaiting(now, assistAnswer(now, who));
     announce(assistAnswer(now, who));
     if (now.state === 'ACTIVE') $('assist-open').focus();
@@ -857,7 +878,7 @@ function awaitAnswer(a) {
     onData: (data) => show(data.assistSessionChanged),
     onReconnect: read,
   });
-  assistWatch = { id: a.id, stop };
+  assistWatch = { id: a.id, stop, state: a.state };
   assistWaiting(a, assistAnswer(a, who));
 }
 
@@ -921,16 +942,23 @@ $('assist-open').addEventListener('click', async () => {
     formError(form, err.message);
   }
 });
-$('assist-withdraw').addEventListener('click', async () => {
+// Withdraw, Cancel and Escape all close the dialog; closing it while the request is PENDING
+// withdraws it (endAssist), so no answer can come in that the operator no longer sees.
+$('assist-withdraw').addEventListener('click', () => $('assist-dialog').close());
+$('assist-dialog').addEventListener('close', async () => {
+  const watched = assistWatch;
+  watched?.stop();
+  assistWatch = null;
+  if (watched?.state !== 'PENDING') return;
+  const who = state.selected ? fullName(state.selected) : 'the customer';
   try {
-    await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { assistSession { state } } }`, { id: assistWatch?.id });
-    $('assist-dialog').close();
-    announce(`You withdrew the request to assist ${fullName(state.selected)}.`);
+    await call(`mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { assistSession { state } } }`, { id: watched.id });
+    announce(`You withdrew the request to assist ${who}.`);
   } catch (err) {
-    formError($('assist-form'), err.message);
+    announce(`The request could not be withdrawn: ${err.message}`);
   }
+  if (state.selected) await select(state.selected.id, { focus: false });
 });
-$('assist-dialog').addEventListener('close', () => { assistWatch?.stop(); assistWatch = null; });
 $('assist-link').querySelector('a').addEventListener('click', () => $('assist-dialog').close());
 
 // ---- Delete a customer (erasure) ----
