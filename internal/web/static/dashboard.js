@@ -21,6 +21,7 @@ const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || '',
   assistance: null, // the remote assistance this tab runs in, if any
   asking: null, // the request for the customer's agreement the prompt shows
+  askQueue: [], // requests that came while the prompt showed another: [{ a, mode }], oldest first
   running: new Map(), // the customer's own view: assistance id -> { a, actions: [what support did, newest last] }
   watchAssist: null, // the assisted tab: its assistSessionChanged subscription
   unsubscribe: null,
@@ -61,6 +62,7 @@ function end(message, isError = false) {
   state.watchAssist = null;
   state.running.clear();
   state.asking = null;
+  state.askQueue = [];
   if ($('assist-request').open) $('assist-request').close();
   $('assist-live').hidden = true;
   $('assist-live-list').replaceChildren();
@@ -284,7 +286,7 @@ function assistEvent(e) {
       ask(a, e.assistMode);
       return true;
     case 'ASSIST_ANSWERED':
-      if (state.asking?.id === a.id) closePrompt(a);
+      closePrompt(a);
       showRunning(a);
       return true;
     case 'ASSIST_ACTION': {
@@ -297,7 +299,7 @@ function assistEvent(e) {
     }
     case 'ASSIST_STARTED':
     case 'ASSIST_ENDED':
-      if (state.asking?.id === a.id) closePrompt(a);
+      closePrompt(a);
       showRunning(a);
       return false; // the activity is read again too
   }
@@ -318,20 +320,36 @@ function askIfPending(accessHistory) {
 
 const asks = (mode) => (mode === 'VIEW' ? 'to see your dashboard as you see it (view only)' : 'to act in your account for you (control)');
 
-/** Shows the consent prompt for request a, asking for mode. */
+/**
+ * Shows the consent prompt for request a, asking for mode. The prompt shows one request at a time
+ * and its words never change under the customer's cursor: a request that comes while another shows
+ * waits in state.askQueue and shows once that one is answered, withdrawn or expired.
+ */
 function ask(a, mode) {
+  if (state.asking && state.asking.id !== a.id) {
+    if (!state.askQueue.some((q) => q.a.id === a.id)) state.askQueue.push({ a, mode });
+    return;
+  }
   state.asking = a;
   $('assist-request-text').textContent = `${a.operator.name} from support asks ${asks(mode)}. Reason: ${a.reason}`;
   $('assist-request-left').textContent = `If you do not answer by ${formatTime(a.request?.expiresAt || a.expiresAt)}, the request expires.`;
   if (!$('assist-request').open) $('assist-request').showModal();
 }
 
-/** Closes the prompt: answered (here or elsewhere), expired or withdrawn. */
+/**
+ * Request a no longer waits (answered here or elsewhere, expired or withdrawn): it leaves the queue
+ * or, when the prompt shows it, the prompt closes and shows the next request still waiting.
+ */
 function closePrompt(a) {
+  state.askQueue = state.askQueue.filter((q) => q.a.id !== a.id);
+  if (state.asking?.id !== a.id) return;
   state.asking = null;
   if ($('assist-request').open) $('assist-request').close();
   const said = { APPROVED: 'allowed', DECLINED: 'declined', EXPIRED: 'expired', WITHDRAWN: 'withdrawn' }[a.request?.state];
   if (said && a.request.state !== 'APPROVED' && a.request.state !== 'DECLINED') announce(`The request from ${a.operator.name} ${said}.`);
+  const waiting = state.askQueue.filter((q) => new Date(q.a.request?.expiresAt || q.a.expiresAt) > Date.now());
+  state.askQueue = waiting.slice(1);
+  if (waiting.length) ask(waiting[0].a, waiting[0].mode);
 }
 
 async function answer(approve) {
@@ -354,7 +372,13 @@ async function answer(approve) {
 }
 $('assist-approve').addEventListener('click', () => answer(true));
 $('assist-decline').addEventListener('click', () => answer(false));
-$('assist-request').addEventListener('cancel', (event) => event.preventDefault()); // Escape is not an answer
+// Escape is not an answer. Chromium closes a modal dialog on a second Escape whatever the page does:
+// a prompt closed while its request still waits opens again (Allow or Decline answer it; left alone,
+// it expires after 5 minutes).
+$('assist-request').addEventListener('cancel', (event) => event.preventDefault());
+$('assist-request').addEventListener('close', () => {
+  if (state.asking) setTimeout(() => { if (state.asking && !$('assist-request').open) $('assist-request').showModal(); });
+});
 
 /** Keeps the live panel of running assistance in step with a; returns its entry while it runs. */
 function showRunning(a) {
