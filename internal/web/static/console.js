@@ -95,6 +95,7 @@ function signOut(message = '', isError = false) {
   audit.names.clear();
   audit.operatorsLoaded = false;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ACCOUNT_DEVICE_KEY); // signed out: the tab no longer points at an account's device token
   $('nav').hidden = true;
   $('nav').replaceChildren();
   $('team-search').value = '';

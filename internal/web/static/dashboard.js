@@ -56,6 +56,7 @@ function end(message, isError = false) {
   state.assistance = null;
   state.temporaryPassword = '';
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ACCOUNT_DEVICE_KEY); // signed out: the tab no longer points at an account's device token
   $('assist-banner').hidden = true;
   $('support-banner').replaceChildren();
   state.watchAssist?.();
