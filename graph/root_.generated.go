@@ -2657,7 +2657,8 @@ extend type Mutation {
   ` + "`" + `startAssist` + "`" + ` asks (ASSIST_REQUESTED with mode CONTROL), without a new ticket. Where the domain's
   ` + "`" + `assistConsent` + "`" + ` is NONE, control is given at once (the customer is told: ASSIST_ANSWERED). Audited
   (assist_escalated). ALREADY_CONTROL for a CONTROL assistance, ALREADY_REQUESTED while a request is
-  pending.
+  pending, CUSTOMER_OFFLINE when the customer must be asked but has no app or dashboard open. A request
+  that asks the customer takes one start from the operator's ` + "`" + `startAssist` + "`" + ` allowance (RATE_LIMITED beyond).
   """
   requestAssistControl(input: RequestAssistControlInput!): RequestAssistControlPayload!
   """
@@ -2928,7 +2929,7 @@ input RequestAssistControlInput {
 type RequestAssistControlPayload {
   "The assistance, with its new request (or CONTROL, where no consent is needed); null on failure."
   assistSession: AssistSession
-  "Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED), if it was not."
+  "Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED, CUSTOMER_OFFLINE), if it was not."
   userErrors: [UserError!]!
 }
 

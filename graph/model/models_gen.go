@@ -795,7 +795,7 @@ type RequestAssistControlInput struct {
 type RequestAssistControlPayload struct {
 	// The assistance, with its new request (or CONTROL, where no consent is needed); null on failure.
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
-	// Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED), if it was not.
+	// Why nothing was asked (ALREADY_CONTROL, ALREADY_REQUESTED, CUSTOMER_OFFLINE), if it was not.
 	UserErrors []UserError `json:"userErrors"`
 }
 

@@ -102,7 +102,10 @@ func (s *Service) Respond(ctx context.Context, actor audit.Actor, id string, app
 // told (ASSIST_ANSWERED). Audited (assist_escalated) either way. It
 // returns apperr.ErrForbidden for another assistance than the actor's own,
 // NOT_ACTIVE, ALREADY_CONTROL or ALREADY_REQUESTED
-// (*apperr.ValidationError) when there is nothing to ask.
+// (*apperr.ValidationError) when there is nothing to ask. A request that
+// asks the customer is refused with CUSTOMER_OFFLINE when the customer has
+// no app or dashboard open (as Start), and takes one start from the
+// operator's allowance (allowStart: apperr.ErrRateLimited beyond it).
 func (s *Service) RequestControl(ctx context.Context, actor audit.Actor, id string) (Session, error) {
 	if actor.AssistID != id {
 		return Session{}, fmt.Errorf("request control of assistance %s from another: %w", id, apperr.ErrForbidden)
@@ -128,6 +131,15 @@ func (s *Service) RequestControl(ctx context.Context, actor audit.Actor, id stri
 	var ev events.Event
 	why := "control asked of the customer"
 	if d.AssistConsent.Needed(true) {
+		if !s.Online(ctx, a.CustomerID) {
+			return Session{}, apperr.Invalid("assistSessionId", "CUSTOMER_OFFLINE",
+				"The customer has no app or dashboard open, so they cannot be asked for control. Ask them to open it.")
+		}
+		// Each request is a modal prompt for the customer: it takes from the operator's start
+		// allowance (StartBurst, then one per StartInterval), as startAssist does.
+		if err := s.allowStart(a.OperatorID); err != nil {
+			return Session{}, err
+		}
 		next.Request = Request{Mode: ModeControl, State: RequestPending, At: at, ExpiresAt: at.Add(RequestTTL)}
 		ev = s.requested(next, actor.ID, at)
 	} else {
