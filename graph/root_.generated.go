@@ -2655,7 +2655,8 @@ extend type Mutation {
   """
   From a VIEW assistance's own session (the assisted tab): asks the customer for control, the way
   ` + "`" + `startAssist` + "`" + ` asks (ASSIST_REQUESTED with mode CONTROL), without a new ticket. Where the domain's
-  ` + "`" + `assistConsent` + "`" + ` is NONE, control is given at once (the customer is told: ASSIST_ANSWERED). Audited
+  ` + "`" + `assistConsent` + "`" + ` is NONE, control is given at once with no request (` + "`" + `request: null` + "`" + `: nobody was asked; the
+  customer is told: ASSIST_ANSWERED). Audited
   (assist_escalated). ALREADY_CONTROL for a CONTROL assistance, ALREADY_REQUESTED while a request is
   pending, CUSTOMER_OFFLINE when the customer must be asked but has no app or dashboard open. A request
   that asks the customer takes one start from the operator's ` + "`" + `startAssist` + "`" + ` allowance (RATE_LIMITED beyond).

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/domains"
 )
 
 // viewAssistToken starts a VIEW assistance of f's customer as support and
@@ -72,6 +73,33 @@ func TestAssistControlRequestsAreRateLimited(t *testing.T) {
 			f.clock.Advance(assist.StartInterval)
 			if resp := f.post(t, token, requestControlMutation, map[string]any{"id": id}); dig(resp.Data, "requestAssistControl", "assistSession", "request", "state") != "PENDING" {
 				t.Fatalf("after StartInterval: %+v", resp)
+			}
+		})
+	}
+}
+
+// Under NONE control is given with no request: an earlier decline does not
+// stay as if it were the answer (request is null, nobody was asked).
+func TestAssistControlUnderNoneAfterADeclineRecordsNoRequest(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newConsentFixture(t, kind.edit(t))
+			id, token := viewAssistToken(t, f.accountFixture, f.support)
+			if resp := f.post(t, token, requestControlMutation, map[string]any{"id": id}); dig(resp.Data, "requestAssistControl", "assistSession", "request", "state") != "PENDING" {
+				t.Fatalf("requestAssistControl: %+v", resp)
+			}
+			f.customerEvent(t, "ASSIST_REQUESTED")
+			if resp := f.post(t, f.own, respondMutation, map[string]any{"id": id, "approve": false}); dig(resp.Data, "respondToAssistRequest", "assistSession", "request", "state") != "DECLINED" {
+				t.Fatalf("decline: %+v", resp)
+			}
+			f.setAssistConsent(t, domains.AssistConsentNone)
+			resp := f.post(t, token, requestControlMutation, map[string]any{"id": id})
+			if dig(resp.Data, "requestAssistControl", "assistSession", "mode") != "CONTROL" || dig(resp.Data, "requestAssistControl", "assistSession", "request") != nil {
+				t.Fatalf("control under NONE after a decline: %+v", resp)
+			}
+			read := f.post(t, f.support, `query($id: ID!) { node(id: $id) { ... on AssistSession { mode request { state } } } }`, map[string]any{"id": id})
+			if dig(read.Data, "node", "mode") != "CONTROL" || dig(read.Data, "node", "request") != nil {
+				t.Fatalf("the assistance read back: %+v", read)
 			}
 		})
 	}

@@ -144,7 +144,8 @@ func (s *Service) RequestControl(ctx context.Context, actor audit.Actor, id stri
 		ev = s.requested(next, actor.ID, at)
 	} else {
 		why = "control given at once: the domain needs no agreement"
-		next.Mode = ModeControl
+		// Nobody was asked: no request stands (an earlier decline or expiry must not read as the answer).
+		next.Mode, next.Request = ModeControl, Request{}
 		ev = s.event(events.AssistAnswered, next, actor.ID, at, map[string]string{events.KeyState: string(RequestApproved), events.KeyMode: string(ModeControl)})
 	}
 	rec := s.record(ctx, actor, audit.ActionAssistEscalated, a, why, at)

@@ -418,6 +418,9 @@ async function endAssistance(a) {
   }
 }
 
+// Control given at once (the domain's assistConsent is NONE): no request, nobody asked.
+const NO_AGREEMENT_NEEDED = 'You have control now: this domain needs no agreement from the customer, who has been told.';
+
 /** The assisted tab: control given, declined or expired, as it happens. */
 function watchOwnAssistance() {
   state.watchAssist?.();
@@ -428,7 +431,8 @@ function watchOwnAssistance() {
         if (!state.assistance) return;
         const was = state.assistance;
         state.assistance = { ...was, ...a };
-        const said = a.mode === 'CONTROL' && was.mode === 'VIEW' ? 'The customer allowed control: you can make changes now.'
+        const said = a.mode === 'CONTROL' && was.mode === 'VIEW'
+          ? (a.request?.state === 'APPROVED' ? 'The customer allowed control: you can make changes now.' : NO_AGREEMENT_NEEDED)
           : a.request?.state === 'DECLINED' && was.request?.state === 'PENDING' ? 'The customer declined control: this assistance stays view only.'
             : a.request?.state === 'EXPIRED' && was.request?.state === 'PENDING' ? 'The customer did not answer: the request for control expired.' : '';
         showBanner();
@@ -449,7 +453,7 @@ $('request-control').addEventListener('click', async () => {
       return;
     }
     state.assistance = { ...a, ...payload.assistSession };
-    $('assist-control-status').textContent = payload.assistSession.mode === 'CONTROL' ? 'You have control now.' : 'Waiting for the customer to allow control…';
+    $('assist-control-status').textContent = payload.assistSession.mode === 'CONTROL' ? NO_AGREEMENT_NEEDED : 'Waiting for the customer to allow control…';
     showBanner();
   } catch (err) {
     $('assist-control-status').textContent = err.message;
