@@ -421,7 +421,11 @@ async function endAssistance(a) {
 // Control given at once (the domain's assistConsent is NONE): no request, nobody asked.
 const NO_AGREEMENT_NEEDED = 'You have control now: this domain needs no agreement from the customer, who has been told.';
 
-/** The assisted tab: control given, declined or expired, as it happens. */
+/**
+ * The assisted tab: control given, declined or expired, as it happens. It needs no onReconnect:
+ * assistSessionChanged starts with the session as it is, so subscribing again (after a lost socket
+ * or an unasked `complete`) re-reads it.
+ */
 function watchOwnAssistance() {
   state.watchAssist?.();
   state.watchAssist = subscribe(`subscription($id: ID!) { assistSessionChanged(assistSessionId: $id) { ${ASSIST_FIELDS} } }`,
