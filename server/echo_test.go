@@ -36,10 +36,10 @@ func TestRefusalsDoNotEchoTheInput(t *testing.T) {
 
 func TestWithoutEchoedInput(t *testing.T) {
 	for in, want := range map[string]string{
-		`<b>x</b>AAAA is not a valid AssistMode`:                              `the value is not a valid AssistMode`,
-		`Value "ABC" does not exist in "AssistMode" enum.`:                    `Value "ABC" does not exist in "AssistMode" enum.`,
-		`Int cannot represent non-integer value: "<script>x</script>"`:       `Int cannot represent non-integer value: "…"`,
-		`Variable "$f" of type "Int" used in position expecting "String!".`: `Variable "$f" of type "Int" used in position expecting "String!".`,
+		`<b>x</b>AAAA is not a valid AssistMode`:                                `the value is not a valid AssistMode`,
+		`Value "ABC" does not exist in "AssistMode" enum.`:                      `Value "ABC" does not exist in "AssistMode" enum.`,
+		`Int cannot represent non-integer value: "<script>x</script>"`:          `Int cannot represent non-integer value: "…"`,
+		`Variable "$f" of type "Int" used in position expecting "String!".`:     `Variable "$f" of type "Int" used in position expecting "String!".`,
 		`Cannot query field "` + strings.Repeat("x", 80) + `" on type "Query".`: `Cannot query field "…" on type "Query".`,
 	} {
 		if got := withoutEchoedInput(in); got != want {
