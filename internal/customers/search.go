@@ -149,3 +149,21 @@ func ParseQuery(text, region string) ([]string, error) {
 	}
 	return terms, nil
 }
+
+// optimizeAfter is how many customers a bulk load writes before
+// OptimizeAfterBulkLoad merges the search index: below it the merge costs
+// more than it saves.
+const optimizeAfter = 10_000
+
+// OptimizeAfterBulkLoad merges st's search index into one segment when st
+// has one to merge (the embedded store's FTS5 index: searches after a bulk
+// load are several times faster, docs/BENCHMARKS.md) and a bulk load (seed
+// or import) has just created `written` customers, at least optimizeAfter.
+// It returns the store's error.
+func OptimizeAfterBulkLoad(ctx context.Context, st any, written int) error {
+	o, ok := st.(interface{ Optimize(context.Context) error })
+	if !ok || written < optimizeAfter {
+		return nil
+	}
+	return o.Optimize(ctx)
+}

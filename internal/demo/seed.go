@@ -124,10 +124,8 @@ func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if o, ok := st.(interface{ Optimize(context.Context) error }); ok && n > 10_000 {
-		if err := o.Optimize(ctx); err != nil {
-			return "", err
-		}
+	if err := customers.OptimizeAfterBulkLoad(ctx, st, n); err != nil {
+		return "", err
 	}
 	return first, nil
 }

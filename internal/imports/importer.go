@@ -99,7 +99,8 @@ const MaxExternalIDLength = 255
 // Run imports every record r reads and returns the counts. It stops at the
 // first error that is not a record's (the file cannot be read on, the
 // store fails, ctx ends), with the counts so far: the batches written
-// before stay written.
+// before stay written. At the end it merges the search index when it created
+// many customers (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	im.seed, im.seen, im.count = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}
 	if im.BatchSize <= 0 {
@@ -114,7 +115,10 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 			im.Progress(im.count)
 		}
 		if errors.Is(readErr, io.EOF) {
-			return im.count, nil
+			if im.DryRun {
+				return im.count, nil
+			}
+			return im.count, customers.OptimizeAfterBulkLoad(ctx, im.Store, im.count.Created)
 		}
 		if readErr != nil {
 			return im.count, readErr

@@ -18,18 +18,29 @@ import (
 // A new customer gets a label between its neighbours' labels. When two
 // neighbours' labels are adjacent, a window of labels around them is spread
 // out again (the classic order-maintenance scheme); with 2^62 labels for at
-// most millions of customers that is rare, as long as labels use the whole
-// range: a customer after the last (or before the first) takes a
-// 1/2^endShift share of the room left on that side, and one with the same
-// name as the customer just before it (customers of one name are ordered by
-// id, and ids grow, so a load adds them one after the other at the same
-// place) takes a 1/2^sameNameShift share of the gap, not half of it, so that
+// most millions of customers that is rare: a customer after the last (or
+// before the first) takes a step of labelStep (or a 1/2^endShift share of
+// the room left on that side when that is less), a customer between two
+// takes the middle of their gap, and one with the same name as the customer
+// just before it (customers of one name are ordered by id, and ids grow, so
+// a load adds them one after the other at the same place) takes a
+// 1/2^sameNameShift share of the gap (at least 1), not half of it, so that
 // the next one of that name still finds room.
+//
+// Labels are kept close together on purpose: FTS5 stores the customers of
+// each token as the differences between consecutive rowids, as varints, so
+// the index grows with the gaps. At a million customers the search index
+// took 844 MiB with labels 2^41 apart and 410 MiB with labels 2^6 apart
+// (docs/BENCHMARKS.md, "Disk").
 const (
 	minLabel = -(1 << 61)
 	maxLabel = 1 << 61
-	// endShift: 2^20 customers appended in name order use about 63% of
-	// the room on one side (1 - 1/e), a step of 2^41 at first.
+	// labelStep is the gap a load in name order leaves between labels, and
+	// the one migration 16 gives: room for 6 halvings (customers added one
+	// by one at the same place in the order) before a window is spread.
+	labelStep = 1 << 6
+	// endShift: near an end of the range, 2^20 customers appended in name
+	// order use about 63% of the room left (1 - 1/e).
 	endShift = 20
 	// sameNameShift: 256 customers of one name use about 63% of their gap.
 	sameNameShift = 8
@@ -72,9 +83,9 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		case before < minLabel && after > maxLabel:
 			return 0, nil
 		case after > maxLabel && maxLabel-before >= 2:
-			return before + max(1, (maxLabel-before)>>endShift), nil
+			return before + max(1, min(labelStep, (maxLabel-before)>>endShift)), nil
 		case before < minLabel && after-minLabel >= 2:
-			return after - max(1, (after-minLabel)>>endShift), nil
+			return after - max(1, min(labelStep, (after-minLabel)>>endShift)), nil
 		case after-before >= 2 && sameName:
 			return before + max(1, (after-before)>>sameNameShift), nil
 		case after-before >= 2:

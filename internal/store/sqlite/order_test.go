@@ -109,26 +109,132 @@ func ids(t *testing.T, s *Store, query string) []string {
 	return out
 }
 
-// Namesakes added one after the other (ids grow, so each goes right after
-// the one before: what a bulk load of a common name does) each take a small
-// share of the gap, not half of it: 2,000 of them need no relabelling.
-func TestNamesakesDoNotExhaustTheirGap(t *testing.T) {
+// Customers appended in name order (what a bulk load does: it writes in name
+// order, namesakes one after the other since ids grow) take labels labelStep
+// apart and relabel nobody, so the search index stores small gaps.
+func TestLoadInNameOrderLeavesLabelsCloseTogether(t *testing.T) {
 	ctx := context.Background()
 	s, _, mk := newOrderStore(t)
-	var before int64
-	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&before); err != nil {
+	var zulu int64
+	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&zulu); err != nil {
 		t.Fatal(err)
 	}
+	var batch []customers.Customer
 	for i := range 2000 {
+		batch = append(batch, mk("Zoe", "Zwick", i))
+		if len(batch) == 500 {
+			if err := s.ImportCustomers(ctx, batch, nil); err != nil {
+				t.Fatalf("insert %d: %v", i, err)
+			}
+			batch = nil
+		}
+	}
+	var moved int
+	if err := s.read.QueryRow(`SELECT COUNT(*) FROM customers WHERE id = 'Zulu-0000' AND sort_seq != ?`, zulu).Scan(&moved); err != nil || moved != 0 {
+		t.Fatalf("Zulu moved (%v): the load relabelled", err)
+	}
+	labels, err := labels(ctx, s.write, `SELECT sort_seq FROM customers WHERE last_key = 'zwick' ORDER BY last_key, first_key, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range labels {
+		if want := zulu + labelStep*int64(i+1); l != want {
+			t.Fatalf("customer %d of the load has label %d, want %d (labelStep %d after the one before)", i, l, want, labelStep)
+		}
+	}
+}
+
+// Namesakes added one by one between two customers (ids grow, so each goes
+// right after the one before) fill the gap and then spread a window again
+// and again: order and search index follow.
+func TestNamesakesBetweenTwoCustomersStayInOrder(t *testing.T) {
+	ctx := context.Background()
+	s, d, mk := newOrderStore(t)
+	for i := range 300 {
 		if err := s.ImportCustomers(ctx, []customers.Customer{mk("John", "Smith", i)}, nil); err != nil {
 			t.Fatalf("insert %d: %v", i, err)
 		}
 	}
-	var after int64
-	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&after); err != nil || after != before {
-		t.Fatalf("Zulu moved from label %d to %d (%v): the namesakes relabelled", before, after, err)
-	}
-	if byLabel, byName := ids(t, s, `SELECT id FROM customers ORDER BY sort_seq`), ids(t, s, `SELECT id FROM customers ORDER BY last_key, first_key, id`); !slices.Equal(byLabel, byName) {
+	byLabel, byName := ids(t, s, `SELECT id FROM customers ORDER BY sort_seq`), ids(t, s, `SELECT id FROM customers ORDER BY last_key, first_key, id`)
+	if !slices.Equal(byLabel, byName) {
 		t.Fatal("label order differs from name order")
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	var got []string
+	var after *customers.Cursor
+	for {
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "smith", First: 100, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range p.Hits {
+			got = append(got, h.Customer.ID)
+			after = &h.Cursor
+		}
+		if !p.HasNext {
+			break
+		}
+	}
+	if want := byName[1:301]; !slices.Equal(got, want) {
+		t.Fatalf("search found %d namesakes, want %d in name order", len(got), len(want))
+	}
+}
+
+// A store whose labels are far apart (as every store written before
+// migration 16) opens with labels labelStep apart in name order and a
+// search index that follows them.
+func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	var batch []customers.Customer
+	for i := range 50 {
+		c := storetest.NewCustomer(d, fmt.Sprintf("Ann%02d", 49-i), "Lee", fmt.Sprintf("ann%02d@example.com", i), "")
+		batch = append(batch, c)
+	}
+	if err := s.ImportCustomers(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	byName := ids(t, s, `SELECT id FROM customers ORDER BY last_key, first_key, id`)
+	for _, q := range []string{
+		`UPDATE customers SET sort_seq = sort_seq * 1099511627776 + 12345`, // 2^40 apart, as before
+		`INSERT INTO customer_search (customer_search) VALUES ('delete-all')`,
+		`INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers`,
+		`DELETE FROM schema_migrations WHERE version >= 16`,
+	} {
+		if _, err := s.write.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_ = s.Close(ctx)
+
+	s, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	got, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY last_key, first_key, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range got {
+		if want := labelStep * int64(i); l != want {
+			t.Fatalf("customer %d in name order has label %d after the migration, want %d", i, l, want)
+		}
+	}
+	p, err := customers.NewService(s, nil, passwords.Policy{}, time.Now).Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, h := range p.Hits {
+		found = append(found, h.Customer.ID)
+	}
+	if !slices.Equal(found, byName) {
+		t.Fatalf("search after the migration found %v, want %v", found, byName)
 	}
 }
