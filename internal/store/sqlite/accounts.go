@@ -205,7 +205,7 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, las
 // index row in tx; the caller counts its names in the vocabulary.
 func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error {
 	lastKey, firstKey := customers.SortKeys(c)
-	label, err := allocateLabel(ctx, tx, orderKey{lastKey, firstKey, c.ID})
+	label, err := allocateLabel(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -85,11 +84,9 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 	sorted := make([]keyed, len(cs))
 	for i, c := range cs {
 		last, first := customers.SortKeys(c)
-		sorted[i] = keyed{orderKey{last, first, c.ID}, c}
+		sorted[i] = keyed{orderKey{c.DomainID, last, first, c.ID}, c}
 	}
-	slices.SortFunc(sorted, func(a, b keyed) int {
-		return cmp.Or(cmp.Compare(a.key.last, b.key.last), cmp.Compare(a.key.first, b.key.first), cmp.Compare(a.key.id, b.key.id))
-	})
+	slices.SortFunc(sorted, func(a, b keyed) int { return a.key.compare(b.key) })
 	err := s.inTx(ctx, func(plain *sql.Tx) error {
 		tx := newBulkTx(plain)
 		defer tx.close()

@@ -254,20 +254,10 @@ CREATE INDEX assists_running_operator ON assists (operator_id) WHERE state IN ('
 CREATE INDEX assists_running_expiry ON assists (expires_at) WHERE state IN ('ACTIVE', 'PENDING');
 CREATE INDEX assists_pending_request ON assists (request_expires_at) WHERE request_state = 'PENDING';
 `,
-	// 16: order labels close together (labelStep, 64, apart from 0 on, in
-	// name order), so that the search index, which stores the gaps between
-	// them, is smaller; then the index is built again under the new labels
-	// and merged into one segment. The first statement moves every label
-	// out of the range the second one fills (see relabelOffset).
-	`
-UPDATE customers SET sort_seq = sort_seq + 4611686018427387905;
-UPDATE customers SET sort_seq = ranked.label
-	FROM (SELECT id, (row_number() OVER (ORDER BY sort_seq) - 1) * 64 AS label FROM customers) AS ranked
-	WHERE customers.id = ranked.id;
-INSERT INTO customer_search (customer_search) VALUES ('delete-all');
-INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq;
-INSERT INTO customer_search (customer_search) VALUES ('optimize');
-`,
+	// 16: order labels domain by domain, then in name order (see order.go),
+	// close together (compactLabelsSQL), with the search index built again
+	// under them; the index of names across domains is no longer needed.
+	`DROP INDEX customers_order;` + compactLabelsSQL,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

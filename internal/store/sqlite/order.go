@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,36 +13,42 @@ import (
 
 // Every customer has an order label, customers.sort_seq, which is also its
 // customer_search rowid. Labels are kept in the same order as the customers'
-// (last_key, first_key, id) across all domains, so FTS5, which returns matches
-// in rowid order, returns them in name order: a page of search results costs
-// about its own size however many customers match.
+// (domain_id, last_key, first_key, id), so FTS5, which returns matches in
+// rowid order, returns a domain's matches in name order: a page of search
+// results costs about its own size however many customers match. Domain by
+// domain, so that a domain's labels are close together (see below) and one
+// index, customers_domain_name, finds neighbours and lists a domain.
 //
 // A new customer gets a label between its neighbours' labels. When two
 // neighbours' labels are adjacent, a window of labels around them is spread
 // out again (the classic order-maintenance scheme); with 2^62 labels for at
-// most millions of customers that is rare: a customer after the last (or
-// before the first) takes a step of labelStep (or a 1/2^endShift share of
-// the room left on that side when that is less), a customer between two
+// most millions of customers that is rare, as long as labels use the whole
+// range: a customer after the last (or before the first) takes a
+// 1/2^endShift share of the room left on that side, a customer between two
 // takes the middle of their gap, and one with the same name as the customer
 // just before it (customers of one name are ordered by id, and ids grow, so
 // a load adds them one after the other at the same place) takes a
-// 1/2^sameNameShift share of the gap (at least 1), not half of it, so that
-// the next one of that name still finds room.
+// 1/2^sameNameShift share of the gap, not half of it, so that the next one of
+// that name still finds room.
 //
-// Labels are kept close together on purpose: FTS5 stores the customers of
-// each token as the differences between consecutive rowids, as varints, so
-// the index grows with the gaps. At a million customers the search index
-// took 844 MiB with labels 2^41 apart and 410 MiB with labels 2^6 apart
-// (docs/BENCHMARKS.md, "Disk").
+// Far apart labels make a large search index, though: FTS5 stores the
+// customers of each token as the differences between consecutive rowids, as
+// varints. So after a bulk load, while labels are sparse, Optimize gives every
+// customer a label labelStep from the next (compactLabelsSQL) and builds the
+// index again: at a million customers 844 MiB with labels 2^41 apart, 410 MiB
+// with labels 2^6 apart (docs/BENCHMARKS.md, "Disk"). Customers added later
+// take the middles of those gaps, and windows spread as usual.
 const (
 	minLabel = -(1 << 61)
 	maxLabel = 1 << 61
-	// labelStep is the gap a load in name order leaves between labels, and
-	// the one migration 16 gives: room for 6 halvings (customers added one
-	// by one at the same place in the order) before a window is spread.
+	// labelStep is the gap compactLabelsSQL leaves between labels: room for 6
+	// customers added one by one at the same place before a window spreads.
 	labelStep = 1 << 6
-	// endShift: near an end of the range, 2^20 customers appended in name
-	// order use about 63% of the room left (1 - 1/e).
+	// sparseGap is the mean gap between labels above which Optimize compacts
+	// them (compacted labels stay near labelStep however many are added).
+	sparseGap = 1 << 16
+	// endShift: 2^20 customers appended in name order use about 63% of
+	// the room on one side (1 - 1/e), a step of 2^41 at first.
 	endShift = 20
 	// sameNameShift: 256 customers of one name use about 63% of their gap.
 	sameNameShift = 8
@@ -49,22 +57,30 @@ const (
 	relabelOffset = 1<<62 + 1
 )
 
-type orderKey struct{ last, first, id string }
+// orderKey is a customer's place in the order: domain by domain, then
+// (last_key, first_key, id).
+type orderKey struct{ domain, last, first, id string }
+
+// compare orders a and b as the labels do.
+func (a orderKey) compare(b orderKey) int {
+	return cmp.Or(cmp.Compare(a.domain, b.domain), cmp.Compare(a.last, b.last), cmp.Compare(a.first, b.first), cmp.Compare(a.id, b.id))
+}
 
 // neighbourLabels returns the labels of the customers just before and after k
 // in name order, or minLabel-1 / maxLabel+1 when there is none, and whether
 // the one before has k's name.
 func neighbourLabels(ctx context.Context, tx writer, k orderKey) (before, after int64, sameName bool, err error) {
 	before, after = minLabel-1, maxLabel+1
-	var last, first string
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, last_key, first_key FROM customers WHERE (last_key, first_key, id) < (?, ?, ?)
-		ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, k.last, k.first, k.id).Scan(&before, &last, &first))
-	sameName = err == nil && last == k.last && first == k.first
+	var domain, last, first string
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_id, last_key, first_key FROM customers
+		WHERE (domain_id, last_key, first_key, id) < (?, ?, ?, ?)
+		ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.last, k.first, k.id).Scan(&before, &domain, &last, &first))
+	sameName = err == nil && domain == k.domain && last == k.last && first == k.first
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) > (?, ?, ?)
-		ORDER BY last_key, first_key, id LIMIT 1`, k.last, k.first, k.id).Scan(&after))
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) > (?, ?, ?, ?)
+		ORDER BY domain_id, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, k.id).Scan(&after))
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
@@ -83,9 +99,9 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		case before < minLabel && after > maxLabel:
 			return 0, nil
 		case after > maxLabel && maxLabel-before >= 2:
-			return before + max(1, min(labelStep, (maxLabel-before)>>endShift)), nil
+			return before + max(1, (maxLabel-before)>>endShift), nil
 		case before < minLabel && after-minLabel >= 2:
-			return after - max(1, min(labelStep, (after-minLabel)>>endShift)), nil
+			return after - max(1, (after-minLabel)>>endShift), nil
 		case after-before >= 2 && sameName:
 			return before + max(1, (after-before)>>sameNameShift), nil
 		case after-before >= 2:
@@ -177,4 +193,30 @@ func indexCustomer(ctx context.Context, tx writer, label int64, domainID string,
 	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`,
 		label, domainMarker(domainID)+" "+strings.Join(tokens, " "))
 	return err
+}
+
+// compactLabelsSQL gives every customer the label labelStep times its rank in
+// (domain_id, last_key, first_key, id) order, from 0, and builds the search
+// index again under the new labels, merged into one segment. The first
+// statement moves every label out of the range the second one fills (see
+// relabelOffset). Migration 16 runs it too, so any change to it must be one
+// that migration could have made.
+var compactLabelsSQL = fmt.Sprintf(`
+UPDATE customers SET sort_seq = sort_seq + %d;
+UPDATE customers SET sort_seq = ranked.label
+	FROM (SELECT id, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
+	WHERE customers.id = ranked.id;
+INSERT INTO customer_search (customer_search) VALUES ('delete-all');
+INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, %s || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq;
+INSERT INTO customer_search (customer_search) VALUES ('optimize');
+`, int64(relabelOffset), labelStep, "'"+domainMarker("")+"'")
+
+// labelsSparse reports whether the mean gap between labels exceeds sparseGap.
+func labelsSparse(ctx context.Context, tx writer) (bool, error) {
+	var n int64
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(sort_seq), MAX(sort_seq) FROM customers`).Scan(&n, &lo, &hi); err != nil {
+		return false, err
+	}
+	return n > 1 && uint64(hi.Int64-lo.Int64)/uint64(n-1) > sparseGap, nil
 }

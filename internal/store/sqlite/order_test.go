@@ -109,19 +109,16 @@ func ids(t *testing.T, s *Store, query string) []string {
 	return out
 }
 
-// Customers appended in name order (what a bulk load does: it writes in name
-// order, namesakes one after the other since ids grow) take labels labelStep
-// apart and relabel nobody, so the search index stores small gaps.
-func TestLoadInNameOrderLeavesLabelsCloseTogether(t *testing.T) {
+// After a bulk load the labels are far apart; Optimize gives them labels
+// labelStep apart in name order, with a search index that follows; customers
+// added one by one afterwards take the middles of those gaps, and Optimize
+// then leaves the labels alone.
+func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 	ctx := context.Background()
-	s, _, mk := newOrderStore(t)
-	var zulu int64
-	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&zulu); err != nil {
-		t.Fatal(err)
-	}
+	s, d, mk := newOrderStore(t)
 	var batch []customers.Customer
 	for i := range 2000 {
-		batch = append(batch, mk("Zoe", "Zwick", i))
+		batch = append(batch, mk(fmt.Sprintf("Ann%04d", (i*7919)%2000), "Lee", i)) // names out of order
 		if len(batch) == 500 {
 			if err := s.ImportCustomers(ctx, batch, nil); err != nil {
 				t.Fatalf("insert %d: %v", i, err)
@@ -129,18 +126,51 @@ func TestLoadInNameOrderLeavesLabelsCloseTogether(t *testing.T) {
 			batch = nil
 		}
 	}
-	var moved int
-	if err := s.read.QueryRow(`SELECT COUNT(*) FROM customers WHERE id = 'Zulu-0000' AND sort_seq != ?`, zulu).Scan(&moved); err != nil || moved != 0 {
-		t.Fatalf("Zulu moved (%v): the load relabelled", err)
+	if sparse, err := labelsSparse(ctx, s.write); err != nil || !sparse {
+		t.Fatalf("labels after a bulk load are not sparse (%v): nothing to compact", err)
 	}
-	labels, err := labels(ctx, s.write, `SELECT sort_seq FROM customers WHERE last_key = 'zwick' ORDER BY last_key, first_key, id`)
+	if err := s.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	compacted, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, l := range labels {
-		if want := zulu + labelStep*int64(i+1); l != want {
-			t.Fatalf("customer %d of the load has label %d, want %d (labelStep %d after the one before)", i, l, want, labelStep)
+	for i, l := range compacted {
+		if want := labelStep * int64(i); l != want {
+			t.Fatalf("customer %d in name order has label %d after Optimize, want %d", i, l, want)
 		}
+	}
+	for i := range 100 {
+		if err := s.ImportCustomers(ctx, []customers.Customer{mk(fmt.Sprintf("Ann%04d", i*19), "Lee", 5000+i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var zulu int64
+	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&zulu); err != nil || zulu != compacted[len(compacted)-1] {
+		t.Fatalf("Optimize moved Zulu from label %d to %d (%v), though labels were close together", compacted[len(compacted)-1], zulu, err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	var found []string
+	var after *customers.Cursor
+	for {
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "lee", First: 100, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range p.Hits {
+			found = append(found, h.Customer.ID)
+			after = &h.Cursor
+		}
+		if !p.HasNext {
+			break
+		}
+	}
+	if want := ids(t, s, `SELECT id FROM customers WHERE last_key = 'lee' ORDER BY last_key, first_key, id`); len(want) != 2100 || !slices.Equal(found, want) {
+		t.Fatalf("search found %d customers, want the 2,100 Lees in name order", len(found))
 	}
 }
 
@@ -180,9 +210,9 @@ func TestNamesakesBetweenTwoCustomersStayInOrder(t *testing.T) {
 	}
 }
 
-// A store whose labels are far apart (as every store written before
-// migration 16) opens with labels labelStep apart in name order and a
-// search index that follows them.
+// A store whose labels are far apart and in name order across domains (as
+// every store written before migration 16) opens with labels labelStep apart,
+// domain by domain in name order, and a search index that follows them.
 func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -190,20 +220,22 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := storetest.NewDomain(t, s)
+	ds := []domains.Domain{storetest.NewDomain(t, s), storetest.NewDomain(t, s)}
 	var batch []customers.Customer
-	for i := range 50 {
-		c := storetest.NewCustomer(d, fmt.Sprintf("Ann%02d", 49-i), "Lee", fmt.Sprintf("ann%02d@example.com", i), "")
-		batch = append(batch, c)
+	for i := range 60 {
+		d := ds[i%2]
+		batch = append(batch, storetest.NewCustomer(d, fmt.Sprintf("Ann%02d", 59-i), "Lee", fmt.Sprintf("ann%02d@example.com", i), ""))
 	}
 	if err := s.ImportCustomers(ctx, batch, nil); err != nil {
 		t.Fatal(err)
 	}
-	byName := ids(t, s, `SELECT id FROM customers ORDER BY last_key, first_key, id`)
 	for _, q := range []string{
-		`UPDATE customers SET sort_seq = sort_seq * 1099511627776 + 12345`, // 2^40 apart, as before
+		// as before: in name order across domains, 2^40 apart
+		`UPDATE customers SET sort_seq = sort_seq + 4611686018427387905`,
+		`UPDATE customers SET sort_seq = r.n * 1099511627776 FROM (SELECT id, row_number() OVER (ORDER BY last_key, first_key, id) AS n FROM customers) r WHERE customers.id = r.id`,
 		`INSERT INTO customer_search (customer_search) VALUES ('delete-all')`,
 		`INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers`,
+		`CREATE INDEX customers_order ON customers (last_key, first_key, id)`,
 		`DELETE FROM schema_migrations WHERE version >= 16`,
 	} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
@@ -217,24 +249,27 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	got, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY last_key, first_key, id`)
+	got, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, l := range got {
 		if want := labelStep * int64(i); l != want {
-			t.Fatalf("customer %d in name order has label %d after the migration, want %d", i, l, want)
+			t.Fatalf("customer %d in (domain, name) order has label %d after the migration, want %d", i, l, want)
 		}
 	}
-	p, err := customers.NewService(s, nil, passwords.Policy{}, time.Now).Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found []string
-	for _, h := range p.Hits {
-		found = append(found, h.Customer.ID)
-	}
-	if !slices.Equal(found, byName) {
-		t.Fatalf("search after the migration found %v, want %v", found, byName)
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for _, d := range ds {
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []string
+		for _, h := range p.Hits {
+			found = append(found, h.Customer.ID)
+		}
+		if want := ids(t, s, `SELECT id FROM customers WHERE domain_id = '`+d.ID+`' ORDER BY last_key, first_key, id`); len(want) != 30 || !slices.Equal(found, want) {
+			t.Fatalf("search of a domain after the migration found %v, want its 30 in name order %v", found, want)
+		}
 	}
 }

@@ -43,6 +43,10 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 		return nil
 	}
 	renamed := u.FirstName != nil && u.LastName != nil
+	var domainID string
+	if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, u.ID).Scan(&domainID); err != nil {
+		return err
+	}
 	var label int64
 	if renamed {
 		// The row already has its new sort keys, so it is not its own
@@ -51,13 +55,12 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 		// Relabelling a window may move the row too: its label is read after.
 		lastKey, firstKey := customers.SortKeys(customers.Customer{FirstName: *u.FirstName, LastName: *u.LastName})
 		var err error
-		if label, err = allocateLabel(ctx, tx, orderKey{lastKey, firstKey, u.ID}); err != nil {
+		if label, err = allocateLabel(ctx, tx, orderKey{domainID, lastKey, firstKey, u.ID}); err != nil {
 			return err
 		}
 	}
 	var current int64
-	var domainID string
-	if err := tx.QueryRowContext(ctx, `SELECT sort_seq, domain_id FROM customers WHERE id = ?`, u.ID).Scan(&current, &domainID); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, u.ID).Scan(&current); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, current); err != nil {

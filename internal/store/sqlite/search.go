@@ -60,8 +60,9 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	if q.After != nil {
 		// The greatest label at or before the cursor's position, found anew so
 		// that relabelling since the previous page changes nothing.
-		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (last_key, first_key, id) <= (?, ?, ?)
-			ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, []any{q.After.LastKey, q.After.FirstKey, q.After.ID}, &start))
+		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) <= (?, ?, ?, ?)
+			ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`,
+			[]any{q.DomainID, q.After.LastKey, q.After.FirstKey, q.After.ID}, &start))
 		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}

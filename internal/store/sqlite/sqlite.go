@@ -276,9 +276,25 @@ func fromMillis(ms int64) time.Time {
 
 // Optimize merges the search index into one segment and drops the entries of
 // deleted rows, which makes searches after a bulk load several times faster.
-// It takes about 15 s per million customers; searches go on meanwhile.
+// When the order labels are sparse (after a bulk load into a store that had
+// few customers), it first gives them labels close together and builds the
+// index again under them (compactLabelsSQL, see order.go), which halves the
+// index. Merging takes about 15 s per million customers, compacting about 2
+// minutes, in one write transaction: searches go on meanwhile, writes wait.
 func (s *Store) Optimize(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('optimize')`); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		sparse, err := labelsSparse(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if sparse {
+			_, err = tx.ExecContext(ctx, compactLabelsSQL)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('optimize')`)
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("optimize search index: %w", mapErr(err))
 	}
 	return nil
