@@ -129,9 +129,18 @@ func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 	if sparse, err := labelsSparse(ctx, s.write); err != nil || !sparse {
 		t.Fatalf("labels after a bulk load are not sparse (%v): nothing to compact", err)
 	}
+	var pages, freeBefore int64
+	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	_ = s.write.QueryRow(`PRAGMA freelist_count`).Scan(&freeBefore)
 	if err := s.Optimize(ctx); err != nil {
 		t.Fatal(err)
 	}
+	var free, pagesAfter int64
+	if err := s.write.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free != 0 {
+		t.Fatalf("%d free pages left in the file after Optimize (%v): the compaction's freed pages were not given back", free, err)
+	}
+	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pagesAfter)
+	t.Logf("pages %d (%d free) before Optimize, %d after", pages, freeBefore, pagesAfter)
 	compacted, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		// customers) and searches were slower, not faster, on this machine:
 		// docs/BENCHMARKS.md, "Memory". secure_delete overwrites with zeros
 		// whatever a write frees, so that an erased customer leaves nothing
-		// in the file (see erase.go).
+		// in the file (see erase.go). auto_vacuum takes effect in a new
+		// file only (before its first table), and is the writer's to set:
+		// Optimize then gives the pages a compaction freed back to the
+		// file system.
+		if mode == "rwc" {
+			q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+		}
 		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)",
 			"mmap_size(0)", "cache_size(-32768)", "secure_delete(ON)"} {
 			q.Add("_pragma", p)
@@ -281,6 +287,7 @@ func fromMillis(ms int64) time.Time {
 // index again under them (compactLabelsSQL, see order.go), which halves the
 // index. Merging takes about 15 s per million customers, compacting about 2
 // minutes, in one write transaction: searches go on meanwhile, writes wait.
+// Then the pages freed go back to the file system.
 func (s *Store) Optimize(ctx context.Context) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		sparse, err := labelsSparse(ctx, tx)
@@ -294,6 +301,11 @@ func (s *Store) Optimize(ctx context.Context) error {
 		}
 		return err
 	})
+	if err == nil {
+		// Free pages back to the file system (a no-op in a file created
+		// before auto_vacuum was set: see Open).
+		_, err = s.write.ExecContext(ctx, `PRAGMA incremental_vacuum`)
+	}
 	if err != nil {
 		return fmt.Errorf("optimize search index: %w", mapErr(err))
 	}
