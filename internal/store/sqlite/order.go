@@ -44,9 +44,6 @@ const (
 	// labelStep is the gap compactLabelsSQL leaves between labels: room for 6
 	// customers added one by one at the same place before a window spreads.
 	labelStep = 1 << 6
-	// sparseGap is the mean gap between labels above which Optimize compacts
-	// them (compacted labels stay near labelStep however many are added).
-	sparseGap = 1 << 16
 	// endShift: 2^20 customers appended in name order use about 63% of
 	// the room on one side (1 - 1/e), a step of 2^41 at first.
 	endShift = 20
@@ -211,12 +208,20 @@ INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, %s || domain_id || 
 INSERT INTO customer_search (customer_search) VALUES ('optimize');
 `, int64(relabelOffset), labelStep, "'"+domainMarker("")+"'")
 
-// labelsSparse reports whether the mean gap between labels exceeds sparseGap.
+// labelsSparse reports whether more than a tenth of the customers have
+// labels beyond the room compacted labels would take twice over (2 *
+// labelStep per customer above the smallest label): after a bulk load into a
+// store that had few customers, not after customers added to a compacted
+// store, even if a few of them went past its end (which takes a large step).
 func labelsSparse(ctx context.Context, tx writer) (bool, error) {
 	var n int64
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(sort_seq), MAX(sort_seq) FROM customers`).Scan(&n, &lo, &hi); err != nil {
+	var lo sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(sort_seq) FROM customers`).Scan(&n, &lo); err != nil || n < 2 {
 		return false, err
 	}
-	return n > 1 && uint64(hi.Int64-lo.Int64)/uint64(n-1) > sparseGap, nil
+	var near int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE sort_seq <= ?`, lo.Int64+2*labelStep*n).Scan(&near); err != nil {
+		return false, err
+	}
+	return near*10 < n*9, nil
 }

@@ -110,9 +110,10 @@ func ids(t *testing.T, s *Store, query string) []string {
 }
 
 // After a bulk load the labels are far apart; Optimize gives them labels
-// labelStep apart in name order, with a search index that follows; customers
-// added one by one afterwards take the middles of those gaps, and Optimize
-// then leaves the labels alone.
+// labelStep apart in name order, with a search index that follows, and gives
+// the pages it freed back; customers added one by one afterwards take the
+// middles of those gaps (or a large step past the end), and Optimize then
+// leaves the labels alone.
 func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 	ctx := context.Background()
 	s, d, mk := newOrderStore(t)
@@ -154,6 +155,10 @@ func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 		if err := s.ImportCustomers(ctx, []customers.Customer{mk(fmt.Sprintf("Ann%04d", i*19), "Lee", 5000+i)}, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// past the end: a large step, which must not make the labels look sparse
+	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zz", "Zzyzx", 0)}, nil); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.Optimize(ctx); err != nil {
 		t.Fatal(err)
