@@ -151,19 +151,20 @@ func ParseQuery(text, region string) ([]string, error) {
 }
 
 // optimizeAfter is how many customers a bulk load writes before
-// OptimizeAfterBulkLoad merges the search index: below it the merge costs
-// more than it saves.
+// OptimizeAfterBulkLoad asks the store to tidy its search index: below it
+// the work costs more than it saves.
 const optimizeAfter = 10_000
 
-// OptimizeAfterBulkLoad merges st's search index into one segment when st
-// has one to merge (the embedded store's FTS5 index: searches after a bulk
-// load are several times faster, docs/BENCHMARKS.md) and a bulk load (seed
-// or import) has just created `written` customers, at least optimizeAfter.
-// It returns the store's error.
+// OptimizeAfterBulkLoad lets st tidy its search index after a bulk load
+// (seed or import) that has just created `written` customers, at least
+// optimizeAfter, when st has an index to tidy (the embedded store: see its
+// OptimizeAfterBulkLoad). It returns the store's error.
 func OptimizeAfterBulkLoad(ctx context.Context, st any, written int) error {
-	o, ok := st.(interface{ Optimize(context.Context) error })
+	o, ok := st.(interface {
+		OptimizeAfterBulkLoad(ctx context.Context, written int) error
+	})
 	if !ok || written < optimizeAfter {
 		return nil
 	}
-	return o.Optimize(ctx)
+	return o.OptimizeAfterBulkLoad(ctx, written)
 }

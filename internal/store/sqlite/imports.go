@@ -10,6 +10,19 @@ import (
 	"github.com/iotconsole/bff/internal/devices"
 )
 
+// customersByExternalIDSQL is followed by " IN (...)". The index of
+// external ids is partial (WHERE external_id != ”): SQLite uses it only
+// for a query that says so too, and without it read the whole domain for
+// every batch of an import (an import with external ids slowed as the store
+// grew: 660 records/s at 300,000 customers).
+const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ? AND c.external_id != '' AND c.external_id`
+
+// customersByEmailSQL and devicesBySerialSQL are followed by " IN (...)".
+const (
+	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ? AND c.email`
+	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM devices WHERE domain_id = ? AND serial_number`
+)
+
 // CustomersByImportKeys implements imports.Store: the domain's customers
 // whose external id is one of externalIDs or whose email is one of emails.
 func (s *Store) CustomersByImportKeys(ctx context.Context, domainID string, externalIDs, emails []string) ([]customers.Customer, error) {
@@ -17,11 +30,11 @@ func (s *Store) CustomersByImportKeys(ctx context.Context, domainID string, exte
 		c, _, err := scanCustomer(row)
 		return c, err
 	}
-	byExternal, err := byIDsAfter(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.domain_id = ? AND c.external_id`, ``, []any{domainID}, externalIDs, scan)
+	byExternal, err := byIDsAfter(ctx, s, customersByExternalIDSQL, ``, []any{domainID}, externalIDs, scan)
 	if err != nil {
 		return nil, fmt.Errorf("customers by external id: %w", err)
 	}
-	byEmail, err := byIDsAfter(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.domain_id = ? AND c.email`, ``, []any{domainID}, emails, scan)
+	byEmail, err := byIDsAfter(ctx, s, customersByEmailSQL, ``, []any{domainID}, emails, scan)
 	if err != nil {
 		return nil, fmt.Errorf("customers by email: %w", err)
 	}
@@ -30,7 +43,7 @@ func (s *Store) CustomersByImportKeys(ctx context.Context, domainID string, exte
 
 // DevicesBySerialNumbers implements imports.Store.
 func (s *Store) DevicesBySerialNumbers(ctx context.Context, domainID string, serials []string) ([]devices.Device, error) {
-	ds, err := byIDsAfter(ctx, s, `SELECT `+deviceColumns+` FROM devices WHERE domain_id = ? AND serial_number`, ``, []any{domainID}, serials, scanDevice)
+	ds, err := byIDsAfter(ctx, s, devicesBySerialSQL, ``, []any{domainID}, serials, scanDevice)
 	if err != nil {
 		return nil, fmt.Errorf("devices by serial number: %w", err)
 	}

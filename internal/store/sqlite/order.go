@@ -33,9 +33,9 @@ import (
 //
 // Far apart labels make a large search index, though: FTS5 stores the
 // customers of each token as the differences between consecutive rowids, as
-// varints. So after a bulk load, while labels are sparse, Optimize gives every
-// customer a label labelStep from the next (compactLabelsSQL) and builds the
-// index again: at a million customers 844 MiB with labels 2^41 apart, 410 MiB
+// varints. So after a bulk load, while labels are sparse,
+// OptimizeAfterBulkLoad gives every customer a label labelStep from the next
+// (compactLabels) and builds the index again: at a million customers 844 MiB with labels 2^41 apart, 410 MiB
 // with labels 2^6 apart (docs/BENCHMARKS.md, "Disk"). Customers added later
 // take the middles of those gaps, and windows spread as usual.
 const (

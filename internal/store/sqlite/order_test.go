@@ -109,12 +109,12 @@ func ids(t *testing.T, s *Store, query string) []string {
 	return out
 }
 
-// After a bulk load the labels are far apart; Optimize gives them labels
+// After a bulk load the labels are far apart; OptimizeAfterBulkLoad gives them labels
 // labelStep apart in name order, with a search index that follows, and gives
 // the pages it freed back; customers added one by one afterwards take the
-// middles of those gaps (or a large step past the end), and Optimize then
+// middles of those gaps (or a large step past the end), and OptimizeAfterBulkLoad then
 // leaves the labels alone.
-func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
+func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 	ctx := context.Background()
 	s, d, mk := newOrderStore(t)
 	var batch []customers.Customer
@@ -133,22 +133,22 @@ func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 	var pages, freeBefore int64
 	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pages)
 	_ = s.write.QueryRow(`PRAGMA freelist_count`).Scan(&freeBefore)
-	if err := s.Optimize(ctx); err != nil {
+	if err := s.OptimizeAfterBulkLoad(ctx, 2000); err != nil {
 		t.Fatal(err)
 	}
 	var free, pagesAfter int64
 	if err := s.write.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free != 0 {
-		t.Fatalf("%d free pages left in the file after Optimize (%v): the compaction's freed pages were not given back", free, err)
+		t.Fatalf("%d free pages left in the file after OptimizeAfterBulkLoad (%v): the compaction's freed pages were not given back", free, err)
 	}
 	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pagesAfter)
-	t.Logf("pages %d (%d free) before Optimize, %d after", pages, freeBefore, pagesAfter)
+	t.Logf("pages %d (%d free) before OptimizeAfterBulkLoad, %d after", pages, freeBefore, pagesAfter)
 	compacted, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, l := range compacted {
 		if want := labelStep * int64(i); l != want {
-			t.Fatalf("customer %d in name order has label %d after Optimize, want %d", i, l, want)
+			t.Fatalf("customer %d in name order has label %d after OptimizeAfterBulkLoad, want %d", i, l, want)
 		}
 	}
 	for i := range 100 {
@@ -160,12 +160,12 @@ func TestOptimizeBringsSparseLabelsCloseTogether(t *testing.T) {
 	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zz", "Zzyzx", 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Optimize(ctx); err != nil {
+	if err := s.OptimizeAfterBulkLoad(ctx, 101); err != nil {
 		t.Fatal(err)
 	}
 	var zulu int64
 	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&zulu); err != nil || zulu != compacted[len(compacted)-1] {
-		t.Fatalf("Optimize moved Zulu from label %d to %d (%v), though labels were close together", compacted[len(compacted)-1], zulu, err)
+		t.Fatalf("OptimizeAfterBulkLoad moved Zulu from label %d to %d (%v), though labels were close together", compacted[len(compacted)-1], zulu, err)
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	var found []string

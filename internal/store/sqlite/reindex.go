@@ -54,20 +54,10 @@ func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]str
 
 // RebuildSearchIndex implements customers.ReindexStore: the FTS5 index is
 // emptied ('delete-all') and filled again from every customer's tokens in
-// label order, in one transaction: far cheaper than replacing a million rows
-// one by one (each delete in a contentless-delete index adds a tombstone that
-// merges must carry). Then Optimize merges the segments the bulk insert left.
+// label order, in one transaction, with labels compacted on the way
+// (compactLabels): far cheaper than replacing a million rows one by one (each
+// delete in a contentless-delete index adds a tombstone that merges must
+// carry).
 func (s *Store) RebuildSearchIndex(ctx context.Context) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('delete-all')`); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens)
-			SELECT sort_seq, ? || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq`, domainMarker(""))
-		return err
-	})
-	if err != nil {
-		return mapErr(err)
-	}
-	return s.Optimize(ctx)
+	return s.compactLabels(ctx)
 }
