@@ -74,10 +74,10 @@ type Importer struct {
 	Store     Store
 	Customers *customers.Service
 	Domain    domains.Domain
-	Actor     audit.Actor      // who imports: the audit records' actor
-	Now       func() time.Time // called from two goroutines at once
-	DryRun    bool             // check and count, write nothing
-	BatchSize int              // records per write; 0 means DefaultBatchSize
+	Actor     audit.Actor // who imports: the audit records' actor
+	Now       func() time.Time
+	DryRun    bool // check and count, write nothing
+	BatchSize int  // records per write; 0 means DefaultBatchSize
 	// Reject receives each rejected record (only the line when unreadable)
 	// and why; nil drops them.
 	Reject func(rec Record, reason string) error
@@ -106,52 +106,27 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
 	}
-	// Reading and checking records is about a third of an import's CPU
-	// (docs/BENCHMARKS.md, "Bulk import"): the next batch is read on its own
-	// goroutine while this one is written.
-	batches := make(chan readBatch, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(batches)
-		for {
-			b := im.readBatch(r)
-			select {
-			case batches <- b:
-			case <-stop:
-				return
-			}
-			if b.err != nil {
-				return
-			}
-		}
-	}()
-	for b := range batches {
-		for _, x := range b.rejects {
-			if err := im.reject(x.rec, x.reason); err != nil {
-				return im.count, err
-			}
-		}
-		if err := im.importBatch(ctx, b.candidates); err != nil {
+	for {
+		batch, readErr := im.readBatch(r)
+		if err := im.importBatch(ctx, batch); err != nil {
 			return im.count, err
 		}
 		if im.Progress != nil {
 			im.Progress(im.count)
 		}
-		if errors.Is(b.err, io.EOF) {
+		if errors.Is(readErr, io.EOF) {
 			if im.DryRun {
 				return im.count, nil
 			}
 			return im.count, customers.OptimizeAfterBulkLoad(ctx, im.Store, im.count.Created)
 		}
-		if b.err != nil {
-			return im.count, b.err
+		if readErr != nil {
+			return im.count, readErr
 		}
 		if err := ctx.Err(); err != nil {
 			return im.count, err
 		}
 	}
-	return im.count, nil
 }
 
 // candidate is a checked record: the customer and devices it asks for.
@@ -161,47 +136,35 @@ type candidate struct {
 	devices  []devices.Device
 }
 
-// readBatch is up to BatchSize records read and checked: the candidates,
-// the records rejected among them in line order, and the error that ended
-// the reading (io.EOF at the end of the file), if any.
-type readBatch struct {
-	candidates []candidate
-	rejects    []rejection
-	err        error
-}
-
-type rejection struct {
-	rec    Record
-	reason string
-}
-
-// readBatch reads up to BatchSize records and checks each. It runs on Run's
-// reading goroutine: besides r, it uses only im.seen (which nothing else
-// touches), im.Now and the importer's settings.
-func (im *Importer) readBatch(r Reader) readBatch {
-	var b readBatch
-	for len(b.candidates) < im.BatchSize {
+// readBatch reads up to BatchSize records, rejecting the unreadable and
+// invalid ones as it goes. The error is io.EOF at the end of the file.
+func (im *Importer) readBatch(r Reader) ([]candidate, error) {
+	var batch []candidate
+	for len(batch) < im.BatchSize {
 		rec, err := r.Read()
 		var recErr *RecordError
 		if errors.As(err, &recErr) {
-			b.rejects = append(b.rejects, rejection{Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason})
+			if err := im.reject(Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason); err != nil {
+				return batch, err
+			}
 			continue
 		}
 		if err != nil {
-			b.err = err
-			return b
+			return batch, err
 		}
 		c, reason := im.check(rec)
 		if reason == "" {
 			reason = im.firstInFile(c)
 		}
 		if reason != "" {
-			b.rejects = append(b.rejects, rejection{rec, reason})
+			if err := im.reject(rec, reason); err != nil {
+				return batch, err
+			}
 			continue
 		}
-		b.candidates = append(b.candidates, c)
+		batch = append(batch, c)
 	}
-	return b
+	return batch, nil
 }
 
 func (im *Importer) reject(rec Record, reason string) error {
