@@ -280,7 +280,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 // openDomain opens the store cfg names and reads the domain slug from it;
 // the caller closes the store.
 func openDomain(ctx context.Context, cfg config, slug string) (store.Store, domains.Domain, error) {
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, commandLog())
 	if err != nil {
 		return nil, domains.Domain{}, err
 	}

@@ -156,7 +156,7 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 					fs := flagSet("count")
 					cfg := storeFlags(fs, noEnv)
 					_ = fs.Parse(stores["interrupted"])
-					st, err := openStore(ctx, *cfg)
+					st, err := openStore(ctx, *cfg, commandLog())
 					if err != nil {
 						return 0
 					}

@@ -150,15 +150,36 @@ func raiseOpenFileLimit(log zerolog.Logger) {
 	}
 }
 
-// openStore opens MongoDB when cfg names one, otherwise the embedded store.
-func openStore(ctx context.Context, cfg config) (store.Store, error) {
+// openStore opens MongoDB when cfg names one, otherwise the embedded store,
+// and derives the customers' search tokens again when older rules derived
+// them (reindexSearch, logging to log): every command that reads or writes
+// customers (the server, import, seed...) then finds tokens of the current
+// rules, and a new store records the current rules at once (a store created
+// and filled by `server import` was reindexed whole by the server's first
+// start).
+func openStore(ctx context.Context, cfg config, log zerolog.Logger) (store.Store, error) {
+	var st store.Store
+	var err error
 	if cfg.MongoURI != "" {
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		return mongo.Open(ctx, cfg.MongoURI)
+		st, err = mongo.Open(openCtx, cfg.MongoURI)
+	} else {
+		st, err = sqlite.Open(ctx, cfg.DataDir)
 	}
-	return sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := reindexSearch(ctx, st, log); err != nil {
+		_ = st.Close(context.Background())
+		return nil, err
+	}
+	return st, nil
 }
+
+// commandLog is the log of a command other than the server: JSON lines on
+// standard error.
+func commandLog() zerolog.Logger { return zerolog.New(os.Stderr).With().Timestamp().Logger() }
 
 // server is one running instance.
 type server struct {
@@ -212,7 +233,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		}
 		opened = append(opened, func() { _ = metricsListener.Close() })
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -220,9 +241,6 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	hasher := passwords.NewHasher(passwords.OWASP, 2, 2*time.Second)
 	policy, err := passwords.NewPolicy(cfg.PasswordMin)
 	if err != nil {
-		return fail(err)
-	}
-	if err := reindexSearch(ctx, st, log); err != nil {
 		return fail(err)
 	}
 	if cfg.MongoURI == "" && cfg.Demo {
