@@ -70,22 +70,7 @@ func TestLabelsStayInNameOrderThroughRelabelling(t *testing.T) {
 		t.Fatalf("search index has %d rows (want %d), %d customers without their row", indexed, n+2, mismatched)
 	}
 
-	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
-	var got []string
-	var after *customers.Cursor
-	for {
-		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "smith", First: 7, After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range p.Hits {
-			got = append(got, h.Customer.ID)
-			after = &h.Cursor
-		}
-		if !p.HasNext {
-			break
-		}
-	}
+	got := searchIDs(t, customers.NewService(s, nil, passwords.Policy{}, time.Now), d.ID, "smith")
 	if want := byName[1 : n+1]; !slices.Equal(got, want) {
 		t.Fatalf("paged search found %d customers, want %d in name order", len(got), len(want))
 	}
@@ -167,22 +152,7 @@ func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 	if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = 'Zulu-0000'`).Scan(&zulu); err != nil || zulu != compacted[len(compacted)-1] {
 		t.Fatalf("OptimizeAfterBulkLoad moved Zulu from label %d to %d (%v), though labels were close together", compacted[len(compacted)-1], zulu, err)
 	}
-	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
-	var found []string
-	var after *customers.Cursor
-	for {
-		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "lee", First: 100, After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range p.Hits {
-			found = append(found, h.Customer.ID)
-			after = &h.Cursor
-		}
-		if !p.HasNext {
-			break
-		}
-	}
+	found := searchIDs(t, customers.NewService(s, nil, passwords.Policy{}, time.Now), d.ID, "lee")
 	if want := ids(t, s, `SELECT id FROM customers WHERE last_key = 'lee' ORDER BY last_key, first_key, id`); len(want) != 2100 || !slices.Equal(found, want) {
 		t.Fatalf("search found %d customers, want the 2,100 Lees in name order", len(found))
 	}
@@ -203,22 +173,7 @@ func TestNamesakesBetweenTwoCustomersStayInOrder(t *testing.T) {
 	if !slices.Equal(byLabel, byName) {
 		t.Fatal("label order differs from name order")
 	}
-	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
-	var got []string
-	var after *customers.Cursor
-	for {
-		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "smith", First: 100, After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range p.Hits {
-			got = append(got, h.Customer.ID)
-			after = &h.Cursor
-		}
-		if !p.HasNext {
-			break
-		}
-	}
+	got := searchIDs(t, customers.NewService(s, nil, passwords.Policy{}, time.Now), d.ID, "smith")
 	if want := byName[1:301]; !slices.Equal(got, want) {
 		t.Fatalf("search found %d namesakes, want %d in name order", len(got), len(want))
 	}
