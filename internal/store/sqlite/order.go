@@ -3,7 +3,6 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -208,19 +207,21 @@ INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, %s || domain_id || 
 INSERT INTO customer_search (customer_search) VALUES ('optimize');
 `, int64(relabelOffset), labelStep, "'"+domainMarker("")+"'")
 
-// labelsSparse reports whether more than a tenth of the customers have
+// labelsSparse reports whether more than a tenth of the n customers have
 // labels beyond the room compacted labels would take twice over (2 *
 // labelStep per customer above the smallest label): after a bulk load into a
 // store that had few customers, not after customers added to a compacted
 // store, even if a few of them went past its end (which takes a large step).
-func labelsSparse(ctx context.Context, tx writer) (bool, error) {
-	var n int64
-	var lo sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(sort_seq) FROM customers`).Scan(&n, &lo); err != nil || n < 2 {
+func labelsSparse(ctx context.Context, tx writer, n int64) (bool, error) {
+	if n < 2 {
+		return false, nil
+	}
+	var lo int64
+	if err := tx.QueryRowContext(ctx, `SELECT MIN(sort_seq) FROM customers`).Scan(&lo); err != nil {
 		return false, err
 	}
 	var near int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE sort_seq <= ?`, lo.Int64+2*labelStep*n).Scan(&near); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE sort_seq <= ?`, lo+2*labelStep*n).Scan(&near); err != nil {
 		return false, err
 	}
 	return near*10 < n*9, nil

@@ -112,7 +112,7 @@ func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 			batch = nil
 		}
 	}
-	if sparse, err := labelsSparse(ctx, s.write); err != nil || !sparse {
+	if sparse, err := labelsSparse(ctx, s.write, 2002); err != nil || !sparse {
 		t.Fatalf("labels after a bulk load are not sparse (%v): nothing to compact", err)
 	}
 	var pages, freeBefore int64
@@ -127,15 +127,7 @@ func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 	}
 	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pagesAfter)
 	t.Logf("pages %d (%d free) before OptimizeAfterBulkLoad, %d after", pages, freeBefore, pagesAfter)
-	compacted, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range compacted {
-		if want := labelStep * int64(i); l != want {
-			t.Fatalf("customer %d in name order has label %d after OptimizeAfterBulkLoad, want %d", i, l, want)
-		}
-	}
+	compacted := requireCompactLabels(t, s, "after OptimizeAfterBulkLoad")
 	for i := range 100 {
 		if err := s.ImportCustomers(ctx, []customers.Customer{mk(fmt.Sprintf("Ann%04d", i*19), "Lee", 5000+i)}, nil); err != nil {
 			t.Fatal(err)
@@ -218,15 +210,7 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	got, err := labels(ctx, s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range got {
-		if want := labelStep * int64(i); l != want {
-			t.Fatalf("customer %d in (domain, name) order has label %d after the migration, want %d", i, l, want)
-		}
-	}
+	requireCompactLabels(t, s, "after the migration")
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	for _, d := range ds {
 		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
@@ -241,4 +225,20 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 			t.Fatalf("search of a domain after the migration found %v, want its 30 in name order %v", found, want)
 		}
 	}
+}
+
+// requireCompactLabels fails unless the customers' labels, in (domain, name)
+// order, are 0, labelStep, 2*labelStep..., and returns them.
+func requireCompactLabels(t *testing.T, s *Store, when string) []int64 {
+	t.Helper()
+	got, err := labels(context.Background(), s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range got {
+		if want := labelStep * int64(i); l != want {
+			t.Fatalf("customer %d in (domain, name) order has label %d %s, want %d", i, l, when, want)
+		}
+	}
+	return got
 }

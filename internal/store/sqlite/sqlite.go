@@ -300,7 +300,7 @@ func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
 	if err := s.write.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers`).Scan(&n); err != nil {
 		return fmt.Errorf("optimize search index: %w", mapErr(err))
 	}
-	sparse, err := labelsSparse(ctx, s.write)
+	sparse, err := labelsSparse(ctx, s.write, n)
 	switch {
 	case err != nil:
 		return fmt.Errorf("optimize search index: %w", mapErr(err))
