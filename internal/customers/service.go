@@ -25,13 +25,20 @@ type Service struct {
 	policy  passwords.Policy
 	now     func() time.Time
 	signUps *throttle.Limiter // sign-up attempts per client address
+	// searchCache holds recent search pages; nil when the store keeps no
+	// search versions (see SearchVersions).
+	searchCache *searchCache
 }
 
 // NewService returns a Service over store; new passwords are hashed by
 // hasher and must pass policy.
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
-	return &Service{store: store, hasher: hasher, policy: policy, now: now,
+	s := &Service{store: store, hasher: hasher, policy: policy, now: now,
 		signUps: throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now)}
+	if versions, ok := store.(SearchVersions); ok {
+		s.searchCache = newSearchCache(versions)
+	}
+	return s
 }
 
 // PersonalWords returns what a customer's password must not be: the email,
@@ -180,14 +187,17 @@ func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (d
 
 // Page is one page of search hits.
 type Page struct {
-	Hits    []Hit
+	Hits    []Hit // their customers leave out PasswordHash and SearchTokens, which no page shows
 	HasNext bool
 }
 
 // Search returns one page of the domain's customers matching req.Text (see
 // ParseQuery for the rules), exact matches first, then by last name, first
 // name and id. It returns a *apperr.ValidationError for a page size outside 1
-// to MaxPageSize or text over the limits.
+// to MaxPageSize or text over the limits. When the store keeps search
+// versions (SearchVersions), pages are cached while the domain's version
+// stays the same (see searchCache); the page returned is shared then, and
+// callers must not change it.
 func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest) (Page, error) {
 	q, err := s.query(ctx, domainID, req.Text, req.Status)
 	if err != nil {
@@ -196,8 +206,31 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 	if req.First < 1 || req.First > MaxPageSize {
 		return Page{}, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", MaxPageSize))
 	}
+	if s.searchCache == nil {
+		return s.searchPage(ctx, q, req)
+	}
+	key := newSearchKey(q, req)
+	version, err := s.searchCache.version(ctx, domainID)
+	if err != nil {
+		return Page{}, err
+	}
+	if page, ok := s.searchCache.get(key, version); ok {
+		return page, nil
+	}
+	page, err := s.searchPage(ctx, q, req)
+	if err != nil {
+		return Page{}, err
+	}
+	s.searchCache.put(key, version, page)
+	return page, nil
+}
+
+// searchPage reads one page of q's customers from the store.
+func (s *Service) searchPage(ctx context.Context, q SearchQuery, req SearchRequest) (Page, error) {
+	domainID := q.DomainID
 	limit := req.First + 1 // one more tells whether there is a next page
 	var hits []Hit
+	var err error
 	if len(q.Terms) > 0 && (req.After == nil || req.After.Exact) {
 		exact := q
 		exact.Exact, exact.After, exact.Limit = true, req.After, limit
@@ -225,6 +258,9 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 		if err := s.addMatches(ctx, domainID, q.Terms, page.Hits); err != nil {
 			return Page{}, err
 		}
+	}
+	for i := range page.Hits {
+		page.Hits[i].Customer.PasswordHash, page.Hits[i].Customer.SearchTokens = "", nil
 	}
 	return page, nil
 }

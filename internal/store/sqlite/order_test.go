@@ -197,6 +197,11 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 		`INSERT INTO customer_search (customer_search) VALUES ('delete-all')`,
 		`INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers`,
 		`CREATE INDEX customers_order ON customers (last_key, first_key, id)`,
+		// and without what migration 17 adds
+		`DROP TRIGGER customers_insert_search_version`, `DROP TRIGGER customers_delete_search_version`,
+		`DROP TRIGGER customers_update_search_version`, `DROP TRIGGER devices_insert_search_version`,
+		`DROP TRIGGER devices_delete_search_version`, `DROP TRIGGER devices_update_search_version`,
+		`DROP TABLE search_versions`,
 		`DELETE FROM schema_migrations WHERE version >= 16`,
 	} {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {

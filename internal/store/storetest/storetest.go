@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchCaseFolding", testSearchCaseFolding},
 		{"SearchTransliterations", testSearchTransliterations},
 		{"SearchDevicesAndIDs", testSearchDevicesAndIDs},
+		{"SearchFollowsEveryChange", testSearchFollowsEveryChange},
 		{"Reindex", testReindex},
 		{"Suggestions", testSuggestions},
 		{"UpdateCustomer", testUpdateCustomer},

@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	newID "github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
+
+// The search version must move with every committed change a search page can
+// show, in whichever process it was written, and with nothing else: a cached
+// page is served only while it has not moved (customers.searchCache).
+func TestSearchVersionMovesWithEveryChangeASearchCanShow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	d, other := storetest.NewDomain(t, s), storetest.NewDomain(t, s)
+	// Another process writing the same database (an import, say): another Store.
+	elsewhere, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer elsewhere.Close(ctx)
+
+	version := func() int64 {
+		t.Helper()
+		v, err := s.SearchVersion(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	last := version()
+	if last != 0 {
+		t.Fatalf("a domain without customers is at search version %d, want 0", last)
+	}
+	step := func(name string, wantMoved bool, write func() error) {
+		t.Helper()
+		if err := write(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		v := version()
+		if moved := v != last; moved != wantMoved {
+			t.Errorf("%s: search version %d -> %d, want moved %v", name, last, v, wantMoved)
+		}
+		last = v
+	}
+
+	ada := storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
+	step("a customer imported", true, func() error { return s.ImportCustomers(ctx, []customers.Customer{ada}, nil) })
+	step("a customer imported by another process", true, func() error {
+		return elsewhere.ImportCustomers(ctx, []customers.Customer{storetest.NewCustomer(d, "Bob", "Baker", "bob@example.com", "")}, nil)
+	})
+	step("a customer of another domain", false, func() error {
+		return s.ImportCustomers(ctx, []customers.Customer{storetest.NewCustomer(other, "Eve", "Else", "eve@example.com", "")}, nil)
+	})
+	disabled := customers.StatusDisabled
+	step("the status changed", true, func() error {
+		var err error
+		ada, err = s.UpdateCustomer(ctx, customers.Update{ID: ada.ID, Version: ada.Version, Status: &disabled, At: ada.CreatedAt})
+		return err
+	})
+	hash, err := passwords.NewHasher(passwords.OWASP, 1, time.Minute).Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("the password hash replaced on sign-in", false, func() error { return s.RehashPassword(ctx, ada.ID, ada.PasswordHash, hash) })
+	dev := devices.Device{ID: newID.New(), DomainID: d.ID, CustomerID: ada.ID, Name: "Hall", Model: "T-100", SerialNumber: "T100-VERSION-1",
+		Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: ada.CreatedAt, UpdatedAt: ada.CreatedAt}
+	step("a device added", true, func() error { return s.InsertDevices(ctx, []devices.Device{dev}) })
+	dev.Name = "Kitchen"
+	rec := audit.Record{ID: newID.New(), DomainID: d.ID, At: ada.CreatedAt, ActorType: audit.ActorCustomer, ActorID: ada.ID,
+		Action: audit.ActionDeviceUpdated, TargetType: audit.TargetDevice, TargetID: dev.ID, Outcome: audit.OutcomeSuccess}
+	step("a device renamed", true, func() error { return s.UpdateDevice(ctx, dev, rec) })
+	step("the labels compacted", false, func() error { return s.compactLabels(ctx) })
+	step("a customer erased", true, func() error {
+		return s.DeleteCustomer(ctx, customers.Erasure{ID: ada.ID, DomainID: d.ID, Version: ada.Version, At: ada.CreatedAt,
+			Audit: audit.Record{ID: newID.New(), DomainID: d.ID, At: ada.CreatedAt, ActorType: audit.ActorOperator, ActorID: "op",
+				Action: audit.ActionUserDeleted, TargetType: audit.TargetCustomer, TargetID: ada.ID, Outcome: audit.OutcomeSuccess}})
+	})
+}
+
+// countingStore counts the searches that reach the store.
+type countingStore struct {
+	*Store
+	searches int
+}
+
+func (c *countingStore) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([]customers.Hit, error) {
+	c.searches++
+	return c.Store.SearchCustomers(ctx, q)
+}
+
+// A page asked for again, with nothing written in between, comes from the
+// cache; a change of another domain does not empty it; one of its own does.
+func TestSearchPagesAreCachedUntilTheirDomainChanges(t *testing.T) {
+	ctx := context.Background()
+	s, d, mk := newOrderStore(t)
+	other := storetest.NewDomain(t, s)
+	counting := &countingStore{Store: s}
+	svc := customers.NewService(counting, nil, passwords.Policy{}, nil)
+	search := func(text string) int {
+		t.Helper()
+		before := counting.searches
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: text, First: 10})
+		if err != nil || len(p.Hits) == 0 {
+			t.Fatalf("search %q: %+v %v", text, p, err)
+		}
+		return counting.searches - before
+	}
+	if n := search("zed"); n == 0 {
+		t.Fatal("the first search did not read the store")
+	}
+	if n := search("zed"); n != 0 {
+		t.Fatalf("the same search again read the store %d times", n)
+	}
+	if n := search("aaron"); n == 0 {
+		t.Fatal("another text was answered from the cache")
+	}
+	if err := s.ImportCustomers(ctx, []customers.Customer{storetest.NewCustomer(other, "Zed", "Else", "zed@example.com", "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := search("zed"); n != 0 {
+		t.Fatalf("after a change of another domain the search read the store %d times", n)
+	}
+	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zed", "Zephyr", 1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := search("zed"); n == 0 {
+		t.Fatal("after a change of the domain the page came from the cache")
+	}
+}
