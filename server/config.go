@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iotconsole/bff/internal/assist"
+	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
@@ -46,6 +47,9 @@ type config struct {
 	MaxRootFields  int           // MAX_ROOT_FIELDS: root fields in one operation
 	MaxBodyBytes   int           // MAX_BODY_BYTES: largest HTTP request body
 	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
+	// SearchCachePages (SEARCH_CACHE_PAGES): how many customer search pages
+	// are kept for repeated searches (0: none); see customers.SearchVersions.
+	SearchCachePages int
 	// TrustedProxies (TRUSTED_PROXIES): the reverse proxies and load
 	// balancers whose proxy header (TrustedProxyHeader,
 	// TRUSTED_PROXY_HEADER) names the client; none by default.
@@ -89,12 +93,15 @@ func defaultConfig() config {
 		MaxBodyBytes:  1 << 20,
 		WSMaxMessage:  64 << 10,
 
+		SearchCachePages: customers.DefaultSearchCachePages,
+
 		TrustedProxyHeader: "X-Forwarded-For",
 	}
 }
 
 // validate returns an error naming the first setting the service cannot run
-// with: a duration or limit that is not positive (MAX_ALIASES may be 0), a
+// with: a duration or limit that is not positive (MAX_ALIASES and
+// SEARCH_CACHE_PAGES may be 0), a
 // password minimum outside 8 to 64, no listen address, no store or no
 // instance id.
 func (c config) validate() error {
@@ -115,7 +122,7 @@ func (c config) validate() error {
 	}{
 		{"COMPLEXITY_LIMIT", c.ComplexityMax, 1}, {"TOKEN_LIMIT", c.TokenLimit, 1}, {"MAX_DEPTH", c.MaxDepth, 1},
 		{"MAX_ALIASES", c.MaxAliases, 0}, {"MAX_ROOT_FIELDS", c.MaxRootFields, 1}, {"MAX_BODY_BYTES", c.MaxBodyBytes, 1},
-		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1},
+		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1}, {"SEARCH_CACHE_PAGES", c.SearchCachePages, 0},
 	} {
 		if l.value < l.min {
 			return fmt.Errorf("bad %s %d: want at least %d", l.name, l.value, l.min)
@@ -190,6 +197,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.MaxAliases, "max-aliases", envs.int("MAX_ALIASES", c.MaxAliases), "aliases in one operation (MAX_ALIASES)")
 	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", c.MaxRootFields), "root fields in one operation (MAX_ROOT_FIELDS)")
 	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", c.MaxBodyBytes), "largest HTTP request body (MAX_BODY_BYTES)")
+	fs.IntVar(&c.SearchCachePages, "search-cache-pages", envs.int("SEARCH_CACHE_PAGES", c.SearchCachePages), "customer search pages kept for repeated searches, 0 for none (SEARCH_CACHE_PAGES)")
 	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", c.WSMaxMessage), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
 	fs.StringVar(&proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDR ranges of the reverse proxies whose header names the client (TRUSTED_PROXIES)")
 	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("TRUSTED_PROXY_HEADER", c.TrustedProxyHeader), "the header the trusted proxies write: X-Forwarded-For or Forwarded (TRUSTED_PROXY_HEADER)")

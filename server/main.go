@@ -256,10 +256,12 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	broker := events.NewBroker()
 	broker.OnDrop(func() { log.Warn().Msg("an event subscriber fell behind and was dropped; its subscription completes") })
 	assistService := assist.NewService(st, clk.Now, cfg.AssistTTL)
+	customerService := customers.NewService(st, hasher, policy, clk.Now)
+	customerService.SetSearchCachePages(cfg.SearchCachePages)
 	r := &resolvers.Resolver{
 		SessionService:  sessionService,
 		OperatorService: operators.NewService(st, hasher, policy, clk.Now),
-		CustomerService: customers.NewService(st, hasher, policy, clk.Now),
+		CustomerService: customerService,
 		PasswordRatings: passwords.NewRatingLimiter(clk.Now),
 		DeviceService:   devices.NewService(st, clk.Now),
 		DomainStore:     st,

@@ -17,13 +17,13 @@ type SearchVersions interface {
 	SearchVersion(ctx context.Context, domainID string) (int64, error)
 }
 
-// searchCacheSize is how many search pages the cache holds, least recently
-// used first out: as-you-type search repeats short prefixes across
-// operators. A page of 20 customers takes about 12 KB (customers without
-// password hashes or search tokens, see Search), so a full cache of such
-// pages holds about 25 MB, and at most about 125 MB with pages of
-// MaxPageSize.
-const searchCacheSize = 2048
+// DefaultSearchCachePages is how many search pages a Service keeps unless
+// told otherwise (SetSearchCachePages), least recently used first out:
+// as-you-type search repeats short prefixes across operators. A page of 20
+// customers takes about 12 KB (customers without password hashes or search
+// tokens, see Search), so a full cache of such pages holds about 25 MB, and
+// at most about 125 MB with pages of MaxPageSize.
+const DefaultSearchCachePages = 2048
 
 // searchCache keeps search pages with the domain's search version they were
 // read at, and serves one only while that version is still current: a page
@@ -49,12 +49,23 @@ type cachedPage struct {
 	page    Page
 }
 
-func newSearchCache(versions SearchVersions) *searchCache {
-	pages, err := lru.New[searchKey, cachedPage](searchCacheSize)
+// newSearchCache returns a cache of up to size pages over versions, or nil
+// (no cache) when size is below 1.
+func newSearchCache(versions SearchVersions, size int) *searchCache {
+	pages, err := lru.New[searchKey, cachedPage](size)
 	if err != nil {
-		panic(err) // only for a size below 1
+		return nil // lru.New refuses only a size below 1
 	}
 	return &searchCache{versions: versions, pages: pages}
+}
+
+// SetSearchCachePages replaces the cache of search pages with an empty one of
+// up to n pages; 0 turns caching off. It does nothing when the store keeps
+// no search versions. Call it before the service serves.
+func (s *Service) SetSearchCachePages(n int) {
+	if versions, ok := s.store.(SearchVersions); ok {
+		s.searchCache = newSearchCache(versions, n)
+	}
 }
 
 func newSearchKey(q SearchQuery, req SearchRequest) searchKey {

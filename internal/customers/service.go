@@ -35,9 +35,7 @@ type Service struct {
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
 	s := &Service{store: store, hasher: hasher, policy: policy, now: now,
 		signUps: throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now)}
-	if versions, ok := store.(SearchVersions); ok {
-		s.searchCache = newSearchCache(versions)
-	}
+	s.SetSearchCachePages(DefaultSearchCachePages)
 	return s
 }
 
