@@ -9,6 +9,7 @@
 //	server restore FILE              replace the embedded store with the backup FILE (no server on it)
 //	server bench-search -n N         seed N customers and measure search over HTTP (docs/BENCHMARKS.md)
 //	server bench-login               measure sign-in, and search under a brute-force burst
+//	server bench-writes              measure status changes and remote assistance
 //	server bench-sockets -n N        N WebSocket subscribers: memory, goroutines, delivery latency
 //
 // The bench subcommands are the load generators of internal/loadgen; each
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return loadgen.BenchSearch(ctx, args[1:], stdout)
 		case "bench-login":
 			return loadgen.BenchLogin(ctx, args[1:], stdout)
+		case "bench-writes":
+			return loadgen.BenchWrites(ctx, args[1:], stdout)
 		case "bench-sockets":
 			raiseOpenFileLimit(zerolog.New(io.Discard)) // a file per subscriber
 			return loadgen.BenchSockets(ctx, args[1:], stdout)

@@ -181,6 +181,25 @@ func Run(ctx context.Context, concurrency int, duration time.Duration, do func(c
 		PerSecond: float64(len(all)) / elapsed.Seconds(), P50: percentile(all, .50), P95: percentile(all, .95), P99: percentile(all, .99)}
 }
 
+// RunCount calls do count times, one call after the other (n from 1), and
+// measures each call's latency.
+func RunCount(ctx context.Context, count int, do func(ctx context.Context, n int) error) Result {
+	var latencies []time.Duration
+	errCount := 0
+	start := time.Now()
+	for n := 1; n <= count && ctx.Err() == nil; n++ {
+		t0 := time.Now()
+		if err := do(ctx, n); err != nil {
+			errCount++
+		}
+		latencies = append(latencies, time.Since(t0))
+	}
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	return Result{Concurrency: 1, Requests: len(latencies), Errors: errCount, PerSecond: float64(len(latencies)) / elapsed.Seconds(),
+		P50: percentile(latencies, .50), P95: percentile(latencies, .95), P99: percentile(latencies, .99)}
+}
+
 // percentile returns the p-th (0 to 1) of sorted durations, 0 for none.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {

@@ -28,6 +28,25 @@ func TestRunCountsCallsAndErrors(t *testing.T) {
 	}
 }
 
+// TestRunCountCallsInTurn runs a fake load of 10 calls, every third failing.
+func TestRunCountCallsInTurn(t *testing.T) {
+	var seen []int
+	r := RunCount(context.Background(), 10, func(_ context.Context, n int) error {
+		seen = append(seen, n)
+		time.Sleep(time.Millisecond)
+		if n%3 == 0 {
+			return errors.New("refused")
+		}
+		return nil
+	})
+	if r.Concurrency != 1 || r.Requests != 10 || r.Errors != 3 || len(seen) != 10 || seen[0] != 1 || seen[9] != 10 {
+		t.Fatalf("result %+v after calls %v", r, seen)
+	}
+	if r.P50 < time.Millisecond || r.P50 > r.P95 || r.P95 > r.P99 {
+		t.Fatalf("percentiles %v %v %v", r.P50, r.P95, r.P99)
+	}
+}
+
 func TestPercentile(t *testing.T) {
 	var sorted []time.Duration
 	for i := 1; i <= 100; i++ {
