@@ -150,21 +150,33 @@ func ParseQuery(text, region string) ([]string, error) {
 	return terms, nil
 }
 
-// optimizeAfter is how many customers a bulk load writes before
-// OptimizeAfterBulkLoad asks the store to tidy its search index: below it
-// the work costs more than it saves.
-const optimizeAfter = 10_000
-
 // OptimizeAfterBulkLoad lets st tidy its search index after a bulk load
-// (seed or import) that has just created `written` customers, at least
-// optimizeAfter, when st has an index to tidy (the embedded store: see its
-// OptimizeAfterBulkLoad). It returns the store's error.
+// (seed or import) that has just created `written` customers, when st has an
+// index to tidy (the embedded store: see its OptimizeAfterBulkLoad, which
+// decides whether the load was large enough to be worth it, and builds the
+// index a load deferred). It returns the store's error.
 func OptimizeAfterBulkLoad(ctx context.Context, st any, written int) error {
 	o, ok := st.(interface {
 		OptimizeAfterBulkLoad(ctx context.Context, written int) error
 	})
-	if !ok || written < optimizeAfter {
+	if !ok {
 		return nil
 	}
 	return o.OptimizeAfterBulkLoad(ctx, written)
+}
+
+// DeferSearchIndex lets st write a bulk load's customers without indexing
+// them one by one, when st can build its search index at the end of the load
+// instead (the embedded store, into an empty store: see its
+// DeferSearchIndex). Call it before the load and OptimizeAfterBulkLoad after
+// it; until then the load's customers may not be found. It reports whether
+// the index is deferred, and returns the store's error.
+func DeferSearchIndex(ctx context.Context, st any) (bool, error) {
+	d, ok := st.(interface {
+		DeferSearchIndex(ctx context.Context) (bool, error)
+	})
+	if !ok {
+		return false, nil
+	}
+	return d.DeferSearchIndex(ctx)
 }

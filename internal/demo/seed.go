@@ -90,6 +90,9 @@ func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress 
 		customers []customers.Customer
 		devices   []devices.Device
 	}
+	if _, err := customers.DeferSearchIndex(ctx, st); err != nil {
+		return "", err
+	}
 	batches := make(chan work, 1)
 	go func() {
 		defer close(batches)

@@ -99,12 +99,19 @@ const MaxExternalIDLength = 255
 // Run imports every record r reads and returns the counts. It stops at the
 // first error that is not a record's (the file cannot be read on, the
 // store fails, ctx ends), with the counts so far: the batches written
-// before stay written. At the end it merges the search index when it created
-// many customers (customers.OptimizeAfterBulkLoad).
+// before stay written. Into an empty store the search index is built at the
+// end, not record by record (customers.DeferSearchIndex): the customers are
+// found once the import has ended. At the end it tidies the search index
+// (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	im.seed, im.seen, im.count = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
+	}
+	if !im.DryRun {
+		if _, err := customers.DeferSearchIndex(ctx, im.Store); err != nil {
+			return im.count, err
+		}
 	}
 	for {
 		batch, readErr := im.readBatch(r)

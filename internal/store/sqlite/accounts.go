@@ -183,7 +183,7 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertCustomer(ctx, tx, c); err != nil {
+		if err := insertCustomer(ctx, tx, c, true); err != nil {
 			return err
 		}
 		if err := countVocabulary(ctx, tx, c.DomainID, c.FirstName, c.LastName, 1); err != nil {
@@ -203,7 +203,10 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, las
 
 // insertCustomer writes c, its place in the name order and its search
 // index row in tx; the caller counts its names in the vocabulary.
-func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error {
+// insertCustomer writes c under a new order label, and its search row when
+// index is true (false while a bulk load defers the index: see
+// DeferSearchIndex).
+func insertCustomer(ctx context.Context, tx writer, c customers.Customer, index bool) error {
 	lastKey, firstKey := customers.SortKeys(c)
 	label, err := allocateLabel(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
 	if err != nil {
@@ -213,6 +216,9 @@ func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error 
 		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
+	}
+	if !index {
+		return nil
 	}
 	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)
 }

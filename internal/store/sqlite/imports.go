@@ -85,7 +85,9 @@ func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, li
 
 // ImportCustomers implements imports.Store: the new customers and their
 // devices in one transaction, so that an interrupted import leaves whole
-// customers only. It returns apperr.ErrConflict, writing nothing, when an
+// customers only. While a bulk load defers the search index
+// (DeferSearchIndex), the customers get no search rows: the compaction at
+// the load's end builds the index whole. It returns apperr.ErrConflict, writing nothing, when an
 // email, external id or serial number is taken.
 func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
 	// In name order, each insertion's neighbours and index pages are the
@@ -103,10 +105,14 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 	err := s.inTx(ctx, func(plain *sql.Tx) error {
 		tx := newBulkTx(plain)
 		defer tx.close()
+		deferred, err := searchIndexDeferred(ctx, tx)
+		if err != nil {
+			return err
+		}
 		names := map[string]map[string]int{} // domain id -> token -> customers
 		for _, k := range sorted {
 			c := k.c
-			if err := insertCustomer(ctx, tx, c); err != nil {
+			if err := insertCustomer(ctx, tx, c, !deferred); err != nil {
 				return err
 			}
 			if names[c.DomainID] == nil {

@@ -118,7 +118,7 @@ func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 	var pages, freeBefore int64
 	_ = s.write.QueryRow(`PRAGMA page_count`).Scan(&pages)
 	_ = s.write.QueryRow(`PRAGMA freelist_count`).Scan(&freeBefore)
-	if err := s.OptimizeAfterBulkLoad(ctx, 2000); err != nil {
+	if err := s.OptimizeAfterBulkLoad(ctx, optimizeAfter); err != nil {
 		t.Fatal(err)
 	}
 	var free, pagesAfter int64
@@ -137,7 +137,7 @@ func TestOptimizeAfterBulkLoadBringsSparseLabelsCloseTogether(t *testing.T) {
 	if err := s.ImportCustomers(ctx, []customers.Customer{mk("Zz", "Zzyzx", 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.OptimizeAfterBulkLoad(ctx, 101); err != nil {
+	if err := s.OptimizeAfterBulkLoad(ctx, optimizeAfter); err != nil {
 		t.Fatal(err)
 	}
 	var zulu int64

@@ -13,7 +13,9 @@ import (
 // hash and order label (neither is in a result), a device created, removed or
 // renamed (what a search matched reads devices). Triggers move it, so every
 // write path (this process's, an import in another process, a migration) is
-// covered. A row is created by a domain's first such change.
+// covered; compactLabels moves every domain's too, since a rebuilt index may
+// hold customers a deferred load left out. A row is created by a domain's
+// first change.
 const searchVersionsSQL = `
 CREATE TABLE search_versions (
 	domain_id TEXT PRIMARY KEY,

@@ -280,8 +280,17 @@ func fromMillis(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
+// optimizeAfter is how many customers a bulk load writes before
+// OptimizeAfterBulkLoad tidies the search index: below it the work costs
+// more than it saves.
+const optimizeAfter = 10_000
+
 // OptimizeAfterBulkLoad implements what customers.OptimizeAfterBulkLoad
 // asks of a store, after a bulk load that created written customers:
+//   - while the load deferred the search index (DeferSearchIndex), it
+//     compacts the labels and builds the index (compactLabels), whatever
+//     the load wrote;
+//   - else below optimizeAfter customers written it does nothing;
 //   - when the order labels are sparse (the load went into a store that had
 //     few customers), it compacts them and builds the search index again
 //     under them (compactLabels), which halves the index;
@@ -296,6 +305,15 @@ func fromMillis(ms int64) time.Time {
 // At a million customers compacting takes about 3 minutes and merging about
 // 30 s, in one write transaction: searches go on meanwhile, writes wait.
 func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
+	deferred, err := searchIndexDeferred(ctx, s.write)
+	switch {
+	case err != nil:
+		return fmt.Errorf("optimize search index: %w", mapErr(err))
+	case deferred:
+		return s.compactLabels(ctx)
+	case written < optimizeAfter:
+		return nil
+	}
 	var n int64
 	if err := s.write.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers`).Scan(&n); err != nil {
 		return fmt.Errorf("optimize search index: %w", mapErr(err))
@@ -314,12 +332,20 @@ func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
 	return nil
 }
 
-// compactLabels runs compactLabelsSQL in one transaction, then gives the pages
-// it freed back to the file system (a no-op in a file created before
-// auto_vacuum was set: see Open).
+// compactLabels runs compactLabelsSQL in one transaction, after which the
+// index holds every customer (bulk loads defer it no more: see
+// DeferSearchIndex) and every domain's search version has moved, then gives the pages it freed back to the file system
+// (a no-op in a file created before auto_vacuum was set: see Open).
 func (s *Store) compactLabels(ctx context.Context) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, compactLabelsSQL)
+		if _, err := tx.ExecContext(ctx, compactLabelsSQL); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = ?`, searchIndexDeferredKey); err != nil {
+			return err
+		}
+		// The index may now hold customers a deferred load left out.
+		_, err := tx.ExecContext(ctx, `UPDATE search_versions SET version = version + 1`)
 		return err
 	})
 	if err == nil {

@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
+
+// A bulk load into an empty store writes no search rows; the compaction at
+// its end builds the index, and a load into a store that has customers
+// indexes as it goes. Interrupted, the next Reindex (as every command opens
+// the store) builds it.
+func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	if err := s.SetSearchTokenRules(ctx, customers.TokenRules); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(name string, n int) []customers.Customer {
+		var cs []customers.Customer
+		for i := range n {
+			cs = append(cs, storetest.NewCustomer(d, name, fmt.Sprintf("Loaded%03d", i), fmt.Sprintf("%s%03d@example.com", name, i), ""))
+		}
+		return cs
+	}
+	found := func(term string) int64 {
+		t.Helper()
+		n, err := s.CountCustomerMatches(ctx, customers.SearchQuery{DomainID: d.ID, Terms: []string{term}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rules := func() int {
+		t.Helper()
+		r, err := s.SearchTokenRules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex on an empty store = %v, %v; want true", deferred, err)
+	}
+	if err := s.ImportCustomers(ctx, batch("ann", 50), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("ann"); n != 0 {
+		t.Fatalf("during the deferred load a search found %d customers, want none (no search rows written)", n)
+	}
+	// A search page cached meanwhile is not served once the index is built.
+	svc := customers.NewService(s, nil, passwords.Policy{}, nil)
+	page := func() int {
+		t.Helper()
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Hits)
+	}
+	if n := page(); n != 0 {
+		t.Fatalf("during the deferred load a search page held %d customers, want none", n)
+	}
+	if r := rules(); r != 0 {
+		t.Fatalf("search token rules during the deferred load = %d, want 0 (the next Reindex builds the index)", r)
+	}
+	if err := customers.OptimizeAfterBulkLoad(ctx, s, 50); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("ann"); n != 50 {
+		t.Fatalf("after the load a search found %d customers, want 50", n)
+	}
+	if n := page(); n != 50 {
+		t.Fatalf("after the load the search page held %d customers, want 50 (a page cached during the load was served)", n)
+	}
+	if r := rules(); r != customers.TokenRules {
+		t.Fatalf("search token rules after the load = %d, want %d", r, customers.TokenRules)
+	}
+
+	// The store has customers now: a load indexes as it goes.
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || deferred {
+		t.Fatalf("DeferSearchIndex on a store with customers = %v, %v; want false", deferred, err)
+	}
+	if err := s.ImportCustomers(ctx, batch("bob", 20), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("bob"); n != 20 {
+		t.Fatalf("a load into a store with customers: found %d at once, want 20", n)
+	}
+
+	// Interrupted: a store emptied and loaded again, closed before the end.
+	for _, c := range append(batch("ann", 50), batch("bob", 20)...) {
+		if _, err := s.write.ExecContext(ctx, `DELETE FROM customers WHERE email = ?`, c.Email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO customer_search (customer_search) VALUES ('delete-all')`); err != nil {
+		t.Fatal(err)
+	}
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex on the emptied store = %v, %v; want true", deferred, err)
+	}
+	if err := s.ImportCustomers(ctx, batch("cy", 30), nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close(ctx)
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if n := found("cy"); n != 0 {
+		t.Fatalf("after the interruption a search found %d, want none yet", n)
+	}
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex after an interrupted load = %v, %v; want true (the index is still missing rows)", deferred, err)
+	}
+	if _, err := customers.Reindex(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("cy"); n != 30 {
+		t.Fatalf("after Reindex a search found %d, want 30", n)
+	}
+	if r := rules(); r != customers.TokenRules {
+		t.Fatalf("search token rules after Reindex = %d, want %d", r, customers.TokenRules)
+	}
+}
