@@ -12,8 +12,8 @@ import (
 )
 
 const (
-	customerIDsQuery  = `query { customers(first: 100) { edges { node { id } } } }`
-	setStatusMutation = `mutation($i: SetAccountStatusInput!) {
+	activeCustomersQuery = `query { customers(status: ACTIVE, first: 100) { edges { node { id } } } }`
+	setStatusMutation    = `mutation($i: SetAccountStatusInput!) {
   setAccountStatus(input: $i) { changed customer { status } userErrors { code message } }
 }`
 	startAssistMutation = `mutation($i: StartAssistInput!) {
@@ -38,9 +38,11 @@ func (u userErrors) err() error {
 // embedded store (or measures another build, -server, on it as it is),
 // starts the server and times the console's writes through GraphQL as the
 // demo ADMIN: setAccountStatus at -concurrency (each call disables or
-// enables one of 100 customers in turn, so every call changes something),
+// enables one of 50 active customers in turn, so every call changes
+// something),
 // then remote assistance, startAssist followed by endAssist, one pair at a
-// time (an operator runs one assistance at once), as many pairs as an
+// time (an operator runs one assistance at once) on 50 other active
+// customers, as many pairs as an
 // operator may start at once (assist.StartBurst; then one per
 // assist.StartInterval).
 func BenchWrites(ctx context.Context, args []string, out io.Writer) error {
@@ -79,26 +81,30 @@ func BenchWrites(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}
 	}
-	if err := client.Do(ctx, customerIDsQuery, nil, &page); err != nil {
+	if err := client.Do(ctx, activeCustomersQuery, nil, &page); err != nil {
 		return err
 	}
 	var ids []string
 	for _, e := range page.Customers.Edges {
 		ids = append(ids, e.Node.ID)
 	}
-	if len(ids) < 2*(*concurrency) {
-		return fmt.Errorf("the demo domain has %d customers, want at least %d", len(ids), 2*(*concurrency))
+	if len(ids) < 4*(*concurrency) {
+		return fmt.Errorf("the demo domain has %d active customers, want at least %d", len(ids), 4*(*concurrency))
 	}
+	// Half of them change status, the other half is assisted (a disabled
+	// account cannot be).
+	statusIDs, assistIDs := ids[:len(ids)/2], ids[len(ids)/2:]
 
 	fmt.Fprintf(out, "\n| run | concurrency | requests | errors | per second | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n")
 	status := Run(ctx, *concurrency, *duration, func(ctx context.Context, n int) error {
-		// Call n changes customer n mod len(ids): disabled on odd rounds
-		// through the list, enabled on even ones, so every call is a change.
-		s, reason := "ACTIVE", ""
-		if (n/len(ids))%2 == 1 {
-			s, reason = "DISABLED", "benchmark"
+		// Call n changes customer n mod len(statusIDs), all active at first:
+		// disabled on the first round through the list, enabled on the
+		// next, and so on, so every call is a change.
+		s, reason := "DISABLED", "benchmark"
+		if (n/len(statusIDs))%2 == 1 {
+			s, reason = "ACTIVE", ""
 		}
-		vars := map[string]any{"i": map[string]any{"customerId": ids[n%len(ids)], "status": s, "reason": reason}}
+		vars := map[string]any{"i": map[string]any{"customerId": statusIDs[n%len(statusIDs)], "status": s, "reason": reason}}
 		var r struct {
 			SetAccountStatus struct{ UserErrors userErrors }
 		}
@@ -109,7 +115,7 @@ func BenchWrites(ctx context.Context, args []string, out io.Writer) error {
 	})
 	fmt.Fprintf(out, "| status changes | %s\n", resultCells(status))
 	assists := RunCount(ctx, assist.StartBurst, func(ctx context.Context, n int) error {
-		vars := map[string]any{"i": map[string]any{"customerId": ids[n%len(ids)], "reason": "benchmark", "mode": "VIEW"}}
+		vars := map[string]any{"i": map[string]any{"customerId": assistIDs[n%len(assistIDs)], "reason": "benchmark", "mode": "VIEW"}}
 		var started struct {
 			StartAssist struct {
 				AssistSession *struct{ ID string }
