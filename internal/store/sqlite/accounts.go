@@ -186,6 +186,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 		if err := insertCustomer(ctx, tx, c, true); err != nil {
 			return err
 		}
+		if err := bumpSearchVersion(ctx, tx, c.DomainID); err != nil {
+			return err
+		}
 		if err := countVocabulary(ctx, tx, c.DomainID, c.FirstName, c.LastName, 1); err != nil {
 			return err
 		}
@@ -327,6 +330,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		if n == 0 {
 			return missed(ctx, tx, "customers", u.ID)
+		}
+		if err := bumpSearchVersionOf(ctx, tx, u.ID); err != nil {
+			return err
 		}
 		if renamed {
 			var domainID string

@@ -86,6 +86,13 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if r := rules(); r != customers.TokenRules {
 		t.Fatalf("search token rules after the load = %d, want %d", r, customers.TokenRules)
 	}
+	// The build held FTS5's merges back; the writes that follow merge as usual.
+	for k, want := range map[string]int{"automerge": 4, "crisismerge": 16} {
+		var v int
+		if err := s.read.QueryRowContext(ctx, `SELECT v FROM customer_search_config WHERE k = ?`, k).Scan(&v); err != nil || v != want {
+			t.Fatalf("FTS5 %s after the build = %d (%v), want %d", k, v, err, want)
+		}
+	}
 
 	// The store has customers now: a load indexes as it goes.
 	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || deferred {

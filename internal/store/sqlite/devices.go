@@ -62,9 +62,16 @@ func insertDevices(ctx context.Context, tx *sql.Tx, ds []devices.Device) error {
 		return err
 	}
 	defer insert.Close()
+	domainIDs := map[string]bool{}
 	for _, d := range ds {
 		if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
 			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
+			return err
+		}
+		domainIDs[d.DomainID] = true
+	}
+	for id := range domainIDs { // what a search matched reads devices
+		if err := bumpSearchVersion(ctx, tx, id); err != nil {
 			return err
 		}
 	}

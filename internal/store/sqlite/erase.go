@@ -42,6 +42,9 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 		if err := uncountCustomer(ctx, tx, e.ID); err != nil {
 			return err
 		}
+		if err := bumpSearchVersionOf(ctx, tx, e.ID); err != nil {
+			return err
+		}
 		for _, del := range []struct {
 			query string
 			arg   any

@@ -126,6 +126,9 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 			if err := addToVocabulary(ctx, tx, domainID, counts); err != nil {
 				return err
 			}
+			if err := bumpSearchVersion(ctx, tx, domainID); err != nil {
+				return err
+			}
 		}
 		return insertDevices(ctx, plain, ds)
 	})

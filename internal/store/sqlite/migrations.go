@@ -258,8 +258,7 @@ CREATE INDEX assists_pending_request ON assists (request_expires_at) WHERE reque
 	// close together (compactLabelsSQL), with the search index built again
 	// under them; the index of names across domains is no longer needed.
 	`DROP INDEX customers_order;` + compactLabelsSQL,
-	// 17: each domain's search version (see SearchVersion), moved by triggers
-	// so that no write path, in this process or another, can forget it.
+	// 17: each domain's search version (see SearchVersion).
 	searchVersionsSQL,
 }
 

@@ -198,9 +198,6 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 		`INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers`,
 		`CREATE INDEX customers_order ON customers (last_key, first_key, id)`,
 		// and without what migration 17 adds
-		`DROP TRIGGER customers_insert_search_version`, `DROP TRIGGER customers_delete_search_version`,
-		`DROP TRIGGER customers_update_search_version`, `DROP TRIGGER devices_insert_search_version`,
-		`DROP TRIGGER devices_delete_search_version`, `DROP TRIGGER devices_update_search_version`,
 		`DROP TABLE search_versions`,
 		`DELETE FROM schema_migrations WHERE version >= 16`,
 	} {

@@ -53,6 +53,9 @@ func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]str
 			if _, err := tx.ExecContext(ctx, `UPDATE customers SET search_tokens = ? WHERE id = ?`, strings.Join(ts, " "), id); err != nil {
 				return err
 			}
+			if err := bumpSearchVersionOf(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		return nil
 	}))
