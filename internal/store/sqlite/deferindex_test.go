@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/iotconsole/bff/internal/customers"
@@ -52,8 +53,17 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
 		t.Fatalf("DeferSearchIndex on an empty store = %v, %v; want true", deferred, err)
 	}
-	if err := s.ImportCustomers(ctx, batch("ann", 50), nil); err != nil {
+	loaded := batch("ann", 50)
+	slices.Reverse(loaded) // in two batches, each against name order
+	if err := s.ImportCustomers(ctx, loaded[:25], nil); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.ImportCustomers(ctx, loaded[25:], nil); err != nil {
+		t.Fatal(err)
+	}
+	// Labels are taken in turn meanwhile, not in name order.
+	if got, err := labels(ctx, s.read, `SELECT sort_seq FROM customers ORDER BY sort_seq`); err != nil || len(got) != 50 || got[0] != 0 || got[49] != 49 {
+		t.Fatalf("labels during the deferred load: %v %v; want 0 to 49", got, err)
 	}
 	if n := found("ann"); n != 0 {
 		t.Fatalf("during the deferred load a search found %d customers, want none (no search rows written)", n)
@@ -65,6 +75,11 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "ann", First: 100})
 		if err != nil {
 			t.Fatal(err)
+		}
+		for i := 1; i < len(p.Hits); i++ {
+			if p.Hits[i-1].Customer.LastName >= p.Hits[i].Customer.LastName {
+				t.Fatalf("search page out of name order: %s before %s", p.Hits[i-1].Customer.LastName, p.Hits[i].Customer.LastName)
+			}
 		}
 		return len(p.Hits)
 	}
@@ -83,6 +98,7 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if n := page(); n != 50 {
 		t.Fatalf("after the load the search page held %d customers, want 50 (a page cached during the load was served)", n)
 	}
+	requireCompactLabels(t, s, "after the deferred load")
 	if r := rules(); r != customers.TokenRules {
 		t.Fatalf("search token rules after the load = %d, want %d", r, customers.TokenRules)
 	}

@@ -81,7 +81,10 @@ const searchIndexDeferredKey = "search_index_deferred"
 // compaction that follows the load (OptimizeAfterBulkLoad) builds the whole
 // index at once, in label order: the rows' incremental index writes and
 // merges were about 40 % of a load's time, and the compaction rebuilt the
-// index anyway. Until then a search does not find them. If the load is
+// index anyway; their order labels are taken in turn, not between their
+// neighbours' (allocateLabel), since the compaction puts every customer in
+// order. Until then a search does not find them, nor reliably a customer
+// created meanwhile (searches read a domain's range of labels). If the load is
 // interrupted, the index is built by the next OptimizeAfterBulkLoad (the same
 // import run again) or the next customers.Reindex (every command and the
 // server open the store through it; SearchTokenRules reports 0 meanwhile).
