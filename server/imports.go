@@ -47,7 +47,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	dryRun := fs.Bool("dry-run", false, "check every record and report the counts; write nothing")
 	rejectsPath := fs.String("rejects", "", "write rejected records here, with their line and reason (same format as the input)")
 	formatName := fs.String("format", "", "csv or jsonl (default: from the file's extension)")
-	batch := fs.Int("batch", imports.DefaultBatchSize, "records per write")
+	batch := fs.Int("batch", 0, fmt.Sprintf("records per write (default %d, and %d into a store without customers)", imports.DefaultBatchSize, imports.DeferredBatchSize))
 	const usage = "server import -domain SLUG [-dry-run] [-rejects FILE] [-format csv|jsonl] FILE|-"
 	files, err := parseFlagsAndFiles(fs, args, usage)
 	if err != nil {

@@ -77,7 +77,9 @@ type Importer struct {
 	Actor     audit.Actor // who imports: the audit records' actor
 	Now       func() time.Time
 	DryRun    bool // check and count, write nothing
-	BatchSize int  // records per write; 0 means DefaultBatchSize
+	// BatchSize is the records of one write; 0 means DefaultBatchSize, or
+	// DeferredBatchSize when the store builds its search index at the end.
+	BatchSize int
 	// Reject receives each rejected record (only the line when unreadable)
 	// and why; nil drops them.
 	Reject func(rec Record, reason string) error
@@ -93,6 +95,14 @@ type Importer struct {
 // fixed cost is small beside its rows, small enough to hold a few in memory.
 const DefaultBatchSize = 2000
 
+// DeferredBatchSize is the records of one write into a store that builds its
+// search index at the load's end (customers.DeferSearchIndex: a store without
+// customers, so no server is waiting to write). Each write dirties index pages
+// all over the store's B-trees; ten times the records per write dirty most of
+// them once instead of again and again: 100,000 customers into an empty store
+// in 32 s instead of 37, with 814 instead of 1,830 MiB written.
+const DeferredBatchSize = 20_000
+
 // MaxExternalIDLength bounds an external id, in characters.
 const MaxExternalIDLength = 255
 
@@ -105,12 +115,17 @@ const MaxExternalIDLength = 255
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	im.seed, im.seen, im.count = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}
+	deferred := false
+	if !im.DryRun {
+		var err error
+		if deferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
+			return im.count, err
+		}
+	}
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
-	}
-	if !im.DryRun {
-		if _, err := customers.DeferSearchIndex(ctx, im.Store); err != nil {
-			return im.count, err
+		if deferred {
+			im.BatchSize = DeferredBatchSize
 		}
 	}
 	for {
