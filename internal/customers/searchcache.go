@@ -11,8 +11,9 @@ import (
 // SearchVersions is what a store offers for search pages to be cached: a
 // count per domain that grows with every committed change that can change
 // one of the domain's search results, whichever process wrote it (the
-// embedded store keeps it with triggers: see sqlite.Store.SearchVersion). A
-// store without it is searched on every request.
+// embedded store moves it in each change's transaction: see
+// sqlite.Store.SearchVersion). A store without it is searched on every
+// request.
 type SearchVersions interface {
 	SearchVersion(ctx context.Context, domainID string) (int64, error)
 }
