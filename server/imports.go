@@ -47,7 +47,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	dryRun := fs.Bool("dry-run", false, "check every record and report the counts; write nothing")
 	rejectsPath := fs.String("rejects", "", "write rejected records here, with their line and reason (same format as the input)")
 	formatName := fs.String("format", "", "csv or jsonl (default: from the file's extension)")
-	batch := fs.Int("batch", 0, fmt.Sprintf("records per write (default %d, and %d into a store without customers)", imports.DefaultBatchSize, imports.DeferredBatchSize))
+	batch := fs.Int("batch", 0, fmt.Sprintf("records per write; 0: %d, and %d into a store without customers", imports.DefaultBatchSize, imports.DeferredBatchSize))
 	const usage = "server import -domain SLUG [-dry-run] [-rejects FILE] [-format csv|jsonl] FILE|-"
 	files, err := parseFlagsAndFiles(fs, args, usage)
 	if err != nil {
@@ -57,8 +57,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("bad command line for import: name one file, or - for standard input: %s", usage)
 	}
 	path := files[0]
-	if *slug == "" || *batch <= 0 {
-		return errors.New("bad command line for import: -domain is required and -batch must be positive")
+	if *slug == "" || *batch < 0 {
+		return errors.New("bad command line for import: -domain is required and -batch must not be negative (0: the default)")
 	}
 	format, err := imports.ParseFormat(*formatName, path)
 	if err != nil {
