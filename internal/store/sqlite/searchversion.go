@@ -23,6 +23,7 @@ CREATE TABLE search_versions (
 	domain_id TEXT PRIMARY KEY,
 	version   INTEGER NOT NULL
 ) WITHOUT ROWID;
+INSERT INTO search_versions (domain_id, version) SELECT DISTINCT domain_id, 1 FROM customers;
 `
 
 const bumpSearchVersionSQL = `INSERT INTO search_versions (domain_id, version) VALUES (?, 1)
@@ -39,11 +40,13 @@ func bumpSearchVersion(ctx context.Context, tx writer, domainIDs ...string) erro
 }
 
 // bumpSearchVersionOf moves the search version of customer id's domain in tx
-// (nothing when there is no such customer). The WHERE clause is what lets
-// SQLite read ON CONFLICT as the upsert's.
+// (nothing when there is no such customer). The domain has its row: a
+// customer's insertion creates it (bumpSearchVersion), and migration 17
+// created those of the customers before it. A plain update: the upsert
+// this replaces was 6 % of a status change's CPU.
 func bumpSearchVersionOf(ctx context.Context, tx writer, customerID string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO search_versions (domain_id, version) SELECT domain_id, 1 FROM customers WHERE id = ?
-		ON CONFLICT (domain_id) DO UPDATE SET version = version + 1`, customerID)
+	_, err := tx.ExecContext(ctx, `UPDATE search_versions SET version = version + 1
+		WHERE domain_id = (SELECT domain_id FROM customers WHERE id = ?)`, customerID)
 	return err
 }
 

@@ -157,3 +157,41 @@ func TestSearchPagesAreCachedUntilTheirDomainChanges(t *testing.T) {
 		t.Fatal("after a change of the domain the page came from the cache")
 	}
 }
+
+// A store whose customers were written before search versions existed gets a
+// version for each of their domains from the migration, so that their first
+// change moves it (changes of existing customers only move an existing row).
+func TestMigrationGivesExistingDomainsASearchVersion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	ada := storetest.NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "")
+	if err := s.ImportCustomers(ctx, []customers.Customer{ada}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE search_versions`, `DELETE FROM schema_migrations WHERE version >= 17`} {
+		if _, err := s.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Close(ctx)
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	before, err := s.SearchVersion(ctx, d.ID)
+	if err != nil || before == 0 {
+		t.Fatalf("search version after the migration = %d, %v; want a row", before, err)
+	}
+	disabled := customers.StatusDisabled
+	if _, err := s.UpdateCustomer(ctx, customers.Update{ID: ada.ID, Version: ada.Version, Status: &disabled, At: ada.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := s.SearchVersion(ctx, d.ID); err != nil || after == before {
+		t.Fatalf("search version after a change = %d (%v), before %d: did not move", after, err, before)
+	}
+}
