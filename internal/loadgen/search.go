@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -40,20 +41,11 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		}
 		concurrency = append(concurrency, c)
 	}
-	if *server == "" {
-		if err := seed(ctx, *dataDir, *n, out); err != nil {
-			return err
-		}
-	}
-	child, base, err := startChild(ctx, *server, *dataDir, *addr, *metricsAddr)
+	child, client, err := startDemo(ctx, *server, *dataDir, *n, *addr, *metricsAddr, 64, out)
 	if err != nil {
 		return err
 	}
 	defer stopChild(child)
-	client := NewClient(base, 64)
-	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
-		return err
-	}
 	byShape, err := SearchWorkloadByShape(ctx, client, 42)
 	if err != nil {
 		return err
@@ -102,6 +94,29 @@ func BenchSearch(ctx context.Context, args []string, out io.Writer) error {
 		after["go_gc_duration_seconds_count"]-before["go_gc_duration_seconds_count"], after["go_memstats_heap_inuse_bytes"]/(1<<20),
 		cpu, 1000*cpu/float64(max(searches, 1)))
 	return nil
+}
+
+// startDemo seeds the demo domain of the embedded store in dataDir to n
+// customers (unless server names another build, which is measured on dataDir
+// as it is), starts the server under test on it and returns it with a client
+// of up to conns connections signed in as the demo ADMIN. The caller stops
+// the child (stopChild).
+func startDemo(ctx context.Context, server, dataDir string, n int, addr, metricsAddr string, conns int, out io.Writer) (*exec.Cmd, *Client, error) {
+	if server == "" {
+		if err := seed(ctx, dataDir, n, out); err != nil {
+			return nil, nil, err
+		}
+	}
+	child, base, err := startChild(ctx, server, dataDir, addr, metricsAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := NewClient(base, conns)
+	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
+		stopChild(child)
+		return nil, nil, err
+	}
+	return child, client, nil
 }
 
 // seed brings the demo domain of the embedded store in dir to n customers.

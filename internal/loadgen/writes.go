@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/assist"
-	"github.com/iotconsole/bff/internal/demo"
 )
 
 const (
@@ -60,20 +59,11 @@ func BenchWrites(ctx context.Context, args []string, out io.Writer) error {
 	if *concurrency < 1 {
 		return fmt.Errorf("bad -concurrency %d", *concurrency)
 	}
-	if *server == "" {
-		if err := seed(ctx, *dataDir, *n, out); err != nil {
-			return err
-		}
-	}
-	child, base, err := startChild(ctx, *server, *dataDir, *addr, *metricsAddr)
+	child, client, err := startDemo(ctx, *server, *dataDir, *n, *addr, *metricsAddr, 16, out)
 	if err != nil {
 		return err
 	}
 	defer stopChild(child)
-	client := NewClient(base, 16)
-	if err := client.OperatorLogin(ctx, demo.Slug, demo.AdminEmail, Password); err != nil {
-		return err
-	}
 	var page struct {
 		Customers struct {
 			Edges []struct {
