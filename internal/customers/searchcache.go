@@ -21,9 +21,10 @@ type SearchVersions interface {
 // DefaultSearchCachePages is how many search pages a Service keeps unless
 // told otherwise (SetSearchCachePages), least recently used first out:
 // as-you-type search repeats short prefixes across operators. A page of 20
-// customers takes about 12 KB (customers without password hashes or search
-// tokens, see Search), so a full cache of such pages holds about 25 MB, and
-// at most about 125 MB with pages of MaxPageSize.
+// customers takes about 12 KB by estimate (about 600 bytes a customer and
+// its cursor, without password hashes or search tokens: see Search), so a
+// full cache of such pages holds about 25 MB, and at most about 125 MB with
+// pages of MaxPageSize.
 const DefaultSearchCachePages = 2048
 
 // searchCache keeps search pages with the domain's search version they were
