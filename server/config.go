@@ -29,7 +29,7 @@ type config struct {
 	Playground     bool          // PLAYGROUND: serve /playground, with introspection for ADMINs through it
 	Profiling      bool          // PROFILING: serve Go's /debug/pprof/ on the metrics listener (never the public one)
 	LogLevel       zerolog.Level // LOG_LEVEL: trace, debug, info, warn, error
-	Demo           bool          // DEMO: create the demo domain on an empty embedded store
+	Demo           bool          // DEMO: create the demo domain on an embedded store that lacks it
 	DemoPassword   string        // DEMO_PASSWORD (environment only: flags show up in process lists)
 	SessionTTL     time.Duration // SESSION_TTL
 	ShutdownGrace  time.Duration // SHUTDOWN_GRACE: how long in-flight requests get to finish
@@ -155,7 +155,7 @@ const subcommandsUsage = `usage: server [flags]                 serve (the flags
        server import -domain D [-dry-run] [-rejects F] FILE|-   bring customers in (README: Bringing customers in and out)
        server export -domain D [-format jsonl|csv] [-include-password-hashes] [FILE]
        server backup -data-dir DIR FILE | server restore FILE -data-dir DIR   the embedded store
-       server bench-search | bench-login | bench-sockets   benchmarks (docs/BENCHMARKS.md)
+       server bench-search | bench-login | bench-writes | bench-sockets   benchmarks (docs/BENCHMARKS.md)
 Each subcommand takes -h.
 
 flags:`
@@ -182,7 +182,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&playground, "playground", env("PLAYGROUND", onOff(c.Playground)), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
 	fs.StringVar(&profiling, "profiling", env("PROFILING", onOff(c.Profiling)), "on: serve Go's /debug/pprof/ on the metrics listener, for benchmarks (PROFILING)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", c.LogLevel.String()), "trace, debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on an empty embedded store (DEMO)")
+	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on an embedded store that lacks it (DEMO)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", c.SessionTTL), "how long a session lives (SESSION_TTL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", c.ShutdownGrace), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
 	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", c.ComplexityMax), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")

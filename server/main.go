@@ -464,9 +464,10 @@ func (s *server) shutdown(ctx context.Context) error {
 	return err
 }
 
-// reindexSearch derives the customers' search tokens again when the store's
-// were derived by older rules (customers.Reindex), before the server answers
-// a search: once after an upgrade that changed the rules, about a minute per
+// reindexSearch derives the customers' search tokens again and builds the
+// search index when the store's were derived by older rules, or when a bulk
+// load was interrupted before building it (customers.Reindex), before the
+// server answers a search: once after an upgrade that changed the rules, about a minute per
 // million customers; a store with customers logs its start, every 100,000
 // customers read and its end.
 func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) error {
@@ -477,7 +478,9 @@ func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) erro
 	started, read := time.Now(), 0
 	changed, err := customers.Reindex(ctx, st, func(n int) {
 		if read == 0 {
-			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg("deriving the customers' search tokens again")
+			// rules 0: a store whose tokens never were recorded, or one whose
+			// bulk load was interrupted before its search index was built.
+			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg("deriving the customers' search tokens again and building the search index")
 		}
 		if n/100_000 > read/100_000 {
 			log.Info().Int("customers_read", n).Msg("deriving search tokens")

@@ -130,6 +130,7 @@ func BenchWrites(ctx context.Context, args []string, out io.Writer) error {
 		return ended.EndAssist.UserErrors.err()
 	})
 	fmt.Fprintf(out, "| assists (start and end) | %s\n", resultCells(assists))
+	fmt.Fprintf(out, "\n(assists: %d pairs in turn, an operator's burst, not -duration; then one per %s)\n", assist.StartBurst, assist.StartInterval)
 	fmt.Fprintf(out, "\nserver RSS: %s\n", processRSS(child.Process.Pid))
 	return nil
 }
