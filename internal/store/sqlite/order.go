@@ -137,7 +137,7 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		if window == maxWindow {
 			minStep = 2 // the widest window takes any room there is
 		}
-		if err := spreadLabels(ctx, tx, before, window, minStep); err != nil {
+		if err := spreadLabels(ctx, tx, before, window, minStep, sameName); err != nil {
 			return 0, fmt.Errorf("relabel customers: %w", err)
 		}
 	}
@@ -146,8 +146,18 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 // spreadLabels takes up to window labels on each side of label at (inclusive)
 // and spreads them evenly over the room between the labels just outside, if
 // that leaves at least minStep between two of them; otherwise it changes
-// nothing and the caller widens the window.
-func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64) error {
+// nothing and the caller widens the window. For a namesake of the customer
+// at (namesakes are appended after each other, as ids grow), the gap just
+// after at keeps half the room: a run of namesakes then grows by hundreds
+// before the next spread, not by labelStep - 1 (the demo generator has 2,401
+// names: a million customers of it are runs of about 400 namesakes, and
+// 100,000 more into them spread 2,428 windows). The window's customers are
+// moved and their search rows written again by four statements, whatever
+// its width: FTS5 writes out its pending rows at every statement of a
+// transaction that has written to it, so a statement per customer made a
+// segment per customer, and merging them was 59 % of an import's CPU into a
+// store of a million with many namesakes (docs/BENCHMARKS.md).
+func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64, namesake bool) error {
 	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
 	if err != nil {
 		return err
@@ -163,37 +173,43 @@ func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep 
 	if len(upper) > window {
 		hi, upper = upper[window], upper[:window]
 	}
-	var moving []int64 // ascending
-	for i := len(lower) - 1; i >= 0; i-- {
-		moving = append(moving, lower[i])
+	if len(lower)+len(upper) == 0 {
+		return nil
 	}
-	moving = append(moving, upper...)
-	slots := int64(len(moving) + 2) // one gap on each side of every label, room for the newcomer
+	first, last := at, at // the window's smallest and largest labels
+	if len(lower) > 0 {
+		first = lower[len(lower)-1]
+	}
+	if len(upper) > 0 {
+		last = upper[len(upper)-1]
+	}
+	slots := int64(len(lower) + len(upper) + 2) // one gap on each side of every label, room for the newcomer
 	step := (hi - lo) / slots
+	newcomerGap := step
+	if namesake {
+		step = (hi - lo) / (2 * slots)
+		newcomerGap = (hi - lo) / 2
+	}
 	if step < minStep {
 		return nil // not enough room here: the caller widens the window
 	}
-	for _, l := range moving {
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET sort_seq = sort_seq + ? WHERE sort_seq = ?`, int64(relabelOffset), l); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, l); err != nil {
-			return err
-		}
-	}
-	for i, l := range moving {
-		pos := int64(i + 1)
-		if i >= len(lower) {
-			pos++ // the gap just after `at` is the newcomer's
-		}
-		label := lo + step*pos
-		var domainID, tokens string
-		err := tx.QueryRowContext(ctx, `UPDATE customers SET sort_seq = ? WHERE sort_seq = ? RETURNING domain_id, search_tokens`,
-			label, l+relabelOffset).Scan(&domainID, &tokens)
-		if err != nil {
-			return err
-		}
-		if err := indexCustomer(ctx, tx, label, domainID, strings.Fields(tokens)); err != nil {
+	// Out of the way first (see relabelOffset), then the n-th customer of the
+	// window takes lo + n*step, and those after at newcomerGap more: the
+	// gap just after at is the newcomer's.
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE customers SET sort_seq = sort_seq + ? WHERE sort_seq BETWEEN ? AND ?`, []any{int64(relabelOffset), first, last}},
+		{`DELETE FROM customer_search WHERE rowid BETWEEN ? AND ?`, []any{first, last}},
+		{`UPDATE customers SET sort_seq = ? + ? * ranked.n + ? * (ranked.n > ?)
+			FROM (SELECT id, row_number() OVER (ORDER BY sort_seq) AS n FROM customers WHERE sort_seq BETWEEN ? AND ?) AS ranked
+			WHERE customers.id = ranked.id`, []any{lo, step, newcomerGap, len(lower), first + relabelOffset, last + relabelOffset}},
+		{`INSERT INTO customer_search (rowid, tokens)
+			SELECT sort_seq, ? || domain_id || ' ' || search_tokens FROM customers WHERE sort_seq > ? AND sort_seq < ? ORDER BY sort_seq`,
+			[]any{domainMarker(""), lo, hi}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return err
 		}
 	}

@@ -251,12 +251,13 @@ func requireCompactLabels(t *testing.T, s *Store, when string) []int64 {
 // fifty times over, in batches, anywhere in the order and with the demo
 // generator's namesakes (`server seed` after the demo domain's first 2,000,
 // or sign-ups after an import), spreads its labels over wider and wider
-// windows, each left with room in proportion to its width: the rows changed
-// stay about 18 a customer added (inserting it, its search row and
-// vocabulary, and its share of relabelling). Spreads that left as little as
-// two labels of room at every width changed 228 a customer here, and `server
-// seed -n 100000` slowed from 3,900 to 105 customers/s (10 min 45 s; 47 s
-// since).
+// windows, each left with room in proportion to its width, and a run of
+// namesakes keeps half of its window's room: the rows changed stay about 11
+// a customer added (inserting it, its search row and vocabulary, and its
+// share of relabelling; 18 with even spreads). Spreads that left as little
+// as two labels of room at every width changed 228 a customer here, and
+// `server seed -n 100000` slowed from 3,900 to 105 customers/s (10 min 45 s;
+// 47 s since).
 func TestLabelsMakeRoomForAStoreThatGrowsManyTimesOver(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir())
@@ -295,7 +296,7 @@ func TestLabelsMakeRoomForAStoreThatGrowsManyTimesOver(t *testing.T) {
 	load(added, 1000)
 	perCustomer := float64(changes()-before) / added
 	t.Logf("%.1f rows changed per customer added", perCustomer)
-	if perCustomer > 40 {
+	if perCustomer > 15 {
 		t.Errorf("%.1f rows changed per customer added: labels are spread again and again", perCustomer)
 	}
 	byLabel, byName := ids(t, s, `SELECT id FROM customers ORDER BY sort_seq`), ids(t, s, `SELECT id FROM customers ORDER BY last_key, first_key, id`)
