@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/iotconsole/bff/internal/customers"
@@ -156,4 +157,77 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if r := rules(); r != customers.TokenRules {
 		t.Fatalf("search token rules after Reindex = %d, want %d", r, customers.TokenRules)
 	}
+}
+
+// A bulk load into a store that has customers indexes them as it goes, with
+// FTS5's merges held until OptimizeAfterBulkLoad (or, interrupted, the next
+// Open) lets them run again and merges what waited.
+func TestBulkLoadIntoAStoreWithCustomersHoldsSearchMerges(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	load := func(name string, n int) {
+		t.Helper()
+		var cs []customers.Customer
+		for i := range n {
+			cs = append(cs, storetest.NewCustomer(d, name, fmt.Sprintf("Held%03d", i), fmt.Sprintf("%s%03d@example.com", name, i), ""))
+		}
+		if err := s.ImportCustomers(ctx, cs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settings := func() (automerge, crisismerge string, held bool) {
+		t.Helper()
+		q := `SELECT COALESCE((SELECT v FROM customer_search_config WHERE k = ?), 'default')`
+		if err := s.write.QueryRowContext(ctx, q, "automerge").Scan(&automerge); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.write.QueryRowContext(ctx, q, "crisismerge").Scan(&crisismerge); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM store_meta WHERE key = ?)`, searchMergesHeldKey).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		return automerge, crisismerge, held
+	}
+	requireMerging := func(when string) {
+		t.Helper()
+		if a, c, held := settings(); a != "4" || c != "16" || held {
+			t.Fatalf("%s: automerge %s, crisismerge %s, held %v; want FTS5's 4 and 16, not held", when, a, c, held)
+		}
+	}
+	load("Ann", 10)
+
+	for round, end := range []string{"OptimizeAfterBulkLoad", "Open after an interruption"} {
+		name := []string{"Bea", "Cy"}[round]
+		if deferred, err := s.DeferSearchIndex(ctx); err != nil || deferred {
+			t.Fatalf("DeferSearchIndex of a store with customers = %v, %v; want the index written as the load goes", deferred, err)
+		}
+		if a, c, held := settings(); a != "0" || c != fmt.Sprint(heldCrisisMerge) || !held {
+			t.Fatalf("during a load: automerge %s, crisismerge %s, held %v; want 0, %d, held", a, c, held, heldCrisisMerge)
+		}
+		load(name, 30)
+		if n, err := s.CountCustomerMatches(ctx, customers.SearchQuery{DomainID: d.ID, Terms: []string{strings.ToLower(name)}}); err != nil || n != 30 {
+			t.Fatalf("during a load, a search found %d of its 30 customers (%v)", n, err)
+		}
+		if end == "OptimizeAfterBulkLoad" {
+			if err := s.OptimizeAfterBulkLoad(ctx, 30); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			_ = s.Close(ctx)
+			if s, err = Open(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		requireMerging("after " + end)
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO customer_search (customer_search, rank) VALUES ('integrity-check', 0)`); err != nil {
+			t.Fatalf("search index after %s: %v", end, err)
+		}
+	}
+	_ = s.Close(ctx)
 }

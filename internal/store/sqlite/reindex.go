@@ -88,7 +88,9 @@ const searchIndexDeferredKey = "search_index_deferred"
 // interrupted, the index is built by the next OptimizeAfterBulkLoad (the same
 // import run again) or the next customers.Reindex (every command and the
 // server open the store through it; SearchTokenRules reports 0 meanwhile).
-// It reports whether bulk loads now defer the index.
+// When the store has customers, the load's are indexed as they are written,
+// and FTS5's merges wait until the load ends (holdSearchMerges). It reports
+// whether bulk loads now defer the index.
 func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 	deferred := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -98,8 +100,10 @@ func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 		}
 		if filled { // an interrupted deferred load may have left it on
 			var err error
-			deferred, err = searchIndexDeferred(ctx, tx)
-			return err
+			if deferred, err = searchIndexDeferred(ctx, tx); err != nil || deferred {
+				return err
+			}
+			return holdSearchMerges(ctx, tx)
 		}
 		deferred = true
 		_, err := tx.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING`, searchIndexDeferredKey)
@@ -118,4 +122,62 @@ func searchIndexDeferred(ctx context.Context, q interface {
 	var deferred bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM store_meta WHERE key = ?)`, searchIndexDeferredKey).Scan(&deferred)
 	return deferred, err
+}
+
+// searchMergesHeldKey is store_meta's key that is present while a bulk load
+// into a store with customers holds FTS5's merges back (holdSearchMerges).
+const searchMergesHeldKey = "search_merges_held"
+
+// heldCrisisMerge is FTS5's 'crisismerge' while merges are held: a level of
+// the index is merged only when it has this many segments (FTS5's default
+// is 16; its limit is 2,000 in all).
+const heldCrisisMerge = 64
+
+// holdSearchMerges sets FTS5's 'automerge' to 0 and 'crisismerge' to
+// heldCrisisMerge until releaseSearchMerges. A load into a store with
+// customers relabels windows of them (spreadLabels), and FTS5 writes its
+// pending rows out as a segment at every statement that moves several rows,
+// then merged them at once: 100,000 customers into a million took 124 s
+// merging as they went, 74 s with the merges held and done once at the end
+// (docs/BENCHMARKS.md, "Bulk import"). The settings are the index's own, so
+// they hold for every writer of the store, the server's too, meanwhile;
+// searches read at most heldCrisisMerge segments a level.
+func holdSearchMerges(ctx context.Context, tx writer) error {
+	for _, q := range []string{
+		`INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0)`,
+		fmt.Sprintf(`INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', %d)`, heldCrisisMerge),
+		`INSERT INTO store_meta (key, value) VALUES ('` + searchMergesHeldKey + `', '1') ON CONFLICT (key) DO NOTHING`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseSearchMerges undoes holdSearchMerges, if it was done: FTS5's
+// defaults again ('automerge' 4, 'crisismerge' 16), and one 'merge' of every
+// level with 4 or more segments, as automerge would have done meanwhile
+// (about 3 s after 100,000 customers added to a million).
+// OptimizeAfterBulkLoad calls it, and Open, for a load that was interrupted.
+func (s *Store) releaseSearchMerges(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = ?`, searchMergesHeldKey)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		for _, q := range []string{
+			`INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 4)`,
+			`INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 16)`,
+			`INSERT INTO customer_search (customer_search, rank) VALUES ('merge', 1000000)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -75,6 +75,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := s.releaseSearchMerges(ctx); err != nil { // held by a bulk load that was interrupted
+		_ = write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, mapErr(err))
+	}
 	read, err := sql.Open("sqlite", dsn("ro"))
 	if err != nil {
 		_ = write.Close()
@@ -286,7 +290,8 @@ func fromMillis(ms int64) time.Time {
 const optimizeAfter = 10_000
 
 // OptimizeAfterBulkLoad implements what customers.OptimizeAfterBulkLoad
-// asks of a store, after a bulk load that created written customers:
+// asks of a store, after a bulk load that created written customers. It lets
+// FTS5 merge again if the load held its merges (releaseSearchMerges), then:
 //   - while the load deferred the search index (DeferSearchIndex), it
 //     compacts the labels and builds the index (compactLabels), whatever
 //     the load wrote;
@@ -305,6 +310,9 @@ const optimizeAfter = 10_000
 // At a million customers compacting takes about 3 minutes and merging about
 // 30 s, in one write transaction: searches go on meanwhile, writes wait.
 func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
+	if err := s.releaseSearchMerges(ctx); err != nil {
+		return fmt.Errorf("optimize search index: %w", mapErr(err))
+	}
 	deferred, err := searchIndexDeferred(ctx, s.write)
 	switch {
 	case err != nil:
