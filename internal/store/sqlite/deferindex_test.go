@@ -51,9 +51,20 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 		return r
 	}
 
+	nameIndexesPresent := func(when string, want int) {
+		t.Helper()
+		var n int
+		err := s.write.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name IN (?, ?)`,
+			nameIndexes[0].name, nameIndexes[1].name).Scan(&n)
+		if err != nil || n != want {
+			t.Fatalf("%s: %d of the name-order indexes exist (%v), want %d", when, n, err, want)
+		}
+	}
+	nameIndexesPresent("in a new store", 2)
 	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
 		t.Fatalf("DeferSearchIndex on an empty store = %v, %v; want true", deferred, err)
 	}
+	nameIndexesPresent("during the deferred load", 0)
 	loaded := batch("ann", 50)
 	slices.Reverse(loaded) // in two batches, each against name order
 	if err := s.ImportCustomers(ctx, loaded[:25], nil); err != nil {
@@ -100,6 +111,7 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 		t.Fatalf("after the load the search page held %d customers, want 50 (a page cached during the load was served)", n)
 	}
 	requireCompactLabels(t, s, "after the deferred load")
+	nameIndexesPresent("after the deferred load", 2)
 	if r := rules(); r != customers.TokenRules {
 		t.Fatalf("search token rules after the load = %d, want %d", r, customers.TokenRules)
 	}
@@ -154,6 +166,7 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if n := found("cy"); n != 30 {
 		t.Fatalf("after Reindex a search found %d, want 30", n)
 	}
+	nameIndexesPresent("after Reindex", 2)
 	if r := rules(); r != customers.TokenRules {
 		t.Fatalf("search token rules after Reindex = %d, want %d", r, customers.TokenRules)
 	}
