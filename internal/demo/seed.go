@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -16,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/schollz/progressbar/v3"
 )
 
 // The demo domain that Ensure creates.
@@ -134,7 +134,8 @@ func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress 
 }
 
 // Seed adds n generated customers to the existing domain slug at time at,
-// in batches of batch, drawing a progress bar on out. They all get password,
+// in batches of batch, drawing a progress bar on out (schollz/progressbar:
+// count, rate and time left). They all get password,
 // or a random password nobody knows when it is empty. It returns an error
 // if the domain does not exist or the store fails.
 func Seed(ctx context.Context, st Store, slug string, n, batch int, password string, at time.Time, out io.Writer) error {
@@ -153,17 +154,15 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 		password = rand.Text() // 26 characters, 128 bits
 	}
 	started := time.Now()
-	bar := func(done int) {
-		rate := float64(done) / time.Since(started).Seconds()
-		filled := done * 30 / n
-		fmt.Fprintf(out, "\r[%s%s] %3d%% %d/%d  %.0f customers/s ", strings.Repeat("#", filled), strings.Repeat(".", 30-filled),
-			done*100/n, done, n, rate)
-	}
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(out), progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("customers"),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	g := NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), at)
-	if _, err := Insert(ctx, st, g, n, batch, bar); err != nil {
-		fmt.Fprintln(out)
+	_, err = Insert(ctx, st, g, n, batch, func(done int) { _ = bar.Set(done) })
+	_ = bar.Finish()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nseeded %d customers into %q in %s\n", n, slug, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(out, "seeded %d customers into %q in %s\n", n, slug, time.Since(started).Round(time.Millisecond))
 	return nil
 }
