@@ -153,9 +153,10 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 // names: a million customers of it are runs of about 400 namesakes, and
 // 100,000 more into them spread 2,428 windows). The window's customers are
 // moved and their search rows written again by four statements, whatever
-// its width: FTS5 writes out its pending rows at every statement of a
-// transaction that has written to it, so a statement per customer made a
-// segment per customer, and merging them was 59 % of an import's CPU into a
+// its width: FTS5 writes out its pending rows as a segment at every
+// statement that opens a statement journal (a write that may change several
+// rows, as a move of a unique label may), so statements per customer made
+// segments per customer, and merging them was 59 % of an import's CPU into a
 // store of a million with many namesakes (docs/BENCHMARKS.md).
 func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64, namesake bool) error {
 	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
