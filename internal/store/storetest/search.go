@@ -202,6 +202,22 @@ func testSearch(t *testing.T, s store.Store) {
 			}
 		}
 	})
+	t.Run("counts by status add up", func(t *testing.T) {
+		count := func(status customers.Status) int64 {
+			n, err := svc.Count(ctx, a, "", status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if listed := int64(len(searchAll(t, svc, a, "", status, 100))); listed != n {
+				t.Fatalf("%q: counted %d, listed %d", status, n, listed)
+			}
+			return n
+		}
+		all, active, disabled := count(""), count(customers.StatusActive), count(customers.StatusDisabled)
+		if disabled != 1 || active+disabled != all || all != int64(len(searchPeople)+fillerCount) {
+			t.Fatalf("counted %d in all, %d ACTIVE, %d DISABLED", all, active, disabled)
+		}
+	})
 	t.Run("paging through every page", func(t *testing.T) {
 		for _, text := range []string{"", "filler", "fil", "smith", "example.com"} {
 			whole := searchAll(t, svc, a, text, "", 100)
