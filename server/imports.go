@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -196,7 +197,7 @@ func (p *importProgress) update(c imports.Counts) {
 	p.logged = time.Now()
 	elapsed := time.Since(p.started).Seconds()
 	p.log.Info().Int("created", c.Created).Int("updated", c.Updated).Int("unchanged", c.Unchanged).Int("rejected", c.Rejected).
-		Float64("records_per_s", float64(c.Read())/elapsed).Int64("bytes_read", p.read.n).Int64("bytes_total", p.size).Msg("import progress")
+		Float64("records_per_s", float64(c.Read())/elapsed).Int64("bytes_read", p.read.n.Load()).Int64("bytes_total", p.size).Msg("import progress")
 }
 
 func (p *importProgress) finish() {
@@ -205,15 +206,17 @@ func (p *importProgress) finish() {
 	}
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it. The import reads on a
+// goroutine of its own (imports.Importer reads ahead) while progress is
+// reported from another, hence the atomic count.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -128,27 +130,74 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 			im.BatchSize = DeferredBatchSize
 		}
 	}
-	for {
-		batch, readErr := im.readBatch(r)
-		if err := im.importBatch(ctx, batch); err != nil {
+	batches, stop := im.readAhead(r)
+	defer stop()
+	for b := range batches {
+		for _, rj := range b.rejects {
+			if err := im.reject(rj.rec, rj.reason); err != nil {
+				return im.count, err
+			}
+		}
+		if err := im.importBatch(ctx, b.candidates); err != nil {
 			return im.count, err
 		}
 		if im.Progress != nil {
 			im.Progress(im.count)
 		}
-		if errors.Is(readErr, io.EOF) {
+		if errors.Is(b.err, io.EOF) {
 			if im.DryRun {
 				return im.count, nil
 			}
 			return im.count, customers.OptimizeAfterBulkLoad(ctx, im.Store, im.count.Created)
 		}
-		if readErr != nil {
-			return im.count, readErr
+		if b.err != nil {
+			return im.count, b.err
 		}
 		if err := ctx.Err(); err != nil {
 			return im.count, err
 		}
 	}
+	return im.count, nil // not reached: the last batch ends with an error or io.EOF
+}
+
+// batch is up to BatchSize records as read and checked: the valid ones,
+// the rejected ones (in the file's order, before any of the valid ones is
+// written), and the error that ended the reading (io.EOF at the end).
+type batch struct {
+	candidates []candidate
+	rejects    []rejection
+	err        error
+}
+
+type rejection struct {
+	rec    Record
+	reason string
+}
+
+// readAhead reads and checks batches on a goroutine of its own, one batch
+// ahead of the writes, so that parsing and checking the next batch (about
+// a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
+// while the store writes this one. The channel closes after the batch that
+// ends with an error; stop lets the goroutine end when the caller returns
+// before that (it ends after the read it is in).
+func (im *Importer) readAhead(r Reader) (<-chan batch, func()) {
+	out := make(chan batch, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			b := im.readBatch(r)
+			select {
+			case out <- b:
+			case <-done:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	return out, func() { close(done) }
 }
 
 // candidate is a checked record: the customer and devices it asks for.
@@ -158,35 +207,33 @@ type candidate struct {
 	devices  []devices.Device
 }
 
-// readBatch reads up to BatchSize records, rejecting the unreadable and
-// invalid ones as it goes. The error is io.EOF at the end of the file.
-func (im *Importer) readBatch(r Reader) ([]candidate, error) {
-	var batch []candidate
-	for len(batch) < im.BatchSize {
+// readBatch reads up to BatchSize records, setting aside the unreadable and
+// invalid ones as rejects. It runs on readAhead's goroutine: it touches
+// nothing the writes do (im.seen is its own).
+func (im *Importer) readBatch(r Reader) batch {
+	var b batch
+	for len(b.candidates) < im.BatchSize {
 		rec, err := r.Read()
 		var recErr *RecordError
 		if errors.As(err, &recErr) {
-			if err := im.reject(Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason); err != nil {
-				return batch, err
-			}
+			b.rejects = append(b.rejects, rejection{Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason})
 			continue
 		}
 		if err != nil {
-			return batch, err
+			b.err = err
+			return b
 		}
 		c, reason := im.check(rec)
 		if reason == "" {
 			reason = im.firstInFile(c)
 		}
 		if reason != "" {
-			if err := im.reject(rec, reason); err != nil {
-				return batch, err
-			}
+			b.rejects = append(b.rejects, rejection{rec, reason})
 			continue
 		}
-		batch = append(batch, c)
+		b.candidates = append(b.candidates, c)
 	}
-	return batch, nil
+	return b
 }
 
 func (im *Importer) reject(rec Record, reason string) error {
@@ -435,9 +482,9 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
-		c.customer.SearchTokens = customers.SearchTokens(c.customer, c.devices, im.Domain.DefaultRegion)
 		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
 	}
+	im.deriveSearchTokens(newCustomers, cs)
 	err := im.Store.ImportCustomers(ctx, newCustomers, newDevices)
 	switch {
 	case err == nil:
@@ -454,4 +501,21 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		}
 	}
 	return nil
+}
+
+// deriveSearchTokens sets the search tokens of cs, those of candidates (the
+// same customers, with their devices), on every core: about 30 µs a
+// customer, most of it parsing the phone number, so about a tenth of an
+// import into an empty store on one core (docs/BENCHMARKS.md).
+func (im *Importer) deriveSearchTokens(cs []customers.Customer, candidates []candidate) {
+	workers := min(runtime.GOMAXPROCS(0), len(cs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(cs); i += workers {
+				cs[i].SearchTokens = customers.SearchTokens(cs[i], candidates[i].devices, im.Domain.DefaultRegion)
+			}
+		})
+	}
+	wg.Wait()
 }
