@@ -115,3 +115,58 @@ func TestMigrationGivesDevicesSerialNumbersAndMACs(t *testing.T) {
 		t.Fatalf("a second device with serial number %s in its domain: %v, want a conflict", first.SerialNumber, err)
 	}
 }
+
+// A store at version 17 opens with the leaner indexes of migration 18 (the
+// index of customers by status holds the ones not ACTIVE only, devices are
+// indexed by customer alone), and the pages the old ones took go back to the
+// file system.
+func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=auto_vacuum(INCREMENTAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{write: db}
+	if err := old.migrateTo(ctx, 17); err != nil {
+		t.Fatal(err)
+	}
+	domain := newids.New()
+	if _, err := db.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain); err != nil {
+		t.Fatal(err)
+	}
+	for c := range 3000 {
+		customer := newids.New()
+		if _, err := db.ExecContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash, search_tokens,
+			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', 'x', '', 1, 0, 0, 'lovelace', 'ada', ?)`,
+			customer, domain, fmt.Sprintf("ada%d@example.com", c), c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, online, target_temperature, mode, notifications,
+			created_at, updated_at, serial_number, mac_address) VALUES (?, ?, ?, 'Living room thermostat', 'T-100', 1, 20, 'AUTO', 1, 0, 0, ?, '')`,
+			newids.New(), domain, customer, fmt.Sprintf("SN-%d", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var free int
+	if err := s.read.QueryRowContext(ctx, `SELECT freelist_count FROM pragma_freelist_count`).Scan(&free); err != nil || free != 0 {
+		t.Errorf("%d free pages left in the file (%v), want 0", free, err)
+	}
+	for name, want := range map[string]string{
+		"customers_domain_status_name": "WHERE status != 'ACTIVE'",
+		"devices_customer":             "ON devices (customer_id)",
+	} {
+		var def string
+		if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, name).Scan(&def); err != nil || !strings.Contains(def, want) {
+			t.Errorf("index %s is %q (%v), want it to hold %q", name, def, err, want)
+		}
+	}
+}
