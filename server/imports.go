@@ -21,6 +21,7 @@ import (
 	"github.com/iotconsole/bff/internal/imports"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store"
+	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
 // The audit actor of every import and export: the command line.
@@ -48,7 +49,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	dryRun := fs.Bool("dry-run", false, "check every record and report the counts; write nothing")
 	rejectsPath := fs.String("rejects", "", "write rejected records here, with their line and reason (same format as the input)")
 	formatName := fs.String("format", "", "csv or jsonl (default: from the file's extension)")
-	batch := fs.Int("batch", 0, fmt.Sprintf("records per write; 0: %d, and %d into a store without customers", imports.DefaultBatchSize, imports.DeferredBatchSize))
+	batch := fs.Int("batch", 0, fmt.Sprintf("records per write; 0: %d, and %d into a store without customers or one no server is running on",
+		imports.DefaultBatchSize, imports.ExclusiveBatchSize))
 	const usage = "server import -domain SLUG [-dry-run] [-rejects FILE] [-format csv|jsonl] FILE|-"
 	files, err := parseFlagsAndFiles(fs, args, usage)
 	if err != nil {
@@ -77,6 +79,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		in = f
 	}
+	exclusive, unlock, err := lockForImport(*cfg, *dryRun)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer unlock()
 	st, d, err := openDomain(ctx, *cfg, *slug)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -98,7 +105,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	im := &imports.Importer{
 		Store: st, Customers: customers.NewService(st, passwords.NewHasher(passwords.OWASP, 1, time.Minute), policy, clk.Now),
-		Domain: d, Actor: importActor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Reject: rejects, Progress: progress.update,
+		Domain: d, Actor: importActor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Exclusive: exclusive, Reject: rejects, Progress: progress.update,
 	}
 	im.Actor.DomainID = d.ID
 	started := time.Now()
@@ -121,6 +128,27 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import stopped after %d records: %w", counts.Read(), runErr)
 	}
 	return nil
+}
+
+// lockForImport takes the embedded store's data directory lock for an
+// import that writes, when no server holds it (sqlite.LockDir), and reports
+// whether it did: the import then has the store to itself and writes
+// imports.ExclusiveBatchSize records at a time, and a server started
+// meanwhile is refused until the import ends. With a server running on the
+// store, the import writes smaller batches between the server's writes. On
+// MongoDB, and for a dry run, there is nothing to lock.
+func lockForImport(cfg config, dryRun bool) (exclusive bool, unlock func(), err error) {
+	if cfg.MongoURI != "" || dryRun {
+		return false, func() {}, nil
+	}
+	unlock, err = sqlite.LockDir(cfg.DataDir)
+	switch {
+	case errors.Is(err, sqlite.ErrDirInUse):
+		return false, func() {}, nil
+	case err != nil:
+		return false, nil, err
+	}
+	return true, unlock, nil
 }
 
 // openRejects returns where an import's rejects go: the file path in format

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iotconsole/bff/internal/passwords/passwordstest"
+	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
 const signInMutation = `mutation($domain: String!, $email: String!, $password: String!) {
@@ -205,5 +207,39 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 				t.Logf("stopped after %d of %d; the rerun: %s", done, total, strings.TrimSpace(stdout.String()))
 			})
 		}
+	}
+}
+
+// An import into the embedded store holds the data directory's lock while it
+// runs when no server does (it then writes large batches, and a server
+// started meanwhile is refused), and imports between a running server's
+// writes, without the lock, when one does.
+func TestImportTakesTheDataDirectoryLockWhenFree(t *testing.T) {
+	dir := t.TempDir()
+	exclusive, unlock, err := lockForImport(config{DataDir: dir}, false)
+	if err != nil || !exclusive {
+		t.Fatalf("lockForImport on a free directory: %v, %v; want the lock", exclusive, err)
+	}
+	if _, err := sqlite.LockDir(dir); !errors.Is(err, sqlite.ErrDirInUse) {
+		t.Fatalf("a server started during the import: %v, want %v", err, sqlite.ErrDirInUse)
+	}
+	unlock()
+	serverUnlock, err := sqlite.LockDir(dir) // a server runs on it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serverUnlock()
+	if exclusive, unlock, err := lockForImport(config{DataDir: dir}, false); err != nil || exclusive {
+		t.Fatalf("lockForImport beside a running server: %v, %v; want to import without the lock", exclusive, err)
+	} else {
+		unlock()
+	}
+	for _, cfg := range []config{{DataDir: t.TempDir(), MongoURI: "mongodb://localhost"}} {
+		if exclusive, _, err := lockForImport(cfg, false); err != nil || exclusive {
+			t.Errorf("lockForImport on MongoDB: %v, %v; want nothing locked", exclusive, err)
+		}
+	}
+	if exclusive, _, err := lockForImport(config{DataDir: t.TempDir()}, true); err != nil || exclusive {
+		t.Errorf("lockForImport for a dry run: %v, %v; want nothing locked", exclusive, err)
 	}
 }

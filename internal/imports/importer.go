@@ -80,8 +80,13 @@ type Importer struct {
 	Now       func() time.Time
 	DryRun    bool // check and count, write nothing
 	// BatchSize is the records of one write; 0 means DefaultBatchSize, or
-	// DeferredBatchSize when the store builds its search index at the end.
+	// ExclusiveBatchSize when the store builds its search index at the end
+	// or Exclusive is set.
 	BatchSize int
+	// Exclusive says that no other process writes the store while the
+	// import runs (the embedded store's data directory lock is held: see
+	// sqlite.LockDir), so writes may be large.
+	Exclusive bool
 	// Reject receives each rejected record (only the line when unreadable)
 	// and why; nil drops them.
 	Reject func(rec Record, reason string) error
@@ -97,13 +102,17 @@ type Importer struct {
 // fixed cost is small beside its rows, small enough to hold a few in memory.
 const DefaultBatchSize = 2000
 
-// DeferredBatchSize is the records of one write into a store that builds its
-// search index at the load's end (customers.DeferSearchIndex: a store without
-// customers, so no server is waiting to write). Each write dirties index pages
-// all over the store's B-trees; ten times the records per write dirty most of
-// them once instead of again and again: 100,000 customers into an empty store
-// in 32 s instead of 37, with 814 instead of 1,830 MiB written.
-const DeferredBatchSize = 20_000
+// ExclusiveBatchSize is the records of one write when no other process
+// writes the store meanwhile: into a store without customers, which builds
+// its search index at the load's end (customers.DeferSearchIndex), and when
+// Exclusive says so. Each write dirties index pages all over the store's
+// B-trees; ten times the records per write dirty most of them once instead
+// of again and again: 100,000 customers into an empty store in 32 s instead
+// of 37, with 814 instead of 1,830 MiB written; 100,000 more into a store of
+// 1,100,000 in 56 s instead of 80, with 4.6 instead of 21.4 GB written
+// (docs/BENCHMARKS.md, "Bulk import"). A write of that size holds the
+// store's write lock for seconds, longer than a server's writes wait.
+const ExclusiveBatchSize = 20_000
 
 // MaxExternalIDLength bounds an external id, in characters.
 const MaxExternalIDLength = 255
@@ -126,8 +135,8 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	}
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
-		if deferred {
-			im.BatchSize = DeferredBatchSize
+		if deferred || im.Exclusive {
+			im.BatchSize = ExclusiveBatchSize
 		}
 	}
 	batches, stop := im.readAhead(r)

@@ -429,8 +429,9 @@ func TestRejectsKeepTheRecord(t *testing.T) {
 }
 
 // Into a store without customers (which builds its search index at the end),
-// an import writes DeferredBatchSize records at a time; into one that has
-// customers, DefaultBatchSize, so that a running server's writes wait less.
+// an import writes ExclusiveBatchSize records at a time; into one that has
+// customers, DefaultBatchSize, so that a running server's writes wait less,
+// unless the import is told it has the store to itself.
 func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 	records := func(prefix string, n int) string {
 		var b strings.Builder
@@ -439,14 +440,14 @@ func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 		}
 		return b.String()
 	}
-	firstBatch := func(f *fixture, text string) int {
+	firstBatch := func(f *fixture, text string, exclusive bool) int {
 		t.Helper()
 		r, err := imports.NewReader(strings.NewReader(text), imports.JSONL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var writes []int
-		im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Now: time.Now,
+		im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Now: time.Now, Exclusive: exclusive,
 			Progress: func(c imports.Counts) { writes = append(writes, c.Created) }}
 		if _, err := im.Run(context.Background(), r); err != nil {
 			t.Fatal(err)
@@ -454,10 +455,13 @@ func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 		return writes[0]
 	}
 	f := newFixture(t, storeKinds[0].open) // the embedded store
-	if n := firstBatch(f, records("a", imports.DefaultBatchSize+1)); n != imports.DefaultBatchSize+1 {
+	if n := firstBatch(f, records("a", imports.DefaultBatchSize+1), false); n != imports.DefaultBatchSize+1 {
 		t.Errorf("into an empty store the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
 	}
-	if n := firstBatch(f, records("b", imports.DefaultBatchSize+1)); n != imports.DefaultBatchSize {
+	if n := firstBatch(f, records("b", imports.DefaultBatchSize+1), false); n != imports.DefaultBatchSize {
 		t.Errorf("into a store with customers the first write held %d records, want %d", n, imports.DefaultBatchSize)
+	}
+	if n := firstBatch(f, records("c", imports.DefaultBatchSize+1), true); n != imports.DefaultBatchSize+1 {
+		t.Errorf("into a store with customers that the import has to itself the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
 	}
 }
