@@ -183,7 +183,7 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertCustomer(ctx, tx, c, true); err != nil {
+		if err := insertCustomer(ctx, tx, c); err != nil {
 			return err
 		}
 		if err := bumpSearchVersion(ctx, tx, c.DomainID); err != nil {
@@ -204,17 +204,21 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, las
 	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertCustomer writes c, its place in the name order and its search
-// index row in tx; the caller counts its names in the vocabulary.
-// insertCustomer writes c under a new order label, and its search row when
-// index is true (false while a bulk load defers the index: see
-// DeferSearchIndex).
-func insertCustomer(ctx context.Context, tx writer, c customers.Customer, index bool) error {
+// insertCustomer writes c under a new order label (allocateLabel), and its
+// search row; the caller counts its names in the vocabulary.
+func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error {
 	lastKey, firstKey := customers.SortKeys(c)
 	label, err := allocateLabel(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
 	if err != nil {
 		return err
 	}
+	return insertCustomerAt(ctx, tx, c, label, true)
+}
+
+// insertCustomerAt writes c under label, and its search row when index is
+// true (false while a bulk load defers the index: see DeferSearchIndex).
+func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, label int64, index bool) error {
+	lastKey, firstKey := customers.SortKeys(c)
 	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
 		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {

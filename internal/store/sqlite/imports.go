@@ -109,10 +109,22 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		if err != nil {
 			return err
 		}
+		var next int64 // while the index is deferred, the next label (allocateLabel's, counted here)
+		if deferred {
+			if next, err = nextDeferredLabel(ctx, tx); err != nil {
+				return err
+			}
+		}
 		names := map[string]map[string]int{} // domain id -> token -> customers
 		for _, k := range sorted {
 			c := k.c
-			if err := insertCustomer(ctx, tx, c, !deferred); err != nil {
+			if deferred {
+				err = insertCustomerAt(ctx, tx, c, next, false)
+				next++
+			} else {
+				err = insertCustomer(ctx, tx, c)
+			}
+			if err != nil {
 				return err
 			}
 			if names[c.DomainID] == nil {

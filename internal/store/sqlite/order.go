@@ -114,9 +114,7 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		// cost 18 % of a load's writes), from relabelOffset on: out of the
 		// compaction's way, which then rewrites every customer once, not
 		// twice (8 s less at a million).
-		var next int64
-		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(sort_seq) + 1, ?) FROM customers`, int64(relabelOffset)).Scan(&next)
-		return next, err
+		return nextDeferredLabel(ctx, tx)
 	}
 	for window, minStep := 32, int64(4); ; window, minStep = window*4, min(minStep*2, maxMinStep) {
 		before, after, sameName, err := neighbourLabels(ctx, tx, k)
@@ -145,6 +143,15 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 			return 0, fmt.Errorf("relabel customers: %w", err)
 		}
 	}
+}
+
+// nextDeferredLabel returns the label after the largest, from relabelOffset
+// on: the label of the next customer of a bulk load that defers the search
+// index (see allocateLabel).
+func nextDeferredLabel(ctx context.Context, tx writer) (int64, error) {
+	var next int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(sort_seq) + 1, ?) FROM customers`, int64(relabelOffset)).Scan(&next)
+	return next, err
 }
 
 // spreadLabels takes up to window labels on each side of label at (inclusive)
