@@ -65,7 +65,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	version, err := sqlite.Restore(ctx, cfg.DataDir, file)
 	switch {
 	case errors.Is(err, sqlite.ErrDirInUse):
-		return fmt.Errorf("restore refused: a server is using %s (or another restore is); stop it, then restore: %w", cfg.DataDir, err)
+		return fmt.Errorf("restore refused: a server is using %s (or an import or another restore is); stop it or let it end, then restore: %w", cfg.DataDir, err)
 	case errors.Is(err, sqlite.ErrNotRestorable):
 		return fmt.Errorf("restore refused, %s left as it was: %w", cfg.DataDir, err)
 	case err != nil:
@@ -117,7 +117,7 @@ func lockDataDir(cfg config) (unlock func(), err error) {
 	}
 	unlock, err = sqlite.LockDir(cfg.DataDir)
 	if errors.Is(err, sqlite.ErrDirInUse) {
-		return nil, fmt.Errorf("another server is using the data directory %s: stop it, or give this one a DATA_DIR of its own: %w", cfg.DataDir, err)
+		return nil, fmt.Errorf("another server is using the data directory %s (or an import or a restore is: let it end): stop it, or give this one a DATA_DIR of its own: %w", cfg.DataDir, err)
 	}
 	return unlock, err
 }
