@@ -109,7 +109,7 @@ const DefaultBatchSize = 2000
 // B-trees; ten times the records per write dirty most of them once instead
 // of again and again: 100,000 customers into an empty store in 32 s instead
 // of 37, with 814 instead of 1,830 MiB written; 100,000 more into a store of
-// 1,100,000 in 56 s instead of 80, with 4.6 instead of 21.4 GB written
+// 1,100,000 in 56 s instead of 80, with 4.6 instead of 21.4 GiB written
 // (docs/BENCHMARKS.md, "Bulk import"). A write of that size holds the
 // store's write lock for seconds, longer than a server's writes wait.
 const ExclusiveBatchSize = 20_000
@@ -169,10 +169,10 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	return im.count, nil // not reached: the last batch ends with an error or io.EOF
 }
 
-// batch is up to BatchSize records as read and checked: the valid ones,
+// checkedBatch is up to BatchSize records as read and checked: the valid ones,
 // the rejected ones (in the file's order, before any of the valid ones is
 // written), and the error that ended the reading (io.EOF at the end).
-type batch struct {
+type checkedBatch struct {
 	candidates []candidate
 	rejects    []rejection
 	err        error
@@ -189,8 +189,8 @@ type rejection struct {
 // while the store writes this one. The channel closes after the batch that
 // ends with an error; stop lets the goroutine end when the caller returns
 // before that (it ends after the read it is in).
-func (im *Importer) readAhead(r Reader) (<-chan batch, func()) {
-	out := make(chan batch, 1)
+func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
+	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(out)
@@ -219,8 +219,8 @@ type candidate struct {
 // readBatch reads up to BatchSize records, setting aside the unreadable and
 // invalid ones as rejects. It runs on readAhead's goroutine: it touches
 // nothing the writes do (im.seen is its own).
-func (im *Importer) readBatch(r Reader) batch {
-	var b batch
+func (im *Importer) readBatch(r Reader) checkedBatch {
+	var b checkedBatch
 	for len(b.candidates) < im.BatchSize {
 		rec, err := r.Read()
 		var recErr *RecordError
