@@ -149,8 +149,11 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 					t.Fatal(err)
 				}
 
+				// Small batches, so that the import is still running when the
+				// polling below sees its first tenth (with batches of 100 a
+				// loaded CI machine once saw it end first).
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "BFF_TEST_ARGS=import "+strings.Join(stores["interrupted"], " ")+" -domain acme -batch 100 "+file)
+				cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "BFF_TEST_ARGS=import "+strings.Join(stores["interrupted"], " ")+" -domain acme -batch 10 "+file)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
