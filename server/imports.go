@@ -84,7 +84,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import: %w", err)
 	}
 	defer unlock()
-	st, d, err := openDomain(ctx, *cfg, *slug)
+	var opts []sqlite.Option
+	if exclusive {
+		opts = append(opts, sqlite.DirLocked())
+	}
+	st, d, err := openDomain(ctx, *cfg, *slug, opts...)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -132,8 +136,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 
 // lockForImport takes the embedded store's data directory lock for an
 // import that writes, when no server holds it (sqlite.LockDir), and reports
-// whether it did: the import then has the store to itself and writes
-// imports.ExclusiveBatchSize records at a time, and a server started
+// whether it did: the import then has the store to itself, writes
+// imports.ExclusiveBatchSize records at a time with a rollback journal
+// (sqlite.DirLocked), and a server started
 // meanwhile is refused until the import ends. With a server running on the
 // store, the import writes smaller batches between the server's writes. On
 // MongoDB, and for a dry run, there is nothing to lock.
@@ -310,8 +315,8 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 
 // openDomain opens the store cfg names and reads the domain slug from it;
 // the caller closes the store.
-func openDomain(ctx context.Context, cfg config, slug string) (store.Store, domains.Domain, error) {
-	st, err := openStore(ctx, cfg, commandLog())
+func openDomain(ctx context.Context, cfg config, slug string, opts ...sqlite.Option) (store.Store, domains.Domain, error) {
+	st, err := openStore(ctx, cfg, commandLog(), opts...)
 	if err != nil {
 		return nil, domains.Domain{}, err
 	}

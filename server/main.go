@@ -160,7 +160,7 @@ func raiseOpenFileLimit(log zerolog.Logger) {
 // rules, and a new store records the current rules at once (a store created
 // and filled by `server import` was reindexed whole by the server's first
 // start).
-func openStore(ctx context.Context, cfg config, log zerolog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, cfg config, log zerolog.Logger, opts ...sqlite.Option) (store.Store, error) {
 	var st store.Store
 	var err error
 	if cfg.MongoURI != "" {
@@ -168,7 +168,7 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (store.Store
 		defer cancel()
 		st, err = mongo.Open(openCtx, cfg.MongoURI)
 	} else {
-		st, err = sqlite.Open(ctx, cfg.DataDir)
+		st, err = sqlite.Open(ctx, cfg.DataDir, opts...)
 	}
 	if err != nil {
 		return nil, err

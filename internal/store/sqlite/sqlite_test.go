@@ -22,6 +22,19 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+// A store opened for a bulk load that holds the directory's lock (a rollback
+// journal instead of the write-ahead log) keeps the same contract.
+func TestContractDirLocked(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.DirLocked())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		return s
+	})
+}
+
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
