@@ -223,3 +223,28 @@ func TestCommandsRecordTheSearchTokenRules(t *testing.T) {
 		})
 	}
 }
+
+// The process's exit: -h of a subcommand prints its usage and exits 0; a
+// subcommand's failure is one log line that names the subcommand (not "server
+// stopped", which is the server's own).
+func TestReportNamesTheCommandAndHelpExitsZero(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	for _, args := range [][]string{{"import", "-h"}, {"export", "-h"}, {"seed", "-h"}, {"bench-search", "-h"}} {
+		var stderr strings.Builder
+		if status := report(run(ctx, args, noEnv, io.Discard, io.Discard), args, &stderr); status != 0 || stderr.Len() > 0 {
+			t.Errorf("%v: exit %d, %q; want 0 and nothing on stderr", args, status, stderr.String())
+		}
+	}
+	args := []string{"export", "-data-dir", t.TempDir(), "-domain", "nowhere"}
+	var stderr strings.Builder
+	if status := report(run(ctx, args, noEnv, io.Discard, io.Discard), args, &stderr); status != 1 ||
+		!strings.Contains(stderr.String(), `"message":"export failed"`) || strings.Contains(stderr.String(), "server stopped") {
+		t.Errorf("export of a missing domain: exit %d, %q; want 1 and export failed", status, stderr.String())
+	}
+	stderr.Reset()
+	if status := report(errors.New("listen: address in use"), []string{"-addr", ":1"}, &stderr); status != 1 ||
+		!strings.Contains(stderr.String(), `"message":"server stopped"`) {
+		t.Errorf("the server's error: exit %d, %q; want 1 and server stopped", status, stderr.String())
+	}
+}

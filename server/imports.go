@@ -123,7 +123,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if *dryRun {
 		verb = "dry run (nothing written) for"
 	}
-	fmt.Fprintf(stdout, "%s %q: %s; %d records in %s (%.0f records/s)\n", verb, d.Slug, counts, counts.Read(),
+	records := "records"
+	if counts.Read() == 1 {
+		records = "record"
+	}
+	fmt.Fprintf(stdout, "%s %q: %s; %d %s in %s (%.0f records/s)\n", verb, d.Slug, counts, counts.Read(), records,
 		elapsed.Round(time.Millisecond), float64(counts.Read())/max(elapsed.Seconds(), 1e-9))
 	if !*dryRun {
 		audit.Append(ctx, st, clk.Now(), importActor.Record(audit.ActionUsersImported, audit.TargetDomain, d.ID, counts.String()))

@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	stdlog "log"
@@ -27,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,17 +60,29 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	os.Exit(report(err, os.Args[1:], os.Stderr))
+}
+
+// report writes what ended run with err to stderr and returns the exit
+// status: 0 when it succeeded or printed the usage asked for with -h; 2 and
+// a plain line for a subcommand's refused value (for the person typing); 1
+// and one log line, in the JSON form of every other, for any other error:
+// "server stopped" for the server, "import failed" for `server import`.
+func report(err error, args []string, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if ie := (*inputError)(nil); errors.As(err, &ie) {
-		// A subcommand's refused value: a plain line for the person typing.
-		fmt.Fprintln(os.Stderr, ie.Error())
-		os.Exit(2)
+		fmt.Fprintln(stderr, ie.Error())
+		return 2
 	}
-	if err != nil {
-		// One line, in the same JSON form as every other log line.
-		log := zerolog.New(os.Stderr).With().Timestamp().Logger()
-		log.Error().Err(err).Msg("server stopped")
-		os.Exit(1)
+	msg := "server stopped"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		msg = args[0] + " failed"
 	}
+	log := zerolog.New(stderr).With().Timestamp().Logger()
+	log.Error().Err(err).Msg(msg)
+	return 1
 }
 
 // run is the whole program; main only adds the process around it.
