@@ -212,13 +212,19 @@ func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error 
 	if err != nil {
 		return err
 	}
-	return insertCustomerAt(ctx, tx, c, label, true)
+	return writeCustomer(ctx, tx, c, lastKey, firstKey, label, true)
 }
 
-// insertCustomerAt writes c under label, and its search row when index is
-// true (false while a bulk load defers the index: see DeferSearchIndex).
-func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, label int64, index bool) error {
+// insertCustomerAt writes c under label without its search row, for a bulk
+// load that defers the index (see DeferSearchIndex).
+func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, label int64) error {
 	lastKey, firstKey := customers.SortKeys(c)
+	return writeCustomer(ctx, tx, c, lastKey, firstKey, label, false)
+}
+
+// writeCustomer writes c with its sort keys (customers.SortKeys) under
+// label, and its search row when index is true.
+func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
 	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
 		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
@@ -233,6 +239,12 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, labe
 // customerColumns are read by scanCustomer, with the alias c for customers.
 const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
 	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
+
+// hitColumns are customerColumns for a search's hits (scanCustomer reads
+// them too), without the password hash and the search tokens, which no page
+// shows: about 400 bytes a customer not copied out of SQLite and split.
+const hitColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, '',
+	'', c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
 // search order (in the non-exact tier) from the stored sort keys.

@@ -119,7 +119,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		for _, k := range sorted {
 			c := k.c
 			if deferred {
-				err = insertCustomerAt(ctx, tx, c, next, false)
+				err = insertCustomerAt(ctx, tx, c, next)
 				next++
 			} else {
 				err = insertCustomer(ctx, tx, c)
