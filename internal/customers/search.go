@@ -74,7 +74,8 @@ type SearchQuery struct {
 // SearchStore is what search needs from storage.
 type SearchStore interface {
 	// SearchCustomers returns up to q.Limit hits of q's tier after q.After, in
-	// search order (folded last name, folded first name, id).
+	// search order (folded last name, folded first name, id). Their customers
+	// leave out PasswordHash and SearchTokens, which no page shows.
 	SearchCustomers(ctx context.Context, q SearchQuery) ([]Hit, error)
 	// CountCustomerMatches returns how many customers match q in either tier
 	// (ignoring Exact, After and Limit).

@@ -185,7 +185,7 @@ func (s *Service) GetMany(ctx context.Context, domainID string, ids []string) (d
 
 // Page is one page of search hits.
 type Page struct {
-	Hits    []Hit // their customers leave out PasswordHash and SearchTokens, which no page shows
+	Hits    []Hit // their customers leave out PasswordHash and SearchTokens (SearchStore)
 	HasNext bool
 }
 
@@ -256,9 +256,6 @@ func (s *Service) searchPage(ctx context.Context, q SearchQuery, req SearchReque
 		if err := s.addMatches(ctx, domainID, q.Terms, page.Hits); err != nil {
 			return Page{}, err
 		}
-	}
-	for i := range page.Hits {
-		page.Hits[i].Customer.PasswordHash, page.Hits[i].Customer.SearchTokens = "", nil
 	}
 	return page, nil
 }

@@ -54,11 +54,17 @@ func searchFilter(q customers.SearchQuery, tier bool) bson.D {
 	return bson.D{{Key: "$and", Value: and}}
 }
 
+// hitProjection leaves out of a search's hits what no page shows: the
+// password hash, the search tokens and their prefixes (every prefix of every
+// token, most of a customer document's size) and the outbox.
+var hitProjection = bson.D{{Key: "passwordHash", Value: 0}, {Key: "searchTokens", Value: 0}, {Key: "searchPrefixes", Value: 0}, {Key: "outbox", Value: 0}}
+
 // SearchCustomers implements customers.SearchStore.
 func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([]customers.Hit, error) {
 	opts := options.Find().
 		SetSort(bson.D{{Key: "lastKey", Value: 1}, {Key: "firstKey", Value: 1}, {Key: "_id", Value: 1}}).
-		SetLimit(int64(q.Limit))
+		SetLimit(int64(q.Limit)).
+		SetProjection(hitProjection)
 	if hint := searchHint(q, true); hint != "" {
 		opts.SetHint(hint)
 	}

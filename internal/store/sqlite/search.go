@@ -95,7 +95,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 		}
 		start = max(start, first-1)
 	}
-	query := `SELECT ` + customerColumns + ` FROM customer_search s JOIN customers c ON c.sort_seq = s.rowid
+	query := `SELECT ` + hitColumns + ` FROM customer_search s JOIN customers c ON c.sort_seq = s.rowid
 		WHERE customer_search MATCH ? AND s.rowid > ? AND s.rowid <= ?`
 	args := []any{matchExpr(q, q.Exact), start, last}
 	if q.Status != "" {
@@ -107,7 +107,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	return s.hits(ctx, q.Exact, query, args...)
 }
 
-// hits runs a query of customerColumns and returns its rows as hits of one tier.
+// hits runs a query of hitColumns and returns its rows as hits of one tier.
 func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any) ([]customers.Hit, error) {
 	stmt, err := s.readStmt(ctx, query)
 	if err != nil {
@@ -141,7 +141,7 @@ func (s *Store) listCustomers(ctx context.Context, q customers.SearchQuery) ([]c
 
 // listCustomersSQL returns the query of listCustomers and its arguments.
 func listCustomersSQL(q customers.SearchQuery) (string, []any) {
-	query := `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ?` + statusCondition(q.Status)
+	query := `SELECT ` + hitColumns + ` FROM customers c WHERE c.domain_id = ?` + statusCondition(q.Status)
 	args := []any{q.DomainID}
 	if q.Status != "" {
 		args = append(args, q.Status)

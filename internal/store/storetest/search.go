@@ -104,6 +104,34 @@ func searchAll(t *testing.T, svc *customers.Service, domainID, text string, stat
 	}
 }
 
+// testSearchHitsLeaveOutSecrets: a search's hits, in both tiers and in a
+// listing without terms, carry no password hash and no search tokens (no page
+// shows them; a search reads 20 customers a keystroke).
+func testSearchHitsLeaveOutSecrets(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	c := NewCustomer(d, "Hettie", "Hashholder", "hettie@example.com", "+1 555 0142")
+	if c.PasswordHash == "" || len(c.SearchTokens) == 0 {
+		t.Fatal("the customer has no hash or tokens to leave out")
+	}
+	if err := s.ImportCustomers(context.Background(), []customers.Customer{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []customers.SearchQuery{
+		{DomainID: d.ID, Terms: []string{"hettie"}, Exact: true, Limit: 5},
+		{DomainID: d.ID, Terms: []string{"hett"}, Limit: 5},
+		{DomainID: d.ID, Limit: 5},
+		{DomainID: d.ID, Status: customers.StatusActive, Limit: 5},
+	} {
+		hits, err := s.SearchCustomers(context.Background(), q)
+		if err != nil || len(hits) != 1 || hits[0].Customer.ID != c.ID {
+			t.Fatalf("search %+v: %+v, %v; want the customer", q, hits, err)
+		}
+		if got := hits[0].Customer; got.PasswordHash != "" || len(got.SearchTokens) > 0 || got.Email != c.Email {
+			t.Errorf("search %+v: hash %q, tokens %q, email %q; want no hash, no tokens, the email", q, got.PasswordHash, got.SearchTokens, got.Email)
+		}
+	}
+}
+
 func testSearch(t *testing.T, s store.Store) {
 	a, b := seedSearch(t, s)
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Operators", testOperators},
 		{"Customers", testCustomers},
 		{"Search", testSearch},
+		{"SearchHitsLeaveOutSecrets", testSearchHitsLeaveOutSecrets},
 		{"SearchEmailPrefixes", testSearchEmailPrefixes},
 		{"SearchPhoneForms", testSearchPhoneForms},
 		{"SearchCaseFolding", testSearchCaseFolding},
