@@ -57,7 +57,9 @@ func bumpSearchVersionOf(ctx context.Context, tx writer, customerID string) erro
 // wrote it.
 func (s *Store) SearchVersion(ctx context.Context, domainID string) (int64, error) {
 	var v int64
-	err := s.read.QueryRowContext(ctx, `SELECT version FROM search_versions WHERE domain_id = ?`, domainID).Scan(&v)
+	// Prepared once (readStmt): every search reads it, and SQLite's parser
+	// was 3 % of a search's CPU with it prepared anew each time.
+	err := s.queryRow(ctx, `SELECT version FROM search_versions WHERE domain_id = ?`, []any{domainID}, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
