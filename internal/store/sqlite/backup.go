@@ -59,6 +59,11 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 	} else if !info.Mode().IsRegular() {
 		return fmt.Errorf("no database to back up: %s is not a file", src)
 	}
+	if rollback, err := inRollbackMode(src); err != nil {
+		return fmt.Errorf("no database to back up: %w", err)
+	} else if rollback {
+		return ErrImportHoldsStore
+	}
 	abs, err := filepath.Abs(dst) // VACUUM INTO takes "file:..." as a URI
 	if err != nil {
 		return err
@@ -98,6 +103,31 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 
 // vacuumInto writes the database file src into dst (absent or empty) with
 // VACUUM INTO, on a read-only connection of its own.
+// ErrImportHoldsStore is backupFile's error for a file in rollback-journal
+// mode, which an import that holds the data directory's lock uses
+// (DirLocked). The copy's read would hold back every commit of the import,
+// which waits 10 s for one and then fails, and a journal left by a killed
+// import cannot be rolled back by a read-only connection.
+var ErrImportHoldsStore = errors.New("an import that has the store to itself is writing it, or one was stopped mid-way: " +
+	"back it up once the import has ended (a stopped import's store is put right by the next server start or import)")
+
+// inRollbackMode reports whether the SQLite file at path is in a
+// rollback-journal mode: bytes 18 and 19 of its header are 1 (2 in WAL
+// mode; https://sqlite.org/fileformat.html, "File format version numbers").
+// A file too short to have a header is not.
+func inRollbackMode(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	header := make([]byte, 20)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return false, nil // shorter than a header: a new file, which VACUUM INTO reports on
+	}
+	return header[18] == 1 && header[19] == 1, nil
+}
+
 func vacuumInto(ctx context.Context, src, dst string) error {
 	db, err := openReadOnly(src)
 	if err != nil {

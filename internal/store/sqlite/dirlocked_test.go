@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -103,5 +105,72 @@ func TestOpeningBesideADirLockedStorePutsItInWALMode(t *testing.T) {
 	}
 	if n, err := other.CountCustomers(ctx, d.ID); err != nil || n != 101 {
 		t.Errorf("customers seen by the other store: %d, %v; want 101", n, err)
+	}
+}
+
+// A store opened DirLocked while another connection has the file open (an
+// export, a backup) stays in WAL mode, which SQLite refuses to leave then,
+// and works as usual.
+func TestDirLockedStoreStaysInWALBesideAnotherConnection(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	preload(t, s, d, 10)
+	_ = s.Close(ctx)
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var n int
+	if err := other.QueryRow(`SELECT COUNT(*) FROM customers`).Scan(&n); err != nil || n != 10 {
+		t.Fatalf("the other connection: %d, %v", n, err)
+	}
+	locked, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
+	if err != nil {
+		t.Fatalf("open DirLocked beside another connection: %v", err)
+	}
+	defer locked.Close(ctx)
+	if mode := journalMode(t, dir); mode != "wal" {
+		t.Errorf("journal mode beside another connection: %s, want wal", mode)
+	}
+	c := storetest.NewCustomer(d, "Beside", "Reader", "beside@example.com", "+1 555 0101")
+	if err := locked.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.QueryRow(`SELECT COUNT(*) FROM customers`).Scan(&n); err != nil || n != 11 {
+		t.Errorf("the other connection after the write: %d, %v; want 11", n, err)
+	}
+}
+
+// A backup refuses a store in rollback-journal mode (an import has it to
+// itself, or one was killed): its read would hold the import's commits
+// back, and it could not roll back a killed import's journal. It writes no
+// file, and backs the store up once the import has ended.
+func TestBackupRefusesAStoreAnImportHasToItself(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	preload(t, s, d, 10)
+	dst := filepath.Join(t.TempDir(), "backup.sqlite")
+	if err := sqlite.BackupDir(ctx, dir, dst); !errors.Is(err, sqlite.ErrImportHoldsStore) {
+		t.Errorf("backup during a locked import: %v, want %v", err, sqlite.ErrImportHoldsStore)
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("the refused backup left a file: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.BackupDir(ctx, dir, dst); err != nil {
+		t.Errorf("backup once the import has ended: %v", err)
 	}
 }

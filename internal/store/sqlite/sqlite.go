@@ -54,8 +54,12 @@ type Option func(*Store)
 // A transaction interrupted either way is rolled back from its journal
 // when the file is next opened, as it would have been from the log.
 //
-// Another process that has the file open (a backup) keeps it in WAL mode:
-// the store then writes as it would without DirLocked.
+// Another process that has the file open when the store opens (an export)
+// keeps it in WAL mode (leaveWAL); one that opens it meanwhile without
+// DirLocked puts it back in WAL mode, and the store follows: either way it
+// then writes as it would without DirLocked. A backup refuses a file in
+// rollback mode (backupFile): a long read would hold the import's commits
+// back.
 func DirLocked() Option { return func(s *Store) { s.dirLocked = true } }
 
 // readerWaitDirLocked is how long a read waits for the writer's lock while
@@ -93,11 +97,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 		// The journal mode is the writer's to set (a read-only connection
 		// cannot, and with a rollback journal has nothing to set); a file
-		// in WAL mode stays so for every connection.
+		// in WAL mode stays so for every connection. DirLocked leaves WAL
+		// mode once the writer is open (leaveWAL).
 		journal, wait := "journal_mode(WAL)", "busy_timeout(10000)"
 		switch {
 		case s.dirLocked && mode == "rwc":
-			journal = "journal_mode(DELETE)"
+			journal = ""
 		case s.dirLocked:
 			journal, wait = "", fmt.Sprintf("busy_timeout(%d)", readerWaitDirLocked.Milliseconds())
 		}
@@ -118,6 +123,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
 	s.write = write
+	if s.dirLocked {
+		if err := s.leaveWAL(ctx); err != nil {
+			_ = write.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -135,6 +146,20 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	read.SetMaxIdleConns(8)
 	s.read = read
 	return s, nil
+}
+
+// leaveWAL puts the file of a DirLocked store in rollback-journal mode if
+// no other connection has it open: leaving WAL mode needs the only one, and
+// SQLite refuses at once (SQLITE_BUSY, no waiting) while another process
+// (a backup, an export) has the file open. The store then stays in WAL mode
+// and writes as it would without DirLocked.
+func (s *Store) leaveWAL(ctx context.Context) error {
+	var mode string
+	err := s.write.QueryRowContext(ctx, `PRAGMA journal_mode = DELETE`).Scan(&mode)
+	if errors.Is(mapErr(err), apperr.ErrUnavailable) {
+		return nil
+	}
+	return err
 }
 
 // Ping returns an error if the database cannot be read.
