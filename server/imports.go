@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			size = info.Size()
 		}
 		in = f
+	}
+	if err := requireStore(*cfg); err != nil { // before the lock, which would create the directory
+		return fmt.Errorf("import: %w", err)
 	}
 	exclusive, unlock, err := lockForImport(*cfg, *dryRun)
 	if err != nil {
@@ -320,6 +324,9 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 // openDomain opens the store cfg names and reads the domain slug from it;
 // the caller closes the store.
 func openDomain(ctx context.Context, cfg config, slug string, opts ...sqlite.Option) (store.Store, domains.Domain, error) {
+	if err := requireStore(cfg); err != nil {
+		return nil, domains.Domain{}, err
+	}
 	st, err := openStore(ctx, cfg, commandLog(), opts...)
 	if err != nil {
 		return nil, domains.Domain{}, err
@@ -330,6 +337,20 @@ func openDomain(ctx context.Context, cfg config, slug string, opts ...sqlite.Opt
 		return nil, domains.Domain{}, fmt.Errorf("domain %q: %w", slug, err)
 	}
 	return st, d, nil
+}
+
+// requireStore returns an error if cfg names an embedded store whose data
+// directory holds no database: a command that works on a domain's customers
+// (import, export) must not create an empty store where a mistyped -data-dir
+// points, and then report the domain missing.
+func requireStore(cfg config) error {
+	if cfg.MongoURI != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, sqlite.FileName)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no store in %s (no %s there): check -data-dir (DATA_DIR), or create the domain first with create-operator", cfg.DataDir, sqlite.FileName)
+	}
+	return nil
 }
 
 // parseFlagsAndFiles parses a subcommand's flags, which may come before,

@@ -292,3 +292,31 @@ func TestImportTakesTheDataDirectoryLockWhenFree(t *testing.T) {
 		t.Errorf("lockForImport for a dry run: %v, %v; want nothing locked", exclusive, err)
 	}
 }
+
+// An import or export pointed at a data directory that holds no store (a
+// mistyped -data-dir) says so, and creates nothing there.
+func TestImportAndExportRefuseADirectoryWithoutAStore(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	file := filepath.Join(t.TempDir(), "users.jsonl")
+	if err := os.WriteFile(file, []byte(`{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, run := range map[string]func(dir string) error{
+		"import": func(dir string) error {
+			return runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", file}, noEnv, nil, io.Discard, io.Discard)
+		},
+		"export": func(dir string) error {
+			return runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", filepath.Join(t.TempDir(), "out.jsonl")}, noEnv, io.Discard, io.Discard)
+		},
+	} {
+		dir := filepath.Join(t.TempDir(), "typo")
+		err := run(dir)
+		if err == nil || !strings.Contains(err.Error(), "no store in "+dir) {
+			t.Errorf("%s into a directory without a store: %v, want it to say there is no store", name, err)
+		}
+		if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
+			t.Errorf("%s created %s: %v", name, dir, statErr)
+		}
+	}
+}
