@@ -290,7 +290,7 @@ func TestBrowserRemoteAssistance(t *testing.T) {
 	console.do("end from the console", waitFor(`document.querySelector('#assists') !== null`),
 		chromedp.Click(`//section[@id="assists"]//button[text()="End assistance"]`),
 		waitFor(`document.querySelector('#assists') === null`),
-		waitFor(`document.querySelector('#details-activity').textContent.includes('Remote assistance ended')`))
+		waitFor(`document.querySelector('#details-activity')?.textContent.includes('Remote assistance ended')`))
 	again.do("signed out by the console", waitFor(`document.querySelector('#notice').textContent.includes('assistance has ended')`),
 		waitFor(`document.querySelectorAll('#devices form').length === 0`), waitFor(`document.querySelector('#assist-banner').hidden`))
 }

@@ -141,7 +141,7 @@ func TestBrowserEmailCorrectionShowsInEveryConsole(t *testing.T) {
 		waitFor(fmt.Sprintf(`document.querySelector('#details').textContent.includes(%q)`, newEmail)),
 		waitFor(fmt.Sprintf(`document.querySelector('#results .result[aria-current="true"] .contact').textContent.includes(%q)`, newEmail)),
 		waitFor(`document.querySelector('#status').textContent === "Casey Customer's details were corrected by Ada Admin."`),
-		waitFor(`document.querySelector('#details-activity').textContent.includes('Details corrected by an administrator')`))
+		waitFor(`document.querySelector('#details-activity')?.textContent.includes('Details corrected by an administrator')`))
 	watcher.checkNoLeakedValues("#details")
 
 	if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {

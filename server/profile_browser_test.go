@@ -20,7 +20,7 @@ func TestBrowserProfileCorrectionsArriveLive(t *testing.T) {
 	console.do("live correction",
 		waitFor(`document.querySelector('#details-name').textContent === 'Casey Corrected'`),
 		waitFor(`document.querySelector('#details').textContent.includes('casey.corrected@example.org')`),
-		waitFor(`document.querySelector('#details-activity').textContent.includes('Details corrected by support')`),
+		waitFor(`document.querySelector('#details-activity')?.textContent.includes('Details corrected by support')`),
 		waitFor(`[...document.querySelectorAll('#results .name')].some((e) => e.textContent === 'Casey Corrected')`),
 		waitFor(`document.querySelector('#results .result[aria-current="true"] .contact').textContent.includes('casey.corrected@example.org')`),
 		waitFor(`document.querySelector('#status').textContent === "Casey Corrected's details were corrected by Sam Support."`))
