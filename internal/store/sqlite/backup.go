@@ -59,7 +59,7 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 	} else if !info.Mode().IsRegular() {
 		return fmt.Errorf("no database to back up: %s is not a file", src)
 	}
-	if rollback, err := inRollbackMode(src); err != nil {
+	if rollback, err := InRollbackMode(src); err != nil {
 		return fmt.Errorf("no database to back up: %w", err)
 	} else if rollback {
 		return ErrImportHoldsStore
@@ -111,11 +111,13 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 var ErrImportHoldsStore = errors.New("an import that has the store to itself is writing it, or one was stopped mid-way: " +
 	"back it up once the import has ended (a stopped import's store is put right by the next server start or import)")
 
-// inRollbackMode reports whether the SQLite file at path is in a
-// rollback-journal mode: bytes 18 and 19 of its header are 1 (2 in WAL
-// mode; https://sqlite.org/fileformat.html, "File format version numbers").
-// A file too short to have a header is not.
-func inRollbackMode(path string) (bool, error) {
+// InRollbackMode reports whether the SQLite file at path is in a
+// rollback-journal mode, as a DirLocked store's is while it is open (and
+// after its process was killed): bytes 18 and 19 of its header are 1 (2 in
+// WAL mode; https://sqlite.org/fileformat.html, "File format version
+// numbers"). A file too short to have a header is not. It returns the
+// error of opening the file.
+func InRollbackMode(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err
