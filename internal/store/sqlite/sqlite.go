@@ -46,7 +46,7 @@ type Option func(*Store)
 // (journal_mode DELETE) instead of the write-ahead log: the pages a
 // transaction adds to the file are written once, not to the log and then
 // again to the database, which took a 200,000-customer import into an
-// empty store from 1,408 to 856 MiB written (docs/BENCHMARKS.md, "Bulk
+// empty store from 1,408 to 853 MiB written (docs/BENCHMARKS.md, "Bulk
 // import"). Reads wait for a transaction that is being committed (with a
 // rollback journal a commit excludes readers), up to readerWaitDirLocked.
 // Close puts the file back in WAL mode; a store left in rollback mode by a
