@@ -13,6 +13,16 @@ import (
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
+// mustOpen opens the store in dir with opts, or ends the test.
+func mustOpen(t *testing.T, dir string, opts ...sqlite.Option) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), dir, opts...)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	return s
+}
+
 // rollbackMode reports whether the store in dir is in a rollback-journal
 // mode (sqlite.InRollbackMode), not WAL mode.
 func rollbackMode(t *testing.T, dir string) bool {
@@ -30,10 +40,7 @@ func rollbackMode(t *testing.T, dir string) bool {
 func TestDirLockedStoreWritesWithARollbackJournal(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir, sqlite.DirLocked())
 	d := storetest.NewDomain(t, s)
 	preload(t, s, d, 3000)
 	if !rollbackMode(t, dir) {
@@ -56,33 +63,24 @@ func TestDirLockedStoreWritesWithARollbackJournal(t *testing.T) {
 			t.Errorf("%s left after Close: %v", suffix, err)
 		}
 	}
-	s, err = sqlite.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = mustOpen(t, dir)
 	defer s.Close(ctx)
 	if n, err := s.CountCustomers(ctx, d.ID); err != nil || n != 3000 {
 		t.Errorf("CountCustomers after reopening: %d, %v; want 3000", n, err)
 	}
 }
 
-// A store opened without DirLocked while a DirLocked one is open (a backup
+// A store opened without DirLocked while a DirLocked one is open (an export
 // during an import) puts the file back in WAL mode, and both go on reading
 // and writing it: the DirLocked store follows the file into WAL mode.
 func TestOpeningBesideADirLockedStorePutsItInWALMode(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	locked, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
-	if err != nil {
-		t.Fatal(err)
-	}
+	locked := mustOpen(t, dir, sqlite.DirLocked())
 	defer locked.Close(ctx)
 	d := storetest.NewDomain(t, locked)
 	preload(t, locked, d, 100)
-	other, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := mustOpen(t, dir)
 	defer other.Close(ctx)
 	if rollbackMode(t, dir) {
 		t.Error("journal mode once opened without DirLocked: a rollback journal, want WAL")
@@ -102,10 +100,7 @@ func TestOpeningBesideADirLockedStorePutsItInWALMode(t *testing.T) {
 func TestDirLockedStoreStaysInWALBesideAnotherConnection(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir)
 	d := storetest.NewDomain(t, s)
 	preload(t, s, d, 10)
 	_ = s.Close(ctx)
@@ -118,10 +113,7 @@ func TestDirLockedStoreStaysInWALBesideAnotherConnection(t *testing.T) {
 	if err := other.QueryRow(`SELECT COUNT(*) FROM customers`).Scan(&n); err != nil || n != 10 {
 		t.Fatalf("the other connection: %d, %v", n, err)
 	}
-	locked, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
-	if err != nil {
-		t.Fatalf("open DirLocked beside another connection: %v", err)
-	}
+	locked := mustOpen(t, dir, sqlite.DirLocked())
 	defer locked.Close(ctx)
 	if rollbackMode(t, dir) {
 		t.Error("journal mode beside another connection: a rollback journal, want WAL")
@@ -142,10 +134,7 @@ func TestDirLockedStoreStaysInWALBesideAnotherConnection(t *testing.T) {
 func TestBackupRefusesAStoreAnImportHasToItself(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, sqlite.DirLocked())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir, sqlite.DirLocked())
 	d := storetest.NewDomain(t, s)
 	preload(t, s, d, 10)
 	dst := filepath.Join(t.TempDir(), "backup.sqlite")

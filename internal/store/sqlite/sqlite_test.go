@@ -26,10 +26,7 @@ func TestContract(t *testing.T) {
 // journal instead of the write-ahead log) keeps the same contract.
 func TestContractDirLocked(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.DirLocked())
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustOpen(t, t.TempDir(), sqlite.DirLocked())
 		t.Cleanup(func() { _ = s.Close(context.Background()) })
 		return s
 	})
