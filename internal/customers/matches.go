@@ -48,7 +48,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 	add := func(field MatchField, value string, tokens []string) {
 		var ranges []TextRange
 		for _, term := range terms {
-			if !slices.ContainsFunc(tokens, func(t string) bool { return strings.HasPrefix(t, term) }) {
+			if !slices.ContainsFunc(tokens, func(t string) bool { return matchesToken(term, t) }) {
 				continue
 			}
 			if field == MatchPhone {
@@ -80,6 +80,17 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 	}
 	add(MatchID, c.ID, []string{Fold(c.ID)})
 	return out
+}
+
+// matchesToken reports whether a search term matches a stored token: whether
+// one of the term's forms (TermForms) is a prefix of it.
+func matchesToken(term, token string) bool {
+	for _, form := range TermForms(term) {
+		if strings.HasPrefix(token, form) {
+			return true
+		}
+	}
+	return false
 }
 
 // searchWords returns the tokens of a folded email or id as SearchTokens

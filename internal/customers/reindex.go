@@ -19,7 +19,9 @@ import (
 //  2. full case folding, names as written with dashes, transliterations,
 //     devices' serial numbers and MAC addresses, the customer's id.
 //  3. serial numbers without their punctuation too.
-const TokenRules = 3
+//  4. a phone number's national number backwards (found by its last digits
+//     through TermForms) instead of its every tail.
+const TokenRules = 4
 
 // ReindexStore is what Reindex needs from storage.
 type ReindexStore interface {

@@ -18,9 +18,19 @@ import (
 	"github.com/iotconsole/bff/internal/devices"
 )
 
-// minPhoneSuffix is the shortest tail of a phone number that is indexed, so
-// that the last digits a caller reads out ("0199") find the customer.
+// minPhoneSuffix is the fewest digits a term must have to also find the
+// phone numbers it ends (see TermForms), so that the last digits a caller
+// reads out ("0199") find the customer.
 const minPhoneSuffix = 4
+
+// reversedPhoneMarker begins the token of a phone number's national digits
+// written backwards ("~9910100555" for 555 010 0199), so that a number's
+// last digits are a prefix of a token: one token a number instead of one
+// for every tail of it, which were 40 % of the SQLite search index and half
+// the time to build it (docs/BENCHMARKS.md). "~" is a token character to
+// FTS5's unicode61 tokenizer (a symbol) and cleanToken drops it, so no query
+// term and no customer data holds it: only TermForms reaches these tokens.
+const reversedPhoneMarker = "~"
 
 // undecomposable spells out the Latin letters that carry their mark inside
 // the letter, so no Unicode decomposition strips it ("Łukasz", "Øster", "Weiß").
@@ -135,7 +145,6 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 			tokens = append(tokens, domain)
 		}
 	}
-	tokens = append(tokens, PhoneTokens(c.Phone, region)...)
 	if id := Fold(c.ExternalID); id != "" {
 		parts := words(id)
 		tokens = append(tokens, id, strings.Join(parts, ""))
@@ -148,6 +157,7 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 	for i, t := range tokens {
 		tokens[i] = cleanToken(t)
 	}
+	tokens = append(tokens, PhoneTokens(c.Phone, region)...) // digits, and the reversed one's marker, which cleanToken would drop
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
 }
@@ -178,29 +188,76 @@ func Digits(s string) string {
 	return b.String()
 }
 
-// PhoneTokens returns the digit strings a phone number is found by: its raw
-// digits always, and when it parses (with region as the default country) its
-// E.164 digits, its national significant number, its national dialling form
-// and every tail of the national number of at least minPhoneSuffix digits.
+// PhoneTokens returns the tokens a phone number is found by: its raw digits
+// always, and when it parses (with region as the default country) its E.164
+// digits, its national significant number, its national dialling form, the
+// subscriber number (the national number after its area or network code,
+// "0100199" of 555 010 0199, as typed without the code), and the national
+// number backwards after reversedPhoneMarker, which a term's reversed form
+// (TermForms) is a prefix of when the term ends the number.
 func PhoneTokens(phone, region string) []string {
-	raw := Digits(phone)
-	if raw == "" {
-		return nil
-	}
-	tokens := []string{raw}
-	num, err := phonenumbers.Parse(phone, region)
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return tokens
-	}
-	e164 := strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
-	national := phonenumbers.GetNationalSignificantNumber(num)
-	dialled := Digits(phonenumbers.Format(num, phonenumbers.NATIONAL))
-	tokens = append(tokens, e164, national, dialled)
-	for i := 1; len(national)-i >= minPhoneSuffix; i++ {
-		tokens = append(tokens, national[i:])
+	tokens, national := phoneForms(phone, region)
+	tokens = slices.DeleteFunc(tokens, func(t string) bool { return t == "" })
+	if national != "" {
+		tokens = append(tokens, reversedPhoneMarker+reverseDigits(national))
 	}
 	slices.Sort(tokens)
 	return slices.Compact(tokens)
+}
+
+// phoneForms returns a phone number's digit forms as PhoneTokens describes
+// them (without the reversed one; the subscriber number may be "") and its national significant number ("" when
+// the number does not parse as a possible one).
+func phoneForms(phone, region string) (forms []string, national string) {
+	raw := Digits(phone)
+	if raw == "" {
+		return nil, ""
+	}
+	num, err := phonenumbers.Parse(phone, region)
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return []string{raw}, ""
+	}
+	e164 := strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
+	national = phonenumbers.GetNationalSignificantNumber(num)
+	nationalFormat := phonenumbers.Format(num, phonenumbers.NATIONAL) // "(555) 010-0199", "020 7946 6862"
+	return []string{raw, e164, national, Digits(nationalFormat), subscriberNumber(nationalFormat)}, national
+}
+
+// subscriberNumber returns the digits of a number in its national format
+// after the first group of digits, the area or network code with any trunk
+// prefix ("0100199" of "(555) 010-0199", "79466862" of "020 7946 6862"), or
+// "" for a number written as one group. (The phone library's
+// GetLengthOfNationalDestinationCode says the same but formats the number
+// again: it doubled the time of PhoneTokens.)
+func subscriberNumber(nationalFormat string) string {
+	start := strings.IndexFunc(nationalFormat, func(r rune) bool { return r >= '0' && r <= '9' })
+	if start < 0 {
+		return ""
+	}
+	end := strings.IndexFunc(nationalFormat[start:], func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		return ""
+	}
+	return Digits(nationalFormat[start+end:])
+}
+
+// reverseDigits returns s, ASCII digits, backwards.
+func reverseDigits(s string) string {
+	b := []byte(s)
+	slices.Reverse(b)
+	return string(b)
+}
+
+// TermForms returns the forms a search term matches stored tokens by, any of
+// which may match: the term itself and, for a term of minPhoneSuffix or more
+// ASCII digits, its reversed form, the prefix of the reversed token
+// (PhoneTokens) of every phone number whose national number the term ends.
+// Both stores build their queries from it, so that they match alike.
+func TermForms(term string) []string {
+	if len(term) < minPhoneSuffix || strings.Trim(term, "0123456789") != "" {
+		return []string{term}
+	}
+	return []string{term, reversedPhoneMarker + reverseDigits(term)}
 }
 
 // PhoneTerm returns the digits a query that reads like a phone number is

@@ -25,18 +25,13 @@ func searchFilter(q customers.SearchQuery, tier bool) bson.D {
 		and = append(and, bson.D{{Key: "status", Value: q.Status}})
 	}
 	if len(q.Terms) > 0 {
-		exact := bson.D{{Key: "searchTokens", Value: bson.D{{Key: "$all", Value: q.Terms}}}}
+		exact := exactFilter(q.Terms)
 		switch {
 		case tier && q.Exact:
 			and = append(and, exact)
 		default:
 			for _, t := range q.Terms {
-				key, whole := indexedPrefix(t)
-				and = append(and, bson.D{{Key: "searchPrefixes", Value: key}})
-				if !whole {
-					prefix := bson.Regex{Pattern: "^" + regexp.QuoteMeta(t)}
-					and = append(and, bson.D{{Key: "searchTokens", Value: prefix}})
-				}
+				and = append(and, prefixFilter(t)...)
 			}
 			if tier {
 				and = append(and, bson.D{{Key: "$nor", Value: bson.A{exact}}})
@@ -52,6 +47,45 @@ func searchFilter(q customers.SearchQuery, tier bool) bson.D {
 		}}})
 	}
 	return bson.D{{Key: "$and", Value: and}}
+}
+
+// exactFilter returns the filter of the customers that hold every one of
+// terms as a whole token, in any of its forms (customers.TermForms).
+func exactFilter(terms []string) bson.D {
+	and := make(bson.A, len(terms))
+	for i, t := range terms {
+		and[i] = bson.D{{Key: "searchTokens", Value: bson.D{{Key: "$in", Value: customers.TermForms(t)}}}}
+	}
+	return bson.D{{Key: "$and", Value: and}}
+}
+
+// prefixFilter returns the conditions under which a customer holds a token
+// that one of term's forms (customers.TermForms) is a prefix of: the forms'
+// keys of searchPrefixes, which the index reads, and, when a form is longer
+// than its key, a check of each form (its key when whole, else an anchored,
+// escaped prefix regex on searchTokens).
+func prefixFilter(term string) bson.A {
+	forms := customers.TermForms(term)
+	keys := make(bson.A, len(forms))
+	checks := make(bson.A, len(forms))
+	truncated := false
+	for i, form := range forms {
+		key, whole := indexedPrefix(form)
+		keys[i], checks[i] = key, bson.D{{Key: "searchPrefixes", Value: key}}
+		if !whole {
+			checks[i], truncated = bson.D{{Key: "searchTokens", Value: bson.Regex{Pattern: "^" + regexp.QuoteMeta(form)}}}, true
+		}
+	}
+	switch {
+	case len(forms) == 1 && truncated:
+		return bson.A{bson.D{{Key: "searchPrefixes", Value: keys[0]}}, checks[0]}
+	case len(forms) == 1:
+		return bson.A{checks[0]}
+	case truncated:
+		return bson.A{bson.D{{Key: "searchPrefixes", Value: bson.D{{Key: "$in", Value: keys}}}}, bson.D{{Key: "$or", Value: checks}}}
+	default:
+		return bson.A{bson.D{{Key: "searchPrefixes", Value: bson.D{{Key: "$in", Value: keys}}}}}
+	}
 }
 
 // hitProjection leaves out of a search's hits what no page shows: the

@@ -27,30 +27,34 @@ func domainMarker(domainID string) string {
 	return "$" + domainID
 }
 
+// termsExpr returns the FTS5 query that every one of terms matches, each
+// through any of its forms (customers.TermForms), as a whole token or, with
+// suffix " *", as a prefix.
+func termsExpr(terms []string, suffix string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		forms := customers.TermForms(t)
+		for j, f := range forms {
+			forms[j] = ftsPhrase(f) + suffix
+		}
+		parts[i] = "(" + strings.Join(forms, " OR ") + ")"
+	}
+	return strings.Join(parts, " AND ")
+}
+
 // matchExpr returns the FTS5 query of q's terms: every term as an exact
 // token, or every term as a prefix but not all exactly (the other tier).
 func matchExpr(q customers.SearchQuery, exact bool) string {
-	all := func(suffix string) string {
-		parts := make([]string, len(q.Terms))
-		for i, t := range q.Terms {
-			parts[i] = ftsPhrase(t) + suffix
-		}
-		return strings.Join(parts, " AND ")
-	}
 	if exact {
-		return all("")
+		return termsExpr(q.Terms, "")
 	}
-	return "(" + all(" *") + ") NOT (" + all("") + ")"
+	return "(" + termsExpr(q.Terms, " *") + ") NOT (" + termsExpr(q.Terms, "") + ")"
 }
 
 // prefixExpr returns the FTS5 query of every customer matching q's terms in
 // either tier.
 func prefixExpr(q customers.SearchQuery) string {
-	parts := make([]string, len(q.Terms))
-	for i, t := range q.Terms {
-		parts[i] = ftsPhrase(t) + " *"
-	}
-	return strings.Join(parts, " AND ")
+	return termsExpr(q.Terms, " *")
 }
 
 // domainLabels returns the first and last labels of the domain's customers,
