@@ -20,7 +20,9 @@ import (
 //     devices' serial numbers and MAC addresses, the customer's id.
 //  3. serial numbers without their punctuation too.
 //  4. a phone number's national number backwards (found by its last digits
-//     through TermForms) instead of its every tail.
+//     through TermForms) and its subscriber number instead of its every
+//     tail; serial numbers and MAC addresses without their punctuation only
+//     (TermForms drops a term's).
 const TokenRules = 4
 
 // ReindexStore is what Reindex needs from storage.

@@ -129,11 +129,11 @@ func NameTokens(first, last string) []string {
 
 // SearchTokens returns the sorted, distinct tokens a search term may be a
 // prefix of: the name tokens (NameTokens), the whole email, its local part, the
-// words of the local part and its domain, the phone number's digits in
-// international, national and raw form plus its tails (see PhoneTokens), the
-// external id whole, word by word and with its punctuation removed, the
-// customer's own id, and the serial number and MAC address of each of the
-// customer's devices (DeviceTokens).
+// words of the local part and its domain, the phone number's forms (see
+// PhoneTokens), the external id word by word and without its punctuation
+// (which a term with it reaches through TermForms), the customer's own id,
+// and the serial number and MAC address of each of the customer's devices
+// (DeviceTokens).
 func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 	tokens := NameTokens(c.FirstName, c.LastName)
 	if email := Fold(c.Email); email != "" {
@@ -147,7 +147,7 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 	}
 	if id := Fold(c.ExternalID); id != "" {
 		parts := words(id)
-		tokens = append(tokens, id, strings.Join(parts, ""))
+		tokens = append(tokens, strings.Join(parts, ""))
 		tokens = append(tokens, parts...)
 	}
 	tokens = append(tokens, Fold(c.ID))
@@ -163,16 +163,17 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 }
 
 // DeviceTokens returns the tokens a device's customer is found by: the serial
-// number folded ("t100-2025-hall") and without its punctuation ("t1002025hall"), and the MAC address's twelve hex digits
-// alone ("aabbccddeeff", which "aa:bb:cc" reaches, since a colon is not a
-// token character) and with dashes ("aa-bb-cc-dd-ee-ff").
+// number folded without its punctuation ("t1002025hall", which "t100-2025"
+// reaches through its form without punctuation, TermForms) and the MAC
+// address's twelve hex digits ("aabbccddeeff", which "aa:bb:cc" reaches, since
+// a colon is not a token character, and "aa-bb-cc" through TermForms).
 func DeviceTokens(d devices.Device) []string {
 	var tokens []string
-	if serial := cleanToken(Fold(d.SerialNumber)); serial != "" {
-		tokens = append(tokens, serial, strings.Join(words(serial), "")) // "t100-2025-hall" and, typed without dashes, "t1002025hall"
+	if serial := strings.Join(words(Fold(d.SerialNumber)), ""); serial != "" {
+		tokens = append(tokens, serial)
 	}
 	if mac := Fold(d.MACAddress); mac != "" {
-		tokens = append(tokens, strings.ReplaceAll(mac, ":", ""), strings.ReplaceAll(mac, ":", "-"))
+		tokens = append(tokens, strings.ReplaceAll(mac, ":", ""))
 	}
 	return tokens
 }
@@ -249,15 +250,22 @@ func reverseDigits(s string) string {
 }
 
 // TermForms returns the forms a search term matches stored tokens by, any of
-// which may match: the term itself and, for a term of minPhoneSuffix or more
+// which may match: the term itself; for a term with punctuation, its letters
+// and digits alone ("t1002025" of "t100-2025": serial numbers, MAC
+// addresses and external ids are stored without their punctuation, names
+// and emails with and without it); and for a term of minPhoneSuffix or more
 // ASCII digits, its reversed form, the prefix of the reversed token
 // (PhoneTokens) of every phone number whose national number the term ends.
 // Both stores build their queries from it, so that they match alike.
 func TermForms(term string) []string {
-	if len(term) < minPhoneSuffix || strings.Trim(term, "0123456789") != "" {
-		return []string{term}
+	forms := []string{term}
+	if joined := strings.Join(words(term), ""); joined != term && joined != "" {
+		forms = append(forms, joined)
 	}
-	return []string{term, reversedPhoneMarker + reverseDigits(term)}
+	if len(term) >= minPhoneSuffix && strings.Trim(term, "0123456789") == "" {
+		forms = append(forms, reversedPhoneMarker+reverseDigits(term))
+	}
+	return forms
 }
 
 // PhoneTerm returns the digits a query that reads like a phone number is
