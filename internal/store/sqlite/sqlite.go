@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,6 +80,14 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := s.path
+	// A new database file is readable by its owner only, as backups are: it
+	// holds password hashes and personal data. SQLite gives its journal, log
+	// and shared-memory files the database file's permissions.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_ = f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
 	dsn := func(mode string) string {
 		q := url.Values{}
 		// Reads go through a 32 MiB page cache per connection and, past it,

@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/iotconsole/bff/internal/store"
@@ -49,4 +51,23 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if _, err := s.DomainBySlug(ctx, d.Slug); err != nil {
 		t.Fatalf("domain lost across reopen: %v", err)
 	}
+}
+
+// A new store's database file and its write-ahead log are its owner's alone:
+// they hold password hashes and personal data.
+func TestNewStoreFilesAreTheOwnersOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	storetest.NewDomain(t, s) // a write, so that the log exists
+	for _, name := range []string{sqlite.FileName, sqlite.FileName + "-wal"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", name, mode)
+		}
+	}
+	_ = s.Close(ctx)
 }
