@@ -76,7 +76,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 	if *file != "" {
 		return writeSeedFile(ctx, *file, *n, *from, getenv("DEMO_PASSWORD"), progressOut)
 	}
-	st, err := openStore(ctx, *cfg, commandLog())
+	st, err := openStore(ctx, *cfg, commandLog(), false)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 			return refusedInput("create-operator", err, map[string]string{"slug": "-domain", "name": "-domain-name", "defaultRegion": "-region"})
 		}
 	}
-	st, err := openStore(ctx, *cfg, commandLog())
+	st, err := openStore(ctx, *cfg, commandLog(), false)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func openCommandStore(t *testing.T, flags []string) store.Store {
 	if err := fs.Parse(flags); err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(context.Background(), *cfg, commandLog())
+	st, err := openStore(context.Background(), *cfg, commandLog(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if exclusive {
 		opts = append(opts, sqlite.DirLocked())
 	}
-	st, d, err := openDomain(ctx, *cfg, *slug, opts...)
+	st, d, err := openDomain(ctx, *cfg, *slug, exclusive, opts...)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -291,7 +291,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	st, d, err := openDomain(ctx, *cfg, *slug)
+	st, d, err := openDomain(ctx, *cfg, *slug, false)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -321,13 +321,13 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// openDomain opens the store cfg names and reads the domain slug from it;
-// the caller closes the store.
-func openDomain(ctx context.Context, cfg config, slug string, opts ...sqlite.Option) (store.Store, domains.Domain, error) {
+// openDomain opens the store cfg names (see openStore for lockHeld) and reads
+// the domain slug from it; the caller closes the store.
+func openDomain(ctx context.Context, cfg config, slug string, lockHeld bool, opts ...sqlite.Option) (store.Store, domains.Domain, error) {
 	if err := requireStore(cfg); err != nil {
 		return nil, domains.Domain{}, err
 	}
-	st, err := openStore(ctx, cfg, commandLog(), opts...)
+	st, err := openStore(ctx, cfg, commandLog(), lockHeld, opts...)
 	if err != nil {
 		return nil, domains.Domain{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/passwords/passwordstest"
 	"github.com/iotconsole/bff/internal/store/sqlite"
 )
@@ -167,7 +168,7 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 						// put the import's file back in WAL mode (sqlite.DirLocked).
 						return countReadOnly(filepath.Join(cfg.DataDir, sqlite.FileName))
 					}
-					st, err := openStore(ctx, *cfg, commandLog())
+					st, err := openStore(ctx, *cfg, commandLog(), false)
 					if err != nil {
 						return 0
 					}
@@ -300,5 +301,59 @@ func TestImportAndExportRefuseADirectoryWithoutAStore(t *testing.T) {
 		if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
 			t.Errorf("%s created %s: %v", name, dir, statErr)
 		}
+	}
+}
+
+// A command that opens the embedded store while another process holds its
+// data directory (a server, an import that deferred the search index) leaves
+// deriving the search tokens again to that holder: deriving them under a
+// running import slowed it down several times over. With the directory
+// free, the command derives them itself.
+func TestCommandsLeaveTheReindexToTheDataDirectorysHolder(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	dir := t.TempDir()
+	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, "tulip-lantern-orbit-42", "-domain", "acme", "-domain-name", "Acme Heating",
+		"-role", "ADMIN", "-email", "alex@acme.example", "-name", "Alex Admin"); err != nil {
+		t.Fatalf("create-operator: %v (%s)", err, out)
+	}
+	rules := func() int {
+		st, err := sqlite.Open(ctx, dir) // as it is, without openStore's reindexing
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close(ctx)
+		r, err := st.SearchTokenRules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSearchTokenRules(ctx, 1); err != nil { // as older rules left it
+		t.Fatal(err)
+	}
+	_ = st.Close(ctx)
+	export := func() {
+		t.Helper()
+		if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", filepath.Join(t.TempDir(), "out.jsonl")}, noEnv, io.Discard, io.Discard); err != nil {
+			t.Fatalf("export: %v", err)
+		}
+	}
+	unlock, err := sqlite.LockDir(dir) // the holder
+	if err != nil {
+		t.Fatal(err)
+	}
+	export()
+	if r := rules(); r != 1 {
+		t.Errorf("an export beside the directory's holder derived the search tokens (rules %d), want them left to the holder (1)", r)
+	}
+	unlock()
+	export()
+	if r := rules(); r != customers.TokenRules {
+		t.Errorf("an export of a free directory left the rules at %d, want %d", r, customers.TokenRules)
 	}
 }

@@ -174,7 +174,16 @@ func raiseOpenFileLimit(log zerolog.Logger) {
 // rules, and a new store records the current rules at once (a store created
 // and filled by `server import` was reindexed whole by the server's first
 // start).
-func openStore(ctx context.Context, cfg config, log zerolog.Logger, opts ...sqlite.Option) (store.Store, error) {
+//
+// On the embedded store the reindex is done by whoever holds the data
+// directory's lock (sqlite.LockDir): a caller that holds it says so with
+// lockHeld (the server, an import that has the store to itself); any other
+// takes the lock for the reindex when it is free, and leaves the reindex to
+// the holder when it is not. A server has reindexed as it started; an
+// import into an empty store defers the search index (the rules read 0
+// meanwhile) and builds it as it ends: deriving every token again under a
+// running import made a 24 s import of 100,000 customers take 83 s.
+func openStore(ctx context.Context, cfg config, log zerolog.Logger, lockHeld bool, opts ...sqlite.Option) (store.Store, error) {
 	var st store.Store
 	var err error
 	if cfg.MongoURI != "" {
@@ -186,6 +195,17 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger, opts ...sqli
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MongoURI == "" && !lockHeld {
+		unlock, err := sqlite.LockDir(cfg.DataDir)
+		switch {
+		case errors.Is(err, sqlite.ErrDirInUse):
+			return st, nil // the holder's to do
+		case err != nil:
+			_ = st.Close(context.Background())
+			return nil, err
+		}
+		defer unlock()
 	}
 	if err := reindexSearch(ctx, st, log); err != nil {
 		_ = st.Close(context.Background())
@@ -250,7 +270,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		}
 		opened = append(opened, func() { _ = metricsListener.Close() })
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return fail(err)
 	}
