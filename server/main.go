@@ -512,9 +512,11 @@ func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) erro
 	started, read := time.Now(), 0
 	changed, err := customers.Reindex(ctx, st, func(n int) {
 		if read == 0 {
-			// rules 0: a store whose tokens never were recorded, or one whose
-			// bulk load was interrupted before its search index was built.
-			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg("deriving the customers' search tokens again and building the search index")
+			msg := "deriving the customers' search tokens by newer rules and building the search index"
+			if rules == 0 { // a bulk load interrupted before it built the index, or a store that never recorded its rules
+				msg = "building the search index that an interrupted bulk load left unbuilt (or that predates recorded token rules)"
+			}
+			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg(msg)
 		}
 		if n/100_000 > read/100_000 {
 			log.Info().Int("customers_read", n).Msg("deriving search tokens")
