@@ -24,13 +24,18 @@ import (
 const minPhoneSuffix = 4
 
 // reversedPhoneMarker begins the token of a phone number's national digits
-// written backwards ("~9910100555" for 555 010 0199), so that a number's
+// written backwards ("@9910010555" for 555 010 0199), so that a number's
 // last digits are a prefix of a token: one token a number instead of one
 // for every tail of it, which were 40 % of the SQLite search index and half
-// the time to build it (docs/BENCHMARKS.md). "~" is a token character to
-// FTS5's unicode61 tokenizer (a symbol) and cleanToken drops it, so no query
-// term and no customer data holds it: only TermForms reaches these tokens.
-const reversedPhoneMarker = "~"
+// the time to build it (docs/BENCHMARKS.md). "@" is one of the token
+// characters of the SQLite store's FTS5 tokenizer (its tokenchars; FTS5's
+// unicode61 splits words at any other symbol, so "~" was dropped and the
+// reversed digits matched forward queries), and no other token begins with
+// it: a query term never does (ParseQuery trims punctuation from its ends,
+// TermForms joins words), nor another stored one (SearchTokens trims it from
+// their starts; a valid email never begins with it). Only TermForms reaches
+// these tokens.
+const reversedPhoneMarker = "@"
 
 // undecomposable spells out the Latin letters that carry their mark inside
 // the letter, so no Unicode decomposition strips it ("Łukasz", "Øster", "Weiß").
@@ -155,9 +160,9 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 		tokens = append(tokens, DeviceTokens(d)...)
 	}
 	for i, t := range tokens {
-		tokens[i] = cleanToken(t)
+		tokens[i] = strings.TrimLeft(cleanToken(t), reversedPhoneMarker) // only the reversed phone number begins with it
 	}
-	tokens = append(tokens, PhoneTokens(c.Phone, region)...) // digits, and the reversed one's marker, which cleanToken would drop
+	tokens = append(tokens, PhoneTokens(c.Phone, region)...)
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
 }

@@ -112,6 +112,16 @@ func testSearchPhoneForms(t *testing.T, s store.Store) {
 				t.Errorf("its last digits %q do not find %s (stored %q)", tail, email, p.phone)
 			}
 		}
+		// The number's digits read backwards are no part of it: they find nothing (the
+		// store keeps the national number backwards, for its last digits, as a token of
+		// its own that only a term's reversed form reaches).
+		backwards := []byte(p.national)
+		slices.Reverse(backwards)
+		for n := 4; n <= len(backwards); n++ {
+			if q := string(backwards[:n]); !strings.Contains(p.national, q) && finds(t, svc, d.ID, q, email) {
+				t.Errorf("%q, its digits backwards, finds %s (stored %q)", q, email, p.phone)
+			}
+		}
 		for _, form := range p.forms {
 			if !finds(t, svc, d.ID, form, email) {
 				t.Errorf("%q does not find %s (stored %q)", form, email, p.phone)
