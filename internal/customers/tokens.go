@@ -212,8 +212,9 @@ func PhoneTokens(phone, region string) []string {
 }
 
 // phoneForms returns a phone number's digit forms as PhoneTokens describes
-// them (without the reversed one; the subscriber number may be "") and its national significant number ("" when
-// the number does not parse as a possible one).
+// them (without the reversed one; the subscriber number may be "") and its
+// national significant number ("" when the number does not parse as a
+// possible one).
 func phoneForms(phone, region string) (forms []string, national string) {
 	raw := Digits(phone)
 	if raw == "" {
