@@ -45,10 +45,14 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		return nil
 	}
 	var out []Highlight
+	forms := make([][]string, len(terms)) // what each term matches tokens by
+	for i, term := range terms {
+		forms[i] = TermForms(term)
+	}
 	add := func(field MatchField, value string, tokens []string) {
 		var ranges []TextRange
-		for _, term := range terms {
-			if !slices.ContainsFunc(tokens, func(t string) bool { return matchesToken(term, t) }) {
+		for i, term := range terms {
+			if !slices.ContainsFunc(tokens, func(t string) bool { return hasAnyPrefix(t, forms[i]) }) {
 				continue
 			}
 			if field == MatchPhone {
@@ -82,15 +86,10 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 	return out
 }
 
-// matchesToken reports whether a search term matches a stored token: whether
-// one of the term's forms (TermForms) is a prefix of it.
-func matchesToken(term, token string) bool {
-	for _, form := range TermForms(term) {
-		if strings.HasPrefix(token, form) {
-			return true
-		}
-	}
-	return false
+// hasAnyPrefix reports whether one of prefixes (a term's forms, TermForms)
+// is a prefix of token: whether the term matches the stored token.
+func hasAnyPrefix(token string, prefixes []string) bool {
+	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(token, p) })
 }
 
 // searchWords returns the tokens of a folded email or id as SearchTokens
