@@ -2112,7 +2112,7 @@ func (ec *executionContext) marshalNAccessChange2githubᚗcomᚋiotconsoleᚋbff
 }
 
 func (ec *executionContext) marshalNAccessChange2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccessChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccessChange2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccessChange(ctx, sel, v[i])
@@ -2132,7 +2132,7 @@ func (ec *executionContext) marshalNAccessRecord2githubᚗcomᚋiotconsoleᚋbff
 }
 
 func (ec *executionContext) marshalNAccessRecord2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccessRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessRecord) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccessRecord2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccessRecord(ctx, sel, v[i])
@@ -2198,7 +2198,7 @@ func (ec *executionContext) marshalNAssistSessionEdge2githubᚗcomᚋiotconsole�
 }
 
 func (ec *executionContext) marshalNAssistSessionEdge2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSessionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AssistSessionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAssistSessionEdge2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistSessionEdge(ctx, sel, v[i])

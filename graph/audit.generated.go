@@ -983,7 +983,7 @@ func (ec *executionContext) marshalNAccountActivityEdge2githubᚗcomᚋiotconsol
 }
 
 func (ec *executionContext) marshalNAccountActivityEdge2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccountActivityEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccountActivityEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccountActivityEdge2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAccountActivityEdge(ctx, sel, v[i])
@@ -1029,7 +1029,7 @@ func (ec *executionContext) marshalNAuditLogEdge2githubᚗcomᚋiotconsoleᚋbff
 }
 
 func (ec *executionContext) marshalNAuditLogEdge2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAuditLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AuditLogEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditLogEdge2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAuditLogEdge(ctx, sel, v[i])

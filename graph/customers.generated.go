@@ -2228,7 +2228,7 @@ func (ec *executionContext) marshalNCustomerEdge2githubᚗcomᚋiotconsoleᚋbff
 }
 
 func (ec *executionContext) marshalNCustomerEdge2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CustomerEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCustomerEdge2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerEdge(ctx, sel, v[i])
@@ -2289,7 +2289,7 @@ func (ec *executionContext) unmarshalNSearchField2ᚕgithubᚗcomᚋiotconsole�
 }
 
 func (ec *executionContext) marshalNSearchField2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐSearchFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchField2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐSearchField(ctx, sel, v[i])
@@ -2309,7 +2309,7 @@ func (ec *executionContext) marshalNSearchHighlight2githubᚗcomᚋiotconsoleᚋ
 }
 
 func (ec *executionContext) marshalNSearchHighlight2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐSearchHighlightᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SearchHighlight) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSearchHighlight2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐSearchHighlight(ctx, sel, v[i])
@@ -2342,7 +2342,7 @@ func (ec *executionContext) marshalNTextRange2githubᚗcomᚋiotconsoleᚋbffᚋ
 }
 
 func (ec *executionContext) marshalNTextRange2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐTextRangeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TextRange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTextRange2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐTextRange(ctx, sel, v[i])

@@ -603,7 +603,7 @@ func (ec *executionContext) marshalNDevice2githubᚗcomᚋiotconsoleᚋbffᚋgra
 }
 
 func (ec *executionContext) marshalNDevice2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Device) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDevice2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDevice(ctx, sel, v[i])

@@ -3436,7 +3436,7 @@ func (ec *executionContext) marshalNUserError2githubᚗcomᚋiotconsoleᚋbffᚋ
 }
 
 func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserError2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])

@@ -1805,7 +1805,7 @@ func (ec *executionContext) unmarshalNPermission2ᚕgithubᚗcomᚋiotconsoleᚋ
 }
 
 func (ec *executionContext) marshalNPermission2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Permission) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPermission2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐPermission(ctx, sel, v[i])

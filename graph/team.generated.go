@@ -1292,7 +1292,7 @@ func (ec *executionContext) marshalNOperatorEdge2githubᚗcomᚋiotconsoleᚋbff
 }
 
 func (ec *executionContext) marshalNOperatorEdge2ᚕgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OperatorEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOperatorEdge2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐOperatorEdge(ctx, sel, v[i])

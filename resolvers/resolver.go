@@ -2,7 +2,7 @@
 // asking, calls one domain service and maps the result to the API type.
 package resolvers
 
-//go:generate go tool gqlgen generate
+//go:generate go run ../internal/graphgen
 
 import (
 	"github.com/iotconsole/bff/graph/model"
