@@ -191,7 +191,11 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger, lockHeld boo
 		defer cancel()
 		st, err = mongo.Open(openCtx, cfg.MongoURI)
 	} else {
-		st, err = sqlite.Open(ctx, cfg.DataDir, opts...)
+		upgrading := sqlite.BeforeMigrations(func(from, to int) {
+			log.Info().Int("from_version", from).Int("to_version", to).
+				Msg("upgrading the embedded store's schema; an upgrade that builds the search index again takes about a minute a million customers")
+		})
+		st, err = sqlite.Open(ctx, cfg.DataDir, append(opts, upgrading)...)
 	}
 	if err != nil {
 		return nil, err

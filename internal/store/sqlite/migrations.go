@@ -317,6 +317,9 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 	if applied > len(migrations) {
 		return fmt.Errorf("migrate: database is at version %d, newer than this binary (%d)", applied, len(migrations))
 	}
+	if 0 < applied && applied < target && s.beforeMigrations != nil {
+		s.beforeMigrations(applied, target)
+	}
 	for v := applied + 1; v <= target; v++ {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {

@@ -210,11 +210,30 @@ func TestMigrationBuildsTheSearchIndexAgainWithShorterPrefixIndexes(t *testing.T
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, dir)
+	var upgrades [][2]int
+	s, err := Open(ctx, dir, BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close(ctx)
+	t.Cleanup(func() { _ = s.Close(ctx) }) // the store reopened below
+	if want := [][2]int{{18, len(migrations)}}; !slices.Equal(upgrades, want) {
+		t.Errorf("BeforeMigrations was called with %v, want %v", upgrades, want)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	upgrades = nil
+	if s, err = Open(ctx, dir, BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) })); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Open(ctx, t.TempDir(), BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = fresh.Close(ctx)
+	if len(upgrades) != 0 {
+		t.Errorf("BeforeMigrations was called with %v for a store at the newest version and a new one, want no call", upgrades)
+	}
 	var def string
 	if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'customer_search'`).Scan(&def); err != nil || !strings.Contains(def, "prefix = '1 2 3 4 5 6'") {
 		t.Errorf("the search index is %q (%v), want prefix indexes of 1 to 6 characters", def, err)

@@ -36,6 +36,8 @@ type Store struct {
 	readStmts sync.Map // query text -> *sql.Stmt on read, for the queries of every request
 
 	dirLocked bool // opened with DirLocked: Close puts the file back in WAL mode
+
+	beforeMigrations func(from, to int) // see BeforeMigrations
 }
 
 // Option changes how Open opens a store.
@@ -62,6 +64,16 @@ type Option func(*Store)
 // rollback mode (backupFile): a long read would hold the import's commits
 // back.
 func DirLocked() Option { return func(s *Store) { s.dirLocked = true } }
+
+// BeforeMigrations has Open call f with the schema version of the file and
+// the one it is about to bring it to, before it applies any migration to a
+// file that has a schema (not for a new file, nor for one at the newest
+// version). Some migrations rebuild the
+// search index, about a minute a million customers on a small machine, so a
+// caller can say why opening takes that long.
+func BeforeMigrations(f func(from, to int)) Option {
+	return func(s *Store) { s.beforeMigrations = f }
+}
 
 // readerWaitDirLocked is how long a read waits for the writer's lock while
 // the store is DirLocked: a commit of an import's batch (20,000 customers)
