@@ -26,9 +26,7 @@ import (
 // firstKey, _id} the same way. docs/ARCHITECTURE.md gives the storage cost.
 
 // indexedPrefixRunes is the longest token prefix stored in searchPrefixes:
-// 8, so that as-you-type terms of common names ("elizabet") are one exact
-// key. (The SQLite store's FTS5 prefix indexes stop at 6: FTS5 answers a
-// longer prefix from its terms, which MongoDB could only do by a scan.)
+// 8, as the SQLite store's FTS5 prefix indexes (prefix = '1 2 ... 8').
 const indexedPrefixRunes = 8
 
 // searchPrefixes returns every prefix of 1 to indexedPrefixRunes runes of

@@ -272,23 +272,6 @@ DROP INDEX IF EXISTS customers_domain_status_name;
 DROP INDEX devices_customer;
 CREATE INDEX devices_customer ON devices (customer_id);
 `,
-	// 19: FTS5 prefix indexes of 1 to 6 characters instead of 8, and the
-	// search index built again (docs/BENCHMARKS.md, "Search index"): at a
-	// million customers 236 MiB instead of 306 and a quarter less time to
-	// build; a prefix of 7 characters or more is looked up among the tokens
-	// it begins (0.1 ms for most, up to about 20 ms for the 7 and 8 letters
-	// of the most common names: "elizabe").
-	`
-DROP TABLE customer_search;
-CREATE VIRTUAL TABLE customer_search USING fts5 (
-	tokens,
-	content = '',
-	contentless_delete = 1,
-	detail = none,
-	prefix = '1 2 3 4 5 6',
-	tokenize = "unicode61 remove_diacritics 0 tokenchars '@.+-_'"
-);
-` + buildSearchIndexSQL,
 }
 
 // migrate brings the database to the newest schema, then gives the pages

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/iotconsole/bff/internal/apperr"
-	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	newids "github.com/iotconsole/bff/internal/ids"
 )
@@ -172,93 +171,34 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 	}
 }
 
-// A store at the version before its search index had prefix indexes of 1 to
-// 6 characters (migration 19) opens with the index built again under them:
-// every customer is found by every prefix of its tokens, shorter and longer
-// than the longest prefix index, and the old index's pages are given back.
-func TestMigrationBuildsTheSearchIndexAgainWithShorterPrefixIndexes(t *testing.T) {
+// Open tells BeforeMigrations which versions it is about to migrate a file
+// from and to, and calls it neither for a new file nor for one at the newest
+// version.
+func TestBeforeMigrationsIsToldOfAnUpgrade(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=auto_vacuum(INCREMENTAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &Store{write: db}
-	if err := old.migrateTo(ctx, 18); err != nil {
+	if err := (&Store{write: db}).migrateTo(ctx, 17); err != nil {
 		t.Fatal(err)
-	}
-	domain := newids.New()
-	if _, err := db.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain); err != nil {
-		t.Fatal(err)
-	}
-	const n = 300
-	tokensOf := make([]string, n)
-	for c := range n {
-		email := fmt.Sprintf("ada.lovelace%03d@example.com", c)
-		tokens := "ada " + email + " " + strings.TrimSuffix(email, "@example.com") + " example.com lovelace"
-		tokensOf[c] = tokens
-		label := int64(c) * labelStep
-		if _, err := db.ExecContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash, search_tokens,
-			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', 'x', ?, 1, 0, 0, 'lovelace', 'ada', ?)`,
-			newids.New(), domain, email, tokens, label); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, domainMarker(domain)+" "+tokens); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	var upgrades [][2]int
-	s, err := Open(ctx, dir, BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(ctx) }) // the store reopened below
-	if want := [][2]int{{18, len(migrations)}}; !slices.Equal(upgrades, want) {
-		t.Errorf("BeforeMigrations was called with %v, want %v", upgrades, want)
-	}
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	upgrades = nil
-	if s, err = Open(ctx, dir, BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) })); err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := Open(ctx, t.TempDir(), BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = fresh.Close(ctx)
-	if len(upgrades) != 0 {
-		t.Errorf("BeforeMigrations was called with %v for a store at the newest version and a new one, want no call", upgrades)
-	}
-	var def string
-	if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'customer_search'`).Scan(&def); err != nil || !strings.Contains(def, "prefix = '1 2 3 4 5 6'") {
-		t.Errorf("the search index is %q (%v), want prefix indexes of 1 to 6 characters", def, err)
-	}
-	var free int
-	if err := s.read.QueryRowContext(ctx, `SELECT freelist_count FROM pragma_freelist_count`).Scan(&free); err != nil || free != 0 {
-		t.Errorf("%d free pages left in the file (%v), want 0", free, err)
-	}
-	for _, term := range []string{"l", "lovel", "lovela", "lovelac", "lovelace", "ada.lovelace", "ada.lovelace0", "ada.lovelace00", "ada.lovelace007@ex", "example.c"} {
-		want := 0
-		for _, tokens := range tokensOf {
-			if slices.ContainsFunc(strings.Fields(tokens), func(tok string) bool { return strings.HasPrefix(tok, term) }) {
-				want++
-			}
+	record := BeforeMigrations(func(from, to int) { upgrades = append(upgrades, [2]int{from, to}) })
+	for i, d := range []string{dir, dir, t.TempDir()} { // the old file, the same file again, a new one
+		s, err := Open(ctx, d, record)
+		if err != nil {
+			t.Fatal(err)
 		}
-		found := 0
-		for _, exact := range []bool{true, false} { // both tiers
-			hits, err := s.SearchCustomers(ctx, customers.SearchQuery{DomainID: domain, Terms: []string{term}, Exact: exact, Limit: n + 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			found += len(hits)
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
 		}
-		if found != want {
-			t.Errorf("%q found %d customers after the migration, want %d", term, found, want)
+		if want := [][2]int{{17, len(migrations)}}; !slices.Equal(upgrades, want) {
+			t.Fatalf("after opening %d stores, BeforeMigrations was called with %v, want %v", i+1, upgrades, want)
 		}
 	}
 }

@@ -254,35 +254,28 @@ func indexCustomer(ctx context.Context, tx writer, label int64, domainID string,
 
 // compactLabelsSQL gives every customer the label labelStep times its rank in
 // (domain_id, last_key, first_key, id) order, from 0, and builds the search
-// index again under the new labels (buildSearchIndexSQL). The first
+// index again under the new labels, merged into one segment. The first
 // statement moves every label out of the range the second one fills (see
-// relabelOffset), but those a deferred load took there already. Migration 16
-// runs it too, so any change to it must be one that migration could have
-// made.
+// relabelOffset), but those a deferred load took there already. While it fills the index, FTS5's merges wait ('automerge'
+// 0, 'crisismerge' 1000: a level merges only at 1,000 segments, far below
+// FTS5's limit of 2,000 in all) and 'optimize' merges every segment once at
+// the end: 31 % less time than merging as it goes (11.2 against 16.3 s at
+// 100,000 customers); then FTS5's defaults (4 and 16) are set again for the
+// writes that follow. Migration 16 runs it too, so any change to it must be
+// one that migration could have made.
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
 	FROM (SELECT id, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
 	WHERE customers.id = ranked.id;
 INSERT INTO customer_search (customer_search) VALUES ('delete-all');
-`, int64(relabelOffset), labelStep) + buildSearchIndexSQL
-
-// buildSearchIndexSQL fills the empty search index with every customer's
-// stored tokens under its label, merged into one segment. While it fills the
-// index, FTS5's merges wait ('automerge' 0, 'crisismerge' 1000: a level
-// merges only at 1,000 segments, far below FTS5's limit of 2,000 in all) and
-// 'optimize' merges every segment once at the end: 31 % less time than
-// merging as it goes (11.2 against 16.3 s at 100,000 customers); then FTS5's
-// defaults (4 and 16) are set again for the writes that follow. Migrations 16
-// and 19 run it, so any change to it must be one those could have made.
-var buildSearchIndexSQL = fmt.Sprintf(`
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);
 INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1000);
 INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, %s || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq;
 INSERT INTO customer_search (customer_search) VALUES ('optimize');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 4);
 INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 16);
-`, "'"+domainMarker("")+"'")
+`, int64(relabelOffset), labelStep, "'"+domainMarker("")+"'")
 
 // labelsSparse reports whether more than a tenth of the n customers have
 // labels beyond the room compacted labels would take twice over (2 *
