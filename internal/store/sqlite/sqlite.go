@@ -68,9 +68,9 @@ func DirLocked() Option { return func(s *Store) { s.dirLocked = true } }
 // BeforeMigrations has Open call f with the schema version of the file and
 // the one it is about to bring it to, before it applies any migration to a
 // file that has a schema (not for a new file, nor for one at the newest
-// version). Some migrations rebuild the
-// search index, about a minute a million customers on a small machine, so a
-// caller can say why opening takes that long.
+// version). Some migrations rebuild the search index, about a minute a
+// million customers on a small machine, so a caller can say why opening
+// takes that long.
 func BeforeMigrations(f func(from, to int)) Option {
 	return func(s *Store) { s.beforeMigrations = f }
 }
