@@ -26,22 +26,20 @@ func pageSize(first *int) (int, error) {
 
 // pageEdges turns a page of items into a connection's edges, each with the
 // cursor of the item's position if the operation selects the edges' cursor
-// ("" if not: encoding it is a tenth of a search's resolver), and the page's
-// PageInfo, whose endCursor is the last item's.
+// (if not, only the last item's is encoded: encoding them all was a tenth of
+// a search's resolver), and the page's PageInfo, whose endCursor is the last
+// item's.
 func pageEdges[T, E any](ctx context.Context, items []T, more bool, position func(T) any, edge func(cursor string, item T) E) ([]E, *model.PageInfo) {
 	out := make([]E, len(items))
 	info := &model.PageInfo{HasNextPage: more}
 	cursors := edgeFieldRequested(ctx, "cursor")
 	for i, item := range items {
 		var cursor string
-		if cursors {
+		if cursors || i == len(items)-1 {
 			cursor = encodeCursor(position(item))
+			info.EndCursor = &cursor
 		}
 		out[i] = edge(cursor, item)
-	}
-	if len(items) > 0 {
-		end := encodeCursor(position(items[len(items)-1]))
-		info.EndCursor = &end
 	}
 	return out, info
 }
