@@ -123,14 +123,7 @@ func TestMigrationGivesDevicesSerialNumbersAndMACs(t *testing.T) {
 func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=auto_vacuum(INCREMENTAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &Store{write: db}
-	if err := old.migrateTo(ctx, 17); err != nil {
-		t.Fatal(err)
-	}
+	db := databaseAtVersion(t, dir, 17)
 	domain := newids.New()
 	if _, err := db.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain); err != nil {
 		t.Fatal(err)
@@ -177,13 +170,7 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 func TestBeforeMigrationsIsToldOfAnUpgrade(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=auto_vacuum(INCREMENTAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&Store{write: db}).migrateTo(ctx, 17); err != nil {
-		t.Fatal(err)
-	}
+	db := databaseAtVersion(t, dir, 17)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -201,4 +188,19 @@ func TestBeforeMigrationsIsToldOfAnUpgrade(t *testing.T) {
 			t.Fatalf("after opening %d stores, BeforeMigrations was called with %v, want %v", i+1, upgrades, want)
 		}
 	}
+}
+
+// databaseAtVersion creates the database file of dir with the schema of the
+// first version migrations, as Open would have left it then (auto-vacuum
+// incremental), and returns it open for the test to fill before Open.
+func databaseAtVersion(t *testing.T, dir string, version int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=auto_vacuum(INCREMENTAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Store{write: db}).migrateTo(context.Background(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
