@@ -38,6 +38,16 @@ type Store interface {
 	InsertDevices(ctx context.Context, ds []devices.Device) error
 }
 
+// KeyIndexDeferrer is a Store that may build the indexes of the keys records
+// are matched by at the end of a bulk load into an empty store (the embedded
+// store, when the import has it to itself: see its DeferSearchIndex). While
+// they are deferred the store holds only this load's customers, so no record
+// can match one the importer has not seen in the file, and looking keys up
+// would read the whole store: the importer does neither.
+type KeyIndexDeferrer interface {
+	KeyIndexesDeferred(ctx context.Context) (bool, error)
+}
+
 // Counts are an import's outcome, record by record.
 type Counts struct {
 	Created, Updated, Unchanged, Rejected int
@@ -93,9 +103,10 @@ type Importer struct {
 	// Progress is told the counts after each batch; nil for none.
 	Progress func(Counts)
 
-	seed  maphash.Seed
-	seen  map[[2]uint64]int // hashed key of the file -> the line that had it
-	count Counts
+	seed     maphash.Seed
+	seen     map[[2]uint64]int // hashed key of the file -> the line that had it
+	count    Counts
+	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
 }
 
 // DefaultBatchSize is the records of one write: large enough that a write's
@@ -125,12 +136,17 @@ const MaxExternalIDLength = 255
 // found once the import has ended. At the end it tidies the search index
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
-	im.seed, im.seen, im.count = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}
+	im.seed, im.seen, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false
 	deferred := false
 	if !im.DryRun {
 		var err error
 		if deferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
 			return im.count, err
+		}
+		if d, ok := im.Store.(KeyIndexDeferrer); ok {
+			if im.keysOnly, err = d.KeyIndexesDeferred(ctx); err != nil {
+				return im.count, err
+			}
 		}
 	}
 	if im.BatchSize <= 0 {
@@ -370,6 +386,9 @@ func (im *Importer) firstInFile(c candidate) string {
 func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	if im.keysOnly {
+		return im.create(ctx, batch)
 	}
 	var externalIDs, emails, serials []string
 	for _, c := range batch {

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
@@ -35,6 +37,18 @@ var storeKinds = []struct {
 }{
 	{"sqlite", func(t *testing.T) store.Store {
 		st, err := sqlite.Open(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close(context.Background()) })
+		return st
+	}},
+	// The embedded store when the import holds its data directory's lock
+	// (server import without a server running): a load into it while empty
+	// builds its key indexes at the end, so the importer alone keeps keys
+	// unique meanwhile (imports.KeyIndexDeferrer).
+	{"sqlite-exclusive", func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.DirLocked())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,5 +477,56 @@ func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 	}
 	if n := firstBatch(f, records("c", imports.DefaultBatchSize+1), true); n != imports.DefaultBatchSize+1 {
 		t.Errorf("into a store with customers that the import has to itself the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
+	}
+}
+
+// Records whose keys an earlier record of the file had are rejected in a
+// load into an empty store too, where the embedded store that the import has
+// to itself builds its unique indexes only at the end; afterwards the store
+// refuses those keys again.
+func TestImportIntoAnEmptyStoreRejectsTheFilesOwnDuplicates(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			text := strings.Join([]string{
+				`{"externalId":"e1","firstName":"Ada","lastName":"One","email":"ada@example.org","devices":[{"serialNumber":"S-1","model":"Plug P3"}]}`,
+				`{"externalId":"e2","firstName":"Bea","lastName":"Two","email":"bea@example.org"}`,
+				`{"externalId":"e1","firstName":"Cy","lastName":"Three","email":"cy@example.org"}`,
+				`{"firstName":"Di","lastName":"Four","email":"ada@example.org"}`,
+				`{"firstName":"Ed","lastName":"Five","email":"ed@example.org","devices":[{"serialNumber":"S-1","model":"Plug P3"}]}`,
+				`{"externalId":"e6","firstName":"Fay","lastName":"Six","email":"fay@example.org"}`,
+			}, "\n")
+			r, err := imports.NewReader(strings.NewReader(text), imports.JSONL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rejects := map[int]string{}
+			keysDeferred := false
+			im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Now: time.Now, BatchSize: 2,
+				Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil },
+				Progress: func(imports.Counts) {
+					if d, ok := f.st.(imports.KeyIndexDeferrer); ok {
+						deferred, err := d.KeyIndexesDeferred(context.Background())
+						keysDeferred = keysDeferred || deferred && err == nil
+					}
+				}}
+			counts, err := im.Run(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := kind.name == "sqlite-exclusive"; keysDeferred != want {
+				t.Errorf("key indexes deferred during the load: %v, want %v", keysDeferred, want)
+			}
+			wantRejects := map[int]string{3: "the same externalId as line 1", 4: "the same email as line 1", 5: "the same serial number as line 1"}
+			if counts != (imports.Counts{Created: 3, Rejected: 3}) || !maps.Equal(rejects, wantRejects) {
+				t.Fatalf("counts %v, rejects %v; want 3 created and rejects %v", counts, rejects, wantRejects)
+			}
+			ada := f.customer(t, "ada@example.org")
+			again := customers.Customer{ID: ids.New(), DomainID: f.domain.ID, FirstName: "Di", LastName: "Four", Email: ada.Email,
+				Status: customers.StatusActive, Version: 1, CreatedAt: ada.CreatedAt, UpdatedAt: ada.UpdatedAt}
+			if err := f.st.ImportCustomers(context.Background(), []customers.Customer{again}, nil); !errors.Is(err, apperr.ErrConflict) {
+				t.Errorf("after the load, another customer with a loaded email: %v, want a conflict", err)
+			}
+		})
 	}
 }

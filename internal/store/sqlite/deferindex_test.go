@@ -2,12 +2,18 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
+	newids "github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
@@ -244,4 +250,138 @@ func TestBulkLoadIntoAStoreWithCustomersHoldsSearchMerges(t *testing.T) {
 		}
 	}
 	_ = s.Close(ctx)
+}
+
+// A bulk load into an empty store that no other process writes (DirLocked)
+// drops the unique indexes of emails, external ids and serial numbers too,
+// and the compaction at its end builds them as the migrations defined them.
+// Interrupted, the next Reindex builds them, or the next load before it
+// matches a record. A store another process may write keeps them.
+func TestBulkLoadThatHasTheStoreToItselfDefersTheKeyIndexes(t *testing.T) {
+	ctx := context.Background()
+	migrated, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migrated.Close(ctx)
+	definitions := func(s *Store) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, ix := range keyIndexes {
+			var sql string
+			if err := s.write.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?`, ix.name).Scan(&sql); err == nil {
+				out[ix.name] = sql
+			}
+		}
+		return out
+	}
+	want := definitions(migrated)
+	if len(want) != len(keyIndexes) {
+		t.Fatalf("a migrated store has key indexes %v, want all of %v", want, keyIndexes)
+	}
+	keysDeferred := func(s *Store, when string, deferred bool) {
+		t.Helper()
+		got := definitions(s)
+		if deferred && len(got) != 0 || !deferred && !maps.Equal(got, want) {
+			t.Fatalf("%s: key indexes %v, want deferred %v (as migrated: %v)", when, got, deferred, want)
+		}
+		if d, err := s.KeyIndexesDeferred(ctx); err != nil || d != deferred {
+			t.Fatalf("%s: KeyIndexesDeferred = %v, %v; want %v", when, d, err, deferred)
+		}
+	}
+	load := func(s *Store, d domains.Domain, name string) []customers.Customer {
+		t.Helper()
+		var cs []customers.Customer
+		for i := range 20 {
+			cs = append(cs, storetest.NewCustomer(d, name, fmt.Sprintf("Key%03d", i), fmt.Sprintf("%s%03d@example.com", name, i), ""))
+			cs[i].ExternalID = fmt.Sprint(name, i)
+		}
+		ds := []devices.Device{{ID: newids.New(), DomainID: d.ID, CustomerID: cs[0].ID, Name: "Plug", Model: "Plug", SerialNumber: name + "-1"}}
+		if err := s.ImportCustomers(ctx, cs, ds); err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	conflicts := func(s *Store, when string, d domains.Domain, taken customers.Customer) {
+		t.Helper()
+		email := storetest.NewCustomer(d, "Other", "Customer", taken.Email, "")
+		external := storetest.NewCustomer(d, "Other", "Customer", "other@example.com", "")
+		external.ExternalID = taken.ExternalID
+		for _, c := range []customers.Customer{email, external} {
+			if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); !errors.Is(err, apperr.ErrConflict) {
+				t.Fatalf("%s: a customer with a taken key: %v, want a conflict", when, err)
+			}
+		}
+		dev := devices.Device{ID: newids.New(), DomainID: d.ID, CustomerID: taken.ID, Name: "Plug", Model: "Plug", SerialNumber: taken.FirstName + "-1"}
+		if err := s.InsertDevices(ctx, []devices.Device{dev}); !errors.Is(err, apperr.ErrConflict) {
+			t.Fatalf("%s: a device with a taken serial number: %v, want a conflict", when, err)
+		}
+	}
+
+	// Another process may write the store: the key indexes stay.
+	if deferred, err := customers.DeferSearchIndex(ctx, migrated); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex = %v, %v", deferred, err)
+	}
+	keysDeferred(migrated, "a load into a store opened without DirLocked", false)
+
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, DirLocked())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := storetest.NewDomain(t, s)
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex = %v, %v", deferred, err)
+	}
+	keysDeferred(s, "during a load into an empty store opened DirLocked", true)
+	ann := load(s, d, "ann")
+	if err := customers.OptimizeAfterBulkLoad(ctx, s, len(ann)); err != nil {
+		t.Fatal(err)
+	}
+	keysDeferred(s, "after the load", false)
+	conflicts(s, "after the load", d, ann[0])
+
+	// Interrupted, then opened as every command opens the store.
+	_ = s.Close(ctx)
+	dir = t.TempDir()
+	if s, err = Open(ctx, dir, DirLocked()); err != nil {
+		t.Fatal(err)
+	}
+	d = storetest.NewDomain(t, s)
+	if _, err := customers.DeferSearchIndex(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	bob := load(s, d, "bob")
+	_ = s.Close(ctx)
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	keysDeferred(s, "after an interrupted load", true)
+	if _, err := customers.Reindex(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	keysDeferred(s, "after Reindex", false)
+	conflicts(s, "after Reindex", d, bob[0])
+	_ = s.Close(ctx)
+
+	// Interrupted, then loaded again: the key indexes come first.
+	dir = t.TempDir()
+	if s, err = Open(ctx, dir, DirLocked()); err != nil {
+		t.Fatal(err)
+	}
+	d = storetest.NewDomain(t, s)
+	if _, err := customers.DeferSearchIndex(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	cy := load(s, d, "cy")
+	_ = s.Close(ctx)
+	if s, err = Open(ctx, dir, DirLocked()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex after an interrupted load = %v, %v; want true", deferred, err)
+	}
+	keysDeferred(s, "a load after an interrupted one", false)
+	conflicts(s, "a load after an interrupted one", d, cy[0])
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,9 +91,16 @@ const searchIndexDeferredKey = "search_index_deferred"
 // server open the store through it; SearchTokenRules reports 0 meanwhile).
 // The name-order indexes (nameIndexes) wait too: their keys come in no order,
 // so every write of a batch rewrote pages all over them, and compactLabels
-// builds them in one pass. When the store has customers, the load's are indexed as they are written,
-// and FTS5's merges wait until the load ends (holdSearchMerges). It reports
-// whether bulk loads now defer the index.
+// builds them in one pass. So do the unique indexes of the keys an import
+// matches records by (keyIndexes) when the store was opened DirLocked (no
+// other process writes it): a million customers wrote 5.9 GB with them,
+// 3.7 GB without (docs/BENCHMARKS.md, "Bulk import"). Meanwhile nothing in
+// the store keeps two customers from one email: the loader must
+// (imports.Importer rejects a record whose keys an earlier record of the file
+// had; KeyIndexesDeferred tells it). When the store has customers, the
+// load's are indexed as they are written, and FTS5's merges wait until the
+// load ends (holdSearchMerges); key indexes an interrupted load left out are
+// built first. It reports whether bulk loads now defer the index.
 func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 	deferred := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -101,6 +109,9 @@ func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 			return err
 		}
 		if filled { // an interrupted deferred load may have left it on
+			if err := createIndexes(ctx, tx, keyIndexes); err != nil {
+				return err
+			}
 			var err error
 			if deferred, err = searchIndexDeferred(ctx, tx); err != nil || deferred {
 				return err
@@ -111,7 +122,11 @@ func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING`, searchIndexDeferredKey); err != nil {
 			return err
 		}
-		for _, ix := range nameIndexes {
+		dropped := nameIndexes
+		if s.dirLocked {
+			dropped = slices.Concat(keyIndexes, nameIndexes)
+		}
+		for _, ix := range dropped {
 			if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix.name); err != nil {
 				return err
 			}
@@ -192,11 +207,48 @@ func (s *Store) releaseSearchMerges(ctx context.Context) error {
 	})
 }
 
+// index is an index's name and the statement that creates it if it does not
+// exist.
+type index struct{ name, create string }
+
+// createIndexes creates those of ixs that do not exist.
+func createIndexes(ctx context.Context, tx writer, ixs []index) error {
+	for _, ix := range ixs {
+		if _, err := tx.ExecContext(ctx, ix.create); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyIndexes are the unique indexes of the keys an import matches records
+// by (customers' emails and external ids, devices' serial numbers), as
+// migrations 1, 6 and 8 defined them. A bulk load into an empty store that
+// no other process writes builds them at its end (DeferSearchIndex,
+// compactLabels).
+var keyIndexes = []index{
+	{"customers_domain_email", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email ON customers (domain_id, email)`},
+	{"customers_domain_external_id", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != ''`},
+	{"devices_domain_serial", `CREATE UNIQUE INDEX IF NOT EXISTS devices_domain_serial ON devices (domain_id, serial_number)`},
+}
+
+// KeyIndexesDeferred implements imports.KeyIndexDeferrer: whether a bulk
+// load dropped the keyIndexes (DeferSearchIndex), so that the store holds
+// only customers that load wrote, and looking a key up reads the whole table.
+func (s *Store) KeyIndexesDeferred(ctx context.Context) (bool, error) {
+	var present bool
+	err := s.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?)`, keyIndexes[0].name).Scan(&present)
+	if err != nil {
+		return false, fmt.Errorf("key indexes deferred: %w", mapErr(err))
+	}
+	return !present, nil
+}
+
 // nameIndexes are the customers' indexes in name order that a deferred bulk
 // load builds at its end (DeferSearchIndex, compactLabels), as migration 1
 // defined them: the order of a domain's customers (listing, neighbours of a
 // new label, the ranks of compactLabelsSQL) and of its customers of one status.
-var nameIndexes = []struct{ name, create string }{
+var nameIndexes = []index{
 	{"customers_domain_name", `CREATE INDEX IF NOT EXISTS customers_domain_name ON customers (domain_id, last_key, first_key, id)`},
 	{"customers_domain_status_name", statusNameIndexSQL},
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -441,15 +442,14 @@ func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
 }
 
 // compactLabels runs compactLabelsSQL in one transaction, after which the
-// index holds every customer and the name-order indexes exist (bulk loads
-// defer them no more: see DeferSearchIndex) and every domain's search version has moved, then gives the pages it freed back to the file system
+// index holds every customer, the key and name-order indexes exist (bulk
+// loads defer them no more: see DeferSearchIndex) and every domain's search
+// version has moved, then gives the pages it freed back to the file system
 // (a no-op in a file created before auto_vacuum was set: see Open).
 func (s *Store) compactLabels(ctx context.Context) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, ix := range nameIndexes { // dropped while a bulk load deferred them
-			if _, err := tx.ExecContext(ctx, ix.create); err != nil {
-				return err
-			}
+		if err := createIndexes(ctx, tx, slices.Concat(keyIndexes, nameIndexes)); err != nil { // dropped while a bulk load deferred them
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, compactLabelsSQL); err != nil {
 			return err
