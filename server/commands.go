@@ -21,6 +21,7 @@ import (
 	"github.com/iotconsole/bff/internal/imports"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
 // storeFlags adds the store location flags every subcommand shares.
@@ -76,7 +77,18 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 	if *file != "" {
 		return writeSeedFile(ctx, *file, *n, *from, getenv("DEMO_PASSWORD"), progressOut)
 	}
-	st, err := openStore(ctx, *cfg, commandLog(), false)
+	// As an import: with the store to itself when no server runs on it, so
+	// that a load into an empty store builds its indexes at the end.
+	exclusive, unlock, err := lockForImport(*cfg, false)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	defer unlock()
+	var opts []sqlite.Option
+	if exclusive {
+		opts = append(opts, sqlite.DirLocked())
+	}
+	st, err := openStore(ctx, *cfg, commandLog(), exclusive, opts...)
 	if err != nil {
 		return err
 	}
@@ -215,8 +227,8 @@ func (e *inputError) Unwrap() error { return e.err }
 // `server import` and its benchmark. It refuses to overwrite path.
 func writeSeedFile(ctx context.Context, path string, n, from int, password string, out io.Writer) error {
 	format, err := imports.ParseFormat("", path)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
+	if err != nil { // seed has no -format: the name says it
+		return errors.New("seed: the -file name must end in .csv, .jsonl or .ndjson")
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

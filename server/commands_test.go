@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -246,5 +248,18 @@ func TestReportNamesTheCommandAndHelpExitsZero(t *testing.T) {
 	if status := report(errors.New("listen: address in use"), []string{"-addr", ":1"}, &stderr); status != 1 ||
 		!strings.Contains(stderr.String(), `"message":"server stopped"`) {
 		t.Errorf("the server's error: exit %d, %q; want 1 and server stopped", status, stderr.String())
+	}
+}
+
+// seed -file takes the format from the file's name, and says so when it
+// cannot: seed has no -format flag to suggest.
+func TestSeedFileNeedsAKnownExtension(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "customers.txt")
+	err := runSeed(context.Background(), []string{"-file", path, "-n", "1"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), ".csv") || strings.Contains(err.Error(), "-format") {
+		t.Errorf("seed -file customers.txt: %v, want an error that names the extensions and no -format flag", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("seed -file customers.txt created the file (%v)", statErr)
 	}
 }

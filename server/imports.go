@@ -184,6 +184,10 @@ func openRejects(path string, format imports.Format, r imports.Reader, stderr io
 	if err != nil {
 		return nil, nil, fmt.Errorf("import: rejects file: %w", err)
 	}
+	if err := f.Chmod(0o600); err != nil { // a file that existed keeps its mode through OpenFile
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("import: rejects file: %w", err)
+	}
 	columns := imports.Columns(0)
 	if c, ok := r.(interface{ Columns() []string }); ok {
 		columns = c.Columns()
@@ -269,7 +273,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flagSet("export")
 	cfg := storeFlags(fs, getenv)
 	slug := fs.String("domain", "", "slug of the domain to export (required)")
-	formatName := fs.String("format", "jsonl", "jsonl or csv")
+	formatName := fs.String("format", "", "jsonl or csv (default: from FILE's extension, .csv or .jsonl; jsonl on standard output)")
 	withHashes := fs.Bool("include-password-hashes", false, "include the password hashes (treat the file as a secret)")
 	const usage = "server export -domain SLUG [-format jsonl|csv] [-include-password-hashes] [FILE]"
 	files, err := parseFlagsAndFiles(fs, args, usage)
@@ -287,7 +291,10 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if *slug == "" {
 		return errors.New("bad command line for export: -domain is required")
 	}
-	format, err := imports.ParseFormat(*formatName, "")
+	if *formatName == "" && path == "-" {
+		*formatName = string(imports.JSONL)
+	}
+	format, err := imports.ParseFormat(*formatName, path)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

@@ -48,9 +48,16 @@ func TestImportCommandKeepsPasswords(t *testing.T) {
 			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// A rejects file left readable by others by an earlier run is overwritten, and no longer is.
+			if err := os.WriteFile(rejects, []byte("old\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			var stdout, stderr strings.Builder
 			if err := runImport(ctx, append(flags, "-domain", "acme", file, "-rejects", rejects), noEnv, nil, &stdout, &stderr); err != nil {
 				t.Fatalf("import: %v\n%s", err, stderr.String())
+			}
+			if fi, err := os.Stat(rejects); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("rejects file: mode %v (%v), want 0600 (it holds personal data and hashes)", fi.Mode().Perm(), err)
 			}
 			if !strings.Contains(stdout.String(), "3 created, 0 updated, 0 unchanged, 1 rejected") {
 				t.Errorf("summary: %q", stdout.String())
@@ -107,10 +114,13 @@ func TestImportCommandKeepsPasswords(t *testing.T) {
 			}
 
 			exported := filepath.Join(dir, "export.csv")
-			if err := runExport(ctx, append(flags, "-domain", "acme", "-format", "csv", exported), noEnv, &stdout, &stderr); err != nil {
+			if err := runExport(ctx, append(flags, "-domain", "acme", exported), noEnv, &stdout, &stderr); err != nil { // CSV, from the name
 				t.Fatal(err)
 			}
 			out, _ := os.ReadFile(exported)
+			if !strings.HasPrefix(string(out), "externalId,firstName,") {
+				t.Errorf("export to a .csv file without -format: not CSV:\n%.200s", out)
+			}
 			if !strings.Contains(string(out), "bea@example.com") || !strings.Contains(string(out), "BEA-1") || strings.Contains(string(out), "$argon2id$") {
 				t.Errorf("export:\n%s", out)
 			}

@@ -168,8 +168,8 @@ func OptimizeAfterBulkLoad(ctx context.Context, st any, written int) error {
 
 // DeferSearchIndex lets st write a bulk load's customers without indexing
 // them one by one, when st can build its search index at the end of the load
-// instead (the embedded store, into an empty store: see its
-// DeferSearchIndex). Call it before the load and OptimizeAfterBulkLoad after
+// instead (the embedded store, into an empty store that no other process
+// uses: see its DeferSearchIndex). Call it before the load and OptimizeAfterBulkLoad after
 // it; until then the load's customers may not be found. It reports whether
 // the index is deferred, and returns the store's error.
 func DeferSearchIndex(ctx context.Context, st any) (bool, error) {

@@ -131,9 +131,10 @@ const MaxExternalIDLength = 255
 // Run imports every record r reads and returns the counts. It stops at the
 // first error that is not a record's (the file cannot be read on, the
 // store fails, ctx ends), with the counts so far: the batches written
-// before stay written. Into an empty store the search index is built at the
-// end, not record by record (customers.DeferSearchIndex): the customers are
-// found once the import has ended. At the end it tidies the search index
+// before stay written. Into an empty embedded store that the import has to
+// itself the search index is built at the end, not record by record
+// (customers.DeferSearchIndex): the customers are found once the import has
+// ended. At the end it tidies the search index
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	im.seed, im.seen, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false

@@ -308,8 +308,17 @@ func TestImportJSONLInterruptedAndRerun(t *testing.T) {
 			if _, err := im.Run(ctx, r); !errors.Is(err, context.Canceled) {
 				t.Fatalf("interrupted run: %v", err)
 			}
-			if n, _ := interrupted.st.CountCustomers(context.Background(), interrupted.domain.ID); n == 0 || n == 30 {
+			n, _ := interrupted.st.CountCustomers(context.Background(), interrupted.domain.ID)
+			if n == 0 || n == 30 {
 				t.Fatalf("after the interruption %d customers, want some", n)
+			}
+			// Beside a server (every store but the embedded one the import
+			// has to itself), the customers written are found at once.
+			if kind.name != "sqlite-exclusive" {
+				page, err := interrupted.svc.Search(context.Background(), interrupted.domain.ID, customers.SearchRequest{Text: "jay", First: 100})
+				if err != nil || int64(len(page.Hits)) != n {
+					t.Errorf("after the interruption a search found %d of the %d customers written (%v)", len(page.Hits), n, err)
+				}
 			}
 			rerun, _ := interrupted.run(t, text, imports.JSONL, false)
 			if rerun.Created+rerun.Unchanged != 30 || rerun.Updated != 0 {
@@ -442,10 +451,10 @@ func TestRejectsKeepTheRecord(t *testing.T) {
 	}
 }
 
-// Into a store without customers (which builds its search index at the end),
-// an import writes ExclusiveBatchSize records at a time; into one that has
-// customers, DefaultBatchSize, so that a running server's writes wait less,
-// unless the import is told it has the store to itself.
+// Into a store without customers that the import has to itself (which builds
+// its search index at the end), an import writes ExclusiveBatchSize records
+// at a time; beside a server, DefaultBatchSize, so that the server's writes
+// wait less, unless the import is told it has the store to itself.
 func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 	records := func(prefix string, n int) string {
 		var b strings.Builder
@@ -468,9 +477,13 @@ func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 		}
 		return writes[0]
 	}
-	f := newFixture(t, storeKinds[0].open) // the embedded store
-	if n := firstBatch(f, records("a", imports.DefaultBatchSize+1), false); n != imports.DefaultBatchSize+1 {
-		t.Errorf("into an empty store the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
+	exclusive := newFixture(t, storeKinds[1].open) // the embedded store, opened DirLocked
+	if n := firstBatch(exclusive, records("a", imports.DefaultBatchSize+1), true); n != imports.DefaultBatchSize+1 {
+		t.Errorf("into an empty store that the import has to itself the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
+	}
+	f := newFixture(t, storeKinds[0].open) // the embedded store, beside a server
+	if n := firstBatch(f, records("a", imports.DefaultBatchSize+1), false); n != imports.DefaultBatchSize {
+		t.Errorf("into an empty store beside a server the first write held %d records, want %d", n, imports.DefaultBatchSize)
 	}
 	if n := firstBatch(f, records("b", imports.DefaultBatchSize+1), false); n != imports.DefaultBatchSize {
 		t.Errorf("into a store with customers the first write held %d records, want %d", n, imports.DefaultBatchSize)

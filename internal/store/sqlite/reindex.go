@@ -77,30 +77,36 @@ func (s *Store) RebuildSearchIndex(ctx context.Context) error {
 const searchIndexDeferredKey = "search_index_deferred"
 
 // DeferSearchIndex implements what customers.DeferSearchIndex asks of a store
-// before a bulk load. When the store has no customer yet, the load's
-// customers are written without search rows (ImportCustomers) and the
-// compaction that follows the load (OptimizeAfterBulkLoad) builds the whole
-// index at once, in label order: the rows' incremental index writes and
-// merges were about 40 % of a load's time, and the compaction rebuilt the
-// index anyway; their order labels are taken in turn, not between their
-// neighbours' (allocateLabel), since the compaction puts every customer in
-// order. Until then a search does not find them, nor reliably a customer
-// created meanwhile (searches read a domain's range of labels). If the load is
-// interrupted, the index is built by the next OptimizeAfterBulkLoad (the same
-// import run again) or the next customers.Reindex (every command and the
-// server open the store through it; SearchTokenRules reports 0 meanwhile).
+// before a bulk load. When the store has no customer yet and was opened
+// DirLocked (no other process reads or writes it: a server started meanwhile
+// is refused), the load's customers are written without search rows
+// (ImportCustomers) and the compaction that follows the load
+// (OptimizeAfterBulkLoad) builds the whole index at once, in label order: the
+// rows' incremental index writes and merges were about 40 % of a load's time,
+// and the compaction rebuilt the index anyway; their order labels are taken
+// in turn, not between their neighbours' (allocateLabel), since the
+// compaction puts every customer in order. Until then a search does not find
+// them. If the load is interrupted, the index is built by the next
+// OptimizeAfterBulkLoad (the same import run again) or the next
+// customers.Reindex (every command and the server open the store through it;
+// SearchTokenRules reports 0 meanwhile). A store that another process may
+// read defers nothing: a server running beside the load finds each customer
+// as it is written, and had found none of an interrupted load's until it was
+// restarted.
+//
 // The name-order indexes (nameIndexes) wait too: their keys come in no order,
 // so every write of a batch rewrote pages all over them, and compactLabels
 // builds them in one pass. So do the unique indexes of the keys an import
-// matches records by (keyIndexes) when the store was opened DirLocked (no
-// other process writes it): a million customers wrote 5.9 GB with them,
-// 3.7 GB without (docs/BENCHMARKS.md, "Bulk import"). Meanwhile nothing in
-// the store keeps two customers from one email: the loader must
+// matches records by (keyIndexes): a million customers wrote 5.9 GB with
+// them, 3.6 GB without (docs/BENCHMARKS.md, "Bulk import"). Meanwhile nothing
+// in the store keeps two customers from one email: the loader must
 // (imports.Importer rejects a record whose keys an earlier record of the file
-// had; KeyIndexesDeferred tells it). When the store has customers, the
-// load's are indexed as they are written, and FTS5's merges wait until the
-// load ends (holdSearchMerges); key indexes an interrupted load left out are
-// built first. It reports whether bulk loads now defer the index.
+// had; KeyIndexesDeferred tells it).
+//
+// Otherwise the load's customers are indexed as they are written, and FTS5's
+// merges wait until the load ends (holdSearchMerges); key indexes an
+// interrupted load left out are built first. It reports whether bulk loads
+// now defer the index.
 func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 	deferred := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -108,11 +114,11 @@ func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM customers)`).Scan(&filled); err != nil {
 			return err
 		}
-		if filled { // an interrupted deferred load may have left it on
+		if filled || !s.dirLocked {
 			if err := createIndexes(ctx, tx, keyIndexes); err != nil {
 				return err
 			}
-			var err error
+			var err error // an interrupted deferred load may have left it on
 			if deferred, err = searchIndexDeferred(ctx, tx); err != nil || deferred {
 				return err
 			}
@@ -122,11 +128,7 @@ func (s *Store) DeferSearchIndex(ctx context.Context) (bool, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING`, searchIndexDeferredKey); err != nil {
 			return err
 		}
-		dropped := nameIndexes
-		if s.dirLocked {
-			dropped = slices.Concat(keyIndexes, nameIndexes)
-		}
-		for _, ix := range dropped {
+		for _, ix := range slices.Concat(keyIndexes, nameIndexes) {
 			if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix.name); err != nil {
 				return err
 			}
@@ -223,9 +225,8 @@ func createIndexes(ctx context.Context, tx writer, ixs []index) error {
 
 // keyIndexes are the unique indexes of the keys an import matches records
 // by (customers' emails and external ids, devices' serial numbers), as
-// migrations 1, 6 and 8 defined them. A bulk load into an empty store that
-// no other process writes builds them at its end (DeferSearchIndex,
-// compactLabels).
+// migrations 1, 6 and 8 defined them. A bulk load into an empty store
+// opened DirLocked builds them at its end (DeferSearchIndex, compactLabels).
 var keyIndexes = []index{
 	{"customers_domain_email", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email ON customers (domain_id, email)`},
 	{"customers_domain_external_id", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != ''`},
