@@ -37,10 +37,37 @@ type loaderKey struct {
 // read, through the service's batch method and its domain checks.
 type loaders struct {
 	cached    bool
-	customers *dataloadgen.Loader[loaderKey, customers.Customer]
-	operators *dataloadgen.Loader[loaderKey, operators.Operator]
-	assists   *dataloadgen.Loader[loaderKey, assist.Session]
-	changes   *dataloadgen.Loader[loaderKey, []audit.Record]
+	customers loader[customers.Customer]
+	operators loader[operators.Operator]
+	assists   loader[assist.Session]
+	changes   loader[[]audit.Record]
+}
+
+// loader is a dataloader with the batch function it reads through, so that
+// a prefetch can read keys it knows of at once (prime).
+type loader[V any] struct {
+	*dataloadgen.Loader[loaderKey, V]
+	fetch func(context.Context, []loaderKey) ([]V, []error)
+}
+
+func newLoader[V any](fetch func(context.Context, []loaderKey) ([]V, []error), opts ...dataloadgen.Option) loader[V] {
+	return loader[V]{dataloadgen.NewLoader(fetch, opts...), fetch}
+}
+
+// prime reads keys with one call of the batch function, now, and primes the
+// loader's cache with what it found: the loads of those keys then read
+// nothing, however late they come. A key that failed is left out, so that
+// its load reads it again and gets its error.
+func (l loader[V]) prime(ctx context.Context, keys []loaderKey) {
+	if len(keys) == 0 {
+		return
+	}
+	values, errs := l.fetch(ctx, keys)
+	for i, k := range keys {
+		if errs[i] == nil {
+			l.Prime(k, values[i])
+		}
+	}
 }
 
 // newLoaders returns loaders over r's services. cached loaders remember
@@ -58,10 +85,10 @@ func (r *Resolver) newLoaders(cached bool) *loaders {
 	}
 	return &loaders{
 		cached:    cached,
-		customers: dataloadgen.NewLoader(perDomain(batchOf(r.CustomerService.GetMany)), opts...),
-		operators: dataloadgen.NewLoader(perDomain(batchOf(r.OperatorService.GetMany)), opts...),
-		assists:   dataloadgen.NewLoader(perDomain(batchOf(r.AssistService.GetMany)), opts...),
-		changes:   dataloadgen.NewLoader(perDomain(changes), opts...),
+		customers: newLoader(perDomain(batchOf(r.CustomerService.GetMany)), opts...),
+		operators: newLoader(perDomain(batchOf(r.OperatorService.GetMany)), opts...),
+		assists:   newLoader(perDomain(batchOf(r.AssistService.GetMany)), opts...),
+		changes:   newLoader(perDomain(changes), opts...),
 	}
 }
 
@@ -116,30 +143,36 @@ func perDomain[V any](load func(ctx context.Context, domainID string, ids []stri
 	}
 }
 
-// prefetchAssists queues, for a page of assist sessions a list resolver has
-// just read, the loads its items' fields will make: node is what the
-// operation selects of each session, changes whether it selects each one's
-// changes. Every loader then reads the page in one batch however long the
-// items take to reach their own loads, which find the keys queued. Only a
-// query's loaders remember what they queued; others queue nothing.
+// prefetchAssists reads, for a page of assist sessions a list resolver has
+// just read, what its items' fields will load, one read a loader (prime):
+// node is what the operation selects of each session, changes whether it
+// selects each one's changes. The items' loads then find it, however long
+// they take to come: queued in the loaders instead, the keys of a page of
+// 100 were split over two reads whenever queuing them took longer than the
+// loaders' wait (loaderWait) on a busy machine. Only a query's loaders
+// remember what they read; others read nothing ahead.
 func (l *loaders) prefetchAssists(ctx context.Context, page []assist.Session, node map[string]bool, changes bool) {
 	if !l.cached {
 		return
 	}
+	var customerKeys, operatorKeys, changeKeys []loaderKey
 	for _, a := range page {
 		if node["customer"] {
-			l.customers.LoadThunk(ctx, loaderKey{a.DomainID, a.CustomerID})
+			customerKeys = append(customerKeys, loaderKey{a.DomainID, a.CustomerID})
 		}
 		if node["operator"] {
-			l.operators.LoadThunk(ctx, loaderKey{a.DomainID, a.OperatorID})
+			operatorKeys = append(operatorKeys, loaderKey{a.DomainID, a.OperatorID})
 		}
 		if id, ok := endedByOperator(a); ok && node["endedBy"] {
-			l.operators.LoadThunk(ctx, loaderKey{a.DomainID, id})
+			operatorKeys = append(operatorKeys, loaderKey{a.DomainID, id})
 		}
 		if changes {
-			l.changes.LoadThunk(ctx, loaderKey{a.DomainID, a.ID})
+			changeKeys = append(changeKeys, loaderKey{a.DomainID, a.ID})
 		}
 	}
+	l.customers.prime(ctx, customerKeys)
+	l.operators.prime(ctx, operatorKeys)
+	l.changes.prime(ctx, changeKeys)
 }
 
 // endedByOperator returns the id of the operator who ended a, if one did
