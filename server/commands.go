@@ -21,7 +21,6 @@ import (
 	"github.com/iotconsole/bff/internal/imports"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
-	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
 // storeFlags adds the store location flags every subcommand shares.
@@ -84,11 +83,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 		return fmt.Errorf("seed: %w", err)
 	}
 	defer unlock()
-	var opts []sqlite.Option
-	if exclusive {
-		opts = append(opts, sqlite.DirLocked())
-	}
-	st, err := openStore(ctx, *cfg, commandLog(), exclusive, opts...)
+	st, err := openStore(ctx, *cfg, commandLog(), exclusive, lockedOptions(exclusive)...)
 	if err != nil {
 		return err
 	}

@@ -88,11 +88,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import: %w", err)
 	}
 	defer unlock()
-	var opts []sqlite.Option
-	if exclusive {
-		opts = append(opts, sqlite.DirLocked())
-	}
-	st, d, err := openDomain(ctx, *cfg, *slug, exclusive, opts...)
+	st, d, err := openDomain(ctx, *cfg, *slug, exclusive, lockedOptions(exclusive)...)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -162,6 +158,15 @@ func lockForImport(cfg config, dryRun bool) (exclusive bool, unlock func(), err 
 		return false, nil, err
 	}
 	return true, unlock, nil
+}
+
+// lockedOptions returns the options of a store that a bulk load opens: with
+// the data directory's lock held (lockForImport), sqlite.DirLocked.
+func lockedOptions(exclusive bool) []sqlite.Option {
+	if exclusive {
+		return []sqlite.Option{sqlite.DirLocked()}
+	}
+	return nil
 }
 
 // openRejects returns where an import's rejects go: the file path in format

@@ -348,21 +348,30 @@ func TestBulkLoadThatHasTheStoreToItselfDefersTheKeyIndexes(t *testing.T) {
 	keysDeferred(s, "after the load", false)
 	conflicts(s, "after the load", d, ann[0])
 
+	// interrupted loads 20 customers into a new store opened DirLocked,
+	// closes it before the load ends, and opens it again with opts.
+	interrupted := func(name string, opts ...Option) (*Store, domains.Domain, []customers.Customer) {
+		t.Helper()
+		dir := t.TempDir()
+		s, err := Open(ctx, dir, DirLocked())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := storetest.NewDomain(t, s)
+		if _, err := customers.DeferSearchIndex(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		cs := load(s, d, name)
+		_ = s.Close(ctx)
+		if s, err = Open(ctx, dir, opts...); err != nil {
+			t.Fatal(err)
+		}
+		return s, d, cs
+	}
+
 	// Interrupted, then opened as every command opens the store.
 	_ = s.Close(ctx)
-	dir = t.TempDir()
-	if s, err = Open(ctx, dir, DirLocked()); err != nil {
-		t.Fatal(err)
-	}
-	d = storetest.NewDomain(t, s)
-	if _, err := customers.DeferSearchIndex(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	bob := load(s, d, "bob")
-	_ = s.Close(ctx)
-	if s, err = Open(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
+	s, d, bob := interrupted("bob")
 	keysDeferred(s, "after an interrupted load", true)
 	if _, err := customers.Reindex(ctx, s, nil); err != nil {
 		t.Fatal(err)
@@ -372,19 +381,7 @@ func TestBulkLoadThatHasTheStoreToItselfDefersTheKeyIndexes(t *testing.T) {
 	_ = s.Close(ctx)
 
 	// Interrupted, then loaded again: the key indexes come first.
-	dir = t.TempDir()
-	if s, err = Open(ctx, dir, DirLocked()); err != nil {
-		t.Fatal(err)
-	}
-	d = storetest.NewDomain(t, s)
-	if _, err := customers.DeferSearchIndex(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	cy := load(s, d, "cy")
-	_ = s.Close(ctx)
-	if s, err = Open(ctx, dir, DirLocked()); err != nil {
-		t.Fatal(err)
-	}
+	s, d, cy := interrupted("cy", DirLocked())
 	defer s.Close(ctx)
 	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
 		t.Fatalf("DeferSearchIndex after an interrupted load = %v, %v; want true", deferred, err)
