@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/gosimple/slug"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -87,6 +88,26 @@ func Transliterations(name string) []string {
 	if isASCII(name) {
 		return nil
 	}
+	if out, ok := transliterated.Get(name); ok {
+		return slices.Clone(out)
+	}
+	out := transliterate(name)
+	transliterated.Add(name, out)
+	return slices.Clone(out)
+}
+
+// transliterated remembers the transliterations of the non-ASCII names
+// derived last: names repeat (a million of the demo generator's customers
+// have a few hundred), and spelling one out in three languages (gosimple/slug,
+// regular expressions) cost a third of deriving a customer's search tokens,
+// 7 % of an import's CPU (docs/BENCHMARKS.md). transliteratedNames entries
+// of a few dozen bytes each: about a megabyte.
+var transliterated, _ = lru.New[string, []string](transliteratedNames)
+
+const transliteratedNames = 10_000
+
+// transliterate spells name out as Transliterations returns it.
+func transliterate(name string) []string {
 	folded := words(Fold(name))
 	var out []string
 	for _, lang := range transliterationLanguages {

@@ -83,4 +83,11 @@ func TestTransliterations(t *testing.T) {
 	if got := Transliterations("Smith"); got != nil {
 		t.Errorf("Transliterations(Smith) = %v, want none", got)
 	}
+	// Names are remembered (transliterated); each caller gets its own copy.
+	first := Transliterations("Schröder")
+	want := slices.Clone(first)
+	first[0] = "changed"
+	if again := Transliterations("Schröder"); !slices.Equal(again, want) {
+		t.Errorf("Transliterations(Schröder) again = %v, want %v", again, want)
+	}
 }

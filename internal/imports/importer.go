@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -107,6 +108,10 @@ type Importer struct {
 	seen     map[[2]uint64]int // hashed key of the file -> the line that had it
 	count    Counts
 	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
+	// deriveAhead tells readAhead to derive the search tokens of the
+	// batches it reads (see deriveSearchTokens): set while the batches
+	// written are mostly new customers.
+	deriveAhead atomic.Bool
 }
 
 // DefaultBatchSize is the records of one write: large enough that a write's
@@ -156,6 +161,7 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 			im.BatchSize = ExclusiveBatchSize
 		}
 	}
+	im.deriveAhead.Store(im.keysOnly)
 	batches, stop := im.readAhead(r)
 	defer stop()
 	for b := range batches {
@@ -164,9 +170,11 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 				return im.count, err
 			}
 		}
+		created := im.count.Created
 		if err := im.importBatch(ctx, b.candidates); err != nil {
 			return im.count, err
 		}
+		im.deriveAhead.Store(im.keysOnly || 2*(im.count.Created-created) > len(b.candidates))
 		if im.Progress != nil {
 			im.Progress(im.count)
 		}
@@ -203,7 +211,8 @@ type rejection struct {
 // readAhead reads and checks batches on a goroutine of its own, one batch
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
-// while the store writes this one. The channel closes after the batch that
+// while the store writes this one; so does deriving the search tokens of
+// new customers (a fifth) while most records are new (deriveAhead). The channel closes after the batch that
 // ends with an error; stop lets the goroutine end when the caller returns
 // before that (it ends after the read it is in).
 func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
@@ -213,6 +222,9 @@ func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 		defer close(out)
 		for {
 			b := im.readBatch(r)
+			if im.deriveAhead.Load() && !im.DryRun {
+				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion)
+			}
 			select {
 			case out <- b:
 			case <-done:
@@ -508,12 +520,12 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		im.count.Created += len(cs)
 		return nil
 	}
+	deriveSearchTokens(cs, im.Domain.DefaultRegion)
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
 		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
 	}
-	im.deriveSearchTokens(newCustomers, cs)
 	err := im.Store.ImportCustomers(ctx, newCustomers, newDevices)
 	switch {
 	case err == nil:
@@ -532,17 +544,20 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 	return nil
 }
 
-// deriveSearchTokens sets the search tokens of cs, those of candidates (the
-// same customers, with their devices), on every core: about 30 µs a
-// customer, most of it parsing the phone number, so about a tenth of an
-// import into an empty store on one core (docs/BENCHMARKS.md).
-func (im *Importer) deriveSearchTokens(cs []customers.Customer, candidates []candidate) {
+// deriveSearchTokens sets the search tokens of the candidates that have
+// none, on every core: about 30 µs a customer, most of it parsing the phone
+// number and transliterating names, about a fifth of an import's CPU into
+// an empty store (docs/BENCHMARKS.md). readAhead calls it for the next batch
+// while the store writes this one; create, for the new customers left.
+func deriveSearchTokens(cs []candidate, region string) {
 	workers := min(runtime.GOMAXPROCS(0), len(cs))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(cs); i += workers {
-				cs[i].SearchTokens = customers.SearchTokens(cs[i], candidates[i].devices, im.Domain.DefaultRegion)
+				if c := &cs[i].customer; c.SearchTokens == nil {
+					c.SearchTokens = customers.SearchTokens(*c, cs[i].devices, region)
+				}
 			}
 		})
 	}
