@@ -192,7 +192,11 @@ func eval[T any](p *page, expression string) T {
 }
 
 // fill replaces the value of the input matched by sel with text, as a
-// person does: select what is there, delete it, type key by key.
+// person does: select what is there, delete it, type key by key; then it
+// waits until every password strength meter of the page has its rating
+// (aria-busy, strength.js), as a person sees it before going on: feedback
+// that lands later moves what is below it, and a click aimed at a button
+// there would land on whatever took its place.
 func fill(sel, text string) chromedp.Action[chromedp.Void] {
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.WaitVisible(chromedp.CSS(sel)),
@@ -206,6 +210,7 @@ func fill(sel, text string) chromedp.Action[chromedp.Void] {
 	if text != "" {
 		steps = append(steps, chromedp.SendKeys(chromedp.CSS(sel), text))
 	}
+	steps = append(steps, waitFor(`document.querySelector('.strength[aria-busy="true"]') === null`))
 	return chromedp.Steps(steps...)
 }
 

@@ -11,10 +11,12 @@ import (
 )
 
 // strengthSays waits until the strength feedback under the field input says
-// each of words, the field is described by it and it is a live region.
+// each of words, the field is described by it and it is a live region, no
+// longer busy.
 func strengthSays(input string, words ...string) chromedp.Action[chromedp.Void] {
 	conds := []string{
 		fmt.Sprintf(`document.querySelector('#%s-strength')?.getAttribute('aria-live') === 'polite'`, input),
+		fmt.Sprintf(`!document.querySelector('#%s-strength').hasAttribute('aria-busy')`, input),
 		fmt.Sprintf(`document.querySelector('#%s').getAttribute('aria-describedby').split(' ').includes('%s-strength')`, input, input),
 	}
 	for _, w := range words {

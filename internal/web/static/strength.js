@@ -32,7 +32,12 @@ export function watchPassword(input, context, token = () => '', contextFields = 
   input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') || ''} ${out.id}`.trim());
   let timer = 0;
   let pending = null;
+  // aria-busy marks the live region while a rating is due (WAI-ARIA 1.2:
+  // assistive technology waits for the update), and lets a script wait for
+  // the feedback to land before it acts on the form.
+  const settled = () => out.removeAttribute('aria-busy');
   const clear = () => {
+    settled();
     clearTimeout(timer);
     pending?.abort();
     out.replaceChildren();
@@ -47,10 +52,13 @@ export function watchPassword(input, context, token = () => '', contextFields = 
     pending = controller;
     try {
       const data = await request(CHECK, { input: { ...context(), password } }, { token: token(), signal: controller.signal });
-      if (controller.signal.aborted || input.value !== password) return;
+      if (controller.signal.aborted || input.value !== password) return; // a newer rating is due
       show(data.checkPassword);
+      settled();
     } catch {
-      if (!controller.signal.aborted) out.replaceChildren();
+      if (controller.signal.aborted) return;
+      out.replaceChildren();
+      settled();
     }
   };
   const show = (r) => {
@@ -67,6 +75,7 @@ export function watchPassword(input, context, token = () => '', contextFields = 
   const later = () => {
     clearTimeout(timer);
     if (!input.value) return clear();
+    out.setAttribute('aria-busy', 'true');
     timer = setTimeout(rate, PAUSE);
   };
   input.addEventListener('input', later);
