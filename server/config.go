@@ -16,6 +16,7 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/sessions"
 )
 
 // config is everything the service reads at start-up. Each setting comes from
@@ -58,6 +59,9 @@ type config struct {
 	// ThrottleExempt (THROTTLE_EXEMPT_CIDRS): client addresses without a
 	// budget of failed sign-ins (an office's NAT); their accounts still back off.
 	ThrottleExempt []netip.Prefix
+	// SignInTarpit is how long a refused sign-in's answer is held at most
+	// (sessions.WithTarpit). No variable sets it: the tests shorten it.
+	SignInTarpit time.Duration
 }
 
 // defaultMetricsAddr keeps /metrics on the loopback interface: what a
@@ -78,6 +82,7 @@ func defaultConfig() config {
 		LogLevel:      zerolog.InfoLevel,
 		Demo:          true,
 		SessionTTL:    12 * time.Hour,
+		SignInTarpit:  sessions.DefaultTarpit,
 		ShutdownGrace: 15 * time.Second,
 		ComplexityMax: 3000,
 		TokenLimit:    5000,

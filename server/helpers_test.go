@@ -70,6 +70,7 @@ func testConfig() config {
 	cfg.Demo, cfg.DemoPassword = true, testPassword
 	cfg.LogLevel = zerolog.DebugLevel
 	cfg.InstanceID = ids.New()
+	cfg.SignInTarpit = 10 * time.Millisecond // a refusal's answer is not held for a second
 	return cfg
 }
 

@@ -69,6 +69,13 @@ func WithExemptAddresses(prefixes []netip.Prefix) Option {
 	return func(s *Service) { s.exempt = prefixes }
 }
 
+// WithTarpit holds a refused sign-in's answer for up to max instead of
+// DefaultTarpit (tests that make many refused attempts shorten it; 0 answers
+// at once).
+func WithTarpit(max time.Duration) Option {
+	return func(s *Service) { s.tarpitMax = max }
+}
+
 // Credentials is what a person gives to sign in.
 type Credentials struct {
 	Domain   string // the domain's slug or display name (domains.Find)

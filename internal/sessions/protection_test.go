@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -186,4 +187,33 @@ func TestExemptAddressesHaveNoBudget(t *testing.T) {
 	f.stuff(t, "192.0.2.11", 5)
 	_, _, err := f.svc.CustomerLogin(audit.WithClientAddr(gone(), "192.0.2.11"), f.domain.Slug, f.ada.Email, password)
 	wantErr(t, "the account still backs off", err, apperr.ErrRateLimited)
+}
+
+// A refused sign-in's answer is held for the tarpit (DefaultTarpit unless
+// WithTarpit says otherwise), and only for it.
+func TestRefusalsAreHeldForTheTarpit(t *testing.T) {
+	f := newFixture(t)
+	policy, err := passwords.NewPolicy(passwords.DefaultMinLength)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := func(tarpit time.Duration) time.Duration {
+		svc := sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), policy, f.clk.Now, ttl, sessions.WithTarpit(tarpit))
+		for range 20 {
+			began := time.Now()
+			_, err := svc.CustomerSignInWith(from(attacker), sessions.Credentials{Domain: f.domain.Slug, Email: f.ada.Email, Password: "not-the-password"})
+			if errors.Is(err, apperr.ErrRateLimited) {
+				return time.Since(began)
+			}
+		}
+		t.Fatal("no refusal after 20 wrong passwords")
+		return 0
+	}
+	if held := refusal(300 * time.Millisecond); held < 300*time.Millisecond {
+		t.Errorf("a refusal with a tarpit of 300 ms answered after %v", held)
+	}
+	f.clk.Advance(24 * time.Hour) // a day of quiet: the back-off starts afresh
+	if held := refusal(0); held >= sessions.DefaultTarpit {
+		t.Errorf("a refusal without a tarpit answered after %v, as with the default", held)
+	}
 }

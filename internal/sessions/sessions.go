@@ -124,12 +124,13 @@ type Store interface {
 
 // Refused sign-ins are held (a tarpit).
 const (
-	// A refused attempt is answered after up to tarpitMax (its remaining
-	// back-off), so a guesser's loop slows to a crawl instead of costing the
-	// server thousands of cheap refusals a second; at most tarpitSlots
-	// answers wait at once, later ones are answered at once.
-	tarpitMax   = time.Second
-	tarpitSlots = 256
+	// A refused attempt is answered after up to DefaultTarpit (its
+	// remaining back-off; WithTarpit changes it), so a guesser's loop slows
+	// to a crawl instead of costing the server thousands of cheap refusals
+	// a second; at most tarpitSlots answers wait at once, later ones are
+	// answered at once.
+	DefaultTarpit = time.Second
+	tarpitSlots   = 256
 )
 
 // Service signs operators and customers in and out and authenticates tokens.
@@ -145,6 +146,7 @@ type Service struct {
 	clients   *throttle.Bucket  // failed sign-ins per client address
 	exempt    []netip.Prefix    // client addresses without a budget
 	tarpit    chan struct{}
+	tarpitMax time.Duration
 }
 
 // NewService returns a Service whose sessions live for ttl and whose new
@@ -156,6 +158,7 @@ func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, 
 		dummyHash: passwords.Encode(passwords.OWASP, tokens.New()),
 		throttles: throttle.NewMemory(),
 		tarpit:    make(chan struct{}, tarpitSlots),
+		tarpitMax: DefaultTarpit,
 	}
 	for _, o := range opts {
 		o(s)
@@ -166,11 +169,11 @@ func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, 
 }
 
 // refuse answers an attempt made during back-off: apperr.ErrRateLimited,
-// after holding the answer for up to tarpitMax.
+// after holding the answer for up to the tarpit's maximum (DefaultTarpit).
 func (s *Service) refuse(ctx context.Context, wait time.Duration) error {
 	select {
 	case s.tarpit <- struct{}{}:
-		timer := time.NewTimer(min(wait, tarpitMax))
+		timer := time.NewTimer(min(wait, s.tarpitMax))
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
