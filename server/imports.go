@@ -69,18 +69,22 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import: %w", err)
 	}
 	in, size := stdin, int64(-1)
+	var input os.FileInfo
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 		defer f.Close()
-		if info, err := f.Stat(); err == nil {
-			size = info.Size()
+		if input, err = f.Stat(); err == nil {
+			size = input.Size()
 		}
 		in = f
 	}
 	if err := requireStore(*cfg); err != nil { // before the lock, which would create the directory
+		return fmt.Errorf("import: %w", err)
+	}
+	if err := checkRejectsPath(*rejectsPath, input, *cfg); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	exclusive, unlock, err := lockForImport(*cfg, *dryRun)
@@ -120,8 +124,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	elapsed := time.Since(started)
 	verb := "imported into"
-	if *dryRun {
+	switch {
+	case *dryRun:
 		verb = "dry run (nothing written) for"
+	case runErr != nil:
+		verb = "stopped importing into"
 	}
 	records := "records"
 	if counts.Read() == 1 {
@@ -132,8 +139,35 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if !*dryRun {
 		audit.Append(ctx, st, clk.Now(), importActor.Record(audit.ActionUsersImported, audit.TargetDomain, d.ID, counts.String()))
 	}
-	if runErr != nil {
+	switch {
+	case runErr != nil && ctx.Err() != nil: // Ctrl-C or SIGTERM: whatever the store said as it was cut off
+		return fmt.Errorf("import interrupted after %d records: run the same command again to finish (records already written are matched, not written twice)", counts.Read())
+	case runErr != nil:
 		return fmt.Errorf("import stopped after %d records: %w", counts.Read(), runErr)
+	}
+	return nil
+}
+
+// checkRejectsPath refuses a rejects file that would destroy data when it is
+// truncated: the file being imported (input; nil for standard input) or a
+// file of the embedded store's data directory.
+func checkRejectsPath(path string, input os.FileInfo, cfg config) error {
+	if path == "" {
+		return nil
+	}
+	existing, err := os.Stat(path)
+	if err != nil {
+		return nil // a new file
+	}
+	if input != nil && os.SameFile(existing, input) {
+		return errors.New("the rejects file is the file being imported: name another (it is emptied first)")
+	}
+	if cfg.MongoURI == "" {
+		if dir, err := os.Stat(filepath.Dir(path)); err == nil {
+			if data, err := os.Stat(cfg.DataDir); err == nil && os.SameFile(dir, data) {
+				return errors.New("the rejects file is in the store's data directory: name a file elsewhere")
+			}
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -165,6 +166,8 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 				// polling below sees its first tenth (with batches of 100 a
 				// loaded CI machine once saw it end first).
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				var output bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &output, &output
 				cmd.Env = append(os.Environ(), "BFF_TEST_MAIN=1", "BFF_TEST_ARGS=import "+strings.Join(stores["interrupted"], " ")+" -domain acme -batch 10 "+file)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
@@ -205,6 +208,13 @@ func TestInterruptedImportRerunEqualsOneRun(t *testing.T) {
 				}
 				_ = cmd.Process.Signal(sig)
 				_ = cmd.Wait()
+				// Ctrl-C says the import was interrupted and how to finish it,
+				// not what the store answered as it was cut off, and no summary
+				// reads as a success.
+				if said := output.String(); sig == os.Interrupt &&
+					(!strings.Contains(said, "import interrupted after") || !strings.Contains(said, "run the same command again") || strings.Contains(said, "imported into")) {
+					t.Errorf("after Ctrl-C the import said:\n%s", said)
+				}
 				// With the directory to itself the import writes with a rollback
 				// journal: a killed import leaves the file in that mode (and
 				// perhaps a journal, which the next open rolls back).
@@ -320,6 +330,59 @@ func TestImportAndExportRefuseADirectoryWithoutAStore(t *testing.T) {
 		if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
 			t.Errorf("%s created %s: %v", name, dir, statErr)
 		}
+	}
+}
+
+// A rejects file is emptied first, so import refuses one that is the file
+// being imported (under another name too) or a file of the store's data
+// directory, dry run or not, and leaves both as they were.
+func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	dir := t.TempDir()
+	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
+		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+		t.Fatalf("create acme: %v (%s)", err, out)
+	}
+	input := filepath.Join(t.TempDir(), "users.jsonl")
+	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
+	if err := os.WriteFile(input, []byte(records), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "same.jsonl")
+	if err := os.Link(input, link); err != nil {
+		t.Fatal(err)
+	}
+	storeFile := filepath.Join(dir, sqlite.FileName)
+	storeBefore, err := os.ReadFile(storeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ rejects, want string }{
+		{input, "the file being imported"}, {link, "the file being imported"}, {storeFile, "data directory"},
+	} {
+		for _, dryRun := range []bool{true, false} {
+			args := []string{"-data-dir", dir, "-domain", "acme", "-rejects", tc.rejects, input}
+			if dryRun {
+				args = append([]string{"-dry-run"}, args...)
+			}
+			if err := runImport(ctx, args, noEnv, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("-rejects %s (dry run %v): %v, want a refusal saying %q", tc.rejects, dryRun, err, tc.want)
+			}
+			if got, _ := os.ReadFile(input); string(got) != records {
+				t.Fatalf("-rejects %s (dry run %v) changed the input: %q", tc.rejects, dryRun, got)
+			}
+			if got, _ := os.ReadFile(storeFile); !bytes.Equal(got, storeBefore) {
+				t.Fatalf("-rejects %s (dry run %v) changed the store's file", tc.rejects, dryRun)
+			}
+		}
+	}
+	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-rejects", rejects, input}, noEnv, nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("a rejects file elsewhere: %v", err)
+	}
+	if got, _ := os.ReadFile(rejects); !strings.HasPrefix(string(got), `{"line":2,"reason":`) {
+		t.Errorf("the rejects file: %q", got)
 	}
 }
 

@@ -418,7 +418,8 @@ func TestImportRefusesUnknownColumns(t *testing.T) {
 }
 
 // A rejects file keeps what the file held: a JSON line refused as a whole
-// (an unknown key) is written back whole, with its line and reason; a CSV
+// (an unknown key, a value of the wrong type) is written back whole, in its
+// keys' order after its line and reason, as every reject begins; a CSV
 // record of the wrong length keeps its fields.
 func TestRejectsKeepTheRecord(t *testing.T) {
 	for _, tc := range []struct {
@@ -426,9 +427,11 @@ func TestRejectsKeepTheRecord(t *testing.T) {
 		text   string
 		want   []string
 	}{
-		{imports.JSONL, `{"email":"nick@example.com","firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n",
-			[]string{`"nickname":"N"`, `"email":"nick@example.com"`, `"line":1`, `"reason":"unknown field`}},
-		{imports.JSONL, "not json at all\n", []string{`"raw":"not json at all"`, `"line":1`}},
+		{imports.JSONL, `{"email":"nick@example.com", "firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n",
+			[]string{`{"line":1,"reason":"unknown field \"nickname\"",`, `,"email":"nick@example.com","firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n"}},
+		{imports.JSONL, `{"email":"nick@example.com","phone":5550100}` + "\n", []string{`{"line":1,"reason":"the field \"phone\" must be a JSON string",`, `,"email":"nick@example.com","phone":5550100}` + "\n"}},
+		{imports.JSONL, "not json at all\n", []string{`{"line":1,"reason":`, `,"raw":"not json at all"}` + "\n"}},
+		{imports.JSONL, `{"line":"x","reason":"mine"}` + "\n", []string{`"line":1`, `"reason":"unknown field`}},
 		{imports.CSV, "email,firstName,lastName\nshort@example.com,Only\n", []string{"2,2 fields where the header names 3,short@example.com,Only"}},
 	} {
 		r, err := imports.NewReader(strings.NewReader(tc.text), tc.format)

@@ -2,6 +2,7 @@ package imports
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -89,19 +90,42 @@ func (w *Writer) writeRaw(raw []string, line int, reason string) error {
 	if w.csv != nil {
 		return w.csv.Write(append([]string{strconv.Itoa(line), reason}, raw...))
 	}
-	var object map[string]json.RawMessage
-	if json.Unmarshal([]byte(raw[0]), &object) != nil || object == nil {
-		object = map[string]json.RawMessage{}
-		object["raw"], _ = json.Marshal(raw[0])
-	}
-	object[ColumnLine], _ = json.Marshal(line)
-	object[ColumnReason], _ = json.Marshal(reason)
-	text, err := json.Marshal(object)
+	text, err := rawWithReason(raw[0], line, reason)
 	if err != nil {
 		return err
 	}
 	_, err = w.buf.Write(append(text, '\n'))
 	return err
+}
+
+// rawWithReason returns the JSON line raw with "line" and "reason" first, as
+// every reject has them, then raw's own keys in its order; raw that is no
+// JSON object goes under "raw" (and an object that has either key already
+// is rewritten with them, its keys then sorted).
+func rawWithReason(raw string, line int, reason string) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Line   int    `json:"line"`
+		Reason string `json:"reason"`
+	}{line, reason})
+	if err != nil {
+		return nil, err
+	}
+	var object map[string]json.RawMessage
+	var compact bytes.Buffer
+	switch {
+	case json.Unmarshal([]byte(raw), &object) != nil || object == nil:
+		quoted, _ := json.Marshal(raw)
+		return append(append(head[:len(head)-1], `,"raw":`...), append(quoted, '}')...), nil
+	case object[ColumnLine] != nil || object[ColumnReason] != nil || json.Compact(&compact, []byte(raw)) != nil:
+		object[ColumnLine], _ = json.Marshal(line)
+		object[ColumnReason], _ = json.Marshal(reason)
+		return json.Marshal(object)
+	}
+	inner := bytes.TrimSpace(compact.Bytes()[1 : compact.Len()-1]) // between its braces
+	if len(inner) == 0 {
+		return head, nil
+	}
+	return append(append(append(head[:len(head)-1], ','), inner...), '}'), nil
 }
 
 // Flush writes out what is buffered and returns the first error met.
