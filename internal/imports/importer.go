@@ -212,9 +212,10 @@ type rejection struct {
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
 // while the store writes this one; so does deriving the search tokens of
-// new customers (a fifth) while most records are new (deriveAhead). The channel closes after the batch that
-// ends with an error; stop lets the goroutine end when the caller returns
-// before that (it ends after the read it is in).
+// new customers (a fifth) while most records are new (deriveAhead). The
+// channel closes after the batch that ends with an error; stop lets the
+// goroutine end when the caller returns before that (it ends after the
+// read it is in).
 func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
