@@ -147,7 +147,7 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 		return refusedInput("create-operator", err, map[string]string{"name": "-name", "email": "-email", "role": "-role", "password": "the password"})
 	}
 	at := clock.System().Now()
-	newDomain := domains.Domain{ID: ids.New(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
+	newDomain := domains.Domain{ID: ids.NewShort(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
 	if *domainName != "" {
 		if newDomain, err = newDomain.Check(); err != nil {
 			return refusedInput("create-operator", err, map[string]string{"slug": "-domain", "name": "-domain-name", "defaultRegion": "-region"})

@@ -53,7 +53,7 @@ func Ensure(ctx context.Context, st Store, password string, at time.Time, out io
 		shown = rand.Text() // 26 characters, 128 bits
 	}
 	at = at.UTC().Truncate(time.Millisecond)
-	d := domains.Domain{ID: ids.New(), Slug: Slug, Name: "Demo Heating Co.", DefaultRegion: "US", SignUpPolicy: domains.SignUpOpen, CreatedAt: at}
+	d := domains.Domain{ID: ids.NewShort(), Slug: Slug, Name: "Demo Heating Co.", DefaultRegion: "US", SignUpPolicy: domains.SignUpOpen, CreatedAt: at}
 	if err := st.CreateDomain(ctx, d); err != nil {
 		return err
 	}

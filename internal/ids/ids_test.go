@@ -1,6 +1,7 @@
 package ids
 
 import (
+	"strings"
 	"sync"
 	"testing"
 )
@@ -37,4 +38,15 @@ func TestNewIsUniqueAcrossGoroutines(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestNewShortIsTwelveHexCharacters(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10_000 {
+		id := NewShort()
+		if len(id) != 12 || strings.Trim(id, "0123456789abcdef") != "" || seen[id] {
+			t.Fatalf("%q (seen before: %v)", id, seen[id])
+		}
+		seen[id] = true
+	}
 }
