@@ -35,7 +35,9 @@ type Customer struct {
 	Status       Status
 	PasswordHash string
 	// SearchTokens are the normalized words a search term may be a prefix of;
-	// see SearchTokens. Stores keep them in sync with the fields above.
+	// see SearchTokens. A write passes them with the fields they come from;
+	// read back, the MongoDB store gives them as stored, the embedded store
+	// none (it derives them again where its index needs them).
 	SearchTokens []string
 	// MustChangePassword restricts the next sessions to changing the password.
 	MustChangePassword bool

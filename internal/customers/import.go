@@ -2,7 +2,6 @@ package customers
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/iotconsole/bff/internal/audit"
@@ -21,15 +20,16 @@ const ImportReason = "import"
 //   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED);
 //   - the external id, only when the customer has none, the password hash,
 //     only when the customer has no password (so that rerunning an old file
-//     never undoes a password the customer chose since), and the search
-//     tokens of the devices the import added (stored before this call), in
-//     one user_updated write.
+//     never undoes a password the customer chose since), and, when
+//     devicesAdded (the import stored devices of the customer before this
+//     call), the search tokens of its devices, unless a profile change just
+//     derived them, in one user_updated write.
 //
 // The steps are separate writes: an interrupted call leaves some done, and
 // calling it again with the same wanted finishes the rest. It returns the
 // errors of those methods (a *apperr.ValidationError such as EMAIL_TAKEN,
 // or CONFLICT when the customer changed meanwhile).
-func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.Domain, current, wanted Customer) (bool, error) {
+func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.Domain, current, wanted Customer, devicesAdded bool) (bool, error) {
 	changed := false
 	var ch ProfileChange
 	for _, f := range []struct {
@@ -66,12 +66,12 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 			u.PasswordHash = &wanted.PasswordHash
 			fields = append(fields, "passwordHash")
 		}
-		devs, err := s.store.DevicesByCustomer(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		if tokens := SearchTokens(c, devs, d.DefaultRegion); !slices.Equal(tokens, c.SearchTokens) {
-			u.SearchTokens = tokens
+		if devicesAdded && ch == (ProfileChange{}) { // UpdateProfile derived the tokens with every device
+			devs, err := s.store.DevicesByCustomer(ctx, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			u.SearchTokens = SearchTokens(c, devs, d.DefaultRegion)
 			if len(fields) == 0 { // the devices the import added are found by the search
 				fields = append(fields, "devices")
 			}

@@ -29,10 +29,10 @@ const TokenRules = 4
 type ReindexStore interface {
 	// Domains returns every domain.
 	Domains(ctx context.Context) ([]domains.Domain, error)
-	// SearchTokenRules returns the TokenRules the stored tokens were derived
+	// SearchTokenRules returns the TokenRules the indexed tokens were derived
 	// by (0 for a store that never recorded one).
 	SearchTokenRules(ctx context.Context) (int, error)
-	// SetSearchTokenRules records the rules the stored tokens are derived by.
+	// SetSearchTokenRules records the rules the indexed tokens are derived by.
 	SetSearchTokenRules(ctx context.Context, rules int) error
 	// CustomersAfter returns up to limit customers of the domain whose ids
 	// follow afterID, in id order.
@@ -43,8 +43,10 @@ type ReindexStore interface {
 	// the keys of tokens, and nothing else about them (not their version);
 	// searches may find them only after RebuildSearchIndex.
 	ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error
-	// RebuildSearchIndex makes the search index hold every customer's stored
-	// tokens.
+	// RebuildSearchIndex makes the search index hold every customer's
+	// tokens: as ReplaceSearchTokens set them, or derived again by a store
+	// that keeps none (the embedded one, which reads back no tokens, so that
+	// every customer counts as changed).
 	RebuildSearchIndex(ctx context.Context) error
 	// ReplaceVocabulary sets the domain's vocabulary (see SuggestStore):
 	// each name token with how many customers hold it.

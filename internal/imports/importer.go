@@ -108,9 +108,13 @@ type Importer struct {
 	seen     map[[2]uint64]int // hashed key of the file -> the line that had it
 	count    Counts
 	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
+	// indexDeferred: the store builds its search index at the load's end,
+	// deriving every customer's tokens itself, so new customers need none
+	// (customers.DeferSearchIndex).
+	indexDeferred bool
 	// deriveAhead tells readAhead to derive the search tokens of the
 	// batches it reads (see deriveSearchTokens): set while the batches
-	// written are mostly new customers.
+	// written are mostly new customers that need them.
 	deriveAhead atomic.Bool
 }
 
@@ -142,11 +146,10 @@ const MaxExternalIDLength = 255
 // ended. At the end it tidies the search index
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
-	im.seed, im.seen, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false
-	deferred := false
+	im.seed, im.seen, im.count, im.keysOnly, im.indexDeferred = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false, false
 	if !im.DryRun {
 		var err error
-		if deferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
+		if im.indexDeferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
 			return im.count, err
 		}
 		if d, ok := im.Store.(KeyIndexDeferrer); ok {
@@ -157,11 +160,11 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	}
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
-		if deferred || im.Exclusive {
+		if im.indexDeferred || im.Exclusive {
 			im.BatchSize = ExclusiveBatchSize
 		}
 	}
-	im.deriveAhead.Store(im.keysOnly)
+	im.deriveAhead.Store(false)
 	batches, stop := im.readAhead(r)
 	defer stop()
 	for b := range batches {
@@ -174,7 +177,7 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 		if err := im.importBatch(ctx, b.candidates); err != nil {
 			return im.count, err
 		}
-		im.deriveAhead.Store(im.keysOnly || 2*(im.count.Created-created) > len(b.candidates))
+		im.deriveAhead.Store(!im.indexDeferred && 2*(im.count.Created-created) > len(b.candidates))
 		if im.Progress != nil {
 			im.Progress(im.count)
 		}
@@ -212,10 +215,10 @@ type rejection struct {
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
 // while the store writes this one; so does deriving the search tokens of
-// new customers (a fifth) while most records are new (deriveAhead). The
-// channel closes after the batch that ends with an error; stop lets the
-// goroutine end when the caller returns before that (it ends after the
-// read it is in).
+// new customers (a fifth) while most records are new and the store needs
+// them (deriveAhead). The channel closes after the batch that ends with an
+// error; stop lets the goroutine end when the caller returns before that
+// (it ends after the read it is in).
 func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
@@ -499,7 +502,7 @@ func (im *Importer) update(ctx context.Context, c candidate, current customers.C
 			return err
 		}
 	}
-	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer); err != nil {
+	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer, len(added) > 0); err != nil {
 		var invalid *apperr.ValidationError
 		if errors.As(err, &invalid) {
 			return im.reject(c.rec, reasonOf(err))
@@ -521,7 +524,9 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		im.count.Created += len(cs)
 		return nil
 	}
-	deriveSearchTokens(cs, im.Domain.DefaultRegion)
+	if !im.indexDeferred {
+		deriveSearchTokens(cs, im.Domain.DefaultRegion)
+	}
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
@@ -547,9 +552,10 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 
 // deriveSearchTokens sets the search tokens of the candidates that have
 // none, on every core: about 30 µs a customer, most of it parsing the phone
-// number and transliterating names, about a fifth of an import's CPU into
-// an empty store (docs/BENCHMARKS.md). readAhead calls it for the next batch
-// while the store writes this one; create, for the new customers left.
+// number and transliterating names, about a fifth of an import's CPU when
+// the store indexes customers as they are written (docs/BENCHMARKS.md).
+// readAhead calls it for the next batch while the store writes this one;
+// create, for the new customers left.
 func deriveSearchTokens(cs []candidate, region string) {
 	workers := min(runtime.GOMAXPROCS(0), len(cs))
 	var wg sync.WaitGroup

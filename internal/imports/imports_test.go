@@ -156,6 +156,10 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, err := f.svc.Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "test"}, f.domain,
+				customers.Profile{FirstName: "Finn", LastName: "Existing", Email: "finn@example.com", Phone: "+44 20 7946 0111"}, "finn's own long password", false); err != nil {
+				t.Fatal(err)
+			}
 			hashes := passwordstest.ForeignHashes(t, importedPassword)
 			hashes["own argon2id"] = passwords.Encode(passwords.OWASP, importedPassword)
 			names := slices.Sorted(func(yield func(string) bool) {
@@ -179,6 +183,8 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 				{0, map[string]string{"lastName": "Smith, Jr.", "passwordHash": ""}}, // quoted comma; no password
 				{0, map[string]string{"externalId": "ella-ext", "email": "ella@example.com", "firstName": "Ella", "lastName": "Existing",
 					"phone": "+44 20 7946 0998", "device1.serialNumber": "SN-ELLA"}}, // an update of the existing customer
+				{0, map[string]string{"externalId": "", "email": "finn@example.com", "firstName": "Finn", "lastName": "Existing",
+					"phone": "+44 20 7946 0111", "device1.serialNumber": "SN-FINN"}}, // another, who gets a device and nothing else
 			}
 			for i, g := range good {
 				rows = append(rows, row(n+i, "", g.change))
@@ -210,7 +216,7 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if dry != counts || len(dryRejects) != len(rejects) {
 				t.Errorf("dry run %v (%d rejects), real run %v (%d rejects)", dry, len(dryRejects), counts, len(rejects))
 			}
-			wantCounts := imports.Counts{Created: n + 1, Updated: 1, Rejected: len(bad) + 1}
+			wantCounts := imports.Counts{Created: n + 1, Updated: 2, Rejected: len(bad) + 1}
 			if counts != wantCounts {
 				t.Errorf("counts %v, want %v; rejects %v", counts, wantCounts, rejects)
 			}
@@ -257,13 +263,15 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if err != nil || len(ds) != 1 || ds[0].SerialNumber != "SN-ELLA" {
 				t.Errorf("Ella's devices: %+v %v", ds, err)
 			}
-			page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: "ext-3", First: 5})
-			if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.Email != "person3@example.com" {
-				t.Errorf("search by external id: %+v %v", page, err)
+			for term, email := range map[string]string{"ext-3": "person3@example.com", "SN-ELLA": "ella@example.com", "SN-FINN": "finn@example.com"} {
+				page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: term, First: 5})
+				if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.Email != email {
+					t.Errorf("search for %q: %+v %v, want %s", term, page, err, email)
+				}
 			}
 
 			again, rejected := f.run(t, text, imports.CSV, false)
-			if wantAgain := (imports.Counts{Unchanged: n + 2, Rejected: len(bad) + 1}); again != wantAgain {
+			if wantAgain := (imports.Counts{Unchanged: n + 3, Rejected: len(bad) + 1}); again != wantAgain {
 				t.Errorf("the same file again: %v, want %v (rejects %v)", again, wantAgain, rejected)
 			}
 			// The email's customer has another external id now: not the same person.

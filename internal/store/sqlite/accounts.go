@@ -201,8 +201,8 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 }
 
 const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
-	password_hash, search_tokens, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c under a new order label (allocateLabel), and its
 // search row; the caller counts its names in the vocabulary.
@@ -226,7 +226,7 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, labe
 // label, and its search row when index is true.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
 	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
-		c.PasswordHash, strings.Join(c.SearchTokens, " "), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
+		c.PasswordHash, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
 	}
@@ -238,13 +238,12 @@ func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
 const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
-	c.search_tokens, c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
+	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // hitColumns are customerColumns for a search's hits (scanCustomer reads
-// them too), without the password hash and the search tokens, which no page
-// shows: about 400 bytes a customer not copied out of SQLite and split.
+// them too), without the password hash, which no page shows.
 const hitColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, '',
-	'', c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
+	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
 // search order (in the non-exact tier) from the stored sort keys.
@@ -252,13 +251,11 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var c customers.Customer
 	var cur customers.Cursor
 	var created, updated int64
-	var tokens string
 	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
-		&tokens, &c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
+		&c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
 	}
-	c.SearchTokens = strings.Fields(tokens)
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
 	cur.ID = c.ID
 	return c, cur, nil

@@ -45,33 +45,44 @@ func init() {
 
 // InsertDevices implements devices.Store: all or none are stored.
 func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertDevices(ctx, tx, ds) }); err != nil {
+	err := s.inTx(ctx, func(plain *sql.Tx) error {
+		tx := newBulkTx(plain)
+		defer tx.close()
+		return insertDevices(ctx, tx, ds)
+	})
+	if err != nil {
 		return fmt.Errorf("insert devices: %w", mapErr(err))
 	}
 	return nil
 }
 
-// insertDevices writes ds in tx.
-func insertDevices(ctx context.Context, tx *sql.Tx, ds []devices.Device) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
-		online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+const insertDeviceSQL = `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
+	online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertDevices writes ds in tx (writeDevices) and moves their domains'
+// search versions: what a search matched reads devices.
+func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
+	if err := writeDevices(ctx, tx, ds); err != nil {
 		return err
 	}
-	defer insert.Close()
 	domainIDs := map[string]bool{}
 	for _, d := range ds {
-		if _, err := insert.ExecContext(ctx, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
-			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
-			return err
-		}
 		domainIDs[d.DomainID] = true
 	}
-	for id := range domainIDs { // what a search matched reads devices
+	for id := range domainIDs {
 		if err := bumpSearchVersion(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeDevices writes ds in tx (a bulkTx prepares the statement once); the
+// caller moves their domains' search versions.
+func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
+	for _, d := range ds {
+		if _, err := tx.ExecContext(ctx, insertDeviceSQL, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
+			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
 	}

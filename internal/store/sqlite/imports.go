@@ -115,6 +115,10 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 				return err
 			}
 		}
+		devicesOf := map[string][]devices.Device{}
+		for _, d := range ds {
+			devicesOf[d.CustomerID] = append(devicesOf[d.CustomerID], d)
+		}
 		names := map[string]map[string]int{} // domain id -> token -> customers
 		for _, k := range sorted {
 			c := k.c
@@ -127,6 +131,13 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 			if err != nil {
 				return err
 			}
+			// Now, not after the batch: a window of labels spread for a
+			// later customer of the batch derives the search rows of the
+			// customers in it from their devices (fillSearchIndex).
+			if err := writeDevices(ctx, tx, devicesOf[c.ID]); err != nil { // their domain's search version moves below
+				return err
+			}
+			delete(devicesOf, c.ID)
 			if names[c.DomainID] == nil {
 				names[c.DomainID] = map[string]int{}
 			}
@@ -142,7 +153,12 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 				return err
 			}
 		}
-		return insertDevices(ctx, plain, ds)
+		for _, others := range devicesOf { // devices of customers stored before
+			if err := insertDevices(ctx, tx, others); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("import customers: %w", mapErr(err))

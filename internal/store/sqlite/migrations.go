@@ -255,9 +255,22 @@ CREATE INDEX assists_running_expiry ON assists (expires_at) WHERE state IN ('ACT
 CREATE INDEX assists_pending_request ON assists (request_expires_at) WHERE request_state = 'PENDING';
 `,
 	// 16: order labels domain by domain, then in name order (see order.go),
-	// close together (compactLabelsSQL), with the search index built again
-	// under them; the index of names across domains is no longer needed.
-	`DROP INDEX customers_order;` + compactLabelsSQL,
+	// labelStep (64) apart (as compactLabelsSQL gives them), with the search
+	// index built again under them from the tokens then stored; the index of
+	// names across domains is no longer needed.
+	`DROP INDEX customers_order;
+UPDATE customers SET sort_seq = sort_seq + 4611686018427387905 WHERE sort_seq < 4611686018427387905;
+UPDATE customers SET sort_seq = ranked.label
+	FROM (SELECT id, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * 64 AS label FROM customers) AS ranked
+	WHERE customers.id = ranked.id;
+INSERT INTO customer_search (customer_search) VALUES ('delete-all');
+INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);
+INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1000);
+INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, '$' || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq;
+INSERT INTO customer_search (customer_search) VALUES ('optimize');
+INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 4);
+INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 16);
+`,
 	// 17: each domain's search version (see SearchVersion).
 	searchVersionsSQL,
 	// 18: leaner indexes (docs/BENCHMARKS.md, "Disk"). Customers of one
@@ -271,6 +284,12 @@ DROP INDEX IF EXISTS customers_domain_status_name;
 ` + statusNameIndexSQL + `;
 DROP INDEX devices_customer;
 CREATE INDEX devices_customer ON devices (customer_id);
+`,
+	// 19: search tokens are no longer stored (see searchrows.go): derived
+	// again wherever the index is written again, they were 220 bytes a
+	// customer.
+	`
+ALTER TABLE customers DROP COLUMN search_tokens;
 `,
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/iotconsole/bff/internal/apperr"
 )
@@ -163,12 +162,13 @@ func nextDeferredLabel(ctx context.Context, tx writer) (int64, error) {
 // before the next spread, not by labelStep - 1 (the demo generator has 2,401
 // names: a million customers of it are runs of about 400 namesakes, and
 // 100,000 more into them spread 2,428 windows). The window's customers are
-// moved and their search rows written again by four statements, whatever
-// its width: FTS5 writes out its pending rows as a segment at every
-// statement that opens a statement journal (a write that may change several
-// rows, as a move of a unique label may), so statements per customer made
-// segments per customer, and merging them was 59 % of an import's CPU into a
-// store of a million with many namesakes (docs/BENCHMARKS.md).
+// moved by three statements, whatever its width, and their search rows
+// written again one row at a time (fillSearchIndex), by inserts that open no
+// statement journal: FTS5 writes out its pending rows as a segment at every
+// statement that opens one (a write that may change several rows, as a move
+// of a unique label may), so moves per customer made segments per customer,
+// and merging them was 59 % of an import's CPU into a store of a million
+// with many namesakes (docs/BENCHMARKS.md).
 func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64, namesake bool) error {
 	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
 	if err != nil {
@@ -217,15 +217,12 @@ func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep 
 		{`UPDATE customers SET sort_seq = ? + ? * ranked.n + ? * (ranked.n > ?)
 			FROM (SELECT id, row_number() OVER (ORDER BY sort_seq) AS n FROM customers WHERE sort_seq BETWEEN ? AND ?) AS ranked
 			WHERE customers.id = ranked.id`, []any{lo, step, newcomerGap, len(lower), first + relabelOffset, last + relabelOffset}},
-		{`INSERT INTO customer_search (rowid, tokens)
-			SELECT sort_seq, ? || domain_id || ' ' || search_tokens FROM customers WHERE sort_seq > ? AND sort_seq < ? ORDER BY sort_seq`,
-			[]any{domainMarker(""), lo, hi}},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return err
 		}
 	}
-	return nil
+	return fillSearchIndex(ctx, tx, lo, hi)
 }
 
 func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64, error) {
@@ -245,24 +242,17 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 	return out, rows.Err()
 }
 
-// indexCustomer writes a customer's search row under its label.
-func indexCustomer(ctx context.Context, tx writer, label int64, domainID string, tokens []string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`,
-		label, domainMarker(domainID)+" "+strings.Join(tokens, " "))
-	return err
-}
-
 // compactLabelsSQL gives every customer the label labelStep times its rank in
-// (domain_id, last_key, first_key, id) order, from 0, and builds the search
-// index again under the new labels, merged into one segment. The first
-// statement moves every label out of the range the second one fills (see
-// relabelOffset), but those a deferred load took there already. While it fills the index, FTS5's merges wait ('automerge'
-// 0, 'crisismerge' 1000: a level merges only at 1,000 segments, far below
-// FTS5's limit of 2,000 in all) and 'optimize' merges every segment once at
-// the end: 31 % less time than merging as it goes (11.2 against 16.3 s at
-// 100,000 customers); then FTS5's defaults (4 and 16) are set again for the
-// writes that follow. Migration 16 runs it too, so any change to it must be
-// one that migration could have made.
+// (domain_id, last_key, first_key, id) order, from 0, and empties the search
+// index for compactLabels to fill again under the new labels
+// (fillSearchIndex), then merge into one segment (finishSearchIndexSQL). The
+// first statement moves every label out of the range the second one fills
+// (see relabelOffset), but those a deferred load took there already. While
+// the index fills, FTS5's merges wait ('automerge' 0, 'crisismerge' 1000: a
+// level merges only at 1,000 segments, far below FTS5's limit of 2,000 in
+// all) and 'optimize' merges every segment once at the end: 31 % less time
+// than merging as it goes (11.2 against 16.3 s at 100,000 customers); then
+// FTS5's defaults (4 and 16) are set again for the writes that follow.
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
@@ -271,11 +261,14 @@ UPDATE customers SET sort_seq = ranked.label
 INSERT INTO customer_search (customer_search) VALUES ('delete-all');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);
 INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1000);
-INSERT INTO customer_search (rowid, tokens) SELECT sort_seq, %s || domain_id || ' ' || search_tokens FROM customers ORDER BY sort_seq;
+`, int64(relabelOffset), labelStep)
+
+// finishSearchIndexSQL ends compactLabelsSQL's rebuild of the index.
+const finishSearchIndexSQL = `
 INSERT INTO customer_search (customer_search) VALUES ('optimize');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 4);
 INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 16);
-`, int64(relabelOffset), labelStep, "'"+domainMarker("")+"'")
+`
 
 // labelsSparse reports whether more than a tenth of the n customers have
 // labels beyond the room compacted labels would take twice over (2 *

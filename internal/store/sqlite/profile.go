@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -27,9 +26,6 @@ func profileSets(u customers.Update) ([]string, []any) {
 	if u.FirstName != nil && u.LastName != nil {
 		lastKey, firstKey := customers.SortKeys(customers.Customer{FirstName: *u.FirstName, LastName: *u.LastName})
 		sets, args = append(sets, "last_key = ?", "first_key = ?"), append(args, lastKey, firstKey)
-	}
-	if u.SearchTokens != nil {
-		sets, args = append(sets, "search_tokens = ?"), append(args, strings.Join(u.SearchTokens, " "))
 	}
 	return sets, args
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/iotconsole/bff/internal/domains"
 )
@@ -46,25 +45,15 @@ func (s *Store) SetSearchTokenRules(ctx context.Context, rules int) error {
 	return mapErr(err)
 }
 
-// ReplaceSearchTokens implements customers.ReindexStore: the tokens column
-// only; RebuildSearchIndex then builds the search index from it.
-func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error {
-	return mapErr(s.inTx(ctx, func(tx *sql.Tx) error {
-		for id, ts := range tokens {
-			if _, err := tx.ExecContext(ctx, `UPDATE customers SET search_tokens = ? WHERE id = ?`, strings.Join(ts, " "), id); err != nil {
-				return err
-			}
-			if err := bumpSearchVersionOf(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
-}
+// ReplaceSearchTokens implements customers.ReindexStore: nothing, since
+// this store keeps no tokens (searchrows.go); RebuildSearchIndex derives
+// every customer's again. (customers.Reindex, comparing with the tokens it
+// reads back, none, passes every customer here.)
+func (s *Store) ReplaceSearchTokens(context.Context, map[string][]string) error { return nil }
 
 // RebuildSearchIndex implements customers.ReindexStore: the FTS5 index is
-// emptied ('delete-all') and filled again from every customer's tokens in
-// label order, in one transaction, with labels compacted on the way
+// emptied ('delete-all') and filled again with every customer's tokens,
+// derived again (fillSearchIndex), in label order, in one transaction, with labels compacted on the way
 // (compactLabels): far cheaper than replacing a million rows one by one (each
 // delete in a contentless-delete index adds a tombstone that merges must
 // carry).

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -441,7 +442,9 @@ func (s *Store) OptimizeAfterBulkLoad(ctx context.Context, written int) error {
 	return nil
 }
 
-// compactLabels runs compactLabelsSQL in one transaction, after which the
+// compactLabels runs compactLabelsSQL, fills the search index with every
+// customer's row (fillSearchIndex) and merges it (finishSearchIndexSQL), in
+// one transaction, after which the
 // index holds every customer, the key and name-order indexes exist (bulk
 // loads defer them no more: see DeferSearchIndex) and every domain's search
 // version has moved, then gives the pages it freed back to the file system
@@ -452,6 +455,12 @@ func (s *Store) compactLabels(ctx context.Context) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, compactLabelsSQL); err != nil {
+			return err
+		}
+		if err := fillSearchIndex(ctx, tx, math.MinInt64, math.MaxInt64); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, finishSearchIndexSQL); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = ?`, searchIndexDeferredKey); err != nil {

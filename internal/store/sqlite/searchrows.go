@@ -1,0 +1,145 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
+)
+
+// The search index, customer_search, holds one row per customer under its
+// order label: its domain marker and its search tokens (customers.SearchTokens).
+// The tokens are not stored with the customer (migration 19): a write that
+// changes them passes them in (a new customer's SearchTokens,
+// customers.Update.SearchTokens), and whatever writes rows of the index
+// again (a window of labels spread, the compaction after a bulk load, a
+// reindex) derives them from the customer, its devices and its domain's
+// default region, as the service does. Stored, they were 220 bytes a
+// customer, 14 % of a million customers' store (docs/BENCHMARKS.md, "Disk").
+
+// searchDocument is a customer's customer_search row: its domain marker, then
+// its tokens, separated by spaces.
+func searchDocument(domainID string, tokens []string) string {
+	return domainMarker(domainID) + " " + strings.Join(tokens, " ")
+}
+
+// indexCustomer writes a customer's search row under its label.
+func indexCustomer(ctx context.Context, tx writer, label int64, domainID string, tokens []string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, searchDocument(domainID, tokens))
+	return err
+}
+
+// searchSourceSQL reads what a customer's search row is derived from, for
+// the customers with labels above the first argument and below the second,
+// in label order, as many as the third: the fields SearchTokens reads, the
+// domain's default region, and the serial numbers and MAC addresses of its
+// devices as a JSON array of [serial, mac] pairs (NULL for none).
+const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.external_id, dm.default_region,
+	(SELECT json_group_array(json_array(d.serial_number, d.mac_address)) FROM devices d WHERE d.customer_id = c.id)
+	FROM customers c JOIN domains dm ON dm.id = c.domain_id
+	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
+
+// searchFillBatch is how many customers fillSearchIndex reads at a time.
+const searchFillBatch = 1000
+
+// searchSource is what one customer's search row is derived from.
+type searchSource struct {
+	label    int64
+	customer customers.Customer
+	devices  []devices.Device
+	region   string
+}
+
+// document derives the customer's search row.
+func (src searchSource) document() string {
+	return searchDocument(src.customer.DomainID, customers.SearchTokens(src.customer, src.devices, src.region))
+}
+
+// readSearchSources returns up to limit customers with labels above after
+// and below before, in label order.
+func readSearchSources(ctx context.Context, tx writer, after, before int64, limit int) ([]searchSource, error) {
+	rows, err := tx.QueryContext(ctx, searchSourceSQL, after, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []searchSource
+	for rows.Next() {
+		var src searchSource
+		var devs *string
+		c := &src.customer
+		if err := rows.Scan(&src.label, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.ExternalID, &src.region, &devs); err != nil {
+			return nil, err
+		}
+		if devs != nil {
+			var pairs [][2]string
+			if err := json.Unmarshal([]byte(*devs), &pairs); err != nil {
+				return nil, err
+			}
+			for _, p := range pairs {
+				src.devices = append(src.devices, devices.Device{SerialNumber: p[0], MACAddress: p[1]})
+			}
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// fillSearchIndex writes the search rows of the customers with labels above
+// after and below before, in label order, deriving their tokens (about 30 µs
+// a customer, most of it parsing phone numbers) on a goroutine of its own a
+// batch ahead, while tx reads the next batch and writes the one before: the
+// compaction of a million customers derives on one core while FTS5 indexes
+// on the other. (Deriving each batch on every core instead made that
+// compaction 10 % slower, and a load of 100,000 into a million, whose
+// windows of labels spread are a batch each, no faster.) The rows must not
+// be in the index already.
+func fillSearchIndex(ctx context.Context, tx writer, after, before int64) error {
+	type batch struct {
+		sources   []searchSource
+		documents []string
+	}
+	toDerive, derived := make(chan *batch, 1), make(chan *batch, 1)
+	go func() {
+		defer close(derived)
+		for b := range toDerive {
+			b.documents = make([]string, len(b.sources))
+			for i, src := range b.sources {
+				b.documents[i] = src.document()
+			}
+			derived <- b
+		}
+	}()
+	write := func(b *batch) error {
+		for i, src := range b.sources {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, src.label, b.documents[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	for inFlight := 0; ; {
+		var sources []searchSource
+		if sources, err = readSearchSources(ctx, tx, after, before, searchFillBatch); err != nil || len(sources) == 0 {
+			break
+		}
+		after = sources[len(sources)-1].label
+		toDerive <- &batch{sources: sources}
+		if inFlight++; inFlight == 2 { // write the batch before while this one is derived
+			inFlight--
+			if err = write(<-derived); err != nil {
+				break
+			}
+		}
+	}
+	close(toDerive)
+	for b := range derived {
+		if err == nil {
+			err = write(b)
+		}
+	}
+	return err
+}
