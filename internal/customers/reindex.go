@@ -39,14 +39,18 @@ type ReindexStore interface {
 	CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]Customer, error)
 	// DevicesOfCustomers returns the devices of the customers ids.
 	DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error)
+	// KeepsSearchTokens reports whether the store keeps each customer's
+	// tokens as ReplaceSearchTokens sets them. A store that keeps none (the
+	// embedded one) reads back none and derives every customer's again in
+	// RebuildSearchIndex.
+	KeepsSearchTokens() bool
 	// ReplaceSearchTokens sets the search tokens of the customers named by
 	// the keys of tokens, and nothing else about them (not their version);
 	// searches may find them only after RebuildSearchIndex.
 	ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error
 	// RebuildSearchIndex makes the search index hold every customer's
 	// tokens: as ReplaceSearchTokens set them, or derived again by a store
-	// that keeps none (the embedded one, which reads back no tokens, so that
-	// every customer counts as changed).
+	// that keeps none.
 	RebuildSearchIndex(ctx context.Context) error
 	// ReplaceVocabulary sets the domain's vocabulary (see SuggestStore):
 	// each name token with how many customers hold it.
@@ -59,14 +63,18 @@ const reindexBatch = 1000
 // Reindex derives the search tokens of every customer of the store again when
 // they were derived by rules older than TokenRules, writing only those that
 // change, reindexBatch at a time, counts each domain's vocabulary of name
-// tokens anew, rebuilds the search index, and then records TokenRules. progress, if
-// not nil, is told how many customers were read so far. It returns how many
-// customers' tokens changed. Safe to interrupt: the next call starts over.
+// tokens anew, rebuilds the search index, and then records TokenRules. A
+// store that keeps no tokens (KeepsSearchTokens) derives them all in
+// RebuildSearchIndex: Reindex only counts the vocabulary, and every customer
+// counts as changed. progress, if not nil, is told how many customers were
+// read so far. It returns how many customers' tokens changed. Safe to
+// interrupt: the next call starts over.
 func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int, error) {
 	rules, err := st.SearchTokenRules(ctx)
 	if err != nil || rules >= TokenRules {
 		return 0, err
 	}
+	keeps := st.KeepsSearchTokens()
 	ds, err := st.Domains(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reindex: %w", err)
@@ -82,33 +90,18 @@ func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int
 			if len(cs) == 0 {
 				break
 			}
-			ids := make([]string, len(cs))
-			for i, c := range cs {
-				ids[i] = c.ID
-			}
-			devs, err := st.DevicesOfCustomers(ctx, ids)
-			if err != nil {
-				return changed, fmt.Errorf("reindex: %w", err)
-			}
-			byCustomer := map[string][]devices.Device{}
-			for _, dev := range devs {
-				byCustomer[dev.CustomerID] = append(byCustomer[dev.CustomerID], dev)
-			}
-			tokens := map[string][]string{}
 			for _, c := range cs {
-				if t := SearchTokens(c, byCustomer[c.ID], d.DefaultRegion); !slices.Equal(t, c.SearchTokens) {
-					tokens[c.ID] = t
-				}
 				for _, t := range NameTokens(c.FirstName, c.LastName) {
 					vocabulary[t]++
 				}
 			}
-			if len(tokens) > 0 {
-				if err := st.ReplaceSearchTokens(ctx, tokens); err != nil {
+			n := len(cs) // a store that keeps no tokens derives them all in RebuildSearchIndex
+			if keeps {
+				if n, err = replaceChangedTokens(ctx, st, d, cs); err != nil {
 					return changed, fmt.Errorf("reindex: %w", err)
 				}
 			}
-			changed += len(tokens)
+			changed += n
 			read += len(cs)
 			if progress != nil {
 				progress(read)
@@ -123,4 +116,31 @@ func Reindex(ctx context.Context, st ReindexStore, progress func(read int)) (int
 		return changed, fmt.Errorf("reindex: %w", err)
 	}
 	return changed, st.SetSearchTokenRules(ctx, TokenRules)
+}
+
+// replaceChangedTokens derives the tokens of cs, customers of d, and
+// replaces those that differ from the ones stored; it returns how many.
+func replaceChangedTokens(ctx context.Context, st ReindexStore, d domains.Domain, cs []Customer) (int, error) {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	devs, err := st.DevicesOfCustomers(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	byCustomer := map[string][]devices.Device{}
+	for _, dev := range devs {
+		byCustomer[dev.CustomerID] = append(byCustomer[dev.CustomerID], dev)
+	}
+	tokens := map[string][]string{}
+	for _, c := range cs {
+		if t := SearchTokens(c, byCustomer[c.ID], d.DefaultRegion); !slices.Equal(t, c.SearchTokens) {
+			tokens[c.ID] = t
+		}
+	}
+	if len(tokens) == 0 {
+		return 0, nil
+	}
+	return len(tokens), st.ReplaceSearchTokens(ctx, tokens)
 }

@@ -57,6 +57,10 @@ func (s *Store) SetSearchTokenRules(ctx context.Context, rules int) error {
 	return nil
 }
 
+// KeepsSearchTokens implements customers.ReindexStore: they are each
+// document's searchTokens.
+func (s *Store) KeepsSearchTokens() bool { return true }
+
 // ReplaceSearchTokens implements customers.ReindexStore, one update per
 // customer (FerretDB v1 stalls on bulk writes of updates).
 func (s *Store) ReplaceSearchTokens(ctx context.Context, tokens map[string][]string) error {

@@ -45,10 +45,13 @@ func (s *Store) SetSearchTokenRules(ctx context.Context, rules int) error {
 	return mapErr(err)
 }
 
+// KeepsSearchTokens implements customers.ReindexStore: this store keeps
+// none (searchrows.go).
+func (s *Store) KeepsSearchTokens() bool { return false }
+
 // ReplaceSearchTokens implements customers.ReindexStore: nothing, since
-// this store keeps no tokens (searchrows.go); RebuildSearchIndex derives
-// every customer's again. (customers.Reindex, comparing with the tokens it
-// reads back, none, passes every customer here.)
+// this store keeps no tokens; RebuildSearchIndex derives every customer's
+// again.
 func (s *Store) ReplaceSearchTokens(context.Context, map[string][]string) error { return nil }
 
 // RebuildSearchIndex implements customers.ReindexStore: the FTS5 index is
