@@ -108,13 +108,9 @@ type Importer struct {
 	seen     map[[2]uint64]int // hashed key of the file -> the line that had it
 	count    Counts
 	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
-	// indexDeferred: the store builds its search index at the load's end,
-	// deriving every customer's tokens itself, so new customers need none
-	// (customers.DeferSearchIndex).
-	indexDeferred bool
 	// deriveAhead tells readAhead to derive the search tokens of the
 	// batches it reads (see deriveSearchTokens): set while the batches
-	// written are mostly new customers that need them.
+	// written are mostly new customers.
 	deriveAhead atomic.Bool
 }
 
@@ -146,10 +142,11 @@ const MaxExternalIDLength = 255
 // ended. At the end it tidies the search index
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
-	im.seed, im.seen, im.count, im.keysOnly, im.indexDeferred = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false, false
+	im.seed, im.seen, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false
+	deferred := false
 	if !im.DryRun {
 		var err error
-		if im.indexDeferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
+		if deferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
 			return im.count, err
 		}
 		if d, ok := im.Store.(KeyIndexDeferrer); ok {
@@ -160,11 +157,11 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 	}
 	if im.BatchSize <= 0 {
 		im.BatchSize = DefaultBatchSize
-		if im.indexDeferred || im.Exclusive {
+		if deferred || im.Exclusive {
 			im.BatchSize = ExclusiveBatchSize
 		}
 	}
-	im.deriveAhead.Store(false)
+	im.deriveAhead.Store(im.keysOnly)
 	batches, stop := im.readAhead(r)
 	defer stop()
 	for b := range batches {
@@ -177,7 +174,7 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 		if err := im.importBatch(ctx, b.candidates); err != nil {
 			return im.count, err
 		}
-		im.deriveAhead.Store(!im.indexDeferred && 2*(im.count.Created-created) > len(b.candidates))
+		im.deriveAhead.Store(im.keysOnly || 2*(im.count.Created-created) > len(b.candidates))
 		if im.Progress != nil {
 			im.Progress(im.count)
 		}
@@ -215,10 +212,10 @@ type rejection struct {
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
 // while the store writes this one; so does deriving the search tokens of
-// new customers (a fifth) while most records are new and the store needs
-// them (deriveAhead). The channel closes after the batch that ends with an
-// error; stop lets the goroutine end when the caller returns before that
-// (it ends after the read it is in).
+// new customers (a fifth) while most records are new (deriveAhead). The
+// channel closes after the batch that ends with an error; stop lets the
+// goroutine end when the caller returns before that (it ends after the
+// read it is in).
 func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
@@ -524,9 +521,7 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		im.count.Created += len(cs)
 		return nil
 	}
-	if !im.indexDeferred {
-		deriveSearchTokens(cs, im.Domain.DefaultRegion)
-	}
+	deriveSearchTokens(cs, im.Domain.DefaultRegion)
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
@@ -552,10 +547,13 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 
 // deriveSearchTokens sets the search tokens of the candidates that have
 // none, on every core: about 30 µs a customer, most of it parsing the phone
-// number and transliterating names, about a fifth of an import's CPU when
-// the store indexes customers as they are written (docs/BENCHMARKS.md).
-// readAhead calls it for the next batch while the store writes this one;
-// create, for the new customers left.
+// number and transliterating names, about a fifth of an import's CPU into
+// an empty store (docs/BENCHMARKS.md). readAhead calls it for the next batch
+// while the store writes this one; create, for the new customers left. It
+// does so even while the store defers its index and will derive them again
+// at the load's end: another import may end that deferral meanwhile (its
+// own load's compaction), after which the store indexes each customer with
+// the tokens it is given.
 func deriveSearchTokens(cs []candidate, region string) {
 	workers := min(runtime.GOMAXPROCS(0), len(cs))
 	var wg sync.WaitGroup

@@ -554,3 +554,44 @@ func TestImportIntoAnEmptyStoreRejectsTheFilesOwnDuplicates(t *testing.T) {
 		})
 	}
 }
+
+// An import into an empty embedded store that defers its search index
+// (another import, holding the data directory, started the deferral) goes on
+// after that other import's compaction ends the deferral: the customers it
+// writes from then on are indexed as they are written, with the tokens the
+// importer derived, so every customer of the file is found by its email and
+// its device's serial number.
+func TestImportOutlivingTheDeferralOfTheSearchIndex(t *testing.T) {
+	f := newFixture(t, storeKinds[1].open) // sqlite-exclusive: the store defers its index
+	ctx := context.Background()
+	var lines []string
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf(`{"firstName":"Jo","lastName":"Late%02d","email":"late%d@example.org","devices":[{"serialNumber":"LATE-%d","model":"Plug P3"}]}`, i, i, i))
+	}
+	r, err := imports.NewReader(strings.NewReader(strings.Join(lines, "\n")+"\n"), imports.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := false
+	im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID},
+		Now: time.Now, BatchSize: 4,
+		Progress: func(c imports.Counts) {
+			if c.Created == 4 { // the other import ends, with the compaction that ends the deferral
+				if err := customers.OptimizeAfterBulkLoad(ctx, f.st, c.Created); err != nil {
+					t.Error(err)
+				}
+				ended = true
+			}
+		}}
+	if counts, err := im.Run(ctx, r); err != nil || counts.Created != 12 || !ended {
+		t.Fatalf("import: %v %v (deferral ended: %v)", counts, err, ended)
+	}
+	for i := range 12 {
+		for _, term := range []string{fmt.Sprintf("late%d@example.org", i), fmt.Sprintf("LATE-%d", i)} {
+			page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: term, First: 20})
+			if err != nil || len(page.Hits) == 0 || page.Hits[0].Customer.Email != fmt.Sprintf("late%d@example.org", i) {
+				t.Errorf("search for %q does not find late%d@example.org first (%d hits, %v)", term, i, len(page.Hits), err)
+			}
+		}
+	}
+}
