@@ -20,9 +20,9 @@ const ImportReason = "import"
 //   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED);
 //   - the external id, only when the customer has none, the password hash,
 //     only when the customer has no password (so that rerunning an old file
-//     never undoes a password the customer chose since), and, when
-//     devicesAdded (the import stored devices of the customer before this
-//     call), the search tokens of its devices, unless a profile change just
+//     never undoes a password the customer chose since), and the search
+//     tokens, when the external id is set or devicesAdded (the import stored
+//     devices of the customer before this call) and no profile change just
 //     derived them, in one user_updated write.
 //
 // The steps are separate writes: an interrupted call leaves some done, and
@@ -66,7 +66,10 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 			u.PasswordHash = &wanted.PasswordHash
 			fields = append(fields, "passwordHash")
 		}
-		if devicesAdded && ch == (ProfileChange{}) { // UpdateProfile derived the tokens with every device
+		// The tokens hold the external id and the devices: derived again when
+		// this sets the one, or the import added devices and no profile
+		// change above derived them (UpdateProfile derives with every device).
+		if u.ExternalID != nil || (devicesAdded && ch == (ProfileChange{})) {
 			devs, err := s.store.DevicesByCustomer(ctx, c.ID)
 			if err != nil {
 				return nil, err

@@ -156,9 +156,13 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "test"}, f.domain,
-				customers.Profile{FirstName: "Finn", LastName: "Existing", Email: "finn@example.com", Phone: "+44 20 7946 0111"}, "finn's own long password", false); err != nil {
-				t.Fatal(err)
+			for _, p := range []customers.Profile{
+				{FirstName: "Finn", LastName: "Existing", Email: "finn@example.com", Phone: "+44 20 7946 0111"},
+				{FirstName: "Gus", LastName: "Existing", Email: "gus@example.com", Phone: "+44 20 7946 0222"},
+			} {
+				if _, err := f.svc.Create(ctx, audit.Actor{Type: audit.ActorSystem, ID: "test"}, f.domain, p, "their own long password", false); err != nil {
+					t.Fatal(err)
+				}
 			}
 			hashes := passwordstest.ForeignHashes(t, importedPassword)
 			hashes["own argon2id"] = passwords.Encode(passwords.OWASP, importedPassword)
@@ -185,6 +189,8 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 					"phone": "+44 20 7946 0998", "device1.serialNumber": "SN-ELLA"}}, // an update of the existing customer
 				{0, map[string]string{"externalId": "", "email": "finn@example.com", "firstName": "Finn", "lastName": "Existing",
 					"phone": "+44 20 7946 0111", "device1.serialNumber": "SN-FINN"}}, // another, who gets a device and nothing else
+				{0, map[string]string{"externalId": "gus-ext", "email": "gus@example.com", "firstName": "Gus", "lastName": "Existing",
+					"phone": "+44 20 7946 0222", "device1.serialNumber": "", "device1.model": ""}}, // and one who gets an external id and nothing else
 			}
 			for i, g := range good {
 				rows = append(rows, row(n+i, "", g.change))
@@ -216,7 +222,7 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if dry != counts || len(dryRejects) != len(rejects) {
 				t.Errorf("dry run %v (%d rejects), real run %v (%d rejects)", dry, len(dryRejects), counts, len(rejects))
 			}
-			wantCounts := imports.Counts{Created: n + 1, Updated: 2, Rejected: len(bad) + 1}
+			wantCounts := imports.Counts{Created: n + 1, Updated: 3, Rejected: len(bad) + 1}
 			if counts != wantCounts {
 				t.Errorf("counts %v, want %v; rejects %v", counts, wantCounts, rejects)
 			}
@@ -263,7 +269,8 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			if err != nil || len(ds) != 1 || ds[0].SerialNumber != "SN-ELLA" {
 				t.Errorf("Ella's devices: %+v %v", ds, err)
 			}
-			for term, email := range map[string]string{"ext-3": "person3@example.com", "SN-ELLA": "ella@example.com", "SN-FINN": "finn@example.com"} {
+			for term, email := range map[string]string{"ext-3": "person3@example.com", "SN-ELLA": "ella@example.com", "SN-FINN": "finn@example.com",
+				"ella-ext": "ella@example.com", "gus-ext": "gus@example.com"} {
 				page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: term, First: 5})
 				if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.Email != email {
 					t.Errorf("search for %q: %+v %v, want %s", term, page, err, email)
@@ -271,7 +278,7 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 			}
 
 			again, rejected := f.run(t, text, imports.CSV, false)
-			if wantAgain := (imports.Counts{Unchanged: n + 3, Rejected: len(bad) + 1}); again != wantAgain {
+			if wantAgain := (imports.Counts{Unchanged: n + 4, Rejected: len(bad) + 1}); again != wantAgain {
 				t.Errorf("the same file again: %v, want %v (rejects %v)", again, wantAgain, rejected)
 			}
 			// The email's customer has another external id now: not the same person.
