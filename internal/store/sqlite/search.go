@@ -17,16 +17,6 @@ func ftsPhrase(term string) string {
 	return `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
 }
 
-// domainMarker is the FTS token that puts a customer in its domain. "$" is a
-// token character to FTS5's unicode61 tokenizer (a symbol, not punctuation)
-// but never part of a search token (customers.SearchTokens drops it), so no
-// customer data can pose as a marker. Searches no longer read it (a domain's
-// customers are a range of labels, see domainLabels); every row still holds
-// it.
-func domainMarker(domainID string) string {
-	return "$" + domainID
-}
-
 // termsExpr returns the FTS5 query that every one of terms matches, each
 // through any of its forms (customers.TermForms), as a whole token or, with
 // suffix " *", as a prefix.

@@ -10,7 +10,7 @@ import (
 )
 
 // The search index, customer_search, holds one row per customer under its
-// order label: its domain marker and its search tokens (customers.SearchTokens).
+// order label: its search tokens (customers.SearchTokens).
 // The tokens are not stored with the customer (migration 19): a write that
 // changes them passes them in (a new customer's SearchTokens,
 // customers.Update.SearchTokens), and whatever writes rows of the index
@@ -19,15 +19,18 @@ import (
 // default region, as the service does. Stored, they were 220 bytes a
 // customer, 14 % of a million customers' store (docs/BENCHMARKS.md, "Disk").
 
-// searchDocument is a customer's customer_search row: its domain marker, then
-// its tokens, separated by spaces.
-func searchDocument(domainID string, tokens []string) string {
-	return domainMarker(domainID) + " " + strings.Join(tokens, " ")
+// searchDocument is a customer's customer_search row: its tokens, separated
+// by spaces. (Rows began with a marker of the customer's domain, "$" and its
+// id, until migration 20: searches never read it, a domain's customers being
+// a range of labels, and FTS5's tokenizer took the "$" for a separator, so
+// that any prefix of the domain's id found every customer of the domain.)
+func searchDocument(tokens []string) string {
+	return strings.Join(tokens, " ")
 }
 
 // indexCustomer writes a customer's search row under its label.
 func indexCustomer(ctx context.Context, tx writer, label int64, domainID string, tokens []string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, searchDocument(domainID, tokens))
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, searchDocument(tokens))
 	return err
 }
 
@@ -54,7 +57,7 @@ type searchSource struct {
 
 // document derives the customer's search row.
 func (src searchSource) document() string {
-	return searchDocument(src.customer.DomainID, customers.SearchTokens(src.customer, src.devices, src.region))
+	return searchDocument(customers.SearchTokens(src.customer, src.devices, src.region))
 }
 
 // readSearchSources returns up to limit customers with labels above after

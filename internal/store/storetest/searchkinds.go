@@ -395,3 +395,24 @@ func testSuggestions(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testDomainIDFindsNoOne: the domain's own id is no customer's data, so it
+// finds no one (the embedded store's search rows once began with it as a
+// marker, and FTS5's tokenizer split the "$" off: the id, or any prefix of
+// it, found every customer of the domain). Only the whole id is tried: the
+// customers' ids, made in the same millisecond, share its first characters.
+func testDomainIDFindsNoOne(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	ctx := context.Background()
+	if err := s.ImportCustomers(ctx, []customers.Customer{NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "+1 555 010 0199"),
+		NewCustomer(d, "Bob", "Builder", "bob@example.com", "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	if got := searchAll(t, svc, d.ID, d.ID, "", 100); len(got) != 0 {
+		t.Errorf("the domain's id %q found %v", d.ID, got)
+	}
+	if got := searchAll(t, svc, d.ID, "ada", "", 100); !slices.Equal(got, []string{"ada@example.com"}) {
+		t.Errorf("ada found %v", got)
+	}
+}

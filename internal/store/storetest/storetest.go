@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchDevicesAndIDs", testSearchDevicesAndIDs},
 		{"SearchFollowsEveryChange", testSearchFollowsEveryChange},
 		{"Reindex", testReindex},
+		{"DomainIDFindsNoOne", testDomainIDFindsNoOne},
 		{"Suggestions", testSuggestions},
 		{"UpdateCustomer", testUpdateCustomer},
 		{"UpdateCustomerProfile", testUpdateCustomerProfile},
