@@ -518,7 +518,7 @@ func reindexSearch(ctx context.Context, st store.Store, log zerolog.Logger) erro
 		if read == 0 {
 			msg := "deriving the customers' search tokens by newer rules and building the search index"
 			if rules == 0 { // a bulk load interrupted before it built the index, or a store that never recorded its rules
-				msg = "building the search index that an interrupted bulk load left unbuilt (or that predates recorded token rules)"
+				msg = "building the search index: after an interrupted bulk load, or an upgrade that writes every row again"
 			}
 			log.Info().Int("from_rules", rules).Int("to_rules", customers.TokenRules).Msg(msg)
 		}
