@@ -233,7 +233,7 @@ func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey
 	if !index {
 		return nil
 	}
-	return indexCustomer(ctx, tx, label, c.DomainID, c.SearchTokens)
+	return indexCustomer(ctx, tx, label, c.SearchTokens)
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.

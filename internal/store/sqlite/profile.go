@@ -69,7 +69,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 			return err
 		}
 	}
-	return indexCustomer(ctx, tx, label, domainID, u.SearchTokens)
+	return indexCustomer(ctx, tx, label, u.SearchTokens)
 }
 
 // emailTaken returns customers.ErrEmailTaken for err, the failure of an

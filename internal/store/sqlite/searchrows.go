@@ -29,7 +29,7 @@ func searchDocument(tokens []string) string {
 }
 
 // indexCustomer writes a customer's search row under its label.
-func indexCustomer(ctx context.Context, tx writer, label int64, domainID string, tokens []string) error {
+func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, searchDocument(tokens))
 	return err
 }
