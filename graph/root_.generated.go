@@ -4151,7 +4151,7 @@ extend type Domain {
 input UpdateDomainSettingsInput {
   "The company's display name, 1 to 100 characters."
   name: String
-  "The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to customers created or corrected after the change."
+  "The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to numbers written after the change (new customers, corrected numbers): a number stored before keeps the region it was read in, and is found as it was."
   defaultRegion: String
   "Whether customers may sign up."
   signUpPolicy: SignUpPolicy

@@ -1004,7 +1004,7 @@ type UpdateDevicePayload struct {
 type UpdateDomainSettingsInput struct {
 	// The company's display name, 1 to 100 characters.
 	Name *string `json:"name,omitempty"`
-	// The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to customers created or corrected after the change.
+	// The ISO 3166 region phone numbers without a country code are read in (e.g. US, GB); applies to numbers written after the change (new customers, corrected numbers): a number stored before keeps the region it was read in, and is found as it was.
 	DefaultRegion *string `json:"defaultRegion,omitempty"`
 	// Whether customers may sign up.
 	SignUpPolicy *SignUpPolicy `json:"signUpPolicy,omitempty"`

@@ -84,7 +84,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, d domains.Domai
 	}
 	at := s.now()
 	c := Customer{ID: ids.New(), DomainID: d.ID, FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Phone: p.Phone,
-		Status: StatusActive, MustChangePassword: mustChange, Version: 1, CreatedAt: at, UpdatedAt: at}
+		PhoneRegion: d.DefaultRegion, Status: StatusActive, MustChangePassword: mustChange, Version: 1, CreatedAt: at, UpdatedAt: at}
 	if err := s.policy.ForDomain(d.PasswordMinLength).Check("password", password, PasswordContext(c, d)); err != nil {
 		return Customer{}, err
 	}

@@ -27,11 +27,17 @@ type Customer struct {
 	DomainID string
 	// ExternalID is the customer's id in the system it was imported from
 	// ("" for none): unique within the domain when given, and searchable.
-	ExternalID   string
-	FirstName    string
-	LastName     string
-	Email        string // stored lower case; unique within the domain
-	Phone        string // as the customer wrote it
+	ExternalID string
+	FirstName  string
+	LastName   string
+	Email      string // stored lower case; unique within the domain
+	Phone      string // as the customer wrote it
+	// PhoneRegion is the ISO 3166 region Phone was read in when it was
+	// written: its domain's DefaultRegion then ("" for a customer the
+	// MongoDB store kept before regions were: see RegionOfPhone). A later
+	// change of the domain's region leaves it, and the tokens derived from
+	// the number, as they were.
+	PhoneRegion  string
 	Status       Status
 	PasswordHash string
 	// SearchTokens are the normalized words a search term may be a prefix of;
@@ -50,6 +56,16 @@ type Customer struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// RegionOfPhone returns the region c's phone number is read in: the one it
+// was written under, or for a customer stored without one, the domain's
+// default region now (current).
+func (c Customer) RegionOfPhone(current string) string {
+	if c.PhoneRegion != "" {
+		return c.PhoneRegion
+	}
+	return current
 }
 
 // Store persists customers.
@@ -109,7 +125,10 @@ type Update struct {
 	// follows the whole name); SearchTokens, given with any profile field,
 	// are the customer's tokens after the change (nil: unchanged).
 	FirstName, LastName, Email, Phone *string
-	SearchTokens                      []string
+	// PhoneRegion is stored with Phone (Customer.PhoneRegion): the domain's
+	// default region the number was read in.
+	PhoneRegion  string
+	SearchTokens []string
 	// ExternalID sets the customer's id in another system (an import).
 	ExternalID *string
 }

@@ -39,7 +39,8 @@ type Highlight struct {
 // its devices) they match, in MatchField order, each with the value shown and
 // where the terms are in it. A term reached through a form the value does not
 // show (a transliteration, the E.164 digits of a national number) highlights
-// the word or the value it belongs to.
+// the word or the value it belongs to. The phone number is read as
+// SearchTokens reads it (region: the domain's default region now).
 func Matches(c Customer, devs []devices.Device, terms []string, region string) []Highlight {
 	if len(terms) == 0 {
 		return nil
@@ -70,7 +71,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		add(MatchEmail, c.Email, searchWords(Fold(c.Email)))
 	}
 	if c.Phone != "" {
-		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, region))
+		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, c.RegionOfPhone(region)))
 	}
 	for _, d := range devs {
 		add(MatchDevice, d.SerialNumber, DeviceTokens(devices.Device{SerialNumber: d.SerialNumber}))

@@ -81,7 +81,8 @@ type valueChange struct {
 
 // UpdateProfile corrects the profile of customer id of domain d for actor
 // (an operator), if the customer is still at version: only the fields ch
-// gives change. The change, its search tokens (with d's region), its audit
+// gives change. The change, its search tokens (a new phone number read in d's
+// region now), its audit
 // record (user_updated: the reason names the fields that changed, the
 // details hold the old and new email and phone, sealed under the customer's
 // data key) and a PROFILE_UPDATED event are one write. It returns the
@@ -131,6 +132,9 @@ func (s *Service) UpdateProfile(ctx context.Context, actor audit.Actor, d domain
 	}
 	if u.FirstName != nil || u.LastName != nil { // the search order needs the whole name
 		u.FirstName, u.LastName = &after.FirstName, &after.LastName
+	}
+	if u.Phone != nil { // read in the domain's region now; a number left as it was keeps its own
+		after.PhoneRegion, u.PhoneRegion = d.DefaultRegion, d.DefaultRegion
 	}
 	devs, err := s.store.DevicesByCustomer(ctx, c.ID)
 	if err != nil {

@@ -159,7 +159,9 @@ func NameTokens(first, last string) []string {
 // PhoneTokens), the external id word by word and without its punctuation
 // (which a term with it reaches through TermForms), the customer's own id,
 // and the serial number and MAC address of each of the customer's devices
-// (DeviceTokens).
+// (DeviceTokens). The phone number is read in the region it was written
+// under (c.PhoneRegion), or for a customer stored without one, in region (its
+// domain's default region now).
 func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 	tokens := NameTokens(c.FirstName, c.LastName)
 	if email := Fold(c.Email); email != "" {
@@ -183,7 +185,7 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 	for i, t := range tokens {
 		tokens[i] = strings.TrimLeft(cleanToken(t), reversedPhoneMarker) // only the reversed phone number begins with it
 	}
-	tokens = append(tokens, PhoneTokens(c.Phone, region)...)
+	tokens = append(tokens, PhoneTokens(c.Phone, c.RegionOfPhone(region))...)
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
 }

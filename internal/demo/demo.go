@@ -116,8 +116,8 @@ func (g *Generator) Next() (customers.Customer, []devices.Device) {
 	}
 	c := customers.Customer{
 		ID: ids.New(), DomainID: g.domain.ID, FirstName: first, LastName: last,
-		Email:  fmt.Sprintf("%s.%s%d@%s", emailLocal(first), emailLocal(last), n, g.pick(emailDomains)),
-		Phone:  g.phone(),
+		Email: fmt.Sprintf("%s.%s%d@%s", emailLocal(first), emailLocal(last), n, g.pick(emailDomains)),
+		Phone: g.phone(), PhoneRegion: g.domain.DefaultRegion,
 		Status: status, PasswordHash: g.passwordHash, Version: 1, CreatedAt: created, UpdatedAt: created,
 	}
 	ds := make([]devices.Device, g.rng.IntN(MaxDevices+1))

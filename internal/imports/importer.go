@@ -319,7 +319,8 @@ func (im *Importer) check(rec Record) (candidate, string) {
 		}
 	}
 	c := customers.Customer{ID: ids.New(), DomainID: im.Domain.ID, ExternalID: externalID, FirstName: p.FirstName, LastName: p.LastName,
-		Email: p.Email, Phone: p.Phone, Status: status, PasswordHash: hash, Version: 1, CreatedAt: created, UpdatedAt: now}
+		Email: p.Email, Phone: p.Phone, PhoneRegion: im.Domain.DefaultRegion, Status: status, PasswordHash: hash, Version: 1,
+		CreatedAt: created, UpdatedAt: now}
 	out := candidate{rec: rec, customer: c} // search tokens are derived only for a creation (create): most of a rerun matches
 	for i, d := range rec.Devices {
 		dev, err := im.checkDevice(c, d)

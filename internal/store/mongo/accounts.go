@@ -203,6 +203,7 @@ type customerDoc struct {
 	LastName     string           `bson:"lastName"`
 	Email        string           `bson:"email"`
 	Phone        string           `bson:"phone"`
+	PhoneRegion  string           `bson:"phoneRegion,omitempty"` // absent in customers stored before it was kept
 	Status       customers.Status `bson:"status"`
 	PasswordHash string           `bson:"passwordHash"`
 	SearchTokens []string         `bson:"searchTokens"`
@@ -221,7 +222,7 @@ func newCustomerDoc(c customers.Customer) customerDoc {
 	last, first := customers.SortKeys(c)
 	return customerDoc{
 		ID: c.ID, DomainID: c.DomainID, ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Prefixes: searchPrefixes(c.SearchTokens), Version: c.Version,
+		PhoneRegion: c.PhoneRegion, Status: c.Status, PasswordHash: c.PasswordHash, SearchTokens: c.SearchTokens, Prefixes: searchPrefixes(c.SearchTokens), Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastKey: last, FirstKey: first,
 		MustChange: c.MustChangePassword, SessionEpoch: c.SessionEpoch,
 	}
@@ -230,7 +231,7 @@ func newCustomerDoc(c customers.Customer) customerDoc {
 func (d customerDoc) customer() customers.Customer {
 	return customers.Customer{
 		ID: d.ID, DomainID: d.DomainID, ExternalID: d.ExternalID, FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, Phone: d.Phone,
-		Status: d.Status, PasswordHash: d.PasswordHash, SearchTokens: d.SearchTokens, Version: d.Version,
+		PhoneRegion: d.PhoneRegion, Status: d.Status, PasswordHash: d.PasswordHash, SearchTokens: d.SearchTokens, Version: d.Version,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), MustChangePassword: d.MustChange, SessionEpoch: d.SessionEpoch,
 	}
 }

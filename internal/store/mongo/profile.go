@@ -24,6 +24,9 @@ func profileSet(u customers.Update) bson.D {
 			set = append(set, bson.E{Key: f.key, Value: *f.value})
 		}
 	}
+	if u.Phone != nil {
+		set = append(set, bson.E{Key: "phoneRegion", Value: u.PhoneRegion})
+	}
 	if u.FirstName != nil && u.LastName != nil {
 		last, first := customers.SortKeys(customers.Customer{FirstName: *u.FirstName, LastName: *u.LastName})
 		set = append(set, bson.E{Key: "lastKey", Value: last}, bson.E{Key: "firstKey", Value: first})

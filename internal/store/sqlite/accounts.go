@@ -200,9 +200,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 	return nil
 }
 
-const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status,
+const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, phone_region, status,
 	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c under a new order label (allocateLabel), and its
 // search row; the caller counts its names in the vocabulary.
@@ -225,7 +225,7 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, labe
 // writeCustomer writes c with its sort keys (customers.SortKeys) under
 // label, and its search row when index is true.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
-	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
 		c.PasswordHash, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
@@ -237,12 +237,12 @@ func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
-const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash,
+const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, c.password_hash,
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // hitColumns are customerColumns for a search's hits (scanCustomer reads
 // them too), without the password hash, which no page shows.
-const hitColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.status, '',
+const hitColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, '',
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
@@ -251,7 +251,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var c customers.Customer
 	var cur customers.Cursor
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.Status, &c.PasswordHash,
+	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, &c.PasswordHash,
 		&c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)

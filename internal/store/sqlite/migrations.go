@@ -297,6 +297,15 @@ ALTER TABLE customers DROP COLUMN search_tokens;
 	`
 DELETE FROM store_meta WHERE key = 'search_token_rules';
 `,
+	// 21: the region each customer's phone number was read in
+	// (customers.Customer.PhoneRegion), so that rows of the search index
+	// derived again after a change of the domain's default region (see
+	// searchrows.go) hold the number as it was written. Numbers stored before
+	// were read in their domain's region now.
+	`
+ALTER TABLE customers ADD COLUMN phone_region TEXT NOT NULL DEFAULT '';
+UPDATE customers SET phone_region = (SELECT default_region FROM domains WHERE domains.id = customers.domain_id) WHERE phone != '';
+`,
 }
 
 // migrate brings the database to the newest schema, then gives the pages

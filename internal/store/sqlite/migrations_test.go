@@ -9,10 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	newids "github.com/iotconsole/bff/internal/ids"
+	"github.com/iotconsole/bff/internal/passwords"
 )
 
 // A store at the version before devices had serial numbers, with devices in
@@ -161,6 +165,56 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 		if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, name).Scan(&def); err != nil || !strings.Contains(def, want) {
 			t.Errorf("index %s is %q (%v), want it to hold %q", name, def, err, want)
 		}
+	}
+}
+
+// Migration 21 records the region each stored phone number was read in, its
+// domain's at the upgrade, so that after a later change of the domain's
+// region the rebuilt search index still finds the number in the forms it
+// was written in.
+func TestMigrationKeepsTheRegionPhoneNumbersWereReadIn(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := databaseAtVersion(t, dir, 20)
+	domain, withPhone, without := newids.NewShort(), newids.New(), newids.New()
+	if _, err := db.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct{ id, phone string }{{withPhone, "(415) 555-0199"}, {without, ""}} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash,
+			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, ?, 'ACTIVE', 'x', 1, 0, 0, 'lovelace', 'ada', ?)`,
+			c.id, domain, fmt.Sprintf("ada%d@example.com", i), c.phone, i*64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for id, want := range map[string]string{withPhone: "US", without: ""} {
+		if c, err := s.CustomerByID(ctx, id); err != nil || c.PhoneRegion != want {
+			t.Errorf("PhoneRegion = %q (%v), want %q", c.PhoneRegion, err, want)
+		}
+	}
+	d, err := s.DomainByID(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.DefaultRegion = "GB"
+	if err := s.UpdateDomain(ctx, d, audit.Record{ID: newids.New(), DomainID: d.ID, ActorType: audit.ActorOperator, ActorID: "op",
+		Action: audit.ActionDomainUpdated, TargetType: audit.TargetDomain, TargetID: d.ID, Outcome: audit.OutcomeSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := customers.Reindex(ctx, s, nil); err != nil { // migration 20 left it to do
+		t.Fatal(err)
+	}
+	page, err := customers.NewService(s, nil, passwords.Policy{}, time.Now).Search(ctx, domain, customers.SearchRequest{Text: "+1 415 555 0199", First: 5})
+	if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.ID != withPhone {
+		t.Errorf("after the region changed to GB, the number written under US finds %+v, %v", page.Hits, err)
 	}
 }
 

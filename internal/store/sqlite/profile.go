@@ -23,6 +23,9 @@ func profileSets(u customers.Update) ([]string, []any) {
 			sets, args = append(sets, f.column+" = ?"), append(args, *f.value)
 		}
 	}
+	if u.Phone != nil {
+		sets, args = append(sets, "phone_region = ?"), append(args, u.PhoneRegion)
+	}
 	if u.FirstName != nil && u.LastName != nil {
 		lastKey, firstKey := customers.SortKeys(customers.Customer{FirstName: *u.FirstName, LastName: *u.LastName})
 		sets, args = append(sets, "last_key = ?", "first_key = ?"), append(args, lastKey, firstKey)

@@ -15,8 +15,8 @@ import (
 // changes them passes them in (a new customer's SearchTokens,
 // customers.Update.SearchTokens), and whatever writes rows of the index
 // again (a window of labels spread, the compaction after a bulk load, a
-// reindex) derives them from the customer, its devices and its domain's
-// default region, as the service does. Stored, they were 220 bytes a
+// reindex) derives them from the customer (with the region its phone number
+// was read in, migration 21) and its devices, as the service does. Stored, they were 220 bytes a
 // customer, 14 % of a million customers' store (docs/BENCHMARKS.md, "Disk").
 
 // searchDocument is a customer's customer_search row: its tokens, separated
@@ -36,10 +36,11 @@ func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string)
 
 // searchSourceSQL reads what a customer's search row is derived from, for
 // the customers with labels above the first argument and below the second,
-// in label order, as many as the third: the fields SearchTokens reads, the
-// domain's default region, and the serial numbers and MAC addresses of its
+// in label order, as many as the third: the fields SearchTokens reads (the
+// region the phone number was read in among them), the domain's default
+// region, and the serial numbers and MAC addresses of its
 // devices as a JSON array of [serial, mac] pairs (NULL for none).
-const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.external_id, dm.default_region,
+const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region,
 	(SELECT json_group_array(json_array(d.serial_number, d.mac_address)) FROM devices d WHERE d.customer_id = c.id)
 	FROM customers c JOIN domains dm ON dm.id = c.domain_id
 	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
@@ -73,7 +74,7 @@ func readSearchSources(ctx context.Context, tx writer, after, before int64, limi
 		var src searchSource
 		var devs *string
 		c := &src.customer
-		if err := rows.Scan(&src.label, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.ExternalID, &src.region, &devs); err != nil {
+		if err := rows.Scan(&src.label, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.ExternalID, &src.region, &devs); err != nil {
 			return nil, err
 		}
 		if devs != nil {

@@ -102,7 +102,7 @@ func profileUpdate(c customers.Customer, after customers.Customer, region string
 		u.Email = &after.Email
 	}
 	if after.Phone != c.Phone {
-		u.Phone = &after.Phone
+		u.Phone, u.PhoneRegion = &after.Phone, region
 	}
 	return u
 }

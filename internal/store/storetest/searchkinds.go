@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/ids"
@@ -414,5 +415,65 @@ func testDomainIDFindsNoOne(t *testing.T, s store.Store) {
 	}
 	if got := searchAll(t, svc, d.ID, "ada", "", 100); !slices.Equal(got, []string{"ada@example.com"}) {
 		t.Errorf("ada found %v", got)
+	}
+}
+
+// testPhoneRegionKept: a phone number is read in the domain's default region
+// when it is written, and stays so read after the region changes: through a
+// rebuild of the search index (a reindex, which the embedded store also does
+// in part whenever it relabels customers), a change of the customer's name,
+// and its highlights. A number written after the change is read in the new
+// region.
+func testPhoneRegionKept(t *testing.T, s store.Store) {
+	d := NewDomain(t, s) // region US
+	ctx := context.Background()
+	us := NewCustomer(d, "Una", "States", "una@example.com", "(415) 555-0199")
+	if err := s.ImportCustomers(ctx, []customers.Customer{us}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d.DefaultRegion = "GB"
+	if err := s.UpdateDomain(ctx, d, audit.Record{ID: ids.New(), DomainID: d.ID, At: now(), ActorType: audit.ActorOperator, ActorID: "op",
+		Action: audit.ActionDomainUpdated, TargetType: audit.TargetDomain, TargetID: d.ID, Reason: "defaultRegion", Outcome: audit.OutcomeSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSearchTokenRules(ctx, 1); err != nil { // the next Reindex derives every row again
+		t.Fatal(err)
+	}
+	if _, err := customers.Reindex(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	usForms := []string{"+1 415 555 0199", "001 415 555 0199", "4155550199", "555-0199"}
+	for _, q := range usForms {
+		if !finds(t, svc, d.ID, q, us.Email) {
+			t.Errorf("after the region changed to GB and a reindex, %q does not find the number written under US", q)
+		}
+	}
+	page, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: "+1 415 555 0199", First: 10, Matches: true})
+	if err != nil || len(page.Hits) != 1 || !slices.ContainsFunc(page.Hits[0].Matches, func(h customers.Highlight) bool { return h.Field == customers.MatchPhone }) {
+		t.Errorf("the E.164 form highlights no phone number: %+v, %v", page.Hits, err)
+	}
+
+	operator := audit.Actor{Type: audit.ActorOperator, ID: "op", DomainID: d.ID}
+	renamed := "Unity"
+	us, _, err = svc.UpdateProfile(ctx, operator, d, us.ID, us.Version, customers.ProfileChange{FirstName: &renamed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !finds(t, svc, d.ID, "+1 415 555 0199", us.Email) {
+		t.Error("after a change of name alone, the number is no longer read as written under US")
+	}
+	gb := "020 7946 0018"
+	if _, _, err = svc.UpdateProfile(ctx, operator, d, us.ID, us.Version, customers.ProfileChange{Phone: &gb}); err != nil {
+		t.Fatal(err)
+	}
+	later := NewCustomer(d, "Gary", "Britain", "gary@example.com", "020 7946 0993")
+	if err := s.ImportCustomers(ctx, []customers.Customer{later}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for q, email := range map[string]string{"+44 20 7946 0018": us.Email, "+44 20 7946 0993": later.Email} {
+		if !finds(t, svc, d.ID, q, email) {
+			t.Errorf("%q does not find %s, whose number was written after the change to GB", q, email)
+		}
 	}
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchFollowsEveryChange", testSearchFollowsEveryChange},
 		{"Reindex", testReindex},
 		{"DomainIDFindsNoOne", testDomainIDFindsNoOne},
+		{"PhoneRegionKept", testPhoneRegionKept},
 		{"Suggestions", testSuggestions},
 		{"UpdateCustomer", testUpdateCustomer},
 		{"UpdateCustomerProfile", testUpdateCustomerProfile},
@@ -144,7 +145,7 @@ func NewOperator(t *testing.T, s store.Store, d domains.Domain, email string) op
 func NewCustomer(d domains.Domain, first, last, email, phone string) customers.Customer {
 	c := customers.Customer{
 		ID: ids.New(), DomainID: d.ID, FirstName: first, LastName: last, Email: email, Phone: phone,
-		Status: customers.StatusActive, PasswordHash: "$argon2id$test", Version: 1, CreatedAt: now(), UpdatedAt: now(),
+		PhoneRegion: d.DefaultRegion, Status: customers.StatusActive, PasswordHash: "$argon2id$test", Version: 1, CreatedAt: now(), UpdatedAt: now(),
 	}
 	c.SearchTokens = customers.SearchTokens(c, nil, d.DefaultRegion)
 	return c
