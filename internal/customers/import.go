@@ -22,8 +22,9 @@ const ImportReason = "import"
 //     only when the customer has no password (so that rerunning an old file
 //     never undoes a password the customer chose since), and the search
 //     tokens, when the external id is set or devicesAdded (the import stored
-//     devices of the customer before this call) and no profile change just
-//     derived them, in one user_updated write.
+//     devices of the customer before this call, or an import killed after
+//     storing them did, see imports.tokensHoldSerials) and no profile change
+//     just derived them, in one user_updated write.
 //
 // The steps are separate writes: an interrupted call leaves some done, and
 // calling it again with the same wanted finishes the rest. It returns the

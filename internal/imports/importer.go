@@ -484,7 +484,8 @@ func match(c customers.Customer, byExternalID, byEmail map[string]customers.Cust
 // update applies candidate c to current, the stored customer it matched,
 // adding the devices added.
 func (im *Importer) update(ctx context.Context, c candidate, current customers.Customer, added []devices.Device) error {
-	if len(customers.ImportChanges(current, c.customer)) == 0 && len(added) == 0 {
+	unindexed := len(added) == 0 && !tokensHoldSerials(current, c.devices)
+	if len(customers.ImportChanges(current, c.customer)) == 0 && len(added) == 0 && !unindexed {
 		im.count.Unchanged++
 		return nil
 	}
@@ -500,7 +501,7 @@ func (im *Importer) update(ctx context.Context, c candidate, current customers.C
 			return err
 		}
 	}
-	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer, len(added) > 0); err != nil {
+	if _, err := im.Customers.ApplyImport(ctx, im.Actor, im.Domain, current, c.customer, len(added) > 0 || unindexed); err != nil {
 		var invalid *apperr.ValidationError
 		if errors.As(err, &invalid) {
 			return im.reject(c.rec, reasonOf(err))
@@ -509,6 +510,26 @@ func (im *Importer) update(ctx context.Context, c candidate, current customers.C
 	}
 	im.count.Updated++
 	return nil
+}
+
+// tokensHoldSerials reports whether the search tokens the store gave back
+// with current (a store that keeps none gives none: it indexes a device as
+// it stores it) hold the serial number of each of devs, the record's devices
+// current has. They do not after an import killed between storing a
+// customer's new devices and deriving its tokens with them: its rerun
+// derives them (ApplyImport), as the run would have.
+func tokensHoldSerials(current customers.Customer, devs []devices.Device) bool {
+	if current.SearchTokens == nil {
+		return true
+	}
+	for _, d := range devs {
+		for _, t := range customers.DeviceTokens(devices.Device{SerialNumber: d.SerialNumber}) {
+			if !slices.Contains(current.SearchTokens, t) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // create stores the new customers of a batch in one write. When a key

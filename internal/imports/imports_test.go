@@ -17,6 +17,7 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/imports"
@@ -600,5 +601,51 @@ func TestImportOutlivingTheDeferralOfTheSearchIndex(t *testing.T) {
 				t.Errorf("search for %q does not find late%d@example.org first (%d hits, %v)", term, i, len(page.Hits), err)
 			}
 		}
+	}
+}
+
+// An import that gives existing customers new devices, killed after it
+// stored the devices and before their customers were found by them
+// (simulated: the devices stored alone, as that import's first write), then
+// run again: the customers are found by the devices' serial numbers and MAC
+// addresses, as after one uninterrupted run, and a third run changes nothing.
+func TestImportKilledAfterStoringDevicesAndRerun(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			ctx := context.Background()
+			var before, after []string
+			for i := range 3 {
+				before = append(before, fmt.Sprintf(`{"externalId":"k%d","firstName":"Kit","lastName":"Killed%d","email":"k%d@example.org"}`, i, i, i))
+				after = append(after, fmt.Sprintf(`{"externalId":"k%d","firstName":"Kit","lastName":"Killed%d","email":"k%d@example.org","devices":[{"serialNumber":"KILL-%d","macAddress":"02:00:00:00:10:%02d","model":"Plug P3"}]}`, i, i, i, i, i))
+			}
+			if counts, _ := f.run(t, strings.Join(before, "\n")+"\n", imports.JSONL, false); counts.Created != 3 {
+				t.Fatalf("first import: %v", counts)
+			}
+			for i := range 3 {
+				c := f.customer(t, fmt.Sprintf("k%d@example.org", i))
+				at := time.Now().UTC().Truncate(time.Millisecond)
+				dev := devices.Device{ID: ids.New(), DomainID: f.domain.ID, CustomerID: c.ID, Name: "Plug P3", Model: "Plug P3",
+					SerialNumber: fmt.Sprintf("KILL-%d", i), MACAddress: fmt.Sprintf("02:00:00:00:10:%02d", i), CreatedAt: at, UpdatedAt: at}
+				if err := f.st.InsertDevices(ctx, []devices.Device{dev}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text := strings.Join(after, "\n") + "\n"
+			if counts, rejects := f.run(t, text, imports.JSONL, false); counts.Created != 0 || counts.Rejected != 0 || len(rejects) != 0 {
+				t.Fatalf("rerun: %v %v", counts, rejects)
+			}
+			for i := range 3 {
+				for _, term := range []string{fmt.Sprintf("KILL-%d", i), fmt.Sprintf("02:00:00:00:10:%02d", i)} {
+					page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: term, First: 5})
+					if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.Email != fmt.Sprintf("k%d@example.org", i) {
+						t.Errorf("after the rerun %q finds %d hits (%v), want k%d@example.org", term, len(page.Hits), err, i)
+					}
+				}
+			}
+			if counts, _ := f.run(t, text, imports.JSONL, false); counts != (imports.Counts{Unchanged: 3}) {
+				t.Errorf("third run: %v, want 3 unchanged", counts)
+			}
+		})
 	}
 }

@@ -43,12 +43,16 @@ func init() {
 	}
 }
 
-// InsertDevices implements devices.Store: all or none are stored.
+// InsertDevices implements devices.Store: all or none are stored, each
+// customer's search row derived again with them (reindexOwners).
 func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 	err := s.inTx(ctx, func(plain *sql.Tx) error {
 		tx := newBulkTx(plain)
 		defer tx.close()
-		return insertDevices(ctx, tx, ds)
+		if err := insertDevices(ctx, tx, ds); err != nil {
+			return err
+		}
+		return reindexOwners(ctx, tx, ds)
 	})
 	if err != nil {
 		return fmt.Errorf("insert devices: %w", mapErr(err))

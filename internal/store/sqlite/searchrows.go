@@ -45,6 +45,36 @@ const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.l
 	FROM customers c JOIN domains dm ON dm.id = c.domain_id
 	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
 
+// reindexOwners writes again, in tx, the search rows of the customers ds
+// belong to, derived with ds among their devices: in the transaction that
+// stores ds, so that a device is never stored without its customer being
+// found by it (an import killed between the two writes left it so, and its
+// rerun, finding the device stored, did not derive the row again).
+func reindexOwners(ctx context.Context, tx writer, ds []devices.Device) error {
+	done := map[string]bool{}
+	for _, d := range ds {
+		if done[d.CustomerID] {
+			continue
+		}
+		done[d.CustomerID] = true
+		var label int64
+		if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, d.CustomerID).Scan(&label); err != nil {
+			return err
+		}
+		sources, err := readSearchSources(ctx, tx, label-1, label+1, 1)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, label); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, sources[0].document()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // searchFillBatch is how many customers fillSearchIndex reads at a time.
 const searchFillBatch = 1000
 
