@@ -44,6 +44,9 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 			*f.into = &f.want
 		}
 	}
+	if ch.Phone != nil {
+		ch.PhoneRegion = wanted.PhoneRegion
+	}
 	if ch != (ProfileChange{}) {
 		if _, _, err := s.UpdateProfile(ctx, actor, d, current.ID, current.Version, ch); err != nil {
 			return changed, err

@@ -1,6 +1,7 @@
 package customers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,9 @@ const (
 // fields stay as they are; an empty Phone removes the phone number.
 type ProfileChange struct {
 	FirstName, LastName, Email, Phone *string
+	// PhoneRegion is the region a changed Phone is read in ("": the
+	// domain's default region); an import may name one (imports.Record).
+	PhoneRegion string
 }
 
 // checked returns ch as it is to be stored, each given field under the rule
@@ -57,7 +61,10 @@ func (ch ProfileChange) checked() (ProfileChange, error) {
 	if err != nil {
 		return ProfileChange{}, err
 	}
-	out := ProfileChange{}
+	if ch.PhoneRegion != "" && !domains.KnownRegion(ch.PhoneRegion) {
+		return ProfileChange{}, apperr.Invalid("phoneRegion", "INVALID", "Use a two-letter country code such as US, GB or DE.")
+	}
+	out := ProfileChange{PhoneRegion: ch.PhoneRegion}
 	for _, f := range []struct {
 		given *string
 		value string
@@ -134,7 +141,8 @@ func (s *Service) UpdateProfile(ctx context.Context, actor audit.Actor, d domain
 		u.FirstName, u.LastName = &after.FirstName, &after.LastName
 	}
 	if u.Phone != nil { // read in the domain's region now; a number left as it was keeps its own
-		after.PhoneRegion, u.PhoneRegion = d.DefaultRegion, d.DefaultRegion
+		region := cmp.Or(ch.PhoneRegion, d.DefaultRegion)
+		after.PhoneRegion, u.PhoneRegion = region, region
 	}
 	devs, err := s.store.DevicesByCustomer(ctx, c.ID)
 	if err != nil {

@@ -75,7 +75,7 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	}
 	if ch.DefaultRegion != nil {
 		region := strings.ToUpper(strings.TrimSpace(*ch.DefaultRegion))
-		if !knownRegion(region) {
+		if !KnownRegion(region) {
 			return Domain{}, false, apperr.Invalid("defaultRegion", "INVALID", "Use a two-letter country code such as US, GB or DE.")
 		}
 		if region != d.DefaultRegion {
@@ -126,9 +126,9 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	return next, true, nil
 }
 
-// knownRegion reports whether region is a two-letter region the phone
-// library reads numbers of.
-func knownRegion(region string) bool {
+// KnownRegion reports whether region is a two-letter (ISO 3166 alpha-2)
+// region the phone library reads numbers of.
+func KnownRegion(region string) bool {
 	if !regionPattern.MatchString(region) {
 		return false
 	}

@@ -80,7 +80,7 @@ func Export(ctx context.Context, st ExportStore, d domains.Domain, w io.Writer, 
 // recordOf is c with its devices as a file holds them.
 func RecordOf(c customers.Customer, ds []devices.Device, withHash bool) Record {
 	rec := Record{ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		Status: string(c.Status), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
+		PhoneRegion: c.PhoneRegion, Status: string(c.Status), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	if withHash {
 		rec.PasswordHash = c.PasswordHash
 	}

@@ -51,12 +51,16 @@ func ParseFormat(name, path string) (Format, error) {
 // Record is one customer as a file gives it, not yet checked. Field names
 // are the file's: the JSON keys and the CSV header names.
 type Record struct {
-	Line         int      `json:"-"` // the 1-based line of the file the record starts on
-	ExternalID   string   `json:"externalId,omitempty"`
-	FirstName    string   `json:"firstName"`
-	LastName     string   `json:"lastName"`
-	Email        string   `json:"email"`
-	Phone        string   `json:"phone,omitempty"`
+	Line       int    `json:"-"` // the 1-based line of the file the record starts on
+	ExternalID string `json:"externalId,omitempty"`
+	FirstName  string `json:"firstName"`
+	LastName   string `json:"lastName"`
+	Email      string `json:"email"`
+	Phone      string `json:"phone,omitempty"`
+	// PhoneRegion is the ISO 3166 region a phone number without a country
+	// code is read in ("": the domain's default region), when the import
+	// writes the number: a new customer's, or a changed one.
+	PhoneRegion  string   `json:"phoneRegion,omitempty"`
 	Status       string   `json:"status,omitempty"`    // ACTIVE (the default) or DISABLED
 	CreatedAt    string   `json:"createdAt,omitempty"` // RFC 3339; empty: the time of the import
 	PasswordHash string   `json:"passwordHash,omitempty"`
@@ -113,7 +117,7 @@ func NewReader(r io.Reader, f Format) (Reader, error) {
 // "device<n>.model". Columns may come in any order; any may be absent
 // (an absent field is empty).
 var (
-	customerColumns = []string{"externalId", "firstName", "lastName", "email", "phone", "status", "createdAt", "passwordHash"}
+	customerColumns = []string{"externalId", "firstName", "lastName", "email", "phone", "phoneRegion", "status", "createdAt", "passwordHash"}
 	deviceColumns   = []string{"serialNumber", "macAddress", "name", "model"}
 )
 
@@ -165,7 +169,8 @@ func columnSetter(name string) (func(*Record, string), error) {
 	fields := map[string]func(*Record, string){
 		"externalId": func(r *Record, v string) { r.ExternalID = v }, "firstName": func(r *Record, v string) { r.FirstName = v },
 		"lastName": func(r *Record, v string) { r.LastName = v }, "email": func(r *Record, v string) { r.Email = v },
-		"phone": func(r *Record, v string) { r.Phone = v }, "status": func(r *Record, v string) { r.Status = v },
+		"phone": func(r *Record, v string) { r.Phone = v }, "phoneRegion": func(r *Record, v string) { r.PhoneRegion = v },
+		"status":    func(r *Record, v string) { r.Status = v },
 		"createdAt": func(r *Record, v string) { r.CreatedAt = v }, "passwordHash": func(r *Record, v string) { r.PasswordHash = v },
 	}
 	if set, ok := fields[name]; ok {

@@ -1,6 +1,7 @@
 package imports
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -289,6 +290,10 @@ func (im *Importer) check(rec Record) (candidate, string) {
 	if err != nil {
 		return candidate{}, reasonOf(err)
 	}
+	region := strings.ToUpper(strings.TrimSpace(rec.PhoneRegion))
+	if region != "" && !domains.KnownRegion(region) {
+		return candidate{}, "phoneRegion: not a two-letter region code such as US, GB or DE"
+	}
 	externalID := strings.TrimSpace(rec.ExternalID)
 	if externalID != "" {
 		if externalID, err = names.Clean("externalId", externalID, MaxExternalIDLength); err != nil {
@@ -319,7 +324,7 @@ func (im *Importer) check(rec Record) (candidate, string) {
 		}
 	}
 	c := customers.Customer{ID: ids.New(), DomainID: im.Domain.ID, ExternalID: externalID, FirstName: p.FirstName, LastName: p.LastName,
-		Email: p.Email, Phone: p.Phone, PhoneRegion: im.Domain.DefaultRegion, Status: status, PasswordHash: hash, Version: 1,
+		Email: p.Email, Phone: p.Phone, PhoneRegion: cmp.Or(region, im.Domain.DefaultRegion), Status: status, PasswordHash: hash, Version: 1,
 		CreatedAt: created, UpdatedAt: now}
 	out := candidate{rec: rec, customer: c} // search tokens are derived only for a creation (create): most of a rerun matches
 	for i, d := range rec.Devices {

@@ -649,3 +649,65 @@ func TestImportKilledAfterStoringDevicesAndRerun(t *testing.T) {
 		})
 	}
 }
+
+// A record's phoneRegion says which region its number is read in (the
+// domain's when absent); an export writes each customer's, so that a domain
+// whose default region changed since its numbers were written exports and
+// imports into an empty store with the same search results. A region the
+// phone library does not know is a reject.
+func TestImportPhoneRegionAndTheRoundTripAfterARegionChange(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			src := newFixture(t, kind.open) // region GB
+			text := csvFile(t, []string{"email", "firstName", "lastName", "phone", "phoneRegion"}, [][]string{
+				{"una@example.com", "Una", "States", "(415) 555-0199", "us"},
+				{"gil@example.com", "Gil", "Britain", "020 7946 0018", ""},
+				{"bad@example.com", "Bad", "Region", "0170 1234567", "ZZ"},
+				{"worse@example.com", "Worse", "Region", "0170 1234567", "Germany"},
+			})
+			counts, rejects := src.run(t, text, imports.CSV, false)
+			if counts.Created != 2 || counts.Rejected != 2 || !strings.Contains(rejects[4], "phoneRegion") || !strings.Contains(rejects[5], "phoneRegion") {
+				t.Fatalf("import: %v %v", counts, rejects)
+			}
+			if strings.Contains(rejects[5], "Germany") {
+				t.Errorf("the reason echoes the value: %q", rejects[5])
+			}
+			finds := func(f *fixture, q, email string) bool {
+				t.Helper()
+				page, err := f.svc.Search(ctx, f.domain.ID, customers.SearchRequest{Text: q, First: 5})
+				return err == nil && len(page.Hits) == 1 && page.Hits[0].Customer.Email == email
+			}
+			src.domain.DefaultRegion = "DE"
+			if err := src.st.UpdateDomain(ctx, src.domain, audit.Record{ID: ids.New(), DomainID: src.domain.ID, ActorType: audit.ActorOperator,
+				ActorID: "op", Action: audit.ActionDomainUpdated, TargetType: audit.TargetDomain, TargetID: src.domain.ID, Outcome: audit.OutcomeSuccess}); err != nil {
+				t.Fatal(err)
+			}
+			// A changed number with a region named is read in it; without, in the domain's (DE now).
+			changed := csvFile(t, []string{"email", "firstName", "lastName", "phone", "phoneRegion"}, [][]string{
+				{"una@example.com", "Una", "States", "(212) 555-0142", "US"},
+				{"gil@example.com", "Gil", "Britain", "030 901820", ""},
+			})
+			if counts, rejects := src.run(t, changed, imports.CSV, false); counts.Updated != 2 {
+				t.Fatalf("changed numbers: %v %v", counts, rejects)
+			}
+			for _, format := range []imports.Format{imports.CSV, imports.JSONL} {
+				var file bytes.Buffer
+				if _, err := imports.Export(ctx, src.st, src.domain, &file, format, false); err != nil {
+					t.Fatal(err)
+				}
+				dst := newFixture(t, kind.open) // region GB, as src's before the change
+				if c, rejects := dst.run(t, file.String(), format, false); c.Created != 2 {
+					t.Fatalf("import of the %s export: %v %v", format, c, rejects)
+				}
+				for _, f := range []*fixture{src, dst} {
+					for q, email := range map[string]string{"+1 212 555 0142": "una@example.com", "+49 30 901820": "gil@example.com"} {
+						if !finds(f, q, email) {
+							t.Errorf("%s export, store %s: %q does not find %s", format, f.domain.ID, q, email)
+						}
+					}
+				}
+			}
+		})
+	}
+}

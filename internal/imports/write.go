@@ -153,6 +153,8 @@ func columnValue(rec Record, col string) string {
 		return rec.Email
 	case "phone":
 		return rec.Phone
+	case "phoneRegion":
+		return rec.PhoneRegion
 	case "status":
 		return rec.Status
 	case "createdAt":
