@@ -33,7 +33,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	gcfg := graph.Config{Resolvers: r}
 	setListComplexity(&gcfg.Complexity)
 	srv := handler.New(graph.NewExecutableSchema(gcfg))
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(leanPOST{})
 	srv.AddTransport(transport.GET{}) // queries only; a mutation is refused (405, see graphqlOverHTTP)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        sockets,
