@@ -16,7 +16,7 @@ import (
 // writes an answer that is data alone: transport.POST writes every answer
 // with json.Marshal, which reads the data gqlgen has just written compact a
 // second time, to check and compact it again (a tenth of the CPU of a search,
-// docs/BENCHMARKS.md, "Figures, thirteenth round"). Such an answer is written
+// docs/BENCHMARKS.md, "Side by side, sixth time"). Such an answer is written
 // as {"data":...} from the bytes as they are. (encoding/json would also have
 // escaped <, > and & in it as \u003c, \u003e and \u0026: the same JSON, and
 // no page sniffs an answer served as JSON with X-Content-Type-Options:
