@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -67,6 +68,32 @@ func FuzzSearchTokens(f *testing.F) {
 			for _, r := range strings.TrimPrefix(tok, reversedPhoneMarker) {
 				if !tokenRune(r) {
 					t.Fatalf("token %q holds %q", tok, r)
+				}
+			}
+		}
+	})
+}
+
+// Whatever a customer's phone number and name hold, and whatever is typed,
+// Matches neither panics nor gives a range outside the value it marks
+// (characters that fold to several digits, "⑩", once indexed past the end).
+func FuzzMatches(f *testing.F) {
+	f.Add("⑩⑩⑩⑩⑩", "1010", "US")
+	f.Add("⒈⒉⒊⒋⒌⒍", "+1 23", "US")
+	f.Add("０２０ ７９４６ ００１８", "+44 20", "GB")
+	f.Add("(415) 555-0199", "001 4", "US")
+	f.Add("\xff9", "\xff", "ZZ")
+	f.Fuzz(func(t *testing.T, phone, query, region string) {
+		c := Customer{ID: "c1", FirstName: phone, LastName: "Last", Email: "a@example.com", Phone: phone}
+		terms, err := ParseQuery(query, region)
+		if err != nil {
+			return
+		}
+		for _, h := range Matches(c, nil, terms, region) {
+			units := len(utf16.Encode([]rune(h.Value)))
+			for _, r := range h.Ranges {
+				if r.Start < 0 || r.Length <= 0 || r.Start+r.Length > units {
+					t.Fatalf("%q in %q: range %+v outside %d UTF-16 units", query, h.Value, r, units)
 				}
 			}
 		}

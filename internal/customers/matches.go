@@ -46,6 +46,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		return nil
 	}
 	var out []Highlight
+	phoneRegion := c.RegionOfPhone(region)
 	forms := make([][]string, len(terms)) // what each term matches tokens by
 	for i, term := range terms {
 		forms[i] = TermForms(term)
@@ -57,7 +58,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 				continue
 			}
 			if field == MatchPhone {
-				ranges = append(ranges, digitsRange(value, term))
+				ranges = append(ranges, digitsRange(value, term, phoneRegion))
 			} else {
 				ranges = append(ranges, wordRange(value, term))
 			}
@@ -71,7 +72,7 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		add(MatchEmail, c.Email, searchWords(Fold(c.Email)))
 	}
 	if c.Phone != "" {
-		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, c.RegionOfPhone(region)))
+		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, phoneRegion))
 	}
 	for _, d := range devs {
 		add(MatchDevice, d.SerialNumber, DeviceTokens(devices.Device{SerialNumber: d.SerialNumber}))
@@ -144,24 +145,40 @@ func wordRange(value, term string) TextRange {
 	return utf16Range(runes, 0, len(runes))
 }
 
-// digitsRange returns the digits of the shown phone number that the digits
-// term stands for: where they appear in it, or, when the term holds a
-// country code or prefix the number is not written with, the longest tail
-// of the term that appears; else the whole number.
-func digitsRange(value, term string) TextRange {
+// digitsRange returns the digits of the shown phone number (read in region)
+// that the digits term stands for: where they appear in it; or, for a term
+// that begins the number's E.164 digits when the number is written without
+// its country code, the national digits the term holds after it ("415" of
+// "(415) 555-0199" for "+1 415"); or, when the term holds a prefix the
+// number is not written with, the longest tail of the term that appears;
+// else the whole number.
+func digitsRange(value, term, region string) TextRange {
 	runes := []rune(value)
-	var digitAt []int // rune index of each digit
+	var digitAt []int // the rune index of each digit (a rune may fold to several: "⑩")
 	var digits strings.Builder
 	for i, r := range runes {
-		if d := Digits(string(r)); d != "" {
+		d := Digits(string(r))
+		for range len(d) {
 			digitAt = append(digitAt, i)
-			digits.WriteString(d)
 		}
+		digits.WriteString(d)
 	}
 	shown := digits.String()
-	for drop := 0; drop < len(term); drop++ {
+	if i := strings.Index(shown, term); i >= 0 {
+		return utf16Range(runes, digitAt[i], digitAt[i+len(term)-1]+1)
+	}
+	if forms, national := phoneForms(value, region); national != "" {
+		e164 := forms[1] // country code and national number
+		countryCode := strings.TrimSuffix(e164, national)
+		if typed := len(term) - len(countryCode); typed > 0 && strings.HasPrefix(e164, term) {
+			if i := strings.Index(shown, national); i >= 0 {
+				return utf16Range(runes, digitAt[i], digitAt[i+typed-1]+1)
+			}
+		}
+	}
+	for drop := 1; drop < len(term); drop++ {
 		part := term[drop:]
-		if len(part) < minPhoneSuffix && drop > 0 {
+		if len(part) < minPhoneSuffix {
 			break
 		}
 		if i := strings.Index(shown, part); i >= 0 {

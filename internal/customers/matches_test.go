@@ -54,3 +54,39 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
+
+// A number written without its country code, found by a query with one,
+// highlights the national digits typed after the country code, however few
+// (not the whole number): "+1 415" marks "415" of "(415) 555-0199".
+func TestMatchesNationalNumberByItsCountryCode(t *testing.T) {
+	tests := []struct {
+		phone, region, query, want string
+	}{
+		{"(415) 555-0199", "US", "+1 415", "415"},
+		{"(415) 555-0199", "US", "+1 41", "41"},
+		{"(415) 555-0199", "US", "001 4", "4"},
+		{"(415) 555-0199", "US", "+1 415 555 0199", "415) 555-0199"},
+		{"020 7946 0018", "GB", "+44 20", "20"},
+		{"020 7946 0018", "GB", "0044 20 79", "20 79"},
+		{"030 901820", "DE", "+49 30", "30"},
+	}
+	for _, tt := range tests {
+		c := Customer{ID: "c1", FirstName: "Una", LastName: "States", Email: "una@example.com", Phone: tt.phone, PhoneRegion: tt.region}
+		terms, err := ParseQuery(tt.query, tt.region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range Matches(c, nil, terms, tt.region) {
+			if h.Field != MatchPhone {
+				continue
+			}
+			for _, r := range h.Ranges {
+				got = append(got, tt.phone[r.Start:r.Start+r.Length]) // ASCII values: a byte is a UTF-16 unit
+			}
+		}
+		if !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("%q in %s highlights %q of %q, want %q", tt.query, tt.region, got, tt.phone, tt.want)
+		}
+	}
+}
