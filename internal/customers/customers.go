@@ -43,7 +43,8 @@ type Customer struct {
 	// SearchTokens are the normalized words a search term may be a prefix of;
 	// see SearchTokens. A write passes them with the fields they come from;
 	// read back, the MongoDB store gives them as stored, the embedded store
-	// none (it derives them again where its index needs them).
+	// none (it derives them again where its index needs them, and indexes a
+	// device as it stores it: devices.Store.InsertDevices).
 	SearchTokens []string
 	// MustChangePassword restricts the next sessions to changing the password.
 	MustChangePassword bool

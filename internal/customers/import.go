@@ -72,15 +72,19 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 		}
 		// The tokens hold the external id and the devices: derived again when
 		// this sets the one, or the import added devices and no profile
-		// change above derived them (UpdateProfile derives with every device).
+		// change above derived them (UpdateProfile derives with every
+		// device), unless the store keeps no tokens (it gives none back: the
+		// embedded one), which indexed the devices as it stored them.
 		if u.ExternalID != nil || (devicesAdded && ch == (ProfileChange{})) {
-			devs, err := s.store.DevicesByCustomer(ctx, c.ID)
-			if err != nil {
-				return nil, err
-			}
-			u.SearchTokens = SearchTokens(c, devs, d.DefaultRegion)
 			if len(fields) == 0 { // the devices the import added are found by the search
 				fields = append(fields, "devices")
+			}
+			if u.ExternalID != nil || c.SearchTokens != nil {
+				devs, err := s.store.DevicesByCustomer(ctx, c.ID)
+				if err != nil {
+					return nil, err
+				}
+				u.SearchTokens = SearchTokens(c, devs, d.DefaultRegion)
 			}
 		}
 		if len(fields) == 0 {
