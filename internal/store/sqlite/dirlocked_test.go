@@ -70,6 +70,32 @@ func TestDirLockedStoreWritesWithARollbackJournal(t *testing.T) {
 	}
 }
 
+// A store that already holds customers, opened DirLocked (an import into
+// it), keeps its write-ahead log: the import's updates commit without a
+// rollback journal's syncs.
+func TestDirLockedStoreWithCustomersKeepsItsLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	d := storetest.NewDomain(t, s)
+	preload(t, s, d, 10)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	locked := mustOpen(t, dir, sqlite.DirLocked())
+	defer locked.Close(ctx)
+	if rollbackMode(t, dir) {
+		t.Error("journal mode of a store with customers opened DirLocked: a rollback journal, want WAL")
+	}
+	c := storetest.NewCustomer(d, "Later", "Import", "later@example.com", "")
+	if err := locked.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := locked.CountCustomers(ctx, d.ID); err != nil || n != 11 {
+		t.Errorf("CountCustomers: %d, %v; want 11", n, err)
+	}
+}
+
 // A store opened without DirLocked while a DirLocked one is open (an export
 // during an import) puts the file back in WAL mode, and both go on reading
 // and writing it: the DirLocked store follows the file into WAL mode.
