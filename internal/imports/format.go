@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -302,12 +303,29 @@ func jsonReason(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "not a JSON object"
 	case errors.As(err, &typeErr):
-		return fmt.Sprintf("the field %q must be a JSON %s", typeErr.Field, typeErr.Type.Kind())
+		return fmt.Sprintf("the field %q must be %s", typeErr.Field, jsonKind(typeErr.Type.Kind()))
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("not a JSON object (syntax error at byte %d)", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
 	return "not a JSON object"
+}
+
+// jsonKind names what a value of Go kind k is in JSON, for a reason.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "a number"
 }

@@ -445,7 +445,10 @@ func TestRejectsKeepTheRecord(t *testing.T) {
 	}{
 		{imports.JSONL, `{"email":"nick@example.com", "firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n",
 			[]string{`{"line":1,"reason":"unknown field \"nickname\"",`, `,"email":"nick@example.com","firstName":"Nick","lastName":"Name","nickname":"N"}` + "\n"}},
-		{imports.JSONL, `{"email":"nick@example.com","phone":5550100}` + "\n", []string{`{"line":1,"reason":"the field \"phone\" must be a JSON string",`, `,"email":"nick@example.com","phone":5550100}` + "\n"}},
+		{imports.JSONL, `{"email":"nick@example.com","phone":5550100}` + "\n", []string{`{"line":1,"reason":"the field \"phone\" must be a string",`, `,"email":"nick@example.com","phone":5550100}` + "\n"}},
+		{imports.JSONL, `{"email":"nick@example.com","devices":{"serialNumber":"X"}}` + "\n", []string{`"reason":"the field \"devices\" must be an array"`}},
+		{imports.JSONL, `{"email":"nick@example.com","devices":["X"]}` + "\n", []string{`"reason":"the field \"devices\" must be an object"`}},
+		{imports.JSONL, `[1, 2]` + "\n", []string{`{"line":1,"reason":"not a JSON object",`}},
 		{imports.JSONL, "not json at all\n", []string{`{"line":1,"reason":`, `,"raw":"not json at all"}` + "\n"}},
 		{imports.JSONL, `{"line":"x","reason":"mine"}` + "\n", []string{`"line":1`, `"reason":"unknown field`}},
 		{imports.CSV, "email,firstName,lastName\nshort@example.com,Only\n", []string{"2,2 fields where the header names 3,short@example.com,Only"}},
