@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -52,8 +53,17 @@ var backfillBatch = 500
 // {domainId, serialNumber} is built, which several documents without a
 // serial number in one domain would break. It is idempotent, and instances
 // starting together write the same values: each update is conditional on
-// the serial number still missing.
+// the serial number still missing. The meta document deviceSerialsID, written
+// when it is done, makes later starts skip it: finding the devices without a
+// serial number reads every device (no index holds a missing field).
 func (s *Store) backfillDevices(ctx context.Context) error {
+	err := s.meta.FindOne(ctx, bson.D{{Key: "_id", Value: deviceSerialsID}}).Err()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("backfill device serial numbers: %w", mapErr(err))
+	}
 	missing := bson.D{{Key: "serialNumber", Value: bson.D{{Key: "$exists", Value: false}}}}
 	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "model", Value: 1}, {Key: "macAddress", Value: 1}})
 	cur, err := s.devices.Find(ctx, missing, opts)
@@ -97,8 +107,17 @@ func (s *Store) backfillDevices(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("backfill device serial numbers: %w", mapErr(err))
 	}
+	_, err = s.meta.UpdateOne(ctx, bson.D{{Key: "_id", Value: deviceSerialsID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "value", Value: true}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("backfill device serial numbers: %w", mapErr(err))
+	}
 	return nil
 }
+
+// deviceSerialsID names the meta document written once every device has a
+// serial number (backfillDevices).
+const deviceSerialsID = "deviceSerials"
 
 // InsertDevices implements devices.Store.
 func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {

@@ -93,4 +93,8 @@ func TestOpenBackfillsDeviceSerialNumbers(t *testing.T) {
 		}
 		_ = s.Close(ctx)
 	}
+	// Done, and recorded: later starts skip reading every device.
+	if err := client.Database(databaseOf(t, uri)).Collection("meta").FindOne(ctx, bson.D{{Key: "_id", Value: deviceSerialsID}}).Err(); err != nil {
+		t.Errorf("no record of the backfill: %v", err)
+	}
 }
