@@ -22,6 +22,8 @@ func TestRefusalsDoNotEchoTheInput(t *testing.T) {
 		{`mutation($m: AssistMode) { startAssist(input: {customerId: "x", reason: "x", mode: $m}) { ticket } }`, map[string]any{"m": sent}, "not a valid AssistMode"},
 		{`mutation { startAssist(input: {customerId: "x", reason: "x", mode: ` + longName + `}) { ticket } }`, nil, `"AssistMode"`},
 		{`{ customers(first: "<script>x</script>") { totalCount } }`, nil, "Int"},
+		{`{ customers(query: PW_` + longName + `) { totalCount } }`, nil, "String cannot represent"},
+		{`{ customers(first: 9` + strings.Repeat("9", 100) + `) { totalCount } }`, nil, "Int cannot represent"},
 	} {
 		resp := s.post(t, token, tc.query, tc.vars)
 		body, _ := json.Marshal(resp)
@@ -36,11 +38,15 @@ func TestRefusalsDoNotEchoTheInput(t *testing.T) {
 
 func TestWithoutEchoedInput(t *testing.T) {
 	for in, want := range map[string]string{
-		`<b>x</b>AAAA is not a valid AssistMode`:                                `the value is not a valid AssistMode`,
-		`Value "ABC" does not exist in "AssistMode" enum.`:                      `Value "ABC" does not exist in "AssistMode" enum.`,
-		`Int cannot represent non-integer value: "<script>x</script>"`:          `Int cannot represent non-integer value: "…"`,
-		`Variable "$f" of type "Int" used in position expecting "String!".`:     `Variable "$f" of type "Int" used in position expecting "String!".`,
-		`Cannot query field "` + strings.Repeat("x", 80) + `" on type "Query".`: `Cannot query field "…" on type "Query".`,
+		`<b>x</b>AAAA is not a valid AssistMode`:                                            `the value is not a valid AssistMode`,
+		`Value "ABC" does not exist in "AssistMode" enum.`:                                  `Value "ABC" does not exist in "AssistMode" enum.`,
+		`Int cannot represent non-integer value: "<script>x</script>"`:                      `Int cannot represent non-integer value: …`,
+		`String cannot represent a non string value: PW_` + strings.Repeat("A", 99):         `String cannot represent a non string value: …`,
+		`Int cannot represent non 32-bit signed integer value: 9` + strings.Repeat("9", 99): `Int cannot represent non 32-bit signed integer value: …`,
+		`Enum "AssistMode" cannot represent non-enum value: 1.5e300.`:                       `Enum "AssistMode" cannot represent non-enum value: …`,
+		`Expected value of type "Int!", found ` + strings.Repeat("z", 99) + `.`:             `Expected value of type "Int!", found …`,
+		`Variable "$f" of type "Int" used in position expecting "String!".`:                 `Variable "$f" of type "Int" used in position expecting "String!".`,
+		`Cannot query field "` + strings.Repeat("x", 80) + `" on type "Query".`:             `Cannot query field "…" on type "Query".`,
 	} {
 		if got := withoutEchoedInput(in); got != want {
 			t.Errorf("withoutEchoedInput(%q) = %q, want %q", in, got, want)

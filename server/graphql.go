@@ -145,7 +145,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		// any size): answer with a fixed sentence instead.
 		switch {
 		case strings.HasPrefix(gerr.Message, "json request body could not be decoded"):
-			gerr.Message = `the request body is not a JSON GraphQL request such as {"query": "...", "variables": {...}}`
+			gerr.Message = "the request body is not a JSON GraphQL request: an object with a query, and variables if it has any"
 		case strings.HasPrefix(gerr.Message, "could not read request body"):
 			gerr.Message = "the request body could not be read"
 		}
@@ -269,6 +269,12 @@ var (
 	// notAValidEnum is gqlgen's refusal of an enum variable, "<the value
 	// sent> is not a valid <Enum>".
 	notAValidEnum = regexp.MustCompile(`(?s)^.* is not a valid ([_A-Za-z][_0-9A-Za-z]*)$`)
+	// unquotedValue is a validation message that ends with a literal the
+	// document holds as it was sent, unquoted when it is no string
+	// (gqlparser's "Int cannot represent non-integer value: <literal>",
+	// `Enum "AssistMode" cannot represent non-enum value: <literal>.`,
+	// `Expected value of type "Int!", found <literal>.`): what precedes it.
+	unquotedValue = regexp.MustCompile(`(?s)^(.*? cannot represent [^:]*: |Expected value of type "[^"]*", found ).*$`)
 	// quotedInMessage is a quoted span of a parser or validation message:
 	// a name of the schema or of the document, or a value sent.
 	quotedInMessage = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
@@ -281,11 +287,15 @@ var (
 // withoutEchoedInput returns a parse or validation message of gqlgen and
 // gqlparser without the values the request sent (any length, any
 // characters: a 100 KB enum value came back whole): the value of an enum
-// variable and every quoted span that is not a short name become "…".
-// The names the message gives (types, fields, variables) stay.
+// variable, the literal a validation message ends with, and every quoted
+// span that is not a short name become "…". The names the message gives
+// (types, fields, variables) stay.
 func withoutEchoedInput(message string) string {
 	if m := notAValidEnum.FindStringSubmatch(message); m != nil {
 		return "the value is not a valid " + m[1]
+	}
+	if m := unquotedValue.FindStringSubmatch(message); m != nil {
+		message = m[1] + "…"
 	}
 	return quotedInMessage.ReplaceAllStringFunc(message, func(q string) string {
 		if shortName.MatchString(q) {
