@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotconsole/bff/internal/demo"
 )
@@ -143,5 +144,31 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	wrong := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}
 	if resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": query, "extensions": wrong}); resp.body["errors"] == nil {
 		t.Errorf("a query with another query's hash: %d %s", resp.status, resp.body)
+	}
+}
+
+// A subscription sent with POST is refused at once (gqlgen's POST transport
+// waited for its first event with no time limit, outside the WebSocket's
+// limit on subscriptions): a request error, 200 as application/json and 400
+// as application/graphql-response+json, with no data entry.
+func TestSubscriptionOverPOSTIsRefusedAtOnce(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demo.AdminEmail)
+	for accept, status := range map[string]int{"": http.StatusOK, "application/json": http.StatusOK,
+		"application/graphql-response+json": http.StatusBadRequest} {
+		done := make(chan rawResponse, 1)
+		go func() {
+			done <- graphqlRequest(t, f.testInstance, http.MethodPost, admin, accept, map[string]any{
+				"query": `subscription($id: ID!) { customerStatusChanged(customerId: $id) { status } }`, "variables": map[string]any{"id": f.customerID()}})
+		}()
+		select {
+		case resp := <-done:
+			_, hasData := resp.body["data"]
+			if resp.status != status || hasData || !strings.Contains(string(resp.body["errors"]), "WebSocket") {
+				t.Errorf("a subscription with POST, Accept %q: %d, data entry %v, %s", accept, resp.status, hasData, resp.body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a subscription with POST, Accept %q: no answer after 10 s", accept)
+		}
 	}
 }

@@ -289,7 +289,7 @@ func (s *shapedResponse) finish() {
 		h.Set("Allow", "POST")
 		h.Set("Content-Type", "application/json")
 		s.ResponseWriter.WriteHeader(http.StatusMethodNotAllowed)
-		_, _ = s.ResponseWriter.Write([]byte(`{"errors":[{"message":"GET is for queries: send mutations and subscriptions with POST or over a WebSocket","extensions":{"code":"METHOD_NOT_ALLOWED"}}]}` + "\n"))
+		_, _ = s.ResponseWriter.Write([]byte(`{"errors":[{"message":"GET is for queries: send mutations with POST or over a WebSocket, subscriptions over a WebSocket","extensions":{"code":"METHOD_NOT_ALLOWED"}}]}` + "\n"))
 		return
 	}
 	status := s.status

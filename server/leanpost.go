@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // leanPOST is gqlgen's POST transport (transport.POST) except in how it
@@ -20,7 +21,8 @@ import (
 // as {"data":...} from the bytes as they are. (encoding/json would also have
 // escaped <, > and & in it as \u003c, \u003e and \u0026: the same JSON, and
 // no page sniffs an answer served as JSON with X-Content-Type-Options:
-// nosniff.) A request it would answer otherwise (a body that is no JSON
+// nosniff.) A subscription is refused at once: subscriptions are served over
+// a WebSocket. A request it would answer otherwise (a body that is no JSON
 // object, an operation refused before it runs) goes to transport.POST as it
 // came, so that every error is answered as before.
 type leanPOST struct {
@@ -52,7 +54,19 @@ func (t leanPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		t.POST.Do(w, r, exec)
 		return
 	}
-	w.Header().Add("Content-Type", responseContentType(r.Header.Get("Accept")))
+	contentType := responseContentType(r.Header.Get("Accept"))
+	w.Header().Add("Content-Type", contentType)
+	if opCtx.Operation != nil && opCtx.Operation.Operation == ast.Subscription {
+		// transport.POST would wait for the first event, with no time
+		// limit and outside the WebSocket's limit on subscriptions.
+		status := http.StatusOK // a request error, as application/json answers one
+		if contentType == graphQLResponseType {
+			status = http.StatusBadRequest
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, subscriptionOverPOST)
+		return
+	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
 	resp := responses(ctx)
 	if len(resp.Errors) == 0 && len(resp.Data) > 0 && len(resp.Extensions) == 0 && resp.Label == "" && len(resp.Path) == 0 && resp.HasNext == nil {
@@ -68,13 +82,22 @@ func (t leanPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	_, _ = w.Write(b)
 }
 
+// subscriptionOverPOST answers a subscription sent with POST: subscriptions
+// are served over a WebSocket only.
+const subscriptionOverPOST = `{"errors":[{"message":"subscriptions are served over a WebSocket (graphql-transport-ws or graphql-ws), not with POST","extensions":{"code":"BAD_REQUEST"}}]}` + "\n"
+
+// The media types of an answer (responseContentType).
+const (
+	jsonType            = "application/json"
+	graphQLResponseType = "application/graphql-response+json"
+)
+
 // responseContentType is the media type of an answer to a request that
 // accepts accept, as transport.POST chooses it (the GraphQL over HTTP
 // draft): the first of application/json and
 // application/graphql-response+json that accept names (application/json for
 // none, */* or application/*), else application/graphql-response+json.
 func responseContentType(accept string) string {
-	const jsonType, graphQLResponseType = "application/json", "application/graphql-response+json"
 	if accept == "" {
 		return jsonType
 	}
