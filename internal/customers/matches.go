@@ -147,9 +147,10 @@ func wordRange(value, term string) TextRange {
 
 // digitsRange returns the digits of the shown phone number (read in region)
 // that the digits term stands for: where they appear in it; or, for a term
-// that begins the number's E.164 digits when the number is written without
-// its country code, the national digits the term holds after it ("415" of
-// "(415) 555-0199" for "+1 415"); or, when the term holds a prefix the
+// that begins the number's E.164 digits or its national dialling form when
+// the number is written otherwise, the national digits the term holds after
+// the country code or trunk prefix ("415" of "(415) 555-0199" for "+1 415",
+// "20" of "+44 20 7946 0018" for "020"); or, when the term holds a prefix the
 // number is not written with, the longest tail of the term that appears;
 // else the whole number.
 func digitsRange(value, term, region string) TextRange {
@@ -168,11 +169,15 @@ func digitsRange(value, term, region string) TextRange {
 		return utf16Range(runes, digitAt[i], digitAt[i+len(term)-1]+1)
 	}
 	if forms, national := phoneForms(value, region); national != "" {
-		e164 := forms[1] // country code and national number
-		countryCode := strings.TrimSuffix(e164, national)
-		if typed := len(term) - len(countryCode); typed > 0 && strings.HasPrefix(e164, term) {
-			if i := strings.Index(shown, national); i >= 0 {
-				return utf16Range(runes, digitAt[i], digitAt[i+typed-1]+1)
+		// The E.164 digits (country code, national number) and the national
+		// dialling form (trunk prefix, national number): a term that begins
+		// one of them stands for the national digits it holds after its prefix.
+		for _, form := range []string{forms[1], forms[3]} {
+			prefix, ok := strings.CutSuffix(form, national)
+			if typed := len(term) - len(prefix); ok && typed > 0 && strings.HasPrefix(form, term) {
+				if i := strings.Index(shown, national); i >= 0 {
+					return utf16Range(runes, digitAt[i], digitAt[i+typed-1]+1)
+				}
 			}
 		}
 	}

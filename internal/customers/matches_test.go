@@ -69,6 +69,9 @@ func TestMatchesNationalNumberByItsCountryCode(t *testing.T) {
 		{"020 7946 0018", "GB", "+44 20", "20"},
 		{"020 7946 0018", "GB", "0044 20 79", "20 79"},
 		{"030 901820", "DE", "+49 30", "30"},
+		{"+44 20 7946 0019", "GB", "020", "20"},
+		{"0044 20 7946 0021", "GB", "0207", "20 7"},
+		{"+1 (555) 010-0199", "US", "1555", "1 (555"},
 	}
 	for _, tt := range tests {
 		c := Customer{ID: "c1", FirstName: "Una", LastName: "States", Email: "una@example.com", Phone: tt.phone, PhoneRegion: tt.region}
