@@ -145,14 +145,7 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openMigrated(t, db, dir)
 	var free int
 	if err := s.read.QueryRowContext(ctx, `SELECT freelist_count FROM pragma_freelist_count`).Scan(&free); err != nil || free != 0 {
 		t.Errorf("%d free pages left in the file (%v), want 0", free, err)
@@ -187,14 +180,7 @@ func TestMigrationKeepsTheRegionPhoneNumbersWereReadIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openMigrated(t, db, dir)
 	for id, want := range map[string]string{withPhone: "US", without: ""} {
 		if c, err := s.CustomerByID(ctx, id); err != nil || c.PhoneRegion != want {
 			t.Errorf("PhoneRegion = %q (%v), want %q", c.PhoneRegion, err, want)
@@ -242,6 +228,22 @@ func TestBeforeMigrationsIsToldOfAnUpgrade(t *testing.T) {
 			t.Fatalf("after opening %d stores, BeforeMigrations was called with %v, want %v", i+1, upgrades, want)
 		}
 	}
+}
+
+// openMigrated closes db, the file of dir that databaseAtVersion made and
+// the test filled, and returns the store Open makes of it, closed when the
+// test ends.
+func openMigrated(t *testing.T, db *sql.DB, dir string) *Store {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
 }
 
 // databaseAtVersion creates the database file of dir with the schema of the

@@ -233,15 +233,8 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openMigrated(t, db, dir)
 	requireCompactLabels(t, s, "after the migration")
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	for _, d := range ds {

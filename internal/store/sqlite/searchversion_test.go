@@ -172,14 +172,7 @@ func TestMigrationGivesExistingDomainsASearchVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openMigrated(t, db, dir)
 	before, err := s.SearchVersion(ctx, d)
 	if err != nil || before == 0 {
 		t.Fatalf("search version after the migration = %d, %v; want a row", before, err)
