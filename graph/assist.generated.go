@@ -35,46 +35,14 @@ type AssistSessionResolver interface {
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AccessChange_action(ctx context.Context, field graphql.CollectedField, obj *model.AccessChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccessChange_action(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Action, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Action)
 }
 func (ec *executionContext) fieldContext_AccessChange_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessChange", field, false, false, "String")
 }
 
 func (ec *executionContext) _AccessChange_targetType(ctx context.Context, field graphql.CollectedField, obj *model.AccessChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccessChange_targetType(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TargetType, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.TargetType)
 }
 func (ec *executionContext) fieldContext_AccessChange_targetType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessChange", field, false, false, "String")
@@ -168,46 +136,14 @@ func (ec *executionContext) fieldContext_AccessRecord_changes(_ context.Context,
 }
 
 func (ec *executionContext) _AssistRequest_mode(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistRequest_mode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Mode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AssistMode) graphql.Marshaler {
-			return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, field.Selections, obj.Mode)
 }
 func (ec *executionContext) fieldContext_AssistRequest_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "AssistMode")
 }
 
 func (ec *executionContext) _AssistRequest_state(ctx context.Context, field graphql.CollectedField, obj *model.AssistRequest) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistRequest_state(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AssistRequestState) graphql.Marshaler {
-			return ec.marshalNAssistRequestState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequestState(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAssistRequestState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistRequestState(ctx, field.Selections, obj.State)
 }
 func (ec *executionContext) fieldContext_AssistRequest_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistRequest", field, false, false, "AssistRequestState")
@@ -283,23 +219,7 @@ func (ec *executionContext) fieldContext_AssistRequest_answeredAt(_ context.Cont
 }
 
 func (ec *executionContext) _AssistSession_id(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistSession_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_AssistSession_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "ID")
@@ -370,69 +290,21 @@ func (ec *executionContext) fieldContext_AssistSession_operator(_ context.Contex
 }
 
 func (ec *executionContext) _AssistSession_reason(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistSession_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_AssistSession_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "String")
 }
 
 func (ec *executionContext) _AssistSession_state(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistSession_state(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AssistState) graphql.Marshaler {
-			return ec.marshalNAssistState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistState(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAssistState2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistState(ctx, field.Selections, obj.State)
 }
 func (ec *executionContext) fieldContext_AssistSession_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "AssistState")
 }
 
 func (ec *executionContext) _AssistSession_mode(ctx context.Context, field graphql.CollectedField, obj *model.AssistSession) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistSession_mode(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Mode, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AssistMode) graphql.Marshaler {
-			return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAssistMode2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐAssistMode(ctx, field.Selections, obj.Mode)
 }
 func (ec *executionContext) fieldContext_AssistSession_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSession", field, false, false, "AssistMode")
@@ -627,23 +499,7 @@ func (ec *executionContext) fieldContext_AssistSessionConnection_pageInfo(_ cont
 }
 
 func (ec *executionContext) _AssistSessionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AssistSessionEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistSessionEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AssistSessionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistSessionEdge", field, false, false, "String")
@@ -682,46 +538,14 @@ func (ec *executionContext) fieldContext_AssistSessionEdge_node(_ context.Contex
 }
 
 func (ec *executionContext) _AssistingOperator_id(ctx context.Context, field graphql.CollectedField, obj *model.AssistingOperator) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistingOperator_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_AssistingOperator_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistingOperator", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AssistingOperator_name(ctx context.Context, field graphql.CollectedField, obj *model.AssistingOperator) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssistingOperator_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_AssistingOperator_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssistingOperator", field, false, false, "String")

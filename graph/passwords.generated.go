@@ -24,115 +24,35 @@ import (
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _CheckPasswordPayload_acceptable(ctx context.Context, field graphql.CollectedField, obj *model.CheckPasswordPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CheckPasswordPayload_acceptable(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Acceptable, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Acceptable)
 }
 func (ec *executionContext) fieldContext_CheckPasswordPayload_acceptable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CheckPasswordPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CheckPasswordPayload_score(ctx context.Context, field graphql.CollectedField, obj *model.CheckPasswordPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CheckPasswordPayload_score(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Score, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Score)
 }
 func (ec *executionContext) fieldContext_CheckPasswordPayload_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CheckPasswordPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CheckPasswordPayload_minScore(ctx context.Context, field graphql.CollectedField, obj *model.CheckPasswordPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CheckPasswordPayload_minScore(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MinScore, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.MinScore)
 }
 func (ec *executionContext) fieldContext_CheckPasswordPayload_minScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CheckPasswordPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CheckPasswordPayload_minLength(ctx context.Context, field graphql.CollectedField, obj *model.CheckPasswordPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CheckPasswordPayload_minLength(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MinLength, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.MinLength)
 }
 func (ec *executionContext) fieldContext_CheckPasswordPayload_minLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CheckPasswordPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CheckPasswordPayload_warning(ctx context.Context, field graphql.CollectedField, obj *model.CheckPasswordPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CheckPasswordPayload_warning(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Warning, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Warning)
 }
 func (ec *executionContext) fieldContext_CheckPasswordPayload_warning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CheckPasswordPayload", field, false, false, "String")

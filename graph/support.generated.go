@@ -48,23 +48,7 @@ func (ec *executionContext) fieldContext_AccountDisabling_at(_ context.Context, 
 }
 
 func (ec *executionContext) _AccountDisabling_by(ctx context.Context, field graphql.CollectedField, obj *model.AccountDisabling) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountDisabling_by(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.By, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ActivityActor) graphql.Marshaler {
-			return ec.marshalNActivityActor2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐActivityActor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNActivityActor2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐActivityActor(ctx, field.Selections, obj.By)
 }
 func (ec *executionContext) fieldContext_AccountDisabling_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountDisabling", field, false, false, "ActivityActor")
@@ -126,23 +110,7 @@ func (ec *executionContext) fieldContext_AccountDisabling_reason(_ context.Conte
 }
 
 func (ec *executionContext) _CustomerDetailsChange_type(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDetailsChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerDetailsChange_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.CustomerDetailsChangeType) graphql.Marshaler {
-			return ec.marshalNCustomerDetailsChangeType2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerDetailsChangeType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerDetailsChangeType2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerDetailsChangeType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext_CustomerDetailsChange_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerDetailsChange", field, false, false, "CustomerDetailsChangeType")

@@ -157,23 +157,7 @@ func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_token(_ co
 }
 
 func (ec *executionContext) _CompleteOperatorSetupPayload_mustEnrollMfa(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MustEnrollMfa, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.MustEnrollMfa)
 }
 func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "Boolean")
@@ -308,23 +292,7 @@ func (ec *executionContext) fieldContext_OperatorConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _OperatorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OperatorEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OperatorEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_OperatorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OperatorEdge", field, false, false, "String")
@@ -482,23 +450,7 @@ func (ec *executionContext) fieldContext_SetOperatorStatusPayload_operator(_ con
 }
 
 func (ec *executionContext) _SetOperatorStatusPayload_changed(ctx context.Context, field graphql.CollectedField, obj *model.SetOperatorStatusPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SetOperatorStatusPayload_changed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Changed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Changed)
 }
 func (ec *executionContext) fieldContext_SetOperatorStatusPayload_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SetOperatorStatusPayload", field, false, false, "Boolean")
@@ -569,23 +521,7 @@ func (ec *executionContext) fieldContext_UpdateOperatorPayload_operator(_ contex
 }
 
 func (ec *executionContext) _UpdateOperatorPayload_changed(ctx context.Context, field graphql.CollectedField, obj *model.UpdateOperatorPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateOperatorPayload_changed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Changed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Changed)
 }
 func (ec *executionContext) fieldContext_UpdateOperatorPayload_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UpdateOperatorPayload", field, false, false, "Boolean")

@@ -56,6 +56,8 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)
 	srv.AroundRootFields(r.AroundRootFields) // view-only assistance; what an assistance does, told to the customer
+	// No AroundFields: plain fields (a struct's scalars) are marshalled
+	// without gqlgen's field middleware (internal/graphgen, plainfields.go).
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		r.RecordRefusal(ctx, err)
 		gerr := presentError(ctx, err)

@@ -11,6 +11,11 @@
 // longer has the call it replaces, so that an upgrade of gqlgen cannot
 // silently drop the change.
 //
+// It also has plain fields marshalled directly (see plainfields.go): a
+// non-null String, ID, Int, Boolean or enum field read from a struct field,
+// without resolver, arguments or directives, which gqlgen resolves through a
+// field context, the field middleware and a panic handler of its own.
+//
 // Run by `go generate ./...` (the directive is in resolvers/resolver.go).
 package main
 
@@ -48,7 +53,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fields := &concurrentFields{}
+	fields := &concurrentFields{plain: map[string]bool{}}
 	if err := api.Generate(cfg, api.AddPlugin(fields)); err != nil {
 		return err
 	}
@@ -56,12 +61,19 @@ func run() error {
 	if err := replaceListMarshalling(dir); err != nil {
 		return err
 	}
+	if err := marshalPlainFieldsDirectly(dir, fields.plain); err != nil {
+		return err
+	}
 	return writeMarshalFile(filepath.Join(dir, "marshal.generated.go"), cfg.Exec.Package, fields.names)
 }
 
 // concurrentFields is a gqlgen plugin that records, from gqlgen's code
-// generation data, the fields gqlgen resolves concurrently ("Type.field").
-type concurrentFields struct{ names []string }
+// generation data, the fields gqlgen resolves concurrently ("Type.field"),
+// and the generated functions of plain fields (see isPlain).
+type concurrentFields struct {
+	names []string
+	plain map[string]bool // "_Type_field"
+}
 
 func (*concurrentFields) Name() string { return "concurrentfields" }
 
@@ -70,6 +82,9 @@ func (c *concurrentFields) GenerateCode(data *codegen.Data) error {
 		for _, f := range obj.Fields {
 			if f.IsConcurrent() {
 				c.names = append(c.names, obj.Definition.Name+"."+f.Name)
+			}
+			if isPlain(obj, f) {
+				c.plain["_"+obj.Name+"_"+f.Name] = true
 			}
 		}
 	}
