@@ -28,6 +28,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := embeddedOnly("backup", cfg); err != nil {
 		return err
 	}
+	if err := refuseDataDirFile("the backup file", file, *cfg); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	started := time.Now()
 	if err := sqlite.BackupDir(ctx, cfg.DataDir, file); err != nil {
 		return fmt.Errorf("backup: %w", err)

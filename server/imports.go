@@ -111,11 +111,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	actor := importActor
+	actor.DomainID = d.ID
 	im := &imports.Importer{
 		Store: st, Customers: customers.NewService(st, passwords.NewHasher(passwords.OWASP, 1, time.Minute), policy, clk.Now),
-		Domain: d, Actor: importActor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Exclusive: exclusive, Reject: rejects, Progress: progress.update,
+		Domain: d, Actor: actor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Exclusive: exclusive, Reject: rejects, Progress: progress.update,
 	}
-	im.Actor.DomainID = d.ID
 	started := time.Now()
 	counts, runErr := im.Run(ctx, reader)
 	progress.finish()
@@ -136,8 +137,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "%s %q: %s; %d %s in %s (%.0f records/s)\n", verb, d.Slug, counts, counts.Read(), records,
 		elapsed.Round(time.Millisecond), float64(counts.Read())/max(elapsed.Seconds(), 1e-9))
-	if !*dryRun {
-		audit.Append(ctx, st, clk.Now(), importActor.Record(audit.ActionUsersImported, audit.TargetDomain, d.ID, counts.String()))
+	if !*dryRun { // also for an interrupted import: what it wrote is the domain's admins' to see
+		summary := counts.String()
+		if runErr != nil {
+			summary += ", stopped before the end"
+		}
+		audit.Append(context.WithoutCancel(ctx), st, clk.Now(), actor.Record(audit.ActionUsersImported, audit.TargetDomain, d.ID, summary))
 	}
 	switch {
 	case runErr != nil && ctx.Err() != nil: // Ctrl-C or SIGTERM: whatever the store said as it was cut off
@@ -149,25 +154,37 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 // checkRejectsPath refuses a rejects file that would destroy data when it is
-// truncated: the file being imported (input; nil for standard input) or a
-// file of the embedded store's data directory.
+// truncated or written: the file being imported (input; nil for standard
+// input) or a file of the embedded store's data directory
+// (refuseDataDirFile).
 func checkRejectsPath(path string, input os.FileInfo, cfg config) error {
 	if path == "" {
 		return nil
 	}
-	existing, err := os.Stat(path)
-	if err != nil {
-		return nil // a new file
+	if err := refuseDataDirFile("the rejects file", path, cfg); err != nil {
+		return err
 	}
-	if input != nil && os.SameFile(existing, input) {
+	if existing, err := os.Stat(path); err == nil && input != nil && os.SameFile(existing, input) {
 		return errors.New("the rejects file is the file being imported: name another (it is emptied first)")
 	}
-	if cfg.MongoURI == "" {
-		if dir, err := os.Stat(filepath.Dir(path)); err == nil {
-			if data, err := os.Stat(cfg.DataDir); err == nil && os.SameFile(dir, data) {
-				return errors.New("the rejects file is in the store's data directory: name a file elsewhere")
-			}
-		}
+	return nil
+}
+
+// refuseDataDirFile refuses a file a command writes (what, for the message)
+// at path in the embedded store's data directory, whether it exists yet or
+// not: a new file named as one of SQLite's own (bff.sqlite-wal, -journal)
+// would be taken for the database's log at its next open and ruin it, and
+// any other would put personal data where backups of the store do not look.
+func refuseDataDirFile(what, path string, cfg config) error {
+	if cfg.MongoURI != "" || path == "-" {
+		return nil
+	}
+	dir, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return nil // no such directory: creating the file fails on its own
+	}
+	if data, err := os.Stat(cfg.DataDir); err == nil && os.SameFile(dir, data) {
+		return fmt.Errorf("%s is in the store's data directory %s: name a file elsewhere", what, cfg.DataDir)
 	}
 	return nil
 }
@@ -335,6 +352,9 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	format, err := imports.ParseFormat(*formatName, path)
 	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := refuseDataDirFile("the export file", path, *cfg); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	st, d, err := openDomain(ctx, *cfg, *slug, false)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/passwords/passwordstest"
 	"github.com/iotconsole/bff/internal/store/sqlite"
@@ -384,6 +386,126 @@ func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 	if got, _ := os.ReadFile(rejects); !strings.HasPrefix(string(got), `{"line":2,"reason":`) {
 		t.Errorf("the rejects file: %q", got)
 	}
+}
+
+// No command writes a file of its own into the store's data directory, under
+// any name, existing or not: a new file named as SQLite's log
+// (bff.sqlite-wal) was taken for the database's at the next open, and the
+// store was lost (a tryout's -rejects). The store opens and exports after
+// each refusal, and the directory holds the same files.
+func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	dir := t.TempDir()
+	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
+		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+		t.Fatalf("create acme: %v (%s)", err, out)
+	}
+	input := filepath.Join(t.TempDir(), "users.jsonl")
+	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
+	if err := os.WriteFile(input, []byte(records), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", input}, noEnv, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	files := func() []string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before := files()
+	for _, name := range []string{sqlite.FileName + "-wal", sqlite.FileName + "-journal", "rejects.jsonl"} {
+		path := filepath.Join(dir, name)
+		for command, run := range map[string]func() error{
+			"import -rejects": func() error {
+				return runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-rejects", path, input}, noEnv, nil, io.Discard, io.Discard)
+			},
+			"export": func() error {
+				return runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", path}, noEnv, io.Discard, io.Discard)
+			},
+			"backup": func() error { return runBackup(ctx, []string{"-data-dir", dir, path}, noEnv, io.Discard) },
+		} {
+			if err := run(); err == nil || !strings.Contains(err.Error(), "data directory") {
+				t.Errorf("%s to %s: %v, want a refusal naming the data directory", command, name, err)
+			}
+			if got := files(); !slices.Equal(got, before) {
+				t.Fatalf("%s to %s: the data directory holds %v, before %v", command, name, got, before)
+			}
+			var out bytes.Buffer
+			if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "acme"}, noEnv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ann@example.com") {
+				t.Fatalf("after %s to %s the store exports %q: %v", command, name, out.String(), err)
+			}
+		}
+	}
+}
+
+// An import's audit record is the domain's (its admins read it in the audit
+// log), also when the import was stopped mid-way.
+func TestImportIsAuditedInItsDomain(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	dir := t.TempDir()
+	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
+		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+		t.Fatalf("create acme: %v (%s)", err, out)
+	}
+	input := filepath.Join(t.TempDir(), "users.jsonl")
+	if err := os.WriteFile(input, []byte(`{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", input}, noEnv, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var more strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&more, `{"firstName":"Bo","lastName":"Lee","email":"bo%d@example.com"}`+"\n", i)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	stdin := &cancellingReader{r: strings.NewReader(more.String()), after: more.Len() / 2, cancel: cancel} // Ctrl-C half-way
+	if err := runImport(cancelled, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", "-"}, noEnv, stdin, io.Discard, io.Discard); err == nil {
+		t.Fatal("an import cancelled half-way succeeded")
+	}
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	d, err := st.DomainBySlug(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.FindAudit(ctx, audit.Query{DomainID: d.ID, Action: audit.ActionUsersImported, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].ActorID != "import" || recs[0].DomainID != d.ID || !strings.Contains(recs[0].Reason, "stopped before the end") ||
+		!strings.Contains(recs[1].Reason, "1 created") {
+		t.Errorf("the domain's import records: %+v, want the stopped one, then the one that created Ann", recs)
+	}
+}
+
+// cancellingReader reads r and calls cancel once after bytes have been read.
+type cancellingReader struct {
+	r      io.Reader
+	read   int
+	after  int
+	cancel func()
+}
+
+func (c *cancellingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if c.read < c.after && c.read+n >= c.after {
+		c.cancel()
+	}
+	c.read += n
+	return n, err
 }
 
 // A command that opens the embedded store while another process holds its
