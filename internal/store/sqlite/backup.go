@@ -142,6 +142,24 @@ func vacuumInto(ctx context.Context, src, dst string) error {
 	return db.Close()
 }
 
+// useWAL puts the database file path, a copy VACUUM INTO wrote in
+// rollback-journal mode, in WAL mode, as a server leaves its store: in
+// rollback-journal mode it reads as the store of an import that was stopped
+// mid-way (InRollbackMode), which a backup refuses until a server has
+// opened it.
+func useWAL(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+		return mapErr(err)
+	}
+	return db.Close()
+}
+
 // openReadOnly opens the database file path on one read-only connection.
 // It does not create path; a database in WAL mode gets its -wal and -shm
 // files created next to it if they are missing.
@@ -303,6 +321,9 @@ func Restore(ctx context.Context, dir, from string) (version int, err error) {
 		}
 	}()
 	if err := vacuumInto(ctx, from, tmp.Name()); err != nil {
+		return 0, fmt.Errorf("copy %s: %w", from, err)
+	}
+	if err := useWAL(ctx, tmp.Name()); err != nil {
 		return 0, fmt.Errorf("copy %s: %w", from, err)
 	}
 	if err := syncFile(tmp.Name()); err != nil {

@@ -324,6 +324,14 @@ func TestRestore(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 { // the database and the lock file
 		t.Fatalf("%d files in the directory after the restore, want 2: %v", len(entries), entries)
 	}
+	// in WAL mode, as a server leaves it: backed up at once (a tryout found
+	// the backup refused, as of a stopped import, until a server had started)
+	if rollback, err := sqlite.InRollbackMode(filepath.Join(dir, sqlite.FileName)); err != nil || rollback {
+		t.Fatalf("the restored database is in rollback-journal mode (%v)", err)
+	}
+	if err := sqlite.BackupDir(ctx, dir, filepath.Join(t.TempDir(), "again.sqlite")); err != nil {
+		t.Fatalf("a backup right after the restore: %v", err)
+	}
 	restored, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
