@@ -66,7 +66,7 @@ func setup(t *testing.T) (*countingStore, string, string) {
 	hasher, clock := passwords.NewHasher(passwords.OWASP, 1, time.Second), func() time.Time { return time.Now().UTC() }
 	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
 	r := &resolvers.Resolver{
-		SessionService:  sessions.NewService(st, hasher, policy, clock, time.Hour),
+		SessionService:  sessions.NewService(st, hasher, policy, clock, time.Hour, sessions.WithFailureFloor(0)),
 		OperatorService: operators.NewService(st, nil, passwords.Policy{}, time.Now),
 		CustomerService: customers.NewService(st, hasher, policy, clock),
 		DeviceService:   devices.NewService(st, clock),

@@ -62,6 +62,9 @@ type config struct {
 	// SignInTarpit is how long a refused sign-in's answer is held at most
 	// (sessions.WithTarpit). No variable sets it: the tests shorten it.
 	SignInTarpit time.Duration
+	// SignInFailureFloor is how long a failed sign-in takes at least
+	// (sessions.WithFailureFloor). No variable sets it: the tests shorten it.
+	SignInFailureFloor time.Duration
 }
 
 // defaultMetricsAddr keeps /metrics on the loopback interface: what a
@@ -76,27 +79,28 @@ const defaultMetricsAddr = "127.0.0.1:9464"
 // default depends on the host and the listen address.
 func defaultConfig() config {
 	return config{
-		ListenAddr:    ":8080",
-		MetricsAddr:   defaultMetricsAddr,
-		DataDir:       "./data",
-		LogLevel:      zerolog.InfoLevel,
-		Demo:          true,
-		SessionTTL:    12 * time.Hour,
-		SignInTarpit:  sessions.DefaultTarpit,
-		ShutdownGrace: 15 * time.Second,
-		ComplexityMax: 3000,
-		TokenLimit:    5000,
-		PasswordMin:   passwords.DefaultMinLength,
-		AssistTTL:     assist.DefaultTTL,
-		DashboardURL:  "/dashboard",
-		ConsoleURL:    "/console",
-		WSInitTimeout: 10 * time.Second,
-		WSPing:        15 * time.Second,
-		MaxDepth:      12,
-		MaxAliases:    30,
-		MaxRootFields: 10,
-		MaxBodyBytes:  1 << 20,
-		WSMaxMessage:  64 << 10,
+		ListenAddr:         ":8080",
+		MetricsAddr:        defaultMetricsAddr,
+		DataDir:            "./data",
+		LogLevel:           zerolog.InfoLevel,
+		Demo:               true,
+		SessionTTL:         12 * time.Hour,
+		SignInTarpit:       sessions.DefaultTarpit,
+		SignInFailureFloor: sessions.DefaultFailureFloor,
+		ShutdownGrace:      15 * time.Second,
+		ComplexityMax:      3000,
+		TokenLimit:         5000,
+		PasswordMin:        passwords.DefaultMinLength,
+		AssistTTL:          assist.DefaultTTL,
+		DashboardURL:       "/dashboard",
+		ConsoleURL:         "/console",
+		WSInitTimeout:      10 * time.Second,
+		WSPing:             15 * time.Second,
+		MaxDepth:           12,
+		MaxAliases:         30,
+		MaxRootFields:      10,
+		MaxBodyBytes:       1 << 20,
+		WSMaxMessage:       64 << 10,
 
 		SearchCachePages: customers.DefaultSearchCachePages,
 

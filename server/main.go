@@ -289,7 +289,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 			return fail(err)
 		}
 	}
-	sessionOpts := []sessions.Option{sessions.WithExemptAddresses(cfg.ThrottleExempt), sessions.WithTarpit(cfg.SignInTarpit)}
+	sessionOpts := []sessions.Option{sessions.WithExemptAddresses(cfg.ThrottleExempt), sessions.WithTarpit(cfg.SignInTarpit), sessions.WithFailureFloor(cfg.SignInFailureFloor)}
 	if shared, ok := st.(throttle.Store); ok && cfg.MongoURI != "" { // instances on one MongoDB share the sign-in limits
 		sessionOpts = append(sessionOpts, sessions.WithThrottleStore(shared))
 	}

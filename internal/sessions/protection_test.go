@@ -176,7 +176,7 @@ func TestDeviceTokenOfAnotherAccountGivesNoExemption(t *testing.T) {
 func TestExemptAddressesHaveNoBudget(t *testing.T) {
 	f := newFixture(t)
 	office := netip.MustParsePrefix("192.0.2.0/24")
-	f.svc = sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), passwords.Policy{}, f.clk.Now, ttl, sessions.WithExemptAddresses([]netip.Prefix{office}))
+	f.svc = sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), passwords.Policy{}, f.clk.Now, ttl, sessions.WithExemptAddresses([]netip.Prefix{office}), sessions.WithFailureFloor(0))
 	for i := range 40 {
 		_, _, err := f.svc.CustomerLogin(from("192.0.2.10"), f.domain.Slug, fmt.Sprintf("stranger%d@example.com", i), "wrong-password-1234")
 		wantErr(t, fmt.Sprintf("failure %d from the office", i+1), err, apperr.ErrInvalidCredentials)
@@ -198,7 +198,7 @@ func TestRefusalsAreHeldForTheTarpit(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusal := func(tarpit time.Duration) time.Duration {
-		svc := sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), policy, f.clk.Now, ttl, sessions.WithTarpit(tarpit))
+		svc := sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), policy, f.clk.Now, ttl, sessions.WithTarpit(tarpit), sessions.WithFailureFloor(0))
 		for range 20 {
 			began := time.Now()
 			_, err := svc.CustomerSignInWith(from(attacker), sessions.Credentials{Domain: f.domain.Slug, Email: f.ada.Email, Password: "not-the-password"})
@@ -215,5 +215,43 @@ func TestRefusalsAreHeldForTheTarpit(t *testing.T) {
 	f.clk.Advance(24 * time.Hour) // a day of quiet: the back-off starts afresh
 	if held := refusal(0); held >= sessions.DefaultTarpit {
 		t.Errorf("a refusal without a tarpit answered after %v, as with the default", held)
+	}
+}
+
+// A failed sign-in takes at least the failure floor, whatever failed (an
+// unknown domain or account, a wrong password, an account without a
+// password), so that a slow imported hash does not tell which emails have
+// accounts; a sign-in that succeeds is not held.
+func TestFailedSignInsTakeTheFloor(t *testing.T) {
+	f := newFixture(t)
+	policy, err := passwords.NewPolicy(passwords.DefaultMinLength)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const floor = 300 * time.Millisecond
+	svc := sessions.NewService(f.st, passwords.NewHasher(cheap, 2, time.Second), policy, f.clk.Now, ttl, sessions.WithFailureFloor(floor))
+	noPassword := storetest.NewCustomer(f.domain, "Nia", "Nopass", "nia@example.com", "")
+	noPassword.PasswordHash = "" // imported without one
+	if err := f.st.ImportCustomers(context.Background(), []customers.Customer{noPassword}, nil); err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(c sessions.Credentials) (time.Duration, error) {
+		began := time.Now()
+		_, err := svc.CustomerSignInWith(from("198.51.100.9"), c)
+		return time.Since(began), err
+	}
+	for name, c := range map[string]sessions.Credentials{
+		"unknown domain":  {Domain: "no-such-domain", Email: f.ada.Email, Password: password},
+		"unknown account": {Domain: f.domain.Slug, Email: "nobody@example.com", Password: password},
+		"wrong password":  {Domain: f.domain.Slug, Email: f.ada.Email, Password: "not-the-password"},
+		"no password set": {Domain: f.domain.Slug, Email: noPassword.Email, Password: password},
+	} {
+		took, err := signIn(c)
+		if !errors.Is(err, apperr.ErrInvalidCredentials) || took < floor {
+			t.Errorf("%s: %v after %v, want invalid credentials after at least %v", name, err, took, floor)
+		}
+	}
+	if took, err := signIn(sessions.Credentials{Domain: f.domain.Slug, Email: f.ada.Email, Password: password}); err != nil || took >= floor {
+		t.Errorf("a right password: %v after %v, want a session before the floor", err, took)
 	}
 }

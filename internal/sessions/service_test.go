@@ -64,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = sessions.NewService(st, hasher, policy, f.clk.Now, ttl)
+	f.svc = sessions.NewService(st, hasher, policy, f.clk.Now, ttl, sessions.WithFailureFloor(0))
 	f.customers = customers.NewService(st, hasher, policy, f.clk.Now)
 	f.assists = assist.NewService(st, f.clk.Now, assist.DefaultTTL)
 

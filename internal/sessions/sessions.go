@@ -147,6 +147,8 @@ type Service struct {
 	exempt    []netip.Prefix    // client addresses without a budget
 	tarpit    chan struct{}
 	tarpitMax time.Duration
+	// failureFloor is how long a failed sign-in takes at least (DefaultFailureFloor)
+	failureFloor time.Duration
 }
 
 // NewService returns a Service whose sessions live for ttl and whose new
@@ -155,10 +157,11 @@ type Service struct {
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time, ttl time.Duration, opts ...Option) *Service {
 	s := &Service{
 		store: store, hasher: hasher, policy: policy, now: now, ttl: ttl,
-		dummyHash: passwords.Encode(passwords.OWASP, tokens.New()),
-		throttles: throttle.NewMemory(),
-		tarpit:    make(chan struct{}, tarpitSlots),
-		tarpitMax: DefaultTarpit,
+		dummyHash:    passwords.Encode(passwords.OWASP, tokens.New()),
+		throttles:    throttle.NewMemory(),
+		tarpit:       make(chan struct{}, tarpitSlots),
+		tarpitMax:    DefaultTarpit,
+		failureFloor: DefaultFailureFloor,
 	}
 	for _, o := range opts {
 		o(s)
