@@ -116,6 +116,11 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByHash returns apperr.ErrNotFound if no session has that token hash.
 	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
+	// SessionAndOperator is SessionByHash that also returns, for an
+	// operator's session, its operator, read together (every request's
+	// authentication); the zero Operator for another kind of session or an
+	// operator that no longer exists.
+	SessionAndOperator(ctx context.Context, tokenHash string) (Session, operators.Operator, error)
 	// RevokeSession marks one live session revoked; revoking a revoked session changes nothing.
 	RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error
 	// DeleteExpiredSessions removes sessions that expired before t and returns how many.
@@ -574,7 +579,7 @@ func (s *Service) openToken(ctx context.Context, token string, sess Session, exp
 // unknown, expired or revoked token, and apperr.ErrAccountDisabled when the
 // account behind it is disabled or the session was revoked because it was.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
-	sess, err := s.store.SessionByHash(ctx, tokens.Hash(token))
+	sess, op, err := s.store.SessionAndOperator(ctx, tokens.Hash(token))
 	if errors.Is(err, apperr.ErrNotFound) {
 		return Principal{}, apperr.ErrUnauthenticated
 	}
@@ -593,9 +598,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	p := Principal{Kind: sess.Kind, TokenHash: sess.TokenHash, DomainID: sess.DomainID, ExpiresAt: sess.ExpiresAt, SessionEpoch: sess.Epoch}
 	switch sess.Kind {
 	case KindOperator:
-		op, err := s.store.OperatorByID(ctx, sess.SubjectID)
-		if err != nil {
-			return Principal{}, accountGone(err)
+		if op.ID == "" {
+			return Principal{}, apperr.ErrUnauthenticated // the operator no longer exists
 		}
 		if op.Status != operators.StatusActive {
 			return Principal{}, apperr.ErrAccountDisabled

@@ -14,6 +14,7 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
+	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/internal/store"
 )
@@ -52,6 +53,24 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.S
 		doc.RevokedAt = doc.RevokedAt.UTC()
 	}
 	return sessions.Session(doc), nil
+}
+
+// SessionAndOperator implements sessions.Store: the session, then, for an
+// operator's, its operator (two reads; a $lookup would be one round trip,
+// which FerretDB, the test server, does not run).
+func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessions.Session, operators.Operator, error) {
+	sess, err := s.SessionByHash(ctx, tokenHash)
+	if err != nil || sess.Kind != sessions.KindOperator {
+		return sess, operators.Operator{}, err
+	}
+	op, err := s.OperatorByID(ctx, sess.SubjectID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return sess, operators.Operator{}, nil
+	}
+	if err != nil {
+		return sessions.Session{}, operators.Operator{}, err
+	}
+	return sess, op, nil
 }
 
 // RevokeSession implements sessions.Store.

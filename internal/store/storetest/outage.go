@@ -145,6 +145,10 @@ func RunOutage(t *testing.T, s store.Store, o Outage, extra ...Op) {
 		{"DevicesByCustomer", func(ctx context.Context) error { return second(s.DevicesByCustomer(ctx, c.ID)) }},
 		{"DeviceByID", func(ctx context.Context) error { return second(s.DeviceByID(ctx, dev.ID)) }},
 		{"SessionByHash", func(ctx context.Context) error { return ignoreNotFound(second(s.SessionByHash(ctx, "nope"))) }},
+		{"SessionAndOperator", func(ctx context.Context) error {
+			_, _, err := s.SessionAndOperator(ctx, "nope")
+			return ignoreNotFound(err)
+		}},
 		{"FindAudit", func(ctx context.Context) error {
 			return second(s.FindAudit(ctx, audit.Query{DomainID: d.ID, CustomerID: c.ID, Limit: 10}))
 		}},

@@ -342,6 +342,40 @@ func testSessions(t *testing.T, s store.Store) {
 	if _, err := s.SessionByHash(ctx, live.TokenHash); err != nil {
 		t.Fatalf("the unexpired session went with the sweep: %v", err)
 	}
+	testSessionAndOperator(t, s, d)
+}
+
+// testSessionAndOperator: a session with its operator for an operator's
+// session, and with none for a customer's or for an operator who does not
+// exist.
+func testSessionAndOperator(t *testing.T, s store.Store, d domains.Domain) {
+	ctx := context.Background()
+	op := NewOperator(t, s, d, "oona@ops.example")
+	wantOp, err := s.OperatorByID(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := sessions.Session{Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}
+	customer, gone := base, base
+	customer.Kind, customer.SubjectID = sessions.KindCustomer, op.ID // a customer's session never joins an operator, whatever its id
+	gone.SubjectID = ids.New()
+	for name, tc := range map[string]struct {
+		sess sessions.Session
+		op   operators.Operator
+	}{"an operator's": {base, wantOp}, "a customer's": {customer, operators.Operator{}}, "a missing operator's": {gone, operators.Operator{}}} {
+		tc.sess.TokenHash = tokens.Hash(tokens.New())
+		if err := s.CreateSession(ctx, tc.sess); err != nil {
+			t.Fatal(err)
+		}
+		gotSess, gotOp, err := s.SessionAndOperator(ctx, tc.sess.TokenHash)
+		if err != nil {
+			t.Fatalf("%s session: %v", name, err)
+		}
+		wantEqual(t, gotSess, tc.sess)
+		wantEqual(t, gotOp, tc.op)
+	}
+	_, _, err = s.SessionAndOperator(ctx, tokens.Hash(tokens.New()))
+	wantErr(t, err, apperr.ErrNotFound)
 }
 
 func testAudit(t *testing.T, s store.Store) {
