@@ -61,7 +61,7 @@ func (s *readCounter) SessionByHash(ctx context.Context, hash string) (sessions.
 	return s.Store.SessionByHash(ctx, hash)
 }
 
-func (s *readCounter) SessionAndOperator(ctx context.Context, hash string) (sessions.Session, operators.Operator, error) {
+func (s *readCounter) SessionAndOperator(ctx context.Context, hash string) (sessions.Session, sessions.OperatorStanding, error) {
 	s.count("SessionAndOperator")
 	return s.Store.SessionAndOperator(ctx, hash)
 }

@@ -117,14 +117,29 @@ type Store interface {
 	// SessionByHash returns apperr.ErrNotFound if no session has that token hash.
 	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
 	// SessionAndOperator is SessionByHash that also returns, for an
-	// operator's session, its operator, read together (every request's
-	// authentication); the zero Operator for another kind of session or an
-	// operator that no longer exists.
-	SessionAndOperator(ctx context.Context, tokenHash string) (Session, operators.Operator, error)
+	// operator's session, its operator's standing, read together (every
+	// request's authentication); the zero OperatorStanding for another kind
+	// of session or an operator that no longer exists.
+	SessionAndOperator(ctx context.Context, tokenHash string) (Session, OperatorStanding, error)
 	// RevokeSession marks one live session revoked; revoking a revoked session changes nothing.
 	RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error
 	// DeleteExpiredSessions removes sessions that expired before t and returns how many.
 	DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error)
+}
+
+// OperatorStanding is what authenticating an operator's session reads of
+// the operator.
+type OperatorStanding struct {
+	ID           string
+	Name         string
+	Role         operators.Role
+	Status       operators.Status
+	SessionEpoch int64
+}
+
+// StandingOf returns op's standing.
+func StandingOf(op operators.Operator) OperatorStanding {
+	return OperatorStanding{ID: op.ID, Name: op.Name, Role: op.Role, Status: op.Status, SessionEpoch: op.SessionEpoch}
 }
 
 // Refused sign-ins are held (a tarpit).

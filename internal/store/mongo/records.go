@@ -14,7 +14,6 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/events"
-	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/internal/store"
 )
@@ -58,19 +57,19 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (sessions.S
 // SessionAndOperator implements sessions.Store: the session, then, for an
 // operator's, its operator (two reads; a $lookup would be one round trip,
 // which FerretDB, the test server, does not run).
-func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessions.Session, operators.Operator, error) {
+func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessions.Session, sessions.OperatorStanding, error) {
 	sess, err := s.SessionByHash(ctx, tokenHash)
 	if err != nil || sess.Kind != sessions.KindOperator {
-		return sess, operators.Operator{}, err
+		return sess, sessions.OperatorStanding{}, err
 	}
 	op, err := s.OperatorByID(ctx, sess.SubjectID)
 	if errors.Is(err, apperr.ErrNotFound) {
-		return sess, operators.Operator{}, nil
+		return sess, sessions.OperatorStanding{}, nil
 	}
 	if err != nil {
-		return sessions.Session{}, operators.Operator{}, err
+		return sessions.Session{}, sessions.OperatorStanding{}, err
 	}
-	return sess, op, nil
+	return sess, sessions.StandingOf(op), nil
 }
 
 // RevokeSession implements sessions.Store.

@@ -148,34 +148,13 @@ func (s *Store) OperatorsByIDs(ctx context.Context, ids []string) ([]operators.O
 const operatorColumns = `id, domain_id, name, email, role, status, password_hash, created_at, updated_at,
 	version, session_epoch, setup_ticket_hash, setup_expires_at, totp_secret, totp_pending_secret, totp_last_step, recovery_code_hashes`
 
-// operatorColumnsOrZero are operatorColumns of the operators table as "o"
-// on the right of a LEFT JOIN: '' or 0 where no operator joined.
-var operatorColumnsOrZero = func() string {
-	numbers := map[string]bool{"created_at": true, "updated_at": true, "version": true, "session_epoch": true, "setup_expires_at": true, "totp_last_step": true}
-	var cols []string
-	for _, c := range strings.Split(operatorColumns, ",") {
-		c = strings.TrimSpace(c)
-		zero := "''"
-		if numbers[c] {
-			zero = "0"
-		}
-		cols = append(cols, "IFNULL(o."+c+", "+zero+")")
-	}
-	return strings.Join(cols, ", ")
-}()
-
 // scanOperator reads operatorColumns.
 func scanOperator(row interface{ Scan(...any) error }) (operators.Operator, error) {
-	return scanOperatorAfter(row)
-}
-
-// scanOperatorAfter reads the columns of before, then operatorColumns.
-func scanOperatorAfter(row interface{ Scan(...any) error }, before ...any) (operators.Operator, error) {
 	var o operators.Operator
 	var created, updated, setupExpires int64
 	var recovery string
-	if err := row.Scan(append(before, &o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated,
-		&o.Version, &o.SessionEpoch, &o.SetupTicketHash, &setupExpires, &o.TOTPSecret, &o.TOTPPendingSecret, &o.TOTPLastStep, &recovery)...); err != nil {
+	if err := row.Scan(&o.ID, &o.DomainID, &o.Name, &o.Email, &o.Role, &o.Status, &o.PasswordHash, &created, &updated,
+		&o.Version, &o.SessionEpoch, &o.SetupTicketHash, &setupExpires, &o.TOTPSecret, &o.TOTPPendingSecret, &o.TOTPLastStep, &recovery); err != nil {
 		return operators.Operator{}, mapErr(err)
 	}
 	if recovery != "" {

@@ -351,18 +351,19 @@ func testSessions(t *testing.T, s store.Store) {
 func testSessionAndOperator(t *testing.T, s store.Store, d domains.Domain) {
 	ctx := context.Background()
 	op := NewOperator(t, s, d, "oona@ops.example")
-	wantOp, err := s.OperatorByID(ctx, op.ID)
+	stored, err := s.OperatorByID(ctx, op.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantOp := sessions.StandingOf(stored)
 	base := sessions.Session{Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}
 	customer, gone := base, base
 	customer.Kind, customer.SubjectID = sessions.KindCustomer, op.ID // a customer's session never joins an operator, whatever its id
 	gone.SubjectID = ids.New()
 	for name, tc := range map[string]struct {
 		sess sessions.Session
-		op   operators.Operator
-	}{"an operator's": {base, wantOp}, "a customer's": {customer, operators.Operator{}}, "a missing operator's": {gone, operators.Operator{}}} {
+		op   sessions.OperatorStanding
+	}{"an operator's": {base, wantOp}, "a customer's": {customer, sessions.OperatorStanding{}}, "a missing operator's": {gone, sessions.OperatorStanding{}}} {
 		tc.sess.TokenHash = tokens.Hash(tokens.New())
 		if err := s.CreateSession(ctx, tc.sess); err != nil {
 			t.Fatal(err)
