@@ -82,7 +82,7 @@ func RecordOf(c customers.Customer, ds []devices.Device, withHash bool) Record {
 	rec := Record{ExternalID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		PhoneRegion: c.PhoneRegion, Status: string(c.Status), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	if withHash {
-		rec.PasswordHash = c.PasswordHash
+		rec.PasswordHash = HashText(c.PasswordHash)
 	}
 	slices.SortFunc(ds, func(a, b devices.Device) int { return cmp.Compare(a.SerialNumber, b.SerialNumber) })
 	for _, d := range ds {

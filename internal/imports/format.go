@@ -64,12 +64,36 @@ type Record struct {
 	PhoneRegion  string   `json:"phoneRegion,omitempty"`
 	Status       string   `json:"status,omitempty"`    // ACTIVE (the default) or DISABLED
 	CreatedAt    string   `json:"createdAt,omitempty"` // RFC 3339; empty: the time of the import
-	PasswordHash string   `json:"passwordHash,omitempty"`
+	PasswordHash HashText `json:"passwordHash,omitempty"`
 	Devices      []Device `json:"devices,omitempty"`
 
 	// raw is what the file held of a record that could not be read (its
 	// CSV fields, or its JSON line), so that a rejects file keeps it.
 	raw []string
+}
+
+// HashText is a record's password hash (see passwords.Check for the
+// formats): a string, or, in JSON Lines, also a JSON object, which is kept
+// as its compact JSON text: a Keycloak credential as a realm export holds
+// it, {"type":"password","credentialData":"…","secretData":"…"}.
+type HashText string
+
+// UnmarshalJSON reads a JSON string or object (null is no hash).
+func (h *HashText) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b); err != nil {
+			return err
+		}
+		*h = HashText(compact.String())
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[string]()} // the decoder adds the field
+	}
+	*h = HashText(s)
+	return nil
 }
 
 // Device is one of a record's devices.
@@ -128,13 +152,69 @@ const maxDevicesPerRecord = 100
 
 type csvReader struct {
 	r      *csv.Reader
+	input  *recordingReader // what r reads, kept from the start of the record being read
 	header []string
 	// set[i] stores column i's value into a record.
 	set []func(*Record, string)
 }
 
+// maxRecordBytes bounds a record of either format: a customer with its
+// devices is far smaller.
+const maxRecordBytes = 1 << 20
+
+// recordingReader keeps what it reads from offset start on (the record a
+// csv.Reader is reading, and what it read ahead), so that a record the CSV
+// rules refuse is written to the rejects file as the file held it. It stops
+// with an error once a record grows past maxRecordBytes (an unterminated
+// quote makes the rest of the file one record).
+type recordingReader struct {
+	r     io.Reader
+	kept  []byte // the input from offset base on
+	base  int64
+	start int64 // where the record being read starts
+}
+
+// errRecordTooLong names what the CSV reader stops on.
+var errRecordTooLong = fmt.Errorf("a CSV record longer than %d bytes (is a quote left open?)", maxRecordBytes)
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	if int64(len(r.kept))-(r.start-r.base) > maxRecordBytes+int64(len(p)) {
+		return 0, errRecordTooLong
+	}
+	n, err := r.r.Read(p)
+	r.kept = append(r.kept, p[:n]...)
+	return n, err
+}
+
+// next returns the bytes of the record from start to end (an offset of the
+// input), and has the next record start at end.
+func (r *recordingReader) next(end int64) []byte {
+	record := r.kept[r.start-r.base : end-r.base]
+	r.start = end
+	if drop := end - r.base; drop > 64<<10 { // forget what came before, now and then
+		r.kept = r.kept[:copy(r.kept, r.kept[drop:])]
+		r.base = end
+	}
+	return record
+}
+
+// asTheFileHeldIt returns the fields of a record the CSV rules refuse, read
+// leniently (a quote inside a field taken as it is), or its text whole.
+func asTheFileHeldIt(text []byte) []string {
+	text = bytes.TrimRight(text, "\r\n")
+	lenient := csv.NewReader(bytes.NewReader(text))
+	lenient.LazyQuotes, lenient.FieldsPerRecord = true, -1
+	if fields, err := lenient.Read(); err == nil {
+		if _, err := lenient.Read(); errors.Is(err, io.EOF) {
+			return fields
+		}
+	}
+	return []string{string(text)}
+}
+
 func newCSVReader(r io.Reader) (*csvReader, error) {
-	cr := csv.NewReader(r)
+	input := &recordingReader{r: r}
+	cr := csv.NewReader(input)
 	cr.FieldsPerRecord = -1 // checked per record, so that a bad record is a reject, not the end
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -144,7 +224,8 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 		}
 		return nil, fmt.Errorf("read the CSV header: %w", err)
 	}
-	c := &csvReader{r: cr}
+	input.next(cr.InputOffset())
+	c := &csvReader{r: cr, input: input}
 	seen := map[string]bool{}
 	for _, name := range header {
 		name = strings.TrimSpace(name)
@@ -172,7 +253,7 @@ func columnSetter(name string) (func(*Record, string), error) {
 		"lastName": func(r *Record, v string) { r.LastName = v }, "email": func(r *Record, v string) { r.Email = v },
 		"phone": func(r *Record, v string) { r.Phone = v }, "phoneRegion": func(r *Record, v string) { r.PhoneRegion = v },
 		"status":    func(r *Record, v string) { r.Status = v },
-		"createdAt": func(r *Record, v string) { r.CreatedAt = v }, "passwordHash": func(r *Record, v string) { r.PasswordHash = v },
+		"createdAt": func(r *Record, v string) { r.CreatedAt = v }, "passwordHash": func(r *Record, v string) { r.PasswordHash = HashText(v) },
 	}
 	if set, ok := fields[name]; ok {
 		return set, nil
@@ -206,14 +287,16 @@ func (c *csvReader) Columns() []string { return c.header }
 
 func (c *csvReader) Read() (Record, error) {
 	fields, err := c.r.Read()
-	line, _ := c.r.FieldPos(0)
+	text := c.input.next(c.r.InputOffset())
 	var parseErr *csv.ParseError
 	switch {
 	case errors.As(err, &parseErr):
-		return Record{}, &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error()}
+		return Record{}, &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error(), Raw: asTheFileHeldIt(text)}
 	case err != nil:
 		return Record{}, err
-	case len(fields) != len(c.header):
+	}
+	line, _ := c.r.FieldPos(0)
+	if len(fields) != len(c.header) {
 		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header)),
 			Raw: append([]string(nil), fields...)}
 	}
@@ -239,10 +322,6 @@ func slicesDeleteEmpty(ds []Device) []Device {
 	return out
 }
 
-// maxLineBytes bounds a JSON Lines record: a customer with its devices is
-// far smaller.
-const maxLineBytes = 1 << 20
-
 type jsonlReader struct {
 	r    *bufio.Reader
 	line int
@@ -258,8 +337,8 @@ func (j *jsonlReader) Read() (Record, error) {
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		if len(text) > maxLineBytes {
-			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxLineBytes)}
+		if len(text) > maxRecordBytes {
+			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxRecordBytes)}
 		}
 		rec, raw := Record{Line: j.line}, []string{string(text)}
 		dec := json.NewDecoder(bytes.NewReader(text))
@@ -278,12 +357,12 @@ func (j *jsonlReader) Read() (Record, error) {
 }
 
 // readLine returns the next line without its end; a line longer than
-// maxLineBytes is returned cut (its length still tells).
+// maxRecordBytes is returned cut (its length still tells).
 func (j *jsonlReader) readLine() ([]byte, error) {
 	var line []byte
 	for {
 		part, err := j.r.ReadSlice('\n')
-		if len(line) <= maxLineBytes {
+		if len(line) <= maxRecordBytes {
 			line = append(line, part...)
 		}
 		switch {

@@ -317,7 +317,7 @@ func (im *Importer) check(rec Record) (candidate, string) {
 		}
 		created = t.UTC().Truncate(time.Millisecond)
 	}
-	hash := strings.TrimSpace(rec.PasswordHash)
+	hash := strings.TrimSpace(string(rec.PasswordHash))
 	if hash != "" {
 		if err := passwords.Check(hash); err != nil {
 			return candidate{}, "passwordHash: " + err.Error()

@@ -299,7 +299,7 @@ func TestImportJSONLInterruptedAndRerun(t *testing.T) {
 			var lines []string
 			for i := range 30 {
 				rec := imports.Record{ExternalID: fmt.Sprint("j", i), CreatedAt: "2024-02-29T12:00:00.5Z", FirstName: "Jay", LastName: fmt.Sprint("Json", i), Email: fmt.Sprintf("j%d@example.org", i),
-					PasswordHash: passwordstest.Bcrypt(t, importedPassword, "$2y$"), Devices: []imports.Device{{SerialNumber: fmt.Sprint("J-", i), Model: "Plug P3", MACAddress: "02:00:00:00:00:" + fmt.Sprintf("%02x", i)}}}
+					PasswordHash: imports.HashText(passwordstest.Bcrypt(t, importedPassword, "$2y$")), Devices: []imports.Device{{SerialNumber: fmt.Sprint("J-", i), Model: "Plug P3", MACAddress: "02:00:00:00:00:" + fmt.Sprintf("%02x", i)}}}
 				b, _ := json.Marshal(rec)
 				lines = append(lines, string(b))
 			}
@@ -712,5 +712,72 @@ func TestImportPhoneRegionAndTheRoundTripAfterARegionChange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// In JSON Lines a Keycloak credential may be the object a realm export holds,
+// not only a string; any other non-string passwordHash is a reject.
+func TestImportKeycloakCredentialAsAnObject(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			credential := passwordstest.KeycloakArgon2(t, "id", importedPassword)
+			text := `{"firstName":"Kim","lastName":"Keycloak","email":"kim@example.com","passwordHash":` + credential + "}\n" +
+				`{"firstName":"Nat","lastName":"Number","email":"nat@example.com","passwordHash":42}` + "\n"
+			counts, rejects := f.run(t, text, imports.JSONL, false)
+			if counts.Created != 1 || counts.Rejected != 1 || !strings.Contains(rejects[2], `the field "passwordHash" must be a string`) {
+				t.Fatalf("counts %v, rejects %v", counts, rejects)
+			}
+			c := f.customer(t, "kim@example.com")
+			if ok, err := f.hasher.Verify(context.Background(), c.PasswordHash, importedPassword); !ok || err != nil {
+				t.Errorf("the imported Keycloak argon2 credential does not verify: %v %v", ok, err)
+			}
+		})
+	}
+}
+
+// A CSV record the format's rules refuse (a quote inside an unquoted field)
+// is a reject that keeps its fields as the file held them, for the rejects
+// file, and the records after it are read; a record that grows past 1 MiB
+// (a quote left open makes the rest of the file one record) stops the
+// reading with an error instead of being held in memory whole.
+func TestCSVRecordsTheRulesRefuse(t *testing.T) {
+	file := "firstName,lastName,email\r\nAnn,Lee,ann@example.com\r\nQuinn,O\"Brien,quinn@example.com\r\nBo,Ng,bo@example.com\r\n"
+	r, err := imports.NewReader(strings.NewReader(file), imports.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var bad *imports.RecordError
+		switch {
+		case errors.As(err, &bad):
+			got = append(got, fmt.Sprintf("%d %q", bad.Line, bad.Raw))
+		case err != nil:
+			t.Fatal(err)
+		default:
+			got = append(got, fmt.Sprintf("%d %s", rec.Line, rec.Email))
+		}
+	}
+	want := []string{"2 ann@example.com", `3 ["Quinn" "O\"Brien" "quinn@example.com"]`, "4 bo@example.com"}
+	if !slices.Equal(got, want) {
+		t.Errorf("read %q, want %q", got, want)
+	}
+
+	open := "firstName,lastName,email\nAnn,Lee,ann@example.com\n\"Quinn,Open,quinn@example.com\n" + strings.Repeat("Bo,Ng,bo@example.com\n", 100_000)
+	r, err = imports.NewReader(strings.NewReader(open), imports.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	var bad *imports.RecordError
+	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "longer than 1048576 bytes (is a quote left open?)") {
+		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped", err)
 	}
 }

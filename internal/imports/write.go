@@ -160,7 +160,7 @@ func columnValue(rec Record, col string) string {
 	case "createdAt":
 		return rec.CreatedAt
 	case "passwordHash":
-		return rec.PasswordHash
+		return string(rec.PasswordHash)
 	}
 	group, field, _ := strings.Cut(col, ".")
 	n, err := strconv.Atoi(strings.TrimPrefix(group, "device"))

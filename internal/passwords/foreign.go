@@ -105,7 +105,8 @@ func problem(format string, a ...any) error { return hashError(fmt.Sprintf(forma
 //     pbkdf2_sha256$<iterations>$<salt>$<hash> and pbkdf2_sha1$…; the salt
 //     is literal text whose UTF-8 bytes are the PBKDF2 salt, the hash
 //     standard base64 with padding.
-//   - Keycloak's PBKDF2 credential as JSON (Pbkdf2PasswordHashProvider,
+//   - Keycloak's PBKDF2 and argon2 credentials as JSON
+//     (Pbkdf2PasswordHashProvider, Argon2PasswordHashProvider,
 //     PasswordCredentialData and PasswordSecretData in
 //     https://github.com/keycloak/keycloak), salt and value in standard
 //     base64, in either of two shapes: flat,
@@ -113,8 +114,10 @@ func problem(format string, a ...any) error { return hashError(fmt.Sprintf(forma
 //     or Keycloak's own two-part one, whose credentialData and secretData
 //     are JSON objects written as JSON strings,
 //     {"credentialData":"{\"hashIterations\":27500,\"algorithm\":\"pbkdf2-sha256\"}","secretData":"{\"value\":\"…\",\"salt\":\"…\"}"}.
-//     The algorithm is pbkdf2 (HMAC-SHA1), pbkdf2-sha256 or pbkdf2-sha512.
-//     Other members (id, createdDate, userLabel, additionalParameters…) are
+//     The algorithm is pbkdf2 (HMAC-SHA1), pbkdf2-sha256, pbkdf2-sha512, or
+//     argon2 (Keycloak 24's default), whose type, version, memory,
+//     parallelism and hashLength are in additionalParameters (see
+//     keycloakArgon2). Other members (id, createdDate, userLabel…) are
 //     ignored, but a type other than "password" is refused, and so is an
 //     object mixing the two shapes.
 //
@@ -247,7 +250,20 @@ func parseArgon2(k kind, f []string) (stored, error) {
 		}
 		vals[i] = n
 	}
-	m, t, p := vals[0], vals[1], vals[2]
+	salt, ok := decodeBase64(f[4])
+	if !ok {
+		return stored{}, problem("%s salt is not base64", name)
+	}
+	key, ok := decodeBase64(f[5])
+	if !ok {
+		return stored{}, problem("%s hash is not base64", name)
+	}
+	return argon2Hash(k, name, vals[0], vals[1], vals[2], salt, key)
+}
+
+// argon2Hash checks what every argon2 format has: memory m (KiB), time t
+// and threads p within the bounds, a salt and a hash of fitting lengths.
+func argon2Hash(k kind, name string, m, t, p int64, salt, key []byte) (stored, error) {
 	if err := bounded(name+" threads", "", p, 1, argon2MaxThreads); err != nil {
 		return stored{}, err
 	}
@@ -256,14 +272,6 @@ func parseArgon2(k kind, f []string) (stored, error) {
 	}
 	if err := bounded(name+" time", "", t, 1, argon2MaxTime); err != nil {
 		return stored{}, err
-	}
-	salt, ok := decodeBase64(f[4])
-	if !ok {
-		return stored{}, problem("%s salt is not base64", name)
-	}
-	key, ok := decodeBase64(f[5])
-	if !ok {
-		return stored{}, problem("%s hash is not base64", name)
 	}
 	if err := bounded(name+" salt", " bytes", int64(len(salt)), argon2MinSaltLen, maxEncodedLen); err != nil {
 		return stored{}, err
@@ -315,13 +323,14 @@ func parseDjango(name string, digest func() hash.Hash, f []string) (stored, erro
 // keycloakCredential is the flat shape and, by credentialData and
 // secretData, the outer object of the two-part one.
 type keycloakCredential struct {
-	Type           string `json:"type"`
-	Algorithm      string `json:"algorithm"`
-	HashIterations *int64 `json:"hashIterations"`
-	Salt           string `json:"salt"`
-	Value          string `json:"value"`
-	CredentialData string `json:"credentialData"`
-	SecretData     string `json:"secretData"`
+	Type                 string              `json:"type"`
+	Algorithm            string              `json:"algorithm"`
+	HashIterations       *int64              `json:"hashIterations"`
+	AdditionalParameters map[string][]string `json:"additionalParameters"`
+	Salt                 string              `json:"salt"`
+	Value                string              `json:"value"`
+	CredentialData       string              `json:"credentialData"`
+	SecretData           string              `json:"secretData"`
 }
 
 var keycloakDigests = map[string]func() hash.Hash{
@@ -338,12 +347,13 @@ func parseKeycloak(encoded string) (stored, error) {
 		return stored{}, problem("keycloak credential is not of type password")
 	}
 	if c.CredentialData != "" || c.SecretData != "" {
-		if c.Algorithm != "" || c.HashIterations != nil || c.Salt != "" || c.Value != "" {
+		if c.Algorithm != "" || c.HashIterations != nil || c.AdditionalParameters != nil || c.Salt != "" || c.Value != "" {
 			return stored{}, problem("keycloak credential mixes the flat and the credentialData/secretData shapes")
 		}
 		var cred struct {
-			Algorithm      string `json:"algorithm"`
-			HashIterations *int64 `json:"hashIterations"`
+			Algorithm            string              `json:"algorithm"`
+			HashIterations       *int64              `json:"hashIterations"`
+			AdditionalParameters map[string][]string `json:"additionalParameters"`
 		}
 		var secret struct {
 			Salt  string `json:"salt"`
@@ -352,11 +362,12 @@ func parseKeycloak(encoded string) (stored, error) {
 		if json.Unmarshal([]byte(c.CredentialData), &cred) != nil || json.Unmarshal([]byte(c.SecretData), &secret) != nil {
 			return stored{}, problem("keycloak credentialData or secretData is not a JSON object of the expected shape")
 		}
-		c.Algorithm, c.HashIterations, c.Salt, c.Value = cred.Algorithm, cred.HashIterations, secret.Salt, secret.Value
+		c.Algorithm, c.HashIterations, c.AdditionalParameters = cred.Algorithm, cred.HashIterations, cred.AdditionalParameters
+		c.Salt, c.Value = secret.Salt, secret.Value
 	}
-	digest, ok := keycloakDigests[c.Algorithm]
-	if !ok {
-		return stored{}, problem("keycloak credential algorithm is not pbkdf2, pbkdf2-sha256 or pbkdf2-sha512")
+	digest, isPBKDF2 := keycloakDigests[c.Algorithm]
+	if !isPBKDF2 && c.Algorithm != "argon2" {
+		return stored{}, problem("keycloak credential algorithm is not pbkdf2, pbkdf2-sha256, pbkdf2-sha512 or argon2")
 	}
 	name := "keycloak " + c.Algorithm
 	if c.HashIterations == nil {
@@ -370,7 +381,47 @@ func parseKeycloak(encoded string) (stored, error) {
 	if !ok {
 		return stored{}, problem("%s value is not base64", name)
 	}
-	return pbkdf2Hash(name, digest, *c.HashIterations, salt, key)
+	if isPBKDF2 {
+		return pbkdf2Hash(name, digest, *c.HashIterations, salt, key)
+	}
+	return keycloakArgon2(*c.HashIterations, c.AdditionalParameters, salt, key)
+}
+
+// keycloakArgon2 reads the parameters of Keycloak's argon2 credential
+// (Argon2PasswordHashProvider, Keycloak 24 and later; its defaults: type
+// "id", version "1.3", hashLength 32, memory 7168 KiB, parallelism 1,
+// 5 iterations), each parameter a list of one decimal string, as Keycloak
+// writes them. The hash must be as long as hashLength says.
+func keycloakArgon2(iterations int64, params map[string][]string, salt, key []byte) (stored, error) {
+	const name = "keycloak argon2"
+	one := func(key string) (string, bool) {
+		v := params[key]
+		return strings.Join(v, ""), len(v) == 1
+	}
+	k := kindArgon2id
+	switch typ, _ := one("type"); typ {
+	case "id":
+	case "i":
+		k = kindArgon2i
+	default:
+		return stored{}, problem("%s type is not id or i (argon2d is not supported)", name)
+	}
+	if version, _ := one("version"); version != "1.3" {
+		return stored{}, problem("%s version is not 1.3 (the only one supported)", name)
+	}
+	var vals [3]int64
+	for i, key := range []string{"memory", "parallelism", "hashLength"} {
+		s, ok := one(key)
+		n, isNumber := number(s)
+		if !ok || !isNumber {
+			return stored{}, problem("%s %s is not one number", name, key)
+		}
+		vals[i] = n
+	}
+	if vals[2] != int64(len(key)) {
+		return stored{}, problem("%s value is %d bytes where hashLength says %d", name, len(key), vals[2])
+	}
+	return argon2Hash(k, name, vals[0], iterations, vals[1], salt, key)
 }
 
 // pbkdf2Hash checks what every PBKDF2 format has: iterations within the

@@ -106,6 +106,18 @@ func TestBcrypt2y(t *testing.T) {
 	}
 }
 
+// kcArgon2 is a Keycloak argon2 credential in the flat shape with the given
+// parameters (5 iterations).
+func kcArgon2(t *testing.T, typ, version, memory, parallelism, length, salt, value string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"algorithm": "argon2", "hashIterations": 5, "salt": salt, "value": value,
+		"additionalParameters": map[string][]string{"type": {typ}, "version": {version}, "memory": {memory}, "parallelism": {parallelism}, "hashLength": {length}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // rejectCase is a hash Check must refuse, with a part of the message.
 type rejectCase struct {
 	name, encoded, want string
@@ -174,7 +186,13 @@ func rejectCases(t *testing.T) []rejectCase {
 		{"django short hash", "pbkdf2_sha256$1000$saltsalt$" + std64(key[:8]), "django pbkdf2_sha256 hash 8 bytes below 16 bytes"},
 
 		{"keycloak truncated", kc("pbkdf2-sha256", 27500, std64(salt), std64(key))[:60], "keycloak credential is not a JSON object"},
-		{"keycloak algorithm", kc("argon2", 3, std64(salt), std64(key)), "keycloak credential algorithm is not pbkdf2, pbkdf2-sha256 or pbkdf2-sha512"},
+		{"keycloak algorithm", kc("scrypt", 3, std64(salt), std64(key)), "keycloak credential algorithm is not pbkdf2, pbkdf2-sha256, pbkdf2-sha512 or argon2"},
+		{"keycloak argon2 without parameters", kc("argon2", 3, std64(salt), std64(key)), "keycloak argon2 type is not id or i"},
+		{"keycloak argon2d", kcArgon2(t, "d", "1.3", "7168", "1", "32", s64, k64), "keycloak argon2 type is not id or i (argon2d is not supported)"},
+		{"keycloak argon2 1.0", kcArgon2(t, "id", "1.0", "7168", "1", "32", s64, k64), "keycloak argon2 version is not 1.3"},
+		{"keycloak argon2 memory", kcArgon2(t, "id", "1.3", "", "1", "32", s64, k64), "keycloak argon2 memory is not one number"},
+		{"keycloak argon2 huge memory", kcArgon2(t, "id", "1.3", "9999999", "1", "32", s64, k64), "keycloak argon2 memory 9999999 KiB above the limit"},
+		{"keycloak argon2 length", kcArgon2(t, "id", "1.3", "7168", "1", "29", s64, k64), "keycloak argon2 value is 32 bytes where hashLength says 29"},
 		{"keycloak no algorithm", `{"hashIterations":1000,"salt":"` + std64(salt) + `","value":"` + std64(key) + `"}`, "algorithm is not"},
 		{"keycloak iterations 0", kc("pbkdf2-sha256", 0, std64(salt), std64(key)), "keycloak pbkdf2-sha256 iterations 0 below 1"},
 		{"keycloak iterations -1", kc("pbkdf2", -1, std64(salt), std64(key)), "keycloak pbkdf2 iterations -1 below 1"},

@@ -127,5 +127,31 @@ func ForeignHashes(t testing.TB, password string) map[string]string {
 		"keycloak pbkdf2-sha256": Keycloak(t, "pbkdf2-sha256", sha256.New, 32, password, false),
 		"keycloak pbkdf2-sha512": Keycloak(t, "pbkdf2-sha512", sha512.New, 64, password, false),
 		"keycloak two-part":      Keycloak(t, "pbkdf2-sha256", sha256.New, 64, password, true),
+		"keycloak argon2id":      KeycloakArgon2(t, "id", password),
+		"keycloak argon2i":       KeycloakArgon2(t, "i", password),
 	}
+}
+
+// KeycloakArgon2 returns password's argon2 credential (typ "id" or "i") as
+// Keycloak 24 and later export it (two-part, parameters in
+// additionalParameters as lists of one decimal string), at low cost.
+func KeycloakArgon2(t testing.TB, typ, password string) string {
+	t.Helper()
+	salt := RandomSalt(t, 16)
+	const iterations, memory, parallelism, length = 2, 64, 1, 32
+	derive := argon2.IDKey
+	if typ == "i" {
+		derive = argon2.Key
+	}
+	key := derive([]byte(password), salt, iterations, memory, parallelism, length)
+	cred, _ := json.Marshal(map[string]any{"hashIterations": iterations, "algorithm": "argon2", "additionalParameters": map[string][]string{
+		"hashLength": {fmt.Sprint(length)}, "memory": {fmt.Sprint(memory)}, "type": {typ}, "version": {"1.3"}, "parallelism": {fmt.Sprint(parallelism)},
+	}})
+	secret, _ := json.Marshal(map[string]any{"value": Std64(key), "salt": Std64(salt), "additionalParameters": map[string]any{}})
+	b, err := json.Marshal(map[string]any{"id": "5e1c0d7a", "type": "password", "createdDate": 1700000000000,
+		"credentialData": string(cred), "secretData": string(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
