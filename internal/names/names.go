@@ -72,8 +72,8 @@ func Reason(field, value string) (string, error) {
 }
 
 func clean(field, value string, maxRunes int, refused func(rune) bool) (string, error) {
-	if !utf8.ValidString(value) {
-		return "", invalidCharacters(field)
+	if !utf8.ValidString(value) { // only a file can bring it (JSON decoding replaces such bytes)
+		return "", apperr.Invalid(field, CodeInvalidCharacters, "This is not valid UTF-8 text: save the file as UTF-8.")
 	}
 	value = norm.NFC.String(value)
 	if strings.IndexFunc(value, refused) >= 0 {

@@ -77,6 +77,15 @@ func TestClean(t *testing.T) {
 	}
 }
 
+// Text in another encoding (a Latin-1 file) is named as such, not as
+// control characters.
+func TestCleanNamesInvalidUTF8(t *testing.T) {
+	var v *apperr.ValidationError
+	if _, err := Clean("name", "Caf\xe9", 20); !errors.As(err, &v) || v.Code != CodeInvalidCharacters || !strings.Contains(v.Message, "not valid UTF-8") {
+		t.Errorf("Latin-1 text: %v, want a message naming UTF-8", err)
+	}
+}
+
 // FuzzClean checks that whatever Clean accepts is valid NFC UTF-8 without any
 // refused character, within the limit, and stays the same when cleaned again.
 func FuzzClean(f *testing.F) {
