@@ -19,7 +19,7 @@ const (
 	MatchPhone      MatchField = "PHONE"
 	MatchDevice     MatchField = "DEVICE" // a device's serial number or MAC address
 	MatchExternalID MatchField = "EXTERNAL_ID"
-	MatchID         MatchField = "ID"
+	MatchID         MatchField = "ID" // the whole id, when the search was for it (Service.Search)
 )
 
 // TextRange is a part of a shown value: Start and Length count UTF-16 code
@@ -84,7 +84,6 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 		id := Fold(c.ExternalID)
 		add(MatchExternalID, c.ExternalID, append(searchWords(id), strings.Join(words(id), "")))
 	}
-	add(MatchID, c.ID, []string{Fold(c.ID)})
 	return out
 }
 

@@ -23,7 +23,10 @@ import (
 //     through TermForms) and its subscriber number instead of its every
 //     tail; serial numbers and MAC addresses without their punctuation only
 //     (TermForms drops a term's).
-const TokenRules = 4
+//  5. not the customer's id (every id begins with the digits of its creation
+//     time, so "01" found every customer); a search for an id reads the
+//     customer by it (Service.Search).
+const TokenRules = 5
 
 // ReindexStore is what Reindex needs from storage.
 type ReindexStore interface {

@@ -157,8 +157,7 @@ func NameTokens(first, last string) []string {
 // prefix of: the name tokens (NameTokens), the whole email, its local part, the
 // words of the local part and its domain, the phone number's forms (see
 // PhoneTokens), the external id word by word and without its punctuation
-// (which a term with it reaches through TermForms), the customer's own id,
-// and the serial number and MAC address of each of the customer's devices
+// (which a term with it reaches through TermForms), and the serial number and MAC address of each of the customer's devices
 // (DeviceTokens). The phone number is read in the region it was written
 // under (c.PhoneRegion), or for a customer stored without one, in region (its
 // domain's default region now).
@@ -178,7 +177,6 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 		tokens = append(tokens, strings.Join(parts, ""))
 		tokens = append(tokens, parts...)
 	}
-	tokens = append(tokens, Fold(c.ID))
 	for _, d := range devs {
 		tokens = append(tokens, DeviceTokens(d)...)
 	}

@@ -40,6 +40,19 @@ func New() string {
 	return hex.EncodeToString(b[:])
 }
 
+// IsNew reports whether s has the form New gives: 32 lower-case hex digits.
+func IsNew(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewShort returns a 12-character lower-case hex id of 48 random bits, for
 // objects that are few but named by every row under them: a domain, whose
 // id is in every customer, device and their indexes (20 bytes shorter than

@@ -50,3 +50,14 @@ func TestNewShortIsTwelveHexCharacters(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestIsNew(t *testing.T) {
+	if id := New(); !IsNew(id) {
+		t.Errorf("IsNew(%q) = false", id)
+	}
+	for _, s := range []string{"", NewShort(), strings.ToUpper(New()), New()[:31], New() + "0", "0123456789abcdef0123456789abcdeg"} {
+		if IsNew(s) {
+			t.Errorf("IsNew(%q) = true", s)
+		}
+	}
+}

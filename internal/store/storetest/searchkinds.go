@@ -418,6 +418,41 @@ func testDomainIDFindsNoOne(t *testing.T, s store.Store) {
 	}
 }
 
+// testCustomerIDFindsOnlyItsCustomer: a customer's own id, pasted whole (in
+// any case), finds that customer and no other; a part of it finds no one
+// (every id begins with the digits of its creation time: "01" found every
+// customer), nor does it in another domain or of another status.
+func testCustomerIDFindsOnlyItsCustomer(t *testing.T, s store.Store) {
+	d, other := NewDomain(t, s), NewDomain(t, s)
+	ctx := context.Background()
+	ada, bob := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "+1 415 555 2671"), NewCustomer(d, "Bob", "Builder", "bob@example.com", "")
+	if err := s.ImportCustomers(ctx, []customers.Customer{ada, bob}, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for text, want := range map[string][]string{
+		ada.ID: {"ada@example.com"}, " " + strings.ToUpper(ada.ID) + " ": {"ada@example.com"}, bob.ID: {"bob@example.com"},
+		ada.ID[:2]: nil, ada.ID[:4]: nil, ada.ID[:8]: nil, ada.ID[:31]: nil,
+	} {
+		if got := searchAll(t, svc, d.ID, text, "", 10); !slices.Equal(got, want) {
+			t.Errorf("search %q found %v, want %v", text, got, want)
+		}
+		if n, err := svc.Count(ctx, d.ID, text, ""); err != nil || n != int64(len(want)) {
+			t.Errorf("count %q = %d (%v), want %d", text, n, err, len(want))
+		}
+	}
+	if got := searchAll(t, svc, other.ID, ada.ID, "", 10); len(got) != 0 {
+		t.Errorf("another domain's search for the id found %v", got)
+	}
+	if got := searchAll(t, svc, d.ID, ada.ID, customers.StatusDisabled, 10); len(got) != 0 {
+		t.Errorf("a search for the id among disabled customers found %v", got)
+	}
+	page, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: ada.ID, First: 10, Matches: true})
+	if err != nil || len(page.Hits) != 1 || len(page.Hits[0].Matches) != 1 || page.Hits[0].Matches[0].Field != customers.MatchID || page.Hits[0].Customer.PasswordHash != "" {
+		t.Errorf("the id's hit: %+v %v, want Ada, matched by her id, without her hash", page.Hits, err)
+	}
+}
+
 // testPhoneRegionKept: a phone number is read in the domain's default region
 // when it is written, and stays so read after the region changes: through a
 // rebuild of the search index (a reindex, which the embedded store also does

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchFollowsEveryChange", testSearchFollowsEveryChange},
 		{"Reindex", testReindex},
 		{"DomainIDFindsNoOne", testDomainIDFindsNoOne},
+		{"CustomerIDFindsOnlyItsCustomer", testCustomerIDFindsOnlyItsCustomer},
 		{"PhoneRegionKept", testPhoneRegionKept},
 		{"Suggestions", testSuggestions},
 		{"UpdateCustomer", testUpdateCustomer},
