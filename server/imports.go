@@ -175,16 +175,37 @@ func checkRejectsPath(path string, input os.FileInfo, cfg config) error {
 // not: a new file named as one of SQLite's own (bff.sqlite-wal, -journal)
 // would be taken for the database's log at its next open and ruin it, and
 // any other would put personal data where backups of the store do not look.
+//
+// It also refuses a symbolic link (which could lead there, even before its
+// target exists) and a hard link to one of the directory's files (the
+// database itself, under another name).
 func refuseDataDirFile(what, path string, cfg config) error {
 	if cfg.MongoURI != "" || path == "-" {
 		return nil
 	}
-	dir, err := os.Stat(filepath.Dir(path))
+	data, err := os.Stat(cfg.DataDir)
 	if err != nil {
-		return nil // no such directory: creating the file fails on its own
+		return nil // no store there: the command says so
 	}
-	if data, err := os.Stat(cfg.DataDir); err == nil && os.SameFile(dir, data) {
-		return fmt.Errorf("%s is in the store's data directory %s: name a file elsewhere", what, cfg.DataDir)
+	inDataDir := fmt.Errorf("%s is in the store's data directory %s: name a file elsewhere", what, cfg.DataDir)
+	if dir, err := os.Stat(filepath.Dir(path)); err == nil && os.SameFile(dir, data) {
+		return inDataDir
+	}
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil // a new file, outside the data directory
+	}
+	if info.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link: name the file itself", what)
+	}
+	entries, err := os.ReadDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if stored, err := os.Stat(filepath.Join(cfg.DataDir, e.Name())); err == nil && os.SameFile(info, stored) {
+			return inDataDir // a hard link to it
+		}
 	}
 	return nil
 }

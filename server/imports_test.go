@@ -421,8 +421,25 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 		return names
 	}
 	before := files()
+	elsewhere := t.TempDir()
+	links := map[string]func(string) error{
+		"symlink to the database":   func(p string) error { return os.Symlink(filepath.Join(dir, sqlite.FileName), p) },
+		"symlink to a new log":      func(p string) error { return os.Symlink(filepath.Join(dir, sqlite.FileName+"-wal"), p) },
+		"hard link to the database": func(p string) error { return os.Link(filepath.Join(dir, sqlite.FileName), p) },
+	}
+	var paths []string
 	for _, name := range []string{sqlite.FileName + "-wal", sqlite.FileName + "-journal", "rejects.jsonl"} {
-		path := filepath.Join(dir, name)
+		paths = append(paths, filepath.Join(dir, name))
+	}
+	for name, link := range links { // a link elsewhere (a dry run too wrote the rejects through one)
+		path := filepath.Join(elsewhere, strings.ReplaceAll(name, " ", "-"))
+		if err := link(path); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	for _, path := range paths {
+		name := path
 		for command, run := range map[string]func() error{
 			"import -rejects": func() error {
 				return runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-rejects", path, input}, noEnv, nil, io.Discard, io.Discard)
@@ -431,12 +448,22 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 				return runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", path}, noEnv, io.Discard, io.Discard)
 			},
 			"backup": func() error { return runBackup(ctx, []string{"-data-dir", dir, path}, noEnv, io.Discard) },
+			"import -dry-run -rejects": func() error {
+				return runImport(ctx, []string{"-dry-run", "-data-dir", dir, "-domain", "acme", "-rejects", path, input}, noEnv, nil, io.Discard, io.Discard)
+			},
 		} {
-			if err := run(); err == nil || !strings.Contains(err.Error(), "data directory") {
-				t.Errorf("%s to %s: %v, want a refusal naming the data directory", command, name, err)
+			storeBefore, err := os.ReadFile(filepath.Join(dir, sqlite.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := run(); err == nil || !strings.Contains(err.Error(), "data directory") && !strings.Contains(err.Error(), "symbolic link") {
+				t.Errorf("%s to %s: %v, want a refusal naming the data directory or the link", command, name, err)
 			}
 			if got := files(); !slices.Equal(got, before) {
 				t.Fatalf("%s to %s: the data directory holds %v, before %v", command, name, got, before)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, sqlite.FileName)); !bytes.Equal(got, storeBefore) {
+				t.Fatalf("%s to %s changed the store's database", command, name)
 			}
 			var out bytes.Buffer
 			if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "acme"}, noEnv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ann@example.com") {
