@@ -401,6 +401,19 @@ func (im *Importer) firstInFile(c candidate) string {
 	return ""
 }
 
+// firstForCustomer records that the record on line matched the stored
+// customer id, or names the earlier line of the file that did: two records
+// reaching one customer by different keys (one by its email, the other by
+// its external id) would each undo the other, on every rerun.
+func (im *Importer) firstForCustomer(id string, line int) string {
+	h := [2]uint64{maphash.String(im.seed, "customer\x00"+id), maphash.String(im.seed, id+"\x00customer")}
+	if earlier, ok := im.seen[h]; ok {
+		return fmt.Sprintf("the same customer as line %d (matched by another key)", earlier)
+	}
+	im.seen[h] = line
+	return ""
+}
+
 // importBatch matches the batch's candidates with the store's customers and
 // creates, updates or rejects each (see Importer).
 func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
@@ -441,6 +454,9 @@ func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
 	var creates []candidate
 	for _, c := range batch {
 		current, found, reason := match(c.customer, byExternalID, byEmail)
+		if found && reason == "" {
+			reason = im.firstForCustomer(current.ID, c.rec.Line)
+		}
 		var added []devices.Device
 		for i, d := range c.devices {
 			owner, taken := owners[d.SerialNumber]

@@ -781,3 +781,36 @@ func TestCSVRecordsTheRulesRefuse(t *testing.T) {
 		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped", err)
 	}
 }
+
+// Two records of one file that reach one customer by different keys (one by
+// its email, the other by its external id) would each undo the other: the
+// second is rejected as the same customer, in the dry run as in the real
+// one, and reruns change nothing and create no one (a tryout's reruns
+// created a second account for the email).
+func TestImportOneCustomerReachedByTwoKeys(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			if c, rejects := f.run(t, "externalId,firstName,lastName,email\next-1,Ann,Lee,ann@example.com\n", imports.CSV, false); c.Created != 1 {
+				t.Fatalf("base: %v %v", c, rejects)
+			}
+			two := "externalId,firstName,lastName,email\n,Ann,ByEmail,ann@example.com\next-1,Ann,ByExternalId,ann.new@example.com\n"
+			dry, dryRejects := f.run(t, two, imports.CSV, true)
+			first, rejects := f.run(t, two, imports.CSV, false)
+			if dry != first || first != (imports.Counts{Updated: 1, Rejected: 1}) || !strings.Contains(rejects[3], "the same customer as line 2") || dryRejects[3] != rejects[3] {
+				t.Fatalf("dry run %v %v, run %v %v: want line 2 updated, line 3 rejected as the same customer", dry, dryRejects, first, rejects)
+			}
+			for run := range 3 {
+				if c, rejects := f.run(t, two, imports.CSV, false); c != (imports.Counts{Unchanged: 1, Rejected: 1}) {
+					t.Fatalf("rerun %d: %v %v", run+1, c, rejects)
+				}
+			}
+			if n, err := f.st.CountCustomers(context.Background(), f.domain.ID); err != nil || n != 1 {
+				t.Errorf("%d customers (%v), want Ann alone", n, err)
+			}
+			if c := f.customer(t, "ann@example.com"); c.LastName != "ByEmail" || c.ExternalID != "ext-1" {
+				t.Errorf("Ann after the reruns: %q, %q", c.LastName, c.ExternalID)
+			}
+		})
+	}
+}
