@@ -148,7 +148,8 @@ func rejectCases(t *testing.T) []rejectCase {
 		{"too long", "$2b$" + strings.Repeat("a", maxEncodedLen), "password hash longer than 4096 bytes"},
 
 		{"bcrypt truncated", bc[:59], "bcrypt hash is not"},
-		{"bcrypt cost 20", bc[:4] + "20" + bc[6:], "bcrypt cost 20 above the limit 16"},
+		{"bcrypt cost 20", bc[:4] + "20" + bc[6:], "bcrypt cost 20 above the limit 14"},
+		{"bcrypt cost 15", bc[:4] + "15" + bc[6:], "bcrypt cost 15 above the limit 14"},
 		{"bcrypt cost 3", bc[:4] + "03" + bc[6:], "bcrypt cost 3 below 4"},
 		{"bcrypt cost letters", bc[:4] + "1x" + bc[6:], "bcrypt cost is not a number"},
 		{"bcrypt bad base64", bc[:59] + "!", "outside bcrypt's base64 alphabet"},
@@ -173,7 +174,9 @@ func rejectCases(t *testing.T) []rejectCase {
 
 		{"passlib truncated", passlib[:strings.LastIndex(passlib, "$")], "pbkdf2-sha256 hash is not"},
 		{"passlib iterations 0", "$pbkdf2$0$" + ab64(salt) + "$" + ab64(key), "pbkdf2 iterations 0 below 1"},
-		{"passlib iterations high", "$pbkdf2-sha512$2000001$" + ab64(salt) + "$" + ab64(key), "pbkdf2-sha512 iterations 2000001 above the limit 2000000"},
+		{"passlib iterations high", "$pbkdf2-sha256$2000001$" + ab64(salt) + "$" + ab64(key), "pbkdf2-sha256 iterations 2000001 above the limit 2000000"},
+		{"passlib sha512 iterations high", "$pbkdf2-sha512$1000001$" + ab64(salt) + "$" + ab64(key), "pbkdf2-sha512 iterations 1000001 above the limit 1000000"},
+		{"argon2id memory x time", argon("argon2id", "v=19", "m=262144,t=4,p=1", s64, k64), "argon2id memory x time 1048576 KiB above the limit 786432 KiB"},
 		{"passlib iterations sign", "$pbkdf2$-5$" + ab64(salt) + "$" + ab64(key), "pbkdf2 iterations are not a number"},
 		{"passlib bad salt", "$pbkdf2$1000$" + ab64(salt) + "!$" + ab64(key), "pbkdf2 salt is not adapted base64"},
 		{"passlib bad hash", "$pbkdf2$1000$" + ab64(salt) + "$" + ab64(key) + "!", "pbkdf2 hash is not adapted base64"},
@@ -228,7 +231,7 @@ func TestCheckRejects(t *testing.T) {
 	// The messages the import's rejects file shows, word for word.
 	for encoded, want := range map[string]string{
 		"$sha1$40000$salt$hash":                                                "unknown password hash format",
-		"$2b$20$" + strings.Repeat("a", 53):                                    "bcrypt cost 20 above the limit 16",
+		"$2b$20$" + strings.Repeat("a", 53):                                    "bcrypt cost 20 above the limit 14",
 		"$pbkdf2$0$" + ab64(randomSalt(t, 13)) + "$" + strings.Repeat("A", 27): "pbkdf2 iterations 0 below 1",
 	} {
 		if err := Check(encoded); err == nil || err.Error() != want {
