@@ -28,6 +28,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err := embeddedOnly("backup", cfg); err != nil {
 		return err
 	}
+	if file == "-" {
+		return errors.New("backup: name a file: a backup is not written to standard output (it is checked after it is written)")
+	}
 	if err := refuseDataDirFile("the backup file", file, *cfg); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

@@ -128,6 +128,12 @@ func TestBackupWhileServing(t *testing.T) {
 	if _, err := runCommand("backup", "-data-dir", s.cfg.DataDir, file); err == nil || !strings.Contains(err.Error(), "never overwrites") {
 		t.Fatalf("a second backup to the same file: %v, want a refusal", err)
 	}
+	if _, err := runCommand("backup", "-data-dir", s.cfg.DataDir, "-"); err == nil || !strings.Contains(err.Error(), "not written to standard output") {
+		t.Fatalf("a backup to -: %v, want a refusal", err)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("a backup to - wrote a file named -")
+	}
 
 	cp, err := sqlite.Open(ctx, copyDir)
 	if err != nil {

@@ -74,6 +74,9 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, pro
 		return errors.New("bad command line for seed: -n and -batch must be positive, -from not negative")
 	}
 	if *file != "" {
+		if err := refuseDataDirFile("the seed file", *file, *cfg); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
 		return writeSeedFile(ctx, *file, *n, *from, getenv("DEMO_PASSWORD"), progressOut)
 	}
 	// As an import: with the store to itself when no server runs on it, so

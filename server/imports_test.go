@@ -428,7 +428,7 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 		"hard link to the database": func(p string) error { return os.Link(filepath.Join(dir, sqlite.FileName), p) },
 	}
 	var paths []string
-	for _, name := range []string{sqlite.FileName + "-wal", sqlite.FileName + "-journal", "rejects.jsonl"} {
+	for _, name := range []string{sqlite.FileName + "-wal", sqlite.FileName + "-journal", "rejects.jsonl"} { // .jsonl: a name seed takes
 		paths = append(paths, filepath.Join(dir, name))
 	}
 	for name, link := range links { // a link elsewhere (a dry run too wrote the rejects through one)
@@ -448,6 +448,9 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 				return runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", path}, noEnv, io.Discard, io.Discard)
 			},
 			"backup": func() error { return runBackup(ctx, []string{"-data-dir", dir, path}, noEnv, io.Discard) },
+			"seed -file": func() error {
+				return runSeed(ctx, []string{"-data-dir", dir, "-n", "1", "-file", path}, noEnv, io.Discard)
+			},
 			"import -dry-run -rejects": func() error {
 				return runImport(ctx, []string{"-dry-run", "-data-dir", dir, "-domain", "acme", "-rejects", path, input}, noEnv, nil, io.Discard, io.Discard)
 			},

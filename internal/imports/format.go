@@ -338,7 +338,8 @@ func (j *jsonlReader) Read() (Record, error) {
 			continue
 		}
 		if len(text) > maxRecordBytes {
-			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxRecordBytes)}
+			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxRecordBytes),
+				Raw: []string{string(text)}} // as far as it was read
 		}
 		rec, raw := Record{Line: j.line}, []string{string(text)}
 		dec := json.NewDecoder(bytes.NewReader(text))

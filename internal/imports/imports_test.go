@@ -814,3 +814,20 @@ func TestImportOneCustomerReachedByTwoKeys(t *testing.T) {
 		})
 	}
 }
+
+// A JSON line longer than 1 MiB is a reject that keeps what was read of it
+// (the rejects file writes it under "raw"), not a record of empty fields.
+func TestJSONLineTooLongKeepsItsText(t *testing.T) {
+	long := `{"firstName":"` + strings.Repeat("a", 1<<20) + `","lastName":"Lee","email":"ann@example.com"}`
+	r, err := imports.NewReader(strings.NewReader(long+"\n"+`{"firstName":"Bo","lastName":"Ng","email":"bo@example.com"}`+"\n"), imports.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad *imports.RecordError
+	if _, err := r.Read(); !errors.As(err, &bad) || len(bad.Raw) != 1 || !strings.HasPrefix(long, bad.Raw[0]) || len(bad.Raw[0]) < 1<<20 {
+		t.Fatalf("the long line: %v, want a reject keeping its first MiB", err)
+	}
+	if rec, err := r.Read(); err != nil || rec.Email != "bo@example.com" {
+		t.Errorf("the line after it: %+v %v", rec, err)
+	}
+}

@@ -413,8 +413,10 @@ func keycloakArgon2(iterations int64, params map[string][]string, salt, key []by
 	case "id":
 	case "i":
 		k = kindArgon2i
+	case "d":
+		return stored{}, problem("%s type d (argon2d) is not supported: only id and i", name)
 	default:
-		return stored{}, problem("%s type is not id or i (argon2d is not supported)", name)
+		return stored{}, problem("%s type is not id or i", name)
 	}
 	if version, _ := one("version"); version != "1.3" {
 		return stored{}, problem("%s version is not 1.3 (the only one supported)", name)

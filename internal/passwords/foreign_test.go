@@ -191,7 +191,7 @@ func rejectCases(t *testing.T) []rejectCase {
 		{"keycloak truncated", kc("pbkdf2-sha256", 27500, std64(salt), std64(key))[:60], "keycloak credential is not a JSON object"},
 		{"keycloak algorithm", kc("scrypt", 3, std64(salt), std64(key)), "keycloak credential algorithm is not pbkdf2, pbkdf2-sha256, pbkdf2-sha512 or argon2"},
 		{"keycloak argon2 without parameters", kc("argon2", 3, std64(salt), std64(key)), "keycloak argon2 type is not id or i"},
-		{"keycloak argon2d", kcArgon2(t, "d", "1.3", "7168", "1", "32", s64, k64), "keycloak argon2 type is not id or i (argon2d is not supported)"},
+		{"keycloak argon2d", kcArgon2(t, "d", "1.3", "7168", "1", "32", s64, k64), "keycloak argon2 type d (argon2d) is not supported"},
 		{"keycloak argon2 1.0", kcArgon2(t, "id", "1.0", "7168", "1", "32", s64, k64), "keycloak argon2 version is not 1.3"},
 		{"keycloak argon2 memory", kcArgon2(t, "id", "1.3", "", "1", "32", s64, k64), "keycloak argon2 memory is not one number"},
 		{"keycloak argon2 huge memory", kcArgon2(t, "id", "1.3", "9999999", "1", "32", s64, k64), "keycloak argon2 memory 9999999 KiB above the limit"},
