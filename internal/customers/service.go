@@ -205,7 +205,9 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 		return Page{}, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", MaxPageSize))
 	}
 	if id, ok := ownID(req.Text); ok {
-		return s.byOwnID(ctx, q, id, req)
+		if page, found, err := s.byOwnID(ctx, q, id, req); found || err != nil {
+			return page, err
+		}
 	}
 	if s.searchCache == nil {
 		return s.searchPage(ctx, q, req)
@@ -273,17 +275,20 @@ func ownID(text string) (string, bool) {
 }
 
 // byOwnID is the page of a search for a customer's own id: the customer with
-// that id, when it is q's domain's and of q's status, in the exact tier, and
-// no one else (a page after it is empty).
-func (s *Service) byOwnID(ctx context.Context, q SearchQuery, id string, req SearchRequest) (Page, error) {
+// that id, when it is q's domain's, in the exact tier, and no one else (a
+// page after it is empty; one of another status is found and filtered
+// out). found is false when no customer of the domain has the id: the text
+// is searched for as any other then (a serial number or an external id may
+// have an id's form).
+func (s *Service) byOwnID(ctx context.Context, q SearchQuery, id string, req SearchRequest) (page Page, found bool, err error) {
 	c, err := s.store.CustomerByID(ctx, id)
 	switch {
-	case errors.Is(err, apperr.ErrNotFound):
-		return Page{}, nil
+	case errors.Is(err, apperr.ErrNotFound) || err == nil && c.DomainID != q.DomainID:
+		return Page{}, false, nil
 	case err != nil:
-		return Page{}, fmt.Errorf("search customers: %w", err)
-	case c.DomainID != q.DomainID || q.Status != "" && c.Status != q.Status || req.After != nil:
-		return Page{}, nil
+		return Page{}, false, fmt.Errorf("search customers: %w", err)
+	case q.Status != "" && c.Status != q.Status || req.After != nil:
+		return Page{}, true, nil
 	}
 	c.PasswordHash = "" // as the store leaves it out of a hit
 	last, first := SortKeys(c)
@@ -291,7 +296,7 @@ func (s *Service) byOwnID(ctx context.Context, q SearchQuery, id string, req Sea
 	if req.Matches {
 		hit.Matches = []Highlight{{Field: MatchID, Value: c.ID, Ranges: []TextRange{{Start: 0, Length: len(c.ID)}}}}
 	}
-	return Page{Hits: []Hit{hit}}, nil
+	return Page{Hits: []Hit{hit}}, true, nil
 }
 
 // addMatches fills in what the terms matched in each hit (Matches), with the
@@ -326,8 +331,9 @@ func (s *Service) Count(ctx context.Context, domainID, text string, status Statu
 		return 0, err
 	}
 	if id, ok := ownID(text); ok {
-		page, err := s.byOwnID(ctx, q, id, SearchRequest{})
-		return int64(len(page.Hits)), err
+		if page, found, err := s.byOwnID(ctx, q, id, SearchRequest{}); found || err != nil {
+			return int64(len(page.Hits)), err
+		}
 	}
 	n, err := s.store.CountCustomerMatches(ctx, q)
 	if err != nil {

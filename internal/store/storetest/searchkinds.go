@@ -421,18 +421,24 @@ func testDomainIDFindsNoOne(t *testing.T, s store.Store) {
 // testCustomerIDFindsOnlyItsCustomer: a customer's own id, pasted whole (in
 // any case), finds that customer and no other; a part of it finds no one
 // (every id begins with the digits of its creation time: "01" found every
-// customer), nor does it in another domain or of another status.
+// customer), nor does it in another domain or of another status. Text of an
+// id's form that is no customer's id is searched as any other (an external
+// id, a serial number).
 func testCustomerIDFindsOnlyItsCustomer(t *testing.T, s store.Store) {
 	d, other := NewDomain(t, s), NewDomain(t, s)
 	ctx := context.Background()
 	ada, bob := NewCustomer(d, "Ada", "Lovelace", "ada@example.com", "+1 415 555 2671"), NewCustomer(d, "Bob", "Builder", "bob@example.com", "")
-	if err := s.ImportCustomers(ctx, []customers.Customer{ada, bob}, nil); err != nil {
+	cal := NewCustomer(d, "Cal", "Crm", "cal@example.com", "")
+	cal.ExternalID = "f00dcafef00dcafef00dcafef00dcafe" // of an id's form, no customer's id: found as an external id
+	cal.SearchTokens = customers.SearchTokens(cal, nil, d.DefaultRegion)
+	if err := s.ImportCustomers(ctx, []customers.Customer{ada, bob, cal}, nil); err != nil {
 		t.Fatal(err)
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
 	for text, want := range map[string][]string{
 		ada.ID: {"ada@example.com"}, " " + strings.ToUpper(ada.ID) + " ": {"ada@example.com"}, bob.ID: {"bob@example.com"},
-		ada.ID[:2]: nil, ada.ID[:4]: nil, ada.ID[:8]: nil, ada.ID[:31]: nil,
+		cal.ExternalID: {"cal@example.com"},
+		ada.ID[:2]:     nil, ada.ID[:4]: nil, ada.ID[:8]: nil, ada.ID[:31]: nil,
 	} {
 		if got := searchAll(t, svc, d.ID, text, "", 10); !slices.Equal(got, want) {
 			t.Errorf("search %q found %v, want %v", text, got, want)
