@@ -106,7 +106,8 @@ type Importer struct {
 	Progress func(Counts)
 
 	seed     maphash.Seed
-	seen     map[[2]uint64]int // hashed key of the file -> the line that had it
+	seen     map[[2]uint64]int // hashed key of the file -> the line that had it (the read-ahead's)
+	matched  map[[2]uint64]int // hashed id of a stored customer -> the line that matched it (the writer's)
 	count    Counts
 	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
 	// deriveAhead tells readAhead to derive the search tokens of the
@@ -143,7 +144,7 @@ const MaxExternalIDLength = 255
 // ended. At the end it tidies the search index
 // (customers.OptimizeAfterBulkLoad).
 func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
-	im.seed, im.seen, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, Counts{}, false
+	im.seed, im.seen, im.matched, im.count, im.keysOnly = maphash.MakeSeed(), map[[2]uint64]int{}, map[[2]uint64]int{}, Counts{}, false
 	deferred := false
 	if !im.DryRun {
 		var err error
@@ -406,11 +407,11 @@ func (im *Importer) firstInFile(c candidate) string {
 // reaching one customer by different keys (one by its email, the other by
 // its external id) would each undo the other, on every rerun.
 func (im *Importer) firstForCustomer(id string, line int) string {
-	h := [2]uint64{maphash.String(im.seed, "customer\x00"+id), maphash.String(im.seed, id+"\x00customer")}
-	if earlier, ok := im.seen[h]; ok {
+	h := [2]uint64{maphash.String(im.seed, id), maphash.String(im.seed, id+"\x00")}
+	if earlier, ok := im.matched[h]; ok {
 		return fmt.Sprintf("the same customer as line %d (matched by another key)", earlier)
 	}
-	im.seen[h] = line
+	im.matched[h] = line
 	return ""
 }
 
