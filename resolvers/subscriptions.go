@@ -16,6 +16,10 @@ import (
 // operation ends or the subscriber falls behind; its client subscribes
 // again.
 func forward[T any](ctx context.Context, broker *events.Broker, filter func(events.Event) bool, mapping func(events.Event) (T, bool)) <-chan T {
+	if gate := events.GateOf(ctx); gate != nil { // a socket's: nothing after what ended its session
+		accepts := filter
+		filter = func(e events.Event) bool { return gate.Open(broker.Publishing()) && accepts(e) }
+	}
 	sub, c := events.Feed(broker, filter, mapping)
 	context.AfterFunc(ctx, sub.Cancel)
 	return c

@@ -19,6 +19,7 @@ import (
 
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/resolvers"
 )
@@ -215,6 +216,9 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			subject = assistSubject(p.AssistID)
 		}
 		sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, subject, sessionSubject(p.TokenHash))
+		if slot := slotOf(ctx); slot != nil && slot.conn != nil {
+			ctx = events.WithGate(ctx, slot.conn) // the event that ends its session is the last its subscriptions get
+		}
 		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}

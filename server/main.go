@@ -428,7 +428,8 @@ func every(ctx context.Context, period time.Duration, log zerolog.Logger, what s
 // closes it: the delivery and the close start from the same event, and on a
 // loaded 2-core machine 250 ms was sometimes not enough for the delivery.
 // The session itself ends at once: every request and new socket is refused
-// from the write on.
+// from the write on, and the socket's subscriptions take no later event
+// (gorillaSockets.EndDeliveries).
 const socketCloseDelay = time.Second
 
 // closeSocketsOnEvents is the socket half of what events end (the rules
@@ -448,7 +449,9 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked ||
 			e.Type == events.CustomerDeleted || e.Type == events.OperatorAccessEnded
 	}
-	broker.React(ctx, relevant, func(e events.Event) {
+	// Called by Publish, in the order of the events: the connections take no
+	// event after this one from here on, and close a moment later.
+	sub := broker.SubscribeFunc(relevant, func(e events.Event) bool {
 		subject, except, code, reason := e.CustomerID, "", closeUnauthorized, ""
 		switch {
 		case e.Type == events.SessionRevoked && e.Data[events.KeySession] != "":
@@ -468,11 +471,14 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 		case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
 			code, reason = closeForbidden, "account disabled"
 		default:
-			return
+			return true
 		}
 		before, _ := e.EndsBefore() // 0 for an event about one session or one assistance: no epoch to compare
+		sockets.EndDeliveries(subject, except, before, broker.Publishing())
 		time.AfterFunc(socketCloseDelay, func() { sockets.CloseSubjectExcept(subject, except, before, code, reason) })
-	})
+		return true
+	}, nil)
+	context.AfterFunc(ctx, sub.Cancel)
 }
 
 // assistSubject is the socket subject of an assist session's connections.

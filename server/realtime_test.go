@@ -416,3 +416,29 @@ func TestChangingThePasswordClosesTheOtherSessionsSockets(t *testing.T) {
 		})
 	}
 }
+
+// A socket whose session ended takes no event published after the one that
+// ended it, though it closes a moment later (socketCloseDelay): a tryout's
+// signed-out (and disabled) operator received a customer's status change
+// and its reason in that moment.
+func TestAnEndedSessionsSocketTakesNoLaterEvent(t *testing.T) {
+	for _, protocol := range subprotocols {
+		t.Run(protocol, func(t *testing.T) {
+			f := newAccountFixture(t, nil)
+			signedOut := f.login(t, demo.SupportEmail)
+			ended := subscribe(t, f.testInstance, protocol, signedOut, statusSubscription, nil).readAll()
+			if resp := f.post(t, signedOut, `mutation { logout { success } }`, nil); dig(resp.Data, "logout", "success") != true {
+				t.Fatalf("logout: %+v", resp)
+			}
+			f.post(t, f.login(t, demo.AdminEmail), setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "fraud"})
+			select {
+			case m := <-ended:
+				if m.err == nil || closeCode(m.err) != closeUnauthorized {
+					t.Fatalf("the signed-out session's socket got %v / %v, want close 4401 and nothing before it", m.msg, m.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the signed-out session's socket is still open")
+			}
+		})
+	}
+}

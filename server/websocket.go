@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -153,6 +154,18 @@ type gorillaConn struct {
 	epoch     int64       // the session epoch its session was opened in (sessions.Principal.SessionEpoch); guarded by sockets.mu
 	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
 	protocol  protocolState
+	// lastEvent is the number (events.Broker.Publishing) of the event that
+	// ended the connection's session, the last its subscriptions are given;
+	// 0 while it lasts.
+	lastEvent atomic.Uint64
+}
+
+// Open implements events.Gate: the connection's subscriptions take events
+// up to the one that ended its session, which the socket closes a moment
+// after (socketCloseDelay).
+func (c *gorillaConn) Open(n uint64) bool {
+	last := c.lastEvent.Load()
+	return last == 0 || n <= last
 }
 
 var (
@@ -437,7 +450,24 @@ func (s *gorillaSockets) CloseSubject(subject string, code int, reason string) {
 // before or later (the event that closes them ended only what was opened
 // before it: see events.Event.EndsBefore).
 func (s *gorillaSockets) CloseSubjectExcept(subject, except string, before int64, code int, reason string) {
+	for _, c := range s.boundTo(subject, except, before) {
+		c.closeWith(code, reason)
+	}
+}
+
+// EndDeliveries has the connections CloseSubjectExcept would close take no
+// event published after the one numbered last (events.Gate).
+func (s *gorillaSockets) EndDeliveries(subject, except string, before int64, last uint64) {
+	for _, c := range s.boundTo(subject, except, before) {
+		c.lastEvent.CompareAndSwap(0, last)
+	}
+}
+
+// boundTo returns the connections bound to subject but not to except, and
+// when before > 0 opened in an epoch before it.
+func (s *gorillaSockets) boundTo(subject, except string, before int64) []*gorillaConn {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	conns := make([]*gorillaConn, 0, len(s.bySubject[subject]))
 	for c := range s.bySubject[subject] {
 		_, kept := s.bySubject[except][c]
@@ -445,8 +475,5 @@ func (s *gorillaSockets) CloseSubjectExcept(subject, except string, before int64
 			conns = append(conns, c)
 		}
 	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.closeWith(code, reason)
-	}
+	return conns
 }

@@ -23,6 +23,34 @@ type Broker struct {
 	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
 	onDrop  func()
+	number  atomic.Uint64 // of the event being published (see Publishing)
+}
+
+// Publishing returns the number of the event Publish is delivering (or last
+// delivered): events are numbered from 1 in the order they are published,
+// so a filter or deliver that Publish calls sees its event's own number.
+func (b *Broker) Publishing() uint64 { return b.number.Load() }
+
+// A Gate says whether a receiver of events (a WebSocket connection) may
+// still be given the event numbered n (Broker.Publishing): once what it
+// stands for has ended (its session, its account), it takes the event that
+// ended it and none after, though it closes a moment later.
+type Gate interface {
+	Open(n uint64) bool
+}
+
+type gateKey struct{}
+
+// WithGate returns ctx carrying g, the gate of the receiver that ctx's
+// subscriptions deliver to.
+func WithGate(ctx context.Context, g Gate) context.Context {
+	return context.WithValue(ctx, gateKey{}, g)
+}
+
+// GateOf returns the gate ctx carries, or nil.
+func GateOf(ctx context.Context) Gate {
+	g, _ := ctx.Value(gateKey{}).(Gate)
+	return g
 }
 
 // Subscription receives the events its filter accepts until it is
@@ -138,6 +166,7 @@ func (s *Subscription) Cancel() {
 // called from one goroutine, the store's tail.
 func (b *Broker) Publish(e Event) {
 	b.mu.Lock()
+	b.number.Add(1)
 	var slow []*Subscription
 	for s := range b.subs {
 		if s.filter(e) && !s.deliver(e) {

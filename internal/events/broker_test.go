@@ -88,3 +88,18 @@ func subscribers(b *Broker) int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
+
+// Publishing numbers the events in the order they are published, and a
+// deliver sees its own event's number (what a Gate compares).
+func TestPublishingNumbersEventsInOrder(t *testing.T) {
+	b := NewBroker()
+	var seen []uint64
+	s := b.SubscribeFunc(func(Event) bool { return true }, func(Event) bool { seen = append(seen, b.Publishing()); return true }, nil)
+	defer s.Cancel()
+	for range 3 {
+		b.Publish(Event{ID: "e"})
+	}
+	if len(seen) != 3 || seen[0] != 1 || seen[1] != 2 || seen[2] != 3 {
+		t.Errorf("numbers seen %v, want [1 2 3]", seen)
+	}
+}
