@@ -3359,7 +3359,7 @@ type CustomerStatusChange {
   previousStatus: AccountStatus!
   "The status now."
   status: AccountStatus!
-  "Why, as the operator wrote it."
+  "Why, as the operator wrote it; null for an operator without VIEW_AUDIT_LOG (as ` + "`" + `Customer.disabling.reason` + "`" + `)."
   reason: String
   "Who changed it."
   changedBy: AssistingOperator

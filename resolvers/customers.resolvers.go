@@ -164,7 +164,7 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.
 func (r *subscriptionResolver) CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error) {
-	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.StatusChanged}, &r.statusChanges, r.statusChange)
+	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.StatusChanged}, &r.statusChanges, r.statusChange, statusChangeView)
 }
 
 // Customer returns graph.CustomerResolver implementation.

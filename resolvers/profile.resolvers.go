@@ -62,5 +62,5 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 
 // CustomerProfileChanged is the resolver for the customerProfileChanged field.
 func (r *subscriptionResolver) CustomerProfileChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerProfileChange, error) {
-	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.ProfileUpdated}, &r.profileChanges, r.profileChange)
+	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.ProfileUpdated}, &r.profileChanges, r.profileChange, nil)
 }

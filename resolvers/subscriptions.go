@@ -9,6 +9,7 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
+	"github.com/iotconsole/bff/internal/sessions"
 )
 
 // forward returns a subscription resolver's channel: the mappings of the
@@ -96,16 +97,28 @@ func (r *Resolver) detailsChange(ctx context.Context, e events.Event) (*model.Cu
 	return change, nil
 }
 
+// statusChangeView leaves the reason out of a status change for an operator
+// without VIEW_AUDIT_LOG, as Customer.disabling does.
+func statusChangeView(p sessions.Principal, c *model.CustomerStatusChange) *model.CustomerStatusChange {
+	if c.Reason == nil || p.Can(operators.PermViewAuditLog) {
+		return c
+	}
+	without := *c
+	without.Reason = nil
+	return &without
+}
+
 // detailsChangeTypes are the events customerDetailsChanged reports.
 var detailsChangeTypes = []events.Type{events.AssistStarted, events.AssistEnded, events.DeviceUpdated, events.PasswordReset}
 
 // customerChanges streams to an operator with VIEW_CUSTOMER the events of
 // the types given of its domain's customers (of one customer when customerID is
 // given), each mapped by read once whatever the number of subscribers
-// (memo). An event whose customer cannot be read is skipped rather than
-// ending the stream.
+// (memo), then by view for the subscriber (nil: as read; view must not
+// change what read returned, which other subscribers share). An event whose
+// customer cannot be read is skipped rather than ending the stream.
 func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string, types []events.Type, memo *eventMemo[T],
-	read func(context.Context, events.Event) (T, error)) (<-chan T, error) {
+	read func(context.Context, events.Event) (T, error), view func(sessions.Principal, T) T) (<-chan T, error) {
 	p, err := r.operator(ctx, operators.PermViewCustomer)
 	if err != nil {
 		return nil, err
@@ -121,6 +134,9 @@ func customerChanges[T any](ctx context.Context, r *Resolver, customerID *string
 	}
 	return forward(ctx, r.EventBroker, inDomain, func(e events.Event) (T, bool) {
 		change, err := memo.get(e.ID, func() (T, error) { return read(context.WithoutCancel(ctx), e) })
+		if err == nil && view != nil {
+			change = view(p, change)
+		}
 		return change, err == nil
 	}), nil
 }

@@ -51,5 +51,5 @@ func (r *queryResolver) TemporaryPassword(ctx context.Context) (string, error) {
 
 // CustomerDetailsChanged is the resolver for the customerDetailsChanged field.
 func (r *subscriptionResolver) CustomerDetailsChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerDetailsChange, error) {
-	return customerChanges(ctx, r.Resolver, customerID, detailsChangeTypes, &r.detailsChanges, r.detailsChange)
+	return customerChanges(ctx, r.Resolver, customerID, detailsChangeTypes, &r.detailsChanges, r.detailsChange, nil)
 }

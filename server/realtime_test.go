@@ -59,13 +59,18 @@ func TestOperatorsSeeStatusChangesLive(t *testing.T) {
 			all := subscribe(t, f.testInstance, protocol, support, statusSubscription, nil).readAll()
 			one := subscribe(t, f.testInstance, protocol, support, statusSubscription, map[string]any{"id": f.customerID()}).readAll()
 			admin := f.login(t, demo.AdminEmail)
+			admins := subscribe(t, f.testInstance, protocol, admin, statusSubscription, nil).readAll()
 			f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "lost phone"})
-			for name, ch := range map[string]<-chan wsMessage{"domain": all, "customer": one} {
+			// The reason only to those with VIEW_AUDIT_LOG, as Customer.disabling gives it.
+			for name, tc := range map[string]struct {
+				ch     <-chan wsMessage
+				reason any
+			}{"support, domain": {all, nil}, "support, customer": {one, nil}, "admin": {admins, "lost phone"}} {
 				select {
-				case m := <-ch:
+				case m := <-tc.ch:
 					ev, _ := dataOf(m)["customerStatusChanged"].(map[string]any)
 					if dig(ev, "customer", "email") != customerEmail || ev["previousStatus"] != "ACTIVE" || ev["status"] != "DISABLED" ||
-						ev["reason"] != "lost phone" || dig(ev, "changedBy", "name") != "Ada Admin" {
+						ev["reason"] != tc.reason || dig(ev, "changedBy", "name") != "Ada Admin" {
 						t.Fatalf("%s subscription got %v %v", name, m.msg, m.err)
 					}
 				case <-time.After(3 * time.Second):

@@ -455,7 +455,7 @@ type CustomerStatusChange struct {
 	PreviousStatus AccountStatus `json:"previousStatus"`
 	// The status now.
 	Status AccountStatus `json:"status"`
-	// Why, as the operator wrote it.
+	// Why, as the operator wrote it; null for an operator without VIEW_AUDIT_LOG (as `Customer.disabling.reason`).
 	Reason *string `json:"reason,omitempty"`
 	// Who changed it.
 	ChangedBy *AssistingOperator `json:"changedBy,omitempty"`
