@@ -335,22 +335,38 @@ func TestImportAndExportRefuseADirectoryWithoutAStore(t *testing.T) {
 	}
 }
 
+// newAcmeDataDir returns a new data directory whose embedded store holds the
+// domain acme and its ADMIN.
+func newAcmeDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
+		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+		t.Fatalf("create acme: %v (%s)", err, out)
+	}
+	return dir
+}
+
+// writeTempFile writes text to a new file name in a new directory and
+// returns its path.
+func writeTempFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // A rejects file is emptied first, so import refuses one that is the file
 // being imported (under another name too) or a file of the store's data
 // directory, dry run or not, and leaves both as they were.
 func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
-	dir := t.TempDir()
-	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
-		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
-		t.Fatalf("create acme: %v (%s)", err, out)
-	}
-	input := filepath.Join(t.TempDir(), "users.jsonl")
+	dir := newAcmeDataDir(t)
 	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
-	if err := os.WriteFile(input, []byte(records), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	input := writeTempFile(t, "users.jsonl", records)
 	link := filepath.Join(t.TempDir(), "same.jsonl")
 	if err := os.Link(input, link); err != nil {
 		t.Fatal(err)
@@ -396,16 +412,9 @@ func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
-	dir := t.TempDir()
-	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
-		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
-		t.Fatalf("create acme: %v (%s)", err, out)
-	}
-	input := filepath.Join(t.TempDir(), "users.jsonl")
+	dir := newAcmeDataDir(t)
 	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
-	if err := os.WriteFile(input, []byte(records), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	input := writeTempFile(t, "users.jsonl", records)
 	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", input}, noEnv, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -481,15 +490,8 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 func TestImportIsAuditedInItsDomain(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
-	dir := t.TempDir()
-	if out, err := runCreateOperatorTest(t, []string{"-data-dir", dir}, testPassword, "-domain", "acme", "-domain-name", "Acme",
-		"-email", "admin@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
-		t.Fatalf("create acme: %v (%s)", err, out)
-	}
-	input := filepath.Join(t.TempDir(), "users.jsonl")
-	if err := os.WriteFile(input, []byte(`{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}`+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := newAcmeDataDir(t)
+	input := writeTempFile(t, "users.jsonl", `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}`+"\n")
 	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", input}, noEnv, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
