@@ -347,6 +347,10 @@ func newAcmeDataDir(t *testing.T) string {
 	return dir
 }
 
+// annAndABadEmail is a JSON Lines file of a good record and a reject.
+const annAndABadEmail = `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" +
+	`{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
+
 // writeTempFile writes text to a new file name in a new directory and
 // returns its path.
 func writeTempFile(t *testing.T, name, text string) string {
@@ -365,7 +369,7 @@ func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
 	dir := newAcmeDataDir(t)
-	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
+	records := annAndABadEmail
 	input := writeTempFile(t, "users.jsonl", records)
 	link := filepath.Join(t.TempDir(), "same.jsonl")
 	if err := os.Link(input, link); err != nil {
@@ -413,7 +417,7 @@ func TestCommandsRefuseToWriteIntoTheDataDirectory(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
 	dir := newAcmeDataDir(t)
-	records := `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}` + "\n" + `{"firstName":"Bad","lastName":"Email","email":"not-an-email"}` + "\n"
+	records := annAndABadEmail
 	input := writeTempFile(t, "users.jsonl", records)
 	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", input}, noEnv, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
