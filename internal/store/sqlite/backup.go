@@ -101,8 +101,6 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 	return syncFile(filepath.Dir(abs))
 }
 
-// vacuumInto writes the database file src into dst (absent or empty) with
-// VACUUM INTO, on a read-only connection of its own.
 // ErrImportHoldsStore is backupFile's error for a file in rollback-journal
 // mode, which an import that holds the data directory's lock uses
 // (DirLocked). The copy's read would hold back every commit of the import,
@@ -130,6 +128,8 @@ func InRollbackMode(path string) (bool, error) {
 	return header[18] == 1 && header[19] == 1, nil
 }
 
+// vacuumInto writes the database file src into dst (absent or empty) with
+// VACUUM INTO, on a read-only connection of its own.
 func vacuumInto(ctx context.Context, src, dst string) error {
 	db, err := openReadOnly(src)
 	if err != nil {
