@@ -3570,7 +3570,7 @@ type CheckPasswordPayload {
   MATCHES_ACCOUNT, CONTEXT_WORD, COMMON_PASSWORD, TOO_GUESSABLE); or the input's fault (an
   unknown, used or expired setup ticket: INVALID_TICKET on ` + "`" + `setupTicket` + "`" + `; a typed ` + "`" + `firstName` + "`" + ` or
   ` + "`" + `lastName` + "`" + ` over 100 characters, an ` + "`" + `email` + "`" + ` over 254 or a ` + "`" + `domain` + "`" + ` over 100: TOO_LONG on that
-  field, control or text-direction characters: INVALID, as ` + "`" + `signUp` + "`" + ` and ` + "`" + `createCustomer` + "`" + ` answer;
+  field, control, invisible or text-direction characters: INVALID, as ` + "`" + `signUp` + "`" + ` and ` + "`" + `createCustomer` + "`" + ` answer;
   an empty field or an email not yet whole is fine). Empty when acceptable.
   """
   userErrors: [UserError!]!
@@ -3581,7 +3581,7 @@ type CheckPasswordPayload {
   Corrects a customer's profile (EDIT_CUSTOMER): only the fields given change, and only while the
   customer is still at ` + "`" + `version` + "`" + ` (CONFLICT on ` + "`" + `version` + "`" + ` when someone changed it since: nothing is
   written, read the customer again). The fields follow the rules of ` + "`" + `createCustomer` + "`" + ` (names 1 to 100
-  characters without control or text-direction characters, one plain email address, a phone number
+  characters without control, invisible or text-direction characters, one plain email address, a phone number
   with digits or empty to remove it); EMAIL_TAKEN when another account of the domain has the email.
   Search finds the new values at once, and no longer the old. The audit log records the change
   (` + "`" + `user_updated` + "`" + `, the reason naming the fields that changed, ` + "`" + `details` + "`" + ` holding the old and new email

@@ -298,7 +298,7 @@ type CheckPasswordPayload struct {
 	// MATCHES_ACCOUNT, CONTEXT_WORD, COMMON_PASSWORD, TOO_GUESSABLE); or the input's fault (an
 	// unknown, used or expired setup ticket: INVALID_TICKET on `setupTicket`; a typed `firstName` or
 	// `lastName` over 100 characters, an `email` over 254 or a `domain` over 100: TOO_LONG on that
-	// field, control or text-direction characters: INVALID, as `signUp` and `createCustomer` answer;
+	// field, control, invisible or text-direction characters: INVALID, as `signUp` and `createCustomer` answer;
 	// an empty field or an email not yet whole is fine). Empty when acceptable.
 	UserErrors []UserError `json:"userErrors"`
 }

@@ -13,7 +13,7 @@ import (
 
 // TestGeneratedNamesPassTheRules checks that the generator's names and
 // addresses are what the services would store: names.Clean and emails.Parse
-// accept them unchanged (NFC, no control or text-direction characters).
+// accept them unchanged (NFC, no control, invisible or text-direction characters).
 func TestGeneratedNamesPassTheRules(t *testing.T) {
 	for _, list := range [][]string{firstNames, lastNames, deviceNames} {
 		for _, n := range list {

@@ -22,7 +22,7 @@ const MaxLength = 254
 // net/mail reads it (no display name, no angle brackets, no comments),
 // exactly as written, whose domain is a name of at least two labels
 // ("localhost", "example." and "[192.0.2.1]" are refused), of at most MaxLength characters and passing
-// names.Clean (no control or text-direction characters).
+// names.Clean (no control, invisible or text-direction characters).
 func Parse(field, value string) (string, error) {
 	value, err := names.Clean(field, value, MaxLength)
 	if err != nil {

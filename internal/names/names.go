@@ -42,12 +42,20 @@ const (
 //     one string display as another ("Trojan Source", CVE-2021-42574).
 //     Names in right-to-left scripts need none of them: the algorithm orders
 //     a name from its letters alone;
+//   - contains an invisible character that joins nothing: a format
+//     character (Unicode category Cf, such as U+200B ZERO WIDTH SPACE,
+//     U+00AD SOFT HYPHEN, U+2060 WORD JOINER, U+FEFF ZERO WIDTH NO-BREAK
+//     SPACE) or an Other_Default_Ignorable_Code_Point (such as the Hangul
+//     fillers U+3164 and U+FFA0, which look like a blank name). "Jo" +
+//     U+200B + "hn" shows as "John" and is not found by it; UTS #39
+//     (section 3.1) restricts these (Identifier_Type Default_Ignorable);
 //   - contains U+FFFD REPLACEMENT CHARACTER, which is what invalid UTF-8
 //     becomes on its way through a JSON decoder: no name holds it;
 //   - is blank, or longer than maxRunes characters once normalised.
 //
-// ZERO WIDTH JOINER and NON-JOINER and variation selectors stay allowed:
-// emoji sequences and scripts such as Persian and Devanagari need them.
+// ZERO WIDTH JOINER and NON-JOINER, variation selectors and the tag
+// characters U+E0020..U+E007F stay allowed: emoji sequences (a subdivision
+// flag is tags) and scripts such as Persian and Devanagari need them.
 func Clean(field, value string, maxRunes int) (string, error) {
 	return clean(field, value, maxRunes, refused)
 }
@@ -91,10 +99,24 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 
 // refused reports whether Clean refuses r anywhere in a name.
 func refused(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r)
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError ||
+		unicode.Is(unicode.Bidi_Control, r) || invisible(r)
+}
+
+// invisible reports whether r is a format character or an
+// Other_Default_Ignorable_Code_Point that no emoji sequence or script
+// needs (Clean's rule).
+func invisible(r rune) bool {
+	switch {
+	case r == '\u200c' || r == '\u200d': // ZERO WIDTH NON-JOINER, ZERO WIDTH JOINER
+		return false
+	case r >= 0xE0020 && r <= 0xE007F: // tags: subdivision flags
+		return false
+	}
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
 func invalidCharacters(field string) error {
 	return apperr.Invalid(field, CodeInvalidCharacters,
-		"Remove the control or text-direction characters: they make text show differently from what it is.")
+		"Remove the control, invisible or text-direction characters: they make text show differently from what it is.")
 }
