@@ -2788,7 +2788,7 @@ type AssistSession implements Node {
   startedAt: Time!
   "When it ends at the latest."
   expiresAt: Time!
-  "When it ended, if it has."
+  "When it ended, if it has: for an EXPIRED one, when its time (or its request's) ran out."
   endedAt: Time
   "Who ended it: an operator's name, ` + "`" + `customer` + "`" + ` (declined or ended by the customer), or ` + "`" + `system` + "`" + ` (expiry, the account disabled or its password reset)."
   endedBy: String

@@ -132,7 +132,7 @@ type AssistSession struct {
 	StartedAt time.Time `json:"startedAt"`
 	// When it ends at the latest.
 	ExpiresAt time.Time `json:"expiresAt"`
-	// When it ended, if it has.
+	// When it ended, if it has: for an EXPIRED one, when its time (or its request's) ran out.
 	EndedAt *time.Time `json:"endedAt,omitempty"`
 	// The stored session; the customer, operator and endedBy resolvers read who it names through the operation's dataloaders.
 	Session assist.Session `json:"-"`

@@ -235,11 +235,14 @@ func (s *Service) expireRequest(ctx context.Context, a Session) error {
 		return nil
 	}
 	next := a
-	next.Request.State, next.Request.AnsweredAt = RequestExpired, at
+	// It expired when its time ran out, not when this noticed (the record
+	// and the events are of now).
+	expired := a.Request.ExpiresAt
+	next.Request.State, next.Request.AnsweredAt = RequestExpired, expired
 	actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID, AssistID: a.ID}
 	evs := []events.Event{s.answered(next, SystemActor, at)}
 	if a.State == StatePending {
-		next.State, next.EndedAt, next.EndedBy = StateExpired, at, SystemActor
+		next.State, next.EndedAt, next.EndedBy = StateExpired, expired, SystemActor
 		evs = append(evs, s.event(events.AssistEnded, next, SystemActor, at, map[string]string{events.KeyState: string(StateExpired), events.KeyReason: "the customer did not answer"}))
 	}
 	rec := s.record(ctx, actor, audit.ActionAssistRequestExpired, a, "not answered within "+RequestTTL.String(), at)

@@ -63,7 +63,9 @@ func TestRequestsExpireOnTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.State == assist.StateExpired {
-			if got.Request.State != assist.RequestExpired || got.EndedBy != assist.SystemActor {
+			// at its expiry, not a second later when the clock was read
+			if got.Request.State != assist.RequestExpired || got.EndedBy != assist.SystemActor ||
+				!got.EndedAt.Equal(a.Request.ExpiresAt) || !got.Request.AnsweredAt.Equal(a.Request.ExpiresAt) {
 				t.Fatalf("expired request: %+v", got)
 			}
 			break

@@ -241,11 +241,14 @@ func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state S
 		}
 		return s.store.AssistByID(ctx, a.ID)
 	}
+	endedAt := at
 	if a.Current(at) == StateExpired && a.State == StateActive {
 		// Its time ran out before anyone ended it (the sweeper has not
 		// recorded it yet): it ends as what it is, expired, not as ended by
-		// whoever came too late.
+		// whoever came too late, and when its time ran out, not when this
+		// noticed (the record and the event are of now).
 		actor, state, why = audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID}, StateExpired, "expired"
+		endedAt = a.ExpiresAt
 	}
 	endedBy := actor.ID
 	switch actor.Type {
@@ -257,7 +260,7 @@ func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state S
 	actor.AssistID = a.ID
 	rec := s.record(ctx, actor, audit.ActionAssistEnded, a, why, at)
 	ev := s.event(events.AssistEnded, a, endedBy, at, map[string]string{events.KeyState: string(state), events.KeyReason: why})
-	err := s.store.EndAssist(ctx, a.ID, state, endedBy, at, rec, []events.Event{ev})
+	err := s.store.EndAssist(ctx, a.ID, state, endedBy, endedAt, rec, []events.Event{ev})
 	if err != nil && !errors.Is(err, apperr.ErrConflict) {
 		return Session{}, err
 	}
