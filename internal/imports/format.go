@@ -302,7 +302,7 @@ func (c *csvReader) Read() (Record, error) {
 	}
 	rec := Record{Line: line}
 	for i, v := range fields {
-		c.set[i](&rec, v)
+		c.set[i](&rec, unescapeFormula(v))
 	}
 	// Groups left empty between filled ones are no devices.
 	rec.Devices = slicesDeleteEmpty(rec.Devices)

@@ -410,6 +410,61 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 }
 
+// A CSV export is safe to open in a spreadsheet: a value that would run as
+// a formula there gets a leading apostrophe (phone numbers and plain
+// numbers do not), and the CSV reader takes it off again, so the export
+// imports as the same customers. A file from elsewhere with such an
+// apostrophe reads the same way.
+func TestCSVExportEscapesFormulas(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			src := newFixture(t, kind.open)
+			formulas := []string{"=HYPERLINK(\"http://evil.example\",\"Click\")", "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)"}
+			var rows [][]string
+			for i, f := range formulas {
+				rows = append(rows, row(i, "", map[string]string{"firstName": f, "device1.name": f}))
+			}
+			// a file written by a tool that escapes as the export does
+			rows = append(rows, row(len(rows), "", map[string]string{"firstName": "'=1+1"}))
+			if c, rejects := src.run(t, csvFile(t, header, rows), imports.CSV, false); c.Created != len(rows) {
+				t.Fatalf("source import: %v %v", c, rejects)
+			}
+			if c := src.customer(t, fmt.Sprintf("person%d@example.com", len(formulas))); c.FirstName != "=1+1" {
+				t.Fatalf("an escaped value read as %q, want =1+1", c.FirstName)
+			}
+			var file bytes.Buffer
+			if _, err := imports.Export(context.Background(), src.st, src.domain, &file, imports.CSV, false); err != nil {
+				t.Fatal(err)
+			}
+			exported := file.String()
+			cells, err := csv.NewReader(strings.NewReader(exported)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range cells[1:] {
+				for _, cell := range rec {
+					if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) && !strings.HasPrefix(cell, "+44 ") {
+						t.Errorf("the export has a cell a spreadsheet would run: %q", cell)
+					}
+					if strings.HasPrefix(cell, "'+44") {
+						t.Errorf("a phone number was escaped: %q", cell)
+					}
+				}
+			}
+			dst := newFixture(t, kind.open)
+			if c, rejects := dst.run(t, exported, imports.CSV, false); c.Created != len(rows) {
+				t.Fatalf("import of the export: %v %v", c, rejects)
+			}
+			if a, b := exportOf(t, src, false), exportOf(t, dst, false); a != b {
+				t.Errorf("round trip differs:\n%s\n---\n%s", a, b)
+			}
+			if c := dst.customer(t, "person0@example.com"); c.FirstName != formulas[0] {
+				t.Errorf("after the round trip: %q, want %q", c.FirstName, formulas[0])
+			}
+		})
+	}
+}
+
 func emailsOf(p customers.Page) string {
 	var out []string
 	for _, h := range p.Hits {

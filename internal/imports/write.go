@@ -80,10 +80,38 @@ func (w *Writer) Write(rec Record, line int, reason string) error {
 		case ColumnReason:
 			fields[i] = reason
 		default:
-			fields[i] = columnValue(rec, col)
+			fields[i] = escapeFormula(columnValue(rec, col))
 		}
 	}
 	return w.csv.Write(fields)
+}
+
+// escapeFormula returns a CSV cell's value v so that a spreadsheet opening
+// the file shows it instead of running it: a value a spreadsheet would take
+// for a formula (beginning with =, +, -, @, a tab or a carriage return)
+// gets a leading apostrophe, as OWASP's "CSV Injection" advises, unless it
+// is a number or a phone number (+, -, digits, spaces, ".", "(", ")",
+// "/"), which runs nothing. A customer named "=HYPERLINK(...)" exports as
+// "'=HYPERLINK(...)"; the CSV reader takes the apostrophe off again
+// (unescapeFormula), so an export imports as the same customers.
+func escapeFormula(v string) string {
+	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return v
+	}
+	if strings.Trim(v, "+-0123456789 .()/") == "" {
+		return v
+	}
+	return "'" + v
+}
+
+// unescapeFormula undoes escapeFormula: a value of an apostrophe followed
+// by a character that begins a formula loses the apostrophe. (No name,
+// email or serial number begins with both.)
+func unescapeFormula(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(v[1])) {
+		return v[1:]
+	}
+	return v
 }
 
 func (w *Writer) writeRaw(raw []string, line int, reason string) error {
