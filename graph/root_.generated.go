@@ -3720,6 +3720,8 @@ enum UserErrorCode {
   SIGN_UP_CLOSED
   "Another account of the domain has this email address."
   EMAIL_TAKEN
+  "Another domain (company) signs in with this name, as its name or its slug (added 2026-12-02)."
+  NAME_TAKEN
   "Someone else changed the object since the version the change was decided on; nothing was written."
   CONFLICT
 }

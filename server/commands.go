@@ -163,6 +163,9 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	defer st.Close(context.Background())
 	d, err := st.DomainBySlug(ctx, *slug)
 	if errors.Is(err, apperr.ErrNotFound) && *domainName != "" {
+		if err := domains.CheckNameFree(ctx, st, newDomain.Name, newDomain.ID); err != nil {
+			return refusedInput("create-operator", err, map[string]string{"name": "-domain-name"})
+		}
 		d, err = newDomain, st.CreateDomain(ctx, newDomain)
 	}
 	if errors.Is(err, apperr.ErrNotFound) {

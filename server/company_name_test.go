@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/iotconsole/bff/internal/store/storetest"
+)
 
 // A person may type the company's display name wherever the API takes a
 // domain from someone signing in or up: login, signUpOpen, signUp.
@@ -23,6 +29,40 @@ func TestCompanyDisplayNameAtSignInAndSignUp(t *testing.T) {
 			resp = f.post(t, "", signUpMutation, signUpInput("Demo Heating Co.", "named@example.com", nil))
 			if dig(resp.Data, "signUp", "token") == nil {
 				t.Fatalf("sign-up by the company's name: %+v", resp)
+			}
+		})
+	}
+}
+
+// Another domain's ADMIN cannot take a name a domain signs in with (its
+// display name, in any case, or its slug): sign-in by name keeps working.
+// Its own name in another case is a rename like any other.
+func TestADomainCannotTakeAnothersName(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			other := storetest.NewDomain(t, f.store)
+			addOperator(t, f, other.ID, "admin@other.test")
+			resp := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
+			intruder, _ := dig(resp.Data, "operatorLogin", "token").(string)
+			for _, name := range []string{"Demo Heating Co.", "DEMO HEATING CO.", " demo heating co. ", "demo", "DEMO"} {
+				resp := f.post(t, intruder, settingsMutation, map[string]any{"in": map[string]any{"name": name}})
+				if userError(resp, "updateDomainSettings") != "NAME_TAKEN" || dig(resp.Data, "updateDomainSettings", "changed") != false {
+					t.Errorf("another domain renamed to %q: %+v", name, resp)
+				}
+			}
+			if d, _ := f.store.DomainByID(context.Background(), other.ID); d.Name != other.Name {
+				t.Errorf("a refused rename was stored: %q", d.Name)
+			}
+			resp = f.post(t, "", `mutation($d: String!, $e: String!, $p: String!) {
+			  login(input: {domain: $d, email: $e, password: $p}) { token } }`,
+				map[string]any{"d": "Demo Heating Co.", "e": customerEmail, "p": customerPassword})
+			if dig(resp.Data, "login", "token") == nil {
+				t.Fatalf("sign-in by the company's name after the attempts: %+v", resp)
+			}
+			resp = f.post(t, intruder, settingsMutation, map[string]any{"in": map[string]any{"name": strings.ToUpper(other.Name)}})
+			if dig(resp.Data, "updateDomainSettings", "changed") != true {
+				t.Errorf("a domain's own name in capitals: %+v", resp)
 			}
 		})
 	}

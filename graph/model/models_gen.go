@@ -2101,6 +2101,8 @@ const (
 	UserErrorCodeSignUpClosed UserErrorCode = "SIGN_UP_CLOSED"
 	// Another account of the domain has this email address.
 	UserErrorCodeEmailTaken UserErrorCode = "EMAIL_TAKEN"
+	// Another domain (company) signs in with this name, as its name or its slug (added 2026-12-02).
+	UserErrorCodeNameTaken UserErrorCode = "NAME_TAKEN"
 	// Someone else changed the object since the version the change was decided on; nothing was written.
 	UserErrorCodeConflict UserErrorCode = "CONFLICT"
 	// The request for the customer's agreement is no longer pending: answered, expired, or the assistance ended.
@@ -2134,6 +2136,7 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeMismatch,
 	UserErrorCodeSignUpClosed,
 	UserErrorCodeEmailTaken,
+	UserErrorCodeNameTaken,
 	UserErrorCodeConflict,
 	UserErrorCodeNotPending,
 	UserErrorCodeAlreadyControl,
@@ -2145,7 +2148,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeNameTaken, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
 		return true
 	}
 	return false

@@ -121,6 +121,38 @@ func Find(ctx context.Context, st Finder, typed string) (Domain, error) {
 	return found[0], nil
 }
 
+// CheckNameFree returns a *apperr.ValidationError (name, NAME_TAKEN) when
+// name, a domain's display name as Check leaves it, is one that another
+// domain than ownID is found by (Find): another domain's slug, or another
+// domain's display name, case aside. People sign in with a domain's name,
+// and a name two domains share finds neither, so a second domain taking a
+// name would stop the first one's sign-in by name. It returns the store's
+// error when it cannot tell.
+//
+// Two domains renamed to one name at the same moment can both pass the
+// check (it is no unique index); sign-in by slug then still works, and
+// either ADMIN renames its domain again.
+func CheckNameFree(ctx context.Context, st Finder, name, ownID string) error {
+	taken := apperr.Invalid("name", "NAME_TAKEN", "Another company signs in with this name: choose another.")
+	bySlug, err := st.DomainBySlug(ctx, NormalizeSlug(name))
+	switch {
+	case err == nil && bySlug.ID != ownID:
+		return taken
+	case err != nil && !errors.Is(err, apperr.ErrNotFound):
+		return fmt.Errorf("domain by slug: %w", err)
+	}
+	byName, err := st.DomainsByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("domain by name: %w", err)
+	}
+	for _, d := range byName {
+		if d.ID != ownID {
+			return taken
+		}
+	}
+	return nil
+}
+
 // SignUpIsOpen reports whether d's customers may sign themselves up.
 func (d Domain) SignUpIsOpen() bool { return d.SignUpPolicy == SignUpOpen }
 

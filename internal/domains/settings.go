@@ -38,6 +38,7 @@ type SettingsChange struct {
 
 // SettingsStore is what changing settings writes.
 type SettingsStore interface {
+	Finder
 	DomainByID(ctx context.Context, id string) (Domain, error)
 	// UpdateDomain stores d's settings (not its slug) with rec, its audit
 	// record; apperr.ErrNotFound for no domain of that id.
@@ -63,7 +64,8 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
 // MaxAssistTTL, whole seconds), the password minimum (8 to 64) or the
-// assistance consent (NONE, CONTROL or ALL).
+// assistance consent (NONE, CONTROL or ALL); NAME_TAKEN on name for a name
+// another domain signs in with (CheckNameFree).
 func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch SettingsChange) (Domain, bool, error) {
 	d, err := s.store.DomainByID(ctx, actor.DomainID)
 	if err != nil {
@@ -113,6 +115,11 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	}
 	if next, err = next.Check(); err != nil {
 		return Domain{}, false, err
+	}
+	if next.Name != d.Name {
+		if err := CheckNameFree(ctx, s.store, next.Name, d.ID); err != nil {
+			return Domain{}, false, err
+		}
 	}
 	if len(changed) == 0 {
 		return d, false, nil
