@@ -35,7 +35,11 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 			graphqlOverHTTP(gql).ServeHTTP(w, r) // a query in the URL
 			return
 		}
-		gql.ServeHTTP(w, withSocketSlot(r))
+		r = withSocketSlot(r)
+		gql.ServeHTTP(w, r) // returns when the connection has ended
+		if c := slotOf(r.Context()).conn; c != nil {
+			c.closeLeftOpen()
+		}
 	})))
 	mux.Handle("GET /healthz", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

@@ -362,10 +362,19 @@ const initTimeoutReason = "connection initialisation timeout"
 
 const closeInitTimeout = 4408
 
+// closeBadRequest is graphql-transport-ws's code for a message the server
+// cannot take: invalid JSON, an unknown type, a connection_init whose
+// payload is no object. gqlgen closes with 1002 for the first two
+// ("decoding error", "unexpected message").
+const closeBadRequest = 4400
+
 // WriteClose sends a close frame, unless the server already closed the connection.
 func (c *gorillaConn) WriteClose(code int, message string) error {
-	if code == websocket.CloseProtocolError && message == initTimeoutReason {
+	switch {
+	case code == websocket.CloseProtocolError && message == initTimeoutReason:
 		code = closeInitTimeout
+	case code == websocket.CloseProtocolError && c.Subprotocol() == graphqlTransportWS && (message == "decoding error" || message == "unexpected message"):
+		code = closeBadRequest
 	}
 	var err error
 	c.closeOnce.Do(func() { err = c.writeCloseFrame(code, message) })
@@ -383,6 +392,20 @@ func (c *gorillaConn) closeWith(code int, reason string) {
 		_ = c.writeCloseFrame(code, reason)
 		_ = c.Conn.Close()
 	})
+}
+
+// closeLeftOpen closes the connection, with 4400, if its handler returned
+// and left it open: gqlgen gives up on a connection_init whose payload is
+// no JSON object (a string, a list) without closing, which left such a
+// socket open for good, neither acknowledged nor timed out.
+func (c *gorillaConn) closeLeftOpen() {
+	c.sockets.mu.Lock()
+	_, open := c.sockets.conns[c]
+	c.sockets.mu.Unlock()
+	if open {
+		c.closeWith(closeBadRequest, "connection_init payload must be an object")
+		_ = c.Close()
+	}
 }
 
 // Close drops the connection.

@@ -272,3 +272,47 @@ func TestLegacyGraphQLWSStartRules(t *testing.T) {
 		t.Errorf("a second start with a running id: %v, want 4409", err)
 	}
 }
+
+// A connection_init whose payload is no JSON object is closed at once with
+// 4400 on either subprotocol (gqlgen gave up on it without closing: the
+// socket stayed open for good), and so is a message that is no JSON on
+// graphql-transport-ws; the server counts none of them open afterwards.
+func TestWebSocketBadMessagesAreClosed(t *testing.T) {
+	s := startTest(t, nil)
+	for _, protocol := range subprotocols {
+		for name, frame := range map[string]string{
+			"string payload": `{"type":"connection_init","payload":"abc"}`,
+			"list payload":   `{"type":"connection_init","payload":[1,2]}`,
+			"number payload": `{"type":"connection_init","payload":7}`,
+			"not JSON":       `{"type":`,
+		} {
+			t.Run(protocol+"/"+name, func(t *testing.T) {
+				c, _, err := dialWS(t, s, protocol, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.conn.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+					t.Fatal(err)
+				}
+				var msg map[string]any
+				for err == nil { // a connection_error may come first
+					msg, err = c.nextWithin(3 * time.Second)
+				}
+				want := closeBadRequest
+				if name == "not JSON" && protocol == "graphql-ws" {
+					want = websocket.CloseProtocolError // the legacy protocol has no codes of its own
+				}
+				if code := closeCode(err); code != want {
+					t.Fatalf("got %v / %v, want close %d", msg, err, want)
+				}
+			})
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.sockets.Open() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.sockets.Open(); n != 0 {
+		t.Fatalf("%d sockets still counted open", n)
+	}
+}
