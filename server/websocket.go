@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/clock"
 )
 
@@ -46,7 +47,19 @@ type gorillaSockets struct {
 	mu        sync.Mutex
 	conns     map[*gorillaConn]struct{}
 	bySubject map[string]map[*gorillaConn]struct{}
+	// waiting counts, by client address, the connections that have not
+	// passed connection_init yet (maxWaitingPerAddress).
+	waiting map[string]int
 }
+
+// maxWaitingPerAddress bounds the connections one client address may hold
+// open before their connection_init is accepted; a connection beyond it is
+// closed at once with 1013 "Try Again Later". Such a connection costs the
+// server its buffers and goroutines for up to WS_INIT_TIMEOUT whoever opens
+// it: a tryout held 20,000 anonymous ones from one address (RSS 205 ->
+// 693 MB). Signed-in connections are not counted (a carrier's NAT puts many
+// customers' apps behind one address), and a page opens one at a time.
+const maxWaitingPerAddress = 32
 
 // newGorillaSockets accepts connections from the server's own origin, from
 // clients that send no Origin (native apps), and from allowedOrigins.
@@ -65,6 +78,7 @@ func newGorillaSockets(allowedOrigins []string, clk clock.Clock, onChange func(o
 		onChange:  onChange,
 		conns:     map[*gorillaConn]struct{}{},
 		bySubject: map[string]map[*gorillaConn]struct{}{},
+		waiting:   map[string]int{},
 	}
 }
 
@@ -87,13 +101,26 @@ func originAllowed(r *http.Request, allowed []string) bool {
 
 // Accept implements transport.WebsocketImplementation.
 func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	// Counted before the upgrade answers, so that a client that opens the
+	// next connection as soon as one is answered finds it counted.
+	c := &gorillaConn{sockets: s, addr: audit.ClientAddr(r.Context())}
+	s.mu.Lock()
+	admitted := s.waiting[c.addr] < maxWaitingPerAddress
+	if admitted {
+		s.waiting[c.addr]++
+		c.waiting = true
+	}
+	s.mu.Unlock()
 	upgrader := s.upgrader
 	upgrader.Subprotocols = opts.Subprotocols
 	ws, err := upgrader.Upgrade(w, r, opts.ResponseHeader)
 	if err != nil {
+		s.mu.Lock()
+		s.stopWaiting(c)
+		s.mu.Unlock()
 		return nil, err // Upgrade has already answered the client
 	}
-	c := &gorillaConn{Conn: ws, sockets: s}
+	c.Conn = ws
 	if slot := slotOf(r.Context()); slot != nil {
 		slot.conn = c
 	}
@@ -102,12 +129,30 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 	open := len(s.conns)
 	s.mu.Unlock()
 	s.onChange(open)
+	if !admitted { // gqlgen's read of connection_init then fails, and it closes the connection
+		c.closeWith(closeKeepAliveTimeout, "too many connections from this address waiting for connection_init")
+	}
 	return c, nil
+}
+
+// stopWaiting takes c out of its address's count of connections waiting for
+// connection_init; s.mu is held.
+func (s *gorillaSockets) stopWaiting(c *gorillaConn) {
+	if !c.waiting {
+		return
+	}
+	c.waiting = false
+	if n := s.waiting[c.addr] - 1; n > 0 {
+		s.waiting[c.addr] = n
+	} else {
+		delete(s.waiting, c.addr)
+	}
 }
 
 func (s *gorillaSockets) forget(c *gorillaConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.stopWaiting(c)
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
@@ -153,6 +198,8 @@ type gorillaConn struct {
 	subjects  []string    // guarded by sockets.mu
 	epoch     int64       // the session epoch its session was opened in (sessions.Principal.SessionEpoch); guarded by sockets.mu
 	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
+	addr      string      // the client's address
+	waiting   bool        // counted in sockets.waiting[addr]: no connection_init accepted yet; guarded by sockets.mu
 	protocol  protocolState
 	// lastEvent is the number (events.Broker.Publishing) of the event that
 	// ended the connection's session, the last its subscriptions are given;
@@ -453,6 +500,7 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int6
 		return
 	}
 	c := slot.conn
+	s.stopWaiting(c)
 	c.expiry = s.clock.AfterFunc(expires.Sub(s.clock.Now()), func() { c.closeWith(closeUnauthorized, "session expired") })
 	c.subjects, c.epoch = subjects, epoch
 	for _, subject := range subjects {

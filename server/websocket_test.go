@@ -316,3 +316,46 @@ func TestWebSocketBadMessagesAreClosed(t *testing.T) {
 		t.Fatalf("%d sockets still counted open", n)
 	}
 }
+
+// One address holds at most maxWaitingPerAddress sockets that have not
+// passed connection_init: the next is closed at once with 1013; a socket
+// that signs in no longer counts, nor one that closes.
+func TestWebSocketsWaitingForInitAreBoundedPerAddress(t *testing.T) {
+	s := startTest(t, nil)
+	token := s.login(t, demo.SupportEmail)
+	var waiting []*wsClient
+	for range maxWaitingPerAddress {
+		c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, c)
+	}
+	refused := func() bool {
+		c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.nextWithin(500 * time.Millisecond)
+		return closeCode(err) == closeKeepAliveTimeout
+	}
+	if !refused() {
+		t.Fatalf("socket %d from one address was not refused", maxWaitingPerAddress+1)
+	}
+	if ack, err := waiting[0].init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	if refused() {
+		t.Fatal("a socket was refused after one of the waiting ones signed in")
+	}
+	if !refused() {
+		t.Fatal("the count did not come back to the bound")
+	}
+	waiting[1].conn.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for refused() {
+		if time.Now().After(deadline) {
+			t.Fatal("a socket was refused after a waiting one closed")
+		}
+	}
+}
