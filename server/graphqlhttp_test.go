@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -86,11 +87,17 @@ func TestGraphQLOverGET(t *testing.T) {
 	}
 }
 
-// Request errors (the document does not parse or validate): no data entry;
-// 400 as application/graphql-response+json, 200 as application/json.
+// Request errors (the document does not parse or validate, or the limits
+// refuse its shape or its cost): no data entry; 400 as
+// application/graphql-response+json, 200 as application/json.
 func TestGraphQLOverHTTPMediaTypes(t *testing.T) {
 	s := startTest(t, nil)
-	for _, bad := range []string{`{ viewer { `, `{ noSuchField }`} {
+	tooManyRoots := "{"
+	for i := range 11 {
+		tooManyRoots += fmt.Sprintf(" a%d: __typename", i)
+	}
+	tooManyRoots += " }"
+	for _, bad := range []string{`{ viewer { `, `{ noSuchField }`, tooManyRoots, fanOut(40)} {
 		for _, tc := range []struct {
 			accept, contentType string
 			status              int

@@ -17,6 +17,16 @@ const (
 	codeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
 )
 
+// Both are request errors (GraphQL over HTTP, "Request errors"): nothing of
+// the operation runs, so the answer has no data entry, and is 400 as
+// application/graphql-response+json (gqlgen answers 422 for an error of
+// KindProtocol, which graphqlOverHTTP turns into those; of KindUser, 200
+// with "data": null).
+func init() {
+	errcode.RegisterErrorType(codeQueryTooLarge, errcode.KindProtocol)
+	errcode.RegisterErrorType(codeComplexityLimitExceeded, errcode.KindProtocol)
+}
+
 // shapeLimits refuses, after parsing and validation and before anything
 // else walks the operation (the complexity limit included, which must be
 // installed after it), operations that expand to more fields than maxFields,
