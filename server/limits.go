@@ -66,6 +66,13 @@ func (l shapeLimits) MutateOperationContext(ctx context.Context, oc *graphql.Ope
 	refuse := func(format string, args ...any) *gqlerror.Error {
 		return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": codeQueryTooLarge}}
 	}
+	// GraphQL spec, "Single Root Field": a subscription's selection set has
+	// exactly one response key. gqlparser's rule compares field names, so
+	// two aliases of one subscription field passed it, and gqlgen then
+	// answered INTERNAL.
+	if oc.Operation.Operation == ast.Subscription && len(graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Subscription"})) > 1 {
+		return &gqlerror.Error{Message: "a subscription selects exactly one root field", Extensions: map[string]any{"code": errcode.ValidationFailed}}
+	}
 	if s.introspection {
 		if !introspectionAllowed(ctx) {
 			return &gqlerror.Error{Message: "introspection is disabled on this endpoint", Extensions: map[string]any{"code": errcode.ValidationFailed}}

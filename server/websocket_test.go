@@ -359,3 +359,39 @@ func TestWebSocketsWaitingForInitAreBoundedPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// A subscription selects exactly one root field (response key): two
+// aliases of one field are a validation error, not INTERNAL; the same
+// field twice under one key is one field.
+func TestSubscriptionWithTwoRootFieldsIsInvalid(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	c.send(map[string]any{"id": "two", "type": "subscribe", "payload": map[string]any{"query": `subscription { a: accountEvents { type } b: accountEvents { type } }`}})
+	msg, err := c.next()
+	errs, _ := msg["payload"].([]any)
+	if err != nil || msg["type"] != "error" || len(errs) != 1 || dig(errs[0], "extensions", "code") != "GRAPHQL_VALIDATION_FAILED" {
+		t.Fatalf("two root fields: %v %v", msg, err)
+	}
+	c.send(map[string]any{"id": "one", "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } accountEvents { type } }`}})
+	c.send(map[string]any{"id": "one", "type": "complete"})
+	c.send(map[string]any{"type": "ping"})
+	for {
+		_, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after one field selected twice: %v", err)
+		}
+		if strings.Contains(string(msg), `"pong"`) {
+			break
+		}
+		if strings.Contains(string(msg), `"error"`) {
+			t.Fatalf("one field selected twice: %s", msg)
+		}
+	}
+}
