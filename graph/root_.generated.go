@@ -3722,6 +3722,8 @@ enum UserErrorCode {
   EMAIL_TAKEN
   "Another domain (company) signs in with this name, as its name or its slug (added 2026-12-02)."
   NAME_TAKEN
+  "Requiring a second factor of operators needs a session opened with one: set up an authenticator app first (added 2026-12-02)."
+  SECOND_FACTOR_REQUIRED
   "Someone else changed the object since the version the change was decided on; nothing was written."
   CONFLICT
 }

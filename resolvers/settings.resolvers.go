@@ -21,7 +21,7 @@ func (r *mutationResolver) UpdateDomainSettings(ctx context.Context, input model
 		return nil, err
 	}
 	ch := domains.SettingsChange{Name: input.Name, DefaultRegion: input.DefaultRegion, RequireOperatorMFA: input.RequireOperatorMfa,
-		PasswordMinLength: input.PasswordMinLength}
+		PasswordMinLength: input.PasswordMinLength, BySecondFactor: p.SecondFactorVerified()}
 	if input.SignUpPolicy != nil {
 		policy := domains.SignUpPolicy(*input.SignUpPolicy)
 		ch.SignUpPolicy = &policy

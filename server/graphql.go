@@ -208,14 +208,16 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			zerolog.Ctx(ctx).Error().Err(err).Msg("websocket authentication failed")
 			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
 		}
-		subject := p.CustomerID
-		switch p.Kind {
-		case sessions.KindOperator:
-			subject = p.OperatorID
-		case sessions.KindAssist:
-			subject = assistSubject(p.AssistID)
+		subjects := []string{p.CustomerID, sessionSubject(p.TokenHash)}
+		switch {
+		case p.Kind == sessions.KindOperator && !p.SecondFactorVerified():
+			subjects = append(subjects[1:], p.OperatorID, withoutSecondFactorSubject(p.DomainID))
+		case p.Kind == sessions.KindOperator:
+			subjects[0] = p.OperatorID
+		case p.Kind == sessions.KindAssist:
+			subjects[0] = assistSubject(p.AssistID)
 		}
-		sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, subject, sessionSubject(p.TokenHash))
+		sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, subjects...)
 		if slot := slotOf(ctx); slot != nil && slot.conn != nil {
 			ctx = events.WithGate(ctx, slot.conn) // the event that ends its session is the last its subscriptions get
 		}

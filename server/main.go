@@ -447,7 +447,7 @@ const socketCloseDelay = time.Second
 func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *gorillaSockets) {
 	relevant := func(e events.Event) bool {
 		return e.Type == events.StatusChanged || e.Type == events.PasswordReset || e.Type == events.AssistEnded || e.Type == events.SessionRevoked ||
-			e.Type == events.CustomerDeleted || e.Type == events.OperatorAccessEnded
+			e.Type == events.CustomerDeleted || e.Type == events.OperatorAccessEnded || e.Type == events.SecondFactorRequired
 	}
 	// Called by Publish, in the order of the events: the connections take no
 	// event after this one from here on, and close a moment later.
@@ -468,6 +468,8 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 			subject, code, reason = e.Data[events.KeyOperatorID], closeForbidden, "operator disabled"
 		case e.Type == events.OperatorAccessEnded:
 			subject, reason = e.Data[events.KeyOperatorID], "session ended: "+e.Data[events.KeyReason]
+		case e.Type == events.SecondFactorRequired:
+			subject, reason = withoutSecondFactorSubject(e.DomainID), "session ended: the domain now requires a second factor"
 		case e.Type == events.StatusChanged && e.Data[events.KeyStatus] == string(customers.StatusDisabled):
 			code, reason = closeForbidden, "account disabled"
 		default:
@@ -480,6 +482,11 @@ func closeSocketsOnEvents(ctx context.Context, broker *events.Broker, sockets *g
 	}, nil)
 	context.AfterFunc(ctx, sub.Cancel)
 }
+
+// withoutSecondFactorSubject is the socket subject of the connections of a
+// domain's operator sessions not opened with a second factor, which end
+// when the domain comes to require one (events.SecondFactorRequired).
+func withoutSecondFactorSubject(domainID string) string { return "without-second-factor:" + domainID }
 
 // assistSubject is the socket subject of an assist session's connections.
 func assistSubject(assistID string) string { return "assist:" + assistID }

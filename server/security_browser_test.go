@@ -175,11 +175,21 @@ func TestBrowserSettingsRequireSecondFactor(t *testing.T) {
 		waitFor(`document.querySelector('#settings-region').getAttribute('aria-describedby') === 'settings-region-hint'`),
 		waitFor(`document.querySelector('#settings-assist').getAttribute('aria-describedby') === 'settings-assist-hint settings-assist-error'`),
 		waitFor(`document.activeElement.id === 'settings-assist'`))
-	admin.do("require a second factor", fill("#settings-assist", "900"), chromedp.Click(chromedp.CSS("#settings-mfa")),
+	admin.do("require a second factor without one", fill("#settings-assist", "900"), chromedp.Click(chromedp.CSS("#settings-mfa")),
 		click(`#settings-form button[type=submit]`),
-		waitFor(`document.querySelector('#status').textContent.startsWith('The settings are saved and apply now. You have no second factor yet')`),
+		waitFor(`document.querySelector('#settings-mfa').getAttribute('aria-invalid') === 'true'`),
+		waitFor(`document.querySelector('#settings-mfa-error').textContent.startsWith('Set up your own authenticator app first')`),
+		waitFor(`document.activeElement.id === 'settings-mfa'`), waitFor(noOverflow))
+	// The ADMIN sets an app up (the console keeps the session it verifies), then requires one of everyone.
+	admin.do("security", click("#nav-security"), visible("#totp-start"))
+	admin.setUpAuthenticator(f.testInstance)
+	admin.do("settings again", click("#nav-settings"), visible("#settings-form"),
+		waitFor(`!document.querySelector('#settings-mfa').checked && document.querySelector('#settings-region').value === 'US'`),
+		fill("#settings-region", "gb"), fill("#settings-assist", "900"), chromedp.Click(chromedp.CSS("#settings-mfa")),
+		click(`#settings-form button[type=submit]`),
+		waitFor(`document.querySelector('#status').textContent === 'The settings are saved and apply now.'`),
 		waitFor(`document.querySelectorAll('#settings-form [aria-invalid]').length === 0`))
-	// Read with the console's session: a new one of the ADMIN, without a second factor, could only set one up.
+	// Read with the console's session, opened with the second factor.
 	resp := f.post(t, eval[string](admin, `sessionStorage.getItem('bff.console.token')`), `{ domain { requireOperatorMfa defaultRegion assistTtlSeconds signUpPolicy } }`, nil)
 	if got := fmt.Sprint(resp.Data["domain"]); got != "map[assistTtlSeconds:900 defaultRegion:GB requireOperatorMfa:true signUpPolicy:OPEN]" {
 		t.Errorf("the domain after saving: %s", got)

@@ -2103,6 +2103,8 @@ const (
 	UserErrorCodeEmailTaken UserErrorCode = "EMAIL_TAKEN"
 	// Another domain (company) signs in with this name, as its name or its slug (added 2026-12-02).
 	UserErrorCodeNameTaken UserErrorCode = "NAME_TAKEN"
+	// Requiring a second factor of operators needs a session opened with one: set up an authenticator app first (added 2026-12-02).
+	UserErrorCodeSecondFactorRequired UserErrorCode = "SECOND_FACTOR_REQUIRED"
 	// Someone else changed the object since the version the change was decided on; nothing was written.
 	UserErrorCodeConflict UserErrorCode = "CONFLICT"
 	// The request for the customer's agreement is no longer pending: answered, expired, or the assistance ended.
@@ -2137,6 +2139,7 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeSignUpClosed,
 	UserErrorCodeEmailTaken,
 	UserErrorCodeNameTaken,
+	UserErrorCodeSecondFactorRequired,
 	UserErrorCodeConflict,
 	UserErrorCodeNotPending,
 	UserErrorCodeAlreadyControl,
@@ -2148,7 +2151,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeNameTaken, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeNameTaken, UserErrorCodeSecondFactorRequired, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
 		return true
 	}
 	return false

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 )
 
@@ -34,6 +35,9 @@ type SettingsChange struct {
 	AssistTTL          *time.Duration
 	PasswordMinLength  *int
 	AssistConsent      *AssistConsent
+	// BySecondFactor: the change comes from a session opened with a second
+	// factor, which requiring one of operators needs.
+	BySecondFactor bool
 }
 
 // SettingsStore is what changing settings writes.
@@ -41,8 +45,9 @@ type SettingsStore interface {
 	Finder
 	DomainByID(ctx context.Context, id string) (Domain, error)
 	// UpdateDomain stores d's settings (not its slug) with rec, its audit
-	// record; apperr.ErrNotFound for no domain of that id.
-	UpdateDomain(ctx context.Context, d Domain, rec audit.Record) error
+	// record, and evs, its events; apperr.ErrNotFound for no domain of that
+	// id.
+	UpdateDomain(ctx context.Context, d Domain, rec audit.Record, evs ...events.Event) error
 }
 
 // Service changes domains' settings.
@@ -59,13 +64,18 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // UpdateSettings applies ch to actor's domain for actor (an ADMIN) and
 // returns the domain and whether anything changed. Every instance reads
 // the domain afresh where a setting applies, so a change takes effect at
-// once everywhere. Audited (domain_updated, the fields named). It returns a
+// once everywhere: requiring a second factor of operators ends, on every
+// instance, the operator sessions not opened with one (the actor's own
+// too), whose operators sign in again with their code or set an app up
+// (events.SecondFactorRequired). Audited (domain_updated, the fields named). It returns a
 // *apperr.ValidationError for the first bad field: the name
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
 // MaxAssistTTL, whole seconds), the password minimum (8 to 64) or the
 // assistance consent (NONE, CONTROL or ALL); NAME_TAKEN on name for a name
-// another domain signs in with (CheckNameFree).
+// another domain signs in with (CheckNameFree); SECOND_FACTOR_REQUIRED on
+// requireOperatorMfa for turning it on from a session not opened with a
+// second factor (ch.BySecondFactor).
 func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch SettingsChange) (Domain, bool, error) {
 	d, err := s.store.DomainByID(ctx, actor.DomainID)
 	if err != nil {
@@ -88,6 +98,12 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		next.SignUpPolicy, changed = *ch.SignUpPolicy, append(changed, "signUpPolicy")
 	}
 	if ch.RequireOperatorMFA != nil && *ch.RequireOperatorMFA != d.RequireOperatorMFA {
+		if *ch.RequireOperatorMFA && !ch.BySecondFactor {
+			// It would end the actor's own session, and leave the domain to
+			// an ADMIN who has not been through the set-up it imposes.
+			return Domain{}, false, apperr.Invalid("requireOperatorMfa", "SECOND_FACTOR_REQUIRED",
+				"Set up your own authenticator app first (Security): requiring a second factor ends every operator session opened without one.")
+		}
 		next.RequireOperatorMFA, changed = *ch.RequireOperatorMFA, append(changed, "requireOperatorMfa")
 	}
 	if ch.AssistTTL != nil {
@@ -127,7 +143,11 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	at := s.now()
 	rec := actor.Record(audit.ActionDomainUpdated, audit.TargetDomain, d.ID, "changed: "+strings.Join(changed, ", "))
 	rec.ID, rec.At, rec.RequestID = ids.New(), at, audit.RequestID(ctx)
-	if err := s.store.UpdateDomain(ctx, next, rec); err != nil {
+	var evs []events.Event
+	if next.RequireOperatorMFA && !d.RequireOperatorMFA {
+		evs = append(evs, events.Event{ID: ids.New(), DomainID: d.ID, Type: events.SecondFactorRequired, ActorID: actor.ID, OccurredAt: at})
+	}
+	if err := s.store.UpdateDomain(ctx, next, rec, evs...); err != nil {
 		return Domain{}, false, fmt.Errorf("update domain %s: %w", d.ID, err)
 	}
 	return next, true, nil

@@ -40,6 +40,11 @@ const (
 	// AssistAction says something was done during an assistance. Data
 	// holds KeyAssistID, KeyOperatorID and KeyAction.
 	AssistAction Type = "ASSIST_ACTION"
+	// SecondFactorRequired says a domain began to require a second factor
+	// of its operators: every operator session of it not opened with one
+	// ended (sessions.Service.Authenticate refuses them), and its sockets
+	// close. CustomerID is empty; no Data.
+	SecondFactorRequired Type = "SECOND_FACTOR_REQUIRED"
 	// TailGap is not stored: the store's tail hands it out when events were
 	// lost before this process read them.
 	TailGap Type = "TAIL_GAP"

@@ -135,11 +135,15 @@ type OperatorStanding struct {
 	Role         operators.Role
 	Status       operators.Status
 	SessionEpoch int64
+	// DomainRequiresMFA is its domain's RequireOperatorMFA: an operator
+	// session not opened with a second factor is then no longer valid.
+	DomainRequiresMFA bool
 }
 
-// StandingOf returns op's standing.
-func StandingOf(op operators.Operator) OperatorStanding {
-	return OperatorStanding{ID: op.ID, Name: op.Name, Role: op.Role, Status: op.Status, SessionEpoch: op.SessionEpoch}
+// StandingOf returns op's standing in a domain that requires a second
+// factor of its operators or not (domainRequiresMFA).
+func StandingOf(op operators.Operator, domainRequiresMFA bool) OperatorStanding {
+	return OperatorStanding{ID: op.ID, Name: op.Name, Role: op.Role, Status: op.Status, SessionEpoch: op.SessionEpoch, DomainRequiresMFA: domainRequiresMFA}
 }
 
 // Refused sign-ins are held (a tarpit).
@@ -620,6 +624,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, apperr.ErrAccountDisabled
 		}
 		if sess.Epoch != op.SessionEpoch || sess.Scope == ScopeMFAChallenge { // ended (role lowered, password changed, ...), or no session
+			return Principal{}, apperr.ErrUnauthenticated
+		}
+		if sess.Scope == ScopeFull && op.DomainRequiresMFA {
+			// Opened without a second factor before the domain required
+			// one: ended, so that the requirement holds at once; a new
+			// sign-in asks for the code, or to set an app up.
 			return Principal{}, apperr.ErrUnauthenticated
 		}
 		p.OperatorID, p.Role, p.DisplayName, p.Scope = op.ID, op.Role, op.Name, sess.Scope

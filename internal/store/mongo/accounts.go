@@ -15,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
 )
@@ -66,19 +67,23 @@ func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, 
 // UpdateDomain implements domains.SettingsStore: the settings, then the
 // audit record (a domain document has no outbox: a crash between the two
 // loses the record, never the change).
-func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record) error {
+func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record, evs ...events.Event) error {
+	items := outboxItems(rec, evs)
 	res, err := s.domains.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "name", Value: d.Name}, {Key: "defaultRegion", Value: d.DefaultRegion}, {Key: "signUpPolicy", Value: d.SignUpPolicy},
 		{Key: "requireOperatorMfa", Value: d.RequireOperatorMFA}, {Key: "assistTtl", Value: d.AssistTTL}, {Key: "passwordMinLength", Value: d.PasswordMinLength},
 		{Key: "assistConsent", Value: d.AssistConsent.OrDefault()},
-	}}})
+	}}, {Key: "$push", Value: bson.D{{Key: "outbox", Value: bson.D{{Key: "$each", Value: items}}}}}})
 	if err == nil && res.MatchedCount == 0 {
 		err = mongo.ErrNoDocuments
+	}
+	if err == nil {
+		err = s.relay(ctx, s.domains, d.ID, items)
 	}
 	if err != nil {
 		return fmt.Errorf("update domain %s: %w", d.ID, mapErr(err))
 	}
-	return s.AppendAudit(ctx, rec)
+	return nil
 }
 
 // DomainsByName implements domains.Store: a case-insensitive anchored

@@ -27,7 +27,7 @@ type outboxDoc struct {
 }
 
 func outboxItems(r audit.Record, evs []events.Event) []outboxDoc {
-	var items []outboxDoc
+	items := make([]outboxDoc, 0, 1+len(evs)) // never nil: $push's $each takes an array, not null
 	if r.ID != "" {
 		rec := auditDoc(r)
 		items = append(items, outboxDoc{ID: r.ID, Audit: &rec})
@@ -65,7 +65,7 @@ func (s *Store) relay(ctx context.Context, coll *mongo.Collection, id string, it
 
 // RelayOutboxes relays whatever earlier processes left in outboxes.
 func (s *Store) RelayOutboxes(ctx context.Context) error {
-	for _, coll := range []*mongo.Collection{s.customers, s.devices, s.assists, s.operators} {
+	for _, coll := range []*mongo.Collection{s.customers, s.devices, s.assists, s.operators, s.domains} {
 		cur, err := coll.Find(ctx, bson.D{{Key: "outbox.0", Value: bson.D{{Key: "$exists", Value: true}}}})
 		if err != nil {
 			return fmt.Errorf("find outboxes: %w", mapErr(err))

@@ -69,7 +69,11 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 	if err != nil {
 		return sessions.Session{}, sessions.OperatorStanding{}, err
 	}
-	return sess, sessions.StandingOf(op), nil
+	d, err := s.DomainByID(ctx, op.DomainID)
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+		return sessions.Session{}, sessions.OperatorStanding{}, err
+	}
+	return sess, sessions.StandingOf(op, d.RequireOperatorMFA), nil
 }
 
 // RevokeSession implements sessions.Store.

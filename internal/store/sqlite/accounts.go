@@ -10,6 +10,7 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/faults"
 	"github.com/iotconsole/bff/internal/operators"
 )
@@ -28,7 +29,7 @@ func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
 
 // UpdateDomain implements domains.SettingsStore: the settings and their
 // audit record in one transaction.
-func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record) error {
+func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Record, evs ...events.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE domains SET name = ?, default_region = ?, sign_up_policy = ?, require_operator_mfa = ?,
 			assist_ttl_seconds = ?, password_min_length = ?, assist_consent = ? WHERE id = ?`,
@@ -42,7 +43,7 @@ func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Re
 			}
 			return err
 		}
-		return writeRecords(ctx, tx, rec)
+		return writeRecords(ctx, tx, rec, evs...)
 	})
 	if err != nil {
 		return fmt.Errorf("update domain %s: %w", d.ID, mapErr(err))

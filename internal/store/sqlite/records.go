@@ -54,10 +54,12 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 	var created, expires, revoked int64
 	err := s.queryRow(ctx, `SELECT s.token_hash, s.kind, s.domain_id, s.subject_id, s.actor_id, s.created_at, s.expires_at,
 		s.revoked_at, s.revoke_reason, s.epoch, s.scope, s.assist_id,
-		IFNULL(o.id, ''), IFNULL(o.name, ''), IFNULL(o.role, ''), IFNULL(o.status, ''), IFNULL(o.session_epoch, 0)
-		FROM sessions s LEFT JOIN operators o ON s.kind = 'operator' AND o.id = s.subject_id WHERE s.token_hash = ?`, []any{tokenHash},
+		IFNULL(o.id, ''), IFNULL(o.name, ''), IFNULL(o.role, ''), IFNULL(o.status, ''), IFNULL(o.session_epoch, 0),
+		IFNULL(d.require_operator_mfa, 0)
+		FROM sessions s LEFT JOIN operators o ON s.kind = 'operator' AND o.id = s.subject_id
+		LEFT JOIN domains d ON d.id = o.domain_id WHERE s.token_hash = ?`, []any{tokenHash},
 		&sess.TokenHash, &sess.Kind, &sess.DomainID, &sess.SubjectID, &sess.ActorID, &created, &expires, &revoked, &sess.RevokeReason,
-		&sess.Epoch, &sess.Scope, &sess.AssistID, &op.ID, &op.Name, &op.Role, &op.Status, &op.SessionEpoch)
+		&sess.Epoch, &sess.Scope, &sess.AssistID, &op.ID, &op.Name, &op.Role, &op.Status, &op.SessionEpoch, &op.DomainRequiresMFA)
 	if err != nil {
 		return sessions.Session{}, sessions.OperatorStanding{}, fmt.Errorf("session: %w", mapErr(err))
 	}

@@ -347,8 +347,8 @@ func testSessions(t *testing.T, s store.Store) {
 }
 
 // testSessionAndOperator: a session with its operator for an operator's
-// session, and with none for a customer's or for an operator who does not
-// exist.
+// session (with whether its domain requires a second factor), and with none
+// for a customer's or for an operator who does not exist.
 func testSessionAndOperator(t *testing.T, s store.Store, d domains.Domain) {
 	ctx := context.Background()
 	op := NewOperator(t, s, d, "oona@ops.example")
@@ -356,7 +356,7 @@ func testSessionAndOperator(t *testing.T, s store.Store, d domains.Domain) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOp := sessions.StandingOf(stored)
+	wantOp := sessions.StandingOf(stored, false)
 	base := sessions.Session{Kind: sessions.KindOperator, DomainID: d.ID, SubjectID: op.ID, CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}
 	customer, gone := base, base
 	customer.Kind, customer.SubjectID = sessions.KindCustomer, op.ID // a customer's session never joins an operator, whatever its id
@@ -378,6 +378,23 @@ func testSessionAndOperator(t *testing.T, s store.Store, d domains.Domain) {
 	}
 	_, _, err = s.SessionAndOperator(ctx, tokens.Hash(tokens.New()))
 	wantErr(t, err, apperr.ErrNotFound)
+
+	strict := d
+	strict.RequireOperatorMFA = true
+	if err := s.UpdateDomain(ctx, strict, audit.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.UpdateDomain(ctx, d, audit.Record{}) }()
+	if _, gotOp, err := s.SessionAndOperator(ctx, func() string {
+		sess := base
+		sess.TokenHash = tokens.Hash(tokens.New())
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		return sess.TokenHash
+	}()); err != nil || gotOp != sessions.StandingOf(stored, true) {
+		t.Fatalf("an operator's session in a domain that requires a second factor: %+v, %v", gotOp, err)
+	}
 }
 
 func testAudit(t *testing.T, s store.Store) {

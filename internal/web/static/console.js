@@ -1932,9 +1932,7 @@ $('settings-form').addEventListener('submit', async (event) => {
       fillSettings(payload.domain);
       Object.assign(state.operator.domain, { name: payload.domain.name, requireOperatorMfa: payload.domain.requireOperatorMfa });
       $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
-      const yours = payload.domain.requireOperatorMfa && !state.operator.totpEnabled
-        ? ' You have no second factor yet: set up an authenticator app in Security, since until then your changes to customers and the team are refused.' : '';
-      announce((payload.changed ? 'The settings are saved and apply now.' : 'Nothing was changed.') + yours);
+      announce(payload.changed ? 'The settings are saved and apply now.' : 'Nothing was changed.');
     } catch (err) {
       formError(form, err.message);
     }
