@@ -6,6 +6,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/names"
 )
@@ -20,8 +22,9 @@ const MaxLength = 254
 // *apperr.ValidationError on field, code INVALID (REQUIRED when blank), unless
 // value, without surrounding white space, is one bare RFC 5322 addr-spec as
 // net/mail reads it (no display name, no angle brackets, no comments),
-// exactly as written, whose domain is a name of at least two labels
-// ("localhost", "example." and "[192.0.2.1]" are refused), of at most MaxLength characters and passing
+// exactly as written, whose domain is a name of at least two labels that
+// can be looked up (domainNames: "localhost", "example.", "-example.com"
+// and "[192.0.2.1]" are refused), of at most MaxLength characters and passing
 // names.Clean (no control, invisible or text-direction characters).
 func Parse(field, value string) (string, error) {
 	value, err := names.Clean(field, value, MaxLength)
@@ -39,23 +42,24 @@ func Parse(field, value string) (string, error) {
 	return strings.ToLower(value), nil
 }
 
+// domainNames checks an address's domain as a name that can be looked up:
+// IDNA's lookup mapping with the hostname rules of STD 3 (letters, digits
+// and hyphens, no hyphen at a label's ends: "-example.com" and
+// "exa_mple.com" are refused), the Bidi rule of RFC 5893 and DNS's lengths
+// (labels of at most 63 octets, once in ASCII). Internationalised names
+// ("bücher.de") pass.
+var domainNames = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true), idna.StrictDomainName(true))
+
 // validDomain reports whether d is a dot-separated name of two or more
-// non-empty labels: net/mail already refused anything but atoms, dots and a
-// domain literal ("[192.0.2.1]"), which no account needs.
+// non-empty labels that domainNames accepts: net/mail already refused
+// anything but atoms, dots and a domain literal ("[192.0.2.1]"), which no
+// account needs.
 func validDomain(d string) bool {
-	if strings.HasPrefix(d, "[") {
+	if strings.HasPrefix(d, "[") || strings.Count(d, ".") < 1 {
 		return false
 	}
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" {
-			return false
-		}
-	}
-	return true
+	_, err := domainNames.ToASCII(d)
+	return err == nil
 }
 
 func invalid(field string) error {

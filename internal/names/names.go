@@ -51,11 +51,15 @@ const (
 //     (section 3.1) restricts these (Identifier_Type Default_Ignorable);
 //   - contains U+FFFD REPLACEMENT CHARACTER, which is what invalid UTF-8
 //     becomes on its way through a JSON decoder: no name holds it;
-//   - is blank, or longer than maxRunes characters once normalised.
+//   - is blank: empty, or without any character that shows on its own
+//     (a letter, digit, punctuation mark or symbol; U+2800 BRAILLE PATTERN
+//     BLANK shows as a space), such as joiners alone;
+//   - or is longer than maxRunes characters once normalised.
 //
 // ZERO WIDTH JOINER and NON-JOINER, variation selectors and the tag
-// characters U+E0020..U+E007F stay allowed: emoji sequences (a subdivision
-// flag is tags) and scripts such as Persian and Devanagari need them.
+// characters U+E0020..U+E007F after U+1F3F4 stay allowed: emoji sequences
+// (a subdivision flag is tags) and scripts such as Persian and Devanagari
+// need them.
 func Clean(field, value string, maxRunes int) (string, error) {
 	return clean(field, value, maxRunes, refused)
 }
@@ -87,9 +91,12 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 	if strings.IndexFunc(value, refused) >= 0 {
 		return "", invalidCharacters(field)
 	}
+	if strayTag(value) {
+		return "", invalidCharacters(field)
+	}
 	value = strings.TrimFunc(value, unicode.IsSpace)
 	switch n := utf8.RuneCountInString(value); {
-	case n == 0:
+	case n == 0 || strings.IndexFunc(value, shows) < 0:
 		return "", apperr.Invalid(field, CodeRequired, "This cannot be blank.")
 	case n > maxRunes:
 		return "", apperr.Invalid(field, CodeTooLong, fmt.Sprintf("Use at most %d characters.", maxRunes))
@@ -101,6 +108,34 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 func refused(r rune) bool {
 	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError ||
 		unicode.Is(unicode.Bidi_Control, r) || invisible(r)
+}
+
+// shows reports whether r is seen on its own: a letter, digit, punctuation
+// mark or symbol, but not U+2800 BRAILLE PATTERN BLANK, which shows as a
+// space. A name has at least one (Clean): joiners, variation selectors and
+// marks alone show nothing.
+func shows(r rune) bool {
+	return r != '\u2800' && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsPunct(r) || unicode.IsSymbol(r))
+}
+
+// blackFlag is U+1F3F4 WAVING BLACK FLAG, the base of a subdivision flag's
+// tag sequence (Unicode TS #51, "Emoji Tag Sequences").
+const blackFlag = '\U0001F3F4'
+
+// strayTag reports whether value has a tag character (U+E0020..U+E007F)
+// that does not follow blackFlag or another tag: outside a flag, tags are
+// invisible text ("Kitchen" followed by tags spelling "IGN" shows as
+// "Kitchen").
+func strayTag(value string) bool {
+	prev := rune(0)
+	for _, r := range value {
+		isTag := r >= 0xE0020 && r <= 0xE007F
+		if isTag && prev != blackFlag && !(prev >= 0xE0020 && prev <= 0xE007F) {
+			return true
+		}
+		prev = r
+	}
+	return false
 }
 
 // invisible reports whether r is a format character or an
