@@ -16,7 +16,7 @@ import (
 
 const (
 	enrollMutation  = `mutation { enrollTotp { otpauthUri qrCode secret userErrors { code } } }`
-	confirmMutation = `mutation($code: String!) { confirmTotp(input: {code: $code}) { recoveryCodes token operator { totpEnabled } userErrors { code } } }`
+	confirmMutation = `mutation($code: String!) { confirmTotp(input: {code: $code}) { recoveryCodes token operator { totpEnabled } userErrors { code message } } }`
 	verifyMutation  = `mutation($challenge: String!, $code: String!) {
   verifyOperatorMfa(input: {challenge: $challenge, code: $code}) { token operator { email } userErrors { code } }
 }`
@@ -41,8 +41,9 @@ func enrollTOTP(t *testing.T, s *testInstance, token string) (string, []string, 
 	if img, perr := png.Decode(bytes.NewReader(raw)); err != nil || perr != nil || img.Bounds().Dx() != 256 {
 		t.Fatalf("the QR code is not a 256 px PNG: %v %v", err, perr)
 	}
-	if resp := s.post(t, token, confirmMutation, map[string]any{"code": "000000"}); userError(resp, "confirmTotp") != "INVALID_CODE" {
-		t.Errorf("confirm with a wrong code: %+v", resp)
+	if resp := s.post(t, token, confirmMutation, map[string]any{"code": "000000"}); userError(resp, "confirmTotp") != "INVALID_CODE" ||
+		strings.Contains(fmt.Sprint(dig(resp.Data, "confirmTotp", "userErrors")), "recovery") {
+		t.Errorf("confirm with a wrong code (there are no recovery codes yet): %+v", resp)
 	}
 	code, _ := totp.GenerateCode(secret, s.clock.Now())
 	resp = s.post(t, token, confirmMutation, map[string]any{"code": code})
@@ -132,6 +133,13 @@ func TestOperatorSecondFactor(t *testing.T) {
 				t.Error("10 wrong codes in a row were never refused")
 			}
 
+			// Not its own: that is turned off in Security.
+			self := s.post(t, token, `{ viewer { ... on Operator { id } } }`, nil)
+			resp = s.post(t, token, `mutation($id: ID!) { resetOperatorMfa(input: {operatorId: $id}) { userErrors { code message } } }`,
+				map[string]any{"id": dig(self.Data, "viewer", "id")})
+			if userError(resp, "resetOperatorMfa") != "SELF" || !strings.Contains(fmt.Sprint(dig(resp.Data, "resetOperatorMfa", "userErrors")), "second factor") {
+				t.Errorf("an ADMIN resetting its own second factor: %+v", resp)
+			}
 			// An ADMIN resets another operator's second factor: its sessions end.
 			support := s.login(t, demo.SupportEmail)
 			_, _, supportVerified := enrollTOTP(t, s, support)
@@ -155,9 +163,10 @@ func TestOperatorSecondFactor(t *testing.T) {
 			// Its operator turns it off with the password and a code.
 			s.clock.Advance(30 * time.Second)
 			code, _ = totp.GenerateCode(secret, s.clock.Now())
-			disable := `mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { operator { totpEnabled } userErrors { code } } }`
-			if resp := s.post(t, token, disable, map[string]any{"p": "wrong", "c": code}); userError(resp, "disableTotp") != "WRONG_PASSWORD" {
-				t.Errorf("disable with a wrong password: %+v", resp)
+			disable := `mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { operator { totpEnabled } userErrors { field code } } }`
+			if resp := s.post(t, token, disable, map[string]any{"p": "wrong", "c": code}); userError(resp, "disableTotp") != "WRONG_PASSWORD" ||
+				fmt.Sprint(dig(resp.Data, "disableTotp", "userErrors")) != "[map[code:WRONG_PASSWORD field:[password]]]" {
+				t.Errorf("disable with a wrong password (at the input's field, password): %+v", resp)
 			}
 			if resp := s.post(t, token, disable, map[string]any{"p": testPassword, "c": code}); dig(resp.Data, "disableTotp", "operator", "totpEnabled") != false {
 				t.Errorf("disable: %+v", resp)

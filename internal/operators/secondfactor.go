@@ -24,6 +24,14 @@ var (
 	errNoEnrollment    = apperr.Invalid("code", "NOT_ENROLLING", "Start the set-up of an authenticator app first.")
 	errAlreadyOn       = apperr.Invalid("code", "ALREADY_ENABLED", "A second factor is already on: turn it off first to set up another app.")
 	errSecondFactorOff = apperr.Invalid("code", "NOT_ENABLED", "No second factor is on.")
+	// errWrongFirstCode answers the code that would turn an app on: there
+	// are no recovery codes yet.
+	errWrongFirstCode = apperr.Invalid("code", "INVALID_CODE", "This code is not right: type the 6 digits your authenticator app shows now.")
+	// errWrongPassword answers disableTotp's password (its input field is
+	// password, not changeOperatorPassword's currentPassword).
+	errWrongPassword = apperr.Invalid("password", "WRONG_PASSWORD", "This is not your password.")
+	// errResetOwn answers an ADMIN resetting its own second factor.
+	errResetOwn = apperr.Invalid("operatorId", "SELF", "Nobody resets its own second factor: turn it off in Security, or ask another ADMIN.")
 )
 
 // SpendSecondFactor checks code, typed by operator o at time at, against
@@ -95,7 +103,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code strin
 		}
 		step, err := mfa.Verify(o.TOTPPendingSecret, code, at, 0)
 		if err != nil {
-			return nil, errWrongCode
+			return nil, errWrongFirstCode
 		}
 		none := ""
 		return &Update{TOTPSecret: &o.TOTPPendingSecret, TOTPPendingSecret: &none, TOTPLastStep: &step, RecoveryCodeHashes: &hashes,
@@ -118,7 +126,7 @@ func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, 
 	if ok, err := s.hasher.Verify(ctx, o.PasswordHash, password); err != nil && !errors.Is(err, passwords.ErrMalformedHash) {
 		return Operator{}, err
 	} else if !ok {
-		return Operator{}, errWrongCurrent
+		return Operator{}, errWrongPassword
 	}
 	o, _, err = s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
 		if _, err := SpendSecondFactor(o, code, at); err != nil {
@@ -138,7 +146,7 @@ func (s *Service) ResetSecondFactor(ctx context.Context, actor audit.Actor, id s
 	o, _, err := s.change(ctx, actor, id, func(o Operator, at time.Time) (*Update, error) {
 		switch {
 		case o.ID == actor.ID:
-			return nil, errSelf
+			return nil, errResetOwn
 		case !o.TOTPEnabled():
 			return nil, errSecondFactorOff
 		}

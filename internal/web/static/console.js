@@ -1804,8 +1804,7 @@ $('totp-enroll-form').addEventListener('submit', async (event) => {
         confirmTotp(input: $input) { recoveryCodes token userErrors { field message code } } }`, { input: { code } });
       const payload = data.confirmTotp;
       if (payload.userErrors.length) {
-        return showErrors(form, payload.userErrors.map((e) => (e.code === 'INVALID_CODE'
-          ? { ...e, message: 'This code is not right. Type the 6 digits your app shows now for this account.' } : e)));
+        return showErrors(form, payload.userErrors);
       }
       keepToken(payload.token); // verified by the second factor
       if (state.enrolOnly) {
@@ -1856,7 +1855,7 @@ $('totp-disable-form').addEventListener('submit', async (event) => {
         disableTotp(input: $input) { operator { totpEnabled } userErrors { field message code } } }`, { input });
       const payload = data.disableTotp;
       if (payload.userErrors.length) {
-        return showErrors(form, plainCodeErrors(payload.userErrors).map((e) => (e.code === 'WRONG_PASSWORD' ? { ...e, field: ['password'] } : e)));
+        return showErrors(form, plainCodeErrors(payload.userErrors));
       }
       state.operator.totpEnabled = payload.operator.totpEnabled;
       resetTotp();
