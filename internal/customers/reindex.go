@@ -26,7 +26,11 @@ import (
 //  5. not the customer's id (every id begins with the digits of its creation
 //     time, so "01" found every customer); a search for an id reads the
 //     customer by it (Service.Search).
-const TokenRules = 5
+//  6. a phone number the phone library does not read as a possible number
+//     of its region (a UK mobile in a US domain written without +44) has its
+//     digits backwards too, so that its last digits find it as a possible
+//     number's do.
+const TokenRules = 6
 
 // ReindexStore is what Reindex needs from storage.
 type ReindexStore interface {

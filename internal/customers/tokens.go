@@ -221,10 +221,16 @@ func Digits(s string) string {
 // subscriber number (the national number after its area or network code,
 // "0100199" of 555 010 0199, as typed without the code), and the national
 // number backwards after reversedPhoneMarker, which a term's reversed form
-// (TermForms) is a prefix of when the term ends the number.
+// (TermForms) is a prefix of when the term ends the number. A number that
+// does not parse as a possible one has its raw digits backwards instead
+// (when they are longer than a term of its last digits), so that its last
+// digits find it too.
 func PhoneTokens(phone, region string) []string {
 	tokens, national := phoneForms(phone, region)
 	tokens = slices.DeleteFunc(tokens, func(t string) bool { return t == "" })
+	if national == "" && len(tokens) > 0 && len(tokens[0]) > minPhoneSuffix {
+		national = tokens[0] // the raw digits: their last minPhoneSuffix or more find it
+	}
 	if national != "" {
 		tokens = append(tokens, reversedPhoneMarker+reverseDigits(national))
 	}

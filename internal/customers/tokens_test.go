@@ -2,6 +2,7 @@ package customers
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,28 @@ func TestSearchTokens(t *testing.T) {
 	}
 	if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
 		t.Errorf("tokens not sorted and distinct: %v", got)
+	}
+}
+
+// A number the library does not read as a possible number of the region (a
+// UK mobile in a US domain, written without +44; too few or too many digits) is
+// found by its last digits all the same: every such term's reversed form
+// is a prefix of one of its tokens.
+func TestImpossibleNumbersAreFoundByTheirLastDigits(t *testing.T) {
+	for _, tc := range []struct{ phone, region string }{
+		{"07700 900123", "US"}, {"(0)20 7946 0018", "US"}, {"+1 555 12", "GB"}, {"12345678901234567", "FR"},
+	} {
+		tokens := PhoneTokens(tc.phone, tc.region)
+		digits := Digits(tc.phone)
+		for n := minPhoneSuffix; n <= len(digits); n++ {
+			term := digits[len(digits)-n:]
+			forms := TermForms(term)
+			if !slices.ContainsFunc(tokens, func(tok string) bool {
+				return slices.ContainsFunc(forms, func(f string) bool { return strings.HasPrefix(tok, f) })
+			}) {
+				t.Errorf("%q (%s) is not found by %q: tokens %v", tc.phone, tc.region, term, tokens)
+			}
+		}
 	}
 }
 

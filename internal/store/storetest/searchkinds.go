@@ -80,7 +80,7 @@ func testSearchPhoneForms(t *testing.T, s store.Store) {
 	d := NewDomain(t, s) // region US
 	people := []struct {
 		phone    string
-		national string // the national significant number, whose every tail of 4 digits or more finds it
+		national string // the national significant number (the digits, for a number that is not possible), whose every tail of 4 digits or more finds it
 		forms    []string
 	}{
 		{"+44 20 7946 6862", "2079466862", []string{
@@ -93,6 +93,8 @@ func testSearchPhoneForms(t *testing.T, s store.Store) {
 			"1-555-010-0199", "5550100199", "010-0199",
 		}},
 		{"+49 30 901820", "30901820", []string{"+49 30 901820", "0049 30 901820", "+49 (0)30 901820", "030 901820", "30 901820"}},
+		// Not a possible US number (a UK mobile written without +44): its digits as written.
+		{"07700 900123", "07700900123", []string{"07700 900123", "07700900123", "0770-090-0123"}},
 	}
 	var cs []customers.Customer
 	for i, p := range people {
