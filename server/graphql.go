@@ -75,15 +75,16 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 
 // Error codes in extensions.code.
 const (
-	codeUnauthenticated = "UNAUTHENTICATED"
-	codeForbidden       = "FORBIDDEN"
-	codeNotFound        = "NOT_FOUND"
-	codeBadUserInput    = "BAD_USER_INPUT"
-	codeRateLimited     = "RATE_LIMITED"
-	codeAccountDisabled = "ACCOUNT_DISABLED"
-	codeUnavailable     = "UNAVAILABLE"
-	codeConflict        = "CONFLICT"
-	codeBadRequest      = "BAD_REQUEST"
+	codeUnauthenticated      = "UNAUTHENTICATED"
+	codeForbidden            = "FORBIDDEN"
+	codeNotFound             = "NOT_FOUND"
+	codeBadUserInput         = "BAD_USER_INPUT"
+	codeRateLimited          = "RATE_LIMITED"
+	codeAccountDisabled      = "ACCOUNT_DISABLED"
+	codeUnavailable          = "UNAVAILABLE"
+	codeConflict             = "CONFLICT"
+	codeBadRequest           = "BAD_REQUEST"
+	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" // a body that is not JSON
 
 	codePasswordChangeRequired = "PASSWORD_CHANGE_REQUIRED"
 	codeInternal               = "INTERNAL"

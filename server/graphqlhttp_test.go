@@ -179,3 +179,48 @@ func TestSubscriptionOverPOSTIsRefusedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// gqlgen's own refusals come as JSON with a code: a body that is not JSON
+// is 415 UNSUPPORTED_MEDIA_TYPE, undecodable variables in a GET and a
+// document of several operations without operationName BAD_REQUEST with a
+// message that says what to send.
+func TestTransportRefusalsAreJSONWithACode(t *testing.T) {
+	s := startTest(t, nil)
+	send := func(method, path, contentType, body string) (int, string, map[string]any) {
+		req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("%s %s (%s): not JSON: %v", method, path, contentType, err)
+		}
+		return resp.StatusCode, resp.Header.Get("Content-Type"), out
+	}
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+		status                                int
+		code                                  string
+	}{
+		{"text/plain", http.MethodPost, "/graphql", "text/plain", `{"query":"{ __typename }"}`, http.StatusUnsupportedMediaType, codeUnsupportedMediaType},
+		{"a form", http.MethodPost, "/graphql", "application/x-www-form-urlencoded", `query=%7B__typename%7D`, http.StatusUnsupportedMediaType, codeUnsupportedMediaType},
+		{"no content type", http.MethodPost, "/graphql", "", `{"query":"{ __typename }"}`, http.StatusUnsupportedMediaType, codeUnsupportedMediaType},
+		{"undecodable variables", http.MethodGet, "/graphql?query=%7B__typename%7D&variables=%7Bnope", "", "", http.StatusBadRequest, codeBadRequest},
+	} {
+		status, contentType, out := send(tc.method, tc.path, tc.contentType, tc.body)
+		errs, _ := out["errors"].([]any)
+		if status != tc.status || !strings.HasPrefix(contentType, "application/json") || len(errs) != 1 || dig(errs[0], "extensions", "code") != tc.code {
+			t.Errorf("%s: %d %s %v", tc.name, status, contentType, out)
+		}
+	}
+	resp := graphqlRequest(t, s, http.MethodPost, "", "", map[string]any{"query": `query A { __typename } query B { __typename }`})
+	errs, _ := resp.body["errors"]
+	if _, hasData := resp.body["data"]; hasData || !strings.Contains(string(errs), "operationName") || !strings.Contains(string(errs), `"code"`) {
+		t.Errorf("several operations without operationName: %d %s", resp.status, resp.body)
+	}
+}

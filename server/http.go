@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
@@ -235,12 +236,17 @@ func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
 //     application/json (gqlgen: 422) and 400 as
 //     application/graphql-response+json;
 //   - a mutation (or subscription) sent with GET is 405 with Allow: POST
-//     (gqlgen: 406): GET is for queries, which change nothing.
+//     (gqlgen: 406): GET is for queries, which change nothing;
+//   - gqlgen's own refusals, which carry no code and come as text/plain,
+//     are JSON of the media type asked for, with a code: a body that is not
+//     JSON (a form, text/plain) 415 UNSUPPORTED_MEDIA_TYPE, the rest
+//     BAD_REQUEST (variables that do not decode, several operations and no
+//     operationName).
 //
 // Successful answers pass through untouched and unbuffered.
 func graphqlOverHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &shapedResponse{ResponseWriter: w}
+		sw := &shapedResponse{ResponseWriter: w, accept: r.Header.Get("Accept")}
 		next.ServeHTTP(sw, r)
 		sw.finish()
 	})
@@ -250,6 +256,7 @@ func graphqlOverHTTP(next http.Handler) http.Handler {
 // graphqlOverHTTP reshapes: then it keeps the body to rewrite it.
 type shapedResponse struct {
 	http.ResponseWriter
+	accept string // the request's Accept
 	status int
 	held   *bytes.Buffer // the body of a response being reshaped
 }
@@ -303,11 +310,30 @@ func (s *shapedResponse) finish() {
 	body := s.held.Bytes()
 	var answer map[string]json.RawMessage
 	if json.Unmarshal(body, &answer) == nil {
-		if _, ok := answer["data"]; ok {
-			delete(answer, "data") // a request error has no data entry at all
-			if b, err := json.Marshal(answer); err == nil {
-				body = append(b, '\n')
+		delete(answer, "data") // a request error has no data entry at all
+		var errs []gqlerror.Error
+		if json.Unmarshal(answer["errors"], &errs) == nil {
+			for i, e := range errs {
+				code := codeBadRequest
+				switch {
+				case e.Message == "transport not supported":
+					code, status = codeUnsupportedMediaType, http.StatusUnsupportedMediaType
+					e.Message = "send the request as JSON (Content-Type: application/json), or a query in the URL with GET"
+				case strings.HasPrefix(e.Message, "operation ") && strings.HasSuffix(e.Message, " not found"): // its name quoted with no quotes
+					e.Message = "name the operation to run in operationName: the document has several, or none of that name"
+				}
+				if e.Extensions["code"] == nil {
+					e.Extensions = map[string]any{"code": code}
+				}
+				errs[i] = e
 			}
+			answer["errors"], _ = json.Marshal(errs)
+		}
+		if b, err := json.Marshal(answer); err == nil {
+			body = append(b, '\n')
+		}
+		if !strings.Contains(h.Get("Content-Type"), "json") {
+			h.Set("Content-Type", responseContentType(s.accept))
 		}
 	}
 	h.Del("Content-Length")
