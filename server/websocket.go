@@ -257,6 +257,12 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 		case refuse4409:
 			c.closeWith(closeSubscriberExists, "Subscriber for "+string(detail)+" already exists")
 			return mt, nil, transport.ErrWebsocketClosed
+		case refuse4429:
+			c.closeWith(closeTooManyInits, "Too many initialisation requests")
+			return mt, nil, transport.ErrWebsocketClosed
+		case refuse4400:
+			c.closeWith(closeBadRequest, "Invalid message: a subscribe needs an id")
+			return mt, nil, transport.ErrWebsocketClosed
 		}
 		return mt, bytes.NewReader(msg), nil
 	}
@@ -310,6 +316,10 @@ func (c *gorillaConn) writeBytes(b []byte) error {
 // whose id is still running.
 const closeSubscriberExists = 4409
 
+// closeTooManyInits is graphql-transport-ws's code for a second
+// connection_init.
+const closeTooManyInits = 4429
+
 // protocolState keeps what the subscription protocols require of the
 // peer's messages and gqlgen does not check: on graphql-transport-ws
 // (github.com/enisdenjo/graphql-ws, PROTOCOL.md) a ping may come at any
@@ -317,10 +327,12 @@ const closeSubscriberExists = 4409
 // its payload; a subscribe before the ack closes the socket with 4401; a
 // subscribe with the id of an operation still running closes it with 4409
 // (gqlgen ran both under one id, and the first could no longer be
-// stopped). The legacy graphql-ws protocol's start is held to the same two
-// rules.
+// stopped); a second connection_init closes it with 4429 and a subscribe
+// without an id with 4400 (gqlgen closed with 1002, and ran the second).
+// The legacy graphql-ws protocol's start is held to the first two rules.
 type protocolState struct {
 	mu     sync.Mutex
+	inited bool // a connection_init came
 	acked  bool
 	active map[string]bool // ids of operations started and not yet completed
 }
@@ -332,6 +344,8 @@ const (
 	answerPong
 	refuse4401
 	refuse4409
+	refuse4429 // graphql-transport-ws: Too many initialisation requests
+	refuse4400 // graphql-transport-ws: Invalid message
 )
 
 // envelope is what the rules read of a message.
@@ -354,6 +368,12 @@ func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) 
 	case e.Type == "ping" && !p.acked && subprotocol == graphqlTransportWS:
 		pong, _ := json.Marshal(envelope{Type: "pong", Payload: e.Payload})
 		return answerPong, pong
+	case e.Type == "connection_init" && p.inited && subprotocol == graphqlTransportWS:
+		return refuse4429, nil
+	case e.Type == "connection_init":
+		p.inited = true
+	case e.Type == "subscribe" && e.ID == "" && subprotocol == graphqlTransportWS:
+		return refuse4400, nil
 	case e.Type == "subscribe" || e.Type == "start":
 		if !p.acked {
 			return refuse4401, nil

@@ -395,3 +395,35 @@ func TestSubscriptionWithTwoRootFieldsIsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// graphql-transport-ws: a second connection_init closes with 4429, a
+// subscribe without an id with 4400.
+func TestGraphQLTransportWSInitOnceAndIDs(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	for name, tc := range map[string]struct {
+		msg  map[string]any
+		code int
+	}{
+		"a second connection_init": {map[string]any{"type": "connection_init", "payload": map[string]any{"token": token}}, closeTooManyInits},
+		"a subscribe without an id": {map[string]any{"type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}}, closeBadRequest},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
+				t.Fatalf("init: %v %v", ack, err)
+			}
+			c.send(tc.msg)
+			_, err = c.nextWithin(5 * time.Second)
+			for err == nil {
+				_, err = c.nextWithin(5 * time.Second)
+			}
+			if closeCode(err) != tc.code {
+				t.Fatalf("%v, want close %d", err, tc.code)
+			}
+		})
+	}
+}
