@@ -405,7 +405,7 @@ func TestGraphQLTransportWSInitOnceAndIDs(t *testing.T) {
 		msg  map[string]any
 		code int
 	}{
-		"a second connection_init": {map[string]any{"type": "connection_init", "payload": map[string]any{"token": token}}, closeTooManyInits},
+		"a second connection_init":  {map[string]any{"type": "connection_init", "payload": map[string]any{"token": token}}, closeTooManyInits},
 		"a subscribe without an id": {map[string]any{"type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}}, closeBadRequest},
 	} {
 		t.Run(name, func(t *testing.T) {
