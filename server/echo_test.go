@@ -47,6 +47,9 @@ func TestWithoutEchoedInput(t *testing.T) {
 		`Expected value of type "Int!", found ` + strings.Repeat("z", 99) + `.`:             `Expected value of type "Int!", found …`,
 		`Variable "$f" of type "Int" used in position expecting "String!".`:                 `Variable "$f" of type "Int" used in position expecting "String!".`,
 		`Cannot query field "` + strings.Repeat("x", 80) + `" on type "Query".`:             `Cannot query field "…" on type "Query".`,
+		`Field "LoginInput.domain" of required type "String!" was not provided.`:            `Field "LoginInput.domain" of required type "String!" was not provided.`,
+		`Unknown argument "frist" on field "Query.customers".`:                              `Unknown argument "frist" on field "Query.customers".`,
+		`Field "a.b.c" is not defined.`:                                                     `Field "…" is not defined.`,
 	} {
 		if got := withoutEchoedInput(in); got != want {
 			t.Errorf("withoutEchoedInput(%q) = %q, want %q", in, got, want)

@@ -288,9 +288,10 @@ var (
 	// a name of the schema or of the document, or a value sent.
 	quotedInMessage = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	// shortName is what a quoted span may be to stay: a GraphQL name
-	// (spec section 2.1.9), a variable or a type reference ("[Int!]!"), of
-	// a name up to 64 characters.
-	shortName = regexp.MustCompile(`^"[$\[]*[_A-Za-z][_0-9A-Za-z]{0,63}[!\]]*"$`)
+	// (spec section 2.1.9), a field of a type ("LoginInput.domain", as
+	// gqlparser names them), a variable or a type reference ("[Int!]!"),
+	// of names up to 64 characters.
+	shortName = regexp.MustCompile(`^"[$\[]*[_A-Za-z][_0-9A-Za-z]{0,63}(\.[_A-Za-z][_0-9A-Za-z]{0,63})?[!\]]*"$`)
 )
 
 // withoutEchoedInput returns a parse or validation message of gqlgen and
