@@ -178,8 +178,10 @@ func TestBrowserDashboardSignInFromACompanyLink(t *testing.T) {
 	said := eval[string](dashboard, `document.querySelector('#sign-in-form .form-error').textContent`)
 	if m := regexp.MustCompile(`^Too many attempts\. Try again in (\d+) seconds\.$`).FindStringSubmatch(said); m == nil {
 		t.Errorf("the refusal says %q", said)
-	} else if n, _ := strconv.Atoi(m[1]); n < 10 || n > 16 {
-		t.Errorf("the refusal says to wait %d seconds, want about 16", n)
+	} else if n, _ := strconv.Atoi(m[1]); n < 1 || n > 16 {
+		// What is left of the back-off (16 s) when the page asks: on a busy
+		// machine the steps before take seconds of it (9 was seen).
+		t.Errorf("the refusal says to wait %d seconds, want what is left of 16", n)
 	}
 	dashboard.do("a wrong password", fill("#sign-in-email", customerEmail), fill("#sign-in-password", "not-my-password"), submit,
 		waitFor(`document.querySelector('#sign-in-form .form-error').textContent.includes('incorrect')`),
