@@ -462,15 +462,16 @@ func (c *gorillaConn) closeWith(code int, reason string) {
 }
 
 // closeLeftOpen closes the connection, with 4400, if its handler returned
-// and left it open: gqlgen gives up on a connection_init whose payload is
-// no JSON object (a string, a list) without closing, which left such a
-// socket open for good, neither acknowledged nor timed out.
+// and left it open: gqlgen gives up on a message it cannot decode (a
+// connection_init whose payload is no JSON object, an id that is no string)
+// without closing, which left such a socket open for good, neither
+// acknowledged nor timed out.
 func (c *gorillaConn) closeLeftOpen() {
 	c.sockets.mu.Lock()
 	_, open := c.sockets.conns[c]
 	c.sockets.mu.Unlock()
 	if open {
-		c.closeWith(closeBadRequest, "connection_init payload must be an object")
+		c.closeWith(closeBadRequest, "Invalid message: a connection_init payload is an object, an id a string")
 		_ = c.Close()
 	}
 }

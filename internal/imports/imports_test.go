@@ -419,7 +419,7 @@ func TestCSVExportEscapesFormulas(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			src := newFixture(t, kind.open)
-			formulas := []string{"=HYPERLINK(\"http://evil.example\",\"Click\")", "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)"}
+			formulas := []string{"=HYPERLINK(\"http://evil.example\",\"Click\")", "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "''=1+1"}
 			var rows [][]string
 			for i, f := range formulas {
 				rows = append(rows, row(i, "", map[string]string{"firstName": f, "device1.name": f}))

@@ -93,8 +93,13 @@ func (w *Writer) Write(rec Record, line int, reason string) error {
 // is a number or a phone number (+, -, digits, spaces, ".", "(", ")",
 // "/"), which runs nothing. A customer named "=HYPERLINK(...)" exports as
 // "'=HYPERLINK(...)"; the CSV reader takes the apostrophe off again
-// (unescapeFormula), so an export imports as the same customers.
+// (unescapeFormula), so an export imports as the same customers. A value
+// that already looks escaped ("'=1+1") gets an apostrophe too, so that it
+// reads back as itself.
 func escapeFormula(v string) string {
+	if unescapeFormula(v) != v {
+		return "'" + v
+	}
 	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return v
 	}

@@ -50,16 +50,16 @@ const (
 //     U+200B + "hn" shows as "John" and is not found by it; UTS #39
 //     (section 3.1) restricts these (Identifier_Type Default_Ignorable);
 //   - contains U+FFFD REPLACEMENT CHARACTER, which is what invalid UTF-8
-//     becomes on its way through a JSON decoder: no name holds it;
+//     becomes on its way through a JSON decoder: no name holds it; or
+//     U+2800 BRAILLE PATTERN BLANK, which shows as a space;
 //   - is blank: empty, or without any character that shows on its own
-//     (a letter, digit, punctuation mark or symbol; U+2800 BRAILLE PATTERN
-//     BLANK shows as a space), such as joiners alone;
+//     (a letter, digit, punctuation mark or symbol), such as marks alone;
 //   - or is longer than maxRunes characters once normalised.
 //
-// ZERO WIDTH JOINER and NON-JOINER, variation selectors and the tag
-// characters U+E0020..U+E007F after U+1F3F4 stay allowed: emoji sequences
-// (a subdivision flag is tags) and scripts such as Persian and Devanagari
-// need them.
+// ZERO WIDTH JOINER and NON-JOINER between two characters of an emoji
+// sequence or of a script that joins (Persian, Devanagari), variation
+// selectors after such a character, and the tags of the three subdivision
+// flags stay allowed (strayJoiner, strayTag); elsewhere they are refused.
 func Clean(field, value string, maxRunes int) (string, error) {
 	return clean(field, value, maxRunes, refused)
 }
@@ -91,7 +91,7 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 	if strings.IndexFunc(value, refused) >= 0 {
 		return "", invalidCharacters(field)
 	}
-	if strayTag(value) {
+	if strayTag(value) || strayJoiner(value) {
 		return "", invalidCharacters(field)
 	}
 	value = strings.TrimFunc(value, unicode.IsSpace)
@@ -106,34 +106,63 @@ func clean(field, value string, maxRunes int, refused func(rune) bool) (string, 
 
 // refused reports whether Clean refuses r anywhere in a name.
 func refused(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError ||
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError || r == '\u2800' ||
 		unicode.Is(unicode.Bidi_Control, r) || invisible(r)
 }
 
 // shows reports whether r is seen on its own: a letter, digit, punctuation
-// mark or symbol, but not U+2800 BRAILLE PATTERN BLANK, which shows as a
-// space. A name has at least one (Clean): joiners, variation selectors and
-// marks alone show nothing.
+// mark or symbol. A name has at least one (Clean): marks alone show
+// nothing.
 func shows(r rune) bool {
-	return r != '\u2800' && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsPunct(r) || unicode.IsSymbol(r))
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 }
 
-// blackFlag is U+1F3F4 WAVING BLACK FLAG, the base of a subdivision flag's
-// tag sequence (Unicode TS #51, "Emoji Tag Sequences").
-const blackFlag = '\U0001F3F4'
+// subdivisionFlags are the emoji tag sequences Unicode recommends (TS #51,
+// "Emoji Tag Sequences": RGI_Emoji_Tag_Sequence): U+1F3F4 WAVING BLACK
+// FLAG, the tags of a subdivision's code, U+E007F CANCEL TAG.
+var subdivisionFlags = []string{
+	"\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F", // England
+	"\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", // Scotland
+	"\U0001F3F4\U000E0067\U000E0062\U000E0077\U000E006C\U000E0073\U000E007F", // Wales
+}
 
 // strayTag reports whether value has a tag character (U+E0020..U+E007F)
-// that does not follow blackFlag or another tag: outside a flag, tags are
-// invisible text ("Kitchen" followed by tags spelling "IGN" shows as
-// "Kitchen").
+// outside one of subdivisionFlags: elsewhere tags are invisible text
+// ("Kitchen" followed by tags spelling "IGN" shows as "Kitchen", and so
+// does a black flag followed by tags of no flag).
 func strayTag(value string) bool {
-	prev := rune(0)
-	for _, r := range value {
-		isTag := r >= 0xE0020 && r <= 0xE007F
-		if isTag && prev != blackFlag && !(prev >= 0xE0020 && prev <= 0xE007F) {
+	for _, flag := range subdivisionFlags {
+		value = strings.ReplaceAll(value, flag, "")
+	}
+	return strings.ContainsFunc(value, func(r rune) bool { return r >= 0xE0020 && r <= 0xE007F })
+}
+
+// strayJoiner reports whether value has a ZERO WIDTH JOINER or NON-JOINER
+// that is not between two characters that may need one, or a variation
+// selector that does not follow such a character. Emoji sequences,
+// Arabic, Persian and Indic scripts, CJK ideographs and Mongolian use them;
+// next to a Latin, Greek or Cyrillic letter, a space or punctuation they
+// only hide ("Jo" + U+200D + "hn" shows as John, "Demo Heating Co." +
+// U+FE0F as another company's name).
+func strayJoiner(value string) bool {
+	needsNone := func(r rune) bool {
+		return r == 0 || unicode.In(r, unicode.Latin, unicode.Greek, unicode.Cyrillic) || unicode.IsSpace(r) || unicode.IsPunct(r)
+	}
+	runes := []rune(value)
+	for i, r := range runes {
+		prev, next := rune(0), rune(0)
+		if i > 0 {
+			prev = runes[i-1]
+		}
+		if i+1 < len(runes) {
+			next = runes[i+1]
+		}
+		switch {
+		case (r == '\u200c' || r == '\u200d') && (needsNone(prev) || needsNone(next)):
+			return true
+		case unicode.Is(unicode.Variation_Selector, r) && needsNone(prev):
 			return true
 		}
-		prev = r
 	}
 	return false
 }
