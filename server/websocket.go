@@ -103,7 +103,7 @@ func originAllowed(r *http.Request, allowed []string) bool {
 func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	// Counted before the upgrade answers, so that a client that opens the
 	// next connection as soon as one is answered finds it counted.
-	c := &gorillaConn{sockets: s, addr: audit.ClientAddr(r.Context())}
+	c := &gorillaConn{sockets: s, addr: audit.BudgetKey(audit.ClientAddr(r.Context()))}
 	s.mu.Lock()
 	admitted := s.waiting[c.addr] < maxWaitingPerAddress
 	if admitted {
@@ -198,7 +198,7 @@ type gorillaConn struct {
 	subjects  []string    // guarded by sockets.mu
 	epoch     int64       // the session epoch its session was opened in (sessions.Principal.SessionEpoch); guarded by sockets.mu
 	expiry    clock.Timer // closes the connection when its session expires; guarded by sockets.mu
-	addr      string      // the client's address
+	addr      string      // the client's address as per-address limits count it (audit.BudgetKey: an IPv6 /64)
 	waiting   bool        // counted in sockets.waiting[addr]: no connection_init accepted yet; guarded by sockets.mu
 	protocol  protocolState
 	// lastEvent is the number (events.Broker.Publishing) of the event that

@@ -65,9 +65,10 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // returns the domain and whether anything changed. Every instance reads
 // the domain afresh where a setting applies, so a change takes effect at
 // once everywhere: requiring a second factor of operators ends, on every
-// instance, the operator sessions not opened with one (the actor's own
-// too), whose operators sign in again with their code or set an app up
-// (events.SecondFactorRequired). Audited (domain_updated, the fields named). It returns a
+// instance, the operator sessions not opened with one, whose operators
+// sign in again with their code or set an app up
+// (events.SecondFactorRequired). Audited (domain_updated, the fields
+// named). It returns a
 // *apperr.ValidationError for the first bad field: the name
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
