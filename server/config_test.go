@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iotconsole/bff/internal/store/mongotest"
 )
 
 // TestMain lets a test run this binary as the real program: with
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	code := m.Run()
+	code := mongotest.Main(m)
 	removeTemplates()
 	os.Exit(code)
 }

@@ -26,11 +26,23 @@ import (
 )
 
 var (
-	once     sync.Once
-	baseURI  string
-	isFerret bool
-	startErr error
+	once      sync.Once
+	baseURI   string
+	isFerret  bool
+	startErr  error
+	ferretDir string // the shared FerretDB's files, "" without one
 )
+
+// Main runs a package's tests (a TestMain calls it) and then removes the
+// shared FerretDB's directory, which would otherwise stay in the system's
+// temporary directory after every run. It returns m.Run's exit code.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if ferretDir != "" {
+		_ = os.RemoveAll(ferretDir)
+	}
+	return code
+}
 
 // URI returns a connection string to a database of its own for this test
 // (dropped when the test ends).
@@ -93,6 +105,7 @@ func start() {
 		startErr = err
 		return
 	}
+	ferretDir = dir
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
@@ -103,7 +116,7 @@ func start() {
 		startErr = fmt.Errorf("configure FerretDB: %w", err)
 		return
 	}
-	// The server lives as long as the test binary; the OS reclaims it.
+	// The server lives as long as the test binary; Main removes its files.
 	go f.Run(context.Background())
 	baseURI = f.MongoDBURI()
 	isFerret = true
