@@ -71,9 +71,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()),
-		// With dev-shm disabled Chromium keeps its shared memory in
-		// TMPDIR, as org.chromium.Chromium.* directories it leaves behind.
-		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.Env("TMPDIR="+shortTempDir(t)),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -89,6 +87,21 @@ func newBrowser(t *testing.T) *browser {
 		cancelAlloc()
 	})
 	return b
+}
+
+// shortTempDir is a temporary directory for Chromium's TMPDIR, removed when
+// t ends: with dev-shm disabled Chromium keeps its shared memory there, in
+// org.chromium.Chromium.* directories it leaves behind, and its singleton's
+// Unix socket, whose path must fit in 108 bytes (a t.TempDir() under a long
+// test's name does not).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // saveShotsIfFailed writes every step's screenshot when the test failed.
