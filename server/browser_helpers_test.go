@@ -34,14 +34,15 @@ func chromiumPath() string {
 	return ""
 }
 
-// browser is one headless Chromium for one test. When the test fails, the
-// step that failed and every page as it was at the end are photographed, and
-// the photographs written to a directory the test log names. (Photographing
-// every step took a third of the browser tests' time on the 2-core CI
-// machine: 56 s against 41 s for seven of them.)
+// browser is one test's use of the package's headless Chromium (see
+// chromium): each of its pages is a tab in a browser context of its own.
+// When the test fails, the step that failed and every page as it was at
+// the end are photographed, and the photographs written to a directory the
+// test log names. (Photographing every step took a third of the browser
+// tests' time on the 2-core CI machine: 56 s against 41 s for seven of them.)
 type browser struct {
 	t   *testing.T
-	ctx context.Context
+	ctx context.Context // the shared Chromium's
 
 	mu      sync.Mutex
 	shots   []shot
@@ -62,6 +63,48 @@ func newBrowser(t *testing.T) *browser {
 		}
 		t.Skip("no Chromium found: install Debian's chromium (.ci/run does) to run the browser tests")
 	}
+	ctx, err := chromium.get(path)
+	if err != nil {
+		t.Fatalf("start %s: %v", path, err)
+	}
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(b.saveShotsIfFailed)
+	return b
+}
+
+// chromium is the one Chromium process the package's browser tests share,
+// started by the first and stopped by TestMain (stopChromium). Tests stay
+// apart because every page opens in a browser context of its own (separate
+// cookies, storage and cache); starting a Chromium for each test took 1.5
+// to 3 s of the 2-core CI machine's time, about two minutes of the suite.
+// A browser that died is started again for the next test.
+var chromium sharedChromium
+
+type sharedChromium struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel func()
+}
+
+func (c *sharedChromium) get(path string) (context.Context, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx != nil && c.ctx.Err() == nil {
+		return c.ctx, nil
+	}
+	c.stopLocked()
+	dataDir, err := os.MkdirTemp("", "chromium-data-")
+	if err != nil {
+		return nil, err
+	}
+	// With dev-shm disabled Chromium keeps its shared memory in TMPDIR, in
+	// org.chromium.Chromium.* directories it leaves behind: a directory of
+	// its own, removed with it, short enough for its singleton's Unix
+	// socket (a path of at most 108 bytes).
+	tmpDir, err := os.MkdirTemp("", "chromium-")
+	if err != nil {
+		return nil, err
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -70,38 +113,38 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Env("TMPDIR="+shortTempDir(t)),
+		chromedp.UserDataDir(dataDir),
+		chromedp.Env("TMPDIR="+tmpDir),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
+	c.ctx = ctx
+	c.cancel = func() {
 		cancel()
-		cancelAlloc()
-		t.Fatalf("start %s: %v", path, err)
+		cancelAlloc() // waits for the process to end
+		_ = os.RemoveAll(dataDir)
+		_ = os.RemoveAll(tmpDir)
 	}
-	b := &browser{t: t, ctx: ctx}
-	t.Cleanup(func() {
-		b.saveShotsIfFailed()
-		cancel()
-		cancelAlloc()
-	})
-	return b
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		c.stopLocked()
+		return nil, err
+	}
+	return ctx, nil
 }
 
-// shortTempDir is a temporary directory for Chromium's TMPDIR, removed when
-// t ends: with dev-shm disabled Chromium keeps its shared memory there, in
-// org.chromium.Chromium.* directories it leaves behind, and its singleton's
-// Unix socket, whose path must fit in 108 bytes (a t.TempDir() under a long
-// test's name does not).
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "chromium-")
-	if err != nil {
-		t.Fatal(err)
+func (c *sharedChromium) stopLocked() {
+	if c.cancel != nil {
+		c.cancel()
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
+	c.ctx, c.cancel = nil, nil
+}
+
+// stopChromium ends the shared Chromium, if one was started; TestMain calls
+// it when the tests are done.
+func stopChromium() {
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	chromium.stopLocked()
 }
 
 // saveShotsIfFailed writes every step's screenshot when the test failed.

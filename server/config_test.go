@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := mongotest.Main(m)
+	stopChromium()
 	removeTemplates()
 	os.Exit(code)
 }
