@@ -3329,7 +3329,11 @@ type AccountEvent {
   status: AccountStatus
   "For STATUS_CHANGED: the status before."
   previousStatus: AccountStatus
-  "The reason given, if any."
+  """
+  For ASSIST_* events, the reason the customer is given: why support asked or assists, or what
+  ended the assistance. Null for STATUS_CHANGED: the reason an operator gives for a status change
+  is an internal note, kept in the operators' audit log (since 2026-12-02).
+  """
   reason: String
 }
 

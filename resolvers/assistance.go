@@ -80,11 +80,18 @@ var assistChangeTypes = []events.Type{events.AssistRequested, events.AssistAnswe
 // just did.
 var ownSessionsOnly = map[events.Type]bool{events.AssistRequested: true, events.AssistAnswered: true, events.AssistAction: true}
 
-// accountEvent maps e for an accountEvents subscriber, with the assistance
-// it is about (read as it now is) for ASSIST_* events. An assistance that
+// accountEvent maps e for an accountEvents subscriber (the customer), with
+// the assistance it is about (read as it now is) for ASSIST_* events, and
+// without the reason of a status change. An assistance that
 // cannot be read leaves assistSession null.
 func (r *Resolver) accountEvent(ctx context.Context, e events.Event) *model.AccountEvent {
 	ev := mapAccountEvent(e)
+	if e.Type == events.StatusChanged {
+		// The operator's reason is an internal note (SUPPORT operators
+		// do not see it either, see statusChangeView): it stays in the
+		// audit log, as it does out of the customer's activity.
+		ev.Reason = nil
+	}
 	if id := e.Data[events.KeyAssistID]; id != "" {
 		if a, err := r.AssistService.Get(ctx, e.DomainID, id); err == nil {
 			ev.AssistSession = r.mapAssist(a)

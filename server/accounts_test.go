@@ -476,8 +476,13 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 		t.Fatalf("request on A after disabling on B: %+v", resp)
 	}
 	event, closed := <-ws, <-ws
-	if event.err != nil || dig(event.msg, "payload", "data", "accountEvents", "reason") != "disabled on B" {
+	got := dig(event.msg, "payload", "data", "accountEvents")
+	if event.err != nil || dig(got, "status") != "DISABLED" || dig(got, "previousStatus") != "ACTIVE" {
 		t.Fatalf("socket on A got %v, %v; want the event from B", event.msg, event.err)
+	}
+	// The operator's reason is an internal note: the customer is not told it.
+	if reason, ok := got.(map[string]any)["reason"]; !ok || reason != nil {
+		t.Fatalf("the customer was sent the operator's reason: %v", got)
 	}
 	if closeCode(closed.err) != closeForbidden {
 		t.Fatalf("socket on A: %v, want close 4403", closed.err)

@@ -92,7 +92,9 @@ type AccountEvent struct {
 	Status *AccountStatus `json:"status,omitempty"`
 	// For STATUS_CHANGED: the status before.
 	PreviousStatus *AccountStatus `json:"previousStatus,omitempty"`
-	// The reason given, if any.
+	// For ASSIST_* events, the reason the customer is given: why support asked or assists, or what
+	// ended the assistance. Null for STATUS_CHANGED: the reason an operator gives for a status change
+	// is an internal note, kept in the operators' audit log (since 2026-12-02).
 	Reason *string `json:"reason,omitempty"`
 	// For ASSIST_* events: the assistance as it now is (operator's name, reason, mode, request).
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
