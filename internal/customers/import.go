@@ -17,7 +17,8 @@ const ImportReason = "import"
 // kind of change goes through the rule that owns it, each audited as an
 // import:
 //   - names, email and phone as UpdateProfile (PROFILE_UPDATED);
-//   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED);
+//   - the status as SetStatus (disabling ends the sessions; STATUS_CHANGED),
+//     only ever to DISABLED (importedStatus);
 //   - the external id, only when the customer has none, the password hash,
 //     only when the customer has no password (so that rerunning an old file
 //     never undoes a password the customer chose since), and the search
@@ -53,8 +54,8 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 		}
 		changed = true
 	}
-	if current.Status != wanted.Status {
-		if _, _, err := s.SetStatus(ctx, actor, current.ID, wanted.Status, ImportReason); err != nil {
+	if status := importedStatus(current.Status, wanted.Status); status != current.Status {
+		if _, _, err := s.SetStatus(ctx, actor, current.ID, status, ImportReason); err != nil {
 			return changed, err
 		}
 		changed = true
@@ -96,6 +97,19 @@ func (s *Service) ApplyImport(ctx context.Context, actor audit.Actor, d domains.
 	return changed || wrote, err
 }
 
+// importedStatus is the status an import leaves a stored customer in:
+// DISABLED when the file says so, otherwise the customer's own. An import
+// never enables an account: enabling is an operator's decision
+// (setAccountStatus), and a file without statuses (read as ACTIVE) or an
+// old one, run again after an operator disabled an account for fraud, would
+// silently undo it.
+func importedStatus(current, wanted Status) Status {
+	if wanted == StatusDisabled {
+		return wanted
+	}
+	return current
+}
+
 // ImportChanges names the fields ApplyImport would change in current to
 // bring it to wanted (none: the record is unchanged).
 func ImportChanges(current, wanted Customer) []string {
@@ -105,7 +119,7 @@ func ImportChanges(current, wanted Customer) []string {
 		have, want string
 	}{
 		{FieldFirstName, current.FirstName, wanted.FirstName}, {FieldLastName, current.LastName, wanted.LastName},
-		{FieldEmail, current.Email, wanted.Email}, {FieldPhone, current.Phone, wanted.Phone}, {"status", string(current.Status), string(wanted.Status)},
+		{FieldEmail, current.Email, wanted.Email}, {FieldPhone, current.Phone, wanted.Phone}, {"status", string(current.Status), string(importedStatus(current.Status, wanted.Status))},
 	} {
 		if f.have != f.want {
 			fields = append(fields, f.name)

@@ -19,6 +19,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/emails"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
 	"github.com/iotconsole/bff/internal/passwords"
@@ -267,6 +268,8 @@ func (im *Importer) readBatch(r Reader) checkedBatch {
 		c, reason := im.check(rec)
 		if reason == "" {
 			reason = im.firstInFile(c)
+		} else {
+			im.claimKeys(rec)
 		}
 		if reason != "" {
 			b.rejects = append(b.rejects, rejection{rec, reason})
@@ -371,24 +374,32 @@ func reasonOf(err error) string {
 	return err.Error()
 }
 
+// fileKey is a key a record claims in its file: an email, an external id
+// or a serial number, in the form it is stored in.
+type fileKey struct {
+	kind, value string
+}
+
+// hash is k as im.seen keeps it: 128 bits, so a million records cost
+// megabytes, not the keys' own size; two different keys sharing one is a
+// 2^-100 chance.
+func (im *Importer) hash(k fileKey) [2]uint64 {
+	return [2]uint64{maphash.String(im.seed, k.kind+"\x00"+k.value), maphash.String(im.seed, k.value+"\x00"+k.kind)}
+}
+
 // firstInFile records c's keys (external id, email, serial numbers) as
-// seen, or names the earlier line of the file that had one of them. Keys are
-// kept as 128-bit hashes, so a million records cost megabytes, not the
-// keys' own size; two different keys sharing one is a 2^-100 chance.
+// seen, or names the earlier line of the file that had one of them.
 func (im *Importer) firstInFile(c candidate) string {
-	type key struct {
-		kind, value string
-	}
-	keys := []key{{"email", c.customer.Email}}
+	keys := []fileKey{{"email", c.customer.Email}}
 	if c.customer.ExternalID != "" {
-		keys = append(keys, key{"externalId", c.customer.ExternalID})
+		keys = append(keys, fileKey{"externalId", c.customer.ExternalID})
 	}
 	for _, d := range c.devices {
-		keys = append(keys, key{"serial number", d.SerialNumber})
+		keys = append(keys, fileKey{"serial number", d.SerialNumber})
 	}
 	hashes := make([][2]uint64, len(keys))
 	for i, k := range keys {
-		hashes[i] = [2]uint64{maphash.String(im.seed, k.kind+"\x00"+k.value), maphash.String(im.seed, k.value+"\x00"+k.kind)}
+		hashes[i] = im.hash(k)
 		if line, ok := im.seen[hashes[i]]; ok {
 			return fmt.Sprintf("the same %s as line %d", k.kind, line)
 		}
@@ -400,6 +411,36 @@ func (im *Importer) firstInFile(c candidate) string {
 		im.seen[h] = c.rec.Line
 	}
 	return ""
+}
+
+// claimKeys records as seen the keys of rec, a record rejected for what it
+// holds, that no earlier line had: a key belongs to the first record of the
+// file that names it, imported or not. Otherwise a later record with the
+// same key would be imported in its place, and once the first is corrected
+// a rerun would turn that customer into the first one (its name, email and
+// password hash). Keys that do not parse cannot be stored, so they claim
+// nothing.
+func (im *Importer) claimKeys(rec Record) {
+	var keys []fileKey
+	if email, err := emails.Parse("email", rec.Email); err == nil {
+		keys = append(keys, fileKey{"email", email})
+	}
+	if id := strings.TrimSpace(rec.ExternalID); id != "" {
+		if id, err := names.Clean("externalId", id, MaxExternalIDLength); err == nil {
+			keys = append(keys, fileKey{"externalId", id})
+		}
+	}
+	for _, d := range rec.Devices {
+		if serial, err := devices.ParseSerial(d.SerialNumber); err == nil {
+			keys = append(keys, fileKey{"serial number", serial})
+		}
+	}
+	for _, k := range keys {
+		h := im.hash(k)
+		if _, taken := im.seen[h]; !taken {
+			im.seen[h] = rec.Line
+		}
+	}
 }
 
 // firstForCustomer records that the record on line matched the stored

@@ -886,3 +886,85 @@ func TestJSONLineTooLongKeepsItsText(t *testing.T) {
 		t.Errorf("the line after it: %+v %v", rec, err)
 	}
 }
+
+// A key belongs to the first record of the file that names it, even when
+// that record is rejected for a bad field: the later record with the key is
+// rejected too. (It was imported in the first one's place, and once the
+// first was corrected a rerun turned that customer into the first one.)
+func TestImportKeysBelongToTheFirstRecordEvenRejected(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			head := "externalId,firstName,lastName,email,phone,device1.serialNumber,device1.model\n"
+			v1 := head +
+				"ext-1,Alice,One,alice@example.com,no-digits,,\n" + // line 2: a bad phone
+				"ext-1,Carol,Three,carol@example.com,,,\n" + // the same external id
+				",Ann,Four,ann@example.com,no-digits,,\n" + // line 4: a bad phone
+				",Ben,Five,ANN@example.com,,,\n" + // the same email
+				",Cy,Six,cy@example.com,no-digits,SN-9,Plug\n" + // line 6: a bad phone
+				",Di,Seven,di@example.com,,SN-9,Plug\n" // the same serial number
+			c, rejects := f.run(t, v1, imports.CSV, false)
+			want := map[int]string{3: "the same externalId as line 2", 5: "the same email as line 4", 7: "the same serial number as line 6"}
+			for line, reason := range want {
+				if rejects[line] != reason {
+					t.Errorf("line %d: %q, want %q", line, rejects[line], reason)
+				}
+			}
+			if c != (imports.Counts{Rejected: 6}) {
+				t.Fatalf("first run: %v %v, want every record rejected", c, rejects)
+			}
+			v2 := strings.ReplaceAll(v1, "no-digits", "+44 20 7946 0001")
+			if c, rejects := f.run(t, v2, imports.CSV, false); c != (imports.Counts{Created: 3, Rejected: 3}) {
+				t.Fatalf("corrected: %v %v, want the three first records created", c, rejects)
+			}
+			for _, email := range []string{"alice@example.com", "ann@example.com", "cy@example.com"} {
+				f.customer(t, email)
+			}
+			if n, err := f.st.CountCustomers(context.Background(), f.domain.ID); err != nil || n != 3 {
+				t.Errorf("%d customers (%v), want the three first", n, err)
+			}
+		})
+	}
+}
+
+// An import never enables an account: a rerun of a file without statuses,
+// or of one that says ACTIVE, leaves a customer an operator disabled
+// DISABLED; a file that says DISABLED disables.
+func TestImportNeverEnablesAnAccount(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			noStatus := "externalId,firstName,lastName,email\next-1,Zed,One,zed@example.com\next-2,Amy,Two,amy@example.com\n"
+			if c, rejects := f.run(t, noStatus, imports.CSV, false); c.Created != 2 {
+				t.Fatalf("first run: %v %v", c, rejects)
+			}
+			zed := f.customer(t, "zed@example.com")
+			admin := audit.Actor{Type: audit.ActorOperator, ID: "admin", DomainID: f.domain.ID}
+			if _, _, err := f.svc.SetStatus(context.Background(), admin, zed.ID, customers.StatusDisabled, "fraud confirmed"); err != nil {
+				t.Fatal(err)
+			}
+			active := "externalId,firstName,lastName,email,status\next-1,Zed,One,zed@example.com,ACTIVE\next-2,Amy,Two,amy@example.com,DISABLED\n"
+			for i, step := range []struct {
+				file string
+				dry  bool
+				want imports.Counts
+			}{
+				{noStatus, true, imports.Counts{Unchanged: 2}},
+				{noStatus, false, imports.Counts{Unchanged: 2}},
+				{active, true, imports.Counts{Updated: 1, Unchanged: 1}}, // Amy
+				{active, false, imports.Counts{Updated: 1, Unchanged: 1}},
+				{active, false, imports.Counts{Unchanged: 2}},
+			} {
+				if c, rejects := f.run(t, step.file, imports.CSV, step.dry); c != step.want {
+					t.Errorf("step %d: %v %v, want %v", i+1, c, rejects, step.want)
+				}
+				if got := f.customer(t, "zed@example.com").Status; got != customers.StatusDisabled {
+					t.Fatalf("step %d: Zed is %s after an import, want DISABLED", i+1, got)
+				}
+			}
+			if got := f.customer(t, "amy@example.com").Status; got != customers.StatusDisabled {
+				t.Errorf("Amy is %s after a file that says DISABLED", got)
+			}
+		})
+	}
+}
