@@ -204,6 +204,9 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 	if req.First < 1 || req.First > MaxPageSize {
 		return Page{}, apperr.Invalid("first", "INVALID", fmt.Sprintf("first must be between 1 and %d", MaxPageSize))
 	}
+	if matchesNobody(q, req.Text) {
+		return Page{}, nil
+	}
 	if id, ok := ownID(req.Text); ok {
 		if page, found, err := s.byOwnID(ctx, q, id, req); found || err != nil {
 			return page, err
@@ -330,6 +333,9 @@ func (s *Service) Count(ctx context.Context, domainID, text string, status Statu
 	if err != nil {
 		return 0, err
 	}
+	if matchesNobody(q, text) {
+		return 0, nil
+	}
 	if id, ok := ownID(text); ok {
 		if page, found, err := s.byOwnID(ctx, q, id, SearchRequest{}); found || err != nil {
 			return int64(len(page.Hits)), err
@@ -340,6 +346,14 @@ func (s *Service) Count(ctx context.Context, domainID, text string, status Statu
 		return 0, fmt.Errorf("count customers: %w", err)
 	}
 	return n, nil
+}
+
+// matchesNobody reports whether text, the query q was parsed from, has
+// something in it but nothing to search for: emoji, punctuation or symbols
+// alone ("😀", "! ! !"), which no token holds. Such a search finds no one;
+// only a blank one lists every customer.
+func matchesNobody(q SearchQuery, text string) bool {
+	return len(q.Terms) == 0 && strings.TrimSpace(text) != ""
 }
 
 func (s *Service) query(ctx context.Context, domainID, text string, status Status) (SearchQuery, error) {
