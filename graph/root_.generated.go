@@ -386,8 +386,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Query struct {
@@ -2049,6 +2051,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Query.assistSessions":
 		if e.ComplexityRoot.Query.AssistSessions == nil {
@@ -3742,6 +3756,14 @@ type Query {
 type PageInfo {
   "Whether another page follows."
   hasNextPage: Boolean!
+  """
+  Whether items come before this page. Connections page forward only (` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `), so, as
+  the Relay Cursor Connections specification allows, this is true when the page was asked for
+  ` + "`" + `after` + "`" + ` a cursor and false otherwise.
+  """
+  hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null on an empty page."
+  startCursor: String
   "The cursor to pass as ` + "`" + `after` + "`" + ` for the next page; null on an empty page."
   endCursor: String
 }
@@ -5084,6 +5106,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}

@@ -236,7 +236,7 @@ func (r *queryResolver) AssistSessions(ctx context.Context, customerID *string, 
 	page := list[:min(n, len(list))]
 	r.loaders(ctx).prefetchAssists(ctx, page, selected(ctx, "edges", "node"), false)
 	position := func(a assist.Session) any { return assist.Cursor{StartedAt: a.StartedAt, ID: a.ID} }
-	edges, info := pageEdges(ctx, page, len(list) > n, position, func(cursor string, a assist.Session) model.AssistSessionEdge {
+	edges, info := pageEdges(ctx, page, len(list) > n, after, position, func(cursor string, a assist.Session) model.AssistSessionEdge {
 		return model.AssistSessionEdge{Cursor: cursor, Node: r.mapAssist(a)}
 	})
 	return &model.AssistSessionConnection{Edges: edges, PageInfo: info}, nil

@@ -28,7 +28,7 @@ func (r *customerResolver) Activity(ctx context.Context, obj *model.Customer, fi
 	if err != nil {
 		return nil, err
 	}
-	edges, info := pageEdges(ctx, records, more, auditPosition, func(cursor string, rec audit.Record) model.AccountActivityEdge {
+	edges, info := pageEdges(ctx, records, more, after, auditPosition, func(cursor string, rec audit.Record) model.AccountActivityEdge {
 		return model.AccountActivityEdge{Cursor: cursor, Node: mapActivity(rec, admin)}
 	})
 	return &model.AccountActivityConnection{Edges: edges, PageInfo: info}, nil
@@ -66,7 +66,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 	if err != nil {
 		return nil, err
 	}
-	edges, info := pageEdges(ctx, records, more, auditPosition, func(cursor string, rec audit.Record) model.AuditLogEdge {
+	edges, info := pageEdges(ctx, records, more, after, auditPosition, func(cursor string, rec audit.Record) model.AuditLogEdge {
 		return model.AuditLogEdge{Cursor: cursor, Node: mapAuditEntry(rec)}
 	})
 	for i := range edges {

@@ -96,7 +96,7 @@ func (r *queryResolver) Customers(ctx context.Context, query *string, status *mo
 		return nil, err
 	}
 	position := func(h customers.Hit) any { return h.Cursor }
-	edges, info := pageEdges(ctx, page.Hits, page.HasNext, position, func(cursor string, h customers.Hit) model.CustomerEdge {
+	edges, info := pageEdges(ctx, page.Hits, page.HasNext, after, position, func(cursor string, h customers.Hit) model.CustomerEdge {
 		return model.CustomerEdge{Cursor: cursor, Node: mapCustomer(h.Customer), MatchedFields: matchedFields(h.Matches), Highlights: mapHighlights(h.Matches)}
 	})
 	conn := &model.CustomerConnection{Edges: edges, PageInfo: info}

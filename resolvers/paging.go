@@ -24,19 +24,28 @@ func pageSize(first *int) (int, error) {
 	return n, nil
 }
 
-// pageEdges turns a page of items into a connection's edges, each with the
-// cursor of the item's position if the operation selects the edges' cursor
-// (if not, only the last item's is encoded: encoding them all was a tenth of
-// a search's resolver), and the page's PageInfo, whose endCursor is the last
-// item's.
-func pageEdges[T, E any](ctx context.Context, items []T, more bool, position func(T) any, edge func(cursor string, item T) E) ([]E, *model.PageInfo) {
+// pageEdges turns a page of items, asked for after the cursor after (nil for
+// the first page), into a connection's edges, each with the cursor of the
+// item's position if the operation selects the edges' cursor (if not, only
+// the first and last items' are encoded: encoding them all was a tenth of a
+// search's resolver), and the page's PageInfo as the Relay Cursor
+// Connections specification has it (section 5): endCursor the last item's,
+// startCursor the first's, and, since connections page forward only,
+// hasPreviousPage true when the page was asked for after a cursor (the items
+// before it).
+func pageEdges[T, E any](ctx context.Context, items []T, more bool, after *string, position func(T) any, edge func(cursor string, item T) E) ([]E, *model.PageInfo) {
 	out := make([]E, len(items))
-	info := &model.PageInfo{HasNextPage: more}
+	info := &model.PageInfo{HasNextPage: more, HasPreviousPage: after != nil}
 	cursors := edgeFieldRequested(ctx, "cursor")
 	for i, item := range items {
 		var cursor string
-		if cursors || i == len(items)-1 {
+		if cursors || i == 0 || i == len(items)-1 {
 			cursor = encodeCursor(position(item))
+		}
+		if i == 0 {
+			info.StartCursor = &cursor
+		}
+		if i == len(items)-1 {
 			info.EndCursor = &cursor
 		}
 		out[i] = edge(cursor, item)

@@ -179,7 +179,7 @@ func (r *queryResolver) Operators(ctx context.Context, query *string, role *mode
 	if err != nil {
 		return nil, err
 	}
-	edges, info := pageEdges(ctx, ops, more, func(o operators.Operator) any { return operatorCursor{Email: o.Email} },
+	edges, info := pageEdges(ctx, ops, more, after, func(o operators.Operator) any { return operatorCursor{Email: o.Email} },
 		func(cursor string, o operators.Operator) model.OperatorEdge {
 			return model.OperatorEdge{Cursor: cursor, Node: mapOperator(o, d)}
 		})

@@ -211,3 +211,32 @@ func TestSearchOfNothingSearchableFindsNoOne(t *testing.T) {
 		})
 	}
 }
+
+// PageInfo has the four fields of the Relay Cursor Connections
+// specification (section 5): startCursor is the first edge's cursor,
+// endCursor the last's, and hasPreviousPage is false on the first page and
+// true on a page asked for after a cursor.
+func TestPageInfoIsRelays(t *testing.T) {
+	s := startTest(t, nil)
+	token := s.login(t, demo.SupportEmail)
+	const q = `query($after: String) { customers(first: 3, after: $after) {
+	  edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`
+	var after any
+	for page := 1; page <= 2; page++ {
+		resp := s.post(t, token, q, map[string]any{"after": after})
+		edges, _ := dig(resp.Data, "customers", "edges").([]any)
+		info := dig(resp.Data, "customers", "pageInfo")
+		if len(resp.Errors) > 0 || len(edges) != 3 {
+			t.Fatalf("page %d: %+v", page, resp)
+		}
+		if dig(info, "startCursor") != dig(edges[0], "cursor") || dig(info, "endCursor") != dig(edges[2], "cursor") ||
+			dig(info, "hasPreviousPage") != (page > 1) || dig(info, "hasNextPage") != true {
+			t.Fatalf("page %d: pageInfo %v, edges %v", page, info, edges)
+		}
+		after = dig(info, "endCursor")
+	}
+	resp := s.post(t, token, `{ customers(query: "nobody-has-this", first: 3) { pageInfo { hasPreviousPage startCursor endCursor } } }`, nil)
+	if info := dig(resp.Data, "customers", "pageInfo"); dig(info, "startCursor") != nil || dig(info, "endCursor") != nil || dig(info, "hasPreviousPage") != false {
+		t.Fatalf("an empty page: %+v", resp)
+	}
+}

@@ -757,6 +757,12 @@ type OperatorSetupPayload struct {
 type PageInfo struct {
 	// Whether another page follows.
 	HasNextPage bool `json:"hasNextPage"`
+	// Whether items come before this page. Connections page forward only (`first` and `after`), so, as
+	// the Relay Cursor Connections specification allows, this is true when the page was asked for
+	// `after` a cursor and false otherwise.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null on an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor to pass as `after` for the next page; null on an empty page.
 	EndCursor *string `json:"endCursor,omitempty"`
 }
