@@ -3744,6 +3744,30 @@ enum UserErrorCode {
   SECOND_FACTOR_REQUIRED
   "Someone else changed the object since the version the change was decided on; nothing was written."
   CONFLICT
+  "A number is outside the range the field allows; the message gives the range."
+  OUT_OF_RANGE
+  "The operator would change its own role, status or second factor: another ADMIN must."
+  SELF
+  "The change would leave the domain without an active ADMIN."
+  LAST_ADMIN
+  "The password given to confirm a change is not the account's."
+  WRONG_PASSWORD
+  "The new password is the current one."
+  SAME_PASSWORD
+  "An operator's setup link is used, expired or wrong."
+  INVALID_TICKET
+  "A sign-in's second step came too late or does not belong to a sign-in: sign in again."
+  INVALID_CHALLENGE
+  "A second-factor or recovery code is not right."
+  INVALID_CODE
+  "A recovery code was already used."
+  CODE_USED
+  "Confirming an authenticator app without having started its set-up."
+  NOT_ENROLLING
+  "Setting up an authenticator app while a second factor is already on."
+  ALREADY_ENABLED
+  "Turning off a second factor that is not on."
+  NOT_ENABLED
 }
 
 "The entry points for reading."

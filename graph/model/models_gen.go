@@ -2115,6 +2115,30 @@ const (
 	UserErrorCodeSecondFactorRequired UserErrorCode = "SECOND_FACTOR_REQUIRED"
 	// Someone else changed the object since the version the change was decided on; nothing was written.
 	UserErrorCodeConflict UserErrorCode = "CONFLICT"
+	// A number is outside the range the field allows; the message gives the range.
+	UserErrorCodeOutOfRange UserErrorCode = "OUT_OF_RANGE"
+	// The operator would change its own role, status or second factor: another ADMIN must.
+	UserErrorCodeSelf UserErrorCode = "SELF"
+	// The change would leave the domain without an active ADMIN.
+	UserErrorCodeLastAdmin UserErrorCode = "LAST_ADMIN"
+	// The password given to confirm a change is not the account's.
+	UserErrorCodeWrongPassword UserErrorCode = "WRONG_PASSWORD"
+	// The new password is the current one.
+	UserErrorCodeSamePassword UserErrorCode = "SAME_PASSWORD"
+	// An operator's setup link is used, expired or wrong.
+	UserErrorCodeInvalidTicket UserErrorCode = "INVALID_TICKET"
+	// A sign-in's second step came too late or does not belong to a sign-in: sign in again.
+	UserErrorCodeInvalidChallenge UserErrorCode = "INVALID_CHALLENGE"
+	// A second-factor or recovery code is not right.
+	UserErrorCodeInvalidCode UserErrorCode = "INVALID_CODE"
+	// A recovery code was already used.
+	UserErrorCodeCodeUsed UserErrorCode = "CODE_USED"
+	// Confirming an authenticator app without having started its set-up.
+	UserErrorCodeNotEnrolling UserErrorCode = "NOT_ENROLLING"
+	// Setting up an authenticator app while a second factor is already on.
+	UserErrorCodeAlreadyEnabled UserErrorCode = "ALREADY_ENABLED"
+	// Turning off a second factor that is not on.
+	UserErrorCodeNotEnabled UserErrorCode = "NOT_ENABLED"
 	// The request for the customer's agreement is no longer pending: answered, expired, or the assistance ended.
 	UserErrorCodeNotPending UserErrorCode = "NOT_PENDING"
 	// The assistance already has control.
@@ -2149,6 +2173,18 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeNameTaken,
 	UserErrorCodeSecondFactorRequired,
 	UserErrorCodeConflict,
+	UserErrorCodeOutOfRange,
+	UserErrorCodeSelf,
+	UserErrorCodeLastAdmin,
+	UserErrorCodeWrongPassword,
+	UserErrorCodeSamePassword,
+	UserErrorCodeInvalidTicket,
+	UserErrorCodeInvalidChallenge,
+	UserErrorCodeInvalidCode,
+	UserErrorCodeCodeUsed,
+	UserErrorCodeNotEnrolling,
+	UserErrorCodeAlreadyEnabled,
+	UserErrorCodeNotEnabled,
 	UserErrorCodeNotPending,
 	UserErrorCodeAlreadyControl,
 	UserErrorCodeAlreadyRequested,
@@ -2159,7 +2195,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeNameTaken, UserErrorCodeSecondFactorRequired, UserErrorCodeConflict, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
+	case UserErrorCodeInvalidCredentials, UserErrorCodeAccountDisabled, UserErrorCodeRequired, UserErrorCodeInvalid, UserErrorCodeTooLong, UserErrorCodeTooShort, UserErrorCodeCommonPassword, UserErrorCodeMatchesAccount, UserErrorCodeWhitespaceOnly, UserErrorCodeRepetitive, UserErrorCodeSequential, UserErrorCodeContextWord, UserErrorCodeTooGuessable, UserErrorCodeMismatch, UserErrorCodeSignUpClosed, UserErrorCodeEmailTaken, UserErrorCodeNameTaken, UserErrorCodeSecondFactorRequired, UserErrorCodeConflict, UserErrorCodeOutOfRange, UserErrorCodeSelf, UserErrorCodeLastAdmin, UserErrorCodeWrongPassword, UserErrorCodeSamePassword, UserErrorCodeInvalidTicket, UserErrorCodeInvalidChallenge, UserErrorCodeInvalidCode, UserErrorCodeCodeUsed, UserErrorCodeNotEnrolling, UserErrorCodeAlreadyEnabled, UserErrorCodeNotEnabled, UserErrorCodeNotPending, UserErrorCodeAlreadyControl, UserErrorCodeAlreadyRequested, UserErrorCodeNotActive, UserErrorCodeAlreadyOpened, UserErrorCodeCustomerOffline:
 		return true
 	}
 	return false
