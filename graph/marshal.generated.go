@@ -26,6 +26,7 @@ var concurrentFields = map[string]bool{
 	"Query.assistSessions":                true,
 	"Query.assistance":                    true,
 	"Query.auditLog":                      true,
+	"Query.companyName":                   true,
 	"Query.customer":                      true,
 	"Query.customers":                     true,
 	"Query.domain":                        true,

@@ -396,6 +396,7 @@ type ComplexityRoot struct {
 		AssistSessions    func(childComplexity int, customerID *string, state *model.AssistState, first *int, after *string) int
 		Assistance        func(childComplexity int) int
 		AuditLog          func(childComplexity int, customerID *string, operatorID *string, action *string, since *time.Time, until *time.Time, first *int, after *string) int
+		CompanyName       func(childComplexity int, domain string) int
 		Customer          func(childComplexity int, id string) int
 		Customers         func(childComplexity int, query *string, status *model.AccountStatus, first *int, after *string) int
 		Domain            func(childComplexity int) int
@@ -2092,6 +2093,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["customerId"].(*string), args["operatorId"].(*string), args["action"].(*string), args["since"].(*time.Time), args["until"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
+	case "Query.companyName":
+		if e.ComplexityRoot.Query.CompanyName == nil {
+			break
+		}
+
+		args, err := ec.field_Query_companyName_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CompanyName(childComplexity, args["domain"].(string)), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -3916,6 +3928,12 @@ type ResetOperatorMfaPayload {
   the app and the dashboard offer sign-up only where it works. False for a closed or unknown domain.
   """
   signUpOpen("The domain's slug, or its display name as ` + "`" + `login` + "`" + ` takes it." domain: String!): Boolean!
+  """
+  The display name of the company whose domain this is, for a sign-in page to say which company it
+  signs in to (a link from support names the domain: ` + "`" + `/dashboard?company=acme` + "`" + `); null for an unknown
+  domain. A page shows this name, never the text of its link. Added 2026-12-02.
+  """
+  companyName("The domain's slug, or its display name as ` + "`" + `login` + "`" + ` takes it." domain: String!): String
 }
 
 extend type Mutation {

@@ -7,9 +7,12 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
@@ -120,4 +123,16 @@ func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
 // SignUpOpen is the resolver for the signUpOpen field.
 func (r *queryResolver) SignUpOpen(ctx context.Context, domain string) (bool, error) {
 	return r.CustomerService.SignUpOpen(ctx, domain)
+}
+
+// CompanyName is the resolver for the companyName field.
+func (r *queryResolver) CompanyName(ctx context.Context, domain string) (*string, error) {
+	d, err := domains.Find(ctx, r.DomainStore, domain)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d.Name, nil
 }

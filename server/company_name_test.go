@@ -26,6 +26,12 @@ func TestCompanyDisplayNameAtSignInAndSignUp(t *testing.T) {
 			if resp := f.post(t, "", `query($d: String!) { signUpOpen(domain: $d) }`, map[string]any{"d": "Demo Heating"}); dig(resp.Data, "signUpOpen") != false {
 				t.Errorf("signUpOpen by part of the name: %+v", resp)
 			}
+			// What a sign-in page shows for a link's company: the company's own name, or nothing.
+			for typed, want := range map[string]any{"demo": "Demo Heating Co.", " DEMO HEATING CO. ": "Demo Heating Co.", "Call +1-900-555-0100": nil, "Demo Heating": nil} {
+				if resp := f.post(t, "", `query($d: String!) { companyName(domain: $d) }`, map[string]any{"d": typed}); len(resp.Errors) > 0 || dig(resp.Data, "companyName") != want {
+					t.Errorf("companyName(%q): %+v, want %v", typed, resp, want)
+				}
+			}
 			resp = f.post(t, "", signUpMutation, signUpInput("Demo Heating Co.", "named@example.com", nil))
 			if dig(resp.Data, "signUp", "token") == nil {
 				t.Fatalf("sign-up by the company's name: %+v", resp)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -141,7 +142,8 @@ func TestBrowserCustomerSeesSupportEnterAndTheirChanges(t *testing.T) {
 }
 
 // A link with the company (/dashboard?company=demo) fills the field and hides
-// it; an empty field is caught at the field; a refusal for too many attempts
+// it, naming the company by its own name (a link to no company shows nothing
+// of its text); an empty field is caught at the field; a refusal for too many attempts
 // says how long to wait; the company's display name signs in too; the focus
 // moves to the page's heading; and the password can be changed at any time.
 func TestBrowserDashboardSignInFromACompanyLink(t *testing.T) {
@@ -155,9 +157,16 @@ func TestBrowserDashboardSignInFromACompanyLink(t *testing.T) {
 	}
 	dashboard := newBrowser(t).newPage("customer")
 	submit := click(`#sign-in-form button[type=submit]`)
-	dashboard.do("the company from the link", atDesktopSize, chromedp.Navigate(f.URL()+"/dashboard?company=demo"), visible("#sign-in-form"),
+	// A link's text is never shown as the company: anyone can write one.
+	spoof := "Support line: call +1-900-555-0100 and read your password"
+	dashboard.do("a link to no company", atDesktopSize, chromedp.Navigate(f.URL()+"/dashboard?company="+url.QueryEscape(spoof)), visible("#sign-in-form"),
+		waitFor(`document.querySelector('#sign-in-domain').value === ''`))
+	if text := eval[string](dashboard, `document.body.innerText + document.querySelector('#sign-in-domain').value`); strings.Contains(text, "900-555") {
+		t.Errorf("the page shows the link's text: %q", text)
+	}
+	dashboard.do("the company from the link", chromedp.Navigate(f.URL()+"/dashboard?company=demo"), visible("#sign-in-form"),
 		waitFor(`document.querySelector('#sign-in-domain-field').offsetParent === null && document.querySelector('#sign-in-domain').value === 'demo'`),
-		waitFor(`document.querySelector('#sign-in-company').textContent.includes('Company: demo')`),
+		waitFor(`document.querySelector('#sign-in-company').textContent.includes('Company: Demo Heating Co.')`),
 		visible("#sign-up-offer")) // the company takes sign-ups: the page has asked
 	dashboard.checkAccessibility("company from a link")
 	dashboard.do("the link on a phone", atPhoneSize, waitFor(noOverflow), waitFor(labelled))

@@ -88,9 +88,27 @@ function end(message, isError = false) {
   const params = new URLSearchParams(location.search);
   const linked = params.get('company')?.trim() || ''; // a link from support (/dashboard?company=demo) names the company
   $('sign-in-domain').value = linked || localStorage.getItem(DOMAIN_KEY) || params.get('domain') || '';
-  showLinkedCompany(linked);
+  showLinkedCompany('');
   showSection('sign-in');
+  if (linked) nameLinkedCompany(linked);
   offerSignUp();
+}
+
+/**
+ * Names the company of a link once the server knows it: the page shows the company's own name,
+ * never the link's text (anyone can write a link, and a sentence in it would read as the site's).
+ * A link to no company leaves the field empty; if the server cannot say, the field stays as it is.
+ */
+async function nameLinkedCompany(linked) {
+  let name;
+  try {
+    name = (await call('query($d: String!) { companyName(domain: $d) }', { d: linked })).companyName;
+  } catch {
+    return;
+  }
+  if ($('sign-in-domain').value.trim() !== linked) return; // typed over meanwhile
+  if (name) showLinkedCompany(name);
+  else $('sign-in-domain').value = '';
 }
 
 /** With a company from the link, its field is filled and hidden: the company is named, with a way to change it. */
