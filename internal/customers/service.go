@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -348,12 +349,16 @@ func (s *Service) Count(ctx context.Context, domainID, text string, status Statu
 	return n, nil
 }
 
-// matchesNobody reports whether text, the query q was parsed from, has
-// something in it but nothing to search for: emoji, punctuation or symbols
-// alone ("😀", "! ! !"), which no token holds. Such a search finds no one;
-// only a blank one lists every customer.
+// matchesNobody reports whether text, the query q was parsed from, gives no
+// term but holds a character no token can: an emoji or another symbol
+// outside ASCII ("😀", "★"), a combining mark alone. Such a search finds no
+// one. Punctuation and ASCII symbols alone ("\"", "+", "(", "! ! !") are
+// read as a blank search, which lists everyone: a query as it is being typed
+// begins with them, and its results should not vanish and come back.
 func matchesNobody(q SearchQuery, text string) bool {
-	return len(q.Terms) == 0 && strings.TrimSpace(text) != ""
+	return len(q.Terms) == 0 && strings.ContainsFunc(text, func(r rune) bool {
+		return r > unicode.MaxASCII && !unicode.IsPunct(r) && !unicode.IsSpace(r)
+	})
 }
 
 func (s *Service) query(ctx context.Context, domainID, text string, status Status) (SearchQuery, error) {

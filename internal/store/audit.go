@@ -15,6 +15,8 @@ const (
 	AuditTargetType AuditField = iota + 1
 	AuditTargetID
 	AuditActingFor
+	AuditActorType
+	AuditActorID
 )
 
 // Of returns the value of the field in r. It panics for a field that is
@@ -27,6 +29,10 @@ func (f AuditField) Of(r audit.Record) string {
 		return r.TargetID
 	case AuditActingFor:
 		return r.ActingFor
+	case AuditActorType:
+		return r.ActorType
+	case AuditActorID:
+		return r.ActorID
 	}
 	panic("store: unknown audit field")
 }
@@ -60,13 +66,14 @@ func (f AuditFilter) Match(r audit.Record) bool {
 // of "records about a customer" (the auditLog's customerId argument and a
 // customer's activity): the records whose target is the customer's account
 // (sign-ins, password changes and resets, status changes, remote
-// assistance), and the records done as the customer by an operator assisting
-// it (ActingFor), whatever their target. A customer's own change to another
-// object, such as its device, names the customer only as its actor and is
-// not selected.
+// assistance), the records done as the customer by an operator assisting
+// it (ActingFor), and the records of what the customer did itself, whatever
+// their target (a change of its own device names the customer only as its
+// actor).
 func AboutCustomer(customerID string) AuditFilter {
 	return AuditFilter{
 		{{AuditTargetType, audit.TargetCustomer}, {AuditTargetID, customerID}},
 		{{AuditActingFor, customerID}},
+		{{AuditActorType, audit.ActorCustomer}, {AuditActorID, customerID}},
 	}
 }

@@ -172,6 +172,10 @@ func auditKey(f store.AuditField) string {
 		return "targetId"
 	case store.AuditActingFor:
 		return "actingFor"
+	case store.AuditActorType:
+		return "actorType"
+	case store.AuditActorID:
+		return "actorId"
 	}
 	panic(fmt.Sprintf("mongo: no key for audit field %d", f))
 }

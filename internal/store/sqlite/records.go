@@ -174,6 +174,10 @@ func auditColumn(f store.AuditField) string {
 		return "target_id"
 	case store.AuditActingFor:
 		return "acting_for"
+	case store.AuditActorType:
+		return "actor_type"
+	case store.AuditActorID:
+		return "actor_id"
 	}
 	panic(fmt.Sprintf("sqlite: no column for audit field %d", f))
 }

@@ -37,11 +37,14 @@ func testFindAudit(t *testing.T, s store.Store) {
 	add(d.ID, "op-1", audit.ActionLoginSuccess, "operator", "op-1", "", 4)
 	add(other.ID, "op-x", audit.ActionUserDisabled, "customer", "cust-1", "", 5)
 	// Records that only look like records about cust-1: another type of
-	// target with the same id, another customer, and cust-1's own change of
-	// its device (it is the actor, not the target, and acts for nobody).
+	// target with the same id, another customer, another customer's own
+	// change of its device.
 	add(d.ID, "op-1", audit.ActionUserCreated, "operator", "cust-1", "", 6)
 	add(d.ID, "op-1", audit.ActionUserDisabled, "customer", "cust-2", "", 7)
-	add(d.ID, "cust-1", audit.ActionDeviceUpdated, "device", "dev-9", "", 8)
+	// cust-1's own change of its device: it is the actor, not the target,
+	// and acts for nobody, and the record is about it.
+	own := add(d.ID, "cust-1", audit.ActionDeviceUpdated, "device", "dev-9", "", 8)
+	add(d.ID, "cust-2", audit.ActionDeviceUpdated, "device", "dev-8", "", 9)
 
 	find := func(q audit.Query) []audit.Record {
 		t.Helper()
@@ -58,9 +61,9 @@ func testFindAudit(t *testing.T, s store.Store) {
 	wantEqual(t, find(audit.Query{}), all)
 	// "Records about a customer", said once in store.AboutCustomer: what the
 	// store selects is what the rule selects, and that is the records that
-	// target the customer or were done acting for it.
+	// target the customer, were done acting for it, or were done by it.
 	about := find(audit.Query{CustomerID: "cust-1"})
-	wantEqual(t, about, []audit.Record{rename, disable, reset})
+	wantEqual(t, about, []audit.Record{own, rename, disable, reset})
 	var ruled []audit.Record
 	for _, r := range all {
 		if store.AboutCustomer("cust-1").Match(r) {

@@ -202,6 +202,8 @@ func testSearch(t *testing.T, s store.Store) {
 		{"no match", "zzzz", "", nil},
 		{"metacharacters are text", metachars, "", nil},
 		{"FTS operator alone", "NEAR", "", nil},
+		{"emoji alone", "😀", "", nil},
+		{"symbol outside ASCII with punctuation", "! ★", "", nil},
 		{"FTS operators between words", "john OR smith", "", nil},
 		{"regex anchors", "^john$", "", []string{john, johnson, johnny}},
 		{"control character splits", "jo\x00hn", "", nil},
