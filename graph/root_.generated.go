@@ -3403,7 +3403,10 @@ type CustomerStatusChange {
 }
 
 extend type Mutation {
-  "Renames one of the signed-in customer's devices or changes its settings."
+  """
+  Renames one of the signed-in customer's devices or changes its settings. A change that leaves the
+  device as it is writes nothing: no audit record, no DEVICE_UPDATED.
+  """
   updateDevice(input: UpdateDeviceInput!): UpdateDevicePayload!
 }
 

@@ -64,7 +64,8 @@ type Change struct {
 
 // Update applies ch to device id of customerID (for actor, who is the
 // customer or an operator assisting it), audits it and announces it
-// (DEVICE_UPDATED), in one write. It returns
+// (DEVICE_UPDATED), in one write; a change that leaves the device as it is
+// writes nothing and returns it. It returns
 // apperr.ErrNotFound for a device the customer does not own and a
 // *apperr.ValidationError for values out of range or a name names.Clean
 // refuses, changing nothing. A new name is stored as names.Clean returns it.
@@ -99,6 +100,9 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 	}
 	if ch.Notifications != nil {
 		d.Settings.Notifications = *ch.Notifications
+	}
+	if d.Name == before.Name && d.Settings == before.Settings {
+		return before, nil // nothing to change: nothing written, audited or announced
 	}
 	d.UpdatedAt = s.now()
 	rec := actor.Record(audit.ActionDeviceUpdated, audit.TargetDevice, d.ID, "")

@@ -162,6 +162,7 @@ func TestUpdate(t *testing.T) {
 		change devices.Change
 		// want edits the kitchen as it should be stored; nil when the change is refused
 		want        func(d *devices.Device)
+		noop        bool   // the change leaves the device as it is
 		field, code string // the refusal
 	}{
 		{name: "rename", change: devices.Change{Name: ptr("  Cuisine ")}, want: func(d *devices.Device) { d.Name = "Cuisine" }},
@@ -178,7 +179,10 @@ func TestUpdate(t *testing.T) {
 			want: func(d *devices.Device) {
 				d.Name, d.Settings = "Den", devices.Settings{TargetTemperature: 18, Mode: devices.ModeCool, Notifications: false}
 			}},
-		{name: "nothing", change: devices.Change{}, want: func(d *devices.Device) {}},
+		// A change that leaves the device as it is writes nothing: no record, no event.
+		{name: "nothing", change: devices.Change{}, want: func(d *devices.Device) {}, noop: true},
+		{name: "the same values", change: devices.Change{Name: ptr(" Kitchen "), TargetTemperature: ptr(20.5), Mode: ptr(devices.ModeEco), Notifications: ptr(true)},
+			want: func(d *devices.Device) {}, noop: true},
 
 		{name: "too cold", change: devices.Change{TargetTemperature: ptr(devices.MinTemperature - 0.01)}, field: "settings.targetTemperature", code: "INVALID"},
 		{name: "too hot", change: devices.Change{TargetTemperature: ptr(devices.MaxTemperature + 0.01)}, field: "settings.targetTemperature", code: "INVALID"},
@@ -219,6 +223,18 @@ func TestUpdate(t *testing.T) {
 			}
 			want := f.kitchen
 			tt.want(&want)
+			if tt.noop {
+				if err != nil || got != f.kitchen || f.stored(t, f.kitchen.ID) != f.kitchen {
+					t.Fatalf("Update = %+v, %v; want the device as it was", got, err)
+				}
+				if recs := f.records(t, f.domain.ID); len(recs) != 0 {
+					t.Fatalf("a change of nothing was audited: %+v", recs)
+				}
+				if evs, err := f.st.RecentEvents(context.Background(), f.domain.ID, 10); err != nil || len(evs) != 0 {
+					t.Fatalf("a change of nothing was announced: %+v, %v", evs, err)
+				}
+				return
+			}
 			want.UpdatedAt = f.clk.Now()
 			if err != nil || got != want {
 				t.Fatalf("Update = %+v, %v\nwant     %+v", got, err, want)
