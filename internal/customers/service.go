@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
