@@ -42,12 +42,10 @@ func (r *Resolver) AroundRootFields(ctx context.Context, next graphql.RootResolv
 	}
 	a, err := r.AssistService.Get(ctx, p.DomainID, p.AssistID) // afresh: control given during the assistance applies at once
 	if err != nil {
-		graphql.AddError(ctx, err)
-		return graphql.Null
+		return refuseRootField(ctx, err)
 	}
 	if a.ModeNow() == assist.ModeView {
-		graphql.AddError(ctx, fmt.Errorf("%s in a view-only assistance: %w", field, errViewOnly))
-		return graphql.Null
+		return refuseRootField(ctx, fmt.Errorf("%s in a view-only assistance: %w", field, errViewOnly))
 	}
 	notes := &audit.Notes{}
 	out := next(audit.WithNotes(ctx, notes))
@@ -57,6 +55,16 @@ func (r *Resolver) AroundRootFields(ctx context.Context, next graphql.RootResolv
 		}
 	}
 	return out
+}
+
+// refuseRootField answers the root field being resolved with err, which
+// carries the field's path and location as a resolver's error does (a root
+// field's own context does not exist yet around it), and null.
+func refuseRootField(ctx context.Context, err error) graphql.Marshaler {
+	rf := graphql.GetRootFieldContext(ctx)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: rf.Object, Field: rf.Field})
+	graphql.AddError(ctx, graphql.AddFieldLocationToError(ctx, err))
+	return graphql.Null
 }
 
 // ownCustomer returns the signed-in customer in its own session (not an

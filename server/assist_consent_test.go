@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,10 @@ func TestAssistViewOnlyThenControlWithConsent(t *testing.T) {
 			resp := f.post(t, token, renameDeviceMutation, map[string]any{"id": device, "name": "Kitchen"})
 			if resp.code() != codeForbidden || !strings.Contains(resp.Errors[0].Message, "view-only") {
 				t.Fatalf("a rename in a VIEW assistance: %+v", resp)
+			}
+			// The refusal says where, as every field's error does (GraphQL spec, 7.1.2).
+			if e := resp.Errors[0]; !slices.Equal(e.Path, []any{"updateDevice"}) || len(e.Locations) != 1 || e.Locations[0].Line < 1 {
+				t.Fatalf("the refusal's path %v and locations %v, want [updateDevice] and its place", e.Path, e.Locations)
 			}
 			if resp := f.post(t, token, respondMutation, map[string]any{"id": assistID, "approve": true}); resp.code() != codeForbidden {
 				t.Fatalf("the assisted tab answers for the customer: %+v", resp)

@@ -110,8 +110,10 @@ func (s *testInstance) metricsURL() string {
 type gqlResponse struct {
 	Data   map[string]any `json:"data"`
 	Errors []struct {
-		Message    string         `json:"message"`
-		Extensions map[string]any `json:"extensions"`
+		Message    string                       `json:"message"`
+		Path       []any                        `json:"path"`
+		Locations  []struct{ Line, Column int } `json:"locations"`
+		Extensions map[string]any               `json:"extensions"`
 	} `json:"errors"`
 }
 
