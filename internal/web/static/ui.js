@@ -137,10 +137,13 @@ const ACTIVITY = {
   assist_started: 'Remote assistance started', assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
   assist_requested: 'Remote assistance asked for', assist_approved: 'Remote assistance allowed', assist_declined: 'Remote assistance declined',
   assist_request_expired: 'Remote assistance request expired', assist_escalated: 'Control of a remote assistance asked for',
+  authz_fail: 'Action not allowed', excess_rate_limit_exceeded: 'Requests refused: too many',
+  authn_login_lock: 'Sign-ins paused after failed attempts',
 };
 const FAILED = {
   authn_login_fail: 'Failed sign-in attempt', authn_password_change: 'Password change refused',
-  device_updated: 'Device change refused',
+  device_updated: 'Device change refused', authz_fail: 'Not allowed: an action tried',
+  excess_rate_limit_exceeded: 'Requests refused: too many', authn_login_lock: 'Sign-ins paused after failed attempts',
 };
 
 /**
