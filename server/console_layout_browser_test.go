@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
 // The console as a support agent uses it on a call, on a desktop and on a
@@ -352,5 +357,60 @@ func TestBrowserStatusMessageMovesNothing(t *testing.T) {
 			t.Errorf("%s: the message takes the clicks meant for what it covers", size.name)
 		}
 		console.checkAccessibility("status message")
+	}
+}
+
+// fitsItsDialog is true when nothing in the open dialog sel reaches past
+// its edges: a long email or name wraps instead.
+func fitsItsDialog(sel string) string {
+	return fmt.Sprintf(`(d => { const box = d.getBoundingClientRect();
+	  return [...d.querySelectorAll('*')].every(e => { const r = e.getBoundingClientRect();
+	    return r.width === 0 || (r.left >= box.left - 0.5 && r.right <= box.right + 0.5); }); })(document.querySelector(%q))`, sel)
+}
+
+// besideItsWords is true when every radio button and checkbox in sel sits on
+// the line of its label's words, to their left.
+func besideItsWords(sel string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll(%q)].every(input => {
+	  const r = input.getBoundingClientRect(), range = document.createRange();
+	  range.selectNodeContents(input.closest('label'));
+	  range.setStartAfter(input);
+	  const words = range.getClientRects()[0];
+	  return words && words.left >= r.right && Math.abs((words.top + words.bottom) / 2 - (r.top + r.bottom) / 2) < r.height;
+	})`, sel)
+}
+
+// On a 375-pixel phone, every dialog of a customer with a long name and a
+// long email keeps its text, fields and buttons inside it (the delete
+// dialog's confirmation pushed its button 24 px past the edge), and the
+// assistance's choices sit beside their words (each circle was centred on a
+// line of its own).
+func TestBrowserDialogsFitAPhone(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	d, err := f.store.DomainBySlug(context.Background(), demo.Slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := storetest.NewCustomer(d, "Maximilian", "Featherstonehaugh-Wolfeschlegelsteinhausen",
+		"maximilian.alexander.featherstonehaugh-smythe@subdomain.example.org", "+1 555 010 4242")
+	if err := f.store.ImportCustomers(context.Background(), []customers.Customer{long}, nil); err != nil {
+		t.Fatal(err)
+	}
+	phone := newBrowser(t).newPage("phone")
+	phone.do("phone size", chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(1)))
+	phone.consoleSignIn(f.URL(), demo.AdminEmail)
+	phone.selectCustomer("featherstonehaugh", "Maximilian Featherstonehaugh-Wolfeschlegelsteinhausen")
+	for _, dialog := range []struct{ button, dialog string }{
+		{"#edit-action", "#edit-dialog"}, {"#reset-action", "#reset-dialog"}, {"#status-action", "#status-dialog"},
+		{"#assist-action", "#assist-dialog"}, {"#delete-action", "#delete-dialog"},
+	} {
+		phone.do("open "+dialog.dialog, chromedp.ScrollIntoView(chromedp.CSS(dialog.button)), click(dialog.button), visible(dialog.dialog), settle)
+		if !eval[bool](phone, fitsItsDialog(dialog.dialog)) {
+			t.Errorf("%s: something reaches past the dialog's edge", dialog.dialog)
+		}
+		if !eval[bool](phone, besideItsWords(dialog.dialog+` input[type=radio], `+dialog.dialog+` input[type=checkbox]`)) {
+			t.Errorf("%s: a radio button or checkbox is not beside its words", dialog.dialog)
+		}
+		phone.do("close "+dialog.dialog, chromedp.KeyEvent("\x1b"), waitFor(`!document.querySelector('`+dialog.dialog+`').open`))
 	}
 }
