@@ -12,7 +12,8 @@ import (
 )
 
 // RecordRefusal leaves the trace of a refused attempt (OWASP ASVS 16.3):
-// for an operation refused as FORBIDDEN, an object of another domain, or
+// for an operation refused as FORBIDDEN, an object of another domain or of
+// another customer (answered as NOT_FOUND or null), or
 // RATE_LIMITED, a warn-level log line (with the request id the logger
 // carries) and, when the caller is signed in, an audit record of its domain
 // that its ADMINs can filter by action (audit.ActionAuthzFail,
@@ -23,7 +24,7 @@ import (
 func (r *Resolver) RecordRefusal(ctx context.Context, err error) {
 	action := ""
 	switch {
-	case errors.Is(err, apperr.ErrForbidden), errors.Is(err, apperr.ErrOtherDomain):
+	case errors.Is(err, apperr.ErrForbidden), errors.Is(err, apperr.ErrOtherDomain), errors.Is(err, apperr.ErrOtherCustomer):
 		action = audit.ActionAuthzFail
 	case errors.Is(err, apperr.ErrRateLimited):
 		action = audit.ActionRateLimited
@@ -55,6 +56,8 @@ func refusalReason(err error) string {
 	switch {
 	case errors.Is(err, apperr.ErrOtherDomain):
 		return "an object of another domain"
+	case errors.Is(err, apperr.ErrOtherCustomer):
+		return "an object of another customer"
 	case errors.Is(err, apperr.ErrRateLimited):
 		return "too many attempts"
 	}

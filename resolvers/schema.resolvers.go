@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/iotconsole/bff/graph"
 	"github.com/iotconsole/bff/graph/model"
@@ -35,12 +36,17 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 		if c, err = r.loaders(ctx).customers.Load(ctx, loaderKey{p.DomainID, internalID}); err == nil {
 			node = mapCustomer(c)
 		}
+	case typ == typeCustomer && p.CustomerID != "": // a customer, or an assistance, asking for another customer
+		err = fmt.Errorf("customer %s: %w", internalID, apperr.ErrOtherCustomer)
 	case typ == typeDevice:
 		var d devices.Device
 		if d, err = r.DeviceService.Get(ctx, p.DomainID, internalID); err == nil {
-			if d.CustomerID == p.CustomerID || p.Can(operators.PermViewCustomer) {
+			switch {
+			case d.CustomerID == p.CustomerID || p.Can(operators.PermViewCustomer):
 				device := mapDevice(d)
 				node = &device
+			case p.CustomerID != "":
+				err = fmt.Errorf("device %s: %w", internalID, apperr.ErrOtherCustomer)
 			}
 		}
 	case typ == typeAssist && p.Can(operators.PermRemoteAssist):

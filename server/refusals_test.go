@@ -10,6 +10,8 @@ import (
 	"github.com/iotconsole/bff/internal/assist"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
@@ -59,6 +61,24 @@ func TestRefusalsLeaveATrace(t *testing.T) {
 			if resp := f.post(t, support, `query($id: ID!) { customer(id: $id) { email } }`, map[string]any{"id": globalIDForTest("Customer", stranger.ID)}); resp.code() != "" || dig(resp.Data, "customer") != nil {
 				t.Fatalf("another domain's customer: %+v", resp)
 			}
+			// A customer asking for another customer's things: answered as
+			// missing, recorded as refusals.
+			customer, _, _ := f.customerLogin(t, customerPassword)
+			d, _ := f.store.DomainBySlug(ctx, demo.Slug)
+			olive := storetest.NewCustomer(d, "Olive", "Other", "olive@example.com", "")
+			oliveDevice := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: olive.ID, Name: "Theirs", SerialNumber: "T100-OLIVE-1",
+				Settings: devices.Settings{Mode: devices.ModeOff}}
+			if err := f.store.ImportCustomers(ctx, []customers.Customer{olive}, []devices.Device{oliveDevice}); err != nil {
+				t.Fatal(err)
+			}
+			if resp := f.post(t, customer, renameDeviceMutation, map[string]any{"id": globalIDForTest("Device", oliveDevice.ID), "name": "Mine"}); resp.code() != codeNotFound {
+				t.Fatalf("renaming another customer's device: %+v", resp)
+			}
+			for _, id := range []string{globalIDForTest("Device", oliveDevice.ID), globalIDForTest("Customer", olive.ID)} {
+				if resp := f.post(t, customer, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}); len(resp.Errors) > 0 || dig(resp.Data, "node") != nil {
+					t.Fatalf("node of another customer's object: %+v", resp)
+				}
+			}
 			// Going too fast: RATE_LIMITED.
 			for i := range assist.StartBurst {
 				f.startAssist(t, admin, fmt.Sprint("call ", i))
@@ -77,6 +97,15 @@ func TestRefusalsLeaveATrace(t *testing.T) {
 			}
 			if e := byOp["customer"]; e == nil || e["actorId"] != supportID || e["reason"] != "an object of another domain" {
 				t.Errorf("the look-up of another domain's customer: %v (all: %v)", e, refused)
+			}
+			probes := map[string]int{}
+			for _, e := range refused {
+				if e["actorId"] == f.customerID() && e["reason"] == "an object of another customer" {
+					probes[fmt.Sprint(e["targetId"])]++
+				}
+			}
+			if probes["updateDevice"] != 1 || probes["node"] != 2 {
+				t.Errorf("the customer's probes of another customer: %v (all: %v)", probes, refused)
 			}
 			if limited := auditEntries(t, f, admin, "excess_rate_limit_exceeded"); len(limited) != 1 || limited[0]["targetId"] != "startAssist" {
 				t.Errorf("rate-limited startAssist: %v", limited)

@@ -18,6 +18,11 @@ var (
 	// it exactly as a missing object; the error presenter also records the
 	// attempt.
 	ErrOtherDomain = fmt.Errorf("%w (another domain's)", ErrNotFound)
+	// ErrOtherCustomer means a customer (or an operator assisting one)
+	// asked for an object of another customer of its domain. Like
+	// ErrOtherDomain it is an ErrNotFound, answered as a missing object,
+	// and the error presenter records the attempt.
+	ErrOtherCustomer = fmt.Errorf("%w (another customer's)", ErrNotFound)
 	// ErrConflict means a unique value (an email in a domain, a slug) is taken.
 	ErrConflict = errors.New("already exists")
 	// ErrUnauthenticated means no valid session came with the request.

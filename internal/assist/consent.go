@@ -50,7 +50,7 @@ func (s *Service) answered(a Session, actorID string, at time.Time) events.Event
 func (s *Service) Respond(ctx context.Context, actor audit.Actor, id string, approve bool) (Session, error) {
 	a, err := s.Get(ctx, actor.DomainID, id)
 	if err == nil && a.CustomerID != actor.ID {
-		err = fmt.Errorf("assist session %s of another customer: %w", id, apperr.ErrNotFound)
+		err = fmt.Errorf("assist session %s: %w", id, apperr.ErrOtherCustomer)
 	}
 	if err != nil {
 		return Session{}, err
@@ -198,7 +198,7 @@ func (s *Service) IssueTicket(ctx context.Context, actor audit.Actor, id string)
 func (s *Service) EndByCustomer(ctx context.Context, actor audit.Actor, id string) (Session, error) {
 	a, err := s.Get(ctx, actor.DomainID, id)
 	if err == nil && a.CustomerID != actor.ID {
-		err = fmt.Errorf("assist session %s of another customer: %w", id, apperr.ErrNotFound)
+		err = fmt.Errorf("assist session %s: %w", id, apperr.ErrOtherCustomer)
 	}
 	if err != nil {
 		return Session{}, err

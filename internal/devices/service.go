@@ -66,13 +66,14 @@ type Change struct {
 // customer or an operator assisting it), audits it and announces it
 // (DEVICE_UPDATED), in one write; a change that leaves the device as it is
 // writes nothing and returns it. It returns
-// apperr.ErrNotFound for a device the customer does not own and a
+// apperr.ErrNotFound for a device the customer does not own
+// (apperr.ErrOtherCustomer when another customer of the domain owns it) and a
 // *apperr.ValidationError for values out of range or a name names.Clean
 // refuses, changing nothing. A new name is stored as names.Clean returns it.
 func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id string, ch Change) (Device, error) {
 	d, err := s.Get(ctx, actor.DomainID, id)
 	if err == nil && d.CustomerID != customerID {
-		err = fmt.Errorf("device %s: %w", id, apperr.ErrNotFound)
+		err = fmt.Errorf("device %s: %w", id, apperr.ErrOtherCustomer)
 	}
 	if err != nil {
 		return Device{}, err
