@@ -302,7 +302,9 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	if err != nil {
 		return err
 	}
-	c.protocol.sent(b)
+	if !c.protocol.sent(b) && c.Subprotocol() == graphqlTransportWS {
+		return nil
+	}
 	return c.writeBytes(b)
 }
 
@@ -331,10 +333,11 @@ const closeTooManyInits = 4429
 // without an id with 4400 (gqlgen closed with 1002, and ran the second).
 // The legacy graphql-ws protocol's start is held to the first two rules.
 type protocolState struct {
-	mu     sync.Mutex
-	inited bool // a connection_init came
-	acked  bool
-	active map[string]bool // ids of operations started and not yet completed
+	mu      sync.Mutex
+	inited  bool // a connection_init came
+	acked   bool
+	active  map[string]bool // ids of operations started and not yet completed
+	errored map[string]bool // ids of operations that ended with an error, whose complete gqlgen has yet to send
 }
 
 type verdict int
@@ -398,26 +401,41 @@ func (p *protocolState) isAcked() bool {
 	return p.acked
 }
 
-// sent notes a message the server sends: the ack, and an operation's end.
-// gqlgen's messages end with their type, so the many "next" and "data"
-// messages are told apart without parsing their payload.
-func (p *protocolState) sent(msg []byte) {
+// sent notes a message the server is about to send (the ack, an
+// operation's end) and reports whether it is to be sent: on
+// graphql-transport-ws no complete follows an operation's error ("the
+// operation execution terminates", PROTOCOL.md), which gqlgen sends anyway,
+// so the complete of an id that just had its error is not. gqlgen's
+// messages end with their type, so the many "next" and "data" messages are
+// told apart without parsing their payload.
+func (p *protocolState) sent(msg []byte) bool {
 	if !bytes.HasSuffix(msg, []byte(`"type":"connection_ack"}`)) && !bytes.HasSuffix(msg, []byte(`"type":"complete"}`)) &&
 		!bytes.HasSuffix(msg, []byte(`"type":"error"}`)) {
-		return
+		return true
 	}
 	var e envelope
 	if json.Unmarshal(msg, &e) != nil {
-		return
+		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch e.Type {
 	case "connection_ack":
 		p.acked = true
-	case "complete", "error":
+	case "error":
 		delete(p.active, e.ID)
+		if p.errored == nil {
+			p.errored = map[string]bool{}
+		}
+		p.errored[e.ID] = true
+	case "complete":
+		delete(p.active, e.ID)
+		if p.errored[e.ID] {
+			delete(p.errored, e.ID)
+			return false
+		}
 	}
+	return true
 }
 
 // graphqlTransportWS is the graphql-transport-ws subprotocol's name.

@@ -379,6 +379,12 @@ func TestSubscriptionWithTwoRootFieldsIsInvalid(t *testing.T) {
 	if err != nil || msg["type"] != "error" || len(errs) != 1 || dig(errs[0], "extensions", "code") != "GRAPHQL_VALIDATION_FAILED" {
 		t.Fatalf("two root fields: %v %v", msg, err)
 	}
+	// No complete follows an error: "the operation execution terminates" (PROTOCOL.md).
+	c.send(map[string]any{"type": "ping"})
+	var next map[string]any
+	if err := c.conn.ReadJSON(&next); err != nil || next["type"] != "pong" {
+		t.Fatalf("after the error, want the pong and no complete: %v %v", next, err)
+	}
 	c.send(map[string]any{"id": "one", "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } accountEvents { type } }`}})
 	c.send(map[string]any{"id": "one", "type": "complete"})
 	c.send(map[string]any{"type": "ping"})
