@@ -3105,8 +3105,8 @@ type AccountActivity {
   """
   What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
   ` + "`" + `authn_login_lock` + "`" + `, ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `,
-  ` + "`" + `user_created` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `, ` + "`" + `user_updated` + "`" + `, ` + "`" + `device_updated` + "`" + ` (by the customer
-  too), ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `, ` + "`" + `assist_requested` + "`" + `, ` + "`" + `assist_approved` + "`" + `,
+  ` + "`" + `user_created` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `, ` + "`" + `user_updated` + "`" + `, ` + "`" + `user_data_exported` + "`" + `,
+  ` + "`" + `device_updated` + "`" + ` (by the customer too), ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `, ` + "`" + `assist_requested` + "`" + `, ` + "`" + `assist_approved` + "`" + `,
   ` + "`" + `assist_declined` + "`" + `, ` + "`" + `assist_request_expired` + "`" + `, ` + "`" + `assist_escalated` + "`" + `, ` + "`" + `authz_fail` + "`" + ` (an operation on the
   account refused) and ` + "`" + `excess_rate_limit_exceeded` + "`" + `. A client shows an action it does not know as
   it is: the vocabulary grows.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
@@ -34,6 +35,7 @@ func (r *customerResolver) DataExport(ctx context.Context, obj *model.Customer) 
 	if err != nil {
 		return "", fmt.Errorf("export of %s: %w", customerID, err)
 	}
+	r.AuditService.Record(ctx, p.Actor().Record(audit.ActionDataExported, audit.TargetCustomer, customerID, ""))
 	return string(doc), nil
 }
 

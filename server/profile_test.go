@@ -416,6 +416,14 @@ func TestDataExport(t *testing.T) {
 			if got, _ := dig(resp.Data, "node", "dataExport").(string); !strings.Contains(got, customerEmail) {
 				t.Fatalf("an operator's export: %+v", resp)
 			}
+			// Each export is audited, the operator's and the customer's own,
+			// and shows in the customer's activity.
+			supportID := dig(f.post(t, support, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id")
+			exports := auditEntries(t, f, f.login(t, demo.AdminEmail), "user_data_exported")
+			if len(exports) != 2 || exports[0]["actorId"] != supportID || exports[1]["actorId"] != f.customerID() ||
+				exports[0]["targetId"] != f.customerID() || exports[0]["outcome"] != "success" {
+				t.Fatalf("the exports' records: %v", exports)
+			}
 
 			// An export is costly: an operation holds a few, never one per customer of a page.
 			resp = f.post(t, support, `{ customers(first: 20) { edges { node { dataExport } } } }`, nil)

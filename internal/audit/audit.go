@@ -43,6 +43,11 @@ const (
 	// ActionUsersImported and ActionUsersExported are a whole import or
 	// export of a domain's customers (target: the domain; reason: the counts).
 	ActionUsersImported = "users_imported"
+	ActionUsersExported = "users_exported"
+	// ActionDataExported is a copy of one customer's data taken
+	// (Customer.dataExport, GDPR article 15), by the customer or by an
+	// operator; its target is the customer.
+	ActionDataExported = "user_data_exported"
 	// ActionDomainUpdated is a change of a domain's settings.
 	ActionDomainUpdated = "domain_updated"
 	// The second factor of an operator: enrolment started, turned on,
@@ -51,7 +56,6 @@ const (
 	ActionMFAEnabled       = "authn_mfa_enabled"
 	ActionMFADisabled      = "authn_mfa_disabled"
 	ActionMFAFail          = "authn_mfa_fail"
-	ActionUsersExported    = "users_exported"
 	// ActionDeviceUpdated is a change of a device's name or settings.
 	ActionDeviceUpdated = "device_updated"
 	// ActionAssistStarted and ActionAssistEnded bracket a remote assistance;

@@ -1530,7 +1530,7 @@ const AUDIT_ACTIONS = {
   authn_logout: 'Signed out', authn_password_change: 'Password changed', authn_password_reset: 'Password reset',
   user_created: 'Account created', user_updated: 'Account changed', user_disabled: 'Account disabled',
   user_enabled: 'Account enabled', user_deleted: 'Account deleted', users_imported: 'Customers imported',
-  users_exported: 'Customers exported', device_updated: 'Device changed', assist_started: 'Remote assistance started',
+  users_exported: 'Customers exported', user_data_exported: "Copy of a customer's data downloaded", device_updated: 'Device changed', assist_started: 'Remote assistance started',
   assist_redeemed: 'Remote assistance opened', assist_ended: 'Remote assistance ended',
   assist_requested: 'Remote assistance asked of the customer', assist_approved: 'Remote assistance approved by the customer',
   assist_declined: 'Remote assistance declined by the customer', assist_request_expired: 'Remote assistance request expired',

@@ -138,7 +138,7 @@ const ACTIVITY = {
   assist_requested: 'Remote assistance asked for', assist_approved: 'Remote assistance allowed', assist_declined: 'Remote assistance declined',
   assist_request_expired: 'Remote assistance request expired', assist_escalated: 'Control of a remote assistance asked for',
   authz_fail: 'Action not allowed', excess_rate_limit_exceeded: 'Requests refused: too many',
-  authn_login_lock: 'Sign-ins paused after failed attempts',
+  authn_login_lock: 'Sign-ins paused after failed attempts', user_data_exported: "Copy of the account's data downloaded",
 };
 const FAILED = {
   authn_login_fail: 'Failed sign-in attempt', authn_password_change: 'Password change refused',
