@@ -20,6 +20,9 @@ import (
 func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
 	res, err := r.SessionService.OperatorSignInWith(ctx, sessions.Credentials{Domain: input.Domain, Email: input.Email, Password: input.Password,
 		DeviceToken: deref(input.DeviceToken)})
+	if errors.Is(err, apperr.ErrAccountDisabled) { // an operator has no customer support to call
+		return &model.OperatorLoginPayload{UserErrors: []model.UserError{{Message: errOperatorDisabled, Code: model.UserErrorCodeAccountDisabled}}}, nil
+	}
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err

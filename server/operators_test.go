@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func invite(t *testing.T, s *testInstance, admin, name, email, role string) (str
 
 // operatorSignInMutation is loginMutation with the second factor's fields.
 const operatorSignInMutation = `mutation($email: String!, $password: String!) {
-  operatorLogin(input: {domain: "demo", email: $email, password: $password}) { token mfaRequired challenge mustEnrollMfa userErrors { code } }
+  operatorLogin(input: {domain: "demo", email: $email, password: $password}) { token mfaRequired challenge mustEnrollMfa userErrors { code message } }
 }`
 
 // operatorSignIn signs an operator of the demo domain in; the token is ""
@@ -307,8 +308,9 @@ func TestDisablingAnOperatorEndsItsAccess(t *testing.T) {
 			if state != "REVOKED" {
 				t.Errorf("the assistance is %q, want REVOKED", state)
 			}
-			if token, resp := operatorSignIn(t, f.testInstance, demo.SupportEmail, testPassword); token != "" || userError(resp, "operatorLogin") != "ACCOUNT_DISABLED" {
-				t.Errorf("sign-in of the disabled operator: %+v", resp)
+			if token, resp := operatorSignIn(t, f.testInstance, demo.SupportEmail, testPassword); token != "" || userError(resp, "operatorLogin") != "ACCOUNT_DISABLED" ||
+				!strings.Contains(fmt.Sprint(resp.Data), "Ask an ADMIN of your company") {
+				t.Errorf("sign-in of the disabled operator (told to ask an ADMIN, not customer support): %+v", resp)
 			}
 			resp = f.post(t, admin, operatorStatusMutation, map[string]any{"id": supportID, "status": "ACTIVE"})
 			if dig(resp.Data, "setOperatorStatus", "changed") != true {
