@@ -288,6 +288,11 @@ func (im *Importer) reject(rec Record, reason string) error {
 	return im.Reject(rec, reason)
 }
 
+// maxClockSkew is how far past the import's own clock a record's createdAt
+// may be (the other system's clock may run a little ahead); later is a
+// reject, since no account was created in the future.
+const maxClockSkew = 5 * time.Minute
+
 // check returns the candidate rec asks for, or why it cannot be imported.
 func (im *Importer) check(rec Record) (candidate, string) {
 	p, err := customers.Profile{FirstName: rec.FirstName, LastName: rec.LastName, Email: rec.Email, Phone: rec.Phone}.Check()
@@ -320,6 +325,9 @@ func (im *Importer) check(rec Record) (candidate, string) {
 			return candidate{}, "createdAt: not an RFC 3339 time such as 2024-05-01T12:00:00Z"
 		}
 		created = t.UTC().Truncate(time.Millisecond)
+		if created.After(now.Add(maxClockSkew)) {
+			return candidate{}, "createdAt: in the future"
+		}
 	}
 	hash := strings.TrimSpace(string(rec.PasswordHash))
 	if hash != "" {
