@@ -172,6 +172,7 @@ type recordingReader struct {
 	kept  []byte // the input from offset base on
 	base  int64
 	start int64 // where the record being read starts
+	lines int   // the lines before start
 }
 
 // errRecordTooLong names what the CSV reader stops on.
@@ -191,6 +192,7 @@ func (r *recordingReader) Read(p []byte) (int, error) {
 func (r *recordingReader) next(end int64) []byte {
 	record := r.kept[r.start-r.base : end-r.base]
 	r.start = end
+	r.lines += bytes.Count(record, []byte{'\n'})
 	if drop := end - r.base; drop > 64<<10 { // forget what came before, now and then
 		r.kept = r.kept[:copy(r.kept, r.kept[drop:])]
 		r.base = end
@@ -287,11 +289,14 @@ func (c *csvReader) Columns() []string { return c.header }
 
 func (c *csvReader) Read() (Record, error) {
 	fields, err := c.r.Read()
+	startLine := c.input.lines + 1
 	text := c.input.next(c.r.InputOffset())
 	var parseErr *csv.ParseError
 	switch {
 	case errors.As(err, &parseErr):
 		return Record{}, &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error(), Raw: asTheFileHeldIt(text)}
+	case errors.Is(err, errRecordTooLong):
+		return Record{}, fmt.Errorf("line %d: %w", startLine, err)
 	case err != nil:
 		return Record{}, err
 	}

@@ -833,8 +833,8 @@ func TestCSVRecordsTheRulesRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bad *imports.RecordError
-	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "longer than 1048576 bytes (is a quote left open?)") {
-		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped", err)
+	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "line 3: a CSV record longer than 1048576 bytes (is a quote left open?)") {
+		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped at the line it opened on", err)
 	}
 }
 
