@@ -204,3 +204,45 @@ func TestConcurrentSignUpsWithOneEmail(t *testing.T) {
 		})
 	}
 }
+
+// One mailbox is one account however its address is written: full-width
+// letters, punycode or Unicode for an internationalised domain, capitals.
+// Sign-up, createCustomer and sign-in all read the address in one form
+// (emails.Canonical), on both stores; an account stored before that rule,
+// its domain in punycode, still signs in as it is typed.
+func TestOneMailboxOneAccount(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			const password = "plum-harbor-velvet-63"
+			resp := f.post(t, "", signUpMutation, signUpInput("demo", "uma.two@bücher.example", nil))
+			if dig(resp.Data, "signUp", "customer", "email") != "uma.two@bücher.example" {
+				t.Fatalf("sign-up: %+v", resp)
+			}
+			for _, same := range []string{"ｕma.two@bücher.example", "UMA.TWO@xn--bcher-kva.example", "uma.two@ＢÜＣＨＥＲ.example"} {
+				if resp := f.post(t, "", signUpMutation, signUpInput("demo", same, nil)); userError(resp, "signUp") != "EMAIL_TAKEN" {
+					t.Errorf("sign-up as %q: %+v, want EMAIL_TAKEN", same, resp)
+				}
+				login := f.post(t, "", customerLoginMutation, map[string]any{"email": same, "password": password})
+				if dig(login.Data, "login", "token") == nil {
+					t.Errorf("sign-in as %q: %+v", same, login)
+				}
+			}
+			admin := f.login(t, demo.AdminEmail)
+			in := map[string]any{"firstName": "Uma", "lastName": "Again", "email": "uma.two@xn--bcher-kva.example", "password": "plum-harbor-velvet-64", "confirmPassword": "plum-harbor-velvet-64"}
+			if resp := f.post(t, admin, createCustomerMutation, map[string]any{"in": in}); userError(resp, "createCustomer") != "EMAIL_TAKEN" {
+				t.Errorf("createCustomer of the same mailbox in punycode: %+v", resp)
+			}
+
+			d, _ := f.store.DomainBySlug(context.Background(), demo.Slug)
+			old := storetest.NewCustomer(d, "Olga", "Older", "olga@xn--bcher-kva.example", "")
+			old.PasswordHash = f.customer.PasswordHash
+			if err := f.store.ImportCustomers(context.Background(), []customers.Customer{old}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if token := f.loginAs(t, "olga@xn--bcher-kva.example"); token == "" {
+				t.Error("an account stored with a punycode domain no longer signs in as typed")
+			}
+		})
+	}
+}

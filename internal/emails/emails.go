@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/width"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/names"
@@ -18,7 +19,7 @@ import (
 const MaxLength = 254
 
 // Parse returns the address value names, as it is to be stored and compared
-// (lower case, the way sign-in looks accounts up). It returns a
+// (Canonical: the form sign-in looks accounts up by). It returns a
 // *apperr.ValidationError on field, code INVALID (REQUIRED when blank), unless
 // value, without surrounding white space, is one bare RFC 5322 addr-spec as
 // net/mail reads it (no display name, no angle brackets, no comments),
@@ -31,6 +32,7 @@ func Parse(field, value string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	value = width.Fold.String(value) // full-width letters and "＠" are their ASCII selves
 	a, err := mail.ParseAddress(value)
 	if err != nil || a.Name != "" || a.Address != value {
 		return "", invalid(field)
@@ -39,7 +41,30 @@ func Parse(field, value string) (string, error) {
 	if at < 1 || !validDomain(value[at+1:]) {
 		return "", invalid(field)
 	}
-	return strings.ToLower(value), nil
+	return Canonical(value), nil
+}
+
+// Canonical returns the one form of an address that accounts are stored
+// and looked up by, so that the ways of writing one mailbox are one
+// account: trimmed, full-width characters as their ASCII selves
+// (width.Fold: "ｕma@ｅxample.com"), in lower case, and the domain as IDNA's
+// lookup mapping gives it in Unicode ("xn--bcher-kva.example" and
+// "BÜCHER.example" are "bücher.example", UTS #46). A domain the mapping
+// refuses is left as it is (Parse refuses such an address; sign-in then
+// finds no account). Addresses stored before this rule (2026-12-02) may be
+// in another form: sign-in also tries the address as typed (see
+// sessions.Service).
+func Canonical(address string) string {
+	address = strings.ToLower(width.Fold.String(strings.TrimSpace(address)))
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return address
+	}
+	domain, err := domainNames.ToUnicode(address[at+1:])
+	if err != nil {
+		return address
+	}
+	return address[:at+1] + domain
 }
 
 // domainNames checks an address's domain as a name that can be looked up:

@@ -16,6 +16,13 @@ func TestParse(t *testing.T) {
 		{"  Alex.Admin+ops@Acme.Example ", "alex.admin+ops@acme.example", ""},
 		{"o'brien@mail.example.org", "o'brien@mail.example.org", ""},
 		{"jürgen@müller.example", "jürgen@müller.example", ""},
+		// One mailbox, one form (Canonical): full-width letters and "＠",
+		// punycode and capitals in an internationalised domain.
+		{"ｕma.two@example.com", "uma.two@example.com", ""},
+		{"tess@ｅxample.com", "tess@example.com", ""},
+		{"ＴＥＳＳ＠ＥＸＡＭＰＬＥ．ＣＯＭ", "tess@example.com", ""},
+		{"user@xn--bcher-kva.example", "user@bücher.example", ""},
+		{"user@BÜCHER.example", "user@bücher.example", ""},
 		{"not-an-email", "", "INVALID"},
 		{"", "", "REQUIRED"},
 		{"   ", "", "REQUIRED"},
@@ -40,7 +47,7 @@ func TestParse(t *testing.T) {
 		{"alex@acme-.example", "", "INVALID"},
 		{"alex@ac_me.example", "", "INVALID"},
 		{"alex@" + strings.Repeat("b", 64) + ".com", "", "INVALID"},
-		{"alex@xn--mller-kva.example", "alex@xn--mller-kva.example", ""},
+		{"alex@xn--mller-kva.example", "alex@müller.example", ""},
 		{"alex@acme.example\x00", "", "INVALID"},
 		{"alex@acme.example\nBcc: eve@evil.example", "", "INVALID"},
 		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com", "", "TOO_LONG"},
@@ -59,5 +66,24 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse(%q) = %q, %v; want a ValidationError on email with code %s", tt.in, got, err, tt.code)
 			}
 		})
+	}
+}
+
+// Canonical gives sign-in the form Parse stores, for every way of writing
+// one address, and leaves what it cannot read as typed, in lower case.
+func TestCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		" Uma.Two@Example.COM ":      "uma.two@example.com",
+		"ｕma.two@ｅｘａｍｐｌｅ.com":        "uma.two@example.com",
+		"user@xn--bcher-kva.example": "user@bücher.example",
+		"no-at-sign":                 "no-at-sign",
+		"Odd@exa_mple.com":           "odd@exa_mple.com",
+	} {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+		if parsed, err := Parse("email", in); err == nil && parsed != Canonical(in) {
+			t.Errorf("Parse(%q) = %q but Canonical gives %q", in, parsed, Canonical(in))
+		}
 	}
 }

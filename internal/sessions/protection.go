@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -291,6 +292,11 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	acct, err := account{}, domainErr
 	if err == nil {
 		acct, err = lookup(d.ID, email)
+		// An account stored before emails.Canonical may hold the address in
+		// another form (a punycode or full-width domain): as typed, then.
+		if legacy := strings.ToLower(strings.TrimSpace(c.Email)); errors.Is(err, apperr.ErrNotFound) && legacy != email {
+			acct, err = lookup(d.ID, legacy)
+		}
 	}
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return account{}, "", err

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +18,7 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/emails"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/operators"
@@ -212,9 +212,10 @@ func (s *Service) refuse(ctx context.Context, wait time.Duration) error {
 	return apperr.RetryAfter(wait)
 }
 
-// NormalizeEmail returns email trimmed and in lower case, the form emails are stored in.
+// NormalizeEmail returns email in the form emails are stored in
+// (emails.Canonical).
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	return emails.Canonical(email)
 }
 
 // account is what signing in needs to know of an operator or a customer.
