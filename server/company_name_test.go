@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,6 +70,12 @@ func TestADomainCannotTakeAnothersName(t *testing.T) {
 			resp = f.post(t, intruder, settingsMutation, map[string]any{"in": map[string]any{"name": strings.ToUpper(other.Name)}})
 			if dig(resp.Data, "updateDomainSettings", "changed") != true {
 				t.Errorf("a domain's own name in capitals: %+v", resp)
+			}
+			// The audit record says what the setting was and became.
+			records := auditEntries(t, f, intruder, "domain_updated")
+			want := fmt.Sprintf("changed: name %q → %q", other.Name, strings.ToUpper(other.Name))
+			if len(records) != 1 || records[0]["reason"] != want {
+				t.Errorf("the rename's records: %v, want one with reason %s", records, want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package domains
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,8 +68,9 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // once everywhere: requiring a second factor of operators ends, on every
 // instance, the operator sessions not opened with one, whose operators
 // sign in again with their code or set an app up
-// (events.SecondFactorRequired). Audited (domain_updated, the fields
-// named). It returns a
+// (events.SecondFactorRequired). Audited (domain_updated, its reason each
+// field changed with its value before and after: `changed: assistConsent
+// NONE → ALL`). It returns a
 // *apperr.ValidationError for the first bad field: the name
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
@@ -83,8 +85,14 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		return Domain{}, false, err
 	}
 	next, changed := d, []string{}
+	// change notes a field's change for the audit record, with its value
+	// before and after (a domain's settings hold nothing personal).
+	change := func(field string, from, to any) {
+		changed = append(changed, fmt.Sprintf("%s %v → %v", field, from, to))
+	}
 	if ch.Name != nil && *ch.Name != d.Name {
-		next.Name, changed = *ch.Name, append(changed, "name")
+		next.Name = *ch.Name
+		change("name", strconv.Quote(d.Name), strconv.Quote(*ch.Name))
 	}
 	if ch.DefaultRegion != nil {
 		region := strings.ToUpper(strings.TrimSpace(*ch.DefaultRegion))
@@ -92,11 +100,13 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 			return Domain{}, false, apperr.Invalid("defaultRegion", "INVALID", "Use a two-letter country code such as US, GB or DE.")
 		}
 		if region != d.DefaultRegion {
-			next.DefaultRegion, changed = region, append(changed, "defaultRegion")
+			next.DefaultRegion = region
+			change("defaultRegion", d.DefaultRegion, region)
 		}
 	}
 	if ch.SignUpPolicy != nil && *ch.SignUpPolicy != d.SignUpPolicy {
-		next.SignUpPolicy, changed = *ch.SignUpPolicy, append(changed, "signUpPolicy")
+		next.SignUpPolicy = *ch.SignUpPolicy
+		change("signUpPolicy", d.SignUpPolicy, *ch.SignUpPolicy)
 	}
 	if ch.RequireOperatorMFA != nil && *ch.RequireOperatorMFA != d.RequireOperatorMFA {
 		if *ch.RequireOperatorMFA && !ch.BySecondFactor {
@@ -105,7 +115,8 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 			return Domain{}, false, apperr.Invalid("requireOperatorMfa", "SECOND_FACTOR_REQUIRED",
 				"Set up your own authenticator app first (Security): requiring a second factor ends every operator session opened without one.")
 		}
-		next.RequireOperatorMFA, changed = *ch.RequireOperatorMFA, append(changed, "requireOperatorMfa")
+		next.RequireOperatorMFA = *ch.RequireOperatorMFA
+		change("requireOperatorMfa", d.RequireOperatorMFA, *ch.RequireOperatorMFA)
 	}
 	if ch.AssistTTL != nil {
 		ttl := *ch.AssistTTL
@@ -114,7 +125,8 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 				fmt.Sprintf("An assistance lasts %d to %d seconds (0: the server's default).", int(MinAssistTTL/time.Second), int(MaxAssistTTL/time.Second)))
 		}
 		if ttl != d.AssistTTL {
-			next.AssistTTL, changed = ttl, append(changed, "assistTtl")
+			next.AssistTTL = ttl
+			change("assistTtlSeconds", int(d.AssistTTL/time.Second), int(ttl/time.Second))
 		}
 	}
 	if ch.PasswordMinLength != nil {
@@ -124,11 +136,13 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 				fmt.Sprintf("Passwords are at least %d to %d characters long (0: the server's default).", MinPasswordMinLength, MaxPasswordMinLength))
 		}
 		if n != d.PasswordMinLength {
-			next.PasswordMinLength, changed = n, append(changed, "passwordMinLength")
+			next.PasswordMinLength = n
+			change("passwordMinLength", d.PasswordMinLength, n)
 		}
 	}
 	if ch.AssistConsent != nil && *ch.AssistConsent != d.AssistConsent {
-		next.AssistConsent, changed = *ch.AssistConsent, append(changed, "assistConsent")
+		next.AssistConsent = *ch.AssistConsent
+		change("assistConsent", d.AssistConsent, *ch.AssistConsent)
 	}
 	if next, err = next.Check(); err != nil {
 		return Domain{}, false, err
