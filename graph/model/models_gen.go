@@ -410,7 +410,8 @@ type CustomerConnection struct {
 	// How many customers match in all; computed only when asked for.
 	TotalCount int `json:"totalCount"`
 	// When the search text finds nothing (on the first page): up to 3 queries near it that find customers,
-	// each term replaced by the names of the domain within 2 edits (Levenshtein), closest first. Empty
+	// each term of 3 or more letters replaced by the names of the domain, of 3 or more letters, within 2
+	// edits (Levenshtein), closest first. Empty
 	// otherwise, and for phone numbers and emails. Computed only when asked for.
 	Suggestions []string `json:"suggestions"`
 }

@@ -60,7 +60,9 @@ func (s *Service) Suggest(ctx context.Context, domainID, text string, status Sta
 		if n < minSuggestedTerm || strings.ContainsAny(term, "@.0123456789") {
 			continue
 		}
-		vocabulary, err := s.store.Vocabulary(ctx, domainID, n-MaxSuggestionEdits, n+MaxSuggestionEdits)
+		// A suggestion is at least as long as the shortest term replaced:
+		// "o" is two edits from "not" but stands for no word typed.
+		vocabulary, err := s.store.Vocabulary(ctx, domainID, max(n-MaxSuggestionEdits, minSuggestedTerm), n+MaxSuggestionEdits)
 		if err != nil {
 			return nil, fmt.Errorf("suggest: %w", err)
 		}

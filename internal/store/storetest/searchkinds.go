@@ -327,6 +327,7 @@ func testSuggestions(t *testing.T, s store.Store) {
 		NewCustomer(d, "Joan", "Smith", "joan.smith@example.com", ""),
 		NewCustomer(d, "Uma", "Xylophone", "uma@example.com", ""),
 		NewCustomer(d, "Erasmus", "Quixotic", "erasmus@example.com", ""),
+		NewCustomer(d, "Li", "O", "li.o@example.com", ""),
 	}
 	if err := s.ImportCustomers(ctx, cs, nil); err != nil {
 		t.Fatal(err)
@@ -355,6 +356,7 @@ func testSuggestions(t *testing.T, s store.Store) {
 		{"elsewhre", nil},                  // another domain's name
 		{"schm", nil},                      // a prefix of a name: it finds, nothing to suggest
 		{"+1 555 010", nil},                // phone numbers get none
+		{"nob", nil},                       // "o" is two edits away, but too short to stand for a word
 	} {
 		if got := suggest(tt.text); !slices.Equal(got, tt.want) {
 			t.Errorf("Suggest(%q) = %q, want %q", tt.text, got, tt.want)
