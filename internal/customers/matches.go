@@ -107,8 +107,10 @@ func searchWords(folded string) []string {
 
 // wordRange returns the part of value that term, a prefix of one of its
 // tokens, stands for: the folded prefix of the first word (or of the text
-// after a punctuation mark) that begins with term, else the first word one
-// of whose spellings does (a transliteration), else the whole value.
+// after a punctuation mark) that begins with term, else the first such
+// prefix that holds term's letters and digits with value's punctuation
+// between them ("T100-2025" for "t1002025"), else the first word one of
+// whose spellings does (a transliteration), else the whole value.
 func wordRange(value, term string) TextRange {
 	runes := []rune(value)
 	starts := []int{0}
@@ -127,6 +129,20 @@ func wordRange(value, term string) TextRange {
 					return utf16Range(runes, start, end+1)
 				}
 				break
+			}
+		}
+	}
+	if bare := wordRunesOf(term); bare != "" {
+		for _, start := range starts {
+			folded := ""
+			for end := start; end < len(runes); end++ {
+				folded += wordRunesOf(Fold(string(runes[end])))
+				if len(folded) >= len(bare) {
+					if strings.HasPrefix(folded, bare) {
+						return utf16Range(runes, start, end+1)
+					}
+					break
+				}
 			}
 		}
 	}
@@ -193,6 +209,16 @@ func digitsRange(value, term, region string) TextRange {
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+
+// wordRunesOf returns s without the runes that are not letters or digits.
+func wordRunesOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isWordRune(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
 
 // utf16Range returns the UTF-16 range of runes[start:end].
 func utf16Range(runes []rune, start, end int) TextRange {

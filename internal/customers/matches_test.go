@@ -29,6 +29,10 @@ func TestMatches(t *testing.T) {
 		{"+1 555 010", []hl{{MatchPhone, "+1 (555) 010-0199", []string{"1 (555) 010"}}}},
 		{"555 010", []hl{{MatchPhone, "+1 (555) 010-0199", []string{"555) 010"}}}},
 		{"t100-20", []hl{{MatchDevice, "T100-2025-HALL", []string{"T100-20"}}}},
+		// Typed without the value's punctuation: the part it stands for, not the whole value.
+		{"t1002025", []hl{{MatchDevice, "T100-2025-HALL", []string{"T100-2025"}}}},
+		{"021", []hl{{MatchDevice, "02:10:C0:00:4A:11", []string{"02:1"}}}},
+		{"crm42", []hl{{MatchExternalID, "CRM-42", []string{"CRM-42"}}}},
 		{"02:10:c0", []hl{{MatchDevice, "02:10:C0:00:4A:11", []string{"02:10:C0"}}}},
 		{"crm-4", []hl{{MatchExternalID, "CRM-42", []string{"CRM-4"}}}},
 		{"01kbcustomer0000000000000", nil}, // an id is no search token: a search for it is a point read
