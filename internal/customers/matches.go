@@ -120,29 +120,14 @@ func wordRange(value, term string) TextRange {
 		}
 	}
 	for _, start := range starts {
-		// Fold rune by rune until the folded text covers the term.
-		folded := ""
-		for end := start; end < len(runes); end++ {
-			folded += cleanToken(Fold(string(runes[end])))
-			if len(folded) >= len(term) {
-				if strings.HasPrefix(folded, term) {
-					return utf16Range(runes, start, end+1)
-				}
-				break
-			}
+		if end, ok := coveringPrefix(runes, start, term, cleanToken); ok {
+			return utf16Range(runes, start, end)
 		}
 	}
 	if bare := wordRunesOf(term); bare != "" {
 		for _, start := range starts {
-			folded := ""
-			for end := start; end < len(runes); end++ {
-				folded += wordRunesOf(Fold(string(runes[end])))
-				if len(folded) >= len(bare) {
-					if strings.HasPrefix(folded, bare) {
-						return utf16Range(runes, start, end+1)
-					}
-					break
-				}
+			if end, ok := coveringPrefix(runes, start, bare, wordRunesOf); ok {
+				return utf16Range(runes, start, end)
 			}
 		}
 	}
@@ -158,6 +143,20 @@ func wordRange(value, term string) TextRange {
 		}
 	}
 	return utf16Range(runes, 0, len(runes))
+}
+
+// coveringPrefix folds runes from start, one by one and kept to what keep
+// keeps, until the text covers term; it returns where that text ends and
+// whether it begins with term.
+func coveringPrefix(runes []rune, start int, term string, keep func(string) string) (int, bool) {
+	folded := ""
+	for end := start; end < len(runes); end++ {
+		folded += keep(Fold(string(runes[end])))
+		if len(folded) >= len(term) {
+			return end + 1, strings.HasPrefix(folded, term)
+		}
+	}
+	return 0, false
 }
 
 // digitsRange returns the digits of the shown phone number (read in region)
@@ -211,14 +210,7 @@ func digitsRange(value, term, region string) TextRange {
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
 
 // wordRunesOf returns s without the runes that are not letters or digits.
-func wordRunesOf(s string) string {
-	return strings.Map(func(r rune) rune {
-		if isWordRune(r) {
-			return r
-		}
-		return -1
-	}, s)
-}
+func wordRunesOf(s string) string { return keepRunes(s, isWordRune) }
 
 // utf16Range returns the UTF-16 range of runes[start:end].
 func utf16Range(runes []rune, start, end int) TextRange {

@@ -110,9 +110,12 @@ func tokenRune(r rune) bool {
 }
 
 // cleanToken keeps only the runes tokenRune allows.
-func cleanToken(s string) string {
+func cleanToken(s string) string { return keepRunes(s, tokenRune) }
+
+// keepRunes returns s with only the runes keep allows.
+func keepRunes(s string, keep func(rune) bool) string {
 	return strings.Map(func(r rune) rune {
-		if tokenRune(r) {
+		if keep(r) {
 			return r
 		}
 		return -1
