@@ -3939,7 +3939,10 @@ type ResetOperatorMfaPayload {
   """
   The display name of the company whose domain this is, for a sign-in page to say which company it
   signs in to (a link from support names the domain: ` + "`" + `/dashboard?company=acme` + "`" + `); null for an unknown
-  domain. A page shows this name, never the text of its link. Added 2026-12-02.
+  domain. A page shows this name, never the text of its link. Looking up names of no company is what
+  listing the service's companies would take: from one client address, the first 20 such look-ups
+  are answered, later ones (of any name) get RATE_LIMITED for a back-off that doubles from 1 s up to
+  15 minutes, as sign-up attempts do. Added 2026-12-02.
   """
   companyName("The domain's slug, or its display name as ` + "`" + `login` + "`" + ` takes it." domain: String!): String
 }

@@ -103,10 +103,6 @@ func assistChanges(records []audit.Record) []model.AccessChange {
 	return changes
 }
 
-// errOperatorDisabled is what a disabled operator is told at sign-in (a
-// customer is told apperr.ErrAccountDisabled's "contact customer support").
-const errOperatorDisabled = "This account has been disabled. Ask an ADMIN of your company to enable it."
-
 // userErrors turns the expected failures of a mutation into userErrors; any
 // other error is returned to become a top-level error.
 func userErrors(err error) ([]model.UserError, error) {

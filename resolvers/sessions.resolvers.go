@@ -12,7 +12,6 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
-	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/sessions"
 )
 
@@ -21,7 +20,7 @@ func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.Operat
 	res, err := r.SessionService.OperatorSignInWith(ctx, sessions.Credentials{Domain: input.Domain, Email: input.Email, Password: input.Password,
 		DeviceToken: deref(input.DeviceToken)})
 	if errors.Is(err, apperr.ErrAccountDisabled) { // an operator has no customer support to call
-		return &model.OperatorLoginPayload{UserErrors: []model.UserError{{Message: errOperatorDisabled, Code: model.UserErrorCodeAccountDisabled}}}, nil
+		return &model.OperatorLoginPayload{UserErrors: []model.UserError{{Message: apperr.ErrOperatorDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}}, nil
 	}
 	if err != nil {
 		ues, err := userErrors(err)
@@ -130,12 +129,9 @@ func (r *queryResolver) SignUpOpen(ctx context.Context, domain string) (bool, er
 
 // CompanyName is the resolver for the companyName field.
 func (r *queryResolver) CompanyName(ctx context.Context, domain string) (*string, error) {
-	d, err := domains.Find(ctx, r.DomainStore, domain)
-	if errors.Is(err, apperr.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	name, found, err := r.CustomerService.CompanyName(ctx, domain)
+	if err != nil || !found {
 		return nil, err
 	}
-	return &d.Name, nil
+	return &name, nil
 }

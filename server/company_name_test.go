@@ -27,7 +27,8 @@ func TestCompanyDisplayNameAtSignInAndSignUp(t *testing.T) {
 			if resp := f.post(t, "", `query($d: String!) { signUpOpen(domain: $d) }`, map[string]any{"d": "Demo Heating"}); dig(resp.Data, "signUpOpen") != false {
 				t.Errorf("signUpOpen by part of the name: %+v", resp)
 			}
-			// What a sign-in page shows for a link's company: the company's own name, or nothing.
+			// What a sign-in page shows for a link's company: the company's own name, or nothing;
+			// looking up names of no company is budgeted per address (enumeration).
 			for typed, want := range map[string]any{"demo": "Demo Heating Co.", " DEMO HEATING CO. ": "Demo Heating Co.", "Call +1-900-555-0100": nil, "Demo Heating": nil} {
 				if resp := f.post(t, "", `query($d: String!) { companyName(domain: $d) }`, map[string]any{"d": typed}); len(resp.Errors) > 0 || dig(resp.Data, "companyName") != want {
 					t.Errorf("companyName(%q): %+v, want %v", typed, resp, want)
@@ -36,6 +37,19 @@ func TestCompanyDisplayNameAtSignInAndSignUp(t *testing.T) {
 			resp = f.post(t, "", signUpMutation, signUpInput("Demo Heating Co.", "named@example.com", nil))
 			if dig(resp.Data, "signUp", "token") == nil {
 				t.Fatalf("sign-up by the company's name: %+v", resp)
+			}
+			const lookup = `query($d: String!) { companyName(domain: $d) }`
+			limited := 0
+			for i := range 20 { // 2 unknown names above, 20 more: the 21st unknown is refused
+				if resp := f.post(t, "", lookup, map[string]any{"d": fmt.Sprint("guess-", i)}); resp.code() == codeRateLimited {
+					limited++
+				}
+			}
+			if limited == 0 {
+				t.Error("22 look-ups of companies that do not exist, none refused")
+			}
+			if resp := f.post(t, "", lookup, map[string]any{"d": "demo"}); resp.code() != codeRateLimited {
+				t.Errorf("a known company during the back-off: %+v, want RATE_LIMITED", resp)
 			}
 		})
 	}

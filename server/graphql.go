@@ -106,6 +106,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}{
 		{apperr.ErrUnauthenticated, codeUnauthenticated, "sign in first"},
 		{apperr.ErrInvalidCredentials, codeUnauthenticated, "the email or password is incorrect"},
+		{apperr.ErrOperatorDisabled, codeAccountDisabled, apperr.ErrOperatorDisabled.Error()},
 		{apperr.ErrAccountDisabled, codeAccountDisabled, apperr.ErrAccountDisabled.Error()},
 		{apperr.ErrForbidden, codeForbidden, "you may not do this"},
 		{apperr.ErrNotFound, codeNotFound, "not found"},

@@ -273,8 +273,8 @@ func TestDisablingAnOperatorEndsItsAccess(t *testing.T) {
 			if dig(resp.Data, "setOperatorStatus", "changed") != true {
 				t.Fatalf("disable: %+v", resp)
 			}
-			if resp := f.post(t, support, `{ viewer { __typename } }`, nil); resp.code() != "ACCOUNT_DISABLED" {
-				t.Errorf("the disabled operator's next request: %+v", resp)
+			if resp := f.post(t, support, `{ viewer { __typename } }`, nil); resp.code() != "ACCOUNT_DISABLED" || !strings.Contains(resp.Errors[0].Message, "Ask an ADMIN") {
+				t.Errorf("the disabled operator's next request (told to ask an ADMIN): %+v", resp)
 			}
 			deadline := time.After(10 * time.Second)
 			for closed := false; !closed; {

@@ -243,6 +243,22 @@ func TestOneMailboxOneAccount(t *testing.T) {
 			if token := f.loginAs(t, "olga@xn--bcher-kva.example"); token == "" {
 				t.Error("an account stored with a punycode domain no longer signs in as typed")
 			}
+			// Someone signing up with that mailbox's canonical form since
+			// does not take Olga's sign-in as she types it.
+			if resp := f.post(t, "", signUpMutation, signUpInput("demo", "olga@bücher.example", nil)); dig(resp.Data, "signUp", "token") == nil {
+				t.Fatalf("sign-up of the canonical form: %+v", resp)
+			}
+			if token := f.loginAs(t, "olga@xn--bcher-kva.example"); token == "" {
+				t.Error("an account stored with a punycode domain lost its sign-in to one made since")
+			}
+			// A decomposed accent is the same address (NFC).
+			if resp := f.post(t, "", signUpMutation, signUpInput("demo", "ünal@example.com", nil)); dig(resp.Data, "signUp", "token") == nil {
+				t.Fatalf("sign-up: %+v", resp)
+			}
+			login := f.post(t, "", customerLoginMutation, map[string]any{"email": "u\u0308nal@example.com", "password": password})
+			if dig(login.Data, "login", "token") == nil {
+				t.Errorf("sign-in with a decomposed accent: %+v", login)
+			}
 		})
 	}
 }

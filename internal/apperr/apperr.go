@@ -33,6 +33,9 @@ var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrAccountDisabled means the account exists, the caller proved who they are, and it is disabled.
 	ErrAccountDisabled = errors.New("This account has been disabled. Please contact customer support.")
+	// ErrOperatorDisabled is ErrAccountDisabled (errors.Is holds) for an
+	// operator, who has no customer support to call.
+	ErrOperatorDisabled error = operatorDisabled{}
 	// ErrRateLimited means the caller must slow down.
 	ErrRateLimited = errors.New("too many requests, try again later")
 	// ErrPasswordChangeRequired means the session may only change the password.
@@ -40,6 +43,14 @@ var (
 	// ErrUnavailable means the store cannot be reached right now.
 	ErrUnavailable = errors.New("service temporarily unavailable")
 )
+
+type operatorDisabled struct{}
+
+func (operatorDisabled) Error() string {
+	return "This account has been disabled. Ask an ADMIN of your company to enable it."
+}
+
+func (operatorDisabled) Is(target error) bool { return target == ErrAccountDisabled }
 
 // RateLimitError is an ErrRateLimited (errors.Is holds) that knows how long
 // the caller must wait before trying again.

@@ -129,6 +129,33 @@ func (s *Service) SignUpOpen(ctx context.Context, slug string) (bool, error) {
 	return err == nil && d.SignUpIsOpen(), err
 }
 
+// CompanyName returns the display name of the domain a person typed (its
+// slug or display name, domains.Find), for a sign-in page to say which
+// company a link signs in to, and false for no such domain. Looking up
+// names of no company is what enumerating the service's companies takes:
+// each counts against the client address (audit.ClientBudgetKey) as a
+// sign-up attempt does, the first freeSignUpsPerClient go through and later
+// ones are refused with apperr.ErrRateLimited for a back-off that doubles
+// from a second up to 15 minutes, known names and unknown alike while it
+// runs.
+func (s *Service) CompanyName(ctx context.Context, typed string) (string, bool, error) {
+	key := audit.ClientBudgetKey(ctx)
+	if wait := s.guesses.Wait(key); wait > 0 {
+		return "", false, fmt.Errorf("company name: %w", apperr.RetryAfter(wait))
+	}
+	d, err := domains.Find(ctx, s.store, typed)
+	if errors.Is(err, apperr.ErrNotFound) {
+		if wait := s.guesses.Fail(key); wait > 0 {
+			return "", false, fmt.Errorf("company name: %w", apperr.RetryAfter(wait))
+		}
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return d.Name, true, nil
+}
+
 // SignUp creates a customer of the domain slug (or display name,
 // domains.Find) for the person signing up
 // (see Create), when the domain's sign-up policy is open. Every attempt

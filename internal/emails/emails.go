@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 	"golang.org/x/text/width"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -46,7 +47,8 @@ func Parse(field, value string) (string, error) {
 
 // Canonical returns the one form of an address that accounts are stored
 // and looked up by, so that the ways of writing one mailbox are one
-// account: trimmed, full-width characters as their ASCII selves
+// account: trimmed, in NFC ("u" and a combining diaeresis are "ü"),
+// full-width characters as their ASCII selves
 // (width.Fold: "ｕma@ｅxample.com"), in lower case, and the domain as IDNA's
 // lookup mapping gives it in Unicode ("xn--bcher-kva.example" and
 // "BÜCHER.example" are "bücher.example", UTS #46). A domain the mapping
@@ -55,7 +57,7 @@ func Parse(field, value string) (string, error) {
 // in another form: sign-in also tries the address as typed (see
 // sessions.Service).
 func Canonical(address string) string {
-	address = strings.ToLower(width.Fold.String(strings.TrimSpace(address)))
+	address = strings.ToLower(width.Fold.String(norm.NFC.String(strings.TrimSpace(address))))
 	at := strings.LastIndexByte(address, '@')
 	if at < 0 {
 		return address

@@ -76,6 +76,7 @@ func TestCanonical(t *testing.T) {
 		" Uma.Two@Example.COM ":      "uma.two@example.com",
 		"ｕma.two@ｅｘａｍｐｌｅ.com":        "uma.two@example.com",
 		"user@xn--bcher-kva.example": "user@bücher.example",
+		"u\u0308nal@example.com":     "ünal@example.com",
 		"no-at-sign":                 "no-at-sign",
 		"Odd@exa_mple.com":           "odd@exa_mple.com",
 	} {

@@ -328,6 +328,9 @@ func (im *Importer) check(rec Record) (candidate, string) {
 		if created.After(now.Add(maxClockSkew)) {
 			return candidate{}, "createdAt: in the future"
 		}
+		if created.Before(time.Unix(0, 0)) {
+			return candidate{}, "createdAt: before 1970"
+		}
 	}
 	hash := strings.TrimSpace(string(rec.PasswordHash))
 	if hash != "" {

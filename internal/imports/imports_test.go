@@ -205,6 +205,7 @@ func TestImportCSVEveryKindOfRecord(t *testing.T) {
 				{map[string]string{"status": "PENDING"}, "status"},
 				{map[string]string{"createdAt": "yesterday"}, "createdAt"},
 				{map[string]string{"createdAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, "createdAt: in the future"},
+				{map[string]string{"createdAt": "0001-01-01T00:00:00Z"}, "createdAt: before 1970"},
 				{map[string]string{"passwordHash": "md5$abc$def"}, "passwordHash"},
 				{map[string]string{"passwordHash": "$2b$31$" + strings.Repeat("a", 53)}, "passwordHash"},
 				{map[string]string{"email": "person0@example.com"}, "the same email as line 2"},

@@ -291,11 +291,16 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	}
 	acct, err := account{}, domainErr
 	if err == nil {
-		acct, err = lookup(d.ID, email)
 		// An account stored before emails.Canonical may hold the address in
-		// another form (a punycode or full-width domain): as typed, then.
-		if legacy := strings.ToLower(strings.TrimSpace(c.Email)); errors.Is(err, apperr.ErrNotFound) && legacy != email {
-			acct, err = lookup(d.ID, legacy)
+		// another form (a punycode or full-width domain): the spelling typed
+		// finds it first, so that an account made since with the canonical
+		// form cannot take its owner's sign-in.
+		if legacy := strings.ToLower(strings.TrimSpace(c.Email)); legacy != email {
+			if acct, err = lookup(d.ID, legacy); errors.Is(err, apperr.ErrNotFound) {
+				acct, err = lookup(d.ID, email)
+			}
+		} else {
+			acct, err = lookup(d.ID, email)
 		}
 	}
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {

@@ -622,7 +622,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, apperr.ErrUnauthenticated // the operator no longer exists
 		}
 		if op.Status != operators.StatusActive {
-			return Principal{}, apperr.ErrAccountDisabled
+			return Principal{}, apperr.ErrOperatorDisabled
 		}
 		if sess.Epoch != op.SessionEpoch || sess.Scope == ScopeMFAChallenge { // ended (role lowered, password changed, ...), or no session
 			return Principal{}, apperr.ErrUnauthenticated
