@@ -112,6 +112,10 @@ type RecordError struct {
 	Line   int
 	Reason string
 	Raw    []string // the record as the file held it: CSV fields, or one JSON line (nil when unknown)
+	// Read is what could be read of it anyway (a CSV record the format's
+	// rules refuse, read leniently, when it has the header's number of
+	// fields), so that its keys are claimed (see Importer); nil otherwise.
+	Read *Record
 }
 
 func (e *RecordError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
@@ -294,7 +298,12 @@ func (c *csvReader) Read() (Record, error) {
 	var parseErr *csv.ParseError
 	switch {
 	case errors.As(err, &parseErr):
-		return Record{}, &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error(), Raw: asTheFileHeldIt(text)}
+		recErr := &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error(), Raw: asTheFileHeldIt(text)}
+		if len(recErr.Raw) == len(c.header) {
+			read := c.record(recErr.Raw, parseErr.StartLine)
+			recErr.Read = &read
+		}
+		return Record{}, recErr
 	case errors.Is(err, errRecordTooLong):
 		return Record{}, fmt.Errorf("line %d: %w", startLine, err)
 	case err != nil:
@@ -305,13 +314,18 @@ func (c *csvReader) Read() (Record, error) {
 		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header)),
 			Raw: append([]string(nil), fields...)}
 	}
+	return c.record(fields, line), nil
+}
+
+// record is the Record of fields, one per column of the header, on line.
+func (c *csvReader) record(fields []string, line int) Record {
 	rec := Record{Line: line}
 	for i, v := range fields {
 		c.set[i](&rec, unescapeFormula(v))
 	}
 	// Groups left empty between filled ones are no devices.
 	rec.Devices = slicesDeleteEmpty(rec.Devices)
-	return rec, nil
+	return rec
 }
 
 func slicesDeleteEmpty(ds []Device) []Device {

@@ -258,6 +258,9 @@ func (im *Importer) readBatch(r Reader) checkedBatch {
 		rec, err := r.Read()
 		var recErr *RecordError
 		if errors.As(err, &recErr) {
+			if recErr.Read != nil {
+				im.claimKeys(*recErr.Read)
+			}
 			b.rejects = append(b.rejects, rejection{Record{Line: recErr.Line, raw: recErr.Raw}, recErr.Reason})
 			continue
 		}
@@ -425,7 +428,7 @@ func (im *Importer) firstInFile(c candidate) string {
 }
 
 // claimKeys records as seen the keys of rec, a record rejected for what it
-// holds, that no earlier line had: a key belongs to the first record of the
+// holds (or read leniently, RecordError.Read), that no earlier line had: a key belongs to the first record of the
 // file that names it, imported or not. Otherwise a later record with the
 // same key would be imported in its place, and once the first is corrected
 // a rerun would turn that customer into the first one (its name, email and

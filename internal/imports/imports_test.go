@@ -970,3 +970,22 @@ func TestImportNeverEnablesAnAccount(t *testing.T) {
 		})
 	}
 }
+
+// A CSV record the format's rules refuse (a quote inside an unquoted
+// field), read leniently with the header's number of fields, claims its
+// keys too: the later record with its external id or email is rejected.
+func TestUnreadableCSVRecordClaimsItsKeys(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			file := "externalId,firstName,lastName,email\n" +
+				"ext-9,Ann\"a,Nine,ann9@example.com\n" + // line 2: a bare quote
+				"ext-9,Bob,Ten,bob10@example.com\n" +
+				",Cy,Eleven,ANN9@example.com\n"
+			c, rejects := f.run(t, file, imports.CSV, false)
+			if c != (imports.Counts{Rejected: 3}) || rejects[3] != "the same externalId as line 2" || rejects[4] != "the same email as line 2" {
+				t.Fatalf("%v %v: want the two later records rejected as line 2's keys", c, rejects)
+			}
+		})
+	}
+}
