@@ -112,6 +112,8 @@ func userErrors(err error) ([]model.UserError, error) {
 		return []model.UserError{{Field: strings.Split(ve.Field, "."), Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil
 	case errors.Is(err, apperr.ErrInvalidCredentials):
 		return []model.UserError{{Message: "The email or password is incorrect.", Code: model.UserErrorCodeInvalidCredentials}}, nil
+	case errors.Is(err, apperr.ErrOperatorDisabled):
+		return []model.UserError{{Message: apperr.ErrOperatorDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}, nil
 	case errors.Is(err, apperr.ErrAccountDisabled):
 		return []model.UserError{{Message: apperr.ErrAccountDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}, nil
 	}

@@ -7,10 +7,8 @@ package resolvers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/iotconsole/bff/graph/model"
-	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/sessions"
 )
@@ -19,9 +17,6 @@ import (
 func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.OperatorLoginInput) (*model.OperatorLoginPayload, error) {
 	res, err := r.SessionService.OperatorSignInWith(ctx, sessions.Credentials{Domain: input.Domain, Email: input.Email, Password: input.Password,
 		DeviceToken: deref(input.DeviceToken)})
-	if errors.Is(err, apperr.ErrAccountDisabled) { // an operator has no customer support to call
-		return &model.OperatorLoginPayload{UserErrors: []model.UserError{{Message: apperr.ErrOperatorDisabled.Error(), Code: model.UserErrorCodeAccountDisabled}}}, nil
-	}
 	if err != nil {
 		ues, err := userErrors(err)
 		return &model.OperatorLoginPayload{UserErrors: ues}, err

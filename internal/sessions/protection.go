@@ -417,6 +417,9 @@ func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 		s.audit(ctx, audit.Record{DomainID: acct.domainID, ActorType: audit.ActorAnonymous, Action: audit.ActionLoginFail,
 			TargetType: kind.auditTarget(), TargetID: acct.id, Reason: "account disabled", Outcome: audit.OutcomeFailure})
 		zerolog.Ctx(ctx).Warn().Str("op", audit.ActionLoginFail).Str("domain_id", acct.domainID).Str("target_id", acct.id).Msg("sign-in to a disabled account")
+		if kind == KindOperator {
+			return account{}, "", apperr.ErrOperatorDisabled // an operator has no customer support to call
+		}
 		return account{}, "", apperr.ErrAccountDisabled
 	}
 	return acct, presented, nil
