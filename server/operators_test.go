@@ -158,8 +158,10 @@ func TestTeamAdministration(t *testing.T) {
 			if resp := s.post(t, admin, updateOperatorMutation, map[string]any{"id": adminID, "role": "SUPPORT"}); userError(resp, "updateOperator") != "LAST_ADMIN" {
 				t.Errorf("the last ADMIN demotes itself: %+v", resp)
 			}
-			if resp := s.post(t, admin, operatorStatusMutation, map[string]any{"id": adminID, "status": "DISABLED", "reason": "x"}); userError(resp, "setOperatorStatus") != "LAST_ADMIN" {
-				t.Errorf("the last ADMIN disables itself: %+v", resp)
+			resp = s.post(t, admin, operatorStatusMutation, map[string]any{"id": adminID, "status": "DISABLED", "reason": "x"})
+			refusals, _ := dig(resp.Data, "setOperatorStatus", "userErrors").([]any)
+			if userError(resp, "setOperatorStatus") != "LAST_ADMIN" || fmt.Sprint(dig(refusals[0], "field")) != "[status]" {
+				t.Errorf("the last ADMIN disables itself: %+v (a refusal on the field the mutation has: status)", resp)
 			}
 			resp = s.post(t, admin, updateOperatorMutation, map[string]any{"id": niaID, "name": "Nia Admin", "role": "ADMIN"})
 			if dig(resp.Data, "updateOperator", "changed") != true || dig(resp.Data, "updateOperator", "operator", "role") != "ADMIN" {

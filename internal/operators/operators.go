@@ -4,6 +4,7 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -122,6 +123,10 @@ func (o Operator) TOTPEnabled() bool { return o.TOTPSecret != "" }
 // setup link reissued, and not yet set up.
 func (o Operator) SetupPending() bool { return o.PasswordHash == "" }
 
+// ErrLastAdmin is a store's refusal of an Update with KeepAnAdmin when no
+// other operator of the domain is an active ADMIN; nothing is written.
+var ErrLastAdmin = errors.New("the domain's last active ADMIN")
+
 // Store persists operators.
 type Store interface {
 	// CreateOperator stores o. It returns apperr.ErrConflict if the email is taken in the domain.
@@ -148,7 +153,9 @@ type Store interface {
 	CountOperators(ctx context.Context, domainID string, role Role, status Status) (int64, error)
 	// UpdateOperator applies u if the operator is still at u.Version,
 	// together with u's audit record and events, and returns the operator as
-	// changed. It returns apperr.ErrConflict when the version moved and
+	// changed. It returns apperr.ErrConflict when the version moved (or,
+	// for u.KeepAnAdmin, another such change of the domain is being
+	// written), ErrLastAdmin (see Update.KeepAnAdmin) and
 	// apperr.ErrNotFound for no such operator; nothing is written then.
 	UpdateOperator(ctx context.Context, u Update) (Operator, error)
 }
@@ -174,6 +181,13 @@ type Update struct {
 	SetupTicketHash *string
 	SetupExpiresAt  *time.Time
 	EndSessions     bool // advance SessionEpoch
+	// KeepAnAdmin marks a change that takes an active ADMIN's powers away
+	// (disabling, or a lower role): the store writes it only if another
+	// operator of the domain is an active ADMIN as it writes, deciding
+	// one such change of a domain at a time, and returns ErrLastAdmin
+	// otherwise. (Two ADMINs disabling each other at once both passed a
+	// count read before either write.)
+	KeepAnAdmin bool
 	// The second factor; an empty RecoveryCodeHashes slice (not nil) removes them all.
 	TOTPSecret         *string
 	TOTPPendingSecret  *string

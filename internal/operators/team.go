@@ -25,10 +25,14 @@ const SetupTTL = 24 * time.Hour
 // MaxPageSize bounds one page of operators.
 const MaxPageSize = 100
 
+// lastAdmin is the refusal of a change that would leave the domain without
+// an active ADMIN, on the field of the change (role or status).
+func lastAdmin(field string) error {
+	return apperr.Invalid(field, "LAST_ADMIN", "This is the domain's last active ADMIN: make another operator ADMIN first.")
+}
+
 // Answers the team operations give, as the API shows them.
 var (
-	errLastAdmin = apperr.Invalid("role", "LAST_ADMIN",
-		"This is the domain's last active ADMIN: make another operator ADMIN first.")
 	errSelf         = apperr.Invalid("operatorId", "SELF", "Nobody changes its own role or status: ask another ADMIN.")
 	errEmailTaken   = apperr.Invalid("email", "EMAIL_TAKEN", "Another operator of this company uses this email address.")
 	errVersionMoved = apperr.Invalid("operatorId", "CONFLICT", "Someone else changed this operator meanwhile. Look again, then make your change.")
@@ -163,13 +167,14 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id string, name
 			u.Name, changed = name, append(changed, "name")
 		}
 		if role != nil && *role != o.Role {
-			if err := s.keepAnAdmin(ctx, o); err != nil {
+			if err := s.keepAnAdmin(ctx, o, "role"); err != nil {
 				return nil, err
 			}
 			if o.ID == actor.ID {
 				return nil, errSelf
 			}
 			u.Role, changed = role, append(changed, fmt.Sprintf("role %s to %s", o.Role, *role))
+			u.KeepAnAdmin = o.Role == RoleAdmin && o.Status == StatusActive
 			if *role == RoleSupport { // fewer permissions: the sessions opened with more end
 				u.EndSessions = true
 				u.Events = []events.Event{accessEnded(o, actor, o.Status, "role lowered", at)}
@@ -204,7 +209,7 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 			return nil, nil
 		}
 		if status == StatusDisabled {
-			if err := s.keepAnAdmin(ctx, o); err != nil {
+			if err := s.keepAnAdmin(ctx, o, "status"); err != nil {
 				return nil, err
 			}
 		}
@@ -212,7 +217,7 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 			return nil, errSelf
 		}
 		action := audit.ActionUserEnabled
-		u := &Update{Status: &status}
+		u := &Update{Status: &status, KeepAnAdmin: status == StatusDisabled && o.Role == RoleAdmin}
 		if status == StatusDisabled {
 			action, u.EndSessions = audit.ActionUserDisabled, true
 			u.Events = []events.Event{accessEnded(o, actor, status, reason, at)}
@@ -273,8 +278,13 @@ func (s *Service) change(ctx context.Context, actor audit.Actor, id string, deci
 	}
 	u.ID, u.Version, u.At = o.ID, o.Version, at
 	o, err = s.store.UpdateOperator(ctx, *u)
-	if errors.Is(err, apperr.ErrConflict) {
+	switch {
+	case errors.Is(err, apperr.ErrConflict):
 		return Operator{}, false, errVersionMoved
+	case errors.Is(err, ErrLastAdmin) && u.Role != nil:
+		return Operator{}, false, lastAdmin("role")
+	case errors.Is(err, ErrLastAdmin):
+		return Operator{}, false, lastAdmin("status")
 	}
 	if err != nil {
 		return Operator{}, false, fmt.Errorf("update operator %s: %w", id, err)
@@ -283,9 +293,11 @@ func (s *Service) change(ctx context.Context, actor audit.Actor, id string, deci
 }
 
 // keepAnAdmin refuses to take o's ADMIN powers away (a demotion, or
-// disabling) when o is the domain's last active ADMIN. It is checked before
-// SELF, so that the last ADMIN trying to step down learns the real reason.
-func (s *Service) keepAnAdmin(ctx context.Context, o Operator) error {
+// disabling) when o is the domain's last active ADMIN, on field. It is
+// checked before SELF, so that the last ADMIN trying to step down learns the
+// real reason; the store decides it again as it writes (Update.KeepAnAdmin),
+// for changes made at once.
+func (s *Service) keepAnAdmin(ctx context.Context, o Operator, field string) error {
 	if o.Role != RoleAdmin || o.Status != StatusActive {
 		return nil
 	}
@@ -294,7 +306,7 @@ func (s *Service) keepAnAdmin(ctx context.Context, o Operator) error {
 		return err
 	}
 	if n <= 1 {
-		return errLastAdmin
+		return lastAdmin(field)
 	}
 	return nil
 }

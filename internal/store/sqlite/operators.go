@@ -54,7 +54,8 @@ func (s *Store) CountOperators(ctx context.Context, domainID string, role operat
 }
 
 // UpdateOperator implements operators.Store: one transaction holds the
-// change, its audit record and its events.
+// change, its audit record and its events, and for u.KeepAnAdmin the count
+// of the domain's other active ADMINs it is decided on.
 func (s *Store) UpdateOperator(ctx context.Context, u operators.Update) (operators.Operator, error) {
 	sets, args := []string{"version = version + 1", "updated_at = ?"}, []any{millis(u.At)}
 	set := func(column string, value any) { sets, args = append(sets, column+" = ?"), append(args, value) }
@@ -101,6 +102,16 @@ func (s *Store) UpdateOperator(ctx context.Context, u operators.Update) (operato
 				return err
 			}
 			return missed(ctx, tx, "operators", u.ID)
+		}
+		if u.KeepAnAdmin { // decided in the write transaction (one writer at a time), undone with it
+			var others int64
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM operators WHERE domain_id = (SELECT domain_id FROM operators WHERE id = ?)
+				AND id != ? AND role = ? AND status = ?`, u.ID, u.ID, operators.RoleAdmin, operators.StatusActive).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return operators.ErrLastAdmin
+			}
 		}
 		return writeRecords(ctx, tx, u.Audit, u.Events...)
 	})

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Domains", testDomains},
 		{"DomainsByName", testDomainsByName},
 		{"Operators", testOperators},
+		{"KeepAnAdmin", testKeepAnAdmin},
 		{"Customers", testCustomers},
 		{"Search", testSearch},
 		{"SearchHitsLeaveOutSecrets", testSearchHitsLeaveOutSecrets},
