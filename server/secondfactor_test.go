@@ -203,8 +203,14 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if resp := s.post(t, admin, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true}}); userError(resp, "updateDomainSettings") != "SECOND_FACTOR_REQUIRED" {
 				t.Errorf("requiring a second factor without one: %+v", resp)
 			}
-			// The ADMIN sets an app up first; SUPPORT has none, and a socket open.
+			// The ADMIN sets an app up first; SUPPORT has none, a socket open
+			// and an assistance running.
 			_, _, adminVerified := enrollTOTP(t, s, admin)
+			assistID, ticket := f.startAssist(t, support, "help before the policy")
+			assistToken, code := f.redeem(t, ticket)
+			if code != "" {
+				t.Fatalf("redeem: %s", code)
+			}
 			sock, _, err := dialWS(t, s, "graphql-transport-ws", "")
 			if err != nil {
 				t.Fatal(err)
@@ -236,6 +242,21 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			}
 			if resp := s.post(t, adminVerified, customersQuery, map[string]any{"first": 1}); len(resp.Errors) > 0 {
 				t.Errorf("search by a session opened with a second factor: %+v", resp)
+			}
+			// So does the assistance that SUPPORT started without one: its
+			// token reads nothing more (the reaction to the event is a moment
+			// behind the answer).
+			state := func() any {
+				resp := s.post(t, adminVerified, `query($id: ID!) { node(id: $id) { ... on AssistSession { state } } }`, map[string]any{"id": assistID})
+				return dig(resp.Data, "node", "state")
+			}
+			for deadline := time.Now().Add(5 * time.Second); state() != "REVOKED" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			}
+			if got := state(); got != "REVOKED" {
+				t.Errorf("the assistance started without a second factor: %v, want REVOKED", got)
+			}
+			if resp := s.post(t, assistToken, `{ viewer { ... on Customer { email } } }`, nil); resp.code() != codeUnauthenticated {
+				t.Errorf("the assistance's token after the policy: %+v", resp)
 			}
 			// A new sign-in may only enrol; then it acts, with the domain's settings.
 			token, resp := operatorSignIn(t, s, demo.SupportEmail, testPassword)

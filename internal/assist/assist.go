@@ -152,6 +152,7 @@ type Cursor struct {
 // ActiveFilter selects running sessions (ACTIVE or PENDING): of an
 // operator, of a customer, or past their end at a time.
 type ActiveFilter struct {
+	DomainID     string // "" for any
 	OperatorID   string
 	CustomerID   string
 	ExpiredAfter time.Time // zero for any; else only sessions whose ExpiresAt is not after it

@@ -2,6 +2,7 @@ package assist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -30,17 +31,27 @@ func accountEnd(e events.Event) string {
 }
 
 // RevokeOnAccountEnd revokes (state REVOKED) every running assistance of a
-// customer whose sessions end (see accountEnd), and every one an operator
-// runs when the operator's sessions end (events.OperatorAccessEnded:
-// disabled, role lowered, password changed, setup reissued), as the events
-// reach broker, until ctx ends. It subscribes before it returns, so no
+// customer whose sessions end (see accountEnd), every one an operator runs
+// when the operator's sessions end (events.OperatorAccessEnded: disabled,
+// role lowered, password changed, setup reissued), and when a domain comes
+// to require a second factor (events.SecondFactorRequired), every one run
+// by an operator without one (whose sessions end with that event), as the
+// events reach broker, until ctx ends. It subscribes before it returns, so no
 // event published after the call is missed, and reacts in a goroutine of
 // its own. Every instance runs it and reacts to every event: the first
 // conditional update wins, the others change nothing.
 func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker) {
-	relevant := func(e events.Event) bool { return accountEnd(e) != "" || e.Type == events.OperatorAccessEnded }
+	relevant := func(e events.Event) bool {
+		return accountEnd(e) != "" || e.Type == events.OperatorAccessEnded || e.Type == events.SecondFactorRequired
+	}
 	broker.React(ctx, relevant, func(e events.Event) {
 		actor := audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: e.DomainID}
+		if e.Type == events.SecondFactorRequired {
+			if err := s.endWithoutSecondFactor(ctx, actor); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Str("domain_id", e.DomainID).Msg("revoke assistance")
+			}
+			return
+		}
 		filter, why := ActiveFilter{CustomerID: e.CustomerID}, accountEnd(e)
 		filter.EpochBefore, _ = e.EndsBefore() // an assistance started after the change is not the event's
 		if e.Type == events.OperatorAccessEnded {
@@ -51,6 +62,25 @@ func (s *Service) RevokeOnAccountEnd(ctx context.Context, broker *events.Broker)
 			zerolog.Ctx(ctx).Warn().Err(err).Str("customer_id", e.CustomerID).Msg("revoke assistance")
 		}
 	})
+}
+
+// endWithoutSecondFactor revokes every running assistance of actor's domain
+// whose operator has no second factor: its sessions were not opened with
+// one, and end as the domain comes to require one.
+func (s *Service) endWithoutSecondFactor(ctx context.Context, actor audit.Actor) error {
+	running, err := s.store.ActiveAssists(ctx, ActiveFilter{DomainID: actor.DomainID})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range running {
+		op, err := s.store.OperatorByID(ctx, a.OperatorID)
+		if err == nil && !op.TOTPEnabled() {
+			_, err = s.End(ctx, actor, a, StateRevoked, "the domain now requires a second factor")
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // EndForSignOut ends what signing out ends: for an operator's own session,

@@ -238,6 +238,9 @@ func (s *Store) AssistSessions(ctx context.Context, q assist.Query) ([]assist.Se
 // ActiveAssists implements assist.Store.
 func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]assist.Session, error) {
 	filter := bson.D{{Key: "state", Value: runningStates}}
+	if f.DomainID != "" {
+		filter = append(filter, bson.E{Key: "domainId", Value: f.DomainID})
+	}
 	if f.OperatorID != "" {
 		filter = append(filter, bson.E{Key: "operatorId", Value: f.OperatorID})
 	}

@@ -171,6 +171,9 @@ func (s *Store) AssistSessions(ctx context.Context, q assist.Query) ([]assist.Se
 // ActiveAssists implements assist.Store.
 func (s *Store) ActiveAssists(ctx context.Context, f assist.ActiveFilter) ([]assist.Session, error) {
 	where, args := `state IN ('ACTIVE', 'PENDING')`, []any{}
+	if f.DomainID != "" {
+		where, args = where+` AND domain_id = ?`, append(args, f.DomainID)
+	}
 	if f.OperatorID != "" {
 		where, args = where+` AND operator_id = ?`, append(args, f.OperatorID)
 	}
