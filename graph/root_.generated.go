@@ -3780,7 +3780,10 @@ enum UserErrorCode {
   INVALID_CHALLENGE
   "A second-factor or recovery code is not right."
   INVALID_CODE
-  "A recovery code was already used."
+  """
+  The authenticator app's code was already used (each code works once, RFC 6238 section 5.2): wait for
+  the next. A recovery code works once too, and once used is no longer one (INVALID_CODE).
+  """
   CODE_USED
   "Confirming an authenticator app without having started its set-up."
   NOT_ENROLLING
@@ -3840,8 +3843,8 @@ type Subscription
   disableTotp(input: DisableTotpInput!): DisableTotpPayload!
   """
   Exchanges the ` + "`" + `challenge` + "`" + ` of ` + "`" + `operatorLogin` + "`" + ` (an operator with a second factor) and a current code of
-  its app, or one of its recovery codes, for a session. Codes work once (CODE_USED for one already used:
-  wait for the next); failed codes back off like failed passwords (RATE_LIMITED) and are audited and
+  its app, or one of its recovery codes, for a session. Codes work once (CODE_USED for an app's code already used:
+  wait for the next; a used recovery code is INVALID_CODE); failed codes back off like failed passwords (RATE_LIMITED) and are audited and
   logged. INVALID_CHALLENGE (used, expired, unknown), INVALID_CODE.
   """
   verifyOperatorMfa(input: VerifyOperatorMfaInput!): OperatorLoginPayload!

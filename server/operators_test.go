@@ -187,6 +187,9 @@ func TestTeamAdministration(t *testing.T) {
 			if resp := s.post(t, nia, operatorPasswordMutation, map[string]any{"current": "wrong", "next": "another long passphrase"}); userError(resp, "changeOperatorPassword") != "WRONG_PASSWORD" {
 				t.Errorf("wrong current password: %+v", resp)
 			}
+			if got := lastAuditOf(t, s, admin, niaID); got != "authn_password_change failure: wrong current password" {
+				t.Errorf("the audit record of a wrong current password: %q", got)
+			}
 			resp = s.post(t, nia, operatorPasswordMutation, map[string]any{"current": newOperatorPassword, "next": "another long passphrase"})
 			fresh, _ := dig(resp.Data, "changeOperatorPassword", "token").(string)
 			if fresh == "" {
@@ -323,4 +326,17 @@ func TestDisablingAnOperatorEndsItsAccess(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lastAuditOf returns the newest audit record with operatorID as its actor,
+// as ADMIN token reads it: "action outcome: reason".
+func lastAuditOf(t *testing.T, s *testInstance, token, operatorID string) string {
+	t.Helper()
+	resp := s.post(t, token, `query($id: ID) { auditLog(operatorId: $id, first: 1) { edges { node { action outcome reason } } } }`, map[string]any{"id": operatorID})
+	edges, _ := dig(resp.Data, "auditLog", "edges").([]any)
+	if len(edges) == 0 {
+		t.Fatalf("auditLog: %+v", resp)
+	}
+	n := dig(edges[0], "node")
+	return fmt.Sprintf("%v %v: %v", dig(n, "action"), dig(n, "outcome"), dig(n, "reason"))
 }

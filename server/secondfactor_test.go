@@ -168,6 +168,16 @@ func TestOperatorSecondFactor(t *testing.T) {
 				fmt.Sprint(dig(resp.Data, "disableTotp", "userErrors")) != "[map[code:WRONG_PASSWORD field:[password]]]" {
 				t.Errorf("disable with a wrong password (at the input's field, password): %+v", resp)
 			}
+			adminID, _ := dig(self.Data, "viewer", "id").(string)
+			if got := lastAuditOf(t, s, token, adminID); got != "authn_mfa_disabled failure: wrong password" {
+				t.Errorf("the audit record of a wrong password: %q", got)
+			}
+			if resp := s.post(t, token, disable, map[string]any{"p": testPassword, "c": "000000"}); userError(resp, "disableTotp") != "INVALID_CODE" {
+				t.Errorf("disable with a wrong code: %+v", resp)
+			}
+			if got := lastAuditOf(t, s, token, adminID); got != "authn_mfa_disabled failure: wrong code: INVALID_CODE" {
+				t.Errorf("the audit record of a wrong code: %q", got)
+			}
 			if resp := s.post(t, token, disable, map[string]any{"p": testPassword, "c": code}); dig(resp.Data, "disableTotp", "operator", "totpEnabled") != false {
 				t.Errorf("disable: %+v", resp)
 			}

@@ -2136,7 +2136,8 @@ const (
 	UserErrorCodeInvalidChallenge UserErrorCode = "INVALID_CHALLENGE"
 	// A second-factor or recovery code is not right.
 	UserErrorCodeInvalidCode UserErrorCode = "INVALID_CODE"
-	// A recovery code was already used.
+	// The authenticator app's code was already used (each code works once, RFC 6238 section 5.2): wait for
+	// the next. A recovery code works once too, and once used is no longer one (INVALID_CODE).
 	UserErrorCodeCodeUsed UserErrorCode = "CODE_USED"
 	// Confirming an authenticator app without having started its set-up.
 	UserErrorCodeNotEnrolling UserErrorCode = "NOT_ENROLLING"

@@ -116,8 +116,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code strin
 }
 
 // DisableTOTP turns the second factor of the signed-in operator actor off,
-// given its password and a current code (or a recovery code). Audited. It
-// returns WRONG_PASSWORD, INVALID_CODE or NOT_ENABLED; nothing changes then.
+// given its password and a current code (or a recovery code). Audited, a
+// wrong password or code too (outcome failure, and a warn line). It returns
+// WRONG_PASSWORD, INVALID_CODE, CODE_USED or NOT_ENABLED; nothing changes
+// then.
 func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, code string) (Operator, error) {
 	o, err := s.Get(ctx, actor.DomainID, actor.ID)
 	if err != nil {
@@ -126,6 +128,7 @@ func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, 
 	if ok, err := s.hasher.Verify(ctx, o.PasswordHash, password); err != nil && !errors.Is(err, passwords.ErrMalformedHash) {
 		return Operator{}, err
 	} else if !ok {
+		s.refused(ctx, actor, audit.ActionMFADisabled, "wrong password")
 		return Operator{}, errWrongPassword
 	}
 	o, _, err = s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
@@ -134,6 +137,9 @@ func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, 
 		}
 		return secondFactorOff(ctx, actor, o, at, "turned off by the operator"), nil
 	})
+	if invalid := (*apperr.ValidationError)(nil); errors.As(err, &invalid) && (invalid.Code == "INVALID_CODE" || invalid.Code == "CODE_USED") {
+		s.refused(ctx, actor, audit.ActionMFADisabled, "wrong code: "+invalid.Code)
+	}
 	return o, err
 }
 

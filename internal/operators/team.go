@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/emails"
@@ -243,7 +245,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor audit.Actor, current
 		return Operator{}, err
 	}
 	if !ok {
-		audit.Append(ctx, s.store, s.now(), actor.Record(audit.ActionPasswordChange, audit.TargetOperator, o.ID, "wrong current password"))
+		s.refused(ctx, actor, audit.ActionPasswordChange, "wrong current password")
 		return Operator{}, errWrongCurrent
 	}
 	if next == current {
@@ -309,6 +311,18 @@ func (s *Service) keepAnAdmin(ctx context.Context, o Operator, field string) err
 		return lastAdmin(field)
 	}
 	return nil
+}
+
+// refused records that the signed-in operator actor's own change (action)
+// was refused because a proof was wrong (its password, its code): an audit
+// record with outcome failure and a warn line, as a customer's refused
+// password change has, so that someone trying passwords on an open session
+// is seen. Neither says what was typed.
+func (s *Service) refused(ctx context.Context, actor audit.Actor, action, why string) {
+	r := actor.Record(action, audit.TargetOperator, actor.ID, why)
+	r.Outcome = audit.OutcomeFailure
+	audit.Append(ctx, s.store, s.now(), r)
+	zerolog.Ctx(ctx).Warn().Str("op", action).Str("operator_id", actor.ID).Msg("refused: " + why)
 }
 
 func record(ctx context.Context, actor audit.Actor, action, operatorID, reason string, at time.Time) audit.Record {
