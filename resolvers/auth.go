@@ -50,8 +50,30 @@ func AroundOperations(ctx context.Context, next graphql.OperationHandler) graphq
 
 // principal returns who the operation runs as, checked against the current
 // state of the session and account. It returns apperr.ErrUnauthenticated
-// without a valid session and apperr.ErrAccountDisabled for a disabled account.
+// without a valid session, apperr.ErrAccountDisabled for a disabled account,
+// and a refusal for a root field the session's scope does not allow (a
+// session that must change its password or set up a second factor first).
 func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
+	p, err := r.signedIn(ctx)
+	if err != nil {
+		return sessions.Principal{}, err
+	}
+	// A session opened to change a forced password may do that and sign out,
+	// nothing else; one that must enrol a second factor, that; checked for
+	// every root field of the operation.
+	if p.Scope == sessions.ScopePasswordChange && !passwordChangeFields[rootField(ctx)] {
+		return sessions.Principal{}, apperr.ErrPasswordChangeRequired
+	}
+	if p.Scope == sessions.ScopeMFAEnroll && !mfaEnrollFields[rootField(ctx)] {
+		return sessions.Principal{}, fmt.Errorf("set up a second factor first (enrollTotp): %w", apperr.ErrForbidden)
+	}
+	return p, nil
+}
+
+// signedIn returns whose valid session the operation carries, whatever its
+// scope allows (principal checks that): for the trace of a refusal. It
+// authenticates once an operation.
+func (r *Resolver) signedIn(ctx context.Context) (sessions.Principal, error) {
 	st, ok := ctx.Value(authKey{}).(*authState)
 	if !ok {
 		return sessions.Principal{}, apperr.ErrUnauthenticated
@@ -69,19 +91,7 @@ func (r *Resolver) principal(ctx context.Context) (sessions.Principal, error) {
 			})
 		}
 	})
-	if st.err != nil {
-		return sessions.Principal{}, st.err
-	}
-	// A session opened to change a forced password may do that and sign out,
-	// nothing else; one that must enrol a second factor, that; checked for
-	// every root field of the operation.
-	if st.principal.Scope == sessions.ScopePasswordChange && !passwordChangeFields[rootField(ctx)] {
-		return sessions.Principal{}, apperr.ErrPasswordChangeRequired
-	}
-	if st.principal.Scope == sessions.ScopeMFAEnroll && !mfaEnrollFields[rootField(ctx)] {
-		return sessions.Principal{}, fmt.Errorf("set up a second factor first (enrollTotp): %w", apperr.ErrForbidden)
-	}
-	return st.principal, nil
+	return st.principal, st.err
 }
 
 // mfaEnrollFields are what a ScopeMFAEnroll session may call.

@@ -41,7 +41,7 @@ func (r *Resolver) RecordRefusal(ctx context.Context, err error) {
 	if !hasToken(ctx) {
 		return
 	}
-	p, perr := r.principal(ctx)
+	p, perr := r.signedIn(ctx) // a session whose scope refused the operation is recorded too
 	if perr != nil {
 		return
 	}

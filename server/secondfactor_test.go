@@ -276,6 +276,10 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if resp := s.post(t, token, customersQuery, map[string]any{"first": 1}); resp.code() != "FORBIDDEN" {
 				t.Errorf("an enrol-only session searches: %+v", resp)
 			}
+			supportID, _ := dig(s.post(t, token, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id").(string)
+			if got := lastAuditOf(t, s, adminVerified, supportID); got != "authz_fail failure: not permitted for the caller's role or session" {
+				t.Errorf("the audit record of an enrol-only session's refusal: %q", got)
+			}
 			_, _, verified := enrollTOTP(t, s, token)
 			resp = s.post(t, verified, `mutation($id: ID!) { startAssist(input: {customerId: $id, reason: "help"}) { ticket assistSession { startedAt expiresAt } } }`,
 				map[string]any{"id": f.customerID()})
