@@ -3836,8 +3836,9 @@ type Subscription
   """
   confirmTotp(input: ConfirmTotpInput!): ConfirmTotpPayload!
   """
-  Turns the signed-in operator's second factor off, given its password and a current code.
-  WRONG_PASSWORD, INVALID_CODE; these back off with ` + "`" + `changeOperatorPassword` + "`" + `'s wrong current passwords
+  Turns the signed-in operator's second factor off, given its password and a current code. In a
+  domain that requires a second factor, every session of the operator ends with it (the next sign-in
+  may only set one up again). WRONG_PASSWORD, INVALID_CODE (both audited); these back off with ` + "`" + `changeOperatorPassword` + "`" + `'s wrong current passwords
   (the error RATE_LIMITED with ` + "`" + `retryAfterSeconds` + "`" + ` meanwhile).
   """
   disableTotp(input: DisableTotpInput!): DisableTotpPayload!

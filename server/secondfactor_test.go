@@ -280,7 +280,7 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if got := lastAuditOf(t, s, adminVerified, supportID); got != "authz_fail failure: not permitted for the caller's role or session" {
 				t.Errorf("the audit record of an enrol-only session's refusal: %q", got)
 			}
-			_, _, verified := enrollTOTP(t, s, token)
+			supportSecret, _, verified := enrollTOTP(t, s, token)
 			resp = s.post(t, verified, `mutation($id: ID!) { startAssist(input: {customerId: $id, reason: "help"}) { ticket assistSession { startedAt expiresAt } } }`,
 				map[string]any{"id": f.customerID()})
 			if dig(resp.Data, "startAssist", "ticket") == nil {
@@ -295,6 +295,17 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 				map[string]any{"id": f.customerID(), "p": "only sixteen chr"})
 			if userError(reset, "resetPassword") != "TOO_SHORT" {
 				t.Errorf("a password under the domain's 20 characters: %+v", reset)
+			}
+			// Its operator turns the second factor off: the sessions it verified end.
+			s.clock.Advance(30 * time.Second)
+			supportCode, _ := totp.GenerateCode(supportSecret, s.clock.Now())
+			resp = s.post(t, verified, `mutation($p: String!, $c: String!) { disableTotp(input: {password: $p, code: $c}) { operator { totpEnabled } userErrors { code } } }`,
+				map[string]any{"p": testPassword, "c": supportCode})
+			if dig(resp.Data, "disableTotp", "operator", "totpEnabled") != false {
+				t.Fatalf("disable under the policy: %+v", resp)
+			}
+			if resp := s.post(t, verified, customersQuery, map[string]any{"first": 1}); resp.code() != codeUnauthenticated {
+				t.Errorf("the session after turning the required second factor off: %+v", resp)
 			}
 		})
 	}

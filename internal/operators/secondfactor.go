@@ -116,8 +116,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code strin
 }
 
 // DisableTOTP turns the second factor of the signed-in operator actor off,
-// given its password and a current code (or a recovery code). Audited, a
-// wrong password or code too (outcome failure, and a warn line). It returns
+// given its password and a current code (or a recovery code). In a domain
+// that requires a second factor, every session of the operator ends with
+// it (they were verified by the factor it no longer has): the next sign-in
+// may only set one up again. Audited, a wrong password or code too
+// (outcome failure, and a warn line). It returns
 // WRONG_PASSWORD, INVALID_CODE, CODE_USED or NOT_ENABLED; nothing changes
 // then.
 func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, code string) (Operator, error) {
@@ -131,11 +134,20 @@ func (s *Service) DisableTOTP(ctx context.Context, actor audit.Actor, password, 
 		s.refused(ctx, actor, audit.ActionMFADisabled, "wrong password")
 		return Operator{}, errWrongPassword
 	}
+	d, err := s.store.DomainByID(ctx, o.DomainID)
+	if err != nil {
+		return Operator{}, err
+	}
 	o, _, err = s.change(ctx, actor, actor.ID, func(o Operator, at time.Time) (*Update, error) {
 		if _, err := SpendSecondFactor(o, code, at); err != nil {
 			return nil, err
 		}
-		return secondFactorOff(ctx, actor, o, at, "turned off by the operator"), nil
+		u := secondFactorOff(ctx, actor, o, at, "turned off by the operator")
+		if d.RequireOperatorMFA { // its sessions were verified by the factor it no longer has
+			u.EndSessions = true
+			u.Events = append(u.Events, accessEnded(o, actor, o.Status, "second factor turned off", at))
+		}
+		return u, nil
 	})
 	if invalid := (*apperr.ValidationError)(nil); errors.As(err, &invalid) && (invalid.Code == "INVALID_CODE" || invalid.Code == "CODE_USED") {
 		s.refused(ctx, actor, audit.ActionMFADisabled, "wrong code: "+invalid.Code)
