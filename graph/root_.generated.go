@@ -3728,7 +3728,10 @@ type UserError {
 enum UserErrorCode {
   "The sign-in details do not match an active account."
   INVALID_CREDENTIALS
-  "The account exists and the password is right, but the account is disabled."
+  """
+  The account exists and the password is right, but the account is disabled; or an operation that needs
+  an active account (a new setup link) was asked for a disabled one.
+  """
   ACCOUNT_DISABLED
   "A required value is missing or blank."
   REQUIRED
@@ -4099,7 +4102,8 @@ type OperatorLoginPayload {
   """
   A device token bound to this operator (opaque, 256 bits, valid 180 days), returned only when the
   sign-in is complete: with ` + "`" + `token` + "`" + `, from ` + "`" + `operatorLogin` + "`" + ` when no second factor is asked, else from
-  ` + "`" + `verifyOperatorMfa` + "`" + ` (null with ` + "`" + `challenge` + "`" + `: the password alone earns no device token). Keep it on
+  ` + "`" + `verifyOperatorMfa` + "`" + ` (null with ` + "`" + `challenge` + "`" + ` or ` + "`" + `mustEnrollMfa` + "`" + `: the password alone earns no device
+  token). Keep it on
   this device for this operator and send it as ` + "`" + `OperatorLoginInput.deviceToken` + "`" + ` next time; the same
   token comes back while the one sent is still valid. It stops working when the operator's sessions
   are ended (password changed, role lowered, account disabled). Null on failure.
@@ -4365,7 +4369,8 @@ extend type Mutation {
   completeOperatorSetup(input: CompleteOperatorSetupInput!): CompleteOperatorSetupPayload!
   """
   Gives an operator a new setup link (MANAGE_OPERATORS): its password stops working and every session
-  of it ends at once, on every instance. SELF for the caller's own account.
+  of it ends at once, on every instance. SELF for the caller's own account, ACCOUNT_DISABLED for a
+  disabled operator (a disabled operator's link would not work: enable it first).
   """
   reissueOperatorSetup(input: ReissueOperatorSetupInput!): OperatorSetupPayload!
   """

@@ -103,10 +103,22 @@ func assistChanges(records []audit.Record) []model.AccessChange {
 	return changes
 }
 
-// userErrors turns the expected failures of a mutation into userErrors; any
-// other error is returned to become a top-level error.
+// userErrors turns the expected failures of a mutation into userErrors (a
+// userError each for validation errors joined with errors.Join); any other
+// error is returned to become a top-level error.
 func userErrors(err error) ([]model.UserError, error) {
 	var ve *apperr.ValidationError
+	if joined, ok := err.(interface{ Unwrap() []error }); ok && errors.As(err, &ve) { // several bad fields: each
+		var all []model.UserError
+		for _, e := range joined.Unwrap() {
+			ues, err := userErrors(e)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ues...)
+		}
+		return all, nil
+	}
 	switch {
 	case errors.As(err, &ve):
 		return []model.UserError{{Field: strings.Split(ve.Field, "."), Message: ve.Message, Code: model.UserErrorCode(ve.Code)}}, nil

@@ -28,7 +28,11 @@ func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.Operat
 	if err != nil {
 		return nil, err
 	}
-	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, DeviceToken: &res.DeviceToken,
+	var device *string // none for a session that may only set a second factor up
+	if res.DeviceToken != "" {
+		device = &res.DeviceToken
+	}
+	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, DeviceToken: device,
 		UserErrors: []model.UserError{}}, nil
 }
 

@@ -64,7 +64,7 @@ func invite(t *testing.T, s *testInstance, admin, name, email, role string) (str
 
 // operatorSignInMutation is loginMutation with the second factor's fields.
 const operatorSignInMutation = `mutation($email: String!, $password: String!) {
-  operatorLogin(input: {domain: "demo", email: $email, password: $password}) { token mfaRequired challenge mustEnrollMfa userErrors { code message } }
+  operatorLogin(input: {domain: "demo", email: $email, password: $password}) { token deviceToken mfaRequired challenge mustEnrollMfa userErrors { code message } }
 }`
 
 // operatorSignIn signs an operator of the demo domain in; the token is ""
@@ -316,6 +316,10 @@ func TestDisablingAnOperatorEndsItsAccess(t *testing.T) {
 			if token, resp := operatorSignIn(t, f.testInstance, demo.SupportEmail, testPassword); token != "" || userError(resp, "operatorLogin") != "ACCOUNT_DISABLED" ||
 				!strings.Contains(fmt.Sprint(resp.Data), "Ask an ADMIN of your company") {
 				t.Errorf("sign-in of the disabled operator (told to ask an ADMIN, not customer support): %+v", resp)
+			}
+			// A setup link for a disabled operator would not work: refused, nothing changes.
+			if resp := f.post(t, admin, reissueMutation, map[string]any{"id": supportID}); userError(resp, "reissueOperatorSetup") != "ACCOUNT_DISABLED" {
+				t.Errorf("a setup link for a disabled operator: %+v", resp)
 			}
 			resp = f.post(t, admin, operatorStatusMutation, map[string]any{"id": supportID, "status": "ACTIVE"})
 			if dig(resp.Data, "setOperatorStatus", "changed") != true {

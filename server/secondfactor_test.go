@@ -206,6 +206,11 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 					t.Errorf("settings %v: %+v", bad.in, resp)
 				}
 			}
+			// Every bad value at once, one userError each.
+			resp := s.post(t, admin, settingsMutation, map[string]any{"in": map[string]any{"passwordMinLength": 99, "assistTtlSeconds": 5, "defaultRegion": "XX"}})
+			if errs, _ := dig(resp.Data, "updateDomainSettings", "userErrors").([]any); len(errs) != 3 {
+				t.Errorf("three bad settings at once: %+v", resp)
+			}
 			if resp := s.post(t, support, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true}}); resp.code() != "FORBIDDEN" {
 				t.Errorf("SUPPORT changes the settings: %+v", resp)
 			}
@@ -228,7 +233,7 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if ack, err := sock.init(map[string]any{"token": support}); err != nil || ack["type"] != "connection_ack" {
 				t.Fatalf("init: %v %v", ack, err)
 			}
-			resp := s.post(t, adminVerified, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true, "assistTtlSeconds": 600, "passwordMinLength": 20, "assistConsent": "NONE"}})
+			resp = s.post(t, adminVerified, settingsMutation, map[string]any{"in": map[string]any{"requireOperatorMfa": true, "assistTtlSeconds": 600, "passwordMinLength": 20, "assistConsent": "NONE"}})
 			if dig(resp.Data, "updateDomainSettings", "changed") != true || dig(resp.Data, "updateDomainSettings", "domain", "requireOperatorMfa") != true {
 				t.Fatalf("settings: %+v", resp)
 			}
@@ -270,8 +275,8 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			}
 			// A new sign-in may only enrol; then it acts, with the domain's settings.
 			token, resp := operatorSignIn(t, s, demo.SupportEmail, testPassword)
-			if dig(resp.Data, "operatorLogin", "mustEnrollMfa") != true {
-				t.Fatalf("sign-in under the policy: %+v", resp)
+			if dig(resp.Data, "operatorLogin", "mustEnrollMfa") != true || dig(resp.Data, "operatorLogin", "deviceToken") != nil {
+				t.Fatalf("sign-in under the policy (may only set an app up, no device token for the password alone): %+v", resp)
 			}
 			if resp := s.post(t, token, customersQuery, map[string]any{"first": 1}); resp.code() != "FORBIDDEN" {
 				t.Errorf("an enrol-only session searches: %+v", resp)

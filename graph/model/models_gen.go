@@ -734,7 +734,8 @@ type OperatorLoginPayload struct {
 	Challenge *string `json:"challenge,omitempty"`
 	// A device token bound to this operator (opaque, 256 bits, valid 180 days), returned only when the
 	// sign-in is complete: with `token`, from `operatorLogin` when no second factor is asked, else from
-	// `verifyOperatorMfa` (null with `challenge`: the password alone earns no device token). Keep it on
+	// `verifyOperatorMfa` (null with `challenge` or `mustEnrollMfa`: the password alone earns no device
+	// token). Keep it on
 	// this device for this operator and send it as `OperatorLoginInput.deviceToken` next time; the same
 	// token comes back while the one sent is still valid. It stops working when the operator's sessions
 	// are ended (password changed, role lowered, account disabled). Null on failure.
@@ -2084,7 +2085,8 @@ type UserErrorCode string
 const (
 	// The sign-in details do not match an active account.
 	UserErrorCodeInvalidCredentials UserErrorCode = "INVALID_CREDENTIALS"
-	// The account exists and the password is right, but the account is disabled.
+	// The account exists and the password is right, but the account is disabled; or an operation that needs
+	// an active account (a new setup link) was asked for a disabled one.
 	UserErrorCodeAccountDisabled UserErrorCode = "ACCOUNT_DISABLED"
 	// A required value is missing or blank.
 	UserErrorCodeRequired UserErrorCode = "REQUIRED"

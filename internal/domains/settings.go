@@ -2,6 +2,7 @@ package domains
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -70,8 +71,8 @@ func NewService(store SettingsStore, now func() time.Time) *Service {
 // sign in again with their code or set an app up
 // (events.SecondFactorRequired). Audited (domain_updated, its reason each
 // field changed with its value before and after: `changed: assistConsent
-// NONE → ALL`). It returns a
-// *apperr.ValidationError for the first bad field: the name
+// NONE → ALL`). It returns a *apperr.ValidationError for each bad field,
+// joined (errors.Join), nothing changed: the name
 // (names.Clean), the region (a region the phone library knows, ISO 3166
 // alpha-2), the sign-up policy, the assistance length (MinAssistTTL to
 // MaxAssistTTL, whole seconds), the password minimum (8 to 64) or the
@@ -85,6 +86,7 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		return Domain{}, false, err
 	}
 	next, changed := d, []string{}
+	var invalid []error // every bad value is answered at once, not one a save
 	// change notes a field's change for the audit record, with its value
 	// before and after (a domain's settings hold nothing personal).
 	change := func(field string, from, to any) {
@@ -97,9 +99,8 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	if ch.DefaultRegion != nil {
 		region := strings.ToUpper(strings.TrimSpace(*ch.DefaultRegion))
 		if !KnownRegion(region) {
-			return Domain{}, false, apperr.Invalid("defaultRegion", "INVALID", "Use a two-letter country code such as US, GB or DE.")
-		}
-		if region != d.DefaultRegion {
+			invalid = append(invalid, apperr.Invalid("defaultRegion", "INVALID", "Use a two-letter country code such as US, GB or DE."))
+		} else if region != d.DefaultRegion {
 			next.DefaultRegion = region
 			change("defaultRegion", d.DefaultRegion, region)
 		}
@@ -112,19 +113,19 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		if *ch.RequireOperatorMFA && !ch.BySecondFactor {
 			// It would end the actor's own session, and leave the domain to
 			// an ADMIN who has not been through the set-up it imposes.
-			return Domain{}, false, apperr.Invalid("requireOperatorMfa", "SECOND_FACTOR_REQUIRED",
-				"Set up your own authenticator app first (Security): requiring a second factor ends every operator session opened without one.")
+			invalid = append(invalid, apperr.Invalid("requireOperatorMfa", "SECOND_FACTOR_REQUIRED",
+				"Set up your own authenticator app first (Security): requiring a second factor ends every operator session opened without one."))
+		} else {
+			next.RequireOperatorMFA = *ch.RequireOperatorMFA
+			change("requireOperatorMfa", d.RequireOperatorMFA, *ch.RequireOperatorMFA)
 		}
-		next.RequireOperatorMFA = *ch.RequireOperatorMFA
-		change("requireOperatorMfa", d.RequireOperatorMFA, *ch.RequireOperatorMFA)
 	}
 	if ch.AssistTTL != nil {
 		ttl := *ch.AssistTTL
 		if ttl != 0 && (ttl < MinAssistTTL || ttl > MaxAssistTTL || ttl%time.Second != 0) {
-			return Domain{}, false, apperr.Invalid("assistTtlSeconds", "OUT_OF_RANGE",
-				fmt.Sprintf("An assistance lasts %d to %d seconds (0: the server's default).", int(MinAssistTTL/time.Second), int(MaxAssistTTL/time.Second)))
-		}
-		if ttl != d.AssistTTL {
+			invalid = append(invalid, apperr.Invalid("assistTtlSeconds", "OUT_OF_RANGE",
+				fmt.Sprintf("An assistance lasts %d to %d seconds (0: the server's default).", int(MinAssistTTL/time.Second), int(MaxAssistTTL/time.Second))))
+		} else if ttl != d.AssistTTL {
 			next.AssistTTL = ttl
 			change("assistTtlSeconds", int(d.AssistTTL/time.Second), int(ttl/time.Second))
 		}
@@ -132,10 +133,9 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 	if ch.PasswordMinLength != nil {
 		n := *ch.PasswordMinLength
 		if n != 0 && (n < MinPasswordMinLength || n > MaxPasswordMinLength) {
-			return Domain{}, false, apperr.Invalid("passwordMinLength", "OUT_OF_RANGE",
-				fmt.Sprintf("Passwords are at least %d to %d characters long (0: the server's default).", MinPasswordMinLength, MaxPasswordMinLength))
-		}
-		if n != d.PasswordMinLength {
+			invalid = append(invalid, apperr.Invalid("passwordMinLength", "OUT_OF_RANGE",
+				fmt.Sprintf("The minimum password length is %d to %d characters (0: the server's default).", MinPasswordMinLength, MaxPasswordMinLength)))
+		} else if n != d.PasswordMinLength {
 			next.PasswordMinLength = n
 			change("passwordMinLength", d.PasswordMinLength, n)
 		}
@@ -145,7 +145,10 @@ func (s *Service) UpdateSettings(ctx context.Context, actor audit.Actor, ch Sett
 		change("assistConsent", d.AssistConsent, *ch.AssistConsent)
 	}
 	if next, err = next.Check(); err != nil {
-		return Domain{}, false, err
+		invalid = append(invalid, err)
+	}
+	if len(invalid) > 0 {
+		return Domain{}, false, errors.Join(invalid...)
 	}
 	if next.Name != d.Name {
 		if err := CheckNameFree(ctx, s.store, next.Name, d.ID); err != nil {

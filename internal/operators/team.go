@@ -128,13 +128,17 @@ func (s *Service) CompleteSetup(ctx context.Context, ticket, password string) (O
 // SetupTTL) for actor (an ADMIN), and returns it with its ticket: the
 // operator's password stops working and every session of the operator
 // ends, as the OperatorAccessEnded event says on every instance. Audited.
-// It returns SELF for the actor's own account and apperr.ErrNotFound for
-// no operator of the domain.
+// It returns SELF for the actor's own account, ACCOUNT_DISABLED for a
+// disabled operator (whose ticket completeOperatorSetup would refuse) and
+// apperr.ErrNotFound for no operator of the domain.
 func (s *Service) ReissueSetup(ctx context.Context, actor audit.Actor, id string) (Operator, string, error) {
 	ticket := tokens.New()
 	o, _, err := s.change(ctx, actor, id, func(o Operator, at time.Time) (*Update, error) {
 		if o.ID == actor.ID {
 			return nil, errSelf
+		}
+		if o.Status != StatusActive { // completeOperatorSetup refuses a disabled operator's ticket
+			return nil, apperr.Invalid("operatorId", "ACCOUNT_DISABLED", "This operator is disabled: enable it first, then make a new setup link.")
 		}
 		hash, none, expires := tokens.Hash(ticket), "", at.Add(SetupTTL)
 		return &Update{PasswordHash: &none, SetupTicketHash: &hash, SetupExpiresAt: &expires, EndSessions: true,

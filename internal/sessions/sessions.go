@@ -242,8 +242,8 @@ type OperatorSignInResult struct {
 	MustEnrollMFA bool
 	// DeviceToken is the operator's device token (Credentials.DeviceToken):
 	// the one presented when it was valid, else a new one; "" with a
-	// Challenge: the password alone earns none (DeviceTokenFor, after the
-	// second factor).
+	// Challenge or MustEnrollMFA: the password alone earns none
+	// (DeviceTokenFor, after the second factor).
 	DeviceToken string
 }
 
@@ -271,15 +271,18 @@ func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (Operat
 			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
 		return OperatorSignInResult{Operator: op, Challenge: challenge}, err
 	}
-	device, err := s.deviceToken(ctx, KindOperator, acct, presented)
-	if err != nil {
-		return OperatorSignInResult{}, err
-	}
 	token, scope, err := s.OperatorSignIn(ctx, op, false)
 	if err != nil {
 		return OperatorSignInResult{}, err
 	}
-	return OperatorSignInResult{Operator: op, Token: token, MustEnrollMFA: scope == ScopeMFAEnroll, DeviceToken: device}, nil
+	if scope == ScopeMFAEnroll { // a session that may only set a second factor up: no device token for the password alone
+		return OperatorSignInResult{Operator: op, Token: token, MustEnrollMFA: true}, nil
+	}
+	device, err := s.deviceToken(ctx, KindOperator, acct, presented)
+	if err != nil {
+		return OperatorSignInResult{}, err
+	}
+	return OperatorSignInResult{Operator: op, Token: token, DeviceToken: device}, nil
 }
 
 // OperatorSignIn opens a session for operator op, whose identity the caller

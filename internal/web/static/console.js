@@ -1326,7 +1326,7 @@ function operatorRow(o) {
         h('button', {
           type: 'button', id: `op-status-${o.id}`, class: o.status === 'ACTIVE' ? 'danger' : '', onclick: () => setOperatorStatus(o),
         }, o.status === 'ACTIVE' ? 'Disable' : 'Enable', whom()),
-        h('button', { type: 'button', id: `op-reissue-${o.id}`, class: 'secondary', onclick: () => reissueSetup(o) },
+        o.status === 'ACTIVE' && h('button', { type: 'button', id: `op-reissue-${o.id}`, class: 'secondary', onclick: () => reissueSetup(o) },
           'Reissue setup link', whom()),
         o.totpEnabled && h('button', { type: 'button', id: `op-mfa-${o.id}`, class: 'secondary', onclick: () => resetMfa(o) },
           'Reset second factor', whom())));
@@ -1751,9 +1751,12 @@ function showEnrolment(only = true) {
 /** The Authenticator app card as the operator has it: Set up when off, Turn off when on. */
 function resetTotp() {
   const on = Boolean(state.operator?.totpEnabled);
+  const required = Boolean(state.operator?.domain?.requireOperatorMfa);
   $('totp-state').textContent = on
     ? 'On: every sign-in asks, after your password, for the 6-digit code your app shows.'
-    : 'Off: your password alone signs you in. With an app, every sign-in also asks for the 6-digit code it shows.';
+    : required
+      ? 'Off: your company requires one. Set up an app to go on; every sign-in then asks for the 6-digit code it shows.'
+      : 'Off: your password alone signs you in. With an app, every sign-in also asks for the 6-digit code it shows.';
   $('totp-start').hidden = on;
   $('totp-disable-form').hidden = !on;
   $('totp-enroll-form').hidden = true;
@@ -1857,12 +1860,14 @@ $('totp-disable-form').addEventListener('submit', async (event) => {
       if (payload.userErrors.length) {
         return showErrors(form, plainCodeErrors(payload.userErrors));
       }
+      // In a company that requires one, turning it off ended every session (README: The team).
+      if (state.operator.domain.requireOperatorMfa) {
+        return signOut('Your authenticator app is off. Your company requires one: sign in again to set one up.');
+      }
       state.operator.totpEnabled = payload.operator.totpEnabled;
       resetTotp();
       $('totp-start').focus();
-      announce(state.operator.domain.requireOperatorMfa
-        ? 'Your authenticator app is off. Your company requires one: you will set one up again at your next sign-in.'
-        : 'Your authenticator app is off: your password alone signs you in.');
+      announce('Your authenticator app is off: your password alone signs you in.');
     } catch (err) {
       formError(form, err.message);
     }
