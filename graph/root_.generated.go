@@ -4005,7 +4005,10 @@ type Operator implements Node {
   totpEnabled: Boolean!
   "The domain the operator works for; it sees nothing outside it."
   domain: Domain!
-  "What the role allows, so that a client can show only the actions that will work."
+  """
+  What the role allows, so that a client can show only the actions that will work: empty for the
+  ` + "`" + `viewer` + "`" + ` of a session that may only set up a second factor (` + "`" + `mustEnrollMfa` + "`" + `).
+  """
   permissions: [Permission!]!
 }
 

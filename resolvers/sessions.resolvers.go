@@ -112,7 +112,11 @@ func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return r.operatorNode(ctx, o)
+		node, err := r.operatorNode(ctx, o)
+		if err == nil && p.Scope == sessions.ScopeMFAEnroll { // this session may do none of them yet
+			node.Permissions = []model.Permission{}
+		}
+		return node, err
 	}
 	c, err := r.CustomerService.Get(ctx, p.DomainID, p.CustomerID)
 	if err != nil {

@@ -281,7 +281,11 @@ func TestDomainRequiresSecondFactor(t *testing.T) {
 			if resp := s.post(t, token, customersQuery, map[string]any{"first": 1}); resp.code() != "FORBIDDEN" {
 				t.Errorf("an enrol-only session searches: %+v", resp)
 			}
-			supportID, _ := dig(s.post(t, token, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id").(string)
+			viewer := s.post(t, token, `{ viewer { ... on Operator { id permissions } } }`, nil)
+			supportID, _ := dig(viewer.Data, "viewer", "id").(string)
+			if perms, _ := dig(viewer.Data, "viewer", "permissions").([]any); perms == nil || len(perms) != 0 {
+				t.Errorf("an enrol-only session's viewer lists permissions none of which it has: %+v", viewer)
+			}
 			if got := lastAuditOf(t, s, adminVerified, supportID); got != "authz_fail failure: not permitted for the caller's role or session" {
 				t.Errorf("the audit record of an enrol-only session's refusal: %q", got)
 			}

@@ -684,7 +684,8 @@ type Operator struct {
 	TotpEnabled bool `json:"totpEnabled"`
 	// The domain the operator works for; it sees nothing outside it.
 	Domain *Domain `json:"domain"`
-	// What the role allows, so that a client can show only the actions that will work.
+	// What the role allows, so that a client can show only the actions that will work: empty for the
+	// `viewer` of a session that may only set up a second factor (`mustEnrollMfa`).
 	Permissions []Permission `json:"permissions"`
 }
 
