@@ -322,6 +322,13 @@ func TestBrowserPagesOnAPhoneWithTheKeyboard(t *testing.T) {
 		chromedp.KeyEvent(kb.Escape),
 		waitFor(`!document.querySelector('#reset-dialog').open && document.activeElement.textContent === 'Reset Password'`))
 
+	// The longest device name the API takes, without a space to break at, wraps on the phone.
+	token, _, _ := f.customerLogin(t, customerPassword)
+	rename := f.post(t, token, `mutation($id: ID!, $name: String) { updateDevice(input: {deviceId: $id, name: $name}) { userErrors { code } } }`,
+		map[string]any{"id": globalIDForTest("Device", f.device.ID), "name": strings.Repeat("W", 64)})
+	if errs, _ := dig(rename.Data, "updateDevice", "userErrors").([]any); len(errs) != 0 || len(rename.Errors) != 0 {
+		t.Fatalf("rename: %+v", rename)
+	}
 	dashboard := b.newPage("customer")
 	dashboard.do("phone size", phone)
 	dashboard.dashboardSignIn(f.URL(), customerEmail, customerPassword)
