@@ -190,6 +190,11 @@ func TestTeamAdministration(t *testing.T) {
 			if got := lastAuditOf(t, s, admin, niaID); got != "authn_password_change failure: wrong current password" {
 				t.Errorf("the audit record of a wrong current password: %q", got)
 			}
+			for _, line := range strings.Split(s.logs.String(), "\n") {
+				if strings.Contains(line, "refused: wrong current password") && strings.Count(line, `"operator_id"`) != 1 {
+					t.Errorf("the warn line of a wrong current password names the operator once: %s", line)
+				}
+			}
 			resp = s.post(t, nia, operatorPasswordMutation, map[string]any{"current": newOperatorPassword, "next": "another long passphrase"})
 			fresh, _ := dig(resp.Data, "changeOperatorPassword", "token").(string)
 			if fresh == "" {

@@ -326,7 +326,7 @@ func (s *Service) refused(ctx context.Context, actor audit.Actor, action, why st
 	r := actor.Record(action, audit.TargetOperator, actor.ID, why)
 	r.Outcome = audit.OutcomeFailure
 	audit.Append(ctx, s.store, s.now(), r)
-	zerolog.Ctx(ctx).Warn().Str("op", action).Str("operator_id", actor.ID).Msg("refused: " + why)
+	zerolog.Ctx(ctx).Warn().Str("op", action).Msg("refused: " + why) // the request's logger names the operator
 }
 
 func record(ctx context.Context, actor audit.Actor, action, operatorID, reason string, at time.Time) audit.Record {

@@ -486,7 +486,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		rec := p.Actor().Record(audit.ActionPasswordChange, audit.TargetCustomer, c.ID, "wrong current password")
 		rec.Outcome = audit.OutcomeFailure
 		s.audit(ctx, rec)
-		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Str("customer_id", c.ID).Msg("password change refused: wrong current password")
+		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Msg("password change refused: wrong current password") // the request's logger names the customer
 		if held.Backoff > 0 {
 			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, held.Backoff, "wrong current passwords")
 		}
