@@ -3475,7 +3475,7 @@ input UpdateDeviceInput {
 
 "Device settings to change; omitted fields stay as they are."
 input DeviceSettingsInput {
-  "Target temperature in degrees Celsius, 5 to 35."
+  "Target temperature in degrees Celsius, 5 to 35 (OUT_OF_RANGE), in steps of 0.5 (INVALID: 21 or 21.5, not 21.3)."
   targetTemperature: Float
   "Operating mode."
   mode: DeviceMode

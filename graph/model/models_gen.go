@@ -521,7 +521,7 @@ type DeviceSettings struct {
 
 // Device settings to change; omitted fields stay as they are.
 type DeviceSettingsInput struct {
-	// Target temperature in degrees Celsius, 5 to 35.
+	// Target temperature in degrees Celsius, 5 to 35 (OUT_OF_RANGE), in steps of 0.5 (INVALID: 21 or 21.5, not 21.3).
 	TargetTemperature *float64 `json:"targetTemperature,omitempty"`
 	// Operating mode.
 	Mode *DeviceMode `json:"mode,omitempty"`

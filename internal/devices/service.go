@@ -20,6 +20,10 @@ const (
 	MaxNameLength  = 64 // characters, after NFC normalisation
 	MinTemperature = 5.0
 	MaxTemperature = 35.0
+	// TemperatureStep: targets are whole or half degrees Celsius, the
+	// dashboard's step and what a thermostat can hold (21.123456789 was
+	// stored and shown as it came).
+	TemperatureStep = 0.5
 )
 
 var modes = []Mode{ModeOff, ModeHeat, ModeCool, ModeAuto, ModeEco}
@@ -68,8 +72,9 @@ type Change struct {
 // writes nothing and returns it. It returns
 // apperr.ErrNotFound for a device the customer does not own
 // (apperr.ErrOtherCustomer when another customer of the domain owns it) and a
-// *apperr.ValidationError for values out of range or a name names.Clean
-// refuses, changing nothing. A new name is stored as names.Clean returns it.
+// *apperr.ValidationError for values out of range (OUT_OF_RANGE), a
+// temperature between TemperatureStep steps or not a number (INVALID) or a
+// name names.Clean refuses, changing nothing. A new name is stored as names.Clean returns it.
 func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id string, ch Change) (Device, error) {
 	d, err := s.Get(ctx, actor.DomainID, id)
 	if err == nil && d.CustomerID != customerID {
@@ -87,9 +92,15 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, customerID, id 
 		d.Name = name
 	}
 	if t := ch.TargetTemperature; t != nil {
-		if math.IsNaN(*t) || *t < MinTemperature || *t > MaxTemperature {
-			return Device{}, apperr.Invalid("settings.targetTemperature", "INVALID",
+		switch {
+		case math.IsNaN(*t) || math.IsInf(*t, 0):
+			return Device{}, apperr.Invalid("settings.targetTemperature", "INVALID", "The target temperature is a number of degrees Celsius.")
+		case *t < MinTemperature || *t > MaxTemperature:
+			return Device{}, apperr.Invalid("settings.targetTemperature", "OUT_OF_RANGE",
 				fmt.Sprintf("The target temperature is between %g and %g °C.", MinTemperature, MaxTemperature))
+		case math.Remainder(*t, TemperatureStep) != 0:
+			return Device{}, apperr.Invalid("settings.targetTemperature", "INVALID",
+				fmt.Sprintf("The target temperature goes in steps of %g °C (21 or 21.5, not 21.3).", TemperatureStep))
 		}
 		d.Settings.TargetTemperature = *t
 	}

@@ -184,8 +184,10 @@ func TestUpdate(t *testing.T) {
 		{name: "the same values", change: devices.Change{Name: ptr(" Kitchen "), TargetTemperature: ptr(20.5), Mode: ptr(devices.ModeEco), Notifications: ptr(true)},
 			want: func(d *devices.Device) {}, noop: true},
 
-		{name: "too cold", change: devices.Change{TargetTemperature: ptr(devices.MinTemperature - 0.01)}, field: "settings.targetTemperature", code: "INVALID"},
-		{name: "too hot", change: devices.Change{TargetTemperature: ptr(devices.MaxTemperature + 0.01)}, field: "settings.targetTemperature", code: "INVALID"},
+		{name: "too cold", change: devices.Change{TargetTemperature: ptr(devices.MinTemperature - 0.5)}, field: "settings.targetTemperature", code: "OUT_OF_RANGE"},
+		{name: "too hot", change: devices.Change{TargetTemperature: ptr(devices.MaxTemperature + 0.5)}, field: "settings.targetTemperature", code: "OUT_OF_RANGE"},
+		{name: "between steps", change: devices.Change{TargetTemperature: ptr(21.123456789)}, field: "settings.targetTemperature", code: "INVALID"},
+		{name: "a tenth", change: devices.Change{TargetTemperature: ptr(21.3)}, field: "settings.targetTemperature", code: "INVALID"},
 		{name: "NaN degrees", change: devices.Change{TargetTemperature: ptr(math.NaN())}, field: "settings.targetTemperature", code: "INVALID"},
 		{name: "infinite degrees", change: devices.Change{TargetTemperature: ptr(math.Inf(1))}, field: "settings.targetTemperature", code: "INVALID"},
 		{name: "unknown mode", change: devices.Change{Mode: ptr(devices.Mode("TURBO"))}, field: "settings.mode", code: "INVALID"},
@@ -201,7 +203,7 @@ func TestUpdate(t *testing.T) {
 		{name: "name not UTF-8", change: devices.Change{Name: ptr("Hall\xff")}, field: "name", code: "INVALID"},
 		// One bad value refuses the whole change.
 		{name: "good name, bad temperature", change: devices.Change{Name: ptr("Den"), TargetTemperature: ptr(99.0)},
-			field: "settings.targetTemperature", code: "INVALID"},
+			field: "settings.targetTemperature", code: "OUT_OF_RANGE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
