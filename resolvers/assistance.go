@@ -20,7 +20,10 @@ import (
 var viewOnlyFields = map[string]bool{"logout": true, "requestAssistControl": true}
 
 // errViewOnly is what a VIEW assistance's mutations answer.
-var errViewOnly = apperr.Forbidden("This assistance is view-only: it can look but not change anything. Ask the customer for control (Request control) first.")
+// It promises control only for what control allows (the devices): the
+// customer's password and its answers to assistance requests are the
+// customer's own in every mode.
+var errViewOnly = apperr.Forbidden("This assistance is view-only: it can look but not change anything. To change the customer's devices, ask the customer for control (Request control) first.")
 
 // AroundRootFields applies the rules of remote assistance to each root
 // field of an operation made in an assist session: a VIEW assistance's
