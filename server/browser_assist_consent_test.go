@@ -119,6 +119,15 @@ func TestBrowserConsoleWaitsForTheCustomer(t *testing.T) {
 	console.do("agreed, live", waitFor(`document.querySelector('#assist-waiting').textContent.includes('agreed')`), visible("#assist-open"))
 	assisted := console.openedTab("open the dashboard", "assisted", click("#assist-open"))
 	assisted.do("control at once", visible("#devices form"), waitFor(`document.querySelector('#assist-mode').textContent === 'With control.'`))
+
+	// The customer's history tells the declined request from the assistance that got in.
+	customer.do("history", chromedp.Reload(), click("#tab-activity"), visible("#activity-view"),
+		waitFor(`document.querySelectorAll('#activity > li').length === 2`))
+	if got := eval[[]string](customer, `[...document.querySelectorAll('#activity > li > p:first-child')].map(p => p.textContent)`); len(got) != 2 ||
+		strings.Count(strings.Join(got, "|"), "asked to access your account") != 1 || !strings.Contains(strings.Join(got, "|"), "(you declined)") ||
+		strings.Count(strings.Join(got, "|"), "assisted you") != 1 {
+		t.Errorf("the customer's access history: %q", got)
+	}
 }
 
 // A request nobody answers expires after 5 minutes: the console says so and

@@ -703,6 +703,16 @@ const STATES = {
   PENDING: 'waiting for your answer', DECLINED: 'you declined',
 };
 
+const REQUEST_OUTCOMES = { DECLINED: 'you declined', EXPIRED: 'nobody answered in time', WITHDRAWN: 'withdrawn before you answered' };
+
+/**
+ * Whether support never got into the account in this assistance: the customer declined, has not
+ * answered yet, or the request for the mode it was to have was never agreed to (a view-only
+ * assistance whose request for control went unanswered did get in, to look).
+ */
+const neverEntered = (a) => a.state === 'DECLINED' || a.state === 'PENDING'
+  || (a.request && a.request.state !== 'APPROVED' && a.request.mode === a.mode);
+
 /**
  * Says, on every view of the customer's own dashboard, who from support is in the account now
  * (the assistances still running) and why, as the operator told the customer when starting it.
@@ -726,8 +736,11 @@ function renderActivity({ activity, accessHistory }) {
     return;
   }
   $('activity').replaceChildren(...accessHistory.map(({ assistSession: a, changes }) => h('li', { class: 'card' },
-    h('p', {}, h('strong', {}, a.operator.name), ` assisted you on ${formatTime(a.startedAt)}`,
-      a.endedAt ? ` until ${formatTime(a.endedAt)}` : '', ` (${STATES[a.state] || a.state}).`),
+    neverEntered(a)
+      ? h('p', {}, h('strong', {}, a.operator.name), ` asked to access your account on ${formatTime(a.startedAt)} (${
+        a.state === 'DECLINED' || a.state === 'PENDING' ? STATES[a.state] : REQUEST_OUTCOMES[a.request.state] || a.request.state}).`)
+      : h('p', {}, h('strong', {}, a.operator.name), ` assisted you on ${formatTime(a.startedAt)}`,
+        a.endedAt ? ` until ${formatTime(a.endedAt)}` : '', ` (${STATES[a.state] || a.state}).`),
     h('p', { class: 'hint' }, `Reason: ${a.reason}`),
     changes.length
       ? h('ul', {}, changes.map((c) => h('li', {}, `${formatTime(c.at)}: ${activityLabel(c.action).toLowerCase()}`)))
