@@ -3773,7 +3773,7 @@ enum UserErrorCode {
   SELF
   "The change would leave the domain without an active ADMIN."
   LAST_ADMIN
-  "The password given to confirm a change is not the account's."
+  "The password an operator gave to confirm a change is not its own (a customer's ` + "`" + `changePassword` + "`" + ` answers INVALID_CREDENTIALS)."
   WRONG_PASSWORD
   "The new password is the current one."
   SAME_PASSWORD
@@ -3979,7 +3979,9 @@ extend type Mutation {
   """
   Changes the signed-in customer's password. It ends every other session of the customer and
   returns a new token for this one. The new password must differ from the current one
-  (SAME_PASSWORD), a temporary one set by support included. Not available while an operator assists.
+  (SAME_PASSWORD), a temporary one set by support included. A wrong current password answers
+  INVALID_CREDENTIALS on ` + "`" + `currentPassword` + "`" + `, as a customer's sign-in does (the apps handle both alike;
+  an operator's own change answers WRONG_PASSWORD). Not available while an operator assists.
   """
   changePassword(input: ChangePasswordInput!): ChangePasswordPayload!
 }

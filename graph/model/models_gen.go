@@ -2129,7 +2129,7 @@ const (
 	UserErrorCodeSelf UserErrorCode = "SELF"
 	// The change would leave the domain without an active ADMIN.
 	UserErrorCodeLastAdmin UserErrorCode = "LAST_ADMIN"
-	// The password given to confirm a change is not the account's.
+	// The password an operator gave to confirm a change is not its own (a customer's `changePassword` answers INVALID_CREDENTIALS).
 	UserErrorCodeWrongPassword UserErrorCode = "WRONG_PASSWORD"
 	// The new password is the current one.
 	UserErrorCodeSamePassword UserErrorCode = "SAME_PASSWORD"
