@@ -33,7 +33,8 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	wsReadLimit := int64(cfg.WSMaxMessage)
 	gcfg := graph.Config{Resolvers: r}
 	setListComplexity(&gcfg.Complexity)
-	srv := handler.New(graph.NewExecutableSchema(gcfg))
+	schema := graph.NewExecutableSchema(gcfg)
+	srv := handler.New(schema)
 	srv.AddTransport(leanPOST{})
 	srv.AddTransport(transport.GET{}) // queries only; a mutation is refused (405, see graphqlOverHTTP)
 	srv.AddTransport(transport.Websocket{
@@ -52,6 +53,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	// Shape first: it refuses, in time linear in the document, what the
 	// complexity walk would take exponential time to refuse.
 	srv.Use(shapeLimits{maxFields: cfg.ComplexityMax, maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
+	srv.Use(strictVariables{schema: schema.Schema()}) // the JSON types the spec's input coercion accepts
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
 	srv.AroundOperations(m.aroundOperations)
 	srv.AroundOperations(limitSubscriptions)

@@ -224,3 +224,73 @@ func TestTransportRefusalsAreJSONWithACode(t *testing.T) {
 		t.Errorf("several operations without operationName: %d %s", resp.status, resp.body)
 	}
 }
+
+// Variables are coerced as the GraphQL spec's input coercion says, not as
+// loosely as gqlparser does: a number for a String, a string for an Int or a
+// Float, an Int outside 32 bits, an enum value's name in another case (which
+// gqlgen then failed on as INTERNAL), a string for a Boolean, a fraction for
+// an ID, at the top or inside an input object, is a request error
+// (GRAPHQL_VALIDATION_FAILED, 400 as application/graphql-response+json, no
+// data) whose path leads to the value and whose message never repeats it;
+// nothing runs. The right types keep working.
+func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demo.AdminEmail)
+	const search = `query($q: String, $n: Int, $s: AccountStatus) { customers(query: $q, first: $n, status: $s) { edges { node { email } } } }`
+	const disable = `mutation($id: ID!, $s: AccountStatus!, $r: String) { setAccountStatus(input: {customerId: $id, status: $s, reason: $r}) { changed } }`
+	const device = `mutation($i: UpdateDeviceInput!) { updateDevice(input: $i) { userErrors { code } } }`
+	for _, tc := range []struct {
+		name, query string
+		variables   map[string]any
+		path        string
+	}{
+		{"a number for a String", search, map[string]any{"q": 31337}, "variable.q"},
+		{"a string for an Int", search, map[string]any{"q": "casey", "n": "5"}, "variable.n"},
+		{"an Int past 32 bits", search, map[string]any{"q": "casey", "n": 4294967301}, "variable.n"},
+		{"an enum in lower case", search, map[string]any{"q": "casey", "s": "active"}, "variable.s"},
+		{"a number for an enum", search, map[string]any{"q": "casey", "s": 0}, "variable.s"},
+		{"a lower-case enum in a mutation", disable, map[string]any{"id": f.customerID(), "s": "disabled", "r": "test"}, "variable.s"},
+		{"a number for a String in a mutation", disable, map[string]any{"id": f.customerID(), "s": "DISABLED", "r": 31337}, "variable.r"},
+		{"a fraction for an ID", disable, map[string]any{"id": 1.5, "s": "DISABLED"}, "variable.id"},
+		{"a string for a Float in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "settings": map[string]any{"targetTemperature": "21.5"}}}, "variable.i.settings.targetTemperature"},
+		{"a string for a Boolean in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "settings": map[string]any{"notifications": "true"}}}, "variable.i.settings.notifications"},
+	} {
+		resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "application/graphql-response+json", map[string]any{"query": tc.query, "variables": tc.variables})
+		var errs []struct {
+			Message    string
+			Path       []any
+			Extensions struct{ Code string }
+		}
+		_ = json.Unmarshal(resp.body["errors"], &errs)
+		_, hasData := resp.body["data"]
+		sent, _ := json.Marshal(tc.variables)
+		if resp.status != http.StatusBadRequest || hasData || len(errs) != 1 || errs[0].Extensions.Code != "GRAPHQL_VALIDATION_FAILED" {
+			t.Errorf("%s: %d %s", tc.name, resp.status, resp.body)
+			continue
+		}
+		path := make([]string, len(errs[0].Path))
+		for i, p := range errs[0].Path {
+			path[i] = fmt.Sprint(p)
+		}
+		if strings.Join(path, ".") != tc.path {
+			t.Errorf("%s: path %v, want %s", tc.name, errs[0].Path, tc.path)
+		}
+		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5"} {
+			if strings.Contains(string(sent), echoed) && strings.Contains(errs[0].Message, echoed) {
+				t.Errorf("%s: the message repeats what was sent: %q", tc.name, errs[0].Message)
+			}
+		}
+	}
+	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {
+		t.Errorf("a refused mutation changed the customer: %+v", resp)
+	}
+	// The right types: a search with every variable, and an ID sent as a number.
+	resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": search, "variables": map[string]any{"q": "casey", "n": 5, "s": "ACTIVE"}})
+	if resp.status != http.StatusOK || !strings.Contains(string(resp.body["data"]), customerEmail) {
+		t.Errorf("a search with well-typed variables: %d %s", resp.status, resp.body)
+	}
+	resp = graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": `query($id: ID!) { customer(id: $id) { email } }`, "variables": map[string]any{"id": 12}})
+	if _, hasData := resp.body["data"]; resp.status != http.StatusOK || !hasData {
+		t.Errorf("an ID sent as a whole number is an ID: %d %s", resp.status, resp.body)
+	}
+}
