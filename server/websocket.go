@@ -263,6 +263,9 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 		case refuse4400:
 			c.closeWith(closeBadRequest, "Invalid message: a subscribe needs an id")
 			return mt, nil, transport.ErrWebsocketClosed
+		case refuseLegacy: // the legacy protocol has no close codes of its own
+			c.closeWith(websocket.CloseProtocolError, "Invalid message: a start needs an id")
+			return mt, nil, transport.ErrWebsocketClosed
 		}
 		return mt, bytes.NewReader(msg), nil
 	}
@@ -305,7 +308,39 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	if !c.protocol.sent(b) && c.Subprotocol() == graphqlTransportWS {
 		return nil
 	}
-	return c.writeBytes(b)
+	return c.writeBytes(withCodedRequestError(b))
+}
+
+// gqlgenUndecodable is the payload of gqlgen's error message for a
+// subscribe (or start) whose payload is no GraphQL request: variables that
+// are no object, a query that is no string. It has no extensions.code, and
+// says "invalid json" of JSON that parsed.
+var gqlgenUndecodable = []byte(`[{"message":"invalid json"}]`)
+
+// undecodableRequest replaces gqlgenUndecodable: the request error an HTTP
+// request of that shape gets (BAD_REQUEST), with a sentence that says what
+// to send.
+var undecodableRequest, _ = json.Marshal([]map[string]any{{
+	"message":    "the payload is not a GraphQL request: send query as a string, variables and extensions as objects, operationName as a string",
+	"extensions": map[string]any{"code": codeBadRequest},
+}})
+
+// withCodedRequestError returns msg, or msg with undecodableRequest for its
+// payload when it is gqlgen's error for an undecodable request.
+func withCodedRequestError(msg []byte) []byte {
+	if !bytes.HasSuffix(msg, []byte(`"type":"error"}`)) || !bytes.Contains(msg, gqlgenUndecodable) {
+		return msg
+	}
+	var e envelope
+	if json.Unmarshal(msg, &e) != nil || !bytes.Equal(e.Payload, gqlgenUndecodable) {
+		return msg
+	}
+	e.Payload = undecodableRequest
+	coded, err := json.Marshal(e)
+	if err != nil {
+		return msg
+	}
+	return coded
 }
 
 // writeBytes sends one text message. gqlgen writes one message at a time;
@@ -331,7 +366,8 @@ const closeTooManyInits = 4429
 // (gqlgen ran both under one id, and the first could no longer be
 // stopped); a second connection_init closes it with 4429 and a subscribe
 // without an id with 4400 (gqlgen closed with 1002, and ran the second).
-// The legacy graphql-ws protocol's start is held to the first two rules.
+// The legacy graphql-ws protocol's start is held to the first two rules,
+// and one without an id closes the socket with 1002 (protocol error).
 type protocolState struct {
 	mu      sync.Mutex
 	inited  bool // a connection_init came
@@ -347,8 +383,9 @@ const (
 	answerPong
 	refuse4401
 	refuse4409
-	refuse4429 // graphql-transport-ws: Too many initialisation requests
-	refuse4400 // graphql-transport-ws: Invalid message
+	refuse4429   // graphql-transport-ws: Too many initialisation requests
+	refuse4400   // graphql-transport-ws: Invalid message
+	refuseLegacy // graphql-ws: a start without an id, which no answer could name (gqlgen ignored it)
 )
 
 // envelope is what the rules read of a message.
@@ -377,6 +414,8 @@ func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) 
 		p.inited = true
 	case e.Type == "subscribe" && e.ID == "" && subprotocol == graphqlTransportWS:
 		return refuse4400, nil
+	case e.Type == "start" && e.ID == "" && subprotocol != graphqlTransportWS:
+		return refuseLegacy, nil
 	case e.Type == "subscribe" || e.Type == "start":
 		if !p.acked {
 			return refuse4401, nil

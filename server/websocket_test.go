@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -270,6 +271,63 @@ func TestLegacyGraphQLWSStartRules(t *testing.T) {
 	}
 	if closeCode(err) != closeSubscriberExists {
 		t.Errorf("a second start with a running id: %v, want 4409", err)
+	}
+
+	// A start without an id, which no answer could name, closes the socket
+	// as a protocol error (gqlgen ignored it, and the client waited for ever).
+	c, _, err = dialWS(t, f.testInstance, "graphql-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	c.send(map[string]any{"type": "start", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}})
+	if msg, err := c.nextWithin(5 * time.Second); closeCode(err) != websocket.CloseProtocolError {
+		t.Errorf("a start without an id: %v %v, want close 1002", msg, err)
+	}
+}
+
+// A subscribe (or start) whose payload is no GraphQL request (variables
+// that are no object, a query that is no string) is answered with an error
+// for its id that has the code an HTTP request of that shape gets,
+// BAD_REQUEST (gqlgen's said "invalid json", with no code), and the socket
+// stays usable.
+func TestUndecodableSubscribeIsABadRequest(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	for _, protocol := range subprotocols {
+		c, _, err := dialWS(t, f.testInstance, protocol, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+			t.Fatalf("%s: init: %v %v", protocol, ack, err)
+		}
+		start := "subscribe"
+		if protocol == "graphql-ws" {
+			start = "start"
+		}
+		for i, payload := range []map[string]any{
+			{"query": `subscription { accountEvents { type } }`, "variables": "x"},
+			{"query": 7},
+		} {
+			id := fmt.Sprint("bad", i)
+			c.send(map[string]any{"id": id, "type": start, "payload": payload})
+			msg, err := c.nextWithin(5 * time.Second)
+			errs, _ := msg["payload"].([]any)
+			if err != nil || msg["type"] != "error" || msg["id"] != id || len(errs) != 1 || dig(errs[0], "extensions", "code") != codeBadRequest {
+				t.Errorf("%s: %v: %v %v", protocol, payload, msg, err)
+			}
+			if protocol == "graphql-ws" { // the legacy protocol ends an operation with complete after its error
+				if msg, err := c.nextWithin(5 * time.Second); err != nil || msg["type"] != "complete" {
+					t.Errorf("%s: after the error: %v %v", protocol, msg, err)
+				}
+			}
+		}
+		if data := c.query("good", `{ viewer { __typename } }`); dig(data, "data", "viewer", "__typename") != "Customer" {
+			t.Errorf("%s: a query after the refusals: %v", protocol, data)
+		}
 	}
 }
 
