@@ -24,19 +24,37 @@ import (
 // reads out ("0199") find the customer.
 const minPhoneSuffix = 4
 
-// reversedPhoneMarker begins the token of a phone number's national digits
-// written backwards ("@9910010555" for 555 010 0199), so that a number's
-// last digits are a prefix of a token: one token a number instead of one
-// for every tail of it, which were 40 % of the SQLite search index and half
-// the time to build it (docs/BENCHMARKS.md). "@" is one of the token
-// characters of the SQLite store's FTS5 tokenizer (its tokenchars; FTS5's
-// unicode61 splits words at any other symbol, so "~" was dropped and the
-// reversed digits matched forward queries), and no other token begins with
-// it: a query term never does (ParseQuery trims punctuation from its ends,
-// TermForms joins words), nor another stored one (SearchTokens trims it from
-// their starts; a valid email never begins with it). Only TermForms reaches
-// these tokens.
-const reversedPhoneMarker = "@"
+// Phone numbers' tokens begin with a marker: phoneMarker before each of a
+// number's digit forms ("@ph5550100199"), reversedPhoneMarker before its
+// national digits written backwards ("@rev9910010555" for 555 010 0199), so
+// that a number's last digits are a prefix of a token: one token a number
+// instead of one for every tail of it, which were 40 % of the SQLite search
+// index and half the time to build it (docs/BENCHMARKS.md).
+//
+// The markers also keep the digits out of most of the SQLite store's FTS5
+// prefix indexes (prefixes of 1 to 8 characters, which the marker's
+// characters count in): phone numbers are nearly unique past their fourth or
+// fifth digit, so every prefix index level past it held a list of one
+// customer a number and form. Marked, a form's digits fill the levels after
+// its marker only (5 digits after "@ph", 4 after "@rev", whose digits are the
+// more uniform); a longer prefix of digits is found by reading FTS5's terms
+// in its range, few since the digits are nearly unique there. The demo
+// million's index: 290.8 MiB and 54.8 s to build unmarked, about 234 MiB and
+// 42 s marked (docs/BENCHMARKS.md, "Phone numbers' markers").
+//
+// "@" is one of the token characters of the SQLite store's FTS5 tokenizer
+// (its tokenchars; FTS5's unicode61 splits words at any other symbol, so
+// "~" was dropped once and the reversed digits matched forward queries), and
+// no other token begins with it: a query term never does (ParseQuery trims
+// punctuation from its ends, TermForms joins words), nor another stored one
+// (SearchTokens trims it from their starts; a valid email never begins with
+// it). Only TermForms reaches these tokens.
+const (
+	phoneMarker         = "@ph"
+	reversedPhoneMarker = "@rev"
+	// markerLead begins every marker, and no other token.
+	markerLead = "@"
+)
 
 // undecomposable spells out the Latin letters that carry their mark inside
 // the letter, so no Unicode decomposition strips it ("Łukasz", "Øster", "Weiß").
@@ -181,7 +199,7 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 		tokens = append(tokens, DeviceTokens(d)...)
 	}
 	for i, t := range tokens {
-		tokens[i] = strings.TrimLeft(cleanToken(t), reversedPhoneMarker) // only the reversed phone number begins with it
+		tokens[i] = strings.TrimLeft(cleanToken(t), markerLead) // only a phone number's tokens begin with it
 	}
 	tokens = append(tokens, PhoneTokens(c.Phone, c.RegionOfPhone(region))...)
 	slices.Sort(tokens)
@@ -215,21 +233,25 @@ func Digits(s string) string {
 	return b.String()
 }
 
-// PhoneTokens returns the tokens a phone number is found by: its raw digits
-// always, and when it parses (with region as the default country) its E.164
-// digits, its national significant number, its national dialling form, the
-// subscriber number (the national number after its area or network code,
-// "0100199" of 555 010 0199, as typed without the code), and the national
-// number backwards after reversedPhoneMarker, which a term's reversed form
-// (TermForms) is a prefix of when the term ends the number. A number that
-// does not parse as a possible one has its raw digits backwards instead
-// (when they are longer than a term of its last digits), so that its last
-// digits find it too.
+// PhoneTokens returns the tokens a phone number is found by, each after
+// phoneMarker: its raw digits always, and when it parses (with region as
+// the default country) its E.164 digits, its national significant number,
+// its national dialling form, the subscriber number (the national number
+// after its area or network code, "0100199" of 555 010 0199, as typed
+// without the code); and after reversedPhoneMarker, the national number
+// backwards, which a term's reversed form (TermForms) is a prefix of when
+// the term ends the number. A number that does not parse as a possible one
+// has its raw digits backwards instead (when they are longer than a term of
+// its last digits), so that its last digits find it too.
 func PhoneTokens(phone, region string) []string {
-	tokens, national := phoneForms(phone, region)
-	tokens = slices.DeleteFunc(tokens, func(t string) bool { return t == "" })
-	if national == "" && len(tokens) > 0 && len(tokens[0]) > minPhoneSuffix {
-		national = tokens[0] // the raw digits: their last minPhoneSuffix or more find it
+	forms, national := phoneForms(phone, region)
+	forms = slices.DeleteFunc(forms, func(t string) bool { return t == "" })
+	if national == "" && len(forms) > 0 && len(forms[0]) > minPhoneSuffix {
+		national = forms[0] // the raw digits: their last minPhoneSuffix or more find it
+	}
+	var tokens []string
+	for _, f := range forms {
+		tokens = append(tokens, phoneMarker+f)
 	}
 	if national != "" {
 		tokens = append(tokens, reversedPhoneMarker+reverseDigits(national))
@@ -286,19 +308,31 @@ func reverseDigits(s string) string {
 // which may match: the term itself; for a term with punctuation, its letters
 // and digits alone ("t1002025" of "t100-2025": serial numbers, MAC
 // addresses and external ids are stored without their punctuation, names
-// and emails with and without it); and for a term of minPhoneSuffix or more
-// ASCII digits, its reversed form, the prefix of the reversed token
-// (PhoneTokens) of every phone number whose national number the term ends.
-// Both stores build their queries from it, so that they match alike.
+// and emails with and without it); each of those that is ASCII digits also
+// after phoneMarker, the prefix of the phone numbers' forms it begins; and
+// for a term of minPhoneSuffix or more ASCII digits, its reversed form after
+// reversedPhoneMarker, the prefix of the reversed token (PhoneTokens) of
+// every phone number whose national number the term ends. Both stores
+// build their queries from it, so that they match alike.
 func TermForms(term string) []string {
 	forms := []string{term}
 	if joined := strings.Join(words(term), ""); joined != term && joined != "" {
 		forms = append(forms, joined)
 	}
-	if len(term) >= minPhoneSuffix && strings.Trim(term, "0123456789") == "" {
+	for _, f := range slices.Clone(forms) {
+		if isDigits(f) {
+			forms = append(forms, phoneMarker+f)
+		}
+	}
+	if len(term) >= minPhoneSuffix && isDigits(term) {
 		forms = append(forms, reversedPhoneMarker+reverseDigits(term))
 	}
 	return forms
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // PhoneTerm returns the digits a query that reads like a phone number is
