@@ -51,6 +51,15 @@ type KeyIndexDeferrer interface {
 	KeyIndexesDeferred(ctx context.Context) (bool, error)
 }
 
+// SearchTokenDeriver is a Store whose ImportCustomers derives the search
+// tokens of customers given without them (the embedded store, whose bulk
+// load into an empty store derives every customer's at its end anyway).
+// While such a load defers the store's search index, the importer derives
+// none: about 15 s of CPU at a million customers (docs/BENCHMARKS.md).
+type SearchTokenDeriver interface {
+	DerivesSearchTokens() bool
+}
+
 // Counts are an import's outcome, record by record.
 type Counts struct {
 	Created, Updated, Unchanged, Rejected int
@@ -111,6 +120,9 @@ type Importer struct {
 	matched  map[[2]uint64]int // hashed id of a stored customer -> the line that matched it (the writer's)
 	count    Counts
 	keysOnly bool // the store's key indexes are deferred: seen alone decides (KeyIndexDeferrer)
+	// storeDerives: the store derives new customers' search tokens, and
+	// defers its index (SearchTokenDeriver): the importer derives none.
+	storeDerives bool
 	// deriveAhead tells readAhead to derive the search tokens of the
 	// batches it reads (see deriveSearchTokens): set while the batches
 	// written are mostly new customers.
@@ -152,6 +164,8 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 		if deferred, err = customers.DeferSearchIndex(ctx, im.Store); err != nil {
 			return im.count, err
 		}
+		d, ok := im.Store.(SearchTokenDeriver)
+		im.storeDerives = deferred && ok && d.DerivesSearchTokens()
 		if d, ok := im.Store.(KeyIndexDeferrer); ok {
 			if im.keysOnly, err = d.KeyIndexesDeferred(ctx); err != nil {
 				return im.count, err
@@ -226,7 +240,7 @@ func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 		defer close(out)
 		for {
 			b := im.readBatch(r)
-			if im.deriveAhead.Load() && !im.DryRun {
+			if im.deriveAhead.Load() && !im.DryRun && !im.storeDerives {
 				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion)
 			}
 			select {
@@ -620,7 +634,9 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		im.count.Created += len(cs)
 		return nil
 	}
-	deriveSearchTokens(cs, im.Domain.DefaultRegion)
+	if !im.storeDerives {
+		deriveSearchTokens(cs, im.Domain.DefaultRegion)
+	}
 	var newCustomers []customers.Customer
 	var newDevices []devices.Device
 	for _, c := range cs {
@@ -648,11 +664,10 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 // none, on every core: about 30 µs a customer, most of it parsing the phone
 // number and transliterating names, about a fifth of an import's CPU into
 // an empty store (docs/BENCHMARKS.md). readAhead calls it for the next batch
-// while the store writes this one; create, for the new customers left. It
-// does so even while the store defers its index and will derive them again
-// at the load's end: another import may end that deferral meanwhile (its
-// own load's compaction), after which the store indexes each customer with
-// the tokens it is given.
+// while the store writes this one; create, for the new customers left.
+// Neither does while a store that derives them itself defers its index
+// (storeDerives): should another import end that deferral meanwhile (its
+// own load's compaction), the store derives each customer's as it writes.
 func deriveSearchTokens(cs []candidate, region string) {
 	workers := min(runtime.GOMAXPROCS(0), len(cs))
 	var wg sync.WaitGroup

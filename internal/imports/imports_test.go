@@ -29,6 +29,10 @@ import (
 	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
+// The embedded store derives the tokens an import into it leaves out while
+// its load defers the index.
+var _ imports.SearchTokenDeriver = (*sqlite.Store)(nil)
+
 // importedPassword is every fixture customer's password.
 const importedPassword = "imported ünïcode staple"
 

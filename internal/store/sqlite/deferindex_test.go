@@ -140,9 +140,29 @@ func TestBulkLoadIntoAnEmptyStoreDefersTheSearchIndex(t *testing.T) {
 	if n := found("bob"); n != 20 {
 		t.Fatalf("a load into a store with customers: found %d at once, want 20", n)
 	}
+	// Customers given without tokens (by an import that began while a load
+	// deferred the index, and so derived none: DerivesSearchTokens) get
+	// those customers.SearchTokens derives, with their devices.
+	bare := batch("dee", 3)
+	for i := range bare {
+		bare[i].Phone, bare[i].SearchTokens = fmt.Sprintf("+1 (555) 010-01%02d", i), nil
+	}
+	dev := devices.Device{ID: newids.New(), DomainID: d.ID, CustomerID: bare[0].ID, Name: "Hall", Model: "T-100",
+		SerialNumber: "QX77-2025-HALL", Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}}
+	if err := s.ImportCustomers(ctx, bare, []devices.Device{dev}); err != nil {
+		t.Fatal(err)
+	}
+	for term, want := range map[string]int64{"dee": 3, "555010": 3, "0101": 1, "qx77": 1} {
+		if n := found(term); n != want {
+			t.Errorf("customers imported without tokens: %q found %d, want %d", term, n, want)
+		}
+	}
 
 	// Interrupted: a store emptied and loaded again, closed before the end.
-	for _, c := range append(batch("ann", 50), batch("bob", 20)...) {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM devices`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range slices.Concat(batch("ann", 50), batch("bob", 20), bare) {
 		if _, err := s.write.ExecContext(ctx, `DELETE FROM customers WHERE email = ?`, c.Email); err != nil {
 			t.Fatal(err)
 		}

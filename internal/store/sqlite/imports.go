@@ -87,7 +87,9 @@ func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, li
 // devices in one transaction, so that an interrupted import leaves whole
 // customers only. While a bulk load defers the search index
 // (DeferSearchIndex), the customers get no search rows: the compaction at
-// the load's end builds the index whole. It returns apperr.ErrConflict, writing nothing, when an
+// the load's end builds the index whole. Otherwise a customer given
+// without search tokens gets those customers.SearchTokens derives (see
+// DerivesSearchTokens). It returns apperr.ErrConflict, writing nothing, when an
 // email, external id or serial number is taken.
 func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds []devices.Device) error {
 	// In name order, each insertion's neighbours and index pages are the
@@ -120,12 +122,18 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 			devicesOf[d.CustomerID] = append(devicesOf[d.CustomerID], d)
 		}
 		names := map[string]map[string]int{} // domain id -> token -> customers
+		regions := map[string]string{}       // domain id -> default region, for customers given without tokens
 		for _, k := range sorted {
 			c := k.c
 			if deferred {
 				err = insertCustomerAt(ctx, tx, c, next)
 				next++
 			} else {
+				if c.SearchTokens == nil {
+					if c.SearchTokens, err = deriveSearchTokens(ctx, tx, c, devicesOf[c.ID], regions); err != nil {
+						return err
+					}
+				}
 				err = insertCustomer(ctx, tx, c)
 			}
 			if err != nil {
@@ -164,6 +172,25 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		return fmt.Errorf("import customers: %w", mapErr(err))
 	}
 	return nil
+}
+
+// DerivesSearchTokens implements imports.SearchTokenDeriver: ImportCustomers
+// derives the tokens of a customer given without them, so an import whose
+// load defers the index need not derive any (the compaction derives them
+// all again).
+func (s *Store) DerivesSearchTokens() bool { return true }
+
+// deriveSearchTokens returns c's search tokens with ds, its devices, read
+// with its domain's default region (remembered in regions).
+func deriveSearchTokens(ctx context.Context, tx writer, c customers.Customer, ds []devices.Device, regions map[string]string) ([]string, error) {
+	region, ok := regions[c.DomainID]
+	if !ok {
+		if err := tx.QueryRowContext(ctx, `SELECT default_region FROM domains WHERE id = ?`, c.DomainID).Scan(&region); err != nil {
+			return nil, err
+		}
+		regions[c.DomainID] = region
+	}
+	return customers.SearchTokens(c, ds, region), nil
 }
 
 // RehashPassword implements sessions.Store: the customer's password hash
