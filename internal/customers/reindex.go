@@ -30,7 +30,7 @@ import (
 //     of its region (a UK mobile in a US domain written without +44) has its
 //     digits backwards too, so that its last digits find it as a possible
 //     number's do.
-//  7. a phone number's tokens begin with a marker ("@ph", "@rev"), which
+//  7. a phone number's tokens begin with a marker ("@p", "@rev"), which
 //     keeps their nearly unique digits out of most of the SQLite store's
 //     prefix indexes (a fifth of its search index).
 const TokenRules = 7

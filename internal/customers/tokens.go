@@ -25,7 +25,7 @@ import (
 const minPhoneSuffix = 4
 
 // Phone numbers' tokens begin with a marker: phoneMarker before each of a
-// number's digit forms ("@ph5550100199"), reversedPhoneMarker before its
+// number's digit forms ("@p5550100199"), reversedPhoneMarker before its
 // national digits written backwards ("@rev9910010555" for 555 010 0199), so
 // that a number's last digits are a prefix of a token: one token a number
 // instead of one for every tail of it, which were 40 % of the SQLite search
@@ -36,11 +36,12 @@ const minPhoneSuffix = 4
 // characters count in): phone numbers are nearly unique past their fourth or
 // fifth digit, so every prefix index level past it held a list of one
 // customer a number and form. Marked, a form's digits fill the levels after
-// its marker only (5 digits after "@ph", 4 after "@rev", whose digits are the
-// more uniform); a longer prefix of digits is found by reading FTS5's terms
-// in its range, few since the digits are nearly unique there. The demo
-// million's index: 290.8 MiB and 54.8 s to build unmarked, about 234 MiB and
-// 42 s marked (docs/BENCHMARKS.md, "Phone numbers' markers").
+// its marker only (6 digits after "@p"; 4 after "@rev", whose digits, a
+// number's last, are uniform, where a number's first cluster by country and
+// area); a longer prefix of digits is found by reading FTS5's terms in its
+// range, few since the digits are nearly unique there. The demo million's
+// index: 290.8 MiB unmarked, about 243 MiB marked (docs/BENCHMARKS.md,
+// "Phone numbers' markers").
 //
 // "@" is one of the token characters of the SQLite store's FTS5 tokenizer
 // (its tokenchars; FTS5's unicode61 splits words at any other symbol, so
@@ -50,7 +51,7 @@ const minPhoneSuffix = 4
 // (SearchTokens trims it from their starts; a valid email never begins with
 // it). Only TermForms reaches these tokens.
 const (
-	phoneMarker         = "@ph"
+	phoneMarker         = "@p"
 	reversedPhoneMarker = "@rev"
 	// markerLead begins every marker, and no other token.
 	markerLead = "@"
@@ -328,6 +329,15 @@ func TermForms(term string) []string {
 		forms = append(forms, reversedPhoneMarker+reverseDigits(term))
 	}
 	return forms
+}
+
+// ExactTermForms returns the forms of term (TermForms) that a whole token may
+// equal, for the exact tier: all but the reversed phone form, which equals a
+// token only when the term is a number's national digits, whose forward form
+// then equals one too. One fewer index lookup for a term of digits, in each
+// exact tier and in each prefix tier's exclusion of it.
+func ExactTermForms(term string) []string {
+	return slices.DeleteFunc(TermForms(term), func(f string) bool { return strings.HasPrefix(f, reversedPhoneMarker) })
 }
 
 // isDigits reports whether s is one or more ASCII digits.

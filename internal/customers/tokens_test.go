@@ -33,7 +33,7 @@ func TestSearchTokens(t *testing.T) {
 	for _, want := range []string{
 		"siobhan", "o", "brien", "obrien", // name words and the name joined across the apostrophe
 		"siobhan.obrien@example.com", "siobhan.obrien", "example.com", // whole email, local part, domain
-		"@ph15550100199", "@ph5550100199", "@ph0100199", "@rev9910010555", // E.164, national, subscriber number, national backwards
+		"@p15550100199", "@p5550100199", "@p0100199", "@rev9910010555", // E.164, national, subscriber number, national backwards
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("SearchTokens lacks %q: %v", want, got)
@@ -68,8 +68,8 @@ func TestImpossibleNumbersAreFoundByTheirLastDigits(t *testing.T) {
 
 func TestPhoneTokensUnparseableKeepsDigits(t *testing.T) {
 	got := PhoneTokens("ext. 12", "US")
-	if !slices.Equal(got, []string{"@ph12"}) {
-		t.Errorf("PhoneTokens(unparseable) = %v, want [@ph12]", got)
+	if !slices.Equal(got, []string{"@p12"}) {
+		t.Errorf("PhoneTokens(unparseable) = %v, want [@p12]", got)
 	}
 	if got := PhoneTokens("", "US"); got != nil {
 		t.Errorf("PhoneTokens(empty) = %v, want nil", got)
@@ -112,5 +112,28 @@ func TestTransliterations(t *testing.T) {
 	first[0] = "changed"
 	if again := Transliterations("Schröder"); !slices.Equal(again, want) {
 		t.Errorf("Transliterations(Schröder) again = %v, want %v", again, want)
+	}
+}
+
+// The exact tier may leave out a term's reversed phone form: whenever it
+// equals one of a number's tokens, another of the term's forms does too.
+func TestExactTermFormsMatchAsAllFormsDo(t *testing.T) {
+	for _, tc := range []struct{ phone, region string }{
+		{"+1 (555) 010-0199", "US"}, {"020 7946 0018", "GB"}, {"07700 900123", "US"}, {"ext. 12345", "US"}, {"+49 (0)211 0140801", "US"},
+	} {
+		tokens := PhoneTokens(tc.phone, tc.region)
+		digits := Digits(tc.phone)
+		var terms []string
+		for i := range len(digits) {
+			terms = append(terms, digits[i:], digits[:i+1], reverseDigits(digits[i:]))
+		}
+		equalsOne := func(forms []string) bool {
+			return slices.ContainsFunc(forms, func(f string) bool { return slices.Contains(tokens, f) })
+		}
+		for _, term := range terms {
+			if all, exact := equalsOne(TermForms(term)), equalsOne(ExactTermForms(term)); all != exact {
+				t.Errorf("%q (%s), term %q: a whole token equals one of all its forms %v, of its exact forms %v", tc.phone, tc.region, term, all, exact)
+			}
+		}
 	}
 }

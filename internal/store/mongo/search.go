@@ -50,11 +50,11 @@ func searchFilter(q customers.SearchQuery, tier bool) bson.D {
 }
 
 // exactFilter returns the filter of the customers that hold every one of
-// terms as a whole token, in any of its forms (customers.TermForms).
+// terms as a whole token, in any of its forms (customers.ExactTermForms).
 func exactFilter(terms []string) bson.D {
 	and := make(bson.A, len(terms))
 	for i, t := range terms {
-		and[i] = bson.D{{Key: "searchTokens", Value: bson.D{{Key: "$in", Value: customers.TermForms(t)}}}}
+		and[i] = bson.D{{Key: "searchTokens", Value: bson.D{{Key: "$in", Value: customers.ExactTermForms(t)}}}}
 	}
 	return bson.D{{Key: "$and", Value: and}}
 }

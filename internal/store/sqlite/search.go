@@ -18,12 +18,15 @@ func ftsPhrase(term string) string {
 }
 
 // termsExpr returns the FTS5 query that every one of terms matches, each
-// through any of its forms (customers.TermForms), as a whole token or, with
-// suffix " *", as a prefix.
+// through any of its forms, as a whole token (customers.ExactTermForms) or,
+// with suffix " *", as a prefix (customers.TermForms).
 func termsExpr(terms []string, suffix string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		forms := customers.TermForms(t)
+		forms := customers.ExactTermForms(t)
+		if suffix != "" {
+			forms = customers.TermForms(t)
+		}
 		for j, f := range forms {
 			forms[j] = ftsPhrase(f) + suffix
 		}
