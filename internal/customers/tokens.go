@@ -40,7 +40,7 @@ const minPhoneSuffix = 4
 // number's last, are uniform, where a number's first cluster by country and
 // area); a longer prefix of digits is found by reading FTS5's terms in its
 // range, few since the digits are nearly unique there. The demo million's
-// index: 290.8 MiB unmarked, about 243 MiB marked (docs/BENCHMARKS.md,
+// index: 290.8 MiB unmarked, 244.0 MiB marked (docs/BENCHMARKS.md,
 // "Phone numbers' markers").
 //
 // "@" is one of the token characters of the SQLite store's FTS5 tokenizer
