@@ -162,6 +162,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gerr.Message, _, _ = strings.Cut(gerr.Message, " Did you mean ")
 		}
 		gerr.Message = withoutEchoedInput(gerr.Message)
+		gerr.Path = pathWithoutEchoedKeys(gerr.Path)
 		return gerr
 	}
 	if errors.Is(err, context.Canceled) {
@@ -296,6 +297,23 @@ var (
 	// of names up to 64 characters.
 	shortName = regexp.MustCompile(`^"[$\[]*[_A-Za-z][_0-9A-Za-z]{0,63}(\.[_A-Za-z][_0-9A-Za-z]{0,63})?[!\]]*"$`)
 )
+
+// graphQLName is a name as the GraphQL spec writes them, at most 64
+// characters long.
+var graphQLName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]{0,63}$`)
+
+// pathWithoutEchoedKeys returns the path of a request error cut before its
+// first key that is no short GraphQL name: gqlparser's "unknown field" of an
+// input variable ends its path with the key the request sent, whole (a key
+// of 200,000 characters came back in full).
+func pathWithoutEchoedKeys(path ast.Path) ast.Path {
+	for i, p := range path {
+		if name, ok := p.(ast.PathName); ok && !graphQLName.MatchString(string(name)) {
+			return path[:i]
+		}
+	}
+	return path
+}
 
 // withoutEchoedInput returns a parse or validation message of gqlgen and
 // gqlparser without the values the request sent (any length, any

@@ -239,6 +239,7 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 	const search = `query($q: String, $n: Int, $s: AccountStatus) { customers(query: $q, first: $n, status: $s) { edges { node { email } } } }`
 	const disable = `mutation($id: ID!, $s: AccountStatus!, $r: String) { setAccountStatus(input: {customerId: $id, status: $s, reason: $r}) { changed } }`
 	const device = `mutation($i: UpdateDeviceInput!) { updateDevice(input: $i) { userErrors { code } } }`
+	const audit = `query($s: Time) { auditLog(since: $s, first: 2) { edges { node { id } } } }`
 	for _, tc := range []struct {
 		name, query string
 		variables   map[string]any
@@ -254,6 +255,10 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		{"a fraction for an ID", disable, map[string]any{"id": 1.5, "s": "DISABLED"}, "variable.id"},
 		{"a string for a Float in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "settings": map[string]any{"targetTemperature": "21.5"}}}, "variable.i.settings.targetTemperature"},
 		{"a string for a Boolean in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "settings": map[string]any{"notifications": "true"}}}, "variable.i.settings.notifications"},
+		{"a Time that is no date and time", audit, map[string]any{"s": "2026-12-03"}, "variable.s"},
+		{"a number for a Time", audit, map[string]any{"s": 31337}, "variable.s"},
+		// gqlparser's "unknown field" names the key sent: cut before a key that is no short name
+		{"an unknown key in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "<script>" + strings.Repeat("x", 5000): 1}}, "variable.i"},
 	} {
 		resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "application/graphql-response+json", map[string]any{"query": tc.query, "variables": tc.variables})
 		var errs []struct {
@@ -275,7 +280,7 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		if strings.Join(path, ".") != tc.path {
 			t.Errorf("%s: path %v, want %s", tc.name, errs[0].Path, tc.path)
 		}
-		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5"} {
+		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5", "2026-12-03", "<script>"} {
 			if strings.Contains(string(sent), echoed) && strings.Contains(errs[0].Message, echoed) {
 				t.Errorf("%s: the message repeats what was sent: %q", tc.name, errs[0].Message)
 			}
@@ -283,6 +288,13 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 	}
 	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {
 		t.Errorf("a refused mutation changed the customer: %+v", resp)
+	}
+	// A Time literal that is no date and time is the caller's error, not INTERNAL.
+	for _, literal := range []string{`"bad"`, `5`, `"2026-13-45T00:00:00Z"`} {
+		resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": `{ auditLog(since: ` + literal + `, first: 2) { edges { node { id } } } }`})
+		if errs := string(resp.body["errors"]); !strings.Contains(errs, codeBadUserInput) || strings.Contains(errs, "2026-13-45") {
+			t.Errorf("auditLog(since: %s): %d %s", literal, resp.status, resp.body)
+		}
 	}
 	// The right types: a search with every variable, and an ID sent as a number.
 	resp := graphqlRequest(t, f.testInstance, http.MethodPost, admin, "", map[string]any{"query": search, "variables": map[string]any{"q": "casey", "n": 5, "s": "ACTIVE"}})

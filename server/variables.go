@@ -10,6 +10,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/iotconsole/bff/internal/gqlmarshal"
 )
 
 // strictVariables refuses variables whose JSON type is not one the GraphQL
@@ -34,7 +36,7 @@ import (
 // requests with UseNumber, so a number is a json.Number, never a string),
 // with default values filled in and the numbers of Int and Float variables
 // converted to int64 and float64. Custom scalars
-// (Time) keep their own unmarshalling. A refusal is a request error with
+// other than Time keep their own unmarshalling. A refusal is a request error with
 // code GRAPHQL_VALIDATION_FAILED, as gqlgen's own variable errors are; its
 // message names the variable and the expected type, never the value sent.
 type strictVariables struct{ schema *ast.Schema }
@@ -122,7 +124,7 @@ func (v strictVariables) check(typ *ast.Type, value any, path *ast.Path) string 
 }
 
 // checkScalar returns what is wrong with value as an input of the built-in
-// scalar named name, or "" (also for a custom scalar). Numbers are
+// scalar named name or of Time (gqlmarshal.UnmarshalTime), or "". Numbers are
 // json.Number as sent, or int64 and float64 where gqlparser converted a
 // variable of type Int or Float (and in default values).
 func checkScalar(name string, value any) string {
@@ -148,6 +150,10 @@ func checkScalar(name string, value any) string {
 	case "ID":
 		if _, ok := value.(string); !ok && (!isNumber || f != math.Trunc(f)) {
 			return "ID expects a string or a whole number"
+		}
+	case "Time":
+		if _, err := gqlmarshal.UnmarshalTime(value); err != nil {
+			return "Time expects a date and time in RFC 3339 with its offset, such as 2026-01-31T09:30:00Z"
 		}
 	}
 	return ""
