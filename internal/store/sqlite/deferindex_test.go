@@ -409,3 +409,81 @@ func TestBulkLoadThatHasTheStoreToItselfDefersTheKeyIndexes(t *testing.T) {
 	keysDeferred(s, "a load after an interrupted one", false)
 	conflicts(s, "a load after an interrupted one", d, cy[0])
 }
+
+// The compaction after a deferred load (and a rebuild of the search index)
+// reads every device apart from its customer (fillWholeSearchIndex): each
+// customer is found by each of its devices' serial numbers and MAC
+// addresses, and by no other's, though the devices were stored in another
+// order than their customers' names.
+func TestCompactionIndexesEachCustomersOwnDevices(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), DirLocked())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	d := storetest.NewDomain(t, s)
+	if err := s.SetSearchTokenRules(ctx, customers.TokenRules); err != nil {
+		t.Fatal(err)
+	}
+	if deferred, err := customers.DeferSearchIndex(ctx, s); err != nil || !deferred {
+		t.Fatalf("DeferSearchIndex on an empty store = %v, %v; want true", deferred, err)
+	}
+	const n = 40
+	var cs []customers.Customer
+	var ds []devices.Device
+	owner := map[string]string{} // search term -> the id of the customer it must find alone
+	for i := range n {
+		c := storetest.NewCustomer(d, "Owner", fmt.Sprintf("Zed%02d", n-i), fmt.Sprintf("owner%02d@example.com", i), "")
+		c.SearchTokens = nil // the store derives them, as for an import (DerivesSearchTokens)
+		cs = append(cs, c)
+		for j := range i % 4 { // 0 to 3 devices
+			dev := devices.Device{ID: newids.New(), DomainID: d.ID, CustomerID: c.ID, Name: "Plug", Model: "Plug",
+				SerialNumber: fmt.Sprintf("SN%02d-%d", i, j), MACAddress: fmt.Sprintf("02:00:00:00:%02X:%02X", i, j)}
+			ds = append(ds, dev)
+			owner[strings.ToLower(dev.SerialNumber)] = c.ID
+			owner[strings.ToLower(strings.ReplaceAll(dev.MACAddress, ":", ""))] = c.ID
+		}
+	}
+	// Names run against the order of the file: the customers stored first
+	// (and their devices) have the last labels.
+	for _, half := range [][2]int{{0, n / 2}, {n / 2, n}} {
+		var batchDevices []devices.Device
+		for _, dev := range ds {
+			if slices.ContainsFunc(cs[half[0]:half[1]], func(c customers.Customer) bool { return c.ID == dev.CustomerID }) {
+				batchDevices = append(batchDevices, dev)
+			}
+		}
+		if err := s.ImportCustomers(ctx, cs[half[0]:half[1]], batchDevices); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, nil)
+	check := func(when string) {
+		t.Helper()
+		for term, id := range owner {
+			p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: term, First: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Hits) != 1 || p.Hits[0].Customer.ID != id {
+				var got []string
+				for _, h := range p.Hits {
+					got = append(got, h.Customer.Email)
+				}
+				t.Errorf("%s: %q found %v, want its owner alone", when, term, got)
+			}
+		}
+		if got, err := s.CountCustomerMatches(ctx, customers.SearchQuery{DomainID: d.ID, Terms: []string{"owner"}}); err != nil || got != n {
+			t.Errorf("%s: \"owner\" found %d customers (%v), want %d", when, got, err, n)
+		}
+	}
+	if err := customers.OptimizeAfterBulkLoad(ctx, s, n); err != nil {
+		t.Fatal(err)
+	}
+	check("after the load's compaction")
+	if err := s.RebuildSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after a rebuild of the index")
+}

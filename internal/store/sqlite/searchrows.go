@@ -1,8 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/iotconsole/bff/internal/customers"
@@ -94,7 +98,13 @@ func (src searchSource) document() string {
 // readSearchSources returns up to limit customers with labels above after
 // and below before, in label order.
 func readSearchSources(ctx context.Context, tx writer, after, before int64, limit int) ([]searchSource, error) {
-	rows, err := tx.QueryContext(ctx, searchSourceSQL, after, before, limit)
+	return readSearchSourcesWith(ctx, tx, searchSourceSQL, after, before, limit)
+}
+
+// readSearchSourcesWith reads as readSearchSources does with query,
+// searchSourceSQL or customerSourcesSQL.
+func readSearchSourcesWith(ctx context.Context, tx writer, query string, after, before int64, limit int) ([]searchSource, error) {
+	rows, err := tx.QueryContext(ctx, query, after, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -122,15 +132,87 @@ func readSearchSources(ctx context.Context, tx writer, after, before int64, limi
 }
 
 // fillSearchIndex writes the search rows of the customers with labels above
-// after and below before, in label order, deriving their tokens (about 30 µs
-// a customer, most of it parsing phone numbers) on a goroutine of its own a
-// batch ahead, while tx reads the next batch and writes the one before: the
-// compaction of a million customers derives on one core while FTS5 indexes
-// on the other. (Deriving each batch on every core instead made that
-// compaction 10 % slower, and a load of 100,000 into a million, whose
-// windows of labels spread are a batch each, no faster.) The rows must not
-// be in the index already.
+// after and below before, in label order (see fillSearchIndexFrom). The rows
+// must not be in the index already.
 func fillSearchIndex(ctx context.Context, tx writer, after, before int64) error {
+	return fillSearchIndexFrom(ctx, tx, after, func(after int64) ([]searchSource, error) {
+		return readSearchSources(ctx, tx, after, before, searchFillBatch)
+	})
+}
+
+// customerSourcesSQL is searchSourceSQL without the devices (the last
+// column is NULL).
+const customerSourcesSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region, NULL
+	FROM customers c JOIN domains dm ON dm.id = c.domain_id
+	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
+
+// deviceKeysSQL reads every device's serial number and MAC address with its
+// customer's label, in the devices' stored order, which is their customers'
+// order after a load (ImportCustomers writes a customer's devices after it):
+// each customer's row is then near the one before.
+const deviceKeysSQL = `SELECT c.sort_seq, d.serial_number, d.mac_address FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.rowid`
+
+// deviceKeys is one device's part of its customer's search row, under the
+// customer's label.
+type deviceKeys struct {
+	label       int64
+	serial, mac string
+}
+
+// fillWholeSearchIndex writes every customer's search row, as
+// fillSearchIndex(math.MinInt64, math.MaxInt64) would, but reads the devices
+// apart: all of them first, in the order they are stored, sorted by their
+// customers' labels in memory (about 90 bytes a device), then the customers
+// in label order without them. Read with each customer, in label order, the
+// devices were a seek into another part of the file a customer: for the demo
+// million (1.5 million devices) 13.7 s of reads against 6.2 s
+// (docs/BENCHMARKS.md, "Bulk import").
+func fillWholeSearchIndex(ctx context.Context, tx writer) error {
+	rows, err := tx.QueryContext(ctx, deviceKeysSQL)
+	if err != nil {
+		return err
+	}
+	var keys []deviceKeys
+	for rows.Next() {
+		var k deviceKeys
+		if err := rows.Scan(&k.label, &k.serial, &k.mac); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		keys = append(keys, k)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	// Stable: a customer's devices stay in the order they were stored, as
+	// searchSourceSQL gives them.
+	slices.SortStableFunc(keys, func(a, b deviceKeys) int { return cmp.Compare(a.label, b.label) })
+	return fillSearchIndexFrom(ctx, tx, math.MinInt64, func(after int64) ([]searchSource, error) {
+		sources, err := readSearchSourcesWith(ctx, tx, customerSourcesSQL, after, math.MaxInt64, searchFillBatch)
+		for i := range sources {
+			src := &sources[i]
+			for len(keys) > 0 && keys[0].label <= src.label {
+				if keys[0].label == src.label {
+					src.devices = append(src.devices, devices.Device{SerialNumber: keys[0].serial, MACAddress: keys[0].mac})
+				}
+				keys = keys[1:]
+			}
+		}
+		return sources, err
+	})
+}
+
+// fillSearchIndexFrom writes the search rows of the customers read returns,
+// a batch at a time in label order (read is given the last label of the
+// batch before, after at first, and returns an empty batch at the end),
+// deriving their tokens (about 30 µs a customer, most of it parsing phone
+// numbers) on a goroutine of its own a batch ahead, while tx reads the next
+// batch and writes the one before: the compaction of a million customers
+// derives on one core while FTS5 indexes on the other. (Deriving each batch
+// on every core instead made that compaction 10 % slower, and a load of
+// 100,000 into a million, whose windows of labels spread are a batch each,
+// no faster.)
+func fillSearchIndexFrom(ctx context.Context, tx writer, after int64, read func(after int64) ([]searchSource, error)) error {
 	type batch struct {
 		sources   []searchSource
 		documents []string
@@ -157,7 +239,7 @@ func fillSearchIndex(ctx context.Context, tx writer, after, before int64) error 
 	var err error
 	for inFlight := 0; ; {
 		var sources []searchSource
-		if sources, err = readSearchSources(ctx, tx, after, before, searchFillBatch); err != nil || len(sources) == 0 {
+		if sources, err = read(after); err != nil || len(sources) == 0 {
 			break
 		}
 		after = sources[len(sources)-1].label

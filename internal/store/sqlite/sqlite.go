@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -472,7 +471,9 @@ func (s *Store) compactLabels(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, compactLabelsSQL); err != nil {
 			return err
 		}
-		if err := fillSearchIndex(ctx, tx, math.MinInt64, math.MaxInt64); err != nil {
+		bulk := newBulkTx(tx) // the same two statements a million times
+		defer bulk.close()
+		if err := fillWholeSearchIndex(ctx, bulk); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, finishSearchIndexSQL); err != nil {
