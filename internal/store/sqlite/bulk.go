@@ -16,7 +16,9 @@ type writer interface {
 // bulkTx is a transaction that prepares each distinct statement once, for
 // writes that run the same few statements thousands of times (an import's
 // batch of customers). Prepared per call, SQLite's parser was 14 % of an
-// import's CPU (docs/BENCHMARKS.md, "Bulk import").
+// import's CPU (docs/BENCHMARKS.md, "Bulk import"). Its statements are
+// short (a row or a window of rows each): the context is checked before
+// each, not watched while it runs (see unwatched).
 type bulkTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
@@ -38,7 +40,22 @@ func (t *bulkTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return s
 }
 
+// unwatched returns ctx without its end, or ctx's error if it has ended.
+// modernc.org/sqlite watches a context that can end with a goroutine and a
+// progress handler for each statement, which cost 8 % of the writes of a
+// million customers' import (docs/BENCHMARKS.md, "Bulk import").
+func unwatched(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 func (t *bulkTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, err := unwatched(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -46,6 +63,10 @@ func (t *bulkTx) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 func (t *bulkTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, err := unwatched(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -53,8 +74,12 @@ func (t *bulkTx) QueryContext(ctx context.Context, query string, args ...any) (*
 }
 
 func (t *bulkTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := t.stmt(ctx, query); s != nil {
-		return s.QueryRowContext(ctx, args...)
+	quiet, err := unwatched(ctx)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, query, args...) // a row that reports err
+	}
+	if s := t.stmt(quiet, query); s != nil {
+		return s.QueryRowContext(quiet, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
