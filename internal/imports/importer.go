@@ -637,8 +637,11 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 	if !im.storeDerives {
 		deriveSearchTokens(cs, im.Domain.DefaultRegion)
 	}
-	var newCustomers []customers.Customer
-	var newDevices []devices.Device
+	newCustomers, deviceCount := make([]customers.Customer, 0, len(cs)), 0
+	for _, c := range cs {
+		deviceCount += len(c.devices)
+	}
+	newDevices := make([]devices.Device, 0, deviceCount)
 	for _, c := range cs {
 		newCustomers, newDevices = append(newCustomers, c.customer), append(newDevices, c.devices...)
 	}
