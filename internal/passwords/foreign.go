@@ -37,6 +37,10 @@ const (
 	argon2MaxThreads = 16         // lanes; the minimum is 1
 	argon2MinSaltLen = 8          // bytes: ARGON2_MIN_SALT_LENGTH of the reference implementation
 
+	// PBKDF2's limits count iterations times blocks: a hash longer than the
+	// digest is derived one digest-sized block at a time, each block the
+	// whole count of iterations (RFC 8018 §5.2), so a 128-byte hash of
+	// HMAC-SHA-256 costs four times its iterations.
 	pbkdf2MaxIterations       = 2_000_000 // above OWASP's 1,300,000 for HMAC-SHA1 and Django 5.2's 1,000,000
 	pbkdf2SHA512MaxIterations = 1_000_000 // SHA-512 is about twice SHA-256's work; OWASP asks 210,000
 
@@ -437,10 +441,12 @@ func keycloakArgon2(iterations int64, params map[string][]string, salt, key []by
 }
 
 // pbkdf2Hash checks what every PBKDF2 format has: iterations within the
-// bounds, a salt and a hash of minKeyLen to maxKeyLen bytes.
+// bounds (times the hash's blocks: see pbkdf2MaxIterations), a salt and a
+// hash of minKeyLen to maxKeyLen bytes.
 func pbkdf2Hash(name string, digest func() hash.Hash, iter int64, salt, key []byte) (stored, error) {
+	size := digest().Size()
 	maxIterations := int64(pbkdf2MaxIterations)
-	if digest().Size() == sha512.Size {
+	if size == sha512.Size {
 		maxIterations = pbkdf2SHA512MaxIterations
 	}
 	if err := bounded(name+" iterations", "", iter, 1, maxIterations); err != nil {
@@ -451,6 +457,10 @@ func pbkdf2Hash(name string, digest func() hash.Hash, iter int64, salt, key []by
 	}
 	if err := bounded(name+" hash", " bytes", int64(len(key)), minKeyLen, maxKeyLen); err != nil {
 		return stored{}, err
+	}
+	if blocks := int64((len(key) + size - 1) / size); iter*blocks > maxIterations {
+		return stored{}, problem("%s iterations x blocks %d (%d x %d blocks of a %d-byte hash) above the limit %d",
+			name, iter*blocks, iter, blocks, len(key), maxIterations)
 	}
 	return stored{kind: kindPBKDF2, name: name, iter: int(iter), digest: digest, salt: salt, key: key}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,10 @@ func rejectCases(t *testing.T) []rejectCase {
 		{"passlib truncated", passlib[:strings.LastIndex(passlib, "$")], "pbkdf2-sha256 hash is not"},
 		{"passlib iterations 0", "$pbkdf2$0$" + ab64(salt) + "$" + ab64(key), "pbkdf2 iterations 0 below 1"},
 		{"passlib iterations high", "$pbkdf2-sha256$2000001$" + ab64(salt) + "$" + ab64(key), "pbkdf2-sha256 iterations 2000001 above the limit 2000000"},
+		{"passlib long hash, iterations x blocks high", "$pbkdf2-sha256$1000001$" + ab64(salt) + "$" + ab64(append(slices.Clone(key), make([]byte, 64-len(key))...)),
+			"pbkdf2-sha256 iterations x blocks 2000002 (1000001 x 2 blocks of a 64-byte hash) above the limit 2000000"},
+		{"keycloak 128-byte hash, iterations x blocks high", kc("pbkdf2", 400000, std64(salt), std64(append(slices.Clone(key), make([]byte, 128-len(key))...))),
+			"keycloak pbkdf2 iterations x blocks 2800000 (400000 x 7 blocks of a 128-byte hash) above the limit 2000000"},
 		{"passlib sha512 iterations high", "$pbkdf2-sha512$1000001$" + ab64(salt) + "$" + ab64(key), "pbkdf2-sha512 iterations 1000001 above the limit 1000000"},
 		{"argon2id memory x time", argon("argon2id", "v=19", "m=262144,t=4,p=1", s64, k64), "argon2id memory x time 1048576 KiB above the limit 786432 KiB"},
 		{"passlib iterations sign", "$pbkdf2$-5$" + ab64(salt) + "$" + ab64(key), "pbkdf2 iterations are not a number"},
@@ -227,6 +232,12 @@ func TestCheckRejects(t *testing.T) {
 		if ok || verr == nil || verr.Error() != err.Error() || !errors.Is(verr, ErrMalformedHash) {
 			t.Errorf("%s: Verify = %v, %v; want Check's error", c.name, ok, verr)
 		}
+	}
+	// At the limit a hash longer than its digest is accepted (Keycloak's
+	// 64-byte HMAC-SHA-256 hashes: two blocks).
+	long := make([]byte, 64)
+	if err := Check("$pbkdf2-sha256$1000000$" + ab64(randomSalt(t, 13)) + "$" + ab64(long)); err != nil {
+		t.Errorf("Check of 1,000,000 iterations x 2 blocks = %v, want nil", err)
 	}
 	// The messages the import's rejects file shows, word for word.
 	for encoded, want := range map[string]string{
