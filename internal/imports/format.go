@@ -297,6 +297,13 @@ func (c *csvReader) Read() (Record, error) {
 	text := c.input.next(c.r.InputOffset())
 	var parseErr *csv.ParseError
 	switch {
+	case errors.As(err, &parseErr) && parseErr.Line > parseErr.StartLine:
+		// A quote left open takes the lines after it into one record, up to
+		// the next quote or the end of the file: rejected as one record,
+		// the customers on those lines would be lost behind it (a tryout's
+		// file of 3,001 customers imported as "1 rejected").
+		return Record{}, fmt.Errorf("line %d: a CSV record that runs on to line %d is not valid CSV (%v): is a quote left open? Fix the file and run the import again",
+			parseErr.StartLine, parseErr.Line, parseErr.Err)
 	case errors.As(err, &parseErr):
 		recErr := &RecordError{Line: parseErr.StartLine, Reason: "not a valid CSV record: " + parseErr.Err.Error(), Raw: asTheFileHeldIt(text)}
 		if len(recErr.Raw) == len(c.header) {

@@ -801,7 +801,9 @@ func TestImportKeycloakCredentialAsAnObject(t *testing.T) {
 // is a reject that keeps its fields as the file held them, for the rejects
 // file, and the records after it are read; a record that grows past 1 MiB
 // (a quote left open makes the rest of the file one record) stops the
-// reading with an error instead of being held in memory whole.
+// reading with an error instead of being held in memory whole, and so does
+// a shorter one that the rules refuse after it took in the lines after its
+// first (the customers on them would be lost behind one reject).
 func TestCSVRecordsTheRulesRefuse(t *testing.T) {
 	file := "firstName,lastName,email\r\nAnn,Lee,ann@example.com\r\nQuinn,O\"Brien,quinn@example.com\r\nBo,Ng,bo@example.com\r\n"
 	r, err := imports.NewReader(strings.NewReader(file), imports.CSV)
@@ -840,6 +842,18 @@ func TestCSVRecordsTheRulesRefuse(t *testing.T) {
 	var bad *imports.RecordError
 	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "line 3: a CSV record longer than 1048576 bytes (is a quote left open?)") {
 		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped at the line it opened on", err)
+	}
+
+	short := "firstName,lastName,email\nAnn,Lee,ann@example.com\n\"Quinn,Open,quinn@example.com\n" + strings.Repeat("Bo,Ng,bo@example.com\n", 3000)
+	r, err = imports.NewReader(strings.NewReader(short), imports.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "line 3: a CSV record that runs on to line 3003 is not valid CSV") {
+		t.Errorf("a quote left open, the rest of the file under 1 MiB: %v, want the reading stopped at the line it opened on", err)
 	}
 }
 
