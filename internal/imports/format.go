@@ -232,6 +232,9 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	}
 	input.next(cr.InputOffset())
 	c := &csvReader{r: cr, input: input}
+	if err := checkHeader(header); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, name := range header {
 		name = strings.TrimSpace(name)
@@ -252,6 +255,43 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	return c, nil
 }
 
+// checkHeader refuses a first line that cannot be a header without quoting
+// it (it may be a customer's record: personal data, never echoed): one
+// that names none of the columns (the header is missing), or one with a
+// line break inside a name (lines ended by a carriage return alone, as old
+// Mac files have them, make the whole file one line).
+func checkHeader(header []string) error {
+	known := false
+	for i, name := range header {
+		if strings.ContainsAny(name, "\r\n") {
+			return fmt.Errorf("the CSV header's column %d holds a line break: are the file's lines ended by a carriage return alone? Save it with CRLF or LF line endings", i+1)
+		}
+		if _, err := columnSetter(strings.TrimSpace(name)); err == nil {
+			known = true
+		}
+	}
+	if !known {
+		return fmt.Errorf("the CSV file's first line names none of the columns (%s): a CSV import starts with a header line", strings.Join(customerColumns, ", "))
+	}
+	return nil
+}
+
+// looksLikeFieldName reports whether s may be shown in a message as the
+// name of a column or key: 1 to 40 ASCII letters, digits, '.' and '_',
+// beginning with a letter. Anything else (an email, a name with spaces) may
+// be a customer's data written where a name was expected.
+func looksLikeFieldName(s string) bool {
+	if len(s) == 0 || len(s) > 40 || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // columnSetter returns how a value of the column name goes into a record.
 func columnSetter(name string) (func(*Record, string), error) {
 	fields := map[string]func(*Record, string){
@@ -267,8 +307,12 @@ func columnSetter(name string) (func(*Record, string), error) {
 	group, field, ok := strings.Cut(name, ".")
 	n, err := strconv.Atoi(strings.TrimPrefix(group, "device"))
 	if !ok || !strings.HasPrefix(group, "device") || err != nil || n < 1 || n > maxDevicesPerRecord {
-		return nil, fmt.Errorf("unknown CSV column %q: the columns are %s, and device<n>.<%s> for n from 1 to %d",
-			name, strings.Join(customerColumns, ", "), strings.Join(deviceColumns, "|"), maxDevicesPerRecord)
+		shown := "an unknown CSV column (its name is not shown: it does not look like a column's name)"
+		if looksLikeFieldName(name) {
+			shown = fmt.Sprintf("unknown CSV column %q", name)
+		}
+		return nil, fmt.Errorf("%s: the columns are %s, and device<n>.<%s> for n from 1 to %d",
+			shown, strings.Join(customerColumns, ", "), strings.Join(deviceColumns, "|"), maxDevicesPerRecord)
 	}
 	deviceField := map[string]func(*Device, string){
 		"serialNumber": func(d *Device, v string) { d.SerialNumber = v }, "macAddress": func(d *Device, v string) { d.MACAddress = v },
@@ -416,7 +460,11 @@ func jsonReason(err error) string {
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("not a JSON object (syntax error at byte %d)", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+		key, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if uerr != nil || !looksLikeFieldName(key) {
+			return "an unknown field (its key is not shown: it does not look like a field's name)"
+		}
+		return fmt.Sprintf("unknown field %q", key)
 	}
 	return "not a JSON object"
 }

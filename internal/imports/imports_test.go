@@ -1007,3 +1007,35 @@ func TestUnreadableCSVRecordClaimsItsKeys(t *testing.T) {
 		})
 	}
 }
+
+// What a file holds where a column's or key's name belongs may be a
+// customer's data: the errors and reasons name it only when it looks like a
+// name (a tryout saw a header-less file's first customer, and an email used
+// as a JSON key, printed back).
+func TestMisplacedDataIsNotEchoed(t *testing.T) {
+	const secret = "zoe.private@example.com"
+	for _, c := range []struct{ name, file, want string }{
+		{"no header", "Zoe,Private," + secret + "\nAnn,Lee,ann@example.com\n", "names none of the columns"},
+		{"lone carriage returns", "firstName,lastName,email\rZoe,Private," + secret + "\r", "carriage return alone"},
+		{"an unknown column with data's shape", "firstName,lastName,email," + secret + "\nAnn,Lee,ann@example.com,x\n", "an unknown CSV column (its name is not shown"},
+	} {
+		_, err := imports.NewReader(strings.NewReader(c.file), imports.CSV)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "zoe") || strings.Contains(err.Error(), "Zoe") {
+			t.Errorf("%s: %v, want %q and no data of the file", c.name, err, c.want)
+		}
+	}
+	if _, err := imports.NewReader(strings.NewReader("firstName,lastName,email,nickName\n"), imports.CSV); err == nil || !strings.Contains(err.Error(), `unknown CSV column "nickName"`) {
+		t.Errorf("a mistyped column: %v, want it named", err)
+	}
+
+	r, err := imports.NewReader(strings.NewReader(`{"email":"ann@example.com","`+secret+`":"x"}`+"\n"+`{"email":"bo@example.com","nickname":"B"}`+"\n"), imports.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"an unknown field (its key is not shown", `unknown field "nickname"`} {
+		var bad *imports.RecordError
+		if _, err := r.Read(); !errors.As(err, &bad) || bad.Reason != want && !strings.HasPrefix(bad.Reason, want) || strings.Contains(bad.Reason, "zoe") {
+			t.Errorf("reason %v, want %q", err, want)
+		}
+	}
+}
