@@ -412,6 +412,9 @@ func (j *jsonlReader) Read() (Record, error) {
 				Raw: []string{string(text)}} // as far as it was read
 		}
 		rec, raw := Record{Line: j.line}, []string{string(text)}
+		if trimmed := bytes.TrimSpace(text); trimmed[0] != '{' { // null decodes into a record without error
+			return Record{}, &RecordError{Line: j.line, Reason: "not a JSON object", Raw: raw}
+		}
 		dec := json.NewDecoder(bytes.NewReader(text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&rec); err != nil {

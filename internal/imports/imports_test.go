@@ -1011,7 +1011,8 @@ func TestUnreadableCSVRecordClaimsItsKeys(t *testing.T) {
 // What a file holds where a column's or key's name belongs may be a
 // customer's data: the errors and reasons name it only when it looks like a
 // name (a tryout saw a header-less file's first customer, and an email used
-// as a JSON key, printed back).
+// as a JSON key, printed back). A JSON line of null is no object either
+// (it was read as a record with every field blank).
 func TestMisplacedDataIsNotEchoed(t *testing.T) {
 	const secret = "zoe.private@example.com"
 	for _, c := range []struct{ name, file, want string }{
@@ -1028,11 +1029,11 @@ func TestMisplacedDataIsNotEchoed(t *testing.T) {
 		t.Errorf("a mistyped column: %v, want it named", err)
 	}
 
-	r, err := imports.NewReader(strings.NewReader(`{"email":"ann@example.com","`+secret+`":"x"}`+"\n"+`{"email":"bo@example.com","nickname":"B"}`+"\n"), imports.JSONL)
+	r, err := imports.NewReader(strings.NewReader(`{"email":"ann@example.com","`+secret+`":"x"}`+"\n"+`{"email":"bo@example.com","nickname":"B"}`+"\n"+"null\n"), imports.JSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"an unknown field (its key is not shown", `unknown field "nickname"`} {
+	for _, want := range []string{"an unknown field (its key is not shown", `unknown field "nickname"`, "not a JSON object"} {
 		var bad *imports.RecordError
 		if _, err := r.Read(); !errors.As(err, &bad) || bad.Reason != want && !strings.HasPrefix(bad.Reason, want) || strings.Contains(bad.Reason, "zoe") {
 			t.Errorf("reason %v, want %q", err, want)
