@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,7 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		return gerr
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(p)).Msg("resolver panicked")
+		zerolog.Ctx(ctx).Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("resolver panicked")
 		return errors.New("internal error")
 	})
 	return srv
