@@ -250,16 +250,11 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 // (fillSearchIndex), then merge into one segment (finishSearchIndexSQL). The
 // first statement moves every label out of the range the second one fills
 // (see relabelOffset), but those a deferred load took there already. While
-// the index fills, FTS5's merges wait ('automerge' 0, 'crisismerge' 1900: a
-// level merges only at 1,900 segments, below FTS5's limit of 2,000 in all,
-// which leaves room for a hundred such merges) and 'optimize' merges every
-// segment once at the end: 31 % less time than merging as it goes (11.2
-// against 16.3 s at 100,000 customers). The demo million's rows make more
-// than 1,000 segments (FTS5 writes one each time its pending rows pass 1
-// MB): with 'crisismerge' 1000 they were merged once on the way, then again
-// by 'optimize' (7.3 s more; the million's import 90.6 against 94.9 s run
-// side by side, docs/BENCHMARKS.md, "Bulk import"). Then FTS5's defaults (4
-// and 16) are set again for the writes that follow.
+// the index fills, FTS5's merges wait ('automerge' 0, 'crisismerge' 1000: a
+// level merges only at 1,000 segments, far below FTS5's limit of 2,000 in
+// all) and 'optimize' merges every segment once at the end: 31 % less time
+// than merging as it goes (11.2 against 16.3 s at 100,000 customers); then
+// FTS5's defaults (4 and 16) are set again for the writes that follow.
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
@@ -267,7 +262,7 @@ UPDATE customers SET sort_seq = ranked.label
 	WHERE customers.rowid = ranked.row;
 INSERT INTO customer_search (customer_search) VALUES ('delete-all');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);
-INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1900);
+INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 1000);
 `, int64(relabelOffset), labelStep)
 
 // finishSearchIndexSQL ends compactLabelsSQL's rebuild of the index.
