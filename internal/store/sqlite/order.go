@@ -255,6 +255,13 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 // all) and 'optimize' merges every segment once at the end: 31 % less time
 // than merging as it goes (11.2 against 16.3 s at 100,000 customers); then
 // FTS5's defaults (4 and 16) are set again for the writes that follow.
+// Not higher: the demo million's rows make more than 1,000 segments, so a
+// level is merged on the way, and 'optimize' then writes the index into a
+// level above both (the third); with 'crisismerge' 1900 every segment was
+// on the first level, 'optimize' wrote the index into the second, and the
+// writes that followed merged it whole again with their own segments there:
+// 100,000 customers more took 39.6 s instead of 24.7 (docs/BENCHMARKS.md,
+// "Bulk import", fifteenth round).
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
