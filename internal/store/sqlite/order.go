@@ -257,7 +257,7 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 // FTS5's defaults (4 and 16) are set again for the writes that follow.
 // Not higher: the demo million's rows make more than 1,000 segments, so a
 // level is merged on the way, and 'optimize' then writes the index into a
-// level above both (the third); with 'crisismerge' 1900 every segment was
+// level above both; with 'crisismerge' 1900 every segment was
 // on the first level, 'optimize' wrote the index into the second, and the
 // writes that followed merged it whole again with their own segments there:
 // 100,000 customers more took 39.6 s instead of 24.7 (docs/BENCHMARKS.md,
