@@ -831,29 +831,26 @@ func TestCSVRecordsTheRulesRefuse(t *testing.T) {
 		t.Errorf("read %q, want %q", got, want)
 	}
 
-	open := "firstName,lastName,email\nAnn,Lee,ann@example.com\n\"Quinn,Open,quinn@example.com\n" + strings.Repeat("Bo,Ng,bo@example.com\n", 100_000)
-	r, err = imports.NewReader(strings.NewReader(open), imports.CSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Read(); err != nil {
-		t.Fatal(err)
-	}
-	var bad *imports.RecordError
-	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "line 3: a CSV record longer than 1048576 bytes (is a quote left open?)") {
-		t.Errorf("a quote left open before 2 MB: %v, want the reading stopped at the line it opened on", err)
-	}
-
-	short := "firstName,lastName,email\nAnn,Lee,ann@example.com\n\"Quinn,Open,quinn@example.com\n" + strings.Repeat("Bo,Ng,bo@example.com\n", 3000)
-	r, err = imports.NewReader(strings.NewReader(short), imports.CSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Read(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), "line 3: a CSV record that runs on to line 3003 is not valid CSV") {
-		t.Errorf("a quote left open, the rest of the file under 1 MiB: %v, want the reading stopped at the line it opened on", err)
+	// A quote left open on line 3, with the rest of the file past 1 MiB or under it.
+	for _, c := range []struct {
+		rows int
+		want string
+	}{
+		{100_000, "line 3: a CSV record longer than 1048576 bytes (is a quote left open?)"},
+		{3000, "line 3: a CSV record that runs on to line 3003 is not valid CSV"},
+	} {
+		open := "firstName,lastName,email\nAnn,Lee,ann@example.com\n\"Quinn,Open,quinn@example.com\n" + strings.Repeat("Bo,Ng,bo@example.com\n", c.rows)
+		r, err := imports.NewReader(strings.NewReader(open), imports.CSV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(); err != nil {
+			t.Fatal(err)
+		}
+		var bad *imports.RecordError
+		if _, err := r.Read(); err == nil || errors.As(err, &bad) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("a quote left open, %d rows after it: %v, want the reading stopped at the line it opened on (%q)", c.rows, err, c.want)
+		}
 	}
 }
 
