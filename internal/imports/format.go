@@ -407,9 +407,9 @@ func (j *jsonlReader) Read() (Record, error) {
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		if len(text) > maxRecordBytes {
+		if len(text) > maxRecordBytes { // its first maxRecordBytes kept, so no object: written under "raw"
 			return Record{}, &RecordError{Line: j.line, Reason: fmt.Sprintf("a line longer than %d bytes", maxRecordBytes),
-				Raw: []string{string(text)}} // as far as it was read
+				Raw: []string{string(text[:maxRecordBytes])}}
 		}
 		rec, raw := Record{Line: j.line}, []string{string(text)}
 		if trimmed := bytes.TrimSpace(text); trimmed[0] != '{' { // null decodes into a record without error
@@ -431,13 +431,14 @@ func (j *jsonlReader) Read() (Record, error) {
 }
 
 // readLine returns the next line without its end; a line longer than
-// maxRecordBytes is returned cut (its length still tells).
+// maxRecordBytes is returned cut to maxRecordBytes+1 bytes (its length still
+// tells).
 func (j *jsonlReader) readLine() ([]byte, error) {
 	var line []byte
 	for {
 		part, err := j.r.ReadSlice('\n')
-		if len(line) <= maxRecordBytes {
-			line = append(line, part...)
+		if room := maxRecordBytes + 1 - len(line); room > 0 {
+			line = append(line, part[:min(len(part), room)]...)
 		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):

@@ -218,7 +218,7 @@ const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 // parseBcrypt reads f, encoded split at '$': "", "2b", cost, salt and hash.
 func parseBcrypt(encoded string, f []string) (stored, error) {
 	if len(encoded) != 60 || len(f) != 4 || len(f[2]) != 2 || len(f[3]) != 53 {
-		return stored{}, problem("bcrypt hash is not $2b$<two-digit cost>$<53 characters>, 60 in all")
+		return stored{}, problem("bcrypt hash is not $%s$<two-digit cost>$<53 characters>, 60 in all", f[1])
 	}
 	cost, ok := number(f[2])
 	if !ok {

@@ -148,7 +148,8 @@ func rejectCases(t *testing.T) []rejectCase {
 		{"django unsalted", "unsalted_sha1$$" + k64, "unknown password hash format"},
 		{"too long", "$2b$" + strings.Repeat("a", maxEncodedLen), "password hash longer than 4096 bytes"},
 
-		{"bcrypt truncated", bc[:59], "bcrypt hash is not"},
+		{"bcrypt truncated", bc[:59], "bcrypt hash is not $2b$<two-digit cost>"},
+		{"bcrypt 2a truncated", "$2a$" + bc[4:59], "bcrypt hash is not $2a$<two-digit cost>"}, // its own prefix named
 		{"bcrypt cost 20", bc[:4] + "20" + bc[6:], "bcrypt cost 20 above the limit 14"},
 		{"bcrypt cost 15", bc[:4] + "15" + bc[6:], "bcrypt cost 15 above the limit 14"},
 		{"bcrypt cost 3", bc[:4] + "03" + bc[6:], "bcrypt cost 3 below 4"},
