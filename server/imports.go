@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -84,7 +85,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := requireStore(*cfg); err != nil { // before the lock, which would create the directory
 		return fmt.Errorf("import: %w", err)
 	}
-	if err := checkRejectsPath(*rejectsPath, input, *cfg); err != nil {
+	if err := checkRejectsPath(*rejectsPath, format, input, *cfg); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	exclusive, unlock, err := lockForImport(*cfg, *dryRun)
@@ -156,10 +157,18 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 // checkRejectsPath refuses a rejects file that would destroy data when it is
 // truncated or written: the file being imported (input; nil for standard
 // input) or a file of the embedded store's data directory
-// (refuseDataDirFile).
-func checkRejectsPath(path string, input os.FileInfo, cfg config) error {
+// (refuseDataDirFile). It refuses too a name whose extension says the
+// other format than format, the input's, which the rejects are written in
+// (as the file held them): a .jsonl file of CSV rows misleads whoever opens
+// it, and such a name is as likely an earlier export's, which would be
+// emptied.
+func checkRejectsPath(path string, format imports.Format, input os.FileInfo, cfg config) error {
 	if path == "" {
 		return nil
+	}
+	if named, err := imports.ParseFormat("", path); err == nil && named != format {
+		return fmt.Errorf("the rejects file's name says %s, but the rejects of a %s import are %s (the records as the file held them): name it .%s",
+			strings.ToUpper(string(named)), strings.ToUpper(string(format)), strings.ToUpper(string(format)), format)
 	}
 	if err := refuseDataDirFile("the rejects file", path, cfg); err != nil {
 		return err

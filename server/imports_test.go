@@ -399,6 +399,19 @@ func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 			}
 		}
 	}
+	// A name that says the other format: the rejects of a JSON Lines import
+	// are JSON lines, and a .csv file is as likely an earlier export.
+	export := writeTempFile(t, "export.csv", "email\nkeep@example.com\n")
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-rejects", export, input}, noEnv, nil, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "name it .jsonl") {
+		t.Errorf("-rejects %s for a JSON Lines import: %v, want a refusal naming the format", export, err)
+	}
+	if got, _ := os.ReadFile(export); string(got) != "email\nkeep@example.com\n" {
+		t.Errorf("the refused rejects file was changed: %q", got)
+	}
+	if got, _ := os.ReadFile(storeFile); !bytes.Equal(got, storeBefore) {
+		t.Fatal("a refused rejects file's import changed the store's file")
+	}
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
 	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-rejects", rejects, input}, noEnv, nil, io.Discard, io.Discard); err != nil {
 		t.Fatalf("a rejects file elsewhere: %v", err)
