@@ -67,6 +67,8 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err := embeddedOnly("restore", cfg); err != nil {
 		return err
 	}
+	_, statErr := os.Stat(cfg.DataDir)
+	created := errors.Is(statErr, os.ErrNotExist) // said, so that a mistyped -data-dir shows
 	started := time.Now()
 	version, err := sqlite.Restore(ctx, cfg.DataDir, file)
 	switch {
@@ -76,6 +78,9 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("restore refused, %s left as it was: %w", cfg.DataDir, err)
 	case err != nil:
 		return fmt.Errorf("restore: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "%s did not exist: created it\n", cfg.DataDir)
 	}
 	fmt.Fprintf(stdout, "restored %s into %s (schema version %d) in %v; a server started on %s now serves it\n",
 		file, filepath.Join(cfg.DataDir, sqlite.FileName), version, time.Since(started).Round(time.Millisecond), cfg.DataDir)

@@ -202,6 +202,13 @@ func TestRestoreRefusedWhileServingThenServed(t *testing.T) {
 		t.Fatalf("restore into the stopped server's directory: %v", err)
 	}
 	t.Log(strings.TrimSpace(out))
+	if strings.Contains(out, "did not exist") {
+		t.Errorf("restore into an existing directory says it created it: %s", out)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if out, err := runCommand("restore", "-data-dir", fresh, backup); err != nil || !strings.Contains(out, fresh+" did not exist: created it") {
+		t.Errorf("restore into a new directory: %q %v, want it said (a mistyped -data-dir shows)", out, err)
+	}
 
 	restarted := startTest(t, func(c *config) { c.DataDir = dst.cfg.DataDir })
 	support := restarted.login(t, demo.SupportEmail)
