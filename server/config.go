@@ -46,6 +46,7 @@ type config struct {
 	MaxDepth       int           // MAX_DEPTH: deepest selection nesting
 	MaxAliases     int           // MAX_ALIASES: aliases in one operation
 	MaxRootFields  int           // MAX_ROOT_FIELDS: root fields in one operation
+	MaxSelections  int           // MAX_SELECTIONS: selections written in one document (see documentLimits)
 	MaxBodyBytes   int           // MAX_BODY_BYTES: largest HTTP request body
 	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
 	// SearchCachePages (SEARCH_CACHE_PAGES): how many customer search pages
@@ -99,6 +100,7 @@ func defaultConfig() config {
 		MaxDepth:           12,
 		MaxAliases:         30,
 		MaxRootFields:      10,
+		MaxSelections:      500,
 		MaxBodyBytes:       1 << 20,
 		WSMaxMessage:       64 << 10,
 
@@ -130,7 +132,8 @@ func (c config) validate() error {
 		value, min int
 	}{
 		{"COMPLEXITY_LIMIT", c.ComplexityMax, 1}, {"TOKEN_LIMIT", c.TokenLimit, 1}, {"MAX_DEPTH", c.MaxDepth, 1},
-		{"MAX_ALIASES", c.MaxAliases, 0}, {"MAX_ROOT_FIELDS", c.MaxRootFields, 1}, {"MAX_BODY_BYTES", c.MaxBodyBytes, 1},
+		{"MAX_ALIASES", c.MaxAliases, 0}, {"MAX_ROOT_FIELDS", c.MaxRootFields, 1}, {"MAX_SELECTIONS", c.MaxSelections, 1},
+		{"MAX_BODY_BYTES", c.MaxBodyBytes, 1},
 		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1}, {"SEARCH_CACHE_PAGES", c.SearchCachePages, 0},
 	} {
 		if l.value < l.min {
@@ -205,6 +208,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.MaxDepth, "max-depth", envs.int("MAX_DEPTH", c.MaxDepth), "deepest selection nesting (MAX_DEPTH)")
 	fs.IntVar(&c.MaxAliases, "max-aliases", envs.int("MAX_ALIASES", c.MaxAliases), "aliases in one operation (MAX_ALIASES)")
 	fs.IntVar(&c.MaxRootFields, "max-root-fields", envs.int("MAX_ROOT_FIELDS", c.MaxRootFields), "root fields in one operation (MAX_ROOT_FIELDS)")
+	fs.IntVar(&c.MaxSelections, "max-selections", envs.int("MAX_SELECTIONS", c.MaxSelections), "selections written in one GraphQL document (MAX_SELECTIONS)")
 	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", c.MaxBodyBytes), "largest HTTP request body (MAX_BODY_BYTES)")
 	fs.IntVar(&c.SearchCachePages, "search-cache-pages", envs.int("SEARCH_CACHE_PAGES", c.SearchCachePages), "customer search pages kept for repeated searches, 0 for none (SEARCH_CACHE_PAGES)")
 	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", c.WSMaxMessage), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")

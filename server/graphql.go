@@ -47,10 +47,14 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 		PingPongInterval:      cfg.WSPing, // graphql-transport-ws ping; a peer that does not answer within two is dropped
 	})
 	srv.SetParserTokenLimit(cfg.TokenLimit)
-	srv.SetQueryCache(newQueryCache(queryCacheBytes, queryCacheMaxDocument)) // parse and validate each distinct query once
+	validated := newQueryCache(queryCacheBytes, queryCacheMaxDocument)
+	srv.SetQueryCache(validated) // parse and validate each distinct query once
 	// Automatic persisted queries (Apollo's protocol, extensions.persistedQuery
 	// with the query's SHA-256): mobile apps send a hash, the query only once.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: newPersistedQueryCache(persistedQueryBytes, persistedQueryMax)})
+	// Before validation, whose cost grows with the square of what a
+	// document repeats.
+	srv.Use(documentLimits{validated: validated, tokenLimit: cfg.TokenLimit, maxSelections: cfg.MaxSelections})
 	// Shape first: it refuses, in time linear in the document, what the
 	// complexity walk would take exponential time to refuse.
 	srv.Use(shapeLimits{maxFields: cfg.ComplexityMax, maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})

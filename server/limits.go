@@ -8,6 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Codes in extensions.code of operations refused for their shape, and for
@@ -25,6 +26,111 @@ const (
 func init() {
 	errcode.RegisterErrorType(codeQueryTooLarge, errcode.KindProtocol)
 	errcode.RegisterErrorType(codeComplexityLimitExceeded, errcode.KindProtocol)
+}
+
+// documentLimits refuses, before gqlparser validates it, a document whose
+// validation alone would cost far more than any client's document. The
+// rule "Field Selection Merging" (GraphQL spec, section 5.3.2; gqlparser's
+// OverlappingFieldsCanBeMerged) compares every two fields of one response
+// key in a selection set, its inline fragments' included, and gqlparser
+// reports every pair that conflicts: `status` written n times on each side
+// of `... on Operator` and `... on Customer` costs n² comparisons and n²
+// errors (an anonymous 11 KB request: 640,000 errors, a 184 MB answer, 24 s
+// of CPU and 2.8 GB of memory), and 4,970 copies of one field, under the
+// token limit, cost 2.4 s of CPU before the complexity limit refused them.
+// So, counted as the document is written (each fragment once, in time
+// linear in its size):
+//   - at most maxSelections selections (fields, fragment spreads, inline
+//     fragments) in the whole document (MAX_SELECTIONS; the console's
+//     largest document has under 50, GraphiQL's introspection about 150);
+//   - at most maxResponseKeyRepeats fields of one response key in one
+//     selection set, its inline fragments' fields included.
+//
+// Both answer QUERY_TOO_LARGE. A document in the query cache passed
+// validation before and is not parsed again; any other is parsed here and
+// again by gqlgen (parsing is linear, and bounded by the token limit).
+// gqlgen runs this before it parses (graphql.OperationParameterMutator),
+// after the persisted-query extension has filled the query in.
+type documentLimits struct {
+	validated     graphql.Cache[*ast.QueryDocument] // the handler's query cache
+	tokenLimit    int
+	maxSelections int
+}
+
+// maxResponseKeyRepeats bounds the fields of one response key in one
+// selection set (see documentLimits): clients write a key once, or a few
+// times across inline fragments (`id` in `... on Customer` and `... on
+// Operator`); ten allows 45 comparisons a key where the token limit allowed
+// millions.
+const maxResponseKeyRepeats = 10
+
+var _ graphql.OperationParameterMutator = documentLimits{}
+
+func (documentLimits) ExtensionName() string { return "DocumentLimits" }
+
+func (documentLimits) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationParameters implements graphql.OperationParameterMutator.
+func (l documentLimits) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	if params.Query == "" {
+		return nil
+	}
+	if _, ok := l.validated.Get(ctx, params.Query); ok {
+		return nil
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: params.Query}, l.tokenLimit)
+	if err != nil {
+		return nil // gqlgen parses it again and says what is wrong
+	}
+	selections, repeats := measureDocument(doc)
+	refuse := func(format string, args ...any) *gqlerror.Error {
+		return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": codeQueryTooLarge}}
+	}
+	switch {
+	case selections > l.maxSelections:
+		return refuse("the document has %d selections; at most %d are allowed", selections, l.maxSelections)
+	case repeats > maxResponseKeyRepeats:
+		return refuse("a selection set selects one response key %d times; at most %d are allowed", repeats, maxResponseKeyRepeats)
+	}
+	return nil
+}
+
+// measureDocument returns the selections written in doc (fields, fragment
+// spreads and inline fragments of its operations and fragments, each
+// fragment once) and the most fields of one response key in one selection
+// set with its inline fragments' fields, as Field Selection Merging groups
+// them.
+func measureDocument(doc *ast.QueryDocument) (selections, repeats int) {
+	var walk func(set ast.SelectionSet, keys map[string]int)
+	// walk counts set's selections and, into keys, the response keys of
+	// its fields and of its inline fragments' fields; a field's own
+	// selection set is a new group.
+	walk = func(set ast.SelectionSet, keys map[string]int) {
+		for _, sel := range set {
+			selections++
+			switch s := sel.(type) {
+			case *ast.Field:
+				key := s.Alias
+				if key == "" {
+					key = s.Name
+				}
+				keys[key]++
+				repeats = max(repeats, keys[key])
+				if len(s.SelectionSet) > 0 {
+					walk(s.SelectionSet, map[string]int{})
+				}
+			case *ast.InlineFragment:
+				walk(s.SelectionSet, keys)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		walk(op.SelectionSet, map[string]int{})
+	}
+	for _, f := range doc.Fragments {
+		walk(f.SelectionSet, map[string]int{})
+	}
+	return selections, repeats
 }
 
 // shapeLimits refuses, after parsing and validation and before anything

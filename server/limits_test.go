@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,5 +145,78 @@ func TestCORSOnlyForConfiguredOrigins(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
 			t.Errorf("POST from %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
 		}
+	}
+}
+
+// What gqlparser's validation costs grows with the square of what a
+// document repeats (Field Selection Merging compares every two fields of one
+// response key, and reports every pair that conflicts), so a small anonymous
+// document could cost seconds of CPU and gigabytes of memory before any limit
+// that runs after validation saw it. documentLimits refuses such documents
+// first, with a short answer that quotes nothing of them; documents of the
+// sizes clients send go on to validation as before.
+func TestValidationCostIsBoundedBeforeValidation(t *testing.T) {
+	s := startTest(t, func(c *config) { c.MaxSelections = 100 })
+	repeat := func(n int, field string) string { return strings.Repeat(" "+field, n) }
+	conflicting := func(n int) string { // status is OperatorStatus! on Operator, AccountStatus! on Customer
+		return "query Q { viewer { ... on Operator {" + repeat(n, "status") + " } ... on Customer {" + repeat(n, "status") + " } } }"
+	}
+	fragments := func(n int) string { // viewer, n spreads, n fields: 2n+1 selections, none repeated in a set
+		var spreads, defs strings.Builder
+		for i := range n {
+			fmt.Fprintf(&spreads, " ...F%d", i)
+			fmt.Fprintf(&defs, " fragment F%d on Viewer { __typename }", i)
+		}
+		return "query { viewer {" + spreads.String() + " } }" + defs.String()
+	}
+	tests := []struct {
+		name, query string
+		refused     bool
+	}{
+		// The try-out's documents: 640,000 errors in a 184 MB answer, and
+		// 2.4 s of CPU, before.
+		{"800 conflicting fields", conflicting(400), true},
+		{"4,970 copies of a field", "query Q { viewer { ... on Operator {" + repeat(4970, "name") + " } } }", true},
+		{"101 selections", fragments(50), true},
+		{"99 selections", fragments(49), false},
+		{"11 fields of one response key through inline fragments", "{ viewer { ... on Operator {" + repeat(6, "id") + " } ... on Customer {" + repeat(5, "id") + " } } }", true},
+		{"the same in a fragment", "query { viewer { ...V } } fragment V on Viewer { ... on Operator {" + repeat(6, "id") + " } ... on Customer {" + repeat(5, "id") + " } }", true},
+		// At the limits, validation runs as before: 5 and 5 conflicting
+		// fields are 25 conflicts, each reported.
+		{"10 fields of one response key", "{ viewer { ... on Operator {" + repeat(5, "id") + " } ... on Customer {" + repeat(5, "id") + " } } }", false},
+		{"10 conflicting fields", conflicting(5), false},
+		{"one key in ten sets", "{" + strings.Repeat(" viewer { __typename }", 10) + " }", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"query": tt.query})
+			resp, err := http.Post(s.URL()+"/graphql", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var out gqlResponse
+			if err := json.Unmarshal(raw, &out); err != nil {
+				t.Fatalf("answer %d: %v", resp.StatusCode, err)
+			}
+			if refused := out.code() == codeQueryTooLarge; refused != tt.refused {
+				t.Fatalf("refused = %v, want %v: %.300s", refused, tt.refused, raw)
+			}
+			if !tt.refused {
+				return
+			}
+			if len(out.Errors) != 1 || len(raw) > 512 || resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("refusal: %d, %d bytes: %.300s; want one short error", resp.StatusCode, len(raw), raw)
+			}
+			for _, quoted := range []string{"status", "name", "__typename", "id\"", "Operator"} {
+				if strings.Contains(out.Errors[0].Message, quoted) {
+					t.Errorf("the refusal %q quotes the document (%s)", out.Errors[0].Message, quoted)
+				}
+			}
+		})
+	}
+	if resp := s.post(t, "", conflicting(5), nil); len(resp.Errors) != 25 {
+		t.Errorf("5 and 5 conflicting fields: %d errors, want the 25 conflicts validation reports", len(resp.Errors))
 	}
 }
