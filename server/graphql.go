@@ -218,16 +218,22 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			zerolog.Ctx(ctx).Error().Err(err).Msg("websocket authentication failed")
 			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
 		}
-		subjects := []string{p.CustomerID, sessionSubject(p.TokenHash)}
+		account := p.CustomerID
+		subjects := []string{account, sessionSubject(p.TokenHash)}
 		switch {
 		case p.Kind == sessions.KindOperator && !p.SecondFactorVerified():
-			subjects = append(subjects[1:], p.OperatorID, withoutSecondFactorSubject(p.DomainID))
+			account = p.OperatorID
+			subjects = append(subjects[1:], account, withoutSecondFactorSubject(p.DomainID))
 		case p.Kind == sessions.KindOperator:
-			subjects[0] = p.OperatorID
+			account = p.OperatorID
+			subjects[0] = account
 		case p.Kind == sessions.KindAssist:
-			subjects[0] = assistSubject(p.AssistID)
+			account = assistSubject(p.AssistID)
+			subjects[0] = account
 		}
-		sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, subjects...)
+		if !sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, account, subjects...) {
+			return transport.WithWebsocketCloseCode(ctx, closeTryAgainLater), nil, errors.New("too many connections for this account: close one, or try again later")
+		}
 		if slot := slotOf(ctx); slot != nil && slot.conn != nil {
 			ctx = events.WithGate(ctx, slot.conn) // the event that ends its session is the last its subscriptions get
 		}

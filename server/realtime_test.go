@@ -179,8 +179,8 @@ func TestSocketLimits(t *testing.T) {
 			if err := c.conn.ReadJSON(&msg); err != nil {
 				// Dropped after missing two pings (2 x WS_PING_INTERVAL of
 				// silence), with a code clients reconnect on.
-				if pings < 2 || closeCode(err) != closeKeepAliveTimeout || time.Since(start) > 3*time.Second {
-					t.Fatalf("after %d unanswered pings and %v: %v, want close %d after at least two", pings, time.Since(start), err, closeKeepAliveTimeout)
+				if pings < 2 || closeCode(err) != closeTryAgainLater || time.Since(start) > 3*time.Second {
+					t.Fatalf("after %d unanswered pings and %v: %v, want close %d after at least two", pings, time.Since(start), err, closeTryAgainLater)
 				}
 				return
 			}

@@ -40,7 +40,7 @@ type gorillaSockets struct {
 	// keepAlive is WS_PING_INTERVAL: on graphql-transport-ws a peer from
 	// which nothing (not even the pong to the server's ping) has come for
 	// keepAliveSilence of it, having left at least two pings unanswered, is
-	// closed with closeKeepAliveTimeout. Zero: no such check. Set before
+	// closed with closeTryAgainLater. Zero: no such check. Set before
 	// serving.
 	keepAlive time.Duration
 
@@ -60,6 +60,15 @@ type gorillaSockets struct {
 // 693 MB). Signed-in connections are not counted (a carrier's NAT puts many
 // customers' apps behind one address), and a page opens one at a time.
 const maxWaitingPerAddress = 32
+
+// maxSocketsPerAccount bounds the signed-in connections of one account
+// (customer or operator, all its sessions together) or one remote
+// assistance; connection_init beyond it is refused and the connection
+// closed with 1013 "Try Again Later". A signed-in connection costs about
+// 87 KB whatever it carries, and open sign-up gives anyone an account: a
+// tryout held 2,000 with one customer's token (RSS 86 -> 259 MB). An app,
+// a dashboard tab or a console opens one or two.
+const maxSocketsPerAccount = 32
 
 // newGorillaSockets accepts connections from the server's own origin, from
 // clients that send no Origin (native apps), and from allowedOrigins.
@@ -130,7 +139,7 @@ func (s *gorillaSockets) Accept(w http.ResponseWriter, r *http.Request, opts tra
 	s.mu.Unlock()
 	s.onChange(open)
 	if !admitted { // gqlgen's read of connection_init then fails, and it closes the connection
-		c.closeWith(closeKeepAliveTimeout, "too many connections from this address waiting for connection_init")
+		c.closeWith(closeTryAgainLater, "too many connections from this address waiting for connection_init")
 	}
 	return c, nil
 }
@@ -235,7 +244,7 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 		}
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() && c.checksKeepAlive() {
-			c.closeWith(closeKeepAliveTimeout, "keep-alive timeout: no pong to two pings")
+			c.closeWith(closeTryAgainLater, "keep-alive timeout: no pong to two pings")
 			return mt, nil, transport.ErrWebsocketClosed
 		}
 		if err != nil {
@@ -276,11 +285,12 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 // unanswered before it is dropped.
 func keepAliveSilence(interval time.Duration) time.Duration { return interval * 5 / 2 }
 
-// closeKeepAliveTimeout closes a peer that stopped answering pings: 1013
-// "Try Again Later" (RFC 6455 section 7.4.2 registry), a code standard
-// clients reconnect on (graphql-ws retries it; a 4xxx protocol code or 1011
-// would stop it).
-const closeKeepAliveTimeout = 1013
+// closeTryAgainLater is 1013 "Try Again Later" (RFC 6455 section 7.4.2
+// registry), a code standard clients reconnect on (graphql-ws retries it; a
+// 4xxx protocol code or 1011 would stop it): for a peer that stopped
+// answering pings, and for a connection over maxWaitingPerAddress or
+// maxSocketsPerAccount.
+const closeTryAgainLater = 1013
 
 // checksKeepAlive reports whether NextReader keeps c's keep-alive deadline
 // (graphql-transport-ws, with a ping interval).
@@ -566,19 +576,23 @@ func slotOf(ctx context.Context) *socketSlot {
 // bind records that the connection in ctx's slot belongs to subjects (its
 // account and its session), opened in the account's session epoch epoch,
 // so that CloseSubject of any of them closes it, and closes it with 4401 at
-// expires, when its authority ends.
-func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int64, subjects ...string) {
+// expires, when its authority ends. It reports false, binding nothing, when
+// account (one of subjects) already has maxSocketsPerAccount connections.
+func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int64, account string, subjects ...string) bool {
 	slot := slotOf(ctx)
 	if slot == nil || slot.conn == nil {
-		return
+		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, open := s.conns[slot.conn]; !open {
-		return
+		return true
 	}
 	c := slot.conn
 	s.stopWaiting(c)
+	if len(s.bySubject[account]) >= maxSocketsPerAccount {
+		return false
+	}
 	c.expiry = s.clock.AfterFunc(expires.Sub(s.clock.Now()), func() { c.closeWith(closeUnauthorized, "session expired") })
 	c.subjects, c.epoch = subjects, epoch
 	for _, subject := range subjects {
@@ -587,6 +601,7 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int6
 		}
 		s.bySubject[subject][slot.conn] = struct{}{}
 	}
+	return true
 }
 
 // CloseSubject closes every connection bound to subject.

@@ -395,7 +395,7 @@ func TestWebSocketsWaitingForInitAreBoundedPerAddress(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.nextWithin(500 * time.Millisecond)
-		return closeCode(err) == closeKeepAliveTimeout
+		return closeCode(err) == closeTryAgainLater
 	}
 	if !refused() {
 		t.Fatalf("socket %d from one address was not refused", maxWaitingPerAddress+1)
@@ -415,6 +415,58 @@ func TestWebSocketsWaitingForInitAreBoundedPerAddress(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("a socket was refused after a waiting one closed")
 		}
+	}
+}
+
+// One account holds at most maxSocketsPerAccount signed-in sockets, all its
+// sessions together: connection_init beyond it is refused with 1013 (a
+// tryout held 2,000 with one token); another account is not affected, and a
+// socket that closes makes room.
+func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
+	s := startTest(t, nil)
+	first, second, other := s.login(t, demo.SupportEmail), s.login(t, demo.SupportEmail), s.login(t, demo.AdminEmail)
+	signIn := func(token string) (*wsClient, error) {
+		c, _, err := dialWS(t, s, "graphql-transport-ws", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := c.init(map[string]any{"token": token})
+		if err == nil && ack["type"] != "connection_ack" {
+			err = fmt.Errorf("answered %v", ack)
+		}
+		return c, err
+	}
+	var open []*wsClient
+	for i := range maxSocketsPerAccount {
+		token := first
+		if i%2 == 1 {
+			token = second
+		}
+		c, err := signIn(token)
+		if err != nil {
+			t.Fatalf("socket %d: %v", i+1, err)
+		}
+		open = append(open, c)
+	}
+	for _, token := range []string{first, second} {
+		if _, err := signIn(token); closeCode(err) != closeTryAgainLater {
+			t.Fatalf("socket %d of one account: %v, want closed with %d", maxSocketsPerAccount+1, err, closeTryAgainLater)
+		}
+	}
+	if _, err := signIn(other); err != nil {
+		t.Fatalf("another account's socket: %v", err)
+	}
+	open[0].conn.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := signIn(first)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after one closed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
