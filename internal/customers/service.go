@@ -215,7 +215,7 @@ func (s *Service) Search(ctx context.Context, domainID string, req SearchRequest
 			return page, err
 		}
 	}
-	if s.searchCache == nil {
+	if s.searchCache == nil || req.First > MaxCachedPageSize {
 		return s.searchPage(ctx, q, req)
 	}
 	key := newSearchKey(q, req)

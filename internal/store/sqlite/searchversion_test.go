@@ -117,20 +117,28 @@ func (c *countingStore) SearchCustomers(ctx context.Context, q customers.SearchQ
 
 // A page asked for again, with nothing written in between, comes from the
 // cache; a change of another domain does not empty it; one of its own does.
+// A page larger than customers.MaxCachedPageSize is read each time.
 func TestSearchPagesAreCachedUntilTheirDomainChanges(t *testing.T) {
 	ctx := context.Background()
 	s, d, mk := newOrderStore(t)
 	other := storetest.NewDomain(t, s)
 	counting := &countingStore{Store: s}
 	svc := customers.NewService(counting, nil, passwords.Policy{}, nil)
-	search := func(text string) int {
+	searchPage := func(text string, first int) int {
 		t.Helper()
 		before := counting.searches
-		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: text, First: 10})
+		p, err := svc.Search(ctx, d.ID, customers.SearchRequest{Text: text, First: first})
 		if err != nil || len(p.Hits) == 0 {
 			t.Fatalf("search %q: %+v %v", text, p, err)
 		}
 		return counting.searches - before
+	}
+	search := func(text string) int { t.Helper(); return searchPage(text, 10) }
+	for _, first := range []int{customers.MaxCachedPageSize, customers.MaxCachedPageSize + 1, customers.MaxPageSize} {
+		searchPage("zed", first)
+		if n, cached := searchPage("zed", first), first <= customers.MaxCachedPageSize; (n == 0) != cached {
+			t.Errorf("a page of %d asked for again read the store %d times; cached: want %v", first, n, cached)
+		}
 	}
 	if n := search("zed"); n == 0 {
 		t.Fatal("the first search did not read the store")
