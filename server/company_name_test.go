@@ -56,7 +56,8 @@ func TestCompanyDisplayNameAtSignInAndSignUp(t *testing.T) {
 }
 
 // Another domain's ADMIN cannot take a name a domain signs in with (its
-// display name, in any case, or its slug): sign-in by name keeps working.
+// display name, in any case or in look-alike letters and spaces, or its
+// slug): sign-in by name keeps working.
 // Its own name in another case is a rename like any other.
 func TestADomainCannotTakeAnothersName(t *testing.T) {
 	for _, kind := range storeKinds {
@@ -66,7 +67,10 @@ func TestADomainCannotTakeAnothersName(t *testing.T) {
 			addOperator(t, f, other.ID, "admin@other.test")
 			resp := f.post(t, "", loginMutation, map[string]any{"domain": other.Slug, "email": "admin@other.test", "password": testPassword})
 			intruder, _ := dig(resp.Data, "operatorLogin", "token").(string)
-			for _, name := range []string{"Demo Heating Co.", "DEMO HEATING CO.", " demo heating co. ", "demo", "DEMO"} {
+			for _, name := range []string{"Demo Heating Co.", "DEMO HEATING CO.", " demo heating co. ", "demo", "DEMO",
+				// A try-out took each of these as a new name, shown to
+				// customers exactly as the other company's:
+				"Demo\u00a0Heating Co.", "demo  heating co.", "Ｄｅｍｏ Heating Co.", "Demo Heatıng Co.", "DEMO HEATİNG CO.", "D\u0435mo Heating Co."} {
 				resp := f.post(t, intruder, settingsMutation, map[string]any{"in": map[string]any{"name": name}})
 				if userError(resp, "updateDomainSettings") != "NAME_TAKEN" || dig(resp.Data, "updateDomainSettings", "changed") != false {
 					t.Errorf("another domain renamed to %q: %+v", name, resp)

@@ -77,7 +77,8 @@ type Store interface {
 	CreateCustomer(ctx context.Context, c Customer, rec audit.Record) error
 	// DomainBySlug returns apperr.ErrNotFound if no domain has that slug.
 	DomainBySlug(ctx context.Context, slug string) (domains.Domain, error)
-	// DomainsByName returns the domains of that display name, case aside.
+	// DomainsByName returns the domains whose display name would be taken
+	// for name (domains.SameName).
 	DomainsByName(ctx context.Context, name string) ([]domains.Domain, error)
 	// DomainByID returns apperr.ErrNotFound if no domain has that id.
 	DomainByID(ctx context.Context, id string) (domains.Domain, error)

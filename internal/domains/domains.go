@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -98,8 +100,8 @@ type Finder interface {
 }
 
 // Find returns the domain a person means by typed: the domain whose slug it
-// is (trimmed, case aside), else the one domain whose display name it is
-// (trimmed, NFC, case aside). It returns apperr.ErrNotFound when there is
+// is (trimmed, case aside), else the one domain whose display name it would
+// be taken for (SameName). It returns apperr.ErrNotFound when there is
 // none, and when several domains share that name: a person must then type
 // the slug.
 func Find(ctx context.Context, st Finder, typed string) (Domain, error) {
@@ -121,10 +123,36 @@ func Find(ctx context.Context, st Finder, typed string) (Domain, error) {
 	return found[0], nil
 }
 
+// NameKey returns what two display names share when a person reading them
+// would take them for one name (SameName): the PRECIS Nickname profile's
+// comparison key (RFC 8266 section 2.4: every kind of space as one space,
+// none at the ends, compatibility forms such as full-width letters as their
+// plain ones, then lower case), then the confusable skeleton of that (Unicode
+// Technical Standard #39, section 4, with Unicode's confusables.txt through
+// github.com/mtibben/confusables: Cyrillic а and Latin a, dotless ı and i,
+// "rn" and "m" alike), without a dot above an i or j, which has one already
+// (the lower case of İ). A name the profile refuses (one with a control
+// character, as Check would not leave) keys on its lower case.
+func NameKey(name string) string {
+	key, err := precis.Nickname.CompareKey(name)
+	if err != nil {
+		key = strings.ToLower(norm.NFC.String(name))
+	}
+	key = confusables.Skeleton(key)
+	return strings.NewReplacer("i\u0307", "i", "j\u0307", "j").Replace(key)
+}
+
+// SameName reports whether a and b, display names, would be taken for one
+// name (NameKey).
+func SameName(a, b string) bool { return NameKey(a) == NameKey(b) }
+
 // CheckNameFree returns a *apperr.ValidationError (name, NAME_TAKEN) when
 // name, a domain's display name as Check leaves it, is one that another
-// domain than ownID is found by (Find): another domain's slug, or another
-// domain's display name, case aside. People sign in with a domain's name,
+// domain than ownID is found by (Find): another domain's slug, or a name
+// that would be taken for another domain's display name (SameName: a
+// no-break space, full-width letters or a Cyrillic а do not make a new
+// name, so an ADMIN cannot dress a domain as another company to its
+// customers). People sign in with a domain's name,
 // and a name two domains share finds neither, so a second domain taking a
 // name would stop the first one's sign-in by name. It returns the store's
 // error when it cannot tell.
@@ -224,8 +252,8 @@ type Store interface {
 	CreateDomain(ctx context.Context, d Domain) error
 	// DomainBySlug returns apperr.ErrNotFound if no domain has that slug.
 	DomainBySlug(ctx context.Context, slug string) (Domain, error)
-	// DomainsByName returns the domains whose display name is name, case
-	// aside (strings.EqualFold); none is no error.
+	// DomainsByName returns the domains whose display name would be taken
+	// for name (SameName); none is no error.
 	DomainsByName(ctx context.Context, name string) ([]Domain, error)
 	// DomainByID returns apperr.ErrNotFound if no domain has that id.
 	DomainByID(ctx context.Context, id string) (Domain, error)

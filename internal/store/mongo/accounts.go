@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -86,12 +84,12 @@ func (s *Store) UpdateDomain(ctx context.Context, d domains.Domain, rec audit.Re
 	return nil
 }
 
-// DomainsByName implements domains.Store: a case-insensitive anchored
-// pattern finds the candidates (the collection is small: one document per
-// company), strings.EqualFold decides.
+// DomainsByName implements domains.Store: every domain's name is keyed
+// here (domains.NameKey has no query form; the collection holds one
+// document a company).
 func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domain, error) {
-	pattern := bson.Regex{Pattern: "^" + regexp.QuoteMeta(name) + "$", Options: "i"}
-	cur, err := s.domains.Find(ctx, bson.D{{Key: "name", Value: pattern}})
+	key := domains.NameKey(name)
+	cur, err := s.domains.Find(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("domains named: %w", mapErr(err))
 	}
@@ -101,7 +99,7 @@ func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domai
 	}
 	var found []domains.Domain
 	for _, doc := range docs {
-		if !strings.EqualFold(doc.Name, name) {
+		if domains.NameKey(doc.Name) != key {
 			continue
 		}
 		found = append(found, domainOf(doc))

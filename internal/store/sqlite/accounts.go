@@ -56,11 +56,12 @@ func (s *Store) DomainBySlug(ctx context.Context, slug string) (domains.Domain, 
 	return s.domainWhere(ctx, "slug = ?", slug)
 }
 
-// DomainsByName implements domains.Store: SQLite's own case folding knows
-// only ASCII, so the names of the same length are compared here.
+// DomainsByName implements domains.Store: every domain's name is keyed
+// here (domains.NameKey is no SQL function; the table holds one row a
+// company).
 func (s *Store) DomainsByName(ctx context.Context, name string) ([]domains.Domain, error) {
-	return s.domainsWhere(ctx, func(stored string) bool { return strings.EqualFold(stored, name) },
-		`SELECT id, name FROM domains WHERE length(name) = length(?)`, name)
+	key := domains.NameKey(name)
+	return s.domainsWhere(ctx, func(stored string) bool { return domains.NameKey(stored) == key }, `SELECT id, name FROM domains`)
 }
 
 // domainsWhere returns the domains query selects (their id and name) whose
