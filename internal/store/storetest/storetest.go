@@ -187,7 +187,7 @@ func testDomainsByName(t *testing.T, s store.Store) {
 		strings.Replace(d.Name, " ", "  ", 1),
 		d.Name + " ",
 		strings.Replace(d.Name, "Chauffage", "Ｃｈａｕｆｆａｇｅ", 1), // full-width
-		strings.Replace(d.Name, "a", "\u0430", 1),                // Cyrillic а
+		strings.Replace(d.Name, "a", "\u0430", 1),            // Cyrillic а
 		strings.Replace(d.Name, "Nord", "NORD", 1),
 	}
 	for _, typed := range append([]string{d.Name, strings.ToUpper(d.Name), strings.ToLower(d.Name)}, lookalikes...) {
