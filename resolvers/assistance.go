@@ -19,11 +19,13 @@ import (
 // its tab out, and ask the customer for control.
 var viewOnlyFields = map[string]bool{"logout": true, "requestAssistControl": true}
 
-// errViewOnly is what a VIEW assistance's mutations answer.
-// It promises control only for what control allows (the devices): the
-// customer's password and its answers to assistance requests are the
-// customer's own in every mode.
-var errViewOnly = apperr.Forbidden("This assistance is view-only: it can look but not change anything. To change the customer's devices, ask the customer for control (Request control) first.")
+// errViewOnly is what a VIEW assistance's mutations answer, whichever it
+// is. It promises control only for what control allows (the devices), and
+// does not say control would allow the mutation refused: the customer's
+// password and its answers to assistance requests are the customer's own in
+// every mode (a tryout read "to change the customer's devices" on a refused
+// password change).
+var errViewOnly = apperr.Forbidden("This assistance is view-only: it can look but not change anything. With control (Request control), the customer lets an assistance change its devices.")
 
 // AroundRootFields applies the rules of remote assistance to each root
 // field of an operation made in an assist session: a VIEW assistance's
