@@ -25,9 +25,9 @@ import (
 //	go test ./server -run '^$' -bench SearchMongo -benchtime 1x
 func BenchmarkSearchMongo(b *testing.B) {
 	ctx := context.Background()
-	cfg := config{ListenAddr: "127.0.0.1:0", MongoURI: mongotest.URI(b), LogLevel: zerolog.WarnLevel,
-		SessionTTL: time.Hour, ShutdownGrace: 5 * time.Second, ComplexityMax: 3000, TokenLimit: 5000, PasswordMin: 12, AssistTTL: time.Minute, WSInitTimeout: 10 * time.Second, WSPing: 15 * time.Second, InstanceID: "bench",
-		MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, MaxBodyBytes: 1 << 20, WSMaxMessage: 64 << 10}
+	cfg := defaultConfig()
+	cfg.ListenAddr, cfg.MetricsAddr, cfg.MongoURI, cfg.LogLevel, cfg.InstanceID = "127.0.0.1:0", "", mongotest.URI(b), zerolog.WarnLevel, "bench"
+	cfg.SessionTTL, cfg.ShutdownGrace, cfg.AssistTTL = time.Hour, 5*time.Second, time.Minute
 	srv, err := start(ctx, cfg, clock.System(), zerolog.New(io.Discard), io.Discard)
 	if err != nil {
 		b.Fatal(err)

@@ -73,7 +73,7 @@ func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 // "internal error" with the request id in the log, and the server keeps serving.
 func TestPanicsAreRecovered(t *testing.T) {
 	var logs syncBuffer
-	cfg := config{ComplexityMax: 100, TokenLimit: 1000, MaxDepth: 12, MaxAliases: 30, MaxRootFields: 10, WSMaxMessage: 1 << 16}
+	cfg := defaultConfig()
 	m := newMetrics()
 	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), m)
 	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
