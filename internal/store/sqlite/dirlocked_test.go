@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/store/sqlite"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
@@ -71,19 +72,27 @@ func TestDirLockedStoreWritesWithARollbackJournal(t *testing.T) {
 	}
 }
 
+// openDirLockedWithCustomers makes a store in dir holding a domain of 10
+// customers, closes it and opens it again DirLocked (as an import into it
+// does).
+func openDirLockedWithCustomers(t *testing.T, dir string) (*sqlite.Store, domains.Domain) {
+	t.Helper()
+	s := mustOpen(t, dir)
+	d := storetest.NewDomain(t, s)
+	preload(t, s, d, 10)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return mustOpen(t, dir, sqlite.DirLocked()), d
+}
+
 // A store that already holds customers, opened DirLocked (an import into
 // it), keeps its write-ahead log: the import's updates commit without a
 // rollback journal's syncs.
 func TestDirLockedStoreWithCustomersKeepsItsLog(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := mustOpen(t, dir)
-	d := storetest.NewDomain(t, s)
-	preload(t, s, d, 10)
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	locked := mustOpen(t, dir, sqlite.DirLocked())
+	locked, d := openDirLockedWithCustomers(t, dir)
 	defer locked.Close(ctx)
 	if rollbackMode(t, dir) {
 		t.Error("journal mode of a store with customers opened DirLocked: a rollback journal, want WAL")
@@ -105,13 +114,7 @@ func TestDirLockedStoreWithCustomersKeepsItsLog(t *testing.T) {
 func TestDirLockedImportCheckpointsItsLogOnce(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := mustOpen(t, dir)
-	d := storetest.NewDomain(t, s)
-	preload(t, s, d, 10)
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	locked := mustOpen(t, dir, sqlite.DirLocked())
+	locked, d := openDirLockedWithCustomers(t, dir)
 	wal := filepath.Join(dir, sqlite.FileName+"-wal")
 	logSize := func() int64 {
 		fi, err := os.Stat(wal)
