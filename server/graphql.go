@@ -54,12 +54,13 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.Use(extension.AutomaticPersistedQuery{Cache: newPersistedQueryCache(persistedQueryBytes, persistedQueryMax)})
 	// Before validation, whose cost grows with the square of what a
 	// document repeats.
-	srv.Use(documentLimits{validated: validated, tokenLimit: cfg.TokenLimit, maxSelections: cfg.MaxSelections})
+	srv.Use(documentLimits{validated: validated, tokenLimit: cfg.TokenLimit, maxSelections: cfg.MaxSelections, maxFields: cfg.ComplexityMax})
 	// Shape first: it refuses, in time linear in the document, what the
 	// complexity walk would take exponential time to refuse.
 	srv.Use(shapeLimits{maxFields: cfg.ComplexityMax, maxDepth: cfg.MaxDepth, maxAliases: cfg.MaxAliases, maxRootFields: cfg.MaxRootFields})
 	srv.Use(strictVariables{schema: schema.Schema()}) // the JSON types the spec's input coercion accepts
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityMax))
+	srv.AroundResponses(capRequestErrors)
 	srv.AroundOperations(m.aroundOperations)
 	srv.AroundOperations(limitSubscriptions)
 	srv.AroundOperations(resolvers.AroundOperations)

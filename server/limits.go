@@ -31,38 +31,45 @@ func init() {
 // documentLimits refuses, before gqlparser validates it, a document whose
 // validation alone would cost far more than any client's document. The
 // rule "Field Selection Merging" (GraphQL spec, section 5.3.2; gqlparser's
-// OverlappingFieldsCanBeMerged) compares every two fields of one response
-// key in a selection set, its inline fragments' included, and gqlparser
-// reports every pair that conflicts: `status` written n times on each side
-// of `... on Operator` and `... on Customer` costs n² comparisons and n²
-// errors (an anonymous 11 KB request: 640,000 errors, a 184 MB answer, 24 s
-// of CPU and 2.8 GB of memory), and 4,970 copies of one field, under the
-// token limit, cost 2.4 s of CPU before the complexity limit refused them.
-// So, counted as the document is written (each fragment once, in time
-// linear in its size):
+// OverlappingFieldsCanBeMerged) compares every two fields that a selection
+// set, with its inline fragments and the fragments it spreads, selects under
+// one response key, and their selections likewise, and gqlparser reports
+// every pair that conflicts: `status` written 400 times on each side of
+// `... on Operator` and `... on Customer` took 6.5 s of CPU and answered
+// 160,000 errors (46 MB) to an anonymous 5.7 KB request; 45 fragments of 10
+// copies each, spread into one set, 101,025 errors (25 MB); 4,970 copies of
+// one field, under the token limit, 2.4 s before the complexity limit
+// refused them. So, before validation:
 //   - at most maxSelections selections (fields, fragment spreads, inline
-//     fragments) in the whole document (MAX_SELECTIONS; the console's
-//     largest document has under 50, GraphiQL's introspection about 150);
-//   - at most maxResponseKeyRepeats fields of one response key in one
-//     selection set, its inline fragments' fields included.
+//     fragments) written in the whole document (MAX_SELECTIONS; the
+//     console's largest document has under 50, GraphiQL's introspection
+//     about 150);
+//   - each operation and fragment, its fragments expanded, selects at most
+//     maxFields fields (the complexity limit, which would refuse more after
+//     validation anyway), and at most maxFieldPairs pairs of fields that
+//     share a response path (fieldPairs), which is what validation compares.
 //
-// Both answer QUERY_TOO_LARGE. A document in the query cache passed
-// validation before and is not parsed again; any other is parsed here and
-// again by gqlgen (parsing is linear, and bounded by the token limit).
-// gqlgen runs this before it parses (graphql.OperationParameterMutator),
-// after the persisted-query extension has filled the query in.
+// They answer QUERY_TOO_LARGE (COMPLEXITY_LIMIT_EXCEEDED for maxFields). A
+// document in the query cache passed validation before and is not measured
+// again; any other is parsed here and again by gqlgen (parsing is linear,
+// and bounded by the token limit). gqlgen runs this before it parses
+// (graphql.OperationParameterMutator), after the persisted-query extension
+// has filled the query in.
 type documentLimits struct {
 	validated     graphql.Cache[*ast.QueryDocument] // the handler's query cache
 	tokenLimit    int
 	maxSelections int
+	maxFields     int
 }
 
-// maxResponseKeyRepeats bounds the fields of one response key in one
-// selection set (see documentLimits): clients write a key once, or a few
-// times across inline fragments (`id` in `... on Customer` and `... on
-// Operator`); ten allows 45 comparisons a key where the token limit allowed
-// millions.
-const maxResponseKeyRepeats = 10
+// maxFieldPairs bounds the pairs of fields sharing a response path that
+// validation compares in one operation or fragment (see documentLimits).
+// Clients' documents compare a few hundred: Apollo Client adds __typename
+// to every selection set, so 20 colocated fragments spread into one set,
+// each with id and __typename, make 420 pairs; 70 of them would make 4,970.
+// A pair that conflicts costs validation an error: 10,000 of them took
+// 170 ms of CPU, 2,500 about 40.
+const maxFieldPairs = 5_000
 
 var _ graphql.OperationParameterMutator = documentLimits{}
 
@@ -82,55 +89,122 @@ func (l documentLimits) MutateOperationParameters(ctx context.Context, params *g
 	if err != nil {
 		return nil // gqlgen parses it again and says what is wrong
 	}
-	selections, repeats := measureDocument(doc)
-	refuse := func(format string, args ...any) *gqlerror.Error {
-		return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": codeQueryTooLarge}}
+	refuse := func(code, format string, args ...any) *gqlerror.Error {
+		return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
 	}
-	switch {
-	case selections > l.maxSelections:
-		return refuse("the document has %d selections; at most %d are allowed", selections, l.maxSelections)
-	case repeats > maxResponseKeyRepeats:
-		return refuse("a selection set selects one response key %d times; at most %d are allowed", repeats, maxResponseKeyRepeats)
+	if n := countSelections(doc); n > l.maxSelections {
+		return refuse(codeQueryTooLarge, "the document has %d selections; at most %d are allowed", n, l.maxSelections)
+	}
+	roots := make([]ast.SelectionSet, 0, len(doc.Operations)+len(doc.Fragments))
+	for _, op := range doc.Operations {
+		roots = append(roots, op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		roots = append(roots, f.SelectionSet)
+	}
+	for _, root := range roots {
+		fields, pairs := fieldPairs(doc.Fragments, root, l.maxFields)
+		switch {
+		case fields > l.maxFields:
+			return refuse(codeComplexityLimitExceeded, "the operation expands to more than %d fields, over the complexity limit", l.maxFields)
+		case pairs > maxFieldPairs:
+			return refuse(codeQueryTooLarge, "the document selects one response key so often that validating it would compare %d pairs of fields; at most %d are allowed", pairs, maxFieldPairs)
+		}
 	}
 	return nil
 }
 
-// measureDocument returns the selections written in doc (fields, fragment
+// maxRequestErrors bounds the errors of an answer without data (a request
+// error: parse, validation, limits), as graphql-js's validate does with its
+// maxErrors (100): past it the answer keeps the first maxRequestErrors and
+// says the rest were left out, so that no document, whatever validation
+// finds in it, is answered with megabytes of errors.
+const maxRequestErrors = 100
+
+// capRequestErrors is a response middleware (handler.AroundResponses)
+// that applies maxRequestErrors.
+func capRequestErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || resp.Data != nil || len(resp.Errors) <= maxRequestErrors {
+		return resp
+	}
+	left := len(resp.Errors) - maxRequestErrors
+	code := resp.Errors[0].Extensions["code"]
+	resp.Errors = append(resp.Errors[:maxRequestErrors:maxRequestErrors], &gqlerror.Error{
+		Message:    fmt.Sprintf("%d more errors left out: fix these first", left),
+		Extensions: map[string]any{"code": code},
+	})
+	return resp
+}
+
+// countSelections returns the selections written in doc: fields, fragment
 // spreads and inline fragments of its operations and fragments, each
-// fragment once) and the most fields of one response key in one selection
-// set with its inline fragments' fields, as Field Selection Merging groups
-// them.
-func measureDocument(doc *ast.QueryDocument) (selections, repeats int) {
-	var walk func(set ast.SelectionSet, keys map[string]int)
-	// walk counts set's selections and, into keys, the response keys of
-	// its fields and of its inline fragments' fields; a field's own
-	// selection set is a new group.
-	walk = func(set ast.SelectionSet, keys map[string]int) {
+// fragment once.
+func countSelections(doc *ast.QueryDocument) int {
+	n := 0
+	var count func(set ast.SelectionSet)
+	count = func(set ast.SelectionSet) {
 		for _, sel := range set {
-			selections++
+			n++
+			switch s := sel.(type) {
+			case *ast.Field:
+				count(s.SelectionSet)
+			case *ast.InlineFragment:
+				count(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		count(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		count(f.SelectionSet)
+	}
+	return n
+}
+
+// fieldPairs expands root's fragments (a named fragment once in each
+// selection set that spreads it, as validation compares it once) and
+// returns the fields it selects and the pairs of them that share a response
+// path (the response keys from root down), which Field Selection Merging
+// compares: Σ n(n-1)/2 over the paths. It stops expanding past maxFields.
+func fieldPairs(fragments ast.FragmentDefinitionList, root ast.SelectionSet, maxFields int) (fields, pairs int) {
+	atPath := map[string]int{}
+	visiting := map[string]bool{} // fragments being expanded: a cycle adds nothing (validation refuses cycles)
+	var expand func(set ast.SelectionSet, path string, spread map[string]bool)
+	expand = func(set ast.SelectionSet, path string, spread map[string]bool) {
+		for _, sel := range set {
+			if fields > maxFields {
+				return
+			}
 			switch s := sel.(type) {
 			case *ast.Field:
 				key := s.Alias
 				if key == "" {
 					key = s.Name
 				}
-				keys[key]++
-				repeats = max(repeats, keys[key])
-				if len(s.SelectionSet) > 0 {
-					walk(s.SelectionSet, map[string]int{})
-				}
+				fields++
+				inner := path + "\x00" + key
+				atPath[inner]++
+				expand(s.SelectionSet, inner, map[string]bool{})
 			case *ast.InlineFragment:
-				walk(s.SelectionSet, keys)
+				expand(s.SelectionSet, path, spread)
+			case *ast.FragmentSpread:
+				def := fragments.ForName(s.Name)
+				if def == nil || spread[s.Name] || visiting[s.Name] {
+					continue
+				}
+				spread[s.Name], visiting[s.Name] = true, true
+				expand(def.SelectionSet, path, spread)
+				delete(visiting, s.Name)
 			}
 		}
 	}
-	for _, op := range doc.Operations {
-		walk(op.SelectionSet, map[string]int{})
+	expand(root, "", map[string]bool{})
+	for _, n := range atPath {
+		pairs = saturate(pairs + n*(n-1)/2)
 	}
-	for _, f := range doc.Fragments {
-		walk(f.SelectionSet, map[string]int{})
-	}
-	return selections, repeats
+	return fields, pairs
 }
 
 // shapeLimits refuses, after parsing and validation and before anything
