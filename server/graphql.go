@@ -294,6 +294,11 @@ var (
 	// notAValidEnum is gqlgen's refusal of an enum variable, "<the value
 	// sent> is not a valid <Enum>".
 	notAValidEnum = regexp.MustCompile(`(?s)^.* is not a valid ([_A-Za-z][_0-9A-Za-z]*)$`)
+	// notANumberOfItsType is gqlparser's refusal of a JSON number for an
+	// Int or Float variable that does not convert ("cannot use value %d as
+	// Int"): it names what the failed conversion left (0 for 2.5, the
+	// largest int64 for 1e300), never the value sent.
+	notANumberOfItsType = regexp.MustCompile(`^cannot use value \S+ as (Int|Float)$`)
 	// unquotedValue is a validation message that ends with a literal the
 	// document holds as it was sent, unquoted when it is no string
 	// (gqlparser's "Int cannot represent non-integer value: <literal>",
@@ -336,6 +341,11 @@ func pathWithoutEchoedKeys(path ast.Path) ast.Path {
 func withoutEchoedInput(message string) string {
 	if m := notAValidEnum.FindStringSubmatch(message); m != nil {
 		return "the value is not a valid " + m[1]
+	}
+	if m := notANumberOfItsType.FindStringSubmatch(message); m != nil && m[1] == "Int" {
+		return "the value is not a valid Int: a whole number from -2147483648 to 2147483647, written without a fraction or an exponent"
+	} else if m != nil {
+		return "the value is not a valid Float"
 	}
 	if m := unquotedValue.FindStringSubmatch(message); m != nil {
 		message = m[1] + "…"

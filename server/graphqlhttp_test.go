@@ -248,6 +248,7 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		{"a number for a String", search, map[string]any{"q": 31337}, "variable.q"},
 		{"a string for an Int", search, map[string]any{"q": "casey", "n": "5"}, "variable.n"},
 		{"an Int past 32 bits", search, map[string]any{"q": "casey", "n": 4294967301}, "variable.n"},
+		{"a fraction for an Int", search, map[string]any{"q": "casey", "n": 2.5}, "variable.n"},
 		{"an enum in lower case", search, map[string]any{"q": "casey", "s": "active"}, "variable.s"},
 		{"a number for an enum", search, map[string]any{"q": "casey", "s": 0}, "variable.s"},
 		{"a lower-case enum in a mutation", disable, map[string]any{"id": f.customerID(), "s": "disabled", "r": "test"}, "variable.s"},
@@ -280,10 +281,13 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		if strings.Join(path, ".") != tc.path {
 			t.Errorf("%s: path %v, want %s", tc.name, errs[0].Path, tc.path)
 		}
-		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5", "2026-12-03", "<script>"} {
+		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5", "2.5", "2026-12-03", "<script>"} {
 			if strings.Contains(string(sent), echoed) && strings.Contains(errs[0].Message, echoed) {
 				t.Errorf("%s: the message repeats what was sent: %q", tc.name, errs[0].Message)
 			}
+		}
+		if strings.Contains(errs[0].Message, "value 0") { // gqlparser's message named what its failed conversion left
+			t.Errorf("%s: the message names a value that was not sent: %q", tc.name, errs[0].Message)
 		}
 	}
 	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {
