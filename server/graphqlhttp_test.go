@@ -85,6 +85,17 @@ func TestGraphQLOverGET(t *testing.T) {
 	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {
 		t.Errorf("a mutation sent over GET changed the customer: %+v", resp)
 	}
+	// HEAD, which a 405's Allow lists beside GET, answers the GET's status
+	// and headers without a body (it was 415).
+	req, _ := http.NewRequest(http.MethodHead, f.URL()+"/graphql?query="+url.QueryEscape("{ __typename }"), nil)
+	head, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != http.StatusOK || !strings.HasPrefix(head.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("HEAD with a query: %d %q, want the GET's 200 and type", head.StatusCode, head.Header.Get("Content-Type"))
+	}
 }
 
 // Request errors (the document does not parse or validate, or the limits

@@ -32,6 +32,10 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", apiHeaders(graphqlOverHTTP(gql)))
 	mux.Handle("GET /graphql", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead { // ServeMux routes HEAD here, and lists it in a 405's Allow: the GET's headers (net/http drops the body)
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
 		if r.Header.Get("Upgrade") == "" {
 			graphqlOverHTTP(gql).ServeHTTP(w, r) // a query in the URL
 			return
