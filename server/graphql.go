@@ -161,6 +161,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gerr.Message = "the request body is not a JSON GraphQL request: an object with a query, and variables if it has any"
 		case strings.HasPrefix(gerr.Message, "could not read request body"):
 			gerr.Message = "the request body could not be read"
+		case isOperationNotFound(gerr.Message): // over a WebSocket; HTTP's answer is reshaped in graphqlOverHTTP
+			gerr.Message = operationNotFound
 		}
 		if !introspectionAllowed(ctx) {
 			// "Did you mean ..." names fields, arguments, types and enum
@@ -178,6 +180,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	zerolog.Ctx(ctx).Error().Err(err).Msg("internal error")
 	gerr.Message, gerr.Extensions["code"] = "internal error", codeInternal
 	return gerr
+}
+
+// operationNotFound answers gqlgen's "operation <name> not found", which
+// quotes the name sent without quotes ("operation  not found" without
+// one): the document has several operations and operationName names none,
+// or none of them.
+const operationNotFound = "name the operation to run in operationName: the document has several, or none of that name"
+
+func isOperationNotFound(message string) bool {
+	return strings.HasPrefix(message, "operation ") && strings.HasSuffix(message, " not found")
 }
 
 // retryAfterSeconds is wait in whole seconds, rounded up: at least 1.

@@ -323,8 +323,8 @@ func (s *shapedResponse) finish() {
 				case e.Message == "transport not supported":
 					code, status = codeUnsupportedMediaType, http.StatusUnsupportedMediaType
 					e.Message = "send the request as JSON (Content-Type: application/json), or a query in the URL with GET"
-				case strings.HasPrefix(e.Message, "operation ") && strings.HasSuffix(e.Message, " not found"): // its name quoted with no quotes
-					e.Message = "name the operation to run in operationName: the document has several, or none of that name"
+				case isOperationNotFound(e.Message):
+					e.Message = operationNotFound
 				}
 				if e.Extensions["code"] == nil {
 					e.Extensions = map[string]any{"code": code}

@@ -470,6 +470,26 @@ func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
 	}
 }
 
+// A document of several operations sent without operationName is told
+// so over a WebSocket as over HTTP (gqlgen said "operation  not found").
+func TestWebSocketNamesTheMissingOperationName(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	c.send(map[string]any{"id": "two", "type": "subscribe", "payload": map[string]any{"query": `subscription A { accountEvents { type } } subscription B { accountEvents { type } }`}})
+	msg, err := c.next()
+	errs, _ := msg["payload"].([]any)
+	if err != nil || msg["type"] != "error" || len(errs) != 1 || dig(errs[0], "message") != operationNotFound {
+		t.Fatalf("two operations, no operationName: %v %v", msg, err)
+	}
+}
+
 // A subscription selects exactly one root field (response key): two
 // aliases of one field are a validation error, not INTERNAL; the same
 // field twice under one key is one field.
