@@ -218,18 +218,18 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			token = payload.GetString("token")
 		}
 		if token == "" {
-			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("unauthorized: send a session token in connection_init")
+			return refuseSocket(ctx, closeUnauthorized, "unauthorized: send a session token in connection_init")
 		}
 		p, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			if errors.Is(err, apperr.ErrAccountDisabled) {
-				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errors.New("forbidden: account disabled")
+				return refuseSocket(ctx, closeForbidden, "forbidden: account disabled")
 			}
 			if errors.Is(err, apperr.ErrUnauthenticated) {
-				return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("unauthorized: session not valid")
+				return refuseSocket(ctx, closeUnauthorized, "unauthorized: session not valid")
 			}
 			zerolog.Ctx(ctx).Error().Err(err).Msg("websocket authentication failed")
-			return transport.WithWebsocketCloseCode(ctx, closeUnauthorized), nil, errors.New("internal error")
+			return refuseSocket(ctx, closeUnauthorized, "internal error")
 		}
 		account := p.CustomerID
 		subjects := []string{account, sessionSubject(p.TokenHash)}
@@ -245,7 +245,7 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 			subjects[0] = account
 		}
 		if !sockets.bind(ctx, p.ExpiresAt, p.SessionEpoch, account, subjects...) {
-			return transport.WithWebsocketCloseCode(ctx, closeTryAgainLater), nil, errors.New("too many connections for this account: close one, or try again later")
+			return refuseSocket(ctx, closeTryAgainLater, "too many connections for this account: close one, or try again later")
 		}
 		if slot := slotOf(ctx); slot != nil && slot.conn != nil {
 			ctx = events.WithGate(ctx, slot.conn) // the event that ends its session is the last its subscriptions get
@@ -253,6 +253,14 @@ func socketInit(svc *sessions.Service, sockets *gorillaSockets) transport.Websoc
 		ctx = context.WithValue(ctx, subscriptionBudgetKey{}, new(atomic.Int32))
 		return resolvers.WithToken(ctx, token), nil, nil
 	}
+}
+
+// refuseSocket is socketInit's answer to a connection_init it refuses: the
+// socket closes with code and reason, and the connection_error message
+// before it says reason too (gqlgen's close frame said "terminated"). A
+// close frame's reason holds at most 123 bytes (RFC 6455 section 5.5).
+func refuseSocket(ctx context.Context, code int, reason string) (context.Context, *transport.InitPayload, error) {
+	return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, code), reason), nil, errors.New(reason)
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>" value, or "".

@@ -449,8 +449,10 @@ func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
 		open = append(open, c)
 	}
 	for _, token := range []string{first, second} {
-		if _, err := signIn(token); closeCode(err) != closeTryAgainLater {
-			t.Fatalf("socket %d of one account: %v, want closed with %d", maxSocketsPerAccount+1, err, closeTryAgainLater)
+		_, err := signIn(token)
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != closeTryAgainLater || !strings.HasPrefix(ce.Text, "too many connections for this account") {
+			t.Fatalf("socket %d of one account: %v, want closed with %d saying why", maxSocketsPerAccount+1, err, closeTryAgainLater)
 		}
 	}
 	if _, err := signIn(other); err != nil {
