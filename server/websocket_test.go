@@ -472,9 +472,10 @@ func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
 	}
 }
 
-// A document of several operations sent without operationName is told
-// so over a WebSocket as over HTTP (gqlgen said "operation  not found").
-func TestWebSocketNamesTheMissingOperationName(t *testing.T) {
+// customerSocket returns a graphql-transport-ws connection signed in as
+// the account fixture's customer.
+func customerSocket(t *testing.T) *wsClient {
+	t.Helper()
 	f := newAccountFixture(t, nil)
 	token, _, _ := f.customerLogin(t, customerPassword)
 	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
@@ -484,6 +485,13 @@ func TestWebSocketNamesTheMissingOperationName(t *testing.T) {
 	if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
 		t.Fatalf("init: %v %v", ack, err)
 	}
+	return c
+}
+
+// A document of several operations sent without operationName is told
+// so over a WebSocket as over HTTP (gqlgen said "operation  not found").
+func TestWebSocketNamesTheMissingOperationName(t *testing.T) {
+	c := customerSocket(t)
 	c.send(map[string]any{"id": "two", "type": "subscribe", "payload": map[string]any{"query": `subscription A { accountEvents { type } } subscription B { accountEvents { type } }`}})
 	msg, err := c.next()
 	errs, _ := msg["payload"].([]any)
@@ -496,15 +504,7 @@ func TestWebSocketNamesTheMissingOperationName(t *testing.T) {
 // aliases of one field are a validation error, not INTERNAL; the same
 // field twice under one key is one field.
 func TestSubscriptionWithTwoRootFieldsIsInvalid(t *testing.T) {
-	f := newAccountFixture(t, nil)
-	token, _, _ := f.customerLogin(t, customerPassword)
-	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ack, err := c.init(map[string]any{"token": token}); err != nil || ack["type"] != "connection_ack" {
-		t.Fatalf("init: %v %v", ack, err)
-	}
+	c := customerSocket(t)
 	c.send(map[string]any{"id": "two", "type": "subscribe", "payload": map[string]any{"query": `subscription { a: accountEvents { type } b: accountEvents { type } }`}})
 	msg, err := c.next()
 	errs, _ := msg["payload"].([]any)
