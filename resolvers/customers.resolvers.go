@@ -154,12 +154,16 @@ func (r *subscriptionResolver) AccountEvents(ctx context.Context) (<-chan *model
 		return e.DomainID == p.DomainID && e.CustomerID == p.CustomerID && model.AccountEventType(e.Type).IsValid() && (!endsSessions || p.EndedBy(e)) &&
 			(p.Kind == sessions.KindCustomer || !ownSessionsOnly[e.Type])
 	}
-	if p.Kind == sessions.KindCustomer { // the customer's open app or dashboard: it can be asked for its agreement
+	feed := forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) {
+		return r.accountEvent(context.WithoutCancel(ctx), e), true
+	})
+	// The customer's open app or dashboard can be asked for its agreement:
+	// present once the events reach it, so that what support does after
+	// seeing it online is never published before it listens.
+	if p.Kind == sessions.KindCustomer {
 		context.AfterFunc(ctx, r.AssistService.Present(p.CustomerID))
 	}
-	return forward(ctx, r.EventBroker, own, func(e events.Event) (*model.AccountEvent, bool) {
-		return r.accountEvent(context.WithoutCancel(ctx), e), true
-	}), nil
+	return feed, nil
 }
 
 // CustomerStatusChanged is the resolver for the customerStatusChanged field.

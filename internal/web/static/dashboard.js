@@ -25,6 +25,7 @@ const state = {
   running: new Map(), // the customer's own view: assistance id -> { a, actions: [what support did, newest last] }
   watchAssist: null, // the assisted tab: its assistSessionChanged subscription
   unsubscribe: null,
+  eventsSeen: 0, // account events received: a read during which one came is read again (showAccount)
   countdown: null,
   // The temporary password just typed to sign in, while it must be changed: kept in this page's
   // memory only (never in storage), so the change form need not ask for it again. After a reload
@@ -515,9 +516,29 @@ const ACCOUNT = `{
 }`;
 
 async function enter() {
-  const data = await call(ACCOUNT);
+  if (!await showAccount()) return;
+  watchAccount();
+  if (state.assistance) watchOwnAssistance();
+}
+
+/**
+ * Reads the account and shows it: on entering, and when the live events come back after a loss
+ * (what the page missed meanwhile). The read and the events race: a read during which an event
+ * came is read again (up to 3 times), so that an answer older than an event does not undo what
+ * the event showed. Returns false when the token is not a customer's.
+ */
+async function showAccount() {
+  let data;
+  for (let tries = 0; tries < 3; tries++) {
+    const seen = state.eventsSeen;
+    data = await call(ACCOUNT);
+    if (state.eventsSeen === seen) break;
+  }
   const customer = data.viewer;
-  if (!customer?.devices) return end('This dashboard is for customers. Operators use the console.');
+  if (!customer?.devices) {
+    end('This dashboard is for customers. Operators use the console.');
+    return false;
+  }
   state.assistance = data.assistance;
   $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
   $('who').hidden = false;
@@ -527,9 +548,8 @@ async function enter() {
   renderActivity(customer);
   showBanner();
   showSection('account');
-  watchAccount();
-  if (state.assistance) watchOwnAssistance();
-  else askIfPending(customer.accessHistory);
+  if (!state.assistance) askIfPending(customer.accessHistory);
+  return true;
 }
 
 async function refreshActivity() {
@@ -781,6 +801,7 @@ function watchAccount() {
   state.unsubscribe = subscribe(`subscription { accountEvents { type status occurredAt action assistMode assistSession { ${ASSIST_FIELDS} } } }`, {}, {
     token: state.token,
     onData: ({ accountEvents: e }) => {
+      state.eventsSeen++;
       if (assistEvent(e)) return;
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
@@ -788,7 +809,7 @@ function watchAccount() {
       else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
     },
-    onReconnect: () => enter().catch(() => {}),
+    onReconnect: () => showAccount().catch(() => {}), // the socket is back: its own subscription goes on
     onEnd: (code) => {
       if (code === CLOSE_FORBIDDEN) end(DISABLED_MESSAGE, true);
       else end(state.assistance ? 'The assistance has ended. You can close this tab.' : 'Your session has ended. Sign in again.');

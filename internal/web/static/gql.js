@@ -67,9 +67,10 @@ export function subscribe(query, variables, { token, onData, onEnd = () => {}, o
       const msg = JSON.parse(message.data);
       switch (msg.type) {
         case 'connection_ack':
+          // Subscribe first, then let the page re-read: the read starts after the subscription was asked for.
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
           if (attempts > 0) onReconnect();
           attempts = 0;
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
           break;
         case 'next':
           if (msg.payload.errors?.length) {
