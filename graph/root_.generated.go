@@ -244,6 +244,11 @@ type ComplexityRoot struct {
 		Status         func(childComplexity int) int
 	}
 
+	DeleteAccountPayload struct {
+		DeletedCustomerID func(childComplexity int) int
+		UserErrors        func(childComplexity int) int
+	}
+
 	DeleteCustomerPayload struct {
 		DeletedCustomerID func(childComplexity int) int
 		UserErrors        func(childComplexity int) int
@@ -321,6 +326,7 @@ type ComplexityRoot struct {
 		CompleteOperatorSetup  func(childComplexity int, input model.CompleteOperatorSetupInput) int
 		ConfirmTotp            func(childComplexity int, input model.ConfirmTotpInput) int
 		CreateCustomer         func(childComplexity int, input model.CreateCustomerInput) int
+		DeleteAccount          func(childComplexity int, input model.DeleteAccountInput) int
 		DeleteCustomer         func(childComplexity int, input model.DeleteCustomerInput) int
 		DisableTotp            func(childComplexity int, input model.DisableTotpInput) int
 		EndAssist              func(childComplexity int, input model.EndAssistInput) int
@@ -1326,6 +1332,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerStatusChange.Status(childComplexity), true
 
+	case "DeleteAccountPayload.deletedCustomerId":
+		if e.ComplexityRoot.DeleteAccountPayload.DeletedCustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteAccountPayload.DeletedCustomerID(childComplexity), true
+	case "DeleteAccountPayload.userErrors":
+		if e.ComplexityRoot.DeleteAccountPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteAccountPayload.UserErrors(childComplexity), true
+
 	case "DeleteCustomerPayload.deletedCustomerId":
 		if e.ComplexityRoot.DeleteCustomerPayload.DeletedCustomerID == nil {
 			break
@@ -1642,6 +1661,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
+	case "Mutation.deleteAccount":
+		if e.ComplexityRoot.Mutation.DeleteAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAccount(childComplexity, args["input"].(model.DeleteAccountInput)), true
 	case "Mutation.deleteCustomer":
 		if e.ComplexityRoot.Mutation.DeleteCustomer == nil {
 			break
@@ -2519,6 +2549,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CompleteOperatorSetupInput", ec.unmarshalInputCompleteOperatorSetupInput),
 			graphql.NewInputUnmarshaler("ConfirmTotpInput", ec.unmarshalInputConfirmTotpInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
+			graphql.NewInputUnmarshaler("DeleteAccountInput", ec.unmarshalInputDeleteAccountInput),
 			graphql.NewInputUnmarshaler("DeleteCustomerInput", ec.unmarshalInputDeleteCustomerInput),
 			graphql.NewInputUnmarshaler("DeviceSettingsInput", ec.unmarshalInputDeviceSettingsInput),
 			graphql.NewInputUnmarshaler("DisableTotpInput", ec.unmarshalInputDisableTotpInput),
@@ -3517,6 +3548,34 @@ input DeleteCustomerInput {
 
 "The result of ` + "`" + `deleteCustomer` + "`" + `."
 type DeleteCustomerPayload {
+  "The global id of the customer erased; null when nothing was erased."
+  deletedCustomerId: ID
+  "Why nothing was erased, if it was not."
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  """
+  Erases the signed-in customer's own account, as ` + "`" + `deleteCustomer` + "`" + ` does (the right to erasure, GDPR
+  Art. 17; app stores ask apps that create accounts to offer it): every session of the customer ends
+  (open sockets get CUSTOMER_DELETED, then close with 4401), a running remote assistance is revoked,
+  its devices, data key and profile go, and the email may sign up again. The audit log records
+  ` + "`" + `user_deleted` + "`" + ` with the customer as actor. The current password is asked again: a wrong one answers
+  INVALID_CREDENTIALS on ` + "`" + `currentPassword` + "`" + ` and counts towards the same back-off as ` + "`" + `changePassword` + "`" + `
+  (RATE_LIMITED). Only the customer's own session may: an operator, or an operator assisting the
+  customer, is FORBIDDEN.
+  """
+  deleteAccount(input: DeleteAccountInput!): DeleteAccountPayload!
+}
+
+"The signed-in customer's confirmation."
+input DeleteAccountInput {
+  "The password in use now."
+  currentPassword: String!
+}
+
+"The result of ` + "`" + `deleteAccount` + "`" + `."
+type DeleteAccountPayload {
   "The global id of the customer erased; null when nothing was erased."
   deletedCustomerId: ID
   "Why nothing was erased, if it was not."
@@ -4951,6 +5010,16 @@ func (ec *executionContext) childFields_CustomerStatusChange(ctx context.Context
 		return ec.fieldContext_CustomerStatusChange_occurredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedCustomerId":
+		return ec.fieldContext_DeleteAccountPayload_deletedCustomerId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteAccountPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteAccountPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

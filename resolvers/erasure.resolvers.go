@@ -9,6 +9,8 @@ import (
 	"context"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -28,4 +30,22 @@ func (r *mutationResolver) DeleteCustomer(ctx context.Context, input model.Delet
 	}
 	deleted := globalID(typeCustomer, customerID)
 	return &model.DeleteCustomerPayload{DeletedCustomerID: &deleted, UserErrors: []model.UserError{}}, nil
+}
+
+// DeleteAccount is the resolver for the deleteAccount field.
+func (r *mutationResolver) DeleteAccount(ctx context.Context, input model.DeleteAccountInput) (*model.DeleteAccountPayload, error) {
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.SessionService.ConfirmPassword(ctx, p, input.CurrentPassword, audit.ActionUserDeleted)
+	if err == nil {
+		err = r.CustomerService.Delete(ctx, p.Actor(), c.ID, customers.OwnDeletionReason)
+	}
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.DeleteAccountPayload{UserErrors: ues}, err
+	}
+	deleted := globalID(typeCustomer, c.ID)
+	return &model.DeleteAccountPayload{DeletedCustomerID: &deleted, UserErrors: []model.UserError{}}, nil
 }

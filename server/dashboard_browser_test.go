@@ -251,3 +251,28 @@ func TestBrowserPlaygroundOpensWithASampleQuery(t *testing.T) {
 	playground.do("run it", click(".graphiql-execute-button"),
 		waitFor(`/"totalCount":\s*2001/.test(document.querySelector('.graphiql-response')?.textContent || '')`))
 }
+
+// A customer deletes its own account from the dashboard, on a phone: the
+// password is asked again, and then the page signs out saying what happened.
+func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	dashboard := customerAtHome(t, b, f)
+	deleteSubmit := click(`#delete-form button[type=submit]`)
+	dashboard.do("on a phone", atPhoneSize, visible("#delete-form"), waitFor(noOverflow), waitFor(labelled))
+	dashboard.do("no password", deleteSubmit,
+		waitFor(`document.querySelector('#delete-current').getAttribute('aria-invalid') === 'true' && document.activeElement.id === 'delete-current'`))
+	dashboard.do("a wrong password", fill("#delete-current", "not "+customerPassword), deleteSubmit,
+		waitFor(`document.querySelector('#delete-current-error')?.textContent === 'This is not your current password. Type the one you signed in with.'`))
+	dashboard.checkAccessibility("account deletion refused, phone")
+	if _, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil {
+		t.Fatalf("the customer after a wrong password: %v", err)
+	}
+	dashboard.do("deleted", fill("#delete-current", customerPassword), deleteSubmit, visible("#sign-in-form"),
+		waitFor(`document.querySelector('#notice').textContent.startsWith('Your account is deleted')`),
+		waitFor(`!document.querySelector('#notice').classList.contains('error')`))
+	dashboard.checkAccessibility("account deleted, phone")
+	if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
+		t.Errorf("signing in after the deletion answered %q, want INVALID_CREDENTIALS", code)
+	}
+}

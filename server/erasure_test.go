@@ -417,3 +417,93 @@ func countErasureMarks(t *testing.T, uri string) int64 {
 	}
 	return n
 }
+
+const deleteAccountMutation = `mutation($pw: String!) {
+  deleteAccount(input: {currentPassword: $pw}) { deletedCustomerId userErrors { field code message } }
+}`
+
+// A customer erases its own account from the app or dashboard: only with
+// its own session and its password, and then as deleteCustomer would.
+func TestCustomerDeletesItsOwnAccount(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			ctx := context.Background()
+			support, admin := f.login(t, demo.SupportEmail), f.login(t, demo.AdminEmail)
+			own, _, _ := f.customerLogin(t, customerPassword)
+			_, ticket := f.startAssist(t, support, "thermostat offline")
+			assisting, code := f.redeem(t, ticket)
+			if own == "" || assisting == "" {
+				t.Fatalf("the customer's token %q, the assist token %q (%s)", own, assisting, code)
+			}
+
+			// Refused, and nothing changes: an operator, an operator
+			// assisting the customer, a wrong password, no session.
+			vars := map[string]any{"pw": customerPassword}
+			for who, token := range map[string]string{"SUPPORT": support, "ADMIN": admin, "the assist session": assisting} {
+				if resp := f.post(t, token, deleteAccountMutation, vars); resp.code() != codeForbidden {
+					t.Errorf("%s deleting an account: %+v, want FORBIDDEN", who, resp)
+				}
+			}
+			if resp := f.post(t, "", deleteAccountMutation, vars); resp.code() != codeUnauthenticated {
+				t.Errorf("deleting without a session: %+v, want UNAUTHENTICATED", resp)
+			}
+			resp := f.post(t, own, deleteAccountMutation, map[string]any{"pw": "not " + customerPassword})
+			if code, field := firstUserError(resp, "deleteAccount"); code != "INVALID_CREDENTIALS" || field != "currentPassword" ||
+				dig(resp.Data, "deleteAccount", "deletedCustomerId") != nil {
+				t.Fatalf("a wrong password: %+v, want INVALID_CREDENTIALS on currentPassword", resp)
+			}
+			if answer, _ := json.Marshal(resp); strings.Contains(string(answer), "not "+customerPassword) {
+				t.Fatalf("the answer echoes the password typed: %s", answer)
+			}
+			if resp := f.post(t, own, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
+				t.Fatalf("the customer after the refusals: %+v", resp)
+			}
+			if failed := auditEntries(t, f, admin, audit.ActionUserDeleted); len(failed) != 1 || failed[0]["outcome"] != "failure" ||
+				failed[0]["actorType"] != "customer" {
+				t.Fatalf("the wrong password's audit record: %v", failed)
+			}
+
+			// The erasure, with the dashboard open.
+			ws := f.subscribeAccountEvents(t, own).readAll()
+			resp = f.post(t, own, deleteAccountMutation, vars)
+			if dig(resp.Data, "deleteAccount", "deletedCustomerId") != f.customerID() || len(dig(resp.Data, "deleteAccount", "userErrors").([]any)) != 0 {
+				t.Fatalf("deleteAccount: %+v", resp)
+			}
+			var told bool
+			for m := range ws {
+				if m.err != nil {
+					if code := closeCode(m.err); code != closeUnauthorized || !told {
+						t.Fatalf("socket ended with %v (told: %v), want CUSTOMER_DELETED then close 4401", m.err, told)
+					}
+					break
+				}
+				told = told || dig(m.msg, "payload", "data", "accountEvents", "type") == "CUSTOMER_DELETED"
+			}
+			for who, token := range map[string]string{"the customer's": own, "the assist": assisting} {
+				if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
+					t.Errorf("%s token after the erasure: %+v, want UNAUTHENTICATED", who, resp)
+				}
+			}
+			if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
+				t.Errorf("signing in after the erasure answered %q, want INVALID_CREDENTIALS", code)
+			}
+			if _, err := f.store.CustomerByID(ctx, f.customer.ID); !errors.Is(err, apperr.ErrNotFound) {
+				t.Errorf("the customer in the store after the erasure: %v", err)
+			}
+			if _, err := f.store.DeviceByID(ctx, f.device.ID); !errors.Is(err, apperr.ErrNotFound) {
+				t.Errorf("its device after the erasure: %v", err)
+			}
+			var erased []map[string]any
+			for _, e := range auditEntries(t, f, admin, audit.ActionUserDeleted) {
+				if e["outcome"] == "success" {
+					erased = append(erased, e)
+				}
+			}
+			if len(erased) != 1 || erased[0]["actorType"] != "customer" || erased[0]["actorId"] != f.customerID() ||
+				erased[0]["reason"] != customers.OwnDeletionReason {
+				t.Fatalf("the erasure's audit record: %v", erased)
+			}
+		})
+	}
+}

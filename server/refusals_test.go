@@ -163,7 +163,7 @@ func TestFailedSignInsAndLockOutsAreAudited(t *testing.T) {
 				t.Fatalf("failed password change: %v", changes)
 			}
 			logs := f.logs.String()
-			for _, msg := range []string{"sign-in failed", "locked out after failed attempts", "password change refused", `"refusal":"excess_rate_limit_exceeded"`} {
+			for _, msg := range []string{"sign-in failed", "locked out after failed attempts", "refused: wrong current password", `"refusal":"excess_rate_limit_exceeded"`} {
 				if !warned(logs, msg) {
 					t.Errorf("no warn-level line %q with a request id", msg)
 				}

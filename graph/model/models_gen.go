@@ -470,6 +470,20 @@ type CustomerStatusChange struct {
 	OccurredAt time.Time `json:"occurredAt"`
 }
 
+// The signed-in customer's confirmation.
+type DeleteAccountInput struct {
+	// The password in use now.
+	CurrentPassword string `json:"currentPassword"`
+}
+
+// The result of `deleteAccount`.
+type DeleteAccountPayload struct {
+	// The global id of the customer erased; null when nothing was erased.
+	DeletedCustomerID *string `json:"deletedCustomerId,omitempty"`
+	// Why nothing was erased, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // Which customer to erase, and why.
 type DeleteCustomerInput struct {
 	// The customer's global id.

@@ -48,6 +48,11 @@ type Eraser interface {
 	DeleteCustomer(ctx context.Context, e Erasure) error
 }
 
+// OwnDeletionReason is the audit reason of a customer's erasure of its own
+// account (deleteAccount): the customer gives none, and the audit log
+// outlives it.
+const OwnDeletionReason = "the customer deleted its own account"
+
 // errReasonRequired answers an erasure without a reason.
 var errReasonRequired = apperr.Invalid("reason", "REQUIRED", "Say why the customer is erased.")
 

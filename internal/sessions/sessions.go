@@ -455,6 +455,52 @@ func (s *Service) SignIn(ctx context.Context, c customers.Customer) (string, err
 	return token, nil
 }
 
+// ConfirmPassword checks that current is the password of p, a customer
+// signed in with its own session, before an action that asks for it again
+// (action: audit.ActionPasswordChange, audit.ActionUserDeleted), and
+// returns the customer as stored. Attempts are throttled per customer, one
+// allowance for every such action, and back off like sign-ins; a wrong
+// password is audited under action as a failure and answers
+// INVALID_CREDENTIALS on currentPassword (a *apperr.ValidationError), a
+// back-off apperr.RateLimited. Operators and assist sessions get
+// apperr.ErrForbidden.
+func (s *Service) ConfirmPassword(ctx context.Context, p Principal, current, action string) (customers.Customer, error) {
+	if p.Kind != KindCustomer {
+		return customers.Customer{}, fmt.Errorf("%s as %s: %w", action, p.Kind, apperr.ErrForbidden)
+	}
+	// The attempt is taken from the allowance before the current password
+	// is hashed (atomically: checks racing cannot all pass).
+	accountKey := throttleKey("change", p.CustomerID)
+	held, refused, err := s.accounts.Reserve(ctx, accountKey)
+	if err != nil {
+		return customers.Customer{}, err
+	} else if refused > 0 {
+		return customers.Customer{}, s.refuse(ctx, refused)
+	}
+	c, err := s.store.CustomerByID(ctx, p.CustomerID)
+	if err != nil {
+		return customers.Customer{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, c.PasswordHash, current)
+	if err != nil {
+		return customers.Customer{}, err
+	}
+	if !ok {
+		rec := p.Actor().Record(action, audit.TargetCustomer, c.ID, "wrong current password")
+		rec.Outcome = audit.OutcomeFailure
+		s.audit(ctx, rec)
+		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Msg("refused: wrong current password") // the request's logger names the customer
+		if held.Backoff > 0 {
+			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, held.Backoff, "wrong current passwords")
+		}
+		return customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
+	}
+	if err := s.accounts.Reset(ctx, accountKey); err != nil {
+		return customers.Customer{}, err
+	}
+	return c, nil
+}
+
 // ChangePassword sets a signed-in customer's new password after checking the
 // current one (throttled like sign-in), ends every other session of the
 // customer and returns a new token for this one. Wrong current passwords,
@@ -462,37 +508,8 @@ func (s *Service) SignIn(ctx context.Context, c customers.Customer) (string, err
 // must change it) and policy failures are *apperr.ValidationError; assist
 // sessions get apperr.ErrForbidden.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) (string, customers.Customer, error) {
-	if p.Kind != KindCustomer {
-		return "", customers.Customer{}, fmt.Errorf("change password as %s: %w", p.Kind, apperr.ErrForbidden)
-	}
-	// The attempt is taken from the allowance before the current password
-	// is hashed (atomically: checks racing cannot all pass).
-	accountKey := throttleKey("change", p.CustomerID)
-	held, refused, err := s.accounts.Reserve(ctx, accountKey)
+	c, err := s.ConfirmPassword(ctx, p, current, audit.ActionPasswordChange)
 	if err != nil {
-		return "", customers.Customer{}, err
-	} else if refused > 0 {
-		return "", customers.Customer{}, s.refuse(ctx, refused)
-	}
-	c, err := s.store.CustomerByID(ctx, p.CustomerID)
-	if err != nil {
-		return "", customers.Customer{}, err
-	}
-	ok, err := s.hasher.Verify(ctx, c.PasswordHash, current)
-	if err != nil {
-		return "", customers.Customer{}, err
-	}
-	if !ok {
-		rec := p.Actor().Record(audit.ActionPasswordChange, audit.TargetCustomer, c.ID, "wrong current password")
-		rec.Outcome = audit.OutcomeFailure
-		s.audit(ctx, rec)
-		zerolog.Ctx(ctx).Warn().Str("op", rec.Action).Msg("password change refused: wrong current password") // the request's logger names the customer
-		if held.Backoff > 0 {
-			s.lockedOut(ctx, c.DomainID, audit.TargetCustomer, c.ID, held.Backoff, "wrong current passwords")
-		}
-		return "", customers.Customer{}, apperr.Invalid("currentPassword", "INVALID_CREDENTIALS", "The current password is incorrect.")
-	}
-	if err := s.accounts.Reset(ctx, accountKey); err != nil {
 		return "", customers.Customer{}, err
 	}
 	if next == current { // the current password is right: the new one would be it again

@@ -25,6 +25,7 @@ const state = {
   running: new Map(), // the customer's own view: assistance id -> { a, actions: [what support did, newest last] }
   watchAssist: null, // the assisted tab: its assistSessionChanged subscription
   unsubscribe: null,
+  deletingAccount: false, // the customer's own deleteAccount is on its way
   eventsSeen: 0, // account events received: a read during which one came is read again (showAccount)
   countdown: null,
   // The temporary password just typed to sign in, while it must be changed: kept in this page's
@@ -68,7 +69,7 @@ function end(message, isError = false) {
   if ($('assist-request').open) $('assist-request').close();
   $('assist-live').hidden = true;
   $('assist-live-list').replaceChildren();
-  for (const form of [$('change-form'), $('password-form')]) {
+  for (const form of [$('change-form'), $('password-form'), $('delete-form')]) {
     form.reset();
     clearErrors(form);
   }
@@ -286,6 +287,38 @@ $('password-form').addEventListener('submit', async (event) => {
   watchAccount(); // the old session's socket closes: listen with the new one
   form.reset();
   $('password-saved').textContent = 'Your new password is saved. You are signed out everywhere else: sign in there with the new one.';
+});
+
+const OWN_DELETION = 'Your account is deleted, with its devices and personal data. You are signed out.';
+
+$('delete-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  if (!requireFilled(form, ['currentPassword'])) return;
+  state.deletingAccount = true; // the socket may hear of it first: CUSTOMER_DELETED is this page's own
+  const deleted = await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: DeleteAccountInput!) {
+        deleteAccount(input: $input) { deletedCustomerId userErrors { field message code } } }`,
+      { input: { currentPassword: form.currentPassword.value } });
+      const payload = data.deleteAccount;
+      if (payload.userErrors.length) {
+        showErrors(form, payload.userErrors.map((e) => ({
+          ...e, message: e.code === 'INVALID_CREDENTIALS' ? 'This is not your current password. Type the one you signed in with.' : e.message })));
+        return false;
+      }
+      return true;
+    } catch (err) {
+      if (form.offsetParent !== null) formError(form, err.message); // else the page has signed out and says why
+      return false;
+    }
+  });
+  state.deletingAccount = false;
+  if (!deleted) return;
+  const deviceKey = sessionStorage.getItem(ACCOUNT_DEVICE_KEY);
+  if (deviceKey) localStorage.removeItem(deviceKey); // the account's device token went with it
+  end(OWN_DELETION);
 });
 
 async function signOut(message) {
@@ -544,6 +577,7 @@ async function showAccount() {
   $('who').hidden = false;
   $('sign-out').hidden = Boolean(state.assistance); // while assisting, "End assistance" signs out
   $('password').hidden = Boolean(state.assistance); // the customer's own, not support's
+  $('delete-account').hidden = Boolean(state.assistance);
   renderDevices(customer.devices);
   renderActivity(customer);
   showBanner();
@@ -805,6 +839,7 @@ function watchAccount() {
       if (assistEvent(e)) return;
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
+      else if (e.type === 'CUSTOMER_DELETED' && state.deletingAccount) end(OWN_DELETION);
       else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
       else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
