@@ -350,6 +350,7 @@ type ComplexityRoot struct {
 		UpdateDevice           func(childComplexity int, input model.UpdateDeviceInput) int
 		UpdateDomainSettings   func(childComplexity int, input model.UpdateDomainSettingsInput) int
 		UpdateOperator         func(childComplexity int, input model.UpdateOperatorInput) int
+		UpdateProfile          func(childComplexity int, input model.UpdateProfileInput) int
 		VerifyOperatorMfa      func(childComplexity int, input model.VerifyOperatorMfaInput) int
 	}
 
@@ -503,6 +504,12 @@ type ComplexityRoot struct {
 	UpdateOperatorPayload struct {
 		Changed    func(childComplexity int) int
 		Operator   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	UpdateProfilePayload struct {
+		Changed    func(childComplexity int) int
+		Customer   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -1915,6 +1922,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOperator(childComplexity, args["input"].(model.UpdateOperatorInput)), true
+	case "Mutation.updateProfile":
+		if e.ComplexityRoot.Mutation.UpdateProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(model.UpdateProfileInput)), true
 	case "Mutation.verifyOperatorMfa":
 		if e.ComplexityRoot.Mutation.VerifyOperatorMfa == nil {
 			break
@@ -2515,6 +2533,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateOperatorPayload.UserErrors(childComplexity), true
 
+	case "UpdateProfilePayload.changed":
+		if e.ComplexityRoot.UpdateProfilePayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProfilePayload.Changed(childComplexity), true
+	case "UpdateProfilePayload.customer":
+		if e.ComplexityRoot.UpdateProfilePayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProfilePayload.Customer(childComplexity), true
+	case "UpdateProfilePayload.userErrors":
+		if e.ComplexityRoot.UpdateProfilePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProfilePayload.UserErrors(childComplexity), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -2572,6 +2609,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
 			graphql.NewInputUnmarshaler("UpdateDomainSettingsInput", ec.unmarshalInputUpdateDomainSettingsInput),
 			graphql.NewInputUnmarshaler("UpdateOperatorInput", ec.unmarshalInputUpdateOperatorInput),
+			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 			graphql.NewInputUnmarshaler("VerifyOperatorMfaInput", ec.unmarshalInputVerifyOperatorMfaInput),
 		)
 	}
@@ -3687,6 +3725,44 @@ type CheckPasswordPayload {
   nothing (` + "`" + `changed: false` + "`" + `).
   """
   updateCustomer(input: UpdateCustomerInput!): UpdateCustomerPayload!
+}
+
+extend type Mutation {
+  """
+  Corrects the signed-in customer's own name and phone number (the app's or dashboard's profile): only
+  the fields given change, only while the customer is still at ` + "`" + `version` + "`" + ` (CONFLICT on ` + "`" + `version` + "`" + ` when
+  it changed since: nothing is written, read ` + "`" + `viewer` + "`" + ` again), under ` + "`" + `updateCustomer` + "`" + `'s rules (names 1
+  to 100 characters without control, invisible or text-direction characters; a phone number with
+  digits, or empty to remove it). The sign-in email is not changed here: the service cannot prove that
+  the customer owns a new address, so support changes it (` + "`" + `updateCustomer` + "`" + `) once it has checked.
+  Search finds the new values at once. The audit log records ` + "`" + `user_updated` + "`" + ` with the customer as
+  actor; the customer's ` + "`" + `accountEvents` + "`" + ` get PROFILE_UPDATED and operators' ` + "`" + `customerProfileChanged` + "`" + `
+  the customer as it now is. Giving the values the customer has writes nothing (` + "`" + `changed: false` + "`" + `).
+  Only the customer's own session may: operators, and operators assisting it, are FORBIDDEN.
+  """
+  updateProfile(input: UpdateProfileInput!): UpdateProfilePayload!
+}
+
+"The signed-in customer's correction of its own profile; omitted fields stay as they are."
+input UpdateProfileInput {
+  "The customer's ` + "`" + `version` + "`" + ` the correction was decided on (` + "`" + `viewer { ... on Customer { version } }` + "`" + `)."
+  version: Int!
+  "A new given name, 1 to 100 characters."
+  firstName: String
+  "A new family name, 1 to 100 characters."
+  lastName: String
+  "A new phone number as the customer types it, read in the domain's region; empty removes it."
+  phone: String
+}
+
+"The result of ` + "`" + `updateProfile` + "`" + `."
+type UpdateProfilePayload {
+  "The customer as it now is; null on failure."
+  customer: Customer
+  "False when the customer already had the values given: nothing was written."
+  changed: Boolean!
+  "Why nothing was changed, if it was not."
+  userErrors: [UserError!]!
 }
 
 extend type Subscription {
@@ -5420,6 +5496,18 @@ func (ec *executionContext) childFields_UpdateOperatorPayload(ctx context.Contex
 		return ec.fieldContext_UpdateOperatorPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateOperatorPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateProfilePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_UpdateProfilePayload_customer(ctx, field)
+	case "changed":
+		return ec.fieldContext_UpdateProfilePayload_changed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateProfilePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateProfilePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -49,17 +49,20 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 	if err != nil {
 		return nil, err
 	}
-	d, err := r.DomainStore.DomainByID(ctx, p.DomainID)
+	ch := customers.ProfileChange{FirstName: input.FirstName, LastName: input.LastName, Email: input.Email, Phone: input.Phone}
+	c, changed, ues, err := r.correctProfile(ctx, p, customerID, input.Version, ch)
+	return &model.UpdateCustomerPayload{Customer: c, Changed: changed, UserErrors: ues}, err
+}
+
+// UpdateProfile is the resolver for the updateProfile field.
+func (r *mutationResolver) UpdateProfile(ctx context.Context, input model.UpdateProfileInput) (*model.UpdateProfilePayload, error) {
+	p, err := r.ownCustomer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ch := customers.ProfileChange{FirstName: input.FirstName, LastName: input.LastName, Email: input.Email, Phone: input.Phone}
-	c, changed, err := r.CustomerService.UpdateProfile(ctx, p.Actor(), d, customerID, int64(input.Version), ch)
-	if err != nil {
-		ues, err := userErrors(err)
-		return &model.UpdateCustomerPayload{UserErrors: ues}, err
-	}
-	return &model.UpdateCustomerPayload{Customer: mapCustomer(c), Changed: changed, UserErrors: []model.UserError{}}, nil
+	ch := customers.ProfileChange{FirstName: input.FirstName, LastName: input.LastName, Phone: input.Phone}
+	c, changed, ues, err := r.correctProfile(ctx, p, p.CustomerID, input.Version, ch)
+	return &model.UpdateProfilePayload{Customer: c, Changed: changed, UserErrors: ues}, err
 }
 
 // CustomerProfileChanged is the resolver for the customerProfileChanged field.

@@ -276,3 +276,34 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 		t.Errorf("signing in after the deletion answered %q, want INVALID_CREDENTIALS", code)
 	}
 }
+
+// A customer corrects its own name and phone on a phone, and sees support's
+// corrections as they happen (the name in the header, the details' form).
+func TestBrowserCustomerCorrectsItsDetails(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	b := newBrowser(t)
+	dashboard := customerAtHome(t, b, f)
+	save := click(`#profile-form button[type=submit]`)
+	dashboard.do("on a phone", atPhoneSize, visible("#profile-form"), waitFor(noOverflow), waitFor(labelled),
+		waitFor(`document.querySelector('#profile-first').value === 'Casey' && document.querySelector('#profile-email').textContent === '`+customerEmail+`'`))
+	dashboard.do("a blank name", fill("#profile-first", " "), save,
+		waitFor(`document.querySelector('#profile-first').getAttribute('aria-invalid') === 'true'`))
+	dashboard.do("saved", fill("#profile-first", "Cassiopeia"), fill("#profile-phone", "+1 555 010 8888"), save,
+		waitFor(`document.querySelector('#profile-saved').textContent === 'Your details are saved.'`),
+		waitFor(`document.querySelector('#who-name').textContent === 'Cassiopeia Customer'`))
+	dashboard.checkAccessibility("details saved, phone")
+
+	// Support corrects the last name meanwhile: the header and the form follow.
+	support := f.login(t, "support@demo.test")
+	resp := f.post(t, support, updateCustomerMutation, profileInput(f.customerID(), f.current(t, support)["version"], map[string]any{"lastName": "Kundin"}))
+	if dig(resp.Data, "updateCustomer", "changed") != true {
+		t.Fatalf("updateCustomer: %+v", resp)
+	}
+	dashboard.do("support's correction", waitFor(`document.querySelector('#who-name').textContent === 'Cassiopeia Kundin'`),
+		waitFor(`document.querySelector('#profile-last').value === 'Kundin'`))
+	dashboard.do("saved again", fill("#profile-first", "Cass"), save,
+		waitFor(`document.querySelector('#profile-saved').textContent === 'Your details are saved.'`))
+	if c, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil || c.FirstName != "Cass" || c.LastName != "Kundin" || c.Phone != "+1 555 010 8888" {
+		t.Errorf("the customer as stored: %+v %v", c, err)
+	}
+}

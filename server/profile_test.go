@@ -466,3 +466,70 @@ func TestDataExport(t *testing.T) {
 		})
 	}
 }
+
+const updateProfileMutation = `mutation($in: UpdateProfileInput!) {
+  updateProfile(input: $in) { changed customer { firstName lastName email phone version } userErrors { field code message } }
+}`
+
+// A customer corrects its own name and phone: with its own session only,
+// under the rules and the version operators' corrections follow.
+func TestCustomerCorrectsItsOwnProfile(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			support, admin := f.login(t, demo.SupportEmail), f.login(t, demo.AdminEmail)
+			own, _, _ := f.customerLogin(t, customerPassword)
+			_, ticket := f.startAssist(t, support, "thermostat offline")
+			assisting, _ := f.redeem(t, ticket)
+			version := f.current(t, support)["version"]
+			change := map[string]any{"in": map[string]any{"version": version, "firstName": "Cassiopeia", "phone": "+1 555 010 8888"}}
+
+			// Refused, and nothing changes.
+			for who, token := range map[string]string{"SUPPORT": support, "the assist session": assisting} {
+				if resp := f.post(t, token, updateProfileMutation, change); resp.code() != codeForbidden {
+					t.Errorf("%s correcting the customer's own profile: %+v, want FORBIDDEN", who, resp)
+				}
+			}
+			for field, bad := range map[string]any{"phone": "call me maybe", "firstName": "  ", "lastName": "Cus\u202etomer"} {
+				resp := f.post(t, own, updateProfileMutation, map[string]any{"in": map[string]any{"version": version, field: bad}})
+				if code, at := firstUserError(resp, "updateProfile"); code == "" || at != field {
+					t.Errorf("%s %q: %+v, want a user error on %s", field, bad, resp, field)
+				}
+			}
+			if now := f.current(t, support); now["version"] != version || now["firstName"] != "Casey" {
+				t.Fatalf("the customer after the refusals: %v", now)
+			}
+
+			// The correction: search finds the new values at once, and not the old.
+			resp := f.post(t, own, updateProfileMutation, change)
+			if dig(resp.Data, "updateProfile", "changed") != true || dig(resp.Data, "updateProfile", "customer", "firstName") != "Cassiopeia" ||
+				dig(resp.Data, "updateProfile", "customer", "email") != customerEmail {
+				t.Fatalf("updateProfile: %+v", resp)
+			}
+			if hits := searchEmails(t, f, support, "cassiopeia"); len(hits) != 1 || hits[0] != customerEmail {
+				t.Errorf("search for the new name: %v", hits)
+			}
+			if hits := searchEmails(t, f, support, "5550108888"); len(hits) != 1 {
+				t.Errorf("search for the new phone: %v", hits)
+			}
+			if hits := searchEmails(t, f, support, "5550107777"); len(hits) != 0 {
+				t.Errorf("search for the old phone: %v", hits)
+			}
+			updates := auditEntries(t, f, admin, "user_updated")
+			if len(updates) != 1 || updates[0]["actorType"] != "customer" || updates[0]["actorId"] != f.customerID() ||
+				updates[0]["reason"] != "changed: firstName, phone" {
+				t.Errorf("the correction's audit record: %v", updates)
+			}
+
+			// The same values write nothing; the old version is a conflict.
+			same := map[string]any{"in": map[string]any{"version": dig(resp.Data, "updateProfile", "customer", "version"), "firstName": "Cassiopeia"}}
+			if resp := f.post(t, own, updateProfileMutation, same); dig(resp.Data, "updateProfile", "changed") != false {
+				t.Errorf("the same name again: %+v, want changed false", resp)
+			}
+			stale := map[string]any{"in": map[string]any{"version": version, "lastName": "Stale"}}
+			if code, field := firstUserError(f.post(t, own, updateProfileMutation, stale), "updateProfile"); code != "CONFLICT" || field != "version" {
+				t.Errorf("a stale version: %s on %s, want CONFLICT on version", code, field)
+			}
+		})
+	}
+}

@@ -1077,6 +1077,28 @@ type UpdateOperatorPayload struct {
 	UserErrors []UserError `json:"userErrors"`
 }
 
+// The signed-in customer's correction of its own profile; omitted fields stay as they are.
+type UpdateProfileInput struct {
+	// The customer's `version` the correction was decided on (`viewer { ... on Customer { version } }`).
+	Version int `json:"version"`
+	// A new given name, 1 to 100 characters.
+	FirstName *string `json:"firstName,omitempty"`
+	// A new family name, 1 to 100 characters.
+	LastName *string `json:"lastName,omitempty"`
+	// A new phone number as the customer types it, read in the domain's region; empty removes it.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// The result of `updateProfile`.
+type UpdateProfilePayload struct {
+	// The customer as it now is; null on failure.
+	Customer *Customer `json:"customer,omitempty"`
+	// False when the customer already had the values given: nothing was written.
+	Changed bool `json:"changed"`
+	// Why nothing was changed, if it was not.
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // An expected failure of a mutation: which input field, a stable code and a sentence for a person.
 // Nothing was changed when a payload carries user errors.
 type UserError struct {

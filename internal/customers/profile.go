@@ -87,14 +87,14 @@ type valueChange struct {
 }
 
 // UpdateProfile corrects the profile of customer id of domain d for actor
-// (an operator), if the customer is still at version: only the fields ch
-// gives change. The change, its search tokens (a new phone number read in d's
-// region now), its audit
-// record (user_updated: the reason names the fields that changed, the
-// details hold the old and new email and phone, sealed under the customer's
-// data key) and a PROFILE_UPDATED event are one write. It returns the
-// customer and whether anything changed (giving the values it has changes
-// nothing and writes nothing), or a *apperr.ValidationError: a bad field
+// (an operator, or the customer itself: updateProfile), if the customer is
+// still at version: only the fields ch gives change. The change, its search
+// tokens (a new phone number read in d's region now), its audit record
+// (user_updated: the reason names the fields that changed, the details hold
+// the old and new email and phone, sealed under the customer's data key)
+// and a PROFILE_UPDATED event are one write. It returns the customer and
+// whether anything changed (giving the values it has changes nothing and
+// writes nothing), or a *apperr.ValidationError: a bad field
 // (Profile.Check's rules), EMAIL_TAKEN for another customer's email, or
 // CONFLICT on version when the customer changed since that version; nothing
 // is written then. Another domain's customer is apperr.ErrNotFound.

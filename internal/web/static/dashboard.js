@@ -25,6 +25,7 @@ const state = {
   running: new Map(), // the customer's own view: assistance id -> { a, actions: [what support did, newest last] }
   watchAssist: null, // the assisted tab: its assistSessionChanged subscription
   unsubscribe: null,
+  profile: null, // the details the profile form was last given: { firstName, lastName, phone, version }
   deletingAccount: false, // the customer's own deleteAccount is on its way
   eventsSeen: 0, // account events received: a read during which one came is read again (showAccount)
   countdown: null,
@@ -69,11 +70,13 @@ function end(message, isError = false) {
   if ($('assist-request').open) $('assist-request').close();
   $('assist-live').hidden = true;
   $('assist-live-list').replaceChildren();
-  for (const form of [$('change-form'), $('password-form'), $('delete-form')]) {
+  state.profile = null;
+  for (const form of [$('change-form'), $('password-form'), $('delete-form'), $('profile-form')]) {
     form.reset();
     clearErrors(form);
   }
   $('password-saved').textContent = '';
+  $('profile-saved').textContent = '';
   $('who').hidden = true;
   $('devices').replaceChildren();
   $('recent').replaceChildren();
@@ -288,6 +291,59 @@ $('password-form').addEventListener('submit', async (event) => {
   form.reset();
   $('password-saved').textContent = 'Your new password is saved. You are signed out everywhere else: sign in there with the new one.';
 });
+
+// ---- Your details ----
+
+const PROFILE_FIELDS = ['firstName', 'lastName', 'phone'];
+
+/**
+ * Shows the customer's name and details. The form takes the new values, except a field the customer
+ * has typed in since they were shown (a change from support arriving meanwhile does not undo typing).
+ */
+function showProfile(customer) {
+  const form = $('profile-form');
+  const before = state.profile;
+  state.profile = { firstName: customer.firstName, lastName: customer.lastName, phone: customer.phone, version: customer.version };
+  $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
+  $('profile-email').textContent = customer.email;
+  for (const name of PROFILE_FIELDS) {
+    if (!before || form[name].value === before[name]) form[name].value = state.profile[name];
+  }
+}
+
+$('profile-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  $('profile-saved').textContent = '';
+  if (!requireFilled(form, ['firstName', 'lastName'])) return;
+  const input = { version: state.profile.version };
+  for (const name of PROFILE_FIELDS) if (form[name].value !== state.profile[name]) input[name] = form[name].value;
+  await busy(form, async () => {
+    try {
+      const data = await call(`mutation($input: UpdateProfileInput!) {
+        updateProfile(input: $input) { changed customer { firstName lastName email phone version } userErrors { field message code } } }`, { input });
+      const payload = data.updateProfile;
+      if (payload.userErrors.some((e) => e.code === 'CONFLICT')) {
+        await refreshProfile(); // changed meanwhile (support, another tab): what was typed stays
+        formError(form, 'Your details were changed elsewhere meanwhile: check them and save again.');
+        return;
+      }
+      if (payload.userErrors.length) return showErrors(form, payload.userErrors);
+      state.profile = null; // the form shows what is saved
+      showProfile(payload.customer);
+      $('profile-saved').textContent = payload.changed ? 'Your details are saved.' : 'Nothing to save: your details are as shown.';
+    } catch (err) {
+      if (form.offsetParent !== null) formError(form, err.message);
+    }
+  });
+});
+
+/** Reads the customer's details again (a change by support, or a conflict) and shows them. */
+async function refreshProfile() {
+  const data = await call('{ viewer { ... on Customer { firstName lastName email phone version } } }');
+  if (data.viewer) showProfile(data.viewer);
+}
 
 const OWN_DELETION = 'Your account is deleted, with its devices and personal data. You are signed out.';
 
@@ -541,7 +597,7 @@ async function redeem(ticket) {
 const ASSIST_FIELDS = 'id reason state mode startedAt expiresAt endedAt endedBy operator { name } request { mode state expiresAt }';
 
 const ACCOUNT = `{
-  viewer { ... on Customer { id firstName lastName
+  viewer { ... on Customer { id firstName lastName email phone version
     devices { id name model serialNumber macAddress online settings { targetTemperature mode notifications } }
     activity(first: 20) { edges { node { action by outcome at } } }
     accessHistory { assistSession { ${ASSIST_FIELDS} } changes { action targetType at } } } }
@@ -573,11 +629,10 @@ async function showAccount() {
     return false;
   }
   state.assistance = data.assistance;
-  $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
+  showProfile(customer);
   $('who').hidden = false;
   $('sign-out').hidden = Boolean(state.assistance); // while assisting, "End assistance" signs out
-  $('password').hidden = Boolean(state.assistance); // the customer's own, not support's
-  $('delete-account').hidden = Boolean(state.assistance);
+  for (const own of ['profile', 'password', 'delete-account']) $(own).hidden = Boolean(state.assistance); // the customer's own, not support's
   renderDevices(customer.devices);
   renderActivity(customer);
   showBanner();
@@ -843,6 +898,7 @@ function watchAccount() {
       else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
       else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
+      else if (e.type === 'PROFILE_UPDATED') refreshProfile().catch(() => {});
     },
     onReconnect: () => showAccount().catch(() => {}), // the socket is back: its own subscription goes on
     onEnd: (code) => {
