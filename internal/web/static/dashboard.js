@@ -4,7 +4,7 @@ import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { watchPassword } from './strength.js';
 import {
   h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs,
-  requireFilled, focusMainHeading, firstName, deviceTokenKey,
+  requireFilled, focusMainHeading, firstName, deviceTokenKey, coalesced,
 } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
@@ -340,10 +340,10 @@ $('profile-form').addEventListener('submit', async (event) => {
 });
 
 /** Reads the customer's details again (a change by support, or a conflict) and shows them. */
-async function refreshProfile() {
+const refreshProfile = coalesced(async () => {
   const data = await call('{ viewer { ... on Customer { firstName lastName email phone version } } }');
   if (data.viewer) showProfile(data.viewer);
-}
+});
 
 const OWN_DELETION = 'Your account is deleted, with its devices and personal data. You are signed out.';
 
@@ -641,10 +641,10 @@ async function showAccount() {
   return true;
 }
 
-async function refreshActivity() {
+const refreshActivity = coalesced(async () => {
   const data = await call(ACCOUNT);
   renderActivity(data.viewer);
-}
+});
 
 function showBanner() {
   const a = state.assistance;

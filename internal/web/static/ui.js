@@ -104,6 +104,34 @@ export async function busy(form, fn) {
   }
 }
 
+/**
+ * Returns a function that runs read (async) at most once at a time: called while a run is on its way,
+ * it runs read once more after it, however many calls came meanwhile. For re-reads that events ask
+ * for: a burst of events costs two reads, not one each.
+ */
+export function coalesced(read) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await read();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  return run;
+}
+
 /** Whether the focus has fallen to <body> (its element was disabled or hidden). */
 const lostFocus = () => !document.activeElement || document.activeElement === document.body;
 
