@@ -69,7 +69,8 @@ func Matches(c Customer, devs []devices.Device, terms []string, region string) [
 	}
 	add(MatchName, c.FirstName+" "+c.LastName, NameTokens(c.FirstName, c.LastName))
 	if c.Email != "" {
-		add(MatchEmail, c.Email, searchWords(Fold(c.Email)))
+		folded := Fold(c.Email)
+		add(MatchEmail, c.Email, append(searchWords(folded), untagged(folded)))
 	}
 	if c.Phone != "" {
 		add(MatchPhone, c.Phone, PhoneTokens(c.Phone, phoneRegion))

@@ -97,3 +97,20 @@ func TestMatchesNationalNumberByItsCountryCode(t *testing.T) {
 		}
 	}
 }
+
+// A term reaching a customer through a form its value does not show (the
+// address without its tag, a name written together) names the field, and
+// highlights the whole value.
+func TestMatchesThroughFormsNotShown(t *testing.T) {
+	c := Customer{FirstName: "小龙", LastName: "李", Email: "sarah.jane.smith+iot@gmail.com"}
+	for query, want := range map[string]MatchField{"sarah.jane.smith@gmail.com": MatchEmail, "sarah.jane.smith@gm": MatchEmail, "李小": MatchName} {
+		terms, err := ParseQuery(query, "US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := Matches(c, nil, terms, "US")
+		if len(hs) != 1 || hs[0].Field != want || len(hs[0].Ranges) != 1 || hs[0].Ranges[0] != (TextRange{0, len([]rune(hs[0].Value))}) {
+			t.Errorf("Matches(%q) = %+v, want %s, the whole value", query, hs, want)
+		}
+	}
+}

@@ -33,7 +33,11 @@ import (
 //  7. a phone number's tokens begin with a marker ("@p", "@rev"), which
 //     keeps their nearly unique digits out of most of the SQLite store's
 //     prefix indexes (a fifth of its search index).
-const TokenRules = 7
+//  8. an email address without its "+tag" too; a Chinese, Japanese or
+//     Korean name written together, family name first; a phone number
+//     written with an international prefix its region does not dial
+//     ("0044 ..." in the US) read as the number after it.
+const TokenRules = 8
 
 // ReindexStore is what Reindex needs from storage.
 type ReindexStore interface {

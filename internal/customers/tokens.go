@@ -155,7 +155,9 @@ func words(folded string) []string {
 
 // NameTokens returns the tokens of a customer's names: each word, a name of
 // several words joined ("obrien" for "O'Brien") and as written with its dashes
-// ("mary-kate"), and the customary transliterations (see Transliterations).
+// ("mary-kate"), the customary transliterations (see Transliterations), and
+// for names in scripts written without spaces (writtenTogether) the family
+// and given names written together as they are ("李小龙").
 // They are also the vocabulary that search suggestions are drawn from.
 func NameTokens(first, last string) []string {
 	var tokens []string
@@ -168,13 +170,39 @@ func NameTokens(first, last string) []string {
 		}
 		tokens = append(tokens, Transliterations(name)...)
 	}
+	if writtenTogether(first) && writtenTogether(last) { // "李小龙" of 李 (last) and 小龙 (first)
+		tokens = append(tokens, strings.Join(words(Fold(last)), "")+strings.Join(words(Fold(first)), ""))
+	}
 	slices.Sort(tokens)
 	return slices.Compact(slices.DeleteFunc(tokens, func(t string) bool { return t == "" }))
 }
 
+// untagged returns a folded email address without its subaddress (RFC 5233:
+// "sarah@gmail.com" of "sarah+iot@gmail.com"), the mailbox people read out
+// rather than the tag they signed up with, or "" for an address without one.
+func untagged(email string) string {
+	local, domain, found := strings.Cut(email, "@")
+	mailbox, _, tagged := strings.Cut(local, "+")
+	if !found || !tagged || mailbox == "" || domain == "" {
+		return ""
+	}
+	return mailbox + "@" + domain
+}
+
+// writtenTogether reports whether name is in a script whose names are
+// written without a space between family and given name, family name first
+// (Chinese, Japanese, Korean: "李小龙", "山田太郎", "김민준"): it has a Han,
+// Hiragana, Katakana or Hangul letter.
+func writtenTogether(name string) bool {
+	return strings.IndexFunc(name, func(r rune) bool {
+		return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+	}) >= 0
+}
+
 // SearchTokens returns the sorted, distinct tokens a search term may be a
 // prefix of: the name tokens (NameTokens), the whole email, its local part, the
-// words of the local part and its domain, the phone number's forms (see
+// words of the local part, its domain and the address without its
+// subaddress (the "+tag" of RFC 5233), the phone number's forms (see
 // PhoneTokens), the external id word by word and without its punctuation
 // (which a term with it reaches through TermForms), and the serial number and MAC address of each of the customer's devices
 // (DeviceTokens). The phone number is read in the region it was written
@@ -189,6 +217,9 @@ func SearchTokens(c Customer, devs []devices.Device, region string) []string {
 		tokens = append(tokens, words(local)...)
 		if found && domain != "" {
 			tokens = append(tokens, domain)
+		}
+		if mailbox := untagged(email); mailbox != "" {
+			tokens = append(tokens, mailbox)
 		}
 	}
 	if id := Fold(c.ExternalID); id != "" {
@@ -236,7 +267,8 @@ func Digits(s string) string {
 
 // PhoneTokens returns the tokens a phone number is found by, each after
 // phoneMarker: its raw digits always, and when it parses (with region as
-// the default country) its E.164 digits, its national significant number,
+// the default country, or after an international prefix region does not
+// dial, such as "00" in the US) its E.164 digits, its national significant number,
 // its national dialling form, the subscriber number (the national number
 // after its area or network code, "0100199" of 555 010 0199, as typed
 // without the code); and after reversedPhoneMarker, the national number
@@ -272,7 +304,16 @@ func phoneForms(phone, region string) (forms []string, national string) {
 	}
 	num, err := phonenumbers.Parse(phone, region)
 	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return []string{raw}, ""
+		// Written with an international prefix the region does not dial
+		// ("0044 20 7946 0555" in the US, whose prefix is 011): read after it,
+		// as PhoneTerm reads such a term.
+		rest, international := withoutInternationalPrefix(raw, region)
+		if !international {
+			return []string{raw}, ""
+		}
+		if num, err = phonenumbers.Parse("+"+rest, ""); err != nil || !phonenumbers.IsPossibleNumber(num) {
+			return []string{raw}, ""
+		}
 	}
 	e164 := strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
 	national = phonenumbers.GetNationalSignificantNumber(num)

@@ -73,6 +73,86 @@ func testSearchEmailPrefixes(t *testing.T, s store.Store) {
 	}
 }
 
+// testSearchEmailsWithoutTheirTag: an address with a subaddress (RFC 5233, "local+tag@domain") is
+// found by the address without its tag, the mailbox people read out, and by every prefix of it
+// that reaches its "@", generated.
+func testSearchEmailsWithoutTheirTag(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	rng := kindsRand()
+	word := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteByte("abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)])
+		}
+		return b.String()
+	}
+	type address struct{ tagged, mailbox string }
+	addresses := []address{{"sarah.jane.smith+iot@gmail.com", "sarah.jane.smith@gmail.com"}, {"Lucja.Nunez+Phone@Example.ORG", "lucja.nunez@example.org"}}
+	for len(addresses) < 10 {
+		local, domain := word(2+rng.IntN(4))+"."+word(2+rng.IntN(6)), word(3+rng.IntN(5))+".example"
+		addresses = append(addresses, address{local + "+" + word(1+rng.IntN(8)) + "@" + domain, local + "@" + domain})
+	}
+	var cs []customers.Customer
+	for i, a := range addresses {
+		cs = append(cs, NewCustomer(d, "Tag", fmt.Sprintf("Mail%02d", i), a.tagged, ""))
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for i, a := range addresses {
+		stored := cs[i].Email
+		for n := strings.Index(a.mailbox, "@") + 1; n <= len(a.mailbox); n++ {
+			if q := a.mailbox[:n]; !finds(t, svc, d.ID, q, stored) {
+				t.Errorf("%q, the address %s without its tag as it is typed, does not find it", q, stored)
+				break
+			}
+		}
+		if q := strings.ToUpper(a.mailbox); !finds(t, svc, d.ID, q, stored) {
+			t.Errorf("%q does not find %s", q, stored)
+		}
+	}
+}
+
+// testSearchNamesWrittenTogether: a name in a script written without spaces (Chinese, Japanese,
+// Korean) is found by family and given name written together, as they are written, and by every
+// prefix of that, as it is typed, generated from their syllables.
+func testSearchNamesWrittenTogether(t *testing.T, s store.Store) {
+	d := NewDomain(t, s)
+	rng := kindsRand()
+	scripts := map[string]struct{ family, given []string }{
+		"han":    {[]string{"李", "王", "张", "刘", "陈", "欧阳"}, []string{"小龙", "伟", "秀英", "志明", "静"}},
+		"kana":   {[]string{"山田", "佐藤", "たなか", "スズキ"}, []string{"太郎", "花子", "ゆき", "ケン"}},
+		"hangul": {[]string{"김", "이", "박", "최"}, []string{"민준", "서연", "지호", "하은"}},
+	}
+	type person struct{ family, given, email string }
+	var people []person
+	var cs []customers.Customer
+	for script, names := range scripts {
+		for i := range 5 {
+			p := person{names.family[rng.IntN(len(names.family))], names.given[rng.IntN(len(names.given))], fmt.Sprintf("%s%d@together.test", script, i)}
+			people = append(people, p)
+			cs = append(cs, NewCustomer(d, p.given, p.family, p.email, ""))
+		}
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for _, p := range people {
+		written := []rune(p.family + p.given)
+		for n := len([]rune(p.family)) + 1; n <= len(written); n++ {
+			if q := string(written[:n]); !finds(t, svc, d.ID, q, p.email) {
+				t.Errorf("%q (typing %q) does not find %s %s", q, string(written), p.family, p.given)
+				break
+			}
+		}
+		if q := p.family + " " + p.given; !finds(t, svc, d.ID, q, p.email) {
+			t.Errorf("%q does not find %s %s", q, p.family, p.given)
+		}
+	}
+}
+
 // testSearchPhoneForms: a number is found by every way people dial and write it, with and
 // without the country code, by every prefix of each of those forms as it is typed, and by
 // its last digits, four or more, as a caller reads them out.
@@ -96,6 +176,26 @@ func testSearchPhoneForms(t *testing.T, s store.Store) {
 		// Not a possible US number (a UK mobile written without +44): its digits as written.
 		{"07700 900123", "07700900123", []string{"07700 900123", "07700900123", "0770-090-0123"}},
 	}
+	// The same forms find a number however it was written with its country code when stored,
+	// an international prefix the domain's region does not dial ("00" in the US) included.
+	for i, written := range []string{"0044 20 7946 %s", "011 44 20 7946 %s", "+44 (0)20 7946 %s", "0044 (0) 20 7946 %s", "00 44 20 7946 %s"} {
+		last := fmt.Sprintf("%04d", 6870+i)
+		p := people[0]
+		forms := make([]string, len(p.forms))
+		for j, f := range p.forms {
+			forms[j] = strings.ReplaceAll(f, "6862", last)
+		}
+		people = append(people, struct {
+			phone    string
+			national string
+			forms    []string
+		}{fmt.Sprintf(written, last), strings.ReplaceAll(p.national, "6862", last), forms})
+	}
+	people = append(people, struct {
+		phone    string
+		national string
+		forms    []string
+	}{"0049 30 901821", "30901821", []string{"+49 30 901821", "0049 30 901821", "030 901821", "30 901821"}})
 	var cs []customers.Customer
 	for i, p := range people {
 		cs = append(cs, NewCustomer(d, "Phil", fmt.Sprintf("Phone%02d", i), fmt.Sprintf("phone%02d@example.com", i), p.phone))

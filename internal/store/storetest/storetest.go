@@ -42,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 		{"Search", testSearch},
 		{"SearchHitsLeaveOutSecrets", testSearchHitsLeaveOutSecrets},
 		{"SearchEmailPrefixes", testSearchEmailPrefixes},
+		{"SearchEmailsWithoutTheirTag", testSearchEmailsWithoutTheirTag},
+		{"SearchNamesWrittenTogether", testSearchNamesWrittenTogether},
 		{"SearchPhoneForms", testSearchPhoneForms},
 		{"SearchCaseFolding", testSearchCaseFolding},
 		{"SearchTransliterations", testSearchTransliterations},
