@@ -292,6 +292,9 @@ func TestBrowserCustomerCorrectsItsDetails(t *testing.T) {
 		waitFor(`document.querySelector('#profile-saved').textContent === 'Your details are saved.'`),
 		waitFor(`document.querySelector('#who-name').textContent === 'Cassiopeia Customer'`))
 	dashboard.checkAccessibility("details saved, phone")
+	// The activity, read as the page opened, is read again when its tab is: the correction shows.
+	dashboard.do("the activity shows it", click("#tab-activity"),
+		waitFor(`document.querySelector('#recent').textContent.includes('Details corrected by you')`), click("#tab-devices"))
 
 	// Support corrects the last name meanwhile: the header and the form follow.
 	support := f.login(t, "support@demo.test")

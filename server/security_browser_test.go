@@ -34,9 +34,18 @@ func (p *page) setUpAuthenticator(s *testInstance) string {
 		waitFor(`document.querySelector('#totp-qr').complete && document.querySelector('#totp-qr').naturalWidth === 256`),
 		waitFor(`document.querySelector('#totp-qr').src.startsWith('data:image/png;base64,')`),
 		waitFor(`document.querySelector('#totp-qr').alt.includes('QR code')`),
-		waitFor(`document.querySelector('#totp-secret').value.length >= 16`),
-		waitFor(`document.activeElement.id === 'totp-secret'`), waitFor(labelled), waitFor(noOverflow))
-	secret := eval[string](p, `document.querySelector('#totp-secret').value`)
+		waitFor(`document.querySelector('#totp-secret').textContent.replaceAll(' ', '').length >= 16`),
+		waitFor(`document.activeElement.id === 'totp-link'`), waitFor(labelled), waitFor(noOverflow))
+	secret := eval[string](p, `document.querySelector('#totp-secret').textContent.replaceAll(' ', '')`)
+	// On a phone the QR code cannot be scanned by the phone itself: the link opens its app with the
+	// same secret, and the secret shows whole, in groups that wrap, at a size that does not zoom.
+	if link := eval[string](p, `document.querySelector('#totp-link').href`); !strings.HasPrefix(link, "otpauth://totp/") || !strings.Contains(link, "secret="+secret) {
+		p.b.t.Errorf("the authenticator link %q, want otpauth://totp/ with the secret %s", link, secret)
+	}
+	p.do("the secret on a small phone", chromedp.EmulateViewport(320, 568, chromedp.EmulateScale(1)), waitFor(noOverflow),
+		waitFor(`(() => { const s = document.querySelector('#totp-secret'), r = s.getBoundingClientRect();
+			return r.right <= window.innerWidth && parseFloat(getComputedStyle(s).fontSize) >= 16; })()`),
+		chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
 	p.do("a wrong first code", fill("#totp-code", "12345"), click(`#totp-enroll-form button[type=submit]`),
 		waitFor(`document.querySelector('#totp-code').getAttribute('aria-invalid') === 'true'`),
 		waitFor(`document.activeElement.id === 'totp-code'`))

@@ -61,6 +61,12 @@ func TestBrowserResetGivesWhatToTellTheCaller(t *testing.T) {
 		t.Errorf("the end of the reset is titled %q", title)
 	}
 	console.checkAccessibility("what to tell the caller")
+	// On a small phone each label stands above its value, and the password is never broken at its
+	// hyphens (it is read out on a call).
+	console.do("what to tell, on a small phone", chromedp.EmulateViewport(320, 568, chromedp.EmulateScale(1)), waitFor(noOverflow),
+		waitFor(`getComputedStyle(document.querySelector('#reset-done .tell')).gridTemplateColumns.split(' ').length === 1`),
+		waitFor(`document.querySelector('#reset-done-password').getClientRects().length === 1`),
+		chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
 	console.do("copy", click("#reset-done-copy"), waitFor(`document.querySelector('#reset-done-copied').textContent !== ''`))
 	// The details show the reset just made (Recent activity follows each action).
 	console.do("activity shows the reset", waitFor(`document.querySelector('#details-activity')?.textContent.includes('Password reset by support')`))

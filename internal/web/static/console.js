@@ -718,6 +718,7 @@ $('reset-generate').addEventListener('click', async () => {
       form.newPassword.dispatchEvent(new Event('input')); // rated like a typed one
       form.requireChangeOnNextLogin.checked = true;
       $('reset-copy').hidden = false;
+      requestAnimationFrame(() => { form.newPassword.scrollLeft = 0; }); // a narrow field shows the phrase's start, read first
     } catch (err) {
       formError(form, err.message);
     }
@@ -1764,7 +1765,9 @@ function resetTotp() {
   $('recovery-codes').replaceChildren(); // shown once: gone when the card is drawn again
   $('recovery-copied').textContent = '';
   $('totp-qr').removeAttribute('src');
-  $('totp-secret').value = '';
+  $('totp-secret').textContent = '';
+  $('totp-copied').textContent = '';
+  $('totp-link').href = '#';
   for (const form of [$('totp-enroll-form'), $('totp-disable-form')]) {
     form.reset();
     clearErrors(form);
@@ -1775,19 +1778,26 @@ $('totp-start').addEventListener('click', async () => {
   const button = $('totp-start');
   button.disabled = true;
   try {
-    const data = await call('mutation { enrollTotp { qrCode secret userErrors { field message code } } }');
+    const data = await call('mutation { enrollTotp { otpauthUri qrCode secret userErrors { field message code } } }');
     const payload = data.enrollTotp;
     if (payload.userErrors.length) return announce(payload.userErrors[0].message);
     $('totp-qr').src = payload.qrCode;
-    $('totp-secret').value = payload.secret;
+    // In groups of four, which wrap on a phone's screen and read aloud one group at a time.
+    $('totp-secret').textContent = payload.secret.match(/.{1,4}/g).join(' ');
+    $('totp-link').href = payload.otpauthUri; // a phone cannot scan its own screen: its app opens the link
     button.hidden = true;
     $('totp-enroll-form').hidden = false;
-    $('totp-secret').focus();
+    $('totp-link').focus();
   } catch (err) {
     announce(err.message);
   } finally {
     button.disabled = false;
   }
+});
+
+$('totp-copy').addEventListener('click', async () => {
+  const copied = await copyText($('totp-secret').textContent.replaceAll(' ', ''), $('totp-secret'));
+  $('totp-copied').textContent = copied ? 'Copied.' : 'Select the secret and copy it.';
 });
 
 $('totp-cancel').addEventListener('click', () => {

@@ -919,6 +919,7 @@ function selectTab(tab) {
     $(t.getAttribute('aria-controls')).hidden = !selected;
   }
   tab.focus();
+  if (tab.id === 'tab-activity') refreshActivity().catch(() => {}); // what this session did since it was read
 }
 for (const tab of tabs) {
   tab.addEventListener('click', () => selectTab(tab));
