@@ -102,8 +102,19 @@ func TestSignUp(t *testing.T) {
 					t.Errorf("%s: the answer echoes the input: %+v", c.name, resp)
 				}
 			}
+			// Every mistake at once: a form needs one round trip, not one a field.
+			resp = f.post(t, "", signUpMutation, signUpInput("demo", "not-an-email", func(in map[string]any) {
+				in["lastName"], in["phone"], in["password"] = " ", "call me", "short"
+			}))
+			var got []string
+			for _, e := range dig(resp.Data, "signUp", "userErrors").([]any) {
+				got = append(got, fmt.Sprint(dig(e, "field").([]any)...)+" "+fmt.Sprint(dig(e, "code")))
+			}
+			if want := []string{"lastName REQUIRED", "email INVALID", "phone INVALID", "password TOO_SHORT"}; !slices.Equal(got, want) {
+				t.Errorf("four mistakes at once: %v, want %v", got, want)
+			}
 			if n := count(); n != before+1 {
-				t.Fatalf("%d customers after one sign-up and %d refusals, want %d", n, 13, before+1)
+				t.Fatalf("%d customers after one sign-up and %d refusals, want %d", n, 14, before+1)
 			}
 		})
 	}

@@ -27,31 +27,36 @@ type Profile struct {
 	FirstName, LastName, Email, Phone string
 }
 
-// Check returns p as it is to be stored, or a *apperr.ValidationError for
-// its first bad field: the names (names.Clean, 1 to MaxNameLength), the
-// email (emails.Parse: trimmed, lower case, one plain address), the phone
+// Check returns p as it is to be stored, or the *apperr.ValidationError of
+// each bad field, joined (errors.Join: a form learns of every mistake at
+// once): the names (names.Clean, 1 to MaxNameLength), the email
+// (emails.Parse: trimmed, lower case, one plain address), the phone
 // (optional; kept as written, under the names rule, at most MaxPhoneLength
 // characters: search reads it with the domain's region, see PhoneTokens).
 func (p Profile) Check() (Profile, error) {
-	var err error
-	if p.FirstName, err = names.Clean("firstName", p.FirstName, MaxNameLength); err != nil {
-		return Profile{}, err
+	var errs []error
+	check := func(into *string, clean func() (string, error)) {
+		value, err := clean()
+		*into = value
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if p.LastName, err = names.Clean("lastName", p.LastName, MaxNameLength); err != nil {
-		return Profile{}, err
-	}
-	if p.Email, err = emails.Parse("email", p.Email); err != nil {
-		return Profile{}, err
-	}
-	if strings.TrimSpace(p.Phone) == "" {
-		p.Phone = ""
-		return p, nil
-	}
-	if p.Phone, err = names.Clean("phone", p.Phone, MaxPhoneLength); err != nil {
-		return Profile{}, err
-	}
-	if Digits(p.Phone) == "" {
-		return Profile{}, apperr.Invalid("phone", "INVALID", "Enter a phone number, or leave it empty.")
+	check(&p.FirstName, func() (string, error) { return names.Clean("firstName", p.FirstName, MaxNameLength) })
+	check(&p.LastName, func() (string, error) { return names.Clean("lastName", p.LastName, MaxNameLength) })
+	check(&p.Email, func() (string, error) { return emails.Parse("email", p.Email) })
+	check(&p.Phone, func() (string, error) {
+		if strings.TrimSpace(p.Phone) == "" {
+			return "", nil
+		}
+		phone, err := names.Clean("phone", p.Phone, MaxPhoneLength)
+		if err == nil && Digits(phone) == "" {
+			err = apperr.Invalid("phone", "INVALID", "Enter a phone number, or leave it empty.")
+		}
+		return phone, err
+	})
+	if len(errs) > 0 {
+		return Profile{}, errors.Join(errs...)
 	}
 	return p, nil
 }
@@ -72,22 +77,24 @@ var errEmailTaken = apperr.Invalid("email", "EMAIL_TAKEN", "Another account of t
 // operator, or for a sign-up the customer itself: an actor of type customer
 // without an id becomes the new customer). With mustChange the customer's
 // first sign-in may only choose a new password. The customer and its audit
-// record (user_created) are one write. It returns the customer, or a
-// *apperr.ValidationError for a bad field, a password the policy refuses,
+// record (user_created) are one write. It returns the customer, or the
+// *apperr.ValidationError of each bad field and of a password the policy
+// refuses (joined),
 // or an email already taken in the domain (EMAIL_TAKEN: the store's unique
 // index decides, so two racing creations give one customer and one
 // EMAIL_TAKEN); nothing is written then.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, d domains.Domain, p Profile, password string, mustChange bool) (Customer, error) {
-	p, err := p.Check()
-	if err != nil {
-		return Customer{}, err
+	checked, profileErr := p.Check()
+	if profileErr != nil {
+		checked = p // the password is judged against what was typed, and its errors told with the fields'
 	}
 	at := s.now()
-	c := Customer{ID: ids.New(), DomainID: d.ID, FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, Phone: p.Phone,
+	c := Customer{ID: ids.New(), DomainID: d.ID, FirstName: checked.FirstName, LastName: checked.LastName, Email: checked.Email, Phone: checked.Phone,
 		PhoneRegion: d.DefaultRegion, Status: StatusActive, MustChangePassword: mustChange, Version: 1, CreatedAt: at, UpdatedAt: at}
-	if err := s.policy.ForDomain(d.PasswordMinLength).Check("password", password, PasswordContext(c, d)); err != nil {
+	if err := errors.Join(profileErr, s.policy.ForDomain(d.PasswordMinLength).Check("password", password, PasswordContext(c, d))); err != nil {
 		return Customer{}, err
 	}
+	var err error
 	if c.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
 		return Customer{}, err
 	}

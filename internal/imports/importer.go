@@ -393,8 +393,16 @@ func (im *Importer) checkDevice(c customers.Customer, d Device) (devices.Device,
 		Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto, Notifications: true}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}, nil
 }
 
-// reasonOf says what is wrong with a field, from a validation error.
+// reasonOf says what is wrong with a field, from a validation error; of
+// several joined (customers.Profile.Check), each, separated by "; ".
 func reasonOf(err error) string {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok { // several bad fields: each
+		var reasons []string
+		for _, e := range joined.Unwrap() {
+			reasons = append(reasons, reasonOf(e))
+		}
+		return strings.Join(reasons, "; ")
+	}
 	var v *apperr.ValidationError
 	if errors.As(err, &v) {
 		return v.Field + ": " + v.Message
