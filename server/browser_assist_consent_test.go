@@ -81,7 +81,7 @@ func TestBrowserCustomerAgreesToControl(t *testing.T) {
 	assisted.do("request control", click("#request-control"),
 		waitFor(`document.querySelector('#assist-control-status').textContent.includes('Waiting for the customer')`))
 	customer.do("asked", visible("#assist-request"),
-		waitFor(`document.querySelector('#assist-request-text').textContent.includes('Sam Support from support asks to act in your account')`),
+		waitFor(`document.querySelector('#assist-request-text').textContent.includes('Sam from support asks to act in your account')`),
 		waitFor(`document.querySelector('#assist-request-text').textContent.includes('thermostat offline')`))
 	customer.checkAccessibility("the consent prompt")
 	customer.do("allow", click("#assist-approve"), waitFor(`!document.querySelector('#assist-request').open`),

@@ -286,6 +286,9 @@ func TestBrowserCustomerCorrectsItsDetails(t *testing.T) {
 	save := click(`#profile-form button[type=submit]`)
 	dashboard.do("on a phone", atPhoneSize, visible("#profile-form"), waitFor(noOverflow), waitFor(labelled),
 		waitFor(`document.querySelector('#profile-first').value === 'Casey' && document.querySelector('#profile-email').textContent === '`+customerEmail+`'`))
+	// Password managers tie a changed password to the account by the forms' hidden username field.
+	dashboard.do("the password forms name the account", waitFor(`[...document.querySelectorAll('#password-form, #delete-form')].every(
+		(f) => f.querySelector('input[autocomplete=username]').value === '`+customerEmail+`')`))
 	dashboard.do("a blank name", fill("#profile-first", " "), save,
 		waitFor(`document.querySelector('#profile-first').getAttribute('aria-invalid') === 'true'`))
 	dashboard.do("saved", fill("#profile-first", "Cassiopeia"), fill("#profile-phone", "+1 555 010 8888"), save,

@@ -361,7 +361,7 @@ func TestBrowserSecurityChangePassword(t *testing.T) {
 
 	console.do("change", fill("#password-confirm", next), click(`#password-form button[type=submit]`),
 		waitFor(`document.querySelector('#status').textContent === 'Your password is changed. Your other sessions have ended; you stay signed in here.'`),
-		waitFor(`[...document.querySelectorAll('#password-form input')].every(i => i.value === '')`),
+		waitFor(`[...document.querySelectorAll('#password-form input[type=password]')].every(i => i.value === '')`),
 		chromedp.Sleep(2*time.Second)) // the server closes the old session's sockets meanwhile
 	after := eval[string](console, `sessionStorage.getItem('bff.console.token') || ''`)
 	if after == "" || after == before {

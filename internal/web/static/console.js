@@ -5,7 +5,7 @@ import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { watchPassword } from './strength.js';
 import {
   h, showSection, showErrors, clearErrors, formError, busy, announce as showStatus, formatTime, statusLabel, handleSignIn, activityLabel, deviceIDs,
-  deviceTokenKey,
+  deviceTokenKey, nameAccount,
 } from './ui.js';
 
 const TOKEN_KEY = 'bff.console.token';
@@ -85,6 +85,7 @@ function signOut(message = '', isError = false) {
   state.resubscribe = null;
   state.token = '';
   state.operator = null;
+  nameAccount('');
   state.enrolOnly = false;
   challenge = '';
   state.customers = [];
@@ -210,6 +211,7 @@ async function enter({ enrol = false } = {}) {
   const data = await call(`{ viewer { ... on Operator { id name email role permissions totpEnabled domain { name slug requireOperatorMfa } } } }`);
   if (!data.viewer?.permissions) return signOut('This console is for operators.');
   state.operator = data.viewer;
+  nameAccount(state.operator.email);
   $('who-name').textContent = `${state.operator.name} · ${state.operator.domain.name}`;
   $('who').hidden = false;
   state.enrolOnly = !state.operator.totpEnabled && (enrol || state.operator.domain.requireOperatorMfa);

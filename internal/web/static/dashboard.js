@@ -4,7 +4,7 @@ import { request, subscribe, errorCode, CLOSE_FORBIDDEN } from './gql.js';
 import { watchPassword } from './strength.js';
 import {
   h, showSection, showErrors, clearErrors, formError, busy, announce, formatTime, handleSignIn, activityLabel, deviceIDs,
-  requireFilled, focusMainHeading, firstName, deviceTokenKey, coalesced,
+  requireFilled, focusMainHeading, firstName, deviceTokenKey, coalesced, nameAccount,
 } from './ui.js';
 
 const TOKEN_KEY = 'bff.dashboard.token';
@@ -71,6 +71,7 @@ function end(message, isError = false) {
   $('assist-live').hidden = true;
   $('assist-live-list').replaceChildren();
   state.profile = null;
+  nameAccount('');
   for (const form of [$('change-form'), $('password-form'), $('delete-form'), $('profile-form')]) {
     form.reset();
     clearErrors(form);
@@ -185,6 +186,7 @@ handleSignIn($('sign-in-form'), `mutation($input: LoginInput!) {
   sessionStorage.setItem(ACCOUNT_DEVICE_KEY, deviceTokenKey(DEVICE_KEY, input.domain, input.email));
   localStorage.setItem(DOMAIN_KEY, input.domain);
   $('notice').textContent = '';
+  nameAccount(input.email);
   if (payload.mustChangePassword) return askNewPassword(input.password);
   await enter();
 }, {}, DEVICE_KEY);
@@ -306,6 +308,7 @@ function showProfile(customer) {
   state.profile = { firstName: customer.firstName, lastName: customer.lastName, phone: customer.phone, version: customer.version };
   $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
   $('profile-email').textContent = customer.email;
+  nameAccount(customer.email);
   for (const name of PROFILE_FIELDS) {
     if (!before || form[name].value === before[name]) form[name].value = state.profile[name];
   }
@@ -440,7 +443,7 @@ function ask(a, mode) {
     return;
   }
   state.asking = a;
-  $('assist-request-text').textContent = `${a.operator.name} from support asks ${asks(mode)}. Reason: ${a.reason}`;
+  $('assist-request-text').textContent = `${firstName(a.operator.name)} from support asks ${asks(mode)}. Reason: ${a.reason}`;
   $('assist-request-left').textContent = `If you do not answer by ${formatTime(a.request?.expiresAt || a.expiresAt)}, the request expires.`;
   if (!$('assist-request').open) $('assist-request').showModal();
 }

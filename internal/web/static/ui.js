@@ -105,6 +105,18 @@ export async function busy(form, fn) {
 }
 
 /**
+ * Gives the hidden username fields of the page's password forms the signed-in account's email, so
+ * that password managers tie a changed password to the account (Chromium's "Password forms should
+ * have (optionally hidden) username fields"). An empty email clears them (signed out).
+ */
+export function nameAccount(email) {
+  for (const field of document.querySelectorAll('input[autocomplete="username"][hidden]')) {
+    field.defaultValue = email; // kept when its form is reset
+    field.value = email;
+  }
+}
+
+/**
  * Returns a function that runs read (async) at most once at a time: called while a run is on its way,
  * it runs read once more after it, however many calls came meanwhile. For re-reads that events ask
  * for: a burst of events costs two reads, not one each.
