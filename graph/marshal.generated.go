@@ -32,6 +32,7 @@ var concurrentFields = map[string]bool{
 	"Query.domain":                        true,
 	"Query.node":                          true,
 	"Query.operators":                     true,
+	"Query.sessionExpiresAt":              true,
 	"Query.signUpOpen":                    true,
 	"Query.temporaryPassword":             true,
 	"Query.viewer":                        true,

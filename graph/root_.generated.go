@@ -409,6 +409,7 @@ type ComplexityRoot struct {
 		Domain            func(childComplexity int) int
 		Node              func(childComplexity int, id string) int
 		Operators         func(childComplexity int, query *string, role *model.OperatorRole, status *model.OperatorStatus, first *int, after *string) int
+		SessionExpiresAt  func(childComplexity int) int
 		SignUpOpen        func(childComplexity int, domain string) int
 		TemporaryPassword func(childComplexity int) int
 		Viewer            func(childComplexity int) int
@@ -2203,6 +2204,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Operators(childComplexity, args["query"].(*string), args["role"].(*model.OperatorRole), args["status"].(*model.OperatorStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.sessionExpiresAt":
+		if e.ComplexityRoot.Query.SessionExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SessionExpiresAt(childComplexity), true
 	case "Query.signUpOpen":
 		if e.ComplexityRoot.Query.SignUpOpen == nil {
 			break
@@ -4073,6 +4080,14 @@ type ResetOperatorMfaPayload {
   (UNAUTHENTICATED, ACCOUNT_DISABLED) when it carries one that no longer works.
   """
   viewer: Viewer
+  """
+  When the request's session stops working by itself: its sign-in plus the server's fixed session
+  lifetime (SESSION_TTL, 12 hours by default; using a token does not extend it), or for an assist
+  session the end of the assistance when that comes first. An app asks for it with ` + "`" + `viewer` + "`" + ` after a
+  sign-in and signs in again before then, instead of meeting UNAUTHENTICATED mid-task. Null when the
+  request carries no token; UNAUTHENTICATED for one that no longer works.
+  """
+  sessionExpiresAt: Time
   """
   Whether customers may create their own accounts in the domain (its sign-up policy is OPEN), so that
   the app and the dashboard offer sign-up only where it works. False for a closed or unknown domain.

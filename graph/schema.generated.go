@@ -62,6 +62,7 @@ type QueryResolver interface {
 	Customers(ctx context.Context, query *string, status *model.AccountStatus, first *int, after *string) (*model.CustomerConnection, error)
 	Customer(ctx context.Context, id string) (*model.Customer, error)
 	Viewer(ctx context.Context) (model.Viewer, error)
+	SessionExpiresAt(ctx context.Context) (*time.Time, error)
 	SignUpOpen(ctx context.Context, domain string) (bool, error)
 	CompanyName(ctx context.Context, domain string) (*string, error)
 	Domain(ctx context.Context) (*model.Domain, error)
@@ -2533,6 +2534,29 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Query", field, true, true, "Viewer")
 }
 
+func (ec *executionContext) _Query_sessionExpiresAt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sessionExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SessionExpiresAt(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sessionExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "Time")
+}
+
 func (ec *executionContext) _Query_signUpOpen(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3462,6 +3486,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
+				})
+		case "sessionExpiresAt":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sessionExpiresAt(ctx, field)
 				})
 		case "signUpOpen":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/customers"
@@ -123,6 +124,18 @@ func (r *queryResolver) Viewer(ctx context.Context) (model.Viewer, error) {
 		return nil, err
 	}
 	return mapCustomer(c), nil
+}
+
+// SessionExpiresAt is the resolver for the sessionExpiresAt field.
+func (r *queryResolver) SessionExpiresAt(ctx context.Context) (*time.Time, error) {
+	if !hasToken(ctx) {
+		return nil, nil // nobody signed in: not an error
+	}
+	p, err := r.principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &p.ExpiresAt, nil
 }
 
 // SignUpOpen is the resolver for the signUpOpen field.
