@@ -379,6 +379,10 @@ func TestBrowserSignUpThenSignIn(t *testing.T) {
 		fill("#sign-in-domain", "demo"), fill("#sign-in-email", ""), // leaving the company field asks whether it is open
 		visible("#sign-up-offer"), click("#sign-up-link"), visible("#sign-up-form"),
 		waitFor(`document.querySelector('#sign-up-domain').value === 'demo'`))
+	// A phone's Back returns to the sign-in form, not away from the dashboard.
+	dashboard.do("back to sign-in", chromedp.NavigateBack(), visible("#sign-in-form"),
+		waitFor(`location.pathname === '/dashboard' && document.querySelector('#sign-up').hidden`),
+		click("#sign-up-link"), visible("#sign-up-form"))
 	dashboard.do("a policy error at its field", fill("#sign-up-first", "Nora"), fill("#sign-up-last", "New"),
 		fill("#sign-up-email", "nora.new@example.com"), fill("#sign-up-password", "123qweasdzxc"),
 		click(`#sign-up-form button[type=submit]`),

@@ -142,15 +142,25 @@ async function offerSignUp() {
 }
 $('sign-in-domain').addEventListener('change', offerSignUp);
 
+// "Create an account" is a step in the browser's history, so that a phone's Back returns to the
+// sign-in form rather than leaving the dashboard.
 $('sign-up-link').addEventListener('click', (event) => {
   event.preventDefault();
   $('sign-up-domain').value = $('sign-in-domain').value.trim();
+  history.pushState({ view: 'sign-up' }, '', '#sign-up');
   showSection('sign-up');
   $('sign-up-first').focus();
 });
 $('sign-in-link').addEventListener('click', (event) => {
   event.preventDefault();
-  showSection('sign-in');
+  if (history.state?.view === 'sign-up') history.back(); // popstate shows the sign-in form
+  else showSection('sign-in');
+});
+window.addEventListener('popstate', () => {
+  if (!$('sign-up').hidden && history.state?.view !== 'sign-up') {
+    showSection('sign-in');
+    $('sign-in-email').focus();
+  }
 });
 
 $('sign-up-form').addEventListener('submit', async (event) => {
@@ -170,6 +180,8 @@ $('sign-up-form').addEventListener('submit', async (event) => {
       localStorage.setItem(DOMAIN_KEY, input.domain.trim());
       form.reset();
       $('notice').textContent = '';
+      history.replaceState(null, '', location.pathname + location.search); // signed up: Back no longer leads to the form
+      nameAccount(input.email);
       await enter();
       announce('Your account is ready.');
       focusMainHeading();
