@@ -115,38 +115,42 @@ func TestCustomersOwnPasswordChangeRevokesItsAssistance(t *testing.T) {
 // plus SESSION_TTL, not moved by using the token; an assist session's
 // ends with its assistance.
 func TestSessionExpiresAtSaysWhenATokenStops(t *testing.T) {
-	f := newAccountFixture(t, nil)
-	const query = `{ sessionExpiresAt }`
-	expiresAt := func(token string) time.Time {
-		t.Helper()
-		resp := f.post(t, token, query, nil)
-		at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
-		if err != nil {
-			t.Fatalf("sessionExpiresAt: %+v", resp)
-		}
-		return at
-	}
-	if resp := f.post(t, "", query, nil); resp.Data["sessionExpiresAt"] != nil || len(resp.Errors) != 0 {
-		t.Fatalf("without a token: %+v, want null", resp)
-	}
-	signedIn := f.clock.Now()
-	own, _, _ := f.customerLogin(t, customerPassword)
-	want := signedIn.Add(f.cfg.SessionTTL)
-	if at := expiresAt(own); at.Sub(want).Abs() > time.Second {
-		t.Fatalf("the customer's session expires at %s, want %s (signed in at %s, SESSION_TTL %s)", at, want, signedIn, f.cfg.SessionTTL)
-	}
-	f.clock.Advance(f.cfg.SessionTTL / 2)
-	f.post(t, own, viewerQuery, nil)
-	if at := expiresAt(own); at.Sub(want).Abs() > time.Second {
-		t.Fatalf("after using the token the session expires at %s, want still %s", at, want)
-	}
-	_, ticket := f.startAssist(t, f.login(t, demo.AdminEmail), "expiry")
-	assisting, _ := f.redeem(t, ticket)
-	if at, end := expiresAt(assisting), f.clock.Now().Add(f.cfg.AssistTTL); at.Sub(end).Abs() > time.Second {
-		t.Fatalf("the assist session expires at %s, want its assistance's end %s", at, end)
-	}
-	f.clock.Advance(f.cfg.SessionTTL / 2)
-	if resp := f.post(t, own, query, nil); resp.code() != codeUnauthenticated {
-		t.Fatalf("an expired token: %+v, want UNAUTHENTICATED", resp)
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			const query = `{ sessionExpiresAt }`
+			expiresAt := func(token string) time.Time {
+				t.Helper()
+				resp := f.post(t, token, query, nil)
+				at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
+				if err != nil {
+					t.Fatalf("sessionExpiresAt: %+v", resp)
+				}
+				return at
+			}
+			if resp := f.post(t, "", query, nil); resp.Data["sessionExpiresAt"] != nil || len(resp.Errors) != 0 {
+				t.Fatalf("without a token: %+v, want null", resp)
+			}
+			signedIn := f.clock.Now()
+			own, _, _ := f.customerLogin(t, customerPassword)
+			want := signedIn.Add(f.cfg.SessionTTL)
+			if at := expiresAt(own); at.Sub(want).Abs() > time.Second {
+				t.Fatalf("the customer's session expires at %s, want %s (signed in at %s, SESSION_TTL %s)", at, want, signedIn, f.cfg.SessionTTL)
+			}
+			f.clock.Advance(f.cfg.SessionTTL / 2)
+			f.post(t, own, viewerQuery, nil)
+			if at := expiresAt(own); at.Sub(want).Abs() > time.Second {
+				t.Fatalf("after using the token the session expires at %s, want still %s", at, want)
+			}
+			_, ticket := f.startAssist(t, f.login(t, demo.AdminEmail), "expiry")
+			assisting, _ := f.redeem(t, ticket)
+			if at, end := expiresAt(assisting), f.clock.Now().Add(f.cfg.AssistTTL); at.Sub(end).Abs() > time.Second {
+				t.Fatalf("the assist session expires at %s, want its assistance's end %s", at, end)
+			}
+			f.clock.Advance(f.cfg.SessionTTL / 2)
+			if resp := f.post(t, own, query, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("an expired token: %+v, want UNAUTHENTICATED", resp)
+			}
+		})
 	}
 }
