@@ -147,17 +147,8 @@ func TestDeleteCustomerErasesEverything(t *testing.T) {
 			if resp := f.post(t, assistToken, viewerQuery, nil); resp.code() != codeUnauthenticated {
 				t.Fatalf("the assist token after the erasure: %+v, want UNAUTHENTICATED", resp)
 			}
-			var told bool
-			for m := range ws {
-				if m.err != nil {
-					if code := closeCode(m.err); code != closeUnauthorized || !told {
-						t.Fatalf("socket ended with %v (told: %v), want CUSTOMER_DELETED then close 4401", m.err, told)
-					}
-					t.Logf("socket closed %v after the mutation was sent", m.at.Sub(sent).Round(time.Millisecond))
-					break
-				}
-				told = told || dig(m.msg, "payload", "data", "accountEvents", "type") == "CUSTOMER_DELETED"
-			}
+			closed := awaitErasureClose(t, ws)
+			t.Logf("socket closed %v after the mutation was sent", closed.Sub(sent).Round(time.Millisecond))
 			// Every instance revokes the running assistance.
 			deadline := time.Now().Add(5 * time.Second)
 			for {
@@ -418,6 +409,24 @@ func countErasureMarks(t *testing.T, uri string) int64 {
 	return n
 }
 
+// awaitErasureClose reads an erased customer's accountEvents socket: it must
+// hear CUSTOMER_DELETED, then close with 4401. It returns when it closed.
+func awaitErasureClose(t *testing.T, ws <-chan wsMessage) time.Time {
+	t.Helper()
+	var told bool
+	for m := range ws {
+		if m.err != nil {
+			if code := closeCode(m.err); code != closeUnauthorized || !told {
+				t.Fatalf("socket ended with %v (told: %v), want CUSTOMER_DELETED then close 4401", m.err, told)
+			}
+			return m.at
+		}
+		told = told || dig(m.msg, "payload", "data", "accountEvents", "type") == "CUSTOMER_DELETED"
+	}
+	t.Fatal("the socket's reader ended without an error")
+	return time.Time{}
+}
+
 const deleteAccountMutation = `mutation($pw: String!) {
   deleteAccount(input: {currentPassword: $pw}) { deletedCustomerId userErrors { field code message } }
 }`
@@ -470,16 +479,7 @@ func TestCustomerDeletesItsOwnAccount(t *testing.T) {
 			if dig(resp.Data, "deleteAccount", "deletedCustomerId") != f.customerID() || len(dig(resp.Data, "deleteAccount", "userErrors").([]any)) != 0 {
 				t.Fatalf("deleteAccount: %+v", resp)
 			}
-			var told bool
-			for m := range ws {
-				if m.err != nil {
-					if code := closeCode(m.err); code != closeUnauthorized || !told {
-						t.Fatalf("socket ended with %v (told: %v), want CUSTOMER_DELETED then close 4401", m.err, told)
-					}
-					break
-				}
-				told = told || dig(m.msg, "payload", "data", "accountEvents", "type") == "CUSTOMER_DELETED"
-			}
+			awaitErasureClose(t, ws)
 			for who, token := range map[string]string{"the customer's": own, "the assist": assisting} {
 				if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
 					t.Errorf("%s token after the erasure: %+v, want UNAUTHENTICATED", who, resp)
