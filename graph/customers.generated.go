@@ -174,6 +174,13 @@ func (ec *executionContext) fieldContext_AccountEvent_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("AccountEvent", field, false, false, "String")
 }
 
+func (ec *executionContext) _AccountEvent_byCustomer(ctx context.Context, field graphql.CollectedField, obj *model.AccountEvent) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ByCustomer)
+}
+func (ec *executionContext) fieldContext_AccountEvent_byCustomer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountEvent", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _AccountEvent_assistSession(ctx context.Context, field graphql.CollectedField, obj *model.AccountEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1378,6 +1385,11 @@ func (ec *executionContext) _AccountEvent(ctx context.Context, sel ast.Selection
 		case "reason":
 			out.Values[i] = ec._AccountEvent_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "byCustomer":
+			out.Values[i] = ec._AccountEvent_byCustomer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "assistSession":

@@ -74,6 +74,7 @@ type ComplexityRoot struct {
 		Action         func(childComplexity int) int
 		AssistMode     func(childComplexity int) int
 		AssistSession  func(childComplexity int) int
+		ByCustomer     func(childComplexity int) int
 		ID             func(childComplexity int) int
 		OccurredAt     func(childComplexity int) int
 		PreviousStatus func(childComplexity int) int
@@ -661,6 +662,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountEvent.AssistSession(childComplexity), true
+	case "AccountEvent.byCustomer":
+		if e.ComplexityRoot.AccountEvent.ByCustomer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEvent.ByCustomer(childComplexity), true
 	case "AccountEvent.id":
 		if e.ComplexityRoot.AccountEvent.ID == nil {
 			break
@@ -3442,6 +3449,12 @@ type AccountEvent {
   is an internal note, kept in the operators' audit log (since 2026-12-02).
   """
   reason: String
+  """
+  True when the customer itself caused the event from one of its sessions (CUSTOMER_DELETED after
+  ` + "`" + `deleteAccount` + "`" + `, PROFILE_UPDATED after ` + "`" + `updateProfile` + "`" + `, SESSION_REVOKED after ` + "`" + `changePassword` + "`" + `), so
+  that its other apps and tabs can say so rather than name support.
+  """
+  byCustomer: Boolean!
 }
 
 "The kinds of account events."
@@ -4769,6 +4782,8 @@ func (ec *executionContext) childFields_AccountEvent(ctx context.Context, field 
 		return ec.fieldContext_AccountEvent_previousStatus(ctx, field)
 	case "reason":
 		return ec.fieldContext_AccountEvent_reason(ctx, field)
+	case "byCustomer":
+		return ec.fieldContext_AccountEvent_byCustomer(ctx, field)
 	case "assistSession":
 		return ec.fieldContext_AccountEvent_assistSession(ctx, field)
 	case "assistMode":

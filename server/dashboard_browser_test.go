@@ -268,10 +268,16 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 	if _, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil {
 		t.Fatalf("the customer after a wrong password: %v", err)
 	}
+	// The customer's other tab says the customer deleted it, not support.
+	other := b.newPage("customer's other tab")
+	other.dashboardSignIn(f.URL(), customerEmail, customerPassword)
+	time.Sleep(300 * time.Millisecond) // its accountEvents subscription is attached meanwhile
 	dashboard.do("deleted", fill("#delete-current", customerPassword), deleteSubmit, visible("#sign-in-form"),
 		waitFor(`document.querySelector('#notice').textContent.startsWith('Your account is deleted')`),
 		waitFor(`!document.querySelector('#notice').classList.contains('error')`))
 	dashboard.checkAccessibility("account deleted, phone")
+	other.do("told in the other tab", visible("#sign-in-form"),
+		waitFor(`document.querySelector('#notice').textContent.startsWith('Your account is deleted')`))
 	if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
 		t.Errorf("signing in after the deletion answered %q, want INVALID_CREDENTIALS", code)
 	}

@@ -100,6 +100,10 @@ type AccountEvent struct {
 	// ended the assistance. Null for STATUS_CHANGED: the reason an operator gives for a status change
 	// is an internal note, kept in the operators' audit log (since 2026-12-02).
 	Reason *string `json:"reason,omitempty"`
+	// True when the customer itself caused the event from one of its sessions (CUSTOMER_DELETED after
+	// `deleteAccount`, PROFILE_UPDATED after `updateProfile`, SESSION_REVOKED after `changePassword`), so
+	// that its other apps and tabs can say so rather than name support.
+	ByCustomer bool `json:"byCustomer"`
 	// For ASSIST_* events: the assistance as it now is (operator's name, reason, mode, request).
 	AssistSession *AssistSession `json:"assistSession,omitempty"`
 	// For ASSIST_REQUESTED: the mode asked for.

@@ -362,6 +362,13 @@ const refreshProfile = coalesced(async () => {
 
 const OWN_DELETION = 'Your account is deleted, with its devices and personal data. You are signed out.';
 
+/** Signs out saying who deleted the account: this tab or another of the customer's, or support. */
+function accountDeleted(e) {
+  if (state.assistance) end('The account has been deleted: the assistance has ended. You can close this tab.');
+  else if (state.deletingAccount || e.byCustomer) end(OWN_DELETION);
+  else end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
+}
+
 $('delete-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = event.currentTarget;
@@ -902,15 +909,14 @@ $('download-data').addEventListener('click', async (event) => {
 
 function watchAccount() {
   state.unsubscribe?.();
-  state.unsubscribe = subscribe(`subscription { accountEvents { type status occurredAt action assistMode assistSession { ${ASSIST_FIELDS} } } }`, {}, {
+  state.unsubscribe = subscribe(`subscription { accountEvents { type byCustomer status occurredAt action assistMode assistSession { ${ASSIST_FIELDS} } } }`, {}, {
     token: state.token,
     onData: ({ accountEvents: e }) => {
       state.eventsSeen++;
       if (assistEvent(e)) return;
       if (e.type === 'STATUS_CHANGED' && e.status === 'DISABLED') end(DISABLED_MESSAGE, true);
       else if (e.type === 'PASSWORD_RESET') end('Support set a new password for your account. Sign in with it.');
-      else if (e.type === 'CUSTOMER_DELETED' && state.deletingAccount) end(OWN_DELETION);
-      else if (e.type === 'CUSTOMER_DELETED') end('Your account has been deleted by support, with its devices and personal data. You are signed out.', true);
+      else if (e.type === 'CUSTOMER_DELETED') accountDeleted(e);
       else if (e.type === 'ASSIST_ENDED' && state.assistance) end('The assistance has ended. You can close this tab.');
       else if (e.type === 'ASSIST_STARTED' || e.type === 'ASSIST_ENDED') refreshActivity().catch(() => {});
       else if (e.type === 'PROFILE_UPDATED') refreshProfile().catch(() => {});
