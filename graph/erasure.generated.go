@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/iotconsole/bff/graph/model"
@@ -22,6 +23,43 @@ import (
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _CustomerDeletion_customerId(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeletion) (ret graphql.Marshaler) {
+	return ec.marshalNID2string(ctx, field.Selections, obj.CustomerID)
+}
+func (ec *executionContext) fieldContext_CustomerDeletion_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerDeletion", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CustomerDeletion_byCustomer(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeletion) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ByCustomer)
+}
+func (ec *executionContext) fieldContext_CustomerDeletion_byCustomer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerDeletion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CustomerDeletion_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeletion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerDeletion_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerDeletion_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerDeletion", field, false, false, "Time")
+}
 
 func (ec *executionContext) _DeleteAccountPayload_deletedCustomerId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteAccountPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -236,6 +274,49 @@ func UnmarshalDeleteCustomerInput(ctx context.Context, raw any) (model.DeleteCus
 
 // region    **************************** object.gotpl ****************************
 
+var customerDeletionImplementors = []string{"CustomerDeletion"}
+
+func (ec *executionContext) _CustomerDeletion(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerDeletion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerDeletionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerDeletion")
+		case "customerId":
+			out.Values[i] = ec._CustomerDeletion_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byCustomer":
+			out.Values[i] = ec._CustomerDeletion_byCustomer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._CustomerDeletion_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteAccountPayloadImplementors = []string{"DeleteAccountPayload"}
 
 func (ec *executionContext) _DeleteAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteAccountPayload) graphql.Marshaler {
@@ -315,6 +396,14 @@ func (ec *executionContext) _DeleteCustomerPayload(ctx context.Context, sel ast.
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) marshalNCustomerDeletion2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerDeletion(ctx context.Context, sel ast.SelectionSet, v *model.CustomerDeletion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerDeletion!")
+		return graphql.Null
+	}
+	return ec._CustomerDeletion(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNDeleteAccountInput2githubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐDeleteAccountInput(ctx context.Context, v any) (model.DeleteAccountInput, error) {
 	res, err := ec.unmarshalInputDeleteAccountInput(ctx, v)

@@ -38,6 +38,7 @@ var concurrentFields = map[string]bool{
 	"Query.viewer":                        true,
 	"Subscription.accountEvents":          true,
 	"Subscription.assistSessionChanged":   true,
+	"Subscription.customerDeleted":        true,
 	"Subscription.customerDetailsChanged": true,
 	"Subscription.customerProfileChanged": true,
 	"Subscription.customerStatusChanged":  true,

@@ -214,6 +214,12 @@ type ComplexityRoot struct {
 		TotalCount  func(childComplexity int) int
 	}
 
+	CustomerDeletion struct {
+		ByCustomer func(childComplexity int) int
+		CustomerID func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+	}
+
 	CustomerDetailsChange struct {
 		AssistSessionID func(childComplexity int) int
 		Customer        func(childComplexity int) int
@@ -476,6 +482,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AccountEvents          func(childComplexity int) int
 		AssistSessionChanged   func(childComplexity int, assistSessionID string) int
+		CustomerDeleted        func(childComplexity int, customerID *string) int
 		CustomerDetailsChanged func(childComplexity int, customerID *string) int
 		CustomerProfileChanged func(childComplexity int, customerID *string) int
 		CustomerStatusChanged  func(childComplexity int, customerID *string) int
@@ -1228,6 +1235,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerConnection.TotalCount(childComplexity), true
+
+	case "CustomerDeletion.byCustomer":
+		if e.ComplexityRoot.CustomerDeletion.ByCustomer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeletion.ByCustomer(childComplexity), true
+	case "CustomerDeletion.customerId":
+		if e.ComplexityRoot.CustomerDeletion.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeletion.CustomerID(childComplexity), true
+	case "CustomerDeletion.occurredAt":
+		if e.ComplexityRoot.CustomerDeletion.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeletion.OccurredAt(childComplexity), true
 
 	case "CustomerDetailsChange.assistSessionId":
 		if e.ComplexityRoot.CustomerDetailsChange.AssistSessionID == nil {
@@ -2430,6 +2456,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AssistSessionChanged(childComplexity, args["assistSessionId"].(string)), true
+	case "Subscription.customerDeleted":
+		if e.ComplexityRoot.Subscription.CustomerDeleted == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerDeleted_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerDeleted(childComplexity, args["customerId"].(*string)), true
 	case "Subscription.customerDetailsChanged":
 		if e.ComplexityRoot.Subscription.CustomerDetailsChanged == nil {
 			break
@@ -3638,6 +3675,26 @@ type DeleteAccountPayload {
   deletedCustomerId: ID
   "Why nothing was erased, if it was not."
   userErrors: [UserError!]!
+}
+
+extend type Subscription {
+  """
+  Erasures of the operator's domain's customers (an ADMIN's ` + "`" + `deleteCustomer` + "`" + `, or the customer's own
+  ` + "`" + `deleteAccount` + "`" + `), as they happen on any server instance: of one customer, or of every customer when
+  ` + "`" + `customerId` + "`" + ` is omitted. Needs VIEW_CUSTOMER. The customer can no longer be read: the change names
+  it by id, for a console to take it out of its list and close its details.
+  """
+  customerDeleted("Only this customer's erasure." customerId: ID): CustomerDeletion!
+}
+
+"A customer was erased."
+type CustomerDeletion {
+  "The erased customer's global id."
+  customerId: ID!
+  "True when the customer erased its own account (` + "`" + `deleteAccount` + "`" + `); false for ` + "`" + `deleteCustomer` + "`" + `."
+  byCustomer: Boolean!
+  "When it happened."
+  occurredAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/passwords.graphqls", Input: `extend type Mutation {
@@ -5054,6 +5111,18 @@ func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, 
 		return ec.fieldContext_CustomerConnection_suggestions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerDeletion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customerId":
+		return ec.fieldContext_CustomerDeletion_customerId(ctx, field)
+	case "byCustomer":
+		return ec.fieldContext_CustomerDeletion_byCustomer(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_CustomerDeletion_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerDeletion", field.Name)
 }
 
 func (ec *executionContext) childFields_CustomerDetailsChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -73,6 +73,7 @@ type SubscriptionResolver interface {
 	AssistSessionChanged(ctx context.Context, assistSessionID string) (<-chan *model.AssistSession, error)
 	AccountEvents(ctx context.Context) (<-chan *model.AccountEvent, error)
 	CustomerStatusChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerStatusChange, error)
+	CustomerDeleted(ctx context.Context, customerID *string) (<-chan *model.CustomerDeletion, error)
 	CustomerProfileChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerProfileChange, error)
 	CustomerDetailsChanged(ctx context.Context, customerID *string) (<-chan *model.CustomerDetailsChange, error)
 }
@@ -766,6 +767,20 @@ func (ec *executionContext) field_Subscription_assistSessionChanged_args(ctx con
 		return nil, err
 	}
 	args["assistSessionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_customerDeleted_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -2940,6 +2955,50 @@ func (ec *executionContext) fieldContext_Subscription_customerStatusChanged(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_customerDeleted(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_customerDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CustomerDeleted(ctx, fc.Args["customerId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerDeletion) graphql.Marshaler {
+			return ec.marshalNCustomerDeletion2ᚖgithubᚗcomᚋiotconsoleᚋbffᚋgraphᚋmodelᚐCustomerDeletion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_customerDeleted(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerDeletion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_customerDeleted_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_customerProfileChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -3573,6 +3632,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_accountEvents(ctx, fields[0])
 	case "customerStatusChanged":
 		return ec._Subscription_customerStatusChanged(ctx, fields[0])
+	case "customerDeleted":
+		return ec._Subscription_customerDeleted(ctx, fields[0])
 	case "customerProfileChanged":
 		return ec._Subscription_customerProfileChanged(ctx, fields[0])
 	case "customerDetailsChanged":

@@ -11,6 +11,7 @@ import (
 	"github.com/iotconsole/bff/graph/model"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/operators"
 )
 
@@ -48,4 +49,12 @@ func (r *mutationResolver) DeleteAccount(ctx context.Context, input model.Delete
 	}
 	deleted := globalID(typeCustomer, c.ID)
 	return &model.DeleteAccountPayload{DeletedCustomerID: &deleted, UserErrors: []model.UserError{}}, nil
+}
+
+// CustomerDeleted is the resolver for the customerDeleted field.
+func (r *subscriptionResolver) CustomerDeleted(ctx context.Context, customerID *string) (<-chan *model.CustomerDeletion, error) {
+	deletion := func(_ context.Context, e events.Event) (*model.CustomerDeletion, error) { // nothing left to read
+		return &model.CustomerDeletion{CustomerID: globalID(typeCustomer, e.CustomerID), ByCustomer: e.ByCustomer(), OccurredAt: e.OccurredAt}, nil
+	}
+	return customerChanges(ctx, r.Resolver, customerID, []events.Type{events.CustomerDeleted}, &r.deletions, deletion, nil)
 }

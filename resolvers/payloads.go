@@ -150,7 +150,7 @@ func (r *Resolver) operatorNode(ctx context.Context, o operators.Operator) (*mod
 }
 
 func mapAccountEvent(e events.Event) *model.AccountEvent {
-	ev := &model.AccountEvent{ID: e.ID, Type: model.AccountEventType(e.Type), OccurredAt: e.OccurredAt, ByCustomer: e.ActorID != "" && e.ActorID == e.CustomerID}
+	ev := &model.AccountEvent{ID: e.ID, Type: model.AccountEventType(e.Type), OccurredAt: e.OccurredAt, ByCustomer: e.ByCustomer()}
 	if v, ok := e.Data[events.KeyStatus]; ok {
 		status := model.AccountStatus(v)
 		ev.Status = &status

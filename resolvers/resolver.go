@@ -44,6 +44,7 @@ type Resolver struct {
 	statusChanges  eventMemo[*model.CustomerStatusChange]
 	profileChanges eventMemo[*model.CustomerProfileChange]
 	detailsChanges eventMemo[*model.CustomerDetailsChange]
+	deletions      eventMemo[*model.CustomerDeletion]
 }
 
 // deref returns *p, or the zero value for nil.

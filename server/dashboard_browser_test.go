@@ -268,7 +268,10 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 	if _, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil {
 		t.Fatalf("the customer after a wrong password: %v", err)
 	}
-	// The customer's other tab says the customer deleted it, not support.
+	// A console showing the customer, and the customer's other tab, are told who deleted it.
+	console := b.newPage("console")
+	console.consoleSignIn(f.URL(), "support@demo.test")
+	console.selectCustomer("casey", caseyName)
 	other := b.newPage("customer's other tab")
 	other.dashboardSignIn(f.URL(), customerEmail, customerPassword)
 	time.Sleep(300 * time.Millisecond) // its accountEvents subscription is attached meanwhile
@@ -278,6 +281,9 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 	dashboard.checkAccessibility("account deleted, phone")
 	other.do("told in the other tab", visible("#sign-in-form"),
 		waitFor(`document.querySelector('#notice').textContent.startsWith('Your account is deleted')`))
+	console.do("the console closes its details", waitFor(`document.querySelector('#details').hidden`),
+		waitFor(`document.querySelector('#status').textContent === '`+caseyName+` deleted their own account: the details are closed.'`),
+		waitFor(`![...document.querySelectorAll('#results .name')].some(e => e.textContent === '`+caseyName+`')`))
 	if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
 		t.Errorf("signing in after the deletion answered %q, want INVALID_CREDENTIALS", code)
 	}

@@ -473,13 +473,22 @@ func TestCustomerDeletesItsOwnAccount(t *testing.T) {
 				t.Fatalf("the wrong password's audit record: %v", failed)
 			}
 
-			// The erasure, with the dashboard open.
+			// The erasure, with the dashboard open and an operator watching.
 			ws := f.subscribeAccountEvents(t, own).readAll()
+			watching := subscribe(t, f.testInstance, "graphql-transport-ws", support, `subscription { customerDeleted { customerId byCustomer } }`, nil).readAll()
 			resp = f.post(t, own, deleteAccountMutation, vars)
 			if dig(resp.Data, "deleteAccount", "deletedCustomerId") != f.customerID() || len(dig(resp.Data, "deleteAccount", "userErrors").([]any)) != 0 {
 				t.Fatalf("deleteAccount: %+v", resp)
 			}
 			awaitErasureClose(t, ws)
+			select {
+			case m := <-watching:
+				if d := dig(m.msg, "payload", "data", "customerDeleted"); m.err != nil || dig(d, "customerId") != f.customerID() || dig(d, "byCustomer") != true {
+					t.Errorf("the operator's customerDeleted: %v %v, want the customer, byCustomer", m.msg, m.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("the operator watching heard nothing of the erasure")
+			}
 			for who, token := range map[string]string{"the customer's": own, "the assist": assisting} {
 				if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
 					t.Errorf("%s token after the erasure: %+v, want UNAUTHENTICATED", who, resp)

@@ -420,6 +420,16 @@ type CustomerConnection struct {
 	Suggestions []string `json:"suggestions"`
 }
 
+// A customer was erased.
+type CustomerDeletion struct {
+	// The erased customer's global id.
+	CustomerID string `json:"customerId"`
+	// True when the customer erased its own account (`deleteAccount`); false for `deleteCustomer`.
+	ByCustomer bool `json:"byCustomer"`
+	// When it happened.
+	OccurredAt time.Time `json:"occurredAt"`
+}
+
 // Something a customer's details show changed.
 type CustomerDetailsChange struct {
 	// What happened.

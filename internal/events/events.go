@@ -80,6 +80,11 @@ const (
 	KeyEpoch = "epoch"
 )
 
+// ByCustomer reports whether the customer e is about caused it itself (its
+// own session was the actor: a deleteAccount, an updateProfile, a password
+// change), not an operator or the system.
+func (e Event) ByCustomer() bool { return e.ActorID != "" && e.ActorID == e.CustomerID }
+
 // EndsBefore returns the epoch e carries (KeyEpoch): e ends what was
 // opened in an epoch below it. ok is false for an event without one.
 func (e Event) EndsBefore() (epoch int64, ok bool) {

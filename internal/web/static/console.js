@@ -1188,7 +1188,24 @@ function watchStatusChanges() {
   const details = live(`subscription { customerDetailsChanged { type customer { id } } }`, (data) => {
     if (state.selected?.id === data.customerDetailsChanged.customer.id) refreshDetails();
   });
-  state.unsubscribe = () => { statuses(); profiles(); details(); };
+  const deletions = live(`subscription { customerDeleted { customerId byCustomer } }`, (data) => customerDeleted(data.customerDeleted));
+  state.unsubscribe = () => { statuses(); profiles(); details(); deletions(); };
+}
+
+/**
+ * A customer was erased (from this console, another one, or by the customer itself): it leaves the
+ * list, and its open details close, saying why, since nothing of it can be read any more.
+ */
+function customerDeleted({ customerId, byCustomer }) {
+  const known = state.customers.find((c) => c.id === customerId) || (state.selected?.id === customerId ? state.selected : null);
+  state.customers = state.customers.filter((c) => c.id !== customerId);
+  if (state.selected?.id !== customerId) {
+    renderList();
+    return;
+  }
+  closeDetails({ focus: false });
+  setAddress();
+  if (known) announce(`${fullName(known)} ${byCustomer ? 'deleted their own account' : 'was deleted by an administrator'}: the details are closed.`);
 }
 
 /**
