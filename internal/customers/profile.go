@@ -23,7 +23,7 @@ var ErrEmailTaken = errors.New("email taken by another customer of the domain")
 // errVersionMoved answers a change decided on a version the customer has
 // left: someone else changed it meanwhile.
 var errVersionMoved = apperr.Invalid("version", "CONFLICT",
-	"Someone else changed this customer meanwhile. Look at the customer again, then make your change.")
+	"These details were changed meanwhile (by someone else, or elsewhere). Read them again, then make your change.")
 
 // The profile fields, named as the API names them (in the audit record's
 // reason, its details and the PROFILE_UPDATED event).
