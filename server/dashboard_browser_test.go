@@ -319,7 +319,15 @@ func TestBrowserCustomerCorrectsItsDetails(t *testing.T) {
 	}
 	dashboard.do("support's correction", waitFor(`document.querySelector('#who-name').textContent === 'Cassiopeia Kundin'`),
 		waitFor(`document.querySelector('#profile-last').value === 'Kundin'`))
-	dashboard.do("saved again", fill("#profile-first", "Cass"), save,
+	// Support changes a field the customer is typing in: the typing stays, and the page says what changed.
+	dashboard.do("typing", fill("#profile-first", "Cass"))
+	resp = f.post(t, support, updateCustomerMutation, profileInput(f.customerID(), f.current(t, support)["version"], map[string]any{"firstName": "Cassandra"}))
+	if dig(resp.Data, "updateCustomer", "changed") != true {
+		t.Fatalf("updateCustomer: %+v", resp)
+	}
+	dashboard.do("told what changed", waitFor(`document.querySelector('#profile-form .form-error').textContent.includes('first name "Cassandra"')`),
+		waitFor(`document.querySelector('#profile-first').value === 'Cass'`))
+	dashboard.do("saved again", save,
 		waitFor(`document.querySelector('#profile-saved').textContent === 'Your details are saved.'`))
 	if c, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil || c.FirstName != "Cass" || c.LastName != "Kundin" || c.Phone != "+1 555 010 8888" {
 		t.Errorf("the customer as stored: %+v %v", c, err)

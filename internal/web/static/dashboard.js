@@ -309,6 +309,7 @@ $('password-form').addEventListener('submit', async (event) => {
 // ---- Your details ----
 
 const PROFILE_FIELDS = ['firstName', 'lastName', 'phone'];
+const PROFILE_LABELS = { firstName: 'first name', lastName: 'last name', phone: 'phone' };
 
 /**
  * Shows the customer's name and details. The form takes the new values, except a field the customer
@@ -321,9 +322,13 @@ function showProfile(customer) {
   $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
   $('profile-email').textContent = customer.email;
   nameAccount(customer.email);
+  const kept = [];
   for (const name of PROFILE_FIELDS) {
     if (!before || form[name].value === before[name]) form[name].value = state.profile[name];
+    else if (before[name] !== state.profile[name]) kept.push(`${PROFILE_LABELS[name]} "${state.profile[name]}"`);
   }
+  // Typed over a value that changed meanwhile: say so, or a save would overwrite it unseen.
+  if (kept.length) formError(form, `Changed elsewhere meanwhile: ${kept.join(', ')}. Saving keeps what you typed here.`);
 }
 
 $('profile-form').addEventListener('submit', async (event) => {
