@@ -154,3 +154,31 @@ func TestSessionExpiresAtSaysWhenATokenStops(t *testing.T) {
 		})
 	}
 }
+
+// An assistance works while its operator is signed in: when the operator's
+// last session expires, the assist session ends with it, as a sign-out
+// ends it.
+func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			signedIn := f.clock.Now()
+			support := f.login(t, demo.SupportEmail)              // its only session (startAssist signs an ADMIN in to set the consent)
+			f.clock.Advance(f.cfg.SessionTTL - f.cfg.AssistTTL/2) // the assistance would outlive the operator's session
+			_, ticket := f.startAssist(t, support, "expiry")
+			assisting, code := f.redeem(t, ticket)
+			if assisting == "" {
+				t.Fatalf("redeem: %s", code)
+			}
+			resp := f.post(t, assisting, `{ sessionExpiresAt }`, nil)
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
+			if want := signedIn.Add(f.cfg.SessionTTL); err != nil || at.Sub(want).Abs() > time.Second {
+				t.Fatalf("the assist session expires at %v (%+v), want its operator's session's end %s", at, resp, want)
+			}
+			f.clock.Advance(f.cfg.AssistTTL/2 + time.Second)
+			if resp := f.post(t, assisting, viewerQuery, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("the assist token after its operator's session expired: %+v, want UNAUTHENTICATED", resp)
+			}
+		})
+	}
+}

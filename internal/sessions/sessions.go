@@ -121,6 +121,13 @@ type Store interface {
 	// request's authentication); the zero OperatorStanding for another kind
 	// of session or an operator that no longer exists.
 	SessionAndOperator(ctx context.Context, tokenHash string) (Session, OperatorStanding, error)
+	// OperatorSignedInUntil returns the latest expiry of operator
+	// operatorID's sign-ins still live at now (sessions not revoked,
+	// expiring after now; not its device tokens, ScopeDevice, nor a sign-in
+	// waiting for its second factor, ScopeMFAChallenge), or the zero time
+	// when it has none: while it is signed in somewhere, its remote
+	// assistance works.
+	OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error)
 	// RevokeSession marks one live session revoked; revoking a revoked session changes nothing.
 	RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error
 	// DeleteExpiredSessions removes sessions that expired before t and returns how many.
@@ -688,9 +695,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if op.Status != operators.StatusActive {
 			return Principal{}, apperr.ErrUnauthenticated
 		}
+		// The assistance works while its operator is signed in: signing out
+		// ends it (Logout), and so does the operator's last session expiring.
+		signedIn, err := s.store.OperatorSignedInUntil(ctx, op.ID, s.now())
+		if err != nil {
+			return Principal{}, fmt.Errorf("load account: %w", err)
+		}
+		if signedIn.IsZero() {
+			return Principal{}, apperr.ErrUnauthenticated
+		}
 		p.CustomerID, p.OperatorID, p.AssistID, p.DisplayName = c.ID, op.ID, a.ID, c.FirstName+" "+c.LastName
-		if a.ExpiresAt.Before(p.ExpiresAt) {
-			p.ExpiresAt = a.ExpiresAt
+		for _, end := range []time.Time{a.ExpiresAt, signedIn} {
+			if end.Before(p.ExpiresAt) {
+				p.ExpiresAt = end
+			}
 		}
 	default:
 		return Principal{}, apperr.ErrUnauthenticated

@@ -76,6 +76,22 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 	return sess, sessions.StandingOf(op, d.RequireOperatorMFA), nil
 }
 
+// OperatorSignedInUntil implements sessions.Store.
+func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error) {
+	filter := bson.D{{Key: "subjectId", Value: operatorID}, {Key: "kind", Value: sessions.KindOperator},
+		{Key: "scope", Value: bson.D{{Key: "$nin", Value: bson.A{sessions.ScopeDevice, sessions.ScopeMFAChallenge}}}},
+		{Key: "revokedAt", Value: time.Time{}}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}}
+	var doc sessionDoc
+	err := s.sessions.FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "expiresAt", Value: -1}})).Decode(&doc)
+	if errors.Is(mapErr(err), apperr.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("operator's sessions: %w", mapErr(err))
+	}
+	return doc.ExpiresAt.UTC(), nil
+}
+
 // RevokeSession implements sessions.Store.
 func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error {
 	filter := bson.D{{Key: "_id", Value: tokenHash}, {Key: "revokedAt", Value: time.Time{}}}

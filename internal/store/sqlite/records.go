@@ -67,6 +67,21 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 	return sess, op, nil
 }
 
+// OperatorSignedInUntil implements sessions.Store (sessions_subject finds
+// the operator's few sessions).
+func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error) {
+	var until int64
+	err := s.queryRow(ctx, `SELECT IFNULL(MAX(expires_at), 0) FROM sessions WHERE subject_id = ? AND kind = 'operator' AND scope NOT IN (?, ?) AND revoked_at = 0 AND expires_at > ?`,
+		[]any{operatorID, sessions.ScopeDevice, sessions.ScopeMFAChallenge, millis(now)}, &until)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("operator's sessions: %w", mapErr(err))
+	}
+	if until == 0 {
+		return time.Time{}, nil
+	}
+	return fromMillis(until), nil
+}
+
 // RevokeSession implements sessions.Store.
 func (s *Store) RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE token_hash = ? AND revoked_at = 0`,
