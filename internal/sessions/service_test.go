@@ -645,9 +645,13 @@ func TestChangePasswordBacksOffAfterWrongCurrentPasswords(t *testing.T) {
 	}
 }
 
-// startAssist starts a remote assistance of Ada by the ADMIN and returns it with its ticket.
+// startAssist starts a remote assistance of Ada by the ADMIN, signed in (an
+// assistance works while its operator is), and returns it with its ticket.
 func (f *fixture) startAssist(t *testing.T, svc *assist.Service) (assist.Session, string) {
 	t.Helper()
+	if _, _, err := f.svc.OperatorSignIn(context.Background(), f.admin, false); err != nil {
+		t.Fatal(err)
+	}
 	a, ticket, err := svc.Start(context.Background(), f.adminActor(), f.ada.ID, "thermostat offline")
 	if err != nil {
 		t.Fatal(err)
