@@ -111,6 +111,17 @@ func TestCustomersOwnPasswordChangeRevokesItsAssistance(t *testing.T) {
 	}
 }
 
+// sessionExpiresAt returns what { sessionExpiresAt } answers with token.
+func sessionExpiresAt(t *testing.T, f *accountFixture, token string) time.Time {
+	t.Helper()
+	resp := f.post(t, token, `{ sessionExpiresAt }`, nil)
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
+	if err != nil {
+		t.Fatalf("sessionExpiresAt: %+v", resp)
+	}
+	return at
+}
+
 // sessionExpiresAt tells an app when its token stops working: the sign-in
 // plus SESSION_TTL, not moved by using the token; an assist session's
 // ends with its assistance.
@@ -119,15 +130,7 @@ func TestSessionExpiresAtSaysWhenATokenStops(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
 			const query = `{ sessionExpiresAt }`
-			expiresAt := func(token string) time.Time {
-				t.Helper()
-				resp := f.post(t, token, query, nil)
-				at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
-				if err != nil {
-					t.Fatalf("sessionExpiresAt: %+v", resp)
-				}
-				return at
-			}
+			expiresAt := func(token string) time.Time { return sessionExpiresAt(t, f, token) }
 			if resp := f.post(t, "", query, nil); resp.Data["sessionExpiresAt"] != nil || len(resp.Errors) != 0 {
 				t.Fatalf("without a token: %+v, want null", resp)
 			}
@@ -163,17 +166,15 @@ func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f := newAccountFixture(t, kind.edit(t))
 			signedIn := f.clock.Now()
-			support := f.login(t, demo.SupportEmail)              // its only session (startAssist signs an ADMIN in to set the consent)
+			support := f.login(t, demo.SupportEmail)              // the operator's only sign-in
 			f.clock.Advance(f.cfg.SessionTTL - f.cfg.AssistTTL/2) // the assistance would outlive the operator's session
 			_, ticket := f.startAssist(t, support, "expiry")
 			assisting, code := f.redeem(t, ticket)
 			if assisting == "" {
 				t.Fatalf("redeem: %s", code)
 			}
-			resp := f.post(t, assisting, `{ sessionExpiresAt }`, nil)
-			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resp.Data["sessionExpiresAt"]))
-			if want := signedIn.Add(f.cfg.SessionTTL); err != nil || at.Sub(want).Abs() > time.Second {
-				t.Fatalf("the assist session expires at %v (%+v), want its operator's session's end %s", at, resp, want)
+			if at, want := sessionExpiresAt(t, f, assisting), signedIn.Add(f.cfg.SessionTTL); at.Sub(want).Abs() > time.Second {
+				t.Fatalf("the assist session expires at %s, want its operator's session's end %s", at, want)
 			}
 			f.clock.Advance(f.cfg.AssistTTL/2 + time.Second)
 			if resp := f.post(t, assisting, viewerQuery, nil); resp.code() != codeUnauthenticated {
