@@ -136,7 +136,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 						return err
 					}
 				}
-				err = insertCustomer(ctx, tx, c)
+				err = insertOrderedCustomer(ctx, tx, c)
 			}
 			if err != nil {
 				return err

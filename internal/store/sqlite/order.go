@@ -115,6 +115,12 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		// twice (8 s less at a million).
 		return nextDeferredLabel(ctx, tx)
 	}
+	return orderedLabel(ctx, tx, k)
+}
+
+// orderedLabel is allocateLabel for a transaction that found the search
+// index not deferred: a label between k's neighbours.
+func orderedLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 	for window, minStep := 32, int64(4); ; window, minStep = window*4, min(minStep*2, maxMinStep) {
 		before, after, sameName, err := neighbourLabels(ctx, tx, k)
 		if err != nil {
