@@ -185,7 +185,7 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertCustomer(ctx, tx, c); err != nil {
+		if err := insertCustomer(ctx, tx, c, allocateLabel); err != nil {
 			return err
 		}
 		if err := bumpSearchVersion(ctx, tx, c.DomainID); err != nil {
@@ -206,28 +206,19 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, las
 	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertCustomer writes c under a new order label (allocateLabel), and its
-// search row; the caller counts its names in the vocabulary.
-func insertCustomer(ctx context.Context, tx writer, c customers.Customer) error {
+// insertCustomer writes c under a new order label, from allocateLabel, or
+// from orderedLabel in a transaction that found the search index not
+// deferred (an import's batch asks once, not once a customer: 0.7 s of CPU
+// in 100,000 customers added to a million, docs/BENCHMARKS.md, "Bulk
+// import"); and its search row. The caller counts its names in the
+// vocabulary.
+func insertCustomer(ctx context.Context, tx writer, c customers.Customer, label func(context.Context, writer, orderKey) (int64, error)) error {
 	lastKey, firstKey := customers.SortKeys(c)
-	label, err := allocateLabel(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
+	at, err := label(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
 	if err != nil {
 		return err
 	}
-	return writeCustomer(ctx, tx, c, lastKey, firstKey, label, true)
-}
-
-// insertOrderedCustomer is insertCustomer for a transaction that found the
-// search index not deferred (searchIndexDeferred): an import's batch asks
-// once, not once a customer (0.7 s of CPU in 100,000 customers added to a
-// million, docs/BENCHMARKS.md, "Bulk import").
-func insertOrderedCustomer(ctx context.Context, tx writer, c customers.Customer) error {
-	lastKey, firstKey := customers.SortKeys(c)
-	label, err := orderedLabel(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
-	if err != nil {
-		return err
-	}
-	return writeCustomer(ctx, tx, c, lastKey, firstKey, label, true)
+	return writeCustomer(ctx, tx, c, lastKey, firstKey, at, true)
 }
 
 // insertCustomerAt writes c under label without its search row, for a bulk

@@ -136,7 +136,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 						return err
 					}
 				}
-				err = insertOrderedCustomer(ctx, tx, c)
+				err = insertCustomer(ctx, tx, c, orderedLabel)
 			}
 			if err != nil {
 				return err
