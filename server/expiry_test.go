@@ -158,9 +158,10 @@ func TestSessionExpiresAtSaysWhenATokenStops(t *testing.T) {
 	}
 }
 
-// An assistance works while its operator is signed in: when the operator's
-// last session expires, the assist session ends with it, as a sign-out
-// ends it.
+// An assistance works while its operator is signed in: when the last of the
+// operator's sessions of its start expires, the assist session ends with
+// it, as a sign-out ends it, for good (signing in again does not bring it
+// back), and the sweep records the end.
 func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
 			signedIn := f.clock.Now()
 			support := f.login(t, demo.SupportEmail)              // the operator's only sign-in
 			f.clock.Advance(f.cfg.SessionTTL - f.cfg.AssistTTL/2) // the assistance would outlive the operator's session
-			_, ticket := f.startAssist(t, support, "expiry")
+			id, ticket := f.startAssist(t, support, "expiry")
 			assisting, code := f.redeem(t, ticket)
 			if assisting == "" {
 				t.Fatalf("redeem: %s", code)
@@ -176,9 +177,34 @@ func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
 			if at, want := sessionExpiresAt(t, f, assisting), signedIn.Add(f.cfg.SessionTTL); at.Sub(want).Abs() > time.Second {
 				t.Fatalf("the assist session expires at %s, want its operator's session's end %s", at, want)
 			}
+			ctx := context.Background()
+			assistState := func() assist.Session {
+				t.Helper()
+				if err := f.assist.SweepExpired(ctx); err != nil {
+					t.Fatal(err)
+				}
+				a, err := f.store.AssistByID(ctx, rawIDForTest(t, id))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a
+			}
+			if a := assistState(); a.State != assist.StateActive {
+				t.Fatalf("the sweep while its operator is signed in left the assistance %s, want ACTIVE", a.State)
+			}
 			f.clock.Advance(f.cfg.AssistTTL/2 + time.Second)
 			if resp := f.post(t, assisting, viewerQuery, nil); resp.code() != codeUnauthenticated {
 				t.Fatalf("the assist token after its operator's session expired: %+v, want UNAUTHENTICATED", resp)
+			}
+			// Signing in again does not bring it back (a tryout renamed the
+			// customer's device with it after the operator's next sign-in).
+			f.login(t, demo.SupportEmail)
+			if resp := f.post(t, assisting, viewerQuery, nil); resp.code() != codeUnauthenticated {
+				t.Fatalf("the assist token after its operator signed in again: %+v, want UNAUTHENTICATED", resp)
+			}
+			// The sweep records the end, as a sign-out does at once.
+			if a := assistState(); a.State != assist.StateExpired || a.EndedBy != assist.SystemActor {
+				t.Fatalf("after the sweep the assistance is %s ended by %q, want EXPIRED by the system", a.State, a.EndedBy)
 			}
 		})
 	}

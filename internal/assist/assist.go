@@ -188,6 +188,10 @@ type Store interface {
 	// ActiveAssists returns the sessions stored as running (ACTIVE or
 	// PENDING) that match every field f sets.
 	ActiveAssists(ctx context.Context, f ActiveFilter) ([]Session, error)
+	// OperatorSignedInUntil is sessions.Store's: the latest expiry of the
+	// operator's sign-ins that began at or before since and are live at
+	// now, or the zero time.
+	OperatorSignedInUntil(ctx context.Context, operatorID string, since, now time.Time) (time.Time, error)
 	// UpdateAssist stores a's state, mode, expiry, end and request, with
 	// its audit record and events, if the stored session still has was's
 	// state, mode and request state; apperr.ErrConflict otherwise.

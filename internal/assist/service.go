@@ -285,11 +285,41 @@ func (s *Service) EndAll(ctx context.Context, actor audit.Actor, f ActiveFilter,
 	return errors.Join(errs...)
 }
 
-// SweepExpired records the end of every session whose time ran out, and
-// the expiry of every request nobody answered in time (ExpireRequests).
+// SweepExpired records the end of every session whose time ran out, of
+// every session whose operator's sign-ins of its start have all expired
+// (endWithOperatorsSignIn), and the expiry of every request nobody
+// answered in time (ExpireRequests).
 func (s *Service) SweepExpired(ctx context.Context) error {
-	err := s.ExpireRequests(ctx)
-	return errors.Join(err, s.EndAll(ctx, audit.Actor{Type: audit.ActorSystem, ID: SystemActor}, ActiveFilter{ExpiredAfter: s.now()}, StateExpired, "expired"))
+	system := audit.Actor{Type: audit.ActorSystem, ID: SystemActor}
+	return errors.Join(s.ExpireRequests(ctx),
+		s.EndAll(ctx, system, ActiveFilter{ExpiredAfter: s.now()}, StateExpired, "expired"),
+		s.endWithOperatorsSignIn(ctx, system))
+}
+
+// endWithOperatorsSignIn ends, as StateExpired, every running session
+// whose operator has no sign-in left of those it had when the session
+// started: its token stops at that sign-in's expiry (sessions'
+// Authenticate), and this records the end and tells the customer and the
+// console (ASSIST_ENDED), as a sign-out does at once. Running sessions are
+// few, so each is looked at in turn.
+func (s *Service) endWithOperatorsSignIn(ctx context.Context, actor audit.Actor) error {
+	running, err := s.store.ActiveAssists(ctx, ActiveFilter{})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range running {
+		until, err := s.store.OperatorSignedInUntil(ctx, a.OperatorID, a.StartedAt, s.now())
+		if err != nil || !until.IsZero() {
+			errs = append(errs, err)
+			continue
+		}
+		act := actor
+		act.DomainID = a.DomainID
+		_, err = s.End(ctx, act, a, StateExpired, "its operator's session expired")
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // List returns sessions of the domain matching q, newest first.

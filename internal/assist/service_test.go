@@ -15,6 +15,7 @@ import (
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/names"
+	"github.com/iotconsole/bff/internal/sessions"
 	"github.com/iotconsole/bff/internal/store/sqlite"
 	"github.com/iotconsole/bff/internal/store/storetest"
 	"github.com/iotconsole/bff/internal/tokens"
@@ -85,6 +86,15 @@ func newSvcFixture(t *testing.T) *svcFixture {
 	f.gil.Status = customers.StatusDisabled
 	if err := st.ImportCustomers(ctx, []customers.Customer{f.ada, f.bob, f.gil, f.stella}, nil); err != nil {
 		t.Fatal(err)
+	}
+	// The operators are signed in for the whole test: an assistance ends
+	// when its operator's sign-ins of its start have all expired.
+	for _, op := range []audit.Actor{f.ann, f.ben, f.stranger} {
+		signIn := sessions.Session{TokenHash: ids.New(), Kind: sessions.KindOperator, DomainID: op.DomainID, SubjectID: op.ID,
+			CreatedAt: f.clk.Now(), ExpiresAt: f.clk.Now().AddDate(1, 0, 0)}
+		if err := st.CreateSession(ctx, signIn); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.svc = assist.NewService(st, f.clk.Now, svcTTL)
 	return f

@@ -122,12 +122,14 @@ type Store interface {
 	// of session or an operator that no longer exists.
 	SessionAndOperator(ctx context.Context, tokenHash string) (Session, OperatorStanding, error)
 	// OperatorSignedInUntil returns the latest expiry of operator
-	// operatorID's sign-ins still live at now (sessions not revoked,
-	// expiring after now; not its device tokens, ScopeDevice, nor a sign-in
-	// waiting for its second factor, ScopeMFAChallenge), or the zero time
-	// when it has none: while it is signed in somewhere, its remote
-	// assistance works.
-	OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error)
+	// operatorID's sign-ins that began at or before since and are still live
+	// at now (sessions not revoked, expiring after now; not its device
+	// tokens, ScopeDevice, nor a sign-in waiting for its second factor,
+	// ScopeMFAChallenge), or the zero time when it has none. A remote
+	// assistance works while a sign-in its operator had when it started is
+	// live (since is its start): signing in again after the last of them
+	// expired does not bring it back.
+	OperatorSignedInUntil(ctx context.Context, operatorID string, since, now time.Time) (time.Time, error)
 	// RevokeSession marks one live session revoked; revoking a revoked session changes nothing.
 	RevokeSession(ctx context.Context, tokenHash, reason string, at time.Time) error
 	// DeleteExpiredSessions removes sessions that expired before t and returns how many.
@@ -696,8 +698,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, apperr.ErrUnauthenticated
 		}
 		// The assistance works while its operator is signed in: signing out
-		// ends it (Logout), and so does the operator's last session expiring.
-		signedIn, err := s.store.OperatorSignedInUntil(ctx, op.ID, s.now())
+		// ends it (Logout), and so does the expiry of the last sign-in the
+		// operator had when it started (the assist sweeper records it).
+		signedIn, err := s.store.OperatorSignedInUntil(ctx, op.ID, a.StartedAt, s.now())
 		if err != nil {
 			return Principal{}, fmt.Errorf("load account: %w", err)
 		}

@@ -77,10 +77,11 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 }
 
 // OperatorSignedInUntil implements sessions.Store.
-func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error) {
+func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, since, now time.Time) (time.Time, error) {
 	filter := bson.D{{Key: "subjectId", Value: operatorID}, {Key: "kind", Value: sessions.KindOperator},
 		{Key: "scope", Value: bson.D{{Key: "$nin", Value: bson.A{sessions.ScopeDevice, sessions.ScopeMFAChallenge}}}},
-		{Key: "revokedAt", Value: time.Time{}}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}}
+		{Key: "revokedAt", Value: time.Time{}}, {Key: "createdAt", Value: bson.D{{Key: "$lte", Value: since}}},
+		{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}}
 	var doc sessionDoc
 	err := s.sessions.FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "expiresAt", Value: -1}})).Decode(&doc)
 	if errors.Is(mapErr(err), apperr.ErrNotFound) {

@@ -69,10 +69,11 @@ func (s *Store) SessionAndOperator(ctx context.Context, tokenHash string) (sessi
 
 // OperatorSignedInUntil implements sessions.Store (sessions_subject finds
 // the operator's few sessions).
-func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, now time.Time) (time.Time, error) {
+func (s *Store) OperatorSignedInUntil(ctx context.Context, operatorID string, since, now time.Time) (time.Time, error) {
 	var until int64
-	err := s.queryRow(ctx, `SELECT IFNULL(MAX(expires_at), 0) FROM sessions WHERE subject_id = ? AND kind = 'operator' AND scope NOT IN (?, ?) AND revoked_at = 0 AND expires_at > ?`,
-		[]any{operatorID, sessions.ScopeDevice, sessions.ScopeMFAChallenge, millis(now)}, &until)
+	err := s.queryRow(ctx, `SELECT IFNULL(MAX(expires_at), 0) FROM sessions WHERE subject_id = ? AND kind = 'operator' AND scope NOT IN (?, ?)
+		AND revoked_at = 0 AND created_at <= ? AND expires_at > ?`,
+		[]any{operatorID, sessions.ScopeDevice, sessions.ScopeMFAChallenge, millis(since), millis(now)}, &until)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("operator's sessions: %w", mapErr(err))
 	}
