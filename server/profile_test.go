@@ -533,3 +533,37 @@ func TestCustomerCorrectsItsOwnProfile(t *testing.T) {
 		})
 	}
 }
+
+// A customer's own corrections are a budget of ten, then one a minute: each
+// is an audit record and an event every console reads (a tryout wrote 150
+// in a quarter of a second). The budget is in the customers service, the
+// same over either store.
+func TestCustomerCorrectionsAreRateLimited(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	own, _, _ := f.customerLogin(t, customerPassword)
+	support := f.login(t, demo.SupportEmail)
+	version := f.current(t, support)["version"]
+	correct := func(lastName string) gqlResponse {
+		t.Helper()
+		resp := f.post(t, own, updateProfileMutation, map[string]any{"in": map[string]any{"version": version, "lastName": lastName}})
+		if v := dig(resp.Data, "updateProfile", "customer", "version"); v != nil {
+			version = v
+		}
+		return resp
+	}
+	for i := range 10 {
+		if resp := correct(fmt.Sprint("Customer", "abcdefghij"[i:i+1])); dig(resp.Data, "updateProfile", "changed") != true {
+			t.Fatalf("correction %d: %+v", i+1, resp)
+		}
+	}
+	if resp := correct("Eleventh"); resp.code() != codeRateLimited {
+		t.Fatalf("the eleventh correction at once: %+v, want RATE_LIMITED", resp)
+	}
+	if now := f.current(t, support); now["lastName"] != "Customerj" {
+		t.Fatalf("the refused correction changed the customer: %v", now)
+	}
+	f.clock.Advance(time.Minute)
+	if resp := correct("Later"); dig(resp.Data, "updateProfile", "changed") != true {
+		t.Fatalf("a correction a minute later: %+v", resp)
+	}
+}

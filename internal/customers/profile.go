@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
@@ -86,6 +87,16 @@ type valueChange struct {
 	New string `json:"new"`
 }
 
+// A customer corrects its own profile ownEditsBurst times in a row, then
+// once every ownEditsRefill (a token bucket, throttle.Bucket): each
+// correction is an audit record and an event every console of the domain
+// reads, and a tryout wrote 150 of them in a quarter of a second. People
+// correcting a typo need a few.
+const (
+	ownEditsBurst  = 10
+	ownEditsRefill = time.Minute
+)
+
 // UpdateProfile corrects the profile of customer id of domain d for actor
 // (an operator, or the customer itself: updateProfile), if the customer is
 // still at version: only the fields ch gives change. The change, its search
@@ -97,11 +108,18 @@ type valueChange struct {
 // writes nothing), or a *apperr.ValidationError: a bad field
 // (Profile.Check's rules), EMAIL_TAKEN for another customer's email, or
 // CONFLICT on version when the customer changed since that version; nothing
-// is written then. Another domain's customer is apperr.ErrNotFound.
+// is written then. Another domain's customer is apperr.ErrNotFound. The
+// customer's own corrections past its budget (ownEditsBurst) are
+// apperr.ErrRateLimited (apperr.RetryAfter), writing nothing.
 func (s *Service) UpdateProfile(ctx context.Context, actor audit.Actor, d domains.Domain, id string, version int64, ch ProfileChange) (Customer, bool, error) {
 	ch, err := ch.checked()
 	if err != nil {
 		return Customer{}, false, err
+	}
+	if actor.Type == audit.ActorCustomer {
+		if _, refused, err := s.ownEdits.Reserve(ctx, id); err != nil || refused > 0 {
+			return Customer{}, false, cmp.Or(err, fmt.Errorf("correct profile: %w", apperr.RetryAfter(refused)))
+		}
 	}
 	c, err := s.Get(ctx, d.ID, id)
 	if err != nil {

@@ -27,6 +27,9 @@ type Service struct {
 	now     func() time.Time
 	signUps *throttle.Limiter // sign-up attempts per client address
 	guesses *throttle.Limiter // look-ups of companies that do not exist, per client address (CompanyName)
+	// ownEdits is each customer's budget of corrections of its own profile
+	// (UpdateProfile by the customer), in this process.
+	ownEdits *throttle.Bucket
 	// searchCache holds recent search pages; nil when the store keeps no
 	// search versions (see SearchVersions).
 	searchCache *searchCache
@@ -36,8 +39,9 @@ type Service struct {
 // hasher and must pass policy.
 func NewService(store Store, hasher *passwords.Hasher, policy passwords.Policy, now func() time.Time) *Service {
 	s := &Service{store: store, hasher: hasher, policy: policy, now: now,
-		signUps: throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now),
-		guesses: throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now)}
+		signUps:  throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now),
+		guesses:  throttle.New(freeSignUpsPerClient, signUpBackoff, signUpBackoffMax, now),
+		ownEdits: throttle.NewBucket(throttle.NewMemory(), ownEditsBurst, ownEditsRefill, now)}
 	s.SetSearchCachePages(DefaultSearchCachePages)
 	return s
 }
