@@ -337,17 +337,19 @@ $('profile-form').addEventListener('submit', async (event) => {
   clearErrors(form);
   $('profile-saved').textContent = '';
   if (!requireFilled(form, ['firstName', 'lastName'])) return;
-  const input = { version: state.profile.version };
-  for (const name of PROFILE_FIELDS) if (form[name].value !== state.profile[name]) input[name] = form[name].value;
   await busy(form, async () => {
     try {
-      const data = await call(`mutation($input: UpdateProfileInput!) {
-        updateProfile(input: $input) { changed customer { firstName lastName email phone version } userErrors { field message code } } }`, { input });
-      const payload = data.updateProfile;
+      let payload = await sendProfile(form);
       if (payload.userErrors.some((e) => e.code === 'CONFLICT')) {
+        const before = state.profile;
         await refreshProfile(); // changed meanwhile (support, another tab): what was typed stays
-        formError(form, 'Your details were changed elsewhere meanwhile: check them and save again.');
-        return;
+        // The version also moves with what this form does not show (a password change, here or by
+        // support): when the details themselves are as they were, the save goes through as typed.
+        if (PROFILE_FIELDS.some((name) => state.profile[name] !== before[name])) {
+          formError(form, 'Your details were changed elsewhere meanwhile: check them and save again.');
+          return;
+        }
+        payload = await sendProfile(form);
       }
       if (payload.userErrors.length) return showErrors(form, payload.userErrors);
       state.profile = null; // the form shows what is saved
@@ -358,6 +360,15 @@ $('profile-form').addEventListener('submit', async (event) => {
     }
   });
 });
+
+/** Saves the fields of form that differ from what it was given, at that version; returns the payload. */
+async function sendProfile(form) {
+  const input = { version: state.profile.version };
+  for (const name of PROFILE_FIELDS) if (form[name].value !== state.profile[name]) input[name] = form[name].value;
+  const data = await call(`mutation($input: UpdateProfileInput!) {
+    updateProfile(input: $input) { changed customer { firstName lastName email phone version } userErrors { field message code } } }`, { input });
+  return data.updateProfile;
+}
 
 /** Reads the customer's details again (a change by support, or a conflict) and shows them. */
 const refreshProfile = coalesced(async () => {
