@@ -27,9 +27,19 @@ var viewOnlyFields = map[string]bool{"logout": true, "requestAssistControl": tru
 // password change).
 var errViewOnly = apperr.Forbidden("This assistance is view-only: it can look but not change anything. With control (Request control), the customer lets an assistance change its devices.")
 
+// customersOwnFields are the mutations only the customer makes, in its own
+// session: its password, its details, its account and its answers to
+// assistance requests. An assistance of either mode is refused them with
+// errCustomersOwn, which says so (a VIEW assistance's refusal promised what
+// control gives, and a tryout read it as allowing these).
+var customersOwnFields = map[string]bool{"changePassword": true, "updateProfile": true, "deleteAccount": true, "respondToAssistRequest": true}
+
+var errCustomersOwn = apperr.Forbidden("Only the customer can do this, in its own session: an assistance cannot, with control or without.")
+
 // AroundRootFields applies the rules of remote assistance to each root
-// field of an operation made in an assist session: a VIEW assistance's
-// mutations (but logout and requestAssistControl) answer FORBIDDEN, and
+// field of an operation made in an assist session: the customer's own
+// mutations (customersOwnFields) and a VIEW assistance's (but logout and
+// requestAssistControl) answer FORBIDDEN, and
 // what a CONTROL assistance's mutations did (the notes their services add
 // with audit.Note) is sent to the customer (ASSIST_ACTION). The server
 // installs it with handler.AroundRootFields.
@@ -42,6 +52,9 @@ func (r *Resolver) AroundRootFields(ctx context.Context, next graphql.RootResolv
 		return next(ctx) // the field's resolver answers for a session that does not work
 	}
 	field := rootField(ctx)
+	if customersOwnFields[field] {
+		return refuseRootField(ctx, fmt.Errorf("%s in an assistance: %w", field, errCustomersOwn))
+	}
 	if viewOnlyFields[field] {
 		return next(ctx)
 	}

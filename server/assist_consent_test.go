@@ -176,6 +176,7 @@ func TestAssistViewOnlyThenControlWithConsent(t *testing.T) {
 			if resp := f.post(t, token, respondMutation, map[string]any{"id": assistID, "approve": true}); resp.code() != codeForbidden {
 				t.Fatalf("the assisted tab answers for the customer: %+v", resp)
 			}
+			customersOwn(t, f.accountFixture, token, "VIEW")
 
 			// Control is asked for from the same session, without a new ticket.
 			resp = f.post(t, token, requestControlMutation, map[string]any{"id": assistID})
@@ -208,6 +209,7 @@ func TestAssistViewOnlyThenControlWithConsent(t *testing.T) {
 			if dig(resp.Data, "updateDevice", "device", "name") != "Kitchen" {
 				t.Fatalf("a rename with control: %+v", resp)
 			}
+			customersOwn(t, f.accountFixture, token, "CONTROL")
 			// The customer sees it as it happens, in words.
 			if ev := f.customerEvent(t, "ASSIST_ACTION"); ev["action"] != "renamed the device Hall to Kitchen" || dig(ev, "assistSession", "id") != assistID {
 				t.Fatalf("ASSIST_ACTION: %+v", ev)
@@ -456,5 +458,26 @@ func TestAssistSessionChangedStartsWithTheSessionAsItIs(t *testing.T) {
 				t.Fatal("no first message within 10 s")
 			}
 		})
+	}
+}
+
+// customersOwn checks that an assistance (token, of mode) is refused the
+// customer's own mutations, saying they are the customer's own whatever the
+// mode (a tryout read the VIEW refusal as promising them with control).
+func customersOwn(t *testing.T, f *accountFixture, token, mode string) {
+	t.Helper()
+	for name, call := range map[string]struct {
+		doc  string
+		vars map[string]any
+	}{
+		"updateProfile": {updateProfileMutation, map[string]any{"in": map[string]any{"version": 1, "firstName": "Assisted"}}},
+		"deleteAccount": {deleteAccountMutation, map[string]any{"pw": customerPassword}},
+		"changePassword": {`mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token } }`,
+			map[string]any{"c": customerPassword, "n": "an assisted new passphrase 9"}},
+	} {
+		resp := f.post(t, token, call.doc, call.vars)
+		if resp.code() != codeForbidden || !strings.Contains(resp.Errors[0].Message, "Only the customer can do this") {
+			t.Errorf("%s in a %s assistance: %+v, want FORBIDDEN saying it is the customer's own", name, mode, resp)
+		}
 	}
 }
