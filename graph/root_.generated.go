@@ -3225,7 +3225,8 @@ type AccountActivity {
   """
   What happened, in the audit log's vocabulary: ` + "`" + `authn_login_success` + "`" + `, ` + "`" + `authn_login_fail` + "`" + `,
   ` + "`" + `authn_login_lock` + "`" + `, ` + "`" + `authn_logout` + "`" + `, ` + "`" + `authn_password_change` + "`" + `, ` + "`" + `authn_password_reset` + "`" + `,
-  ` + "`" + `user_created` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `, ` + "`" + `user_updated` + "`" + `, ` + "`" + `user_data_exported` + "`" + `,
+  ` + "`" + `user_created` + "`" + `, ` + "`" + `user_disabled` + "`" + `, ` + "`" + `user_enabled` + "`" + `, ` + "`" + `user_updated` + "`" + `, ` + "`" + `user_data_exported` + "`" + `, ` + "`" + `user_deleted` + "`" + `
+  (a refused ` + "`" + `deleteAccount` + "`" + `: the account is gone once one succeeds),
   ` + "`" + `device_updated` + "`" + ` (by the customer too), ` + "`" + `assist_started` + "`" + `, ` + "`" + `assist_redeemed` + "`" + `, ` + "`" + `assist_ended` + "`" + `, ` + "`" + `assist_requested` + "`" + `, ` + "`" + `assist_approved` + "`" + `,
   ` + "`" + `assist_declined` + "`" + `, ` + "`" + `assist_request_expired` + "`" + `, ` + "`" + `assist_escalated` + "`" + `, ` + "`" + `authz_fail` + "`" + ` (an operation on the
   account refused) and ` + "`" + `excess_rate_limit_exceeded` + "`" + `. A client shows an action it does not know as
@@ -3506,9 +3507,9 @@ enum AccountEventType {
   ASSIST_ENDED
   "Sessions of the customer were ended."
   SESSION_REVOKED
-  "Support corrected the customer's name, email or phone."
+  "The customer's name, email or phone was corrected: by support (` + "`" + `updateCustomer` + "`" + `) or by the customer (` + "`" + `updateProfile` + "`" + `, ` + "`" + `byCustomer` + "`" + `)."
   PROFILE_UPDATED
-  "The account was erased (` + "`" + `deleteCustomer` + "`" + `): every session ended, and the socket is closed next (4401)."
+  "The account was erased, by support (` + "`" + `deleteCustomer` + "`" + `) or by the customer (` + "`" + `deleteAccount` + "`" + `, ` + "`" + `byCustomer` + "`" + `): every session ended, and the socket is closed next (4401)."
   CUSTOMER_DELETED
 }
 
@@ -3844,7 +3845,7 @@ type UpdateProfilePayload {
 
 extend type Subscription {
   """
-  Profile corrections (` + "`" + `updateCustomer` + "`" + `) of the operator's domain's customers, as they happen on any
+  Profile corrections (` + "`" + `updateCustomer` + "`" + ` by support, ` + "`" + `updateProfile` + "`" + ` by the customer) of the operator's domain's customers, as they happen on any
   server instance: of one customer, or of every customer when ` + "`" + `customerId` + "`" + ` is omitted. Needs
   VIEW_CUSTOMER.
   """

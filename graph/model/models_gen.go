@@ -44,7 +44,8 @@ type AccountActivity struct {
 	At time.Time `json:"at"`
 	// What happened, in the audit log's vocabulary: `authn_login_success`, `authn_login_fail`,
 	// `authn_login_lock`, `authn_logout`, `authn_password_change`, `authn_password_reset`,
-	// `user_created`, `user_disabled`, `user_enabled`, `user_updated`, `user_data_exported`,
+	// `user_created`, `user_disabled`, `user_enabled`, `user_updated`, `user_data_exported`, `user_deleted`
+	// (a refused `deleteAccount`: the account is gone once one succeeds),
 	// `device_updated` (by the customer too), `assist_started`, `assist_redeemed`, `assist_ended`, `assist_requested`, `assist_approved`,
 	// `assist_declined`, `assist_request_expired`, `assist_escalated`, `authz_fail` (an operation on the
 	// account refused) and `excess_rate_limit_exceeded`. A client shows an action it does not know as
@@ -1149,9 +1150,9 @@ const (
 	AccountEventTypeAssistEnded AccountEventType = "ASSIST_ENDED"
 	// Sessions of the customer were ended.
 	AccountEventTypeSessionRevoked AccountEventType = "SESSION_REVOKED"
-	// Support corrected the customer's name, email or phone.
+	// The customer's name, email or phone was corrected: by support (`updateCustomer`) or by the customer (`updateProfile`, `byCustomer`).
 	AccountEventTypeProfileUpdated AccountEventType = "PROFILE_UPDATED"
-	// The account was erased (`deleteCustomer`): every session ended, and the socket is closed next (4401).
+	// The account was erased, by support (`deleteCustomer`) or by the customer (`deleteAccount`, `byCustomer`): every session ended, and the socket is closed next (4401).
 	AccountEventTypeCustomerDeleted AccountEventType = "CUSTOMER_DELETED"
 	// An operator asks to assist the customer, or to take control of a VIEW assistance: answer with `respondToAssistRequest`.
 	AccountEventTypeAssistRequested AccountEventType = "ASSIST_REQUESTED"

@@ -23,7 +23,6 @@ func TestEveryActivityActionHasWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	notAboutACustomer := map[string]string{
-		"user_deleted":             "the customer and its activity are gone",
 		"users_imported":           "a domain's record",
 		"users_exported":           "a domain's record",
 		"domain_updated":           "a domain's record",

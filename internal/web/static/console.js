@@ -1559,6 +1559,11 @@ const AUDIT_ACTIONS = {
   authn_mfa_enroll_started: 'Second factor set-up started', authn_mfa_enabled: 'Second factor turned on',
   authn_mfa_disabled: 'Second factor turned off', authn_mfa_fail: 'Wrong second factor code', domain_updated: 'Settings changed',
 };
+// What a failed attempt of an action is called, where the action's own words would read as done
+// ("Account deleted" over a refused deletion).
+const AUDIT_FAILED = {
+  user_deleted: 'Account deletion refused', authn_password_change: 'Password change refused', device_updated: 'Device change refused',
+};
 $('audit-actions').replaceChildren(...Object.entries(AUDIT_ACTIONS).map(([value, label]) => h('option', { value }, label)));
 
 const audit = {
@@ -1706,7 +1711,7 @@ function entryRow(e) {
   return h('li', { class: 'card entry', 'data-action': e.action },
     h('p', { class: 'entry-head' },
       h('time', { datetime: e.at }, formatTime(e.at)), ' ',
-      h('strong', {}, AUDIT_ACTIONS[e.action] || e.action), ' ',
+      h('strong', {}, (e.outcome === 'failure' && AUDIT_FAILED[e.action]) || AUDIT_ACTIONS[e.action] || e.action), ' ',
       h('code', {}, e.action),
       e.outcome === 'failure' && h('span', { class: 'badge disabled' }, 'Failed')),
     h('p', {}, 'By ', actorOf(e), e.actingFor && [' as ', customerLink(e.actingFor), ' (remote assistance)']),

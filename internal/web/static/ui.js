@@ -179,11 +179,13 @@ const ACTIVITY = {
   assist_request_expired: 'Remote assistance request expired', assist_escalated: 'Control of a remote assistance asked for',
   authz_fail: 'Action not allowed', excess_rate_limit_exceeded: 'Requests refused: too many',
   authn_login_lock: 'Sign-ins paused after failed attempts', user_data_exported: "Copy of the account's data downloaded",
+  user_deleted: 'Account deleted',
 };
 const FAILED = {
   authn_login_fail: 'Failed sign-in attempt', authn_password_change: 'Password change refused',
   device_updated: 'Device change refused', authz_fail: 'Not allowed: an action tried',
   excess_rate_limit_exceeded: 'Requests refused: too many', authn_login_lock: 'Sign-ins paused after failed attempts',
+  user_deleted: 'Account deletion refused',
 };
 
 /**
