@@ -265,6 +265,9 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 	dashboard.do("a wrong password", fill("#delete-current", "not "+customerPassword), deleteSubmit,
 		waitFor(`document.querySelector('#delete-current-error')?.textContent === 'This is not your current password. Type the one you signed in with.'`))
 	dashboard.checkAccessibility("account deletion refused, phone")
+	// The refusal reads as one in the activity (it was shown as "user_deleted (failed)").
+	dashboard.do("the activity shows the refusal", click("#tab-activity"),
+		waitFor(`document.querySelector('#recent').textContent.includes('Account deletion refused by you')`), click("#tab-devices"))
 	if _, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil {
 		t.Fatalf("the customer after a wrong password: %v", err)
 	}
@@ -283,7 +286,9 @@ func TestBrowserCustomerDeletesItsAccount(t *testing.T) {
 		waitFor(`document.querySelector('#notice').textContent.startsWith('Your account is deleted')`))
 	console.do("the console closes its details", waitFor(`document.querySelector('#details').hidden`),
 		waitFor(`document.querySelector('#status').textContent === '`+caseyName+` deleted their own account: the details are closed.'`),
-		waitFor(`![...document.querySelectorAll('#results .name')].some(e => e.textContent === '`+caseyName+`')`))
+		waitFor(`![...document.querySelectorAll('#results .name')].some(e => e.textContent === '`+caseyName+`')`),
+		// The count follows the list (it stayed at "1 customer").
+		waitFor(`document.querySelector('#result-count').textContent === 'No customers match.'`))
 	if _, code, _ := f.customerLogin(t, customerPassword); code != "INVALID_CREDENTIALS" {
 		t.Errorf("signing in after the deletion answered %q, want INVALID_CREDENTIALS", code)
 	}

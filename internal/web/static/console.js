@@ -410,9 +410,14 @@ async function search({ more = false } = {}) {
   }
 }
 
+/** Shows how many customers the search matched. */
+function showCount(total) {
+  $('result-count').textContent = total === 0 ? 'No customers match.' : `${total} customer${total === 1 ? '' : 's'}`;
+}
+
 /** Shows a search's count and list; suggestions (null: keep those shown) are offered when nothing matched. */
 function renderResults(total, hasNext, suggestions) {
-  $('result-count').textContent = total === 0 ? 'No customers match.' : `${total} customer${total === 1 ? '' : 's'}`;
+  showCount(total);
   if (suggestions) {
     const offered = total === 0 ? suggestions : [];
     $('suggestions').replaceChildren(...(offered.length ? ['Did you mean: ', ...offered.map((s) => h('button', {
@@ -1198,7 +1203,9 @@ function watchStatusChanges() {
  */
 function customerDeleted({ customerId, byCustomer }) {
   const known = state.customers.find((c) => c.id === customerId) || (state.selected?.id === customerId ? state.selected : null);
+  const listed = state.customers.length;
   state.customers = state.customers.filter((c) => c.id !== customerId);
+  if (state.customers.length < listed && state.total > 0) showCount(--state.total); // one match fewer
   if (state.selected?.id !== customerId) {
     renderList();
     return;
