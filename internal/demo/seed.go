@@ -42,7 +42,7 @@ type Store interface {
 // empty. It returns the store's error if a read or write fails.
 func Ensure(ctx context.Context, st Store, password string, at time.Time, out io.Writer) error {
 	if _, err := st.DomainBySlug(ctx, Slug); err == nil {
-		fmt.Fprintf(out, "Demo domain %q: sign in as %s or %s with the password printed at its first start (or DEMO_PASSWORD).\n",
+		fmt.Fprintf(out, "Demo domain %q: sign in as %s or %s with the password of its first start (printed then, or DEMO_PASSWORD as it was then; a new DEMO_PASSWORD changes nothing).\n",
 			Slug, AdminEmail, SupportEmail)
 		return nil
 	} else if !errors.Is(err, apperr.ErrNotFound) {
@@ -75,9 +75,18 @@ func Ensure(ctx context.Context, st Store, password string, at time.Time, out io
   Console sign-in (ADMIN):    domain=%s  email=%s    password=%s
   Console sign-in (SUPPORT):  domain=%s  email=%s  password=%s
   Every demo customer signs in with the same password, e.g. email=%s
-This password is shown only now; set DEMO_PASSWORD before the first start to choose it.
-`, Slug, CustomerCount, Slug, AdminEmail, shown, Slug, SupportEmail, shown, first)
+%s
+`, Slug, CustomerCount, Slug, AdminEmail, shown, Slug, SupportEmail, shown, first, passwordOrigin(password))
 	return nil
+}
+
+// passwordOrigin says where the demo password came from: DEMO_PASSWORD
+// (given), or made up and shown only this once.
+func passwordOrigin(given string) string {
+	if given != "" {
+		return "This is DEMO_PASSWORD, as set for this first start."
+	}
+	return "This password is shown only now; set DEMO_PASSWORD before the first start to choose it."
 }
 
 // Insert stores n customers of g and their devices in batches of batch
