@@ -345,4 +345,11 @@ func TestBrowserCustomerCorrectsItsDetails(t *testing.T) {
 	if c, err := f.store.CustomerByID(context.Background(), f.customer.ID); err != nil || c.FirstName != "Cass" || c.LastName != "Kunde" || c.Phone != "+1 555 010 8888" {
 		t.Errorf("the customer as stored: %+v %v", c, err)
 	}
+	// Names as long as allowed keep the header to two lines on a phone (they made it 458 px tall).
+	first := strings.Repeat("Wolfeschlegelsteinhausen", 5)[:100]
+	last := strings.Repeat("Ngwenya-Oyelaran-Featherstonehaugh-", 3)[:100]
+	dashboard.do("long names", fill("#profile-first", first), fill("#profile-last", last), save,
+		waitFor(`document.querySelector('#profile-saved').textContent === 'Your details are saved.'`),
+		waitFor(`document.querySelector('#who-name').title === '`+first+` `+last+`'`),
+		waitFor(`document.querySelector('.topbar').getBoundingClientRect().height < 110`), waitFor(noOverflow))
 }

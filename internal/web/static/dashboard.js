@@ -320,6 +320,7 @@ function showProfile(customer) {
   const before = state.profile;
   state.profile = { firstName: customer.firstName, lastName: customer.lastName, phone: customer.phone, version: customer.version };
   $('who-name').textContent = `${customer.firstName} ${customer.lastName}`;
+  $('who-name').title = $('who-name').textContent; // the header shows two lines of it at most
   $('profile-email').textContent = customer.email;
   nameAccount(customer.email);
   const kept = [];
