@@ -4554,7 +4554,7 @@ type CustomerDetailsChange {
 enum CustomerDetailsChangeType {
   "An operator started assisting the customer."
   ASSIST_STARTED
-  "A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry."
+  "A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry. Not when the customer's erasure ended it: there is no customer left to report, and ` + "`" + `customerDeleted` + "`" + ` says so."
   ASSIST_ENDED
   "A device's name or settings changed."
   DEVICE_UPDATED

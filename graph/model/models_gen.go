@@ -1607,7 +1607,7 @@ type CustomerDetailsChangeType string
 const (
 	// An operator started assisting the customer.
 	CustomerDetailsChangeTypeAssistStarted CustomerDetailsChangeType = "ASSIST_STARTED"
-	// A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry.
+	// A remote assistance ended: by its operator, an ADMIN, the customer's dashboard, revocation or expiry. Not when the customer's erasure ended it: there is no customer left to report, and `customerDeleted` says so.
 	CustomerDetailsChangeTypeAssistEnded CustomerDetailsChangeType = "ASSIST_ENDED"
 	// A device's name or settings changed.
 	CustomerDetailsChangeTypeDeviceUpdated CustomerDetailsChangeType = "DEVICE_UPDATED"
