@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
@@ -191,6 +192,15 @@ func withCORS(next http.Handler, allowed []string) http.Handler {
 		if ok {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
 			w.Header().Add("Vary", "Origin")
+		}
+		// A WebSocket handshake from a foreign page is refused here, with a
+		// log line of the server's own (gqlgen logged the upgrader's refusal
+		// through the standard library: no level, no request id). The
+		// upgrader checks again (newGorillaSockets).
+		if websocket.IsWebSocketUpgrade(r) && !originAllowed(r, allowed) {
+			hlog.FromRequest(r).Warn().Str("origin", origin[:min(len(origin), 200)]).Msg("WebSocket refused: its Origin is not allowed (ALLOWED_ORIGINS)")
+			writeError(w, http.StatusForbidden, codeForbidden, "origin not allowed")
+			return
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if !ok {

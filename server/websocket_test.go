@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,13 @@ func TestWebSocketChecksOrigin(t *testing.T) {
 			}
 			if resp == nil || resp.StatusCode != http.StatusForbidden {
 				t.Fatalf("foreign Origin: response %v, want 403", resp)
+			}
+			// Logged by the server, with a level and the request's id (it was a bare
+			// standard-library line naming a Go type).
+			logs := s.logs.String()
+			if strings.Contains(logs, "unable to upgrade") ||
+				!regexp.MustCompile(`"level":"warn".*"req_id":"[^"]+".*WebSocket refused: its Origin is not allowed`).MatchString(logs) {
+				t.Errorf("the refusal's log:\n%s", logs)
 			}
 			for _, origin := range []string{"https://console.example.com", s.URL(), ""} {
 				if _, _, err := dialWS(t, s, protocol, origin); err != nil {
