@@ -7,8 +7,11 @@ package resolvers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/iotconsole/bff/graph/model"
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/events"
@@ -42,6 +45,11 @@ func (r *mutationResolver) DeleteAccount(ctx context.Context, input model.Delete
 	c, err := r.SessionService.ConfirmPassword(ctx, p, input.CurrentPassword, audit.ActionUserDeleted)
 	if err == nil {
 		err = r.CustomerService.Delete(ctx, p.Actor(), c.ID, customers.OwnDeletionReason)
+	}
+	if errors.Is(err, apperr.ErrNotFound) {
+		// Deleted meanwhile, by another of its sessions (or support): this
+		// session ended with the account, as its next request would say.
+		err = fmt.Errorf("account deleted meanwhile: %w", apperr.ErrUnauthenticated)
 	}
 	if err != nil {
 		ues, err := userErrors(err)

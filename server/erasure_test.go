@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -514,5 +515,45 @@ func TestCustomerDeletesItsOwnAccount(t *testing.T) {
 				t.Fatalf("the erasure's audit record: %v", erased)
 			}
 		})
+	}
+}
+
+// The account deleted from several of its sessions at once: one deletes it,
+// the others are told their session ended with it (UNAUTHENTICATED, as their
+// next request would be) or to wait (RATE_LIMITED: password checks at once
+// beyond the account's allowance), not NOT_FOUND (a tryout's 7 of 8).
+func TestSimultaneousAccountDeletionsSignTheOthersOut(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	tokens := make([]string, 6)
+	for i := range tokens {
+		if tokens[i], _, _ = f.customerLogin(t, customerPassword); tokens[i] == "" {
+			t.Fatal("sign-in failed")
+		}
+	}
+	codes := make([]string, len(tokens))
+	var wg sync.WaitGroup
+	for i, token := range tokens {
+		wg.Go(func() {
+			resp := f.post(t, token, deleteAccountMutation, map[string]any{"pw": customerPassword})
+			if dig(resp.Data, "deleteAccount", "deletedCustomerId") != nil {
+				codes[i] = "deleted"
+			} else {
+				codes[i] = resp.code()
+			}
+		})
+	}
+	wg.Wait()
+	deleted := 0
+	for _, code := range codes {
+		switch code {
+		case "deleted":
+			deleted++
+		case codeUnauthenticated, codeRateLimited: // password checks at once past the account's allowance wait
+		default:
+			t.Errorf("a simultaneous deletion answered %q, want the deletion or UNAUTHENTICATED (all: %v)", code, codes)
+		}
+	}
+	if deleted != 1 {
+		t.Errorf("%d deletions succeeded, want 1 (all: %v)", deleted, codes)
 	}
 }
