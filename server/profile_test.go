@@ -551,6 +551,17 @@ func TestCustomerCorrectionsAreRateLimited(t *testing.T) {
 		}
 		return resp
 	}
+	// Only corrections written count: saves that change nothing, and refused ones, do not
+	// (a tryout's ten unchanged saves used up the budget).
+	for range 10 {
+		if resp := correct("Customer"); dig(resp.Data, "updateProfile", "changed") != false {
+			t.Fatalf("an unchanged save: %+v", resp)
+		}
+		stale := f.post(t, own, updateProfileMutation, map[string]any{"in": map[string]any{"version": 1000, "lastName": "Stale"}})
+		if code, _ := firstUserError(stale, "updateProfile"); code != "CONFLICT" {
+			t.Fatalf("a stale save: %+v", stale)
+		}
+	}
 	for i := range 10 {
 		if resp := correct(fmt.Sprint("Customer", "abcdefghij"[i:i+1])); dig(resp.Data, "updateProfile", "changed") != true {
 			t.Fatalf("correction %d: %+v", i+1, resp)

@@ -110,16 +110,28 @@ const (
 // CONFLICT on version when the customer changed since that version; nothing
 // is written then. Another domain's customer is apperr.ErrNotFound. The
 // customer's own corrections past its budget (ownEditsBurst) are
-// apperr.ErrRateLimited (apperr.RetryAfter), writing nothing.
+// apperr.ErrRateLimited (apperr.RetryAfter), writing nothing; only a
+// correction written counts (a save that changes nothing or is refused
+// gives its share back).
 func (s *Service) UpdateProfile(ctx context.Context, actor audit.Actor, d domains.Domain, id string, version int64, ch ProfileChange) (Customer, bool, error) {
+	if actor.Type != audit.ActorCustomer {
+		return s.updateProfile(ctx, actor, d, id, version, ch)
+	}
+	if _, refused, err := s.ownEdits.Reserve(ctx, id); err != nil || refused > 0 {
+		return Customer{}, false, cmp.Or(err, fmt.Errorf("correct profile: %w", apperr.RetryAfter(refused)))
+	}
+	c, changed, err := s.updateProfile(ctx, actor, d, id, version, ch)
+	if err != nil || !changed {
+		err = errors.Join(err, s.ownEdits.Refund(ctx, id))
+	}
+	return c, changed, err
+}
+
+// updateProfile is UpdateProfile without the customer's budget.
+func (s *Service) updateProfile(ctx context.Context, actor audit.Actor, d domains.Domain, id string, version int64, ch ProfileChange) (Customer, bool, error) {
 	ch, err := ch.checked()
 	if err != nil {
 		return Customer{}, false, err
-	}
-	if actor.Type == audit.ActorCustomer {
-		if _, refused, err := s.ownEdits.Reserve(ctx, id); err != nil || refused > 0 {
-			return Customer{}, false, cmp.Or(err, fmt.Errorf("correct profile: %w", apperr.RetryAfter(refused)))
-		}
 	}
 	c, err := s.Get(ctx, d.ID, id)
 	if err != nil {
