@@ -347,7 +347,9 @@ func TestBrowserDeletingACustomerSignsItsDashboardOut(t *testing.T) {
 		waitFor(`document.querySelector('#details').hidden`),
 		waitFor(`document.querySelector('#status').textContent === 'Casey Customer was deleted, with their devices and personal data.'`),
 		waitFor(`![...document.querySelectorAll('#results .name')].some(e => e.textContent === 'Casey Customer')`),
-		waitFor(`document.activeElement.id === 'search'`))
+		waitFor(`document.activeElement.id === 'search'`),
+		// The count follows (it stayed at "1 customer"), once: the event that follows finds the row gone.
+		waitFor(`document.querySelector('#result-count').textContent === 'No customers match.'`))
 
 	dashboard.do("signed out", visible("#sign-in-form"),
 		waitFor(`document.querySelector('#notice').textContent.includes('Your account has been deleted')`),

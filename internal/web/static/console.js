@@ -1004,7 +1004,7 @@ $('delete-form').addEventListener('submit', async (event) => {
       const payload = data.deleteCustomer;
       if (payload.userErrors.length) return showErrors(form, payload.userErrors);
       form.reset();
-      state.customers = state.customers.filter((c) => c.id !== customer.id);
+      dropCustomer(customer.id);
       renderList();
       if (state.selected?.id === customer.id) state.selected = null;
       $('details').hidden = true;
@@ -1198,14 +1198,23 @@ function watchStatusChanges() {
 }
 
 /**
+ * Takes an erased customer out of the results, and out of their count when it was listed (whichever
+ * comes first, this console's own deletion or the event, the other finds it gone). A match not yet
+ * loaded is still counted until the next search: the console cannot tell it matched.
+ */
+function dropCustomer(customerId) {
+  const listed = state.customers.length;
+  state.customers = state.customers.filter((c) => c.id !== customerId);
+  if (state.customers.length < listed && state.total > 0) showCount(--state.total);
+}
+
+/**
  * A customer was erased (from this console, another one, or by the customer itself): it leaves the
  * list, and its open details close, saying why, since nothing of it can be read any more.
  */
 function customerDeleted({ customerId, byCustomer }) {
   const known = state.customers.find((c) => c.id === customerId) || (state.selected?.id === customerId ? state.selected : null);
-  const listed = state.customers.length;
-  state.customers = state.customers.filter((c) => c.id !== customerId);
-  if (state.customers.length < listed && state.total > 0) showCount(--state.total); // one match fewer
+  dropCustomer(customerId);
   if (state.selected?.id !== customerId) {
     renderList();
     return;
