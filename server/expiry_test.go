@@ -209,3 +209,21 @@ func TestAssistanceEndsWithItsOperatorsSession(t *testing.T) {
 		})
 	}
 }
+
+// A ticket redeemed after its operator's sign-ins of the assistance's start
+// have all expired is refused: it gave a token that was dead at once (a
+// tryout redeemed one 15 s after the operator's session ended).
+func TestAssistTicketAfterItsOperatorsSessionIsRefused(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newAccountFixture(t, kind.edit(t))
+			support := f.login(t, demo.SupportEmail)
+			f.clock.Advance(f.cfg.SessionTTL - 20*time.Second)
+			_, ticket := f.startAssist(t, support, "late")
+			f.clock.Advance(30 * time.Second) // the session is over, the ticket's minute is not
+			if token, code := f.redeem(t, ticket); token != "" || code != "INVALID" {
+				t.Fatalf("redeem after the operator's session expired: token %q, code %q; want INVALID", token, code)
+			}
+		})
+	}
+}

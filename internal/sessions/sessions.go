@@ -4,6 +4,7 @@
 package sessions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -584,6 +585,12 @@ func (s *Service) RedeemAssistTicket(ctx context.Context, ticket string) (string
 	}
 	if c.Status != customers.StatusActive {
 		return "", assist.Session{}, errBadTicket
+	}
+	// Its operator's sign-ins of its start have all expired: the assistance
+	// is over (Authenticate would refuse the token at once; the sweeper
+	// records the end).
+	if signedIn, err := s.store.OperatorSignedInUntil(ctx, a.OperatorID, a.StartedAt, now); err != nil || signedIn.IsZero() {
+		return "", assist.Session{}, cmp.Or(err, errBadTicket)
 	}
 	if err := s.store.UseTicket(ctx, a.ID); errors.Is(err, apperr.ErrConflict) {
 		return "", assist.Session{}, errBadTicket
