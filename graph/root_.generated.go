@@ -2932,7 +2932,7 @@ type AssistSession implements Node {
   request: AssistRequest
   "When it started (was requested, for one that needed the customer's agreement)."
   startedAt: Time!
-  "When it ends at the latest."
+  "When its time limit (ASSIST_TTL, or the domain's) ends it at the latest. It ends sooner when its operator's sign-ins of its start have all expired (the assist session's ` + "`" + `sessionExpiresAt` + "`" + ` says when), recorded as EXPIRED within a minute."
   expiresAt: Time!
   "When it ended, if it has: for an EXPIRED one, when its time (or its request's) ran out."
   endedAt: Time

@@ -141,7 +141,7 @@ type AssistSession struct {
 	Request *AssistRequest `json:"request,omitempty"`
 	// When it started (was requested, for one that needed the customer's agreement).
 	StartedAt time.Time `json:"startedAt"`
-	// When it ends at the latest.
+	// When its time limit (ASSIST_TTL, or the domain's) ends it at the latest. It ends sooner when its operator's sign-ins of its start have all expired (the assist session's `sessionExpiresAt` says when), recorded as EXPIRED within a minute.
 	ExpiresAt time.Time `json:"expiresAt"`
 	// When it ended, if it has: for an EXPIRED one, when its time (or its request's) ran out.
 	EndedAt *time.Time `json:"endedAt,omitempty"`
