@@ -60,8 +60,11 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 	return nil
 }
 
-const insertDeviceSQL = `INSERT INTO devices (id, domain_id, customer_id, name, model, serial_number, mac_address,
-	online, target_temperature, mode, notifications, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertDeviceSQL writes a device under its customer's number
+// (customers.rid, migration 22), found by the customer's id.
+const insertDeviceSQL = `INSERT INTO devices (id, domain_id, customer_rid, name, model, serial_number, mac_address,
+	online, target_temperature, mode, notifications, created_at, updated_at)
+	VALUES (?, ?, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertDevices writes ds in tx (writeDevices) and moves their domains'
 // search versions: what a search matched reads devices.
@@ -93,7 +96,14 @@ func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 	return nil
 }
 
-const deviceColumns = `id, domain_id, customer_id, name, model, serial_number, mac_address, online, target_temperature, mode, notifications, created_at, updated_at`
+// deviceColumns are what scanDevice reads, from devicesWithCustomers: a
+// device names its customer by number (migration 22), its id is the
+// customer's.
+const (
+	deviceColumns = `d.id, d.domain_id, c.id, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
+	d.notifications, d.created_at, d.updated_at`
+	devicesWithCustomers = `devices d JOIN customers c ON c.rid = d.customer_rid`
+)
 
 func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 	var d devices.Device
@@ -108,7 +118,7 @@ func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 
 // DevicesByCustomer implements devices.Store.
 func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]devices.Device, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE customer_id = ? ORDER BY name, id`)
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM `+devicesWithCustomers+` WHERE c.id = ? ORDER BY d.name, d.id`)
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
@@ -133,7 +143,7 @@ func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]dev
 
 // DeviceByID implements devices.Store.
 func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`)
+	stmt, err := s.readStmt(ctx, `SELECT `+deviceColumns+` FROM `+devicesWithCustomers+` WHERE d.id = ?`)
 	if err != nil {
 		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
 	}

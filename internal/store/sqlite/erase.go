@@ -49,7 +49,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 			query string
 			arg   any
 		}{
-			{`DELETE FROM devices WHERE customer_id = ?`, e.ID},
+			{`DELETE FROM devices WHERE customer_rid = (SELECT rid FROM customers WHERE id = ?)`, e.ID},
 			{`DELETE FROM sessions WHERE subject_id = ? AND kind != 'operator'`, e.ID}, // its own and its assistance's
 			{`DELETE FROM customer_keys WHERE customer_id = ?`, e.ID},
 			{`DELETE FROM customer_search WHERE rowid = ?`, label},

@@ -20,7 +20,7 @@ const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM customers 
 // customersByEmailSQL and devicesBySerialSQL are followed by " IN (...)".
 const (
 	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ? AND c.email`
-	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM devices WHERE domain_id = ? AND serial_number`
+	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE d.domain_id = ? AND d.serial_number`
 )
 
 // CustomersByImportKeys implements imports.Store: the domain's customers
@@ -53,7 +53,7 @@ func (s *Store) DevicesBySerialNumbers(ctx context.Context, domainID string, ser
 // DevicesOfCustomers implements imports.ExportStore: the devices of the
 // customers ids, in no particular order.
 func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error) {
-	ds, err := byIDs(ctx, s, `SELECT `+deviceColumns+` FROM devices WHERE customer_id`, ``, ids, scanDevice)
+	ds, err := byIDs(ctx, s, `SELECT `+deviceColumns+` FROM `+devicesWithCustomers+` WHERE c.id`, ``, ids, scanDevice)
 	if err != nil {
 		return nil, fmt.Errorf("devices of customers: %w", err)
 	}
@@ -209,7 +209,7 @@ func (s *Store) RehashPassword(ctx context.Context, customerID, oldHash, newHash
 // MostDevicesOfACustomer implements imports.ExportStore.
 func (s *Store) MostDevicesOfACustomer(ctx context.Context, domainID string) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM devices WHERE domain_id = ? GROUP BY customer_id)`,
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM devices WHERE domain_id = ? GROUP BY customer_rid)`,
 		domainID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("most devices of a customer: %w", mapErr(err))

@@ -152,7 +152,7 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"customers_domain_status_name": "WHERE status != 'ACTIVE'",
-		"devices_customer":             "ON devices (customer_id)",
+		"devices_customer":             "ON devices (customer_rid)",
 	} {
 		var def string
 		if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, name).Scan(&def); err != nil || !strings.Contains(def, want) {
@@ -259,4 +259,82 @@ func databaseAtVersion(t *testing.T, dir string, version int) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// Migration 22 gives devices their customer's number instead of its id: a
+// store at version 21 (customers with none to three devices, rowids with a
+// gap where one was deleted) opens with every device still its customer's,
+// read either way (by customer, by id), found by its serial number in a
+// search, and still so after VACUUM (what server backup writes).
+func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := databaseAtVersion(t, dir, 21)
+	domain := newids.NewShort()
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	exec(`INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain)
+	want := map[string][]string{} // customer id -> its devices' serial numbers
+	var gone string
+	for c := range 30 {
+		customer := newids.New()
+		exec(`INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash,
+			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', 'x', 1, 0, 0, 'lovelace', 'ada', ?)`,
+			customer, domain, fmt.Sprintf("ada%d@example.com", c), c*64)
+		for i := range c % 4 {
+			serial := fmt.Sprintf("SN-%d-%d", c, i)
+			exec(`INSERT INTO devices (id, domain_id, customer_id, name, model, online, target_temperature, mode, notifications,
+				created_at, updated_at, serial_number, mac_address) VALUES (?, ?, ?, ?, 'T-100', 1, 20, 'AUTO', 1, 0, 0, ?, '')`,
+				newids.New(), domain, customer, fmt.Sprintf("Device %d", i), serial)
+			want[customer] = append(want[customer], serial)
+		}
+		if c == 4 {
+			gone = customer
+		}
+	}
+	exec(`DELETE FROM devices WHERE customer_id = ?`, gone)
+	exec(`DELETE FROM customers WHERE id = ?`, gone)
+	delete(want, gone)
+	s := openMigrated(t, db, dir)
+
+	var oldColumn int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('devices') WHERE name = 'customer_id'`).Scan(&oldColumn); err != nil || oldColumn != 0 {
+		t.Fatalf("devices still have a customer_id column (%d, %v)", oldColumn, err)
+	}
+	if _, err := customers.Reindex(ctx, s, nil); err != nil { // the search rows of customers written by hand above
+		t.Fatal(err)
+	}
+	search := customers.NewService(s, nil, passwords.Policy{}, time.Now).Search
+	check := func(when string) {
+		t.Helper()
+		for customer, serials := range want {
+			ds, err := s.DevicesByCustomer(ctx, customer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.SerialNumber)
+				if one, err := s.DeviceByID(ctx, d.ID); err != nil || one.CustomerID != customer {
+					t.Errorf("%s: device %s belongs to %q (%v), want %s", when, d.ID, one.CustomerID, err, customer)
+				}
+			}
+			if !slices.Equal(got, serials) {
+				t.Errorf("%s: customer %s has devices %v, want %v", when, customer, got, serials)
+			}
+			page, err := search(ctx, domain, customers.SearchRequest{Text: serials[0], First: 5})
+			if err != nil || len(page.Hits) == 0 || page.Hits[0].Customer.ID != customer || !page.Hits[0].Cursor.Exact {
+				t.Errorf("%s: a search of %s finds %+v (%v), want customer %s first, exactly", when, serials[0], page.Hits, err, customer)
+			}
+		}
+	}
+	check("after the migration")
+	if _, err := s.write.ExecContext(ctx, `VACUUM`); err != nil {
+		t.Fatal(err)
+	}
+	check("after VACUUM")
 }

@@ -45,7 +45,7 @@ func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string)
 // region, and the serial numbers and MAC addresses of its
 // devices as a JSON array of [serial, mac] pairs (NULL for none).
 const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region,
-	(SELECT json_group_array(json_array(d.serial_number, d.mac_address)) FROM devices d WHERE d.customer_id = c.id)
+	(SELECT json_group_array(json_array(d.serial_number, d.mac_address)) FROM devices d WHERE d.customer_rid = c.rid)
 	FROM customers c JOIN domains dm ON dm.id = c.domain_id
 	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
 
@@ -150,7 +150,7 @@ const customerSourcesSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, 
 // customer's label, in the devices' stored order, which is their customers'
 // order after a load (ImportCustomers writes a customer's devices after it):
 // each customer's row is then near the one before.
-const deviceKeysSQL = `SELECT c.sort_seq, d.serial_number, d.mac_address FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.rowid`
+const deviceKeysSQL = `SELECT c.sort_seq, d.serial_number, d.mac_address FROM devices d JOIN customers c ON c.rid = d.customer_rid ORDER BY d.rowid`
 
 // deviceKeys is one device's part of its customer's search row, under the
 // customer's label.
