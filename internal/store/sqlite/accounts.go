@@ -231,7 +231,7 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, labe
 // writeCustomer writes c with its sort keys (customers.SortKeys) under
 // label, and its search row when index is true.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
-	if _, err := tx.ExecContext(ctx, insertCustomerSQL, c.ID, c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
+	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
 		c.PasswordHash, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
@@ -257,7 +257,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var c customers.Customer
 	var cur customers.Cursor
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, &c.PasswordHash,
+	err := row.Scan(idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, &c.PasswordHash,
 		&c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
@@ -269,12 +269,12 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 
 // CustomerByID implements customers.Store.
 func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer, error) {
-	return s.customerWhere(ctx, `c.id = ?`, id)
+	return s.customerWhere(ctx, `c.id = ?`, idKey(id))
 }
 
 // CustomersByIDs implements customers.Store.
 func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.Customer, error) {
-	cs, err := byIDs(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.id`, ``, ids,
+	cs, err := byStoredIDs(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.id`, ids,
 		func(row interface{ Scan(...any) error }) (customers.Customer, error) {
 			c, _, err := scanCustomer(row)
 			return c, err
@@ -324,16 +324,16 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	}
 	profile, profileArgs := profileSets(u)
 	sets, args = append(sets, profile...), append(args, profileArgs...)
-	args = append(args, u.ID, u.Version)
+	args = append(args, idKey(u.ID), u.Version)
 	renamed := u.FirstName != nil && u.LastName != nil
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if renamed {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE id = ? AND version = ?`, u.ID, u.Version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE id = ? AND version = ?`, idKey(u.ID), u.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n == 0 {
-				return missed(ctx, tx, "customers", u.ID)
+				return missed(ctx, tx, "customers", idKey(u.ID))
 			}
 			if err := uncountCustomer(ctx, tx, u.ID); err != nil {
 				return err
@@ -348,14 +348,14 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 			return err
 		}
 		if n == 0 {
-			return missed(ctx, tx, "customers", u.ID)
+			return missed(ctx, tx, "customers", idKey(u.ID))
 		}
 		if err := bumpSearchVersionOf(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if renamed {
 			var domainID string
-			if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, u.ID).Scan(&domainID); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
 				return err
 			}
 			if err := countVocabulary(ctx, tx, domainID, *u.FirstName, *u.LastName, 1); err != nil {

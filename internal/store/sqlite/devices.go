@@ -88,7 +88,7 @@ func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 // caller moves their domains' search versions.
 func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, insertDeviceSQL, d.ID, d.DomainID, d.CustomerID, d.Name, d.Model, d.SerialNumber, d.MACAddress,
+		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), d.DomainID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, d.MACAddress,
 			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ const (
 func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 	var d devices.Device
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.DomainID, &d.CustomerID, &d.Name, &d.Model, &d.SerialNumber, &d.MACAddress, &d.Online,
+	if err := row.Scan(idScan(&d.ID), &d.DomainID, idScan(&d.CustomerID), &d.Name, &d.Model, &d.SerialNumber, &d.MACAddress, &d.Online,
 		&d.Settings.TargetTemperature, &d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
 		return devices.Device{}, mapErr(err)
 	}
@@ -122,7 +122,7 @@ func (s *Store) DevicesByCustomer(ctx context.Context, customerID string) ([]dev
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
-	rows, err := stmt.QueryContext(ctx, customerID)
+	rows, err := stmt.QueryContext(ctx, idKey(customerID))
 	if err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", customerID, mapErr(err))
 	}
@@ -147,7 +147,7 @@ func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, erro
 	if err != nil {
 		return devices.Device{}, fmt.Errorf("device %s: %w", id, mapErr(err))
 	}
-	d, err := scanDevice(stmt.QueryRowContext(ctx, id))
+	d, err := scanDevice(stmt.QueryRowContext(ctx, idKey(id)))
 	if err != nil {
 		return devices.Device{}, fmt.Errorf("device %s: %w", id, err)
 	}
@@ -158,7 +158,7 @@ func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, erro
 func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record, evs ...events.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
-			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), d.ID)
+			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), idKey(d.ID))
 		if err != nil {
 			return err
 		}

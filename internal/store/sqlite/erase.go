@@ -32,9 +32,9 @@ import (
 func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var label int64
-		err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ? AND version = ?`, e.ID, e.Version).Scan(&label)
+		err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ? AND version = ?`, idKey(e.ID), e.Version).Scan(&label)
 		if errors.Is(err, sql.ErrNoRows) {
-			return missed(ctx, tx, "customers", e.ID)
+			return missed(ctx, tx, "customers", idKey(e.ID))
 		}
 		if err != nil {
 			return err
@@ -49,11 +49,11 @@ func (s *Store) DeleteCustomer(ctx context.Context, e customers.Erasure) error {
 			query string
 			arg   any
 		}{
-			{`DELETE FROM devices WHERE customer_rid = (SELECT rid FROM customers WHERE id = ?)`, e.ID},
+			{`DELETE FROM devices WHERE customer_rid = (SELECT rid FROM customers WHERE id = ?)`, idKey(e.ID)},
 			{`DELETE FROM sessions WHERE subject_id = ? AND kind != 'operator'`, e.ID}, // its own and its assistance's
 			{`DELETE FROM customer_keys WHERE customer_id = ?`, e.ID},
 			{`DELETE FROM customer_search WHERE rowid = ?`, label},
-			{`DELETE FROM customers WHERE id = ?`, e.ID},
+			{`DELETE FROM customers WHERE id = ?`, idKey(e.ID)},
 		} {
 			if _, err := tx.ExecContext(ctx, del.query, del.arg); err != nil {
 				return err

@@ -53,7 +53,7 @@ func (s *Store) DevicesBySerialNumbers(ctx context.Context, domainID string, ser
 // DevicesOfCustomers implements imports.ExportStore: the devices of the
 // customers ids, in no particular order.
 func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices.Device, error) {
-	ds, err := byIDs(ctx, s, `SELECT `+deviceColumns+` FROM `+devicesWithCustomers+` WHERE c.id`, ``, ids, scanDevice)
+	ds, err := byStoredIDs(ctx, s, `SELECT `+deviceColumns+` FROM `+devicesWithCustomers+` WHERE c.id`, ids, scanDevice)
 	if err != nil {
 		return nil, fmt.Errorf("devices of customers: %w", err)
 	}
@@ -67,7 +67,7 @@ func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices
 // afterID instead.
 func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]customers.Customer, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE +c.domain_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
-		domainID, afterID, limit)
+		domainID, idKey(afterID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("customers after %s: %w", afterID, mapErr(err))
 	}
@@ -200,7 +200,7 @@ func deriveSearchTokens(ctx context.Context, tx writer, c customers.Customer, ds
 // customer: the version, the sessions and the events stay as they are.
 func (s *Store) RehashPassword(ctx context.Context, customerID, oldHash, newHash string) error {
 	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET password_hash = ? WHERE id = ? AND password_hash = ?`,
-		newHash, customerID, oldHash); err != nil {
+		newHash, idKey(customerID), oldHash); err != nil {
 		return fmt.Errorf("rehash password of %s: %w", customerID, mapErr(err))
 	}
 	return nil

@@ -308,13 +308,14 @@ UPDATE customers SET phone_region = (SELECT default_region FROM domains WHERE do
 `,
 	// 22: devices name their customer by its number (customers.rid, an
 	// INTEGER PRIMARY KEY, which VACUUM keeps, as it does not keep an
-	// implicit rowid) instead of its 32-character id: at a million customers
-	// with the demo's 1.5 devices each, 100 bytes a customer less, in the
-	// devices' rows and their index by customer (docs/BENCHMARKS.md,
-	// "Nineteenth round"). Both tables are copied into their new shape (the
-	// procedure of https://sqlite.org/lang_altertable.html#otheralter), the
-	// customers keeping their rowids as numbers; the indexes a bulk load
-	// defers are built with the rest (see DeferSearchIndex).
+	// implicit rowid) instead of its 32-character id, and customers' and
+	// devices' ids of ids.New's form are kept as their 16 bytes (see
+	// idKey): at a million customers with the demo's 1.5 devices each,
+	// about 200 bytes a customer less (docs/BENCHMARKS.md, "Nineteenth
+	// round"). Both tables are copied into their new shape (the procedure of
+	// https://sqlite.org/lang_altertable.html#otheralter), the customers
+	// keeping their rowids as numbers; the indexes a bulk load defers are
+	// built with the rest (see DeferSearchIndex).
 	`
 CREATE TABLE customers_new (
 	rid                  INTEGER PRIMARY KEY,
@@ -339,7 +340,7 @@ CREATE TABLE customers_new (
 );
 INSERT INTO customers_new (rid, id, domain_id, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
 	last_key, first_key, sort_seq, must_change_password, session_epoch, external_id, phone_region)
-	SELECT rowid, id, domain_id, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
+	SELECT rowid, ` + idKeySQL("id") + `, domain_id, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
 	last_key, first_key, sort_seq, must_change_password, session_epoch, external_id, phone_region FROM customers ORDER BY rowid;
 CREATE TABLE devices_new (
 	id                 TEXT PRIMARY KEY,
@@ -358,8 +359,8 @@ CREATE TABLE devices_new (
 );
 INSERT INTO devices_new (rowid, id, domain_id, customer_rid, name, model, serial_number, mac_address, online, target_temperature, mode,
 	notifications, created_at, updated_at)
-	SELECT d.rowid, d.id, d.domain_id, c.rid, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
-	d.notifications, d.created_at, d.updated_at FROM devices d JOIN customers_new c ON c.id = d.customer_id ORDER BY d.rowid;
+	SELECT d.rowid, ` + idKeySQL("d.id") + `, d.domain_id, c.rowid, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
+	d.notifications, d.created_at, d.updated_at FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.rowid;
 DROP TABLE devices;
 DROP TABLE customers;
 ALTER TABLE customers_new RENAME TO customers;
@@ -415,4 +416,9 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 		}
 	}
 	return nil
+}
+
+// idKeySQL is the SQL expression of idKey applied to column.
+func idKeySQL(column string) string {
+	return fmt.Sprintf(`CASE WHEN length(%[1]s) = 32 AND %[1]s NOT GLOB '*[^0-9a-f]*' THEN unhex(%[1]s) ELSE %[1]s END`, column)
 }

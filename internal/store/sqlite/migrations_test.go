@@ -261,11 +261,13 @@ func databaseAtVersion(t *testing.T, dir string, version int) *sql.DB {
 	return db
 }
 
-// Migration 22 gives devices their customer's number instead of its id: a
-// store at version 21 (customers with none to three devices, rowids with a
-// gap where one was deleted) opens with every device still its customer's,
-// read either way (by customer, by id), found by its serial number in a
-// search, and still so after VACUUM (what server backup writes).
+// Migration 22 gives devices their customer's number instead of its id, and
+// keeps ids of ids.New's form as their 16 bytes: a store at version 21
+// (customers with none to three devices, rowids with a gap where one was
+// deleted, one customer and device with hand-made ids) opens with every
+// device still its customer's, read either way (by customer, by id), found
+// by its serial number in a search, and still so after VACUUM (what server
+// backup writes).
 func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -282,14 +284,20 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	var gone string
 	for c := range 30 {
 		customer := newids.New()
+		if c == 7 {
+			customer = "legacy-customer-7"
+		}
 		exec(`INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash,
 			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', 'x', 1, 0, 0, 'lovelace', 'ada', ?)`,
 			customer, domain, fmt.Sprintf("ada%d@example.com", c), c*64)
 		for i := range c % 4 {
-			serial := fmt.Sprintf("SN-%d-%d", c, i)
+			serial, id := fmt.Sprintf("SN-%d-%d", c, i), newids.New()
+			if c == 7 {
+				id = fmt.Sprintf("legacy-device-%d", i)
+			}
 			exec(`INSERT INTO devices (id, domain_id, customer_id, name, model, online, target_temperature, mode, notifications,
 				created_at, updated_at, serial_number, mac_address) VALUES (?, ?, ?, ?, 'T-100', 1, 20, 'AUTO', 1, 0, 0, ?, '')`,
-				newids.New(), domain, customer, fmt.Sprintf("Device %d", i), serial)
+				id, domain, customer, fmt.Sprintf("Device %d", i), serial)
 			want[customer] = append(want[customer], serial)
 		}
 		if c == 4 {
@@ -304,6 +312,15 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	var oldColumn int
 	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('devices') WHERE name = 'customer_id'`).Scan(&oldColumn); err != nil || oldColumn != 0 {
 		t.Fatalf("devices still have a customer_id column (%d, %v)", oldColumn, err)
+	}
+	for _, table := range []string{"customers", "devices"} {
+		var texts, blobs int
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE typeof(id) = 'text'), COUNT(*) FILTER (WHERE typeof(id) = 'blob') FROM `+table).Scan(&texts, &blobs); err != nil {
+			t.Fatal(err)
+		}
+		if wantTexts := map[string]int{"customers": 1, "devices": 3}[table]; texts != wantTexts || blobs == 0 {
+			t.Errorf("%s: %d ids kept as text, %d as bytes; want the %d hand-made as text, the rest as bytes", table, texts, blobs, wantTexts)
+		}
 	}
 	if _, err := customers.Reindex(ctx, s, nil); err != nil { // the search rows of customers written by hand above
 		t.Fatal(err)

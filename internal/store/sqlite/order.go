@@ -78,13 +78,13 @@ func neighbourLabels(ctx context.Context, tx writer, k orderKey) (before, after 
 	var domain, last, first string
 	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_id, last_key, first_key FROM customers
 		WHERE (domain_id, last_key, first_key, id) < (?, ?, ?, ?)
-		ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.last, k.first, k.id).Scan(&before, &domain, &last, &first))
+		ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&before, &domain, &last, &first))
 	sameName = err == nil && domain == k.domain && last == k.last && first == k.first
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
 	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) > (?, ?, ?, ?)
-		ORDER BY domain_id, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, k.id).Scan(&after))
+		ORDER BY domain_id, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&after))
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}

@@ -117,7 +117,7 @@ func ids(t *testing.T, s *Store, query string) []string {
 	var out []string
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		if err := rows.Scan(idScan(&id)); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, id)

@@ -43,7 +43,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 	}
 	renamed := u.FirstName != nil && u.LastName != nil
 	var domainID string
-	if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, u.ID).Scan(&domainID); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
 		return err
 	}
 	var label int64
@@ -59,7 +59,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 		}
 	}
 	var current int64
-	if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, u.ID).Scan(&current); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&current); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, current); err != nil {
@@ -68,7 +68,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 	if !renamed {
 		label = current
 	} else if label != current {
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET sort_seq = ? WHERE id = ?`, label, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET sort_seq = ? WHERE id = ?`, label, idKey(u.ID)); err != nil {
 			return err
 		}
 	}

@@ -48,7 +48,7 @@ func TestRenamesIntoACrowdedPlaceKeepLabelsInNameOrder(t *testing.T) {
 	}
 	label := func(id string) int64 {
 		var l int64
-		if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = ?`, id).Scan(&l); err != nil {
+		if err := s.read.QueryRow(`SELECT sort_seq FROM customers WHERE id = ?`, idKey(id)).Scan(&l); err != nil {
 			t.Fatal(err)
 		}
 		return l

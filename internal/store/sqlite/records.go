@@ -207,7 +207,7 @@ const ofAssists = `assist_id != '' AND assist_id`
 // AuditRecordsOfAssists implements assist.Store.
 func (s *Store) AuditRecordsOfAssists(ctx context.Context, ids []string) (map[string][]audit.Record, error) {
 	out := map[string][]audit.Record{}
-	err := inChunks(ids, func(in string, args []any) error {
+	err := inChunks(ids, asText, func(in string, args []any) error {
 		// Each session's records are all in its chunk, so oldest first overall
 		// is oldest first within each.
 		records, err := s.auditWhere(ctx, ofAssists+` IN `+in+` ORDER BY at, id`, args...)

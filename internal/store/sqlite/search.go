@@ -86,7 +86,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 		// that relabelling since the previous page changes nothing.
 		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) <= (?, ?, ?, ?)
 			ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`,
-			[]any{q.DomainID, q.After.LastKey, q.After.FirstKey, q.After.ID}, &start))
+			[]any{q.DomainID, q.After.LastKey, q.After.FirstKey, idKey(q.After.ID)}, &start))
 		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}
@@ -145,7 +145,7 @@ func listCustomersSQL(q customers.SearchQuery) (string, []any) {
 	}
 	if q.After != nil {
 		query += ` AND (c.last_key, c.first_key, c.id) > (?, ?, ?)`
-		args = append(args, q.After.LastKey, q.After.FirstKey, q.After.ID)
+		args = append(args, q.After.LastKey, q.After.FirstKey, idKey(q.After.ID))
 	}
 	query += ` ORDER BY c.last_key, c.first_key, c.id LIMIT ?`
 	return query, append(args, q.Limit)

@@ -62,7 +62,7 @@ func reindexOwners(ctx context.Context, tx writer, ds []devices.Device) error {
 		}
 		done[d.CustomerID] = true
 		var label int64
-		if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, d.CustomerID).Scan(&label); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, idKey(d.CustomerID)).Scan(&label); err != nil {
 			return err
 		}
 		sources, err := readSearchSources(ctx, tx, label-1, label+1, 1)
@@ -114,7 +114,7 @@ func readSearchSourcesWith(ctx context.Context, tx writer, query string, after, 
 		var src searchSource
 		var devs *string
 		c := &src.customer
-		if err := rows.Scan(&src.label, &c.ID, &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.ExternalID, &src.region, &devs); err != nil {
+		if err := rows.Scan(&src.label, idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.ExternalID, &src.region, &devs); err != nil {
 			return nil, err
 		}
 		if devs != nil {

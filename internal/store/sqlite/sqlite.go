@@ -273,11 +273,25 @@ func byIDs[T any](ctx context.Context, s *Store, query, suffix string, ids []str
 	return byIDsAfter(ctx, s, query, suffix, nil, ids, scan)
 }
 
+// byStoredIDs is byIDs for ids of the customers or devices tables, bound
+// as those tables keep them (idKey).
+func byStoredIDs[T any](ctx context.Context, s *Store, query string, ids []string, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	return byKeys(ctx, s, query, ``, nil, ids, idKey, scan)
+}
+
 // byIDsAfter is byIDs for a query with placeholders of its own before the
 // list, filled with lead.
 func byIDsAfter[T any](ctx context.Context, s *Store, query, suffix string, lead []any, ids []string, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	return byKeys(ctx, s, query, suffix, lead, ids, asText, scan)
+}
+
+// asText binds an id as its text.
+func asText(id string) any { return id }
+
+// byKeys is byIDsAfter with each id bound as key returns it.
+func byKeys[T any](ctx context.Context, s *Store, query, suffix string, lead []any, ids []string, key func(string) any, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	var out []T
-	err := inChunks(ids, func(in string, args []any) error {
+	err := inChunks(ids, key, func(in string, args []any) error {
 		rows, err := s.read.QueryContext(ctx, query+" IN "+in+suffix, append(append([]any(nil), lead...), args...)...)
 		if err != nil {
 			return mapErr(err)
@@ -296,9 +310,10 @@ func byIDsAfter[T any](ctx context.Context, s *Store, query, suffix string, lead
 }
 
 // inChunks calls each with a list of placeholders, "(?, ?)", and its
-// arguments for every maxInIDs of the distinct non-empty ids (the empty id
+// arguments (each id as key returns it) for every maxInIDs of the distinct
+// non-empty ids (the empty id
 // is no object's), and stops at the first error.
-func inChunks(ids []string, each func(in string, args []any) error) error {
+func inChunks(ids []string, key func(string) any, each func(in string, args []any) error) error {
 	seen := make(map[string]bool, len(ids))
 	var args []any
 	flush := func() error {
@@ -314,7 +329,7 @@ func inChunks(ids []string, each func(in string, args []any) error) error {
 			continue
 		}
 		seen[id] = true
-		if args = append(args, id); len(args) == maxInIDs {
+		if args = append(args, key(id)); len(args) == maxInIDs {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -374,7 +389,7 @@ func mapErr(err error) error {
 
 // missed returns what a conditional write on row id of table that changed
 // nothing hands to mapErr: errStale if the row exists, sql.ErrNoRows if not.
-func missed(ctx context.Context, tx *sql.Tx, table, id string) error {
+func missed(ctx context.Context, tx *sql.Tx, table string, id any) error {
 	var exists bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&exists); err != nil {
 		return err
