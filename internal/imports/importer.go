@@ -532,8 +532,18 @@ func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
 	var creates []candidate
 	for _, c := range batch {
 		current, found, reason := match(c.customer, byExternalID, byEmail)
-		if found && reason == "" {
+		switch {
+		case found && reason == "":
 			reason = im.firstForCustomer(current.ID, c.rec.Line)
+		case reason != "":
+			// Refused, it still reached the customers its keys name: they are
+			// its, as its keys are (claimKeys), so that a later record
+			// reaching one of them by another key does not change it first.
+			for _, other := range []customers.Customer{byExternalID[c.customer.ExternalID], byEmail[c.customer.Email]} {
+				if other.ID != "" {
+					im.firstForCustomer(other.ID, c.rec.Line) // or an earlier line's already
+				}
+			}
 		}
 		var added []devices.Device
 		for i, d := range c.devices {

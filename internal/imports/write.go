@@ -94,8 +94,8 @@ func (w *Writer) Write(rec Record, line int, reason string) error {
 // "/"), which runs nothing. A customer named "=HYPERLINK(...)" exports as
 // "'=HYPERLINK(...)"; the CSV reader takes the apostrophe off again
 // (unescapeFormula), so an export imports as the same customers. A value
-// that already looks escaped ("'=1+1") gets an apostrophe too, so that it
-// reads back as itself.
+// that already looks escaped ("'=1+1", or more apostrophes before the =)
+// gets an apostrophe too, so that it reads back as itself.
 func escapeFormula(v string) string {
 	if unescapeFormula(v) != v {
 		return "'" + v
@@ -109,11 +109,14 @@ func escapeFormula(v string) string {
 	return "'" + v
 }
 
-// unescapeFormula undoes escapeFormula: a value of an apostrophe followed
-// by a character that begins a formula loses the apostrophe. (No name,
-// email or serial number begins with both.)
+// unescapeFormula undoes escapeFormula: a value of one or more apostrophes
+// followed by a character that begins a formula loses one apostrophe, so
+// that escapeFormula's apostrophe before a value that begins so already
+// comes off too (two apostrophes and "=1+1" read as "'=1+1"). (No name, email or serial
+// number begins with both.)
 func unescapeFormula(v string) string {
-	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(v[1])) {
+	rest := strings.TrimLeft(v, "'")
+	if len(rest) < len(v) && rest != "" && strings.ContainsRune("=+-@\t\r", rune(rest[0])) {
 		return v[1:]
 	}
 	return v

@@ -229,8 +229,10 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // CheckRestorable returns the schema version of the database file path (1
 // to the newest this binary knows) if a server could serve it: it is a
 // SQLite database, it has this service's schema (a schema_migrations table
-// with a version no newer than this binary's), and it passes
-// CheckIntegrity. Otherwise it returns an error wrapping ErrNotRestorable
+// with a version no newer than this binary's, and every table with every
+// column the migrations up to that version create: other tools, such as
+// golang-migrate and Rails, keep a schema_migrations table too), and it
+// passes CheckIntegrity. Otherwise it returns an error wrapping ErrNotRestorable
 // that says which, or path's own error (a missing file). It only reads.
 func CheckRestorable(ctx context.Context, path string) (version int, err error) {
 	f, err := os.Open(path)
@@ -273,10 +275,72 @@ func CheckRestorable(ctx context.Context, path string) (version int, err error) 
 		return 0, fmt.Errorf("%s: %w: its schema version %d is newer than this binary's (%d); restore it with the release that wrote it",
 			path, ErrNotRestorable, version, len(migrations))
 	}
+	if err := checkSchema(ctx, db, version); err != nil {
+		return 0, fmt.Errorf("%s: %w: it is a SQLite database with a schema_migrations table at version %d, but not this service's: %v",
+			path, ErrNotRestorable, version, err)
+	}
 	if err := CheckIntegrity(ctx, path); err != nil {
 		return 0, fmt.Errorf("%s: %w: %v", path, ErrNotRestorable, err)
 	}
 	return version, nil
+}
+
+// checkSchema returns an error naming the first table or column that the
+// migrations up to version create and db lacks, or nil. It applies those
+// migrations to a database in memory and compares.
+func checkSchema(ctx context.Context, db *sql.DB, version int) error {
+	model, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(ON)")
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	model.SetMaxOpenConns(1) // one connection, one database in memory
+	if err := (&Store{write: model}).migrateTo(ctx, version); err != nil {
+		return fmt.Errorf("schema at version %d: %w", version, err)
+	}
+	want, err := tableColumns(ctx, model)
+	if err != nil {
+		return err
+	}
+	have, err := tableColumns(ctx, db)
+	if err != nil {
+		return err
+	}
+	for table, columns := range want {
+		got, ok := have[table]
+		if !ok {
+			return fmt.Errorf("it has no %s table", table)
+		}
+		for c := range columns {
+			if !got[c] {
+				return fmt.Errorf("its %s table has no %s column", table, c)
+			}
+		}
+	}
+	return nil
+}
+
+// tableColumns returns the names of db's tables (not SQLite's own) with the
+// names of their columns.
+func tableColumns(ctx context.Context, db *sql.DB) (map[string]map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT t.name, c.name FROM sqlite_schema t JOIN pragma_table_info(t.name) c
+		WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' ORDER BY t.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]bool{}
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			return nil, err
+		}
+		if out[table] == nil {
+			out[table] = map[string]bool{}
+		}
+		out[table][column] = true
+	}
+	return out, rows.Err()
 }
 
 // Restore replaces the database of the data directory dir with a copy of
@@ -284,23 +348,19 @@ func CheckRestorable(ctx context.Context, path string) (version int, err error) 
 // started on dir migrates an older one to the newest at start). The old
 // database is gone afterwards: back it up first to keep it.
 //
-// It takes dir's lock (LockDir) for the whole restore, so it refuses, with
-// an error wrapping ErrDirInUse, while a server serves on dir, and no
-// server starts on dir meanwhile. It then checks from (CheckRestorable;
-// an error wrapping ErrNotRestorable refuses it), copies it into a
-// temporary file in dir with VACUUM INTO (which also takes in a -wal file
-// next to from, should from be a live database's file), fsyncs the copy,
-// removes dir's old -wal, -shm and -journal files (which belong to the old
-// database and would be replayed into the new one), renames the copy to
-// dir/FileName and fsyncs dir. A refusal or a failure before the removal
-// changes nothing in dir but create dir and its lock file if they were
-// missing.
+// It first checks from (CheckRestorable; an error wrapping
+// ErrNotRestorable refuses it before dir is touched). It then takes dir's
+// lock (LockDir, which creates dir if it is missing) for the rest of the
+// restore, so it refuses, with an error wrapping ErrDirInUse, while a
+// server serves on dir, and no server starts on dir meanwhile; copies from
+// into a temporary file in dir with VACUUM INTO (which also takes in a
+// -wal file next to from, should from be a live database's file), fsyncs
+// the copy, removes dir's old -wal, -shm and -journal files (which belong
+// to the old database and would be replayed into the new one), renames the
+// copy to dir/FileName and fsyncs dir. A refusal or a failure before the
+// removal changes nothing in dir but, past the check of from, create dir
+// and its lock file if they were missing.
 func Restore(ctx context.Context, dir, from string) (version int, err error) {
-	unlock, err := LockDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
 	dbPath := filepath.Join(dir, FileName)
 	if a, err := os.Stat(from); err == nil {
 		if b, err := os.Stat(dbPath); err == nil && os.SameFile(a, b) {
@@ -310,6 +370,11 @@ func Restore(ctx context.Context, dir, from string) (version int, err error) {
 	if version, err = CheckRestorable(ctx, from); err != nil {
 		return 0, err
 	}
+	unlock, err := LockDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	tmp, err := os.CreateTemp(dir, "."+FileName+".restore-*")
 	if err != nil {
 		return 0, err

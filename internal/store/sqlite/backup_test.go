@@ -287,9 +287,15 @@ func TestRestore(t *testing.T) {
 	}
 	foreign := filepath.Join(t.TempDir(), "foreign.sqlite")
 	newer := filepath.Join(t.TempDir(), "newer.sqlite")
+	migrate := filepath.Join(t.TempDir(), "golang-migrate.sqlite") // another tool's versions, at one this binary knows
+	bare := filepath.Join(t.TempDir(), "bare.sqlite")
 	for path, schema := range map[string]string{
 		foreign: `CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)`,
 		newer:   `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY); INSERT INTO schema_migrations VALUES (1), (9999)`,
+		migrate: `CREATE TABLE schema_migrations (version INTEGER, dirty BOOLEAN); INSERT INTO schema_migrations VALUES (5, 0);
+			CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)`,
+		bare: `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY); INSERT INTO schema_migrations VALUES (21);
+			CREATE TABLE customers (id TEXT PRIMARY KEY)`,
 	} {
 		db, err := sql.Open("sqlite", "file:"+path)
 		if err != nil {
@@ -301,7 +307,8 @@ func TestRestore(t *testing.T) {
 		_ = db.Close()
 	}
 	for name, path := range map[string]string{"a text file": notSQLite, "a database with no schema_migrations": foreign,
-		"a database of a newer schema": newer, "an empty file": filepath.Join(t.TempDir(), "empty")} {
+		"a database of a newer schema": newer, "an empty file": filepath.Join(t.TempDir(), "empty"),
+		"another tool's database with a schema_migrations table": migrate, "a database with this service's tables in part": bare} {
 		if name == "an empty file" {
 			_ = os.WriteFile(path, nil, 0o600)
 		}
@@ -312,6 +319,13 @@ func TestRestore(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 		if after := dirState(t, dir); fmt.Sprint(after) != fmt.Sprint(state) {
 			t.Fatalf("Restore of %s changed the directory: %d files before, %d after", name, len(state), len(after))
+		}
+		missing := filepath.Join(t.TempDir(), "mistyped")
+		if _, err := sqlite.Restore(ctx, missing, path); err == nil {
+			t.Fatalf("Restore of %s into a new directory succeeded", name)
+		}
+		if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("the refused Restore of %s created the directory it was given (%v)", name, err)
 		}
 	}
 	if _, err := sqlite.Restore(ctx, dir, filepath.Join(dir, sqlite.FileName)); err == nil {

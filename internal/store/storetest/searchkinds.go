@@ -153,6 +153,44 @@ func testSearchNamesWrittenTogether(t *testing.T, s store.Store) {
 	}
 }
 
+// testSearchWhatDetailsShow: a phone number or an email pasted as a customer's details
+// show it, or as another program writes the same, finds the customer: a number with an
+// extension (which the number's forms leave out), a vanity number's letters (their keypad
+// digits), an email whose domain is in punycode (stored in Unicode). Words around digits
+// stay words: "415 john" is a digit and a name, not a number. (A tryout pasted each of the
+// first three and found no one.)
+func testSearchWhatDetailsShow(t *testing.T, s store.Store) {
+	d := NewDomain(t, s) // region US
+	people := []struct {
+		email, phone string
+		queries      []string
+	}{
+		{"ext@example.com", "+1 415 555 0100 ext. 23", []string{"+1 415 555 0100 ext. 23", "415-555-0100 x23", "(415) 555-0100 #23",
+			"+1 415 555 0100;ext=23", "+1 415 555 0100 extension 23"}},
+		{"vanity@example.com", "1-800-FLOWERS", []string{"1-800-FLOWERS", "800-FLOWERS", "1-800-flowers", "1.800.FLOWERS", "+1-800-FLOWERS"}},
+		{"words@example.com", "1-800-GOT-JUNK", []string{"1-800-GOT-JUNK", "800-got-junk"}},
+		{"puny@bücher.example", "", []string{"puny@bücher.example", "puny@xn--bcher-kva.example", "PUNY@XN--BCHER-KVA.EXAMPLE", "puny@BÜCHER.example"}},
+	}
+	cs := []customers.Customer{NewCustomer(d, "John", "Smith", "john@example.com", "+1 415 555 0188")}
+	for i, p := range people {
+		cs = append(cs, NewCustomer(d, "Pat", fmt.Sprintf("Pasted%02d", i), p.email, p.phone))
+	}
+	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	for _, p := range people {
+		for _, q := range p.queries {
+			if !finds(t, svc, d.ID, q, p.email) {
+				t.Errorf("%q does not find %s (stored %q, %q)", q, p.email, p.email, p.phone)
+			}
+		}
+	}
+	if got := searchAll(t, svc, d.ID, "415 john", "", 100); !slices.Equal(got, []string{"john@example.com"}) {
+		t.Errorf(`"415 john" finds %v, want John alone (a digit and a name)`, got)
+	}
+}
+
 // testSearchPhoneForms: a number is found by every way people dial and write it, with and
 // without the country code, by every prefix of each of those forms as it is typed, and by
 // its last digits, four or more, as a caller reads them out.

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchEmailsWithoutTheirTag", testSearchEmailsWithoutTheirTag},
 		{"SearchNamesWrittenTogether", testSearchNamesWrittenTogether},
 		{"SearchPhoneForms", testSearchPhoneForms},
+		{"SearchWhatDetailsShow", testSearchWhatDetailsShow},
 		{"SearchCaseFolding", testSearchCaseFolding},
 		{"SearchTransliterations", testSearchTransliterations},
 		{"SearchDevicesAndIDs", testSearchDevicesAndIDs},
