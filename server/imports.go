@@ -62,8 +62,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("bad command line for import: name one file, or - for standard input: %s", usage)
 	}
 	path := files[0]
-	if *slug == "" || *batch < 0 {
-		return errors.New("bad command line for import: -domain is required and -batch must not be negative (0: the default)")
+	if *slug == "" {
+		return errors.New("bad command line for import: -domain is required")
+	}
+	if *batch < 0 {
+		return errors.New("bad command line for import: -batch must not be negative (0: the default)")
 	}
 	format, err := imports.ParseFormat(*formatName, path)
 	if err != nil {
@@ -132,11 +135,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	case runErr != nil:
 		verb = "stopped importing into"
 	}
-	records := "records"
+	records := fmt.Sprintf("%d records", counts.Read())
 	if counts.Read() == 1 {
-		records = "record"
+		records = "1 record"
 	}
-	fmt.Fprintf(stdout, "%s %q: %s; %d %s in %s (%.0f records/s)\n", verb, d.Slug, counts, counts.Read(), records,
+	fmt.Fprintf(stdout, "%s %q: %s; %s in %s (%.0f records/s)\n", verb, d.Slug, counts, records,
 		elapsed.Round(time.Millisecond), float64(counts.Read())/max(elapsed.Seconds(), 1e-9))
 	if !*dryRun { // also for an interrupted import: what it wrote is the domain's admins' to see
 		summary := counts.String()
@@ -147,9 +150,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	switch {
 	case runErr != nil && ctx.Err() != nil: // Ctrl-C or SIGTERM: whatever the store said as it was cut off
-		return fmt.Errorf("import interrupted after %d records: run the same command again to finish (records already written are matched, not written twice)", counts.Read())
+		return fmt.Errorf("import interrupted after %s: run the same command again to finish (records already written are matched, not written twice)", records)
 	case runErr != nil:
-		return fmt.Errorf("import stopped after %d records: %w", counts.Read(), runErr)
+		return fmt.Errorf("import stopped after %s: %w", records, runErr)
 	}
 	return nil
 }
@@ -427,7 +430,7 @@ func openDomain(ctx context.Context, cfg config, slug string, lockHeld bool, opt
 	if err != nil {
 		return nil, domains.Domain{}, err
 	}
-	d, err := st.DomainBySlug(ctx, slug)
+	d, err := domains.Find(ctx, st, slug) // its slug, any case, or its display name, as at sign-in
 	if err != nil {
 		_ = st.Close(context.Background())
 		return nil, domains.Domain{}, fmt.Errorf("domain %q: %w", slug, err)

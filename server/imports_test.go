@@ -335,6 +335,49 @@ func TestImportAndExportRefuseADirectoryWithoutAStore(t *testing.T) {
 	}
 }
 
+// -domain takes a domain as sign-in does (domains.Find): its slug in any
+// case or in full-width letters, or its display name; a -format that the file's name
+// contradicts is refused before anything is read or written; and each
+// mistake of the command line is named alone. (A tryout's "-domain ACME"
+// found no domain, "-format jsonl x.csv" wrote JSON Lines into a .csv file,
+// and "-batch -5" was told -domain was required too.)
+func TestImportAndExportCommandLines(t *testing.T) {
+	ctx := context.Background()
+	noEnv := func(string) string { return "" }
+	dir := newAcmeDataDir(t)
+	file := writeTempFile(t, "users.jsonl", `{"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}`+"\n")
+	for _, domain := range []string{"acme", "ACME", " Acme ", "ａｃｍｅ"} {
+		var out strings.Builder
+		if err := runImport(ctx, []string{"-data-dir", dir, "-domain", domain, file}, noEnv, nil, &out, io.Discard); err != nil {
+			t.Errorf("import -domain %q: %v", domain, err)
+		}
+		if err := runExport(ctx, []string{"-data-dir", dir, "-domain", domain, filepath.Join(t.TempDir(), "out.jsonl")}, noEnv, io.Discard, io.Discard); err != nil {
+			t.Errorf("export -domain %q: %v", domain, err)
+		}
+	}
+	mismatched := filepath.Join(t.TempDir(), "x.csv")
+	if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", mismatched}, noEnv, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "the file's name says CSV") {
+		t.Errorf("export -format jsonl x.csv: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(mismatched); !os.IsNotExist(err) {
+		t.Errorf("the refused export wrote %s (%v)", mismatched, err)
+	}
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "csv", file}, noEnv, nil, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "the file's name says JSONL") {
+		t.Errorf("import -format csv users.jsonl: %v, want a refusal", err)
+	}
+	for args, want := range map[string]string{
+		"-batch -5 -domain acme": "-batch must not be negative",
+		"-batch 5":               "-domain is required",
+	} {
+		err := runImport(ctx, append(append([]string{"-data-dir", dir}, strings.Fields(args)...), file), noEnv, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "-") != strings.Count(want, "-") {
+			t.Errorf("import %s: %v, want it to say %q alone", args, err, want)
+		}
+	}
+}
+
 // newAcmeDataDir returns a new data directory whose embedded store holds the
 // domain acme and its ADMIN.
 func newAcmeDataDir(t *testing.T) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/names"
@@ -89,9 +90,12 @@ const (
 	SignUpClosed SignUpPolicy = "CLOSED"
 )
 
-// NormalizeSlug returns slug as domains are stored and looked up by: trimmed
-// and in lower case.
-func NormalizeSlug(slug string) string { return strings.ToLower(strings.TrimSpace(slug)) }
+// NormalizeSlug returns slug as domains are stored and looked up by:
+// trimmed, full-width letters as their ASCII selves (width.Fold: "ＡＣＭＥ"
+// typed on a phone's full-width keyboard) and in lower case.
+func NormalizeSlug(slug string) string {
+	return strings.ToLower(width.Fold.String(strings.TrimSpace(slug)))
+}
 
 // Finder looks a domain up by what a person signing in types.
 type Finder interface {

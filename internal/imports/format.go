@@ -29,24 +29,34 @@ const (
 
 // ParseFormat returns the format named ("csv", "jsonl"), or else the one of
 // path's extension (.csv; .jsonl, .ndjson); an error names both when neither
-// says.
+// says, and refuses a name that path's extension contradicts (JSON Lines
+// written to x.csv would be read back as CSV).
 func ParseFormat(name, path string) (Format, error) {
+	var named Format
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		named = CSV
+	case ".jsonl", ".ndjson":
+		named = JSONL
+	}
+	var given Format
 	switch strings.ToLower(name) {
 	case "csv":
-		return CSV, nil
+		given = CSV
 	case "jsonl", "ndjson":
-		return JSONL, nil
+		given = JSONL
 	case "":
+		if named == "" {
+			return "", errors.New("cannot tell the format from the file name: give -format csv or -format jsonl")
+		}
+		return named, nil
 	default:
 		return "", fmt.Errorf("unknown format %q: use csv or jsonl", name)
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv":
-		return CSV, nil
-	case ".jsonl", ".ndjson":
-		return JSONL, nil
+	if named != "" && named != given {
+		return "", fmt.Errorf("-format %s, but the file's name says %s: rename the file, or leave -format out", given, strings.ToUpper(string(named)))
 	}
-	return "", errors.New("cannot tell the format from the file name: give -format csv or -format jsonl")
+	return given, nil
 }
 
 // Record is one customer as a file gives it, not yet checked. Field names
