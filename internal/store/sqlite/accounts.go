@@ -232,7 +232,7 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, labe
 // label, and its search row when index is true.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
 	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
-		c.PasswordHash, c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
+		hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var c customers.Customer
 	var cur customers.Cursor
 	var created, updated int64
-	err := row.Scan(idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, &c.PasswordHash,
+	err := row.Scan(idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, hashScan(&c.PasswordHash),
 		&c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
@@ -308,7 +308,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 	sets := []string{"version = version + 1", "updated_at = ?"}
 	args := []any{millis(u.At)}
 	if u.PasswordHash != nil {
-		sets, args = append(sets, "password_hash = ?"), append(args, *u.PasswordHash)
+		sets, args = append(sets, "password_hash = ?"), append(args, hashKey(*u.PasswordHash))
 	}
 	if u.Status != nil {
 		sets, args = append(sets, "status = ?"), append(args, *u.Status)

@@ -200,7 +200,7 @@ func deriveSearchTokens(ctx context.Context, tx writer, c customers.Customer, ds
 // customer: the version, the sessions and the events stay as they are.
 func (s *Store) RehashPassword(ctx context.Context, customerID, oldHash, newHash string) error {
 	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET password_hash = ? WHERE id = ? AND password_hash = ?`,
-		newHash, idKey(customerID), oldHash); err != nil {
+		hashKey(newHash), idKey(customerID), hashKey(oldHash)); err != nil {
 		return fmt.Errorf("rehash password of %s: %w", customerID, mapErr(err))
 	}
 	return nil

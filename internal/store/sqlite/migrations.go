@@ -310,8 +310,9 @@ UPDATE customers SET phone_region = (SELECT default_region FROM domains WHERE do
 	// INTEGER PRIMARY KEY, which VACUUM keeps, as it does not keep an
 	// implicit rowid) instead of its 32-character id, and customers' and
 	// devices' ids of ids.New's form are kept as their 16 bytes (see
-	// idKey): at a million customers with the demo's 1.5 devices each,
-	// about 200 bytes a customer less (docs/BENCHMARKS.md, "Nineteenth
+	// idKey), and argon2id password hashes as their numbers and bytes (see
+	// hashKey): at a million customers with the demo's 1.5 devices each,
+	// about 240 bytes a customer less (docs/BENCHMARKS.md, "Nineteenth
 	// round"). Both tables are copied into their new shape (the procedure of
 	// https://sqlite.org/lang_altertable.html#otheralter), the customers
 	// keeping their rowids as numbers; the indexes a bulk load defers are
@@ -340,7 +341,7 @@ CREATE TABLE customers_new (
 );
 INSERT INTO customers_new (rid, id, domain_id, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
 	last_key, first_key, sort_seq, must_change_password, session_epoch, external_id, phone_region)
-	SELECT rowid, ` + idKeySQL("id") + `, domain_id, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
+	SELECT rowid, ` + idKeySQL("id") + `, domain_id, first_name, last_name, email, phone, status, compact_password_hash(password_hash), version, created_at, updated_at,
 	last_key, first_key, sort_seq, must_change_password, session_epoch, external_id, phone_region FROM customers ORDER BY rowid;
 CREATE TABLE devices_new (
 	id                 TEXT PRIMARY KEY,

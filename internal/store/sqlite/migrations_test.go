@@ -262,7 +262,8 @@ func databaseAtVersion(t *testing.T, dir string, version int) *sql.DB {
 }
 
 // Migration 22 gives devices their customer's number instead of its id, and
-// keeps ids of ids.New's form as their 16 bytes: a store at version 21
+// keeps ids of ids.New's form as their 16 bytes and argon2id password hashes
+// compact (read back as they were written): a store at version 21
 // (customers with none to three devices, rowids with a gap where one was
 // deleted, one customer and device with hand-made ids) opens with every
 // device still its customer's, read either way (by customer, by id), found
@@ -281,15 +282,19 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	}
 	exec(`INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain)
 	want := map[string][]string{} // customer id -> its devices' serial numbers
-	var gone string
+	var gone, hashed string
+	argon2id := passwords.Encode(passwords.OWASP, "correct horse battery staple")
 	for c := range 30 {
-		customer := newids.New()
-		if c == 7 {
+		customer, hash := newids.New(), "x"
+		switch c {
+		case 7:
 			customer = "legacy-customer-7"
+		case 9:
+			hashed, hash = customer, argon2id
 		}
 		exec(`INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash,
-			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', 'x', 1, 0, 0, 'lovelace', 'ada', ?)`,
-			customer, domain, fmt.Sprintf("ada%d@example.com", c), c*64)
+			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (?, ?, 'Ada', 'Lovelace', ?, '', 'ACTIVE', ?, 1, 0, 0, 'lovelace', 'ada', ?)`,
+			customer, domain, fmt.Sprintf("ada%d@example.com", c), hash, c*64)
 		for i := range c % 4 {
 			serial, id := fmt.Sprintf("SN-%d-%d", c, i), newids.New()
 			if c == 7 {
@@ -320,6 +325,15 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 		}
 		if wantTexts := map[string]int{"customers": 1, "devices": 3}[table]; texts != wantTexts || blobs == 0 {
 			t.Errorf("%s: %d ids kept as text, %d as bytes; want the %d hand-made as text, the rest as bytes", table, texts, blobs, wantTexts)
+		}
+	}
+	var compacted int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE typeof(password_hash) = 'blob'`).Scan(&compacted); err != nil || compacted != 1 {
+		t.Errorf("%d password hashes compacted (%v), want the argon2id one", compacted, err)
+	}
+	for id, hash := range map[string]string{hashed: argon2id, "legacy-customer-7": "x"} {
+		if c, err := s.CustomerByID(ctx, id); err != nil || c.PasswordHash != hash {
+			t.Errorf("customer %s's password hash reads %q (%v), want %q", id, c.PasswordHash, err, hash)
 		}
 	}
 	if _, err := customers.Reindex(ctx, s, nil); err != nil { // the search rows of customers written by hand above

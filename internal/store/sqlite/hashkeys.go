@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"bytes"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+)
+
+// The customers table keeps a password hash in the PHC string format that
+// passwords.Encode writes ("$argon2id$v=19$m=19456,t=2,p=1$" then the salt
+// and the key in unpadded base64: 97 characters) as a BLOB of its numbers
+// and raw bytes (56 bytes), and any other hash (bcrypt, PBKDF2, Keycloak's,
+// an argon2id string written another way) as its text (migration 22): 41
+// bytes a customer less (docs/BENCHMARKS.md, "Nineteenth round"). The BLOB
+// gives the very string back (hashText), so comparing hashes in SQL, as
+// RehashPassword does, compares the same values. Every hash bound to or
+// read from customers.password_hash goes through hashKey and hashScan.
+
+// argon2idBlob is the first byte of a compacted hash: the format, so that
+// another can follow.
+const argon2idBlob = 1
+
+// hashKey returns hash as the customers table keeps it, to bind.
+func hashKey(hash string) any {
+	b, ok := compactArgon2id(hash)
+	if !ok {
+		return hash
+	}
+	return b
+}
+
+// compactArgon2id returns the BLOB of an argon2id PHC string, and false
+// for anything whose BLOB would not give the same string back.
+func compactArgon2id(hash string) ([]byte, bool) {
+	var v, m, t, p uint64
+	var salt, key string
+	f := strings.Split(hash, "$")
+	if len(f) != 6 || f[0] != "" || f[1] != "argon2id" {
+		return nil, false
+	}
+	if _, err := fmt.Sscanf(f[2]+" "+f[3], "v=%d m=%d,t=%d,p=%d", &v, &m, &t, &p); err != nil {
+		return nil, false
+	}
+	salt, key = f[4], f[5]
+	rawSalt, err1 := base64.RawStdEncoding.Strict().DecodeString(salt)
+	rawKey, err2 := base64.RawStdEncoding.Strict().DecodeString(key)
+	if err1 != nil || err2 != nil || len(rawSalt) > 255 {
+		return nil, false
+	}
+	b := []byte{argon2idBlob}
+	for _, n := range []uint64{v, m, t, p} {
+		b = binary.AppendUvarint(b, n)
+	}
+	b = append(append(append(b, byte(len(rawSalt))), rawSalt...), rawKey...)
+	if text, err := hashText(b); err != nil || text != hash { // "v=019", a key of another base64 alphabet
+		return nil, false
+	}
+	return b, true
+}
+
+// hashText returns the PHC string of a compacted hash.
+func hashText(b []byte) (string, error) {
+	r := bytes.NewReader(b)
+	if kind, err := r.ReadByte(); err != nil || kind != argon2idBlob {
+		return "", fmt.Errorf("stored password hash: unknown format %v", b[:min(len(b), 1)])
+	}
+	var n [4]uint64
+	for i := range n {
+		var err error
+		if n[i], err = binary.ReadUvarint(r); err != nil {
+			return "", fmt.Errorf("stored password hash: %w", err)
+		}
+	}
+	saltLen, err := r.ReadByte()
+	if err != nil || int(saltLen) > r.Len() {
+		return "", fmt.Errorf("stored password hash: truncated")
+	}
+	rest := b[len(b)-r.Len():]
+	b64 := base64.RawStdEncoding
+	return "$argon2id$v=" + strconv.FormatUint(n[0], 10) + "$m=" + strconv.FormatUint(n[1], 10) + ",t=" + strconv.FormatUint(n[2], 10) +
+		",p=" + strconv.FormatUint(n[3], 10) + "$" + b64.EncodeToString(rest[:saltLen]) + "$" + b64.EncodeToString(rest[saltLen:]), nil
+}
+
+// hashScan returns a sql.Scanner that reads a hash the customers table
+// keeps into dest as its text.
+func hashScan(dest *string) sql.Scanner { return storedHash{dest} }
+
+type storedHash struct{ dest *string }
+
+func (s storedHash) Scan(v any) error {
+	switch v := v.(type) {
+	case []byte:
+		text, err := hashText(v)
+		if err != nil {
+			return err
+		}
+		*s.dest = text
+	case string:
+		*s.dest = v
+	default:
+		return fmt.Errorf("stored password hash: %T, not a BLOB or text", v)
+	}
+	return nil
+}
+
+// compact_password_hash(text) is hashKey in SQL, for migration 22, which
+// compacts the hashes stored before it.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("compact_password_hash", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		hash, ok := args[0].(string)
+		if !ok {
+			return args[0], nil
+		}
+		return hashKey(hash), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
