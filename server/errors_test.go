@@ -69,6 +69,28 @@ func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 	}
 }
 
+// A request whose client has gone by the time it runs (the request's context
+// done: a load generator ending its run, a browser tab closed) is dropped
+// without a word: no panic, no "internal error" in the log. (gqlgen's
+// executor answers nothing then, and leanPOST read that nothing's fields.)
+func TestRequestOfAClientGoneIsDroppedQuietly(t *testing.T) {
+	var logs syncBuffer
+	gql := newGraphQLHandler(defaultConfig(), &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), newMetrics())
+	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", strings.NewReader(`{"query":"{ __typename }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if strings.Contains(logs.String(), "panicked") || strings.Contains(logs.String(), "internal error") {
+		t.Fatalf("a request whose client had gone was logged as a failure: %s", logs.String())
+	}
+	if strings.Contains(rec.Body.String(), "internal error") {
+		t.Fatalf("answered %q", rec.Body.String())
+	}
+}
+
 // A resolver that panics (here: a service left out of the wiring) answers
 // "internal error" with the request id in the log, and the server keeps serving.
 func TestPanicsAreRecovered(t *testing.T) {

@@ -69,6 +69,11 @@ func (t leanPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
 	resp := responses(ctx)
+	if resp == nil {
+		// The client went away (gqlgen's executor answers nothing once the
+		// request's context is done): no one reads what would be written.
+		return
+	}
 	if len(resp.Errors) == 0 && len(resp.Data) > 0 && len(resp.Extensions) == 0 && resp.Label == "" && len(resp.Path) == 0 && resp.HasNext == nil {
 		_, _ = io.WriteString(w, `{"data":`)
 		_, _ = w.Write(resp.Data)
