@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 )
 
 // migrations are applied in order, each once, each in its own transaction.
@@ -400,6 +401,19 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 	}
 	if applied > len(migrations) {
 		return fmt.Errorf("migrate: database is at version %d, newer than this binary (%d)", applied, len(migrations))
+	}
+	if 0 < applied && applied < target && !s.lockHeld && s.path != "" {
+		// An upgrade changes the tables under whatever else has the file
+		// open: a server of the release before, which holds the data
+		// directory's lock while it serves, would then fail on every read
+		// of a changed table (a tryout's export from a new binary upgraded
+		// the store under a running server).
+		unlock, err := LockDir(filepath.Dir(s.path))
+		if err != nil {
+			return fmt.Errorf("the store is at schema version %d and this binary's is %d; an upgrade needs the data directory to itself: "+
+				"stop the server that holds it (a release before this one?) and start this release's server, which upgrades it: %w", applied, target, err)
+		}
+		defer unlock()
 	}
 	if 0 < applied && applied < target && s.beforeMigrations != nil {
 		s.beforeMigrations(applied, target)

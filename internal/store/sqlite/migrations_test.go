@@ -369,3 +369,67 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	}
 	check("after VACUUM")
 }
+
+// Open upgrades a store's schema only with the data directory to itself: a
+// store at an older version whose directory another process holds (a server
+// of the release before) is refused, unchanged, and opens upgraded once the
+// holder is gone, or at once for a caller that says it holds the lock
+// (LockHeld). (A tryout's export from the new binary upgraded a store under
+// a running older server, whose reads of the changed tables then failed.)
+func TestUpgradeNeedsTheDataDirectoryToItself(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := databaseAtVersion(t, dir, 21)
+	if _, err := db.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, created_at) VALUES ('d1', 'd', 'Domain', 'US', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	version := func() int {
+		t.Helper()
+		db, err := openReadOnly(filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var v int
+		if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	unlock, err := LockDir(dir) // the older server
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, dir); !errors.Is(err, ErrDirInUse) || !strings.Contains(err.Error(), "schema version 21") {
+		t.Fatalf("Open of an older store held by another: %v, want a refusal naming its version", err)
+	}
+	if v := version(); v != 21 {
+		t.Fatalf("the refused Open left the store at version %d, want 21", v)
+	}
+	s, err := Open(ctx, dir, LockHeld()) // the lock's holder itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close(ctx)
+	unlock()
+	if v := version(); v != len(migrations) {
+		t.Fatalf("after Open with LockHeld the store is at version %d, want %d", v, len(migrations))
+	}
+
+	dir = t.TempDir() // and with no holder, Open takes the lock for the upgrade itself
+	if err := databaseAtVersion(t, dir, 21).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close(ctx)
+	if unlock, err := LockDir(dir); err != nil {
+		t.Fatalf("the upgrade kept the data directory's lock: %v", err)
+	} else {
+		unlock()
+	}
+}

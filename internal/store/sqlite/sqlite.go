@@ -42,6 +42,7 @@ type Store struct {
 	readStmts sync.Map // query text -> *sql.Stmt on read, for the queries of every request
 
 	dirLocked bool // opened with DirLocked: Close puts the file back in WAL mode
+	lockHeld  bool // the caller holds the data directory's lock: LockHeld or DirLocked
 
 	beforeMigrations func(from, to int) // see BeforeMigrations
 }
@@ -70,7 +71,13 @@ type Option func(*Store)
 // then writes as it would without DirLocked. A backup refuses a file in
 // rollback mode (backupFile): a long read would hold the import's commits
 // back.
-func DirLocked() Option { return func(s *Store) { s.dirLocked = true } }
+func DirLocked() Option { return func(s *Store) { s.dirLocked, s.lockHeld = true, true } }
+
+// LockHeld tells Open that the caller holds the data directory's lock
+// (LockDir), as a server does while it serves, so that Open may upgrade the
+// file's schema. Without it Open takes the lock itself for an upgrade, and
+// refuses one while another process holds it (see migrateTo).
+func LockHeld() Option { return func(s *Store) { s.lockHeld = true } }
 
 // BeforeMigrations has Open call f with the schema version of the file and
 // the one it is about to bring it to, before it applies any migration to a
