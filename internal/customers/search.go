@@ -8,8 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/emails"
 )
@@ -107,28 +105,23 @@ func isPhoneText(s string) bool {
 	return digits >= 3
 }
 
-// phoneExtension is an extension written after a phone number, as the phone
-// library reads one when it parses a stored number ("ext. 23", "x23",
-// "#23", ";ext=23"): PhoneTokens leaves it out of the number's forms.
-var phoneExtension = regexp.MustCompile(`^(.*[0-9)])\s*(?:ext\.?|extension|x|#|;\s*ext=)\s*[0-9]{1,7}$`)
+// phoneExtension is an extension written after a phone number's digits, as
+// the phone library reads one when it parses a stored number (" ext. 23",
+// " extension 23", " x23", " #23", ";ext=23"): PhoneTokens leaves it out of
+// the number's forms, so a query does too (stripExtensions). A space before
+// "x" and "#" keeps serial numbers such as "SN200X7" whole.
+var phoneExtension = regexp.MustCompile(`([0-9)])(?:\s+(?:ext\.?|extension|x|#)\s*|\s*;\s*ext=)[0-9]{1,7}(\s|$)`)
 
-// vanityNumber is a phone number whose last groups are letters, as on a
-// keypad ("1-800-flowers", "800-got-junk"): digits first, and a hyphen or a
-// dot before the letters (a space would make "415 john" a number).
-var vanityNumber = regexp.MustCompile(`^[+(]?[0-9][0-9 ().-]*[.-][a-z]{3,}(?:[.-][a-z0-9]+)*$`)
+// stripExtensions returns folded text without the phone extensions in it.
+func stripExtensions(folded string) string {
+	return phoneExtension.ReplaceAllString(folded, "$1$2")
+}
 
-// phoneQuery returns the phone number folded, a query's text, reads as,
-// and whether it reads as one: phone text (isPhoneText), or phone text
-// followed by an extension (left out), or a vanity number (its letters as
-// their keypad digits), the ways a stored number shows in a customer's
-// details and the phone library reads it (PhoneTokens).
-func phoneQuery(folded string) (string, bool) {
-	if m := phoneExtension.FindStringSubmatch(folded); m != nil && isPhoneText(m[1]) {
-		folded = m[1]
-	}
-	if vanityNumber.MatchString(folded) {
-		folded = phonenumbers.ConvertAlphaCharactersInNumber(strings.ToUpper(folded))
-	}
+// phoneQuery returns a query's text folded, without phone extensions, and
+// whether it reads as one phone number (isPhoneText): the ways a stored
+// number shows in a customer's details ("+1 415 555 0100 ext. 23").
+func phoneQuery(text string) (string, bool) {
+	folded := strings.TrimSpace(stripExtensions(Fold(text)))
 	return folded, isPhoneText(folded)
 }
 
@@ -152,17 +145,18 @@ func keepRunes(s string, keep func(rune) bool) string {
 }
 
 // ParseQuery turns what an operator typed into search terms, folded like the
-// stored tokens. A query that reads like a phone number (phoneQuery: also
-// with an extension, or a vanity number's letters) is one term of its
+// stored tokens, phone extensions left out ("ext. 23": stripExtensions). A
+// query that reads like a phone number (phoneQuery) is one term of its
 // digits (see PhoneTerm; region is the domain's, for numbers without a
-// country code). Otherwise each whitespace-separated word is a term of its
+// country code); a vanity number's letters find its digits as a term's
+// other form (TermForms). Otherwise each whitespace-separated word is a term of its
 // letters, digits and the punctuation tokens keep ("@.+-_": "t_u" is a
 // prefix of "t_underhill@mail.example", "o'brien" is searched as
 // "obrien"), without punctuation at its ends (a trailing "@" or "." only
 // shortens the prefix, so a result never disappears as the next character
 // is typed); a word with "@" is read as an email is stored
 // (emails.Canonical: a domain in punycode, "xn--bcher-kva.example", is
-// searched as "bücher.example"). It returns a *apperr.ValidationError when
+// searched as "bücher.example"; so is a domain alone). It returns a *apperr.ValidationError when
 // the text is longer than MaxQueryLength characters or has more than
 // MaxQueryTerms terms.
 func ParseQuery(text, region string) ([]string, error) {
@@ -170,14 +164,17 @@ func ParseQuery(text, region string) ([]string, error) {
 	if utf8.RuneCountInString(text) > MaxQueryLength {
 		return nil, apperr.Invalid("query", "TOO_LONG", fmt.Sprintf("search text is limited to %d characters", MaxQueryLength))
 	}
-	folded := Fold(text)
-	if number, ok := phoneQuery(strings.TrimSpace(folded)); ok {
-		return []string{PhoneTerm(number, region)}, nil
+	folded, phone := phoneQuery(text)
+	if phone {
+		return []string{PhoneTerm(folded, region)}, nil
 	}
 	var terms []string
 	for _, word := range strings.FieldsFunc(folded, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		if strings.ContainsRune(word, '@') {
+		switch {
+		case strings.ContainsRune(word, '@'):
 			word = Fold(emails.Canonical(word))
+		case strings.Contains(word, "xn--"):
+			word = Fold(emails.CanonicalDomain(word))
 		}
 		term := strings.TrimFunc(cleanToken(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 		if term != "" {

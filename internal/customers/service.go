@@ -369,7 +369,7 @@ func matchesNobody(q SearchQuery, text string) bool {
 
 func (s *Service) query(ctx context.Context, domainID, text string, status Status) (SearchQuery, error) {
 	region := ""
-	if isPhoneText(strings.TrimSpace(Fold(text))) { // only a phone number needs the domain's region
+	if _, phone := phoneQuery(text); phone { // only a phone number needs the domain's region
 		d, err := s.store.DomainByID(ctx, domainID)
 		if err != nil {
 			return SearchQuery{}, fmt.Errorf("search customers: %w", err)

@@ -48,7 +48,7 @@ type SuggestStore interface {
 // once per term, never the customers but for checking the suggestions.
 func (s *Service) Suggest(ctx context.Context, domainID, text string, status Status) ([]string, error) {
 	q, err := s.query(ctx, domainID, text, status)
-	if err != nil || len(q.Terms) == 0 || isPhoneText(strings.TrimSpace(Fold(text))) {
+	if _, phone := phoneQuery(text); err != nil || len(q.Terms) == 0 || phone {
 		return nil, err
 	}
 	// For each term, what may stand in its place: itself, or its near names.

@@ -366,10 +366,32 @@ func TermForms(term string) []string {
 			forms = append(forms, phoneMarker+f)
 		}
 	}
+	if digits, ok := vanityDigits(term); ok {
+		forms = append(forms, phoneMarker+digits)
+	}
 	if len(term) >= minPhoneSuffix && isDigits(term) {
 		forms = append(forms, reversedPhoneMarker+reverseDigits(term))
 	}
 	return forms
+}
+
+// vanityNumber is a term that may be a phone number written with letters,
+// as on a keypad ("1-800-flowers", "800-got-junk", and "1-800-f" as it is
+// typed): digits first, then a hyphen or a dot before the letters (so
+// "sn200-x7" and "t200-06h3" are not, and a space keeps "415 john" two
+// words).
+var vanityNumber = regexp.MustCompile(`^\+?[0-9][0-9.-]*[.-][a-z][a-z0-9.-]*$`)
+
+// vanityDigits returns the keypad digits of term (the phone library's
+// ConvertAlphaCharactersInNumber), and whether term is a vanity number with
+// at least three digits before its letters. The digits are another form of
+// the term, not the term: a serial number written so ("200-abc") still
+// finds its device.
+func vanityDigits(term string) (string, bool) {
+	if !vanityNumber.MatchString(term) || len(Digits(term[:strings.IndexFunc(term, unicode.IsLetter)])) < 3 {
+		return "", false
+	}
+	return Digits(phonenumbers.ConvertAlphaCharactersInNumber(strings.ToUpper(term))), true
 }
 
 // ExactTermForms returns the forms of term (TermForms) that a whole token may

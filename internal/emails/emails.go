@@ -62,11 +62,18 @@ func Canonical(address string) string {
 	if at < 0 {
 		return address
 	}
-	domain, err := domainNames.ToUnicode(address[at+1:])
+	return address[:at+1] + CanonicalDomain(address[at+1:])
+}
+
+// CanonicalDomain returns a domain name as Canonical writes an address's:
+// as IDNA's lookup mapping gives it in Unicode ("xn--bcher-kva.example" is
+// "bücher.example"), or as it is when the mapping refuses it.
+func CanonicalDomain(domain string) string {
+	unicode, err := domainNames.ToUnicode(domain)
 	if err != nil {
-		return address
+		return domain
 	}
-	return address[:at+1] + domain
+	return unicode
 }
 
 // domainNames checks an address's domain as a name that can be looked up:

@@ -154,11 +154,13 @@ func testSearchNamesWrittenTogether(t *testing.T, s store.Store) {
 }
 
 // testSearchWhatDetailsShow: a phone number or an email pasted as a customer's details
-// show it, or as another program writes the same, finds the customer: a number with an
-// extension (which the number's forms leave out), a vanity number's letters (their keypad
-// digits), an email whose domain is in punycode (stored in Unicode). Words around digits
-// stay words: "415 john" is a digit and a name, not a number. (A tryout pasted each of the
-// first three and found no one.)
+// show it, or as another program writes the same, finds the customer, alone or after its
+// name: a number with an extension (which the number's forms leave out), a vanity number's
+// letters (their keypad digits, as they are typed too), an email whose domain is in
+// punycode (stored in Unicode), and that domain alone. Words around digits stay words:
+// "415 john" is a digit and a name, not a number; a serial number written like a vanity
+// number still finds its device. (A tryout pasted each of the first three and found no one,
+// then a name and such a number, and typed "1-800-F".)
 func testSearchWhatDetailsShow(t *testing.T, s store.Store) {
 	d := NewDomain(t, s) // region US
 	people := []struct {
@@ -166,19 +168,28 @@ func testSearchWhatDetailsShow(t *testing.T, s store.Store) {
 		queries      []string
 	}{
 		{"ext@example.com", "+1 415 555 0100 ext. 23", []string{"+1 415 555 0100 ext. 23", "415-555-0100 x23", "(415) 555-0100 #23",
-			"+1 415 555 0100;ext=23", "+1 415 555 0100 extension 23"}},
-		{"vanity@example.com", "1-800-FLOWERS", []string{"1-800-FLOWERS", "800-FLOWERS", "1-800-flowers", "1.800.FLOWERS", "+1-800-FLOWERS"}},
-		{"words@example.com", "1-800-GOT-JUNK", []string{"1-800-GOT-JUNK", "800-got-junk"}},
-		{"puny@bücher.example", "", []string{"puny@bücher.example", "puny@xn--bcher-kva.example", "PUNY@XN--BCHER-KVA.EXAMPLE", "puny@BÜCHER.example"}},
+			"+1 415 555 0100;ext=23", "+1 415 555 0100 extension 23", "pasted00 +1 415 555 0100 ext. 23", "+1 415 555 0100 ext. 23 pat"}},
+		{"vanity@example.com", "1-800-FLOWERS", []string{"1-800-FLOWERS", "800-FLOWERS", "1-800-flowers", "1.800.FLOWERS", "+1-800-FLOWERS",
+			"1-800-F", "1-800-FL", "1-800-FLO", "1-800-FLOWERS.", "pasted01 1-800-FLOWERS"}},
+		{"words@example.com", "1-800-GOT-JUNK", []string{"1-800-GOT-JUNK", "800-got-junk", "800-G", "800-GO", "pat 800-got-junk"}},
+		{"puny@bücher.example", "", []string{"puny@bücher.example", "puny@xn--bcher-kva.example", "PUNY@XN--BCHER-KVA.EXAMPLE", "puny@BÜCHER.example",
+			"xn--bcher-kva.example", "@xn--bcher-kva.example", "pasted03 puny@xn--bcher-kva.example"}},
 	}
 	cs := []customers.Customer{NewCustomer(d, "John", "Smith", "john@example.com", "+1 415 555 0188")}
 	for i, p := range people {
 		cs = append(cs, NewCustomer(d, "Pat", fmt.Sprintf("Pasted%02d", i), p.email, p.phone))
 	}
-	if err := s.ImportCustomers(context.Background(), cs, nil); err != nil {
+	owner := NewCustomer(d, "Sam", "Serial", "serial@example.com", "")
+	dev := devices.Device{ID: ids.New(), DomainID: d.ID, CustomerID: owner.ID, Name: "Hall", Model: "T-200", SerialNumber: "200-ABC",
+		Settings: devices.Settings{TargetTemperature: 20, Mode: devices.ModeAuto}, CreatedAt: now(), UpdatedAt: now()}
+	owner.SearchTokens = customers.SearchTokens(owner, []devices.Device{dev}, d.DefaultRegion)
+	if err := s.ImportCustomers(context.Background(), append(cs, owner), []devices.Device{dev}); err != nil {
 		t.Fatal(err)
 	}
 	svc := customers.NewService(s, nil, passwords.Policy{}, time.Now)
+	if got := searchAll(t, svc, d.ID, "200-ABC", "", 100); !slices.Contains(got, owner.Email) {
+		t.Errorf(`"200-ABC" finds %v, want the owner of the device with that serial number`, got)
+	}
 	for _, p := range people {
 		for _, q := range p.queries {
 			if !finds(t, svc, d.ID, q, p.email) {
