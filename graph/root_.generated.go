@@ -2918,8 +2918,8 @@ extend type Customer {
 type AssistSession implements Node {
   "The session's global id."
   id: ID!
-  "The customer assisted."
-  customer: Customer!
+  "The customer assisted; null once the customer was erased (` + "`" + `deleteCustomer` + "`" + `): the session's record stays, as the audit log's do."
+  customer: Customer
   "Who assists."
   operator: AssistingOperator!
   "Why, as the operator wrote it."

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -32,6 +33,9 @@ func (r *accessRecordResolver) Changes(ctx context.Context, obj *model.AccessRec
 // Customer is the resolver for the customer field.
 func (r *assistSessionResolver) Customer(ctx context.Context, obj *model.AssistSession) (*model.Customer, error) {
 	c, err := r.loaders(ctx).customers.Load(ctx, loaderKey{obj.Session.DomainID, obj.Session.CustomerID})
+	if errors.Is(err, apperr.ErrNotFound) { // erased: the record of its assistance stays
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

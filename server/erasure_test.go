@@ -170,6 +170,20 @@ func TestDeleteCustomerErasesEverything(t *testing.T) {
 			if ds, err := f.store.DevicesByCustomer(ctx, victim.customer.ID); err != nil || len(ds) != 0 {
 				t.Fatalf("devices after the erasure: %+v %v", ds, err)
 			}
+			// Its assistance stays listed, with no customer: the list of the domain's
+			// assistances answers (a tryout's listing was null as a whole).
+			resp = f.post(t, admin, `{ assistSessions(first: 100) { edges { node { id state customer { id } } } } }`, nil)
+			var erased map[string]any
+			if sessions, ok := resp.Data["assistSessions"].(map[string]any); ok && len(resp.Errors) == 0 {
+				for _, e := range sessions["edges"].([]any) {
+					if node := e.(map[string]any)["node"].(map[string]any); node["id"] == assistID {
+						erased = node
+					}
+				}
+			}
+			if erased == nil || erased["customer"] != nil || erased["state"] != "REVOKED" {
+				t.Fatalf("assistSessions after the erasure: %+v, want the erased customer's assistance listed, REVOKED, with no customer", resp)
+			}
 			if _, err := f.store.DeviceByID(ctx, dev.ID); !errors.Is(err, apperr.ErrNotFound) {
 				t.Fatalf("the device after the erasure: %v", err)
 			}
