@@ -270,10 +270,10 @@ func CheckRestorable(ctx context.Context, path string) (version int, err error) 
 	}
 	switch {
 	case version < 1:
-		return 0, fmt.Errorf("%s: %w: its schema_migrations table is empty", path, ErrNotRestorable)
+		return 0, fmt.Errorf("%s: %w: its schema_migrations table holds no version this service writes (1 to %d)", path, ErrNotRestorable, len(migrations))
 	case version > len(migrations):
-		return 0, fmt.Errorf("%s: %w: its schema version %d is newer than this binary's (%d); restore it with the release that wrote it",
-			path, ErrNotRestorable, version, len(migrations))
+		return 0, fmt.Errorf("%s: %w: its schema_migrations table says version %d, newer than this binary's (%d): a database of a later release "+
+			"(restore it with that release) or another program's", path, ErrNotRestorable, version, len(migrations))
 	}
 	if err := checkSchema(ctx, db, version); err != nil {
 		return 0, fmt.Errorf("%s: %w: it is a SQLite database with a schema_migrations table at version %d, but not this service's: %v",
