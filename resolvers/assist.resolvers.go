@@ -185,6 +185,7 @@ func (r *mutationResolver) RedeemAssistTicket(ctx context.Context, input model.R
 		return &model.RedeemAssistTicketPayload{UserErrors: ues}, err
 	}
 	node := r.mapAssist(a)
+	adoptSession(ctx, token)
 	return &model.RedeemAssistTicketPayload{Token: &token, AssistSession: node, UserErrors: []model.UserError{}}, nil
 }
 

@@ -48,6 +48,19 @@ func AroundOperations(ctx context.Context, next graphql.OperationHandler) graphq
 	return next(withLoaders(context.WithValue(ctx, authKey{}, &authState{token: token})))
 }
 
+// adoptSession has the rest of the operation run as the session token
+// opens, which a mutation that signs in (or replaces the caller's session)
+// returns: the fields of its payload that only that session may read
+// ("login { customer { devices } }") are read as it, and, once the old
+// session is replaced, not refused for the old one's end. Call it before
+// returning the payload; the operation's next root field, if any, runs
+// after.
+func adoptSession(ctx context.Context, token string) {
+	if st, ok := ctx.Value(authKey{}).(*authState); ok {
+		*st = authState{token: token}
+	}
+}
+
 // principal returns who the operation runs as, checked against the current
 // state of the session and account. It returns apperr.ErrUnauthenticated
 // without a valid session, apperr.ErrAccountDisabled for a disabled account,

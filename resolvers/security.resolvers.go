@@ -49,6 +49,7 @@ func (r *mutationResolver) ConfirmTotp(ctx context.Context, input model.ConfirmT
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.ConfirmTotpPayload{RecoveryCodes: codes, Token: &token, Operator: node, UserErrors: []model.UserError{}}, nil
 }
 
@@ -96,6 +97,7 @@ func (r *mutationResolver) VerifyOperatorMfa(ctx context.Context, input model.Ve
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.OperatorLoginPayload{Token: &token, DeviceToken: &device, Operator: node, UserErrors: []model.UserError{}}, nil
 }
 

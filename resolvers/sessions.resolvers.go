@@ -33,6 +33,7 @@ func (r *mutationResolver) OperatorLogin(ctx context.Context, input model.Operat
 	if res.DeviceToken != "" {
 		device = &res.DeviceToken
 	}
+	adoptSession(ctx, res.Token)
 	return &model.OperatorLoginPayload{Token: &res.Token, Operator: node, MustEnrollMfa: res.MustEnrollMFA, DeviceToken: device,
 		UserErrors: []model.UserError{}}, nil
 }
@@ -46,6 +47,7 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 		return &model.LoginPayload{UserErrors: ues}, err
 	}
 	c := res.Customer
+	adoptSession(ctx, res.Token)
 	return &model.LoginPayload{Token: &res.Token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, DeviceToken: &res.DeviceToken,
 		UserErrors: []model.UserError{}}, nil
 }
@@ -62,6 +64,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.SignUpPayload{Token: &token, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
 }
 
@@ -96,6 +99,7 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.ChangePasswordPayload{Token: &token, DeviceToken: &device, Customer: mapCustomer(c), UserErrors: []model.UserError{}}, nil
 }
 

@@ -41,6 +41,7 @@ func (r *mutationResolver) CompleteOperatorSetup(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.CompleteOperatorSetupPayload{Token: &token, Operator: node, MustEnrollMfa: scope == sessions.ScopeMFAEnroll, UserErrors: []model.UserError{}}, nil
 }
 
@@ -144,6 +145,7 @@ func (r *mutationResolver) ChangeOperatorPassword(ctx context.Context, input mod
 	if err != nil {
 		return nil, err
 	}
+	adoptSession(ctx, token)
 	return &model.ChangeOperatorPasswordPayload{Token: &token, DeviceToken: &device, Operator: node, UserErrors: []model.UserError{}}, nil
 }
 

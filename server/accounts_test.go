@@ -597,3 +597,28 @@ func TestNewPasswordMustDifferFromTheCurrent(t *testing.T) {
 		})
 	}
 }
+
+// A sign-in's payload is read as the session it opens: login's customer
+// with its devices (a field only the customer's own session, or an operator,
+// may read) answers without an error, as does the customer that
+// changePassword returns with the session that replaces the old one. (A
+// tryout's login { customer { devices } } issued a token and answered
+// "sign in first" with customer null.)
+func TestSignInPayloadsAreReadAsTheSessionTheyOpen(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	resp := f.post(t, "", `mutation($email: String!, $password: String!) {
+  login(input: {domain: "demo", email: $email, password: $password}) { token customer { email devices { serialNumber } } }
+}`, map[string]any{"email": customerEmail, "password": customerPassword})
+	token, _ := dig(resp.Data, "login", "token").(string)
+	devs, _ := dig(resp.Data, "login", "customer", "devices").([]any)
+	if len(resp.Errors) != 0 || token == "" || len(devs) != 1 || dig(devs[0], "serialNumber") != f.device.SerialNumber {
+		t.Fatalf("login with the customer's devices: %+v, want a token and the device", resp)
+	}
+	const newPassword = "quartz-meadow-lantern-57"
+	resp = f.post(t, token, `mutation($old: String!, $new: String!) {
+  changePassword(input: {currentPassword: $old, newPassword: $new}) { token customer { devices { serialNumber } } userErrors { code } }
+}`, map[string]any{"old": customerPassword, "new": newPassword})
+	if devs, _ := dig(resp.Data, "changePassword", "customer", "devices").([]any); len(resp.Errors) != 0 || len(devs) != 1 {
+		t.Fatalf("changePassword with the customer's devices: %+v, want the device", resp)
+	}
+}
