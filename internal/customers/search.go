@@ -112,9 +112,16 @@ func isPhoneText(s string) bool {
 // "x" and "#" keeps serial numbers such as "SN200X7" whole.
 var phoneExtension = regexp.MustCompile(`([0-9)])(?:\s+(?:ext\.?|extension|x|#)\s*|\s*;\s*ext=)[0-9]{1,7}(\s|$)`)
 
+// extensionTyped is the start of an extension being typed after a phone
+// number's digits, at the end of a query ("0100 e", "0100 ext.", "0100 x"):
+// left out too, so that the results do not vanish while it is typed and
+// come back with its first digit. (A name typed after a number, "0100 eve",
+// leaves the pattern at its second letter and narrows the results.)
+var extensionTyped = regexp.MustCompile(`([0-9)])\s+(?:e|ex|ext|ext\.|exte|exten|extens|extensi|extensio|extension|x|#)\s*$`)
+
 // stripExtensions returns folded text without the phone extensions in it.
 func stripExtensions(folded string) string {
-	return phoneExtension.ReplaceAllString(folded, "$1$2")
+	return extensionTyped.ReplaceAllString(phoneExtension.ReplaceAllString(folded, "$1$2"), "$1")
 }
 
 // phoneQuery returns a query's text folded, without phone extensions, and
@@ -123,6 +130,30 @@ func stripExtensions(folded string) string {
 func phoneQuery(text string) (string, bool) {
 	folded := strings.TrimSpace(stripExtensions(Fold(text)))
 	return folded, isPhoneText(folded)
+}
+
+// unicodeDomain returns word, a query's folded word, with a domain written
+// in punycode as emails.Canonical stores it ("puny@xn--bcher-kva.example"
+// and "xn--bcher-kva.example" as "bücher.example"), once its punycode label
+// is whole (a dot after it) and decodes to letters and digits: a label
+// being typed ("xn--bch") decodes to whatever its letters happen to mean,
+// and one that decodes to a symbol ("xn--ls8h", an emoji) would leave no
+// term and list everyone. Otherwise word as it is.
+func unicodeDomain(word string) string {
+	i := strings.Index(word, "xn--")
+	if i < 0 || !strings.Contains(word[i:], ".") {
+		return word
+	}
+	var decoded string
+	if strings.ContainsRune(word, '@') {
+		decoded = Fold(emails.Canonical(word))
+	} else {
+		decoded = Fold(emails.CanonicalDomain(word))
+	}
+	if cleanToken(decoded) != decoded {
+		return word
+	}
+	return decoded
 }
 
 // tokenRune reports whether r may appear in a search token or term: letters,
@@ -170,12 +201,7 @@ func ParseQuery(text, region string) ([]string, error) {
 	}
 	var terms []string
 	for _, word := range strings.FieldsFunc(folded, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		switch {
-		case strings.ContainsRune(word, '@'):
-			word = Fold(emails.Canonical(word))
-		case strings.Contains(word, "xn--"):
-			word = Fold(emails.CanonicalDomain(word))
-		}
+		word = unicodeDomain(word)
 		term := strings.TrimFunc(cleanToken(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 		if term != "" {
 			terms = append(terms, term)

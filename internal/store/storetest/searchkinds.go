@@ -168,7 +168,10 @@ func testSearchWhatDetailsShow(t *testing.T, s store.Store) {
 		queries      []string
 	}{
 		{"ext@example.com", "+1 415 555 0100 ext. 23", []string{"+1 415 555 0100 ext. 23", "415-555-0100 x23", "(415) 555-0100 #23",
-			"+1 415 555 0100;ext=23", "+1 415 555 0100 extension 23", "pasted00 +1 415 555 0100 ext. 23", "+1 415 555 0100 ext. 23 pat"}},
+			"+1 415 555 0100;ext=23", "+1 415 555 0100 extension 23", "pasted00 +1 415 555 0100 ext. 23", "+1 415 555 0100 ext. 23 pat",
+			// an extension as it is typed
+			"+1 415 555 0100 e", "+1 415 555 0100 ex", "+1 415 555 0100 ext", "+1 415 555 0100 ext.", "+1 415 555 0100 ext. ", "+1 415 555 0100 x",
+			"+1 415 555 0100 #", "+1 415 555 0100 ext. 2"}},
 		{"vanity@example.com", "1-800-FLOWERS", []string{"1-800-FLOWERS", "800-FLOWERS", "1-800-flowers", "1.800.FLOWERS", "+1-800-FLOWERS",
 			"1-800-F", "1-800-FL", "1-800-FLO", "1-800-FLOWERS.", "pasted01 1-800-FLOWERS"}},
 		{"words@example.com", "1-800-GOT-JUNK", []string{"1-800-GOT-JUNK", "800-got-junk", "800-G", "800-GO", "pat 800-got-junk"}},
@@ -199,6 +202,13 @@ func testSearchWhatDetailsShow(t *testing.T, s store.Store) {
 	}
 	if got := searchAll(t, svc, d.ID, "415 john", "", 100); !slices.Equal(got, []string{"john@example.com"}) {
 		t.Errorf(`"415 john" finds %v, want John alone (a digit and a name)`, got)
+	}
+	// Punycode being typed, or decoding to a symbol, is no domain: it finds no one (it listed
+	// everyone, its decoded word leaving no term).
+	for _, q := range []string{"xn--", "xn--bch", "xn--bcher", "xn--ls8h", "xn--ls8h.example", "ann@xn--ls8h.example", "xn--ida"} {
+		if got := searchAll(t, svc, d.ID, q, "", 100); len(got) != 0 {
+			t.Errorf("%q finds %v, want no one", q, got)
+		}
 	}
 }
 
