@@ -2761,7 +2761,7 @@ var sources = []*ast.Source{
   in one state. Needs REMOTE_ASSIST.
   """
   assistSessions(
-    "Only this customer's sessions."
+    "Only this customer's sessions: its id, or the bare id the audit log shows (anything else is BAD_USER_INPUT)."
     customerId: ID
     "Only sessions in this state."
     state: AssistState
@@ -3120,9 +3120,9 @@ extend enum UserErrorCode {
   reason and the request id. Entries cannot be changed or deleted through the API.
   """
   auditLog(
-    "Only entries about this customer or done as this customer."
+    "Only entries about this customer or done as this customer: its id, or the bare id entries show (anything else is BAD_USER_INPUT)."
     customerId: ID
-    "Only entries by this operator."
+    "Only entries by this operator: its id, or the bare id entries show (anything else is BAD_USER_INPUT)."
     operatorId: ID
     "Only this action, e.g. ` + "`" + `user_disabled` + "`" + `."
     action: String

@@ -227,8 +227,8 @@ func (r *queryResolver) AssistSessions(ctx context.Context, customerID *string, 
 	}
 	q := assist.Query{DomainID: p.DomainID, State: assist.State(deref(state)), Limit: n + 1}
 	if customerID != nil {
-		if q.CustomerID, err = idOf(typeCustomer, *customerID); err != nil {
-			return &model.AssistSessionConnection{Edges: []model.AssistSessionEdge{}, PageInfo: &model.PageInfo{}}, nil
+		if q.CustomerID, err = filterID(typeCustomer, "customerId", *customerID); err != nil {
+			return nil, err
 		}
 	}
 	if q.Before, err = decodeAfter(after, func(c assist.Cursor) string { return c.ID }); err != nil {

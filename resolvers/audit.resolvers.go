@@ -47,15 +47,14 @@ func (r *queryResolver) AuditLog(ctx context.Context, customerID *string, operat
 	if until != nil {
 		q.Until = *until
 	}
-	empty := &model.AuditLogConnection{Edges: []model.AuditLogEdge{}, PageInfo: &model.PageInfo{}}
 	if customerID != nil {
-		if q.CustomerID, err = idOf(typeCustomer, *customerID); err != nil {
-			return empty, nil
+		if q.CustomerID, err = filterID(typeCustomer, "customerId", *customerID); err != nil {
+			return nil, err
 		}
 	}
 	if operatorID != nil {
-		if q.ActorID, err = idOf(typeOperator, *operatorID); err != nil {
-			return empty, nil
+		if q.ActorID, err = filterID(typeOperator, "operatorId", *operatorID); err != nil {
+			return nil, err
 		}
 	}
 	records, more, err := r.findAudit(ctx, q, first, after)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iotconsole/bff/internal/apperr"
+	"github.com/iotconsole/bff/internal/ids"
 )
 
 // Global id type names.
@@ -34,6 +35,25 @@ func parseGlobalID(gid string) (typ, id string, err error) {
 		return "", "", fmt.Errorf("global id: %w", apperr.ErrNotFound)
 	}
 	return typ, id, nil
+}
+
+// filterID returns the internal id that a list's filter argument field
+// names: the global id of an object of type typ, or a bare id as the audit
+// log shows one (ids.IsNew's form), white space around either aside. Anything else is refused with a
+// *apperr.ValidationError on field (BAD_USER_INPUT), so that a badly pasted
+// id is told, not answered with an empty list as if it named no one's
+// records; a well-formed id that names no object of the domain still gives
+// an empty list (it tells nothing of other domains).
+func filterID(typ, field, gid string) (string, error) {
+	gid = strings.TrimSpace(gid)
+	if ids.IsNew(gid) {
+		return gid, nil
+	}
+	id, err := idOf(typ, gid)
+	if err != nil {
+		return "", apperr.Invalid(field, "INVALID", fmt.Sprintf("%s is not the id of a %s (its id, as the API gives it, or the bare id the audit log shows)", field, typ))
+	}
+	return id, nil
 }
 
 // idOf returns the internal id inside gid if it names an object of type typ.

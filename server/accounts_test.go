@@ -622,3 +622,42 @@ func TestSignInPayloadsAreReadAsTheSessionTheyOpen(t *testing.T) {
 		t.Fatalf("changePassword with the customer's devices: %+v, want the device", resp)
 	}
 }
+
+// A list's filter by customer (auditLog, assistSessions) takes the
+// customer's id as the API gives it or bare, as the audit log shows it, with
+// the same records; a string that is neither, or another type's id, is
+// refused (BAD_USER_INPUT naming the argument) instead of answered with an
+// empty list; a well-formed id of no customer of the domain lists nothing.
+// (A tryout's pasted ids listed nothing, whatever they were.)
+func TestListFiltersTakeIDsAsTheyArePasted(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	admin := f.login(t, demo.AdminEmail)
+	if resp := f.post(t, admin, setStatusMutation, map[string]any{"id": f.customerID(), "status": "DISABLED", "reason": "filter test"}); len(resp.Errors) != 0 {
+		t.Fatalf("disable: %+v", resp)
+	}
+	const auditQ = `query($id: ID) { auditLog(customerId: $id, first: 100) { edges { node { action } } } }`
+	const assistQ = `query($id: ID) { assistSessions(customerId: $id) { edges { node { id } } } }`
+	count := func(resp gqlResponse, list string) int {
+		edges, _ := dig(resp.Data, list, "edges").([]any)
+		return len(edges)
+	}
+	byGlobal := count(f.post(t, admin, auditQ, map[string]any{"id": f.customerID()}), "auditLog")
+	if byGlobal == 0 {
+		t.Fatal("no audit records of the disabled customer")
+	}
+	for _, same := range []string{f.customer.ID, " " + f.customer.ID + "\n", " " + f.customerID()} {
+		if n := count(f.post(t, admin, auditQ, map[string]any{"id": same}), "auditLog"); n != byGlobal {
+			t.Errorf("customerId %q lists %d records, the global id %d", same, n, byGlobal)
+		}
+	}
+	for _, q := range []struct{ query, list string }{{auditQ, "auditLog"}, {assistQ, "assistSessions"}} {
+		for _, bad := range []string{"garbage", "x" + f.customerID(), globalIDForTest("Device", f.device.ID), f.customer.ID[1:]} {
+			if resp := f.post(t, admin, q.query, map[string]any{"id": bad}); resp.code() != codeBadUserInput || !strings.Contains(resp.Errors[0].Message, "customerId") {
+				t.Errorf("%s(customerId: %q): %+v, want BAD_USER_INPUT naming customerId", q.list, bad, resp)
+			}
+		}
+		if resp := f.post(t, admin, q.query, map[string]any{"id": globalIDForTest("Customer", ids.New())}); len(resp.Errors) != 0 || count(resp, q.list) != 0 {
+			t.Errorf("%s of a customer no one is: %+v, want an empty list", q.list, resp)
+		}
+	}
+}
