@@ -39,6 +39,20 @@ type authState struct {
 	token     string
 	principal sessions.Principal
 	err       error
+
+	mu     sync.Mutex
+	opened map[string]*authState // a root field's response key -> the session it opened (adoptSession)
+}
+
+// forField returns the authentication of the field ctx resolves: the
+// session its root field opened, when it opened one, else the operation's.
+func (st *authState) forField(ctx context.Context) *authState {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if opened := st.opened[rootKey(ctx)]; opened != nil {
+		return opened
+	}
+	return st
 }
 
 // AroundOperations starts a fresh authentication and fresh dataloaders for
@@ -48,17 +62,26 @@ func AroundOperations(ctx context.Context, next graphql.OperationHandler) graphq
 	return next(withLoaders(context.WithValue(ctx, authKey{}, &authState{token: token})))
 }
 
-// adoptSession has the rest of the operation run as the session token
-// opens, which a mutation that signs in (or replaces the caller's session)
-// returns: the fields of its payload that only that session may read
-// ("login { customer { devices } }") are read as it, and, once the old
-// session is replaced, not refused for the old one's end. Call it before
-// returning the payload; the operation's next root field, if any, runs
-// after.
+// adoptSession has the payload of the root field being resolved read as the
+// session token opens, which a mutation that signs in (or replaces the
+// caller's session) returns: the fields of its payload that only that
+// session may read ("login { customer { devices } }") are read as it, and,
+// once the old session is replaced, not refused for the old one's end. The
+// operation's other root fields run as the request's own session, under
+// every rule of that session's requests (AroundRootFields: an assist
+// ticket redeemed in a request without a token gives the fields after it
+// no assistance to act in).
 func adoptSession(ctx context.Context, token string) {
-	if st, ok := ctx.Value(authKey{}).(*authState); ok {
-		*st = authState{token: token}
+	st, ok := ctx.Value(authKey{}).(*authState)
+	if !ok {
+		return
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.opened == nil {
+		st.opened = map[string]*authState{}
+	}
+	st.opened[rootKey(ctx)] = &authState{token: token}
 }
 
 // principal returns who the operation runs as, checked against the current
@@ -91,6 +114,7 @@ func (r *Resolver) signedIn(ctx context.Context) (sessions.Principal, error) {
 	if !ok {
 		return sessions.Principal{}, apperr.ErrUnauthenticated
 	}
+	st = st.forField(ctx)
 	st.once.Do(func() {
 		if st.token == "" {
 			st.err = apperr.ErrUnauthenticated
@@ -145,6 +169,15 @@ func isMutation(ctx context.Context) bool {
 
 // passwordChangeFields are what a ScopePasswordChange session may call.
 var passwordChangeFields = map[string]bool{"changePassword": true, "checkPassword": true, "logout": true}
+
+// rootKey returns the response key (alias or name) of the root field being
+// resolved, or "".
+func rootKey(ctx context.Context) string {
+	if rf := graphql.GetRootFieldContext(ctx); rf != nil && rf.Field.Field != nil {
+		return rf.Field.Alias
+	}
+	return ""
+}
 
 // rootField returns the name of the root field being resolved, or "".
 func rootField(ctx context.Context) string {

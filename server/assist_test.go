@@ -258,3 +258,26 @@ func testAssistanceEnds(t *testing.T, newStore func(*testing.T) func(*config)) {
 		})
 	}
 }
+
+// A ticket redeemed in a request without a token opens the assist session
+// for its own payload only: a root field after it in the same document runs
+// as the request's session (none here) and is refused, so that nothing is
+// done in an assistance outside its rules (view-only, announced to the
+// customer, audited as the assistance's). (A tryout renamed a device of a
+// view-only assistance this way, unannounced, after sign-ins' payloads began
+// to be read as the sessions they open.)
+func TestRedeemedTicketDoesNotServeTheFieldsAfterIt(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	support := f.login(t, demo.SupportEmail)
+	_, ticket := f.startAssist(t, support, "device offline")
+	resp := f.post(t, "", `mutation($t: String!, $id: ID!) {
+  redeemAssistTicket(input: {ticket: $t}) { token assistSession { state customer { email } } }
+  updateDevice(input: {deviceId: $id, name: "Renamed in the same request"}) { device { name } }
+}`, map[string]any{"t": ticket, "id": globalIDForTest("Device", f.device.ID)})
+	if resp.code() != codeUnauthenticated {
+		t.Errorf("updateDevice after redeemAssistTicket in a request without a token: %+v, want UNAUTHENTICATED", resp)
+	}
+	if d, err := f.store.DeviceByID(context.Background(), f.device.ID); err != nil || d.Name != f.device.Name {
+		t.Fatalf("the device is now %q (%v), want it unchanged (%q)", d.Name, err, f.device.Name)
+	}
+}
