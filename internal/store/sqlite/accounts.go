@@ -18,7 +18,8 @@ import (
 // CreateDomain implements domains.Store.
 func (s *Store) CreateDomain(ctx context.Context, d domains.Domain) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO domains (id, slug, name, default_region, sign_up_policy, created_at,
-		require_operator_mfa, assist_ttl_seconds, password_min_length, assist_consent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		require_operator_mfa, assist_ttl_seconds, password_min_length, assist_consent, number)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM domains))`,
 		d.ID, d.Slug, d.Name, d.DefaultRegion, d.SignUpPolicy, millis(d.CreatedAt), d.RequireOperatorMFA, int64(d.AssistTTL/time.Second), d.PasswordMinLength,
 		d.AssistConsent.OrDefault())
 	if err != nil {
@@ -202,9 +203,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 	return nil
 }
 
-const insertCustomerSQL = `INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, phone_region, status,
+const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name, last_name, email, phone, phone_region, status,
 	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ` + domainNumberSQL + `, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c under a new order label, from allocateLabel, or
 // from orderedLabel in a transaction that found the search index not
@@ -243,12 +244,12 @@ func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
-const customerColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, c.password_hash,
+const customerColumns = `c.id, ` + customerDomainID + `, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, c.password_hash,
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // hitColumns are customerColumns for a search's hits (scanCustomer reads
 // them too), without the password hash, which no page shows.
-const hitColumns = `c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, '',
+const hitColumns = `c.id, ` + customerDomainID + `, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, '',
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
@@ -287,7 +288,7 @@ func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.C
 
 // CustomerByEmail implements customers.Store.
 func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error) {
-	return s.customerWhere(ctx, `c.domain_id = ? AND c.email = ?`, domainID, email)
+	return s.customerWhere(ctx, `c.domain_number = `+domainNumberSQL+` AND c.email = ?`, domainID, email)
 }
 
 func (s *Store) customerWhere(ctx context.Context, where string, args ...any) (customers.Customer, error) {
@@ -355,7 +356,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		if renamed {
 			var domainID string
-			if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT `+customerDomainID+` FROM customers c WHERE c.id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
 				return err
 			}
 			if err := countVocabulary(ctx, tx, domainID, *u.FirstName, *u.LastName, 1); err != nil {
@@ -380,7 +381,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 // CountCustomers implements customers.Store.
 func (s *Store) CountCustomers(ctx context.Context, domainID string) (int64, error) {
 	var n int64
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE domain_id = ?`, domainID).Scan(&n); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL, domainID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count customers: %w", mapErr(err))
 	}
 	return n, nil

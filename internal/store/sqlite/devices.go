@@ -62,9 +62,9 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 
 // insertDeviceSQL writes a device under its customer's number
 // (customers.rid, migration 22), found by the customer's id.
-const insertDeviceSQL = `INSERT INTO devices (id, domain_id, customer_rid, name, model, serial_number, mac_address,
+const insertDeviceSQL = `INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address,
 	online, target_temperature, mode, notifications, created_at, updated_at)
-	VALUES (?, ?, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ` + domainNumberSQL + `, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertDevices writes ds in tx (writeDevices) and moves their domains'
 // search versions: what a search matched reads devices.
@@ -88,7 +88,7 @@ func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 // caller moves their domains' search versions.
 func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), d.DomainID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, d.MACAddress,
+		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), d.DomainID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
 			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 // device names its customer by number (migration 22), its id is the
 // customer's.
 const (
-	deviceColumns = `d.id, d.domain_id, c.id, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
+	deviceColumns = `d.id, ` + deviceDomainID + `, c.id, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
 	d.notifications, d.created_at, d.updated_at`
 	devicesWithCustomers = `devices d JOIN customers c ON c.rid = d.customer_rid`
 )
@@ -108,7 +108,7 @@ const (
 func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 	var d devices.Device
 	var created, updated int64
-	if err := row.Scan(idScan(&d.ID), &d.DomainID, idScan(&d.CustomerID), &d.Name, &d.Model, &d.SerialNumber, &d.MACAddress, &d.Online,
+	if err := row.Scan(idScan(&d.ID), &d.DomainID, idScan(&d.CustomerID), &d.Name, &d.Model, &d.SerialNumber, macScan(&d.MACAddress), &d.Online,
 		&d.Settings.TargetTemperature, &d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
 		return devices.Device{}, mapErr(err)
 	}

@@ -15,12 +15,12 @@ import (
 // for a query that says so too, and without it read the whole domain for
 // every batch of an import (an import with external ids slowed as the store
 // grew: 660 records/s at 300,000 customers).
-const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ? AND c.external_id != '' AND c.external_id`
+const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + ` AND c.external_id != '' AND c.external_id`
 
 // customersByEmailSQL and devicesBySerialSQL are followed by " IN (...)".
 const (
-	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_id = ? AND c.email`
-	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE d.domain_id = ? AND d.serial_number`
+	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + ` AND c.email`
+	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE d.domain_number = ` + domainNumberSQL + ` AND d.serial_number`
 )
 
 // CustomersByImportKeys implements imports.Store: the domain's customers
@@ -62,11 +62,11 @@ func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices
 
 // CustomersAfter implements imports.ExportStore: up to limit customers of
 // the domain with ids above afterID, in id order. The unary + keeps SQLite
-// from choosing an index that leads with domain_id, which would read and sort
+// from choosing an index that leads with the domain, which would read and sort
 // every customer of the domain for each page: the id index is walked from
 // afterID instead.
 func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]customers.Customer, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE +c.domain_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
+	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE +c.domain_number = `+domainNumberSQL+` AND c.id > ? ORDER BY c.id LIMIT ?`,
 		domainID, idKey(afterID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("customers after %s: %w", afterID, mapErr(err))
@@ -209,7 +209,7 @@ func (s *Store) RehashPassword(ctx context.Context, customerID, oldHash, newHash
 // MostDevicesOfACustomer implements imports.ExportStore.
 func (s *Store) MostDevicesOfACustomer(ctx context.Context, domainID string) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM devices WHERE domain_id = ? GROUP BY customer_rid)`,
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM devices WHERE domain_number = `+domainNumberSQL+` GROUP BY customer_rid)`,
 		domainID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("most devices of a customer: %w", mapErr(err))

@@ -48,9 +48,9 @@ func openPlanStore(t *testing.T) *Store {
 func TestImportLookupsSeekTheirIndex(t *testing.T) {
 	s := openPlanStore(t)
 	for _, q := range []struct{ query, want string }{
-		{customersByExternalIDSQL, "customers_domain_external_id (domain_id=? AND external_id=?)"},
-		{customersByEmailSQL, "customers_domain_email (domain_id=? AND email=?)"},
-		{devicesBySerialSQL, "devices_domain_serial (domain_id=? AND serial_number=?)"},
+		{customersByExternalIDSQL, "customers_domain_external_id (domain_number=? AND external_id=?)"},
+		{customersByEmailSQL, "customers_domain_email (domain_number=? AND email=?)"},
+		{devicesBySerialSQL, "devices_domain_serial (domain_number=? AND serial_number=?)"},
 	} {
 		if got := queryPlan(t, s, q.query+" IN (?, ?)", "d", "a", "b"); !strings.Contains(got, q.want) {
 			t.Errorf("%s\nplan %q, want a search of %s", q.query, got, q.want)
@@ -67,9 +67,9 @@ func TestStatusListingsSeekTheirIndex(t *testing.T) {
 		status customers.Status
 		want   string
 	}{
-		{customers.StatusDisabled, "customers_domain_status_name (domain_id=? AND status=?)"},
-		{customers.StatusActive, "customers_domain_name (domain_id=?)"},
-		{"", "customers_domain_name (domain_id=?)"},
+		{customers.StatusDisabled, "customers_domain_status_name (domain_number=? AND status=?)"},
+		{customers.StatusActive, "customers_domain_name (domain_number=?)"},
+		{"", "customers_domain_name (domain_number=?)"},
 	} {
 		query, args := listCustomersSQL(customers.SearchQuery{DomainID: "d", Status: c.status, Limit: 20})
 		got := queryPlan(t, s, query, args...)

@@ -282,7 +282,7 @@ INSERT INTO customer_search (customer_search, rank) VALUES ('crisismerge', 16);
 	// million customers 111 and 147 MiB before, a few and 60 after.
 	`
 DROP INDEX IF EXISTS customers_domain_status_name;
-` + statusNameIndexSQL + `;
+` + statusNameIndexSQLBefore23 + `;
 DROP INDEX devices_customer;
 CREATE INDEX devices_customer ON devices (customer_id);
 `,
@@ -370,8 +370,77 @@ ALTER TABLE devices_new RENAME TO devices;
 CREATE UNIQUE INDEX customers_domain_email ON customers (domain_id, email);
 CREATE UNIQUE INDEX customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != '';
 CREATE INDEX customers_domain_name ON customers (domain_id, last_key, first_key, id);
-` + statusNameIndexSQL + `;
+` + statusNameIndexSQLBefore23 + `;
 CREATE UNIQUE INDEX devices_domain_serial ON devices (domain_id, serial_number);
+CREATE INDEX devices_customer ON devices (customer_rid);
+`,
+	// 23: customers and devices name their domain by its number
+	// (domains.number, see domainnumbers.go) instead of its 12-character id,
+	// in their rows and in the indexes that lead with it, and devices keep
+	// MAC addresses as their 6 bytes (see macKey): about 85 bytes a customer
+	// less at a million (docs/BENCHMARKS.md, "Twentieth round").
+	// Domains are numbered in the order of their ids, the order the labels
+	// keep (order.go) until now, so no label moves and the search index
+	// stays as it is. Both tables are copied into their new shape, as in
+	// migration 22.
+	`
+ALTER TABLE domains ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+UPDATE domains SET number = ranked.n FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM domains) AS ranked WHERE domains.id = ranked.id;
+CREATE UNIQUE INDEX domains_number ON domains (number);
+CREATE TABLE customers_new (
+	rid                  INTEGER PRIMARY KEY,
+	id                   TEXT NOT NULL UNIQUE,
+	domain_number        INTEGER NOT NULL REFERENCES domains(number),
+	first_name           TEXT NOT NULL,
+	last_name            TEXT NOT NULL,
+	email                TEXT NOT NULL,
+	phone                TEXT NOT NULL,
+	status               TEXT NOT NULL,
+	password_hash        TEXT NOT NULL,
+	version              INTEGER NOT NULL,
+	created_at           INTEGER NOT NULL,
+	updated_at           INTEGER NOT NULL,
+	last_key             TEXT NOT NULL,
+	first_key            TEXT NOT NULL,
+	sort_seq             INTEGER NOT NULL UNIQUE, -- the customer_search rowid, see order.go
+	must_change_password INTEGER NOT NULL DEFAULT 0,
+	session_epoch        INTEGER NOT NULL DEFAULT 0,
+	external_id          TEXT NOT NULL DEFAULT '',
+	phone_region         TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO customers_new (rid, id, domain_number, first_name, last_name, email, phone, status, password_hash, version, created_at, updated_at,
+	last_key, first_key, sort_seq, must_change_password, session_epoch, external_id, phone_region)
+	SELECT c.rid, c.id, dm.number, c.first_name, c.last_name, c.email, c.phone, c.status, c.password_hash, c.version, c.created_at, c.updated_at,
+	c.last_key, c.first_key, c.sort_seq, c.must_change_password, c.session_epoch, c.external_id, c.phone_region
+	FROM customers c JOIN domains dm ON dm.id = c.domain_id ORDER BY c.rid;
+CREATE TABLE devices_new (
+	id                 TEXT PRIMARY KEY,
+	domain_number      INTEGER NOT NULL REFERENCES domains(number),
+	customer_rid       INTEGER NOT NULL REFERENCES customers_new(rid),
+	name               TEXT NOT NULL,
+	model              TEXT NOT NULL,
+	serial_number      TEXT NOT NULL,
+	mac_address        TEXT NOT NULL,
+	online             INTEGER NOT NULL,
+	target_temperature REAL NOT NULL,
+	mode               TEXT NOT NULL,
+	notifications      INTEGER NOT NULL,
+	created_at         INTEGER NOT NULL,
+	updated_at         INTEGER NOT NULL
+);
+INSERT INTO devices_new (rowid, id, domain_number, customer_rid, name, model, serial_number, mac_address, online, target_temperature, mode,
+	notifications, created_at, updated_at)
+	SELECT d.rowid, d.id, dm.number, d.customer_rid, d.name, d.model, d.serial_number, ` + macKeySQL("d.mac_address") + `, d.online, d.target_temperature, d.mode,
+	d.notifications, d.created_at, d.updated_at FROM devices d JOIN domains dm ON dm.id = d.domain_id ORDER BY d.rowid;
+DROP TABLE devices;
+DROP TABLE customers;
+ALTER TABLE customers_new RENAME TO customers;
+ALTER TABLE devices_new RENAME TO devices;
+CREATE UNIQUE INDEX customers_domain_email ON customers (domain_number, email);
+CREATE UNIQUE INDEX customers_domain_external_id ON customers (domain_number, external_id) WHERE external_id != '';
+CREATE INDEX customers_domain_name ON customers (domain_number, last_key, first_key, id);
+CREATE INDEX customers_domain_status_name ON customers (domain_number, status, last_key, first_key, id) WHERE status != 'ACTIVE';
+CREATE UNIQUE INDEX devices_domain_serial ON devices (domain_number, serial_number);
 CREATE INDEX devices_customer ON devices (customer_rid);
 `,
 }

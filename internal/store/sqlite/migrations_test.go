@@ -15,8 +15,10 @@ import (
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/devices"
+	"github.com/iotconsole/bff/internal/domains"
 	newids "github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/passwords"
+	"github.com/iotconsole/bff/internal/store/storetest"
 )
 
 // A store at the version before devices had serial numbers, with devices in
@@ -368,6 +370,141 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after VACUUM")
+}
+
+// Migration 23 numbers the domains in the order of their ids, the order the
+// labels kept until then, and keeps MAC addresses as bytes: a store at
+// version 22 with two domains made in the other order (customers with
+// devices in each) opens with every customer, label and device as it was
+// (a device found by its MAC address), each domain's customers found by its searches
+// only and in name order; a domain made after the migration, whose id sorts
+// before the others', takes the next number, and its customers, and those
+// added to the older domains, are found in their own domain only.
+func TestMigrationNumbersDomainsInTheOrderOfTheirIds(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := databaseAtVersion(t, dir, 22)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	lastNames := []string{"Adams", "Baker", "Clark", "Davis"}
+	domainIDs := []string{"dom-second", "dom-first"} // made in this order; "dom-first" sorts first
+	for i, domain := range domainIDs {
+		exec(`INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, ?, ?, 'US', 0)`, domain, fmt.Sprint("d", i), domain)
+	}
+	labelOf := map[string]int64{} // customer id -> its label
+	macOf := map[string]string{}  // customer id -> its device's MAC address
+	label := int64(0)
+	for _, domain := range []string{"dom-first", "dom-second"} { // labels in the domains' id order
+		for _, last := range lastNames {
+			id := newids.New()
+			labelOf[id] = label
+			exec(`INSERT INTO customers (id, domain_id, first_name, last_name, email, phone, status, password_hash,
+				version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (unhex(?), ?, 'Ann', ?, ?, '', 'ACTIVE', 'x', 1, 0, 0, ?, 'ann', ?)`,
+				id, domain, last, strings.ToLower(last)+"@"+domain+".test", strings.ToLower(last), label)
+			mac := map[string]string{"Adams": "02:10:C0:66:84:7A", "Baker": "", "Clark": "legacy mac"}[last]
+			if last == "Davis" {
+				mac = fmt.Sprintf("02:10:C0:00:00:%02X", len(labelOf))
+			}
+			macOf[id] = mac
+			exec(`INSERT INTO devices (id, domain_id, customer_rid, name, model, serial_number, mac_address, online, target_temperature, mode,
+				notifications, created_at, updated_at) VALUES (unhex(?), ?, (SELECT rid FROM customers WHERE id = unhex(?)), 'Hall', 'T-100', ?, ?, 1, 20, 'AUTO', 1, 0, 0)`,
+				newids.New(), domain, id, "SN-"+last, mac)
+			label += labelStep
+		}
+	}
+	s := openMigrated(t, db, dir)
+
+	numbers := map[string]int{}
+	for _, domain := range domainIDs {
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT number FROM domains WHERE id = ?`, domain).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		numbers[domain] = n
+	}
+	if numbers["dom-first"] != 1 || numbers["dom-second"] != 2 {
+		t.Errorf("domains numbered %v, want them in the order of their ids", numbers)
+	}
+	for id, want := range labelOf {
+		var got int64
+		if err := s.read.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE id = ?`, idKey(id)).Scan(&got); err != nil || got != want {
+			t.Errorf("customer %s has label %d (%v), want %d as before", id, got, err, want)
+		}
+	}
+	if _, err := customers.Reindex(ctx, s, nil); err != nil { // the search rows of customers written by hand above
+		t.Fatal(err)
+	}
+	newer := domains.Domain{ID: "dom-0-newest", Slug: "newest", Name: "Newest", DefaultRegion: "US", SignUpPolicy: domains.SignUpClosed,
+		CreatedAt: time.Now(), AssistConsent: domains.AssistConsentNone}
+	if err := s.CreateDomain(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	var newest int
+	if err := s.read.QueryRowContext(ctx, `SELECT number FROM domains WHERE id = ?`, newer.ID).Scan(&newest); err != nil || newest != 3 {
+		t.Errorf("a domain made after the migration has number %d (%v), want 3", newest, err)
+	}
+	added := map[string]string{} // domain id -> the customer added to it
+	for _, domain := range append(domainIDs, newer.ID) {
+		c := storetest.NewCustomer(domains.Domain{ID: domain, DefaultRegion: "US"}, "Ann", "Abbott", "abbott@"+domain+".test", "")
+		if err := s.ImportCustomers(ctx, []customers.Customer{c}, nil); err != nil {
+			t.Fatal(err)
+		}
+		added[domain] = c.ID
+	}
+	search := customers.NewService(s, nil, passwords.Policy{}, time.Now).Search
+	for _, domain := range append(domainIDs, newer.ID) {
+		page, err := search(ctx, domain, customers.SearchRequest{Text: "ann", First: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range page.Hits {
+			if h.Customer.DomainID != domain {
+				t.Errorf("a search in %s found %s of domain %s", domain, h.Customer.ID, h.Customer.DomainID)
+			}
+			got = append(got, h.Customer.LastName)
+		}
+		want := []string{"Abbott"}
+		if domain != newer.ID {
+			want = append(want, lastNames...)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("a search of ann in %s finds %v, want %v", domain, got, want)
+		}
+		if c, err := s.CustomerByEmail(ctx, domain, "abbott@"+domain+".test"); err != nil || c.ID != added[domain] || c.DomainID != domain {
+			t.Errorf("customer by email in %s: %+v, %v", domain, c, err)
+		}
+		if n, err := s.CountCustomers(ctx, domain); err != nil || n != int64(len(want)) {
+			t.Errorf("%s counts %d customers (%v), want %d", domain, n, err, len(want))
+		}
+	}
+	var blobs int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE typeof(mac_address) = 'blob'`).Scan(&blobs); err != nil || blobs != 4 {
+		t.Errorf("%d MAC addresses kept as bytes (%v), want the 4 written as ParseMAC writes them", blobs, err)
+	}
+	for id := range labelOf {
+		ds, err := s.DevicesByCustomer(ctx, id)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("customer %s has devices %+v (%v), want one", id, ds, err)
+		}
+		c, err := s.CustomerByID(ctx, id)
+		if err != nil || ds[0].DomainID != c.DomainID || !strings.HasPrefix(c.Email, strings.ToLower(c.LastName)+"@"+c.DomainID) {
+			t.Errorf("customer %+v (%v) has device %+v", c, err, ds[0])
+		}
+		if ds[0].MACAddress != macOf[id] {
+			t.Errorf("customer %s's device has MAC address %q, want %q as before", id, ds[0].MACAddress, macOf[id])
+		}
+		if canonicalMAC(macOf[id]) {
+			page, err := search(ctx, c.DomainID, customers.SearchRequest{Text: macOf[id], First: 5})
+			if err != nil || len(page.Hits) != 1 || page.Hits[0].Customer.ID != id {
+				t.Errorf("a search of %s finds %+v (%v), want customer %s", macOf[id], page.Hits, err, id)
+			}
+		}
+	}
 }
 
 // Open upgrades a store's schema only with the data directory to itself: a

@@ -11,7 +11,7 @@ import (
 
 // Every customer has an order label, customers.sort_seq, which is also its
 // customer_search rowid. Labels are kept in the same order as the customers'
-// (domain_id, last_key, first_key, id), so FTS5, which returns matches in
+// (domain_number, last_key, first_key, id) (domainnumbers.go), so FTS5, which returns matches in
 // rowid order, returns a domain's matches in name order: a page of search
 // results costs about its own size however many customers match. Domain by
 // domain, so that a domain's labels are close together (see below) and one
@@ -62,10 +62,13 @@ const (
 )
 
 // orderKey is a customer's place in the order: domain by domain, then
-// (last_key, first_key, id).
+// (last_key, first_key, id). The domain is its id; queries read its number
+// (domainNumberSQL).
 type orderKey struct{ domain, last, first, id string }
 
-// compare orders a and b as the labels do.
+// compare orders a and b of one domain as the labels do (keys of different
+// domains by their ids, which is not the labels' order for a domain made
+// after migration 23: see domainnumbers.go).
 func (a orderKey) compare(b orderKey) int {
 	return cmp.Or(cmp.Compare(a.domain, b.domain), cmp.Compare(a.last, b.last), cmp.Compare(a.first, b.first), cmp.Compare(a.id, b.id))
 }
@@ -75,16 +78,17 @@ func (a orderKey) compare(b orderKey) int {
 // the one before has k's name.
 func neighbourLabels(ctx context.Context, tx writer, k orderKey) (before, after int64, sameName bool, err error) {
 	before, after = minLabel-1, maxLabel+1
-	var domain, last, first string
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_id, last_key, first_key FROM customers
-		WHERE (domain_id, last_key, first_key, id) < (?, ?, ?, ?)
-		ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&before, &domain, &last, &first))
-	sameName = err == nil && domain == k.domain && last == k.last && first == k.first
+	var last, first string
+	var sameDomain bool
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_number = `+domainNumberSQL+`, last_key, first_key FROM customers
+		WHERE (domain_number, last_key, first_key, id) < (`+domainNumberSQL+`, ?, ?, ?)
+		ORDER BY domain_number DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.domain, k.last, k.first, idKey(k.id)).Scan(&before, &sameDomain, &last, &first))
+	sameName = err == nil && sameDomain && last == k.last && first == k.first
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) > (?, ?, ?, ?)
-		ORDER BY domain_id, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&after))
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_number, last_key, first_key, id) > (`+domainNumberSQL+`, ?, ?, ?)
+		ORDER BY domain_number, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&after))
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
@@ -249,7 +253,7 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 }
 
 // compactLabelsSQL gives every customer the label labelStep times its rank in
-// (domain_id, last_key, first_key, id) order, from 0 (joined on the rowid, not
+// (domain_number, last_key, first_key, id) order, from 0 (joined on the rowid, not
 // the id: no index probe a customer, 5.9 s instead of 9.2 s for the demo
 // million in the C SQLite shell), and empties the search
 // index for compactLabels to fill again under the new labels
@@ -271,7 +275,7 @@ func labels(ctx context.Context, tx writer, query string, args ...any) ([]int64,
 var compactLabelsSQL = fmt.Sprintf(`
 UPDATE customers SET sort_seq = sort_seq + %[1]d WHERE sort_seq < %[1]d;
 UPDATE customers SET sort_seq = ranked.label
-	FROM (SELECT rowid AS row, (row_number() OVER (ORDER BY domain_id, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
+	FROM (SELECT rowid AS row, (row_number() OVER (ORDER BY domain_number, last_key, first_key, id) - 1) * %d AS label FROM customers) AS ranked
 	WHERE customers.rowid = ranked.row;
 INSERT INTO customer_search (customer_search) VALUES ('delete-all');
 INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 0);

@@ -246,7 +246,7 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 		for _, h := range p.Hits {
 			found = append(found, h.Customer.ID)
 		}
-		if want := ids(t, s, `SELECT id FROM customers WHERE domain_id = '`+d.ID+`' ORDER BY last_key, first_key, id`); len(want) != 30 || !slices.Equal(found, want) {
+		if want := ids(t, s, `SELECT id FROM customers WHERE domain_number = (SELECT number FROM domains WHERE id = '`+d.ID+`') ORDER BY last_key, first_key, id`); len(want) != 30 || !slices.Equal(found, want) {
 			t.Fatalf("search of a domain after the migration found %v, want its 30 in name order %v", found, want)
 		}
 	}
@@ -256,7 +256,7 @@ func TestMigrationBringsLabelsCloseTogether(t *testing.T) {
 // order, are 0, labelStep, 2*labelStep..., and returns them.
 func requireCompactLabels(t *testing.T, s *Store, when string) []int64 {
 	t.Helper()
-	got, err := labels(context.Background(), s.write, `SELECT sort_seq FROM customers ORDER BY domain_id, last_key, first_key, id`)
+	got, err := labels(context.Background(), s.write, `SELECT sort_seq FROM customers ORDER BY domain_number, last_key, first_key, id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 	}
 	renamed := u.FirstName != nil && u.LastName != nil
 	var domainID string
-	if err := tx.QueryRowContext(ctx, `SELECT domain_id FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT `+customerDomainID+` FROM customers c WHERE c.id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
 		return err
 	}
 	var label int64

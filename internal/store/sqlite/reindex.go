@@ -217,12 +217,12 @@ func createIndexes(ctx context.Context, tx writer, ixs []index) error {
 
 // keyIndexes are the unique indexes of the keys an import matches records
 // by (customers' emails and external ids, devices' serial numbers), as
-// migrations 1, 6 and 8 defined them. A bulk load into an empty store
+// migration 23 defines them. A bulk load into an empty store
 // opened DirLocked builds them at its end (DeferSearchIndex, compactLabels).
 var keyIndexes = []index{
-	{"customers_domain_email", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email ON customers (domain_id, email)`},
-	{"customers_domain_external_id", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_external_id ON customers (domain_id, external_id) WHERE external_id != ''`},
-	{"devices_domain_serial", `CREATE UNIQUE INDEX IF NOT EXISTS devices_domain_serial ON devices (domain_id, serial_number)`},
+	{"customers_domain_email", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email ON customers (domain_number, email)`},
+	{"customers_domain_external_id", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_external_id ON customers (domain_number, external_id) WHERE external_id != ''`},
+	{"devices_domain_serial", `CREATE UNIQUE INDEX IF NOT EXISTS devices_domain_serial ON devices (domain_number, serial_number)`},
 }
 
 // KeyIndexesDeferred implements imports.KeyIndexDeferrer: whether a bulk
@@ -238,11 +238,11 @@ func (s *Store) KeyIndexesDeferred(ctx context.Context) (bool, error) {
 }
 
 // nameIndexes are the customers' indexes in name order that a deferred bulk
-// load builds at its end (DeferSearchIndex, compactLabels), as migration 1
+// load builds at its end (DeferSearchIndex, compactLabels), as migration 23
 // defined them: the order of a domain's customers (listing, neighbours of a
 // new label, the ranks of compactLabelsSQL) and of its customers of one status.
 var nameIndexes = []index{
-	{"customers_domain_name", `CREATE INDEX IF NOT EXISTS customers_domain_name ON customers (domain_id, last_key, first_key, id)`},
+	{"customers_domain_name", `CREATE INDEX IF NOT EXISTS customers_domain_name ON customers (domain_number, last_key, first_key, id)`},
 	{"customers_domain_status_name", statusNameIndexSQL},
 }
 
@@ -251,5 +251,10 @@ var nameIndexes = []index{
 // uses it only when its WHERE clause holds the index's condition as written,
 // so listings and counts by such a status add "status != 'ACTIVE'"
 // (SQLite's rule for partial indexes: https://sqlite.org/partialindex.html).
-const statusNameIndexSQL = `CREATE INDEX IF NOT EXISTS customers_domain_status_name ON customers (domain_id, status, last_key, first_key, id)
+const statusNameIndexSQL = `CREATE INDEX IF NOT EXISTS customers_domain_status_name ON customers (domain_number, status, last_key, first_key, id)
+	WHERE status != 'ACTIVE'`
+
+// statusNameIndexSQLBefore23 is statusNameIndexSQL as migrations 18 and 22
+// wrote it, before customers named their domain by number (migration 23).
+const statusNameIndexSQLBefore23 = `CREATE INDEX IF NOT EXISTS customers_domain_status_name ON customers (domain_id, status, last_key, first_key, id)
 	WHERE status != 'ACTIVE'`

@@ -57,9 +57,9 @@ func prefixExpr(q customers.SearchQuery) string {
 // intersecting its terms with the domain marker's list of every customer of
 // the domain (half of all search CPU at a million customers).
 func (s *Store) domainLabels(ctx context.Context, domainID string) (first, last int64, ok bool, err error) {
-	err = s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE domain_id = ? ORDER BY last_key, first_key, id LIMIT 1`, []any{domainID}, &first)
+	err = s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE domain_number = `+domainNumberSQL+` ORDER BY last_key, first_key, id LIMIT 1`, []any{domainID}, &first)
 	if err == nil {
-		err = s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE domain_id = ? ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, []any{domainID}, &last)
+		err = s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE domain_number = `+domainNumberSQL+` ORDER BY last_key DESC, first_key DESC, id DESC LIMIT 1`, []any{domainID}, &last)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
@@ -84,8 +84,8 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	if q.After != nil {
 		// The greatest label at or before the cursor's position, found anew so
 		// that relabelling since the previous page changes nothing.
-		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (domain_id, last_key, first_key, id) <= (?, ?, ?, ?)
-			ORDER BY domain_id DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`,
+		err := mapErr(s.queryRow(ctx, `SELECT sort_seq FROM customers WHERE (domain_number, last_key, first_key, id) <= (`+domainNumberSQL+`, ?, ?, ?)
+			ORDER BY domain_number DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`,
 			[]any{q.DomainID, q.After.LastKey, q.After.FirstKey, idKey(q.After.ID)}, &start))
 		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("search customers: %w", err)
@@ -138,7 +138,7 @@ func (s *Store) listCustomers(ctx context.Context, q customers.SearchQuery) ([]c
 
 // listCustomersSQL returns the query of listCustomers and its arguments.
 func listCustomersSQL(q customers.SearchQuery) (string, []any) {
-	query := `SELECT ` + hitColumns + ` FROM customers c WHERE c.domain_id = ?` + statusCondition(q.Status)
+	query := `SELECT ` + hitColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + statusCondition(q.Status)
 	args := []any{q.DomainID}
 	if q.Status != "" {
 		args = append(args, q.Status)
@@ -159,11 +159,11 @@ func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuer
 	case len(q.Terms) == 0 && q.Status == customers.StatusActive:
 		// Every customer but those of the other statuses, which their index
 		// counts (the ACTIVE ones have none: statusNameIndexSQL).
-		query, args = `SELECT (SELECT COUNT(*) FROM customers WHERE domain_id = ?) -
-			(SELECT COUNT(*) FROM customers WHERE domain_id = ? AND status != 'ACTIVE')`, []any{q.DomainID, q.DomainID}
+		query, args = `SELECT (SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL+`) -
+			(SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL+` AND status != 'ACTIVE')`, []any{q.DomainID, q.DomainID}
 		q.Status = ""
 	case len(q.Terms) == 0:
-		query, args = `SELECT COUNT(*) FROM customers c WHERE c.domain_id = ?`, []any{q.DomainID}
+		query, args = `SELECT COUNT(*) FROM customers c WHERE c.domain_number = `+domainNumberSQL, []any{q.DomainID}
 	default:
 		first, last, ok, err := s.domainLabels(ctx, q.DomainID)
 		if err != nil {

@@ -44,9 +44,9 @@ func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string)
 // region the phone number was read in among them), the domain's default
 // region, and the serial numbers and MAC addresses of its
 // devices as a JSON array of [serial, mac] pairs (NULL for none).
-const searchSourceSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region,
-	(SELECT json_group_array(json_array(d.serial_number, d.mac_address)) FROM devices d WHERE d.customer_rid = c.rid)
-	FROM customers c JOIN domains dm ON dm.id = c.domain_id
+const searchSourceSQL = `SELECT c.sort_seq, c.id, dm.id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region,
+	(SELECT json_group_array(json_array(d.serial_number, ` + deviceMACText + `)) FROM devices d WHERE d.customer_rid = c.rid)
+	FROM customers c JOIN domains dm ON dm.number = c.domain_number
 	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
 
 // reindexOwners writes again, in tx, the search rows of the customers ds
@@ -142,15 +142,15 @@ func fillSearchIndex(ctx context.Context, tx writer, after, before int64) error 
 
 // customerSourcesSQL is searchSourceSQL without the devices (the last
 // column is NULL).
-const customerSourcesSQL = `SELECT c.sort_seq, c.id, c.domain_id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region, NULL
-	FROM customers c JOIN domains dm ON dm.id = c.domain_id
+const customerSourcesSQL = `SELECT c.sort_seq, c.id, dm.id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.external_id, dm.default_region, NULL
+	FROM customers c JOIN domains dm ON dm.number = c.domain_number
 	WHERE c.sort_seq > ? AND c.sort_seq < ? ORDER BY c.sort_seq LIMIT ?`
 
 // deviceKeysSQL reads every device's serial number and MAC address with its
 // customer's label, in the devices' stored order, which is their customers'
 // order after a load (ImportCustomers writes a customer's devices after it):
 // each customer's row is then near the one before.
-const deviceKeysSQL = `SELECT c.sort_seq, d.serial_number, d.mac_address FROM devices d JOIN customers c ON c.rid = d.customer_rid ORDER BY d.rowid`
+const deviceKeysSQL = `SELECT c.sort_seq, d.serial_number, ` + deviceMACText + ` FROM devices d JOIN customers c ON c.rid = d.customer_rid ORDER BY d.rowid`
 
 // deviceKeys is one device's part of its customer's search row, under the
 // customer's label.
