@@ -4391,7 +4391,10 @@ type SignUpPayload {
 type LoginPayload {
   "The session token, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
   token: String
-  "The signed-in customer; null on failure."
+  """
+  The signed-in customer; null on failure, and null while ` + "`" + `mustChangePassword` + "`" + ` is true (the session may
+  read nothing until the password is changed: ` + "`" + `ChangePasswordPayload.customer` + "`" + ` gives the customer then).
+  """
   customer: Customer
   "True when the session may only call ` + "`" + `changePassword` + "`" + ` (an operator asked for a new password)."
   mustChangePassword: Boolean!

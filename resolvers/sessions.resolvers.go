@@ -48,7 +48,14 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	}
 	c := res.Customer
 	adoptSession(ctx, res.Token)
-	return &model.LoginPayload{Token: &res.Token, Customer: mapCustomer(c), MustChangePassword: c.MustChangePassword, DeviceToken: &res.DeviceToken,
+	customer := mapCustomer(c)
+	if c.MustChangePassword {
+		// The session may only change the password: nothing below the
+		// customer would be read, and the refusals beside a valid token made
+		// clients that fail on any error drop the token (tryout 19).
+		customer = nil
+	}
+	return &model.LoginPayload{Token: &res.Token, Customer: customer, MustChangePassword: c.MustChangePassword, DeviceToken: &res.DeviceToken,
 		UserErrors: []model.UserError{}}, nil
 }
 

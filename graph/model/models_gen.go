@@ -670,7 +670,8 @@ type LoginInput struct {
 type LoginPayload struct {
 	// The session token, to send as `Authorization: Bearer <token>`; null on failure.
 	Token *string `json:"token,omitempty"`
-	// The signed-in customer; null on failure.
+	// The signed-in customer; null on failure, and null while `mustChangePassword` is true (the session may
+	// read nothing until the password is changed: `ChangePasswordPayload.customer` gives the customer then).
 	Customer *Customer `json:"customer,omitempty"`
 	// True when the session may only call `changePassword` (an operator asked for a new password).
 	MustChangePassword bool `json:"mustChangePassword"`
