@@ -70,8 +70,12 @@ func newGraphQLHandler(cfg config, r *resolvers.Resolver, sockets *gorillaSocket
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		r.RecordRefusal(ctx, err)
 		gerr := presentError(ctx, err)
-		code, _ := gerr.Extensions["code"].(string)
-		m.errors.WithLabelValues(code).Inc()
+		if !errors.Is(err, context.Canceled) {
+			// An operation its client completed or left, whose answer no
+			// one reads (see protocolState), is no error of the server's.
+			code, _ := gerr.Extensions["code"].(string)
+			m.errors.WithLabelValues(code).Inc()
+		}
 		return gerr
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {

@@ -254,7 +254,12 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 		if err != nil {
 			return mt, nil, err
 		}
-		switch verdict, detail := c.protocol.admit(c.Subprotocol(), msg); verdict {
+		verdict, detail := c.protocol.admit(c.Subprotocol(), msg)
+		if verdict == awaitEnded {
+			c.protocol.waitEnded(string(detail))
+			verdict, detail = c.protocol.admit(c.Subprotocol(), msg) // the id is free now
+		}
+		switch verdict {
 		case answerPong:
 			if err := c.writeBytes(detail); err != nil {
 				return mt, nil, err
@@ -378,13 +383,32 @@ const closeTooManyInits = 4429
 // without an id with 4400 (gqlgen closed with 1002, and ran the second).
 // The legacy graphql-ws protocol's start is held to the first two rules,
 // and one without an id closes the socket with 1002 (protocol error).
+//
+// After the peer's complete of a running operation, nothing more is sent
+// for it ("no further events, relevant to the original subscription,
+// should be sent through", PROTOCOL.md): gqlgen cancels the operation and
+// sends what it ends with (an error "request cancelled" when the complete
+// caught it starting, and a complete), which is dropped; a subscribe that
+// takes the id again waits for that end (at most endingWait), so that the
+// old operation's messages are never taken for the new one's (tryout 19).
 type protocolState struct {
 	mu      sync.Mutex
 	inited  bool // a connection_init came
 	acked   bool
 	active  map[string]bool // ids of operations started and not yet completed
 	errored map[string]bool // ids of operations that ended with an error, whose complete gqlgen has yet to send
+	// ending holds the ids of graphql-transport-ws operations the peer
+	// completed whose end gqlgen has yet to send; each channel is closed
+	// when it does. endings counts them, read without the lock on every
+	// message sent.
+	ending  map[string]chan struct{}
+	endings atomic.Int32
 }
+
+// endingWait bounds how long a subscribe waits for the end of an operation
+// of its id that the peer completed (gqlgen ends one in about a
+// millisecond).
+const endingWait = 2 * time.Second
 
 type verdict int
 
@@ -396,6 +420,7 @@ const (
 	refuse4429   // graphql-transport-ws: Too many initialisation requests
 	refuse4400   // graphql-transport-ws: Invalid message
 	refuseLegacy // graphql-ws: a start without an id, which no answer could name (gqlgen ignored it)
+	awaitEnded   // graphql-transport-ws: a subscribe of an id whose completed operation gqlgen has yet to end
 )
 
 // envelope is what the rules read of a message.
@@ -406,7 +431,8 @@ type envelope struct {
 }
 
 // admit judges a message of the peer on subprotocol: pass it to gqlgen,
-// answer it here (the pong to send), or close the socket (for 4409, the id).
+// answer it here (the pong to send), close the socket (for 4409, the id), or
+// wait for an operation's end (the id; see waitEnded) and judge it again.
 func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) {
 	var e envelope
 	if json.Unmarshal(msg, &e) != nil {
@@ -433,14 +459,52 @@ func (p *protocolState) admit(subprotocol string, msg []byte) (verdict, []byte) 
 		if p.active[e.ID] {
 			return refuse4409, []byte(e.ID)
 		}
+		if p.ending[e.ID] != nil {
+			return awaitEnded, []byte(e.ID)
+		}
 		if p.active == nil {
 			p.active = map[string]bool{}
 		}
 		p.active[e.ID] = true
 	case e.Type == "complete" || e.Type == "stop":
+		if p.active[e.ID] && subprotocol == graphqlTransportWS {
+			if p.ending == nil {
+				p.ending = map[string]chan struct{}{}
+			}
+			p.ending[e.ID] = make(chan struct{})
+			p.endings.Add(1)
+		}
 		delete(p.active, e.ID)
 	}
 	return pass, nil
+}
+
+// waitEnded waits until gqlgen has ended the completed operation of id, or
+// endingWait has passed (then the id is taken as ended).
+func (p *protocolState) waitEnded(id string) {
+	p.mu.Lock()
+	ended := p.ending[id]
+	p.mu.Unlock()
+	if ended == nil {
+		return
+	}
+	select {
+	case <-ended:
+	case <-time.After(endingWait):
+		p.mu.Lock()
+		p.endedLocked(id)
+		p.mu.Unlock()
+	}
+}
+
+// endedLocked forgets id's completed operation, and wakes whoever waits
+// for its end. The caller holds p.mu.
+func (p *protocolState) endedLocked(id string) {
+	if ch := p.ending[id]; ch != nil {
+		close(ch)
+		delete(p.ending, id)
+		p.endings.Add(-1)
+	}
 }
 
 // isAcked reports whether the server has sent connection_ack.
@@ -458,7 +522,7 @@ func (p *protocolState) isAcked() bool {
 // messages end with their type, so the many "next" and "data" messages are
 // told apart without parsing their payload.
 func (p *protocolState) sent(msg []byte) bool {
-	if !bytes.HasSuffix(msg, []byte(`"type":"connection_ack"}`)) && !bytes.HasSuffix(msg, []byte(`"type":"complete"}`)) &&
+	if p.endings.Load() == 0 && !bytes.HasSuffix(msg, []byte(`"type":"connection_ack"}`)) && !bytes.HasSuffix(msg, []byte(`"type":"complete"}`)) &&
 		!bytes.HasSuffix(msg, []byte(`"type":"error"}`)) {
 		return true
 	}
@@ -468,6 +532,12 @@ func (p *protocolState) sent(msg []byte) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ending[e.ID] != nil && e.Type != "connection_ack" {
+		if e.Type == "complete" {
+			p.endedLocked(e.ID)
+		}
+		return false // the peer completed the operation: nothing more of it
+	}
 	switch e.Type {
 	case "connection_ack":
 		p.acked = true

@@ -250,6 +250,61 @@ func TestGraphQLTransportWSProtocolRules(t *testing.T) {
 	}
 }
 
+// After the client's complete of a running subscription nothing more of it
+// comes (PROTOCOL.md, Complete), not even its end: neither the error a
+// complete that catches the subscription starting left ("request
+// cancelled", coded INTERNAL) nor a complete; an id taken again at once gets
+// its new subscription's messages only; and no complete is counted as an
+// INTERNAL error (tryout 19: a client that reused ids took the old
+// operation's error and complete for its new one's, then got events after
+// that complete).
+func TestCompletedSubscriptionsSendNothingMore(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	support := f.login(t, demo.SupportEmail)
+	c, _, err := dialWS(t, f.testInstance, "graphql-transport-ws", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
+		t.Fatalf("init: %v %v", ack, err)
+	}
+	subscribe := func(id string) {
+		c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } }`}})
+	}
+	for i := range 20 {
+		subscribe(fmt.Sprint("gone-", i))
+		c.send(map[string]any{"id": fmt.Sprint("gone-", i), "type": "complete"})
+	}
+	for range 10 {
+		subscribe("again")
+		c.send(map[string]any{"id": "again", "type": "complete"})
+	}
+	subscribe("again")
+	time.Sleep(200 * time.Millisecond)
+	version := f.current(t, support)["version"]
+	if resp := f.post(t, support, updateCustomerMutation, profileInput(f.customerID(), version, map[string]any{"phone": "+44 20 7946 0123"})); dig(resp.Data, "updateCustomer", "changed") != true {
+		t.Fatalf("update: %+v", resp)
+	}
+	var got []string
+	for {
+		msg, err := c.nextWithin(2 * time.Second)
+		if err != nil {
+			break // nothing more within 2 s
+		}
+		if msg["type"] == "ping" || msg["type"] == "pong" {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%v %v %v", msg["id"], msg["type"], msg["payload"]))
+	}
+	if want := "again next map[data:map[accountEvents:map[type:PROFILE_UPDATED]]]"; len(got) != 1 || got[0] != want {
+		t.Errorf("messages after the completes:\n%s\nwant only %q", strings.Join(got, "\n"), want)
+	}
+	if _, metrics := get(t, f.metricsURL()); strings.Contains(metrics, `bff_graphql_errors_total{code="INTERNAL"}`) {
+		t.Errorf("completes counted as internal errors:\n%s", regexp.MustCompile(`(?m)^bff_graphql_errors_total.*$`).FindAllString(metrics, -1))
+	}
+}
+
 // The legacy graphql-ws protocol keeps the same two rules for start.
 func TestLegacyGraphQLWSStartRules(t *testing.T) {
 	f := newAccountFixture(t, nil)
