@@ -58,7 +58,7 @@ const (
 }`
 	endAssistMutation = `mutation($id: ID!) { endAssist(input: {assistSessionId: $id}) { assistSession { state endedBy } } }`
 	// What the customer's app listens to.
-	consentEventsSubscription = `subscription { accountEvents { type reason assistMode action
+	consentEventsSubscription = `subscription { accountEvents { type reason assistMode action byCustomer
   assistSession { id state mode operator { name } request { mode state expiresAt } } } }`
 	assistChangedSubscription = `subscription($id: ID!) { assistSessionChanged(assistSessionId: $id) { id state mode request { mode state } } }`
 )
@@ -234,7 +234,11 @@ func TestAssistViewOnlyThenControlWithConsent(t *testing.T) {
 			if resp := f.post(t, token, viewerQuery, nil); resp.code() != codeUnauthenticated {
 				t.Fatalf("the assist token after the customer ended it: %+v", resp)
 			}
-			f.customerEvent(t, "ASSIST_ENDED")
+			// Its other apps and tabs say the customer ended it, not support
+			// (tryout 19: byCustomer was false).
+			if ev := f.customerEvent(t, "ASSIST_ENDED"); ev["byCustomer"] != true {
+				t.Errorf("ASSIST_ENDED of the customer's own end: %+v, want byCustomer", ev)
+			}
 		})
 	}
 }

@@ -250,16 +250,16 @@ func (s *Service) End(ctx context.Context, actor audit.Actor, a Session, state S
 		actor, state, why = audit.Actor{Type: audit.ActorSystem, ID: SystemActor, DomainID: a.DomainID}, StateExpired, "expired"
 		endedAt = a.ExpiresAt
 	}
-	endedBy := actor.ID
+	endedBy, eventActor := actor.ID, actor.ID // the event names the customer itself, so that byCustomer says it ended it
 	switch actor.Type {
 	case audit.ActorSystem:
-		endedBy = SystemActor
+		endedBy, eventActor = SystemActor, SystemActor
 	case audit.ActorCustomer:
 		endedBy = CustomerActor
 	}
 	actor.AssistID = a.ID
 	rec := s.record(ctx, actor, audit.ActionAssistEnded, a, why, at)
-	ev := s.event(events.AssistEnded, a, endedBy, at, map[string]string{events.KeyState: string(state), events.KeyReason: why})
+	ev := s.event(events.AssistEnded, a, eventActor, at, map[string]string{events.KeyState: string(state), events.KeyReason: why})
 	err := s.store.EndAssist(ctx, a.ID, state, endedBy, endedAt, rec, []events.Event{ev})
 	if err != nil && !errors.Is(err, apperr.ErrConflict) {
 		return Session{}, err
