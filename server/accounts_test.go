@@ -340,6 +340,35 @@ func TestResetPasswordTakesEffectImmediately(t *testing.T) {
 	}
 }
 
+// A sign-in with blank fields says which (REQUIRED on each), as sign-up
+// does, instead of INVALID_CREDENTIALS for no field (tryout 19); a password
+// of spaces is a password.
+func TestSignInNamesItsBlankFields(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	for _, mutation := range []string{"login", "operatorLogin"} {
+		for _, tc := range []struct {
+			domain, email, password string
+			want                    string
+		}{
+			{"", "", "", "[domain:REQUIRED email:REQUIRED password:REQUIRED]"},
+			{"demo", " ", "", "[email:REQUIRED password:REQUIRED]"},
+			{"demo", customerEmail, "   ", "[:INVALID_CREDENTIALS]"},
+		} {
+			resp := f.post(t, "", `mutation($d: String!, $e: String!, $p: String!) { `+mutation+`(input: {domain: $d, email: $e, password: $p}) {
+				token userErrors { field code } } }`, map[string]any{"d": tc.domain, "e": tc.email, "p": tc.password})
+			var got []string
+			errs, _ := dig(resp.Data, mutation, "userErrors").([]any)
+			for _, e := range errs {
+				field, _ := dig(e, "field").([]any)
+				got = append(got, fmt.Sprintf("%s:%s", strings.Trim(fmt.Sprint(field), "[]"), dig(e, "code")))
+			}
+			if fmt.Sprint(got) != tc.want || dig(resp.Data, mutation, "token") != nil {
+				t.Errorf("%s(%q, %q, %q): %v (%+v), want %s", mutation, tc.domain, tc.email, tc.password, got, resp, tc.want)
+			}
+		}
+	}
+}
+
 func TestCustomerSelfService(t *testing.T) {
 	f := newAccountFixture(t, nil)
 	token, _, _ := f.customerLogin(t, customerPassword)

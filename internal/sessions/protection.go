@@ -13,6 +13,7 @@ import (
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/names"
 	"github.com/iotconsole/bff/internal/throttle"
 	"github.com/iotconsole/bff/internal/tokens"
 )
@@ -114,6 +115,10 @@ func WithTarpit(max time.Duration) Option {
 
 // Credentials is what a person gives to sign in.
 type Credentials struct {
+	// Domain, Email and Password are required: blank, each is a REQUIRED
+	// validation error of its field (names.CodeRequired), before anything
+	// is read or counted (a mobile app can point at the empty field; tryout
+	// 19). A password of spaces is not blank.
 	Domain   string // the domain's slug or display name (domains.Find)
 	Email    string
 	Password string
@@ -124,6 +129,21 @@ type Credentials struct {
 	// failures back off per device token instead. Any other token gives no
 	// exemption and is otherwise ignored.
 	DeviceToken string
+}
+
+// blanks returns the REQUIRED errors of c's blank fields, joined, or nil.
+func (c Credentials) blanks() error {
+	var errs []error
+	if strings.TrimSpace(c.Domain) == "" {
+		errs = append(errs, apperr.Invalid("domain", names.CodeRequired, "Enter your company's code."))
+	}
+	if strings.TrimSpace(c.Email) == "" {
+		errs = append(errs, apperr.Invalid("email", names.CodeRequired, "Enter your email address."))
+	}
+	if c.Password == "" {
+		errs = append(errs, apperr.Invalid("password", names.CodeRequired, "Enter your password."))
+	}
+	return errors.Join(errs...)
 }
 
 // throttleKey names a limiter's counter: the SHA-256 of its parts, so that
@@ -248,6 +268,9 @@ func (s *Service) DeviceTokenFor(ctx context.Context, kind Kind, domainID, subje
 // otherwise).
 func (s *Service) checkPassword(ctx context.Context, kind Kind, c Credentials,
 	lookup func(domainID, email string) (account, error)) (account, string, error) {
+	if err := c.blanks(); err != nil {
+		return account{}, "", err
+	}
 	started := time.Now()
 	email, addr := NormalizeEmail(c.Email), audit.ClientAddr(ctx)
 	typedKey := throttleKey(string(kind), "account", domains.NormalizeSlug(c.Domain), email)
