@@ -57,6 +57,45 @@ func TestMalformedBodiesAreNotLogged(t *testing.T) {
 	}
 }
 
+// A body with more after its JSON object, or naming a key twice (which a
+// proxy or a log may read as the first where the server ran the last), is
+// refused as a body that is no JSON request, and runs nothing (tryout 19:
+// both were run, a logout behind a query's key among them); a key written
+// with an escape counts as itself, and a key's name inside a value is no key.
+func TestAmbiguousBodiesAreRefused(t *testing.T) {
+	f := newAccountFixture(t, nil)
+	token, _, _ := f.customerLogin(t, customerPassword)
+	for _, body := range []string{
+		`{"query":"{ viewer { __typename } }"} trailing`,
+		`{"query":"{ viewer { __typename } }"}{"query":"mutation { logout { success } }"}`,
+		`{"query":"{ viewer { __typename } }","query":"mutation { logout { success } }"}`,
+		`{"query":"{ viewer { __typename } }","\u0071uery":"mutation { logout { success } }"}`,
+		`{"query":"{ viewer { __typename } }","variables":{},"variables":{"a":1}}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, f.URL()+"/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out gqlResponse
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if out.code() != codeBadRequest || out.Data != nil {
+			t.Errorf("%s: %d %+v, want BAD_REQUEST and nothing run", body, resp.StatusCode, out)
+		}
+	}
+	if resp := f.post(t, token, viewerQuery, nil); dig(resp.Data, "viewer", "email") != customerEmail {
+		t.Fatalf("a refused body signed the customer out: %+v", resp)
+	}
+	// A value that holds a key's name is no second key.
+	resp := f.post(t, token, `query($q: String) { customers(query: $q, first: 1) { edges { cursor } } }`, map[string]any{"q": `"query" "variables" \u0071`})
+	if resp.code() != codeForbidden { // run, and refused to a customer
+		t.Errorf("a request whose variable names the keys: %+v, want it run (FORBIDDEN to a customer)", resp)
+	}
+}
+
 func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 	var logs bytes.Buffer
 	ctx := zerolog.New(&logs).WithContext(context.Background())

@@ -96,6 +96,16 @@ func TestGraphQLOverGET(t *testing.T) {
 	if head.StatusCode != http.StatusOK || !strings.HasPrefix(head.Header.Get("Content-Type"), "application/json") {
 		t.Errorf("HEAD with a query: %d %q, want the GET's 200 and type", head.StatusCode, head.Header.Get("Content-Type"))
 	}
+	// Any other method is 405 with the API's headers and a coded JSON answer
+	// (it was ServeMux's plain text, without Cache-Control: tryout 19).
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		resp := graphqlRequest(t, f.testInstance, method, admin, "", map[string]any{"query": "{ __typename }"})
+		errs, _ := json.Marshal(resp.body["errors"])
+		if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Cache-Control") != "no-store" || !strings.Contains(resp.header.Get("Allow"), "POST") ||
+			!strings.Contains(string(errs), `"code":"METHOD_NOT_ALLOWED"`) {
+			t.Errorf("%s /graphql: %d, Cache-Control %q, Allow %q, %s", method, resp.status, resp.header.Get("Cache-Control"), resp.header.Get("Allow"), resp.body)
+		}
+	}
 }
 
 // Request errors (the document does not parse or validate, or the limits
@@ -116,6 +126,11 @@ func TestGraphQLOverHTTPMediaTypes(t *testing.T) {
 			{"application/graphql-response+json", "application/graphql-response+json", http.StatusBadRequest},
 			{"application/json", "application/json", http.StatusOK},
 			{"", "application/json", http.StatusOK},
+			// Weights, not the order, decide (RFC 9110, section 12.5.1; tryout 19).
+			{"application/graphql-response+json;q=0.5, application/json", "application/json", http.StatusOK},
+			{"application/json;q=0.1, application/graphql-response+json", "application/graphql-response+json", http.StatusBadRequest},
+			{"application/json;q=0, */*", "application/graphql-response+json", http.StatusBadRequest},
+			{"*/*", "application/json", http.StatusOK},
 		} {
 			for _, method := range []string{http.MethodPost, http.MethodGet} {
 				resp := graphqlRequest(t, s, method, "", tc.accept, map[string]any{"query": bad})

@@ -47,6 +47,15 @@ func routes(cfg config, log zerolog.Logger, gql http.Handler, ping func(context.
 			c.closeLeftOpen()
 		}
 	})))
+	// Any other method (PUT, DELETE, an OPTIONS that is no CORS preflight):
+	// 405 with the API's headers and a JSON answer, as for a mutation sent
+	// with GET, not ServeMux's plain text (tryout 19).
+	mux.Handle("/graphql", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write([]byte(`{"errors":[{"message":"send queries with GET or POST, mutations with POST, subscriptions over a WebSocket","extensions":{"code":"METHOD_NOT_ALLOWED"}}]}` + "\n"))
+	})))
 	mux.Handle("GET /healthz", apiHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})))
@@ -260,7 +269,12 @@ func adminsOnly(svc *sessions.Service, gql http.Handler) http.Handler {
 // Successful answers pass through untouched and unbuffered.
 func graphqlOverHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &shapedResponse{ResponseWriter: w, accept: r.Header.Get("Accept")}
+		// The answer's media type, chosen once (responseContentType), is all
+		// gqlgen is told the client accepts: it picks its status codes by
+		// the first type listed, whatever the weights.
+		accept := responseContentType(r.Header.Get("Accept"))
+		r.Header.Set("Accept", accept)
+		sw := &shapedResponse{ResponseWriter: w, accept: accept}
 		next.ServeHTTP(sw, r)
 		sw.finish()
 	})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -43,6 +44,15 @@ func (t leanPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	dec.UseNumber() // as transport.POST decodes
 	if dec.Decode(params) != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		t.POST.Do(w, r, exec)
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF || namesAKeyTwice(body) {
+		// More after the object, or a key given twice, of which a proxy or
+		// a log may read the first where the server ran the last (tryout
+		// 19): answered as a body that is no JSON request, by transport.POST
+		// given one it cannot decode.
+		r.Body = io.NopCloser(strings.NewReader("{"))
 		t.POST.Do(w, r, exec)
 		return
 	}
@@ -98,25 +108,101 @@ const (
 )
 
 // responseContentType is the media type of an answer to a request that
-// accepts accept, as transport.POST chooses it (the GraphQL over HTTP
-// draft): the first of application/json and
-// application/graphql-response+json that accept names (application/json for
-// none, */* or application/*), else application/graphql-response+json.
+// accepts accept (RFC 9110, section 12.5.1): of application/json and
+// application/graphql-response+json, the one accept gives the higher
+// weight (q), by the most specific range that names it; between equals, the
+// one whose range accept lists first, and application/json for a range
+// that names both (*/*, application/*); application/json for no Accept
+// (GraphQL over HTTP, "Legacy Watershed"), and
+// application/graphql-response+json when accept takes neither.
+// graphqlOverHTTP gives gqlgen this type alone as the request's Accept, so
+// that its status codes follow the same choice.
 func responseContentType(accept string) string {
-	if accept == "" {
+	if strings.TrimSpace(accept) == "" {
 		return jsonType
 	}
+	best, bestQ, bestAt := graphQLResponseType, 0.0, 0
+	for _, candidate := range []string{jsonType, graphQLResponseType} {
+		if q, at := acceptance(accept, candidate); q > bestQ || (q == bestQ && q > 0 && at < bestAt) {
+			best, bestQ, bestAt = candidate, q, at
+		}
+	}
+	return best
+}
+
+// acceptance returns the weight accept gives mediaType, by its most
+// specific range that matches (type/subtype, then type/*, then */*), and
+// that range's place in the list; 0 when none does. A range whose weight
+// does not parse is ignored.
+func acceptance(accept, mediaType string) (q float64, at int) {
+	kind, _, _ := strings.Cut(mediaType, "/")
+	specificity := -1
+	i := 0
 	for part := range strings.SplitSeq(accept, ",") {
-		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		i++
+		r, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
 		}
-		switch mediaType {
-		case "*/*", "application/*", jsonType:
-			return jsonType
-		case graphQLResponseType:
-			return graphQLResponseType
+		s := -1
+		switch r {
+		case mediaType:
+			s = 2
+		case kind + "/*":
+			s = 1
+		case "*/*":
+			s = 0
+		}
+		if s <= specificity {
+			continue
+		}
+		weight := 1.0
+		if v, ok := params["q"]; ok {
+			if weight, err = strconv.ParseFloat(v, 64); err != nil || weight < 0 || weight > 1 {
+				continue
+			}
+		}
+		q, at, specificity = weight, i, s
+	}
+	return q, at
+}
+
+// requestKeys are the keys of a GraphQL request body (GraphQL over HTTP,
+// "Request Parameters"), as they appear in its JSON text unescaped.
+var requestKeys = [][]byte{[]byte(`"query"`), []byte(`"variables"`), []byte(`"operationName"`), []byte(`"extensions"`)}
+
+// namesAKeyTwice reports whether the JSON object body (decoded without
+// error) names one of its own keys twice. (RFC 8259, section 4: names
+// "SHOULD be unique"; encoding/json keeps the last.) It reads the object
+// only when its text could: a key of the request twice, or an escape, with
+// which a key may be written otherwise ("\u0071uery").
+func namesAKeyTwice(body []byte) bool {
+	suspect := bytes.Contains(body, []byte(`\u`))
+	for _, k := range requestKeys {
+		suspect = suspect || bytes.Count(body, k) > 1
+	}
+	if !suspect {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the object's {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		name, _ := key.(string)
+		if seen[name] {
+			return true
+		}
+		seen[name] = true
+		var value json.RawMessage
+		if dec.Decode(&value) != nil {
+			return false
 		}
 	}
-	return graphQLResponseType
+	return false
 }
