@@ -426,7 +426,7 @@ const (
 // envelope is what the rules read of a message.
 type envelope struct {
 	Type    string          `json:"type"`
-	ID      string          `json:"id"`
+	ID      string          `json:"id,omitempty"` // a pong has none
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
@@ -599,16 +599,17 @@ func (c *gorillaConn) closeWith(code int, reason string) {
 }
 
 // closeLeftOpen closes the connection, with 4400, if its handler returned
-// and left it open: gqlgen gives up on a message it cannot decode (a
-// connection_init whose payload is no JSON object, an id that is no string)
-// without closing, which left such a socket open for good, neither
+// and left it open: gqlgen gives up on a message it cannot decode (no JSON,
+// an unknown type, a connection_init whose payload is no JSON object, an id
+// that is no string) without closing, which left such a socket open for good, neither
 // acknowledged nor timed out.
 func (c *gorillaConn) closeLeftOpen() {
 	c.sockets.mu.Lock()
 	_, open := c.sockets.conns[c]
 	c.sockets.mu.Unlock()
 	if open {
-		c.closeWith(closeBadRequest, "Invalid message: a connection_init payload is an object, an id a string")
+		// (A close reason is at most 123 bytes: RFC 6455, section 5.5.)
+		c.closeWith(closeBadRequest, "Invalid message: send JSON objects of the protocol, ids as strings, a connection_init payload as an object")
 		_ = c.Close()
 	}
 }

@@ -221,8 +221,9 @@ func TestGraphQLTransportWSProtocolRules(t *testing.T) {
 	c := dial()
 	c.send(map[string]any{"type": "ping", "payload": map[string]any{"n": 1}})
 	var pong map[string]any
-	if err := c.conn.ReadJSON(&pong); err != nil || pong["type"] != "pong" || dig(pong, "payload", "n") != float64(1) {
-		t.Fatalf("ping before the ack: %v %v", pong, err)
+	err := c.conn.ReadJSON(&pong)
+	if _, hasID := pong["id"]; err != nil || pong["type"] != "pong" || dig(pong, "payload", "n") != float64(1) || hasID {
+		t.Fatalf("ping before the ack: %v %v, want a pong with its payload and no id", pong, err)
 	}
 	if ack, err := c.init(map[string]any{"Authorization": "Bearer " + token}); err != nil || ack["type"] != "connection_ack" {
 		t.Fatalf("init after the ping: %v %v", ack, err)
@@ -234,7 +235,7 @@ func TestGraphQLTransportWSProtocolRules(t *testing.T) {
 	c.send(sub) // the id is free again after complete
 	time.Sleep(200 * time.Millisecond)
 	c.send(sub) // now it is running: 4409
-	_, err := c.nextWithin(5 * time.Second)
+	_, err = c.nextWithin(5 * time.Second)
 	for err == nil {
 		_, err = c.nextWithin(5 * time.Second)
 	}
@@ -579,6 +580,9 @@ func TestSubscriptionWithTwoRootFieldsIsInvalid(t *testing.T) {
 	var next map[string]any
 	if err := c.conn.ReadJSON(&next); err != nil || next["type"] != "pong" {
 		t.Fatalf("after the error, want the pong and no complete: %v %v", next, err)
+	}
+	if _, hasID := next["id"]; hasID {
+		t.Errorf("a pong after the ack: %v, want no id", next)
 	}
 	c.send(map[string]any{"id": "one", "type": "subscribe", "payload": map[string]any{"query": `subscription { accountEvents { type } accountEvents { type } }`}})
 	c.send(map[string]any{"id": "one", "type": "complete"})
