@@ -171,6 +171,10 @@ func TestBrowserDashboardSignInFromACompanyLink(t *testing.T) {
 	dashboard.checkAccessibility("company from a link")
 	dashboard.do("the link on a phone", atPhoneSize, waitFor(noOverflow), waitFor(labelled))
 	dashboard.checkAccessibility("company from a link, phone")
+	// "Not your company?" and "Create an account" were 21 and 16 px tall (tryout 19).
+	if small := eval[[]string](dashboard, smallTargets); len(small) > 0 {
+		t.Errorf("phone: sign-in: targets under 24 x 24 px: %v", small)
+	}
 	dashboard.do("back to a desktop", atDesktopSize)
 
 	dashboard.do("an empty field", chromedp.Evaluate[chromedp.Void](`performance.clearResourceTimings()`),
