@@ -186,7 +186,11 @@ func (s *Store) operatorWhere(ctx context.Context, where string, args ...any) (o
 // record in one transaction.
 func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec audit.Record) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertCustomer(ctx, tx, c, allocateLabel); err != nil {
+		number, err := domainNumbers{}.of(ctx, tx, c.DomainID)
+		if err != nil {
+			return err
+		}
+		if err := insertCustomer(ctx, tx, c, number, allocateLabel); err != nil {
 			return err
 		}
 		if err := bumpSearchVersion(ctx, tx, c.DomainID); err != nil {
@@ -205,7 +209,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 
 const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name, last_name, email, phone, phone_region, status,
 	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ` + domainNumberSQL + `, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c under a new order label, from allocateLabel, or
 // from orderedLabel in a transaction that found the search index not
@@ -213,26 +217,26 @@ const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name,
 // in 100,000 customers added to a million, docs/BENCHMARKS.md, "Bulk
 // import"); and its search row. The caller counts its names in the
 // vocabulary.
-func insertCustomer(ctx context.Context, tx writer, c customers.Customer, label func(context.Context, writer, orderKey) (int64, error)) error {
+func insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, label func(context.Context, writer, orderKey) (int64, error)) error {
 	lastKey, firstKey := customers.SortKeys(c)
-	at, err := label(ctx, tx, orderKey{c.DomainID, lastKey, firstKey, c.ID})
+	at, err := label(ctx, tx, orderKey{domain, lastKey, firstKey, c.ID})
 	if err != nil {
 		return err
 	}
-	return writeCustomer(ctx, tx, c, lastKey, firstKey, at, true)
+	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, at, true)
 }
 
 // insertCustomerAt writes c under label without its search row, for a bulk
 // load that defers the index (see DeferSearchIndex).
-func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, label int64) error {
+func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, domain, label int64) error {
 	lastKey, firstKey := customers.SortKeys(c)
-	return writeCustomer(ctx, tx, c, lastKey, firstKey, label, false)
+	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, label, false)
 }
 
-// writeCustomer writes c with its sort keys (customers.SortKeys) under
-// label, and its search row when index is true.
-func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey, firstKey string, label int64, index bool) error {
-	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), c.DomainID, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
+// writeCustomer writes c, of the domain numbered domain, with its sort keys
+// (customers.SortKeys) under label, and its search row when index is true.
+func writeCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string, label int64, index bool) error {
+	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
 		hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
@@ -244,12 +248,14 @@ func writeCustomer(ctx context.Context, tx writer, c customers.Customer, lastKey
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.
-const customerColumns = `c.id, ` + customerDomainID + `, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, c.password_hash,
+const customerColumns = `c.id, dm.id, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, c.password_hash,
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // hitColumns are customerColumns for a search's hits (scanCustomer reads
-// them too), without the password hash, which no page shows.
-const hitColumns = `c.id, ` + customerDomainID + `, c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, '',
+// them too), without the password hash, which no page shows, and without
+// the domain, the one searched (hits), which a join would look up for
+// every hit.
+const hitColumns = `c.id, '', c.first_name, c.last_name, c.email, c.phone, c.phone_region, c.status, '',
 	c.version, c.created_at, c.updated_at, c.last_key, c.first_key, c.must_change_password, c.session_epoch, c.external_id`
 
 // scanCustomer reads customerColumns: a customer and its position in the
@@ -275,7 +281,7 @@ func (s *Store) CustomerByID(ctx context.Context, id string) (customers.Customer
 
 // CustomersByIDs implements customers.Store.
 func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.Customer, error) {
-	cs, err := byStoredIDs(ctx, s, `SELECT `+customerColumns+` FROM customers c WHERE c.id`, ids,
+	cs, err := byStoredIDs(ctx, s, `SELECT `+customerColumns+` FROM `+customersWithDomains+` WHERE c.id`, ids,
 		func(row interface{ Scan(...any) error }) (customers.Customer, error) {
 			c, _, err := scanCustomer(row)
 			return c, err
@@ -288,11 +294,11 @@ func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.C
 
 // CustomerByEmail implements customers.Store.
 func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error) {
-	return s.customerWhere(ctx, `c.domain_number = `+domainNumberSQL+` AND c.email = ?`, domainID, email)
+	return s.customerWhere(ctx, `dm.id = ? AND c.email = ?`, domainID, email)
 }
 
 func (s *Store) customerWhere(ctx context.Context, where string, args ...any) (customers.Customer, error) {
-	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM customers c WHERE `+where)
+	stmt, err := s.readStmt(ctx, `SELECT `+customerColumns+` FROM `+customersWithDomains+` WHERE `+where)
 	if err != nil {
 		return customers.Customer{}, fmt.Errorf("customer: %w", mapErr(err))
 	}
@@ -356,7 +362,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		}
 		if renamed {
 			var domainID string
-			if err := tx.QueryRowContext(ctx, `SELECT `+customerDomainID+` FROM customers c WHERE c.id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT dm.id FROM `+customersWithDomains+` WHERE c.id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
 				return err
 			}
 			if err := countVocabulary(ctx, tx, domainID, *u.FirstName, *u.LastName, 1); err != nil {

@@ -64,12 +64,12 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 // (customers.rid, migration 22), found by the customer's id.
 const insertDeviceSQL = `INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address,
 	online, target_temperature, mode, notifications, created_at, updated_at)
-	VALUES (?, ` + domainNumberSQL + `, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertDevices writes ds in tx (writeDevices) and moves their domains'
 // search versions: what a search matched reads devices.
 func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
-	if err := writeDevices(ctx, tx, ds); err != nil {
+	if err := writeDevices(ctx, tx, ds, domainNumbers{}); err != nil {
 		return err
 	}
 	domainIDs := map[string]bool{}
@@ -86,9 +86,13 @@ func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 
 // writeDevices writes ds in tx (a bulkTx prepares the statement once); the
 // caller moves their domains' search versions.
-func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
+func writeDevices(ctx context.Context, tx writer, ds []devices.Device, numbers domainNumbers) error {
 	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), d.DomainID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
+		domain, err := numbers.of(ctx, tx, d.DomainID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), domain, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
 			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
@@ -100,9 +104,9 @@ func writeDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 // device names its customer by number (migration 22), its id is the
 // customer's.
 const (
-	deviceColumns = `d.id, ` + deviceDomainID + `, c.id, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
+	deviceColumns = `d.id, dm.id, c.id, d.name, d.model, d.serial_number, d.mac_address, d.online, d.target_temperature, d.mode,
 	d.notifications, d.created_at, d.updated_at`
-	devicesWithCustomers = `devices d JOIN customers c ON c.rid = d.customer_rid`
+	devicesWithCustomers = `devices d JOIN customers c ON c.rid = d.customer_rid JOIN domains dm ON dm.number = d.domain_number`
 )
 
 func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {

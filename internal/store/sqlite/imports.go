@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -15,12 +16,12 @@ import (
 // for a query that says so too, and without it read the whole domain for
 // every batch of an import (an import with external ids slowed as the store
 // grew: 660 records/s at 300,000 customers).
-const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + ` AND c.external_id != '' AND c.external_id`
+const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM ` + customersWithDomains + ` WHERE dm.id = ? AND c.external_id != '' AND c.external_id`
 
 // customersByEmailSQL and devicesBySerialSQL are followed by " IN (...)".
 const (
-	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + ` AND c.email`
-	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE d.domain_number = ` + domainNumberSQL + ` AND d.serial_number`
+	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM ` + customersWithDomains + ` WHERE dm.id = ? AND c.email`
+	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE dm.id = ? AND d.serial_number`
 )
 
 // CustomersByImportKeys implements imports.Store: the domain's customers
@@ -66,7 +67,7 @@ func (s *Store) DevicesOfCustomers(ctx context.Context, ids []string) ([]devices
 // every customer of the domain for each page: the id index is walked from
 // afterID instead.
 func (s *Store) CustomersAfter(ctx context.Context, domainID, afterID string, limit int) ([]customers.Customer, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE +c.domain_number = `+domainNumberSQL+` AND c.id > ? ORDER BY c.id LIMIT ?`,
+	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM `+customersWithDomains+` WHERE +dm.id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
 		domainID, idKey(afterID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("customers after %s: %w", afterID, mapErr(err))
@@ -96,16 +97,18 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 	// ones the previous insertion just read. (Sorted by pointer: a
 	// customer is a few hundred bytes to swap.)
 	type keyed struct {
-		key orderKey
-		c   *customers.Customer
+		domain, last, first, id string
+		c                       *customers.Customer
 	}
 	sorted := make([]keyed, len(cs))
 	for i := range cs {
 		c := &cs[i]
 		last, first := customers.SortKeys(*c)
-		sorted[i] = keyed{orderKey{c.DomainID, last, first, c.ID}, c}
+		sorted[i] = keyed{c.DomainID, last, first, c.ID, c}
 	}
-	slices.SortFunc(sorted, func(a, b keyed) int { return a.key.compare(b.key) })
+	slices.SortFunc(sorted, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.domain, b.domain), cmp.Compare(a.last, b.last), cmp.Compare(a.first, b.first), cmp.Compare(a.id, b.id))
+	})
 	err := s.inTx(ctx, func(plain *sql.Tx) error {
 		tx := newBulkTx(plain)
 		defer tx.close()
@@ -123,12 +126,17 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		for _, d := range ds {
 			devicesOf[d.CustomerID] = append(devicesOf[d.CustomerID], d)
 		}
+		numbers := domainNumbers{}
 		names := map[string]map[string]int{} // domain id -> token -> customers
 		regions := map[string]string{}       // domain id -> default region, for customers given without tokens
 		for _, k := range sorted {
 			c := *k.c
+			domain, err := numbers.of(ctx, tx, c.DomainID)
+			if err != nil {
+				return err
+			}
 			if deferred {
-				err = insertCustomerAt(ctx, tx, c, next)
+				err = insertCustomerAt(ctx, tx, c, domain, next)
 				next++
 			} else {
 				if c.SearchTokens == nil {
@@ -136,7 +144,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 						return err
 					}
 				}
-				err = insertCustomer(ctx, tx, c, orderedLabel)
+				err = insertCustomer(ctx, tx, c, domain, orderedLabel)
 			}
 			if err != nil {
 				return err
@@ -144,7 +152,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 			// Now, not after the batch: a window of labels spread for a
 			// later customer of the batch derives the search rows of the
 			// customers in it from their devices (fillSearchIndex).
-			if err := writeDevices(ctx, tx, devicesOf[c.ID]); err != nil { // their domain's search version moves below
+			if err := writeDevices(ctx, tx, devicesOf[c.ID], numbers); err != nil { // their domain's search version moves below
 				return err
 			}
 			delete(devicesOf, c.ID)

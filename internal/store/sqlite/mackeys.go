@@ -66,14 +66,15 @@ func (s storedMAC) Scan(v any) error {
 		if len(v) != 6 {
 			return fmt.Errorf("stored MAC address: %d bytes, not 6", len(v))
 		}
-		var b strings.Builder
+		const digits = "0123456789ABCDEF"
+		text := make([]byte, 0, 17)
 		for i, octet := range v {
 			if i > 0 {
-				b.WriteByte(':')
+				text = append(text, ':')
 			}
-			fmt.Fprintf(&b, "%02X", octet)
+			text = append(text, digits[octet>>4], digits[octet&0xF])
 		}
-		*s.dest = b.String()
+		*s.dest = string(text)
 	case string:
 		*s.dest = v
 	default:

@@ -61,14 +61,14 @@ const (
 	relabelOffset = 1<<62 + 1
 )
 
-// orderKey is a customer's place in the order: domain by domain, then
-// (last_key, first_key, id). The domain is its id; queries read its number
-// (domainNumberSQL).
-type orderKey struct{ domain, last, first, id string }
+// orderKey is a customer's place in the order: domain by domain (by
+// number, see domainnumbers.go), then (last_key, first_key, id).
+type orderKey struct {
+	domain          int64
+	last, first, id string
+}
 
-// compare orders a and b of one domain as the labels do (keys of different
-// domains by their ids, which is not the labels' order for a domain made
-// after migration 23: see domainnumbers.go).
+// compare orders a and b as the labels do.
 func (a orderKey) compare(b orderKey) int {
 	return cmp.Or(cmp.Compare(a.domain, b.domain), cmp.Compare(a.last, b.last), cmp.Compare(a.first, b.first), cmp.Compare(a.id, b.id))
 }
@@ -78,16 +78,16 @@ func (a orderKey) compare(b orderKey) int {
 // the one before has k's name.
 func neighbourLabels(ctx context.Context, tx writer, k orderKey) (before, after int64, sameName bool, err error) {
 	before, after = minLabel-1, maxLabel+1
+	var domain int64
 	var last, first string
-	var sameDomain bool
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_number = `+domainNumberSQL+`, last_key, first_key FROM customers
-		WHERE (domain_number, last_key, first_key, id) < (`+domainNumberSQL+`, ?, ?, ?)
-		ORDER BY domain_number DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.domain, k.last, k.first, idKey(k.id)).Scan(&before, &sameDomain, &last, &first))
-	sameName = err == nil && sameDomain && last == k.last && first == k.first
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq, domain_number, last_key, first_key FROM customers
+		WHERE (domain_number, last_key, first_key, id) < (?, ?, ?, ?)
+		ORDER BY domain_number DESC, last_key DESC, first_key DESC, id DESC LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&before, &domain, &last, &first))
+	sameName = err == nil && domain == k.domain && last == k.last && first == k.first
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err
 	}
-	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_number, last_key, first_key, id) > (`+domainNumberSQL+`, ?, ?, ?)
+	err = mapErr(tx.QueryRowContext(ctx, `SELECT sort_seq FROM customers WHERE (domain_number, last_key, first_key, id) > (?, ?, ?, ?)
 		ORDER BY domain_number, last_key, first_key, id LIMIT 1`, k.domain, k.last, k.first, idKey(k.id)).Scan(&after))
 	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 		return 0, 0, false, err

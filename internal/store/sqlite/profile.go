@@ -42,8 +42,8 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 		return nil
 	}
 	renamed := u.FirstName != nil && u.LastName != nil
-	var domainID string
-	if err := tx.QueryRowContext(ctx, `SELECT `+customerDomainID+` FROM customers c WHERE c.id = ?`, idKey(u.ID)).Scan(&domainID); err != nil {
+	var domain int64
+	if err := tx.QueryRowContext(ctx, `SELECT domain_number FROM customers WHERE id = ?`, idKey(u.ID)).Scan(&domain); err != nil {
 		return err
 	}
 	var label int64
@@ -54,7 +54,7 @@ func reindexCustomer(ctx context.Context, tx *sql.Tx, u customers.Update) error 
 		// Relabelling a window may move the row too: its label is read after.
 		lastKey, firstKey := customers.SortKeys(customers.Customer{FirstName: *u.FirstName, LastName: *u.LastName})
 		var err error
-		if label, err = allocateLabel(ctx, tx, orderKey{domainID, lastKey, firstKey, u.ID}); err != nil {
+		if label, err = allocateLabel(ctx, tx, orderKey{domain, lastKey, firstKey, u.ID}); err != nil {
 			return err
 		}
 	}

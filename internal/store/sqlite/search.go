@@ -101,11 +101,12 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	}
 	query += ` ORDER BY s.rowid LIMIT ?`
 	args = append(args, q.Limit)
-	return s.hits(ctx, q.Exact, query, args...)
+	return s.hits(ctx, q.DomainID, q.Exact, query, args...)
 }
 
-// hits runs a query of hitColumns and returns its rows as hits of one tier.
-func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any) ([]customers.Hit, error) {
+// hits runs a query of hitColumns for customers of domainID and returns its
+// rows as hits of one tier.
+func (s *Store) hits(ctx context.Context, domainID string, exact bool, query string, args ...any) ([]customers.Hit, error) {
 	stmt, err := s.readStmt(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("search customers: %w", mapErr(err))
@@ -122,6 +123,7 @@ func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any)
 			return nil, fmt.Errorf("search customers: %w", err)
 		}
 		cur.Exact = exact
+		c.DomainID = domainID
 		hits = append(hits, customers.Hit{Customer: c, Cursor: cur})
 	}
 	if err := rows.Err(); err != nil {
@@ -133,7 +135,7 @@ func (s *Store) hits(ctx context.Context, exact bool, query string, args ...any)
 // listCustomers pages through a domain in name order, with no search terms.
 func (s *Store) listCustomers(ctx context.Context, q customers.SearchQuery) ([]customers.Hit, error) {
 	query, args := listCustomersSQL(q)
-	return s.hits(ctx, false, query, args...)
+	return s.hits(ctx, q.DomainID, false, query, args...)
 }
 
 // listCustomersSQL returns the query of listCustomers and its arguments.

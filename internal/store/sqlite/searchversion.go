@@ -46,7 +46,7 @@ func bumpSearchVersion(ctx context.Context, tx writer, domainIDs ...string) erro
 // this replaces was 6 % of a status change's CPU.
 func bumpSearchVersionOf(ctx context.Context, tx writer, customerID string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE search_versions SET version = version + 1
-		WHERE domain_id = (SELECT `+customerDomainID+` FROM customers c WHERE c.id = ?)`, idKey(customerID))
+		WHERE domain_id = (SELECT dm.id FROM `+customersWithDomains+` WHERE c.id = ?)`, idKey(customerID))
 	return err
 }
 

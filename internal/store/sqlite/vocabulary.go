@@ -49,7 +49,7 @@ func addToVocabulary(ctx context.Context, tx writer, domainID string, counts map
 // uncountCustomer takes the names customer id has now out of its domain's vocabulary.
 func uncountCustomer(ctx context.Context, tx *sql.Tx, id string) error {
 	var domainID, first, last string
-	if err := tx.QueryRowContext(ctx, `SELECT `+customerDomainID+`, c.first_name, c.last_name FROM customers c WHERE c.id = ?`, idKey(id)).Scan(&domainID, &first, &last); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT dm.id, c.first_name, c.last_name FROM `+customersWithDomains+` WHERE c.id = ?`, idKey(id)).Scan(&domainID, &first, &last); err != nil {
 		return err
 	}
 	return countVocabulary(ctx, tx, domainID, first, last, -1)
