@@ -173,6 +173,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			// values: the schema, to callers who may not introspect it.
 			gerr.Message, _, _ = strings.Cut(gerr.Message, " Did you mean ")
 		}
+		gerr.Message = inTheSpecsWords(gerr.Message, gerr.Path)
 		gerr.Message = withoutEchoedInput(gerr.Message)
 		gerr.Path = pathWithoutEchoedKeys(gerr.Path)
 		return gerr

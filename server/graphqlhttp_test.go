@@ -284,6 +284,9 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		{"a string for a Boolean in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "settings": map[string]any{"notifications": "true"}}}, "variable.i.settings.notifications"},
 		{"a Time that is no date and time", audit, map[string]any{"s": "2026-12-03"}, "variable.s"},
 		{"a number for a Time", audit, map[string]any{"s": 31337}, "variable.s"},
+		{"a list for a String", search, map[string]any{"q": []any{"casey"}}, "variable.q"},
+		{"an object for a String", search, map[string]any{"q": map[string]any{"a": "casey"}}, "variable.q"},
+		{"an object for an Int", search, map[string]any{"q": "casey", "n": map[string]any{}}, "variable.n"},
 		// gqlparser's "unknown field" names the key sent: cut before a key that is no short name
 		{"an unknown key in an input object", device, map[string]any{"i": map[string]any{"deviceId": "RGV2aWNlOng", "<script>" + strings.Repeat("x", 5000): 1}}, "variable.i"},
 	} {
@@ -307,13 +310,18 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 		if strings.Join(path, ".") != tc.path {
 			t.Errorf("%s: path %v, want %s", tc.name, errs[0].Path, tc.path)
 		}
-		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", "true", "1.5", "2.5", "2026-12-03", "<script>"} {
+		for _, echoed := range []string{"31337", "4294967301", "active", "disabled", "21.5", `"true"`, "1.5", "2.5", "2026-12-03", "<script>"} {
 			if strings.Contains(string(sent), echoed) && strings.Contains(errs[0].Message, echoed) {
 				t.Errorf("%s: the message repeats what was sent: %q", tc.name, errs[0].Message)
 			}
 		}
 		if strings.Contains(errs[0].Message, "value 0") { // gqlparser's message named what its failed conversion left
 			t.Errorf("%s: the message names a value that was not sent: %q", tc.name, errs[0].Message)
+		}
+		for _, goWord := range []string{"slice", "map", "cannot use"} { // gqlparser's words for JSON's types (tryout 19)
+			if strings.Contains(errs[0].Message, goWord) {
+				t.Errorf("%s: %q, want the spec's words (\"String expects a string\")", tc.name, errs[0].Message)
+			}
 		}
 	}
 	if resp := f.post(t, admin, `query($id: ID!) { node(id: $id) { ... on Customer { status } } }`, map[string]any{"id": f.customerID()}); dig(resp.Data, "node", "status") != "ACTIVE" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -173,4 +174,25 @@ func number(value any) (float64, bool) {
 		return n, !math.IsInf(n, 0) && !math.IsNaN(n)
 	}
 	return 0, false
+}
+
+// gqlparserKindMismatch is gqlparser's refusal of a variable's value whose
+// JSON type its own coercion does not take ("cannot use slice as String",
+// "cannot use map as Int"), in Go's words.
+var gqlparserKindMismatch = regexp.MustCompile(`^cannot use (?:value )?\S+ as (\w+)$`)
+
+// inTheSpecsWords returns gqlparser's refusal of a variable's value, at
+// path, in strictVariables' words ("Variable "$q" has an invalid value:
+// String expects a string"), and any other message as it is.
+func inTheSpecsWords(message string, path ast.Path) string {
+	m := gqlparserKindMismatch.FindStringSubmatch(message)
+	if m == nil || len(path) < 2 || path[0] != ast.PathName("variable") {
+		return message
+	}
+	name, ok := path[1].(ast.PathName)
+	sentence := checkScalar(m[1], struct{}{}) // what a value of no JSON type the scalar takes is told
+	if !ok || sentence == "" {
+		return message
+	}
+	return fmt.Sprintf("Variable \"$%s\" has an invalid value: %s", name, sentence)
 }
