@@ -100,8 +100,12 @@ func TestTeamAdministration(t *testing.T) {
 			if ticket == url || len(ticket) < 20 {
 				t.Fatalf("invite: %+v", resp)
 			}
-			if _, resp := operatorSignIn(t, s, "nia@demo.test", ""); userError(resp, "operatorLogin") != "INVALID_CREDENTIALS" {
+			// No password is no sign-in: a blank one is REQUIRED, any other wrong.
+			if _, resp := operatorSignIn(t, s, "nia@demo.test", ""); userError(resp, "operatorLogin") != "REQUIRED" {
 				t.Errorf("an invited operator signs in without a password: %+v", resp)
+			}
+			if _, resp := operatorSignIn(t, s, "nia@demo.test", " "); userError(resp, "operatorLogin") != "INVALID_CREDENTIALS" {
+				t.Errorf("an invited operator signs in with a password of a space: %+v", resp)
 			}
 			if resp := s.post(t, "", setupMutation, map[string]any{"ticket": ticket, "password": "short"}); userError(resp, "completeOperatorSetup") == "" {
 				t.Errorf("setup with a short password: %+v", resp)
