@@ -207,9 +207,9 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 	return nil
 }
 
-const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name, last_name, email, phone, phone_region, status,
+const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name, last_name, email, email_digest, phone, phone_region, status,
 	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertCustomer writes c under a new order label, from allocateLabel, or
 // from orderedLabel in a transaction that found the search index not
@@ -236,7 +236,8 @@ func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, doma
 // writeCustomer writes c, of the domain numbered domain, with its sort keys
 // (customers.SortKeys) under label, and its search row when index is true.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string, label int64, index bool) error {
-	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, c.Phone, c.PhoneRegion, c.Status,
+	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, emailDigest(c.Email), c.Phone, c.PhoneRegion,
+		enumKey(c.Status, customerStatuses),
 		hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
 		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
 		return err
@@ -264,7 +265,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (customers.Customer, cust
 	var c customers.Customer
 	var cur customers.Cursor
 	var created, updated int64
-	err := row.Scan(idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, &c.Status, hashScan(&c.PasswordHash),
+	err := row.Scan(idScan(&c.ID), &c.DomainID, &c.FirstName, &c.LastName, &c.Email, &c.Phone, &c.PhoneRegion, enumScan(&c.Status, customerStatuses), hashScan(&c.PasswordHash),
 		&c.Version, &created, &updated, &cur.LastKey, &cur.FirstKey, &c.MustChangePassword, &c.SessionEpoch, &c.ExternalID)
 	if err != nil {
 		return customers.Customer{}, customers.Cursor{}, mapErr(err)
@@ -294,7 +295,7 @@ func (s *Store) CustomersByIDs(ctx context.Context, ids []string) ([]customers.C
 
 // CustomerByEmail implements customers.Store.
 func (s *Store) CustomerByEmail(ctx context.Context, domainID, email string) (customers.Customer, error) {
-	return s.customerWhere(ctx, `dm.id = ? AND c.email = ?`, domainID, email)
+	return s.customerWhere(ctx, `dm.id = ? AND `+emailIs, domainID, emailDigest(email), email)
 }
 
 func (s *Store) customerWhere(ctx context.Context, where string, args ...any) (customers.Customer, error) {
@@ -318,7 +319,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customers.Update) (custome
 		sets, args = append(sets, "password_hash = ?"), append(args, hashKey(*u.PasswordHash))
 	}
 	if u.Status != nil {
-		sets, args = append(sets, "status = ?"), append(args, *u.Status)
+		sets, args = append(sets, "status = ?"), append(args, enumKey(*u.Status, customerStatuses))
 	}
 	if u.MustChangePassword != nil {
 		sets, args = append(sets, "must_change_password = ?"), append(args, *u.MustChangePassword)

@@ -93,7 +93,7 @@ func writeDevices(ctx context.Context, tx writer, ds []devices.Device, numbers d
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), domain, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
-			d.Online, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
+			d.Online, d.Settings.TargetTemperature, enumKey(d.Settings.Mode, deviceModes), d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}
 	}
@@ -113,7 +113,7 @@ func scanDevice(row interface{ Scan(...any) error }) (devices.Device, error) {
 	var d devices.Device
 	var created, updated int64
 	if err := row.Scan(idScan(&d.ID), &d.DomainID, idScan(&d.CustomerID), &d.Name, &d.Model, &d.SerialNumber, macScan(&d.MACAddress), &d.Online,
-		&d.Settings.TargetTemperature, &d.Settings.Mode, &d.Settings.Notifications, &created, &updated); err != nil {
+		&d.Settings.TargetTemperature, enumScan(&d.Settings.Mode, deviceModes), &d.Settings.Notifications, &created, &updated); err != nil {
 		return devices.Device{}, mapErr(err)
 	}
 	d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
@@ -162,7 +162,7 @@ func (s *Store) DeviceByID(ctx context.Context, id string) (devices.Device, erro
 func (s *Store) UpdateDevice(ctx context.Context, d devices.Device, rec audit.Record, evs ...events.Event) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET name = ?, target_temperature = ?, mode = ?, notifications = ?, updated_at = ?
-			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, d.Settings.Mode, d.Settings.Notifications, millis(d.UpdatedAt), idKey(d.ID))
+			WHERE id = ?`, d.Name, d.Settings.TargetTemperature, enumKey(d.Settings.Mode, deviceModes), d.Settings.Notifications, millis(d.UpdatedAt), idKey(d.ID))
 		if err != nil {
 			return err
 		}

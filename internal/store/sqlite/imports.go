@@ -18,9 +18,10 @@ import (
 // grew: 660 records/s at 300,000 customers).
 const customersByExternalIDSQL = `SELECT ` + customerColumns + ` FROM ` + customersWithDomains + ` WHERE dm.id = ? AND c.external_id != '' AND c.external_id`
 
-// customersByEmailSQL and devicesBySerialSQL are followed by " IN (...)".
+// customersByEmailSQL (of emails' digests, see emailDigest) and
+// devicesBySerialSQL are followed by " IN (...)".
 const (
-	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM ` + customersWithDomains + ` WHERE dm.id = ? AND c.email`
+	customersByEmailSQL = `SELECT ` + customerColumns + ` FROM ` + customersWithDomains + ` WHERE dm.id = ? AND c.email_digest`
 	devicesBySerialSQL  = `SELECT ` + deviceColumns + ` FROM ` + devicesWithCustomers + ` WHERE dm.id = ? AND d.serial_number`
 )
 
@@ -35,10 +36,15 @@ func (s *Store) CustomersByImportKeys(ctx context.Context, domainID string, exte
 	if err != nil {
 		return nil, fmt.Errorf("customers by external id: %w", err)
 	}
-	byEmail, err := byIDsAfter(ctx, s, customersByEmailSQL, ``, []any{domainID}, emails, scan)
+	byDigest, err := byKeys(ctx, s, customersByEmailSQL, ``, []any{domainID}, emails, func(email string) any { return emailDigest(email) }, scan)
 	if err != nil {
 		return nil, fmt.Errorf("customers by email: %w", err)
 	}
+	asked := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		asked[e] = true
+	}
+	byEmail := slices.DeleteFunc(byDigest, func(c customers.Customer) bool { return !asked[c.Email] }) // a digest can be another email's
 	return append(byExternal, byEmail...), nil
 }
 

@@ -49,7 +49,7 @@ func TestImportLookupsSeekTheirIndex(t *testing.T) {
 	s := openPlanStore(t)
 	for _, q := range []struct{ query, want string }{
 		{customersByExternalIDSQL, "customers_domain_external_id (domain_number=? AND external_id=?)"},
-		{customersByEmailSQL, "customers_domain_email (domain_number=? AND email=?)"},
+		{customersByEmailSQL, "customers_domain_email_digest (domain_number=? AND email_digest=?)"},
 		{devicesBySerialSQL, "devices_domain_serial (domain_number=? AND serial_number=?)"},
 	} {
 		if got := queryPlan(t, s, q.query+" IN (?, ?)", "d", "a", "b"); !strings.Contains(got, q.want) {

@@ -153,7 +153,7 @@ func TestMigrationToLeanerIndexesGivesTheirPagesBack(t *testing.T) {
 		t.Errorf("%d free pages left in the file (%v), want 0", free, err)
 	}
 	for name, want := range map[string]string{
-		"customers_domain_status_name": "WHERE status != 'ACTIVE'",
+		"customers_domain_status_name": "WHERE status != " + activeStatus,
 		"devices_customer":             "ON devices (customer_rid)",
 	} {
 		var def string
@@ -568,5 +568,113 @@ func TestUpgradeNeedsTheDataDirectoryToItself(t *testing.T) {
 		t.Fatalf("the upgrade kept the data directory's lock: %v", err)
 	} else {
 		unlock()
+	}
+}
+
+// Migration 24 keeps an email's digest beside it, unique in its domain, and
+// statuses and modes as numbers: a store at version 23 (customers of both
+// statuses and one of a status the service does not know, devices of several
+// modes and one of a legacy mode) opens with every value read back as it was
+// written, every customer found by email, a taken email refused on create and
+// on update, the disabled customers listed and counted from their partial
+// index, and an email that is not the customer's not found under a digest it
+// shares (what only a collision would do).
+func TestMigrationKeepsEmailDigestsAndNumbersForStatusesAndModes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := databaseAtVersion(t, dir, 23)
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	exec(`INSERT INTO domains (id, slug, name, default_region, created_at, number) VALUES ('dom', 'd', 'Domain', 'US', 0, 1)`)
+	statusOf := map[string]string{} // email -> status
+	modeOf := map[string]string{}   // email -> its device's mode
+	for i, row := range []struct{ last, status, mode string }{
+		{"Adams", "ACTIVE", "AUTO"}, {"Baker", "DISABLED", "ECO"}, {"Clark", "ACTIVE", "HEAT"}, {"Davis", "DISABLED", "legacy mode"}, {"Evans", "SUSPENDED", "OFF"},
+	} {
+		email := strings.ToLower(row.last) + "@example.com"
+		statusOf[email], modeOf[email] = row.status, row.mode
+		exec(`INSERT INTO customers (id, domain_number, first_name, last_name, email, phone, status, password_hash,
+			version, created_at, updated_at, last_key, first_key, sort_seq) VALUES (unhex(?), 1, 'Ann', ?, ?, '', ?, 'x', 1, 0, 0, ?, 'ann', ?)`,
+			newids.New(), row.last, email, row.status, strings.ToLower(row.last), int64(i)*labelStep)
+		exec(`INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address, online, target_temperature, mode,
+			notifications, created_at, updated_at) VALUES (unhex(?), 1, (SELECT rid FROM customers WHERE email = ?), 'Hall', 'T-100', ?, '', 1, 20, ?, 1, 0, 0)`,
+			newids.New(), email, "SN-"+row.last, row.mode)
+	}
+	s := openMigrated(t, db, dir)
+
+	var texts int
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM customers WHERE typeof(status) = 'text') +
+		(SELECT COUNT(*) FROM devices WHERE typeof(mode) = 'text')`).Scan(&texts); err != nil || texts != 2 {
+		t.Errorf("%d statuses and modes kept as text (%v), want the 2 the service does not know", texts, err)
+	}
+	ids := map[string]string{} // email -> customer id
+	for email, status := range statusOf {
+		c, err := s.CustomerByEmail(ctx, "dom", email)
+		if err != nil || c.Email != email || string(c.Status) != status {
+			t.Fatalf("customer by email %s: %+v (%v), want status %s", email, c, err, status)
+		}
+		ids[email] = c.ID
+		var digest int64
+		if err := s.read.QueryRowContext(ctx, `SELECT email_digest FROM customers WHERE id = ?`, idKey(c.ID)).Scan(&digest); err != nil || digest != emailDigest(email) {
+			t.Errorf("%s's digest is %d (%v), want %d", email, digest, err, emailDigest(email))
+		}
+		ds, err := s.DevicesByCustomer(ctx, c.ID)
+		if err != nil || len(ds) != 1 || string(ds[0].Settings.Mode) != modeOf[email] {
+			t.Errorf("%s's devices: %+v (%v), want one of mode %s", email, ds, err, modeOf[email])
+		}
+	}
+
+	d := domains.Domain{ID: "dom", DefaultRegion: "US"}
+	taken := storetest.NewCustomer(d, "Ann", "Again", "adams@example.com", "")
+	if err := s.CreateCustomer(ctx, taken, audit.Record{}); err == nil {
+		t.Error("a customer created with a taken email, want it refused")
+	}
+	newEmail := "baker@example.com"
+	adams, _ := s.CustomerByID(ctx, ids["adams@example.com"])
+	if _, err := s.UpdateCustomer(ctx, customers.Update{ID: adams.ID, Version: adams.Version, Email: &newEmail, At: time.Now()}); !errors.Is(err, customers.ErrEmailTaken) {
+		t.Errorf("an email changed to a taken one: %v, want ErrEmailTaken", err)
+	}
+	moved := "adams.new@example.com"
+	if _, err := s.UpdateCustomer(ctx, customers.Update{ID: adams.ID, Version: adams.Version, Email: &moved, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.CustomerByEmail(ctx, "dom", moved); err != nil || c.ID != adams.ID {
+		t.Errorf("customer by the changed email: %+v (%v), want %s", c, err, adams.ID)
+	}
+	if _, err := s.CustomerByEmail(ctx, "dom", "adams@example.com"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("customer by the email before the change: %v, want not found", err)
+	}
+	if err := s.CreateCustomer(ctx, storetest.NewCustomer(d, "Ann", "Again", "adams@example.com", ""), audit.Record{}); err != nil {
+		t.Errorf("a customer created with the email another gave up: %v", err)
+	}
+
+	for status, want := range map[customers.Status][]string{customers.StatusDisabled: {"Baker", "Davis"}, customers.StatusActive: {"Adams", "Again", "Clark"}} {
+		q := customers.SearchQuery{DomainID: "dom", Status: status, Limit: 10}
+		hits, err := s.SearchCustomers(ctx, q)
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Customer.LastName)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("customers of status %s: %v (%v), want %v", status, got, err, want)
+		}
+		if n, err := s.CountCustomerMatches(ctx, q); err != nil || n != int64(len(want)) {
+			t.Errorf("%s customers counted %d (%v), want %d", status, n, err, len(want))
+		}
+	}
+	query, args := listCustomersSQL(customers.SearchQuery{DomainID: "dom", Status: customers.StatusDisabled, Limit: 10})
+	if plan := queryPlan(t, s, query, args...); !strings.Contains(plan, "customers_domain_status_name") {
+		t.Errorf("disabled customers listed by %q, want their partial index", plan)
+	}
+
+	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET email_digest = ? WHERE id = ?`, emailDigest("someone@example.com"), idKey(ids["clark@example.com"])); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := s.CustomersByImportKeys(ctx, "dom", nil, []string{"someone@example.com"}); err != nil || len(found) != 0 {
+		t.Errorf("an import's lookup of an email no customer has found %+v (%v) under its digest, want none", found, err)
 	}
 }

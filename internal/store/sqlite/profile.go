@@ -23,6 +23,9 @@ func profileSets(u customers.Update) ([]string, []any) {
 			sets, args = append(sets, f.column+" = ?"), append(args, *f.value)
 		}
 	}
+	if u.Email != nil {
+		sets, args = append(sets, "email_digest = ?"), append(args, emailDigest(*u.Email))
+	}
 	if u.Phone != nil {
 		sets, args = append(sets, "phone_region = ?"), append(args, u.PhoneRegion)
 	}

@@ -216,11 +216,11 @@ func createIndexes(ctx context.Context, tx writer, ixs []index) error {
 }
 
 // keyIndexes are the unique indexes of the keys an import matches records
-// by (customers' emails and external ids, devices' serial numbers), as
-// migration 23 defines them. A bulk load into an empty store
+// by (customers' emails, by digest, and external ids, devices' serial
+// numbers), as migration 24 defines them. A bulk load into an empty store
 // opened DirLocked builds them at its end (DeferSearchIndex, compactLabels).
 var keyIndexes = []index{
-	{"customers_domain_email", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email ON customers (domain_number, email)`},
+	{"customers_domain_email_digest", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_email_digest ON customers (domain_number, email_digest)`},
 	{"customers_domain_external_id", `CREATE UNIQUE INDEX IF NOT EXISTS customers_domain_external_id ON customers (domain_number, external_id) WHERE external_id != ''`},
 	{"devices_domain_serial", `CREATE UNIQUE INDEX IF NOT EXISTS devices_domain_serial ON devices (domain_number, serial_number)`},
 }
@@ -238,7 +238,7 @@ func (s *Store) KeyIndexesDeferred(ctx context.Context) (bool, error) {
 }
 
 // nameIndexes are the customers' indexes in name order that a deferred bulk
-// load builds at its end (DeferSearchIndex, compactLabels), as migration 23
+// load builds at its end (DeferSearchIndex, compactLabels), as migration 24
 // defined them: the order of a domain's customers (listing, neighbours of a
 // new label, the ranks of compactLabelsSQL) and of its customers of one status.
 var nameIndexes = []index{
@@ -247,12 +247,13 @@ var nameIndexes = []index{
 }
 
 // statusNameIndexSQL defines the index of a domain's customers of one status
-// in name order, for the statuses that are not ACTIVE (migration 18): a query
-// uses it only when its WHERE clause holds the index's condition as written,
-// so listings and counts by such a status add "status != 'ACTIVE'"
-// (SQLite's rule for partial indexes: https://sqlite.org/partialindex.html).
+// in name order, for the statuses that are not ACTIVE (migration 18; as
+// migration 24 defines it, with statuses kept as numbers): a query uses it
+// only when its WHERE clause holds the index's condition as written, so
+// listings and counts by such a status add "status != 0" (activeStatus;
+// SQLite's rule for partial indexes: https://sqlite.org/partialindex.html).
 const statusNameIndexSQL = `CREATE INDEX IF NOT EXISTS customers_domain_status_name ON customers (domain_number, status, last_key, first_key, id)
-	WHERE status != 'ACTIVE'`
+	WHERE status != ` + activeStatus
 
 // statusNameIndexSQLBefore23 is statusNameIndexSQL as migrations 18 and 22
 // wrote it, before customers named their domain by number (migration 23).

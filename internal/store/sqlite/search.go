@@ -97,7 +97,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q customers.SearchQuery) ([
 	args := []any{matchExpr(q, q.Exact), start, last}
 	if q.Status != "" {
 		query += ` AND c.status = ?`
-		args = append(args, q.Status)
+		args = append(args, enumKey(q.Status, customerStatuses))
 	}
 	query += ` ORDER BY s.rowid LIMIT ?`
 	args = append(args, q.Limit)
@@ -143,7 +143,7 @@ func listCustomersSQL(q customers.SearchQuery) (string, []any) {
 	query := `SELECT ` + hitColumns + ` FROM customers c WHERE c.domain_number = ` + domainNumberSQL + statusCondition(q.Status)
 	args := []any{q.DomainID}
 	if q.Status != "" {
-		args = append(args, q.Status)
+		args = append(args, enumKey(q.Status, customerStatuses))
 	}
 	if q.After != nil {
 		query += ` AND (c.last_key, c.first_key, c.id) > (?, ?, ?)`
@@ -162,7 +162,7 @@ func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuer
 		// Every customer but those of the other statuses, which their index
 		// counts (the ACTIVE ones have none: statusNameIndexSQL).
 		query, args = `SELECT (SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL+`) -
-			(SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL+` AND status != 'ACTIVE')`, []any{q.DomainID, q.DomainID}
+			(SELECT COUNT(*) FROM customers WHERE domain_number = `+domainNumberSQL+` AND status != `+activeStatus+`)`, []any{q.DomainID, q.DomainID}
 		q.Status = ""
 	case len(q.Terms) == 0:
 		query, args = `SELECT COUNT(*) FROM customers c WHERE c.domain_number = `+domainNumberSQL, []any{q.DomainID}
@@ -180,7 +180,7 @@ func (s *Store) CountCustomerMatches(ctx context.Context, q customers.SearchQuer
 	}
 	if q.Status != "" {
 		query += statusCondition(q.Status)
-		args = append(args, q.Status)
+		args = append(args, enumKey(q.Status, customerStatuses))
 	}
 	var n int64
 	if err := s.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
@@ -200,6 +200,6 @@ func statusCondition(status customers.Status) string {
 	case customers.StatusActive:
 		return ` AND c.status = ?`
 	default:
-		return ` AND c.status = ? AND c.status != 'ACTIVE'`
+		return ` AND c.status = ? AND c.status != ` + activeStatus
 	}
 }
