@@ -41,12 +41,7 @@ func TestMigrationGivesDevicesSerialNumbersAndMACs(t *testing.T) {
 	if err := old.migrateTo(ctx, serials); err != nil { // the version before
 		t.Fatal(err)
 	}
-	exec := func(query string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, query, args...); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-	}
+	exec := execOrFail(t, db)
 	models := []string{"Thermostat T-100", "Thermostat T-200", "Heat Pump HP-9", "Smart Plug P3", ""}
 	type row struct{ id, domain, model string }
 	var rows []row
@@ -232,6 +227,17 @@ func TestBeforeMigrationsIsToldOfAnUpgrade(t *testing.T) {
 	}
 }
 
+// execOrFail returns a function that runs a statement on db and ends the
+// test if it fails.
+func execOrFail(t *testing.T, db *sql.DB) func(query string, args ...any) {
+	return func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+}
+
 // openMigrated closes db, the file of dir that databaseAtVersion made and
 // the test filled, and returns the store Open makes of it, closed when the
 // test ends.
@@ -276,12 +282,7 @@ func TestMigrationNamesDevicesCustomersByNumber(t *testing.T) {
 	dir := t.TempDir()
 	db := databaseAtVersion(t, dir, 21)
 	domain := newids.NewShort()
-	exec := func(query string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, query, args...); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-	}
+	exec := execOrFail(t, db)
 	exec(`INSERT INTO domains (id, slug, name, default_region, created_at) VALUES (?, 'd', 'Domain', 'US', 0)`, domain)
 	want := map[string][]string{} // customer id -> its devices' serial numbers
 	var gone, hashed string
@@ -384,12 +385,7 @@ func TestMigrationNumbersDomainsInTheOrderOfTheirIds(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := databaseAtVersion(t, dir, 22)
-	exec := func(query string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, query, args...); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-	}
+	exec := execOrFail(t, db)
 	lastNames := []string{"Adams", "Baker", "Clark", "Davis"}
 	domainIDs := []string{"dom-second", "dom-first"} // made in this order; "dom-first" sorts first
 	for i, domain := range domainIDs {
@@ -583,12 +579,7 @@ func TestMigrationKeepsEmailDigestsAndNumbersForStatusesAndModes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := databaseAtVersion(t, dir, 23)
-	exec := func(query string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, query, args...); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-	}
+	exec := execOrFail(t, db)
 	exec(`INSERT INTO domains (id, slug, name, default_region, created_at, number) VALUES ('dom', 'd', 'Domain', 'US', 0, 1)`)
 	statusOf := map[string]string{} // email -> status
 	modeOf := map[string]string{}   // email -> its device's mode
