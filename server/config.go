@@ -49,6 +49,10 @@ type config struct {
 	MaxSelections  int           // MAX_SELECTIONS: selections written in one document (see documentLimits)
 	MaxBodyBytes   int           // MAX_BODY_BYTES: largest HTTP request body
 	WSMaxMessage   int           // WS_MAX_MESSAGE_BYTES: largest WebSocket message
+	// WSMaxSocketsPerAccount (WS_MAX_SOCKETS_PER_ACCOUNT): signed-in
+	// WebSocket connections of one account or assistance; see
+	// defaultSocketsPerAccount.
+	WSMaxSocketsPerAccount int
 	// SearchCachePages (SEARCH_CACHE_PAGES): how many customer search pages
 	// are kept for repeated searches (0: none); see customers.SearchVersions.
 	SearchCachePages int
@@ -104,6 +108,8 @@ func defaultConfig() config {
 		MaxBodyBytes:       1 << 20,
 		WSMaxMessage:       64 << 10,
 
+		WSMaxSocketsPerAccount: defaultSocketsPerAccount,
+
 		SearchCachePages: customers.DefaultSearchCachePages,
 
 		TrustedProxyHeader: "X-Forwarded-For",
@@ -134,7 +140,8 @@ func (c config) validate() error {
 		{"COMPLEXITY_LIMIT", c.ComplexityMax, 1}, {"TOKEN_LIMIT", c.TokenLimit, 1}, {"MAX_DEPTH", c.MaxDepth, 1},
 		{"MAX_ALIASES", c.MaxAliases, 0}, {"MAX_ROOT_FIELDS", c.MaxRootFields, 1}, {"MAX_SELECTIONS", c.MaxSelections, 1},
 		{"MAX_BODY_BYTES", c.MaxBodyBytes, 1},
-		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1}, {"SEARCH_CACHE_PAGES", c.SearchCachePages, 0},
+		{"WS_MAX_MESSAGE_BYTES", c.WSMaxMessage, 1}, {"WS_MAX_SOCKETS_PER_ACCOUNT", c.WSMaxSocketsPerAccount, 1},
+		{"SEARCH_CACHE_PAGES", c.SearchCachePages, 0},
 	} {
 		if l.value < l.min {
 			return fmt.Errorf("bad %s %d: want at least %d", l.name, l.value, l.min)
@@ -212,6 +219,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.MaxBodyBytes, "max-body-bytes", envs.int("MAX_BODY_BYTES", c.MaxBodyBytes), "largest HTTP request body (MAX_BODY_BYTES)")
 	fs.IntVar(&c.SearchCachePages, "search-cache-pages", envs.int("SEARCH_CACHE_PAGES", c.SearchCachePages), "customer search pages kept for repeated searches, 0 for none (SEARCH_CACHE_PAGES)")
 	fs.IntVar(&c.WSMaxMessage, "ws-max-message-bytes", envs.int("WS_MAX_MESSAGE_BYTES", c.WSMaxMessage), "largest WebSocket message (WS_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&c.WSMaxSocketsPerAccount, "ws-max-sockets-per-account", envs.int("WS_MAX_SOCKETS_PER_ACCOUNT", c.WSMaxSocketsPerAccount),
+		"signed-in WebSocket connections of one account or assistance; more are closed with 1013 (WS_MAX_SOCKETS_PER_ACCOUNT)")
 	fs.StringVar(&proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDR ranges of the reverse proxies whose header names the client (TRUSTED_PROXIES)")
 	fs.StringVar(&c.TrustedProxyHeader, "trusted-proxy-header", env("TRUSTED_PROXY_HEADER", c.TrustedProxyHeader), "the header the trusted proxies write: X-Forwarded-For or Forwarded (TRUSTED_PROXY_HEADER)")
 	fs.StringVar(&exempt, "throttle-exempt-cidrs", env("THROTTLE_EXEMPT_CIDRS", ""), "comma-separated CIDR ranges of client addresses without a budget of failed sign-ins (THROTTLE_EXEMPT_CIDRS)")

@@ -114,7 +114,7 @@ func TestUnexpectedErrorsAreLoggedAndHidden(t *testing.T) {
 // executor answers nothing then, and leanPOST read that nothing's fields.)
 func TestRequestOfAClientGoneIsDroppedQuietly(t *testing.T) {
 	var logs syncBuffer
-	gql := newGraphQLHandler(defaultConfig(), &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), newMetrics())
+	gql := newGraphQLHandler(defaultConfig(), &resolvers.Resolver{}, newGorillaSockets(nil, defaultSocketsPerAccount, clock.System(), func(int) {}), newMetrics())
 	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -136,7 +136,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	var logs syncBuffer
 	cfg := defaultConfig()
 	m := newMetrics()
-	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), m)
+	gql := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, defaultSocketsPerAccount, clock.System(), func(int) {}), m)
 	h := hlog.NewHandler(zerolog.New(&logs))(hlog.RequestIDHandler("req_id", "X-Request-Id")(gql))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -95,7 +95,7 @@ func FuzzPreExecutionChecks(f *testing.F) {
 	f.Add([]byte{63, 3, 1, 2, 3, 0, 1, 1, 1, 2, 2, 3, 3, 0})
 	f.Add([]byte{5, 17, 16, 1, 0, 3})
 	cfg := testConfig()
-	h := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, clock.System(), func(int) {}), newMetrics())
+	h := newGraphQLHandler(cfg, &resolvers.Resolver{}, newGorillaSockets(nil, defaultSocketsPerAccount, clock.System(), func(int) {}), newMetrics())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		query := fragmentGraph(data)
 		body, _ := json.Marshal(map[string]any{"query": query})

@@ -323,7 +323,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bff_event_subscribers_dropped_total", Help: "Event subscribers (mostly WebSocket subscriptions) dropped for falling behind; their subscription completes.",
 	}, func() float64 { return float64(broker.Dropped()) }))
-	sockets := newGorillaSockets(cfg.AllowedOrigins, clk, func(open int) { m.websockets.Set(float64(open)) })
+	sockets := newGorillaSockets(cfg.AllowedOrigins, cfg.WSMaxSocketsPerAccount, clk, func(open int) { m.websockets.Set(float64(open)) })
 	sockets.keepAlive = cfg.WSPing
 	gql := newGraphQLHandler(cfg, r, sockets, m)
 	bg, stop := context.WithCancel(context.Background())

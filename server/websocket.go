@@ -43,6 +43,9 @@ type gorillaSockets struct {
 	// closed with closeTryAgainLater. Zero: no such check. Set before
 	// serving.
 	keepAlive time.Duration
+	// perAccount bounds the signed-in connections of one account
+	// (WS_MAX_SOCKETS_PER_ACCOUNT, see defaultSocketsPerAccount).
+	perAccount int
 
 	mu        sync.Mutex
 	conns     map[*gorillaConn]struct{}
@@ -61,19 +64,23 @@ type gorillaSockets struct {
 // customers' apps behind one address), and a page opens one at a time.
 const maxWaitingPerAddress = 32
 
-// maxSocketsPerAccount bounds the signed-in connections of one account
-// (customer or operator, all its sessions together) or one remote
-// assistance; connection_init beyond it is refused and the connection
-// closed with 1013 "Try Again Later". A signed-in connection costs about
-// 87 KB whatever it carries, and open sign-up gives anyone an account: a
-// tryout held 2,000 with one customer's token (RSS 86 -> 259 MB). An app,
-// a dashboard tab or a console opens one or two.
-const maxSocketsPerAccount = 32
+// defaultSocketsPerAccount is WS_MAX_SOCKETS_PER_ACCOUNT's default: the
+// signed-in connections of one account (customer or operator, all its
+// sessions together) or one remote assistance; connection_init beyond it
+// is refused and the connection closed with 1013 "Try Again Later". A
+// signed-in connection costs about 87 KB whatever it carries, and open
+// sign-up gives anyone an account: a tryout held 2,000 with one customer's
+// token (RSS 86 -> 259 MB). An app, a dashboard tab or a console opens one
+// or two.
+const defaultSocketsPerAccount = 32
 
 // newGorillaSockets accepts connections from the server's own origin, from
-// clients that send no Origin (native apps), and from allowedOrigins.
-func newGorillaSockets(allowedOrigins []string, clk clock.Clock, onChange func(open int)) *gorillaSockets {
+// clients that send no Origin (native apps), and from allowedOrigins, and
+// at most perAccount signed-in connections of one account (see
+// defaultSocketsPerAccount).
+func newGorillaSockets(allowedOrigins []string, perAccount int, clk clock.Clock, onChange func(open int)) *gorillaSockets {
 	return &gorillaSockets{
+		perAccount: perAccount,
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
 			// Small buffers and a shared write-buffer pool keep an idle
@@ -294,7 +301,7 @@ func keepAliveSilence(interval time.Duration) time.Duration { return interval * 
 // registry), a code standard clients reconnect on (graphql-ws retries it; a
 // 4xxx protocol code or 1011 would stop it): for a peer that stopped
 // answering pings, and for a connection over maxWaitingPerAddress or
-// maxSocketsPerAccount.
+// an account's limit (defaultSocketsPerAccount).
 const closeTryAgainLater = 1013
 
 // checksKeepAlive reports whether NextReader keeps c's keep-alive deadline
@@ -648,7 +655,7 @@ func slotOf(ctx context.Context) *socketSlot {
 // account and its session), opened in the account's session epoch epoch,
 // so that CloseSubject of any of them closes it, and closes it with 4401 at
 // expires, when its authority ends. It reports false, binding nothing, when
-// account (one of subjects) already has maxSocketsPerAccount connections.
+// account (one of subjects) already has s.perAccount connections.
 func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int64, account string, subjects ...string) bool {
 	slot := slotOf(ctx)
 	if slot == nil || slot.conn == nil {
@@ -661,7 +668,7 @@ func (s *gorillaSockets) bind(ctx context.Context, expires time.Time, epoch int6
 	}
 	c := slot.conn
 	s.stopWaiting(c)
-	if len(s.bySubject[account]) >= maxSocketsPerAccount {
+	if len(s.bySubject[account]) >= s.perAccount {
 		return false
 	}
 	c.expiry = s.clock.AfterFunc(expires.Sub(s.clock.Now()), func() { c.closeWith(closeUnauthorized, "session expired") })

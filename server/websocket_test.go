@@ -482,12 +482,13 @@ func TestWebSocketsWaitingForInitAreBoundedPerAddress(t *testing.T) {
 	}
 }
 
-// One account holds at most maxSocketsPerAccount signed-in sockets, all its
-// sessions together: connection_init beyond it is refused with 1013 (a
-// tryout held 2,000 with one token); another account is not affected, and a
-// socket that closes makes room.
+// One account holds at most WS_MAX_SOCKETS_PER_ACCOUNT signed-in sockets
+// (here 6), all its sessions together: connection_init beyond it is refused
+// with 1013 (a tryout held 2,000 with one token); another account is not
+// affected, and a socket that closes makes room.
 func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
-	s := startTest(t, nil)
+	const perAccount = 6
+	s := startTest(t, func(c *config) { c.WSMaxSocketsPerAccount = perAccount })
 	first, second, other := s.login(t, demo.SupportEmail), s.login(t, demo.SupportEmail), s.login(t, demo.AdminEmail)
 	signIn := func(token string) (*wsClient, error) {
 		c, _, err := dialWS(t, s, "graphql-transport-ws", "")
@@ -501,7 +502,7 @@ func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
 		return c, err
 	}
 	var open []*wsClient
-	for i := range maxSocketsPerAccount {
+	for i := range perAccount {
 		token := first
 		if i%2 == 1 {
 			token = second
@@ -516,7 +517,7 @@ func TestSignedInWebSocketsAreBoundedPerAccount(t *testing.T) {
 		_, err := signIn(token)
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != closeTryAgainLater || !strings.HasPrefix(ce.Text, "too many connections for this account") {
-			t.Fatalf("socket %d of one account: %v, want closed with %d saying why", maxSocketsPerAccount+1, err, closeTryAgainLater)
+			t.Fatalf("socket %d of one account: %v, want closed with %d saying why", perAccount+1, err, closeTryAgainLater)
 		}
 	}
 	if _, err := signIn(other); err != nil {

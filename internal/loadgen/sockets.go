@@ -28,7 +28,9 @@ func BenchSockets(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	child, base, err := startChild(ctx, "", *dataDir, *addr, *metricsAddr)
+	// Every subscriber is the support operator's (one sign-in): the
+	// server under test lets one account hold them all.
+	child, base, err := startChild(ctx, "", *dataDir, *addr, *metricsAddr, fmt.Sprintf("WS_MAX_SOCKETS_PER_ACCOUNT=%d", max(*n, 1)))
 	if err != nil {
 		return err
 	}
