@@ -171,6 +171,8 @@ type ComplexityRoot struct {
 	}
 
 	CompleteOperatorSetupPayload struct {
+		Challenge     func(childComplexity int) int
+		MfaRequired   func(childComplexity int) int
 		MustEnrollMfa func(childComplexity int) int
 		Operator      func(childComplexity int) int
 		Token         func(childComplexity int) int
@@ -1047,6 +1049,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CheckPasswordPayload.Warning(childComplexity), true
 
+	case "CompleteOperatorSetupPayload.challenge":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.Challenge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.Challenge(childComplexity), true
+	case "CompleteOperatorSetupPayload.mfaRequired":
+		if e.ComplexityRoot.CompleteOperatorSetupPayload.MfaRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompleteOperatorSetupPayload.MfaRequired(childComplexity), true
 	case "CompleteOperatorSetupPayload.mustEnrollMfa":
 		if e.ComplexityRoot.CompleteOperatorSetupPayload.MustEnrollMfa == nil {
 			break
@@ -4678,11 +4692,19 @@ input CompleteOperatorSetupInput {
 
 "The result of ` + "`" + `completeOperatorSetup` + "`" + `."
 type CompleteOperatorSetupPayload {
-  "The session token of the operator, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure."
+  "The session token of the operator, to send as ` + "`" + `Authorization: Bearer <token>` + "`" + `; null on failure or when a second factor is required."
   token: String
+  """
+  True when the operator has a second factor (a link reissued for an operator who lost its
+  password): the password is set, and the sign-in goes on with ` + "`" + `challenge` + "`" + ` and a code of the
+  authenticator app (or a recovery code) to ` + "`" + `verifyOperatorMfa` + "`" + `, as after ` + "`" + `operatorLogin` + "`" + `.
+  """
+  mfaRequired: Boolean!
+  "What ` + "`" + `verifyOperatorMfa` + "`" + ` takes with the code, valid 5 minutes; null unless ` + "`" + `mfaRequired` + "`" + `."
+  challenge: String
   "True when the domain requires a second factor: the session may only set one up (` + "`" + `enrollTotp` + "`" + `, ` + "`" + `confirmTotp` + "`" + `)."
   mustEnrollMfa: Boolean!
-  "The operator; null on failure."
+  "The operator; null on failure or when a second factor is required."
   operator: Operator
   "Why the setup failed, if it did."
   userErrors: [UserError!]!
@@ -5033,6 +5055,10 @@ func (ec *executionContext) childFields_CompleteOperatorSetupPayload(ctx context
 	switch field.Name {
 	case "token":
 		return ec.fieldContext_CompleteOperatorSetupPayload_token(ctx, field)
+	case "mfaRequired":
+		return ec.fieldContext_CompleteOperatorSetupPayload_mfaRequired(ctx, field)
+	case "challenge":
+		return ec.fieldContext_CompleteOperatorSetupPayload_challenge(ctx, field)
 	case "mustEnrollMfa":
 		return ec.fieldContext_CompleteOperatorSetupPayload_mustEnrollMfa(ctx, field)
 	case "operator":

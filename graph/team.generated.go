@@ -156,6 +156,36 @@ func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_token(_ co
 	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _CompleteOperatorSetupPayload_mfaRequired(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.MfaRequired)
+}
+func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_mfaRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CompleteOperatorSetupPayload_challenge(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompleteOperatorSetupPayload_challenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Challenge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CompleteOperatorSetupPayload_challenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompleteOperatorSetupPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _CompleteOperatorSetupPayload_mustEnrollMfa(ctx context.Context, field graphql.CollectedField, obj *model.CompleteOperatorSetupPayload) (ret graphql.Marshaler) {
 	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.MustEnrollMfa)
 }
@@ -940,6 +970,16 @@ func (ec *executionContext) _CompleteOperatorSetupPayload(ctx context.Context, s
 			out.Values[i] = graphql.MarshalString("CompleteOperatorSetupPayload")
 		case "token":
 			out.Values[i] = ec._CompleteOperatorSetupPayload_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mfaRequired":
+			out.Values[i] = ec._CompleteOperatorSetupPayload_mfaRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "challenge":
+			out.Values[i] = ec._CompleteOperatorSetupPayload_challenge(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

@@ -33,6 +33,16 @@ func (r *mutationResolver) CompleteOperatorSetup(ctx context.Context, input mode
 		ues, err := userErrors(err)
 		return &model.CompleteOperatorSetupPayload{UserErrors: ues}, err
 	}
+	if o.TOTPEnabled() {
+		// A link reissued for an operator who lost its password keeps its
+		// second factor: the sign-in goes on as operatorLogin's does
+		// (tryout 20: this answered UNAUTHENTICATED, the password set).
+		challenge, err := r.SessionService.OperatorChallenge(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return &model.CompleteOperatorSetupPayload{MfaRequired: true, Challenge: &challenge, UserErrors: []model.UserError{}}, nil
+	}
 	token, scope, err := r.SessionService.OperatorSignIn(ctx, o, false)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/iotconsole/bff/internal/demo"
 	"github.com/iotconsole/bff/internal/store/storetest"
 )
@@ -352,4 +354,68 @@ func lastAuditOf(t *testing.T, s *testInstance, token, operatorID string) string
 	}
 	n := dig(edges[0], "node")
 	return fmt.Sprintf("%v %v: %v", dig(n, "action"), dig(n, "outcome"), dig(n, "reason"))
+}
+
+// Setup links beside the other states of an operator: disabling an invited
+// operator voids its link, which stays void once the operator is enabled
+// again (a new one is reissued); a link reissued for an operator who kept
+// its authenticator app sets the password and goes on with a challenge for
+// a code, as operatorLogin does (tryout 20: the first answered
+// UNAUTHENTICATED with the password already set, the second worked again
+// after enabling); on both stores.
+func TestSetupLinksOfDisabledOperatorsAndOfOperatorsWithASecondFactor(t *testing.T) {
+	const fullSetup = `mutation($ticket: String!, $password: String!) {
+  completeOperatorSetup(input: {ticket: $ticket, password: $password}) { token mfaRequired challenge operator { email } userErrors { field code } }
+}`
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			s := newAccountFixture(t, kind.edit(t)).testInstance
+			admin := s.login(t, demo.AdminEmail)
+			adminID := dig(s.post(t, admin, `{ viewer { ... on Operator { id } } }`, nil).Data, "viewer", "id")
+			resp := s.post(t, admin, `mutation($id: ID!) { reissueOperatorSetup(input: {operatorId: $id}) { userErrors { field code message } } }`, map[string]any{"id": adminID})
+			if userError(resp, "reissueOperatorSetup") != "SELF" || !strings.Contains(fmt.Sprint(resp.Data), "setup link for itself") {
+				t.Errorf("a setup link for oneself: %+v, want SELF saying so", resp)
+			}
+			resp = s.post(t, admin, inviteMutation, map[string]any{"name": "Tia Lee", "email": "tia@demo.test", "role": "SUPPORT"})
+			id, _ := dig(resp.Data, "inviteOperator", "operator", "id").(string)
+			url, _ := dig(resp.Data, "inviteOperator", "setupUrl").(string)
+			leaked := strings.TrimPrefix(url, "/console#setup=")
+			if id == "" || leaked == url {
+				t.Fatalf("invite: %+v", resp)
+			}
+			for _, status := range []string{"DISABLED", "ACTIVE"} {
+				if resp := s.post(t, admin, operatorStatusMutation, map[string]any{"id": id, "status": status, "reason": "the link leaked"}); dig(resp.Data, "setOperatorStatus", "changed") != true {
+					t.Fatalf("set %s: %+v", status, resp)
+				}
+				if resp := s.post(t, "", fullSetup, map[string]any{"ticket": leaked, "password": newOperatorPassword}); userError(resp, "completeOperatorSetup") != "INVALID_TICKET" {
+					t.Errorf("the link of an operator disabled (now %s): %+v, want INVALID_TICKET", status, resp)
+				}
+			}
+			resp = s.post(t, admin, reissueMutation, map[string]any{"id": id})
+			url, _ = dig(resp.Data, "reissueOperatorSetup", "setupUrl").(string)
+			resp = s.post(t, "", fullSetup, map[string]any{"ticket": strings.TrimPrefix(url, "/console#setup="), "password": newOperatorPassword})
+			tia, _ := dig(resp.Data, "completeOperatorSetup", "token").(string)
+			if tia == "" || dig(resp.Data, "completeOperatorSetup", "mfaRequired") != false {
+				t.Fatalf("the reissued link: %+v", resp)
+			}
+
+			secret, _, _ := enrollTOTP(t, s, tia)
+			s.clock.Advance(30 * time.Second) // past the code confirmTotp used
+			resp = s.post(t, admin, reissueMutation, map[string]any{"id": id})
+			url, _ = dig(resp.Data, "reissueOperatorSetup", "setupUrl").(string)
+			const lostAndFound = "a password found again at last"
+			resp = s.post(t, "", fullSetup, map[string]any{"ticket": strings.TrimPrefix(url, "/console#setup="), "password": lostAndFound})
+			c, _ := dig(resp.Data, "completeOperatorSetup", "challenge").(string)
+			if len(resp.Errors) > 0 || c == "" || dig(resp.Data, "completeOperatorSetup", "mfaRequired") != true ||
+				dig(resp.Data, "completeOperatorSetup", "token") != nil || dig(resp.Data, "completeOperatorSetup", "operator") != nil {
+				t.Fatalf("a reissued link of an operator with a second factor: %+v, want a challenge and no session", resp)
+			}
+			code, _ := totp.GenerateCode(secret, s.clock.Now())
+			resp = s.post(t, "", verifyMutation, map[string]any{"challenge": c, "code": code})
+			if dig(resp.Data, "verifyOperatorMfa", "token") == nil || dig(resp.Data, "verifyOperatorMfa", "operator", "email") != "tia@demo.test" {
+				t.Fatalf("the code after the setup link: %+v", resp)
+			}
+			challenge(t, s, "tia@demo.test", lostAndFound) // the new password, and the second factor still asked
+		})
+	}
 }

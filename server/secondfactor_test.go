@@ -153,6 +153,11 @@ func TestOperatorSecondFactor(t *testing.T) {
 			if dig(resp.Data, "resetOperatorMfa", "operator", "totpEnabled") != false {
 				t.Fatalf("reset: %+v", resp)
 			}
+			resp = s.post(t, token, `mutation($id: ID!) { resetOperatorMfa(input: {operatorId: $id}) { userErrors { field code } } }`,
+				map[string]any{"id": dig(sid[0], "node", "id")})
+			if fmt.Sprint(dig(resp.Data, "resetOperatorMfa", "userErrors")) != "[map[code:NOT_ENABLED field:[operatorId]]]" {
+				t.Errorf("a reset with no second factor on: %+v, want NOT_ENABLED on the operatorId the input has", resp)
+			}
 			if resp := s.post(t, supportVerified, `{ viewer { __typename } }`, nil); resp.code() != "UNAUTHENTICATED" {
 				t.Errorf("the operator's session after the reset: %+v", resp)
 			}

@@ -324,11 +324,17 @@ type CompleteOperatorSetupInput struct {
 
 // The result of `completeOperatorSetup`.
 type CompleteOperatorSetupPayload struct {
-	// The session token of the operator, to send as `Authorization: Bearer <token>`; null on failure.
+	// The session token of the operator, to send as `Authorization: Bearer <token>`; null on failure or when a second factor is required.
 	Token *string `json:"token,omitempty"`
+	// True when the operator has a second factor (a link reissued for an operator who lost its
+	// password): the password is set, and the sign-in goes on with `challenge` and a code of the
+	// authenticator app (or a recovery code) to `verifyOperatorMfa`, as after `operatorLogin`.
+	MfaRequired bool `json:"mfaRequired"`
+	// What `verifyOperatorMfa` takes with the code, valid 5 minutes; null unless `mfaRequired`.
+	Challenge *string `json:"challenge,omitempty"`
 	// True when the domain requires a second factor: the session may only set one up (`enrollTotp`, `confirmTotp`).
 	MustEnrollMfa bool `json:"mustEnrollMfa"`
-	// The operator; null on failure.
+	// The operator; null on failure or when a second factor is required.
 	Operator *Operator `json:"operator,omitempty"`
 	// Why the setup failed, if it did.
 	UserErrors []UserError `json:"userErrors"`

@@ -24,6 +24,10 @@ var (
 	errNoEnrollment    = apperr.Invalid("code", "NOT_ENROLLING", "Start the set-up of an authenticator app first.")
 	errAlreadyOn       = apperr.Invalid("code", "ALREADY_ENABLED", "A second factor is already on: turn it off first to set up another app.")
 	errSecondFactorOff = apperr.Invalid("code", "NOT_ENABLED", "No second factor is on.")
+	// errNothingToReset is NOT_ENABLED on ResetSecondFactor's input, which
+	// names the operator (tryout 20: it was put on a field "code" the input
+	// does not have).
+	errNothingToReset = apperr.Invalid("operatorId", "NOT_ENABLED", "This operator has no second factor to reset.")
 	// errWrongFirstCode answers the code that would turn an app on: there
 	// are no recovery codes yet.
 	errWrongFirstCode = apperr.Invalid("code", "INVALID_CODE", "This code is not right: type the 6 digits your authenticator app shows now.")
@@ -166,7 +170,7 @@ func (s *Service) ResetSecondFactor(ctx context.Context, actor audit.Actor, id s
 		case o.ID == actor.ID:
 			return nil, errResetOwn
 		case !o.TOTPEnabled():
-			return nil, errSecondFactorOff
+			return nil, errNothingToReset
 		}
 		u := secondFactorOff(ctx, actor, o, at, "reset by an ADMIN")
 		u.EndSessions = true

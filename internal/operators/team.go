@@ -36,6 +36,7 @@ func lastAdmin(field string) error {
 // Answers the team operations give, as the API shows them.
 var (
 	errSelf         = apperr.Invalid("operatorId", "SELF", "Nobody changes its own role or status: ask another ADMIN.")
+	errReissueOwn   = apperr.Invalid("operatorId", "SELF", "Nobody makes a setup link for itself: change your password under your account, or ask another ADMIN.")
 	errEmailTaken   = apperr.Invalid("email", "EMAIL_TAKEN", "Another operator of this company uses this email address.")
 	errVersionMoved = apperr.Invalid("operatorId", "CONFLICT", "Someone else changed this operator meanwhile. Look again, then make your change.")
 	errBadTicket    = apperr.Invalid("ticket", "INVALID_TICKET", "This setup link is used, expired or wrong. Ask an ADMIN for a new one.")
@@ -135,7 +136,7 @@ func (s *Service) ReissueSetup(ctx context.Context, actor audit.Actor, id string
 	ticket := tokens.New()
 	o, _, err := s.change(ctx, actor, id, func(o Operator, at time.Time) (*Update, error) {
 		if o.ID == actor.ID {
-			return nil, errSelf
+			return nil, errReissueOwn
 		}
 		if o.Status != StatusActive { // completeOperatorSetup refuses a disabled operator's ticket
 			return nil, apperr.Invalid("operatorId", "ACCOUNT_DISABLED", "This operator is disabled: enable it first, then make a new setup link.")
@@ -197,7 +198,9 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, id string, name
 // SetStatus disables or enables operator id of actor's domain for actor (an
 // ADMIN). Disabling ends every session of the operator, closes its sockets
 // and revokes its remote assistance, on every instance (OperatorAccessEnded),
-// and needs a reason (names.Reason). It returns the operator and whether it
+// voids its setup link if it has one (enabled again, it needs a new one:
+// ReissueSetup; a tryout's leaked link worked again once its operator was
+// enabled), and needs a reason (names.Reason). It returns the operator and whether it
 // changed, or a *apperr.ValidationError: SELF, LAST_ADMIN, a bad status or
 // a missing reason; apperr.ErrNotFound for no operator of the domain.
 func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, status Status, reason string) (Operator, bool, error) {
@@ -227,6 +230,10 @@ func (s *Service) SetStatus(ctx context.Context, actor audit.Actor, id string, s
 		if status == StatusDisabled {
 			action, u.EndSessions = audit.ActionUserDisabled, true
 			u.Events = []events.Event{accessEnded(o, actor, status, reason, at)}
+			if o.SetupTicketHash != "" {
+				none, never := "", time.Time{}
+				u.SetupTicketHash, u.SetupExpiresAt = &none, &never
+			}
 		}
 		u.Audit = record(ctx, actor, action, o.ID, reason, at)
 		return u, nil

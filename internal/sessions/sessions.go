@@ -277,8 +277,7 @@ func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (Operat
 		return OperatorSignInResult{}, err
 	}
 	if op.TOTPEnabled() { // no device token before the second factor (verifyOperatorMfa hands it out)
-		challenge, err := s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
-			Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
+		challenge, err := s.OperatorChallenge(ctx, op)
 		return OperatorSignInResult{Operator: op, Challenge: challenge}, err
 	}
 	token, scope, err := s.OperatorSignIn(ctx, op, false)
@@ -293,6 +292,14 @@ func (s *Service) OperatorSignInWith(ctx context.Context, c Credentials) (Operat
 		return OperatorSignInResult{}, err
 	}
 	return OperatorSignInResult{Operator: op, Token: token, DeviceToken: device}, nil
+}
+
+// OperatorChallenge returns a challenge for operator op, whose password the
+// caller has established and who has a second factor: what
+// VerifyOperatorMFA takes with a code, valid MFAChallengeTTL.
+func (s *Service) OperatorChallenge(ctx context.Context, op operators.Operator) (string, error) {
+	return s.openUntil(ctx, Session{Kind: KindOperator, DomainID: op.DomainID, SubjectID: op.ID, Epoch: op.SessionEpoch,
+		Scope: ScopeMFAChallenge}, s.now().Add(MFAChallengeTTL))
 }
 
 // OperatorSignIn opens a session for operator op, whose identity the caller

@@ -1278,7 +1278,8 @@ $('setup-form').addEventListener('submit', async (event) => {
   await busy(form, async () => {
     try {
       const data = await request(`mutation($input: CompleteOperatorSetupInput!) {
-        completeOperatorSetup(input: $input) { token mustEnrollMfa operator { domain { slug } } userErrors { field message code } } }`,
+        completeOperatorSetup(input: $input) {
+          token mfaRequired challenge mustEnrollMfa operator { domain { slug } } userErrors { field message code } } }`,
       { input: { ticket, password: form.password.value } });
       const payload = data.completeOperatorSetup;
       if (payload.userErrors.length) {
@@ -1286,6 +1287,11 @@ $('setup-form').addEventListener('submit', async (event) => {
       }
       ticket = '';
       form.reset();
+      if (payload.mfaRequired) {
+        // The operator kept its authenticator app: the password is set, the sign-in goes on with a code.
+        askCode(payload.challenge);
+        return announce('Your password is set. Now type the code your authenticator app shows.');
+      }
       keepToken(payload.token);
       localStorage.setItem(DOMAIN_KEY, payload.operator.domain.slug);
       await enter({ enrol: payload.mustEnrollMfa });
