@@ -19,6 +19,11 @@ import (
 // including two angle brackets.
 const MaxLength = 254
 
+// MaxLocalPartLength is the longest part before the "@" a mail server must
+// accept, in octets (RFC 5321 section 4.5.3.1.1): a longer one may receive
+// no mail, so no reset or notice would reach its account.
+const MaxLocalPartLength = 64
+
 // Parse returns the address value names, as it is to be stored and compared
 // (Canonical: the form sign-in looks accounts up by). It returns a
 // *apperr.ValidationError on field, code INVALID (REQUIRED when blank), unless
@@ -26,8 +31,9 @@ const MaxLength = 254
 // net/mail reads it (no display name, no angle brackets, no comments),
 // exactly as written, whose domain is a name of at least two labels that
 // can be looked up (domainNames: "localhost", "example.", "-example.com"
-// and "[192.0.2.1]" are refused), of at most MaxLength characters and passing
-// names.Clean (no control, invisible or text-direction characters).
+// and "[192.0.2.1]" are refused), of at most MaxLength characters (TOO_LONG)
+// with at most MaxLocalPartLength octets before the "@" (TOO_LONG), and
+// passing names.Clean (no control, invisible or text-direction characters).
 func Parse(field, value string) (string, error) {
 	value, err := names.Clean(field, value, MaxLength)
 	if err != nil {
@@ -41,6 +47,9 @@ func Parse(field, value string) (string, error) {
 	at := strings.LastIndexByte(value, '@')
 	if at < 1 || !validDomain(value[at+1:]) {
 		return "", invalid(field)
+	}
+	if at > MaxLocalPartLength {
+		return "", apperr.Invalid(field, "TOO_LONG", "The part before the @ is at most 64 characters long: mail to a longer one may never arrive.")
 	}
 	return Canonical(value), nil
 }

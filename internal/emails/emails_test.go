@@ -51,6 +51,9 @@ func TestParse(t *testing.T) {
 		{"alex@acme.example\x00", "", "INVALID"},
 		{"alex@acme.example\nBcc: eve@evil.example", "", "INVALID"},
 		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com", "", "TOO_LONG"},
+		{strings.Repeat("a", 64) + "@acme.example", strings.Repeat("a", 64) + "@acme.example", ""},
+		{strings.Repeat("a", 65) + "@acme.example", "", "TOO_LONG"},
+		{strings.Repeat("é", 33) + "@acme.example", "", "TOO_LONG"}, // 66 octets in UTF-8
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
