@@ -399,7 +399,14 @@ func TestSetupLinksOfDisabledOperatorsAndOfOperatorsWithASecondFactor(t *testing
 				t.Fatalf("the reissued link: %+v", resp)
 			}
 
-			secret, _, _ := enrollTOTP(t, s, tia)
+			stolen, _ := operatorSignIn(t, s, "tia@demo.test", newOperatorPassword) // a session of the password alone, elsewhere
+			secret, _, verified := enrollTOTP(t, s, tia)
+			if resp := s.post(t, stolen, `{ viewer { __typename } }`, nil); resp.code() != "UNAUTHENTICATED" {
+				t.Errorf("a session of the password alone after the second factor was turned on: %+v, want it ended", resp)
+			}
+			if resp := s.post(t, verified, `{ viewer { __typename } }`, nil); dig(resp.Data, "viewer", "__typename") != "Operator" {
+				t.Errorf("the session confirmTotp gave: %+v", resp)
+			}
 			s.clock.Advance(30 * time.Second) // past the code confirmTotp used
 			resp = s.post(t, admin, reissueMutation, map[string]any{"id": id})
 			url, _ = dig(resp.Data, "reissueOperatorSetup", "setupUrl").(string)

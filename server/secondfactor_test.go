@@ -85,8 +85,8 @@ func TestOperatorSecondFactor(t *testing.T) {
 			for s.clock.Now().Unix()%30 > 20 {
 				time.Sleep(200 * time.Millisecond)
 			}
-			secret, recovery, _ := enrollTOTP(t, s, admin)
-			if resp := s.post(t, admin, enrollMutation, nil); userError(resp, "enrollTotp") != "ALREADY_ENABLED" {
+			secret, recovery, verified := enrollTOTP(t, s, admin) // the session of the password alone ends
+			if resp := s.post(t, verified, enrollMutation, nil); userError(resp, "enrollTotp") != "ALREADY_ENABLED" {
 				t.Errorf("a second enrolment: %+v", resp)
 			}
 

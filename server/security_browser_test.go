@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/iotconsole/bff/internal/demo"
 )
 
 // The console's second factor, the way operators meet it: an authenticator
@@ -135,8 +137,26 @@ func TestBrowserSecondFactorInviteSetupAndSignIn(t *testing.T) {
 		t.Errorf("a recovery code the page showed: %+v", resp)
 	}
 
-	// She lost her phone: an ADMIN resets her second factor, which signs her out.
+	// She forgot her password: the link an ADMIN reissues sets a new one,
+	// and her authenticator app's code then signs her in (tryout 20: the
+	// page said "sign in first", the password already set).
 	niaID := eval[string](admin, fmt.Sprintf(`document.querySelector(%q).dataset.id`, operatorRow("nia@demo.test")))
+	resp := f.post(t, f.login(t, demo.AdminEmail), `mutation($id: ID!) { reissueOperatorSetup(input: {operatorId: $id}) { setupUrl } }`, map[string]any{"id": niaID})
+	relink, _ := dig(resp.Data, "reissueOperatorSetup", "setupUrl").(string)
+	if relink == "" {
+		t.Fatalf("reissue: %+v", resp)
+	}
+	const newPassword = "amber-lantern-orchard-93"
+	nia.do("the new setup link", chromedp.Navigate(f.URL()+relink), visible("#setup-form"),
+		fill("#setup-password", newPassword), fill("#setup-confirm", newPassword), click(`#setup-form button[type=submit]`),
+		visible("#mfa-form"), waitFor(`document.querySelector('#status').textContent.includes('Your password is set')`),
+		waitFor(`document.activeElement.id === 'mfa-code'`))
+	f.clock.Advance(30 * time.Second)
+	code, _ = totp.GenerateCode(secret, f.clock.Now())
+	nia.do("her code", fill("#mfa-code", code), click(`#mfa-form button[type=submit]`),
+		visible("#search"), waitFor(`document.querySelector('#who-name').textContent.startsWith('Nia New')`))
+
+	// She lost her phone: an ADMIN resets her second factor, which signs her out.
 	reset := fmt.Sprintf(`[id="op-mfa-%s"]`, niaID)
 	admin.do("reset dialog", click(reset), visible("#team-dialog"),
 		waitFor(`document.querySelector('#team-dialog-title').textContent === "Reset Nia New's second factor?"`),
@@ -148,7 +168,7 @@ func TestBrowserSecondFactorInviteSetupAndSignIn(t *testing.T) {
 		waitFor(fmt.Sprintf(`document.querySelector(%q) === null`, reset)))
 	nia.do("signed out by the reset", visible("#sign-in-form"),
 		waitFor(`document.querySelector('#sign-in-notice').textContent === 'Your session has ended. Sign in again.'`))
-	nia.do("the password alone", signIn("nia@demo.test", password), visible("#search"))
+	nia.do("the password alone", signIn("nia@demo.test", newPassword), visible("#search"))
 }
 
 // An ADMIN requires a second factor in Settings: an operator without one

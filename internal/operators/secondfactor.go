@@ -8,6 +8,7 @@ import (
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/mfa"
 	"github.com/iotconsole/bff/internal/passwords"
 )
@@ -94,8 +95,11 @@ func (s *Service) EnrollTOTP(ctx context.Context, actor audit.Actor) (mfa.Enroll
 // ConfirmTOTP turns the pending secret of the signed-in operator actor on,
 // given a first code from the app, and returns the operator and its
 // RecoveryCodeCount new recovery codes (shown once: only their hashes are
-// kept). Audited. It returns NOT_ENROLLING without a pending secret and
-// INVALID_CODE for a wrong code; nothing changes then.
+// kept). Every session of the operator ends, as a change of password ends
+// them (OperatorAccessEnded): one opened with a stolen password must not
+// outlive the second factor (tryout 20); the caller opens a verified one
+// for the request's client. Audited. It returns NOT_ENROLLING without a
+// pending secret and INVALID_CODE for a wrong code; nothing changes then.
 func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code string) (Operator, []string, error) {
 	codes, hashes, err := mfa.NewRecoveryCodes()
 	if err != nil {
@@ -111,7 +115,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, actor audit.Actor, code strin
 		}
 		none := ""
 		return &Update{TOTPSecret: &o.TOTPPendingSecret, TOTPPendingSecret: &none, TOTPLastStep: &step, RecoveryCodeHashes: &hashes,
-			Audit: record(ctx, actor, audit.ActionMFAEnabled, o.ID, "", at)}, nil
+			EndSessions: true, Audit: record(ctx, actor, audit.ActionMFAEnabled, o.ID, "", at),
+			Events: []events.Event{accessEnded(o, actor, o.Status, "second factor turned on", at)}}, nil
 	})
 	if err != nil {
 		return Operator{}, nil, err
