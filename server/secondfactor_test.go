@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image/png"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func enrollTOTP(t *testing.T, s *testInstance, token string) (string, []string, 
 	qr, _ := dig(resp.Data, "enrollTotp", "qrCode").(string)
 	if secret == "" || !strings.HasPrefix(uri, "otpauth://totp/") || !strings.Contains(uri, "secret="+secret) {
 		t.Fatalf("enrollTotp: %+v", resp)
+	}
+	if u, err := url.Parse(uri); err != nil || u.Query().Get("issuer") != "Demo Heating Co. (IoT Console)" {
+		t.Errorf("the authenticator's issuer in %q (%v), want the company's name and the product's", uri, err)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(qr, "data:image/png;base64,"))
 	if img, perr := png.Decode(bytes.NewReader(raw)); err != nil || perr != nil || img.Bounds().Dx() != 256 {

@@ -4,17 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
+	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/events"
 	"github.com/iotconsole/bff/internal/mfa"
 	"github.com/iotconsole/bff/internal/passwords"
 )
 
-// Issuer is the name authenticator apps show beside an operator's codes.
+// Issuer is the product's name in what authenticator apps show beside an
+// operator's codes (issuerOf).
 const Issuer = "IoT Console"
+
+// issuerOf is the issuer of an operator of domain d in its authenticator
+// app: the domain's name and the product's, "Acme Heating (IoT Console)", so
+// that a person who is an operator of two companies with one email tells
+// their codes apart (tryout 20: both read "IoT Console"). A colon, which
+// separates the issuer from the account in the app's label (Key Uri
+// Format), is written as a space.
+func issuerOf(d domains.Domain) string {
+	return strings.ReplaceAll(d.Name, ":", " ") + " (" + Issuer + ")"
+}
 
 // Answers of the second-factor operations.
 var (
@@ -83,8 +96,11 @@ func (s *Service) EnrollTOTP(ctx context.Context, actor audit.Actor) (mfa.Enroll
 		if o.TOTPEnabled() {
 			return nil, errAlreadyOn
 		}
-		var err error
-		if enrollment, err = mfa.Enroll(Issuer, o.Email); err != nil {
+		d, err := s.store.DomainByID(ctx, o.DomainID)
+		if err != nil {
+			return nil, fmt.Errorf("enroll: %w", err)
+		}
+		if enrollment, err = mfa.Enroll(issuerOf(d), o.Email); err != nil {
 			return nil, fmt.Errorf("enroll: %w", err)
 		}
 		return &Update{TOTPPendingSecret: &enrollment.Secret, Audit: record(ctx, actor, audit.ActionMFAEnrollStarted, o.ID, "", at)}, nil
