@@ -271,6 +271,9 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 // line break inside a name (lines ended by a carriage return alone, as old
 // Mac files have them, make the whole file one line).
 func checkHeader(header []string) error {
+	if looksUTF16(header) { // before the line breaks: UTF-16's are split by NULs too
+		return fmt.Errorf("the CSV file's first line names none of the columns: %s", headerHint(header))
+	}
 	known := false
 	for i, name := range header {
 		if strings.ContainsAny(name, "\r\n") {
@@ -281,9 +284,65 @@ func checkHeader(header []string) error {
 		}
 	}
 	if !known {
-		return fmt.Errorf("the CSV file's first line names none of the columns (%s): a CSV import starts with a header line", strings.Join(customerColumns, ", "))
+		return fmt.Errorf("the CSV file's first line names none of the columns (%s): %s", strings.Join(customerColumns, ", "), headerHint(header))
 	}
 	return nil
+}
+
+// headerHint says what a first line that names none of the columns most
+// likely is, from the shapes spreadsheet programs write (tryout 20: a file
+// separated by semicolons, a UTF-16 file and a header in another case all
+// got one sentence): text in UTF-16 (NUL bytes between the letters), columns
+// separated by a semicolon or a tab (the separator Excel writes in many
+// locales), or column names in another case; else that a CSV import starts
+// with a header line.
+func headerHint(header []string) string {
+	line := strings.Join(header, ",")
+	switch {
+	case looksUTF16(header):
+		return `the file looks like UTF-16 text (Excel's "Unicode text"): save it as "CSV UTF-8"`
+	case separatedBy(line, ";"):
+		return "its columns look separated by semicolons: save the file with commas between the columns"
+	case separatedBy(line, "\t"):
+		return "its columns look separated by tabs: save the file with commas between the columns"
+	}
+	for _, name := range header {
+		if column, ok := columnInAnotherCase(strings.TrimSpace(name)); ok {
+			return fmt.Sprintf("column names are written as listed, case and all (%q, not %q)", column, strings.TrimSpace(name))
+		}
+	}
+	return "a CSV import starts with a header line"
+}
+
+// looksUTF16 reports whether a header read as UTF-8 holds NUL bytes, which
+// UTF-16 puts beside every ASCII letter.
+func looksUTF16(header []string) bool {
+	return strings.ContainsRune(strings.Join(header, ""), 0)
+}
+
+// separatedBy reports whether line, split at sep, names a column.
+func separatedBy(line, sep string) bool {
+	for _, name := range strings.Split(line, sep) {
+		name = strings.Trim(strings.TrimSpace(name), `"`)
+		if _, err := columnSetter(name); err == nil {
+			return true
+		}
+		if _, ok := columnInAnotherCase(name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// columnInAnotherCase returns the customer column that name writes in
+// another case ("FirstName", "EMAIL"), if any.
+func columnInAnotherCase(name string) (string, bool) {
+	for _, column := range customerColumns {
+		if name != column && strings.EqualFold(name, column) {
+			return column, true
+		}
+	}
+	return "", false
 }
 
 // looksLikeFieldName reports whether s may be shown in a message as the
@@ -320,6 +379,9 @@ func columnSetter(name string) (func(*Record, string), error) {
 		shown := "an unknown CSV column (its name is not shown: it does not look like a column's name)"
 		if looksLikeFieldName(name) {
 			shown = fmt.Sprintf("unknown CSV column %q", name)
+		}
+		if column, ok := columnInAnotherCase(name); ok {
+			shown = fmt.Sprintf("unknown CSV column %q (column names are written as listed, case and all: %q)", name, column)
 		}
 		return nil, fmt.Errorf("%s: the columns are %s, and device<n>.<%s> for n from 1 to %d",
 			shown, strings.Join(customerColumns, ", "), strings.Join(deviceColumns, "|"), maxDevicesPerRecord)

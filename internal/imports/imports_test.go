@@ -1132,3 +1132,28 @@ func TestMisplacedDataIsNotEchoed(t *testing.T) {
 		}
 	}
 }
+
+// A first line that names no column is told by its likely cause, for the
+// shapes spreadsheet programs write (tryout 20: all got one sentence):
+// semicolons or tabs between the columns, UTF-16 text, names in another
+// case; a column in another case beside known ones is named with its
+// spelling.
+func TestCSVHeadersOfSpreadsheetsAreToldWhatIsWrong(t *testing.T) {
+	utf16 := []byte{0xff, 0xfe}
+	for _, c := range "firstName,lastName,email\r\nAnn,Lee,ann@example.com\r\n" {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	for _, c := range []struct{ name, file, want string }{
+		{"semicolons", "firstName;lastName;email\nAnn;Lee;ann@example.com\n", "separated by semicolons"},
+		{"tabs", "firstName\tlastName\temail\nAnn\tLee\tann@example.com\n", "separated by tabs"},
+		{"UTF-16", string(utf16), "UTF-16"},
+		{"another case", "FirstName,LastName,EMAIL\nAnn,Lee,ann@example.com\n", `case and all ("firstName", not "FirstName")`},
+		{"one in another case", "email,FirstName\nann@example.com,Ann\n", `unknown CSV column "FirstName" (column names are written as listed, case and all: "firstName")`},
+		{"no header", "Ann,Lee,ann@example.com\n", "a CSV import starts with a header line"},
+	} {
+		_, err := imports.NewReader(strings.NewReader(c.file), imports.CSV)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "ann@") {
+			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
+		}
+	}
+}
