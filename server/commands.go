@@ -115,12 +115,12 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 	fs := flagSet("create-operator")
 	cfg := storeFlags(fs, getenv)
 	envs := &envParser{getenv: getenv}
-	slug := fs.String("domain", "", "slug of the operator's domain (required)")
-	domainName := fs.String("domain-name", "", "create the domain with this display name if it does not exist")
+	slug := fs.String("domain", "", "the operator's domain: its slug (any case) or display name, as at sign-in (required)")
+	domainName := fs.String("domain-name", "", "create the domain, with -domain as its slug, under this display name if it does not exist")
 	region := fs.String("region", "US", "default phone region of a domain created here")
 	email := fs.String("email", "", "the operator's email (required)")
 	name := fs.String("name", "", "the operator's display name (required)")
-	role := fs.String("role", string(operators.RoleSupport), "SUPPORT or ADMIN")
+	role := fs.String("role", string(operators.RoleSupport), "SUPPORT or ADMIN (any case)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	minLength := fs.Int("password-min-length", envs.int("PASSWORD_MIN_LENGTH", defaultConfig().PasswordMin),
 		"minimum password length, 8 to 64 (PASSWORD_MIN_LENGTH)")
@@ -145,31 +145,43 @@ func createOperator(ctx context.Context, args []string, getenv func(string) stri
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	draft, err := operators.Draft{Name: *name, Email: *email, Role: operators.Role(*role), Password: password}.Check(policy, *slug, *domainName)
+	draft, err := operators.Draft{Name: *name, Email: *email, Role: operators.Role(strings.ToUpper(strings.TrimSpace(*role))), Password: password}.Check(policy, *slug, *domainName)
 	if err != nil {
 		return refusedInput("create-operator", err, map[string]string{"name": "-name", "email": "-email", "role": "-role", "password": "the password"})
 	}
 	at := clock.System().Now()
 	newDomain := domains.Domain{ID: ids.NewShort(), Slug: *slug, Name: *domainName, DefaultRegion: strings.ToUpper(*region), CreatedAt: at}
+	var badDomain error // the domain -domain-name would create, refused: told unless -domain names an existing one
 	if *domainName != "" {
-		if newDomain, err = newDomain.Check(); err != nil {
-			return refusedInput("create-operator", err, map[string]string{"slug": "-domain", "name": "-domain-name", "defaultRegion": "-region"})
+		if checked, err := newDomain.Check(); err != nil {
+			badDomain = refusedInput("create-operator", err, map[string]string{"slug": "-domain", "name": "-domain-name", "defaultRegion": "-region"})
+		} else {
+			newDomain = checked
 		}
+	}
+	if badDomain != nil && requireStore(*cfg) != nil { // no store yet, so no such domain: nothing is created
+		return badDomain
 	}
 	st, err := openStore(ctx, *cfg, commandLog(), false)
 	if err != nil {
 		return err
 	}
 	defer st.Close(context.Background())
-	d, err := st.DomainBySlug(ctx, *slug)
-	if errors.Is(err, apperr.ErrNotFound) && *domainName != "" {
+	// The domain as sign-in, import and export find it (tryout 20: "ACME"
+	// or the display name was "no domain", with a hint to create it).
+	d, err := domains.Find(ctx, st, *slug)
+	switch {
+	case err == nil && *domainName != "":
+		fmt.Fprintf(out, "domain %q (%s) exists: -domain-name and -region are not used\n", d.Slug, d.Name)
+	case errors.Is(err, apperr.ErrNotFound) && badDomain != nil:
+		return badDomain
+	case errors.Is(err, apperr.ErrNotFound) && *domainName != "":
 		if err := domains.CheckNameFree(ctx, st, newDomain.Name, newDomain.ID); err != nil {
 			return refusedInput("create-operator", err, map[string]string{"name": "-domain-name"})
 		}
 		d, err = newDomain, st.CreateDomain(ctx, newDomain)
-	}
-	if errors.Is(err, apperr.ErrNotFound) {
-		return fmt.Errorf("no domain %q: pass -domain-name (and -region) to create it", *slug)
+	case errors.Is(err, apperr.ErrNotFound):
+		return fmt.Errorf("no domain %q (by its slug, in any case, or its display name): to create a new one, give its slug as -domain and its display name as -domain-name (and -region)", *slug)
 	}
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", *slug, err)

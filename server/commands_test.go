@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -261,5 +262,46 @@ func TestSeedFileNeedsAKnownExtension(t *testing.T) {
 	}
 	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
 		t.Errorf("seed -file customers.txt created the file (%v)", statErr)
+	}
+}
+
+// create-operator finds an existing domain as sign-in, import and export
+// do (its slug in any case, or its display name), says so when it is also
+// given a -domain-name (which then changes nothing), and takes the role in
+// any case; a domain it cannot find is told with how to create one
+// (tryout 20: "ACME" and "Acme Heating" were "no domain: pass -domain-name
+// to create it", and "-role admin" refused).
+func TestCreateOperatorFindsTheDomainAsSignInDoes(t *testing.T) {
+	const good = "tulip-lantern-orbit-42"
+	flags, _ := commandStores[0].store(t)
+	if out, err := runCreateOperatorTest(t, flags, good, "-domain", "acme", "-domain-name", "Acme Heating", "-email", "ann@acme.example", "-name", "Ann Admin", "-role", "ADMIN"); err != nil {
+		t.Fatalf("the first ADMIN: %v (%s)", err, out)
+	}
+	for i, args := range [][]string{
+		{"-domain", "ACME", "-role", "admin"},
+		{"-domain", "Acme Heating"},
+		{"-domain", "ACME", "-domain-name", "Acme Two"},
+	} {
+		email := fmt.Sprintf("op%d@acme.example", i)
+		out, err := runCreateOperatorTest(t, flags, good, append(args, "-email", email, "-name", "Operator Two")...)
+		if err != nil || !strings.Contains(out, `created in domain "acme"`) {
+			t.Fatalf("%v: %v (%s), want the operator created in acme", args, err, out)
+		}
+		if slices.Contains(args, "-domain-name") != strings.Contains(out, `domain "acme" (Acme Heating) exists: -domain-name and -region are not used`) {
+			t.Errorf("%v: output %q, want a word on the -domain-name not used exactly when one was given", args, out)
+		}
+	}
+	st := openCommandStore(t, flags)
+	defer st.Close(context.Background())
+	d, err := st.DomainBySlug(context.Background(), "acme")
+	if err != nil || d.Name != "Acme Heating" {
+		t.Fatalf("the domain after: %+v, %v; want its name unchanged", d, err)
+	}
+	if o, err := st.OperatorByEmail(context.Background(), d.ID, "op0@acme.example"); err != nil || o.Role != "ADMIN" {
+		t.Errorf("the operator of -role admin: %+v, %v", o, err)
+	}
+	if _, err := runCreateOperatorTest(t, flags, good, "-domain", "globex", "-email", "g@globex.example", "-name", "Gil"); err == nil ||
+		!strings.Contains(err.Error(), "by its slug, in any case, or its display name") {
+		t.Errorf("an unknown domain: %v, want told how it was looked for and how to create one", err)
 	}
 }
