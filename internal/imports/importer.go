@@ -127,6 +127,11 @@ type Importer struct {
 	// batches it reads (see deriveSearchTokens): set while the batches
 	// written are mostly new customers.
 	deriveAhead atomic.Bool
+	// lookAhead tells readAhead to look the keys of the batches it reads
+	// up in the store too (see lookUp), while the store writes the batch
+	// before: set when nobody else writes the store (Exclusive, or a dry
+	// run, which writes nothing) and its key indexes are not deferred.
+	lookAhead bool
 }
 
 // DefaultBatchSize is the records of one write: large enough that a write's
@@ -179,7 +184,8 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 		}
 	}
 	im.deriveAhead.Store(im.keysOnly)
-	batches, stop := im.readAhead(r)
+	im.lookAhead = (im.Exclusive || im.DryRun) && !im.keysOnly
+	batches, stop := im.readAhead(ctx, r)
 	defer stop()
 	for b := range batches {
 		for _, rj := range b.rejects {
@@ -187,8 +193,11 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 				return im.count, err
 			}
 		}
+		if b.lookupErr != nil {
+			return im.count, b.lookupErr
+		}
 		created := im.count.Created
-		if err := im.importBatch(ctx, b.candidates); err != nil {
+		if err := im.importBatch(ctx, b.candidates, b.found); err != nil {
 			return im.count, err
 		}
 		im.deriveAhead.Store(im.keysOnly || 2*(im.count.Created-created) > len(b.candidates))
@@ -213,11 +222,15 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 
 // checkedBatch is up to BatchSize records as read and checked: the valid ones,
 // the rejected ones (in the file's order, before any of the valid ones is
-// written), and the error that ended the reading (io.EOF at the end).
+// written), and the error that ended the reading (io.EOF at the end); when
+// the read-ahead looks keys up (lookAhead), what the store held for the
+// valid ones' keys, or the store's error.
 type checkedBatch struct {
 	candidates []candidate
 	rejects    []rejection
 	err        error
+	found      *storedKeys
+	lookupErr  error
 }
 
 type rejection struct {
@@ -229,11 +242,13 @@ type rejection struct {
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
 // while the store writes this one; so does deriving the search tokens of
-// new customers (a fifth) while most records are new (deriveAhead). The
-// channel closes after the batch that ends with an error; stop lets the
-// goroutine end when the caller returns before that (it ends after the
-// read it is in).
-func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
+// new customers (a fifth) while most records are new (deriveAhead), and
+// looking the next batch's keys up in the store (lookAhead: 0.5 to 1 s a
+// batch of 20,000 in a store of a million, about a sixth of the writer's
+// time). The channel closes after the batch that ends with an error; stop
+// lets the goroutine end when the caller returns before that (it ends after
+// the read it is in).
+func (im *Importer) readAhead(ctx context.Context, r Reader) (<-chan checkedBatch, func()) {
 	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
 	go func() {
@@ -242,6 +257,10 @@ func (im *Importer) readAhead(r Reader) (<-chan checkedBatch, func()) {
 			b := im.readBatch(r)
 			if im.deriveAhead.Load() && !im.DryRun && !im.storeDerives {
 				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion)
+			}
+			if im.lookAhead && len(b.candidates) > 0 {
+				found, err := im.lookUp(ctx, b.candidates)
+				b.found, b.lookupErr = &found, err
 			}
 			select {
 			case out <- b:
@@ -484,7 +503,7 @@ func (im *Importer) claimKeys(rec Record) {
 // reaching one customer by different keys (one by its email, the other by
 // its external id) would each undo the other, on every rerun.
 func (im *Importer) firstForCustomer(id string, line int) string {
-	h := [2]uint64{maphash.String(im.seed, id), maphash.String(im.seed, id+"\x00")}
+	h := im.customerHash(id)
 	if earlier, ok := im.matched[h]; ok {
 		return fmt.Sprintf("the same customer as line %d (matched by another key)", earlier)
 	}
@@ -492,15 +511,27 @@ func (im *Importer) firstForCustomer(id string, line int) string {
 	return ""
 }
 
-// importBatch matches the batch's candidates with the store's customers and
-// creates, updates or rejects each (see Importer).
-func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	if im.keysOnly {
-		return im.create(ctx, batch)
-	}
+// matchedBefore reports whether a record before matched the stored customer
+// id (firstForCustomer).
+func (im *Importer) matchedBefore(id string) bool {
+	_, ok := im.matched[im.customerHash(id)]
+	return ok
+}
+
+func (im *Importer) customerHash(id string) [2]uint64 {
+	return [2]uint64{maphash.String(im.seed, id), maphash.String(im.seed, id+"\x00")}
+}
+
+// storedKeys is what the store holds for a batch's keys (see lookUp).
+type storedKeys struct {
+	byExternalID, byEmail map[string]customers.Customer
+	owners                map[string]string // serial number -> customer id
+}
+
+// lookUp returns the store's customers with the external ids and emails of
+// batch, and the owners of its devices' serial numbers.
+func (im *Importer) lookUp(ctx context.Context, batch []candidate) (storedKeys, error) {
+	found := storedKeys{map[string]customers.Customer{}, map[string]customers.Customer{}, map[string]string{}}
 	var externalIDs, emails, serials []string
 	for _, c := range batch {
 		externalIDs, emails = append(externalIDs, c.customer.ExternalID), append(emails, c.customer.Email)
@@ -510,25 +541,85 @@ func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
 	}
 	existing, err := im.Store.CustomersByImportKeys(ctx, im.Domain.ID, externalIDs, emails)
 	if err != nil {
-		return err
+		return found, err
 	}
-	byExternalID, byEmail := map[string]customers.Customer{}, map[string]customers.Customer{}
 	for _, c := range existing {
 		if c.ExternalID != "" {
-			byExternalID[c.ExternalID] = c
+			found.byExternalID[c.ExternalID] = c
 		}
-		byEmail[c.Email] = c
+		found.byEmail[c.Email] = c
 	}
-	owners := map[string]string{} // serial number -> customer id
 	if len(serials) > 0 {
 		ds, err := im.Store.DevicesBySerialNumbers(ctx, im.Domain.ID, serials)
 		if err != nil {
-			return err
+			return found, err
 		}
 		for _, d := range ds {
-			owners[d.SerialNumber] = d.CustomerID
+			found.owners[d.SerialNumber] = d.CustomerID
 		}
 	}
+	return found, nil
+}
+
+// refresh looks the keys of batch up again where found, as the read-ahead
+// found them before the batches ahead of batch were written, may be stale:
+// the records whose keys found customers that an earlier record of the file
+// matched, whose update may have given up the email found (so that the
+// record is a new customer now, as in a run without read-ahead). Nothing
+// else can be stale while nobody else writes the store (lookAhead): every
+// key a record stores was claimed by it in the file (firstInFile), so a
+// later record with that key is rejected before any lookup, and an import
+// removes no customer and no device.
+func (im *Importer) refresh(ctx context.Context, batch []candidate, found *storedKeys) error {
+	var stale []candidate
+	for _, c := range batch {
+		for _, other := range []customers.Customer{found.byExternalID[c.customer.ExternalID], found.byEmail[c.customer.Email]} {
+			if other.ID != "" && im.matchedBefore(other.ID) {
+				stale = append(stale, c)
+				break
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	fresh, err := im.lookUp(ctx, stale)
+	if err != nil {
+		return err
+	}
+	for _, c := range stale {
+		delete(found.byExternalID, c.customer.ExternalID)
+		delete(found.byEmail, c.customer.Email)
+		if other, ok := fresh.byExternalID[c.customer.ExternalID]; ok {
+			found.byExternalID[c.customer.ExternalID] = other
+		}
+		if other, ok := fresh.byEmail[c.customer.Email]; ok {
+			found.byEmail[c.customer.Email] = other
+		}
+	}
+	return nil
+}
+
+// importBatch matches the batch's candidates with the store's customers
+// (stored, when the read-ahead looked their keys up, else looked up now) and
+// creates, updates or rejects each (see Importer).
+func (im *Importer) importBatch(ctx context.Context, batch []candidate, stored *storedKeys) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if im.keysOnly {
+		return im.create(ctx, batch)
+	}
+	if stored == nil {
+		now, err := im.lookUp(ctx, batch)
+		if err != nil {
+			return err
+		}
+		stored = &now
+	} else if err := im.refresh(ctx, batch, stored); err != nil {
+		return err
+	}
+	byExternalID, byEmail, owners := stored.byExternalID, stored.byEmail, stored.owners
 	var creates []candidate
 	for _, c := range batch {
 		current, found, reason := match(c.customer, byExternalID, byEmail)
@@ -556,6 +647,7 @@ func (im *Importer) importBatch(ctx context.Context, batch []candidate) error {
 				added = append(added, d)
 			}
 		}
+		var err error
 		switch {
 		case reason != "":
 			err = im.reject(c.rec, reason)
@@ -674,7 +766,7 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		return im.reject(cs[0].rec, "its email, externalId or a serial number was taken meanwhile")
 	}
 	for _, c := range cs {
-		if err := im.importBatch(ctx, []candidate{c}); err != nil {
+		if err := im.importBatch(ctx, []candidate{c}, nil); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1155,5 +1156,69 @@ func TestCSVHeadersOfSpreadsheetsAreToldWhatIsWrong(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "ann@") {
 			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
 		}
+	}
+}
+
+// gatedStore holds every customer update back until the importer has looked
+// keys up twice: the read-ahead has then looked the next batch up before
+// the update of this one is written.
+type gatedStore struct {
+	store.Store
+	lookups atomic.Int32
+	ready   chan struct{}
+}
+
+func (g *gatedStore) CustomersByImportKeys(ctx context.Context, domainID string, externalIDs, emails []string) ([]customers.Customer, error) {
+	if g.lookups.Add(1) == 2 {
+		close(g.ready)
+	}
+	return g.Store.CustomersByImportKeys(ctx, domainID, externalIDs, emails)
+}
+
+func (g *gatedStore) UpdateCustomer(ctx context.Context, u customers.Update) (customers.Customer, error) {
+	select {
+	case <-g.ready:
+	case <-time.After(10 * time.Second):
+		return customers.Customer{}, errors.New("the read-ahead never looked the next batch up")
+	}
+	return g.Store.UpdateCustomer(ctx, u)
+}
+
+// An import that has the store to itself looks the next batch's keys up
+// while it writes this one; a record whose email an earlier record's update
+// gave up is then a new customer, as it is when the keys are looked up
+// after the write (the read-ahead's lookup found the email's old customer).
+func TestImportReadAheadSeesAnEmailGivenUpByAnEarlierRecord(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			if c, rejects := f.run(t, "externalId,firstName,lastName,email\next-1,Ann,Lee,ann@example.com\n", imports.CSV, false); c.Created != 1 {
+				t.Fatalf("base: %v %v", c, rejects)
+			}
+			gated := &gatedStore{Store: f.st, ready: make(chan struct{})}
+			file := "externalId,firstName,lastName,email\next-1,Ann,Lee,ann.new@example.com\n,Ann,Other,ann@example.com\n"
+			r, err := imports.NewReader(strings.NewReader(file), imports.CSV)
+			if err != nil {
+				t.Fatal(err)
+			}
+			policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
+			rejects := map[int]string{}
+			im := &imports.Importer{Store: gated, Customers: customers.NewService(gated, f.hasher, policy, time.Now), Domain: f.domain,
+				Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID}, Now: time.Now, BatchSize: 1, Exclusive: true,
+				Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil }}
+			counts, err := im.Run(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts != (imports.Counts{Created: 1, Updated: 1}) {
+				t.Fatalf("%v %v: want line 2 updating Ann's email, line 3 a new customer with her old one", counts, rejects)
+			}
+			if c := f.customer(t, "ann.new@example.com"); c.ExternalID != "ext-1" || c.LastName != "Lee" {
+				t.Errorf("Ann: %q %q", c.ExternalID, c.LastName)
+			}
+			if c := f.customer(t, "ann@example.com"); c.ExternalID != "" || c.LastName != "Other" {
+				t.Errorf("the new customer: %q %q", c.ExternalID, c.LastName)
+			}
+		})
 	}
 }
