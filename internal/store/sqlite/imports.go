@@ -128,6 +128,7 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 				return err
 			}
 		}
+		later := &laterSearchRows{}
 		devicesOf := map[string][]devices.Device{}
 		for _, d := range ds {
 			devicesOf[d.CustomerID] = append(devicesOf[d.CustomerID], d)
@@ -150,14 +151,13 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 						return err
 					}
 				}
-				err = insertCustomer(ctx, tx, c, domain, orderedLabel)
+				err = later.insertCustomer(ctx, tx, c, domain)
 			}
 			if err != nil {
 				return err
 			}
-			// Now, not after the batch: a window of labels spread for a
-			// later customer of the batch derives the search rows of the
-			// customers in it from their devices (fillSearchIndex).
+			// Its devices right after it: stored in their customers' order,
+			// they are read in it too (deviceKeysSQL).
 			if err := writeDevices(ctx, tx, devicesOf[c.ID], numbers); err != nil { // their domain's search version moves below
 				return err
 			}
@@ -168,6 +168,9 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 			for _, token := range customers.NameTokens(c.FirstName, c.LastName) {
 				names[c.DomainID][token]++
 			}
+		}
+		if err := later.write(ctx, tx); err != nil {
+			return err
 		}
 		for domainID, counts := range names {
 			if err := addToVocabulary(ctx, tx, domainID, counts); err != nil {

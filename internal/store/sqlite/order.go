@@ -119,12 +119,14 @@ func allocateLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		// twice (8 s less at a million).
 		return nextDeferredLabel(ctx, tx)
 	}
-	return orderedLabel(ctx, tx, k)
+	return orderedLabel(ctx, tx, k, nil)
 }
 
 // orderedLabel is allocateLabel for a transaction that found the search
-// index not deferred: a label between k's neighbours.
-func orderedLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
+// index not deferred: a label between k's neighbours. A window of labels
+// spread on the way has its search rows written again at once, or, with
+// later, at later's write.
+func orderedLabel(ctx context.Context, tx writer, k orderKey, later *laterSearchRows) (int64, error) {
 	for window, minStep := 32, int64(4); ; window, minStep = window*4, min(minStep*2, maxMinStep) {
 		before, after, sameName, err := neighbourLabels(ctx, tx, k)
 		if err != nil {
@@ -148,7 +150,7 @@ func orderedLabel(ctx context.Context, tx writer, k orderKey) (int64, error) {
 		if window == maxWindow {
 			minStep = 2 // the widest window takes any room there is
 		}
-		if err := spreadLabels(ctx, tx, before, window, minStep, sameName); err != nil {
+		if err := spreadLabels(ctx, tx, before, window, minStep, sameName, later); err != nil {
 			return 0, fmt.Errorf("relabel customers: %w", err)
 		}
 	}
@@ -178,8 +180,9 @@ func nextDeferredLabel(ctx context.Context, tx writer) (int64, error) {
 // statement that opens one (a write that may change several rows, as a move
 // of a unique label may), so moves per customer made segments per customer,
 // and merging them was 59 % of an import's CPU into a store of a million
-// with many namesakes (docs/BENCHMARKS.md).
-func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64, namesake bool) error {
+// with many namesakes (docs/BENCHMARKS.md). With later, the search rows are
+// left to later's write: the labels moved from and to are noted there.
+func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep int64, namesake bool, later *laterSearchRows) error {
 	lower, err := labels(ctx, tx, `SELECT sort_seq FROM customers WHERE sort_seq <= ? ORDER BY sort_seq DESC LIMIT ?`, at, window+1)
 	if err != nil {
 		return err
@@ -223,7 +226,6 @@ func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep 
 		args []any
 	}{
 		{`UPDATE customers SET sort_seq = sort_seq + ? WHERE sort_seq BETWEEN ? AND ?`, []any{int64(relabelOffset), first, last}},
-		{`DELETE FROM customer_search WHERE rowid BETWEEN ? AND ?`, []any{first, last}},
 		{`UPDATE customers SET sort_seq = ? + ? * ranked.n + ? * (ranked.n > ?)
 			FROM (SELECT id, row_number() OVER (ORDER BY sort_seq) AS n FROM customers WHERE sort_seq BETWEEN ? AND ?) AS ranked
 			WHERE customers.id = ranked.id`, []any{lo, step, newcomerGap, len(lower), first + relabelOffset, last + relabelOffset}},
@@ -231,6 +233,13 @@ func spreadLabels(ctx context.Context, tx writer, at int64, window int, minStep 
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return err
 		}
+	}
+	if later != nil {
+		later.spread(first, last, lo, hi)
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid BETWEEN ? AND ?`, first, last); err != nil {
+		return err
 	}
 	return fillSearchIndex(ctx, tx, lo, hi)
 }

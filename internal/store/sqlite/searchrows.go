@@ -34,7 +34,12 @@ func searchDocument(tokens []string) string {
 
 // indexCustomer writes a customer's search row under its label.
 func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, searchDocument(tokens))
+	return indexDocument(ctx, tx, label, searchDocument(tokens))
+}
+
+// indexDocument writes the search row document (searchDocument) under label.
+func indexDocument(ctx context.Context, tx writer, label int64, document string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, document)
 	return err
 }
 
@@ -258,4 +263,102 @@ func fillSearchIndexFrom(ctx context.Context, tx writer, after int64, read func(
 		}
 	}
 	return err
+}
+
+// laterSearchRows holds back the search rows of a bulk write (ImportCustomers
+// into a store whose index is not deferred) until its end, when write writes
+// them in rowid order. FTS5 writes its pending rows out as a segment
+// whenever a row comes with a rowid below the one before (and a spread of
+// labels goes back to write its window's rows again, then the write goes on
+// from the newcomer's label): 100,000 customers more into the demo million
+// made hundreds of small segments that FTS5 merged as it went
+// (docs/BENCHMARKS.md, "Bulk import").
+type laterSearchRows struct {
+	added []heldRow // the write's new customers, under the labels they were given
+	// Each spread of labels (spreadLabels) moved the customers with labels
+	// from[i].lo to from[i].hi (inclusive) to labels between into[i].lo and
+	// into[i].hi (exclusive), which then hold those customers alone, and
+	// the write's customers given labels there afterwards.
+	from, into []labelRange
+}
+
+type heldRow struct {
+	label    int64
+	document string
+}
+
+type labelRange struct{ lo, hi int64 }
+
+// insertCustomer is insertCustomer for the bulk write: c's search row
+// waits for write.
+func (l *laterSearchRows) insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64) error {
+	lastKey, firstKey := customers.SortKeys(c)
+	label, err := orderedLabel(ctx, tx, orderKey{domain, lastKey, firstKey, c.ID}, l)
+	if err != nil {
+		return err
+	}
+	l.added = append(l.added, heldRow{label, searchDocument(c.SearchTokens)})
+	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, label, false)
+}
+
+// spread notes a spread of labels (see from and into).
+func (l *laterSearchRows) spread(first, last, lo, hi int64) {
+	l.from, l.into = append(l.from, labelRange{first, last}), append(l.into, labelRange{lo, hi})
+}
+
+// write writes the rows held back, in rowid order: it deletes the rows of
+// the labels spreads moved customers from (no customer kept one of those
+// labels: a spread moves every customer between its first and last
+// label), then writes, label by label, the rows of the new customers given
+// labels no spread moved them from, and derives again from the store the
+// rows of every label spreads moved customers into (the write's customers
+// a spread moved, or given a label there after it, among them: a customer
+// moved had its label in the range it moved from, which lies inside the
+// range it moved into).
+func (l *laterSearchRows) write(ctx context.Context, tx writer) error {
+	slices.SortFunc(l.from, func(a, b labelRange) int { return cmp.Compare(a.lo, b.lo) })
+	for _, r := range l.from {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid BETWEEN ? AND ?`, r.lo, r.hi); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(l.added, func(a, b heldRow) int { return cmp.Compare(a.label, b.label) })
+	added := l.added
+	insertUpTo := func(end int64) error { // the added rows with labels up to end, inclusive
+		for ; len(added) > 0 && added[0].label <= end; added = added[1:] {
+			if err := indexDocument(ctx, tx, added[0].label, added[0].document); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range mergeOpenRanges(l.into) {
+		if err := insertUpTo(r.lo); err != nil {
+			return err
+		}
+		for len(added) > 0 && added[0].label < r.hi { // derived again below
+			added = added[1:]
+		}
+		if err := fillSearchIndex(ctx, tx, r.lo, r.hi); err != nil {
+			return err
+		}
+	}
+	return insertUpTo(math.MaxInt64)
+}
+
+// mergeOpenRanges returns the union of rs, ranges with exclusive ends, as
+// disjoint ranges in order. Ranges that only touch stay apart: the label
+// between them is in neither.
+func mergeOpenRanges(rs []labelRange) []labelRange {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b labelRange) int { return cmp.Compare(a.lo, b.lo) })
+	var out []labelRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.lo < out[n-1].hi {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
