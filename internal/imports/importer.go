@@ -242,37 +242,55 @@ type rejection struct {
 // ahead of the writes, so that parsing and checking the next batch (about
 // a tenth of an import's CPU, docs/BENCHMARKS.md) runs on another core
 // while the store writes this one; so does deriving the search tokens of
-// new customers (a fifth) while most records are new (deriveAhead), and
-// looking the next batch's keys up in the store (lookAhead: 0.5 to 1 s a
-// batch of 20,000 in a store of a million, about a sixth of the writer's
-// time). The channel closes after the batch that ends with an error; stop
-// lets the goroutine end when the caller returns before that (it ends after
-// the read it is in).
+// new customers (a fifth) while most records are new (deriveAhead). With
+// lookAhead, a second goroutine looks each batch's keys up in the store
+// (lookUp: 0.5 to 1 s a batch of 20,000 in a store of a million) between
+// the two, so that neither the writes nor the reading wait for it: the
+// same million records imported again, all unchanged, are read, looked up
+// and compared at once. The channel closes after the batch that ends with
+// an error; stop lets the goroutines end when the caller returns before
+// that (each ends after the step it is in).
 func (im *Importer) readAhead(ctx context.Context, r Reader) (<-chan checkedBatch, func()) {
-	out := make(chan checkedBatch, 1)
 	done := make(chan struct{})
+	send := func(to chan<- checkedBatch, b checkedBatch) bool {
+		select {
+		case to <- b:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	read := make(chan checkedBatch, 1)
 	go func() {
-		defer close(out)
+		defer close(read)
 		for {
 			b := im.readBatch(r)
 			if im.deriveAhead.Load() && !im.DryRun && !im.storeDerives {
 				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion)
 			}
-			if im.lookAhead && len(b.candidates) > 0 {
-				found, err := im.lookUp(ctx, b.candidates)
-				b.found, b.lookupErr = &found, err
-			}
-			select {
-			case out <- b:
-			case <-done:
-				return
-			}
-			if b.err != nil {
+			if !send(read, b) || b.err != nil {
 				return
 			}
 		}
 	}()
-	return out, func() { close(done) }
+	stop := func() { close(done) }
+	if !im.lookAhead {
+		return read, stop
+	}
+	found := make(chan checkedBatch, 1)
+	go func() {
+		defer close(found)
+		for b := range read {
+			if len(b.candidates) > 0 {
+				keys, err := im.lookUp(ctx, b.candidates)
+				b.found, b.lookupErr = &keys, err
+			}
+			if !send(found, b) {
+				return
+			}
+		}
+	}()
+	return found, stop
 }
 
 // candidate is a checked record: the customer and devices it asks for.
