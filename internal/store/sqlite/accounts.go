@@ -223,29 +223,33 @@ func insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain
 	if err != nil {
 		return err
 	}
-	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, at, true)
+	_, err = writeCustomer(ctx, tx, c, domain, lastKey, firstKey, at, true)
+	return err
 }
 
 // insertCustomerAt writes c under label without its search row, for a bulk
-// load that defers the index (see DeferSearchIndex).
-func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, domain, label int64) error {
+// load that defers the index (see DeferSearchIndex), and returns its rid.
+func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, domain, label int64) (int64, error) {
 	lastKey, firstKey := customers.SortKeys(c)
 	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, label, false)
 }
 
 // writeCustomer writes c, of the domain numbered domain, with its sort keys
-// (customers.SortKeys) under label, and its search row when index is true.
-func writeCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string, label int64, index bool) error {
-	if _, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, emailDigest(c.Email), c.Phone, c.PhoneRegion,
+// (customers.SortKeys) under label, and its search row when index is true,
+// and returns its rid.
+func writeCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string, label int64, index bool) (int64, error) {
+	res, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, emailDigest(c.Email), c.Phone, c.PhoneRegion,
 		enumKey(c.Status, customerStatuses),
 		hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
-		c.MustChangePassword, c.SessionEpoch, c.ExternalID); err != nil {
-		return err
+		c.MustChangePassword, c.SessionEpoch, c.ExternalID)
+	if err != nil {
+		return 0, err
 	}
-	if !index {
-		return nil
+	rid, err := res.LastInsertId()
+	if err != nil || !index {
+		return rid, err
 	}
-	return indexCustomer(ctx, tx, label, c.SearchTokens)
+	return rid, indexCustomer(ctx, tx, label, c.SearchTokens)
 }
 
 // customerColumns are read by scanCustomer, with the alias c for customers.

@@ -61,15 +61,16 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 }
 
 // insertDeviceSQL writes a device under its customer's number
-// (customers.rid, migration 22), found by the customer's id.
+// (customers.rid, migration 22): the one given (the third argument), or,
+// when that is NULL, the one found by the customer's id (the fourth).
 const insertDeviceSQL = `INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address,
 	online, target_temperature, mode, notifications, created_at, updated_at)
-	VALUES (?, ?, (SELECT rid FROM customers WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, COALESCE(?, (SELECT rid FROM customers WHERE id = ?)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertDevices writes ds in tx (writeDevices) and moves their domains'
 // search versions: what a search matched reads devices.
 func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
-	if err := writeDevices(ctx, tx, ds, domainNumbers{}); err != nil {
+	if err := writeDevices(ctx, tx, ds, sql.NullInt64{}, domainNumbers{}); err != nil {
 		return err
 	}
 	domainIDs := map[string]bool{}
@@ -84,15 +85,18 @@ func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 	return nil
 }
 
-// writeDevices writes ds in tx (a bulkTx prepares the statement once); the
-// caller moves their domains' search versions.
-func writeDevices(ctx context.Context, tx writer, ds []devices.Device, numbers domainNumbers) error {
+// writeDevices writes ds in tx (a bulkTx prepares the statement once), the
+// devices of the customer numbered customerRID when it is given (a bulk
+// load that has just written the customer: no lookup a device), else of
+// the customers their CustomerID names; the caller moves their domains'
+// search versions.
+func writeDevices(ctx context.Context, tx writer, ds []devices.Device, customerRID sql.NullInt64, numbers domainNumbers) error {
 	for _, d := range ds {
 		domain, err := numbers.of(ctx, tx, d.DomainID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), domain, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
+		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), domain, customerRID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
 			d.Online, d.Settings.TargetTemperature, enumKey(d.Settings.Mode, deviceModes), d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
 			return err
 		}

@@ -290,12 +290,12 @@ type heldRow struct {
 type labelRange struct{ lo, hi int64 }
 
 // insertCustomer is insertCustomer for the bulk write: c's search row
-// waits for write.
-func (l *laterSearchRows) insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64) error {
+// waits for write. It returns c's rid.
+func (l *laterSearchRows) insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64) (int64, error) {
 	lastKey, firstKey := customers.SortKeys(c)
 	label, err := orderedLabel(ctx, tx, orderKey{domain, lastKey, firstKey, c.ID}, l)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	l.added = append(l.added, heldRow{label, searchDocument(c.SearchTokens)})
 	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, label, false)
