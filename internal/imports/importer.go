@@ -125,7 +125,8 @@ type Importer struct {
 	storeDerives bool
 	// deriveAhead tells readAhead to derive the search tokens of the
 	// batches it reads (see deriveSearchTokens): set while the batches
-	// written are mostly new customers.
+	// written are mostly new customers. Without lookAhead only: the lookups
+	// ahead tell which records are new.
 	deriveAhead atomic.Bool
 	// lookAhead tells readAhead to look the keys of the batches it reads
 	// up in the store too (see lookUp), while the store writes the batch
@@ -247,9 +248,14 @@ type rejection struct {
 // (lookUp: 0.5 to 1 s a batch of 20,000 in a store of a million) between
 // the two, so that neither the writes nor the reading wait for it: the
 // same million records imported again, all unchanged, are read, looked up
-// and compared at once. The channel closes after the batch that ends with
-// an error; stop lets the goroutines end when the caller returns before
-// that (each ends after the step it is in).
+// and compared at once. That goroutine then derives the search tokens, not
+// the reading one: of exactly the records whose keys found no customer
+// (those the batch creates), from the first batch on (the writer derived
+// the first two or three batches' itself: 100,000 customers more into a
+// million took 16.1 s instead of 17.6, docs/BENCHMARKS.md). The channel
+// closes after the batch that ends with an error; stop lets the goroutines
+// end when the caller returns before that (each ends after the step it is
+// in).
 func (im *Importer) readAhead(ctx context.Context, r Reader) (<-chan checkedBatch, func()) {
 	done := make(chan struct{})
 	send := func(to chan<- checkedBatch, b checkedBatch) bool {
@@ -265,8 +271,8 @@ func (im *Importer) readAhead(ctx context.Context, r Reader) (<-chan checkedBatc
 		defer close(read)
 		for {
 			b := im.readBatch(r)
-			if im.deriveAhead.Load() && !im.DryRun && !im.storeDerives {
-				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion)
+			if im.deriveAhead.Load() && !im.lookAhead && !im.DryRun && !im.storeDerives {
+				deriveSearchTokens(b.candidates, im.Domain.DefaultRegion, nil)
 			}
 			if !send(read, b) || b.err != nil {
 				return
@@ -284,6 +290,9 @@ func (im *Importer) readAhead(ctx context.Context, r Reader) (<-chan checkedBatc
 			if len(b.candidates) > 0 {
 				keys, err := im.lookUp(ctx, b.candidates)
 				b.found, b.lookupErr = &keys, err
+				if err == nil && !im.DryRun && !im.storeDerives {
+					deriveSearchTokens(b.candidates, im.Domain.DefaultRegion, keys.matchesNothing)
+				}
 			}
 			if !send(found, b) {
 				return
@@ -546,6 +555,15 @@ type storedKeys struct {
 	owners                map[string]string // serial number -> customer id
 }
 
+// matchesNothing reports whether neither c's external id nor its email
+// found a customer: c is a new customer (a later record with either key is
+// rejected: firstInFile).
+func (k storedKeys) matchesNothing(c candidate) bool {
+	_, byID := k.byExternalID[c.customer.ExternalID]
+	_, byEmail := k.byEmail[c.customer.Email]
+	return !byID && !byEmail
+}
+
 // lookUp returns the store's customers with the external ids and emails of
 // batch, and the owners of its devices' serial numbers.
 func (im *Importer) lookUp(ctx context.Context, batch []candidate) (storedKeys, error) {
@@ -763,7 +781,7 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 		return nil
 	}
 	if !im.storeDerives {
-		deriveSearchTokens(cs, im.Domain.DefaultRegion)
+		deriveSearchTokens(cs, im.Domain.DefaultRegion, nil)
 	}
 	newCustomers, deviceCount := make([]customers.Customer, 0, len(cs)), 0
 	for _, c := range cs {
@@ -792,20 +810,21 @@ func (im *Importer) create(ctx context.Context, cs []candidate) error {
 }
 
 // deriveSearchTokens sets the search tokens of the candidates that have
-// none, on every core: about 30 µs a customer, most of it parsing the phone
-// number and transliterating names, about a fifth of an import's CPU into
-// an empty store (docs/BENCHMARKS.md). readAhead calls it for the next batch
-// while the store writes this one; create, for the new customers left.
-// Neither does while a store that derives them itself defers its index
+// none and that wanted accepts (all, if wanted is nil), on every core:
+// about 30 µs a customer, most of it parsing the phone number and
+// transliterating names, about a fifth of an import's CPU into an empty
+// store (docs/BENCHMARKS.md). readAhead calls it for the next batch while
+// the store writes this one; create, for the new customers left. Neither
+// does while a store that derives them itself defers its index
 // (storeDerives): should another import end that deferral meanwhile (its
 // own load's compaction), the store derives each customer's as it writes.
-func deriveSearchTokens(cs []candidate, region string) {
+func deriveSearchTokens(cs []candidate, region string, wanted func(candidate) bool) {
 	workers := min(runtime.GOMAXPROCS(0), len(cs))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(cs); i += workers {
-				if c := &cs[i].customer; c.SearchTokens == nil {
+				if c := &cs[i].customer; c.SearchTokens == nil && (wanted == nil || wanted(cs[i])) {
 					c.SearchTokens = customers.SearchTokens(*c, cs[i].devices, region)
 				}
 			}
