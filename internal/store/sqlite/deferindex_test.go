@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -486,4 +487,28 @@ func TestCompactionIndexesEachCustomersOwnDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a rebuild of the index")
+}
+
+// The writer sorts with a helper thread a core (the indexes a bulk load
+// deferred are built by sorting every row); the readers, whose sorts are a
+// page of results, with none.
+func TestWriterSortsOnEveryCore(t *testing.T) {
+	ctx := context.Background()
+	for _, opts := range [][]Option{nil, {DirLocked()}} {
+		s, err := Open(ctx, t.TempDir(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var writer, reader int
+		if err := s.write.QueryRowContext(ctx, `PRAGMA threads`).Scan(&writer); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.read.QueryRowContext(ctx, `PRAGMA threads`).Scan(&reader); err != nil {
+			t.Fatal(err)
+		}
+		if want := min(runtime.GOMAXPROCS(0), 8); writer != want || reader != 0 {
+			t.Errorf("DirLocked %v: threads %d for the writer (want %d), %d for the readers (want 0)", opts != nil, writer, want, reader)
+		}
+		_ = s.Close(ctx)
+	}
 }
