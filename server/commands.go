@@ -19,6 +19,7 @@ import (
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/imports"
+	"github.com/iotconsole/bff/internal/newfile"
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
 )
@@ -243,11 +244,11 @@ func writeSeedFile(ctx context.Context, path string, n, from int, password strin
 	if err != nil { // seed has no -format: the name says it
 		return errors.New("seed: the -file name must end in .csv, .jsonl or .ndjson")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := newfile.Create(path) // whole or not at all, as an export's
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	defer f.Close()
+	defer f.Discard() // nothing once committed
 	if password == "" {
 		password = rand.Text()
 	}
@@ -268,6 +269,9 @@ func writeSeedFile(ctx context.Context, path string, n, from int, password strin
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := f.Commit(); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "wrote %d customers to %s\n", n, path)
-	return f.Close()
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/iotconsole/bff/internal/customers"
 	"github.com/iotconsole/bff/internal/domains"
 	"github.com/iotconsole/bff/internal/imports"
+	"github.com/iotconsole/bff/internal/newfile"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/iotconsole/bff/internal/store"
 	"github.com/iotconsole/bff/internal/store/sqlite"
@@ -157,14 +158,14 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// checkRejectsPath refuses a rejects file that would destroy data when it is
-// truncated or written: the file being imported (input; nil for standard
-// input) or a file of the embedded store's data directory
-// (refuseDataDirFile). It refuses too a name whose extension says the
-// other format than format, the input's, which the rejects are written in
-// (as the file held them): a .jsonl file of CSV rows misleads whoever opens
-// it, and such a name is as likely an earlier export's, which would be
-// emptied.
+// checkRejectsPath tells, before anything is read, why a rejects file
+// cannot be: the file being imported (input; nil for standard input) or a
+// file of the embedded store's data directory (refuseDataDirFile). It
+// refuses too a name whose extension says the other format than format,
+// the input's, which the rejects are written in (as the file held them): a
+// .jsonl file of CSV rows misleads whoever opens it. Any other file that
+// exists is refused when the rejects file is created (openRejects: never
+// written over).
 func checkRejectsPath(path string, format imports.Format, input os.FileInfo, cfg config) error {
 	if path == "" {
 		return nil
@@ -177,7 +178,7 @@ func checkRejectsPath(path string, format imports.Format, input os.FileInfo, cfg
 		return err
 	}
 	if existing, err := os.Stat(path); err == nil && input != nil && os.SameFile(existing, input) {
-		return errors.New("the rejects file is the file being imported: name another (it is emptied first)")
+		return errors.New("the rejects file is the file being imported: name a new file")
 	}
 	return nil
 }
@@ -269,12 +270,12 @@ func openRejects(path string, format imports.Format, r imports.Reader, stderr io
 			return nil
 		}, func() error { return nil }, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // rejects hold personal data and hashes
+	// Rejects hold personal data and hashes (the file is its owner's only),
+	// and a mistyped name could be an export's: a file that exists is never
+	// written over. The rejects take the name when the import ends, however
+	// it ends (a process killed leaves the name empty).
+	f, err := newfile.Create(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("import: rejects file: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil { // a file that existed keeps its mode through OpenFile
-		_ = f.Close()
 		return nil, nil, fmt.Errorf("import: rejects file: %w", err)
 	}
 	columns := imports.Columns(0)
@@ -283,11 +284,17 @@ func openRejects(path string, format imports.Format, r imports.Reader, stderr io
 	}
 	w, err := imports.NewWriter(f, format, append([]string{imports.ColumnLine, imports.ColumnReason}, columns...))
 	if err != nil {
-		_ = f.Close()
+		f.Discard()
 		return nil, nil, err
 	}
 	return func(rec imports.Record, reason string) error { return w.Write(rec, rec.Line, reason) },
-		func() error { return errors.Join(w.Flush(), f.Close()) }, nil
+		func() error {
+			if err := w.Flush(); err != nil {
+				f.Discard()
+				return err
+			}
+			return f.Commit()
+		}, nil
 }
 
 // importProgress shows how far an import is: a bar with rate and time left
@@ -395,17 +402,23 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("export: %w", err)
 	}
 	defer st.Close(context.Background())
-	out := stdout
-	if path != "-" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, commit := stdout, func() error { return nil }
+	if path != "-" { // the file takes its name only whole: a stopped export leaves none to import
+		f, err := newfile.Create(path)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		defer f.Close()
-		out = f
+		out, commit = f, f.Commit
+		defer f.Discard() // nothing once committed
 	}
 	started := time.Now()
 	n, err := imports.Export(ctx, st, d, out, format, *withHashes)
+	if err == nil {
+		err = commit()
+	}
+	if err != nil && path != "-" {
+		return fmt.Errorf("export stopped after %d customers, and %s was not written: %w", n, path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("export stopped after %d customers: %w", n, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,8 +52,21 @@ func TestImportCommandKeepsPasswords(t *testing.T) {
 			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			// A rejects file left readable by others by an earlier run is overwritten, and no longer is.
+			// A file that exists is never written over (it may be an export
+			// given by mistake), dry run or not, and nothing is imported.
 			if err := os.WriteFile(rejects, []byte("old\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, dry := range [][]string{{"-dry-run"}, nil} {
+				err := runImport(ctx, slices.Concat(dry, flags, []string{"-domain", "acme", file, "-rejects", rejects}), noEnv, nil, io.Discard, io.Discard)
+				if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "never overwritten") {
+					t.Errorf("-rejects naming a file that exists (%v): %v, want a refusal", dry, err)
+				}
+			}
+			if got, _ := os.ReadFile(rejects); string(got) != "old\n" {
+				t.Fatalf("the rejects file that existed now holds %q", got)
+			}
+			if err := os.Remove(rejects); err != nil {
 				t.Fatal(err)
 			}
 			var stdout, stderr strings.Builder
@@ -405,9 +419,9 @@ func writeTempFile(t *testing.T, name, text string) string {
 	return path
 }
 
-// A rejects file is emptied first, so import refuses one that is the file
-// being imported (under another name too) or a file of the store's data
-// directory, dry run or not, and leaves both as they were.
+// Import refuses a rejects file that is the file being imported (under
+// another name too) or a file of the store's data directory, dry run or
+// not, saying so, and leaves both as they were.
 func TestImportRefusesARejectsFileThatWouldDestroyData(t *testing.T) {
 	ctx := context.Background()
 	noEnv := func(string) string { return "" }
@@ -651,5 +665,20 @@ func TestCommandsLeaveTheReindexToTheDataDirectorysHolder(t *testing.T) {
 	export()
 	if r := rules(); r != customers.TokenRules {
 		t.Errorf("an export of a free directory left the rules at %d, want %d", r, customers.TokenRules)
+	}
+}
+
+// A seed file stopped midway leaves nothing under its name, nor beside it:
+// an import would take a part of it for the whole (exports and backups
+// take their names the same way, internal/newfile).
+func TestStoppedSeedFileLeavesNoFile(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	if err := writeSeedFile(ctx, filepath.Join(dir, "customers.jsonl"), 20000, 0, testPassword, io.Discard); !errors.Is(err, context.Canceled) {
+		t.Fatalf("seed file with its context cancelled: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left in the directory: %v", left)
 	}
 }

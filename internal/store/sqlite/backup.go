@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/iotconsole/bff/internal/newfile"
 )
 
 // Backup writes a consistent copy of the store's database to the new file
@@ -53,7 +55,7 @@ func BackupDir(ctx context.Context, dir, path string) error {
 }
 
 // backupFile copies the database file src to the new file dst with VACUUM INTO.
-func backupFile(ctx context.Context, src, dst string) (err error) {
+func backupFile(ctx context.Context, src, dst string) error {
 	if info, err := os.Stat(src); err != nil {
 		return fmt.Errorf("no database to back up: %w", err)
 	} else if !info.Mode().IsRegular() {
@@ -68,37 +70,20 @@ func backupFile(ctx context.Context, src, dst string) (err error) {
 	if err != nil {
 		return err
 	}
-	// Take the name first, so that a file created meanwhile is not replaced.
-	reserved, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	// The copy takes the name only whole (newfile): a backup stopped midway
+	// leaves no file a restore would take for one.
+	f, err := newfile.Create(abs)
+	if errors.Is(err, newfile.ErrExists) {
 		return fmt.Errorf("%s: %w: a backup never overwrites a file; name a new one", dst, fs.ErrExist)
 	}
 	if err != nil {
 		return err
 	}
-	_ = reserved.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp-*")
-	if err != nil {
-		_ = os.Remove(abs)
-		return err
-	}
-	_ = tmp.Close()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-			_ = os.Remove(abs)
-		}
-	}()
-	if err := vacuumInto(ctx, src, tmp.Name()); err != nil {
+	if err := vacuumInto(ctx, src, f.Name()); err != nil {
+		f.Discard()
 		return fmt.Errorf("back up %s: %w", src, err)
 	}
-	if err := syncFile(tmp.Name()); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), abs); err != nil {
-		return err
-	}
-	return syncFile(filepath.Dir(abs))
+	return f.Commit()
 }
 
 // ErrImportHoldsStore is backupFile's error for a file in rollback-journal
