@@ -30,7 +30,7 @@ type config struct {
 	Playground     bool          // PLAYGROUND: serve /playground, with introspection for ADMINs through it
 	Profiling      bool          // PROFILING: serve Go's /debug/pprof/ on the metrics listener (never the public one)
 	LogLevel       zerolog.Level // LOG_LEVEL: trace, debug, info, warn, error
-	Demo           bool          // DEMO: create the demo domain on an embedded store that lacks it
+	Demo           bool          // DEMO: create the demo domain on a new embedded store (demo.EnsureOnStart)
 	DemoPassword   string        // DEMO_PASSWORD (environment only: flags show up in process lists)
 	SessionTTL     time.Duration // SESSION_TTL
 	ShutdownGrace  time.Duration // SHUTDOWN_GRACE: how long in-flight requests get to finish
@@ -201,7 +201,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&playground, "playground", env("PLAYGROUND", onOff(c.Playground)), "on: serve the admin playground at /playground, the only way to introspect (PLAYGROUND)")
 	fs.StringVar(&profiling, "profiling", env("PROFILING", onOff(c.Profiling)), "on: serve Go's /debug/pprof/ on the metrics listener, for benchmarks (PROFILING)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", c.LogLevel.String()), "trace, debug, info, warn or error (LOG_LEVEL)")
-	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on an embedded store that lacks it (DEMO)")
+	fs.StringVar(&demo, "demo", env("DEMO", onOff(c.Demo)), "on: create the demo domain on a new embedded store, one without domains (DEMO)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", envs.duration("SESSION_TTL", c.SessionTTL), "how long a session lives (SESSION_TTL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", envs.duration("SHUTDOWN_GRACE", c.ShutdownGrace), "time in-flight requests get at shutdown (SHUTDOWN_GRACE)")
 	fs.IntVar(&c.ComplexityMax, "complexity-limit", envs.int("COMPLEXITY_LIMIT", c.ComplexityMax), "maximum GraphQL query complexity (COMPLEXITY_LIMIT)")

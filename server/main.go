@@ -290,7 +290,7 @@ func start(ctx context.Context, cfg config, clk clock.Clock, log zerolog.Logger,
 		return fail(err)
 	}
 	if cfg.MongoURI == "" && cfg.Demo {
-		if err := demo.Ensure(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
+		if err := demo.EnsureOnStart(ctx, st, cfg.DemoPassword, clk.Now(), stdout); err != nil {
 			return fail(err)
 		}
 	}

@@ -80,6 +80,39 @@ func Ensure(ctx context.Context, st Store, password string, at time.Time, out io
 	return nil
 }
 
+// StartStore is what EnsureOnStart reads and writes.
+type StartStore interface {
+	Store
+	// Domains returns every domain (their slugs may be left out).
+	Domains(ctx context.Context) ([]domains.Domain, error)
+}
+
+// AdoptedStoreNotice is what EnsureOnStart prints for a store that holds
+// domains of its own and no demo domain.
+const AdoptedStoreNotice = "DEMO is on, but this store holds domains of its own: no demo domain was added " +
+	"(set DEMO=off to start without this line)."
+
+// EnsureOnStart is what a server does as it starts with DEMO on: Ensure on
+// a new store (no domain yet) or one that has the demo domain, but nothing
+// on a store that holds other domains only, which says so to out. That is a
+// company's own store (create-operator, then import): 2,000 made-up
+// customers and two demo operators have no place beside its customers, and
+// the demo password would be printed into its service's log.
+func EnsureOnStart(ctx context.Context, st StartStore, password string, at time.Time, out io.Writer) error {
+	if _, err := st.DomainBySlug(ctx, Slug); !errors.Is(err, apperr.ErrNotFound) {
+		return Ensure(ctx, st, password, at, out) // found (or the store's error, which Ensure returns too)
+	}
+	ds, err := st.Domains(ctx)
+	if err != nil {
+		return fmt.Errorf("list domains: %w", err)
+	}
+	if len(ds) > 0 {
+		fmt.Fprintln(out, AdoptedStoreNotice)
+		return nil
+	}
+	return Ensure(ctx, st, password, at, out)
+}
+
 // passwordOrigin says where the demo password came from: DEMO_PASSWORD
 // (given), or made up and shown only this once.
 func passwordOrigin(given string) string {

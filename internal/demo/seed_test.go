@@ -3,12 +3,16 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/demo"
+	"github.com/iotconsole/bff/internal/domains"
+	"github.com/iotconsole/bff/internal/ids"
 	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
@@ -51,5 +55,54 @@ func TestEnsureOnceThenSeed(t *testing.T) {
 	}
 	if err := demo.Seed(ctx, st, "no-such-domain", 1, 1, "", time.Now(), io.Discard); err == nil {
 		t.Error("seeding a missing domain succeeded")
+	}
+}
+
+// A server starting with DEMO on adds the demo domain to a new store, not to
+// one that holds a company's own domains; a store that has it keeps it.
+func TestEnsureOnStartLeavesAnAdoptedStoreAlone(t *testing.T) {
+	ctx := context.Background()
+	open := func() *sqlite.Store {
+		st, err := sqlite.Open(ctx, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close(ctx) })
+		return st
+	}
+	acme := func(st *sqlite.Store) {
+		if err := st.CreateDomain(ctx, domains.Domain{ID: ids.NewShort(), Slug: "acme", Name: "Acme", DefaultRegion: "GB", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	adopted := open()
+	acme(adopted)
+	var out bytes.Buffer
+	if err := demo.EnsureOnStart(ctx, adopted, "a demo password", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adopted.DomainBySlug(ctx, demo.Slug); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("the demo domain in a store of a company's own: %v", err)
+	}
+	if strings.TrimSpace(out.String()) != demo.AdoptedStoreNotice {
+		t.Errorf("printed %q", out.String())
+	}
+
+	fresh := open()
+	out.Reset()
+	if err := demo.EnsureOnStart(ctx, fresh, "a demo password", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "created with 2000 customers") {
+		t.Errorf("a new store: printed %q", out.String())
+	}
+	acme(fresh) // a company's domain added to the demo store later
+	out.Reset()
+	if err := demo.EnsureOnStart(ctx, fresh, "", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "sign in as "+demo.AdminEmail) {
+		t.Errorf("a store with the demo domain: printed %q", out.String())
 	}
 }
