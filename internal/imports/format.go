@@ -168,8 +168,13 @@ type csvReader struct {
 	r      *csv.Reader
 	input  *recordingReader // what r reads, kept from the start of the record being read
 	header []string
-	// set[i] stores column i's value into a record.
+	// set[i] stores column i's value into a record; nil for a column
+	// without a name (unnamed).
 	set []func(*Record, string)
+	// unnamed are the indexes of the header's empty names: the trailing
+	// commas a spreadsheet program leaves after the last column it filled.
+	// A record with a value there is rejected, not read without it.
+	unnamed []int
 }
 
 // maxRecordBytes bounds a record of either format: a customer with its
@@ -246,9 +251,13 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	for _, name := range header {
+	for i, name := range header {
 		name = strings.TrimSpace(name)
 		c.header = append(c.header, name)
+		if name == "" {
+			c.set, c.unnamed = append(c.set, nil), append(c.unnamed, i)
+			continue
+		}
 		if seen[name] {
 			return nil, fmt.Errorf("the CSV header names the column %q twice", name)
 		}
@@ -437,14 +446,23 @@ func (c *csvReader) Read() (Record, error) {
 		return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("%d fields where the header names %d", len(fields), len(c.header)),
 			Raw: append([]string(nil), fields...)}
 	}
-	return c.record(fields, line), nil
+	rec := c.record(fields, line)
+	for _, i := range c.unnamed {
+		if strings.TrimSpace(fields[i]) != "" { // its keys claimed all the same (see RecordError.Read)
+			return Record{}, &RecordError{Line: line, Reason: fmt.Sprintf("column %d has no name in the header but a value here: name the column or empty it", i+1),
+				Raw: append([]string(nil), fields...), Read: &rec}
+		}
+	}
+	return rec, nil
 }
 
 // record is the Record of fields, one per column of the header, on line.
 func (c *csvReader) record(fields []string, line int) Record {
 	rec := Record{Line: line}
 	for i, v := range fields {
-		c.set[i](&rec, unescapeFormula(v))
+		if c.set[i] != nil {
+			c.set[i](&rec, unescapeFormula(v))
+		}
 	}
 	// Groups left empty between filled ones are no devices.
 	rec.Devices = slicesDeleteEmpty(rec.Devices)

@@ -1159,6 +1159,31 @@ func TestCSVHeadersOfSpreadsheetsAreToldWhatIsWrong(t *testing.T) {
 	}
 }
 
+// A spreadsheet's trailing commas make columns without a name: the records
+// are read as if they were not there, and one with a value in such a column
+// is rejected, saying which (tryout 21: the header was refused as "an
+// unknown CSV column").
+func TestCSVColumnsWithoutANameHoldNothing(t *testing.T) {
+	f := newFixture(t, storeKinds[0].open)
+	file := "firstName,lastName,email,,, \r\n" +
+		"Tia,Trail,tia@example.com,,,\r\n" +
+		"Val,Stray,val@example.com,,kept?,\r\n" +
+		"Val,Again,val@example.com,,,\r\n"
+	counts, rejects := f.run(t, file, imports.CSV, false)
+	if counts != (imports.Counts{Created: 1, Rejected: 2}) {
+		t.Fatalf("%+v %v", counts, rejects)
+	}
+	if !strings.Contains(rejects[3], "column 5 has no name in the header but a value here") || strings.Contains(rejects[3], "kept?") {
+		t.Errorf("line 3: %q", rejects[3])
+	}
+	if !strings.Contains(rejects[4], "line 3") { // its email was line 3's, rejected or not
+		t.Errorf("line 4: %q", rejects[4])
+	}
+	if c := f.customer(t, "tia@example.com"); c.LastName != "Trail" {
+		t.Errorf("Tia: %+v", c)
+	}
+}
+
 // gatedStore holds every customer update back until the importer has looked
 // keys up twice: the read-ahead has then looked the next batch up before
 // the update of this one is written.
