@@ -202,6 +202,11 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 	g := NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), at)
 	_, err = Insert(ctx, st, g, n, batch, func(done int) { _ = bar.Set(done) })
 	_ = bar.Finish()
+	if errors.Is(err, apperr.ErrConflict) {
+		return fmt.Errorf("seed: a generated customer's email or serial number is taken in %q: the generator numbers the customers it adds "+
+			"from the domain's count, %d, and the domain holds some of those numbers already (a seed file imported with another -from, say); "+
+			"seed another domain (-domain)", slug, existing)
+	}
 	if err != nil {
 		return err
 	}

@@ -106,3 +106,26 @@ func TestEnsureOnStartLeavesAnAdoptedStoreAlone(t *testing.T) {
 		t.Errorf("a store with the demo domain: printed %q", out.String())
 	}
 }
+
+// Seeding a domain that holds generated customers under the numbers the
+// generator takes next (a seed file imported with another -from) says so,
+// not SQLite's constraint.
+func TestSeedOverGeneratedCustomersSaysWhatCollided(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	d := domains.Domain{ID: ids.NewShort(), Slug: "acme", Name: "Acme", DefaultRegion: "US", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := st.CreateDomain(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Insert(ctx, st, demo.NewGenerator(d, "", 3, time.Now()), 3, 3, nil); err != nil { // numbers 3 to 5
+		t.Fatal(err)
+	}
+	err = demo.Seed(ctx, st, "acme", 3, 3, "", time.Now(), io.Discard) // numbers 3 to 5 again
+	if err == nil || !strings.Contains(err.Error(), "seed another domain") || strings.Contains(err.Error(), "constraint") {
+		t.Errorf("seed over generated customers: %v", err)
+	}
+}
