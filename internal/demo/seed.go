@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/iotconsole/bff/internal/apperr"
@@ -16,6 +17,7 @@ import (
 	"github.com/iotconsole/bff/internal/operators"
 	"github.com/iotconsole/bff/internal/passwords"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // The demo domain that Ensure creates.
@@ -176,8 +178,9 @@ func Insert(ctx context.Context, st Store, g *Generator, n, batch int, progress 
 }
 
 // Seed adds n generated customers to the existing domain slug at time at,
-// in batches of batch, drawing a progress bar on out (schollz/progressbar:
-// count, rate and time left). They all get password,
+// in batches of batch, drawing a progress bar on out when it is a terminal
+// (schollz/progressbar: count, rate and time left), and then saying how
+// many it added and how long it took. They all get password,
 // or a random password nobody knows when it is empty. It returns an error
 // if the domain does not exist or the store fails.
 func Seed(ctx context.Context, st Store, slug string, n, batch int, password string, at time.Time, out io.Writer) error {
@@ -196,7 +199,11 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 		password = rand.Text() // 26 characters, 128 bits
 	}
 	started := time.Now()
-	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(out), progressbar.OptionSetWidth(30),
+	barOut := io.Discard // a bar redrawn into a log or a pipe is noise (and its rate nonsense)
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		barOut = out
+	}
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(barOut), progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("customers"),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	g := NewGenerator(d, passwords.Encode(passwords.OWASP, password), int(existing), at)

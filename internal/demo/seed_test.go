@@ -47,8 +47,13 @@ func TestEnsureOnceThenSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := demo.Seed(ctx, st, demo.Slug, 25, 10, "", time.Now(), io.Discard); err != nil {
+	out.Reset()
+	if err := demo.Seed(ctx, st, demo.Slug, 25, 10, "", time.Now(), &out); err != nil {
 		t.Fatal(err)
+	}
+	// Into a buffer (a pipe, a log), no bar: one line (tryout 21 found the bar redrawn into a pipe).
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], `seeded 25 customers into "demo" in `) {
+		t.Errorf("seed printed %q", out.String())
 	}
 	if n, err := st.CountCustomers(ctx, d.ID); err != nil || n != demo.CustomerCount+25 {
 		t.Errorf("customers = %d, %v; want %d", n, err, demo.CustomerCount+25)
