@@ -120,7 +120,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	actor.DomainID = d.ID
 	im := &imports.Importer{
 		Store: st, Customers: customers.NewService(st, passwords.NewHasher(passwords.OWASP, 1, time.Minute), policy, clk.Now),
-		Domain: d, Actor: actor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Exclusive: exclusive, Reject: rejects, Progress: progress.update,
+		Domain: d, Actor: actor, Now: clk.Now, DryRun: *dryRun, BatchSize: *batch, Exclusive: exclusive, Reject: rejects, Progress: progress.update, Finishing: progress.finishing,
 	}
 	started := time.Now()
 	counts, runErr := im.Run(ctx, reader)
@@ -339,6 +339,17 @@ func (p *importProgress) update(c imports.Counts) {
 	elapsed := time.Since(p.started).Seconds()
 	p.log.Info().Int("created", c.Created).Int("updated", c.Updated).Int("unchanged", c.Unchanged).Int("rejected", c.Rejected).
 		Float64("records_per_s", float64(c.Read())/elapsed).Int64("bytes_read", p.read.n.Load()).Int64("bytes_total", p.size).Msg("import progress")
+}
+
+// finishing says that every record is written and the search index is
+// being tidied, which may take a minute.
+func (p *importProgress) finishing() {
+	const what = "every record written; tidying the search index"
+	if p.bar != nil {
+		p.bar.Describe(what)
+		return
+	}
+	p.log.Info().Msg(what)
 }
 
 func (p *importProgress) finish() {

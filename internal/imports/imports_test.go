@@ -1247,3 +1247,31 @@ func TestImportReadAheadSeesAnEmailGivenUpByAnEarlierRecord(t *testing.T) {
 		})
 	}
 }
+
+// Finishing is told once, after the last batch's progress, that the store
+// now tidies its index; a dry run writes nothing and tidies nothing.
+func TestImportSaysWhenEveryRecordIsWritten(t *testing.T) {
+	f := newFixture(t, storeKinds[0].open)
+	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
+	for _, dryRun := range []bool{true, false} {
+		r, err := imports.NewReader(strings.NewReader("email,firstName,lastName\na@example.com,Ann,A\nb@example.com,Bo,B\nc@example.com,Cy,C\n"), imports.CSV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var told []string
+		im := &imports.Importer{Store: f.st, Customers: customers.NewService(f.st, f.hasher, policy, time.Now), Domain: f.domain,
+			Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID}, Now: time.Now, DryRun: dryRun, BatchSize: 2,
+			Progress:  func(c imports.Counts) { told = append(told, fmt.Sprintf("%d read", c.Read())) },
+			Finishing: func() { told = append(told, "finishing") }}
+		if _, err := im.Run(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"2 read", "3 read", "finishing"}
+		if dryRun {
+			want = want[:2]
+		}
+		if !slices.Equal(told, want) {
+			t.Errorf("dry run %v: told %q, want %q", dryRun, told, want)
+		}
+	}
+}
