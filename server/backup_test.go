@@ -125,7 +125,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if !strings.Contains(out, "written to "+file) || !strings.Contains(out, "MiB") || !strings.Contains(out, "integrity check ok") {
 		t.Fatalf("backup printed %q", out)
 	}
-	if _, err := runCommand("backup", "-data-dir", s.cfg.DataDir, file); err == nil || !strings.Contains(err.Error(), "never overwrites") {
+	if _, err := runCommand("backup", "-data-dir", s.cfg.DataDir, file); err == nil || !strings.Contains(err.Error(), "is never overwritten") {
 		t.Fatalf("a second backup to the same file: %v, want a refusal", err)
 	}
 	if _, err := runCommand("backup", "-data-dir", s.cfg.DataDir, "-"); err == nil || !strings.Contains(err.Error(), "not written to standard output") {

@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/iotconsole/bff/internal/apperr"
 	"github.com/iotconsole/bff/internal/audit"
 	"github.com/iotconsole/bff/internal/clock"
 	"github.com/iotconsole/bff/internal/customers"
@@ -455,9 +456,14 @@ func openDomain(ctx context.Context, cfg config, slug string, lockHeld bool, opt
 		return nil, domains.Domain{}, err
 	}
 	d, err := domains.Find(ctx, st, slug) // its slug, any case, or its display name, as at sign-in
+	if errors.Is(err, apperr.ErrNotFound) {
+		err = fmt.Errorf("no domain %q (by its slug, in any case, or its display name)", slug)
+	} else if err != nil {
+		err = fmt.Errorf("domain %q: %w", slug, err)
+	}
 	if err != nil {
 		_ = st.Close(context.Background())
-		return nil, domains.Domain{}, fmt.Errorf("domain %q: %w", slug, err)
+		return nil, domains.Domain{}, err
 	}
 	return st, d, nil
 }

@@ -369,6 +369,13 @@ func TestImportAndExportCommandLines(t *testing.T) {
 			t.Errorf("export -domain %q: %v", domain, err)
 		}
 	}
+	const noDomain = `no domain "nope" (by its slug, in any case, or its display name)`
+	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "nope", file}, noEnv, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), noDomain) {
+		t.Errorf("import -domain nope: %v, want %q", err, noDomain)
+	}
+	if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "nope"}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), noDomain) {
+		t.Errorf("export -domain nope: %v, want %q", err, noDomain)
+	}
 	mismatched := filepath.Join(t.TempDir(), "x.csv")
 	if err := runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-format", "jsonl", mismatched}, noEnv, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "the file's name says CSV") {

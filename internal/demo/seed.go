@@ -188,6 +188,9 @@ func Seed(ctx context.Context, st Store, slug string, n, batch int, password str
 		return errors.New("seed: the count and the batch size must be positive")
 	}
 	d, err := st.DomainBySlug(ctx, slug)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return fmt.Errorf("no domain %q (by its slug): create it first with create-operator", slug)
+	}
 	if err != nil {
 		return fmt.Errorf("domain %q: %w", slug, err)
 	}

@@ -58,8 +58,8 @@ func TestEnsureOnceThenSeed(t *testing.T) {
 	if n, err := st.CountCustomers(ctx, d.ID); err != nil || n != demo.CustomerCount+25 {
 		t.Errorf("customers = %d, %v; want %d", n, err, demo.CustomerCount+25)
 	}
-	if err := demo.Seed(ctx, st, "no-such-domain", 1, 1, "", time.Now(), io.Discard); err == nil {
-		t.Error("seeding a missing domain succeeded")
+	if err := demo.Seed(ctx, st, "no-such-domain", 1, 1, "", time.Now(), io.Discard); err == nil || !strings.HasPrefix(err.Error(), `no domain "no-such-domain"`) {
+		t.Errorf("seeding a missing domain: %v", err)
 	}
 }
 

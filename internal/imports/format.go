@@ -47,7 +47,7 @@ func ParseFormat(name, path string) (Format, error) {
 		given = JSONL
 	case "":
 		if named == "" {
-			return "", errors.New("cannot tell the format from the file name: give -format csv or -format jsonl")
+			return "", errors.New("cannot tell the format from the file's name (standard input has none): give -format csv or -format jsonl")
 		}
 		return named, nil
 	default:
@@ -547,12 +547,14 @@ func jsonReason(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "a JSON object cut short: it does not close on its line"
 	case errors.As(err, &typeErr) && typeErr.Field == "":
 		return "not a JSON object"
 	case errors.As(err, &typeErr):
 		return fmt.Sprintf("the field %q must be %s", typeErr.Field, jsonKind(typeErr.Type.Kind()))
 	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("not a JSON object (syntax error at byte %d)", syntaxErr.Offset)
+		return fmt.Sprintf("not valid JSON (a syntax error at byte %d)", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		key, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		if uerr != nil || !looksLikeFieldName(key) {

@@ -1123,11 +1123,13 @@ func TestMisplacedDataIsNotEchoed(t *testing.T) {
 		t.Errorf("a mistyped column: %v, want it named", err)
 	}
 
-	r, err := imports.NewReader(strings.NewReader(`{"email":"ann@example.com","`+secret+`":"x"}`+"\n"+`{"email":"bo@example.com","nickname":"B"}`+"\n"+"null\n"), imports.JSONL)
+	r, err := imports.NewReader(strings.NewReader(`{"email":"ann@example.com","`+secret+`":"x"}`+"\n"+`{"email":"bo@example.com","nickname":"B"}`+"\n"+"null\n"+
+		`{"firstName":"zoe cut short"`+"\n"+`{"firstName":"zoe",,}`+"\n"), imports.JSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"an unknown field (its key is not shown", `unknown field "nickname"`, "not a JSON object"} {
+	for _, want := range []string{"an unknown field (its key is not shown", `unknown field "nickname"`, "not a JSON object",
+		"a JSON object cut short: it does not close on its line", "not valid JSON (a syntax error at byte 20)"} {
 		var bad *imports.RecordError
 		if _, err := r.Read(); !errors.As(err, &bad) || bad.Reason != want && !strings.HasPrefix(bad.Reason, want) || strings.Contains(bad.Reason, "zoe") {
 			t.Errorf("reason %v, want %q", err, want)

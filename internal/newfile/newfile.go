@@ -26,10 +26,14 @@ var ErrExists = fmt.Errorf("%w: a file that exists is never overwritten; name a 
 
 // Create reserves path (an empty file, created only if nothing has the name,
 // mode 0600) and opens the temporary file beside it. It returns ErrExists
-// if path exists, or the file system's error.
+// if path exists (saying so when it is a directory), or the file system's
+// error.
 func Create(path string) (*File, error) {
 	reserved, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
+		if info, statErr := os.Stat(path); statErr == nil && info.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not a new file's name: %w", path, ErrExists)
+		}
 		return nil, fmt.Errorf("%s: %w", path, ErrExists)
 	}
 	if err != nil {

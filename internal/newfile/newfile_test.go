@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iotconsole/bff/internal/newfile"
@@ -82,5 +83,8 @@ func TestAFileThatExistsIsNeverOverwritten(t *testing.T) {
 	}
 	if names := entries(t, dir); len(names) != 1 {
 		t.Errorf("left in the directory: %v", names)
+	}
+	if _, err := newfile.Create(dir); !errors.Is(err, newfile.ErrExists) || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("Create over a directory: %v; want ErrExists saying it is a directory", err)
 	}
 }

@@ -72,10 +72,7 @@ func backupFile(ctx context.Context, src, dst string) error {
 	}
 	// The copy takes the name only whole (newfile): a backup stopped midway
 	// leaves no file a restore would take for one.
-	f, err := newfile.Create(abs)
-	if errors.Is(err, newfile.ErrExists) {
-		return fmt.Errorf("%s: %w: a backup never overwrites a file; name a new one", dst, fs.ErrExist)
-	}
+	f, err := newfile.Create(abs) // a backup never overwrites a file (newfile.ErrExists says so)
 	if err != nil {
 		return err
 	}
