@@ -461,12 +461,27 @@ func (c *csvReader) record(fields []string, line int) Record {
 	rec := Record{Line: line}
 	for i, v := range fields {
 		if c.set[i] != nil {
-			c.set[i](&rec, unescapeFormula(v))
+			c.set[i](&rec, unescapeFormula(spreadsheetText(v)))
 		}
 	}
 	// Groups left empty between filled ones are no devices.
 	rec.Devices = slicesDeleteEmpty(rec.Devices)
 	return rec
+}
+
+// spreadsheetText returns the text of a spreadsheet's ="…" cell (a formula
+// that keeps a phone number's + or leading zeros as text, its quotes
+// doubled inside, as Excel writes it), else v. An export never writes one:
+// it escapes a value that begins with '=' (escapeFormula).
+func spreadsheetText(v string) string {
+	if len(v) < 3 || !strings.HasPrefix(v, `="`) || !strings.HasSuffix(v, `"`) {
+		return v
+	}
+	inner := v[2 : len(v)-1]
+	if strings.Contains(strings.ReplaceAll(inner, `""`, ""), `"`) { // not one string: a formula of its own
+		return v
+	}
+	return strings.ReplaceAll(inner, `""`, `"`)
 }
 
 func slicesDeleteEmpty(ds []Device) []Device {

@@ -1187,6 +1187,28 @@ func TestCSVColumnsWithoutANameHoldNothing(t *testing.T) {
 	}
 }
 
+// A spreadsheet's ="…" cell (Excel's text that keeps a phone number's +) is
+// its text; a formula that is not one string stays as written.
+func TestCSVSpreadsheetTextCells(t *testing.T) {
+	f := newFixture(t, storeKinds[0].open)
+	file := "firstName,lastName,email,phone\n" +
+		`"=""Ann""",Lee,ann@example.com,"=""+1 415 555 0100"""` + "\n" +
+		`Bo,"=""O""""Neil""",bo@example.com,` + "\n" +
+		`Cy,"=""A""&""B""",cy@example.com,` + "\n"
+	if counts, rejects := f.run(t, file, imports.CSV, false); counts.Created != 3 {
+		t.Fatalf("%+v %v", counts, rejects)
+	}
+	if c := f.customer(t, "ann@example.com"); c.FirstName != "Ann" || c.Phone != "+1 415 555 0100" {
+		t.Errorf("Ann: %q %q", c.FirstName, c.Phone)
+	}
+	if c := f.customer(t, "bo@example.com"); c.LastName != `O"Neil` {
+		t.Errorf("Bo: %q", c.LastName)
+	}
+	if c := f.customer(t, "cy@example.com"); c.LastName != `="A"&"B"` {
+		t.Errorf("Cy: %q", c.LastName)
+	}
+}
+
 // gatedStore holds every customer update back until the importer has looked
 // keys up twice: the read-ahead has then looked the next batch up before
 // the update of this one is written.
