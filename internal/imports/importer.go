@@ -615,23 +615,33 @@ func (im *Importer) lookUp(ctx context.Context, batch []candidate) (storedKeys, 
 // later record with that key is rejected before any lookup, and an import
 // removes no customer and no device.
 func (im *Importer) refresh(ctx context.Context, batch []candidate, found *storedKeys) error {
-	var stale []candidate
-	for _, c := range batch {
+	return im.lookUpAgain(ctx, batch, found, func(c candidate) bool {
 		for _, other := range []customers.Customer{found.byExternalID[c.customer.ExternalID], found.byEmail[c.customer.Email]} {
 			if other.ID != "" && im.matchedBefore(other.ID) {
-				stale = append(stale, c)
-				break
+				return true
 			}
 		}
+		return false
+	})
+}
+
+// lookUpAgain looks the keys of the records of batch that stale picks up
+// again, and puts what it finds in place of what found held for them.
+func (im *Importer) lookUpAgain(ctx context.Context, batch []candidate, found *storedKeys, stale func(candidate) bool) error {
+	var again []candidate
+	for _, c := range batch {
+		if stale(c) {
+			again = append(again, c)
+		}
 	}
-	if len(stale) == 0 {
+	if len(again) == 0 {
 		return nil
 	}
-	fresh, err := im.lookUp(ctx, stale)
+	fresh, err := im.lookUp(ctx, again)
 	if err != nil {
 		return err
 	}
-	for _, c := range stale {
+	for _, c := range again {
 		found.replace(c, fresh)
 	}
 	return nil
@@ -666,27 +676,15 @@ func (k storedKeys) replace(c candidate, fresh storedKeys) {
 // (Two imports of one file at once rejected 1,467 of 30,000 records as
 // owning "another customer's" devices, tryout 21.)
 func (im *Importer) lookUpOwnersAgain(ctx context.Context, batch []candidate, found *storedKeys) error {
-	var stale []candidate
-	for _, c := range batch {
+	return im.lookUpAgain(ctx, batch, found, func(c candidate) bool {
 		byID, byEmail := found.byExternalID[c.customer.ExternalID], found.byEmail[c.customer.Email]
 		for _, d := range c.devices {
 			if owner, taken := found.owners[d.SerialNumber]; taken && owner != byID.ID && owner != byEmail.ID {
-				stale = append(stale, c)
-				break
+				return true
 			}
 		}
-	}
-	if len(stale) == 0 {
-		return nil
-	}
-	fresh, err := im.lookUp(ctx, stale)
-	if err != nil {
-		return err
-	}
-	for _, c := range stale {
-		found.replace(c, fresh)
-	}
-	return nil
+		return false
+	})
 }
 
 // importBatch matches the batch's candidates with the store's customers
