@@ -94,14 +94,27 @@ func newFixture(t *testing.T, open func(t *testing.T) store.Store) *fixture {
 // run imports text in format f and returns the counts and the rejects by line.
 func (f *fixture) run(t *testing.T, text string, format imports.Format, dryRun bool) (imports.Counts, map[int]string) {
 	t.Helper()
+	return f.runOn(t, f.st, text, format, func(im *imports.Importer) { im.DryRun = dryRun })
+}
+
+// runOn is run through st (f.st, or a store around it), in batches of 4
+// unless adjust, given the importer before it runs, says otherwise.
+func (f *fixture) runOn(t *testing.T, st store.Store, text string, format imports.Format, adjust func(*imports.Importer)) (imports.Counts, map[int]string) {
+	t.Helper()
 	r, err := imports.NewReader(strings.NewReader(text), format)
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc := f.svc
+	if st != f.st {
+		policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
+		svc = customers.NewService(st, f.hasher, policy, time.Now)
+	}
 	rejects := map[int]string{}
-	im := &imports.Importer{Store: f.st, Customers: f.svc, Domain: f.domain, Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID},
-		Now: time.Now, DryRun: dryRun, BatchSize: 4,
+	im := &imports.Importer{Store: st, Customers: svc, Domain: f.domain, Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID},
+		Now: time.Now, BatchSize: 4,
 		Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil }}
+	adjust(im)
 	counts, err := im.Run(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
@@ -1247,19 +1260,7 @@ func TestImportReadAheadSeesAnEmailGivenUpByAnEarlierRecord(t *testing.T) {
 			}
 			gated := &gatedStore{Store: f.st, ready: make(chan struct{})}
 			file := "externalId,firstName,lastName,email\next-1,Ann,Lee,ann.new@example.com\n,Ann,Other,ann@example.com\n"
-			r, err := imports.NewReader(strings.NewReader(file), imports.CSV)
-			if err != nil {
-				t.Fatal(err)
-			}
-			policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
-			rejects := map[int]string{}
-			im := &imports.Importer{Store: gated, Customers: customers.NewService(gated, f.hasher, policy, time.Now), Domain: f.domain,
-				Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID}, Now: time.Now, BatchSize: 1, Exclusive: true,
-				Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil }}
-			counts, err := im.Run(context.Background(), r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			counts, rejects := f.runOn(t, gated, file, imports.CSV, func(im *imports.Importer) { im.BatchSize, im.Exclusive = 1, true })
 			if counts != (imports.Counts{Created: 1, Updated: 1}) {
 				t.Fatalf("%v %v: want line 2 updating Ann's email, line 3 a new customer with her old one", counts, rejects)
 			}
@@ -1277,20 +1278,13 @@ func TestImportReadAheadSeesAnEmailGivenUpByAnEarlierRecord(t *testing.T) {
 // now tidies its index; a dry run writes nothing and tidies nothing.
 func TestImportSaysWhenEveryRecordIsWritten(t *testing.T) {
 	f := newFixture(t, storeKinds[0].open)
-	policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
 	for _, dryRun := range []bool{true, false} {
-		r, err := imports.NewReader(strings.NewReader("email,firstName,lastName\na@example.com,Ann,A\nb@example.com,Bo,B\nc@example.com,Cy,C\n"), imports.CSV)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var told []string
-		im := &imports.Importer{Store: f.st, Customers: customers.NewService(f.st, f.hasher, policy, time.Now), Domain: f.domain,
-			Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID}, Now: time.Now, DryRun: dryRun, BatchSize: 2,
-			Progress:  func(c imports.Counts) { told = append(told, fmt.Sprintf("%d read", c.Read())) },
-			Finishing: func() { told = append(told, "finishing") }}
-		if _, err := im.Run(context.Background(), r); err != nil {
-			t.Fatal(err)
-		}
+		f.runOn(t, f.st, "email,firstName,lastName\na@example.com,Ann,A\nb@example.com,Bo,B\nc@example.com,Cy,C\n", imports.CSV, func(im *imports.Importer) {
+			im.DryRun, im.BatchSize = dryRun, 2
+			im.Progress = func(c imports.Counts) { told = append(told, fmt.Sprintf("%d read", c.Read())) }
+			im.Finishing = func() { told = append(told, "finishing") }
+		})
 		want := []string{"2 read", "3 read", "finishing"}
 		if dryRun {
 			want = want[:2]
@@ -1325,19 +1319,7 @@ func TestImportBesideAnotherImportOfTheSameFile(t *testing.T) {
 			f := newFixture(t, kind.open)
 			var other imports.Counts
 			racing := &racingStore{Store: f.st, race: func() { other, _ = f.run(t, file, imports.CSV, false) }}
-			r, err := imports.NewReader(strings.NewReader(file), imports.CSV)
-			if err != nil {
-				t.Fatal(err)
-			}
-			policy, _ := passwords.NewPolicy(passwords.DefaultMinLength)
-			rejects := map[int]string{}
-			im := &imports.Importer{Store: racing, Customers: customers.NewService(racing, f.hasher, policy, time.Now), Domain: f.domain,
-				Actor: audit.Actor{Type: audit.ActorSystem, ID: "import", DomainID: f.domain.ID}, Now: time.Now, BatchSize: 4,
-				Reject: func(rec imports.Record, reason string) error { rejects[rec.Line] = reason; return nil }}
-			counts, err := im.Run(context.Background(), r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			counts, rejects := f.runOn(t, racing, file, imports.CSV, func(*imports.Importer) {})
 			if other != (imports.Counts{Created: 1}) || counts != (imports.Counts{Unchanged: 1}) {
 				t.Errorf("the other import %+v, this one %+v %v; want it created, then unchanged", other, counts, rejects)
 			}
