@@ -16,15 +16,22 @@ import (
 	"github.com/iotconsole/bff/internal/store/sqlite"
 )
 
+// newStore opens an embedded store in a new directory, closed when the test ends.
+func newStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
 // TestEnsureOnceThenSeed creates the demo domain on an empty store, finds it
 // the second time, and adds customers to it.
 func TestEnsureOnceThenSeed(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
+	st := newStore(t)
 	var out bytes.Buffer
 	if err := demo.Ensure(ctx, st, "a demo password", time.Now(), &out); err != nil {
 		t.Fatal(err)
@@ -67,21 +74,13 @@ func TestEnsureOnceThenSeed(t *testing.T) {
 // one that holds a company's own domains; a store that has it keeps it.
 func TestEnsureOnStartLeavesAnAdoptedStoreAlone(t *testing.T) {
 	ctx := context.Background()
-	open := func() *sqlite.Store {
-		st, err := sqlite.Open(ctx, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close(ctx) })
-		return st
-	}
 	acme := func(st *sqlite.Store) {
 		if err := st.CreateDomain(ctx, domains.Domain{ID: ids.NewShort(), Slug: "acme", Name: "Acme", DefaultRegion: "GB", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	adopted := open()
+	adopted := newStore(t)
 	acme(adopted)
 	var out bytes.Buffer
 	if err := demo.EnsureOnStart(ctx, adopted, "a demo password", time.Now(), &out); err != nil {
@@ -94,7 +93,7 @@ func TestEnsureOnStartLeavesAnAdoptedStoreAlone(t *testing.T) {
 		t.Errorf("printed %q", out.String())
 	}
 
-	fresh := open()
+	fresh := newStore(t)
 	out.Reset()
 	if err := demo.EnsureOnStart(ctx, fresh, "a demo password", time.Now(), &out); err != nil {
 		t.Fatal(err)
@@ -117,11 +116,7 @@ func TestEnsureOnStartLeavesAnAdoptedStoreAlone(t *testing.T) {
 // not SQLite's constraint.
 func TestSeedOverGeneratedCustomersSaysWhatCollided(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
+	st := newStore(t)
 	d := domains.Domain{ID: ids.NewShort(), Slug: "acme", Name: "Acme", DefaultRegion: "US", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := st.CreateDomain(ctx, d); err != nil {
 		t.Fatal(err)
@@ -129,7 +124,7 @@ func TestSeedOverGeneratedCustomersSaysWhatCollided(t *testing.T) {
 	if _, err := demo.Insert(ctx, st, demo.NewGenerator(d, "", 3, time.Now()), 3, 3, nil); err != nil { // numbers 3 to 5
 		t.Fatal(err)
 	}
-	err = demo.Seed(ctx, st, "acme", 3, 3, "", time.Now(), io.Discard) // numbers 3 to 5 again
+	err := demo.Seed(ctx, st, "acme", 3, 3, "", time.Now(), io.Discard) // numbers 3 to 5 again
 	if err == nil || !strings.Contains(err.Error(), "seed another domain") || strings.Contains(err.Error(), "constraint") {
 		t.Errorf("seed over generated customers: %v", err)
 	}
