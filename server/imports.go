@@ -428,6 +428,9 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err == nil {
 		err = commit()
 	}
+	if errors.Is(err, context.Canceled) { // Ctrl-C: the store's wording of it says nothing more
+		err = errors.New("interrupted")
+	}
 	if err != nil && path != "-" {
 		return fmt.Errorf("export stopped after %d customers, and %s was not written: %w", n, path, err)
 	}

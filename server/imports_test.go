@@ -369,6 +369,21 @@ func TestImportAndExportCommandLines(t *testing.T) {
 			t.Errorf("export -domain %q: %v", domain, err)
 		}
 	}
+	for _, c := range []struct {
+		run  func() error
+		want string
+	}{
+		{func() error {
+			return runExport(ctx, []string{"-data-dir", dir, "-domain", "acme", filepath.Join(t.TempDir(), "x.txt")}, noEnv, io.Discard, io.Discard)
+		}, "the file's name does not end in .csv, .jsonl or .ndjson: give -format"},
+		{func() error {
+			return runImport(ctx, []string{"-data-dir", dir, "-domain", "acme", "-"}, noEnv, strings.NewReader(""), io.Discard, io.Discard)
+		}, "standard input has no name to tell its format: give -format"},
+	} {
+		if err := c.run(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v, want %q", err, c.want)
+		}
+	}
 	const noDomain = `no domain "nope" (by its slug, in any case, or its display name)`
 	if err := runImport(ctx, []string{"-data-dir", dir, "-domain", "nope", file}, noEnv, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), noDomain) {
 		t.Errorf("import -domain nope: %v, want %q", err, noDomain)

@@ -46,8 +46,11 @@ func ParseFormat(name, path string) (Format, error) {
 	case "jsonl", "ndjson":
 		given = JSONL
 	case "":
+		if named == "" && (path == "" || path == "-") {
+			return "", errors.New("standard input has no name to tell its format: give -format csv or -format jsonl")
+		}
 		if named == "" {
-			return "", errors.New("cannot tell the format from the file's name (standard input has none): give -format csv or -format jsonl")
+			return "", errors.New("the file's name does not end in .csv, .jsonl or .ndjson: give -format csv or -format jsonl")
 		}
 		return named, nil
 	default:
@@ -76,6 +79,11 @@ type Record struct {
 	CreatedAt    string   `json:"createdAt,omitempty"` // RFC 3339; empty: the time of the import
 	PasswordHash HashText `json:"passwordHash,omitempty"`
 	Devices      []Device `json:"devices,omitempty"`
+	// RejectedLine and RejectedReason are the keys a rejects file puts
+	// first (ColumnLine, ColumnReason), read as nothing: a rejects file
+	// corrected by hand imports as it is. An export never writes them.
+	RejectedLine   json.RawMessage `json:"line,omitempty"`
+	RejectedReason json.RawMessage `json:"reason,omitempty"`
 
 	// raw is what the file held of a record that could not be read (its
 	// CSV fields, or its JSON line), so that a rejects file keeps it.
@@ -262,6 +270,10 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 			return nil, fmt.Errorf("the CSV header names the column %q twice", name)
 		}
 		seen[name] = true
+		if name == ColumnLine || name == ColumnReason { // a rejects file's, read as nothing: corrected, it imports
+			c.set = append(c.set, nil)
+			continue
+		}
 		set, err := columnSetter(name)
 		if err != nil {
 			return nil, err

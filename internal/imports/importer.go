@@ -117,7 +117,8 @@ type Importer struct {
 	// Finishing is told when every record is written and the store tidies
 	// its search index (customers.OptimizeAfterBulkLoad: up to a minute
 	// after a million into an empty store, when a progress bar by bytes
-	// read has long been full); nil for none, and never in a dry run.
+	// read has long been full); nil for none, and never in a dry run or
+	// when nothing was written.
 	Finishing func()
 
 	seed     maphash.Seed
@@ -214,7 +215,7 @@ func (im *Importer) Run(ctx context.Context, r Reader) (Counts, error) {
 			if im.DryRun {
 				return im.count, nil
 			}
-			if im.Finishing != nil {
+			if im.Finishing != nil && im.count.Created+im.count.Updated > 0 {
 				im.Finishing()
 			}
 			return im.count, customers.OptimizeAfterBulkLoad(ctx, im.Store, im.count.Created)

@@ -21,8 +21,15 @@ type File struct {
 }
 
 // ErrExists is Create's error for a name that a file (or anything else)
-// already has; it wraps fs.ErrExist.
-var ErrExists = fmt.Errorf("%w: a file that exists is never overwritten; name a new one", fs.ErrExist)
+// already has; errors.Is(err, fs.ErrExist) holds for it too.
+var ErrExists error = existsError("a file that exists is never overwritten; name a new one")
+
+// existsError is ErrExists's kind: a message that says what exists.
+type existsError string
+
+func (e existsError) Error() string { return string(e) }
+
+func (e existsError) Is(target error) bool { return target == fs.ErrExist || target == ErrExists }
 
 // Create reserves path (an empty file, created only if nothing has the name,
 // mode 0600) and opens the temporary file beside it. It returns ErrExists
@@ -32,7 +39,7 @@ func Create(path string) (*File, error) {
 	reserved, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		if info, statErr := os.Stat(path); statErr == nil && info.IsDir() {
-			return nil, fmt.Errorf("%s is a directory, not a new file's name: %w", path, ErrExists)
+			return nil, existsError(path + " is a directory: name a new file (in it, say)")
 		}
 		return nil, fmt.Errorf("%s: %w", path, ErrExists)
 	}

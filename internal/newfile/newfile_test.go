@@ -84,7 +84,7 @@ func TestAFileThatExistsIsNeverOverwritten(t *testing.T) {
 	if names := entries(t, dir); len(names) != 1 {
 		t.Errorf("left in the directory: %v", names)
 	}
-	if _, err := newfile.Create(dir); !errors.Is(err, newfile.ErrExists) || !strings.Contains(err.Error(), "is a directory") {
+	if _, err := newfile.Create(dir); !errors.Is(err, newfile.ErrExists) || !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "is a directory") || strings.Contains(err.Error(), "exists") {
 		t.Errorf("Create over a directory: %v; want ErrExists saying it is a directory", err)
 	}
 }
