@@ -207,9 +207,22 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer, rec au
 	return nil
 }
 
-const insertCustomerSQL = `INSERT INTO customers (id, domain_number, first_name, last_name, email, email_digest, phone, phone_region, status,
-	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// customerInsert writes customers' rows, the values customerRow gives.
+var customerInsert = rowInsert{
+	into: `INSERT INTO customers (rid, id, domain_number, first_name, last_name, email, email_digest, phone, phone_region, status,
+	password_hash, version, created_at, updated_at, last_key, first_key, sort_seq, must_change_password, session_epoch, external_id)`,
+	row:   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	width: 20,
+}
+
+// customerRow returns the values of c's row for customerInsert: under rid
+// (nil for the next one SQLite gives), in the domain numbered domain, with
+// its sort keys (customers.SortKeys) and its order label.
+func customerRow(c customers.Customer, rid any, domain int64, lastKey, firstKey string, label int64) []any {
+	return []any{rid, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, emailDigest(c.Email), c.Phone, c.PhoneRegion,
+		enumKey(c.Status, customerStatuses), hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt),
+		lastKey, firstKey, label, c.MustChangePassword, c.SessionEpoch, c.ExternalID}
+}
 
 // insertCustomer writes c under a new order label, from allocateLabel, or
 // from orderedLabel in a transaction that found the search index not
@@ -227,21 +240,11 @@ func insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain
 	return err
 }
 
-// insertCustomerAt writes c under label without its search row, for a bulk
-// load that defers the index (see DeferSearchIndex), and returns its rid.
-func insertCustomerAt(ctx context.Context, tx writer, c customers.Customer, domain, label int64) (int64, error) {
-	lastKey, firstKey := customers.SortKeys(c)
-	return writeCustomer(ctx, tx, c, domain, lastKey, firstKey, label, false)
-}
-
 // writeCustomer writes c, of the domain numbered domain, with its sort keys
 // (customers.SortKeys) under label, and its search row when index is true,
 // and returns its rid.
 func writeCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string, label int64, index bool) (int64, error) {
-	res, err := tx.ExecContext(ctx, insertCustomerSQL, idKey(c.ID), domain, c.FirstName, c.LastName, c.Email, emailDigest(c.Email), c.Phone, c.PhoneRegion,
-		enumKey(c.Status, customerStatuses),
-		hashKey(c.PasswordHash), c.Version, millis(c.CreatedAt), millis(c.UpdatedAt), lastKey, firstKey, label,
-		c.MustChangePassword, c.SessionEpoch, c.ExternalID)
+	res, err := customerInsert.write(ctx, tx, customerRow(c, nil, domain, lastKey, firstKey, label))
 	if err != nil {
 		return 0, err
 	}

@@ -60,12 +60,28 @@ func (s *Store) InsertDevices(ctx context.Context, ds []devices.Device) error {
 	return nil
 }
 
-// insertDeviceSQL writes a device under its customer's number
-// (customers.rid, migration 22): the one given (the third argument), or,
-// when that is NULL, the one found by the customer's id (the fourth).
-const insertDeviceSQL = `INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address,
-	online, target_temperature, mode, notifications, created_at, updated_at)
-	VALUES (?, ?, COALESCE(?, (SELECT rid FROM customers WHERE id = ?)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// deviceInsert writes devices' rows, the values deviceRow gives, each under
+// its customer's number (customers.rid, migration 22): the one given (the
+// third value), or, when that is NULL, the one found by the customer's id
+// (the fourth).
+var deviceInsert = rowInsert{
+	into: `INSERT INTO devices (id, domain_number, customer_rid, name, model, serial_number, mac_address,
+	online, target_temperature, mode, notifications, created_at, updated_at)`,
+	row:   "(?, ?, COALESCE(?, (SELECT rid FROM customers WHERE id = ?)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	width: 14,
+}
+
+// deviceRow returns the values of d's row for deviceInsert, in the domain
+// numbered domain: under the customer numbered customerRID when it is
+// valid, else under the one d.CustomerID names.
+func deviceRow(d devices.Device, domain int64, customerRID sql.NullInt64) []any {
+	var customerID any // looked up only without customerRID
+	if !customerRID.Valid {
+		customerID = idKey(d.CustomerID)
+	}
+	return []any{idKey(d.ID), domain, customerRID, customerID, d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
+		d.Online, d.Settings.TargetTemperature, enumKey(d.Settings.Mode, deviceModes), d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)}
+}
 
 // insertDevices writes ds in tx (writeDevices) and moves their domains'
 // search versions: what a search matched reads devices.
@@ -91,17 +107,16 @@ func insertDevices(ctx context.Context, tx writer, ds []devices.Device) error {
 // the customers their CustomerID names; the caller moves their domains'
 // search versions.
 func writeDevices(ctx context.Context, tx writer, ds []devices.Device, customerRID sql.NullInt64, numbers domainNumbers) error {
+	values := make([]any, 0, len(ds)*deviceInsert.width)
 	for _, d := range ds {
 		domain, err := numbers.of(ctx, tx, d.DomainID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertDeviceSQL, idKey(d.ID), domain, customerRID, idKey(d.CustomerID), d.Name, d.Model, d.SerialNumber, macKey(d.MACAddress),
-			d.Online, d.Settings.TargetTemperature, enumKey(d.Settings.Mode, deviceModes), d.Settings.Notifications, millis(d.CreatedAt), millis(d.UpdatedAt)); err != nil {
-			return err
-		}
+		values = append(values, deviceRow(d, domain, customerRID)...)
 	}
-	return nil
+	_, err := deviceInsert.write(ctx, tx, values)
+	return err
 }
 
 // deviceColumns are what scanDevice reads, from devicesWithCustomers: a

@@ -129,9 +129,12 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		if err != nil {
 			return err
 		}
-		var next int64 // while the index is deferred, the next label (allocateLabel's, counted here)
+		var next, rid int64 // while the index is deferred, the next label (allocateLabel's, counted here) and the largest rid
 		if deferred {
 			if next, err = nextDeferredLabel(ctx, tx); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(rid), 0) FROM customers`).Scan(&rid); err != nil {
 				return err
 			}
 		}
@@ -142,15 +145,22 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 		}
 		numbers := domainNumbers{}
 		regions := map[string]string{} // domain id -> default region, for customers given without tokens
+		// While the index is deferred, the customers' rows are written
+		// together under the rids after the largest, rowsPerStatement a
+		// statement (customerValues); otherwise one at a time, each under
+		// the label its neighbours leave it. Their devices are written
+		// after them, in their order: stored so, they are read so too
+		// (deviceKeysSQL).
+		var customerValues, deviceValues []any
 		for _, k := range sorted {
 			c := *k.c
 			domain, err := numbers.of(ctx, tx, c.DomainID)
 			if err != nil {
 				return err
 			}
-			var rid int64
 			if deferred {
-				rid, err = insertCustomerAt(ctx, tx, c, domain, next)
+				rid++
+				customerValues = append(customerValues, customerRow(c, rid, domain, k.last, k.first, next)...)
 				next++
 			} else {
 				if c.SearchTokens == nil {
@@ -158,17 +168,24 @@ func (s *Store) ImportCustomers(ctx context.Context, cs []customers.Customer, ds
 						return err
 					}
 				}
-				rid, err = later.insertCustomer(ctx, tx, c, domain)
+				if rid, err = later.insertCustomer(ctx, tx, c, domain, k.last, k.first); err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return err
-			}
-			// Its devices right after it: stored in their customers' order,
-			// they are read in it too (deviceKeysSQL).
-			if err := writeDevices(ctx, tx, devicesOf[c.ID], sql.NullInt64{Int64: rid, Valid: true}, numbers); err != nil { // their domain's search version moves below
-				return err
+			for _, d := range devicesOf[c.ID] {
+				deviceDomain, err := numbers.of(ctx, tx, d.DomainID)
+				if err != nil {
+					return err
+				}
+				deviceValues = append(deviceValues, deviceRow(d, deviceDomain, sql.NullInt64{Int64: rid, Valid: true})...)
 			}
 			delete(devicesOf, c.ID)
+		}
+		if _, err := customerInsert.write(ctx, tx, customerValues); err != nil {
+			return err
+		}
+		if _, err := deviceInsert.write(ctx, tx, deviceValues); err != nil { // their domain's search version moves below
+			return err
 		}
 		if err := later.write(ctx, tx); err != nil {
 			return err

@@ -38,6 +38,11 @@ func indexCustomer(ctx context.Context, tx writer, label int64, tokens []string)
 }
 
 // indexDocument writes the search row document (searchDocument) under label.
+// One row a statement, always: SQLite opens a savepoint for a statement
+// that writes several rows, and FTS5 writes its pending terms out as a
+// segment at every savepoint, so that fifty rows a statement (rowInsert)
+// made a segment of every fifty (docs/BENCHMARKS.md, "Bulk import",
+// twenty-fourth round).
 func indexDocument(ctx context.Context, tx writer, label int64, document string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, document)
 	return err
@@ -77,7 +82,7 @@ func reindexOwners(ctx context.Context, tx writer, ds []devices.Device) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM customer_search WHERE rowid = ?`, label); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, label, sources[0].document()); err != nil {
+		if err := indexDocument(ctx, tx, label, sources[0].document()); err != nil {
 			return err
 		}
 	}
@@ -235,7 +240,7 @@ func fillSearchIndexFrom(ctx context.Context, tx writer, after int64, read func(
 	}()
 	write := func(b *batch) error {
 		for i, src := range b.sources {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO customer_search (rowid, tokens) VALUES (?, ?)`, src.label, b.documents[i]); err != nil {
+			if err := indexDocument(ctx, tx, src.label, b.documents[i]); err != nil {
 				return err
 			}
 		}
@@ -289,10 +294,9 @@ type heldRow struct {
 
 type labelRange struct{ lo, hi int64 }
 
-// insertCustomer is insertCustomer for the bulk write: c's search row
-// waits for write. It returns c's rid.
-func (l *laterSearchRows) insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64) (int64, error) {
-	lastKey, firstKey := customers.SortKeys(c)
+// insertCustomer is insertCustomer for the bulk write, given c's sort keys
+// (customers.SortKeys): c's search row waits for write. It returns c's rid.
+func (l *laterSearchRows) insertCustomer(ctx context.Context, tx writer, c customers.Customer, domain int64, lastKey, firstKey string) (int64, error) {
 	label, err := orderedLabel(ctx, tx, orderKey{domain, lastKey, firstKey, c.ID}, l)
 	if err != nil {
 		return 0, err
