@@ -147,7 +147,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		// The writer sorts with helper threads, one a core (SQLite's
 		// 'threads'; its own limit is 8): building the indexes a bulk load
 		// into an empty store deferred (compactLabels) took 5.6 s instead
-		// of 6.8 on two cores (docs/BENCHMARKS.md, "Bulk import").
+		// of 6.8 on two cores (docs/BENCHMARKS.md, "Bulk import"). Its
+		// temporary files stay in memory (temp_store): a statement that
+		// writes many rows (rowInsert) keeps a journal of the pages it
+		// changes, to undo itself alone, and SQLite wrote that journal to a
+		// file past 64 KiB: 4.6 s of system calls in the writes of a
+		// million customers, 0.8 s in memory.
 		journal, wait, checkpoint, threads := "journal_mode(WAL)", "busy_timeout(10000)", "", ""
 		if mode == "rwc" {
 			threads = fmt.Sprintf("threads(%d)", runtime.GOMAXPROCS(0))
@@ -159,7 +164,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 			journal, wait = "", fmt.Sprintf("busy_timeout(%d)", readerWaitDirLocked.Milliseconds())
 		}
 		for _, p := range []string{journal, wait, checkpoint, threads, "foreign_keys(ON)", "synchronous(NORMAL)",
-			"mmap_size(0)", "cache_size(-32768)", "secure_delete(ON)"} {
+			"mmap_size(0)", "cache_size(-32768)", "secure_delete(ON)", "temp_store(MEMORY)"} {
 			if p != "" {
 				q.Add("_pragma", p)
 			}
