@@ -147,8 +147,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		// The writer sorts with helper threads, one a core (SQLite's
 		// 'threads'; its own limit is 8): building the indexes a bulk load
 		// into an empty store deferred (compactLabels) took 5.6 s instead
-		// of 6.8 on two cores (docs/BENCHMARKS.md, "Bulk import"). Its
-		// temporary files stay in memory (temp_store): a statement that
+		// of 6.8 on two cores (docs/BENCHMARKS.md, "Bulk import").
+		// Temporary files stay in memory (temp_store, every connection: a
+		// read's sorts are of a page of rows): a statement that
 		// writes many rows (rowInsert) keeps a journal of the pages it
 		// changes, to undo itself alone, and SQLite wrote that journal to a
 		// file past 64 KiB: 4.6 s of system calls in the writes of a
