@@ -590,8 +590,9 @@ func TestRejectsKeepTheRecord(t *testing.T) {
 
 // Into a store without customers that the import has to itself (which builds
 // its search index at the end), an import writes ExclusiveBatchSize records
-// at a time; beside a server, DefaultBatchSize, so that the server's writes
-// wait less, unless the import is told it has the store to itself.
+// at a time, a quarter of that first; beside a server, DefaultBatchSize, so
+// that the server's writes wait less, unless the import is told it has the
+// store to itself.
 func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 	records := func(prefix string, n int) string {
 		var b strings.Builder
@@ -627,6 +628,9 @@ func TestImportBatchSizeFollowsTheStore(t *testing.T) {
 	}
 	if n := firstBatch(f, records("c", imports.DefaultBatchSize+1), true); n != imports.DefaultBatchSize+1 {
 		t.Errorf("into a store with customers that the import has to itself the first write held %d records, want all %d", n, imports.DefaultBatchSize+1)
+	}
+	if n := firstBatch(f, records("d", imports.ExclusiveBatchSize/4+1), true); n != imports.ExclusiveBatchSize/4 {
+		t.Errorf("into a store with customers that the import has to itself the first write held %d records, want a quarter of %d", n, imports.ExclusiveBatchSize)
 	}
 }
 
