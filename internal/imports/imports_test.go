@@ -1358,3 +1358,41 @@ func TestCorrectedRejectsFileImports(t *testing.T) {
 		t.Errorf("Sol: %+v", c)
 	}
 }
+
+// A batch of more customers than one statement writes (the embedded store
+// writes rows fifty a statement) keeps every device with its own customer,
+// into an empty store and into one with customers, on every store.
+func TestImportBatchesWiderThanAStatementKeepDevicesWithTheirCustomers(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			f := newFixture(t, kind.open)
+			for _, prefix := range []string{"first", "second"} {
+				var lines []string
+				for i := range 123 {
+					lines = append(lines, fmt.Sprintf(`{"firstName":"Wide","lastName":"%s%03d","email":"%s%d@example.org","devices":[{"serialNumber":"%s-%d-A","model":"Plug P3"},{"serialNumber":"%s-%d-B","model":"Plug P3"}]}`,
+						prefix, 122-i, prefix, i, prefix, i, prefix, i))
+				}
+				counts, rejects := f.runOn(t, f.st, strings.Join(lines, "\n")+"\n", imports.JSONL, func(im *imports.Importer) { im.BatchSize = 0 })
+				if counts.Created != 123 || len(rejects) != 0 {
+					t.Fatalf("%s file: %v, rejects %v", prefix, counts, rejects)
+				}
+				for i := range 123 {
+					c := f.customer(t, fmt.Sprintf("%s%d@example.org", prefix, i))
+					ds, err := f.st.DevicesByCustomer(context.Background(), c.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var serials []string
+					for _, d := range ds {
+						serials = append(serials, d.SerialNumber)
+					}
+					slices.Sort(serials)
+					upper := strings.ToUpper(prefix) // serial numbers are kept upper-case
+					if want := []string{fmt.Sprintf("%s-%d-A", upper, i), fmt.Sprintf("%s-%d-B", upper, i)}; !slices.Equal(serials, want) {
+						t.Fatalf("%s%d's devices: %q, want %q", prefix, i, serials, want)
+					}
+				}
+			}
+		})
+	}
+}
