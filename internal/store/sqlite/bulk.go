@@ -129,11 +129,11 @@ func (r rowInsert) write(ctx context.Context, tx writer, values []any) (sql.Resu
 	for len(values) > 0 {
 		n := min(len(values)/r.width, rowsPerStatement)
 		query := full
-		if n < rowsPerStatement {
+		if n < rowsPerStatement || full == "" {
 			query = r.statement(n)
-		} else if full == "" {
-			full = r.statement(n)
-			query = full
+		}
+		if n == rowsPerStatement {
+			full = query
 		}
 		var err error
 		if res, err = tx.ExecContext(ctx, query, values[:n*r.width]...); err != nil {
